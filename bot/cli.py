@@ -1,0 +1,536 @@
+"""The `mentorbot` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from bot import report
+from bot.importer import import_roster
+from bot.roster import RosterFileError
+from bot.rounds import service
+from bot.rounds.lifecycle import IllegalTransition
+from bot.settings import Settings
+from storage import db, repo
+
+console = Console()
+err_console = Console(stderr=True)
+
+USER_ERRORS = (service.RoundError, IllegalTransition, repo.NotFound, RosterFileError)
+logger = logging.getLogger("mentorbot")
+
+app = typer.Typer(
+    help="mentorbot runs teacher mentoring programs: roster, terms, rounds, fair matching, Slack and email.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+import_app = typer.Typer(help="Bring people in from files.", no_args_is_help=True)
+term_app = typer.Typer(help="Open, list and close terms; enroll people and record principal approval.", no_args_is_help=True)
+round_app = typer.Typer(help="Create micro-mentoring rounds and speed events and move them along.", no_args_is_help=True)
+export_app = typer.Typer(help="Write people and pairings to CSV.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema: upgrade, show the revision, downgrade.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(term_app, name="term")
+app.add_typer(round_app, name="round")
+app.add_typer(export_app, name="export")
+app.add_typer(db_app, name="db")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    """What every command needs: settings, the clock, and a migrated engine made on first use."""
+
+    def __init__(self, settings: Settings, now: datetime) -> None:
+        self.settings = settings
+        self.now = now
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = db.create_db_engine(self.settings.resolved_database_url)
+            db.upgrade(self._engine)
+        return self._engine
+
+
+def friendly_errors(command: F) -> F:
+    """Turn the errors a user can cause into one plain line and exit code 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except USER_ERRORS as exc:
+            err_console.print(f"[red]Error:[/red] {exc}")
+            raise typer.Exit(1) from None
+        except OperationalError as exc:
+            err_console.print(f"[red]Error:[/red] cannot use the database: {exc.orig or exc}".splitlines()[0])
+            raise typer.Exit(1) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            # A bug of ours: say so plainly, keep the details in the log rather than on the user's screen.
+            logger.debug("unexpected error", exc_info=True)
+            err_console.print(
+                f"[red]Something went wrong[/red] ({type(exc).__name__}: {exc}). Nothing half-done was saved; "
+                "run again with LOG_LEVEL=DEBUG for details."
+            )
+            raise typer.Exit(3) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _ctx(ctx: typer.Context) -> Context:
+    return ctx.find_root().obj
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    now: Annotated[
+        datetime | None,
+        typer.Option(help="Pretend the time is this UTC moment (for rehearsals and tests).", hidden=True),
+    ] = None,
+) -> None:
+    """Read settings from the environment and `.env` once; every command gets them passed in."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        err_console.print(f"[red]Error:[/red] a setting is wrong: {problems}")
+        raise typer.Exit(2) from None
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    moment = (now.replace(tzinfo=timezone.utc) if now and now.tzinfo is None else now) or datetime.now(timezone.utc)
+    ctx.obj = Context(settings, moment)
+
+
+# --- demo and serve ----------------------------------------------------------------------------
+
+
+@app.command()
+@friendly_errors
+def demo(
+    ctx: typer.Context,
+    roster: Annotated[
+        Path | None, typer.Option(help="Roster to use instead of the one the demo ships.", exists=True, dir_okay=False)
+    ] = None,
+) -> None:
+    """Run a whole term on a fresh demo database: import, opt in, approve, match a round, publish.
+
+    Example: [bold]mentorbot demo[/bold]
+    """
+    from bot.demo import run_demo
+
+    context = _ctx(ctx)
+    run_demo(context.settings, console=console, now=context.now, roster=roster)
+
+
+@app.command()
+@friendly_errors
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default HTTP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default HTTP_PORT).")] = None,
+) -> None:
+    """Start the web app (health, and later Slack, email and admin pages) with the scheduler.
+
+    Example: [bold]mentorbot serve --port 8000[/bold]
+    """
+    import uvicorn
+
+    from bot.web.app import create_app
+
+    settings = _ctx(ctx).settings
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.http_host,
+        port=settings.http_port if port is None else port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+# --- import ------------------------------------------------------------------------------------
+
+
+@import_app.command("roster")
+@friendly_errors
+def import_roster_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Roster file, .csv or .xlsx (see the roster format in the README).")],
+    strict: Annotated[bool, typer.Option("--strict", help="Import nothing if any row has a problem.")] = False,
+) -> None:
+    """Import or update people from a roster; bad rows are reported by line and the good rows still land.
+
+    Example: [bold]mentorbot import roster teachers.csv[/bold]
+    """
+    context = _ctx(ctx)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as progress:
+        task = progress.add_task(f"Reading {file.name}", total=None)
+        result = import_roster(
+            context.engine,
+            file,
+            program_name=context.settings.program_name,
+            default_timezone=context.settings.default_timezone,
+            now=context.now,
+            strict=strict,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    report.print_import(console, result)
+    if result.strict_rejected:
+        raise typer.Exit(1)
+
+
+# --- terms -------------------------------------------------------------------------------------
+
+
+@term_app.command("open")
+@friendly_errors
+def term_open(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help='Term name, e.g. "Spring 2027".')],
+    opt_in_by: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Last day to opt in.")] = None,
+    enroll_roster: Annotated[
+        bool, typer.Option("--enroll-roster", help="Enroll everyone as their roster row says, without asking.")
+    ] = False,
+) -> None:
+    """Open a term.
+
+    Example: [bold]mentorbot term open "Spring 2027" --opt-in-by 2027-01-22 --enroll-roster[/bold]
+    """
+    context = _ctx(ctx)
+    settings = context.settings
+    term = service.open_term(
+        context.engine,
+        program_name=settings.program_name,
+        timezone=settings.default_timezone,
+        name=name,
+        opt_in_by=opt_in_by,
+        now=context.now,
+    )
+    console.print(f"Opened term [bold]{term.name}[/bold]" + (f", opt-in by {term.opt_in_by}" if term.opt_in_by else ""))
+    if enroll_roster:
+        counts = service.enroll_from_roster(
+            context.engine,
+            program_name=settings.program_name,
+            term_name=term.name,
+            require_approval=settings.require_principal_approval,
+            now=context.now,
+        )
+        report.print_enrollment_counts(console, counts)
+
+
+@term_app.command("list")
+@friendly_errors
+def term_list(ctx: typer.Context) -> None:
+    """List the program's terms.
+
+    Example: [bold]mentorbot term list[/bold]
+    """
+    context = _ctx(ctx)
+    from storage.db import session_scope
+
+    with session_scope(context.engine) as session:
+        program = repo.get_program(session, name=context.settings.program_name)
+        terms = repo.list_terms(session, program_id=program.id)
+    table = Table("term", "status", "opt-in by", "opened")
+    for term in terms:
+        table.add_row(term.name, term.status, str(term.opt_in_by or ""), term.opened_at.strftime("%Y-%m-%d") if term.opened_at else "")
+    console.print(table)
+
+
+@term_app.command("close")
+@friendly_errors
+def term_close(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Term to close.")]) -> None:
+    """Close a term once all its rounds are closed.
+
+    Example: [bold]mentorbot term close "Spring 2027"[/bold]
+    """
+    context = _ctx(ctx)
+    term = service.close_term(context.engine, program_name=context.settings.program_name, name=name, now=context.now)
+    console.print(f"Closed term [bold]{term.name}[/bold]")
+
+
+@term_app.command("approve")
+@friendly_errors
+def term_approve(
+    ctx: typer.Context,
+    mentor_email: Annotated[str, typer.Argument(help="The mentor's email.")],
+    decline: Annotated[bool, typer.Option("--decline", help="Decline instead of approving.")] = False,
+    capacity: Annotated[int | None, typer.Option(help="Change how many mentees they take this term.")] = None,
+    by: Annotated[str, typer.Option(help="Who decided (a principal's email).")] = "admin",
+    term: Annotated[str | None, typer.Option(help="Term name (default: the open term).")] = None,
+) -> None:
+    """Record a principal's decision on a mentor.
+
+    Example: [bold]mentorbot term approve ana.chen@district.example --capacity 2 --by principal@district.example[/bold]
+    """
+    context = _ctx(ctx)
+    enrollment = service.decide_approval(
+        context.engine,
+        program_name=context.settings.program_name,
+        term_name=term,
+        mentor_email=mentor_email,
+        approve=not decline,
+        decided_by=by,
+        capacity=capacity,
+        now=context.now,
+    )
+    console.print(f"{mentor_email}: {enrollment.approval}, capacity {enrollment.capacity}")
+
+
+# --- rounds ------------------------------------------------------------------------------------
+
+
+@round_app.command("new")
+@friendly_errors
+def round_new(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="micro or speed")],
+    topic: Annotated[str | None, typer.Option(help="Topic of a micro round; mentors must list it as a strength.")] = None,
+    sessions: Annotated[int, typer.Option(help="Sessions in a micro round: 1, 2 or 3.")] = 1,
+    start: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="First day of sessions.")] = None,
+    match_on: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Day the matcher runs by itself.")] = None,
+    end: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Last day of the round.")] = None,
+    rotations: Annotated[int | None, typer.Option(help="Speed events: partners each mentee meets.")] = None,
+    minutes: Annotated[int | None, typer.Option(help="Speed events: minutes per rotation.")] = None,
+    term: Annotated[str | None, typer.Option(help="Term name (default: the open term).")] = None,
+) -> None:
+    """Create a round in the open term.
+
+    Examples:
+      [bold]mentorbot round new micro --topic SEL --sessions 2 --start 2027-02-01 --match-on 2027-01-25[/bold]
+      [bold]mentorbot round new speed --rotations 6 --minutes 10 --start 2027-03-04[/bold]
+    """
+    context = _ctx(ctx)
+    request = service.RoundRequest(
+        kind=kind.strip().lower(),
+        topic=topic,
+        sessions=sessions,
+        start_on=start,
+        match_on=match_on,
+        end_on=end,
+        rotations=rotations,
+        rotation_minutes=minutes,
+    )
+    round_ = service.create_round(
+        context.engine, program_name=context.settings.program_name, term_name=term, request=request, now=context.now
+    )
+    console.print(f"Created {round_.kind} round [bold]{round_.id}[/bold] ({round_.status})")
+
+
+@round_app.command("list")
+@friendly_errors
+def round_list(ctx: typer.Context, term: Annotated[str | None, typer.Option(help="Term name.")] = None) -> None:
+    """List the term's rounds.
+
+    Example: [bold]mentorbot round list[/bold]
+    """
+    context = _ctx(ctx)
+    from storage.db import session_scope
+
+    with session_scope(context.engine) as session:
+        program = repo.get_program(session, name=context.settings.program_name)
+        the_term = repo.get_term(session, program_id=program.id, name=term)
+        rounds = repo.list_rounds(session, term_id=the_term.id)
+    report.print_rounds(console, the_term.name, rounds)
+
+
+def _move_command(target: str, verb: str) -> Callable[..., None]:
+    @friendly_errors
+    def command(ctx: typer.Context, round_id: Annotated[int, typer.Argument(help="Round number.")]) -> None:
+        context = _ctx(ctx)
+        round_ = service.move_round(context.engine, round_id=round_id, target=target, now=context.now)
+        console.print(f"Round {round_.id} is now [bold]{round_.status}[/bold]")
+
+    command.__doc__ = f"{verb}.\n\nExample: [bold]mentorbot round {{name}} 1[/bold]"
+    return command
+
+
+for _name, _target, _verb in (
+    ("open", "collecting", "Open a draft round to participants (collecting)"),
+    ("publish", "published", "Publish a reviewed round's pairs"),
+    ("start", "running", "Start a published round's sessions"),
+    ("close", "closed", "Close a running round"),
+):
+    _command = _move_command(_target, _verb)
+    _command.__doc__ = _command.__doc__.replace("{name}", _name)
+    round_app.command(_name)(_command)
+
+
+@round_app.command("match")
+@friendly_errors
+def round_match(ctx: typer.Context, round_id: Annotated[int, typer.Argument(help="Round number.")]) -> None:
+    """Run the matcher on a collecting round (or re-run it in review) and show the proposed pairs.
+
+    Example: [bold]mentorbot round match 1[/bold]
+    """
+    context = _ctx(ctx)
+    outcome = service.run_matching(
+        context.engine, round_id=round_id, session_minutes=context.settings.session_minutes, now=context.now
+    )
+    _round, pairs = service.round_pairs(context.engine, round_id=round_id)
+    report.print_match(console, outcome.round, pairs)
+
+
+@round_app.command("show")
+@friendly_errors
+def round_show(ctx: typer.Context, round_id: Annotated[int, typer.Argument(help="Round number.")]) -> None:
+    """Show a round, its pairs with reasons, and who is unmatched and why.
+
+    Example: [bold]mentorbot round show 1[/bold]
+    """
+    round_, pairs = service.round_pairs(_ctx(ctx).engine, round_id=round_id)
+    report.print_match(console, round_, pairs)
+
+
+# --- match on a roster file (no database) ------------------------------------------------------
+
+
+@app.command("match")
+@friendly_errors
+def match_roster(
+    ctx: typer.Context,
+    roster: Annotated[Path, typer.Argument(help="Roster file, .csv or .xlsx.")],
+    topic: Annotated[str | None, typer.Option(help="Topic round: mentors must list it as a strength.")] = None,
+    sessions: Annotated[int, typer.Option(help="Sessions in the round: 1, 2 or 3.")] = 1,
+    week_of: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Week the sessions fall in (for time zones).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write pairs to this CSV.")] = None,
+) -> None:
+    """Match a roster file straight away, with no database: prints the pairs, the unmatched and why.
+
+    Example: [bold]mentorbot match roster.csv --topic "classroom management" --out pairings.csv[/bold]
+    """
+    from bot.rounds.participants import match_roster_file
+
+    context = _ctx(ctx)
+    if not 1 <= sessions <= 3:
+        raise service.RoundError("a round has 1, 2 or 3 sessions")
+    outcome = match_roster_file(
+        roster,
+        default_timezone=context.settings.default_timezone,
+        topic=topic,
+        sessions=sessions,
+        session_minutes=context.settings.session_minutes,
+        week_of=week_of or context.now.date(),
+    )
+    report.print_roster_match(console, outcome)
+    if out is not None:
+        with out.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["mentor_email", "mentee_email", "score", "reasons"])
+            for pair in outcome.result.pairs:
+                writer.writerow([pair.mentor, pair.mentee, f"{pair.score:.1f}", "; ".join(pair.reasons)])
+        console.print(f"Wrote {len(outcome.result.pairs)} pairs to {out}")
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+@export_app.command("pairings")
+@friendly_errors
+def export_pairings(
+    ctx: typer.Context,
+    round_id: Annotated[int, typer.Argument(help="Round number.")],
+    out: Annotated[Path, typer.Option(help="CSV file to write.")] = Path("pairings.csv"),
+) -> None:
+    """Write a round's pairs with scores and reasons to CSV.
+
+    Example: [bold]mentorbot export pairings 1 --out spring-round-1.csv[/bold]
+    """
+    _round, pairs = service.round_pairs(_ctx(ctx).engine, round_id=round_id)
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["mentor_email", "mentee_email", "mentor_name", "mentee_name", "score", "status", "reasons"])
+        for pair in pairs:
+            writer.writerow([pair.mentor_email, pair.mentee_email, pair.mentor_name, pair.mentee_name, f"{pair.score:.1f}", pair.status, "; ".join(pair.reasons)])
+    console.print(f"Wrote {len(pairs)} pairs to {out}")
+
+
+@export_app.command("people")
+@friendly_errors
+def export_people(
+    ctx: typer.Context, out: Annotated[Path, typer.Option(help="CSV file to write.")] = Path("people.csv")
+) -> None:
+    """Write everyone on file as a roster CSV that `mentorbot import roster` reads back.
+
+    Example: [bold]mentorbot export people --out roster-backup.csv[/bold]
+    """
+    from bot.importer import write_roster_csv
+
+    count = write_roster_csv(_ctx(ctx).engine, out)
+    console.print(f"Wrote {count} people to {out}")
+
+
+# --- db ----------------------------------------------------------------------------------------
+
+
+def _plain_engine(ctx: typer.Context) -> Engine:
+    return db.create_db_engine(_ctx(ctx).settings.resolved_database_url)
+
+
+@db_app.command("upgrade")
+@friendly_errors
+def db_upgrade(ctx: typer.Context, revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Bring the database schema up to date (the app also does this on start).
+
+    Example: [bold]mentorbot db upgrade[/bold]
+    """
+    engine = _plain_engine(ctx)
+    db.upgrade(engine, revision)
+    console.print(f"Database at revision {db.current_revision(engine)}")
+
+
+@db_app.command("current")
+@friendly_errors
+def db_current(ctx: typer.Context) -> None:
+    """Show the schema revision and where the database is.
+
+    Example: [bold]mentorbot db current[/bold]
+    """
+    engine = _plain_engine(ctx)
+    console.print(f"{engine.url.render_as_string(hide_password=True)}: revision {db.current_revision(engine) or 'none (empty)'}")
+
+
+@db_app.command("downgrade")
+@friendly_errors
+def db_downgrade(ctx: typer.Context, revision: Annotated[str, typer.Argument(help="Target revision, e.g. base.")]) -> None:
+    """Take the schema back to an earlier revision (base empties the database).
+
+    Example: [bold]mentorbot db downgrade base[/bold]
+    """
+    engine = _plain_engine(ctx)
+    db.downgrade(engine, revision)
+    console.print(f"Database at revision {db.current_revision(engine) or 'none (empty)'}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="mentorbot")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""`mentorbot demo`: a whole term on a fresh demo database, through the same code paths the real commands use."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+from rich.console import Console
+from rich.rule import Rule
+from rich.table import Table
+
+from bot import report
+from bot.importer import import_roster
+from bot.rounds import service
+from bot.settings import Settings
+from storage import db, repo
+from storage.db import session_scope
+
+DEMO_PROGRAM = "Demo District Mentoring"
+
+
+def shipped_roster() -> Path:
+    """The synthetic roster the demo ships with."""
+    return Path(str(resources.files("bot") / "demo_data" / "roster.csv"))
+
+
+def term_name_for(moment: datetime) -> str:
+    """The name of the next school term after `moment`, e.g. "Spring 2027"."""
+    if moment.month >= 8:
+        return f"Spring {moment.year + 1}"
+    return f"Fall {moment.year}"
+
+
+def run_demo(settings: Settings, *, console: Console, now: datetime, roster: Path | None = None) -> None:
+    """Import, open a term, enroll, approve mentors, match a 2-session micro round, publish, and print what happened."""
+    demo_dir = settings.data_dir / "demo"
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    database = demo_dir / "demo.db"
+    for leftover in demo_dir.glob("demo.db*"):  # start clean each run, WAL files included
+        leftover.unlink()
+    engine = db.create_db_engine(f"sqlite:///{database.as_posix()}")
+    db.upgrade(engine)
+    roster = roster or shipped_roster()
+    console.print(Rule("mentorbot demo"))
+    console.print(f"Demo database: {database}")
+
+    console.print(Rule("1. Roster"))
+    imported = import_roster(
+        engine, roster, program_name=DEMO_PROGRAM, default_timezone=settings.default_timezone, now=now
+    )
+    report.print_import(console, imported)
+
+    console.print(Rule("2. Term opens and teachers opt in"))
+    term = service.open_term(
+        engine,
+        program_name=DEMO_PROGRAM,
+        timezone=settings.default_timezone,
+        name=term_name_for(now),
+        opt_in_by=(now + timedelta(days=14)).date(),
+        now=now,
+    )
+    console.print(f"Opened [bold]{term.name}[/bold], opt-in by {term.opt_in_by}.")
+    counts = service.enroll_from_roster(
+        engine, program_name=DEMO_PROGRAM, term_name=term.name, require_approval=settings.require_principal_approval, now=now
+    )
+    report.print_enrollment_counts(console, counts)
+    _principals_decide(engine, term_name=term.name, now=now + timedelta(days=2))
+    _print_opt_ins(console, engine, term_id=term.id)
+
+    console.print(Rule("3. A micro-mentoring round is matched"))
+    match_on = (now + timedelta(days=14)).date()
+    round_ = service.create_round(
+        engine,
+        program_name=DEMO_PROGRAM,
+        term_name=term.name,
+        request=service.RoundRequest(
+            kind="micro", sessions=2, match_on=match_on, start_on=match_on + timedelta(days=7), end_on=match_on + timedelta(days=35)
+        ),
+        now=now,
+    )
+    service.move_round(engine, round_id=round_.id, target="collecting", now=now)
+    match_time = now + timedelta(days=14)
+    service.run_matching(engine, round_id=round_.id, session_minutes=settings.session_minutes, now=match_time)
+    service.move_round(engine, round_id=round_.id, target="published", now=match_time + timedelta(hours=2))
+    round_, pairs = service.round_pairs(engine, round_id=round_.id)
+    report.print_match(console, round_, pairs)
+
+    console.print(Rule("Summary"))
+    summary = round_.match_summary
+    console.print(
+        f"{imported.imported} people imported; {counts.mentors + counts.both} mentors and "
+        f"{counts.mentees + counts.both} mentees opted in to {term.name}; round {round_.id} "
+        f"({round_.sessions} sessions) matched {summary['matched']} of {summary['mentees']} mentees and is {round_.status}."
+    )
+    console.print("Try it on your own roster: [bold]mentorbot match ROSTER.csv[/bold]  or  [bold]mentorbot --help[/bold]")
+
+
+def _principals_decide(engine, *, term_name: str, now: datetime) -> None:
+    """Each principal approves the mentors waiting on them (the demo's stand-in for their Slack or email answer)."""
+    with session_scope(engine) as session:
+        program = repo.get_program(session, name=DEMO_PROGRAM)
+        term = repo.get_term(session, program_id=program.id, name=term_name)
+        waiting = [(person.email, person.principal_email) for enrollment, person in repo.enrollments(session, term_id=term.id) if enrollment.approval == "pending"]
+    for mentor_email, principal in waiting:
+        service.decide_approval(
+            engine,
+            program_name=DEMO_PROGRAM,
+            term_name=term_name,
+            mentor_email=mentor_email,
+            approve=True,
+            decided_by=principal or "program admin",
+            now=now,
+        )
+
+
+def _print_opt_ins(console: Console, engine, *, term_id: int) -> None:
+    with session_scope(engine) as session:
+        rows = repo.enrollments(session, term_id=term_id)
+    table = Table("role", "name", "site", "capacity", "principal", title="Who opted in")
+    for enrollment, person in sorted(rows, key=lambda pair: (pair[0].role, pair[1].name)):
+        if enrollment.status != "opted_in":
+            continue
+        is_mentor = enrollment.role in ("mentor", "both")
+        table.add_row(
+            enrollment.role,
+            person.name,
+            person.site or "",
+            str(enrollment.capacity) if is_mentor else "",
+            enrollment.approval.replace("_", " ") if is_mentor else "",
+        )
+    console.print(table)

@@ -1,0 +1,146 @@
+"""Roster import: validated rows from `bot.roster` land in storage, updating people rather than duplicating them."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from bot.roster import RosterRow, RowError, read_roster
+from storage import repo
+from storage.db import session_scope
+
+# Answers people gave themselves in a dialog are theirs; a re-imported roster does not overwrite them.
+SELF_REPORTED_SOURCES = ("slack", "email")
+
+ROSTER_COLUMNS = (
+    "email", "name", "role", "slack_user_id", "site", "program", "grade_bands", "subjects", "strengths",
+    "needs", "availability", "timezone", "capacity", "principal_email", "avoid",
+)  # fmt: skip
+LIST_ANSWERS = ("grade_bands", "subjects", "strengths", "needs", "availability", "avoid")
+
+
+@dataclass
+class ImportReport:
+    """What an import did, for the CLI and the admin pages."""
+
+    path: Path
+    data_rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    strict_rejected: bool = False
+
+    @property
+    def imported(self) -> int:
+        """Rows written (new, updated or already current)."""
+        return self.created + self.updated + self.unchanged
+
+
+def person_fields(row: RosterRow, *, default_capacity: int) -> dict[str, Any]:
+    """The person columns a roster row sets."""
+    is_mentor = row.role in ("mentor", "both")
+    return {
+        "email": row.email,
+        "name": row.name,
+        "role": row.role,
+        "slack_user_id": row.slack_user_id,
+        "site": row.site,
+        "prep_program": row.program,
+        "timezone": row.timezone,
+        "capacity": (row.capacity if row.capacity is not None else default_capacity) if is_mentor else 0,
+        "principal_email": row.principal_email,
+    }
+
+
+def profile_answers(row: RosterRow) -> dict[str, Any]:
+    """The profile answers a roster row carries, keyed by question."""
+    answers: dict[str, Any] = {
+        "grade_bands": list(row.grade_bands),
+        "subjects": list(row.subjects),
+        "strengths": list(row.strengths),
+        "needs": list(row.needs),
+        "availability": [str(slot) for slot in row.availability],
+        "avoid": list(row.avoid),
+    }
+    for header, value in row.custom:
+        answers[f"custom:{header}"] = value
+    return answers
+
+
+def import_roster(
+    engine: Engine,
+    path: Path,
+    *,
+    program_name: str,
+    default_timezone: str,
+    now: datetime,
+    strict: bool = False,
+    default_capacity: int = 1,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Read `path` and upsert every good row in one transaction; with `strict`, any bad row stops the whole file."""
+    result = read_roster(path, default_timezone=default_timezone, on_progress=on_progress)
+    report = ImportReport(path=path, data_rows=result.data_rows, errors=list(result.errors))
+    if strict and result.errors:
+        report.strict_rejected = True
+        return report
+    with session_scope(engine) as session:
+        repo.get_or_create_program(session, name=program_name, timezone=default_timezone, now=now)
+        existing = repo.people_by_email(session, emails=(row.email for row in result.rows))
+        saved = []
+        for row in result.rows:
+            person, outcome = repo.upsert_person(
+                session,
+                existing=existing.get(row.email),
+                fields=person_fields(row, default_capacity=default_capacity),
+                now=now,
+            )
+            saved.append((row, person, outcome))
+        session.flush()  # assigns ids to new people before their answers are written
+        for row, person, outcome in saved:
+            answers_changed = repo.set_profile_answers(
+                session,
+                person_id=person.id,
+                answers=profile_answers(row),
+                source="roster",
+                now=now,
+                keep_answers_from=SELF_REPORTED_SOURCES,
+            )
+            if outcome == "created":
+                report.created += 1
+            elif outcome == "updated" or answers_changed:
+                report.updated += 1
+            else:
+                report.unchanged += 1
+    return report
+
+
+def write_roster_csv(engine: Engine, path: Path) -> int:
+    """Write everyone on file in the roster format (custom answers as extra columns); returns the count."""
+    with session_scope(engine) as session:
+        people = repo.list_people(session)
+        answers = repo.profiles(session, person_ids=[person.id for person in people])
+    custom = sorted({q.removeprefix("custom:") for a in answers.values() for q in a if q.startswith("custom:")})
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*ROSTER_COLUMNS, *custom])
+        for person in people:
+            mine = answers[person.id]
+            joined = {key: ";".join(mine.get(key) or ()) for key in LIST_ANSWERS}
+            writer.writerow(
+                [
+                    person.email, person.name, person.role, person.slack_user_id or "", person.site or "",
+                    person.prep_program or "", joined["grade_bands"], joined["subjects"], joined["strengths"],
+                    joined["needs"], joined["availability"], person.timezone,
+                    person.capacity if person.role in ("mentor", "both") else "", person.principal_email or "",
+                    joined["avoid"], *(mine.get(f"custom:{name}", "") for name in custom),
+                ]
+            )  # fmt: skip
+    return len(people)

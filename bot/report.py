@@ -1,0 +1,102 @@
+"""Readable terminal output for imports, enrollments, rounds and match results (rich)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from bot.importer import ImportReport
+from bot.rounds.participants import RosterMatch
+from bot.rounds.service import EnrollmentCounts, PairView
+from storage.models import Round
+
+
+def print_import(console: Console, report: ImportReport) -> None:
+    """Summarise an import and list each bad row with its line and what to fix."""
+    if report.strict_rejected:
+        console.print(
+            f"[red]Nothing imported[/red] from {report.path.name}: --strict is on and "
+            f"{len({e.line for e in report.errors})} of {report.data_rows} rows have problems."
+        )
+    else:
+        console.print(
+            f"Imported {report.imported} of {report.data_rows} rows from {report.path.name}: "
+            f"{report.created} new, {report.updated} updated, {report.unchanged} unchanged."
+        )
+    if report.errors:
+        bad_rows = len({error.line for error in report.errors})
+        console.print(f"[yellow]{bad_rows} row(s) were not imported:[/yellow]")
+        table = Table("line", "column", "value", "problem", show_lines=False)
+        for error in report.errors:
+            table.add_row(str(error.line), error.column or "", error.value or "", error.message)
+        console.print(table)
+
+
+def print_enrollment_counts(console: Console, counts: EnrollmentCounts) -> None:
+    """One line of who opted in."""
+    console.print(
+        f"Enrolled {counts.mentors} mentors, {counts.mentees} mentees and {counts.both} mentor-and-mentee; "
+        f"{counts.opted_out} opted out; {counts.awaiting_approval} mentor(s) await their principal."
+    )
+
+
+def print_rounds(console: Console, term_name: str, rounds: Sequence[Round]) -> None:
+    """A table of the term's rounds."""
+    table = Table("id", "kind", "topic", "sessions", "status", "match on", "start", title=f"Rounds in {term_name}")
+    for r in rounds:
+        table.add_row(str(r.id), r.kind, r.topic or "(any)", str(r.sessions), r.status, str(r.match_on or ""), str(r.start_on or ""))
+    console.print(table)
+
+
+def _pairs_table(pairs: Sequence[PairView]) -> Table:
+    table = Table("mentor", "mentee", "fit", "why", show_lines=True)
+    for pair in pairs:
+        table.add_row(pair.mentor_name, pair.mentee_name, f"{pair.score:.0f}", "\n".join(pair.reasons))
+    return table
+
+
+def print_match(console: Console, round_: Round, pairs: Sequence[PairView]) -> None:
+    """The round's proposed or published pairs with reasons, then the unmatched with why."""
+    summary = round_.match_summary or {}
+    topic = f" on '{round_.topic}'" if round_.topic else ""
+    console.print(f"[bold]Round {round_.id}[/bold]: {round_.kind}{topic}, {round_.sessions} session(s), {round_.status}")
+    if not summary:
+        console.print("Not matched yet.")
+        return
+    console.print(
+        f"Matched {summary['matched']} of {summary['mentees']} mentees with {summary['mentors']} available mentors "
+        f"(total fit {summary['total_score']:.0f}, solved in {summary['solve_seconds'] * 1000:.0f} ms)."
+    )
+    console.print(_pairs_table(pairs))
+    _print_unmatched(console, [(u["name"], u["reasons"]) for u in summary.get("unmatched", [])])
+
+
+def _print_unmatched(console: Console, unmatched: Sequence[tuple[str, Sequence[str]]]) -> None:
+    if not unmatched:
+        console.print("[green]Every mentee has a mentor.[/green]")
+        return
+    table = Table("unmatched mentee", "why", title="Unmatched", show_lines=True)
+    for name, reasons in unmatched:
+        table.add_row(name, "\n".join(reasons))
+    console.print(table)
+
+
+def print_roster_match(console: Console, outcome: RosterMatch) -> None:
+    """Pairs, unmatched and totals of a match run on a roster file."""
+    result = outcome.result
+    names = outcome.names
+    if outcome.skipped_rows:
+        console.print(f"[yellow]{len({e.line for e in outcome.skipped_rows})} roster row(s) skipped for problems; "
+                      "run `mentorbot import roster` to see them.[/yellow]")
+    table = Table("mentor", "mentee", "fit", "why", show_lines=True)
+    for pair in result.pairs:
+        table.add_row(names.get(pair.mentor, pair.mentor), names.get(pair.mentee, pair.mentee), f"{pair.score:.0f}", "\n".join(pair.reasons))
+    console.print(table)
+    _print_unmatched(console, [(names.get(u.key, u.key), u.reasons) for u in result.unmatched])
+    console.print(
+        f"Matched {len(result.pairs)} of {outcome.mentees} mentees with {outcome.mentors} mentors; "
+        f"total fit {result.total_score:.0f}; {result.candidate_edges} eligible pairs considered; "
+        f"solved in {result.solve_seconds * 1000:.0f} ms."
+    )

@@ -1,0 +1,105 @@
+"""Turn stored enrollments and profiles into the matcher's plain dataclasses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bot.flows.parsers import AnswerError, parse_slots
+from bot.matching import History, MatchResult, Participant, RoundSettings, match_round, weekly_windows_utc
+from storage.models import Enrollment, Pairing, Person
+
+# Mentors take part only once their principal said yes, or when the program needs no approval.
+MENTOR_READY_APPROVALS = ("approved", "not_required")
+
+
+def _lower_set(values: Any) -> frozenset[str]:
+    return frozenset(str(value).strip().lower() for value in (values or ()) if str(value).strip())
+
+
+def _availability(person: Person, answers: Mapping[str, Any], week_of: date) -> tuple:
+    slots_text = ";".join(answers.get("availability") or ())
+    if not slots_text:
+        return ()
+    try:
+        slots = parse_slots(slots_text)
+    except AnswerError:
+        # Stored answers were validated when given; an unreadable one means "no constraint" rather than a crash.
+        return ()
+    return weekly_windows_utc(slots, person.timezone, week_of)
+
+
+def _weights(answers: Mapping[str, Any]) -> tuple[tuple[str, float], ...]:
+    raw = answers.get("match_weights") or {}
+    return tuple(sorted((str(factor), float(weight)) for factor, weight in raw.items()))
+
+
+def to_participant(
+    enrollment: Enrollment, person: Person, answers: Mapping[str, Any], *, capacity_left: int, week_of: date
+) -> Participant:
+    """The matcher's view of one enrolled person."""
+    is_ready_mentor = enrollment.role in ("mentor", "both") and enrollment.approval in MENTOR_READY_APPROVALS
+    return Participant(
+        key=person.email,
+        name=person.name,
+        role=enrollment.role,
+        site=person.site,
+        program=person.prep_program,
+        grade_bands=_lower_set(answers.get("grade_bands")),
+        subjects=_lower_set(answers.get("subjects")),
+        strengths=_lower_set(answers.get("strengths")),
+        needs=tuple(str(need).strip().lower() for need in answers.get("needs") or () if str(need).strip()),
+        availability=_availability(person, answers, week_of),
+        timezone=person.timezone,
+        capacity=max(capacity_left, 0) if is_ready_mentor else 0,
+        avoid=_lower_set(answers.get("avoid")),
+        weights=_weights(answers),
+    )
+
+
+def history_from(earlier: list[Pairing], email_of: Mapping[int, str]) -> History:
+    """Earlier pairings of the term as the matcher's history (no repeats, load already carried)."""
+    pairs = {(email_of[p.mentor_id], email_of[p.mentee_id]) for p in earlier if p.mentor_id in email_of and p.mentee_id in email_of}
+    load: dict[str, int] = {}
+    for mentor, _mentee in pairs:
+        load[mentor] = load.get(mentor, 0) + 1
+    return History(past_pairs=frozenset(pairs), recent_load=tuple(sorted(load.items())))
+
+
+@dataclass
+class RosterMatch:
+    """A match run straight from a roster file."""
+
+    result: MatchResult
+    names: dict[str, str]
+    mentors: int
+    mentees: int
+    skipped_rows: list = field(default_factory=list)
+
+
+def match_roster_file(
+    path: Path, *, default_timezone: str, topic: str | None, sessions: int, session_minutes: int, week_of: date
+) -> RosterMatch:
+    """Read a roster and match it as one round, with no database; bad rows are left out and reported."""
+    from bot.importer import person_fields, profile_answers
+    from bot.roster import read_roster
+
+    read = read_roster(path, default_timezone=default_timezone)
+    participants = []
+    for row in read.rows:
+        person = Person(**person_fields(row, default_capacity=1))
+        enrollment = Enrollment(term_id=0, person_id=0, role=row.role, capacity=person.capacity, approval="not_required")
+        participants.append(
+            to_participant(enrollment, person, profile_answers(row), capacity_left=person.capacity, week_of=week_of)
+        )
+    settings = RoundSettings(topic=topic, sessions=sessions, session_minutes=session_minutes, reference_date=week_of)
+    return RosterMatch(
+        result=match_round(participants, settings),
+        names={row.email: row.name for row in read.rows},
+        mentors=sum(1 for p in participants if p.role in ("mentor", "both") and p.capacity > 0),
+        mentees=sum(1 for p in participants if p.role in ("mentee", "both")),
+        skipped_rows=read.errors,
+    )

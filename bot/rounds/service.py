@@ -1,0 +1,371 @@
+"""Term and round operations: open a term, enroll, approve, create rounds, match, publish, close."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.matching import MatchResult, RoundSettings, match_round
+from bot.rounds.lifecycle import (
+    IllegalTransition,
+    check_round_move,
+    check_term_accepts_rounds,
+    check_term_close,
+)
+from bot.rounds.participants import history_from, to_participant
+from storage import repo
+from storage.db import session_scope
+from storage.models import Enrollment, Person, Round, Term
+
+MATCH_ACTION = "round.match"
+logger = logging.getLogger(__name__)
+
+
+class RoundError(ValueError):
+    """A request about a term or round that cannot be carried out; the message is meant for the admin."""
+
+
+# --- terms -------------------------------------------------------------------------------------
+
+
+def open_term(
+    engine: Engine, *, program_name: str, timezone: str, name: str, opt_in_by: date | None, now: datetime
+) -> Term:
+    """Open a new term for the program; a second term with the same name is refused."""
+    name = name.strip()
+    if not name:
+        raise RoundError("a term needs a name, such as \"Spring 2027\"")
+    if opt_in_by is not None and opt_in_by < now.date():
+        raise RoundError(f"the opt-in date {opt_in_by} is already past")
+    with session_scope(engine) as session:
+        program = repo.get_or_create_program(session, name=program_name, timezone=timezone, now=now)
+        if repo.find_term(session, program_id=program.id, name=name) is not None:
+            raise RoundError(f"a term called '{name}' already exists")
+        return repo.create_term(session, program_id=program.id, name=name, opt_in_by=opt_in_by, now=now)
+
+
+def close_term(engine: Engine, *, program_name: str, name: str | None, now: datetime) -> Term:
+    """Close a term whose rounds are all closed."""
+    with session_scope(engine) as session:
+        program = repo.get_program(session, name=program_name)
+        term = repo.get_term(session, program_id=program.id, name=name)
+        unfinished = [(r.id, r.status) for r in repo.list_rounds(session, term_id=term.id) if r.status != "closed"]
+        check_term_close(term.status, unfinished)
+        term.status, term.closed_at = "closed", now
+        return term
+
+
+@dataclass
+class EnrollmentCounts:
+    mentors: int = 0
+    mentees: int = 0
+    both: int = 0
+    opted_out: int = 0
+    awaiting_approval: int = 0
+
+
+def enroll_from_roster(engine: Engine, *, program_name: str, term_name: str | None, require_approval: bool, now: datetime) -> EnrollmentCounts:
+    """Enroll everyone on file in the term as their roster row says (role and capacity), for programs that opt in by roster."""
+    counts = EnrollmentCounts()
+    with session_scope(engine) as session:
+        term = _open_term(session, program_name=program_name, term_name=term_name)
+        for person in repo.list_people(session):
+            is_mentor = person.role in ("mentor", "both")
+            opted_out = is_mentor and person.capacity <= 0 and person.role == "mentor"
+            approval = "pending" if (is_mentor and require_approval and not opted_out) else "not_required"
+            repo.upsert_enrollment(
+                session,
+                term_id=term.id,
+                person_id=person.id,
+                role="none" if opted_out else person.role,
+                capacity=person.capacity if is_mentor else 0,
+                status="opted_out" if opted_out else "opted_in",
+                approval=approval,
+                now=now,
+            )
+            if opted_out:
+                counts.opted_out += 1
+                continue
+            counter = {"mentor": "mentors", "mentee": "mentees", "both": "both"}[person.role]
+            setattr(counts, counter, getattr(counts, counter) + 1)
+            counts.awaiting_approval += approval == "pending"
+    return counts
+
+
+def decide_approval(
+    engine: Engine,
+    *,
+    program_name: str,
+    term_name: str | None,
+    mentor_email: str,
+    approve: bool,
+    decided_by: str,
+    now: datetime,
+    capacity: int | None = None,
+) -> Enrollment:
+    """Record a principal's decision on a mentor: approve (optionally changing capacity) or decline."""
+    if capacity is not None and not 0 <= capacity <= 10:
+        raise RoundError("capacity must be a whole number from 0 to 10")
+    with session_scope(engine) as session:
+        term = _open_term(session, program_name=program_name, term_name=term_name)
+        person = repo.people_by_email(session, emails=[mentor_email.strip().lower()]).get(mentor_email.strip().lower())
+        if person is None:
+            raise RoundError(f"nobody with the email {mentor_email} is on the roster")
+        enrollment = repo.get_enrollment(session, term_id=term.id, person_id=person.id)
+        if enrollment.role not in ("mentor", "both"):
+            raise RoundError(f"{person.name} has not opted in as a mentor this term")
+        enrollment.approval = "approved" if approve else "declined"
+        enrollment.approved_by, enrollment.decided_at, enrollment.updated_at = decided_by, now, now
+        if capacity is not None:
+            enrollment.capacity = capacity
+        return enrollment
+
+
+def _open_term(session: Session, *, program_name: str, term_name: str | None) -> Term:
+    program = repo.get_program(session, name=program_name)
+    term = repo.get_term(session, program_id=program.id, name=term_name)
+    check_term_accepts_rounds(term.status)
+    return term
+
+
+# --- rounds ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoundRequest:
+    """What an admin asks for when creating a round."""
+
+    kind: str = "micro"
+    topic: str | None = None
+    sessions: int = 1
+    start_on: date | None = None
+    match_on: date | None = None
+    end_on: date | None = None
+    rotations: int | None = None
+    rotation_minutes: int | None = None
+
+
+def validate_round_request(request: RoundRequest, *, today: date) -> None:
+    """Refuse a round that could not run, with the reason."""
+    if request.kind not in ("micro", "speed"):
+        raise RoundError(f"'{request.kind}' is not a kind of round; use micro or speed")
+    if request.kind == "micro" and not 1 <= request.sessions <= 3:
+        raise RoundError("a micro-mentoring round has 1, 2 or 3 sessions")
+    if request.kind == "speed":
+        if not request.rotations or request.rotations < 1:
+            raise RoundError("a speed-mentoring event needs --rotations (how many partners each mentee meets)")
+        if not request.rotation_minutes or not 3 <= request.rotation_minutes <= 60:
+            raise RoundError("each speed rotation lasts 3 to 60 minutes (--minutes)")
+    if request.match_on and request.match_on < today:
+        raise RoundError(f"the match date {request.match_on} is already past")
+    if request.match_on and request.start_on and request.match_on > request.start_on:
+        raise RoundError("the match date must come on or before the start date")
+    if request.start_on and request.end_on and request.end_on < request.start_on:
+        raise RoundError("the end date must come after the start date")
+
+
+def create_round(engine: Engine, *, program_name: str, term_name: str | None, request: RoundRequest, now: datetime) -> Round:
+    """Create a draft round in the term and, when it has a match date, schedule its matching."""
+    validate_round_request(request, today=now.date())
+    with session_scope(engine) as session:
+        term = _open_term(session, program_name=program_name, term_name=term_name)
+        program = repo.get_program(session, name=program_name)
+        fields: dict[str, Any] = {
+            "kind": request.kind,
+            "topic": (request.topic or "").strip() or None,
+            "sessions": request.sessions if request.kind == "micro" else 1,
+            "start_on": request.start_on,
+            "match_on": request.match_on,
+            "end_on": request.end_on,
+            "rotations": request.rotations,
+            "rotation_minutes": request.rotation_minutes,
+        }
+        round_ = repo.create_round(session, term_id=term.id, fields=fields, now=now)
+        if request.match_on:
+            # Match at 06:00 in the program's zone, before the school day, on the match date.
+            due = datetime.combine(request.match_on, time(6, 0), ZoneInfo(program.timezone))
+            repo.schedule_action(
+                session, idempotency_key=f"{MATCH_ACTION}:{round_.id}", kind=MATCH_ACTION, due_at=due, round_id=round_.id
+            )
+        return round_
+
+
+def move_round(engine: Engine, *, round_id: int, target: str, now: datetime) -> Round:
+    """Move a round along its lifecycle, refusing illegal moves with the reason."""
+    with session_scope(engine) as session:
+        round_ = repo.get_round(session, round_id=round_id, for_update=True)
+        _move(round_, target, now)
+        if target in ("published", "running", "closed"):
+            pairing_status = {"published": "published", "running": "active", "closed": "completed"}[target]
+            repo.set_pairing_status(session, round_id=round_id, status=pairing_status)
+        return round_
+
+
+def _move(round_: Round, target: str, now: datetime) -> None:
+    check_round_move(round_.status, target)
+    round_.status, round_.status_changed_at = target, now
+
+
+@dataclass
+class MatchOutcome:
+    """A match run as the admin sees it."""
+
+    round: Round
+    result: MatchResult
+    mentors: int
+    mentees: int
+    names: dict[str, str] = field(default_factory=dict)
+
+
+def run_matching(engine: Engine, *, round_id: int, session_minutes: int, now: datetime) -> MatchOutcome:
+    """Match a collecting round (or re-match one in review) and leave its proposed pairs in review."""
+    with session_scope(engine) as session:
+        round_ = repo.get_round(session, round_id=round_id, for_update=True)
+        if round_.kind != "micro":
+            raise RoundError("speed-mentoring events are scheduled by rotation, not by this matcher")
+        if round_.status not in ("collecting", "review"):
+            raise IllegalTransition(
+                f"round {round_id} is {round_.status}; only a collecting round (or one in review, to re-run) can be matched"
+            )
+        _move(round_, "matching", now)
+        week_of = round_.start_on or round_.match_on or now.date()
+        people = repo.enrollments(session, term_id=round_.term_id)
+        active = [(enrollment, person) for enrollment, person in people if enrollment.status == "opted_in"]
+        answers = repo.profiles(session, person_ids=(person.id for _, person in active))
+        earlier = repo.earlier_pairings_in_term(session, term_id=round_.term_id, before_round_id=round_id)
+        load = repo.mentor_load(earlier)
+        participants = [
+            to_participant(
+                enrollment,
+                person,
+                answers[person.id],
+                capacity_left=enrollment.capacity - load.get(person.id, 0),
+                week_of=week_of,
+            )
+            for enrollment, person in active
+        ]
+        email_of = {person.id: person.email for _, person in people}
+        settings = RoundSettings(
+            topic=round_.topic,
+            sessions=round_.sessions,
+            session_minutes=session_minutes,
+            reference_date=week_of,
+            cross_site=round_.settings.get("cross_site", "neutral"),
+            relax=frozenset(round_.settings.get("relax", ())),
+        )
+        result = match_round(participants, settings, history_from(earlier, email_of))
+        id_of = {person.email: person.id for _, person in active}
+        repo.replace_pairings(
+            session,
+            round_id=round_id,
+            pairings=[
+                {
+                    "mentor_id": id_of[pair.mentor],
+                    "mentee_id": id_of[pair.mentee],
+                    "score": pair.score,
+                    "breakdown": {part.factor: part.points for part in pair.breakdown},
+                    "reasons": list(pair.reasons),
+                }
+                for pair in result.pairs
+            ],
+            now=now,
+        )
+        names = {person.email: person.name for _, person in active}
+        mentors = sum(1 for p in participants if p.role in ("mentor", "both") and p.capacity > 0)
+        mentees = sum(1 for p in participants if p.role in ("mentee", "both"))
+        round_.match_summary = {
+            "ran_at": now.isoformat(),
+            "mentors": mentors,
+            "mentees": mentees,
+            "matched": len(result.pairs),
+            "total_score": result.total_score,
+            "solve_seconds": result.solve_seconds,
+            "candidate_edges": result.candidate_edges,
+            "unmatched": [{"email": u.key, "name": names.get(u.key, u.key), "reasons": list(u.reasons)} for u in result.unmatched],
+        }
+        _move(round_, "review", now)
+        return MatchOutcome(round=round_, result=result, mentors=mentors, mentees=mentees, names=names)
+
+
+@dataclass(frozen=True)
+class PairView:
+    mentor_name: str
+    mentor_email: str
+    mentee_name: str
+    mentee_email: str
+    score: float
+    reasons: list[str]
+    status: str
+
+
+def round_pairs(engine: Engine, *, round_id: int) -> tuple[Round, list[PairView]]:
+    """The round and its pairings with names, for display and export."""
+    with session_scope(engine) as session:
+        round_ = repo.get_round(session, round_id=round_id)
+        pairings = repo.round_pairings(session, round_id=round_id)
+        people = {p.id: p for p in _people(session, {x.mentor_id for x in pairings} | {x.mentee_id for x in pairings})}
+        views = [
+            PairView(
+                mentor_name=people[p.mentor_id].name,
+                mentor_email=people[p.mentor_id].email,
+                mentee_name=people[p.mentee_id].name,
+                mentee_email=people[p.mentee_id].email,
+                score=p.score,
+                reasons=list(p.reasons),
+                status=p.status,
+            )
+            for p in pairings
+        ]
+        return round_, views
+
+
+def _people(session: Session, ids: set[int]) -> list[Person]:
+    return [person for person in (session.get(Person, person_id) for person_id in sorted(ids)) if person is not None]
+
+
+# --- scheduled actions -------------------------------------------------------------------------
+
+
+def run_due_actions(engine: Engine, *, session_minutes: int, now: datetime) -> list[tuple[int, str, str]]:
+    """Run every action due by `now` exactly once (claimed atomically); returns (id, status, result) per action."""
+    with session_scope(engine) as session:
+        due = repo.due_action_ids(session, now=now)
+    outcomes = []
+    for action_id in due:
+        with session_scope(engine) as session:
+            if not repo.claim_action(session, action_id=action_id):
+                continue  # another worker took it
+            action = repo.get_action(session, action_id=action_id)
+            kind, round_id = action.kind, action.round_id
+        try:
+            status, result = _perform(engine, kind=kind, round_id=round_id, session_minutes=session_minutes, now=now)
+        except Exception as exc:  # one broken action must not stop the sweep; it is recorded for admins
+            logger.exception("scheduled action %s failed", action_id)
+            status, result = "failed", f"{type(exc).__name__}: {exc}"
+        with session_scope(engine) as session:
+            repo.finish_action(session, action_id=action_id, status=status, result=result, now=now)
+        outcomes.append((action_id, status, result))
+    return outcomes
+
+
+def _perform(engine: Engine, *, kind: str, round_id: int | None, session_minutes: int, now: datetime) -> tuple[str, str]:
+    if kind != MATCH_ACTION or round_id is None:
+        return "skipped", f"no handler for '{kind}'"
+    with session_scope(engine) as session:
+        status = repo.get_round(session, round_id=round_id).status
+    if status == "draft":
+        move_round(engine, round_id=round_id, target="collecting", now=now)
+    elif status != "collecting":
+        return "skipped", f"round {round_id} was already {status} when its match date came"
+    try:
+        outcome = run_matching(engine, round_id=round_id, session_minutes=session_minutes, now=now)
+    except (RoundError, IllegalTransition) as exc:
+        return "failed", str(exc)
+    return "done", f"matched {len(outcome.result.pairs)} of {outcome.mentees} mentees"
+

@@ -1,0 +1,68 @@
+"""One settings object for the whole app, read from the environment and `.env`, then passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path(".mentorbot")
+
+
+class Settings(BaseSettings):
+    """Every knob mentorbot reads; the README's settings table mirrors this class."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Folder for the SQLite file, the local mail sink and exports.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default is a SQLite file in DATA_DIR. "
+        "Use postgresql+psycopg://user@host/db for PostgreSQL.",
+    )
+    program_name: str = Field("District Mentoring", description="Name of the mentoring program the CLI works on.")
+    default_timezone: str = Field("America/Los_Angeles", description="IANA zone for roster rows without one.")
+    session_minutes: int = Field(30, ge=5, le=240, description="Length of one mentoring session (minimal-match rule 4).")
+    require_principal_approval: bool = Field(True, description="Mentors join the pool only after their principal approves.")
+    http_host: str = Field("127.0.0.1", description="Address `mentorbot serve` listens on.")
+    http_port: int = Field(8000, ge=0, le=65535, description="Port `mentorbot serve` listens on.")
+    scheduler_enabled: bool = Field(True, description="Run the scheduler inside `mentorbot serve`.")
+    sweep_seconds: int = Field(30, ge=1, description="How often the scheduler sweeps for due actions.")
+    smtp_host: str | None = Field(None, description="Outgoing mail server; unset = local mail sink in DATA_DIR/mail.")
+    smtp_port: int = Field(587, description="Outgoing mail server port.")
+    smtp_username: str | None = Field(None, description="SMTP login.")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    mail_from: str = Field("mentorbot@localhost", description="From address of outgoing mail.")
+    slack_bot_token: str | None = Field(None, description="xoxb- token; unset = Slack disabled.")
+    slack_signing_secret: str | None = Field(None, description="Verifies requests from Slack.")
+    slack_app_token: str | None = Field(None, description="xapp- token; set = Socket Mode.")
+    log_level: str = Field("INFO", description="Logging level.")
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone such as America/Los_Angeles") from exc
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in force: DATABASE_URL, or the SQLite file inside DATA_DIR."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'mentorbot.db').as_posix()}"
+
+    @property
+    def mail_sink_dir(self) -> Path:
+        """Where the local mail sink keeps messages when no SMTP server is set."""
+        return self.data_dir / "mail"
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Slack runs only when a bot token and a signing secret are both set."""
+        return bool(self.slack_bot_token and self.slack_signing_secret)

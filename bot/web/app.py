@@ -1,0 +1,111 @@
+"""The FastAPI app: health now; Slack, email and admin routes join as those channels land."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
+
+from bot.rounds.service import run_due_actions
+from bot.settings import Settings
+from storage import db
+
+logger = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    """The real clock; tests pass their own."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class SchedulerState:
+    """What the health endpoint reports about the scheduler."""
+
+    running: bool = False
+    last_sweep_at: datetime | None = None
+    last_sweep_actions: int = 0
+    last_error: str | None = None
+    sweeps: int = field(default=0)
+
+
+async def sweep_once(engine: Engine, settings: Settings, state: SchedulerState, clock: Callable[[], datetime]) -> None:
+    """Run every due scheduled action; the database work runs in a thread so the event loop stays free."""
+    now = clock()
+    try:
+        outcomes = await asyncio.to_thread(run_due_actions, engine, session_minutes=settings.session_minutes, now=now)
+    except Exception as exc:  # a sweep that fails is retried on the next tick; health shows the error
+        logger.exception("scheduler sweep failed")
+        state.last_error = f"{type(exc).__name__}: {exc}"
+        return
+    state.last_sweep_at, state.last_sweep_actions, state.last_error = now, len(outcomes), None
+    state.sweeps += 1
+
+
+def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:
+    """Build the web app for `settings`; the schema is upgraded and the scheduler started on startup."""
+    engine = db.create_db_engine(settings.resolved_database_url)
+    state = SchedulerState()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(db.upgrade, engine)
+        scheduler = None
+        if settings.scheduler_enabled:
+            scheduler = AsyncIOScheduler(timezone=timezone.utc)
+            scheduler.add_job(
+                sweep_once,
+                "interval",
+                seconds=settings.sweep_seconds,
+                args=[engine, settings, state, clock],
+                id="sweep-due-actions",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=clock(),
+            )
+            scheduler.start()
+            state.running = True
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+                state.running = False
+            engine.dispose()
+
+    app = FastAPI(title="mentorbot", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.scheduler = state
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        """Liveness and readiness: database reachable, schema revision, scheduler and channel status."""
+        body: dict[str, object] = {
+            "status": "ok",
+            "scheduler": {
+                "running": state.running,
+                "last_sweep_at": state.last_sweep_at.isoformat() if state.last_sweep_at else None,
+                "last_error": state.last_error,
+            },
+            "slack": "enabled" if settings.slack_enabled else "disabled: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET",
+            "email": f"smtp {settings.smtp_host}" if settings.smtp_host else "not configured (set SMTP_HOST)",
+        }
+        try:
+            body["database"] = {"backend": engine.dialect.name, "schema": await asyncio.to_thread(db.current_revision, engine)}
+        except sa.exc.SQLAlchemyError as exc:
+            body["status"] = "unavailable"
+            body["database"] = {"backend": engine.dialect.name, "error": str(exc.orig or exc).splitlines()[0]}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse(body)
+
+    return app

@@ -1,0 +1,354 @@
+"""Keyword-only repository functions: the only place that writes SQL for the domain."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    Enrollment,
+    Pairing,
+    Person,
+    ProfileAnswer,
+    Program,
+    Round,
+    ScheduledAction,
+    Term,
+)
+
+# Pairings in these states no longer use a mentor's capacity nor block a future repeat.
+INACTIVE_PAIRING_STATES = ("cancelled",)
+
+
+class NotFound(LookupError):
+    """A record the caller named does not exist; the message says which."""
+
+
+# --- programs ----------------------------------------------------------------------------------
+
+
+def get_or_create_program(session: Session, *, name: str, timezone: str, now: datetime) -> Program:
+    """The program called `name`, created on first use."""
+    program = session.exec(select(Program).where(Program.name == name)).first()
+    if program is None:
+        program = Program(name=name, timezone=timezone, created_at=now)
+        session.add(program)
+        session.flush()
+    return program
+
+
+def get_program(session: Session, *, name: str) -> Program:
+    """The program called `name`, or NotFound."""
+    program = session.exec(select(Program).where(Program.name == name)).first()
+    if program is None:
+        raise NotFound(f"there is no program called '{name}' yet; import a roster first")
+    return program
+
+
+# --- people ------------------------------------------------------------------------------------
+
+
+def people_by_email(session: Session, *, emails: Iterable[str]) -> dict[str, Person]:
+    """Existing people keyed by email, for the emails given."""
+    wanted = sorted(set(emails))
+    found: dict[str, Person] = {}
+    # Chunked so a 50k-row roster does not build one giant IN clause.
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for person in session.exec(select(Person).where(col(Person.email).in_(chunk))):
+            found[person.email] = person
+    return found
+
+
+def upsert_person(
+    session: Session, *, existing: Person | None, fields: Mapping[str, Any], now: datetime
+) -> tuple[Person, str]:
+    """Create the person or update `existing` in place; returns the person and "created", "updated" or "unchanged"."""
+    if existing is None:
+        person = Person(**fields, created_at=now, updated_at=now)
+        session.add(person)
+        return person, "created"
+    changed = [name for name, value in fields.items() if getattr(existing, name) != value]
+    for name in changed:
+        setattr(existing, name, fields[name])
+    if changed:
+        existing.updated_at = now
+    return existing, "updated" if changed else "unchanged"
+
+
+def set_profile_answers(
+    session: Session,
+    *,
+    person_id: int,
+    answers: Mapping[str, Any],
+    source: str,
+    now: datetime,
+    keep_answers_from: tuple[str, ...] = (),
+) -> bool:
+    """Write the person's answers, replacing earlier ones except those from `keep_answers_from`; True if any changed."""
+    current = {
+        answer.question: answer
+        for answer in session.exec(select(ProfileAnswer).where(ProfileAnswer.person_id == person_id))
+    }
+    changed = False
+    for question, value in answers.items():
+        row = current.get(question)
+        if row is None:
+            session.add(ProfileAnswer(person_id=person_id, question=question, value=value, source=source, updated_at=now))
+            changed = True
+        elif row.source in keep_answers_from:
+            continue
+        elif row.value != value or row.source != source:
+            row.value, row.source, row.updated_at = value, source, now
+            changed = True
+    return changed
+
+
+def profiles(session: Session, *, person_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Every profile answer of the given people, as {person_id: {question: value}}."""
+    ids = sorted(set(person_ids))
+    result: dict[int, dict[str, Any]] = {person_id: {} for person_id in ids}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for answer in session.exec(select(ProfileAnswer).where(col(ProfileAnswer.person_id).in_(chunk))):
+            result[answer.person_id][answer.question] = answer.value
+    return result
+
+
+def count_people(session: Session) -> int:
+    """How many people are on file."""
+    return session.exec(select(sa.func.count()).select_from(Person)).one()
+
+
+def list_people(session: Session) -> list[Person]:
+    """Everyone on file, by name."""
+    return list(session.exec(select(Person).order_by(Person.name, Person.email)))
+
+
+# --- terms and enrollment ----------------------------------------------------------------------
+
+
+def create_term(session: Session, *, program_id: int, name: str, opt_in_by: date | None, now: datetime) -> Term:
+    """A new open term."""
+    term = Term(program_id=program_id, name=name, opt_in_by=opt_in_by, status="open", opened_at=now)
+    session.add(term)
+    session.flush()
+    return term
+
+
+def find_term(session: Session, *, program_id: int, name: str) -> Term | None:
+    """The program's term called `name`, if any."""
+    return session.exec(select(Term).where(Term.program_id == program_id, Term.name == name)).first()
+
+
+def get_term(session: Session, *, program_id: int, name: str | None = None) -> Term:
+    """The named term, or the program's most recently opened open term; NotFound otherwise."""
+    if name is not None:
+        term = find_term(session, program_id=program_id, name=name)
+        if term is None:
+            raise NotFound(f"there is no term called '{name}'")
+        return term
+    term = session.exec(
+        select(Term).where(Term.program_id == program_id, Term.status == "open").order_by(col(Term.id).desc())
+    ).first()
+    if term is None:
+        raise NotFound("no term is open; open one with `mentorbot term open NAME`")
+    return term
+
+
+def list_terms(session: Session, *, program_id: int) -> list[Term]:
+    """All of the program's terms, oldest first."""
+    return list(session.exec(select(Term).where(Term.program_id == program_id).order_by(Term.id)))
+
+
+def upsert_enrollment(
+    session: Session,
+    *,
+    term_id: int,
+    person_id: int,
+    role: str,
+    capacity: int,
+    status: str,
+    approval: str,
+    now: datetime,
+) -> Enrollment:
+    """Record a person's opt-in for the term, replacing an earlier answer."""
+    enrollment = session.exec(
+        select(Enrollment).where(Enrollment.term_id == term_id, Enrollment.person_id == person_id)
+    ).first()
+    if enrollment is None:
+        enrollment = Enrollment(term_id=term_id, person_id=person_id, updated_at=now, role=role)
+        session.add(enrollment)
+    enrollment.role, enrollment.capacity, enrollment.status, enrollment.approval = role, capacity, status, approval
+    enrollment.updated_at = now
+    return enrollment
+
+
+def enrollments(session: Session, *, term_id: int) -> list[tuple[Enrollment, Person]]:
+    """The term's enrollments with their people, by name."""
+    statement = (
+        select(Enrollment, Person)
+        .join(Person, col(Person.id) == Enrollment.person_id)
+        .where(Enrollment.term_id == term_id)
+        .order_by(Person.name, Person.email)
+    )
+    return list(session.exec(statement).all())
+
+
+def get_enrollment(session: Session, *, term_id: int, person_id: int) -> Enrollment:
+    """The person's enrollment in the term, or NotFound."""
+    enrollment = session.exec(
+        select(Enrollment).where(Enrollment.term_id == term_id, Enrollment.person_id == person_id)
+    ).first()
+    if enrollment is None:
+        raise NotFound("that person has not been invited to this term")
+    return enrollment
+
+
+# --- rounds ------------------------------------------------------------------------------------
+
+
+def create_round(session: Session, *, term_id: int, fields: Mapping[str, Any], now: datetime) -> Round:
+    """A new draft round in the term."""
+    round_ = Round(term_id=term_id, status="draft", created_at=now, status_changed_at=now, **fields)
+    session.add(round_)
+    session.flush()
+    return round_
+
+
+def get_round(session: Session, *, round_id: int, for_update: bool = False) -> Round:
+    """The round with this id, or NotFound; `for_update` locks the row on PostgreSQL."""
+    statement = select(Round).where(Round.id == round_id)
+    if for_update:
+        statement = statement.with_for_update()
+    round_ = session.exec(statement).first()
+    if round_ is None:
+        raise NotFound(f"there is no round {round_id}")
+    return round_
+
+
+def list_rounds(session: Session, *, term_id: int) -> list[Round]:
+    """The term's rounds, oldest first."""
+    return list(session.exec(select(Round).where(Round.term_id == term_id).order_by(Round.id)))
+
+
+def replace_pairings(session: Session, *, round_id: int, pairings: Iterable[Mapping[str, Any]], now: datetime) -> list[Pairing]:
+    """Swap the round's proposed pairings for a new set (a re-run of the matcher replaces the last one)."""
+    session.execute(sa.delete(Pairing).where(col(Pairing.round_id) == round_id))
+    rows = [Pairing(round_id=round_id, created_at=now, **fields) for fields in pairings]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def round_pairings(session: Session, *, round_id: int) -> list[Pairing]:
+    """The round's pairings, best score first."""
+    statement = (
+        select(Pairing)
+        .where(Pairing.round_id == round_id)
+        .order_by(Pairing.rotation, col(Pairing.score).desc(), Pairing.id)
+    )
+    return list(session.exec(statement))
+
+
+def set_pairing_status(session: Session, *, round_id: int, status: str) -> int:
+    """Move every live pairing of the round to `status`; returns how many moved."""
+    result = session.execute(
+        sa.update(Pairing)
+        .where(Pairing.round_id == round_id, col(Pairing.status).not_in(INACTIVE_PAIRING_STATES))
+        .values(status=status)
+    )
+    return result.rowcount
+
+
+def earlier_pairings_in_term(session: Session, *, term_id: int, before_round_id: int) -> list[Pairing]:
+    """Live pairings from the term's other rounds created before this one."""
+    statement = (
+        select(Pairing)
+        .join(Round, col(Round.id) == Pairing.round_id)
+        .where(
+            Round.term_id == term_id,
+            col(Round.id) < before_round_id,
+            col(Pairing.status).not_in(INACTIVE_PAIRING_STATES),
+        )
+    )
+    return list(session.exec(statement))
+
+
+def mentor_load(pairings: Iterable[Pairing]) -> Counter[int]:
+    """How many distinct mentees each mentor has across the pairings."""
+    return Counter(mentor for mentor, _mentee in {(p.mentor_id, p.mentee_id) for p in pairings})
+
+
+# --- scheduled actions -------------------------------------------------------------------------
+
+
+def schedule_action(
+    session: Session,
+    *,
+    idempotency_key: str,
+    kind: str,
+    due_at: datetime,
+    round_id: int | None = None,
+    person_id: int | None = None,
+    payload: Mapping[str, Any] | None = None,
+) -> ScheduledAction:
+    """Schedule an action once: the same key returns the existing action (moving its time if still pending)."""
+    action = session.exec(select(ScheduledAction).where(ScheduledAction.idempotency_key == idempotency_key)).first()
+    if action is None:
+        action = ScheduledAction(
+            idempotency_key=idempotency_key,
+            kind=kind,
+            due_at=due_at,
+            round_id=round_id,
+            person_id=person_id,
+            payload=dict(payload or {}),
+        )
+        session.add(action)
+    elif action.status == "pending":
+        action.due_at = due_at
+    session.flush()
+    return action
+
+
+def due_action_ids(session: Session, *, now: datetime, limit: int = 100) -> list[int]:
+    """Ids of pending actions due at or before `now`, earliest first."""
+    statement = (
+        select(ScheduledAction.id)
+        .where(ScheduledAction.status == "pending", col(ScheduledAction.due_at) <= now)
+        .order_by(ScheduledAction.due_at, ScheduledAction.id)
+        .limit(limit)
+    )
+    return list(session.exec(statement))
+
+
+def claim_action(session: Session, *, action_id: int) -> bool:
+    """Atomically move a pending action to running; False when another worker got it first."""
+    result = session.execute(
+        sa.update(ScheduledAction)
+        .where(ScheduledAction.id == action_id, ScheduledAction.status == "pending")
+        .values(status="running")
+    )
+    return result.rowcount == 1
+
+
+def finish_action(session: Session, *, action_id: int, status: str, result: str, now: datetime) -> None:
+    """Record how a claimed action ended: done, skipped or failed, with a reason."""
+    session.execute(
+        sa.update(ScheduledAction)
+        .where(ScheduledAction.id == action_id)
+        .values(status=status, result=result, done_at=now)
+    )
+
+
+def get_action(session: Session, *, action_id: int) -> ScheduledAction:
+    """The scheduled action with this id."""
+    action = session.get(ScheduledAction, action_id)
+    if action is None:
+        raise NotFound(f"there is no scheduled action {action_id}")
+    return action
