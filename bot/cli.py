@@ -116,6 +116,8 @@ def main_callback(
         err_console.print(f"[red]Error:[/red] a setting is wrong: {problems}")
         raise typer.Exit(2) from None
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    # Migration chatter is noise on a command line; `mentorbot db current` says where the schema is.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     moment = (now.replace(tzinfo=timezone.utc) if now and now.tzinfo is None else now) or datetime.now(timezone.utc)
     ctx.obj = Context(settings, moment)
 

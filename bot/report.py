@@ -50,10 +50,10 @@ def print_rounds(console: Console, term_name: str, rounds: Sequence[Round]) -> N
     console.print(table)
 
 
-def _pairs_table(pairs: Sequence[PairView]) -> Table:
+def _pairs_table(rows: Sequence[tuple[str, str, float, Sequence[str]]]) -> Table:
     table = Table("mentor", "mentee", "fit", "why", show_lines=True)
-    for pair in pairs:
-        table.add_row(pair.mentor_name, pair.mentee_name, f"{pair.score:.0f}", "\n".join(pair.reasons))
+    for mentor, mentee, score, reasons in rows:
+        table.add_row(mentor, mentee, f"{score:.0f}", "\n".join(reasons))
     return table
 
 
@@ -69,7 +69,7 @@ def print_match(console: Console, round_: Round, pairs: Sequence[PairView]) -> N
         f"Matched {summary['matched']} of {summary['mentees']} mentees with {summary['mentors']} available mentors "
         f"(total fit {summary['total_score']:.0f}, solved in {summary['solve_seconds'] * 1000:.0f} ms)."
     )
-    console.print(_pairs_table(pairs))
+    console.print(_pairs_table([(p.mentor_name, p.mentee_name, p.score, p.reasons) for p in pairs]))
     _print_unmatched(console, [(u["name"], u["reasons"]) for u in summary.get("unmatched", [])])
 
 
@@ -90,10 +90,9 @@ def print_roster_match(console: Console, outcome: RosterMatch) -> None:
     if outcome.skipped_rows:
         console.print(f"[yellow]{len({e.line for e in outcome.skipped_rows})} roster row(s) skipped for problems; "
                       "run `mentorbot import roster` to see them.[/yellow]")
-    table = Table("mentor", "mentee", "fit", "why", show_lines=True)
-    for pair in result.pairs:
-        table.add_row(names.get(pair.mentor, pair.mentor), names.get(pair.mentee, pair.mentee), f"{pair.score:.0f}", "\n".join(pair.reasons))
-    console.print(table)
+    console.print(
+        _pairs_table([(names.get(p.mentor, p.mentor), names.get(p.mentee, p.mentee), p.score, p.reasons) for p in result.pairs])
+    )
     _print_unmatched(console, [(names.get(u.key, u.key), u.reasons) for u in result.unmatched])
     console.print(
         f"Matched {len(result.pairs)} of {outcome.mentees} mentees with {outcome.mentors} mentors; "

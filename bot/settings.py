@@ -15,7 +15,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Folder for the SQLite file, the local mail sink and exports.")
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Folder for the SQLite file and the demo database.")
     database_url: str | None = Field(
         None,
         description="SQLAlchemy URL; default is a SQLite file in DATA_DIR. "
@@ -29,14 +29,8 @@ class Settings(BaseSettings):
     http_port: int = Field(8000, ge=0, le=65535, description="Port `mentorbot serve` listens on.")
     scheduler_enabled: bool = Field(True, description="Run the scheduler inside `mentorbot serve`.")
     sweep_seconds: int = Field(30, ge=1, description="How often the scheduler sweeps for due actions.")
-    smtp_host: str | None = Field(None, description="Outgoing mail server; unset = local mail sink in DATA_DIR/mail.")
-    smtp_port: int = Field(587, description="Outgoing mail server port.")
-    smtp_username: str | None = Field(None, description="SMTP login.")
-    smtp_password: str | None = Field(None, description="SMTP password.")
-    mail_from: str = Field("mentorbot@localhost", description="From address of outgoing mail.")
     slack_bot_token: str | None = Field(None, description="xoxb- token; unset = Slack disabled.")
     slack_signing_secret: str | None = Field(None, description="Verifies requests from Slack.")
-    slack_app_token: str | None = Field(None, description="xapp- token; set = Socket Mode.")
     log_level: str = Field("INFO", description="Logging level.")
 
     @field_validator("default_timezone")
@@ -56,11 +50,6 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'mentorbot.db').as_posix()}"
-
-    @property
-    def mail_sink_dir(self) -> Path:
-        """Where the local mail sink keeps messages when no SMTP server is set."""
-        return self.data_dir / "mail"
 
     @property
     def slack_enabled(self) -> bool:

@@ -16,8 +16,9 @@ from storage.models import Enrollment, Pairing, Person
 MENTOR_READY_APPROVALS = ("approved", "not_required")
 
 
-def _lower_set(values: Any) -> frozenset[str]:
-    return frozenset(str(value).strip().lower() for value in (values or ()) if str(value).strip())
+def _clean_set(values: Any) -> frozenset[str]:
+    # Case is kept for the reasons people read; the matcher compares case-insensitively.
+    return frozenset(str(value).strip() for value in (values or ()) if str(value).strip())
 
 
 def _availability(person: Person, answers: Mapping[str, Any], week_of: date) -> tuple:
@@ -48,14 +49,14 @@ def to_participant(
         role=enrollment.role,
         site=person.site,
         program=person.prep_program,
-        grade_bands=_lower_set(answers.get("grade_bands")),
-        subjects=_lower_set(answers.get("subjects")),
-        strengths=_lower_set(answers.get("strengths")),
-        needs=tuple(str(need).strip().lower() for need in answers.get("needs") or () if str(need).strip()),
+        grade_bands=_clean_set(answers.get("grade_bands")),
+        subjects=_clean_set(answers.get("subjects")),
+        strengths=_clean_set(answers.get("strengths")),
+        needs=tuple(str(need).strip() for need in answers.get("needs") or () if str(need).strip()),
         availability=_availability(person, answers, week_of),
         timezone=person.timezone,
         capacity=max(capacity_left, 0) if is_ready_mentor else 0,
-        avoid=_lower_set(answers.get("avoid")),
+        avoid=frozenset(email.lower() for email in _clean_set(answers.get("avoid"))),
         weights=_weights(answers),
     )
 

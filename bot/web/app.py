@@ -70,7 +70,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
                 id="sweep-due-actions",
                 max_instances=1,
                 coalesce=True,
-                next_run_time=clock(),
+                next_run_time=datetime.now(timezone.utc),  # APScheduler runs on the real clock; `clock` is what actions see
             )
             scheduler.start()
             state.running = True
@@ -98,7 +98,6 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
                 "last_error": state.last_error,
             },
             "slack": "enabled" if settings.slack_enabled else "disabled: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET",
-            "email": f"smtp {settings.smtp_host}" if settings.smtp_host else "not configured (set SMTP_HOST)",
         }
         try:
             body["database"] = {"backend": engine.dialect.name, "schema": await asyncio.to_thread(db.current_revision, engine)}

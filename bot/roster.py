@@ -1,0 +1,456 @@
+"""Read a roster file (CSV or XLSX) into validated rows, per /work/shared/roster-format.md.
+
+Pure apart from reading the one file: nothing here touches the database or the network.
+Good rows come back as `RosterRow`s; every problem in a bad row becomes a line-numbered
+`RowError` so an admin can fix the spreadsheet in one pass. Only problems with the file as a
+whole raise, and they raise `RosterFileError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from bot.flows.parsers import (
+    AnswerError,
+    Slot,
+    parse_capacity,
+    parse_email,
+    parse_grade_bands,
+    parse_list,
+    parse_role,
+    parse_slack_user_id,
+    parse_slots,
+    parse_timezone,
+)
+
+__all__ = [
+    "COLUMNS",
+    "REQUIRED_COLUMNS",
+    "RosterFileError",
+    "RosterReadResult",
+    "RosterRow",
+    "RowError",
+    "read_roster",
+]
+
+COLUMNS = (
+    "email",
+    "name",
+    "role",
+    "slack_user_id",
+    "site",
+    "program",
+    "grade_bands",
+    "subjects",
+    "strengths",
+    "needs",
+    "availability",
+    "timezone",
+    "capacity",
+    "principal_email",
+    "avoid",
+)
+REQUIRED_COLUMNS = ("email", "name", "role")
+T = TypeVar("T")
+CSV_SUFFIXES = (".csv",)
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """One person from the roster, every value already parsed and checked."""
+
+    line: int
+    email: str
+    name: str
+    role: str
+    slack_user_id: str | None = None
+    site: str | None = None
+    program: str | None = None
+    grade_bands: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+    strengths: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    availability: tuple[Slot, ...] = ()
+    timezone: str = "UTC"
+    capacity: int | None = None
+    principal_email: str | None = None
+    avoid: tuple[str, ...] = ()
+    custom: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one row: where it is, what was written, and what to write instead."""
+
+    line: int
+    column: str | None
+    value: str | None
+    message: str
+
+
+@dataclass
+class RosterReadResult:
+    """The rows that passed, the problems found, and how many data rows the file had."""
+
+    rows: list[RosterRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    data_rows: int = 0
+
+
+class RosterFileError(Exception):
+    """The roster file as a whole can't be read; the message names the file and says why."""
+
+
+# ---------------------------------------------------------------- reading cells
+
+
+def _key(header: str) -> str:
+    # "Slack User ID", "slack_user_id" and "Time Zone" should all find their column.
+    return re.sub(r"[\s_\-]+", "", header.strip().lower())
+
+
+_KNOWN = {_key(name): name for name in COLUMNS}
+
+
+def _column_letter(index: int) -> str:
+    """Spreadsheet-style column name for a 0-based index (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(ord("A") + rem) + letters
+    return letters
+
+
+def _cell_text(value: object) -> str:
+    """Turn a spreadsheet cell into the text a person would see in it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        # Spreadsheets store every number as a float: capacity 2 arrives as 2.0.
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="minutes") if value.time() != dt.time() else value.date().isoformat()
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    return str(value).strip()
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Excel's "Unicode Text" export is UTF-16 with a byte-order mark.
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        # Older Excel on Windows saves CSV in the Windows code page.
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _is_blank(cells: Sequence[str]) -> bool:
+    return not any(cell for cell in cells)
+
+
+def _read_csv_records(path: Path, data: bytes) -> list[tuple[int, list[str]]]:
+    """Return (starting line, cells) for every record, blank ones included."""
+    if data.startswith(b"PK\x03\x04"):
+        raise RosterFileError(
+            f'"{path}" is an Excel workbook with a .csv name; rename it to end in .xlsx, '
+            "or save it from Excel as CSV"
+        )
+    text = _decode(data)
+    if "\x00" in text:
+        raise RosterFileError(f'"{path}" is not a text file; save the roster as CSV or XLSX and try again')
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = ","
+    # Some Excel locales save "CSV" with semicolons or tabs; the header row tells which.
+    if "," not in first_line:
+        if "\t" in first_line:
+            delimiter = "\t"
+        elif ";" in first_line:
+            delimiter = ";"
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[tuple[int, list[str]]] = []
+    previous_line = 0
+    try:
+        for cells in reader:
+            # line_num is where the record ended; a quoted cell can span several lines,
+            # and people look for the line where the record starts.
+            records.append((previous_line + 1, [cell.strip() for cell in cells]))
+            previous_line = reader.line_num
+    except csv.Error as exc:
+        raise RosterFileError(
+            f'"{path}" could not be read as CSV near line {reader.line_num}; '
+            "check for a stray quote mark there, or save it again from the spreadsheet"
+        ) from exc
+    return records
+
+
+def _read_xlsx_records(path: Path) -> list[tuple[int, list[str]]]:
+    """Return (sheet row number, cells) for every row of the first sheet."""
+    import openpyxl  # imported here so CSV-only use never pays for it
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors) for one cause
+        raise RosterFileError(
+            f'"{path}" could not be opened as an Excel workbook; open it in Excel and save it again as .xlsx, or as CSV'
+        ) from exc
+    try:
+        if not workbook.worksheets:
+            raise RosterFileError(f'"{path}" has no sheets; put the roster on the first sheet')
+        sheet = workbook.worksheets[0]
+        # Some programs write wrong sheet sizes, which would cut rows off in read-only mode.
+        sheet.reset_dimensions()
+        # iter_rows from row 1 fills in missing rows, so counting gives the sheet's row numbers.
+        return [
+            (number, [_cell_text(value) for value in values])
+            for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
+        ]
+    except RosterFileError:
+        raise
+    except Exception as exc:
+        raise RosterFileError(
+            f'"{path}" could not be read as an Excel workbook; open it in Excel and save it again as .xlsx, or as CSV'
+        ) from exc
+    finally:
+        workbook.close()
+
+
+def _load_records(path: Path) -> list[tuple[int, list[str]]]:
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise RosterFileError(f'Can\'t find the roster file "{path}"; check the name and the folder')
+    if path.is_dir():
+        raise RosterFileError(f'"{path}" is a folder, not a roster file; give the path of a .csv or .xlsx file')
+    if suffix in (".xls", ".ods", ".numbers"):
+        raise RosterFileError(
+            f'"{path}" is in a spreadsheet format mentorbot can\'t read; save it as .xlsx (Excel workbook) or CSV'
+        )
+    if suffix not in CSV_SUFFIXES + XLSX_SUFFIXES:
+        raise RosterFileError(
+            f'"{path}" is not a roster file mentorbot can read; use a CSV file (.csv) or an Excel workbook (.xlsx)'
+        )
+    try:
+        if suffix in XLSX_SUFFIXES:
+            return _read_xlsx_records(path)
+        return _read_csv_records(path, path.read_bytes())
+    except OSError as exc:
+        raise RosterFileError(f'"{path}" could not be opened ({exc.strerror or exc}); check that you can read it') from exc
+
+
+# ---------------------------------------------------------------- the header
+
+
+@dataclass(frozen=True)
+class _Header:
+    line: int
+    known: dict[str, int]  # column name -> position
+    custom: list[tuple[int, str]]  # position, header as written
+    named: frozenset[int]  # positions that have a header at all
+    order: dict[str | None, int]  # column -> position, for sorting errors within a row
+
+
+def _parse_header(path: Path, line: int, cells: list[str]) -> _Header:
+    known: dict[str, int] = {}
+    custom: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    for position, raw in enumerate(cells):
+        header = raw.strip()
+        if not header:
+            continue
+        key = _key(header)
+        if key in seen:
+            raise RosterFileError(
+                f'"{path}" has two columns named "{header}" (columns {_column_letter(seen[key])} and '
+                f"{_column_letter(position)}); rename or remove one"
+            )
+        seen[key] = position
+        if key in _KNOWN:
+            known[_KNOWN[key]] = position
+        else:
+            custom.append((position, header))
+    missing = [name for name in REQUIRED_COLUMNS if name not in known]
+    if missing:
+        if not known and any("@" in cell for cell in cells):
+            raise RosterFileError(
+                f'"{path}" does not start with a header row; add a first row naming the columns, '
+                f"starting with {', '.join(REQUIRED_COLUMNS)}"
+            )
+        raise RosterFileError(
+            f'"{path}" is missing the required column{"s" if len(missing) > 1 else ""} '
+            f"{', '.join(missing)}; the header row (line {line}) should name at least "
+            f"{', '.join(REQUIRED_COLUMNS)}"
+        )
+    order: dict[str | None, int] = {name: position for name, position in known.items()}
+    order[None] = -1
+    return _Header(line, known, custom, frozenset(seen.values()), order)
+
+
+# ---------------------------------------------------------------- one row
+
+
+def _parse_row(
+    line: int,
+    cells: list[str],
+    header: _Header,
+    default_timezone: str,
+    first_line_of: dict[str, int],
+) -> tuple[RosterRow | None, list[RowError]]:
+    errors: list[RowError] = []
+
+    def cell(column: str) -> str:
+        position = header.known.get(column)
+        return cells[position] if position is not None and position < len(cells) else ""
+
+    def check(column: str, parser: Callable[[str], T], *, required: str | None = None) -> T | None:
+        """Run one parser on one cell; a blank cell gives None unless the column is required."""
+        text = cell(column)
+        if not text:
+            if required:
+                errors.append(RowError(line, column, None, required))
+            return None
+        try:
+            return parser(text)
+        except AnswerError as exc:
+            errors.append(RowError(line, column, text, exc.message))
+            return None
+
+    stray = [
+        (position, text) for position, text in enumerate(cells) if text and position not in header.named
+    ]
+    if stray:
+        position, text = stray[0]
+        errors.append(
+            RowError(
+                line,
+                None,
+                text,
+                f"This row has a value in column {_column_letter(position)}, which has no header; "
+                "give that column a name in the header row, or clear it (in a CSV file, a value with "
+                "a comma in it needs quote marks around it)",
+            )
+        )
+
+    email = check("email", parse_email, required='The email is blank; every person needs one, like "name@school.org"')
+    name = check("name", lambda text: " ".join(text.split()), required="The name is blank; write the person's name")
+    role = check("role", parse_role, required="The role is blank; write mentor, mentee or both")
+    slack_user_id = check("slack_user_id", parse_slack_user_id)
+    grade_bands = check("grade_bands", parse_grade_bands) or ()
+    availability = check("availability", parse_slots) or ()
+    timezone = check("timezone", lambda text: parse_timezone(text, default_timezone)) or default_timezone
+    capacity = check("capacity", parse_capacity)
+    principal_email = check("principal_email", parse_email)
+
+    if isinstance(email, str):
+        if email in first_line_of:
+            errors.append(
+                RowError(
+                    line,
+                    "email",
+                    cell("email"),
+                    f"{email} is already on line {first_line_of[email]}; list each person once "
+                    "(put every role they have in one row, using role both if they mentor and are mentored)",
+                )
+            )
+        else:
+            first_line_of[email] = line
+
+    avoid: list[str] = []
+    for entry in parse_list(cell("avoid")):
+        try:
+            address = parse_email(entry)
+        except AnswerError as exc:
+            errors.append(RowError(line, "avoid", entry, exc.message))
+            continue
+        if address == email:
+            errors.append(
+                RowError(line, "avoid", entry, "This person lists themselves under avoid; avoid is only for other people's emails")
+            )
+        elif address not in avoid:
+            avoid.append(address)
+
+    if errors:
+        return None, errors
+    # No errors means every required cell was present and parsed.
+    assert email is not None and name is not None and role is not None
+    custom = tuple((title, cells[position]) for position, title in header.custom if position < len(cells) and cells[position])
+    row = RosterRow(
+        line=line,
+        email=email,
+        name=name,
+        role=role,
+        slack_user_id=slack_user_id,
+        site=cell("site") or None,
+        program=cell("program") or None,
+        grade_bands=grade_bands,
+        subjects=parse_list(cell("subjects")),
+        strengths=parse_list(cell("strengths")),
+        needs=parse_list(cell("needs")),
+        availability=availability,
+        timezone=timezone,
+        capacity=capacity,
+        principal_email=principal_email,
+        avoid=tuple(avoid),
+        custom=custom,
+    )
+    return row, []
+
+
+# ---------------------------------------------------------------- the whole file
+
+
+def _progress_steps(total: int) -> int:
+    # About a hundred updates is smooth for a progress bar without slowing a big import.
+    return max(1, total // 100)
+
+
+def read_roster(
+    path: Path,
+    *,
+    default_timezone: str = "UTC",
+    on_progress: Callable[[int, int], None] | None = None,
+) -> RosterReadResult:
+    """Read and validate a roster; good rows are returned, bad rows become line-numbered errors."""
+    path = Path(path)
+    # A wrong default is a settings mistake, not a roster one; AnswerError explains it plainly.
+    default_timezone = parse_timezone(default_timezone, "UTC")
+    records = _load_records(path)
+
+    nonblank = [(line, cells) for line, cells in records if not _is_blank(cells)]
+    if not nonblank:
+        raise RosterFileError(f'"{path}" is empty; it needs a header row (email, name, role, …) and one row per person')
+    header_line, header_cells = nonblank[0]
+    header = _parse_header(path, header_line, header_cells)
+    data = nonblank[1:]
+
+    total = len(data)
+    step = _progress_steps(total)
+    if on_progress:
+        on_progress(0, total)
+    result = RosterReadResult(data_rows=total)
+    first_line_of: dict[str, int] = {}
+    for done, (line, cells) in enumerate(data, start=1):
+        row, errors = _parse_row(line, cells, header, default_timezone, first_line_of)
+        if row is not None:
+            result.rows.append(row)
+        result.errors.extend(errors)
+        if on_progress and (done % step == 0 or done == total):
+            on_progress(done, total)
+    result.errors.sort(key=lambda error: (error.line, header.order.get(error.column, len(header_cells))))
+    return result
+

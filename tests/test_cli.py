@@ -1,0 +1,179 @@
+"""The `mentorbot` command as a user runs it: a real process, real files, a real database."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import SHARED_ROSTER
+
+MENTORBOT = str(Path(sys.executable).parent / "mentorbot")
+COMMANDS = ("demo", "serve", "import", "term", "round", "match", "export", "db")
+
+
+def run(tmp_path: Path, *args: str, database_url: str | None = None, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATA_DIR", "PROGRAM_NAME")}
+    env.update({"DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200", "TERM": "dumb", **(extra_env or {})})
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    result = subprocess.run([MENTORBOT, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+    return result
+
+
+def people_in(tmp_path: Path, database_url: str | None = None) -> int:
+    engine = sa.create_engine(database_url or f"sqlite:///{tmp_path / 'data' / 'mentorbot.db'}")
+    with engine.connect() as connection:
+        count = connection.execute(sa.text("select count(*) from person")).scalar_one()
+    engine.dispose()
+    return count
+
+
+def test_help_lists_every_command_and_each_has_examples(tmp_path: Path) -> None:
+    top = run(tmp_path, "--help")
+    assert top.returncode == 0
+    for command in COMMANDS:
+        assert command in top.stdout
+    for command in ("demo", "serve", "match", "import roster", "term open", "round new", "export people", "db upgrade"):
+        shown = run(tmp_path, *command.split(), "--help")
+        assert shown.returncode == 0, shown.stderr
+        assert "Example" in shown.stdout, command
+
+
+def test_importing_the_roster_twice_updates_and_never_duplicates(tmp_path: Path, database_url: str) -> None:
+    first = run(tmp_path, "import", "roster", str(SHARED_ROSTER), database_url=database_url)
+    assert first.returncode == 0, first.stderr
+    assert "Imported 70 of 70 rows" in first.stdout and "70 new" in first.stdout
+    second = run(tmp_path, "import", "roster", str(SHARED_ROSTER), database_url=database_url)
+    assert "0 new, 0 updated, 70 unchanged" in second.stdout
+    assert people_in(tmp_path, database_url) == 70
+
+    changed = tmp_path / "changed.csv"
+    text = SHARED_ROSTER.read_text(encoding="utf-8").replace("Ana Chen,mentor", "Ana Chen-Ruiz,mentor")
+    changed.write_text(text, encoding="utf-8")
+    third = run(tmp_path, "import", "roster", str(changed), database_url=database_url)
+    assert "0 new, 1 updated, 69 unchanged" in third.stdout
+    assert people_in(tmp_path, database_url) == 70
+
+
+BAD_ROWS = {
+    3: (",No Email,mentee,,", "email"),
+    4: ("not-an-email,Bad Email,mentee,,", "email"),
+    5: ("noname@d.example,,mentee,,", "name"),
+    6: ("role@d.example,Role X,coach,,", "role"),
+    7: ("lots@d.example,Cap Lots,mentor,,lots", "capacity"),
+    8: ("neg@d.example,Cap Neg,mentor,,-2", "capacity"),
+    9: ("slot@d.example,Slot Ish,mentee,Tuesday-ish,", "availability"),
+    10: ("back@d.example,Slot Back,mentee,Tue 16:00-15:00,", "availability"),
+    11: ("ok@d.example,Duplicate,mentee,,", "email"),
+}
+
+
+def _bad_roster(tmp_path: Path) -> Path:
+    lines = ["email,name,role,availability,capacity", "ok@d.example,Okay Person,mentee,Mon 15:00-16:00,"]
+    lines += [row for row, _ in BAD_ROWS.values()]
+    lines += ["good@d.example,Good Mentor,mentor,Thu 07:30-08:15,2"]
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_bad_rows_are_reported_by_line_and_good_rows_land(tmp_path: Path) -> None:
+    result = run(tmp_path, "import", "roster", str(_bad_roster(tmp_path)))
+    assert result.returncode == 0, result.stderr
+    assert "Imported 2 of 11 rows" in result.stdout
+    reported = {int(line.split()[1]) for line in result.stdout.splitlines() if line.strip()[:3] == "│ " + line.strip()[2:3] and line.split()[1].isdigit()}
+    assert reported == set(BAD_ROWS), result.stdout
+    assert people_in(tmp_path) == 2
+
+
+def test_strict_imports_nothing_when_a_row_is_bad(tmp_path: Path) -> None:
+    result = run(tmp_path, "import", "roster", "--strict", str(_bad_roster(tmp_path)))
+    assert result.returncode == 1
+    assert "Nothing imported" in result.stdout
+    assert people_in(tmp_path) == 0
+
+
+@pytest.mark.parametrize(
+    ("make_file", "message"),
+    [
+        (lambda p: p / "missing.csv", "missing.csv"),
+        (lambda p: (p / "notes.txt").write_text("hello") and p / "notes.txt", "notes.txt"),
+        (lambda p: (p / "norole.csv").write_text("email,name\na@d.example,A\n") and p / "norole.csv", "role"),
+    ],
+)
+def test_file_problems_get_one_plain_line(tmp_path: Path, make_file, message: str) -> None:
+    result = run(tmp_path, "import", "roster", str(make_file(tmp_path)))
+    assert result.returncode == 1
+    assert "Error:" in result.stderr and message in result.stderr
+
+
+def test_a_wrong_setting_is_named(tmp_path: Path) -> None:
+    result = run(tmp_path, "db", "current", extra_env={"DEFAULT_TIMEZONE": "Mars/Olympus"})
+    assert result.returncode == 2
+    assert "DEFAULT_TIMEZONE" in result.stderr and "Mars/Olympus" in result.stderr
+
+
+def test_a_term_and_round_from_the_command_line(tmp_path: Path) -> None:
+    assert run(tmp_path, "import", "roster", str(SHARED_ROSTER)).returncode == 0
+    opened = run(tmp_path, "term", "open", "Spring 2027", "--enroll-roster", extra_env={"REQUIRE_PRINCIPAL_APPROVAL": "false"})
+    assert "Opened term Spring 2027" in opened.stdout and "Enrolled 27 mentors, 40 mentees" in opened.stdout and "3 opted out" in opened.stdout
+    assert "Created micro round 1 (draft)" in run(tmp_path, "round", "new", "micro", "--sessions", "2").stdout
+
+    refused = run(tmp_path, "round", "publish", "1")
+    assert refused.returncode == 1
+    assert "a round that is draft cannot become published: open it for collection first" in refused.stderr
+
+    assert "Round 1 is now collecting" in run(tmp_path, "round", "open", "1").stdout
+    matched = run(tmp_path, "round", "match", "1")
+    assert matched.returncode == 0 and "Matched" in matched.stdout and "review" in matched.stdout
+    assert "Round 1 is now published" in run(tmp_path, "round", "publish", "1").stdout
+
+    out = tmp_path / "pairs.csv"
+    exported = run(tmp_path, "export", "pairings", "1", "--out", str(out))
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert f"Wrote {len(rows)} pairs" in exported.stdout and rows
+    assert {row["status"] for row in rows} == {"published"}
+    assert all(row["reasons"] for row in rows)
+    assert len({row["mentee_email"] for row in rows}) == len(rows)
+
+
+def test_export_people_reads_back_unchanged(tmp_path: Path) -> None:
+    run(tmp_path, "import", "roster", str(SHARED_ROSTER))
+    out = tmp_path / "people.csv"
+    assert "Wrote 70 people" in run(tmp_path, "export", "people", "--out", str(out)).stdout
+    again = run(tmp_path, "import", "roster", str(out))
+    assert "0 new, 0 updated, 70 unchanged" in again.stdout
+
+
+def test_match_a_roster_file_without_a_database(tmp_path: Path) -> None:
+    out = tmp_path / "pairings.csv"
+    result = run(tmp_path, "match", str(SHARED_ROSTER), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert rows and set(rows[0]) == {"mentor_email", "mentee_email", "score", "reasons"}
+    assert f"Matched {len(rows)} of 40 mentees" in result.stdout
+    assert not (tmp_path / "data" / "mentorbot.db").exists()
+
+
+def test_demo_runs_a_term_end_to_end(tmp_path: Path) -> None:
+    result = run(tmp_path, "demo")
+    assert result.returncode == 0, result.stderr
+    for heading in ("1. Roster", "2. Term opens", "Who opted in", "3. A micro-mentoring round", "Summary"):
+        assert heading in result.stdout
+    assert "Imported 70 of 70 rows" in result.stdout
+    assert "is published" in result.stdout
+    # A second run starts clean rather than tripping over the first one's term.
+    assert run(tmp_path, "demo").returncode == 0
+
+
+def test_db_commands(tmp_path: Path) -> None:
+    assert "revision none" in run(tmp_path, "db", "current").stdout
+    assert "Database at revision 0001" in run(tmp_path, "db", "upgrade").stdout
+    assert "revision 0001" in run(tmp_path, "db", "current").stdout

@@ -1,0 +1,82 @@
+"""`mentorbot serve`'s app over real HTTP: health, schema upgrade on start, and the scheduler's sweep."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from bot.importer import import_roster
+from bot.rounds import service
+from bot.settings import Settings
+from bot.web.app import create_app
+from storage import db
+from tests.conftest import SHARED_ROSTER
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings, clock=None) -> AsyncIterator[str]:
+    """Run the app under uvicorn on a free loopback port and yield its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    app = create_app(settings, clock=clock) if clock else create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+def _settings(tmp_path: Path, database_url: str, **extra) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path / "data", database_url=database_url, **extra)
+
+
+async def test_health_reports_database_schema_and_scheduler(tmp_path: Path, database_url: str) -> None:
+    settings = _settings(tmp_path, database_url)
+    async with serving(settings) as base, httpx.AsyncClient(base_url=base) as client:
+        response = await client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"]["schema"] == "0001"  # upgraded on start, from an empty database
+    assert body["scheduler"]["running"] is True
+    assert body["slack"].startswith("disabled")
+
+
+async def test_the_scheduler_matches_a_round_when_its_date_comes(tmp_path: Path, database_url: str, now: datetime) -> None:
+    engine = db.create_db_engine(database_url)
+    db.upgrade(engine)
+    import_roster(engine, SHARED_ROSTER, program_name="District Mentoring", default_timezone="America/Los_Angeles", now=now)
+    service.open_term(engine, program_name="District Mentoring", timezone="America/Los_Angeles", name="Spring 2027", opt_in_by=None, now=now)
+    service.enroll_from_roster(engine, program_name="District Mentoring", term_name=None, require_approval=False, now=now)
+    round_ = service.create_round(
+        engine, program_name="District Mentoring", term_name=None, request=service.RoundRequest(match_on=date(2026, 12, 1)), now=now
+    )
+    after_match_date = datetime.fromisoformat("2026-12-01T15:00:00+00:00")
+    settings = _settings(tmp_path, database_url, sweep_seconds=1)
+    async with serving(settings, clock=lambda: after_match_date) as base, httpx.AsyncClient(base_url=base) as client:
+        for _ in range(100):
+            health = (await client.get("/health")).json()
+            if health["scheduler"]["last_sweep_at"]:
+                break
+            await asyncio.sleep(0.05)
+    stored, pairs = service.round_pairs(engine, round_id=round_.id)
+    assert stored.status == "review"
+    assert pairs and stored.match_summary["matched"] == len(pairs)
+    assert health["scheduler"]["last_error"] is None
+    assert after_match_date - timedelta(days=1) < datetime.fromisoformat(health["scheduler"]["last_sweep_at"])
+    engine.dispose()
