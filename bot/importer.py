@@ -104,6 +104,7 @@ def import_roster(
             )
             saved.append((row, person, outcome))
         session.flush()  # assigns ids to new people before their answers are written
+        stored = repo.profile_rows(session, person_ids=[person.id for person in existing.values()])
         for row, person, outcome in saved:
             answers_changed = repo.set_profile_answers(
                 session,
@@ -112,6 +113,7 @@ def import_roster(
                 source="roster",
                 now=now,
                 keep_answers_from=SELF_REPORTED_SOURCES,
+                current=stored.get(person.id, {}),
             )
             if outcome == "created":
                 report.created += 1

@@ -1,4 +1,4 @@
-"""Read a roster file (CSV or XLSX) into validated rows, per /work/shared/roster-format.md.
+"""Read a roster file (CSV or XLSX) into validated rows, per the roster format in the README.
 
 Pure apart from reading the one file: nothing here touches the database or the network.
 Good rows come back as `RosterRow`s; every problem in a bad row becomes a line-numbered

@@ -89,12 +89,14 @@ def set_profile_answers(
     source: str,
     now: datetime,
     keep_answers_from: tuple[str, ...] = (),
+    current: Mapping[str, ProfileAnswer] | None = None,
 ) -> bool:
-    """Write the person's answers, replacing earlier ones except those from `keep_answers_from`; True if any changed."""
-    current = {
-        answer.question: answer
-        for answer in session.exec(select(ProfileAnswer).where(ProfileAnswer.person_id == person_id))
-    }
+    """Write the person's answers, replacing earlier ones except those from `keep_answers_from`; True if any changed.
+
+    `current` is the person's stored answers when the caller already loaded them (see `profile_rows`).
+    """
+    if current is None:
+        current = profile_rows(session, person_ids=[person_id]).get(person_id, {})
     changed = False
     for question, value in answers.items():
         row = current.get(question)
@@ -109,15 +111,21 @@ def set_profile_answers(
     return changed
 
 
-def profiles(session: Session, *, person_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """Every profile answer of the given people, as {person_id: {question: value}}."""
+def profile_rows(session: Session, *, person_ids: Iterable[int]) -> dict[int, dict[str, ProfileAnswer]]:
+    """The stored answer rows of the given people, as {person_id: {question: row}}, loaded in chunks."""
     ids = sorted(set(person_ids))
-    result: dict[int, dict[str, Any]] = {person_id: {} for person_id in ids}
+    result: dict[int, dict[str, ProfileAnswer]] = {person_id: {} for person_id in ids}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         for answer in session.exec(select(ProfileAnswer).where(col(ProfileAnswer.person_id).in_(chunk))):
-            result[answer.person_id][answer.question] = answer.value
+            result[answer.person_id][answer.question] = answer
     return result
+
+
+def profiles(session: Session, *, person_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Every profile answer of the given people, as {person_id: {question: value}}."""
+    rows = profile_rows(session, person_ids=person_ids)
+    return {person_id: {q: row.value for q, row in answers.items()} for person_id, answers in rows.items()}
 
 
 def count_people(session: Session) -> int:

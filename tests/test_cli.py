@@ -177,3 +177,19 @@ def test_db_commands(tmp_path: Path) -> None:
     assert "revision none" in run(tmp_path, "db", "current").stdout
     assert "Database at revision 0001" in run(tmp_path, "db", "upgrade").stdout
     assert "revision 0001" in run(tmp_path, "db", "current").stdout
+
+
+def test_an_xlsx_roster_imports_like_its_csv(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    with SHARED_ROSTER.open(encoding="utf-8") as handle:
+        for row in csv.reader(handle):
+            sheet.append([int(cell) if cell.isdigit() else cell for cell in row])
+    path = tmp_path / "roster.xlsx"
+    workbook.save(path)
+    result = run(tmp_path, "import", "roster", str(path))
+    assert "Imported 70 of 70 rows from roster.xlsx: 70 new" in result.stdout
+    again = run(tmp_path, "import", "roster", str(SHARED_ROSTER))
+    assert "0 new, 0 updated, 70 unchanged" in again.stdout

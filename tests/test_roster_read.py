@@ -15,18 +15,8 @@ from bot.flows.parsers import AnswerError, Slot
 from bot.roster import RosterFileError, RosterReadResult, RosterRow, RowError, read_roster
 
 DATA = Path(__file__).parent / "data"
-# The shared example roster; the packaged demo copy (if the lead adds one) keeps the test portable.
-EXAMPLE = next(
-    (
-        path
-        for path in (
-            Path(__file__).resolve().parents[1] / "bot" / "demo_data" / "roster.csv",
-            Path("/work/shared/examples/roster.csv"),
-        )
-        if path.exists()
-    ),
-    Path("/work/shared/examples/roster.csv"),
-)
+# The example roster the demo ships (a copy of the program's shared example).
+EXAMPLE = Path(__file__).resolve().parents[1] / "bot" / "demo_data" / "roster.csv"
 BAD = DATA / "bad_roster.csv"
 HEADER = "email,name,role,slack_user_id,site,program,grade_bands,subjects,strengths,needs,availability,timezone,capacity,principal_email,avoid"
 JARGON = ("Traceback", "Error", "None", "invalid literal", "NoneType", "Exception", "errno")
