@@ -1,0 +1,190 @@
+"""Weekly availability: local slots to UTC windows, minute bitmasks, and local phrasing.
+
+A week is 10080 minutes from Monday 00:00 UTC. Availability is held as a Python int used as a
+bitmask (bit t = free during minute t), which makes "share a window of L minutes" a handful of
+big-integer operations instead of interval loops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from .model import WEEK_MINUTES, WeeklyWindow
+
+FULL_WEEK = (1 << WEEK_MINUTES) - 1
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@lru_cache(maxsize=512)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def merge_windows(windows: Iterable[WeeklyWindow]) -> tuple[WeeklyWindow, ...]:
+    """Sort windows and merge those that overlap or touch."""
+    merged: list[list[int]] = []
+    for w in sorted(windows, key=lambda w: (w.start, w.end)):
+        if merged and w.start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], w.end)
+        else:
+            merged.append([w.start, w.end])
+    return tuple(WeeklyWindow(s, e) for s, e in merged)
+
+
+def weekly_windows_utc(
+    slots: Iterable[tuple[int, int, int]], timezone: str, week_of: date
+) -> tuple[WeeklyWindow, ...]:
+    """Convert local weekly slots (day 0=Mon..6=Sun, start minute, end minute of that local day) to UTC windows for the week of `week_of`."""
+    tz = _zone(timezone)
+    monday = _monday(week_of)
+    week_start_utc = datetime.combine(monday, time(), dt_timezone.utc)
+    out: list[WeeklyWindow] = []
+    for day, start, end in slots:
+        # end may pass 1440 for a slot that runs past local midnight (e.g. 23:00-25:00).
+        if not (0 <= day <= 6 and 0 <= start < 1440 and start < end <= 2 * 1440):
+            raise ValueError(f"bad weekly slot {(day, start, end)!r}")
+        local_midnight = datetime.combine(monday + timedelta(days=day), time())
+        # Wall-clock arithmetic on naive datetimes, then attach the zone: 15:00 means 15:00 local
+        # on that date whatever the DST offset is.
+        start_utc = (local_midnight + timedelta(minutes=start)).replace(tzinfo=tz).astimezone(dt_timezone.utc)
+        end_utc = (local_midnight + timedelta(minutes=end)).replace(tzinfo=tz).astimezone(dt_timezone.utc)
+        length = int((end_utc - start_utc).total_seconds() // 60)
+        if length <= 0:  # a slot swallowed by a DST gap
+            continue
+        offset = int((start_utc - week_start_utc).total_seconds() // 60) % WEEK_MINUTES
+        if offset + length <= WEEK_MINUTES:
+            out.append(WeeklyWindow(offset, offset + length))
+        else:  # crosses Sunday midnight UTC: split in two
+            out.append(WeeklyWindow(offset, WEEK_MINUTES))
+            out.append(WeeklyWindow(0, offset + length - WEEK_MINUTES))
+    return merge_windows(out)
+
+
+def windows_mask(windows: Iterable[WeeklyWindow]) -> int:
+    """Bitmask of the minutes covered by `windows`; an empty list means any time (rule 4)."""
+    mask = 0
+    for w in windows:
+        mask |= ((1 << (w.end - w.start)) - 1) << w.start
+    return mask if mask else FULL_WEEK
+
+
+def _rotate_down(mask: int, k: int) -> int:
+    # Bit t of the result is bit (t + k) mod week of `mask`.
+    k %= WEEK_MINUTES
+    if k == 0:
+        return mask
+    return (mask >> k) | ((mask & ((1 << k) - 1)) << (WEEK_MINUTES - k))
+
+
+def start_mask(mask: int, length: int) -> int:
+    """Minutes t such that [t, t+length) is free, going round the week (a morphological erosion)."""
+    if mask == FULL_WEEK:
+        return FULL_WEEK
+    # Doubling: run[a] has bit t when a minutes from t are free; run[a+b] = run[a] & shift(run[b], a).
+    result, have = FULL_WEEK, 0
+    run, run_len = mask, 1
+    n = length
+    while n:
+        if n & 1:
+            result = result & _rotate_down(run, have)
+            have += run_len
+        n >>= 1
+        if n:
+            run = run & _rotate_down(run, run_len)
+            run_len *= 2
+    return result
+
+
+def usable_minutes(starts: int, length: int) -> int:
+    """Minutes covered by windows of at least `length`, given their start mask."""
+    if starts == FULL_WEEK:
+        return WEEK_MINUTES
+    # Each maximal run of r start minutes is one free stretch of r + length - 1 minutes, and
+    # distinct runs never overlap (otherwise the gap between them would hold starts too).
+    # Rotation by one minute, written out: this runs once per candidate edge.
+    previous = ((starts << 1) & FULL_WEEK) | (starts >> (WEEK_MINUTES - 1))
+    run_heads = starts & ~previous
+    return starts.bit_count() + (length - 1) * run_heads.bit_count()
+
+
+def runs(mask: int) -> list[tuple[int, int]]:
+    """Maximal runs of set bits as [start, end) pairs, in order (no wrap-around merge)."""
+    out: list[tuple[int, int]] = []
+    pos = 0
+    while mask:
+        low = (mask & -mask).bit_length() - 1
+        mask >>= low
+        pos += low
+        ones = (mask ^ (mask + 1)).bit_length() - 1
+        out.append((pos, pos + ones))
+        mask >>= ones
+        pos += ones
+    return out
+
+
+def circular_runs(mask: int) -> list[tuple[int, int]]:
+    """Runs of set bits where one that crosses Sunday midnight UTC is joined (its end may exceed a week)."""
+    found = runs(mask)
+    if len(found) > 1 and found[0][0] == 0 and found[-1][1] == WEEK_MINUTES:
+        first = found.pop(0)
+        last = found.pop()
+        found.append((last[0], WEEK_MINUTES + first[1]))
+    return found
+
+
+def usable_windows(mask: int, length: int) -> list[tuple[int, int]]:
+    """Circular runs of free minutes that are at least `length` long."""
+    return [(s, e) for s, e in circular_runs(mask) if e - s >= length]
+
+
+def _clock(minute_of_day: int) -> str:
+    return f"{minute_of_day // 60:02d}:{minute_of_day % 60:02d}"
+
+
+def phrase_window(start: int, end: int, tz_name: str, week_of: date) -> tuple[tuple[int, int], str]:
+    """Phrase a UTC window as local 'Tue 15:30-16:30'; also return a sort key (local day, minute)."""
+    tz = _zone(tz_name)
+    week_start_utc = datetime.combine(_monday(week_of), time(), dt_timezone.utc)
+    if end - start >= WEEK_MINUTES:
+        return (0, 0), "any time"
+    local_start = (week_start_utc + timedelta(minutes=start)).astimezone(tz)
+    local_end = (week_start_utc + timedelta(minutes=end)).astimezone(tz)
+    day = local_start.weekday()
+    start_clock = _clock(local_start.hour * 60 + local_start.minute)
+    end_minute = local_end.hour * 60 + local_end.minute
+    end_day_offset = (local_end.date() - local_start.date()).days
+    if end_day_offset == 0:
+        end_text = _clock(end_minute)
+    elif end_day_offset == 1 and end_minute == 0:
+        end_text = "24:00"
+    else:
+        end_text = f"{DAY_NAMES[local_end.weekday()]} {_clock(end_minute)}"
+    text = f"{DAY_NAMES[day]} {start_clock}-{end_text}"
+    return (day, local_start.hour * 60 + local_start.minute), text
+
+
+def phrase_windows(
+    windows: Iterable[tuple[int, int]], tz_name: str, week_of: date, conjunction: str = "and", limit: int = 4
+) -> str:
+    """Phrase UTC windows in local time, in local weekday order: 'Tue 07:00-07:45 and Wed 12:00-12:45'."""
+    phrased = sorted(phrase_window(s, e, tz_name, week_of) for s, e in windows)
+    texts = [text for _, text in phrased]
+    if len(texts) > limit:
+        texts = texts[:limit] + [f"{len(phrased) - limit} more"]
+    return join_words(texts, conjunction)
+
+
+def join_words(items: list[str], conjunction: str = "and") -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"

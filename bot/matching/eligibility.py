@@ -1,0 +1,156 @@
+"""The minimal-match hard rules of roster-format.md, over normalised participant profiles."""
+
+from __future__ import annotations
+
+from .availability import FULL_WEEK, start_mask, windows_mask
+from .model import History, Participant, RoundSettings
+
+
+class Profile:
+    """A participant with its lists case-folded and its availability as a bitmask, computed once."""
+
+    __slots__ = (
+        "person", "key", "bands", "subjects", "strengths", "needs", "avail", "any_time",
+        "avoid", "site", "weights", "_starts",
+    )
+
+    def __init__(self, person: Participant) -> None:
+        self.person = person
+        self.key = person.key.casefold()
+        # casefold -> the spelling the person used (reasons quote people in their own words);
+        # sorted first so that which spelling wins among case variants is deterministic.
+        self.bands = _folded(person.grade_bands)
+        self.subjects = _folded(person.subjects)
+        self.strengths = _folded(person.strengths)
+        needs: dict[str, str] = {}
+        for need in person.needs:
+            needs.setdefault(need.casefold(), need)  # keep the first (most central) mention
+        self.needs: tuple[tuple[str, str], ...] = tuple(needs.items())
+        self.avail = windows_mask(person.availability)
+        self.any_time = self.avail == FULL_WEEK
+        self.avoid = frozenset(k.casefold() for k in person.avoid)
+        self.site = person.site.casefold() if person.site else None
+        self.weights = dict(person.weights)
+        self._starts: dict[int, int] = {}
+
+    @property
+    def is_mentor(self) -> bool:
+        return self.person.role in ("mentor", "both")
+
+    @property
+    def is_mentee(self) -> bool:
+        return self.person.role in ("mentee", "both")
+
+    def starts(self, length: int) -> int:
+        """Minutes at which a session of `length` minutes could start."""
+        found = self._starts.get(length)
+        if found is None:
+            found = self._starts[length] = start_mask(self.avail, length)
+        return found
+
+
+def _folded(values: frozenset[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in sorted(values):
+        out.setdefault(value.casefold(), value)
+    return out
+
+
+def display_name(person: Participant) -> str:
+    """The person's name, or their key when no name is known."""
+    return person.name.strip() or person.key
+
+
+class HistoryIndex:
+    """History with case-folded keys, for quick lookups."""
+
+    def __init__(self, history: History) -> None:
+        self.past_pairs = frozenset((a.casefold(), b.casefold()) for a, b in history.past_pairs)
+        load: dict[str, int] = {}
+        for key, count in history.recent_load:
+            load[key.casefold()] = load.get(key.casefold(), 0) + max(0, int(count))
+        self.recent_load = load
+
+    def paired_before(self, a: str, b: str) -> bool:
+        # Either orientation counts: two "both" people who were paired once are not paired again.
+        return (a, b) in self.past_pairs or (b, a) in self.past_pairs
+
+
+def shares(mine: dict[str, str], theirs: dict[str, str]) -> bool:
+    """Rule 3 for one list: true when either side lists nothing or they share an entry."""
+    return not mine or not theirs or not mine.keys().isdisjoint(theirs.keys())
+
+
+def meets_strengths(mentor: Profile, mentee: Profile, settings: RoundSettings) -> bool:
+    """Rule 5: the round topic (or, outside topic rounds, one of the mentee's needs) is a mentor strength."""
+    if settings.topic:
+        return settings.topic.casefold() in mentor.strengths
+    return not mentee.needs or any(need in mentor.strengths for need, _ in mentee.needs)
+
+
+def shares_window(mentor: Profile, mentee: Profile, settings: RoundSettings) -> bool:
+    """Rule 4: a common free stretch of at least one session length."""
+    length = settings.session_minutes
+    return (mentor.starts(length) & mentee.starts(length)) != 0
+
+
+def avoided(mentor: Profile, mentee: Profile) -> bool:
+    """Rule 6, first half: either lists the other under avoid."""
+    return mentee.key in mentor.avoid or mentor.key in mentee.avoid
+
+
+def profile_reasons(
+    mentor: Profile, mentee: Profile, settings: RoundSettings, history: HistoryIndex
+) -> list[str]:
+    """ineligibility_reasons over prepared profiles."""
+    m_name, e_name = display_name(mentor.person), display_name(mentee.person)
+    relax = settings.relax
+    reasons: list[str] = []
+    # Rule 1
+    if mentor.key == mentee.key:
+        reasons.append(f"{m_name} cannot be paired with themselves")
+    if not mentor.is_mentor:
+        reasons.append(f"{m_name} is not taking part as a mentor")
+    if not mentee.is_mentee:
+        reasons.append(f"{e_name} is not taking part as a mentee")
+    # Rule 2
+    if mentor.person.capacity <= 0:
+        reasons.append(f"{m_name} has no mentoring capacity left this term")
+    # Rule 3
+    if "grade_band" not in relax and not shares(mentor.bands, mentee.bands):
+        reasons.append(
+            f"no shared grade band ({m_name}: {_listing(mentor.bands)}; {e_name}: {_listing(mentee.bands)})"
+        )
+    if "subject" not in relax and not shares(mentor.subjects, mentee.subjects):
+        reasons.append(
+            f"no shared subject ({m_name}: {_listing(mentor.subjects)}; {e_name}: {_listing(mentee.subjects)})"
+        )
+    # Rule 4
+    if "availability" not in relax and not shares_window(mentor, mentee, settings):
+        reasons.append(f"no shared {settings.session_minutes}-minute window")
+    # Rule 5
+    if "strengths" not in relax and not meets_strengths(mentor, mentee, settings):
+        if settings.topic:
+            reasons.append(f"{m_name} does not list the round topic '{settings.topic}' among strengths")
+        else:
+            needs = ", ".join(text for _, text in mentee.needs)
+            reasons.append(f"none of {m_name}'s strengths meets {e_name}'s needs ({needs})")
+    # Rule 6
+    if mentee.key in mentor.avoid:
+        reasons.append(f"{m_name} asked not to be paired with {e_name}")
+    if mentor.key in mentee.avoid:
+        reasons.append(f"{e_name} asked not to be paired with {m_name}")
+    if history.paired_before(mentor.key, mentee.key):
+        reasons.append(f"{m_name} and {e_name} were already paired this term")
+    return reasons
+
+
+def _listing(values: dict[str, str]) -> str:
+    return ", ".join(sorted(values.values(), key=str.casefold))
+
+
+def ineligibility_reasons(
+    mentor: Participant, mentee: Participant, settings: RoundSettings, history: History
+) -> list[str]:
+    """Empty list when the pair obeys every (unrelaxed) hard rule; otherwise one plain-language reason per failed rule."""
+    return profile_reasons(Profile(mentor), Profile(mentee), settings, HistoryIndex(history))

@@ -1,0 +1,267 @@
+"""Plain-language reasons: why a pair fits, and why a mentee was left without a mentor."""
+
+from __future__ import annotations
+
+import re
+
+from .availability import circular_runs, join_words, phrase_windows, usable_windows
+from .candidates import RULE_ORDER, MentorIndex
+from .eligibility import Profile, display_name, meets_strengths, shares
+from .model import RoundSettings
+
+RULE_LABELS = {
+    "grade_band": "grade band",
+    "subject": "subject",
+    "strengths": "strengths",
+    "availability": "availability",
+}
+
+
+def first_name(profile: Profile) -> str:
+    """The first word of a person's name, or their key."""
+    name = display_name(profile.person)
+    return name.split()[0] if profile.person.name.strip() else name
+
+
+def pair_names(mentor: Profile, mentee: Profile) -> tuple[str, str]:
+    """First names, unless both share one; then full names so the reasons stay unambiguous."""
+    m, e = first_name(mentor), first_name(mentee)
+    if m.casefold() == e.casefold():
+        return display_name(mentor.person), display_name(mentee.person)
+    return m, e
+
+
+def natural_key(text: str) -> tuple:
+    """Sort 'K-2' before '3-5' before '10-12'; other text alphabetically."""
+    parts = []
+    for token in re.findall(r"\d+|[a-z]+|[^a-z\d]+", text.casefold()):
+        if token.isdigit():
+            parts.append((0, int(token), ""))
+        elif token in ("pk", "tk"):
+            parts.append((0, -1, ""))
+        elif token == "k":
+            parts.append((0, 0, ""))
+        else:
+            parts.append((1, 0, token))
+    return tuple(parts)
+
+
+def _shared(mentor: dict[str, str], mentee: dict[str, str]) -> list[str]:
+    # Quote the mentee's spelling: the reasons are written for them first.
+    return sorted((mentee[k] for k in mentee.keys() & mentor.keys()), key=natural_key)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def pair_reasons(
+    mentor: Profile, mentee: Profile, settings: RoundSettings, load_rank: int, recent: int
+) -> tuple[str, ...]:
+    """Why this pair fits, in a fixed order: topic, needs, grade band, subject, time, site, load, relaxed rules."""
+    m, e = pair_names(mentor, mentee)
+    reasons: list[str] = []
+    topic = settings.topic.casefold() if settings.topic else None
+    if topic and topic in mentor.strengths:
+        reasons.append(f"{m} lists the round topic '{mentor.strengths[topic]}' among strengths")
+    for position, (need, _) in enumerate(mentee.needs):
+        if need in mentor.strengths:
+            which = "top need" if position == 0 else "need"
+            reasons.append(f"{m}'s strength '{mentor.strengths[need]}' meets {e}'s {which}")
+    bands = _shared(mentor.bands, mentee.bands)
+    if bands:
+        reasons.append(f"both teach {join_words(bands)}")
+    subjects = _shared(mentor.subjects, mentee.subjects)
+    if subjects:
+        reasons.append(f"both teach {join_words(subjects)}")
+    reasons.append(_schedule_reason(mentor, mentee, settings))
+    site_reason = _site_reason(mentor, mentee, settings)
+    if site_reason:
+        reasons.append(site_reason)
+    if load_rank > 1:
+        reasons.append(f"{m}'s {_ordinal(load_rank)} mentee this round")
+    if recent > 0:
+        reasons.append(f"{m} mentored {recent} {'mentee' if recent == 1 else 'mentees'} recently")
+    reasons.extend(_relaxed_notes(mentor, mentee, settings, m, e))
+    return tuple(reasons)
+
+
+def _schedule_reason(mentor: Profile, mentee: Profile, settings: RoundSettings) -> str:
+    length = settings.session_minutes
+    if mentor.any_time and mentee.any_time:
+        return "neither limited their availability"
+    windows = usable_windows(mentor.avail & mentee.avail, length)
+    if not windows:
+        return f"no shared {length}-minute window (availability rule relaxed this round)"
+    tz = mentee.person.timezone
+    return f"both free {phrase_windows(windows, tz, settings.week_of, 'and', limit=3)} ({tz})"
+
+
+def _site_reason(mentor: Profile, mentee: Profile, settings: RoundSettings) -> str | None:
+    if settings.cross_site == "neutral" or not (mentor.site and mentee.site):
+        return None
+    m_site, e_site = mentor.person.site, mentee.person.site
+    if mentor.site != mentee.site:
+        wish = "cross-site" if settings.cross_site == "prefer" else "same-site"
+        return f"cross-site pair: {m_site} and {e_site} (this round prefers {wish} pairs)"
+    if settings.cross_site == "avoid":
+        return f"both at {e_site} (this round prefers same-site pairs)"
+    return None
+
+
+def _relaxed_notes(mentor: Profile, mentee: Profile, settings: RoundSettings, m: str, e: str) -> list[str]:
+    # Say when a pair only stands because the round relaxed a rule, so nobody is surprised.
+    notes: list[str] = []
+    relax = settings.relax
+    if "grade_band" in relax and not shares(mentor.bands, mentee.bands):
+        notes.append(
+            f"grade band rule relaxed this round: {m} teaches {join_words(sorted(mentor.bands.values(), key=natural_key))}, "
+            f"{e} teaches {join_words(sorted(mentee.bands.values(), key=natural_key))}"
+        )
+    if "subject" in relax and not shares(mentor.subjects, mentee.subjects):
+        notes.append(
+            f"subject rule relaxed this round: {m} teaches {join_words(sorted(mentor.subjects.values(), key=str.casefold))}, "
+            f"{e} teaches {join_words(sorted(mentee.subjects.values(), key=str.casefold))}"
+        )
+    if "strengths" in relax and not meets_strengths(mentor, mentee, settings):
+        if settings.topic:
+            notes.append(f"strengths rule relaxed this round: {m} does not list the topic '{settings.topic}'")
+        else:
+            notes.append(f"strengths rule relaxed this round: none of {m}'s strengths meets {e}'s needs")
+    # A relaxed availability rule is already said by the schedule reason.
+    return notes
+
+
+def _count(n: int, singular: str, plural: str) -> str:
+    # "none of those shares", "1 of those shares", "3 of those share"
+    return f"{'none' if n == 0 else n} {singular if n <= 1 else plural}"
+
+
+class UnmatchedExplainer:
+    """Builds the reasons a mentee has no mentor, from the same masks candidate generation used."""
+
+    def __init__(self, index: MentorIndex, settings: RoundSettings, mentor_people: set[str]) -> None:
+        self.index = index
+        self.settings = settings
+        self.mentor_people = mentor_people  # keys of everyone with a mentor role, capacity or not
+
+    def reasons(self, mentee: Profile, eligible: int) -> tuple[str, ...]:
+        """Reasons in a fixed order; `eligible` is the mentee's candidate bitset."""
+        e = first_name(mentee)
+        if eligible:
+            return (self._crowded_out(mentee, eligible, e),)
+        others = self.index.others(mentee)
+        if not others:
+            if self.mentor_people - {mentee.key}:
+                return ("no mentor has capacity left this round",)
+            return ("no mentors are taking part in this round",)
+        masks = self.index.rule_masks(mentee)
+        texts = {rule: self._rule_text(rule, mentee, e) for rule in RULE_ORDER}
+        # Rules that on their own rule out every mentor with capacity; failing that, a funnel.
+        reasons = [
+            self._short_windows(mentee, e)
+            if rule == "availability" and not mentee.starts(self.settings.session_minutes)
+            else f"no mentor with capacity {texts[rule][0]}"
+            for rule in RULE_ORDER
+            if not others & masks[rule]
+        ]
+        if not reasons:
+            reasons.append(self._funnel(others, masks, texts))
+        reasons.extend(self._relax_hints(others, masks))
+        return tuple(reasons)
+
+    def _crowded_out(self, mentee: Profile, eligible: int, e: str) -> str:
+        names = [display_name(self.index.mentors[i].person) for i in self.index.positions(eligible)]
+        if len(names) == 1:
+            return (
+                f"the only eligible mentor ({names[0]}) was needed for other mentees: "
+                f"pairing them with {e} would leave another mentee without a mentor"
+            )
+        shown = names[:3] + ([f"{len(names) - 3} more"] if len(names) > 3 else [])
+        return (
+            f"all {len(names)} eligible mentors ({join_words(shown)}) were needed for other mentees: "
+            f"pairing any of them with {e} would leave another mentee without a mentor"
+        )
+
+    def _rule_text(self, rule: str, mentee: Profile, e: str) -> tuple[str, str, str]:
+        """(phrase after 'no mentor with capacity', singular funnel verb phrase, plural one)."""
+        length = self.settings.session_minutes
+        if rule == "grade_band":
+            bands = sorted(mentee.bands.values(), key=natural_key)
+            what = f"grade band{'s' if len(bands) > 1 else ''} {join_words(bands, 'or')}"
+            return f"shares {what}", f"shares {what}", f"share {what}"
+        if rule == "subject":
+            subjects = join_words(sorted(mentee.subjects.values(), key=str.casefold), "or")
+            return f"teaches {subjects}", f"teaches {subjects}", f"teach {subjects}"
+        if rule == "strengths":
+            if self.settings.topic:
+                what = f"the round topic '{self.settings.topic}'"
+                return f"lists {what} among strengths", f"lists {what}", f"list {what}"
+            needs = ", ".join(text for _, text in mentee.needs)
+            return (
+                f"has a strength that meets {e}'s needs ({needs})",
+                f"has a strength that meets {e}'s needs",
+                f"have a strength that meets {e}'s needs",
+            )
+        if rule == "availability":
+            if mentee.any_time:
+                what = f"a free {length}-minute window"
+                return f"lists {what}", f"lists {what}", f"list {what}"
+            tz = mentee.person.timezone
+            windows = phrase_windows(
+                usable_windows(mentee.avail, length), tz, self.settings.week_of, "or"
+            )
+            what = f"a {length}-minute window with {windows} ({tz})"
+            return f"shares {what}", f"shares {what}", f"share {what}"
+        # avoid
+        return (
+            f"is free of avoid lists and earlier pairings with {e}",
+            "is free of avoid lists and earlier pairings",
+            "are free of avoid lists and earlier pairings",
+        )
+
+    def _short_windows(self, mentee: Profile, e: str) -> str:
+        # The mentee's own windows are too short: say that instead of blaming the mentors.
+        length = self.settings.session_minutes
+        tz = mentee.person.timezone
+        windows = phrase_windows(circular_runs(mentee.avail), tz, self.settings.week_of, "and")
+        return f"{e}'s availability ({windows}, {tz}) has no {length}-minute window"
+
+    def _funnel(self, others: int, masks: dict[str, int], texts: dict) -> str:
+        # No single rule rules everyone out, so walk the rules in order and show the counts shrink.
+        remaining = others
+        parts = [f"of the {others.bit_count()} mentors with capacity"]
+        for rule in RULE_ORDER:
+            narrowed = remaining & masks[rule]
+            if narrowed == remaining:
+                continue  # this rule removed nobody; leave it out
+            n = narrowed.bit_count()
+            _, singular, plural = texts[rule]
+            counted = _count(n, singular, plural)
+            if len(parts) > 1:
+                number, _, verb = counted.partition(" ")
+                counted = f"{number} of those {verb}"
+            parts.append(counted)
+            remaining = narrowed
+            if not remaining:
+                break
+        head, steps = parts[0], parts[1:]
+        return f"{head}, {join_words(steps)}"
+
+    def _relax_hints(self, others: int, masks: dict[str, int]) -> list[str]:
+        hints = []
+        for rule in RULE_ORDER:
+            if rule not in RULE_LABELS or rule in self.settings.relax:
+                continue
+            mask = others
+            for other_rule, other_mask in masks.items():
+                if other_rule != rule:
+                    mask &= other_mask
+            if mask:
+                n = mask.bit_count()
+                hints.append(
+                    f"relaxing the {RULE_LABELS[rule]} rule would make {n} "
+                    f"{'mentor' if n == 1 else 'mentors'} eligible"
+                )
+        return hints

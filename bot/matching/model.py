@@ -1,0 +1,177 @@
+"""Frozen value types shared by the matching core and its callers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+Role = Literal["mentor", "mentee", "both"]
+CrossSite = Literal["prefer", "avoid", "neutral"]
+
+WEEK_MINUTES = 7 * 24 * 60
+# Factors a participant may weight ("what matters to me").
+WEIGHT_FACTORS = frozenset({"grade_band", "subject", "schedule", "needs", "cross_site"})
+# Hard rules a round may relax (roster-format.md rules 3, 4 and 5).
+RELAXABLE_RULES = frozenset({"grade_band", "subject", "availability", "strengths"})
+DEFAULT_REFERENCE_DATE = date(2026, 1, 5)
+
+
+def _frozenset_of_str(value: object, field: str) -> frozenset[str]:
+    # A bare string would silently become a set of characters; refuse it.
+    if isinstance(value, str):
+        raise TypeError(f"{field} must be a collection of strings, not a string")
+    return frozenset(value)  # type: ignore[arg-type]
+
+
+def _tuple_of(value: object, field: str) -> tuple:
+    if isinstance(value, str):
+        raise TypeError(f"{field} must be a collection, not a string")
+    return tuple(value)  # type: ignore[arg-type]
+
+
+def _pairs(value: object, field: str) -> tuple:
+    # Accept a mapping for convenience; store sorted pairs so equal inputs hash equally.
+    if isinstance(value, Mapping):
+        return tuple(sorted(value.items()))
+    return _tuple_of(value, field)
+
+
+@dataclass(frozen=True)
+class WeeklyWindow:
+    """A weekly time window in UTC, minutes from Monday 00:00 UTC."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.start < self.end <= WEEK_MINUTES):
+            raise ValueError(f"window must satisfy 0 <= start < end <= {WEEK_MINUTES}: {self}")
+
+
+@dataclass(frozen=True)
+class Participant:
+    """One person in a round: a mentor, a mentee, or both."""
+
+    key: str
+    name: str
+    role: Role
+    site: str | None = None
+    program: str | None = None
+    grade_bands: frozenset[str] = frozenset()
+    subjects: frozenset[str] = frozenset()
+    strengths: frozenset[str] = frozenset()
+    needs: tuple[str, ...] = ()
+    availability: tuple[WeeklyWindow, ...] = ()
+    timezone: str = "UTC"
+    capacity: int = 1
+    avoid: frozenset[str] = frozenset()
+    weights: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            raise ValueError("participant key (email) must not be empty")
+        if self.role not in get_args(Role):
+            raise ValueError(f"{self.key}: role must be mentor, mentee or both, not {self.role!r}")
+        try:
+            ZoneInfo(self.timezone)  # fail here, not later while phrasing reasons
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{self.key}: unknown time zone {self.timezone!r}") from exc
+        # Callers often hold lists or sets; normalise so the dataclass stays hashable.
+        for field in ("grade_bands", "subjects", "strengths", "avoid"):
+            object.__setattr__(self, field, _frozenset_of_str(getattr(self, field), field))
+        object.__setattr__(self, "needs", _tuple_of(self.needs, "needs"))
+        object.__setattr__(self, "availability", _tuple_of(self.availability, "availability"))
+        for window in self.availability:
+            if not isinstance(window, WeeklyWindow):
+                raise TypeError(f"{self.key}: availability must hold WeeklyWindow values")
+        weights = _pairs(self.weights, "weights")
+        for factor, value in weights:
+            if factor not in WEIGHT_FACTORS:
+                raise ValueError(f"{self.key}: unknown weight factor {factor!r}")
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= 1):
+                raise ValueError(f"{self.key}: weight for {factor!r} must be within 0..1")
+        object.__setattr__(self, "weights", weights)
+
+
+@dataclass(frozen=True)
+class RoundSettings:
+    """How a round matches: topic, session shape, cross-site preference, relaxed rules."""
+
+    topic: str | None = None
+    sessions: int = 1
+    session_minutes: int = 30
+    cross_site: CrossSite = "neutral"
+    relax: frozenset[str] = frozenset()
+    reference_date: date | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.sessions <= 3:
+            raise ValueError("sessions must be 1, 2 or 3")
+        if not 1 <= self.session_minutes <= 24 * 60:
+            raise ValueError("session_minutes must be between 1 and 1440")
+        if self.cross_site not in get_args(CrossSite):
+            raise ValueError(f"cross_site must be prefer, avoid or neutral, not {self.cross_site!r}")
+        relax = _frozenset_of_str(self.relax, "relax")
+        unknown = relax - RELAXABLE_RULES
+        if unknown:
+            raise ValueError(f"cannot relax unknown rules: {sorted(unknown)}")
+        object.__setattr__(self, "relax", relax)
+
+    @property
+    def week_of(self) -> date:
+        """The week used to phrase UTC windows in local time."""
+        return self.reference_date or DEFAULT_REFERENCE_DATE
+
+
+@dataclass(frozen=True)
+class History:
+    """What happened earlier this term: past pairs and recent mentor load."""
+
+    past_pairs: frozenset[tuple[str, str]] = frozenset()
+    recent_load: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "past_pairs", frozenset(tuple(p) for p in self.past_pairs))
+        object.__setattr__(self, "recent_load", _pairs(self.recent_load, "recent_load"))
+
+
+@dataclass(frozen=True)
+class ScorePart:
+    """Points one factor contributed to a pair's fit."""
+
+    factor: str
+    points: float
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A mentor-mentee pairing with its score, breakdown and plain-language reasons."""
+
+    mentor: str
+    mentee: str
+    score: float
+    breakdown: tuple[ScorePart, ...]
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """A mentee left without a mentor and why."""
+
+    key: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The outcome of one matching round; solve_seconds is the wall time of match_round."""
+
+    pairs: tuple[Pair, ...]
+    unmatched: tuple[Unmatched, ...]
+    total_score: float
+    solve_seconds: float
+    candidate_edges: int
