@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,8 +30,31 @@ class Settings(BaseSettings):
     http_port: int = Field(8000, ge=0, le=65535, description="Port `mentorbot serve` listens on.")
     scheduler_enabled: bool = Field(True, description="Run the scheduler inside `mentorbot serve`.")
     sweep_seconds: int = Field(30, ge=1, description="How often the scheduler sweeps for due actions.")
+    outbox_seconds: float = Field(2.0, gt=0, description="How often the outbox worker sends what is due.")
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", description="Address people reach the app at (links to guides, unsubscribe)."
+    )
+
+    # --- Slack -----------------------------------------------------------------------------------
     slack_bot_token: str | None = Field(None, description="xoxb- token; unset = Slack disabled.")
     slack_signing_secret: str | None = Field(None, description="Verifies requests from Slack.")
+    slack_app_token: str | None = Field(None, description="xapp- token; set = Socket Mode instead of HTTP.")
+    slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (tests point it at a stand-in).")
+    slack_admin_ids: list[str] = Field(
+        default_factory=list, description='Slack user IDs allowed to run /mentoring admin commands, e.g. ["U012ABCDEF"].'
+    )
+
+    # --- Email -----------------------------------------------------------------------------------
+    smtp_host: str | None = Field(None, description="Outgoing mail server; unset = local mail sink in DATA_DIR/mail.")
+    smtp_port: int = Field(587, description="Outgoing mail server port.")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field("starttls", description="How to secure the SMTP connection.")
+    smtp_username: str | None = Field(None, description="SMTP login.")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    mail_from: str = Field("mentorbot@localhost", description="From address of outgoing mail.")
+    reply_domain: str = Field("localhost", description="Domain of the reply addresses that carry each person's signed token.")
+    email_token_secret: str = Field(
+        "change-me", description="Secret that signs reply-address and unsubscribe tokens; set a long random value."
+    )
     log_level: str = Field("INFO", description="Logging level.")
 
     @field_validator("default_timezone")

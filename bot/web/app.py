@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
+from bot.channels import default_senders
+from bot.outbox import Sender, deliver_due
 from bot.rounds.service import run_due_actions
 from bot.settings import Settings
 from storage import db
@@ -36,6 +38,8 @@ class SchedulerState:
     last_sweep_actions: int = 0
     last_error: str | None = None
     sweeps: int = field(default=0)
+    last_delivery_at: datetime | None = None
+    delivered: int = 0
 
 
 async def sweep_once(engine: Engine, settings: Settings, state: SchedulerState, clock: Callable[[], datetime]) -> None:
@@ -51,10 +55,27 @@ async def sweep_once(engine: Engine, settings: Settings, state: SchedulerState, 
     state.sweeps += 1
 
 
-def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:
+async def deliver_once(engine: Engine, senders: Mapping[str, Sender], state: SchedulerState, clock: Callable[[], datetime]) -> None:
+    """Send what is due in the outbox; a failure is logged and the next tick tries again."""
+    try:
+        deliveries = await deliver_due(engine, senders, now=clock())
+    except Exception:
+        logger.exception("outbox delivery failed")
+        return
+    state.last_delivery_at = clock()
+    state.delivered += sum(1 for delivery in deliveries if delivery.status == "sent")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    senders: Mapping[str, Sender] | None = None,
+) -> FastAPI:
     """Build the web app for `settings`; the schema is upgraded and the scheduler started on startup."""
     engine = db.create_db_engine(settings.resolved_database_url)
     state = SchedulerState()
+    senders = default_senders(settings) if senders is None else senders
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -72,6 +93,17 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
                 coalesce=True,
                 next_run_time=datetime.now(timezone.utc),  # APScheduler runs on the real clock; `clock` is what actions see
             )
+            if senders:
+                scheduler.add_job(
+                    deliver_once,
+                    "interval",
+                    seconds=settings.outbox_seconds,
+                    args=[engine, senders, state, clock],
+                    id="deliver-outbox",
+                    max_instances=1,
+                    coalesce=True,
+                    next_run_time=datetime.now(timezone.utc),
+                )
             scheduler.start()
             state.running = True
         try:
@@ -96,6 +128,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
                 "running": state.running,
                 "last_sweep_at": state.last_sweep_at.isoformat() if state.last_sweep_at else None,
                 "last_error": state.last_error,
+                "outbox_channels": sorted(senders),
+                "delivered": state.delivered,
             },
             "slack": "enabled" if settings.slack_enabled else "disabled: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET",
         }

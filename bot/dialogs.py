@@ -1,0 +1,267 @@
+"""Dialogs at the storage edge: load a person's dialog, apply their replies, save the answers where they belong.
+
+Channels (Slack, email) call `answer()` with the raw replies they understood; this module walks the flow with
+the pure engine, keeps every answer that parses at once, and returns what the channel should say next plus
+the events other people need to hear about (a principal asked to approve, a mentor told the decision).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.flows import FlowContext, Outcome, advance, get_flow, start
+from bot.flows import DialogState as FlowState
+from bot.flows.definitions import DEFAULT_SUBJECTS, DEFAULT_TOPICS
+from storage import repo
+from storage.db import session_scope
+from storage.models import CheckIn, DialogState, Enrollment, Person, Program, SurveyAnswer, Term
+
+MENTOR_ROLES = ("mentor", "both")
+
+
+@dataclass(frozen=True)
+class ProgramOptions:
+    """A program's dialog settings, read from `Program.settings` with defaults."""
+
+    topics: tuple[str, ...] = DEFAULT_TOPICS
+    subjects: tuple[str, ...] = DEFAULT_SUBJECTS
+    custom_questions: tuple[tuple[str, str], ...] = ()
+    require_approval: bool = True
+    max_capacity: int = 3
+
+    @classmethod
+    def of(cls, program: Program, *, require_approval_default: bool = True) -> ProgramOptions:
+        """The options stored on the program, defaults where it has none."""
+        settings = program.settings or {}
+        return cls(
+            topics=tuple(settings.get("topics") or DEFAULT_TOPICS),
+            subjects=tuple(settings.get("subjects") or DEFAULT_SUBJECTS),
+            custom_questions=tuple((q["key"], q["prompt"]) for q in settings.get("custom_questions") or ()),
+            require_approval=bool(settings.get("require_approval", require_approval_default)),
+            max_capacity=int(settings.get("max_capacity", 3)),
+        )
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something another person should hear about because of this answer."""
+
+    kind: str  # approval_requested | approval_decided | opted_out | profile_complete | check_in_answered
+    person_id: int  # whom the event is about
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AnswerResult:
+    """What a channel needs after applying replies: the engine's outcome and the events to pass on."""
+
+    outcome: Outcome
+    context: FlowContext
+    events: list[Event] = field(default_factory=list)
+
+
+def context_key(*, flow: str, term_id: int | None = None, round_id: int | None = None, pairing_id: int | None = None, subject_id: int | None = None) -> str:
+    """The dialog's context key: one opt-in and profile per term, one approval per mentor, one check-in per pairing."""
+    if flow in ("opt_in", "profile"):
+        return f"term:{term_id}"
+    if flow == "approval":
+        return f"term:{term_id}:mentor:{subject_id}"
+    if flow == "check_in":
+        return f"pairing:{pairing_id}"
+    if flow == "survey":
+        return f"round:{round_id}"
+    raise ValueError(f"unknown flow {flow!r}")
+
+
+def _term_of(context: str) -> int | None:
+    parts = context.split(":")
+    return int(parts[1]) if len(parts) >= 2 and parts[0] == "term" else None
+
+
+def flow_context(session: Session, *, person: Person, term: Term | None, options: ProgramOptions) -> FlowContext:
+    """The flow context for a person this term: their role, the program's topics and questions."""
+    role = None
+    if term is not None:
+        enrollment = session.exec(
+            select(Enrollment).where(Enrollment.term_id == term.id, Enrollment.person_id == person.id)
+        ).first()
+        role = enrollment.role if enrollment is not None and enrollment.status == "opted_in" else None
+    return FlowContext(
+        role=role,
+        topics=options.topics,
+        subjects=options.subjects,
+        default_capacity=max(person.capacity, 1),
+        max_capacity=options.max_capacity,
+        custom_questions=options.custom_questions,
+    )
+
+
+def _load(session: Session, *, person_id: int, flow: str, context: str) -> DialogState | None:
+    return session.exec(
+        select(DialogState).where(DialogState.person_id == person_id, DialogState.flow == flow, DialogState.context == context)
+    ).first()
+
+
+def _to_flow_state(record: DialogState) -> FlowState:
+    return FlowState(
+        flow=record.flow,
+        answers=dict(record.answers),
+        step=record.step,
+        status="complete" if record.status == "complete" else "active",
+        updated_at=record.updated_at,
+        expires_at=record.expires_at,
+    )
+
+
+def _save(session: Session, record: DialogState | None, state: FlowState, *, person_id: int, context: str, channel: str) -> DialogState:
+    if record is None:
+        record = DialogState(person_id=person_id, flow=state.flow, context=context)
+        session.add(record)
+    record.answers = dict(state.answers)
+    record.step, record.status, record.channel = state.step, state.status, channel
+    record.updated_at, record.expires_at = state.updated_at, state.expires_at
+    return record
+
+
+def current_state(engine: Engine, *, person_id: int, flow: str, context: str) -> FlowState | None:
+    """The person's saved dialog, or None if they never started it."""
+    with session_scope(engine) as session:
+        record = _load(session, person_id=person_id, flow=flow, context=context)
+        return None if record is None else _to_flow_state(record)
+
+
+def answer(
+    engine: Engine,
+    *,
+    person_id: int,
+    flow: str,
+    context: str,
+    channel: str,
+    replies: Mapping[str, Any],
+    now: datetime,
+    require_approval_default: bool = True,
+) -> AnswerResult:
+    """Apply replies to the person's dialog in one transaction: dialog state, profile, enrollment and decisions together."""
+    the_flow = get_flow(flow)
+    with session_scope(engine) as session:
+        person = session.get(Person, person_id)
+        if person is None:
+            raise repo.NotFound(f"there is no person {person_id}")
+        term_id = _term_of(context)
+        term = session.get(Term, term_id) if term_id is not None else None
+        program = session.get(Program, term.program_id) if term is not None else None
+        options = ProgramOptions.of(program, require_approval_default=require_approval_default) if program else ProgramOptions()
+        ctx = flow_context(session, person=person, term=term, options=options)
+        record = _load(session, person_id=person_id, flow=flow, context=context)
+        state = _to_flow_state(record) if record is not None else start(the_flow, now=now, ctx=ctx)
+        outcome = advance(the_flow, state, replies, now=now, ctx=ctx)
+        _save(session, record, outcome.state, person_id=person_id, context=context, channel=channel)
+        result = AnswerResult(outcome=outcome, context=ctx)
+        if outcome.saved:
+            _apply(session, flow=flow, person=person, term=term, context=context, outcome=outcome, options=options, channel=channel, now=now, events=result.events)
+        return result
+
+
+def _apply(
+    session: Session,
+    *,
+    flow: str,
+    person: Person,
+    term: Term | None,
+    context: str,
+    outcome: Outcome,
+    options: ProgramOptions,
+    channel: str,
+    now: datetime,
+    events: list[Event],
+) -> None:
+    saved = outcome.saved
+    if flow == "profile":
+        repo.set_profile_answers(session, person_id=person.id, answers=dict(saved), source=channel, now=now)
+        if outcome.complete:
+            events.append(Event("profile_complete", person.id))
+    elif flow == "opt_in" and term is not None:
+        _apply_opt_in(session, person=person, term=term, answers=outcome.state.answers, complete=outcome.complete, options=options, now=now, events=events)
+    elif flow == "approval" and term is not None and outcome.complete:
+        mentor_id = int(context.rsplit(":", 1)[1])
+        _apply_approval(session, term=term, mentor_id=mentor_id, principal=person, answers=outcome.state.answers, now=now, events=events)
+    elif flow == "check_in":
+        pairing_id = int(context.split(":")[1])
+        _apply_check_in(session, pairing_id=pairing_id, person=person, answer=saved.get("met"), now=now, events=events)
+    elif flow == "survey":
+        round_id = int(context.split(":")[1])
+        for question, value in saved.items():
+            _upsert_survey(session, round_id=round_id, person_id=person.id, question=question, value=value, now=now)
+
+
+def _apply_opt_in(
+    session: Session, *, person: Person, term: Term, answers: Mapping[str, Any], complete: bool,
+    options: ProgramOptions, now: datetime, events: list[Event],
+) -> None:  # fmt: skip
+    role = answers.get("role")
+    if role is None:
+        return
+    if complete and answers.get("capacity") == 0:
+        # Zero mentees means "not as a mentor": a mentor opts out, someone who said both stays a mentee.
+        role = {"mentor": "none", "both": "mentee"}.get(role, role)
+    if role == "none":
+        repo.upsert_enrollment(session, term_id=term.id, person_id=person.id, role="none", capacity=0, status="opted_out", approval="not_required", now=now)
+        events.append(Event("opted_out", person.id))
+        return
+    if not complete:
+        return  # a mentor who has not said how many mentees yet is not enrolled yet
+    is_mentor = role in MENTOR_ROLES
+    capacity = int(answers.get("capacity") or 0) if is_mentor else 0
+    previous = session.exec(select(Enrollment).where(Enrollment.term_id == term.id, Enrollment.person_id == person.id)).first()
+    already_approved = previous is not None and previous.approval == "approved" and previous.role in MENTOR_ROLES
+    approval = "not_required"
+    if is_mentor and options.require_approval:
+        approval = "approved" if already_approved and capacity <= previous.capacity else "pending"
+    repo.upsert_enrollment(session, term_id=term.id, person_id=person.id, role=role, capacity=capacity, status="opted_in", approval=approval, now=now)
+    if approval == "pending":
+        events.append(Event("approval_requested", person.id, {"capacity": capacity, "principal_email": person.principal_email, "term_id": term.id}))
+
+
+def _apply_approval(
+    session: Session, *, term: Term, mentor_id: int, principal: Person, answers: Mapping[str, Any], now: datetime, events: list[Event]
+) -> None:
+    enrollment = session.exec(select(Enrollment).where(Enrollment.term_id == term.id, Enrollment.person_id == mentor_id)).first()
+    if enrollment is None or enrollment.role not in MENTOR_ROLES:
+        return
+    decision = answers["decision"]
+    enrollment.approval = "declined" if decision == "decline" else "approved"
+    if decision == "change":
+        enrollment.capacity = int(answers["capacity"])
+    enrollment.approved_by, enrollment.decided_at, enrollment.updated_at = principal.email, now, now
+    events.append(
+        Event("approval_decided", mentor_id, {"approval": enrollment.approval, "capacity": enrollment.capacity, "by": principal.name, "term_id": term.id})
+    )
+
+
+def _apply_check_in(session: Session, *, pairing_id: int, person: Person, answer: Any, now: datetime, events: list[Event]) -> None:
+    if answer is None:
+        return
+    check_in = session.exec(
+        select(CheckIn).where(CheckIn.pairing_id == pairing_id, CheckIn.person_id == person.id).order_by(CheckIn.number.desc())
+    ).first()
+    if check_in is None:
+        check_in = CheckIn(pairing_id=pairing_id, person_id=person.id, number=1, asked_at=now)
+        session.add(check_in)
+    check_in.answer, check_in.answered_at = answer, now
+    events.append(Event("check_in_answered", person.id, {"pairing_id": pairing_id, "answer": answer}))
+
+
+def _upsert_survey(session: Session, *, round_id: int, person_id: int, question: str, value: Any, now: datetime) -> None:
+    row = session.exec(
+        select(SurveyAnswer).where(SurveyAnswer.round_id == round_id, SurveyAnswer.person_id == person_id, SurveyAnswer.question == question)
+    ).first()
+    if row is None:
+        session.add(SurveyAnswer(round_id=round_id, person_id=person_id, question=question, value=value, answered_at=now))
+    else:
+        row.value, row.answered_at = value, now

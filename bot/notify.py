@@ -1,0 +1,129 @@
+"""Who hears what, on which channel: turns dialog events and campaigns into outbox messages.
+
+A notice is channel-neutral data (`{"notice": kind, ...}`); the Slack and email channels each render it
+when they send. People with a Slack ID are reached on Slack, everyone else by email; a few notices
+(pairings) go by email too so nobody depends on one channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.dialogs import Event, context_key
+from bot.outbox import enqueue
+from storage import repo
+from storage.db import session_scope
+from storage.models import Enrollment, OutboxMessage, Person, Term
+
+
+def channel_for(person: Person) -> str:
+    """The channel a person is reached on: Slack when they have a Slack ID, else email."""
+    return "slack" if person.slack_user_id else "email"
+
+
+def send_notice(
+    session: Session,
+    *,
+    person: Person,
+    purpose: str,
+    key: str,
+    notice: Mapping[str, Any],
+    now: datetime,
+    email_copy: bool = False,
+) -> list[OutboxMessage]:
+    """Queue a notice for a person once per key (on their channel, plus email when `email_copy`)."""
+    channels = [channel_for(person)]
+    if email_copy and "email" not in channels:
+        channels.append("email")
+    queued = []
+    for channel in channels:
+        recipient = person.slack_user_id if channel == "slack" else person.email
+        message, _created = enqueue(
+            session,
+            idempotency_key=f"{purpose}:{key}:{channel}",
+            channel=channel,
+            purpose=purpose,
+            recipient=recipient,
+            person_id=person.id,
+            body={**notice, "person_name": person.name},
+            now=now,
+        )
+        queued.append(message)
+    return queued
+
+
+def prompt_flow(session: Session, *, person: Person, flow: str, context: str, now: datetime, extra: Mapping[str, Any] | None = None, attempt: str = "1") -> list[OutboxMessage]:
+    """Ask a person to start or continue a dialog (the channel renders the questions still pending)."""
+    notice = {"notice": "flow_prompt", "flow": flow, "context": context, **(extra or {})}
+    return send_notice(session, person=person, purpose=f"prompt.{flow}", key=f"{context}:{person.id}:{attempt}", notice=notice, now=now)
+
+
+def principal_for(session: Session, *, mentor: Person, now: datetime) -> Person | None:
+    """The mentor's principal as a person we can write to (added on first use if not on the roster)."""
+    if not mentor.principal_email:
+        return None
+    found = repo.people_by_email(session, emails=[mentor.principal_email]).get(mentor.principal_email)
+    if found is not None:
+        return found
+    principal, _ = repo.upsert_person(
+        session,
+        existing=None,
+        fields={"email": mentor.principal_email, "name": mentor.principal_email.split("@")[0], "role": "none", "site": mentor.site, "timezone": mentor.timezone, "capacity": 0},
+        now=now,
+    )
+    session.flush()
+    return principal
+
+
+def dispatch_events(engine: Engine, events: Iterable[Event], *, now: datetime) -> int:
+    """Queue the messages that dialog events call for; returns how many were queued."""
+    queued = 0
+    with session_scope(engine) as session:
+        for event in events:
+            person = session.get(Person, event.person_id)
+            if person is None:
+                continue
+            if event.kind == "approval_requested":
+                principal = principal_for(session, mentor=person, now=now)
+                term_id = event.data["term_id"]
+                if principal is None:
+                    # No principal on file: the program admins decide instead (they see pending mentors in `status`).
+                    continue
+                context = context_key(flow="approval", term_id=term_id, subject_id=person.id)
+                queued += len(
+                    prompt_flow(
+                        session, person=principal, flow="approval", context=context, now=now,
+                        extra={"mentor_name": person.name, "mentor_email": person.email, "capacity": event.data["capacity"]},
+                    )
+                )  # fmt: skip
+            elif event.kind == "approval_decided":
+                notice = {"notice": "approval_decided", **event.data}
+                queued += len(send_notice(session, person=person, purpose="approval.decided", key=f"{event.data['term_id']}:{person.id}:{event.data['approval']}:{event.data['capacity']}", notice=notice, now=now))
+    return queued
+
+
+def invite_to_term(engine: Engine, *, term_id: int, now: datetime) -> int:
+    """Send the term's opt-in question to everyone on file who has not answered it yet; returns how many were asked."""
+    asked = 0
+    with session_scope(engine) as session:
+        term = session.get(Term, term_id)
+        if term is None:
+            raise repo.NotFound(f"there is no term {term_id}")
+        answered = {
+            e.person_id for e in session.exec(select(Enrollment).where(Enrollment.term_id == term_id)) if e.status != "invited"
+        }
+        for person in repo.list_people(session):
+            if person.id in answered or person.role == "none" or person.unsubscribed_at is not None:
+                continue
+            repo.upsert_enrollment(
+                session, term_id=term_id, person_id=person.id, role=person.role, capacity=person.capacity,
+                status="invited", approval="not_required", now=now,
+            )  # fmt: skip
+            context = context_key(flow="opt_in", term_id=term_id)
+            asked += bool(prompt_flow(session, person=person, flow="opt_in", context=context, now=now, extra={"term_name": term.name}))
+    return asked
