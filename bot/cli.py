@@ -24,6 +24,7 @@ from bot.importer import import_roster
 from bot.roster import RosterFileError
 from bot.rounds import service
 from bot.rounds.lifecycle import IllegalTransition
+from bot.rounds.schedule import publish_round, schedule_term_reminders
 from bot.settings import Settings
 from storage import db, repo
 
@@ -216,7 +217,7 @@ def term_open(
     name: Annotated[str, typer.Argument(help='Term name, e.g. "Spring 2027".')],
     opt_in_by: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Last day to opt in.")] = None,
     enroll_roster: Annotated[
-        bool, typer.Option("--enroll-roster", help="Enroll everyone as their roster row says, without asking.")
+        bool, typer.Option("--enroll-roster", help="Enroll everyone as their roster row says instead of asking them.")
     ] = False,
 ) -> None:
     """Open a term.
@@ -234,7 +235,13 @@ def term_open(
         now=context.now,
     )
     console.print(f"Opened term [bold]{term.name}[/bold]" + (f", opt-in by {term.opt_in_by}" if term.opt_in_by else ""))
-    if enroll_roster:
+    if not enroll_roster:
+        from bot.notify import invite_to_term
+
+        asked = invite_to_term(context.engine, term_id=term.id, now=context.now)
+        schedule_term_reminders(context.engine, term_id=term.id, now=context.now)
+        console.print(f"Asked {asked} people to opt in (Slack DM or email); reminders follow after 3 and 7 days.")
+    else:
         counts = service.enroll_from_roster(
             context.engine,
             program_name=settings.program_name,
@@ -374,13 +381,63 @@ def _move_command(target: str, verb: str) -> Callable[..., None]:
 
 for _name, _target, _verb in (
     ("open", "collecting", "Open a draft round to participants (collecting)"),
-    ("publish", "published", "Publish a reviewed round's pairs"),
     ("start", "running", "Start a published round's sessions"),
     ("close", "closed", "Close a running round"),
 ):
     _command = _move_command(_target, _verb)
     _command.__doc__ = _command.__doc__.replace("{name}", _name)
     round_app.command(_name)(_command)
+
+
+@round_app.command("publish")
+@friendly_errors
+def round_publish(
+    ctx: typer.Context,
+    round_id: Annotated[int, typer.Argument(help="Round number.")],
+    message: Annotated[str | None, typer.Option(help="A note from the program added to every pairing notice.")] = None,
+) -> None:
+    """Publish a reviewed round: propose session times and schedule notices, reminders, check-ins and the survey.
+
+    Example: [bold]mentorbot round publish 1 --message "Thank you for mentoring this spring!"[/bold]
+    """
+    from bot.web.app import schedule_config
+
+    context = _ctx(ctx)
+    outcome = publish_round(context.engine, round_id=round_id, now=context.now, config=schedule_config(context.settings), message=message)
+    console.print(f"Round {round_id} is now [bold]published[/bold]: {outcome.pairs} pairs, {outcome.actions} scheduled actions.")
+
+
+@round_app.command("rematch")
+@friendly_errors
+def round_rematch(ctx: typer.Context, pairing_id: Annotated[int, typer.Argument(help="The stalled pairing's number.")]) -> None:
+    """Cancel a stalled pairing and match its mentee again (never with the same mentor).
+
+    Example: [bold]mentorbot round rematch 12[/bold]
+    """
+    from bot.rounds.schedule import rematch
+    from bot.web.app import schedule_config
+
+    context = _ctx(ctx)
+    new = rematch(context.engine, pairing_id=pairing_id, now=context.now, config=schedule_config(context.settings))
+    if new is None:
+        console.print(f"Pairing {pairing_id} is cancelled; no other mentor can take this mentee now.")
+    else:
+        console.print(f"Pairing {pairing_id} is cancelled; new pairing {new.id}: {'; '.join(new.reasons)}")
+
+
+@round_app.command("timeline")
+@friendly_errors
+def round_timeline(ctx: typer.Context, round_id: Annotated[int, typer.Argument(help="Round number.")]) -> None:
+    """Show what the round has sent and what is due, in time order.
+
+    Example: [bold]mentorbot round timeline 1[/bold]
+    """
+    from storage.db import session_scope
+
+    context = _ctx(ctx)
+    with session_scope(context.engine) as session:
+        actions = repo.round_actions(session, round_id=round_id)
+    report.print_timeline(console, actions)
 
 
 @round_app.command("match")

@@ -132,8 +132,13 @@ def _save(session: Session, record: DialogState | None, state: FlowState, *, per
 def current_state(engine: Engine, *, person_id: int, flow: str, context: str) -> FlowState | None:
     """The person's saved dialog, or None if they never started it."""
     with session_scope(engine) as session:
-        record = _load(session, person_id=person_id, flow=flow, context=context)
-        return None if record is None else _to_flow_state(record)
+        return current_state_in(session, person_id=person_id, flow=flow, context=context)
+
+
+def current_state_in(session: Session, *, person_id: int, flow: str, context: str) -> FlowState | None:
+    """`current_state` inside the caller's transaction."""
+    record = _load(session, person_id=person_id, flow=flow, context=context)
+    return None if record is None else _to_flow_state(record)
 
 
 def answer(

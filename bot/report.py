@@ -10,7 +10,7 @@ from rich.table import Table
 from bot.importer import ImportReport
 from bot.rounds.participants import RosterMatch
 from bot.rounds.service import EnrollmentCounts, PairView
-from storage.models import Round
+from storage.models import Round, ScheduledAction
 
 
 def print_import(console: Console, report: ImportReport) -> None:
@@ -99,3 +99,11 @@ def print_roster_match(console: Console, outcome: RosterMatch) -> None:
         f"total fit {result.total_score:.0f}; {result.candidate_edges} eligible pairs considered; "
         f"solved in {result.solve_seconds * 1000:.0f} ms."
     )
+
+
+def print_timeline(console: Console, actions: Sequence[ScheduledAction]) -> None:
+    """The round's promises in time order: when, what, and how it went."""
+    table = Table("due (UTC)", "action", "status", "result", title="Timeline")
+    for action in actions:
+        table.add_row(f"{action.due_at:%Y-%m-%d %H:%M}", action.idempotency_key, action.status, action.result or "")
+    console.print(table)

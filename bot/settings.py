@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     http_port: int = Field(8000, ge=0, le=65535, description="Port `mentorbot serve` listens on.")
     scheduler_enabled: bool = Field(True, description="Run the scheduler inside `mentorbot serve`.")
     sweep_seconds: int = Field(30, ge=1, description="How often the scheduler sweeps for due actions.")
+    leader_seconds: int = Field(15, ge=1, description="How often a standby process tries to take over the scheduler.")
     outbox_seconds: float = Field(2.0, gt=0, description="How often the outbox worker sends what is due.")
     public_base_url: str = Field(
         "http://127.0.0.1:8000", description="Address people reach the app at (links to guides, unsubscribe)."

@@ -264,12 +264,10 @@ def round_pairings(session: Session, *, round_id: int) -> list[Pairing]:
     return list(session.exec(statement))
 
 
-def set_pairing_status(session: Session, *, round_id: int, status: str) -> int:
-    """Move every live pairing of the round to `status`; returns how many moved."""
+def set_pairing_status(session: Session, *, round_id: int, status: str, only_from: tuple[str, ...]) -> int:
+    """Move the round's pairings that are in one of `only_from` to `status`; returns how many moved."""
     result = session.execute(
-        sa.update(Pairing)
-        .where(Pairing.round_id == round_id, col(Pairing.status).not_in(INACTIVE_PAIRING_STATES))
-        .values(status=status)
+        sa.update(Pairing).where(Pairing.round_id == round_id, col(Pairing.status).in_(only_from)).values(status=status)
     )
     return result.rowcount
 
@@ -352,6 +350,12 @@ def finish_action(session: Session, *, action_id: int, status: str, result: str,
         .where(ScheduledAction.id == action_id)
         .values(status=status, result=result, done_at=now)
     )
+
+
+def round_actions(session: Session, *, round_id: int) -> list[ScheduledAction]:
+    """The round's scheduled actions in time order."""
+    statement = select(ScheduledAction).where(ScheduledAction.round_id == round_id).order_by(ScheduledAction.due_at, ScheduledAction.id)
+    return list(session.exec(statement))
 
 
 def get_action(session: Session, *, action_id: int) -> ScheduledAction:

@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.importer import import_roster
-from bot.rounds import service
+from bot.rounds import schedule, service
 from bot.rounds.lifecycle import IllegalTransition
 from storage import repo
 from storage.db import session_scope
 
 PROGRAM = "Test Program"
+CONFIG = schedule.ScheduleConfig(session_minutes=30)
 HEADER = "email,name,role,site,grade_bands,subjects,strengths,needs,availability,timezone,capacity,principal_email,avoid"
 
 
@@ -152,13 +153,13 @@ def test_a_round_matches_itself_on_its_match_date_exactly_once(engine: Engine, t
     round_ = service.create_round(
         engine, program_name=PROGRAM, term_name=None, request=service.RoundRequest(match_on=date(2026, 12, 1)), now=now
     )
-    assert service.run_due_actions(engine, session_minutes=30, now=now) == []  # not due yet
+    assert schedule.run_due_actions(engine, config=CONFIG, now=now) == []  # not due yet
     # 06:00 in Los Angeles on the match date is 14:00 UTC.
     due = datetime.fromisoformat("2026-12-01T14:00:00+00:00")
-    assert service.run_due_actions(engine, session_minutes=30, now=due - timedelta(minutes=1)) == []
-    outcomes = service.run_due_actions(engine, session_minutes=30, now=due)
+    assert schedule.run_due_actions(engine, config=CONFIG, now=due - timedelta(minutes=1)) == []
+    outcomes = schedule.run_due_actions(engine, config=CONFIG, now=due)
     assert [(status, result) for _, status, result in outcomes] == [("done", "matched 2 of 3 mentees")]
-    assert service.run_due_actions(engine, session_minutes=30, now=due + timedelta(days=1)) == []
+    assert schedule.run_due_actions(engine, config=CONFIG, now=due + timedelta(days=1)) == []
     round_, pairs = service.round_pairs(engine, round_id=round_.id)
     assert round_.status == "review" and len(pairs) == 2
 
@@ -170,7 +171,7 @@ def test_a_round_already_past_collecting_is_skipped_with_a_reason(engine: Engine
     )
     service.move_round(engine, round_id=round_.id, target="collecting", now=now)
     service.run_matching(engine, round_id=round_.id, session_minutes=30, now=now)  # the admin matched early
-    outcomes = service.run_due_actions(engine, session_minutes=30, now=datetime.fromisoformat("2026-12-02T00:00:00+00:00"))
+    outcomes = schedule.run_due_actions(engine, config=CONFIG, now=datetime.fromisoformat("2026-12-02T00:00:00+00:00"))
     assert [(status, result) for _, status, result in outcomes] == [
         ("skipped", f"round {round_.id} was already review when its match date came")
     ]

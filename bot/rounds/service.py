@@ -199,12 +199,18 @@ def create_round(engine: Engine, *, program_name: str, term_name: str | None, re
 def move_round(engine: Engine, *, round_id: int, target: str, now: datetime) -> Round:
     """Move a round along its lifecycle, refusing illegal moves with the reason."""
     with session_scope(engine) as session:
-        round_ = repo.get_round(session, round_id=round_id, for_update=True)
-        _move(round_, target, now)
-        if target in ("published", "running", "closed"):
-            pairing_status = {"published": "published", "running": "active", "closed": "completed"}[target]
-            repo.set_pairing_status(session, round_id=round_id, status=pairing_status)
-        return round_
+        return move_round_in(session, round_id=round_id, target=target, now=now)
+
+
+def move_round_in(session: Session, *, round_id: int, target: str, now: datetime) -> Round:
+    """`move_round` inside the caller's transaction; pairings follow the round (published, active, completed)."""
+    round_ = repo.get_round(session, round_id=round_id, for_update=True)
+    _move(round_, target, now)
+    if target in ("published", "running", "closed"):
+        pairing_status = {"published": "published", "running": "active", "closed": "completed"}[target]
+        # A stalled pair stays stalled (the record admins learn from); only live pairs move on.
+        repo.set_pairing_status(session, round_id=round_id, status=pairing_status, only_from=("proposed", "published", "active"))
+    return round_
 
 
 def _move(round_: Round, target: str, now: datetime) -> None:
@@ -226,71 +232,76 @@ class MatchOutcome:
 def run_matching(engine: Engine, *, round_id: int, session_minutes: int, now: datetime) -> MatchOutcome:
     """Match a collecting round (or re-match one in review) and leave its proposed pairs in review."""
     with session_scope(engine) as session:
-        round_ = repo.get_round(session, round_id=round_id, for_update=True)
-        if round_.kind != "micro":
-            raise RoundError("speed-mentoring events are scheduled by rotation, not by this matcher")
-        if round_.status not in ("collecting", "review"):
-            raise IllegalTransition(
-                f"round {round_id} is {round_.status}; only a collecting round (or one in review, to re-run) can be matched"
-            )
-        _move(round_, "matching", now)
-        week_of = round_.start_on or round_.match_on or now.date()
-        people = repo.enrollments(session, term_id=round_.term_id)
-        active = [(enrollment, person) for enrollment, person in people if enrollment.status == "opted_in"]
-        answers = repo.profiles(session, person_ids=(person.id for _, person in active))
-        earlier = repo.earlier_pairings_in_term(session, term_id=round_.term_id, before_round_id=round_id)
-        load = repo.mentor_load(earlier)
-        participants = [
-            to_participant(
-                enrollment,
-                person,
-                answers[person.id],
-                capacity_left=enrollment.capacity - load.get(person.id, 0),
-                week_of=week_of,
-            )
-            for enrollment, person in active
-        ]
-        email_of = {person.id: person.email for _, person in people}
-        settings = RoundSettings(
-            topic=round_.topic,
-            sessions=round_.sessions,
-            session_minutes=session_minutes,
-            reference_date=week_of,
-            cross_site=round_.settings.get("cross_site", "neutral"),
-            relax=frozenset(round_.settings.get("relax", ())),
+        return match_in(session, round_id=round_id, session_minutes=session_minutes, now=now)
+
+
+def match_in(session: Session, *, round_id: int, session_minutes: int, now: datetime) -> MatchOutcome:
+    """`run_matching` inside the caller's transaction."""
+    round_ = repo.get_round(session, round_id=round_id, for_update=True)
+    if round_.kind != "micro":
+        raise RoundError("speed-mentoring events are scheduled by rotation, not by this matcher")
+    if round_.status not in ("collecting", "review"):
+        raise IllegalTransition(
+            f"round {round_id} is {round_.status}; only a collecting round (or one in review, to re-run) can be matched"
         )
-        result = match_round(participants, settings, history_from(earlier, email_of))
-        id_of = {person.email: person.id for _, person in active}
-        repo.replace_pairings(
-            session,
-            round_id=round_id,
-            pairings=[
-                {
-                    "mentor_id": id_of[pair.mentor],
-                    "mentee_id": id_of[pair.mentee],
-                    "score": pair.score,
-                    "breakdown": {part.factor: part.points for part in pair.breakdown},
-                    "reasons": list(pair.reasons),
-                }
-                for pair in result.pairs
-            ],
-            now=now,
+    _move(round_, "matching", now)
+    week_of = round_.start_on or round_.match_on or now.date()
+    people = repo.enrollments(session, term_id=round_.term_id)
+    active = [(enrollment, person) for enrollment, person in people if enrollment.status == "opted_in"]
+    answers = repo.profiles(session, person_ids=(person.id for _, person in active))
+    earlier = repo.earlier_pairings_in_term(session, term_id=round_.term_id, before_round_id=round_id)
+    load = repo.mentor_load(earlier)
+    participants = [
+        to_participant(
+            enrollment,
+            person,
+            answers[person.id],
+            capacity_left=enrollment.capacity - load.get(person.id, 0),
+            week_of=week_of,
         )
-        names = {person.email: person.name for _, person in active}
-        mentors = sum(1 for p in participants if p.role in ("mentor", "both") and p.capacity > 0)
-        mentees = sum(1 for p in participants if p.role in ("mentee", "both"))
-        round_.match_summary = {
-            "ran_at": now.isoformat(),
-            "mentors": mentors,
-            "mentees": mentees,
-            "matched": len(result.pairs),
-            "total_score": result.total_score,
-            "solve_seconds": result.solve_seconds,
-            "candidate_edges": result.candidate_edges,
-            "unmatched": [{"email": u.key, "name": names.get(u.key, u.key), "reasons": list(u.reasons)} for u in result.unmatched],
-        }
-        _move(round_, "review", now)
-        return MatchOutcome(round=round_, result=result, mentors=mentors, mentees=mentees, names=names)
+        for enrollment, person in active
+    ]
+    email_of = {person.id: person.email for _, person in people}
+    settings = RoundSettings(
+        topic=round_.topic,
+        sessions=round_.sessions,
+        session_minutes=session_minutes,
+        reference_date=week_of,
+        cross_site=round_.settings.get("cross_site", "neutral"),
+        relax=frozenset(round_.settings.get("relax", ())),
+    )
+    result = match_round(participants, settings, history_from(earlier, email_of))
+    id_of = {person.email: person.id for _, person in active}
+    repo.replace_pairings(
+        session,
+        round_id=round_id,
+        pairings=[
+            {
+                "mentor_id": id_of[pair.mentor],
+                "mentee_id": id_of[pair.mentee],
+                "score": pair.score,
+                "breakdown": {part.factor: part.points for part in pair.breakdown},
+                "reasons": list(pair.reasons),
+            }
+            for pair in result.pairs
+        ],
+        now=now,
+    )
+    names = {person.email: person.name for _, person in active}
+    mentors = sum(1 for p in participants if p.role in ("mentor", "both") and p.capacity > 0)
+    mentees = sum(1 for p in participants if p.role in ("mentee", "both"))
+    round_.match_summary = {
+        "ran_at": now.isoformat(),
+        "mentors": mentors,
+        "mentees": mentees,
+        "matched": len(result.pairs),
+        "total_score": result.total_score,
+        "solve_seconds": result.solve_seconds,
+        "candidate_edges": result.candidate_edges,
+        "unmatched": [{"email": u.key, "name": names.get(u.key, u.key), "reasons": list(u.reasons)} for u in result.unmatched],
+    }
+    _move(round_, "review", now)
+    return MatchOutcome(round=round_, result=result, mentors=mentors, mentees=mentees, names=names)
 
 
 @dataclass(frozen=True)
@@ -327,45 +338,3 @@ def round_pairs(engine: Engine, *, round_id: int) -> tuple[Round, list[PairView]
 
 def _people(session: Session, ids: set[int]) -> list[Person]:
     return [person for person in (session.get(Person, person_id) for person_id in sorted(ids)) if person is not None]
-
-
-# --- scheduled actions -------------------------------------------------------------------------
-
-
-def run_due_actions(engine: Engine, *, session_minutes: int, now: datetime) -> list[tuple[int, str, str]]:
-    """Run every action due by `now` exactly once (claimed atomically); returns (id, status, result) per action."""
-    with session_scope(engine) as session:
-        due = repo.due_action_ids(session, now=now)
-    outcomes = []
-    for action_id in due:
-        with session_scope(engine) as session:
-            if not repo.claim_action(session, action_id=action_id):
-                continue  # another worker took it
-            action = repo.get_action(session, action_id=action_id)
-            kind, round_id = action.kind, action.round_id
-        try:
-            status, result = _perform(engine, kind=kind, round_id=round_id, session_minutes=session_minutes, now=now)
-        except Exception as exc:  # one broken action must not stop the sweep; it is recorded for admins
-            logger.exception("scheduled action %s failed", action_id)
-            status, result = "failed", f"{type(exc).__name__}: {exc}"
-        with session_scope(engine) as session:
-            repo.finish_action(session, action_id=action_id, status=status, result=result, now=now)
-        outcomes.append((action_id, status, result))
-    return outcomes
-
-
-def _perform(engine: Engine, *, kind: str, round_id: int | None, session_minutes: int, now: datetime) -> tuple[str, str]:
-    if kind != MATCH_ACTION or round_id is None:
-        return "skipped", f"no handler for '{kind}'"
-    with session_scope(engine) as session:
-        status = repo.get_round(session, round_id=round_id).status
-    if status == "draft":
-        move_round(engine, round_id=round_id, target="collecting", now=now)
-    elif status != "collecting":
-        return "skipped", f"round {round_id} was already {status} when its match date came"
-    try:
-        outcome = run_matching(engine, round_id=round_id, session_minutes=session_minutes, now=now)
-    except (RoundError, IllegalTransition) as exc:
-        return "failed", str(exc)
-    return "done", f"matched {len(outcome.result.pairs)} of {outcome.mentees} mentees"
-

@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 
 from bot.channels import default_senders
 from bot.outbox import Sender, deliver_due
-from bot.rounds.service import run_due_actions
+from bot.rounds.leader import Leadership
+from bot.rounds.schedule import ScheduleConfig, run_due_actions
 from bot.settings import Settings
 from storage import db
 
@@ -38,15 +39,27 @@ class SchedulerState:
     last_sweep_actions: int = 0
     last_error: str | None = None
     sweeps: int = field(default=0)
+    leadership: Leadership | None = None
     last_delivery_at: datetime | None = None
     delivered: int = 0
 
 
+def schedule_config(settings: Settings) -> ScheduleConfig:
+    """The parts of the settings the scheduled actions need."""
+    return ScheduleConfig(
+        session_minutes=settings.session_minutes,
+        public_base_url=settings.public_base_url,
+        slack_admin_ids=tuple(settings.slack_admin_ids),
+    )
+
+
 async def sweep_once(engine: Engine, settings: Settings, state: SchedulerState, clock: Callable[[], datetime]) -> None:
     """Run every due scheduled action; the database work runs in a thread so the event loop stays free."""
+    if state.leadership is None or not state.leadership.is_leader:
+        return  # another process runs the schedule
     now = clock()
     try:
-        outcomes = await asyncio.to_thread(run_due_actions, engine, session_minutes=settings.session_minutes, now=now)
+        outcomes = await asyncio.to_thread(run_due_actions, engine, now=now, config=schedule_config(settings))
     except Exception as exc:  # a sweep that fails is retried on the next tick; health shows the error
         logger.exception("scheduler sweep failed")
         state.last_error = f"{type(exc).__name__}: {exc}"
@@ -57,6 +70,8 @@ async def sweep_once(engine: Engine, settings: Settings, state: SchedulerState, 
 
 async def deliver_once(engine: Engine, senders: Mapping[str, Sender], state: SchedulerState, clock: Callable[[], datetime]) -> None:
     """Send what is due in the outbox; a failure is logged and the next tick tries again."""
+    if state.leadership is None or not state.leadership.is_leader:
+        return
     try:
         deliveries = await deliver_due(engine, senders, now=clock())
     except Exception:
@@ -82,7 +97,18 @@ def create_app(
         await asyncio.to_thread(db.upgrade, engine)
         scheduler = None
         if settings.scheduler_enabled:
+            state.leadership = Leadership(engine, lock_file=settings.data_dir / "scheduler.lock")
+            await asyncio.to_thread(state.leadership.try_lead)
             scheduler = AsyncIOScheduler(timezone=timezone.utc)
+            scheduler.add_job(
+                asyncio.to_thread,
+                "interval",
+                seconds=settings.leader_seconds,
+                args=[state.leadership.try_lead],
+                id="seek-leadership",
+                max_instances=1,
+                coalesce=True,
+            )
             scheduler.add_job(
                 sweep_once,
                 "interval",
@@ -112,6 +138,8 @@ def create_app(
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
                 state.running = False
+            if state.leadership is not None:
+                await asyncio.to_thread(state.leadership.resign)
             engine.dispose()
 
     app = FastAPI(title="mentorbot", version="0.1.0", lifespan=lifespan)
@@ -126,6 +154,7 @@ def create_app(
             "status": "ok",
             "scheduler": {
                 "running": state.running,
+                "leader": bool(state.leadership and state.leadership.is_leader),
                 "last_sweep_at": state.last_sweep_at.isoformat() if state.last_sweep_at else None,
                 "last_error": state.last_error,
                 "outbox_channels": sorted(senders),

@@ -1,0 +1,486 @@
+"""A round's calendar made real: publish plans every promised action; the sweep keeps each promise exactly once.
+
+The database holds the truth. Each due action is claimed, carried out and marked done in ONE transaction:
+if the process dies half-way, the transaction rolls back and the action is still pending, so it runs once
+after the restart; a second instance that reaches for the same action waits on the row and then finds it
+done. What an action sends goes through the outbox (keyed), so sending is exactly-once as well.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.dialogs import context_key, current_state_in
+from bot.matching import History, RoundSettings, WeeklyWindow, match_round
+from bot.notify import prompt_flow, send_notice
+from bot.outbox import enqueue
+from bot.rounds import service
+from bot.rounds.calendar import PairPlan, ProgramCalendar, is_quiet, next_sendable, plan_round, propose_sessions
+from bot.rounds.participants import history_from, to_participant
+from storage import repo
+from storage.db import session_scope
+from storage.models import CheckIn, Enrollment, Pairing, Person, PlannedSession, Program, Round, ScheduledAction, Term
+
+logger = logging.getLogger(__name__)
+
+# How long after its due time an action is still worth doing when the server was down when it fell due.
+STILL_USEFUL = {
+    "round.notify": timedelta(days=14),
+    "touchpoint.share": timedelta(days=3),
+    "touchpoint.feedback": timedelta(days=3),
+    "checkin.ask": timedelta(days=5),
+    "checkin.escalate": timedelta(days=14),
+    "survey.ask": timedelta(days=14),
+    "term.remind": timedelta(days=2),
+}
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """What the sweep needs from the settings."""
+
+    session_minutes: int = 30
+    public_base_url: str = "http://127.0.0.1:8000"
+    slack_admin_ids: tuple[str, ...] = ()
+
+
+def program_calendar(session: Session, *, term_id: int) -> tuple[Program, ProgramCalendar]:
+    """The program a term belongs to, and its calendar."""
+    term = session.get(Term, term_id)
+    program = session.get(Program, term.program_id)
+    return program, ProgramCalendar.from_settings(program.settings or {}, timezone_name=program.timezone)
+
+
+# --- publishing --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    round_id: int
+    pairs: int
+    actions: int
+
+
+def _shared_windows(a: tuple[WeeklyWindow, ...], b: tuple[WeeklyWindow, ...]) -> list[tuple[int, int]]:
+    if not a or not b:
+        return [(w.start, w.end) for w in (a or b)]
+    shared = []
+    for x in a:
+        for y in b:
+            start, end = max(x.start, y.start), min(x.end, y.end)
+            if end > start:
+                shared.append((start, end))
+    return shared
+
+
+def _participants_by_id(session: Session, *, person_ids: set[int], term_id: int, week_of: date) -> dict[int, Any]:
+    answers = repo.profiles(session, person_ids=person_ids)
+    found = {}
+    for enrollment, person in repo.enrollments(session, term_id=term_id):
+        if person.id in person_ids:
+            found[person.id] = to_participant(enrollment, person, answers[person.id], capacity_left=enrollment.capacity, week_of=week_of)
+    return found
+
+
+def publish_round(engine: Engine, *, round_id: int, now: datetime, config: ScheduleConfig, message: str | None = None) -> PublishOutcome:
+    """Publish a reviewed round: propose session times per pair and schedule every notice, reminder and check-in."""
+    with session_scope(engine) as session:
+        return publish_in(session, round_id=round_id, now=now, config=config, message=message)
+
+
+def publish_in(session: Session, *, round_id: int, now: datetime, config: ScheduleConfig, message: str | None = None) -> PublishOutcome:
+    """`publish_round` inside the caller's transaction."""
+    round_ = service.move_round_in(session, round_id=round_id, target="published", now=now)
+    if message:
+        round_.settings = {**round_.settings, "message": message.strip()}
+    pairs = repo.round_pairings(session, round_id=round_id)
+    plans = _plan_pairs(session, round_=round_, pairs=pairs, now=now, config=config)
+    _, calendar = program_calendar(session, term_id=round_.term_id)
+    actions = plan_round(round_id=round_id, published_at=now, end_on=round_.end_on, pairs=plans, calendar=calendar)
+    _schedule(session, round_id=round_id, actions=actions)
+    return PublishOutcome(round_id=round_id, pairs=len(pairs), actions=len(actions))
+
+
+def _plan_pairs(session: Session, *, round_: Round, pairs: list[Pairing], now: datetime, config: ScheduleConfig) -> list[PairPlan]:
+    _, calendar = program_calendar(session, term_id=round_.term_id)
+    week_of = round_.start_on or now.date()
+    people = _participants_by_id(session, person_ids={p.mentor_id for p in pairs} | {p.mentee_id for p in pairs}, term_id=round_.term_id, week_of=week_of)
+    plans = []
+    for pairing in pairs:
+        mentor, mentee = people.get(pairing.mentor_id), people.get(pairing.mentee_id)
+        shared = _shared_windows(mentor.availability, mentee.availability) if mentor and mentee else []
+        times = propose_sessions(
+            shared, sessions=round_.sessions, session_minutes=config.session_minutes,
+            first_day=max(round_.start_on or now.date(), now.date()), calendar=calendar, not_before=now,
+        )  # fmt: skip
+        for number, (start, end) in enumerate(times, start=1):
+            existing = session.exec(
+                select(PlannedSession).where(PlannedSession.pairing_id == pairing.id, PlannedSession.number == number)
+            ).first()
+            if existing is None:
+                session.add(PlannedSession(pairing_id=pairing.id, number=number, starts_at=start, ends_at=end))
+        plans.append(
+            PairPlan(pairing.id, mentor.timezone if mentor else calendar.timezone, mentee.timezone if mentee else calendar.timezone, tuple(times))
+        )
+    return plans
+
+
+def _schedule(session: Session, *, round_id: int, actions) -> None:
+    for action in actions:
+        payload = dict(action.payload)
+        if action.person_timezone:
+            payload["quiet_tz"] = action.person_timezone
+        repo.schedule_action(
+            session, idempotency_key=action.key, kind=action.kind, due_at=action.due_at, round_id=round_id, payload=payload
+        )
+
+
+def schedule_term_reminders(engine: Engine, *, term_id: int, now: datetime, offsets_days: tuple[int, ...] = (3, 7)) -> int:
+    """Remind people who have not answered the opt-in (or left the profile half done) after each offset."""
+    with session_scope(engine) as session:
+        program, _calendar = program_calendar(session, term_id=term_id)
+        for n, days in enumerate(offsets_days, start=2):
+            repo.schedule_action(
+                session, idempotency_key=f"term.remind:{term_id}:{n}", kind="term.remind", due_at=now + timedelta(days=days),
+                payload={"term_id": term_id, "attempt": n, "quiet_tz": program.timezone},
+            )  # fmt: skip
+    return len(offsets_days)
+
+
+# --- the sweep ---------------------------------------------------------------------------------
+
+
+def run_due_actions(engine: Engine, *, now: datetime, config: ScheduleConfig, limit: int = 200) -> list[tuple[int, str, str]]:
+    """Carry out every action due by `now`, each exactly once; returns (id, status, result) for each one run."""
+    with session_scope(engine) as session:
+        due = repo.due_action_ids(session, now=now, limit=limit)
+    outcomes = []
+    for action_id in due:
+        try:
+            with session_scope(engine) as session:
+                if not repo.claim_action(session, action_id=action_id):
+                    continue  # another instance has it, or has done it
+                action = repo.get_action(session, action_id=action_id)
+                status, result = _carry_out(session, action, now=now, config=config)
+                if status == "deferred":
+                    action.status = "pending"  # back in the queue, at the time it may be sent
+                else:
+                    repo.finish_action(session, action_id=action_id, status=status, result=result, now=now)
+        except Exception as exc:  # the transaction rolled back; record the failure so it is not retried forever
+            logger.exception("scheduled action %s failed", action_id)
+            with session_scope(engine) as session:
+                repo.finish_action(session, action_id=action_id, status="failed", result=f"{type(exc).__name__}: {exc}", now=now)
+            status, result = "failed", str(exc)
+        outcomes.append((action_id, status, result))
+    return outcomes
+
+
+def _carry_out(session: Session, action: ScheduledAction, *, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
+    quiet_tz = action.payload.get("quiet_tz")
+    if quiet_tz:
+        program_cal = _calendar_for_action(session, action)
+        if is_quiet(now, person_timezone=quiet_tz, calendar=program_cal):
+            action.due_at = next_sendable(now, person_timezone=quiet_tz, calendar=program_cal)
+            return "deferred", f"quiet time; moved to {action.due_at.isoformat()}"
+    useful_for = STILL_USEFUL.get(action.kind)
+    if useful_for is not None and now - action.due_at > useful_for:
+        return "skipped", f"fell due {action.due_at:%Y-%m-%d %H:%M} UTC while mentorbot was down and is no longer useful"
+    handler = HANDLERS.get(action.kind)
+    if handler is None:
+        return "skipped", f"no handler for '{action.kind}'"
+    return handler(session, action, now, config)
+
+
+def _calendar_for_action(session: Session, action: ScheduledAction) -> ProgramCalendar:
+    term_id = action.payload.get("term_id")
+    if term_id is None and action.round_id is not None:
+        term_id = session.get(Round, action.round_id).term_id
+    return program_calendar(session, term_id=term_id)[1]
+
+
+# --- handlers: each returns (status, result) and only writes through `session` -----------------
+
+
+def _round_match(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
+    round_ = repo.get_round(session, round_id=action.round_id)
+    if round_.status == "draft":
+        service.move_round_in(session, round_id=round_.id, target="collecting", now=now)
+    elif round_.status != "collecting":
+        return "skipped", f"round {round_.id} was already {round_.status} when its match date came"
+    outcome = service.match_in(session, round_id=round_.id, session_minutes=config.session_minutes, now=now)
+    matched = f"matched {len(outcome.result.pairs)} of {outcome.mentees} mentees"
+    program, _calendar = program_calendar(session, term_id=round_.term_id)
+    if (round_.settings or {}).get("auto_publish", (program.settings or {}).get("auto_publish", False)):
+        publish_in(session, round_id=round_.id, now=now, config=config)
+        return "done", f"{matched}; published"
+    return "done", matched
+
+
+def _pair_people(session: Session, pairing: Pairing) -> tuple[Person, Person]:
+    return session.get(Person, pairing.mentor_id), session.get(Person, pairing.mentee_id)
+
+
+def _sessions(session: Session, pairing_id: int) -> list[PlannedSession]:
+    return list(session.exec(select(PlannedSession).where(PlannedSession.pairing_id == pairing_id).order_by(PlannedSession.number)))
+
+
+def pairing_notice(session: Session, *, pairing: Pairing, round_: Round, reader: Person, partner: Person, role: str, config: ScheduleConfig) -> dict[str, Any]:
+    """The channel-neutral pairing notice for one side of a pair, with a plain-text fallback."""
+    times = [(s.starts_at, s.ends_at) for s in _sessions(session, pairing.id)]
+    zone = ZoneInfo(reader.timezone)
+    shown = [f"{start.astimezone(zone):%a %b %-d, %H:%M}-{end.astimezone(zone):%H:%M}" for start, end in times]
+    topic = f" on {round_.topic}" if round_.topic else ""
+    guide_url = f"{config.public_base_url.rstrip('/')}/guides/pairing/{pairing.id}"
+    message = (round_.settings or {}).get("message")
+    text = "\n".join(
+        [
+            f"You're matched with {partner.name} ({partner.email}) as their {'mentor' if role == 'mentor' else 'mentee'} "
+            f"for {round_.sessions} session(s){topic}.",
+            "Why: " + "; ".join(pairing.reasons),
+            "Proposed times: " + ", ".join(shown) + f" ({reader.timezone})" if shown else "Agree a time that suits you both.",
+            *([message] if message else []),
+            f"Your conversation guide: {guide_url}",
+        ]
+    )
+    return {
+        "notice": "pairing",
+        "round_id": round_.id,
+        "pairing_id": pairing.id,
+        "role": role,
+        "partner_name": partner.name,
+        "partner_email": partner.email,
+        "reasons": list(pairing.reasons),
+        "topic": round_.topic,
+        "sessions": round_.sessions,
+        "proposed": [[start.isoformat(), end.isoformat()] for start, end in times],
+        "custom_message": message,
+        "guide_url": guide_url,
+        "text": text,
+    }
+
+
+def _round_notify(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
+    round_ = repo.get_round(session, round_id=action.round_id)
+    if round_.status not in ("published", "running"):
+        return "skipped", f"round {round_.id} is {round_.status}"
+    sent = 0
+    for pairing in repo.round_pairings(session, round_id=round_.id):
+        if pairing.status in ("cancelled",):
+            continue
+        sent += notify_pairing(session, pairing=pairing, round_=round_, now=now, config=config)
+    return "done", f"queued {sent} pairing notices"
+
+
+def notify_pairing(session: Session, *, pairing: Pairing, round_: Round, now: datetime, config: ScheduleConfig) -> int:
+    """Queue the pairing notice to both sides (their channel, and email as well)."""
+    mentor, mentee = _pair_people(session, pairing)
+    queued = 0
+    for reader, partner, role in ((mentor, mentee, "mentor"), (mentee, mentor, "mentee")):
+        notice = pairing_notice(session, pairing=pairing, round_=round_, reader=reader, partner=partner, role=role, config=config)
+        queued += len(send_notice(session, person=reader, purpose="pairing", key=f"{pairing.id}:{reader.id}", notice=notice, now=now, email_copy=True))
+    return queued
+
+
+def _round_status(target: str, allowed_from: tuple[str, ...]):
+    def handler(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
+        round_ = repo.get_round(session, round_id=action.round_id)
+        if round_.status not in allowed_from:
+            return "skipped", f"round {round_.id} is {round_.status}"
+        service.move_round_in(session, round_id=round_.id, target=target, now=now)
+        return "done", f"round {round_.id} is {target}"
+
+    return handler
+
+
+def _live_pairing(session: Session, action: ScheduledAction) -> Pairing | None:
+    pairing = session.get(Pairing, action.payload["pairing_id"])
+    return pairing if pairing is not None and pairing.status in ("published", "active", "stalled") else None
+
+
+def _session_reminder(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
+    pairing = _live_pairing(session, action)
+    if pairing is None:
+        return "skipped", "the pairing is no longer running"
+    number = action.payload["number"]
+    planned = next((s for s in _sessions(session, pairing.id) if s.number == number), None)
+    if planned is None or planned.starts_at <= now:
+        return "skipped", f"session {number} has already started"
+    mentor, mentee = _pair_people(session, pairing)
+    reader, partner = (mentor, mentee) if action.payload["role"] == "mentor" else (mentee, mentor)
+    local = planned.starts_at.astimezone(ZoneInfo(reader.timezone))
+    when = "tomorrow" if action.payload["before"] == "day" else "in an hour"
+    text = f"Reminder: session {number} with {partner.name} is {when}, {local:%a %b %-d at %H:%M} ({reader.timezone})."
+    notice = {"notice": "reminder", "pairing_id": pairing.id, "number": number, "partner_name": partner.name, "starts_at": planned.starts_at.isoformat(), "text": text}
+    send_notice(session, person=reader, purpose="session.reminder", key=action.idempotency_key, notice=notice, now=now)
+    return "done", f"reminded {reader.email}"
+
+
+def _touchpoint(kind: str):
+    def handler(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
+        pairing = _live_pairing(session, action)
+        if pairing is None:
+            return "skipped", "the pairing is no longer running"
+        after = action.payload["after_session"]
+        upcoming = next((s for s in _sessions(session, pairing.id) if s.number == after + 1), None)
+        if upcoming is not None and upcoming.starts_at <= now:
+            return "skipped", f"session {after + 1} has already started"
+        mentor, mentee = _pair_people(session, pairing)
+        if kind == "share":
+            reader, text = mentee, (
+                f"Between sessions: share your plan or work product with {mentor.name} by email before session {after + 1}, "
+                "so there is something concrete to look at together."
+            )
+        else:
+            reader, text = mentor, (
+                f"Between sessions: {mentee.name} should have shared their plan or work by now. A few lines of feedback "
+                f"before session {after + 1} make the next conversation count."
+            )
+        notice = {"notice": f"touchpoint.{kind}", "pairing_id": pairing.id, "after_session": after, "text": text}
+        send_notice(session, person=reader, purpose=f"touchpoint.{kind}", key=action.idempotency_key, notice=notice, now=now)
+        return "done", f"prompted {reader.email}"
+
+    return handler
+
+
+def _check_in_ask(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
+    pairing = _live_pairing(session, action)
+    if pairing is None:
+        return "skipped", "the pairing is no longer running"
+    mentor, mentee = _pair_people(session, pairing)
+    context = context_key(flow="check_in", pairing_id=pairing.id)
+    for person, partner in ((mentor, mentee), (mentee, mentor)):
+        if session.exec(select(CheckIn).where(CheckIn.pairing_id == pairing.id, CheckIn.person_id == person.id)).first() is None:
+            session.add(CheckIn(pairing_id=pairing.id, person_id=person.id, number=1, asked_at=now))
+        prompt_flow(session, person=person, flow="check_in", context=context, now=now, extra={"partner_name": partner.name, "text": f"Did you and {partner.name} meet? Reply: met, rescheduled, need help, or not going to happen."})
+    return "done", "asked both sides"
+
+
+def _check_in_escalate(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
+    pairing = _live_pairing(session, action)
+    if pairing is None:
+        return "skipped", "the pairing is no longer running"
+    answers = [c.answer for c in session.exec(select(CheckIn).where(CheckIn.pairing_id == pairing.id))]
+    trouble = [a for a in answers if a in ("need_help", "not_happening")]
+    if answers and not trouble and all(answers):
+        return "done", "the pair is on track"
+    pairing.status = "stalled"
+    mentor, mentee = _pair_people(session, pairing)
+    why = "no answer to the check-in" if not any(answers) else ", ".join(sorted(set(trouble)) or ["only one side answered"])
+    text = (
+        f"The pair {mentor.name} and {mentee.name} (round {pairing.round_id}) looks stalled: {why}. "
+        f"Rematch the mentee with `mentorbot round rematch {pairing.id}` or `/mentoring rematch {pairing.id}`."
+    )
+    body = {"notice": "escalation", "pairing_id": pairing.id, "why": why, "text": text}
+    program, _calendar = program_calendar(session, term_id=repo.get_round(session, round_id=pairing.round_id).term_id)
+    for email in (program.settings or {}).get("admin_emails") or ():
+        enqueue(session, idempotency_key=f"escalation:{pairing.id}:email:{email}", channel="email", purpose="escalation", recipient=email, body=body, now=now)
+    for slack_id in config.slack_admin_ids:
+        enqueue(session, idempotency_key=f"escalation:{pairing.id}:slack:{slack_id}", channel="slack", purpose="escalation", recipient=slack_id, body=body, now=now)
+    return "done", f"escalated: {why}"
+
+
+def _survey_ask(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
+    round_ = repo.get_round(session, round_id=action.round_id)
+    if round_.status not in ("published", "running"):
+        return "skipped", f"round {round_.id} is {round_.status}"
+    people = {p for pairing in repo.round_pairings(session, round_id=round_.id) if pairing.status != "cancelled" for p in (pairing.mentor_id, pairing.mentee_id)}
+    context = context_key(flow="survey", round_id=round_.id)
+    for person_id in sorted(people):
+        prompt_flow(session, person=session.get(Person, person_id), flow="survey", context=context, now=now)
+    return "done", f"asked {len(people)} people"
+
+
+def _term_remind(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
+    term = session.get(Term, action.payload["term_id"])
+    if term is None or term.status != "open" or (term.opt_in_by and now.date() > term.opt_in_by):
+        return "skipped", "opt-in has closed"
+    attempt = str(action.payload["attempt"])
+    reminded = 0
+    for enrollment in session.exec(select(Enrollment).where(Enrollment.term_id == term.id, col(Enrollment.status).in_(("invited", "opted_in")))):
+        person = session.get(Person, enrollment.person_id)
+        if enrollment.status == "invited":
+            prompt_flow(session, person=person, flow="opt_in", context=context_key(flow="opt_in", term_id=term.id), now=now, extra={"term_name": term.name, "reminder": True}, attempt=attempt)
+            reminded += 1
+            continue
+        state = current_state_in(session, person_id=person.id, flow="profile", context=context_key(flow="profile", term_id=term.id))
+        if state is None or state.status != "complete":
+            prompt_flow(session, person=person, flow="profile", context=context_key(flow="profile", term_id=term.id), now=now, extra={"term_name": term.name, "reminder": True}, attempt=attempt)
+            reminded += 1
+    return "done", f"reminded {reminded} people"
+
+
+HANDLERS = {
+    service.MATCH_ACTION: _round_match,
+    "round.notify": _round_notify,
+    "round.start": _round_status("running", ("published",)),
+    "round.close": _round_status("closed", ("running",)),
+    "session.reminder": _session_reminder,
+    "touchpoint.share": _touchpoint("share"),
+    "touchpoint.feedback": _touchpoint("feedback"),
+    "checkin.ask": _check_in_ask,
+    "checkin.escalate": _check_in_escalate,
+    "survey.ask": _survey_ask,
+    "term.remind": _term_remind,
+}
+
+
+# --- rematch -----------------------------------------------------------------------------------
+
+
+def rematch(engine: Engine, *, pairing_id: int, now: datetime, config: ScheduleConfig) -> Pairing | None:
+    """Cancel a stalled pairing and find the mentee a new mentor with the matcher (never the same one again)."""
+    with session_scope(engine) as session:
+        old = session.get(Pairing, pairing_id)
+        if old is None:
+            raise repo.NotFound(f"there is no pairing {pairing_id}")
+        if old.status in ("cancelled", "completed"):
+            raise service.RoundError(f"pairing {pairing_id} is {old.status}; only a running pair can be rematched")
+        round_ = repo.get_round(session, round_id=old.round_id)
+        old.status = "cancelled"
+        session.flush()
+        week_of = round_.start_on or now.date()
+        people = repo.enrollments(session, term_id=round_.term_id)
+        answers = repo.profiles(session, person_ids=[p.id for _, p in people])
+        earlier = [p for p in repo.earlier_pairings_in_term(session, term_id=round_.term_id, before_round_id=round_.id + 1)]
+        load = repo.mentor_load(p for p in earlier if p.status != "cancelled")
+        participants = []
+        for enrollment, person in people:
+            if enrollment.status != "opted_in":
+                continue
+            if person.id == old.mentee_id:
+                mentee = to_participant(enrollment, person, answers[person.id], capacity_left=0, week_of=week_of)
+                participants.append(replace(mentee, role="mentee"))
+            elif enrollment.role in ("mentor", "both"):
+                participant = to_participant(enrollment, person, answers[person.id], capacity_left=enrollment.capacity - load.get(person.id, 0), week_of=week_of)
+                # Only the one mentee is being placed: everyone else takes part as a mentor here.
+                participants.append(replace(participant, role="mentor"))
+        email_of = {person.id: person.email for _, person in people}
+        history = history_from(earlier, email_of)
+        history = History(past_pairs=history.past_pairs | {(email_of[old.mentor_id], email_of[old.mentee_id])}, recent_load=history.recent_load)
+        settings = RoundSettings(topic=round_.topic, sessions=round_.sessions, session_minutes=config.session_minutes, reference_date=week_of)
+        result = match_round(participants, settings, history)
+        if not result.pairs:
+            return None
+        (pair,) = result.pairs
+        id_of = {person.email: person.id for _, person in people}
+        new = Pairing(
+            round_id=round_.id, mentor_id=id_of[pair.mentor], mentee_id=id_of[pair.mentee], score=pair.score,
+            breakdown={part.factor: part.points for part in pair.breakdown}, reasons=list(pair.reasons),
+            status="active" if round_.status == "running" else "published", created_at=now,
+        )  # fmt: skip
+        session.add(new)
+        session.flush()
+        plans = _plan_pairs(session, round_=round_, pairs=[new], now=now, config=config)
+        _, calendar = program_calendar(session, term_id=round_.term_id)
+        actions = [a for a in plan_round(round_id=round_.id, published_at=now, end_on=round_.end_on, pairs=plans, calendar=calendar) if a.kind not in ("round.notify", "survey.ask", "round.close", "round.start")]
+        _schedule(session, round_id=round_.id, actions=actions)
+        notify_pairing(session, pairing=new, round_=round_, now=now, config=config)
+        return new
