@@ -13,9 +13,13 @@ from rich.table import Table
 from bot import report
 from bot.importer import import_roster
 from bot.rounds import service
+from bot.rounds.calendar import ProgramCalendar, next_sendable
+from bot.rounds.schedule import ScheduleConfig, publish_round, run_due_actions
 from bot.settings import Settings
 from storage import db, repo
+from bot.outbox import messages as outbox_messages
 from storage.db import session_scope
+from storage.models import OutboxMessage
 
 DEMO_PROGRAM = "Demo District Mentoring"
 
@@ -33,7 +37,7 @@ def term_name_for(moment: datetime) -> str:
 
 
 def run_demo(settings: Settings, *, console: Console, now: datetime, roster: Path | None = None) -> None:
-    """Import, open a term, enroll, approve mentors, match a 2-session micro round, publish, and print what happened."""
+    """Import, open a term, enroll, approve mentors, match and publish a 2-session micro round, run it to the end, and print what happened."""
     demo_dir = settings.data_dir / "demo"
     demo_dir.mkdir(parents=True, exist_ok=True)
     database = demo_dir / "demo.db"
@@ -61,6 +65,7 @@ def run_demo(settings: Settings, *, console: Console, now: datetime, roster: Pat
         now=now,
     )
     console.print(f"Opened [bold]{term.name}[/bold], opt-in by {term.opt_in_by}.")
+    _program_calendar(engine, now=now)
     counts = service.enroll_from_roster(
         engine, program_name=DEMO_PROGRAM, term_name=term.name, require_approval=settings.require_principal_approval, now=now
     )
@@ -82,18 +87,62 @@ def run_demo(settings: Settings, *, console: Console, now: datetime, roster: Pat
     service.move_round(engine, round_id=round_.id, target="collecting", now=now)
     match_time = now + timedelta(days=14)
     service.run_matching(engine, round_id=round_.id, session_minutes=settings.session_minutes, now=match_time)
-    service.move_round(engine, round_id=round_.id, target="published", now=match_time + timedelta(hours=2))
+    config = ScheduleConfig(session_minutes=settings.session_minutes, public_base_url=settings.public_base_url)
+    published_at = next_sendable(match_time + timedelta(hours=2), person_timezone=settings.default_timezone, calendar=ProgramCalendar(timezone=settings.default_timezone))
+    publish_round(engine, round_id=round_.id, now=published_at, config=config, message="Thank you for taking part this term!")
     round_, pairs = service.round_pairs(engine, round_id=round_.id)
     report.print_match(console, round_, pairs)
+
+    console.print(Rule("4. The round runs itself"))
+    timeline = run_schedule_leg(engine, round_id=round_.id, start=published_at, config=config)
+    report.print_sent_by_day(console, timeline, timezone_name=settings.default_timezone)
+    round_, _pairs = service.round_pairs(engine, round_id=round_.id)
 
     console.print(Rule("Summary"))
     summary = round_.match_summary
     console.print(
         f"{imported.imported} people imported; {counts.mentors + counts.both} mentors and "
         f"{counts.mentees + counts.both} mentees opted in to {term.name}; round {round_.id} "
-        f"({round_.sessions} sessions) matched {summary['matched']} of {summary['mentees']} mentees and is {round_.status}."
+        f"({round_.sessions} sessions) matched {summary['matched']} of {summary['mentees']} mentees, ran on its own "
+        f"schedule ({len(timeline)} messages queued) and is {round_.status}."
     )
     console.print("Try it on your own roster: [bold]mentorbot match ROSTER.csv[/bold]  or  [bold]mentorbot --help[/bold]")
+
+
+def run_schedule_leg(engine, *, round_id: int, start: datetime, config: ScheduleConfig) -> list[OutboxMessage]:
+    """Advance the clock hour by hour until the round closes; participants answer check-ins as real people might."""
+    from bot import dialogs
+
+    moment = start
+    answered: set[tuple[int, int]] = set()
+    for _ in range(24 * 120):  # four months of hours is far longer than any round
+        run_due_actions(engine, now=moment, config=config)
+        with session_scope(engine) as session:
+            status = repo.get_round(session, round_id=round_id).status
+            asked = [m for m in outbox_messages(session, purpose="prompt.check_in") if m.person_id is not None]
+        for message in asked:
+            pairing_id = int(message.body["context"].split(":")[1])
+            # Most people answer the check-in; every fifth pair goes quiet, so the escalation shows.
+            if pairing_id % 5 and (pairing_id, message.person_id) not in answered:
+                answered.add((pairing_id, message.person_id))
+                dialogs.answer(engine, person_id=message.person_id, flow="check_in", context=message.body["context"], channel=message.channel, replies={"met": "met"}, now=moment)
+        if status == "closed":
+            break
+        moment += timedelta(hours=1)
+    with session_scope(engine) as session:
+        return outbox_messages(session)
+
+
+def _program_calendar(engine, *, now: datetime) -> None:
+    """The demo district's winter break and its program admin, so the schedule has a calendar to respect."""
+    with session_scope(engine) as session:
+        program = repo.get_program(session, name=DEMO_PROGRAM)
+        year = now.year if now.month < 12 or now.day < 21 else now.year
+        program.settings = {
+            **(program.settings or {}),
+            "blackouts": [[f"{year}-12-21", f"{year + 1}-01-01"]],
+            "admin_emails": ["mentoring.admin@district.example"],
+        }
 
 
 def _principals_decide(engine, *, term_name: str, now: datetime) -> None:

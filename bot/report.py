@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
@@ -10,7 +12,7 @@ from rich.table import Table
 from bot.importer import ImportReport
 from bot.rounds.participants import RosterMatch
 from bot.rounds.service import EnrollmentCounts, PairView
-from storage.models import Round, ScheduledAction
+from storage.models import OutboxMessage, Round, ScheduledAction
 
 
 def print_import(console: Console, report: ImportReport) -> None:
@@ -106,4 +108,31 @@ def print_timeline(console: Console, actions: Sequence[ScheduledAction]) -> None
     table = Table("due (UTC)", "action", "status", "result", title="Timeline")
     for action in actions:
         table.add_row(f"{action.due_at:%Y-%m-%d %H:%M}", action.idempotency_key, action.status, action.result or "")
+    console.print(table)
+
+
+PURPOSE_LABELS = {  # purpose -> (one, several)
+    "pairing": ("pairing notice", "pairing notices"),
+    "session.reminder": ("session reminder", "session reminders"),
+    "touchpoint.share": ("prompt to share work", "prompts to share work"),
+    "touchpoint.feedback": ("prompt to give feedback", "prompts to give feedback"),
+    "prompt.check_in": ("check-in", "check-ins"),
+    "escalation": ("escalation to admins", "escalations to admins"),
+    "prompt.survey": ("survey", "surveys"),
+}
+
+
+def print_sent_by_day(console: Console, messages: Sequence[OutboxMessage], *, timezone_name: str) -> None:
+    """What the schedule sent, day by day in the program's time zone."""
+    days: dict[str, Counter[str]] = defaultdict(Counter)
+    zone = ZoneInfo(timezone_name)
+    for message in messages:
+        days[message.created_at.astimezone(zone).strftime("%a %Y-%m-%d")][message.purpose] += 1
+    table = Table("day", "messages queued (Slack DM or email)", title="Timeline")
+    for day in sorted(days, key=lambda d: d.split()[1]):
+        parts = []
+        for purpose, count in days[day].items():
+            one, several = PURPOSE_LABELS.get(purpose, (purpose, purpose))
+            parts.append(f"{count} {one if count == 1 else several}")
+        table.add_row(day, ", ".join(parts))
     console.print(table)

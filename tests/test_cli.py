@@ -123,6 +123,7 @@ def test_a_wrong_setting_is_named(tmp_path: Path) -> None:
 def test_a_term_and_round_from_the_command_line(tmp_path: Path) -> None:
     assert run(tmp_path, "import", "roster", str(SHARED_ROSTER)).returncode == 0
     opened = run(tmp_path, "term", "open", "Spring 2027", "--enroll-roster", extra_env={"REQUIRE_PRINCIPAL_APPROVAL": "false"})
+    assert run(tmp_path, "term", "list").stdout.count("Spring 2027") == 1
     assert "Opened term Spring 2027" in opened.stdout and "Enrolled 27 mentors, 40 mentees" in opened.stdout and "3 opted out" in opened.stdout
     assert "Created micro round 1 (draft)" in run(tmp_path, "round", "new", "micro", "--sessions", "2").stdout
 
@@ -133,7 +134,10 @@ def test_a_term_and_round_from_the_command_line(tmp_path: Path) -> None:
     assert "Round 1 is now collecting" in run(tmp_path, "round", "open", "1").stdout
     matched = run(tmp_path, "round", "match", "1")
     assert matched.returncode == 0 and "Matched" in matched.stdout and "review" in matched.stdout
-    assert "Round 1 is now published" in run(tmp_path, "round", "publish", "1").stdout
+    published = run(tmp_path, "round", "publish", "1", "--message", "Welcome!")
+    assert "Round 1 is now published" in published.stdout and "scheduled actions" in published.stdout
+    timeline = run(tmp_path, "round", "timeline", "1")
+    assert "round.notify:1" in timeline.stdout and "survey.ask:1" in timeline.stdout
 
     out = tmp_path / "pairs.csv"
     exported = run(tmp_path, "export", "pairings", "1", "--out", str(out))
@@ -165,10 +169,11 @@ def test_match_a_roster_file_without_a_database(tmp_path: Path) -> None:
 def test_demo_runs_a_term_end_to_end(tmp_path: Path) -> None:
     result = run(tmp_path, "demo")
     assert result.returncode == 0, result.stderr
-    for heading in ("1. Roster", "2. Term opens", "Who opted in", "3. A micro-mentoring round", "Summary"):
+    for heading in ("1. Roster", "2. Term opens", "Who opted in", "3. A micro-mentoring round", "4. The round runs itself", "Summary"):
         assert heading in result.stdout
     assert "Imported 70 of 70 rows" in result.stdout
-    assert "is published" in result.stdout
+    assert "pairing notices" in result.stdout and "surveys" in result.stdout
+    assert "ran on its own schedule" in result.stdout and "is closed" in result.stdout
     # A second run starts clean rather than tripping over the first one's term.
     assert run(tmp_path, "demo").returncode == 0
 
@@ -193,3 +198,19 @@ def test_an_xlsx_roster_imports_like_its_csv(tmp_path: Path) -> None:
     assert "Imported 70 of 70 rows from roster.xlsx: 70 new" in result.stdout
     again = run(tmp_path, "import", "roster", str(SHARED_ROSTER))
     assert "0 new, 0 updated, 70 unchanged" in again.stdout
+
+
+def test_opening_a_term_asks_everyone_to_opt_in(tmp_path: Path) -> None:
+    run(tmp_path, "import", "roster", str(SHARED_ROSTER))
+    opened = run(tmp_path, "--now", "2026-12-01T17:00:00", "term", "open", "Spring 2027", "--opt-in-by", "2027-01-22")
+    assert opened.returncode == 0, opened.stderr
+    assert "Asked 70 people to opt in" in opened.stdout
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'mentorbot.db'}")
+    with engine.connect() as connection:
+        channels = dict(connection.execute(sa.text("select channel, count(*) from outbox_message group by channel")).all())
+        reminders = connection.execute(sa.text("select count(*) from scheduled_action where kind = 'term.remind'")).scalar_one()
+    engine.dispose()
+    with SHARED_ROSTER.open(encoding="utf-8") as handle:
+        with_slack = sum(1 for row in csv.DictReader(handle) if row["slack_user_id"])
+    assert channels == {"slack": with_slack, "email": 70 - with_slack}
+    assert reminders == 2
