@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from bot.dialogs import Event, context_key
 from bot.outbox import enqueue
+from bot.rounds.lifecycle import check_term_accepts_rounds
 from storage import repo
 from storage.db import session_scope
 from storage.models import Enrollment, OutboxMessage, Person, Term
@@ -114,6 +115,7 @@ def invite_to_term(engine: Engine, *, term_id: int, now: datetime) -> int:
         term = session.get(Term, term_id)
         if term is None:
             raise repo.NotFound(f"there is no term {term_id}")
+        check_term_accepts_rounds(term.status)
         answered = {
             e.person_id for e in session.exec(select(Enrollment).where(Enrollment.term_id == term_id)) if e.status != "invited"
         }
