@@ -12,4 +12,8 @@ def default_senders(settings: Settings) -> dict[str, Sender]:
     Messages for a channel without a sender stay pending in the outbox; nothing is dropped.
     """
     senders: dict[str, Sender] = {}
+    # Email: always on; with no SMTP_HOST it delivers to the local sink in DATA_DIR/mail.
+    from bot.email.sender import EmailSender
+
+    senders["email"] = EmailSender(settings)
     return senders

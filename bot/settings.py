@@ -56,6 +56,21 @@ class Settings(BaseSettings):
     email_token_secret: str = Field(
         "change-me", description="Secret that signs reply-address and unsubscribe tokens; set a long random value."
     )
+    email_reply_token_days: int = Field(60, ge=1, le=3650, description="Days a reply address keeps working after its email is sent.")
+    smtp_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the mail server at each step.")
+    smtp_max_connections: int = Field(4, ge=1, le=64, description="SMTP connections kept open and used at once.")
+    imap_host: str | None = Field(None, description="Mailbox that receives replies, polled over IMAP; unset = no polling.")
+    imap_port: int = Field(993, ge=1, le=65535, description="IMAP port.")
+    imap_security: Literal["ssl", "none"] = Field("ssl", description="IMAP over TLS (ssl) or plain (none, loopback only).")
+    imap_username: str | None = Field(None, description="IMAP login.")
+    imap_password: str | None = Field(None, description="IMAP password.")
+    imap_folder: str = Field("INBOX", description="IMAP folder to read replies from.")
+    imap_poll_seconds: float = Field(30.0, gt=0, description="How often to poll the IMAP mailbox.")
+    imap_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the IMAP server at each step.")
+    mailgun_signing_key: str | None = Field(None, description="Mailgun HTTP webhook signing key; enables POST /email/inbound for Mailgun routes.")
+    sendgrid_inbound_key: str | None = Field(
+        None, description="Secret in the SendGrid Inbound Parse URL (/email/inbound?key=…); enables SendGrid posts."
+    )
     log_level: str = Field("INFO", description="Logging level.")
 
     @field_validator("default_timezone")

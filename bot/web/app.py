@@ -170,4 +170,10 @@ def create_app(
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
+    # Email: inbound webhook and unsubscribe routes; the local mail sink (no SMTP_HOST) and the IMAP poller
+    # (IMAP_HOST set) run for the app's lifetime.
+    from bot.email.runtime import install as install_email
+
+    install_email(app, settings=settings, engine=engine, senders=senders, clock=clock)
+
     return app

@@ -1,0 +1,111 @@
+"""IMAP polling (aioimaplib): read new mail from a mailbox and hand each message to the one inbound handler.
+
+Each poll logs in, selects IMAP_FOLDER, asks for UNSEEN messages by UID, fetches each with BODY.PEEK[]
+(which does not mark it read), handles it, and only then sets \\Seen. A crash between handling and
+flagging means the message is read again on the next poll; the handler recognises it by its Message-ID
+and does nothing twice. A message the handler fails on stays unseen and is tried on the next poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import ssl
+from collections.abc import Callable
+from datetime import datetime
+
+from aioimaplib import IMAP4, IMAP4_SSL
+from sqlalchemy.engine import Engine
+
+from bot.email.inbound import InboundMail, InboundResult, handle_inbound
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class ImapError(Exception):
+    """The mailbox could not be read this time (the next poll tries again)."""
+
+
+def _check(response, what: str) -> None:
+    if response.result != "OK":
+        detail = b" ".join(line for line in response.lines if isinstance(line, (bytes, bytearray))).decode("utf-8", "replace")
+        raise ImapError(f"IMAP {what} failed: {response.result} {detail[:200]}")
+
+
+class ImapPoller:
+    """Polls one mailbox every IMAP_POLL_SECONDS while the app runs."""
+
+    def __init__(self, settings: Settings, engine: Engine, *, clock: Callable[[], datetime]) -> None:
+        self.settings, self.engine, self.clock = settings, engine, clock
+        self.last_poll_at: datetime | None = None
+        self.last_error: str | None = None
+        self.handled = 0
+        self._task: asyncio.Task | None = None
+
+    def _client(self) -> IMAP4:
+        s = self.settings
+        if s.imap_security == "ssl":
+            return IMAP4_SSL(host=s.imap_host, port=s.imap_port, timeout=s.imap_timeout, ssl_context=ssl.create_default_context())
+        return IMAP4(host=s.imap_host, port=s.imap_port, timeout=s.imap_timeout)
+
+    async def poll_once(self) -> list[InboundResult]:
+        """Read and handle every unseen message once; returns what happened to each."""
+        client = self._client()
+        results: list[InboundResult] = []
+        try:
+            await client.wait_hello_from_server()
+            _check(await client.login(self.settings.imap_username or "", self.settings.imap_password or ""), "login")
+            _check(await client.select(self.settings.imap_folder), f"select {self.settings.imap_folder}")
+            found = await client.uid_search("UNSEEN")
+            _check(found, "search")
+            uids = [uid for line in found.lines[:1] for uid in line.decode().split() if uid.isdigit()]
+            for uid in uids:
+                fetched = await client.uid("fetch", uid, "(BODY.PEEK[])")
+                _check(fetched, f"fetch {uid}")
+                raw = next((bytes(line) for line in fetched.lines if isinstance(line, (bytes, bytearray)) and len(line) > 0 and not re.match(rb"^\d+ FETCH|^\)$|^Success|^Fetch completed", bytes(line))), None)
+                if raw is None:
+                    logger.warning("IMAP message %s had no body; skipped", uid)
+                    continue
+                try:
+                    mail = InboundMail.from_bytes(raw)
+                    result = await asyncio.to_thread(handle_inbound, self.engine, self.settings, mail, now=self.clock())
+                except Exception:
+                    logger.exception("IMAP message %s could not be handled; it stays unseen and is tried again", uid)
+                    continue
+                results.append(result)
+                _check(await client.uid("store", uid, "+FLAGS", "(\\Seen)"), f"flag {uid}")
+            self.handled += len(results)
+            self.last_poll_at, self.last_error = self.clock(), None
+        finally:
+            try:
+                await asyncio.wait_for(client.logout(), timeout=5)
+            except Exception:
+                pass
+        return results
+
+    async def run(self) -> None:
+        """Poll until cancelled; a failed poll is logged and the next one tries again."""
+        while True:
+            try:
+                await self.poll_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                logger.warning("IMAP poll failed: %s", self.last_error)
+            await asyncio.sleep(self.settings.imap_poll_seconds)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="imap-poller")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None

@@ -1,0 +1,201 @@
+"""HTTP routes of the email channel: inbound mail from Mailgun routes and SendGrid Inbound Parse, and unsubscribe.
+
+Both providers' posts become an `InboundMail` for the one handler in `bot.email.inbound`. Mailgun posts are
+verified by their `signature` (HMAC-SHA256 of `timestamp` + `token` with MAILGUN_SIGNING_KEY); a timestamp
+more than 15 minutes off, or a token seen before (kept in memory for that window), is refused. SendGrid's
+Inbound Parse signs nothing, so its URL carries a secret: ``/email/inbound?key=SENDGRID_INBOUND_KEY``.
+
+Unsubscribe follows RFC 8058: the List-Unsubscribe URL answers a POST of ``List-Unsubscribe=One-Click`` by
+unsubscribing at once; a GET (a person clicking, or a link scanner) only shows a page with a button.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+from email.utils import getaddresses, parseaddr
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.engine import Engine
+
+from bot.email import tokens
+from bot.email.inbound import InboundMail, handle_inbound
+from bot.email.render import _env
+from bot.settings import Settings
+from storage.db import session_scope
+from storage.models import Person
+
+logger = logging.getLogger(__name__)
+
+MAILGUN_MAX_SKEW = 15 * 60
+
+
+class _SeenTokens:
+    """Mailgun webhook tokens seen in the last `ttl` seconds, so a captured post can't be replayed."""
+
+    def __init__(self, ttl: float = MAILGUN_MAX_SKEW * 2, limit: int = 100_000) -> None:
+        self.ttl, self.limit = ttl, limit
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def add(self, token: str, now: float) -> bool:
+        """Remember `token`; False if it was already seen."""
+        while self._seen and (next(iter(self._seen.values())) < now - self.ttl or len(self._seen) > self.limit):
+            self._seen.popitem(last=False)
+        if token in self._seen:
+            return False
+        self._seen[token] = now
+        return True
+
+
+def verify_mailgun(signing_key: str, *, timestamp: str, token: str, signature: str, now: float, seen: _SeenTokens) -> str | None:
+    """None when the post is Mailgun's and fresh; otherwise why it is refused."""
+    if not (timestamp and token and signature):
+        return "missing signature fields"
+    expected = hmac.new(signing_key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, signature.strip().lower()):
+        return "bad signature"
+    try:
+        skew = abs(now - float(timestamp))
+    except ValueError:
+        return "bad timestamp"
+    if skew > MAILGUN_MAX_SKEW:
+        return "stale timestamp"
+    if not seen.add(token, now):
+        return "token reused"
+    return None
+
+
+def _mailgun_mail(form: dict[str, str]) -> InboundMail:
+    if form.get("body-mime"):
+        return InboundMail.from_bytes(form["body-mime"].encode("utf-8"), envelope_recipients=[form.get("recipient", "")])
+    headers: dict[str, str] = {}
+    try:
+        headers = {str(k).lower(): str(v) for k, v in json.loads(form.get("message-headers") or "[]")}
+    except (ValueError, TypeError):
+        pass
+    return InboundMail(
+        sender=parseaddr(form.get("from") or form.get("sender") or "")[1].lower(),
+        recipients=[form.get("recipient", "")] + [a for _n, a in getaddresses([form.get("To", headers.get("to", ""))])],
+        subject=form.get("subject", ""),
+        text=form.get("body-plain", ""),
+        html=form.get("body-html", ""),
+        message_id=_angle(form.get("Message-Id") or headers.get("message-id")),
+        in_reply_to=_angle(form.get("In-Reply-To") or headers.get("in-reply-to")),
+        references=re.findall(r"<[^<>\s]+>", form.get("References") or headers.get("references", "")),
+        auto_submitted=headers.get("auto-submitted", "no").lower() not in ("", "no"),
+    )
+
+
+def _sendgrid_mail(form: dict[str, str]) -> InboundMail:
+    envelope: dict = {}
+    try:
+        envelope = json.loads(form.get("envelope") or "{}")
+    except ValueError:
+        pass
+    envelope_to = [str(a) for a in envelope.get("to") or []]
+    if form.get("email"):  # "POST the raw, full MIME message"
+        return InboundMail.from_bytes(form["email"].encode("utf-8"), envelope_recipients=envelope_to)
+    raw_headers = form.get("headers", "")
+    header = lambda name: next(iter(re.findall(rf"(?im)^{name}:\s*(.*(?:\n[ \t].*)*)", raw_headers)), "")  # noqa: E731
+    return InboundMail(
+        sender=parseaddr(form.get("from", ""))[1].lower(),
+        recipients=envelope_to + [a for _n, a in getaddresses([form.get("to", "")])],
+        subject=form.get("subject", ""),
+        text=form.get("text", ""),
+        html=form.get("html", ""),
+        message_id=_angle(header("Message-ID")),
+        in_reply_to=_angle(header("In-Reply-To")),
+        references=re.findall(r"<[^<>\s]+>", header("References")),
+        auto_submitted=header("Auto-Submitted").strip().lower() not in ("", "no"),
+    )
+
+
+def _angle(value: str | None) -> str | None:
+    found = re.findall(r"<[^<>\s]+>", value or "")
+    return found[0] if found else None
+
+
+def email_router(settings: Settings, engine: Engine, *, clock: Callable[[], datetime]) -> APIRouter:
+    """The email routes, bound to the app's settings, engine and clock."""
+    router = APIRouter(tags=["email"])
+    seen = _SeenTokens()
+
+    @router.post("/email/inbound")
+    async def inbound(request: Request) -> JSONResponse:
+        """A Mailgun route post or a SendGrid Inbound Parse post, verified, then handed to the one handler."""
+        form = {key: (value if isinstance(value, str) else (await value.read()).decode("utf-8", "replace")) for key, value in (await request.form()).multi_items()}
+        if "signature" in form and "token" in form:
+            if not settings.mailgun_signing_key:
+                return JSONResponse({"error": "Mailgun inbound is not set up (MAILGUN_SIGNING_KEY)"}, status_code=404)
+            refused = verify_mailgun(
+                settings.mailgun_signing_key, timestamp=form.get("timestamp", ""), token=form.get("token", ""),
+                signature=form.get("signature", ""), now=time.time(), seen=seen,
+            )  # fmt: skip
+            if refused:
+                logger.warning("Mailgun inbound post refused: %s", refused)
+                return JSONResponse({"error": refused}, status_code=403)
+            mail = _mailgun_mail(form)
+        elif "envelope" in form or "email" in form or "headers" in form:
+            key = request.query_params.get("key", "")
+            if not settings.sendgrid_inbound_key:
+                return JSONResponse({"error": "SendGrid inbound is not set up (SENDGRID_INBOUND_KEY)"}, status_code=404)
+            if not hmac.compare_digest(key.encode(), settings.sendgrid_inbound_key.encode()):
+                logger.warning("SendGrid inbound post refused: wrong key")
+                return JSONResponse({"error": "bad key"}, status_code=403)
+            mail = _sendgrid_mail(form)
+        else:
+            return JSONResponse({"error": "not a Mailgun or SendGrid inbound post"}, status_code=400)
+        try:
+            result = await asyncio.to_thread(handle_inbound, engine, settings, mail, now=clock())
+        except Exception:
+            logger.exception("inbound email from %r could not be handled", mail.sender)
+            return JSONResponse({"error": "temporary problem; please retry"}, status_code=503)  # providers retry
+        return JSONResponse({"status": result.status, "reason": result.reason})
+
+    def _page(title: str, message: str, *, ask: bool = False, status: int = 200) -> HTMLResponse:
+        return HTMLResponse(_env.get_template("unsubscribe.html").render(title=title, message=message, ask=ask), status_code=status)
+
+    def _person(token: str) -> int | None:
+        try:
+            return tokens.read_unsubscribe_token(settings.email_token_secret, token)
+        except tokens.BadToken as exc:
+            logger.warning("unsubscribe link refused: %s", exc)
+            return None
+
+    @router.get("/email/unsubscribe/{token}")
+    async def unsubscribe_page(token: str) -> HTMLResponse:
+        """A person following the link: confirm first (mail scanners follow links too)."""
+        if _person(token) is None:
+            return _page("Link not recognised", "This unsubscribe link isn't valid. Please reply to any of our emails and we'll take you off the list.", status=404)
+        return _page("Stop mentoring emails?", f"You'll no longer get emails from {settings.program_name}.", ask=True)
+
+    @router.post("/email/unsubscribe/{token}")
+    async def unsubscribe(token: str) -> HTMLResponse:
+        """RFC 8058 one-click unsubscribe (and the page's button): takes effect at once, repeatable."""
+        person_id = _person(token)
+        if person_id is None:
+            return _page("Link not recognised", "This unsubscribe link isn't valid.", status=404)
+
+        def apply() -> bool:
+            with session_scope(engine) as session:
+                person = session.get(Person, person_id)
+                if person is None:
+                    return False
+                if person.unsubscribed_at is None:
+                    person.unsubscribed_at = clock()
+                return True
+
+        if not await asyncio.to_thread(apply):
+            return _page("Link not recognised", "This unsubscribe link isn't valid.", status=404)
+        return _page("You're unsubscribed", f"You won't get more emails from {settings.program_name}. Changed your mind? Ask your program coordinator.")
+
+    return router
