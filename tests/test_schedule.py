@@ -304,3 +304,20 @@ def test_program_settings_give_the_calendar(engine: Engine, now: datetime) -> No
         term = repo.create_term(session, program_id=program.id, name="T", opt_in_by=None, now=now)
         _, calendar = schedule.program_calendar(session, term_id=term.id)
     assert (calendar.timezone, calendar.quiet_start, calendar.quiet_end, calendar.allow_weekends) == ("America/Chicago", time(20), time(6, 30), True)
+
+
+def test_pairing_notices_carry_the_guide_for_the_round(engine: Engine, tmp_path: Path) -> None:
+    from bot.guides import block_kit_problems
+
+    round_id = _published_round(engine, tmp_path, la(2027, 2, 1, 9, 0))
+    schedule.run_due_actions(engine, now=la(2027, 2, 1, 9, 0), config=CONFIG)
+    with session_scope(engine) as session:
+        notices = list(session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "pairing")))
+    assert notices and all(n.body["round_id"] == round_id for n in notices)
+    for notice in notices:
+        guide = notice.body["guide"]
+        assert block_kit_problems(guide["slack_blocks"], text=guide["slack_text"]) == []
+        assert "Session 3" in guide["email_text"] or "session 3" in guide["email_text"].lower()
+        assert notice.body["partner_name"] in guide["email_html"]
+        assert "Welcome to spring mentoring!" in guide["email_text"]
+        assert len(notice.body["proposed"]) == 3

@@ -13,10 +13,11 @@ import httpx
 import uvicorn
 
 from bot.importer import import_roster
-from bot.rounds import service
+from bot.rounds import schedule, service
 from bot.settings import Settings
 from bot.web.app import create_app
-from storage import db
+from storage import db, repo
+from storage.db import session_scope
 from tests.conftest import SHARED_ROSTER
 
 
@@ -79,4 +80,27 @@ async def test_the_scheduler_matches_a_round_when_its_date_comes(tmp_path: Path,
     assert pairs and stored.match_summary["matched"] == len(pairs)
     assert health["scheduler"]["last_error"] is None
     assert after_match_date - timedelta(days=1) < datetime.fromisoformat(health["scheduler"]["last_sweep_at"])
+    engine.dispose()
+
+
+async def test_the_printable_guide_is_served_for_a_pairing(tmp_path: Path, database_url: str, now: datetime) -> None:
+    engine = db.create_db_engine(database_url)
+    db.upgrade(engine)
+    import_roster(engine, SHARED_ROSTER, program_name="District Mentoring", default_timezone="America/Los_Angeles", now=now)
+    service.open_term(engine, program_name="District Mentoring", timezone="America/Los_Angeles", name="Spring 2027", opt_in_by=None, now=now)
+    service.enroll_from_roster(engine, program_name="District Mentoring", term_name=None, require_approval=False, now=now)
+    round_ = service.create_round(engine, program_name="District Mentoring", term_name=None, request=service.RoundRequest(sessions=2), now=now)
+    service.move_round(engine, round_id=round_.id, target="collecting", now=now)
+    service.run_matching(engine, round_id=round_.id, session_minutes=30, now=now)
+    schedule.publish_round(engine, round_id=round_.id, now=now, config=schedule.ScheduleConfig())
+    _, pairs = service.round_pairs(engine, round_id=round_.id)
+    with session_scope(engine) as session:
+        pairing_id = repo.round_pairings(session, round_id=round_.id)[0].id
+    settings = _settings(tmp_path, database_url, scheduler_enabled=False)
+    async with serving(settings) as base, httpx.AsyncClient(base_url=base) as client:
+        page = await client.get(f"/guides/pairing/{pairing_id}")
+        missing = await client.get("/guides/pairing/999999")
+    assert page.status_code == 200 and "<!DOCTYPE html>" in page.text
+    assert pairs[0].mentor_name in page.text or pairs[0].mentee_name in page.text
+    assert missing.status_code == 404 and "couldn't find that guide" in missing.text
     engine.dispose()

@@ -23,6 +23,7 @@ from bot.matching import History, RoundSettings, WeeklyWindow, match_round
 from bot.notify import prompt_flow, send_notice
 from bot.outbox import enqueue
 from bot.rounds import service
+from bot.rounds.guides import guide_context, guide_renderings, overrides_of, program_of
 from bot.rounds.calendar import PairPlan, ProgramCalendar, is_quiet, next_sendable, plan_round, propose_sessions
 from bot.rounds.participants import history_from, to_participant
 from storage import repo
@@ -238,7 +239,8 @@ def pairing_notice(session: Session, *, pairing: Pairing, round_: Round, reader:
     zone = ZoneInfo(reader.timezone)
     shown = [f"{start.astimezone(zone):%a %b %-d, %H:%M}-{end.astimezone(zone):%H:%M}" for start, end in times]
     topic = f" on {round_.topic}" if round_.topic else ""
-    guide_url = f"{config.public_base_url.rstrip('/')}/guides/pairing/{pairing.id}"
+    ctx = guide_context(session, pairing=pairing, round_=round_, reader=reader, base_url=config.public_base_url, session_minutes=config.session_minutes)
+    guide = guide_renderings(ctx, overrides=overrides_of(program_of(session, round_)))
     message = (round_.settings or {}).get("message")
     text = "\n".join(
         [
@@ -247,7 +249,7 @@ def pairing_notice(session: Session, *, pairing: Pairing, round_: Round, reader:
             "Why: " + "; ".join(pairing.reasons),
             "Proposed times: " + ", ".join(shown) + f" ({reader.timezone})" if shown else "Agree a time that suits you both.",
             *([message] if message else []),
-            f"Your conversation guide: {guide_url}",
+            f"Your conversation guide: {ctx.guide_url}",
         ]
     )
     return {
@@ -262,7 +264,8 @@ def pairing_notice(session: Session, *, pairing: Pairing, round_: Round, reader:
         "sessions": round_.sessions,
         "proposed": [[start.isoformat(), end.isoformat()] for start, end in times],
         "custom_message": message,
-        "guide_url": guide_url,
+        "guide_url": ctx.guide_url,
+        "guide": guide,
         "text": text,
     }
 

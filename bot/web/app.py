@@ -17,7 +17,9 @@ from sqlalchemy.engine import Engine
 
 from bot.channels import default_senders
 from bot.outbox import Sender, deliver_due
+from bot.rounds.guides import overrides_loader, print_context_loader
 from bot.rounds.leader import Leadership
+from bot.web.guides import guides_router
 from bot.rounds.schedule import ScheduleConfig, run_due_actions
 from bot.settings import Settings
 from storage import db
@@ -146,6 +148,13 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.scheduler = state
+
+    app.include_router(
+        guides_router(
+            print_context_loader(engine, base_url=settings.public_base_url, session_minutes=settings.session_minutes),
+            overrides_for=overrides_loader(engine),
+        )
+    )
 
     @app.get("/health")
     async def health() -> JSONResponse:

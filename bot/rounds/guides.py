@@ -1,0 +1,91 @@
+"""The conversation guide of a pairing, built from storage for one reader and rendered for each channel."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.guides import GuideContext, Mentee, Mentor, SessionTime, guide_kind, render_email, render_slack_message
+from storage import repo
+from storage.db import session_scope
+from storage.models import Pairing, Person, PlannedSession, Program, Round, Term
+
+logger = logging.getLogger(__name__)
+
+
+def guide_url(base_url: str, pairing_id: int) -> str:
+    """The printable guide's address."""
+    return f"{base_url.rstrip('/')}/guides/pairing/{pairing_id}"
+
+
+def program_of(session: Session, round_: Round) -> Program:
+    """The program a round belongs to."""
+    return session.get(Program, session.get(Term, round_.term_id).program_id)
+
+
+def guide_context(
+    session: Session, *, pairing: Pairing, round_: Round, reader: Person | None, base_url: str, session_minutes: int
+) -> GuideContext:
+    """The guide for one pairing as `reader` sees it (times in their zone); None reader = the mentee's view."""
+    answers = repo.profiles(session, person_ids=[pairing.mentor_id, pairing.mentee_id])
+    mentor, mentee = session.get(Person, pairing.mentor_id), session.get(Person, pairing.mentee_id)
+    program = program_of(session, round_)
+    sessions = session.exec(select(PlannedSession).where(PlannedSession.pairing_id == pairing.id).order_by(PlannedSession.number))
+    group = [p for p in repo.round_pairings(session, round_id=round_.id) if pairing.group_no is not None and p.group_no == pairing.group_no]
+    mentees = [mentee] if not group else [session.get(Person, p.mentee_id) for p in group]
+    group_answers = repo.profiles(session, person_ids=[m.id for m in mentees])
+    return GuideContext(
+        program_name=program.name,
+        mentor=Mentor(name=mentor.name, offers=tuple(answers[mentor.id].get("strengths") or ()), site=mentor.site),
+        mentees=tuple(Mentee(name=m.name, asked_for=tuple(group_answers[m.id].get("needs") or ()), site=m.site) for m in mentees),
+        topic=round_.topic,
+        sessions=round_.sessions,
+        kind=guide_kind(round_kind=round_.kind, mentees_in_group=len(mentees)),
+        reasons=tuple(pairing.reasons),
+        times=tuple(SessionTime(s.number, s.starts_at, s.ends_at) for s in sessions if s.number <= round_.sessions),
+        timezone=(reader or mentee).timezone,
+        session_minutes=session_minutes,
+        custom_message=(round_.settings or {}).get("message"),
+        guide_url=guide_url(base_url, pairing.id),
+    )
+
+
+def overrides_of(program: Program) -> Mapping[str, str] | None:
+    """The program's own versions of guide templates, if it has any."""
+    return (program.settings or {}).get("guide_overrides") or None
+
+
+def guide_renderings(ctx: GuideContext, *, overrides: Mapping[str, str] | None) -> dict[str, Any]:
+    """The guide rendered for Slack and email, to travel inside a pairing notice."""
+    slack = render_slack_message(ctx, overrides=overrides)
+    subject, text, html = render_email(ctx, overrides=overrides)
+    return {"slack_text": slack["text"], "slack_blocks": slack["blocks"], "email_subject": subject, "email_text": text, "email_html": html}
+
+
+def print_context_loader(engine: Engine, *, base_url: str, session_minutes: int) -> Callable[[int], GuideContext | None]:
+    """A function the guides page uses to turn a pairing id into its guide context (None if unknown)."""
+
+    def load(pairing_id: int) -> GuideContext | None:
+        with session_scope(engine) as session:
+            pairing = session.get(Pairing, pairing_id)
+            if pairing is None or pairing.status == "cancelled":
+                return None
+            round_ = repo.get_round(session, round_id=pairing.round_id)
+            return guide_context(session, pairing=pairing, round_=round_, reader=None, base_url=base_url, session_minutes=session_minutes)
+
+    return load
+
+
+def overrides_loader(engine: Engine) -> Callable[[GuideContext], Mapping[str, str] | None]:
+    """The program overrides for the guides page, looked up by the context's program name."""
+
+    def load(ctx: GuideContext) -> Mapping[str, str] | None:
+        with session_scope(engine) as session:
+            program = session.exec(select(Program).where(Program.name == ctx.program_name)).first()
+            return overrides_of(program) if program else None
+
+    return load
