@@ -154,24 +154,27 @@ def _flow_reply(session: Session, message: OutboxMessage, person: Person, settin
     )  # fmt: skip
 
 
-def _guide(notice: dict[str, Any], person: Person) -> tuple[str, str] | None:
-    """The conversation guide from bot.guides when it offers email rendering; None otherwise."""
+def _guide(notice: dict[str, Any], person: Person, settings: Settings, zone: str) -> tuple[str, str] | None:
+    """The conversation guide (bot.guides) for this reader, as text and HTML; None if it can't be rendered."""
     try:
-        from bot import guides
-    except ImportError:  # pragma: no cover - the package exists, its content may not yet
-        return None
-    render_email = getattr(guides, "render_email", None)
-    context_type = getattr(guides, "GuideContext", None)
-    if render_email is None:
+        from bot.guides import GuideContext, Mentee, Mentor, SessionTime, render_email
+    except ImportError:  # pragma: no cover - guides ship with mentorbot
         return None
     try:
-        builder = getattr(guides, "guide_context_from_notice", None)
-        if builder is not None:
-            ctx = builder(notice, reader_name=person.name)
-        elif context_type is not None and hasattr(context_type, "from_notice"):
-            ctx = context_type.from_notice(notice, reader_name=person.name)
-        else:
-            ctx = context_type(**{**notice, "reader_name": person.name}) if context_type is not None else notice
+        partner = str(notice.get("partner_name") or "your partner")
+        topic = notice.get("topic")
+        mentor_name, mentee_name = (partner, person.name) if notice.get("role") == "mentee" else (person.name, partner)
+        times = tuple(
+            SessionTime(number, datetime.fromisoformat(start), datetime.fromisoformat(end))
+            for number, (start, end) in enumerate(notice.get("proposed") or [], start=1)
+        )
+        ctx = GuideContext(
+            program_name=settings.program_name, mentor=Mentor(mentor_name, offers=(topic,) if topic else ()),
+            mentees=(Mentee(mentee_name, asked_for=(topic,) if topic else ()),), topic=topic,
+            sessions=int(notice.get("sessions") or max(len(times), 1)), reasons=tuple(notice.get("reasons") or ()), times=times,
+            timezone=zone, session_minutes=settings.session_minutes, custom_message=notice.get("custom_message"),
+            guide_url=notice.get("guide_url") if str(notice.get("guide_url") or "").startswith(("http://", "https://")) else None,
+        )  # fmt: skip
         _subject, text, html = render_email(ctx)
         return text, html
     except Exception:  # the pairing must still go out; the guide link stays in the email
@@ -187,7 +190,7 @@ def _pairing(session: Session, message: OutboxMessage, person: Person, settings:
         f"{datetime.fromisoformat(start).astimezone(zone):%a %b %-d, %H:%M}-{datetime.fromisoformat(end).astimezone(zone):%H:%M}"
         for start, end in proposed
     ]
-    guide = _guide(notice, person)
+    guide = _guide(notice, person, settings, str(zone))
     subject = f"You're matched with {notice.get('partner_name', 'a colleague')}" + (f" on {notice['topic']}" if notice.get("topic") else "")
     text, html = _render_pair(
         "pairing", **base, subject=subject, n=_Obj(notice), times=times, zone=str(zone),

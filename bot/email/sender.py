@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from email import policy as email_policy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,6 +29,9 @@ from storage.db import session_scope
 from storage.models import OutboxMessage, Person
 
 logger = logging.getLogger(__name__)
+
+# Headers unfolded up to SMTP's line limit, so long ones (List-Unsubscribe, Reply-To) stay on one line.
+_WIRE = email_policy.SMTP.clone(max_line_length=998)
 
 Checkpoint = Callable[[], Awaitable[None]]
 
@@ -170,7 +174,7 @@ class EmailSender:
             return f"skipped: {skipped}"
         if self.sink is not None:
             await self.sink.start()
-        data = mime.as_bytes()
+        data = mime.as_bytes(policy=_WIRE)
         gate = self._pool._bind()
         async with gate:
             for attempt in (1, 2):
