@@ -16,4 +16,9 @@ def default_senders(settings: Settings) -> dict[str, Sender]:
     from bot.email.sender import EmailSender
 
     senders["email"] = EmailSender(settings)
+    # Slack: DMs through the Web API once SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set.
+    if settings.slack_enabled:
+        from bot.slack.sender import SlackSender
+
+        senders["slack"] = SlackSender(settings)
     return senders

@@ -151,7 +151,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default HTTP_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default HTTP_PORT).")] = None,
 ) -> None:
-    """Start the web app (health, and later Slack, email and admin pages) with the scheduler.
+    """Start the web app (health, Slack, email and admin pages) with the scheduler.
+
+    Slack is reached over HTTP at /slack/events, or over Socket Mode when SLACK_APP_TOKEN is set.
 
     Example: [bold]mentorbot serve --port 8000[/bold]
     """
@@ -160,12 +162,19 @@ def serve(
     from bot.web.app import create_app
 
     settings = _ctx(ctx).settings
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.http_host,
-        port=settings.http_port if port is None else port,
-        log_level=settings.log_level.lower(),
-    )
+    app = create_app(settings)
+    host, port = host or settings.http_host, settings.http_port if port is None else port
+    if settings.slack_enabled and settings.slack_app_token:
+        import asyncio
+
+        from bot.slack.socket import serve_with_socket_mode
+
+        console.print("Slack: Socket Mode (SLACK_APP_TOKEN is set)")
+        asyncio.run(serve_with_socket_mode(app, settings, host=host, port=port))
+        return
+    if settings.slack_enabled:
+        console.print(f"Slack: HTTP, at {settings.public_base_url.rstrip('/')}/slack/events")
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
 
 
 # --- import ------------------------------------------------------------------------------------

@@ -149,6 +149,12 @@ def create_app(
     app.state.engine = engine
     app.state.scheduler = state
 
+    # Slack: POST /slack/events (events, interactivity, /mentoring) when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set
+    if settings.slack_enabled:
+        from bot.slack.router import mount_slack
+
+        mount_slack(app, settings, engine=engine, clock=clock)
+
     app.include_router(
         guides_router(
             print_context_loader(engine, base_url=settings.public_base_url, session_minutes=settings.session_minutes),

@@ -1,0 +1,418 @@
+"""The Bolt app: every Slack listener registered in one place (`SlackChannel._register`).
+
+Acknowledge at once, work after: Bolt runs with `process_before_response=False`, so each listener's `ack()` is
+the HTTP response and the rest of the listener (database work in a thread, Web API calls) continues after it.
+Only a modal submission answers with its result, because Slack shows inline errors from that answer; checking
+a page of answers is a quick database transaction. Retries are harmless: every event, button click and command
+is claimed once by a stable key (`store.claim`) before it can have an effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.engine import Engine
+
+from bot.settings import Settings
+from bot.slack import admin
+from bot.slack import blocks as bk
+from bot.slack import store
+from bot.slack.home import home_view
+from bot.slack.messages import done_notes, intro, render_prompt
+from bot.slack.sender import make_client
+
+logger = logging.getLogger(__name__)
+
+HELP_WORDS = {"help", "?", "hi", "hello", "hey", "menu", "start"}
+ADMIN_CACHE_SECONDS = 300
+NOT_ON_ROSTER = (
+    "I can't find you on the mentoring program's roster. Ask your program admin to add your Slack ID "
+    "(or the email on your Slack profile) to the roster; then I can help."
+)
+TYPED_HELP = (
+    "*I'm mentorbot.* Here is what you can do:\n"
+    "• Answer my questions with the buttons, or by typing here when I ask one\n"
+    "• Type `profile` to fill in or edit your mentoring profile\n"
+    "• Type `opt in` to take part this term or change your answer\n"
+    "• Open my *Home* tab for your status, pairings and upcoming sessions"
+)
+
+
+def receipt_key(body: Mapping[str, Any]) -> str | None:
+    """The stable key of a delivery that must have one effect: an event, a click, a command."""
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if body.get("type") == "block_actions" and body.get("actions"):
+        return f"action:{(body.get('user') or {}).get('id')}:{body['actions'][0].get('action_ts')}"
+    if body.get("command") and body.get("trigger_id"):
+        return f"command:{body['trigger_id']}"
+    return None
+
+
+def _blank(value: Any) -> bool:
+    return value in (None, "", []) or (isinstance(value, list) and not any(str(v).strip() for v in value))
+
+
+class SlackChannel:
+    """The Slack side of mentorbot: a Bolt app plus what its listeners share."""
+
+    def __init__(self, settings: Settings, *, engine: Engine, clock: Callable[[], datetime], client: AsyncWebClient | None = None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.clock = clock
+        self.client = client or make_client(settings)
+        self._admins: dict[str, tuple[bool, float]] = {}
+        self.app = AsyncApp(
+            name="mentorbot",
+            client=self.client,
+            signing_secret=settings.slack_signing_secret or "",
+            process_before_response=False,
+            request_verification_enabled=True,
+        )
+        self._register(self.app)
+
+    def _register(self, app: AsyncApp) -> None:
+        app.middleware(self.skip_repeats)
+        app.event("app_home_opened")(self.on_home_opened)
+        app.event("message")(self.on_message)
+        app.action(re.compile(r"^answer:"))(self.on_answer)
+        app.action(re.compile(r"^open_flow"))(self.on_open_flow)
+        app.action(re.compile(r"^guide_link"))(self.on_link)
+        app.view(bk.FLOW_CALLBACK)(self.on_submit)
+        app.view_closed(bk.FLOW_CALLBACK)(self.on_closed)
+        app.command(admin.COMMAND)(self.on_command)
+        app.error(self.on_error)
+
+    # -- shared helpers ------------------------------------------------------------------------------------
+
+    async def db(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Run blocking database work off the event loop."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def member(self, user_id: str) -> store.Member | None:
+        """The roster person behind a Slack user; linked by their Slack profile's email the first time."""
+        found = await self.db(store.member_for, self.engine, slack_user_id=user_id)
+        if found is not None:
+            return found
+        try:
+            info = await self.client.users_info(user=user_id)
+        except SlackApiError:
+            return None
+        email = ((info.get("user") or {}).get("profile") or {}).get("email")
+        return await self.db(store.link_member, self.engine, slack_user_id=user_id, email=email, now=self.clock())
+
+    async def is_admin(self, user_id: str) -> bool:
+        """Admins are the Slack IDs in SLACK_ADMIN_IDS, or the workspace's admins and owners (users.info)."""
+        if user_id in self.settings.slack_admin_ids:
+            return True
+        cached = self._admins.get(user_id)
+        if cached and time.monotonic() - cached[1] < ADMIN_CACHE_SECONDS:
+            return cached[0]
+        try:
+            user = (await self.client.users_info(user=user_id)).get("user") or {}
+            verdict = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        except SlackApiError as exc:
+            logger.warning("users.info for %s failed: %s", user_id, exc.response.get("error"))
+            return False
+        self._admins[user_id] = (verdict, time.monotonic())
+        return verdict
+
+    async def post(self, user_id: str, rendered: bk.Rendered) -> None:
+        """A DM to a user (chat.postMessage to a user ID lands in the app's DM with them)."""
+        try:
+            await self.client.chat_postMessage(channel=user_id, text=rendered.text, blocks=rendered.blocks)
+        except SlackApiError as exc:
+            logger.warning("could not DM %s: %s", user_id, exc.response.get("error"))
+
+    async def say_text(self, user_id: str, text: str) -> None:
+        await self.post(user_id, bk.Rendered(text=text, blocks=bk.text_sections(text)))
+
+    async def publish_home(self, user_id: str) -> None:
+        model = await self.db(store.home_model, self.engine, self.settings, slack_user_id=user_id, now=self.clock())
+        try:
+            await self.client.views_publish(user_id=user_id, view=home_view(model, public_base_url=self.settings.public_base_url))
+        except SlackApiError as exc:
+            logger.warning("could not publish the Home tab of %s: %s", user_id, exc.response.get("error"))
+
+    async def guarded(self, user_id: str | None, work: Awaitable[Any]) -> None:
+        """Run work after the ack; a failure is logged and the person hears a plain apology, never a traceback."""
+        try:
+            await work
+        except Exception:
+            logger.exception("Slack listener failed")
+            if user_id:
+                await self.say_text(user_id, "Sorry, something went wrong on my side and I couldn't finish that. Please try again in a minute.")
+
+    # -- middleware: one effect per delivery ------------------------------------------------------------
+
+    async def skip_repeats(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:  # noqa: A002 (Bolt's name)
+        key = receipt_key(body)
+        if key is not None and not await self.db(store.claim, self.engine, key=key, now=self.clock()):
+            logger.info("ignoring a repeated Slack delivery %s", key)
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    # -- events -------------------------------------------------------------------------------------------
+
+    async def on_home_opened(self, event: dict[str, Any]) -> None:
+        if event.get("tab") == "home":
+            await self.guarded(None, self.publish_home(event["user"]))
+
+    async def on_message(self, event: dict[str, Any]) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            return
+        await self.guarded(event["user"], self._typed(event["user"], (event.get("text") or "").strip()))
+
+    async def _typed(self, user_id: str, text: str) -> None:
+        member = await self.member(user_id)
+        if member is None:
+            await self.say_text(user_id, NOT_ON_ROSTER)
+            return
+        word = text.lower().strip(" .!")
+        if word in HELP_WORDS:
+            await self.say_text(user_id, TYPED_HELP)
+            return
+        if word in ("profile", "my profile", "edit profile", "opt in", "opt-in", "optin", "change", "status", "me"):
+            contexts = await self.db(store.term_dialogs, self.engine, self.settings, person_id=member.person_id)
+            if contexts is None:
+                await self.say_text(user_id, "No mentoring term is open right now; I'll message you when the next one opens.")
+                return
+            flow, context = ("profile", contexts[1]) if "profile" in word else ("opt_in", contexts[0])
+            snap = await self.db(store.snapshot, self.engine, self.settings, person_id=member.person_id, flow=flow, context=context)
+            await self.post(user_id, render_prompt(snap))
+            return
+        dialog = await self.db(store.current_dialog, self.engine, person_id=member.person_id)
+        snap = None
+        if dialog is not None:
+            snap = await self.db(store.snapshot, self.engine, self.settings, person_id=member.person_id, flow=dialog[0], context=dialog[1])
+        if snap is None or not snap.pending:
+            await self.say_text(user_id, "I'm not waiting for an answer from you right now.\n\n" + TYPED_HELP)
+            return
+        question = snap.pending[0]
+        try:
+            applied = await self.db(store.apply, self.engine, self.settings, person_id=member.person_id, flow=snap.flow.key, context=snap.context, replies={question.key: text}, now=self.clock())
+        except store.NotAllowed as exc:
+            await self.say_text(user_id, f"Sorry, {exc}.")
+            return
+        rendered = render_prompt(applied.snapshot)
+        if applied.errors:
+            message = applied.errors.get(question.key) or next(iter(applied.errors.values()))
+            rendered.blocks.insert(0, bk.section(f":thinking_face: Hmm, {message}."))
+        else:
+            rendered.blocks.insert(0, bk.section(f"Got it: *{bk.answered_line(question, applied.saved.get(question.key), applied.snapshot.ctx)}*"))
+        rendered.blocks = rendered.blocks[: bk.MESSAGE_BLOCKS]
+        await self.post(user_id, rendered)
+        await self.publish_home(user_id)
+
+    # -- buttons ------------------------------------------------------------------------------------------
+
+    async def on_link(self, ack: Callable[..., Awaitable[Any]]) -> None:
+        await ack()  # a link button opens its URL in Slack; the click only needs acknowledging
+
+    async def on_answer(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        await self.guarded(body["user"]["id"], self._answer(body, action))
+
+    async def _answer(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+        target = bk.parse_ask_block_id(action.get("block_id", ""))
+        value = action.get("value") or (action.get("selected_option") or {}).get("value")
+        if target is None or value is None:
+            return
+        flow, context, key = target
+        member = await self.member(user_id)
+        if member is None:
+            await self.say_text(user_id, NOT_ON_ROSTER)
+            return
+        try:
+            applied = await self.db(store.apply, self.engine, self.settings, person_id=member.person_id, flow=flow, context=context, replies={key: value}, now=self.clock())
+        except store.NotAllowed as exc:
+            await self.say_text(user_id, f"Sorry, {exc}.")
+            return
+        snap = applied.snapshot
+        container = body.get("container") or {}
+        if container.get("type") == "message":
+            rendered = render_prompt(snap)
+            if applied.errors:
+                rendered.blocks.insert(1, bk.section(f":warning: {next(iter(applied.errors.values()))}"))
+            try:
+                await self.client.chat_update(channel=container["channel_id"], ts=container["message_ts"], text=rendered.text, blocks=rendered.blocks[: bk.MESSAGE_BLOCKS])
+            except SlackApiError as exc:
+                logger.warning("could not update the message: %s", exc.response.get("error"))
+                await self.post(user_id, rendered)
+        elif any(q.required for q in snap.pending):
+            # Clicked on the Home tab and the dialog needs more (a mentor's number of mentees): ask in a modal.
+            await self.open_flow(user_id, snap, body.get("trigger_id"), edit=False)
+        await self.publish_home(user_id)
+
+    async def on_open_flow(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        await self.guarded(body["user"]["id"], self._open_from_button(body, action))
+
+    async def _open_from_button(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+        data = json.loads(action.get("value") or "{}")
+        member = await self.member(user_id)
+        if member is None:
+            await self.say_text(user_id, NOT_ON_ROSTER)
+            return
+        snap = await self.db(store.snapshot, self.engine, self.settings, person_id=member.person_id, flow=data["f"], context=data["c"])
+        await self.open_flow(user_id, snap, body.get("trigger_id"), edit=bool(data.get("e")))
+
+    async def open_flow(self, user_id: str, snap: store.Snapshot, trigger_id: str | None, *, edit: bool) -> None:
+        """Open a dialog's next page (or, editing, its first page) in a modal; a late trigger gets a fresh button."""
+        keys = [q.key for q in (snap.applicable if edit or not snap.pending else snap.pending)]
+        page = bk.paginate(snap.flow.key, snap.context, keys, edit=edit or not snap.pending)
+        questions = [q for key in page.keys if (q := snap.question(key)) is not None]
+        view = bk.flow_modal(snap.flow, page, questions, snap.ctx, snap.known, intro=intro(snap))
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            logger.info("views.open failed for %s: %s", user_id, error)
+            again = "Sorry, that took me too long to open." if error in ("expired_trigger_id", "invalid_trigger_id", "trigger_exchanged") else "Sorry, I couldn't open the form."
+            button = bk.open_flow_button(snap.flow.key, snap.context, "Open the form", edit=edit)
+            await self.post(user_id, bk.Rendered(text=again, blocks=[bk.section(f"{again} Here is the button again:"), {"type": "actions", "elements": [button]}]))
+
+    # -- modals ---------------------------------------------------------------------------------------------
+
+    def _submit_page(self, person_id: int, page: bk.Page, values: Mapping[str, Any], *, keep_blank: bool) -> tuple[Sequence[Any], store.Applied]:
+        snap = store.snapshot(self.engine, self.settings, person_id=person_id, flow=page.flow, context=page.context)
+        questions = [q for key in page.keys if (q := snap.question(key)) is not None]
+        replies = bk.read_state(questions, values)
+        if not keep_blank:
+            replies = {key: value for key, value in replies.items() if not _blank(value)}
+        applied = store.apply(self.engine, self.settings, person_id=person_id, flow=page.flow, context=page.context, replies=replies, now=self.clock())
+        return questions, applied
+
+    async def on_submit(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+        page = bk.Page.from_metadata(view.get("private_metadata", ""))
+        member = await self.member(user_id)
+        if member is None:
+            await ack(response_action="update", view={"type": "modal", "title": bk.plain("Mentoring", bk.VIEW_TITLE), "close": bk.plain("Close", bk.VIEW_TITLE), "blocks": [bk.section(NOT_ON_ROSTER)]})
+            return
+        try:
+            questions, applied = await self.db(self._submit_page, member.person_id, page, (view.get("state") or {}).get("values") or {}, keep_blank=True)
+        except store.NotAllowed as exc:
+            await ack(response_action="errors", errors={bk.block_id_for(page.keys[0]): str(exc)[:150]})
+            return
+        errors = bk.input_errors(applied.errors, questions)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        snap = applied.snapshot
+        applicable = {q.key for q in snap.applicable}
+        if page.edit:
+            rest = [key for key in page.rest if key in applicable]
+        else:
+            rest = [q.key for q in snap.pending if q.key not in page.keys]
+        if rest:
+            following = bk.paginate(page.flow, page.context, rest, edit=page.edit, number=page.number + 1)
+            next_questions = [q for key in following.keys if (q := snap.question(key)) is not None]
+            await ack(response_action="update", view=bk.flow_modal(snap.flow, following, next_questions, snap.ctx, snap.known))
+        else:
+            await ack(response_action="update", view=bk.done_modal(snap.flow, done_notes(snap)))
+        await self.guarded(user_id, self.publish_home(user_id))
+
+    async def on_closed(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], view: dict[str, Any]) -> None:
+        await ack()
+        await self.guarded(None, self._keep_half_done(body, view))
+
+    async def _keep_half_done(self, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """A modal closed half-way: keep every answer already given on its page, then show where things stand."""
+        user_id = body["user"]["id"]
+        member = await self.member(user_id)
+        if member is None or not view.get("private_metadata"):
+            return
+        page = bk.Page.from_metadata(view["private_metadata"])
+        try:
+            await self.db(self._submit_page, member.person_id, page, (view.get("state") or {}).get("values") or {}, keep_blank=False)
+        except store.NotAllowed:
+            return
+        await self.publish_home(user_id)
+
+    # -- /mentoring -------------------------------------------------------------------------------------------
+
+    async def on_command(self, ack: Callable[..., Awaitable[Any]], command: dict[str, Any], respond: Callable[..., Awaitable[Any]]) -> None:
+        await ack()
+        await self.guarded(command["user_id"], self._command(command, respond))
+
+    async def _command(self, command: dict[str, Any], respond: Callable[..., Awaitable[Any]]) -> None:
+        user_id = command["user_id"]
+        try:
+            parsed: admin.Command | None = admin.parse(command.get("text") or "")
+            usage = None
+        except admin.UsageError as exc:
+            parsed, usage = None, exc
+        if parsed is not None and parsed.name in ("profile", "opt-in"):
+            await self._personal_flow(user_id, parsed.name, command.get("trigger_id"), respond)
+            return
+        if parsed is not None and parsed.name == "me":
+            member = await self.member(user_id)
+            await self.reply(respond, user_id, await self.db(admin.me_blocks, self.engine, self.settings, person_id=member.person_id if member else None))
+            return
+        is_admin = await self.is_admin(user_id)
+        if usage is not None:
+            await self.reply(respond, user_id, admin.usage_blocks(usage, admin=is_admin))
+        elif parsed.name == "help":
+            await self.reply(respond, user_id, [bk.section(admin.ADMIN_HELP), bk.section(admin.PERSONAL_HELP)] if is_admin else [bk.section(admin.PERSONAL_HELP)])
+        elif not is_admin:
+            await self.reply(respond, user_id, admin.refusal_blocks())
+        else:
+            try:
+                result = await self.db(admin.run, self.engine, self.settings, parsed, now=self.clock())
+            except admin.UsageError as exc:
+                result = admin.usage_blocks(exc, admin=True)
+            except Exception:
+                logger.exception("/mentoring %s failed", command.get("text"))
+                result = [bk.section(":warning: Something went wrong on our side while doing that; the details are in the server log. Please try again.")]
+            await self.reply(respond, user_id, result)
+
+    async def _personal_flow(self, user_id: str, name: str, trigger_id: str | None, respond: Callable[..., Awaitable[Any]]) -> None:
+        member = await self.member(user_id)
+        if member is None:
+            await self.reply(respond, user_id, [bk.section(NOT_ON_ROSTER)])
+            return
+        contexts = await self.db(store.term_dialogs, self.engine, self.settings, person_id=member.person_id)
+        if contexts is None:
+            await self.reply(respond, user_id, [bk.section("No mentoring term is open right now; I'll message you when the next one opens.")])
+            return
+        flow, context = ("profile", contexts[1]) if name == "profile" else ("opt_in", contexts[0])
+        snap = await self.db(store.snapshot, self.engine, self.settings, person_id=member.person_id, flow=flow, context=context)
+        await self.open_flow(user_id, snap, trigger_id, edit=snap.complete)
+
+    async def reply(self, respond: Callable[..., Awaitable[Any]], user_id: str, blocks: Sequence[dict[str, Any]]) -> None:
+        """Answer a command by its response_url (Slack allows five uses), the rest of a long answer by DM."""
+        messages = bk.split_blocks(blocks)
+        for number, chunk in enumerate(messages):
+            fallback = next((b["text"]["text"] for b in chunk if b.get("type") == "section"), "mentorbot")
+            rendered = bk.Rendered(text=bk.trim(fallback, 3000), blocks=chunk)
+            if number < 4:
+                try:
+                    answer = await respond(text=rendered.text, blocks=rendered.blocks, response_type="ephemeral", replace_original=False)
+                    if getattr(answer, "status_code", 200) == 200:
+                        continue
+                    logger.info("response_url answered %s; answering by DM", getattr(answer, "status_code", "?"))
+                except Exception as exc:  # an unreachable response_url: fall back to a DM
+                    logger.info("response_url failed (%s); answering by DM", exc)
+            await self.post(user_id, rendered)
+
+    async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        logger.error("unhandled Slack error for %s: %s", body.get("type") or body.get("command"), error)
+
+
+def build_slack_app(settings: Settings, *, engine: Engine, clock: Callable[[], datetime]) -> SlackChannel:
+    """The Slack channel for these settings, sharing the web app's engine and clock."""
+    return SlackChannel(settings, engine=engine, clock=clock)

@@ -1,0 +1,155 @@
+"""Slack messages for dialog prompts and notices, rendered from a dialog snapshot or a channel-neutral notice."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.slack import blocks as bk
+from bot.slack.store import Snapshot
+
+ROLE_WORDS = {"mentor": "a mentor", "mentee": "a mentee", "both": "a mentor and a mentee", "none": "not taking part"}
+
+
+def intro(snap: Snapshot) -> str:
+    """The opening line of a dialog, with what the person needs to know to answer it."""
+    flow = snap.flow
+    if flow.key == "opt_in":
+        by = f" Please answer by {snap.opt_in_by}." if snap.opt_in_by else ""
+        return f"The mentoring term *{snap.term_name or 'this term'}* is opening. Would you like to take part?{by}"
+    if flow.key == "approval":
+        who = snap.subject
+        site = f" at {who['site']}" if who.get("site") else ""
+        amount = f" and can take {who['capacity']} mentee(s)" if who.get("capacity") else ""
+        return f"*{who.get('name', 'A teacher')}* ({who.get('email', '')}){site} has offered to mentor this term{amount}. Do you approve?"
+    if flow.key == "check_in":
+        return f"A quick check-in on your mentoring pair with *{snap.subject.get('name', 'your partner')}*."
+    return flow.intro
+
+
+def _answered(snap: Snapshot) -> list[str]:
+    lines = []
+    for question in snap.applicable:
+        if question.key in snap.answers:
+            lines.append(f":white_check_mark: {question.prompt} *{bk.answered_line(question, snap.answers[question.key], snap.ctx)}*")
+    return lines
+
+
+PENDING_APPROVAL = ":hourglass_flowing_sand: We've asked your principal to confirm you as a mentor; we'll tell you when they do."
+
+
+def done_notes(snap: Snapshot) -> list[str]:
+    """What to add when a dialog finishes in a modal (the principal's confirmation still to come)."""
+    if snap.flow.key == "opt_in" and snap.enrollment and snap.enrollment["approval"] == "pending" and snap.enrollment["status"] == "opted_in":
+        return [PENDING_APPROVAL]
+    return []
+
+
+def follow_ups(snap: Snapshot) -> list[dict[str, Any]]:
+    """What comes after a finished dialog: the profile after opting in, the word about a principal's approval."""
+    out: list[dict[str, Any]] = []
+    if snap.flow.key == "opt_in" and snap.enrollment:
+        role, approval = snap.enrollment["role"], snap.enrollment["approval"]
+        if snap.enrollment["status"] == "opted_out":
+            out.append(bk.section("No problem. We'll ask again next term; if you change your mind, the Home tab has the buttons."))
+            return out
+        if approval == "pending":
+            out.append(bk.section(PENDING_APPROVAL))
+        if role != "none" and snap.term_id is not None and not snap.profile_complete:
+            from bot.dialogs import context_key
+
+            out.append(bk.section(snap.flow.done_message))
+            out.append({"type": "actions", "block_id": "next|profile", "elements": [bk.open_flow_button("profile", context_key(flow="profile", term_id=snap.term_id), "Start my profile")]})
+            return out
+    out.append(bk.section(snap.flow.done_message))
+    return out
+
+
+def render_prompt(snap: Snapshot, *, reminder: bool = False) -> bk.Rendered:
+    """A dialog as a DM: what is answered, then the next question (buttons when one click answers it)."""
+    flow = snap.flow
+    blocks: list[dict[str, Any]] = [bk.header(flow.title)]
+    opening = intro(snap)
+    blocks.append(bk.section((":wave: Reminder: " if reminder and not snap.complete else "") + opening))
+    answered = _answered(snap)
+    if answered and flow.key != "profile":
+        blocks.extend(bk.text_sections("\n".join(answered)))
+    if flow.key == "profile":
+        blocks.extend(_profile_prompt(snap))
+    elif snap.complete:
+        blocks.extend(follow_ups(snap))
+        optional = [q for q in snap.pending if not q.required]
+        if optional:
+            blocks.extend(bk.answer_blocks(flow, snap.context, optional[0], snap.ctx))
+    elif snap.pending:
+        blocks.extend(bk.answer_blocks(flow, snap.context, snap.pending[0], snap.ctx))
+    text = f"{flow.title}: {opening}".replace("*", "")
+    return bk.Rendered(text=bk.trim(text, 3000), blocks=blocks[: bk.MESSAGE_BLOCKS])
+
+
+def _profile_prompt(snap: Snapshot) -> list[dict[str, Any]]:
+    total = len(snap.applicable)
+    left = len(snap.pending)
+    if snap.complete and not left:
+        return [bk.section(f":white_check_mark: {snap.flow.done_message}"),
+                {"type": "actions", "block_id": "profile|edit", "elements": [bk.open_flow_button("profile", snap.context, "Edit my profile", edit=True, style=None)]}]  # fmt: skip
+    label = "Start my profile" if left == total else f"Continue my profile ({left} left)"
+    first = snap.pending[0] if snap.pending else None
+    hint = f"\nOr answer here one at a time. First: *{first.prompt}*" + (f" _{first.help}_" if first and first.help else "") if first else ""
+    return [
+        bk.section(f"{total} short questions, about two minutes.{hint}"),
+        {"type": "actions", "block_id": "profile|open", "elements": [bk.open_flow_button("profile", snap.context, label)]},
+    ]
+
+
+# --- notices ------------------------------------------------------------------------------------------------
+
+
+def render_notice(notice: Mapping[str, Any], *, timezone: str | None = None) -> bk.Rendered:
+    """A channel-neutral notice (other than a dialog prompt) as a Slack message; times in the reader's `timezone`."""
+    kind = notice.get("notice")
+    if kind == "approval_decided":
+        return _approval_decided(notice)
+    if kind == "pairing":
+        return _pairing(notice, timezone)
+    text = str(notice.get("text") or "You have an update from the mentoring program; the Home tab shows where things stand.")
+    return bk.Rendered(text=bk.trim(text, 3000), blocks=bk.text_sections(text)[: bk.MESSAGE_BLOCKS])
+
+
+def _approval_decided(notice: Mapping[str, Any]) -> bk.Rendered:
+    by = notice.get("by") or "Your principal"
+    if notice.get("approval") == "approved":
+        text = f":tada: {by} confirmed you as a mentor this term, for {notice.get('capacity')} mentee(s). You're in the pool for the next round."
+    else:
+        text = f"{by} has not confirmed you as a mentor this term. Thank you for offering; you can still take part as a mentee from the Home tab."
+    return bk.Rendered(text=text.replace(":tada: ", ""), blocks=[bk.section(text)])
+
+
+def when(start: datetime, end: datetime, zone: str | None) -> str:
+    """A session time as people read it, in their own zone."""
+    zone = zone or "UTC"
+    start, end = start.astimezone(ZoneInfo(zone)), end.astimezone(ZoneInfo(zone))
+    return f"{start:%a %b} {start.day}, {start:%H:%M}–{end:%H:%M} ({zone})"
+
+
+def _pairing(notice: Mapping[str, Any], timezone: str | None) -> bk.Rendered:
+    role = "mentor" if notice.get("role") == "mentor" else "mentee"
+    topic = f" on *{notice['topic']}*" if notice.get("topic") else ""
+    blocks: list[dict[str, Any]] = [
+        bk.header("You have a mentoring match"),
+        bk.section(f"You're matched with *{notice.get('partner_name')}* ({notice.get('partner_email')}) as their {role} for {notice.get('sessions', 1)} session(s){topic}."),
+    ]
+    reasons = list(notice.get("reasons") or [])
+    if reasons:
+        blocks.extend(bk.bullet_sections("*Why you two:*", reasons))
+    proposed = list(notice.get("proposed") or [])
+    if proposed:
+        blocks.extend(bk.bullet_sections("*Proposed times:*", [when(datetime.fromisoformat(start), datetime.fromisoformat(end), timezone) for start, end in proposed]))
+    if notice.get("custom_message"):
+        blocks.extend(bk.text_sections(f"_{notice['custom_message']}_"))
+    if notice.get("guide_url"):
+        blocks.append({"type": "actions", "block_id": "pairing|guide", "elements": [bk.button("Open the conversation guide", action_id="guide_link", url=str(notice["guide_url"]))]})
+    text = str(notice.get("text") or f"You're matched with {notice.get('partner_name')}.")
+    return bk.Rendered(text=bk.trim(text, 3000), blocks=blocks[: bk.MESSAGE_BLOCKS])

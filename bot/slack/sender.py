@@ -1,0 +1,167 @@
+"""`SlackSender`: delivers outbox messages as Slack DMs, paced, honouring 429s, and never twice.
+
+Each message is posted with its outbox idempotency key in Slack message metadata. When the outbox hands a message
+over again (the worker died after Slack took it but before the outbox heard), the sender first looks for that key
+in the DM's recent history and reports the message already there instead of posting it a second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.engine import Engine
+
+from bot.outbox import PermanentFailure, TemporaryFailure
+from bot.settings import Settings
+from bot.slack import blocks as bk
+from bot.slack.messages import render_notice, render_prompt
+from bot.slack.store import snapshot
+from storage import db
+from storage.db import session_scope
+from storage.models import OutboxMessage, Person
+
+logger = logging.getLogger(__name__)
+
+METADATA_EVENT = "mentorbot_outbox"
+# Errors that no retry will cure: the person or channel is gone, or the message itself is wrong.
+PERMANENT_ERRORS = frozenset({
+    "channel_not_found", "user_not_found", "user_disabled", "account_inactive", "cannot_dm_bot", "is_archived",
+    "not_in_channel", "invalid_blocks", "msg_too_long", "no_text", "invalid_arguments", "too_many_attachments",
+    "restricted_action", "team_access_not_granted", "users_not_found",
+})  # fmt: skip
+
+
+def make_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client every part of the Slack channel uses, pointed at SLACK_API_URL."""
+    return AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=30)
+
+
+class Pacer:
+    """Spaces Web API calls and holds every caller back while Slack has said 429 (Retry-After)."""
+
+    def __init__(self, interval: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self.clock = clock
+        self._next = 0.0
+        self.blocked_until = 0.0
+        self._lock: asyncio.Lock | None = None
+
+    async def wait(self) -> None:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            now = self.clock()
+            start = max(now, self._next, self.blocked_until)
+            self._next = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    def hold(self, seconds: float) -> None:
+        self.blocked_until = max(self.blocked_until, self.clock() + seconds)
+
+
+class SlackSender:
+    """The outbox's sender for the "slack" channel."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        interval: float = 0.05,
+        longest_wait: float = 30.0,
+        history_depth: int = 50,
+    ) -> None:
+        self.settings = settings
+        self._engine = engine
+        self.pacer = Pacer(interval)
+        self.longest_wait = longest_wait  # a Retry-After up to this is waited out here; longer ones go back to the outbox
+        self.history_depth = history_depth
+        self._client: AsyncWebClient | None = None
+        self._channels: dict[str, str] = {}
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = db.create_db_engine(self.settings.resolved_database_url)
+        return self._engine
+
+    @property
+    def client(self) -> AsyncWebClient:
+        if self._client is None:
+            self._client = make_client(self.settings)
+        return self._client
+
+    async def send(self, message: OutboxMessage) -> str | None:
+        rendered = await asyncio.to_thread(self.render, message)
+        channel = await self._dm_channel(message.recipient)
+        if message.attempts > 1:
+            found = await self._already_posted(channel, message.idempotency_key)
+            if found:
+                return f"{channel}/{found}"
+        response = await self._call(
+            "chat_postMessage",
+            channel=channel,
+            text=rendered.text,
+            blocks=rendered.blocks,
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message.idempotency_key}},
+            unfurl_links=False,
+        )
+        return f"{channel}/{response['ts']}"
+
+    def render(self, message: OutboxMessage) -> bk.Rendered:
+        """The Slack message for an outbox message (dialog prompts are rendered from the dialog as it stands now)."""
+        body = message.body or {}
+        if body.get("notice") == "flow_prompt" and message.person_id is not None:
+            snap = snapshot(self.engine, self.settings, person_id=message.person_id, flow=body["flow"], context=body["context"])
+            return render_prompt(snap, reminder=bool(body.get("reminder")))
+        timezone = None
+        if message.person_id is not None:
+            with session_scope(self.engine) as session:
+                person = session.get(Person, message.person_id)
+                timezone = person.timezone if person else None
+        return render_notice(body, timezone=timezone)
+
+    async def _dm_channel(self, recipient: str) -> str:
+        if recipient not in self._channels:
+            response = await self._call("conversations_open", users=recipient)
+            self._channels[recipient] = response["channel"]["id"]
+        return self._channels[recipient]
+
+    async def _already_posted(self, channel: str, key: str) -> str | None:
+        response = await self._call("conversations_history", channel=channel, limit=self.history_depth, include_all_metadata=True)
+        for posted in response.get("messages") or ():
+            metadata = posted.get("metadata") or {}
+            if metadata.get("event_type") == METADATA_EVENT and (metadata.get("event_payload") or {}).get("key") == key:
+                return posted.get("ts")
+        return None
+
+    async def _call(self, method: str, **kwargs: Any) -> Any:
+        """One Web API call, paced; 429s are waited out (briefly) or handed back to the outbox with Retry-After."""
+        for _attempt in range(3):
+            await self.pacer.wait()
+            try:
+                return await getattr(self.client, method)(**kwargs)
+            except SlackApiError as exc:
+                response = exc.response
+                error = str(response.get("error") or "unknown_error")
+                if response.status_code == 429:
+                    retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)) or 1)
+                    self.pacer.hold(retry_after)
+                    if retry_after > self.longest_wait:
+                        raise TemporaryFailure(f"Slack rate limit on {method}", retry_after=retry_after) from None
+                    logger.info("Slack asked us to wait %.0fs before %s", retry_after, method)
+                    continue
+                if error in PERMANENT_ERRORS:
+                    raise PermanentFailure(f"Slack refused {method}: {error}") from None
+                raise TemporaryFailure(f"Slack error on {method}: {error}") from None
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                raise TemporaryFailure(f"could not reach Slack for {method}: {type(exc).__name__}") from None
+        raise TemporaryFailure(f"Slack kept rate-limiting {method}", retry_after=max(self.pacer.blocked_until - time.monotonic(), 1.0))

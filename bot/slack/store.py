@@ -1,0 +1,320 @@
+"""What the Slack channel reads and writes, as plain synchronous functions (listeners run them in a thread).
+
+Answers go through `bot.dialogs.answer` and their consequences through `bot.notify.dispatch_events`, exactly as
+on the email channel; this module adds only what is Slack's own: finding the person behind a Slack user,
+the snapshot a message or modal is rendered from, and the receipts that make Slack's retries harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot import dialogs, notify
+from bot.flows import Flow, FlowContext, Question, get_flow, pending_questions, questions_for
+from bot.settings import Settings
+from storage import repo
+from storage.db import session_scope
+from storage.models import (
+    DialogState,
+    Enrollment,
+    OutboxMessage,
+    Pairing,
+    Person,
+    PlannedSession,
+    Program,
+    Round,
+    ScheduledAction,
+    Term,
+)
+
+RECEIPT_KIND = "slack.receipt"
+
+
+class NotAllowed(Exception):
+    """The person may not answer this dialog (say, approving a mentor who is not at their school)."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """A Slack user as the program knows them."""
+
+    person_id: int
+    name: str
+    email: str
+    timezone: str
+
+
+def _member(person: Person) -> Member:
+    return Member(person.id, person.name, person.email, person.timezone)
+
+
+def member_for(engine: Engine, *, slack_user_id: str) -> Member | None:
+    """The person with this Slack ID, if the roster has them."""
+    with session_scope(engine) as session:
+        person = session.exec(select(Person).where(Person.slack_user_id == slack_user_id)).first()
+        return None if person is None else _member(person)
+
+
+def link_member(engine: Engine, *, slack_user_id: str, email: str | None, now: datetime) -> Member | None:
+    """Attach a Slack ID to the roster person with this email, when they have none yet."""
+    if not email:
+        return None
+    with session_scope(engine) as session:
+        person = repo.people_by_email(session, emails=[email.strip().lower()]).get(email.strip().lower())
+        if person is None or (person.slack_user_id and person.slack_user_id != slack_user_id):
+            return None
+        person.slack_user_id, person.updated_at = slack_user_id, now
+        return _member(person)
+
+
+def claim(engine: Engine, *, key: str, now: datetime) -> bool:
+    """True the first time a Slack delivery is seen; False for a retry or a duplicate.
+
+    A receipt is a finished row in `scheduled_action` (kind "slack.receipt"): its unique idempotency key is the
+    lock, so two deliveries racing on two processes still produce one effect. The sweep never runs these rows.
+    """
+    with session_scope(engine) as session:
+        try:
+            with session.begin_nested():
+                session.add(
+                    ScheduledAction(
+                        idempotency_key=f"{RECEIPT_KIND}:{key}"[:255], kind=RECEIPT_KIND, due_at=now,
+                        status="done", result="received", done_at=now,
+                    )
+                )  # fmt: skip
+        except sa.exc.IntegrityError:
+            return False
+    return True
+
+
+def open_term(session: Session, *, program_name: str) -> tuple[Program | None, Term | None]:
+    """The program and its most recently opened open term (either may be missing)."""
+    program = session.exec(select(Program).where(Program.name == program_name)).first()
+    if program is None:
+        return None, None
+    term = session.exec(
+        select(Term).where(Term.program_id == program.id, Term.status == "open").order_by(col(Term.id).desc())
+    ).first()
+    return program, term
+
+
+def options_of(program: Program | None, settings: Settings) -> dialogs.ProgramOptions:
+    if program is None:
+        return dialogs.ProgramOptions(require_approval=settings.require_principal_approval)
+    return dialogs.ProgramOptions.of(program, require_approval_default=settings.require_principal_approval)
+
+
+def term_of_context(context: str) -> int | None:
+    parts = context.split(":")
+    return int(parts[1]) if len(parts) >= 2 and parts[0] == "term" and parts[1].isdigit() else None
+
+
+# --- dialog snapshots ------------------------------------------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    """Everything a Slack message or modal about one person's dialog is rendered from."""
+
+    flow: Flow
+    context: str
+    ctx: FlowContext
+    answers: dict[str, Any]  # the dialog's own answers
+    known: dict[str, Any]  # what to pre-fill: stored profile answers, then the dialog's answers
+    applicable: tuple[Question, ...]
+    pending: tuple[Question, ...]
+    complete: bool
+    started: bool
+    term_id: int | None = None
+    term_name: str | None = None
+    opt_in_by: str | None = None
+    enrollment: dict[str, Any] | None = None
+    profile_complete: bool = False
+    subject: dict[str, Any] = field(default_factory=dict)  # approval: the mentor; check-in: the partner
+
+    def question(self, key: str) -> Question | None:
+        for question in questions_for(self.flow, self.ctx):
+            if question.key == key:
+                return question
+        return None
+
+
+def snapshot_in(session: Session, settings: Settings, *, person_id: int, flow: str, context: str) -> Snapshot:
+    """The snapshot of one dialog inside the caller's transaction."""
+    the_flow = get_flow(flow)
+    person = session.get(Person, person_id)
+    if person is None:
+        raise repo.NotFound(f"there is no person {person_id}")
+    term_id = term_of_context(context)
+    term = session.get(Term, term_id) if term_id is not None else None
+    program = session.get(Program, term.program_id) if term is not None else None
+    ctx = dialogs.flow_context(session, person=person, term=term, options=options_of(program, settings))
+    state = dialogs.current_state_in(session, person_id=person_id, flow=flow, context=context)
+    answers = dict(state.answers) if state else {}
+    known = dict(answers)
+    if flow == "profile":
+        known = {**repo.profiles(session, person_ids=[person_id])[person_id], **answers}
+    applicable = tuple(q for q in questions_for(the_flow, ctx) if q.ask_if(answers, ctx))
+    pending = pending_questions(the_flow, answers, ctx)
+    snap = Snapshot(
+        flow=the_flow, context=context, ctx=ctx, answers=answers, known=known, applicable=applicable, pending=pending,
+        complete=state is not None and state.status == "complete", started=state is not None,
+        term_id=term.id if term else None, term_name=term.name if term else None,
+        opt_in_by=term.opt_in_by.isoformat() if term and term.opt_in_by else None,
+    )  # fmt: skip
+    if term is not None:
+        enrollment = session.exec(select(Enrollment).where(Enrollment.term_id == term.id, Enrollment.person_id == person_id)).first()
+        if enrollment is not None:
+            snap.enrollment = {"role": enrollment.role, "capacity": enrollment.capacity, "status": enrollment.status, "approval": enrollment.approval}
+        profile = dialogs.current_state_in(session, person_id=person_id, flow="profile", context=dialogs.context_key(flow="profile", term_id=term.id))
+        snap.profile_complete = profile is not None and profile.status == "complete"
+    if flow == "approval":
+        mentor = session.get(Person, int(context.rsplit(":", 1)[1]))
+        offered = session.exec(select(Enrollment).where(Enrollment.term_id == term_id, Enrollment.person_id == mentor.id)).first() if mentor else None
+        if mentor is not None:
+            snap.subject = {"name": mentor.name, "email": mentor.email, "site": mentor.site, "capacity": offered.capacity if offered else None}
+    elif flow == "check_in":
+        pairing = session.get(Pairing, int(context.split(":")[1]))
+        if pairing is not None:
+            partner = session.get(Person, pairing.mentee_id if pairing.mentor_id == person_id else pairing.mentor_id)
+            snap.subject = {"name": partner.name if partner else "your partner"}
+    return snap
+
+
+def snapshot(engine: Engine, settings: Settings, *, person_id: int, flow: str, context: str) -> Snapshot:
+    """The snapshot of one person's dialog, read in its own transaction."""
+    with session_scope(engine) as session:
+        return snapshot_in(session, settings, person_id=person_id, flow=flow, context=context)
+
+
+@dataclass
+class Applied:
+    """What applying replies did, and the dialog as it now stands."""
+
+    errors: dict[str, str]
+    saved: dict[str, Any]
+    snapshot: Snapshot
+    queued: int
+
+
+def apply(engine: Engine, settings: Settings, *, person_id: int, flow: str, context: str, replies: Mapping[str, Any], now: datetime) -> Applied:
+    """Apply a person's replies (the same `dialogs.answer` email uses), pass on what it caused, and re-read the dialog."""
+    if flow == "approval":
+        _check_principal(engine, person_id=person_id, context=context)
+    result = dialogs.answer(
+        engine, person_id=person_id, flow=flow, context=context, channel="slack", replies=replies, now=now,
+        require_approval_default=settings.require_principal_approval,
+    )  # fmt: skip
+    queued = notify.dispatch_events(engine, result.events, now=now) if result.events else 0
+    snap = snapshot(engine, settings, person_id=person_id, flow=flow, context=context)
+    return Applied(errors=dict(result.outcome.errors), saved=dict(result.outcome.saved), snapshot=snap, queued=queued)
+
+
+def _check_principal(engine: Engine, *, person_id: int, context: str) -> None:
+    with session_scope(engine) as session:
+        principal = session.get(Person, person_id)
+        mentor = session.get(Person, int(context.rsplit(":", 1)[1]))
+        if principal is None or mentor is None or (mentor.principal_email or "").lower() != principal.email.lower():
+            raise NotAllowed("only the mentor's principal can decide on this")
+
+
+def current_dialog(engine: Engine, *, person_id: int) -> tuple[str, str] | None:
+    """The dialog a typed DM most likely answers: the newest unfinished one the person started or was asked."""
+    with session_scope(engine) as session:
+        states = session.exec(
+            select(DialogState).where(DialogState.person_id == person_id).order_by(col(DialogState.updated_at).desc(), col(DialogState.id).desc())
+        ).all()
+        done = {(s.flow, s.context) for s in states if s.status == "complete"}
+        for state in states:
+            if state.status == "active" and state.step:
+                return state.flow, state.context
+        prompts = session.exec(
+            select(OutboxMessage).where(OutboxMessage.person_id == person_id, col(OutboxMessage.purpose).like("prompt.%")).order_by(col(OutboxMessage.id).desc())
+        ).all()
+        for message in prompts:
+            key = (message.body.get("flow"), message.body.get("context"))
+            if key[0] and key not in done:
+                return key  # type: ignore[return-value]
+    return None
+
+
+def term_dialogs(engine: Engine, settings: Settings, *, person_id: int) -> tuple[str, str] | None:
+    """(opt-in context, profile context) of the open term, if a term is open."""
+    with session_scope(engine) as session:
+        _program, term = open_term(session, program_name=settings.program_name)
+        if term is None:
+            return None
+        return dialogs.context_key(flow="opt_in", term_id=term.id), dialogs.context_key(flow="profile", term_id=term.id)
+
+
+# --- App Home -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PairingView:
+    pairing_id: int
+    round_id: int
+    round_kind: str
+    topic: str | None
+    role: str
+    partner_name: str
+    partner_email: str
+    reasons: list[str]
+    status: str
+    sessions: list[tuple[datetime, datetime, str, int]]  # start, end, status, number
+
+
+@dataclass
+class HomeModel:
+    """What a person's Home tab shows."""
+
+    program_name: str
+    member: Member | None
+    opt_in: Snapshot | None = None
+    profile: Snapshot | None = None
+    pairings: list[PairingView] = field(default_factory=list)
+    upcoming: list[tuple[datetime, datetime, str, int]] = field(default_factory=list)  # start, end, partner, pairing
+    pending_approvals: list[tuple[str, str]] = field(default_factory=list)  # (mentor name, context) awaiting this principal
+
+
+def home_model(engine: Engine, settings: Settings, *, slack_user_id: str, now: datetime) -> HomeModel:
+    """Everything the person's Home tab shows, read in one transaction."""
+    with session_scope(engine) as session:
+        person = session.exec(select(Person).where(Person.slack_user_id == slack_user_id)).first()
+        model = HomeModel(program_name=settings.program_name, member=_member(person) if person else None)
+        if person is None:
+            return model
+        _program, term = open_term(session, program_name=settings.program_name)
+        if term is not None:
+            model.opt_in = snapshot_in(session, settings, person_id=person.id, flow="opt_in", context=dialogs.context_key(flow="opt_in", term_id=term.id))
+            model.profile = snapshot_in(session, settings, person_id=person.id, flow="profile", context=dialogs.context_key(flow="profile", term_id=term.id))
+            for enrollment, mentor in repo.enrollments(session, term_id=term.id):
+                if enrollment.approval == "pending" and (mentor.principal_email or "").lower() == person.email.lower():
+                    model.pending_approvals.append((mentor.name, dialogs.context_key(flow="approval", term_id=term.id, subject_id=mentor.id)))
+        pairings = session.exec(
+            select(Pairing, Round)
+            .join(Round, col(Round.id) == Pairing.round_id)
+            .where(sa.or_(Pairing.mentor_id == person.id, Pairing.mentee_id == person.id), col(Pairing.status).in_(("published", "active", "stalled")))
+            .order_by(col(Pairing.id).desc())
+        ).all()
+        for pairing, round_ in pairings:
+            partner = session.get(Person, pairing.mentee_id if pairing.mentor_id == person.id else pairing.mentor_id)
+            sessions = session.exec(select(PlannedSession).where(PlannedSession.pairing_id == pairing.id).order_by(PlannedSession.number)).all()
+            view = PairingView(
+                pairing.id, round_.id, round_.kind, round_.topic, "mentor" if pairing.mentor_id == person.id else "mentee",
+                partner.name if partner else "?", partner.email if partner else "", list(pairing.reasons), pairing.status,
+                [(s.starts_at, s.ends_at, s.status, s.number) for s in sessions],
+            )  # fmt: skip
+            model.pairings.append(view)
+            for start, end, status, number in view.sessions:
+                if end >= now and status in ("proposed", "confirmed"):
+                    model.upcoming.append((start, end, view.partner_name, number))
+        model.upcoming.sort()
+        return model
