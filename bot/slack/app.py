@@ -30,7 +30,7 @@ from bot.slack import blocks as bk
 from bot.slack import store
 from bot.slack.home import home_view
 from bot.slack.messages import done_notes, intro, render_prompt
-from bot.slack.sender import make_client
+from bot.slack.sender import make_client, slack_error
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class SlackChannel:
             user = (await self.client.users_info(user=user_id)).get("user") or {}
             verdict = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
         except SlackApiError as exc:
-            logger.warning("users.info for %s failed: %s", user_id, exc.response.get("error"))
+            logger.warning("users.info for %s failed: %s", user_id, slack_error(exc))
             return False
         self._admins[user_id] = (verdict, time.monotonic())
         return verdict
@@ -133,7 +133,7 @@ class SlackChannel:
         try:
             await self.client.chat_postMessage(channel=user_id, text=rendered.text, blocks=rendered.blocks)
         except SlackApiError as exc:
-            logger.warning("could not DM %s: %s", user_id, exc.response.get("error"))
+            logger.warning("could not DM %s: %s", user_id, slack_error(exc))
 
     async def say_text(self, user_id: str, text: str) -> None:
         await self.post(user_id, bk.Rendered(text=text, blocks=bk.text_sections(text)))
@@ -143,7 +143,7 @@ class SlackChannel:
         try:
             await self.client.views_publish(user_id=user_id, view=home_view(model, public_base_url=self.settings.public_base_url))
         except SlackApiError as exc:
-            logger.warning("could not publish the Home tab of %s: %s", user_id, exc.response.get("error"))
+            logger.warning("could not publish the Home tab of %s: %s", user_id, slack_error(exc))
 
     async def guarded(self, user_id: str | None, work: Awaitable[Any]) -> None:
         """Run work after the ack; a failure is logged and the person hears a plain apology, never a traceback."""
@@ -189,8 +189,9 @@ class SlackChannel:
                 await self.say_text(user_id, "No mentoring term is open right now; I'll message you when the next one opens.")
                 return
             flow, context = ("profile", contexts[1]) if "profile" in word else ("opt_in", contexts[0])
-            snap = await self.db(store.snapshot, self.engine, self.settings, person_id=member.person_id, flow=flow, context=context)
-            await self.post(user_id, render_prompt(snap))
+            # Starting the dialog (no replies yet) makes it the one the next typed message answers.
+            started = await self.db(store.apply, self.engine, self.settings, person_id=member.person_id, flow=flow, context=context, replies={}, now=self.clock())
+            await self.post(user_id, render_prompt(started.snapshot))
             return
         dialog = await self.db(store.current_dialog, self.engine, person_id=member.person_id)
         snap = None
@@ -249,7 +250,7 @@ class SlackChannel:
             try:
                 await self.client.chat_update(channel=container["channel_id"], ts=container["message_ts"], text=rendered.text, blocks=rendered.blocks[: bk.MESSAGE_BLOCKS])
             except SlackApiError as exc:
-                logger.warning("could not update the message: %s", exc.response.get("error"))
+                logger.warning("could not update the message: %s", slack_error(exc))
                 await self.post(user_id, rendered)
         elif any(q.required for q in snap.pending):
             # Clicked on the Home tab and the dialog needs more (a mentor's number of mentees): ask in a modal.
@@ -279,7 +280,7 @@ class SlackChannel:
         try:
             await self.client.views_open(trigger_id=trigger_id, view=view)
         except SlackApiError as exc:
-            error = exc.response.get("error")
+            error = slack_error(exc)
             logger.info("views.open failed for %s: %s", user_id, error)
             again = "Sorry, that took me too long to open." if error in ("expired_trigger_id", "invalid_trigger_id", "trigger_exchanged") else "Sorry, I couldn't open the form."
             button = bk.open_flow_button(snap.flow.key, snap.context, "Open the form", edit=edit)

@@ -97,7 +97,7 @@ def _profile_prompt(snap: Snapshot) -> list[dict[str, Any]]:
                 {"type": "actions", "block_id": "profile|edit", "elements": [bk.open_flow_button("profile", snap.context, "Edit my profile", edit=True, style=None)]}]  # fmt: skip
     label = "Start my profile" if left == total else f"Continue my profile ({left} left)"
     first = snap.pending[0] if snap.pending else None
-    hint = f"\nOr answer here one at a time. First: *{first.prompt}*" + (f" _{first.help}_" if first and first.help else "") if first else ""
+    hint = f"\nOr answer here one at a time. {'First' if left == total else 'Next'}: *{first.prompt}*" + (f" _{first.help}_" if first and first.help else "") if first else ""
     return [
         bk.section(f"{total} short questions, about two minutes.{hint}"),
         {"type": "actions", "block_id": "profile|open", "elements": [bk.open_flow_button("profile", snap.context, label)]},

@@ -38,6 +38,12 @@ PERMANENT_ERRORS = frozenset({
 })  # fmt: skip
 
 
+def slack_error(exc: SlackApiError) -> str:
+    """Slack's error code from a failed call (or the HTTP status when the answer was not JSON)."""
+    data = exc.response.data if isinstance(exc.response.data, dict) else {}
+    return str(data.get("error") or f"http_{exc.response.status_code}")
+
+
 def make_client(settings: Settings) -> AsyncWebClient:
     """The Web API client every part of the Slack channel uses, pointed at SLACK_API_URL."""
     return AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=30)
@@ -151,7 +157,7 @@ class SlackSender:
                 return await getattr(self.client, method)(**kwargs)
             except SlackApiError as exc:
                 response = exc.response
-                error = str(response.get("error") or "unknown_error")
+                error = slack_error(exc)
                 if response.status_code == 429:
                     retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)) or 1)
                     self.pacer.hold(retry_after)

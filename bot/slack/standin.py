@@ -292,6 +292,7 @@ class SlackStandIn:
     async def start(self) -> SlackStandIn:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # Slack takes GET with query arguments too (users.info does)
         app.router.add_post("/response/{token}", self._response)
         app.router.add_get("/socket-mode", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
