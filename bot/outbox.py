@@ -266,8 +266,11 @@ async def deliver_due(
     async def deliver(message: OutboxMessage) -> Delivery:
         sender = senders[message.channel]
 
-        async def checkpoint() -> None:
-            if not await asyncio.to_thread(mark_committing, engine, message=message, now=now):
+        def checkpoint() -> None:
+            # Run in the event loop's own thread on purpose: the sender writes the final "." right after this
+            # returns, with no await in between, so no other task (or thread) can widen the gap between the
+            # commit and the hand-over. It costs one short blocking commit per message.
+            if not mark_committing(engine, message=message, now=now):
                 raise LeaseLost(f"outbox message {message.id} was claimed by another worker")
 
         try:

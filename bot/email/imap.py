@@ -24,6 +24,9 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 
+MAX_FAILURES = 3
+
+
 class ImapError(Exception):
     """The mailbox could not be read this time (the next poll tries again)."""
 
@@ -43,6 +46,7 @@ class ImapPoller:
         self.last_error: str | None = None
         self.handled = 0
         self._task: asyncio.Task | None = None
+        self._failures: dict[str, int] = {}
 
     def _client(self) -> IMAP4:
         s = self.settings
@@ -72,7 +76,13 @@ class ImapPoller:
                     mail = InboundMail.from_bytes(raw)
                     result = await asyncio.to_thread(handle_inbound, self.engine, self.settings, mail, now=self.clock())
                 except Exception:
-                    logger.exception("IMAP message %s could not be handled; it stays unseen and is tried again", uid)
+                    self._failures[uid] = self._failures.get(uid, 0) + 1
+                    if self._failures[uid] < MAX_FAILURES:
+                        logger.exception("IMAP message %s could not be handled; it stays unseen and is tried again", uid)
+                        continue
+                    # A message that fails every time must not be retried forever: flag it read and say so.
+                    logger.exception("IMAP message %s failed %d times; flagged read and left in the mailbox for a person", uid, MAX_FAILURES)
+                    _check(await client.uid("store", uid, "+FLAGS", "(\\Seen \\Flagged)"), f"flag {uid}")
                     continue
                 results.append(result)
                 _check(await client.uid("store", uid, "+FLAGS", "(\\Seen)"), f"flag {uid}")

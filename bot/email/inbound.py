@@ -130,6 +130,9 @@ def _normalise(view: DialogView, key: str, raw: str) -> tuple[str | None, str | 
         return raw, None
     question, text = item.question, raw.strip()
     words = re.sub(r"[.!]+$", "", " ".join(text.lower().split()))
+    lead = re.split(r"[,.;:!(\-–]", words, maxsplit=1)[0].strip()  # "Yes, approved." -> "yes"
+    if lead in _YES | _NO and question.kind == "choice":
+        words = lead
     if question.kind == "choice":
         if key == "role" and words in _NO:
             return "none", None
@@ -218,11 +221,15 @@ def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now
     next_flow = next_context = None
     if flow == "opt_in" and outcome.complete and outcome.state.answers.get("role") not in (None, "none"):
         next_flow, next_context = "profile", context
+    done_message = None
+    if flow == "opt_in" and outcome.complete and outcome.state.answers.get("role") == "none":
+        done_message = "Thanks for letting us know. You won't be matched this term; we'll ask again next term."
     references = [*(mail.references or ([mail.in_reply_to] if mail.in_reply_to else [])), *([mail.message_id] if mail.message_id else [])]
     notice = {
         "notice": "flow_reply", "flow": flow, "context": context, "subject": mail.subject,
         "understood": understood, "errors": errors, "unplaced": extraction.unplaced[:3] if not understood else [],
         "completed": outcome.complete and bool(outcome.saved), "next_flow": next_flow, "next_context": next_context,
+        "done_message": done_message,
         "thread": {"in_reply_to": mail.message_id, "references": references[-10:]},
     }  # fmt: skip
     with session_scope(engine) as session:

@@ -134,7 +134,7 @@ def _flow_prompt(session: Session, message: OutboxMessage, person: Person, setti
 def _flow_reply(session: Session, message: OutboxMessage, person: Person, settings: Settings, now: datetime, base: dict[str, Any]) -> Rendered:
     notice = message.body
     view = dialog_view_in(session, person_id=person.id, flow=notice["flow"], context=notice["context"], now=now)
-    done_message = view.flow.done_message if view.complete and notice.get("completed") else ""
+    done_message = (notice.get("done_message") or view.flow.done_message) if view.complete and notice.get("completed") else ""
     next_intro = ""
     if not view.pending and notice.get("next_flow"):
         following = dialog_view_in(session, person_id=person.id, flow=notice["next_flow"], context=notice["next_context"], now=now)

@@ -9,6 +9,7 @@ being committed, and only then the final "." goes out. See `bot.outbox` for what
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import ssl
 from email import policy as email_policy
@@ -33,7 +34,7 @@ logger = logging.getLogger(__name__)
 # Headers unfolded up to SMTP's line limit, so long ones (List-Unsubscribe, Reply-To) stay on one line.
 _WIRE = email_policy.SMTP.clone(max_line_length=998)
 
-Checkpoint = Callable[[], Awaitable[None]]
+Checkpoint = Callable[[], Awaitable[None] | None]
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,9 @@ class EmailSender:
                 raise TemporaryFailure(f"{type(exc).__name__} while writing the message: {exc}") from exc
             if checkpoint is not None:
                 try:
-                    await checkpoint()
+                    pending = checkpoint()
+                    if inspect.isawaitable(pending):
+                        await pending
                 except BaseException:
                     # Without the final dot the server discards the message; closing the connection makes sure.
                     client.close()
