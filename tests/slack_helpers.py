@@ -72,6 +72,7 @@ class Harness:
     engine: Engine
     settings: Settings
     url: str
+    app: Any = None  # the FastAPI app; `app.state.slack` is the Slack channel
 
     def person_id(self, email: str) -> int:
         with session_scope(self.engine) as session:
@@ -96,18 +97,19 @@ def make_settings(tmp_path: Path, database_url: str, standin: SlackStandIn, **ex
 
 
 @contextlib.asynccontextmanager
-async def running_app(settings: Settings) -> AsyncIterator[str]:
+async def running_app(settings: Settings) -> AsyncIterator[tuple[str, Any]]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     for _ in range(500):
         if server.started or task.done():
             break
         await asyncio.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", app
     finally:
         server.should_exit = True
         await task
@@ -126,8 +128,8 @@ async def slack_harness(tmp_path: Path, database_url: str, *, roster: tuple[str,
         for user_id, name in SLACK_USERS.items():
             standin.add_user(user_id, name, email=f"{name.split()[0].lower()}@d.example" if user_id != ADMIN else "ada@d.example")
         settings = make_settings(tmp_path, database_url, standin, **settings_extra)
-        async with running_app(settings) as url:
-            yield Harness(standin, SlackDriver(standin, app_url=url, signing_secret=SECRET), engine, settings, url)
+        async with running_app(settings) as (url, app):
+            yield Harness(standin, SlackDriver(standin, app_url=url, signing_secret=SECRET), engine, settings, url, app)
     engine.dispose()
 
 

@@ -60,14 +60,18 @@ class Pacer:
         self._lock: asyncio.Lock | None = None
 
     async def wait(self) -> None:
+        """Wait for this caller's turn; a 429 that arrives meanwhile sends it to the back of the line."""
         if self._lock is None:
             self._lock = asyncio.Lock()
-        async with self._lock:
-            now = self.clock()
-            start = max(now, self._next, self.blocked_until)
-            self._next = start + self.interval
-        if start > now:
-            await asyncio.sleep(start - now)
+        while True:
+            async with self._lock:
+                now = self.clock()
+                start = max(now, self._next, self.blocked_until)
+                self._next = start + self.interval
+            if start > now:
+                await asyncio.sleep(start - now)
+            if self.clock() >= self.blocked_until:
+                return
 
     def hold(self, seconds: float) -> None:
         self.blocked_until = max(self.blocked_until, self.clock() + seconds)

@@ -1,0 +1,147 @@
+"""SlackSender against the stand-in: DMs rendered from the outbox, 429s honoured and paced, errors sorted into
+temporary and permanent, and a message handed over again after a crash is not posted twice."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from bot import notify
+from bot.importer import import_roster
+from bot.outbox import claim_due, deliver_due, enqueue, messages
+from bot.rounds import service
+from bot.settings import Settings
+from bot.slack.sender import METADATA_EVENT, SlackSender
+from bot.slack.standin import SlackStandIn
+from storage.db import session_scope
+from tests.slack_helpers import HEADER, PROGRAM, ROSTER, SECRET, SLACK_USERS
+
+NOW = datetime(2026, 11, 23, 17, 0, tzinfo=timezone.utc)
+
+
+def _setup(engine: Engine, tmp_path: Path) -> int:
+    path = tmp_path / "roster.csv"
+    path.write_text("\n".join([HEADER, *ROSTER]) + "\n", encoding="utf-8")
+    import_roster(engine, path, program_name=PROGRAM, default_timezone="America/Los_Angeles", now=NOW)
+    term = service.open_term(engine, program_name=PROGRAM, timezone="America/Los_Angeles", name="Spring 2027", opt_in_by=None, now=NOW)
+    return term.id
+
+
+def _sender(tmp_path: Path, engine: Engine, standin: SlackStandIn, **kwargs) -> SlackSender:
+    settings = Settings(_env_file=None, data_dir=tmp_path, program_name=PROGRAM, slack_bot_token=standin.bot_token, slack_signing_secret=SECRET, slack_api_url=standin.api_url)
+    return SlackSender(settings, engine=engine, **kwargs)
+
+
+def _users(standin: SlackStandIn) -> None:
+    for user_id, name in SLACK_USERS.items():
+        standin.add_user(user_id, name)
+
+
+async def test_invitations_go_out_as_dms_carrying_their_outbox_key(engine: Engine, tmp_path: Path) -> None:
+    term_id = _setup(engine, tmp_path)
+    notify.invite_to_term(engine, term_id=term_id, now=NOW)
+    async with SlackStandIn() as standin:
+        _users(standin)
+        sender = _sender(tmp_path, engine, standin)
+        deliveries = await deliver_due(engine, {"slack": sender}, now=NOW)
+        assert sorted(d.status for d in deliveries) == ["sent"] * 4
+        invite = standin.dms("UANA00001")[0]
+        assert invite["metadata"]["event_type"] == METADATA_EVENT
+        assert invite["metadata"]["event_payload"]["key"] == f"prompt.opt_in:term:{term_id}:{_person(engine, 'ana@d.example')}:1:slack"
+        assert [e["text"]["text"] for b in invite["blocks"] if b["type"] == "actions" for e in b["elements"]][-1] == "Not this term"
+    with session_scope(engine) as session:
+        sent = [m for m in messages(session) if m.channel == "slack"]
+    assert {m.status for m in sent} == {"sent"} and all(m.provider_id.startswith("DU") for m in sent)
+
+
+def _person(engine: Engine, email: str) -> int:
+    from storage import repo
+
+    with session_scope(engine) as session:
+        return repo.people_by_email(session, emails=[email])[email].id
+
+
+async def test_a_429_is_waited_out_and_bulk_dms_are_paced(engine: Engine, tmp_path: Path) -> None:
+    term_id = _setup(engine, tmp_path)
+    notify.invite_to_term(engine, term_id=term_id, now=NOW)
+    async with SlackStandIn() as standin:
+        _users(standin)
+        standin.rate_limit("chat.postMessage", retry_after=1, times=1)
+        sender = _sender(tmp_path, engine, standin, interval=0.2)
+        deliveries = await deliver_due(engine, {"slack": sender}, now=NOW)
+    assert sorted(d.status for d in deliveries) == ["sent"] * 4  # nothing dropped
+    posts = [c for c in standin.calls if c.method == "chat.postMessage"]
+    limited = next(c for c in posts if c.error == "ratelimited")
+    after = [c for c in standin.calls if c.at > limited.at]
+    assert after and min(c.at for c in after) - limited.at >= 0.95  # nobody called Slack during the Retry-After
+    gaps = [b.at - a.at for a, b in zip(standin.calls, standin.calls[1:])]
+    assert min(gaps) >= 0.17, gaps  # paced: one Web API call per interval
+    assert len([c for c in posts if c.ok]) == 4
+
+
+async def test_a_long_retry_after_goes_back_to_the_outbox_with_its_time(engine: Engine, tmp_path: Path) -> None:
+    term_id = _setup(engine, tmp_path)
+    notify.invite_to_term(engine, term_id=term_id, now=NOW)
+    async with SlackStandIn() as standin:
+        _users(standin)
+        standin.rate_limit("conversations.open", retry_after=120, times=50)
+        sender = _sender(tmp_path, engine, standin)
+        deliveries = await deliver_due(engine, {"slack": sender}, now=NOW, limit=1)
+    assert [d.status for d in deliveries] == ["pending"]
+    with session_scope(engine) as session:
+        (waiting,) = [m for m in messages(session) if m.id == deliveries[0].message_id]
+        assert waiting.next_attempt_at == NOW + timedelta(seconds=120)
+        assert "rate limit" in waiting.last_error
+
+
+async def test_unknown_people_and_channels_fail_for_good_with_the_reason(engine: Engine, tmp_path: Path) -> None:
+    _setup(engine, tmp_path)
+    with session_scope(engine) as session:
+        gone, _ = enqueue(session, idempotency_key="t:gone", channel="slack", purpose="test", recipient="UGONE0001", body={"notice": "note", "text": "hello"}, now=NOW)
+        lost, _ = enqueue(session, idempotency_key="t:lost", channel="slack", purpose="test", recipient="UBEN00001", body={"notice": "note", "text": "hello"}, now=NOW)
+        ids = {gone.id: "user_not_found", lost.id: "channel_not_found"}
+    async with SlackStandIn() as standin:
+        _users(standin)
+        standin.fail("chat.postMessage", "channel_not_found")
+        deliveries = await deliver_due(engine, {"slack": _sender(tmp_path, engine, standin)}, now=NOW)
+    assert {d.message_id: d.status for d in deliveries} == {gone.id: "failed", lost.id: "failed"}
+    with session_scope(engine) as session:
+        for message in messages(session):
+            assert ids[message.id] in message.last_error and message.status == "failed"
+
+
+async def test_a_message_handed_over_again_after_a_crash_is_not_posted_twice(engine: Engine, tmp_path: Path) -> None:
+    _setup(engine, tmp_path)
+    with session_scope(engine) as session:
+        enqueue(session, idempotency_key="t:once", channel="slack", purpose="test", recipient="UBEN00001", body={"notice": "note", "text": "once"}, now=NOW)
+    async with SlackStandIn() as standin:
+        _users(standin)
+        sender = _sender(tmp_path, engine, standin)
+        (first,) = claim_due(engine, now=NOW, channels=("slack",))
+        provider_id = await sender.send(first)  # Slack took it, then the worker died before recording it
+        (again,) = claim_due(engine, now=NOW + timedelta(minutes=6), channels=("slack",))  # the lease ran out
+        assert again.attempts == 2
+        assert await sender.send(again) == provider_id
+        assert len(standin.dms("UBEN00001")) == 1
+        assert standin.calls_to("conversations.history")[0].args["include_all_metadata"] in (True, "true", "1")
+
+
+async def test_a_pairing_notice_shows_reasons_times_in_the_readers_zone_and_the_guide(engine: Engine, tmp_path: Path) -> None:
+    _setup(engine, tmp_path)
+    notice = {
+        "notice": "pairing", "role": "mentee", "partner_name": "Ana Chen", "partner_email": "ana@d.example", "topic": "SEL", "sessions": 2,
+        "reasons": ["both teach 6-8 math", "Ana's strengths meet your need: SEL"], "proposed": [["2027-02-02T23:30:00+00:00", "2027-02-03T00:00:00+00:00"]],
+        "custom_message": "Thank you!", "guide_url": "http://mentorbot.test/guides/pairing/7", "text": "You're matched with Ana Chen.",
+    }  # fmt: skip
+    with session_scope(engine) as session:
+        enqueue(session, idempotency_key="pairing:7", channel="slack", purpose="pairing", recipient="UBEN00001", person_id=_person(engine, "ben@d.example"), body=notice, now=NOW)
+    async with SlackStandIn() as standin:
+        _users(standin)
+        await deliver_due(engine, {"slack": _sender(tmp_path, engine, standin)}, now=NOW)
+        (dm,) = standin.dms("UBEN00001")
+    shown = str(dm["blocks"])
+    assert "Ana's strengths meet your need: SEL" in shown and "Thank you!" in shown
+    assert "Tue Feb 2, 15:30–16:00 (America/Los_Angeles)" in shown
+    assert "http://mentorbot.test/guides/pairing/7" in shown
