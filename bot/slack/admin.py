@@ -354,7 +354,7 @@ def _round_publish(engine: Engine, settings: Settings, args: argparse.Namespace,
 
     outcome = publish_round(engine, round_id=args.round_id, now=now, config=schedule_config(settings), message=args.message)
     return [bk.section(
-        f":white_check_mark: Round *{args.round_id}* is published: {outcome.pairs} pairs. Each person gets their pairing with the reasons, "
+        f":white_check_mark: Round *{args.round_id}* is published: {outcome.pairs} pair{'' if outcome.pairs == 1 else 's'}. Each person gets their pairing with the reasons, "
         f"proposed times and the conversation guide; {outcome.actions} reminders, check-ins and surveys are scheduled."
     )]  # fmt: skip
 

@@ -7,7 +7,9 @@ runs under uvicorn, and the Bolt app connects out to Slack beside it, on the sam
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import uvicorn
 from fastapi import FastAPI
@@ -19,11 +21,18 @@ from bot.slack.app import SlackChannel
 logger = logging.getLogger(__name__)
 
 
-def socket_handler(channel: SlackChannel, settings: Settings) -> AsyncSocketModeHandler:
-    """A Socket Mode connection for the channel's Bolt app (apps.connections.open goes to SLACK_API_URL)."""
+@contextlib.asynccontextmanager
+async def socket_mode(channel: SlackChannel, settings: Settings) -> AsyncIterator[AsyncSocketModeHandler]:
+    """A Socket Mode connection for the channel's Bolt app while the block runs (apps.connections.open goes to SLACK_API_URL)."""
     if not settings.slack_app_token:
         raise ValueError("Socket Mode needs SLACK_APP_TOKEN (an xapp- token with connections:write)")
-    return AsyncSocketModeHandler(channel.app, settings.slack_app_token)
+    handler = AsyncSocketModeHandler(channel.app, settings.slack_app_token)
+    await handler.connect_async()
+    logger.info("connected to Slack over Socket Mode")
+    try:
+        yield handler
+    finally:
+        await handler.close_async()
 
 
 async def serve_with_socket_mode(app: FastAPI, settings: Settings, *, host: str, port: int) -> None:
@@ -32,11 +41,8 @@ async def serve_with_socket_mode(app: FastAPI, settings: Settings, *, host: str,
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():
         await asyncio.sleep(0.05)  # the schema is upgraded on startup; connect once the app is ready
-    handler = socket_handler(app.state.slack, settings)
-    if not serving.done():
-        await handler.connect_async()
-        logger.info("connected to Slack over Socket Mode")
-    try:
+    if serving.done():
         await serving
-    finally:
-        await handler.close_async()
+        return
+    async with socket_mode(app.state.slack, settings):
+        await serving
