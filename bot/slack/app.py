@@ -167,7 +167,11 @@ class SlackChannel:
 
     async def on_home_opened(self, event: dict[str, Any]) -> None:
         if event.get("tab") == "home":
-            await self.guarded(None, self.publish_home(event["user"]))
+            await self.guarded(None, self._home_opened(event["user"]))
+
+    async def _home_opened(self, user_id: str) -> None:
+        await self.member(user_id)  # links a roster person by their Slack profile's email on first visit
+        await self.publish_home(user_id)
 
     async def on_message(self, event: dict[str, Any]) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
