@@ -177,6 +177,28 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
 
 
+@app.command("admin-link")
+@friendly_errors
+def admin_link(
+    ctx: typer.Context,
+    minutes: Annotated[int | None, typer.Option(help="How long the link works (default ADMIN_LINK_MINUTES).", min=1, max=1440)] = None,
+) -> None:
+    """Print a one-time link that signs you in to the admin pages (for trials, or before Slack sign-in is set up).
+
+    The link works once, for a few minutes, on the server at PUBLIC_BASE_URL that shares this DATA_DIR (or ADMIN_SECRET).
+
+    Example: [bold]mentorbot admin-link[/bold]
+    """
+    from bot.web.admin.auth import make_sign_in_link
+
+    context = _ctx(ctx)
+    context.engine  # the link's single use is recorded in the database: make sure its schema is there
+    link = make_sign_in_link(context.settings, now=context.now, minutes=minutes)
+    console.print("Open this link to sign in to the admin pages (it works once):", highlight=False)
+    print(link.url)
+    console.print(f"It expires at {link.expires_at:%Y-%m-%d %H:%M} UTC. Run `mentorbot serve` if the server is not running.", highlight=False)
+
+
 # --- import ------------------------------------------------------------------------------------
 
 

@@ -73,6 +73,20 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", description="Logging level.")
 
+    # --- Admin pages -----------------------------------------------------------------------------
+    slack_client_id: str | None = Field(None, description="Slack app client ID for admin sign-in with Slack (OpenID Connect).")
+    slack_client_secret: str | None = Field(None, description="Slack app client secret for admin sign-in with Slack.")
+    slack_oidc_url: str = Field(
+        "https://slack.com/openid/connect/", description="Base URL of Slack's OpenID Connect authorize page and keys (tests point it at a stand-in)."
+    )
+    slack_team_id: str | None = Field(None, description="Slack workspace ID (T…) admins must sign in with; unset = any workspace.")
+    admin_secret: str | None = Field(
+        None, description="Signs admin sessions and one-time sign-in links; unset = a random secret kept in DATA_DIR/admin-secret."
+    )
+    admin_session_hours: float = Field(12.0, gt=0, le=24 * 30, description="How long an admin stays signed in.")
+    admin_link_minutes: int = Field(15, ge=1, le=24 * 60, description="How long a `mentorbot admin-link` link works (once).")
+    admin_upload_mb: int = Field(20, ge=1, le=500, description="Largest roster file the admin pages accept, in MB.")
+
     @field_validator("default_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -185,6 +185,12 @@ def create_app(
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
+    # Admin pages: /admin (sign-in with Slack or a one-time link, program, pool health, equity, engagement, roster,
+    # round review, mail, exports); every page but sign-in refuses anyone not signed in as an admin.
+    from bot.web.admin import admin_router
+
+    app.include_router(admin_router(settings, engine, clock=clock))
+
     # Email: inbound webhook and unsubscribe routes; the local mail sink (no SMTP_HOST) and the IMAP poller
     # (IMAP_HOST set) run for the app's lifetime.
     from bot.email.runtime import install as install_email

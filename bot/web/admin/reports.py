@@ -1,0 +1,498 @@
+"""The numbers behind the admin pages: pool health, equity, engagement and the program's timeline.
+
+Each report has a pure function over plain values (unit-tested on its own) and a loader that reads what it
+needs from storage. The matcher's own reports were not in `bot.matching` when these pages were written, so the
+pool-health areas and the per-site/per-program rates are computed here from stored data and the matcher's
+public functions (`match_round` for the forecast, `Participant` for the pool).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from statistics import mean
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.flows.definitions import CHECK_IN_CHOICES, LIKERT, SURVEY_ITEMS
+from bot.matching import History, MatchResult, Participant, RoundSettings, match_round
+from bot.rounds.participants import MENTOR_READY_APPROVALS, history_from, to_participant
+from storage import repo
+from storage.models import CheckIn, Enrollment, OutboxMessage, Pairing, Person, Round, ScheduledAction, SurveyAnswer, Term
+
+ANY = "any"
+SCARCE_RATIO = 1.5  # fewer mentors than this per mentee marks an area as scarce
+NO_ANSWER = "no answer"
+LIVE_PAIRING_STATES = ("proposed", "published", "active", "stalled", "completed")
+
+
+# --- pool health -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AreaHealth:
+    """One minimal-match area (grade band x subject x topic): the mentees who need it and the mentors who can serve it."""
+
+    grade_band: str
+    subject: str
+    topic: str
+    mentees: int
+    mentors: int
+    capacity: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.grade_band} · {self.subject} · {self.topic}"
+
+    @property
+    def mentors_per_mentee(self) -> float | None:
+        return self.mentors / self.mentees if self.mentees else None
+
+    @property
+    def scarce(self) -> bool:
+        """Fewer than 1.5 mentors with capacity per mentee."""
+        return self.mentees > 0 and self.mentors < SCARCE_RATIO * self.mentees
+
+
+def _folded(values: Iterable[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in sorted(values):
+        out.setdefault(value.casefold(), value)
+    return out
+
+
+def pool_health(participants: Sequence[Participant], *, topic: str | None = None) -> list[AreaHealth]:
+    """Mentors with capacity against mentees, per area a mentee belongs to; scarce areas first.
+
+    A mentee belongs to every combination of their grade bands, subjects and topics (the round's topic when it
+    has one, else their needs); a list they left empty counts as "any". A mentor serves an area when the hard
+    rules would let them: a grade band and subject they share or left open, and the topic among their strengths
+    (any mentor serves the "any" topic). Mentors count only with capacity left (approved, not full).
+    """
+    mentees = [p for p in participants if p.role in ("mentee", "both")]
+    mentors = [p for p in participants if p.role in ("mentor", "both") and p.capacity > 0]
+    demand: Counter[tuple[str, str, str]] = Counter()
+    shown: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+    for mentee in mentees:
+        bands = _folded(mentee.grade_bands) or {ANY: ANY}
+        subjects = _folded(mentee.subjects) or {ANY: ANY}
+        topics = {topic.casefold(): topic} if topic else (_folded(mentee.needs) or {ANY: ANY})
+        for band_key, band in bands.items():
+            for subject_key, subject in subjects.items():
+                for topic_key, topic_text in topics.items():
+                    key = (band_key, subject_key, topic_key)
+                    demand[key] += 1
+                    shown.setdefault(key, (band, subject, topic_text))
+    folded_mentors = [
+        (
+            {b.casefold() for b in m.grade_bands},
+            {s.casefold() for s in m.subjects},
+            {s.casefold() for s in m.strengths},
+            m.capacity,
+        )
+        for m in mentors
+    ]
+    areas = []
+    for key, mentee_count in demand.items():
+        band, subject, topic_key = key
+        serving = [
+            capacity
+            for bands, subjects, strengths, capacity in folded_mentors
+            if (band == ANY or not bands or band in bands)
+            and (subject == ANY or not subjects or subject in subjects)
+            and (topic_key == ANY or topic_key in strengths)
+        ]
+        areas.append(AreaHealth(*shown[key], mentees=mentee_count, mentors=len(serving), capacity=sum(serving)))
+    areas.sort(key=lambda a: (not a.scarce, (a.mentors_per_mentee or 0), -a.mentees, a.label.casefold()))
+    return areas
+
+
+@dataclass
+class PoolReport:
+    """The pool of a term as the next round would see it, and the matcher's forecast for it."""
+
+    term: Term
+    topic: str | None
+    round: Round | None
+    participants: list[Participant]
+    areas: list[AreaHealth]
+    forecast: MatchResult
+    names: dict[str, str]
+    awaiting_approval: int = 0
+
+    @property
+    def mentors(self) -> int:
+        return sum(1 for p in self.participants if p.role in ("mentor", "both") and p.capacity > 0)
+
+    @property
+    def capacity(self) -> int:
+        return sum(p.capacity for p in self.participants if p.role in ("mentor", "both"))
+
+    @property
+    def mentees(self) -> int:
+        return sum(1 for p in self.participants if p.role in ("mentee", "both"))
+
+
+def term_pool(session: Session, *, term: Term, week_of: date, before_round_id: int | None = None) -> tuple[list[Participant], History, dict[str, str], int]:
+    """The term's opted-in people as the matcher sees them (capacity left after the term's live pairings)."""
+    people = repo.enrollments(session, term_id=term.id)
+    active = [(enrollment, person) for enrollment, person in people if enrollment.status == "opted_in"]
+    answers = repo.profiles(session, person_ids=(person.id for _, person in active))
+    earlier = repo.earlier_pairings_in_term(session, term_id=term.id, before_round_id=before_round_id or 2**62)
+    load = repo.mentor_load(earlier)
+    participants = [
+        to_participant(enrollment, person, answers[person.id], capacity_left=enrollment.capacity - load.get(person.id, 0), week_of=week_of)
+        for enrollment, person in active
+    ]
+    email_of = {person.id: person.email for _, person in people}
+    awaiting = sum(1 for enrollment, _ in active if enrollment.role in ("mentor", "both") and enrollment.approval == "pending")
+    return participants, history_from(earlier, email_of), {person.email: person.name for _, person in people}, awaiting
+
+
+def load_pool_report(
+    session: Session, *, term: Term, session_minutes: int, today: date, topic: str | None = None, round_: Round | None = None, sessions: int = 1
+) -> PoolReport:
+    """Pool health for the term, for a given round (its topic and rules) or for a next round on `topic`."""
+    week_of = (round_.start_on or round_.match_on) if round_ is not None else None
+    week_of = week_of or today
+    participants, history, names, awaiting = term_pool(
+        session, term=term, week_of=week_of, before_round_id=round_.id if round_ is not None else None
+    )
+    if round_ is not None:
+        topic = round_.topic
+        settings = RoundSettings(
+            topic=round_.topic, sessions=round_.sessions, session_minutes=session_minutes, reference_date=week_of,
+            cross_site=(round_.settings or {}).get("cross_site", "neutral"), relax=frozenset((round_.settings or {}).get("relax", ())),
+        )  # fmt: skip
+    else:
+        settings = RoundSettings(topic=topic or None, sessions=sessions, session_minutes=session_minutes, reference_date=week_of)
+    return PoolReport(
+        term=term, topic=topic or None, round=round_, participants=participants,
+        areas=pool_health(participants, topic=topic or None),
+        forecast=match_round(participants, settings, history), names=names, awaiting_approval=awaiting,
+    )  # fmt: skip
+
+
+# --- equity ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MenteeOutcome:
+    """How one mentee fared in a round."""
+
+    key: str
+    site: str | None
+    program: str | None
+    matched: bool
+    fit: float | None = None
+
+
+@dataclass(frozen=True)
+class GroupRate:
+    """Match rate and mean fit of one group of mentees (a site or a preparation program)."""
+
+    group: str
+    mentees: int
+    matched: int
+    mean_fit: float | None
+
+    @property
+    def rate(self) -> float:
+        return self.matched / self.mentees if self.mentees else 0.0
+
+
+NOT_GIVEN = "(none given)"
+
+
+def rates_by(outcomes: Iterable[MenteeOutcome], attribute: str) -> list[GroupRate]:
+    """Match rate and mean fit per value of `attribute` ("site" or "program"), lowest rate first."""
+    groups: dict[str, list[MenteeOutcome]] = defaultdict(list)
+    for outcome in outcomes:
+        groups[(getattr(outcome, attribute) or "").strip() or NOT_GIVEN].append(outcome)
+    rates = []
+    for group, members in groups.items():
+        fits = [m.fit for m in members if m.matched and m.fit is not None]
+        rates.append(GroupRate(group=group, mentees=len(members), matched=sum(m.matched for m in members), mean_fit=mean(fits) if fits else None))
+    rates.sort(key=lambda r: (r.rate, r.group.casefold()))
+    return rates
+
+
+def overall(outcomes: Sequence[MenteeOutcome]) -> GroupRate:
+    """The whole round as one group."""
+    fits = [m.fit for m in outcomes if m.matched and m.fit is not None]
+    return GroupRate(group="all mentees", mentees=len(outcomes), matched=sum(m.matched for m in outcomes), mean_fit=mean(fits) if fits else None)
+
+
+def load_distribution(loads: Mapping[str, int]) -> list[tuple[int, int]]:
+    """How many mentors have 0, 1, 2, … mentees (every count up to the largest, zeros included)."""
+    if not loads:
+        return []
+    counts = Counter(loads.values())
+    return [(k, counts.get(k, 0)) for k in range(0, max(counts) + 1)]
+
+
+@dataclass
+class EquityReport:
+    round: Round
+    outcomes: list[MenteeOutcome]
+    loads: dict[str, int]
+    names: dict[str, str]
+
+    @property
+    def by_site(self) -> list[GroupRate]:
+        return rates_by(self.outcomes, "site")
+
+    @property
+    def by_program(self) -> list[GroupRate]:
+        return rates_by(self.outcomes, "program")
+
+    @property
+    def total(self) -> GroupRate:
+        return overall(self.outcomes)
+
+    @property
+    def distribution(self) -> list[tuple[int, int]]:
+        return load_distribution(self.loads)
+
+
+def load_equity_report(session: Session, *, round_: Round) -> EquityReport:
+    """Who was matched in the round, by site and program, and how the mentees spread over the mentor pool."""
+    pairings = [p for p in repo.round_pairings(session, round_id=round_.id) if p.status in LIVE_PAIRING_STATES]
+    people = {person.id: (enrollment, person) for enrollment, person in repo.enrollments(session, term_id=round_.term_id)}
+    by_email = {person.email: person for _, person in people.values()}
+    best: dict[int, float] = {}
+    for pairing in pairings:
+        best[pairing.mentee_id] = max(best.get(pairing.mentee_id, float("-inf")), pairing.score)
+    outcomes: dict[str, MenteeOutcome] = {}
+    for mentee_id, fit in best.items():
+        person = people[mentee_id][1] if mentee_id in people else session.get(Person, mentee_id)
+        outcomes[person.email] = MenteeOutcome(person.email, person.site, person.prep_program, True, fit)
+    for item in (round_.match_summary or {}).get("unmatched", []):
+        email = item.get("email")
+        person = by_email.get(email)
+        if email and email not in outcomes:
+            outcomes[email] = MenteeOutcome(email, person.site if person else None, person.prep_program if person else None, False)
+    loads: dict[str, int] = {}
+    for enrollment, person in people.values():
+        ready = enrollment.status == "opted_in" and enrollment.role in ("mentor", "both") and enrollment.approval in MENTOR_READY_APPROVALS
+        if ready and enrollment.capacity > 0:
+            loads[person.email] = 0
+    mentees_of: dict[int, set[int]] = defaultdict(set)
+    for pairing in pairings:
+        mentees_of[pairing.mentor_id].add(pairing.mentee_id)
+    for mentor_id, mentees in mentees_of.items():
+        person = people[mentor_id][1] if mentor_id in people else session.get(Person, mentor_id)
+        loads[person.email] = len(mentees)
+    names = {person.email: person.name for _, person in people.values()}
+    return EquityReport(round=round_, outcomes=sorted(outcomes.values(), key=lambda o: o.key), loads=loads, names=names)
+
+
+# --- engagement --------------------------------------------------------------------------------
+
+CHECK_IN_LABELS: dict[str | None, str] = {choice.value: choice.label for choice in CHECK_IN_CHOICES} | {None: "No answer yet"}
+CHECK_IN_ORDER: tuple[str | None, ...] = (*(choice.value for choice in CHECK_IN_CHOICES), None)
+LIKERT_LABELS = tuple(choice.label for choice in LIKERT)
+
+
+def check_in_counts(answers: Iterable[str | None]) -> dict[str | None, int]:
+    """Check-in answers counted in the flow's order, "no answer yet" last; unknown answers are ignored."""
+    counts = Counter(answers)
+    return {answer: counts.get(answer, 0) for answer in CHECK_IN_ORDER}
+
+
+@dataclass(frozen=True)
+class SurveyItem:
+    """One Likert statement: how many chose each of 1..5, and the mean."""
+
+    question: str
+    text: str
+    counts: tuple[int, int, int, int, int]
+
+    @property
+    def answers(self) -> int:
+        return sum(self.counts)
+
+    @property
+    def mean(self) -> float | None:
+        return sum((i + 1) * n for i, n in enumerate(self.counts)) / self.answers if self.answers else None
+
+    @property
+    def agree_share(self) -> float | None:
+        """Share who agree or strongly agree."""
+        return (self.counts[3] + self.counts[4]) / self.answers if self.answers else None
+
+
+def survey_summary(answers: Iterable[tuple[str, Any]]) -> tuple[list[SurveyItem], list[str]]:
+    """The Likert statements in the survey's order with their counts, and the non-empty comments."""
+    counts: dict[str, list[int]] = {key: [0] * 5 for key, _ in SURVEY_ITEMS}
+    comments = []
+    for question, value in answers:
+        if question == "comment":
+            if isinstance(value, str) and value.strip():
+                comments.append(value.strip())
+            continue
+        if question not in counts:
+            continue
+        try:
+            score = int(value)
+        except (TypeError, ValueError):
+            continue
+        if 1 <= score <= 5:
+            counts[question][score - 1] += 1
+    items = [SurveyItem(key, text, tuple(counts[key])) for key, text in SURVEY_ITEMS]  # type: ignore[arg-type]
+    return items, comments
+
+
+@dataclass(frozen=True)
+class StalledPair:
+    pairing_id: int
+    round_id: int
+    mentor: str
+    mentee: str
+    answers: tuple[str, ...]
+
+
+@dataclass
+class EngagementReport:
+    round: Round | None
+    pair_status: dict[str, int]
+    mentor_check_ins: dict[str | None, int]
+    mentee_check_ins: dict[str | None, int]
+    survey: list[SurveyItem]
+    comments: list[str]
+    stalled: list[StalledPair] = field(default_factory=list)
+
+
+def load_engagement_report(session: Session, *, term: Term, round_: Round | None) -> EngagementReport:
+    """Check-ins and survey of one round, and the term's stalled pairs."""
+    pair_status: dict[str, int] = {}
+    mentor_answers: list[str | None] = []
+    mentee_answers: list[str | None] = []
+    survey_rows: list[tuple[str, Any]] = []
+    if round_ is not None:
+        pairings = repo.round_pairings(session, round_id=round_.id)
+        pair_status = dict(Counter(p.status for p in pairings))
+        by_id = {p.id: p for p in pairings}
+        if by_id:
+            for check_in in session.exec(select(CheckIn).where(col(CheckIn.pairing_id).in_(list(by_id)))):
+                pairing = by_id[check_in.pairing_id]
+                (mentor_answers if check_in.person_id == pairing.mentor_id else mentee_answers).append(check_in.answer)
+        survey_rows = [(row.question, row.value) for row in session.exec(select(SurveyAnswer).where(SurveyAnswer.round_id == round_.id))]
+    items, comments = survey_summary(survey_rows)
+    stalled = []
+    statement = (
+        select(Pairing)
+        .join(Round, col(Round.id) == Pairing.round_id)
+        .where(Round.term_id == term.id, Pairing.status == "stalled")
+        .order_by(Pairing.round_id, Pairing.id)
+    )
+    for pairing in session.exec(statement):
+        mentor, mentee = session.get(Person, pairing.mentor_id), session.get(Person, pairing.mentee_id)
+        answers = tuple(
+            CHECK_IN_LABELS.get(c.answer, str(c.answer)) for c in session.exec(select(CheckIn).where(CheckIn.pairing_id == pairing.id))
+        )
+        stalled.append(StalledPair(pairing.id, pairing.round_id, mentor.name, mentee.name, answers))
+    return EngagementReport(
+        round=round_, pair_status=pair_status, mentor_check_ins=check_in_counts(mentor_answers),
+        mentee_check_ins=check_in_counts(mentee_answers), survey=items, comments=comments, stalled=stalled,
+    )  # fmt: skip
+
+
+# --- program overview and timelines ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionSummary:
+    done: int
+    pending: int
+    skipped: int
+    failed: int
+    next_due: ScheduledAction | None
+    last_done: ScheduledAction | None
+
+
+def summarize_actions(actions: Sequence[ScheduledAction]) -> ActionSummary:
+    """What a round has sent (done), what is still due (pending, the next one named) and what went wrong."""
+    counts = Counter(a.status for a in actions)
+    pending = sorted((a for a in actions if a.status in ("pending", "running")), key=lambda a: (a.due_at, a.id))
+    done = sorted((a for a in actions if a.status == "done" and a.done_at), key=lambda a: (a.done_at, a.id))
+    return ActionSummary(
+        done=counts.get("done", 0), pending=counts.get("pending", 0) + counts.get("running", 0),
+        skipped=counts.get("skipped", 0), failed=counts.get("failed", 0),
+        next_due=pending[0] if pending else None, last_done=done[-1] if done else None,
+    )  # fmt: skip
+
+
+ACTION_LABELS = {
+    "round.match": "Run the matcher",
+    "round.notify": "Send pairing notices",
+    "round.start": "Start the sessions",
+    "round.close": "Close the round",
+    "session.reminder": "Session reminder",
+    "touchpoint.share": "Prompt mentee to share work",
+    "touchpoint.feedback": "Prompt mentor to give feedback",
+    "checkin.ask": "Ask both: did you meet?",
+    "checkin.escalate": "Escalate if stalled",
+    "survey.ask": "End-of-round survey",
+    "term.remind": "Opt-in reminder",
+}
+
+
+def action_label(kind: str) -> str:
+    return ACTION_LABELS.get(kind, kind)
+
+
+@dataclass
+class RoundLine:
+    round: Round
+    pairs: int
+    actions: ActionSummary
+
+
+@dataclass
+class TermOverview:
+    term: Term
+    enrolled: dict[str, int]
+    rounds: list[RoundLine]
+
+
+def enrollment_counts(enrollments: Iterable[Enrollment]) -> dict[str, int]:
+    """Opted-in mentors, mentees and both; opted out; still invited; mentors awaiting their principal."""
+    counts = Counter()
+    for e in enrollments:
+        if e.status == "opted_in":
+            counts[e.role] += 1
+            if e.role in ("mentor", "both") and e.approval == "pending":
+                counts["awaiting_approval"] += 1
+        else:
+            counts[e.status] += 1
+    return {key: counts.get(key, 0) for key in ("mentor", "mentee", "both", "invited", "opted_out", "awaiting_approval")}
+
+
+def load_overview(session: Session, *, program_id: int) -> list[TermOverview]:
+    """Every term, newest first, with its enrollment counts and its rounds' progress."""
+    overview = []
+    for term in reversed(repo.list_terms(session, program_id=program_id)):
+        enrollments = list(session.exec(select(Enrollment).where(Enrollment.term_id == term.id)))
+        lines = []
+        for round_ in repo.list_rounds(session, term_id=term.id):
+            pairs = sum(1 for p in repo.round_pairings(session, round_id=round_.id) if p.status != "cancelled")
+            lines.append(RoundLine(round_, pairs, summarize_actions(repo.round_actions(session, round_id=round_.id))))
+        overview.append(TermOverview(term, enrollment_counts(enrollments), lines))
+    return overview
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    """Messages in the outbox by status."""
+    counts = Counter(status for status in session.exec(select(OutboxMessage.status)))
+    return dict(sorted(counts.items()))
+
+
+def when(moment: datetime | None, zone: Any) -> str:
+    """A moment in the program's zone, as admins read it."""
+    if moment is None:
+        return ""
+    return moment.astimezone(zone).strftime("%a %b %-d, %H:%M")
