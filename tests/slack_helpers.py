@@ -14,9 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
-import httpx
 import uvicorn
 from sqlalchemy.engine import Engine
 
@@ -46,11 +44,6 @@ def signature(body: str, *, secret: str = SECRET, timestamp: int | None = None) 
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     base = b"v0:" + stamp.encode() + b":" + body.encode("utf-8")
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()}
-
-
-def form_body(payload: dict[str, Any]) -> str:
-    """An interactive payload as Slack posts it: form-encoded `payload=<json>`."""
-    return urlencode({"payload": json.dumps(payload)})
 
 
 async def wait_for(check: Callable[[], Any], *, timeout: float = 10.0, what: str = "the condition") -> Any:

@@ -119,3 +119,20 @@ def service_now():
 
     return datetime.now(timezone.utc)
 
+
+
+def test_receipts_are_claimed_once_and_old_ones_are_forgotten(engine) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from bot.slack import store
+    from bot.slack.app import receipt_key
+
+    now = datetime(2026, 11, 23, 17, tzinfo=timezone.utc)
+    key = receipt_key({"type": "event_callback", "event_id": "Ev123"})
+    assert store.claim(engine, key=key, now=now) is True
+    assert store.claim(engine, key=key, now=now + timedelta(minutes=5)) is False
+    assert store.prune_receipts(engine, before=now - timedelta(days=2)) == 0
+    assert store.prune_receipts(engine, before=now + timedelta(days=1)) == 1
+    assert store.claim(engine, key=key, now=now + timedelta(days=3)) is True
+    assert receipt_key({"command": "/mentoring", "trigger_id": "1.2.abc"}) == "command:1.2.abc"
+    assert receipt_key({"type": "view_submission"}) is None  # submissions are idempotent: the same page saves the same answers

@@ -15,7 +15,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 HELP_WORDS = {"help", "?", "hi", "hello", "hey", "menu", "start"}
 ADMIN_CACHE_SECONDS = 300
+RECEIPTS_KEPT = timedelta(days=2)  # Slack redelivers an event at most three times, within the hour
+RECEIPT_PRUNE_SECONDS = 3600
 NOT_ON_ROSTER = (
     "I can't find you on the mentoring program's roster. Ask your program admin to add your Slack ID "
     "(or the email on your Slack profile) to the roster; then I can help."
@@ -73,6 +75,7 @@ class SlackChannel:
         self.clock = clock
         self.client = client or make_client(settings)
         self._admins: dict[str, tuple[bool, float]] = {}
+        self._pruned = float("-inf")
         self.app = AsyncApp(
             name="mentorbot",
             client=self.client,
@@ -158,9 +161,14 @@ class SlackChannel:
 
     async def skip_repeats(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:  # noqa: A002 (Bolt's name)
         key = receipt_key(body)
-        if key is not None and not await self.db(store.claim, self.engine, key=key, now=self.clock()):
-            logger.info("ignoring a repeated Slack delivery %s", key)
-            return BoltResponse(status=200, body="")
+        if key is not None:
+            now = self.clock()
+            if not await self.db(store.claim, self.engine, key=key, now=now):
+                logger.info("ignoring a repeated Slack delivery %s", key)
+                return BoltResponse(status=200, body="")
+            if time.monotonic() - self._pruned > RECEIPT_PRUNE_SECONDS:
+                self._pruned = time.monotonic()
+                await self.db(store.prune_receipts, self.engine, before=now - RECEIPTS_KEPT)
         return await next()
 
     # -- events -------------------------------------------------------------------------------------------

@@ -94,6 +94,15 @@ def claim(engine: Engine, *, key: str, now: datetime) -> bool:
     return True
 
 
+def prune_receipts(engine: Engine, *, before: datetime) -> int:
+    """Forget receipts older than `before` (Slack stops redelivering within the hour); returns how many went."""
+    with session_scope(engine) as session:
+        result = session.execute(
+            sa.delete(ScheduledAction).where(ScheduledAction.kind == RECEIPT_KIND, col(ScheduledAction.due_at) < before)
+        )
+        return result.rowcount
+
+
 def open_term(session: Session, *, program_name: str) -> tuple[Program | None, Term | None]:
     """The program and its most recently opened open term (either may be missing)."""
     program = session.exec(select(Program).where(Program.name == program_name)).first()
