@@ -104,3 +104,55 @@ async def test_only_channels_with_a_sender_are_touched(engine: Engine, now: date
     slack_id = _queue(engine, now, key="dm:1", channel="slack")
     await outbox.deliver_due(engine, {"email": RecordingSender()}, now=now)
     assert _status(engine, slack_id).status == "pending"
+
+
+class TwoPhaseSender:
+    """Records each step like the email sender: checkpoint, then the hand-over."""
+
+    two_phase = True
+
+    def __init__(self, *, after_checkpoint: Exception | None = None) -> None:
+        self.after_checkpoint = after_checkpoint
+        self.handed_over: list[str] = []
+
+    async def send(self, message: OutboxMessage, checkpoint) -> str:
+        checkpoint()
+        if self.after_checkpoint is not None:
+            raise self.after_checkpoint
+        self.handed_over.append(message.idempotency_key)
+        return "ok"
+
+
+async def test_a_message_handed_over_by_a_worker_that_died_is_not_sent_again(engine: Engine, now: datetime) -> None:
+    message_id = _queue(engine, now)
+    (claimed,) = outbox.claim_due(engine, now=now)
+    assert outbox.mark_committing(engine, message=claimed, now=now)  # ...and the worker dies right after the final "."
+    sender = TwoPhaseSender()
+    assert await outbox.deliver_due(engine, {"email": sender}, now=now + outbox.SEND_LEASE) == []
+    stored = _status(engine, message_id)
+    assert stored.status == "sent" and stored.last_error.startswith("unconfirmed:") and sender.handed_over == []
+    with session_scope(engine) as session:
+        assert [m.id for m in outbox.problems(session)] == [message_id]
+    assert outbox.resend(engine, message_id=message_id, now=now + outbox.SEND_LEASE)  # an admin decides to send it again
+    await outbox.deliver_due(engine, {"email": sender}, now=now + outbox.SEND_LEASE)
+    assert sender.handed_over == ["notice:1"] and _status(engine, message_id).last_error is None
+
+
+async def test_a_worker_whose_lease_ran_out_can_no_longer_touch_the_message(engine: Engine, now: datetime) -> None:
+    message_id = _queue(engine, now)
+    (slow,) = outbox.claim_due(engine, now=now)  # worker A stalls past its lease
+    (fast,) = outbox.claim_due(engine, now=now + outbox.SEND_LEASE)  # worker B takes over
+    assert (slow.attempts, fast.attempts) == (1, 2)
+    assert not outbox.mark_committing(engine, message=slow, now=now)  # A's checkpoint is refused: it must not hand over
+    assert not outbox.mark_sent(engine, message_id=message_id, provider_id="late", now=now, attempt=slow.attempts)
+    assert outbox.mark_committing(engine, message=fast, now=now + outbox.SEND_LEASE)
+    assert outbox.mark_sent(engine, message_id=message_id, provider_id="b", now=now + outbox.SEND_LEASE, attempt=fast.attempts)
+    assert _status(engine, message_id).provider_id == "b"
+
+
+async def test_a_refusal_after_the_checkpoint_is_retried_and_silence_is_unconfirmed(engine: Engine, now: datetime) -> None:
+    first, second = _queue(engine, now, key="a"), _queue(engine, now, key="b")
+    refused = await outbox.deliver_due(engine, {"email": TwoPhaseSender(after_checkpoint=TemporaryFailure("451 at end of DATA"))}, now=now, limit=1)
+    assert [d.status for d in refused] == ["pending"] and _status(engine, first).status == "pending"
+    silent = await outbox.deliver_due(engine, {"email": TwoPhaseSender(after_checkpoint=outbox.Unconfirmed("no reply after the message"))}, now=now)
+    assert [d.message_id for d in silent] == [second] and _status(engine, second).last_error.startswith("unconfirmed:")
