@@ -67,7 +67,11 @@ UNCONFIRMED_PREFIX = "unconfirmed: "
 
 
 class Sender(Protocol):
-    """Delivers one outbox message on one channel and returns the far side's id for it."""
+    """Delivers one outbox message on one channel and returns the far side's id for it.
+
+    A sender with ``two_phase = True`` is called as ``send(message, checkpoint)`` and must call
+    ``checkpoint()`` (it may raise LeaseLost) immediately before the step that hands the message over for good.
+    """
 
     async def send(self, message: OutboxMessage) -> str | None: ...
 
