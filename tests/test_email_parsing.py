@@ -87,6 +87,15 @@ Enviado desde mi iPhone
 El lun, 23 nov 2026 a las 9:00, District Mentoring (<reply+abc@mentor.example>) escribió:
 > ¿Cómo quiere participar?
 """
+OUTLOOK_BOLD = """Availability: Tue 3-4pm
+
+*From:* District Mentoring <reply+abc@mentor.example>
+*Sent:* Monday, November 23, 2026 9:00 AM
+*To:* Ben Ortiz <ben@d.example>
+*Subject:* Your mentoring profile
+
+4. When are you usually free to meet each week?
+"""
 OUTLOOK_FRENCH = """4
 
 De : District Mentoring <reply+abc@mentor.example>
@@ -110,8 +119,9 @@ Objet : Mentorat
         (GERMAN, "- 6-8\n- 9-12"),
         (SPANISH, "mentee"),
         (OUTLOOK_FRENCH, "4"),
+        (OUTLOOK_BOLD, "Availability: Tue 3-4pm"),
     ],
-    ids=["gmail-wrapped", "apple", "thunderbird", "outlook", "original-message", "iphone", "dash-signature", "french", "german", "spanish", "outlook-fr"],
+    ids=["gmail-wrapped", "apple", "thunderbird", "outlook", "original-message", "iphone", "dash-signature", "french", "german", "spanish", "outlook-fr", "outlook-bold"],
 )
 def test_quoted_history_and_signatures_are_stripped(raw: str, kept: str) -> None:
     assert strip_quoted(raw.replace("\n", "\r\n")) == kept
