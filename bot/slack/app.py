@@ -76,6 +76,7 @@ class SlackChannel:
         self.client = client or make_client(settings)
         self._admins: dict[str, tuple[bool, float]] = {}
         self._pruned = float("-inf")
+        self._tasks: set[asyncio.Task] = set()
         self.app = AsyncApp(
             name="mentorbot",
             client=self.client,
@@ -166,9 +167,11 @@ class SlackChannel:
             if not await self.db(store.claim, self.engine, key=key, now=now):
                 logger.info("ignoring a repeated Slack delivery %s", key)
                 return BoltResponse(status=200, body="")
-            if time.monotonic() - self._pruned > RECEIPT_PRUNE_SECONDS:
+            if time.monotonic() - self._pruned > RECEIPT_PRUNE_SECONDS:  # off the ack path, at most hourly
                 self._pruned = time.monotonic()
-                await self.db(store.prune_receipts, self.engine, before=now - RECEIPTS_KEPT)
+                task = asyncio.create_task(self.db(store.prune_receipts, self.engine, before=now - RECEIPTS_KEPT))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
         return await next()
 
     # -- events -------------------------------------------------------------------------------------------
@@ -195,7 +198,10 @@ class SlackChannel:
         if word in HELP_WORDS:
             await self.say_text(user_id, TYPED_HELP)
             return
-        if word in ("profile", "my profile", "edit profile", "opt in", "opt-in", "optin", "change", "status", "me"):
+        if word in ("status", "me", "home"):
+            await self.post(user_id, bk.Rendered(text="Where you stand", blocks=await self.db(admin.me_blocks, self.engine, self.settings, person_id=member.person_id)))
+            return
+        if word in ("profile", "my profile", "edit profile", "opt in", "opt-in", "optin", "change"):
             contexts = await self.db(store.term_dialogs, self.engine, self.settings, person_id=member.person_id)
             if contexts is None:
                 await self.say_text(user_id, "No mentoring term is open right now; I'll message you when the next one opens.")
