@@ -43,11 +43,18 @@ def admin_settings(tmp_path: Path, database_url: str, **extra: Any) -> Settings:
     return Settings(_env_file=None, data_dir=tmp_path / "data", database_url=database_url, program_name=PROGRAM, **values)
 
 
-@contextlib.asynccontextmanager
-async def serve_app(app: FastAPI) -> AsyncIterator[str]:
-    """Run an ASGI app under uvicorn on a free loopback port and yield its base URL."""
+def reserve_port() -> tuple[socket.socket, str]:
+    """A bound loopback socket and its base URL, so settings can name the address before the app starts."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: FastAPI, sock: socket.socket | None = None) -> AsyncIterator[str]:
+    """Run an ASGI app under uvicorn on a free loopback port (or on `sock`) and yield its base URL."""
+    if sock is None:
+        sock, _base = reserve_port()
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -66,10 +73,10 @@ async def serve_app(app: FastAPI) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def serving(settings: Settings, clock: Callable[[], datetime] | None = None) -> AsyncIterator[str]:
+async def serving(settings: Settings, clock: Callable[[], datetime] | None = None, sock: socket.socket | None = None) -> AsyncIterator[str]:
     """The mentorbot app for `settings` on loopback."""
     app = create_app(settings, clock=clock, senders={}) if clock else create_app(settings, senders={})
-    async with serve_app(app) as base:
+    async with serve_app(app, sock) as base:
         yield base
 
 
@@ -253,7 +260,7 @@ def seed_engagement(engine: Engine, round_id: int, now: datetime) -> dict[str, i
                 session.add(SurveyAnswer(round_id=round_id, pairing_id=pairing.id, person_id=pairing.mentee_id, question=question, value=1 + (i + k * 2) % 5, answered_at=now))
             if i % 3 == 0:
                 session.add(SurveyAnswer(round_id=round_id, pairing_id=pairing.id, person_id=pairing.mentee_id, question="comment", value=f"=HYPERLINK(\"x\") helpful chat number {i}", answered_at=now))
-        stalled = pairings[3]
+        stalled = pairings[min(3, len(pairings) - 1)]
         stalled.status = "stalled"
         counts = {"pairs": len(pairings), "stalled": stalled.id}
         assert session.exec(select(CheckIn)).first() is not None

@@ -141,7 +141,7 @@ def term_pool(session: Session, *, term: Term, week_of: date, before_round_id: i
     people = repo.enrollments(session, term_id=term.id)
     active = [(enrollment, person) for enrollment, person in people if enrollment.status == "opted_in"]
     answers = repo.profiles(session, person_ids=(person.id for _, person in active))
-    earlier = repo.earlier_pairings_in_term(session, term_id=term.id, before_round_id=before_round_id or 2**62)
+    earlier = repo.earlier_pairings_in_term(session, term_id=term.id, before_round_id=before_round_id or 2**31 - 1)
     load = repo.mentor_load(earlier)
     participants = [
         to_participant(enrollment, person, answers[person.id], capacity_left=enrollment.capacity - load.get(person.id, 0), week_of=week_of)
