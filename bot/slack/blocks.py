@@ -210,7 +210,7 @@ def question_inputs(question: Question, ctx: FlowContext, current: Any = None) -
         if raw:
             element["initial_value"] = str(raw)
     else:  # text, slots, and a multi_choice without options
-        element.update(type="plain_text_input", multiline=question.kind != "email", max_length=2000)
+        element.update(type="plain_text_input", multiline=True, max_length=2000)
         if question.help:
             element["placeholder"] = plain(question.help, PLACEHOLDER)
         if raw:
@@ -346,7 +346,7 @@ def parse_ask_block_id(block_id: str) -> tuple[str, str, str] | None:
 
 def clickable(question: Question, ctx: FlowContext) -> bool:
     """True when a question can be answered by one click in a message (a choice, or a small number)."""
-    return question.kind == "choice" or (question.kind == "number" and ctx.max_capacity <= 25)
+    return question.kind == "choice" or (question.kind == "number" and ctx.max_capacity <= SELECT_OPTIONS)
 
 
 def _number_choices(ctx: FlowContext) -> tuple[Choice, ...]:
