@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -11,11 +13,13 @@ from rich.rule import Rule
 from rich.table import Table
 
 from bot import report
+from bot.email.demo_leg import run_email_leg
 from bot.importer import import_roster
 from bot.rounds import service
 from bot.rounds.calendar import ProgramCalendar, next_sendable
 from bot.rounds.schedule import ScheduleConfig, publish_round, run_due_actions
 from bot.settings import Settings
+from bot.slack.demo_leg import run_slack_leg
 from storage import db, repo
 from bot.outbox import messages as outbox_messages
 from storage.db import session_scope
@@ -38,11 +42,14 @@ def term_name_for(moment: datetime) -> str:
 
 def run_demo(settings: Settings, *, console: Console, now: datetime, roster: Path | None = None) -> None:
     """Import, open a term, enroll, approve mentors, match and publish a 2-session micro round, run it to the end, and print what happened."""
+    # The demo tells its own story; the servers it runs on loopback keep their routine logs to themselves.
+    logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # a skipped overlapping tick is routine here
     demo_dir = settings.data_dir / "demo"
+    shutil.rmtree(demo_dir, ignore_errors=True)  # every run starts clean: database, mail and the Slack leg's files
     demo_dir.mkdir(parents=True, exist_ok=True)
     database = demo_dir / "demo.db"
-    for leftover in demo_dir.glob("demo.db*"):  # start clean each run, WAL files included
-        leftover.unlink()
     engine = db.create_db_engine(f"sqlite:///{database.as_posix()}")
     db.upgrade(engine)
     roster = roster or shipped_roster()
@@ -72,6 +79,15 @@ def run_demo(settings: Settings, *, console: Console, now: datetime, roster: Pat
     report.print_enrollment_counts(console, counts)
     _principals_decide(engine, term_name=term.name, now=now + timedelta(days=2))
     _print_opt_ins(console, engine, term_id=term.id)
+
+    console.print(Rule("2a. Teachers answer in Slack (a stand-in of Slack's Web API on loopback)"))
+    for line in run_slack_leg(settings.model_copy(update={"data_dir": demo_dir}), now=now, folder=demo_dir / "slack"):
+        console.print(line, highlight=False)
+
+    console.print(Rule("2b. A mentee without Slack answers by email (the local mail sink)"))
+    email_settings = settings.model_copy(update={"data_dir": demo_dir})
+    for line in run_email_leg(email_settings, database_url=f"sqlite:///{database.as_posix()}", term_id=term.id, now=now):
+        console.print(line, highlight=False)
 
     console.print(Rule("3. A micro-mentoring round is matched"))
     match_on = (now + timedelta(days=14)).date()

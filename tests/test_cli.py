@@ -169,11 +169,15 @@ def test_match_a_roster_file_without_a_database(tmp_path: Path) -> None:
 def test_demo_runs_a_term_end_to_end(tmp_path: Path) -> None:
     result = run(tmp_path, "demo")
     assert result.returncode == 0, result.stderr
-    for heading in ("1. Roster", "2. Term opens", "Who opted in", "3. A micro-mentoring round", "4. The round runs itself", "Summary"):
+    for heading in ("1. Roster", "2. Term opens", "Who opted in", "2a. Teachers answer in Slack", "2b. A mentee without Slack",
+                    "3. A micro-mentoring round", "4. The round runs itself", "Summary"):
         assert heading in result.stdout
     assert "Imported 70 of 70 rows" in result.stdout
     assert "pairing notices" in result.stdout and "surveys" in result.stdout
     assert "ran on its own schedule" in result.stdout and "is closed" in result.stdout
+    assert "every request into the app was signed" in result.stdout  # the Slack leg went through signed requests
+    assert "Your profile is complete" in result.stdout  # the email leg finished by reply
+    assert "INFO" not in result.stdout + result.stderr
     # A second run starts clean rather than tripping over the first one's term.
     assert run(tmp_path, "demo").returncode == 0
 
