@@ -31,9 +31,22 @@ class BreaksRules(Exception):
 
 
 @dataclass(frozen=True)
+class PersonRef:
+    """Who, as plain values that outlive the database session (a refused edit rolls its session back)."""
+
+    id: int
+    name: str
+    email: str
+
+    @classmethod
+    def of(cls, person: Person) -> PersonRef:
+        return cls(person.id, person.name, person.email)
+
+
+@dataclass(frozen=True)
 class PairCheck:
-    mentor: Person
-    mentee: Person
+    mentor: PersonRef
+    mentee: PersonRef
     broken: list[str]
 
 
@@ -103,7 +116,7 @@ class Desk:
         if enrollment.approval not in MENTOR_READY_APPROVALS:
             broken.append(f"{mentor.name}'s principal has not approved them as a mentor this term ({enrollment.approval})")
         broken += ineligibility_reasons(self.mentor_participant(mentor_id), self.mentee_p, self.settings, self.history)
-        return PairCheck(mentor, self.mentee, broken)
+        return PairCheck(PersonRef.of(mentor), PersonRef.of(self.mentee), broken)
 
 
 @dataclass(frozen=True)
@@ -185,7 +198,7 @@ def _matched(session: Session, round_id: int) -> int:
     return len({p.mentee_id for p in repo.round_pairings(session, round_id=round_id) if p.status != "cancelled"})
 
 
-def _log(round_: Round, *, matched: int, now: datetime, admin: str, action: str, mentee: Person, mentor: Person, overrides: list[str]) -> None:
+def _log(round_: Round, *, matched: int, now: datetime, admin: str, action: str, mentee: Person | PersonRef, mentor: Person | PersonRef, overrides: list[str]) -> None:
     summary = dict(round_.match_summary or {})
     unmatched = [u for u in summary.get("unmatched", []) if u.get("email") != mentee.email]
     if action == "unpaired":

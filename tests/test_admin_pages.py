@@ -1,0 +1,314 @@
+"""The admin pages' work over real HTTP on SQLite and PostgreSQL: roster upload with a preview that saves nothing
+until confirmed, a round launched, reviewed, edited by hand and published through the forms, rematch, exports,
+the mail page, and friendly errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import openpyxl
+import pytest
+from sqlmodel import select
+
+from bot.rounds import service
+from bot.web.admin.mail import mail_folder
+from storage import db, repo
+from storage.db import session_scope
+from storage.models import Enrollment, OutboxMessage, Pairing, Person, Round, ScheduledAction
+from tests.adminkit import PROGRAM, admin_settings, seed_engagement, seed_program, serving, sign_in_with_link
+from tests.conftest import DATA, SHARED_ROSTER
+
+
+def people_count(engine) -> int:
+    with session_scope(engine) as session:
+        return repo.count_people(session)
+
+
+def roster_with_one_bad_row() -> bytes:
+    text = SHARED_ROSTER.read_text(encoding="utf-8")
+    return (text.rstrip("\n") + "\nlou.lots@district.example,Lou Lots,mentor,,Garfield High,,9-12,math,assessment,,,,lots,,\n").encode()
+
+
+@pytest.fixture
+def engine(database_url: str):
+    engine = db.create_db_engine(database_url)
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+async def test_a_roster_with_bad_rows_is_previewed_and_saved_only_when_confirmed(tmp_path: Path, database_url: str, engine, now: datetime) -> None:
+    settings = admin_settings(tmp_path, database_url)
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        csrf = await sign_in_with_link(client, settings, now)
+        bad = (DATA / "bad_roster.csv").read_bytes()
+        preview = await client.post("/admin/roster", data={"csrf_token": csrf}, files={"file": ("bad_roster.csv", bad, "text/csv")})
+        assert preview.status_code == 200
+        assert people_count(engine) == 0  # nothing saved by looking
+        assert "Nothing has been saved yet" in preview.text
+        lines = [int(n) for n in re.findall(r'<tr><td class="num">(\d+)</td><td>\w*</td><td><code>', preview.text)]
+        assert lines[:6] == [3, 4, 5, 6, 8, 9]  # every problem, by line
+        assert "Import 3 rows" in preview.text and "capacity" in preview.text and "Tuesday-ish" in preview.text
+        token = re.search(r'name="token" value="([^"]+)"', preview.text).group(1)
+        cancelled = await client.post("/admin/roster/cancel", data={"csrf_token": csrf, "token": token})
+        stale = await client.post("/admin/roster/confirm", data={"csrf_token": csrf, "token": token, "filename": "bad_roster.csv"})
+        assert cancelled.status_code == 303 and stale.status_code == 400 and "no longer here" in stale.text
+        assert people_count(engine) == 0
+
+        preview = await client.post("/admin/roster", data={"csrf_token": csrf}, files={"file": ("bad_roster.csv", bad, "text/csv")})
+        token = re.search(r'name="token" value="([^"]+)"', preview.text).group(1)
+        imported = await client.post("/admin/roster/confirm", data={"csrf_token": csrf, "token": token, "filename": "bad_roster.csv"})
+        assert imported.status_code == 303 and imported.headers["location"] == "/admin/people"
+        people = await client.get("/admin/people")
+        twice = await client.post("/admin/roster/confirm", data={"csrf_token": csrf, "token": token, "filename": "bad_roster.csv"})
+    assert people_count(engine) == 3
+    assert "Imported 3 of 19 rows from bad_roster.csv: 3 new" in people.text and "Ada Good" in people.text
+    assert twice.status_code == 400  # the staged file is used once
+    assert not list((settings.data_dir / "admin-uploads").glob("*.csv"))
+
+
+async def test_xlsx_rosters_and_wrong_files(tmp_path: Path, database_url: str, engine, now: datetime) -> None:
+    settings = admin_settings(tmp_path, database_url, admin_upload_mb=1)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in csv.reader(io.StringIO(SHARED_ROSTER.read_text(encoding="utf-8"))):
+        sheet.append(row)
+    data = io.BytesIO()
+    book.save(data)
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        csrf = await sign_in_with_link(client, settings, now)
+        xlsx = await client.post("/admin/roster", data={"csrf_token": csrf}, files={"file": ("teachers.xlsx", data.getvalue(), "application/octet-stream")})
+        text = await client.post("/admin/roster", data={"csrf_token": csrf}, files={"file": ("notes.txt", b"hello", "text/plain")})
+        empty = await client.post("/admin/roster", data={"csrf_token": csrf}, files={"file": ("empty.csv", b"", "text/csv")})
+        big = await client.post("/admin/roster", data={"csrf_token": csrf}, files={"file": ("big.csv", b"x" * (1024 * 1024 + 10), "text/csv")})
+        headless = await client.post("/admin/roster", data={"csrf_token": csrf}, files={"file": ("odd.csv", b"foo,bar\n1,2\n", "text/csv")})
+    assert xlsx.status_code == 200 and "Import 70 rows" in xlsx.text and "70 new" in xlsx.text
+    assert text.status_code == 400 and "upload a .csv or .xlsx" in text.text
+    assert empty.status_code == 400 and "is empty" in empty.text
+    assert big.status_code == 400 and "larger than 1 MB" in big.text
+    assert headless.status_code == 400 and "email" in headless.text  # the reader's own explanation, as a page
+    assert people_count(engine) == 0
+
+
+async def test_a_round_is_launched_reviewed_edited_and_published_through_the_forms(tmp_path: Path, database_url: str, engine, now: datetime) -> None:
+    from bot.importer import import_roster
+
+    import_roster(engine, SHARED_ROSTER, program_name=PROGRAM, default_timezone="America/Los_Angeles", now=now)
+    settings = admin_settings(tmp_path, database_url)
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        csrf = await sign_in_with_link(client, settings, now)
+        opened = await client.post("/admin/terms", data={"csrf_token": csrf, "name": "Spring 2027", "join": "roster"})
+        home = await client.get("/admin")
+        assert opened.status_code == 303 and "Opened Spring 2027: enrolled" in home.text and "await their principal" in home.text
+        approved = await client.post("/admin/people/approve-all", data={"csrf_token": csrf})
+        assert approved.status_code == 303 and "Approved 27 mentors" in (await client.get("/admin/people")).text
+        created = await client.post("/admin/rounds", data={"csrf_token": csrf, "kind": "micro", "sessions": "2", "start_on": "2026-12-07"})
+        round_id = int(created.headers["location"].rsplit("/", 1)[1])
+        bad_move = await client.post(f"/admin/rounds/{round_id}/move", data={"csrf_token": csrf, "target": "running"})
+        assert bad_move.status_code == 409 and "cannot become running" in bad_move.text
+        await client.post(f"/admin/rounds/{round_id}/move", data={"csrf_token": csrf, "target": "collecting"})
+        matched = await client.post(f"/admin/rounds/{round_id}/match", data={"csrf_token": csrf})
+        page = await client.get(f"/admin/rounds/{round_id}")
+        assert matched.status_code == 303 and "Matched 10 of 40 mentees" in page.text
+        assert "Publish 10 pairs" in page.text and "Unmatched mentees (30)" in page.text and "both teach" in page.text
+
+        with session_scope(engine) as session:
+            round_ = session.get(Round, round_id)
+            unmatched_email = round_.match_summary["unmatched"][0]["email"]
+            mentee = repo.people_by_email(session, emails=[unmatched_email])[unmatched_email]
+            first = repo.round_pairings(session, round_id=round_id)[0]
+        pick = await client.get(f"/admin/rounds/{round_id}/pair?mentee={mentee.id}")
+        assert pick.status_code == 200 and f"Choose a mentor for {mentee.name}" in pick.text
+        breaking = int(re.findall(r'<tr class="breaks">\s*<td><input type="radio" name="mentor_id" value="(\d+)"', pick.text)[0])
+        warned = await client.post(f"/admin/rounds/{round_id}/pair", data={"csrf_token": csrf, "mentee_id": mentee.id, "mentor_id": breaking})
+        assert warned.status_code == 409 and "This pair breaks" in warned.text and "Save anyway" in warned.text
+        with session_scope(engine) as session:
+            assert not [p for p in repo.round_pairings(session, round_id=round_id) if p.mentee_id == mentee.id]  # nothing saved
+        forced = await client.post(f"/admin/rounds/{round_id}/pair", data={"csrf_token": csrf, "mentee_id": mentee.id, "mentor_id": breaking, "confirm": "yes"})
+        assert forced.status_code == 303
+        removed = await client.post(f"/admin/rounds/{round_id}/pairs/{first.id}/remove", data={"csrf_token": csrf})
+        page = await client.get(f"/admin/rounds/{round_id}")
+        assert removed.status_code == 303 and "back on the unmatched list" in page.text
+        assert "overriding" in page.text and "Changes made by hand" in page.text
+        published = await client.post(f"/admin/rounds/{round_id}/publish", data={"csrf_token": csrf, "message": "Thank you!"})
+        page = await client.get(f"/admin/rounds/{round_id}")
+        again = await client.post(f"/admin/rounds/{round_id}/publish", data={"csrf_token": csrf})
+    assert published.status_code == 303 and "Published round" in page.text and "Send pairing notices" in page.text
+    assert again.status_code == 409 and "already published" in again.text
+    with session_scope(engine) as session:
+        round_ = session.get(Round, round_id)
+        pairs = repo.round_pairings(session, round_id=round_id)
+        actions = repo.round_actions(session, round_id=round_id)
+        forced_pair = next(p for p in pairs if p.mentee_id == mentee.id)
+    assert round_.status == "published" and round_.settings["message"] == "Thank you!" and actions
+    assert forced_pair.mentor_id == breaking and forced_pair.reasons[0].startswith("Paired by hand by Admin (sign-in link), overriding:")
+    assert first.mentee_id not in {p.mentee_id for p in pairs}
+    assert {u["email"] for u in round_.match_summary["unmatched"]} >= {session_email(engine, first.mentee_id)}
+    assert round_.match_summary["matched"] == len(pairs) == 10
+    assert [e["action"] for e in round_.match_summary["edits"]] == ["paired", "unpaired"]
+
+
+def session_email(engine, person_id: int) -> str:
+    with session_scope(engine) as session:
+        return session.get(Person, person_id).email
+
+
+async def test_a_hand_pair_that_meets_every_rule_gets_its_reasons(tmp_path: Path, database_url: str, engine, now: datetime) -> None:
+    round_id = seed_program(engine, now)
+    settings = admin_settings(tmp_path, database_url)
+    with session_scope(engine) as session:
+        pairs = repo.round_pairings(session, round_id=round_id)
+        target = pairs[0]
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        csrf = await sign_in_with_link(client, settings, now)
+        pick = await client.get(f"/admin/rounds/{round_id}/pair?mentee={target.mentee_id}")
+        current = re.search(r'value="(\d+)" id="mentor-\d+" checked', pick.text)
+        assert current and int(current.group(1)) == target.mentor_id
+        same = await client.post(f"/admin/rounds/{round_id}/pair", data={"csrf_token": csrf, "mentee_id": target.mentee_id, "mentor_id": target.mentor_id})
+        not_a_mentor = await client.post(f"/admin/rounds/{round_id}/pair", data={"csrf_token": csrf, "mentee_id": target.mentee_id, "mentor_id": target.mentee_id})
+    assert same.status_code == 303
+    assert not_a_mentor.status_code == 409 and "not taking part as a mentor" in not_a_mentor.text
+    with session_scope(engine) as session:
+        after = [p for p in repo.round_pairings(session, round_id=round_id) if p.mentee_id == target.mentee_id]
+    assert [(p.mentor_id, p.reasons) for p in after] == [(target.mentor_id, target.reasons)]  # choosing the same mentor changes nothing
+
+
+async def test_a_stalled_pair_is_rematched_from_the_engagement_page(tmp_path: Path, database_url: str, engine, now: datetime) -> None:
+    round_id = seed_program(engine, now)
+    seeded = seed_engagement(engine, round_id, now)
+    settings = admin_settings(tmp_path, database_url)
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        csrf = await sign_in_with_link(client, settings, now)
+        page = await client.get("/admin/engagement")
+        assert "Stalled pairs in Spring 2027 (1)" in page.text and f"/admin/pairings/{seeded['stalled']}/rematch" in page.text
+        assert page.text.count('role="img"') == 3 and "We met" in page.text
+        done = await client.post(f"/admin/pairings/{seeded['stalled']}/rematch", data={"csrf_token": csrf})
+        after = await client.get(done.headers["location"])
+        twice = await client.post(f"/admin/pairings/{seeded['stalled']}/rematch", data={"csrf_token": csrf})
+    assert done.status_code == 303 and ("rematched with" in after.text or "no other mentor can take" in after.text)
+    assert "Stalled pairs in Spring 2027 (0)" in after.text
+    assert twice.status_code == 409 and "only a running pair can be rematched" in twice.text
+    with session_scope(engine) as session:
+        assert session.get(Pairing, seeded["stalled"]).status == "cancelled"
+
+
+async def test_exports_hold_what_the_pages_show(tmp_path: Path, database_url: str, engine, now: datetime) -> None:
+    round_id = seed_program(engine, now)
+    seed_engagement(engine, round_id, now)
+    _round, pairs = service.round_pairs(engine, round_id=round_id)
+    settings = admin_settings(tmp_path, database_url)
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        await sign_in_with_link(client, settings, now)
+        listing = await client.get("/admin/exports")
+        pairings_csv = await client.get(f"/admin/exports/pairings.csv?round={round_id}")
+        pairings_xlsx = await client.get(f"/admin/exports/pairings.xlsx?round={round_id}")
+        participation = await client.get("/admin/exports/participation.csv")
+        survey = await client.get(f"/admin/exports/survey.xlsx?round={round_id}")
+        people = await client.get("/admin/exports/people.csv")
+        missing = await client.get("/admin/exports/pairings.csv")
+        unknown = await client.get("/admin/exports/secrets.csv?round=1")
+    assert f"/admin/exports/pairings.xlsx?round={round_id}" in listing.text
+    assert pairings_csv.headers["content-disposition"] == f'attachment; filename="round-{round_id}-pairings.csv"'
+    rows = list(csv.DictReader(io.StringIO(pairings_csv.content.decode("utf-8-sig"))))
+    assert [(r["mentor_email"], r["mentee_email"]) for r in rows] == [(p.mentor_email, p.mentee_email) for p in pairs]
+    assert all(r["reasons"] and r["proposed_sessions (America/Los_Angeles)"] for r in rows)
+    sheet = openpyxl.load_workbook(io.BytesIO(pairings_xlsx.content)).active
+    assert sheet.max_row == len(pairs) + 1 and sheet["B1"].value == "mentor_name"
+    table = list(csv.DictReader(io.StringIO(participation.content.decode("utf-8-sig"))))
+    assert len(table) == 70 and sum(int(r["pairs_as_mentee"]) for r in table) == len(pairs)
+    assert sum(int(r["check_ins_asked"]) for r in table) == 2 * len(pairs)
+    answers = list(openpyxl.load_workbook(io.BytesIO(survey.content)).active.iter_rows(min_row=2, values_only=True))
+    assert len(answers) == 3 * len(pairs) + 4 and all(row[3] == "mentee" for row in answers)
+    comment = next(row for row in answers if row[4] == "comment")
+    assert comment[6].startswith("'=HYPERLINK")  # a teacher's text never becomes a formula
+    assert len(list(csv.reader(io.StringIO(people.content.decode("utf-8-sig"))))) == 71
+    assert missing.status_code == 404 and "Say which round" in missing.text
+    assert unknown.status_code == 400
+
+
+async def test_the_mail_page_reads_the_local_sink(tmp_path: Path, sqlite_url: str, now: datetime) -> None:
+    settings = admin_settings(tmp_path, sqlite_url)
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        await sign_in_with_link(client, settings, now)
+        nothing = await client.get("/admin/mail")
+        folder = mail_folder(settings.data_dir)
+        folder.mkdir(parents=True)
+        (folder / "20261123T170000.000001Z-aaaa1111.eml").write_bytes(
+            b"X-Sink-Envelope-To: ana@district.example\r\nFrom: mentorbot@localhost\r\nTo: ana@district.example\r\n"
+            b"Subject: You're matched <with> Bo\r\nDate: Mon, 23 Nov 2026 17:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/alternative; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nHello Ana\r\n"
+            b"--XX\r\nContent-Type: text/html\r\n\r\n<p>Hello <script>alert(1)</script>Ana</p>\r\n--XX--\r\n"
+        )
+        listing = await client.get("/admin/mail")
+        one = await client.get("/admin/mail/20261123T170000.000001Z-aaaa1111.eml")
+        html = await client.get("/admin/mail/20261123T170000.000001Z-aaaa1111.eml/html")
+        missing = await client.get("/admin/mail/nope.eml")
+        sneaky = await client.get("/admin/mail/..%2Fmentorbot.db")
+    assert nothing.status_code == 200 and "No mail yet" in nothing.text
+    assert "You&#39;re matched &lt;with&gt; Bo" in listing.text and "ana@district.example" in listing.text
+    assert "Hello Ana" in one.text and 'sandbox src="/admin/mail/' in one.text
+    assert html.headers["content-security-policy"].startswith("sandbox")
+    assert missing.status_code == 404 and sneaky.status_code == 404
+
+
+async def test_the_mail_page_says_where_mail_goes_with_an_smtp_server(tmp_path: Path, sqlite_url: str, now: datetime) -> None:
+    settings = admin_settings(tmp_path, sqlite_url, smtp_host="127.0.0.1")
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        await sign_in_with_link(client, settings, now)
+        page = await client.get("/admin/mail")
+    assert "SMTP_HOST" in page.text and "not kept here" in page.text
+
+
+async def test_opening_a_term_by_invitation_asks_everyone(tmp_path: Path, database_url: str, engine, now: datetime) -> None:
+    from bot.importer import import_roster
+
+    import_roster(engine, SHARED_ROSTER, program_name=PROGRAM, default_timezone="America/Los_Angeles", now=now)
+    settings = admin_settings(tmp_path, database_url)
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        csrf = await sign_in_with_link(client, settings, now)
+        await client.post("/admin/terms", data={"csrf_token": csrf, "name": "Fall 2027", "join": "invite", "opt_in_by": "2026-12-15"})
+        home = await client.get("/admin")
+        duplicate = await client.post("/admin/terms", data={"csrf_token": csrf, "name": "Fall 2027", "join": "invite"})
+        bad_date = await client.post("/admin/rounds", data={"csrf_token": csrf, "start_on": "next week"})
+    assert "asked 70 people to opt in" in home.text and "70 invited, not answered yet" in home.text
+    assert duplicate.status_code == 409 and "already exists" in duplicate.text
+    assert bad_date.status_code == 409 and "not a date like 2027-02-01" in bad_date.text
+    with session_scope(engine) as session:
+        assert len(session.exec(select(Enrollment)).all()) == 70
+        assert session.exec(select(OutboxMessage)).first() is not None
+        assert len(session.exec(select(ScheduledAction).where(ScheduledAction.kind == "term.remind")).all()) == 2
+
+
+async def test_pages_for_things_that_do_not_exist_are_friendly(tmp_path: Path, sqlite_url: str, now: datetime) -> None:
+    settings = admin_settings(tmp_path, sqlite_url)
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        await sign_in_with_link(client, settings, now)
+        empty = {path: await client.get(path) for path in ("/admin", "/admin/pool", "/admin/equity", "/admin/engagement", "/admin/people", "/admin/exports")}
+        missing = await client.get("/admin/rounds/999")
+        bad_id = await client.get("/admin/rounds/abc")
+    assert all(page.status_code == 200 for page in empty.values())
+    assert "Start here" in empty["/admin"].text and "Upload the roster" in empty["/admin"].text
+    assert missing.status_code == 404 and "There is no round 999" in missing.text and "Back to the program" in missing.text
+    assert bad_id.status_code == 400 and "round_id" in bad_id.text
+
+
+async def test_pool_health_page_shows_areas_and_the_forecast(tmp_path: Path, database_url: str, engine, now: datetime) -> None:
+    seed_program(engine, now, match=False)
+    settings = admin_settings(tmp_path, database_url)
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        await sign_in_with_link(client, settings, now)
+        page = await client.get("/admin/pool")
+        topic = await client.get("/admin/pool?topic=assessment")
+        with session_scope(engine) as session:
+            round_id = session.exec(select(Round)).first().id
+        for_round = await client.get(f"/admin/pool?round={round_id}")
+    assert page.status_code == 200 and 'role="img"' in page.text and "Who would go unmatched" in page.text
+    forecast = int(re.search(r'<h2>Forecast</h2><p class="big">(\d+)', page.text).group(1))
+    assert forecast == 10  # the same 10 the matcher finds for this roster
+    assert "on “assessment”" in topic.text and " · assessment</text>" in topic.text
+    assert for_round.status_code == 200

@@ -1,0 +1,225 @@
+"""The numbers behind the admin pages, on small hand-made inputs; the SVG charts, exports and the mail reader."""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from bot.matching import Participant
+from bot.web.admin import charts, exports, mail, reports
+from storage.models import ScheduledAction
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def person(key: str, role: str, *, bands=(), subjects=(), strengths=(), needs=(), capacity: int = 1) -> Participant:
+    return Participant(key=key, name=key.split("@")[0].title(), role=role, grade_bands=frozenset(bands), subjects=frozenset(subjects),
+                       strengths=frozenset(strengths), needs=tuple(needs), capacity=capacity)  # fmt: skip
+
+
+# --- pool health -------------------------------------------------------------------------------
+
+
+def test_pool_health_counts_mentors_who_could_serve_each_area() -> None:
+    people = [
+        person("m1@x", "mentor", bands=["6-8"], subjects=["math"], strengths=["assessment", "SEL"], capacity=2),
+        person("m2@x", "mentor", bands=["6-8", "9-12"], subjects=["Math"], strengths=["Assessment"], capacity=1),
+        person("m3@x", "mentor", strengths=["assessment"], capacity=1),  # lists no band or subject: serves any
+        person("m4@x", "mentor", bands=["6-8"], subjects=["math"], strengths=["assessment"], capacity=0),  # full
+        person("m5@x", "mentor", bands=["K-2"], subjects=["ELA"], strengths=["SEL"], capacity=3),
+        person("e1@x", "mentee", bands=["6-8"], subjects=["math"], needs=["assessment"]),
+        person("e2@x", "mentee", bands=["6-8"], subjects=["math"], needs=["assessment", "SEL"]),
+        person("e3@x", "mentee", bands=["K-2"], subjects=["ELA"], needs=["SEL"]),
+        person("e4@x", "mentee", bands=["K-2"], subjects=["ELA"], needs=["SEL"]),
+        person("e5@x", "mentee"),  # lists nothing: the "any" area
+    ]
+    areas = {(a.grade_band, a.subject, a.topic): a for a in reports.pool_health(people)}
+    assessment = areas[("6-8", "math", "assessment")]
+    assert (assessment.mentees, assessment.mentors, assessment.capacity) == (2, 3, 4)  # m1, m2 (any case) and m3
+    assert assessment.mentors_per_mentee == 1.5 and not assessment.scarce
+    sel_68 = areas[("6-8", "math", "SEL")]
+    assert (sel_68.mentees, sel_68.mentors) == (1, 1) and sel_68.scarce  # 1 < 1.5
+    k2 = areas[("K-2", "ELA", "SEL")]
+    assert (k2.mentees, k2.mentors, k2.capacity) == (2, 1, 3) and k2.scarce
+    anything = areas[("any", "any", "any")]
+    assert (anything.mentees, anything.mentors) == (1, 4)  # every mentor with capacity left
+    ordered = reports.pool_health(people)
+    assert [a.scarce for a in ordered] == sorted((a.scarce for a in ordered), reverse=True)  # scarce areas first
+    assert ordered[0].label == "K-2 · ELA · SEL"  # the scarcest (0.5 per mentee) leads
+
+
+def test_pool_health_uses_the_round_topic_instead_of_needs() -> None:
+    people = [
+        person("m1@x", "mentor", bands=["3-5"], strengths=["co-teaching"]),
+        person("e1@x", "mentee", bands=["3-5"], subjects=["math"], needs=["assessment", "SEL"]),
+        person("b1@x", "both", bands=["3-5"], subjects=["math"], strengths=["co-teaching"], needs=["SEL"]),
+    ]
+    areas = reports.pool_health(people, topic="Co-Teaching")
+    assert [(a.grade_band, a.subject, a.topic, a.mentees, a.mentors) for a in areas] == [("3-5", "math", "Co-Teaching", 2, 2)]
+
+
+def test_no_mentees_means_no_areas() -> None:
+    assert reports.pool_health([person("m1@x", "mentor", strengths=["SEL"])]) == []
+
+
+# --- equity ------------------------------------------------------------------------------------
+
+
+def test_match_rate_and_mean_fit_per_group() -> None:
+    outcomes = [
+        reports.MenteeOutcome("a", "North", "State U", True, 80.0),
+        reports.MenteeOutcome("b", "North", "State U", True, 60.0),
+        reports.MenteeOutcome("c", "North", None, False),
+        reports.MenteeOutcome("d", "South", "Teach Corps", False),
+        reports.MenteeOutcome("e", " ", "Teach Corps", True, 50.0),
+    ]
+    by_site = {r.group: r for r in reports.rates_by(outcomes, "site")}
+    assert (by_site["North"].mentees, by_site["North"].matched, by_site["North"].mean_fit) == (3, 2, 70.0)
+    assert by_site["North"].rate == pytest.approx(2 / 3)
+    assert by_site["South"].rate == 0 and by_site["South"].mean_fit is None
+    assert by_site[reports.NOT_GIVEN].matched == 1
+    assert [r.group for r in reports.rates_by(outcomes, "site")][0] == "South"  # lowest rate first
+    by_program = {r.group: r for r in reports.rates_by(outcomes, "program")}
+    assert by_program["Teach Corps"].rate == 0.5 and by_program[reports.NOT_GIVEN].mentees == 1
+    total = reports.overall(outcomes)
+    assert (total.mentees, total.matched, total.rate, total.mean_fit) == (5, 3, 0.6, pytest.approx(190 / 3))
+
+
+def test_load_distribution_counts_idle_mentors_and_fills_gaps() -> None:
+    loads = {"a": 0, "b": 1, "c": 3, "d": 1, "e": 0}
+    assert reports.load_distribution(loads) == [(0, 2), (1, 2), (2, 0), (3, 1)]
+    assert reports.load_distribution({}) == []
+
+
+# --- engagement --------------------------------------------------------------------------------
+
+
+def test_check_in_counts_keep_the_flow_order_and_count_silence() -> None:
+    counts = reports.check_in_counts(["met", None, "need_help", "met", "bogus"])
+    assert list(counts) == ["met", "rescheduled", "need_help", "not_happening", None]
+    assert counts == {"met": 2, "rescheduled": 0, "need_help": 1, "not_happening": 0, None: 1}
+
+
+def test_survey_summary_counts_likert_answers_and_keeps_comments() -> None:
+    items, comments = reports.survey_summary(
+        [("voice", 5), ("voice", 4), ("voice", "2"), ("useful", 3), ("useful", 9), ("again", None), ("comment", " Great "), ("comment", ""), ("other", 1)]
+    )
+    by_key = {item.question: item for item in items}
+    assert [item.question for item in items] == ["voice", "useful", "again"]
+    assert by_key["voice"].counts == (0, 1, 0, 1, 1) and by_key["voice"].mean == pytest.approx(11 / 3)
+    assert by_key["voice"].agree_share == pytest.approx(2 / 3)
+    assert by_key["useful"].answers == 1 and by_key["again"].mean is None
+    assert comments == ["Great"]
+
+
+def test_actions_summary_names_what_is_due_next() -> None:
+    t0 = datetime(2026, 11, 23, 17, tzinfo=timezone.utc)
+    actions = [
+        ScheduledAction(id=1, idempotency_key="a", kind="round.notify", due_at=t0, status="done", done_at=t0),
+        ScheduledAction(id=2, idempotency_key="b", kind="session.reminder", due_at=t0 + timedelta(days=2), status="pending"),
+        ScheduledAction(id=3, idempotency_key="c", kind="checkin.ask", due_at=t0 + timedelta(days=1), status="pending"),
+        ScheduledAction(id=4, idempotency_key="d", kind="survey.ask", due_at=t0, status="failed"),
+        ScheduledAction(id=5, idempotency_key="e", kind="touchpoint.share", due_at=t0, status="skipped"),
+    ]
+    summary = reports.summarize_actions(actions)
+    assert (summary.done, summary.pending, summary.skipped, summary.failed) == (1, 2, 1, 1)
+    assert summary.next_due.id == 3 and summary.last_done.id == 1
+    assert reports.action_label("checkin.ask") == "Ask both: did you meet?" and reports.action_label("new.kind") == "new.kind"
+
+
+# --- charts ------------------------------------------------------------------------------------
+
+
+def _parse(svg: str) -> ET.Element:
+    root = ET.fromstring(svg)
+    assert root.tag == f"{SVG}svg" and root.get("role") == "img"
+    title_id, desc_id = root.get("aria-labelledby").split()
+    ids = {el.get("id") for el in root.iter() if el.get("id")}
+    assert {title_id, desc_id} <= ids
+    return root
+
+
+def test_bar_chart_is_labelled_and_scaled() -> None:
+    svg = charts.bar_chart("Match rate by site", [charts.Bar("North <High>", 50, note="2 of 4"), charts.Bar("South", 100, flagged=True)], unit="%", max_value=100)
+    root = _parse(str(svg))
+    assert root.find(f"{SVG}title").text == "Match rate by site"
+    desc = root.find(f"{SVG}desc").text
+    assert "North <High>: 50% (2 of 4)" in desc and "South: 100%" in desc
+    widths = [float(rect.get("width")) for rect in root.iter(f"{SVG}rect")]
+    assert widths[1] == pytest.approx(2 * widths[0])
+    fills = [rect.get("fill") for rect in root.iter(f"{SVG}rect")]
+    assert fills == [charts.BLUE, charts.VERMILLION]
+    tips = [g.find(f"{SVG}title").text for g in root.iter(f"{SVG}g")]
+    assert tips[0].startswith("North <High>: 50%")
+    assert "&lt;High&gt;" in str(svg)  # escaped, never raw markup
+
+
+def test_stacked_bars_split_each_row_into_its_series() -> None:
+    svg = charts.stacked_bars("Check-ins", [("Mentors", [3, 1, 0]), ("Mentees", [0, 0, 0]), ("All", [1, 1, 2])], series=["met", "rescheduled", "need help"])
+    root = _parse(str(svg))
+    bars = [r for r in root.iter(f"{SVG}rect") if r.get("height") == str(charts.BAR)]
+    assert len(bars) == 2 + 3  # zero segments and empty rows are not drawn; legend swatches are 12 high
+    mentors = [float(r.get("width")) for r in bars[:2]]
+    assert mentors[0] == pytest.approx(3 * mentors[1])
+    assert "Mentees" not in root.find(f"{SVG}desc").text
+    assert "Mentors: met 3, rescheduled 1, need help 0" in root.find(f"{SVG}desc").text
+
+
+def test_column_chart_and_paired_bars_and_empty_charts() -> None:
+    root = _parse(str(charts.column_chart("Load", [("0", 2), ("1", 4)], x_label="mentees per mentor", y_label="mentors")))
+    heights = [float(r.get("height")) for r in root.iter(f"{SVG}rect")]
+    assert heights[1] == pytest.approx(2 * heights[0])
+    root = _parse(str(charts.paired_bars("Areas", [("6-8 · math · SEL", 1, 2, True)], series=("Mentors", "Mentees"))))
+    assert "scarce" in root.find(f"{SVG}desc").text and "⚠ 6-8" in "".join(root.itertext())
+    empty = _parse(str(charts.bar_chart("Nothing", [], empty="No mentees yet.")))
+    assert empty.find(f"{SVG}desc").text == "No mentees yet."
+
+
+# --- exports -----------------------------------------------------------------------------------
+
+
+def test_exports_make_formulas_inert_in_csv_and_xlsx() -> None:
+    table = exports.Table("Survey", ["name", "comment", "score"], [["Ana", '=HYPERLINK("http://x")', 4], ["Bo", "+1 great", -2.5], ["Cy", None, 3]], "survey")
+    text = exports.to_csv(table).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[1][1] == "'=HYPERLINK(\"http://x\")" and rows[2][1] == "'+1 great" and rows[2][2] == "-2.5" and rows[3][1] == ""
+    book = openpyxl.load_workbook(io.BytesIO(exports.to_xlsx(table)))
+    sheet = book.active
+    assert [c.value for c in sheet[1]] == ["name", "comment", "score"] and sheet["A1"].font.bold
+    assert sheet["B2"].value == "'=HYPERLINK(\"http://x\")" and sheet["B2"].data_type == "s"
+    assert sheet["C3"].value == -2.5 and sheet.freeze_panes == "A2"
+
+
+# --- mail --------------------------------------------------------------------------------------
+
+
+def test_the_mail_reader_copes_with_no_folder_and_reads_messages(tmp_path: Path) -> None:
+    folder = tmp_path / "mail"
+    assert mail.list_mail(folder) == ([], 0)
+    folder.mkdir()
+    assert mail.list_mail(folder) == ([], 0)
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "mentorbot@localhost", "ana@district.example", "You're matched with Bo"
+    message["Date"] = "Mon, 23 Nov 2026 17:00:00 +0000"
+    message.set_content("Hello Ana,\nyou're matched.")
+    message.add_alternative("<p>Hello <b>Ana</b></p>", subtype="html")
+    message.add_attachment(b"BEGIN:VCALENDAR", maintype="text", subtype="calendar", filename="sessions.ics")
+    (folder / "20261123T170000.000001Z-aaaa.eml").write_bytes(b"X-Sink-Envelope-To: ana@district.example\r\n" + message.as_bytes())
+    (folder / "20261123T170000.000002Z-bbbb.eml").write_bytes(b"\xff\xfe not really mail")
+    (folder / ".half-written.eml.tmp").write_bytes(b"partial")
+    items, total = mail.list_mail(folder)
+    assert total == 2 and [i.name for i in items] == ["20261123T170000.000002Z-bbbb.eml", "20261123T170000.000001Z-aaaa.eml"]
+    detail = mail.read_mail(folder, "20261123T170000.000001Z-aaaa.eml")
+    assert detail.item.subject == "You're matched with Bo" and detail.item.to == "ana@district.example"
+    assert detail.text.startswith("Hello Ana") and detail.has_html
+    assert detail.attachments == [("sessions.ics", "text/calendar", len(b"BEGIN:VCALENDAR"))]
+    assert "<b>Ana</b>" in mail.read_html(folder, "20261123T170000.000001Z-aaaa.eml")
+    for bad in ("../mentorbot.db", "x.txt", "", "../../etc/passwd.eml", "missing.eml"):
+        assert mail.read_mail(folder, bad) is None
