@@ -1,9 +1,13 @@
-"""Pure matching core: hard rules, fit scores with reasons, and an exact min-cost-flow solver."""
+"""Pure matching core: hard rules, fit scores with reasons, exact flow solvers, CP-SAT for added
+rules, speed-mentoring rotations, and equity and pool-health reports."""
 
 from .availability import weekly_windows_utc
+from .constrained import SideConstraints, solve_with_side_constraints
 from .eligibility import ineligibility_reasons
+from .groups import solve_groups
 from .match import match_round
 from .model import (
+    Group,
     History,
     MatchResult,
     Pair,
@@ -11,21 +15,40 @@ from .model import (
     Role,
     RoundSettings,
     ScorePart,
+    SolveReport,
     Unmatched,
     WeeklyWindow,
 )
+from .reports import AreaHealth, GroupStats, LoadCount, PoolHealth, ResultReport, pool_health, result_report
+from .speed import Meeting, SitOut, SpeedSchedule, speed_schedule
 
 __all__ = [
+    "AreaHealth",
+    "Group",
+    "GroupStats",
     "History",
+    "LoadCount",
     "MatchResult",
+    "Meeting",
     "Pair",
     "Participant",
+    "PoolHealth",
+    "ResultReport",
     "Role",
     "RoundSettings",
     "ScorePart",
+    "SideConstraints",
+    "SitOut",
+    "SolveReport",
+    "SpeedSchedule",
     "Unmatched",
     "WeeklyWindow",
     "ineligibility_reasons",
     "match_round",
+    "pool_health",
+    "result_report",
+    "solve_groups",
+    "solve_with_side_constraints",
+    "speed_schedule",
     "weekly_windows_utc",
 ]

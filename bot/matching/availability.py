@@ -42,29 +42,107 @@ def weekly_windows_utc(
     slots: Iterable[tuple[int, int, int]], timezone: str, week_of: date
 ) -> tuple[WeeklyWindow, ...]:
     """Convert local weekly slots (day 0=Mon..6=Sun, start minute, end minute of that local day) to UTC windows for the week of `week_of`."""
-    tz = _zone(timezone)
-    monday = _monday(week_of)
-    week_start_utc = datetime.combine(monday, time(), dt_timezone.utc)
-    out: list[WeeklyWindow] = []
+    return _windows_utc(tuple(tuple(slot) for slot in slots), timezone, _monday(week_of))
+
+
+@lru_cache(maxsize=65536)
+def _windows_utc(slots: tuple[tuple[int, int, int], ...], timezone: str, monday: date) -> tuple[WeeklyWindow, ...]:
+    spans: list[tuple[int, int]] = []
     for day, start, end in slots:
-        # end may pass 1440 for a slot that runs past local midnight (e.g. 23:00-25:00).
-        if not (0 <= day <= 6 and 0 <= start < 1440 and start < end <= 2 * 1440):
-            raise ValueError(f"bad weekly slot {(day, start, end)!r}")
-        local_midnight = datetime.combine(monday + timedelta(days=day), time())
-        # Wall-clock arithmetic on naive datetimes, then attach the zone: 15:00 means 15:00 local
-        # on that date whatever the DST offset is.
-        start_utc = (local_midnight + timedelta(minutes=start)).replace(tzinfo=tz).astimezone(dt_timezone.utc)
-        end_utc = (local_midnight + timedelta(minutes=end)).replace(tzinfo=tz).astimezone(dt_timezone.utc)
-        length = int((end_utc - start_utc).total_seconds() // 60)
-        if length <= 0:  # a slot swallowed by a DST gap
+        spans.extend(_slot_spans_utc(day, start, end, timezone, monday))
+    return tuple(WeeklyWindow(s, e) for s, e in merge_spans(spans))
+
+
+@lru_cache(maxsize=65536)
+def _slot_spans_utc(day: int, start: int, end: int, timezone: str, monday: date) -> tuple[tuple[int, int], ...]:
+    # Rosters repeat the same few slots thousands of times; the zone arithmetic runs once per slot.
+    # end may pass 1440 for a slot that runs past local midnight (e.g. 23:00-25:00).
+    if not (0 <= day <= 6 and 0 <= start < 1440 and start < end <= 2 * 1440):
+        raise ValueError(f"bad weekly slot {(day, start, end)!r}")
+    tz = _zone(timezone)
+    week_start_utc = datetime.combine(monday, time(), dt_timezone.utc)
+    local_midnight = datetime.combine(monday + timedelta(days=day), time())
+    # Wall-clock arithmetic on naive datetimes, then attach the zone: 15:00 means 15:00 local
+    # on that date whatever the DST offset is.
+    start_utc = (local_midnight + timedelta(minutes=start)).replace(tzinfo=tz).astimezone(dt_timezone.utc)
+    end_utc = (local_midnight + timedelta(minutes=end)).replace(tzinfo=tz).astimezone(dt_timezone.utc)
+    length = int((end_utc - start_utc).total_seconds() // 60)
+    if length <= 0:  # a slot swallowed by a DST gap
+        return ()
+    offset = int((start_utc - week_start_utc).total_seconds() // 60) % WEEK_MINUTES
+    if offset + length <= WEEK_MINUTES:
+        return ((offset, offset + length),)
+    # crosses Sunday midnight UTC: split in two
+    return ((offset, WEEK_MINUTES), (0, offset + length - WEEK_MINUTES))
+
+
+def merge_spans(spans: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Sort (start, end) spans and merge those that overlap or touch."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    return tuple((s, e) for s, e in merged)
+
+
+def start_runs(spans: tuple[tuple[int, int], ...], length: int) -> tuple[tuple[int, int], ...]:
+    """Runs [a, b) of minutes where a session of `length` could start, from merged spans; the
+    interval twin of runs(start_mask(windows_mask(spans), length)). No spans means any time."""
+    if not spans or spans == ((0, WEEK_MINUTES),):
+        return ((0, WEEK_MINUTES),)
+    circular = list(spans)
+    if len(circular) > 1 and circular[0][0] == 0 and circular[-1][1] == WEEK_MINUTES:
+        # One stretch of free time across Sunday midnight UTC.
+        first = circular.pop(0)
+        last = circular.pop()
+        circular.append((last[0], WEEK_MINUTES + first[1]))
+    out: list[tuple[int, int]] = []
+    for start, end in circular:
+        if end - start < length:
             continue
-        offset = int((start_utc - week_start_utc).total_seconds() // 60) % WEEK_MINUTES
-        if offset + length <= WEEK_MINUTES:
-            out.append(WeeklyWindow(offset, offset + length))
-        else:  # crosses Sunday midnight UTC: split in two
-            out.append(WeeklyWindow(offset, WEEK_MINUTES))
-            out.append(WeeklyWindow(0, offset + length - WEEK_MINUTES))
-    return merge_windows(out)
+        stop = end - length + 1
+        if stop <= WEEK_MINUTES:
+            out.append((start, stop))
+        else:
+            out.append((start, WEEK_MINUTES))
+            out.append((0, stop - WEEK_MINUTES))
+    return tuple(sorted(out))
+
+
+def intersect_spans(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """Intersection of two sorted, merged span lists."""
+    out: list[tuple[int, int]] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        start = max(a[i][0], b[j][0])
+        end = min(a[i][1], b[j][1])
+        if start < end:
+            out.append((start, end))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return tuple(out)
+
+
+def circular_spans(spans: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """Merged spans where one that crosses Sunday midnight UTC is joined (its end may exceed a week);
+    the interval twin of circular_runs."""
+    if len(spans) > 1 and spans[0][0] == 0 and spans[-1][1] == WEEK_MINUTES:
+        first, last = spans[0], spans[-1]
+        return spans[1:-1] + ((last[0], WEEK_MINUTES + first[1]),)
+    return spans
+
+
+def runs_mask(found: Iterable[tuple[int, int]]) -> int:
+    """Bitmask of the minutes in [a, b) runs."""
+    mask = 0
+    for a, b in found:
+        mask |= ((1 << (b - a)) - 1) << a
+    return mask
 
 
 def windows_mask(windows: Iterable[WeeklyWindow]) -> int:
@@ -148,6 +226,7 @@ def _clock(minute_of_day: int) -> str:
     return f"{minute_of_day // 60:02d}:{minute_of_day % 60:02d}"
 
 
+@lru_cache(maxsize=65536)
 def phrase_window(start: int, end: int, tz_name: str, week_of: date) -> tuple[tuple[int, int], str]:
     """Phrase a UTC window as local 'Tue 15:30-16:30'; also return a sort key (local day, minute)."""
     tz = _zone(tz_name)
@@ -174,6 +253,12 @@ def phrase_windows(
     windows: Iterable[tuple[int, int]], tz_name: str, week_of: date, conjunction: str = "and", limit: int = 4
 ) -> str:
     """Phrase UTC windows in local time, in local weekday order: 'Tue 07:00-07:45 and Wed 12:00-12:45'."""
+    return _phrase_windows(tuple(windows), tz_name, week_of, conjunction, limit)
+
+
+@lru_cache(maxsize=65536)
+def _phrase_windows(windows: tuple[tuple[int, int], ...], tz_name: str, week_of: date, conjunction: str, limit: int) -> str:
+    # Many pairs share the same windows; the zone arithmetic runs once for each.
     phrased = sorted(phrase_window(s, e, tz_name, week_of) for s, e in windows)
     texts = [text for _, text in phrased]
     if len(texts) > limit:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from .availability import FULL_WEEK, start_mask, windows_mask
-from .model import History, Participant, RoundSettings
+from functools import lru_cache
+
+from .availability import FULL_WEEK, merge_spans, runs_mask, start_runs
+from .model import WEEK_MINUTES, History, Participant, RoundSettings
 
 
 class Profile:
-    """A participant with its lists case-folded and its availability as a bitmask, computed once."""
+    """A participant with its lists case-folded and its availability as merged UTC spans, computed once."""
 
     __slots__ = (
-        "person", "key", "bands", "subjects", "strengths", "needs", "avail", "any_time",
-        "avoid", "site", "weights", "_starts",
+        "person", "key", "bands", "subjects", "strengths", "needs", "spans", "any_time",
+        "avoid", "site", "weights", "_avail", "_starts", "_runs",
     )
 
     def __init__(self, person: Participant) -> None:
@@ -22,16 +24,20 @@ class Profile:
         self.bands = _folded(person.grade_bands)
         self.subjects = _folded(person.subjects)
         self.strengths = _folded(person.strengths)
-        needs: dict[str, str] = {}
-        for need in person.needs:
-            needs.setdefault(need.casefold(), need)  # keep the first (most central) mention
-        self.needs: tuple[tuple[str, str], ...] = tuple(needs.items())
-        self.avail = windows_mask(person.availability)
-        self.any_time = self.avail == FULL_WEEK
-        self.avoid = frozenset(k.casefold() for k in person.avoid)
+        self.needs: tuple[tuple[str, str], ...] = _folded_needs(person.needs)
+        spans = tuple((w.start, w.end) for w in person.availability)
+        # weekly_windows_utc already returns merged windows; merge only what isn't.
+        if any(a[1] >= b[0] for a, b in zip(spans, spans[1:])):
+            spans = merge_spans(spans)
+        self.spans = spans
+        self.any_time = not self.spans or self.spans == ((0, WEEK_MINUTES),)
+        self.avoid = frozenset(k.casefold() for k in person.avoid) if person.avoid else frozenset()
         self.site = person.site.casefold() if person.site else None
         self.weights = dict(person.weights)
+        # Bitmasks are only needed to phrase reasons and for the per-pair rules: made on demand.
+        self._avail: int | None = None
         self._starts: dict[int, int] = {}
+        self._runs: dict[int, tuple[tuple[int, int], ...]] = {}
 
     @property
     def is_mentor(self) -> bool:
@@ -41,19 +47,47 @@ class Profile:
     def is_mentee(self) -> bool:
         return self.person.role in ("mentee", "both")
 
+    @property
+    def avail(self) -> int:
+        """Bitmask of free minutes (all of them when no availability is listed)."""
+        if self._avail is None:
+            self._avail = FULL_WEEK if self.any_time else runs_mask(self.spans)
+        return self._avail
+
+    def start_runs(self, length: int) -> tuple[tuple[int, int], ...]:
+        """Runs [a, b) of minutes at which a session of `length` minutes could start."""
+        found = self._runs.get(length)
+        if found is None:
+            found = self._runs[length] = _start_runs(self.spans, length)
+        return found
+
     def starts(self, length: int) -> int:
-        """Minutes at which a session of `length` minutes could start."""
+        """Minutes at which a session of `length` minutes could start, as a bitmask."""
         found = self._starts.get(length)
         if found is None:
-            found = self._starts[length] = start_mask(self.avail, length)
+            found = self._starts[length] = runs_mask(self.start_runs(length))
         return found
 
 
+# People with the same availability share its start runs.
+_start_runs = lru_cache(maxsize=65536)(start_runs)
+
+
+@lru_cache(maxsize=8192)
 def _folded(values: frozenset[str]) -> dict[str, str]:
+    # Shared between profiles with the same list (common in rosters); callers never mutate it.
     out: dict[str, str] = {}
     for value in sorted(values):
         out.setdefault(value.casefold(), value)
     return out
+
+
+@lru_cache(maxsize=8192)
+def _folded_needs(needs: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    folded: dict[str, str] = {}
+    for need in needs:
+        folded.setdefault(need.casefold(), need)  # keep the first (most central) mention
+    return tuple(folded.items())
 
 
 def display_name(person: Participant) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from .availability import circular_runs, join_words, phrase_windows, usable_windows
+from .availability import circular_runs, circular_spans, intersect_spans, join_words, phrase_windows, usable_windows
 from .candidates import RULE_ORDER, MentorIndex
 from .eligibility import Profile, display_name, meets_strengths, shares
 from .model import RoundSettings
@@ -19,8 +20,12 @@ RULE_LABELS = {
 
 def first_name(profile: Profile) -> str:
     """The first word of a person's name, or their key."""
-    name = display_name(profile.person)
-    return name.split()[0] if profile.person.name.strip() else name
+    return _first_word(profile.person.name, profile.person.key)
+
+
+@lru_cache(maxsize=65536)
+def _first_word(name: str, key: str) -> str:
+    return name.split()[0] if name.strip() else key
 
 
 def pair_names(mentor: Profile, mentee: Profile) -> tuple[str, str]:
@@ -31,6 +36,7 @@ def pair_names(mentor: Profile, mentee: Profile) -> tuple[str, str]:
     return m, e
 
 
+@lru_cache(maxsize=4096)
 def natural_key(text: str) -> tuple:
     """Sort 'K-2' before '3-5' before '10-12'; other text alphabetically."""
     parts = []
@@ -48,7 +54,8 @@ def natural_key(text: str) -> tuple:
 
 def _shared(mentor: dict[str, str], mentee: dict[str, str]) -> list[str]:
     # Quote the mentee's spelling: the reasons are written for them first.
-    return sorted((mentee[k] for k in mentee.keys() & mentor.keys()), key=natural_key)
+    shared = [text for key, text in mentee.items() if key in mentor]
+    return sorted(shared, key=natural_key) if len(shared) > 1 else shared
 
 
 def _ordinal(n: int) -> str:
@@ -57,7 +64,7 @@ def _ordinal(n: int) -> str:
 
 
 def pair_reasons(
-    mentor: Profile, mentee: Profile, settings: RoundSettings, load_rank: int, recent: int
+    mentor: Profile, mentee: Profile, settings: RoundSettings, load_rank: int, recent: int, load_unit: str = "mentee"
 ) -> tuple[str, ...]:
     """Why this pair fits, in a fixed order: topic, needs, grade band, subject, time, site, load, relaxed rules."""
     m, e = pair_names(mentor, mentee)
@@ -80,10 +87,11 @@ def pair_reasons(
     if site_reason:
         reasons.append(site_reason)
     if load_rank > 1:
-        reasons.append(f"{m}'s {_ordinal(load_rank)} mentee this round")
+        reasons.append(f"{m}'s {_ordinal(load_rank)} {load_unit} this round")
     if recent > 0:
         reasons.append(f"{m} mentored {recent} {'mentee' if recent == 1 else 'mentees'} recently")
-    reasons.extend(_relaxed_notes(mentor, mentee, settings, m, e))
+    if settings.relax:
+        reasons.extend(_relaxed_notes(mentor, mentee, settings, m, e))
     return tuple(reasons)
 
 
@@ -91,7 +99,11 @@ def _schedule_reason(mentor: Profile, mentee: Profile, settings: RoundSettings) 
     length = settings.session_minutes
     if mentor.any_time and mentee.any_time:
         return "neither limited their availability"
-    windows = usable_windows(mentor.avail & mentee.avail, length)
+    if mentor.any_time or mentee.any_time:
+        shared = mentee.spans if mentor.any_time else mentor.spans
+    else:
+        shared = intersect_spans(mentor.spans, mentee.spans)
+    windows = [(s, e) for s, e in circular_spans(shared) if e - s >= length]
     if not windows:
         return f"no shared {length}-minute window (availability rule relaxed this round)"
     tz = mentee.person.timezone
@@ -133,6 +145,16 @@ def _relaxed_notes(mentor: Profile, mentee: Profile, settings: RoundSettings, m:
     return notes
 
 
+def _lowest_bits(mask: int, n: int) -> list[int]:
+    """Positions of the n lowest set bits."""
+    found = []
+    while mask and len(found) < n:
+        low = mask & -mask
+        found.append(low.bit_length() - 1)
+        mask ^= low
+    return found
+
+
 def _count(n: int, singular: str, plural: str) -> str:
     # "none of those shares", "1 of those shares", "3 of those share"
     return f"{'none' if n == 0 else n} {singular if n <= 1 else plural}"
@@ -172,15 +194,16 @@ class UnmatchedExplainer:
         return tuple(reasons)
 
     def _crowded_out(self, mentee: Profile, eligible: int, e: str) -> str:
-        names = [display_name(self.index.mentors[i].person) for i in self.index.positions(eligible)]
-        if len(names) == 1:
+        count = eligible.bit_count()
+        names = [display_name(self.index.mentors[i].person) for i in _lowest_bits(eligible, 3)]
+        if count == 1:
             return (
                 f"the only eligible mentor ({names[0]}) was needed for other mentees: "
                 f"pairing them with {e} would leave another mentee without a mentor"
             )
-        shown = names[:3] + ([f"{len(names) - 3} more"] if len(names) > 3 else [])
+        shown = names + ([f"{count - 3} more"] if count > 3 else [])
         return (
-            f"all {len(names)} eligible mentors ({join_words(shown)}) were needed for other mentees: "
+            f"all {count} eligible mentors ({join_words(shown)}) were needed for other mentees: "
             f"pairing any of them with {e} would leave another mentee without a mentor"
         )
 

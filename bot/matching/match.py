@@ -7,21 +7,54 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .candidates import MentorIndex
-from .eligibility import HistoryIndex, Profile
-from .explain import UnmatchedExplainer, pair_reasons
-from .model import History, MatchResult, Pair, Participant, RoundSettings, ScorePart, Unmatched
-from .scoring import FIT_FACTORS, fit_parts, load_cost
-from .solver import solve_assignment
+from .graph import CandidateGraph, build_graph, load_costs, profiles_of
+from .model import History, MatchResult, Participant, RoundSettings, SolveReport
+from .solver import solve_flow
+
+__all__ = ["match_round", "flow_choice", "result_from_choice", "profiles_of"]
 
 
-def _profiles(participants: Sequence[Participant]) -> list[Profile]:
-    # Sorting by key makes the result independent of input order and breaks ties by key.
-    profiles = sorted((Profile(p) for p in participants), key=lambda p: (p.key, p.person.key))
-    for a, b in zip(profiles, profiles[1:]):
-        if a.key == b.key:
-            raise ValueError(f"duplicate participant key: {b.person.key!r}")
-    return profiles
+def flow_choice(graph: CandidateGraph) -> np.ndarray:
+    """Indices of the edges of a maximum matching with the best total fit minus load (exact)."""
+    seats = np.minimum(graph.capacity, graph.degree())  # never more seat arcs than candidate edges
+    seat_mentor, seat_cost = graph.seat_arcs(seats, load_costs)
+    chosen = solve_flow(len(graph.mentees), len(graph.mentors), graph.edge_mentee, graph.edge_mentor,
+                        graph.fit, seat_mentor, seat_cost)
+    return np.flatnonzero(chosen)
+
+
+def load_ranks(graph: CandidateGraph, chosen: np.ndarray) -> np.ndarray:
+    """Which of its mentor's mentees each chosen edge is (1-based).
+
+    Which one is "first" only matters for how load is reported: the best fit (then the smallest
+    key, i.e. the lower mentee position) takes the cheapest seat.
+    """
+    mentor = graph.edge_mentor[chosen]
+    order = np.lexsort((graph.edge_mentee[chosen], -graph.fit[chosen], mentor))
+    ranks = np.empty(len(chosen), dtype=np.int64)
+    sorted_mentor = mentor[order]
+    group_start = np.r_[0, np.flatnonzero(np.diff(sorted_mentor)) + 1]
+    starts = np.repeat(group_start, np.diff(np.r_[group_start, len(order)]))
+    ranks[order] = np.arange(len(order)) - starts + 1
+    return ranks
+
+
+def result_from_choice(
+    graph: CandidateGraph, chosen: np.ndarray, started: float, solver: SolveReport | None = None
+) -> MatchResult:
+    """A MatchResult for chosen edges, one mentor seat per mentee."""
+    ranks = load_ranks(graph, chosen)
+    load = load_costs(ranks - 1, graph.recent[graph.edge_mentor[chosen]])
+    pairs = graph.pairs(chosen, ranks, load)
+    unmatched = graph.unmatched(graph.edge_mentee[chosen])
+    return MatchResult(
+        pairs=tuple(pairs),
+        unmatched=tuple(unmatched),
+        total_score=float(sum(p.score for p in pairs)),
+        solve_seconds=time.perf_counter() - started,
+        candidate_edges=len(graph.fit),
+        solver=solver,
+    )
 
 
 def match_round(
@@ -29,72 +62,8 @@ def match_round(
 ) -> MatchResult:
     """Pair mentees to mentors: maximum number of matched mentees first, then maximum total fit."""
     started = time.perf_counter()
-    profiles = _profiles(participants)
-    hist = HistoryIndex(history)
-    mentors = [p for p in profiles if p.is_mentor and p.person.capacity > 0]
-    mentees = [p for p in profiles if p.is_mentee]
-    index = MentorIndex(mentors, settings, hist)
-
-    edge_mentee: list[int] = []
-    edge_mentor: list[int] = []
-    edge_fit: list[int] = []
-    eligible: list[int] = []
-    for i, mentee in enumerate(mentees):
-        mask = index.candidates(mentee)
-        eligible.append(mask)
-        for j in index.positions(mask).tolist():
-            edge_mentee.append(i)
-            edge_mentor.append(j)
-            edge_fit.append(sum(fit_parts(mentors[j], mentee, settings)))
-
-    e_mentee = np.asarray(edge_mentee, dtype=np.int64)
-    e_mentor = np.asarray(edge_mentor, dtype=np.int64)
-    e_fit = np.asarray(edge_fit, dtype=np.int64)
-    degree = np.bincount(e_mentor, minlength=len(mentors))
-    recent = [hist.recent_load.get(m.key, 0) for m in mentors]
-    # A mentor never needs more unit arcs than candidate edges, which keeps the network small.
-    arc_costs = [
-        [load_cost(k, recent[j]) for k in range(1, min(m.person.capacity, int(degree[j])) + 1)]
-        for j, m in enumerate(mentors)
-    ]
-    chosen = solve_assignment(len(mentees), len(mentors), e_mentee, e_mentor, e_fit, arc_costs)
-
-    # Which of a mentor's mentees is "first" only matters for how load is reported: the best fit
-    # (then the smallest key) takes the cheapest arc.
-    by_mentor: dict[int, list[int]] = {}
-    for edge in np.flatnonzero(chosen).tolist():
-        by_mentor.setdefault(edge_mentor[edge], []).append(edge)
-    pairs: list[Pair] = []
-    matched: set[int] = set()
-    for j, edges in by_mentor.items():
-        edges.sort(key=lambda ed: (-edge_fit[ed], mentees[edge_mentee[ed]].key))
-        for rank, edge in enumerate(edges, start=1):
-            mentor, mentee = mentors[j], mentees[edge_mentee[edge]]
-            matched.add(edge_mentee[edge])
-            parts = fit_parts(mentor, mentee, settings)
-            load = load_cost(rank, recent[j])
-            breakdown = tuple(ScorePart(f, float(p)) for f, p in zip(FIT_FACTORS, parts)) + (
-                ScorePart("load", float(-load)),
-            )
-            pairs.append(Pair(
-                mentor=mentor.person.key,
-                mentee=mentee.person.key,
-                score=float(sum(parts) - load),
-                breakdown=breakdown,
-                reasons=pair_reasons(mentor, mentee, settings, rank, recent[j]),
-            ))
-    pairs.sort(key=lambda p: (p.mentor.casefold(), p.mentee.casefold()))
-
-    explainer = UnmatchedExplainer(index, settings, {p.key for p in profiles if p.is_mentor})
-    unmatched = tuple(
-        Unmatched(key=mentee.person.key, reasons=explainer.reasons(mentee, eligible[i]))
-        for i, mentee in enumerate(mentees)
-        if i not in matched
-    )
-    return MatchResult(
-        pairs=tuple(pairs),
-        unmatched=unmatched,
-        total_score=float(sum(p.score for p in pairs)),
-        solve_seconds=time.perf_counter() - started,
-        candidate_edges=len(edge_fit),
-    )
+    graph = build_graph(participants, settings, history)
+    solve_started = time.perf_counter()
+    chosen = flow_choice(graph)
+    report = SolveReport(method="min-cost flow", status="optimal", seconds=time.perf_counter() - solve_started)
+    return result_from_choice(graph, chosen, started, report)

@@ -167,6 +167,30 @@ class Unmatched:
 
 
 @dataclass(frozen=True)
+class SolveReport:
+    """How a result was solved: the method, its status and time, and for CP-SAT the bound and gap."""
+
+    method: str                          # "min-cost flow" or "CP-SAT"
+    status: str                          # "optimal" or "feasible" (stopped at the time limit)
+    seconds: float                       # time in the solver itself
+    objective: float | None = None       # CP-SAT: the objective reached
+    bound: float | None = None           # CP-SAT: the best bound proven
+    gap: float = 0.0                     # (bound - objective) / |objective|; 0 when proven optimal
+    warm_start_score: float | None = None  # CP-SAT: total score of the flow solution it started from
+    notes: tuple[str, ...] = ()          # plain-language notes: adjusted quotas, unmet floors
+
+
+@dataclass(frozen=True)
+class Group:
+    """One small-group session: a mentor and the mentees who meet together, and when."""
+
+    mentor: str
+    number: int                          # which of the mentor's groups, from 1
+    mentees: tuple[str, ...]
+    time: str                            # the common session time, phrased for the mentor
+
+
+@dataclass(frozen=True)
 class MatchResult:
     """The outcome of one matching round; solve_seconds is the wall time of match_round."""
 
@@ -175,3 +199,5 @@ class MatchResult:
     total_score: float
     solve_seconds: float
     candidate_edges: int
+    solver: SolveReport | None = None
+    groups: tuple[Group, ...] = ()       # small-group rounds only

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
-from .availability import usable_minutes
+import numpy as np
+
+from .availability import WEEK_MINUTES, usable_minutes
 from .eligibility import Profile
 from .model import RoundSettings
 
@@ -84,3 +87,175 @@ def load_cost(k: int, recent: int) -> int:
     """Cost of giving a mentor its k-th mentee this round (k >= 1) after `recent` recent mentees."""
     # Grows with k, so a flow fills a mentor's cheap arcs first and spreads mentees out.
     return LOAD_STEP * (k - 1 + recent)
+
+
+# --- the same points for many edges at once (numpy) -------------------------------------------
+#
+# fit_parts above is the definition; edge_fit_parts computes exactly the same integers for
+# arrays of (mentor, mentee) edges, which is what makes 2.5 million candidate edges affordable.
+# The weighted rounding uses the same float64 operations in the same order, so it agrees bit
+# for bit (a property test checks every edge against fit_parts).
+
+def _vocabulary(*groups: Sequence[Profile], field: str) -> dict[str, int]:
+    vocab: dict[str, int] = {}
+    for group in groups:
+        for profile in group:
+            for key in getattr(profile, field):
+                if key not in vocab:
+                    vocab[key] = len(vocab)
+    return vocab
+
+
+def _bit_words(profiles: Sequence[Profile], keys_of, vocab: dict[str, int]) -> np.ndarray:
+    """One row of uint64 words per profile with bit vocab[key] set for each of its keys."""
+    words = max(1, (len(vocab) + 63) // 64)
+    # Profiles with the same list share one dictionary object: build each mask once.
+    masks: dict[int, int] = {}
+
+    def mask_of(keys) -> int:
+        found = masks.get(id(keys))
+        if found is None:
+            found = masks[id(keys)] = sum(1 << vocab[key] for key in keys)
+        return found
+
+    flat = [mask_of(keys_of(p)) for p in profiles]
+    out = np.zeros((len(profiles), words), dtype=np.uint64)
+    for word in range(words):
+        out[:, word] = np.fromiter(((m >> (64 * word)) & 0xFFFFFFFFFFFFFFFF for m in flat), dtype=np.uint64,
+                                   count=len(flat))
+    return out
+
+
+def _shares_any(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise: do two arrays of bit words have a common bit?"""
+    return np.bitwise_and(a, b).any(axis=1)
+
+
+def _run_table(profiles: Sequence[Profile], length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Padded start runs: (starts, ends, count), starts/ends of shape (most runs, people) so that
+    one run position of many people is one contiguous row."""
+    found = [p.start_runs(length) for p in profiles]
+    count = np.fromiter((len(r) for r in found), dtype=np.int32, count=len(found))
+    width = max(int(count.max()) if len(count) else 0, 1)
+    flat = np.fromiter((x for r in found for run in r for x in run), dtype=np.int32, count=2 * int(count.sum()))
+    owner = np.repeat(np.arange(len(found)), count)
+    slot = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
+    starts = np.zeros((width, len(found)), dtype=np.int32)
+    ends = np.zeros_like(starts)
+    starts[slot, owner] = flat[0::2]
+    ends[slot, owner] = flat[1::2]
+    return starts, ends, count
+
+
+def _usable_minutes_edges(mentor_runs, mentee_runs, em: np.ndarray, er: np.ndarray, length: int) -> np.ndarray:
+    """usable_minutes of the common start minutes of each edge, from interval runs.
+
+    Runs within one person never touch, so each non-empty intersection of a mentor run with a
+    mentee run is one run of common starts: r starts in a run cover r + length - 1 minutes.
+    """
+    m_start, m_end, m_count = mentor_runs
+    e_start, e_end, e_count = mentee_runs
+    usable = np.zeros(len(em), dtype=np.int64)
+    if not len(em):
+        return usable
+    # A stretch across Sunday midnight UTC arrives as two runs, [0, x) and [y, week); the common
+    # starts have such a stretch exactly when both people do, and it has one head, not two.
+    m_wrap = _wraps(m_start, m_end, m_count)
+    e_wrap = _wraps(e_start, e_end, e_count)
+    rm, re = m_count[er], e_count[em]
+    # Edges grouped by how many runs each side has, so no work goes to padding (a stable sort
+    # of 16-bit keys is a radix sort: linear time).
+    key = rm.astype(np.int64) * (int(e_count.max()) + 1) + re
+    order = np.argsort(key.astype(np.uint16) if key.max() < 65536 else key, kind="stable")
+    sorted_key = key[order]
+    bounds = np.flatnonzero(sorted_key[1:] != sorted_key[:-1]) + 1
+    for group in np.split(order, bounds):
+        cm, ce = int(rm[group[0]]), int(re[group[0]])
+        if cm == 0 or ce == 0:
+            continue  # no feasible start on one side (only with the availability rule relaxed)
+        j, i = er[group], em[group]
+        es = [e_start[q][i] for q in range(ce)]
+        ee = [e_end[q][i] for q in range(ce)]
+        minutes = np.zeros(len(group), dtype=np.int32)
+        heads = np.zeros(len(group), dtype=np.int32)
+        for p in range(cm):
+            ms, me = m_start[p][j], m_end[p][j]
+            for q in range(ce):
+                common = np.minimum(me, ee[q]) - np.maximum(ms, es[q])
+                np.maximum(common, 0, out=common)
+                minutes += common
+                heads += common > 0
+        usable[group] = minutes + (length - 1) * (heads - (m_wrap[j] & e_wrap[i]))
+    return usable
+
+
+def _wraps(starts: np.ndarray, ends: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Whose runs include one from minute 0 and one up to the end of the week."""
+    last = ends[np.maximum(count - 1, 0), np.arange(len(count))]
+    return (count > 0) & (starts[0] == 0) & (last == WEEK_MINUTES)
+
+
+def edge_fit_parts(
+    mentors: Sequence[Profile], mentees: Sequence[Profile], em: np.ndarray, er: np.ndarray, settings: RoundSettings
+) -> np.ndarray:
+    """fit_parts for every edge (mentee em[k], mentor er[k]): an int64 array of shape (5, edges),
+    one row per factor in FIT_FACTORS order."""
+    parts = np.zeros((len(FIT_FACTORS), len(em)), dtype=np.int64)
+    if not len(em):
+        return parts
+    # needs: the i-th need of the mentee earns NEED_POINTS // (i + 1) when it is a mentor strength
+    topics = _vocabulary(mentors, field="strengths")
+    strength_words = _bit_words(mentors, lambda p: p.strengths, topics)
+    most_needs = max((len(p.needs) for p in mentees), default=0)
+    need_ids = np.full((max(most_needs, 1), len(mentees)), -1, dtype=np.int64)
+    for column, mentee in enumerate(mentees):
+        for row, (need, _) in enumerate(mentee.needs):
+            need_ids[row, column] = topics.get(need, -1)
+    edge_words = strength_words[er] if strength_words.shape[1] > 1 else None
+    edge_word = strength_words[:, 0][er]  # with up to 64 topics (the usual case) one word per edge
+    for position in range(most_needs):
+        ids = need_ids[position][em]
+        listed = ids >= 0
+        if edge_words is not None:  # many topics: pick the word that holds the need's bit
+            word = np.take_along_axis(edge_words, np.where(listed, ids >> 6, 0)[:, None], axis=1)[:, 0]
+        else:
+            word = edge_word
+        met = (word >> np.where(listed, ids & 63, 0).astype(np.uint64)) & np.uint64(1)
+        parts[0] += (NEED_POINTS // (position + 1)) * (met.astype(np.int64) & listed)
+    # grade band and subject: points when both list one and they share one
+    for column, field, points in ((1, "bands", BAND_POINTS), (2, "subjects", SUBJECT_POINTS)):
+        vocab = _vocabulary(mentors, mentees, field=field)
+        mentor_words = _bit_words(mentors, lambda p, f=field: getattr(p, f), vocab)
+        mentee_words = _bit_words(mentees, lambda p, f=field: getattr(p, f), vocab)
+        parts[column] = points * _shares_any(mentor_words[er], mentee_words[em])
+    # schedule
+    length = settings.session_minutes
+    usable = _usable_minutes_edges(_run_table(mentors, length), _run_table(mentees, length), em, er, length)
+    cap = SCHEDULE_CAP_SESSIONS * length
+    parts[3] = SCHEDULE_POINTS * np.minimum(usable, cap) // cap
+    # cross site
+    if settings.cross_site != "neutral":
+        sites: dict[str, int] = {}
+        mentor_site = np.array([sites.setdefault(p.site, len(sites)) if p.site else -1 for p in mentors], dtype=np.int64)
+        mentee_site = np.array([sites.setdefault(p.site, len(sites)) if p.site else -1 for p in mentees], dtype=np.int64)
+        ms, es = mentor_site[er], mentee_site[em]
+        differ = (ms >= 0) & (es >= 0) & (ms != es)
+        parts[4] = differ * (CROSS_SITE_POINTS if settings.cross_site == "prefer" else -CROSS_SITE_POINTS)
+    # the participants' own weights
+    if any(p.weights for p in mentors) or any(p.weights for p in mentees):
+        mentor_w = _weight_table(mentors)
+        mentee_w = _weight_table(mentees)
+        multiplier = 0.5 + (mentor_w[:, er] + mentee_w[:, em]) / 2
+        scaled = np.floor(parts * multiplier + 0.5).astype(np.int64)
+        parts = np.where(parts == 0, 0, scaled)
+    return parts
+
+
+def _weight_table(profiles: Sequence[Profile]) -> np.ndarray:
+    table = np.full((len(FIT_FACTORS), len(profiles)), DEFAULT_WEIGHT, dtype=np.float64)
+    # fit_parts names the weights by factor; FIT_FACTORS orders the columns.
+    names = {"needs": 0, "grade_band": 1, "subject": 2, "schedule": 3, "cross_site": 4}
+    for row, profile in enumerate(profiles):
+        for factor, value in profile.weights.items():
+            table[names[factor], row] = float(value)
+    return table
