@@ -69,33 +69,50 @@ def test_no_mentees_means_no_areas() -> None:
     assert reports.pool_health([person("m1@x", "mentor", strengths=["SEL"])]) == []
 
 
-# --- equity ------------------------------------------------------------------------------------
+# --- equity (the matcher's result_report, fed from storage) --------------------------------------
 
 
-def test_match_rate_and_mean_fit_per_group() -> None:
-    outcomes = [
-        reports.MenteeOutcome("a", "North", "State U", True, 80.0),
-        reports.MenteeOutcome("b", "North", "State U", True, 60.0),
-        reports.MenteeOutcome("c", "North", None, False),
-        reports.MenteeOutcome("d", "South", "Teach Corps", False),
-        reports.MenteeOutcome("e", " ", "Teach Corps", True, 50.0),
-    ]
-    by_site = {r.group: r for r in reports.rates_by(outcomes, "site")}
-    assert (by_site["North"].mentees, by_site["North"].matched, by_site["North"].mean_fit) == (3, 2, 70.0)
-    assert by_site["North"].rate == pytest.approx(2 / 3)
-    assert by_site["South"].rate == 0 and by_site["South"].mean_fit is None
-    assert by_site[reports.NOT_GIVEN].matched == 1
-    assert [r.group for r in reports.rates_by(outcomes, "site")][0] == "South"  # lowest rate first
-    by_program = {r.group: r for r in reports.rates_by(outcomes, "program")}
-    assert by_program["Teach Corps"].rate == 0.5 and by_program[reports.NOT_GIVEN].mentees == 1
-    total = reports.overall(outcomes)
-    assert (total.mentees, total.matched, total.rate, total.mean_fit) == (5, 3, 0.6, pytest.approx(190 / 3))
+@pytest.fixture
+def engine(database_url: str):
+    from storage import db
+
+    engine = db.create_db_engine(database_url)
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()
 
 
-def test_load_distribution_counts_idle_mentors_and_fills_gaps() -> None:
-    loads = {"a": 0, "b": 1, "c": 3, "d": 1, "e": 0}
-    assert reports.load_distribution(loads) == [(0, 2), (1, 2), (2, 0), (3, 1)]
-    assert reports.load_distribution({}) == []
+def test_equity_counts_the_round_as_it_stands_after_hand_edits(engine, now: datetime) -> None:
+    from collections import Counter
+
+    from bot.web.admin import review
+    from storage import repo
+    from storage.db import session_scope
+    from storage.models import Person, Round
+    from tests.adminkit import seed_program
+
+    round_id = seed_program(engine, now)
+    with session_scope(engine) as session:
+        first = repo.round_pairings(session, round_id=round_id)[0]
+        review.remove_pair(session, round_id=round_id, pairing_id=first.id, admin="Test", now=now)
+    with session_scope(engine) as session:
+        round_ = session.get(Round, round_id)
+        equity = reports.load_equity_report(session, round_=round_, session_minutes=30, today=now.date())
+        pairings = repo.round_pairings(session, round_id=round_id)
+        people = {p.id: p for p in session.exec(__import__("sqlmodel").select(Person))}
+        unmatched = [u["email"] for u in round_.match_summary["unmatched"]]
+    result = equity.report
+    assert (result.mentees, result.matched) == (40, 9) and result.match_rate == pytest.approx(9 / 40)
+    assert first.mentee_id not in {p.mentee_id for p in pairings} and people[first.mentee_id].email in unmatched
+    mentee_sites = Counter(people[p.mentee_id].site for p in pairings)
+    for group in result.by_site:
+        assert group.matched == mentee_sites.get(group.name, 0), group
+    assert sum(g.mentees for g in result.by_site) == sum(g.mentees for g in result.by_program) == 40
+    fits = [sum(v for k, v in p.breakdown.items() if k != "load") for p in pairings]
+    assert result.mean_fit == pytest.approx(sum(fits) / len(fits))
+    loads = Counter(Counter(p.mentor_id for p in pairings).values())
+    assert [(c.mentees, c.mentors) for c in result.mentor_load][1:] == sorted(loads.items())
+    assert sum(c.mentors for c in result.mentor_load) == 27 and equity.mentors_used == len({p.mentor_id for p in pairings})
 
 
 # --- engagement --------------------------------------------------------------------------------

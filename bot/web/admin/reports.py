@@ -1,25 +1,25 @@
 """The numbers behind the admin pages: pool health, equity, engagement and the program's timeline.
 
-Each report has a pure function over plain values (unit-tested on its own) and a loader that reads what it
-needs from storage. The matcher's own reports were not in `bot.matching` when these pages were written, so the
-pool-health areas and the per-site/per-program rates are computed here from stored data and the matcher's
-public functions (`match_round` for the forecast, `Participant` for the pool).
+Equity and pool health come from the matcher's own reports (`bot.matching.result_report`, `pool_health`): this
+module feeds them what storage holds (the term's pool as the matcher saw it, and a round's pairs as they stand
+after hand edits and rematches). Two things are added here: the combined areas (grade band x subject x topic) a
+mentee needs, next to the matcher's one-rule-at-a-time areas, and the engagement and timeline numbers.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from statistics import mean
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from bot.flows.definitions import CHECK_IN_CHOICES, LIKERT, SURVEY_ITEMS
-from bot.matching import History, MatchResult, Participant, RoundSettings, match_round
-from bot.rounds.participants import MENTOR_READY_APPROVALS, history_from, to_participant
+from bot.matching import History, MatchResult, Pair, Participant, PoolHealth, ResultReport, RoundSettings, ScorePart, result_report
+from bot.matching import pool_health as matching_pool_health
+from bot.rounds.participants import history_from, to_participant
 from storage import repo
 from storage.models import CheckIn, Enrollment, OutboxMessage, Pairing, Person, Round, ScheduledAction, SurveyAnswer, Term
 
@@ -34,7 +34,7 @@ LIVE_PAIRING_STATES = ("proposed", "published", "active", "stalled", "completed"
 
 @dataclass(frozen=True)
 class AreaHealth:
-    """One minimal-match area (grade band x subject x topic): the mentees who need it and the mentors who can serve it."""
+    """One combined area (grade band x subject x topic): the mentees who need it and the mentors who can serve it."""
 
     grade_band: str
     subject: str
@@ -112,28 +112,19 @@ def pool_health(participants: Sequence[Participant], *, topic: str | None = None
 
 @dataclass
 class PoolReport:
-    """The pool of a term as the next round would see it, and the matcher's forecast for it."""
+    """The pool of a term as the next round would see it: the matcher's pool health and forecast, and combined areas."""
 
     term: Term
     topic: str | None
     round: Round | None
-    participants: list[Participant]
-    areas: list[AreaHealth]
-    forecast: MatchResult
+    health: PoolHealth
+    combined: list[AreaHealth]
     names: dict[str, str]
     awaiting_approval: int = 0
 
     @property
-    def mentors(self) -> int:
-        return sum(1 for p in self.participants if p.role in ("mentor", "both") and p.capacity > 0)
-
-    @property
-    def capacity(self) -> int:
-        return sum(p.capacity for p in self.participants if p.role in ("mentor", "both"))
-
-    @property
-    def mentees(self) -> int:
-        return sum(1 for p in self.participants if p.role in ("mentee", "both"))
+    def forecast_matched(self) -> int:
+        return self.health.mentees - len(self.health.forecast)
 
 
 def term_pool(session: Session, *, term: Term, week_of: date, before_round_id: int | None = None) -> tuple[list[Participant], History, dict[str, str], int]:
@@ -152,6 +143,14 @@ def term_pool(session: Session, *, term: Term, week_of: date, before_round_id: i
     return participants, history_from(earlier, email_of), {person.email: person.name for _, person in people}, awaiting
 
 
+def round_settings(round_: Round, *, session_minutes: int, week_of: date) -> RoundSettings:
+    extra = round_.settings or {}
+    return RoundSettings(
+        topic=round_.topic, sessions=round_.sessions, session_minutes=session_minutes, reference_date=week_of,
+        cross_site=extra.get("cross_site", "neutral"), relax=frozenset(extra.get("relax", ())),
+    )  # fmt: skip
+
+
 def load_pool_report(
     session: Session, *, term: Term, session_minutes: int, today: date, topic: str | None = None, round_: Round | None = None, sessions: int = 1
 ) -> PoolReport:
@@ -163,131 +162,57 @@ def load_pool_report(
     )
     if round_ is not None:
         topic = round_.topic
-        settings = RoundSettings(
-            topic=round_.topic, sessions=round_.sessions, session_minutes=session_minutes, reference_date=week_of,
-            cross_site=(round_.settings or {}).get("cross_site", "neutral"), relax=frozenset((round_.settings or {}).get("relax", ())),
-        )  # fmt: skip
+        settings = round_settings(round_, session_minutes=session_minutes, week_of=week_of)
     else:
         settings = RoundSettings(topic=topic or None, sessions=sessions, session_minutes=session_minutes, reference_date=week_of)
     return PoolReport(
-        term=term, topic=topic or None, round=round_, participants=participants,
-        areas=pool_health(participants, topic=topic or None),
-        forecast=match_round(participants, settings, history), names=names, awaiting_approval=awaiting,
+        term=term, topic=topic or None, round=round_, health=matching_pool_health(participants, settings, history),
+        combined=pool_health(participants, topic=topic or None), names=names, awaiting_approval=awaiting,
     )  # fmt: skip
 
 
 # --- equity ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MenteeOutcome:
-    """How one mentee fared in a round."""
-
-    key: str
-    site: str | None
-    program: str | None
-    matched: bool
-    fit: float | None = None
-
-
-@dataclass(frozen=True)
-class GroupRate:
-    """Match rate and mean fit of one group of mentees (a site or a preparation program)."""
-
-    group: str
-    mentees: int
-    matched: int
-    mean_fit: float | None
-
-    @property
-    def rate(self) -> float:
-        return self.matched / self.mentees if self.mentees else 0.0
-
-
-NOT_GIVEN = "(none given)"
-
-
-def rates_by(outcomes: Iterable[MenteeOutcome], attribute: str) -> list[GroupRate]:
-    """Match rate and mean fit per value of `attribute` ("site" or "program"), lowest rate first."""
-    groups: dict[str, list[MenteeOutcome]] = defaultdict(list)
-    for outcome in outcomes:
-        groups[(getattr(outcome, attribute) or "").strip() or NOT_GIVEN].append(outcome)
-    rates = []
-    for group, members in groups.items():
-        fits = [m.fit for m in members if m.matched and m.fit is not None]
-        rates.append(GroupRate(group=group, mentees=len(members), matched=sum(m.matched for m in members), mean_fit=mean(fits) if fits else None))
-    rates.sort(key=lambda r: (r.rate, r.group.casefold()))
-    return rates
-
-
-def overall(outcomes: Sequence[MenteeOutcome]) -> GroupRate:
-    """The whole round as one group."""
-    fits = [m.fit for m in outcomes if m.matched and m.fit is not None]
-    return GroupRate(group="all mentees", mentees=len(outcomes), matched=sum(m.matched for m in outcomes), mean_fit=mean(fits) if fits else None)
-
-
-def load_distribution(loads: Mapping[str, int]) -> list[tuple[int, int]]:
-    """How many mentors have 0, 1, 2, … mentees (every count up to the largest, zeros included)."""
-    if not loads:
-        return []
-    counts = Counter(loads.values())
-    return [(k, counts.get(k, 0)) for k in range(0, max(counts) + 1)]
-
-
 @dataclass
 class EquityReport:
+    """A round's pairs as they stand, through the matcher's equity report."""
+
     round: Round
-    outcomes: list[MenteeOutcome]
-    loads: dict[str, int]
-    names: dict[str, str]
-
-    @property
-    def by_site(self) -> list[GroupRate]:
-        return rates_by(self.outcomes, "site")
-
-    @property
-    def by_program(self) -> list[GroupRate]:
-        return rates_by(self.outcomes, "program")
-
-    @property
-    def total(self) -> GroupRate:
-        return overall(self.outcomes)
-
-    @property
-    def distribution(self) -> list[tuple[int, int]]:
-        return load_distribution(self.loads)
+    report: ResultReport
+    mentors_used: int
 
 
-def load_equity_report(session: Session, *, round_: Round) -> EquityReport:
-    """Who was matched in the round, by site and program, and how the mentees spread over the mentor pool."""
+def load_equity_report(session: Session, *, round_: Round, session_minutes: int, today: date) -> EquityReport:
+    """Match rate and mean fit per site and program, and mentor load, for the round's live pairs.
+
+    The pool is the term's as the matcher saw it for this round (capacity left after earlier rounds); its mentees
+    are the round's: those paired (by the matcher or by hand) and those left unmatched.
+    """
+    week_of = round_.start_on or round_.match_on or today
+    participants, _history, _names, _awaiting = term_pool(session, term=session.get(Term, round_.term_id), week_of=week_of, before_round_id=round_.id)
     pairings = [p for p in repo.round_pairings(session, round_id=round_.id) if p.status in LIVE_PAIRING_STATES]
-    people = {person.id: (enrollment, person) for enrollment, person in repo.enrollments(session, term_id=round_.term_id)}
-    by_email = {person.email: person for _, person in people.values()}
-    best: dict[int, float] = {}
-    for pairing in pairings:
-        best[pairing.mentee_id] = max(best.get(pairing.mentee_id, float("-inf")), pairing.score)
-    outcomes: dict[str, MenteeOutcome] = {}
-    for mentee_id, fit in best.items():
-        person = people[mentee_id][1] if mentee_id in people else session.get(Person, mentee_id)
-        outcomes[person.email] = MenteeOutcome(person.email, person.site, person.prep_program, True, fit)
-    for item in (round_.match_summary or {}).get("unmatched", []):
-        email = item.get("email")
-        person = by_email.get(email)
-        if email and email not in outcomes:
-            outcomes[email] = MenteeOutcome(email, person.site if person else None, person.prep_program if person else None, False)
-    loads: dict[str, int] = {}
-    for enrollment, person in people.values():
-        ready = enrollment.status == "opted_in" and enrollment.role in ("mentor", "both") and enrollment.approval in MENTOR_READY_APPROVALS
-        if ready and enrollment.capacity > 0:
-            loads[person.email] = 0
-    mentees_of: dict[int, set[int]] = defaultdict(set)
-    for pairing in pairings:
-        mentees_of[pairing.mentor_id].add(pairing.mentee_id)
-    for mentor_id, mentees in mentees_of.items():
-        person = people[mentor_id][1] if mentor_id in people else session.get(Person, mentor_id)
-        loads[person.email] = len(mentees)
-    names = {person.email: person.name for _, person in people.values()}
-    return EquityReport(round=round_, outcomes=sorted(outcomes.values(), key=lambda o: o.key), loads=loads, names=names)
+    ids = {p.mentor_id for p in pairings} | {p.mentee_id for p in pairings}
+    email_of = {person.id: person.email for person in session.exec(select(Person).where(col(Person.id).in_(list(ids))))} if ids else {}
+    in_round = {email_of[p.mentee_id].casefold() for p in pairings}
+    in_round |= {str(u.get("email", "")).casefold() for u in (round_.match_summary or {}).get("unmatched", [])}
+    pool = []
+    for participant in participants:
+        if participant.role in ("mentee", "both") and participant.key.casefold() not in in_round:
+            if participant.role == "mentee":
+                continue  # joined after the round was matched
+            participant = replace(participant, role="mentor")
+        pool.append(participant)
+    pairs = tuple(
+        Pair(
+            mentor=email_of[p.mentor_id], mentee=email_of[p.mentee_id], score=p.score,
+            breakdown=tuple(ScorePart(str(factor), float(points)) for factor, points in (p.breakdown or {}).items()),
+            reasons=tuple(p.reasons),
+        )  # fmt: skip
+        for p in pairings
+    )
+    result = MatchResult(pairs=pairs, unmatched=(), total_score=sum(p.score for p in pairs), solve_seconds=0.0, candidate_edges=0)
+    return EquityReport(round=round_, report=result_report(result, pool), mentors_used=len({p.mentor_id for p in pairings}))
 
 
 # --- engagement --------------------------------------------------------------------------------

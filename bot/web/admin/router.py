@@ -497,16 +497,23 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
                 report = reports.load_pool_report(
                     session, term=the_term, session_minutes=settings.session_minutes, today=now().date(), topic=topic.strip() or None, round_=chosen
                 )
-        chart = None
+        rule_chart = combined_chart = None
         if report is not None:
-            rows = [(a.label, a.mentors, a.mentees, a.scarce) for a in report.areas[:25]]
-            chart = charts.paired_bars(
-                "Mentors with capacity and mentees per area" + (" (25 neediest areas)" if len(report.areas) > 25 else ""),
-                rows, series=("Mentors with capacity", "Mentees"), flag_text=f"scarce: under {reports.SCARCE_RATIO} mentors per mentee",
-                empty="Nobody has opted in yet.",
+            flag = f"scarce: under {report.health.healthy_ratio} mentors per mentee"
+            by_rule = sorted(report.health.areas, key=lambda a: (not a.flagged, a.ratio if a.ratio is not None else 99, a.rule, a.area))
+            rule_chart = charts.paired_bars(
+                "Mentors with capacity and mentees, one matching rule at a time",
+                [(f"{a.rule}: {a.area}", a.mentors, a.mentees, a.flagged) for a in by_rule if a.mentees],
+                series=("Mentors with capacity", "Mentees"), flag_text=flag, empty="Nobody has opted in yet.",
+            )  # fmt: skip
+            combined_chart = charts.paired_bars(
+                "Mentors with capacity and mentees per area (grade band · subject · topic)"
+                + (" — the 25 neediest" if len(report.combined) > 25 else ""),
+                [(a.label, a.mentors, a.mentees, a.scarce) for a in report.combined[:25]],
+                series=("Mentors with capacity", "Mentees"), flag_text=flag, empty="Nobody has opted in yet.",
             )  # fmt: skip
         return render(
-            request, "pool.html", active="pool", term=the_term, report=report, chart=chart, candidates=candidates,
+            request, "pool.html", active="pool", term=the_term, report=report, rule_chart=rule_chart, combined_chart=combined_chart, candidates=candidates,
             chosen_round=round, topic=topic, ratio=reports.SCARCE_RATIO, terms=_term_choices(),
         )  # fmt: skip
 
@@ -521,35 +528,42 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
         with session_scope(engine) as session:
             rounds = _matched_rounds(session)
             chosen = _pick(rounds, round)
-            report = reports.load_equity_report(session, round_=chosen) if chosen is not None else None
-        context: dict[str, Any] = {"rounds": rounds, "chosen": chosen, "report": report}
-        if report is not None:
-            total = report.total
-            context["site_chart"] = _rate_chart("Match rate by site", report.by_site, total)
-            context["program_chart"] = _rate_chart("Match rate by preparation program", report.by_program, total)
+            equity = (
+                reports.load_equity_report(session, round_=chosen, session_minutes=settings.session_minutes, today=now().date())
+                if chosen is not None
+                else None
+            )
+        context: dict[str, Any] = {"rounds": rounds, "chosen": chosen, "equity": equity}
+        if equity is not None:
+            result = equity.report
+            context["site_chart"] = _rate_chart("Match rate by site", result.by_site, result.match_rate)
+            context["program_chart"] = _rate_chart("Match rate by preparation program", result.by_program, result.match_rate)
             context["fit_chart"] = charts.bar_chart(
-                "Mean fit of matched mentees by site",
+                "Mean fit of matched mentees, by site",
                 [
-                    charts.Bar(r.group, round_or_zero(r.mean_fit), note=f"{r.matched} matched")
-                    for r in sorted(report.by_site, key=lambda r: -round_or_zero(r.mean_fit))
-                    if r.mean_fit is not None
+                    charts.Bar(g.name, g.mean_fit, note=f"{g.matched} matched")
+                    for g in sorted(result.by_site, key=lambda g: -(g.mean_fit or 0))
+                    if g.mean_fit is not None
                 ],
-                value_format=lambda v: f"{v:.0f}",
-                empty="Nobody was matched in this round.",
+                value_format=lambda v: f"{v:.0f}", empty="Nobody was matched in this round.",
             )  # fmt: skip
             context["load_chart"] = charts.column_chart(
                 "Mentor load: how many mentees each mentor has in this round",
-                [(str(k) if k != 1 else "1", count) for k, count in report.distribution],
+                [(str(load.mentees), load.mentors) for load in result.mentor_load],
                 x_label="mentees per mentor", y_label="mentors", empty="No mentors were in the pool.",
             )  # fmt: skip
         return render(request, "equity.html", active="equity", **context)
 
-    def _rate_chart(title: str, rates: list[reports.GroupRate], total: reports.GroupRate) -> Any:
+    def _rate_chart(title: str, groups: Any, overall_rate: float) -> Any:
         return charts.bar_chart(
             title,
             [
-                charts.Bar(r.group, r.rate * 100, note=f"{r.matched} of {r.mentees}" + (f", mean fit {r.mean_fit:.0f}" if r.mean_fit is not None else ""), flagged=r.rate < total.rate - 0.1)
-                for r in rates
+                charts.Bar(
+                    g.name, g.match_rate * 100,
+                    note=f"{g.matched} of {g.mentees}" + (f", mean fit {g.mean_fit:.0f}" if g.mean_fit is not None else ""),
+                    flagged=g.match_rate < overall_rate - 0.1,
+                )  # fmt: skip
+                for g in groups
             ],
             unit="%", max_value=100, empty="No mentees in this round.", value_format=lambda v: f"{v:.0f}",
         )  # fmt: skip
@@ -783,10 +797,6 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
         return exports.Table("People", rows[0], rows[1:], "people-roster")
 
     return router
-
-
-def round_or_zero(value: float | None) -> float:
-    return 0.0 if value is None else float(value)
 
 
 def _sentence(text: str) -> str:
