@@ -357,15 +357,28 @@ def round_new(
     end: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Last day of the round.")] = None,
     rotations: Annotated[int | None, typer.Option(help="Speed events: partners each mentee meets.")] = None,
     minutes: Annotated[int | None, typer.Option(help="Speed events: minutes per rotation.")] = None,
+    at: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"], help="Speed events: when the first rotation starts, program time."),
+    ] = None,
     term: Annotated[str | None, typer.Option(help="Term name (default: the open term).")] = None,
 ) -> None:
     """Create a round in the open term.
 
     Examples:
       [bold]mentorbot round new micro --topic SEL --sessions 2 --start 2027-02-01 --match-on 2027-01-25[/bold]
-      [bold]mentorbot round new speed --rotations 6 --minutes 10 --start 2027-03-04[/bold]
+      [bold]mentorbot round new speed --rotations 6 --minutes 10 --at "2027-03-04 15:30"[/bold]
     """
     context = _ctx(ctx)
+    starts_at = None
+    if at is not None:
+        from zoneinfo import ZoneInfo
+
+        from storage.db import session_scope
+
+        with session_scope(context.engine) as session:
+            zone = repo.get_program(session, name=context.settings.program_name).timezone
+        starts_at = at.replace(tzinfo=ZoneInfo(zone))
     request = service.RoundRequest(
         kind=kind.strip().lower(),
         topic=topic,
@@ -375,6 +388,7 @@ def round_new(
         end_on=end,
         rotations=rotations,
         rotation_minutes=minutes,
+        starts_at=starts_at,
     )
     round_ = service.create_round(
         context.engine, program_name=context.settings.program_name, term_name=term, request=request, now=context.now

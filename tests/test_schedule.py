@@ -321,3 +321,45 @@ def test_pairing_notices_carry_the_guide_for_the_round(engine: Engine, tmp_path:
         assert notice.body["partner_name"] in guide["email_html"]
         assert "Welcome to spring mentoring!" in guide["email_text"]
         assert len(notice.body["proposed"]) == 3
+
+
+def test_a_speed_event_sends_schedules_the_day_before_and_announces_each_rotation(engine: Engine, tmp_path: Path) -> None:
+    mentors = [f"m{i}@d.example,Mentor {i},mentor,Lincoln,6-8,math,SEL,,,America/Los_Angeles,1" for i in range(4)]
+    mentees = [f"e{i}@d.example,Mentee {i},mentee,Garfield,6-8,math,,SEL,,America/Los_Angeles," for i in range(5)]
+    roster = tmp_path / "roster.csv"
+    roster.write_text("\n".join([HEADER, *mentors, *mentees]) + "\n", encoding="utf-8")
+    created = la(2027, 2, 1, 9, 0)
+    import_roster(engine, roster, program_name=PROGRAM, default_timezone="America/Los_Angeles", now=created)
+    service.open_term(engine, program_name=PROGRAM, timezone="America/Los_Angeles", name="Spring 2027", opt_in_by=None, now=created)
+    service.enroll_from_roster(engine, program_name=PROGRAM, term_name=None, require_approval=False, now=created)
+    event = la(2027, 2, 10, 15, 30)
+    round_ = service.create_round(
+        engine, program_name=PROGRAM, term_name=None, now=created,
+        request=service.RoundRequest(kind="speed", rotations=3, rotation_minutes=10, starts_at=event),
+    )  # fmt: skip
+    sent_at: dict[str, datetime] = {}
+
+    def note_new(moment: datetime) -> None:
+        for message in _messages(engine):
+            sent_at.setdefault(message.idempotency_key, moment)
+
+    _travel(engine, created, event - timedelta(hours=1), timedelta(hours=1), on_tick=note_new)
+    _travel(engine, event - timedelta(minutes=55), event + timedelta(hours=2), timedelta(minutes=5), on_tick=note_new)
+    messages = _messages(engine)
+    schedules = [m for m in messages if m.purpose == "speed.schedule" and m.channel == "email"]
+    assert len(schedules) == 9  # everyone, by email too
+    assert all(event - timedelta(days=2) < sent_at[m.idempotency_key] <= event - timedelta(hours=20) for m in schedules)
+    rotations = [m for m in messages if m.purpose == "speed.rotation"]
+    for message in rotations:
+        start = event + timedelta(minutes=10 * (message.body["rotation"] - 1))
+        assert start <= sent_at[message.idempotency_key] < start + timedelta(minutes=10)
+        assert "Rotation" in message.body["guide"]["email_text"] or "rotation" in message.body["guide"]["email_text"]
+    with session_scope(engine) as session:
+        pairings = repo.round_pairings(session, round_id=round_.id)
+        assert repo.get_round(session, round_id=round_.id).status == "closed"
+    pairs = [(p.mentor_id, p.mentee_id) for p in pairings]
+    assert len(pairs) == len(set(pairs)) == 12  # 4 mentors x 3 rotations, no pair twice
+    per_rotation = Counter(p.rotation for p in pairings)
+    assert per_rotation == {1: 4, 2: 4, 3: 4}
+    sat_out = Counter(p.mentee_id for p in pairings)
+    assert sorted(sat_out.values()) == [2, 2, 2, 3, 3]  # the odd mentee out takes turns sitting out

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.dialogs import context_key, current_state_in
-from bot.matching import History, RoundSettings, WeeklyWindow, match_round
+from bot.guides import GuideContext, Mentee, Mentor
+from bot.matching import History, RoundSettings, WeeklyWindow, match_round, speed_schedule
 from bot.notify import prompt_flow, send_notice
 from bot.outbox import enqueue
 from bot.rounds import service
@@ -420,7 +421,100 @@ def _term_remind(session: Session, action: ScheduledAction, now: datetime, confi
     return "done", f"reminded {reminded} people"
 
 
+# --- speed-mentoring events -------------------------------------------------------------------
+
+
+def _speed_plan(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
+    """The day before a speed event: plan every rotation, send each person their schedule, and time the rotations."""
+    round_ = repo.get_round(session, round_id=action.round_id, for_update=True)
+    if round_.status not in ("draft", "collecting"):
+        return "skipped", f"round {round_.id} was already {round_.status}"
+    program, calendar = program_calendar(session, term_id=round_.term_id)
+    starts = service.speed_start(round_, timezone_name=program.timezone)
+    for step in ("collecting", "matching", "review", "published")[("draft", "collecting").index(round_.status):]:
+        service.move_round_in(session, round_id=round_.id, target=step, now=now)
+    people = [(e, p) for e, p in repo.enrollments(session, term_id=round_.term_id) if e.status == "opted_in"]
+    answers = repo.profiles(session, person_ids=[p.id for _, p in people])
+    participants = [to_participant(e, p, answers[p.id], capacity_left=max(e.capacity, 1), week_of=starts.date()) for e, p in people]
+    # At the event everyone is in the room: time windows and earlier pairs of the term do not apply.
+    settings = RoundSettings(topic=round_.topic, session_minutes=round_.rotation_minutes or 10, reference_date=starts.date(), relax=frozenset({"availability"}))
+    plan = speed_schedule(participants, settings, rotations=round_.rotations or 1, minutes=round_.rotation_minutes or 10)
+    by_email = {p.email: p for _, p in people}
+    repo.replace_pairings(
+        session,
+        round_id=round_.id,
+        pairings=[
+            {"mentor_id": by_email[m.mentor].id, "mentee_id": by_email[m.mentee].id, "rotation": m.rotation, "score": m.score, "status": "published", "reasons": []}
+            for m in plan.meetings
+        ],
+        now=now,
+    )
+    _send_speed_schedules(session, round_=round_, plan=plan, people=by_email, starts=starts, now=now)
+    minutes = round_.rotation_minutes or 10
+    for rotation in range(1, (round_.rotations or 1) + 1):
+        repo.schedule_action(
+            session, idempotency_key=f"speed.rotation:{round_.id}:{rotation}", kind="speed.rotation",
+            due_at=starts + timedelta(minutes=(rotation - 1) * minutes), round_id=round_.id, payload={"rotation": rotation},
+        )  # fmt: skip
+    repo.schedule_action(session, idempotency_key=f"round.start:{round_.id}", kind="round.start", due_at=starts, round_id=round_.id)
+    end = starts + timedelta(minutes=minutes * (round_.rotations or 1))
+    repo.schedule_action(session, idempotency_key=f"round.close:{round_.id}", kind="round.close", due_at=end + timedelta(hours=1), round_id=round_.id)
+    return "done", f"{len(plan.meetings)} meetings over {round_.rotations} rotations; {len(plan.sit_outs)} sit-outs"
+
+
+def _send_speed_schedules(session: Session, *, round_: Round, plan, people: dict[str, Person], starts: datetime, now: datetime) -> None:
+    minutes = round_.rotation_minutes or 10
+    rows: dict[str, list[tuple[int, str]]] = {}
+    for meeting in plan.meetings:
+        rows.setdefault(meeting.mentor, []).append((meeting.rotation, people[meeting.mentee].name))
+        rows.setdefault(meeting.mentee, []).append((meeting.rotation, people[meeting.mentor].name))
+    for sit_out in plan.sit_outs:
+        rows.setdefault(sit_out.key, []).append((sit_out.rotation, "a short break"))
+    for email, entries in rows.items():
+        reader = people[email]
+        zone = ZoneInfo(reader.timezone)
+        lines = [
+            f"Rotation {rotation} at {(starts + timedelta(minutes=(rotation - 1) * minutes)).astimezone(zone):%H:%M}: {who}"
+            for rotation, who in sorted(entries)
+        ]
+        text = f"Your speed-mentoring schedule for {starts.astimezone(zone):%a %b %-d} ({reader.timezone}), {minutes} minutes each:\n" + "\n".join(lines)
+        notice = {"notice": "speed.schedule", "round_id": round_.id, "rotations": [list(e) for e in sorted(entries)], "text": text}
+        send_notice(session, person=reader, purpose="speed.schedule", key=f"{round_.id}:{reader.id}", notice=notice, now=now, email_copy=True)
+
+
+def _speed_rotation(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
+    """As a rotation starts, tell each table who they are meeting, with the speed card."""
+    round_ = repo.get_round(session, round_id=action.round_id)
+    if round_.status not in ("published", "running"):
+        return "skipped", f"round {round_.id} is {round_.status}"
+    rotation = action.payload["rotation"]
+    minutes = round_.rotation_minutes or 10
+    if now > action.due_at + timedelta(minutes=minutes):
+        return "skipped", f"rotation {rotation} is already over"
+    program, _calendar = program_calendar(session, term_id=round_.term_id)
+    told = 0
+    for pairing in repo.round_pairings(session, round_id=round_.id):
+        if pairing.rotation != rotation or pairing.status == "cancelled":
+            continue
+        mentor, mentee = _pair_people(session, pairing)
+        for reader, partner in ((mentor, mentee), (mentee, mentor)):
+            card = GuideContext(
+                program_name=program.name, kind="speed", mentor=Mentor(name=mentor.name), mentees=(Mentee(name=mentee.name),),
+                topic=round_.topic, timezone=reader.timezone, rotation=rotation, rotation_minutes=minutes, rotation_starts_at=action.due_at,
+            )  # fmt: skip
+            notice = {
+                "notice": "speed.rotation", "round_id": round_.id, "rotation": rotation, "partner_name": partner.name,
+                "guide": guide_renderings(card, overrides=overrides_of(program)),
+                "text": f"Rotation {rotation} is starting: you're meeting {partner.name} for {minutes} minutes.",
+            }  # fmt: skip
+            send_notice(session, person=reader, purpose="speed.rotation", key=f"{round_.id}:{rotation}:{reader.id}", notice=notice, now=now)
+            told += 1
+    return "done", f"rotation {rotation}: told {told} people"
+
+
 HANDLERS = {
+    "speed.plan": _speed_plan,
+    "speed.rotation": _speed_rotation,
     service.MATCH_ACTION: _round_match,
     "round.notify": _round_notify,
     "round.start": _round_status("running", ("published",)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -149,6 +149,17 @@ class RoundRequest:
     end_on: date | None = None
     rotations: int | None = None
     rotation_minutes: int | None = None
+    starts_at: datetime | None = None  # speed events: when the first rotation begins
+
+
+def speed_start(round_: Round, *, timezone_name: str) -> datetime:
+    """When a speed event begins: the time it was created with, else 15:30 program time on its start date."""
+    stored = (round_.settings or {}).get("starts_at")
+    if stored:
+        moment = datetime.fromisoformat(stored)
+        return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone_name))
+    day = round_.start_on or round_.created_at.date()
+    return datetime.combine(day, time(15, 30), ZoneInfo(timezone_name))
 
 
 def validate_round_request(request: RoundRequest, *, today: date) -> None:
@@ -162,6 +173,8 @@ def validate_round_request(request: RoundRequest, *, today: date) -> None:
             raise RoundError("a speed-mentoring event needs --rotations (how many partners each mentee meets)")
         if not request.rotation_minutes or not 3 <= request.rotation_minutes <= 60:
             raise RoundError("each speed rotation lasts 3 to 60 minutes (--minutes)")
+    if request.starts_at is not None and request.starts_at.tzinfo is None:
+        raise RoundError("the event time needs a time zone")
     if request.match_on and request.match_on < today:
         raise RoundError(f"the match date {request.match_on} is already past")
     if request.match_on and request.start_on and request.match_on > request.start_on:
@@ -186,8 +199,20 @@ def create_round(engine: Engine, *, program_name: str, term_name: str | None, re
             "rotations": request.rotations,
             "rotation_minutes": request.rotation_minutes,
         }
+        if request.kind == "speed" and request.starts_at is not None:
+            if request.starts_at < now:
+                raise RoundError(f"{request.starts_at:%Y-%m-%d %H:%M} is already past")
+            fields["settings"] = {"starts_at": request.starts_at.isoformat()}
+            fields["start_on"] = fields["end_on"] = request.starts_at.astimezone(ZoneInfo(program.timezone)).date()
         round_ = repo.create_round(session, term_id=term.id, fields=fields, now=now)
-        if request.match_on:
+        if request.kind == "speed":
+            # The rotation schedule goes out the school day before the event (the sweep moves it out of quiet time).
+            starts = speed_start(round_, timezone_name=program.timezone)
+            repo.schedule_action(
+                session, idempotency_key=f"speed.plan:{round_.id}", kind="speed.plan", due_at=starts - timedelta(days=1),
+                round_id=round_.id, payload={"quiet_tz": program.timezone},
+            )  # fmt: skip
+        elif request.match_on:
             # Match at 06:00 in the program's zone, before the school day, on the match date.
             due = datetime.combine(request.match_on, time(6, 0), ZoneInfo(program.timezone))
             repo.schedule_action(
