@@ -148,6 +148,11 @@ def test_actions_summary_names_what_is_due_next() -> None:
     summary = reports.summarize_actions(actions)
     assert (summary.done, summary.pending, summary.skipped, summary.failed) == (1, 2, 1, 1)
     assert summary.next_due.id == 3 and summary.last_done.id == 1
+    steps = reports.timeline_steps(actions + [ScheduledAction(id=6, idempotency_key="f", kind="checkin.ask", due_at=t0 + timedelta(days=3), status="done", done_at=t0 + timedelta(days=3))])
+    assert [s.kind for s in steps] == ["round.notify", "survey.ask", "touchpoint.share", "checkin.ask", "session.reminder"]
+    check = steps[3]
+    assert (check.done, check.due, check.first, check.last) == (1, 1, t0 + timedelta(days=1), t0 + timedelta(days=3))
+    assert steps[1].failed == 1 and steps[2].skipped == 1
     assert reports.action_label("checkin.ask") == "Ask both: did you meet?" and reports.action_label("new.kind") == "new.kind"
 
 

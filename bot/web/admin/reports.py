@@ -366,6 +366,36 @@ ACTION_LABELS = {
 }
 
 
+@dataclass(frozen=True)
+class TimelineStep:
+    """All of a round's actions of one kind: how many were done, are due, were skipped or failed, and when."""
+
+    kind: str
+    label: str
+    done: int
+    due: int
+    skipped: int
+    failed: int
+    first: datetime
+    last: datetime
+
+
+def timeline_steps(actions: Sequence[ScheduledAction]) -> list[TimelineStep]:
+    """A round's actions grouped by kind, in the order they first fall due."""
+    groups: dict[str, list[ScheduledAction]] = {}
+    for action in sorted(actions, key=lambda a: (a.due_at, a.id or 0)):
+        groups.setdefault(action.kind, []).append(action)
+    steps = []
+    for kind, group in groups.items():
+        counts = Counter(a.status for a in group)
+        moments = [a.done_at or a.due_at for a in group]
+        steps.append(TimelineStep(
+            kind=kind, label=action_label(kind), done=counts.get("done", 0), due=counts.get("pending", 0) + counts.get("running", 0),
+            skipped=counts.get("skipped", 0), failed=counts.get("failed", 0), first=min(moments), last=max(moments),
+        ))  # fmt: skip
+    return steps
+
+
 def action_label(kind: str) -> str:
     return ACTION_LABELS.get(kind, kind)
 

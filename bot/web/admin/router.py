@@ -415,7 +415,7 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
         live = [p for p in pairings if p.status != "cancelled"]
         return render(
             request, "round.html", active="program", round=round_, term=term, pairings=pairings, live=len(live), people=people,
-            actions=actions, summary=reports.summarize_actions(actions), unmatched=unmatched, unmatched_ids=unmatched_ids,
+            actions=actions, steps=reports.timeline_steps(actions), summary=reports.summarize_actions(actions), unmatched=unmatched, unmatched_ids=unmatched_ids,
             moves=[m for m in allowed_round_moves(round_.status) if m in MOVE_LABELS], move_labels=MOVE_LABELS,
             zone=zone_of(prog), when=reports.when, edits=list((round_.match_summary or {}).get("edits", [])),
         )  # fmt: skip
