@@ -73,7 +73,8 @@ async def test_an_admin_opens_a_term_creates_previews_and_publishes_a_round(tmp_
 
         preview = await _run(h, ADMIN, "round preview 1")
         assert "Matched *2 of 3* mentees" in preview and "Pool health" in preview
-        assert "1 mentors ready with room for 2 mentees; 3 mentees" in preview and "more mentees than places" in preview
+        assert "1 mentor ready with room for 2 mentees; 3 mentees" in preview and "more mentees than places" in preview
+        assert "a round now would match 2 of 3 mentees" in preview
         assert "*Ana Chen* \u2192" in preview and "Not matched, and why" in preview
         assert "Nothing has been sent" in preview
         with session_scope(h.engine) as session:
@@ -93,7 +94,8 @@ async def test_status_pool_nudge_export_and_program_settings(tmp_path: Path, sql
         await _run(h, ADMIN, 'term open "Spring 2027"')
         status = await _run(h, ADMIN, "status")
         assert "5 invited: 0 in, 0 out, 5 not answered yet" in status
-        assert "1 mentors ready" not in await _run(h, ADMIN, "pool")
+        pool = await _run(h, ADMIN, "pool")
+        assert "0 mentors ready with room for 0 mentees; 0 mentees" in pool and "5 invited without an answer yet" in pool
         nudged = await _run(h, ADMIN, "nudge")
         assert "Nudged 5 people about opting in" in nudged
         with session_scope(h.engine) as session:

@@ -28,7 +28,7 @@ from bot.slack import blocks as bk
 from bot.slack.store import open_term
 from storage import repo
 from storage.db import session_scope
-from storage.models import Enrollment, OutboxMessage, Person, Program, Round
+from storage.models import Enrollment, OutboxMessage, Person, Program, Round, Term
 
 COMMAND = "/mentoring"
 PERSONAL = ("help", "me", "profile", "opt-in")
@@ -313,7 +313,7 @@ def _round_preview(engine: Engine, settings: Settings, args: argparse.Namespace,
             f"Matched *{summary.get('matched', 0)} of {summary.get('mentees', 0)}* mentees with {summary.get('mentors', 0)} available mentors "
             f"(total fit {summary.get('total_score', 0):.0f})."
         ))  # fmt: skip
-    out.extend(_pool_health(engine, term_id=term_id))
+    out.extend(_pool_health(engine, settings, term_id=term_id, now=now, round_id=round_.id))
     out.extend(bk.bullet_sections("*Pairs and why*", [f"*{p.mentor_name}* → *{p.mentee_name}* (fit {p.score:.0f}): {'; '.join(p.reasons)}" for p in pairs] or ["no pairs"]))
     unmatched = summary.get("unmatched") or []
     if unmatched:
@@ -323,26 +323,33 @@ def _round_preview(engine: Engine, settings: Settings, args: argparse.Namespace,
     return out
 
 
-def _pool_health(engine: Engine, *, term_id: int) -> list[dict[str, Any]]:
-    """The term's pool at a glance: who is in, who waits, whether mentors' strengths meet mentees' needs."""
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _pool_health(engine: Engine, settings: Settings, *, term_id: int, now: datetime, round_id: int | None = None) -> list[dict[str, Any]]:
+    """The pool at a glance, from the matcher's own pool-health report: places, thin areas, the forecast; and who is missing."""
+    from bot.web.admin.reports import load_pool_report
+
     with session_scope(engine) as session:
+        term = session.get(Term, term_id)
+        round_ = repo.get_round(session, round_id=round_id) if round_id is not None else None
+        report = load_pool_report(session, term=term, session_minutes=settings.session_minutes, today=now.date(), round_=round_)
         people = repo.enrollments(session, term_id=term_id)
-        answers = repo.profiles(session, person_ids=[p.id for _, p in people])
-    mentors = [(e, p) for e, p in people if e.status == "opted_in" and e.role in ("mentor", "both")]
-    ready = [(e, p) for e, p in mentors if e.approval in ("approved", "not_required") and e.capacity > 0]
-    mentees = [(e, p) for e, p in people if e.status == "opted_in" and e.role in ("mentee", "both")]
-    waiting = [p.name for e, p in mentors if e.approval == "pending"]
-    no_time = [p.name for _, p in mentees if not answers[p.id].get("availability")]
-    strengths = {str(s).lower() for _, p in ready for s in answers[p.id].get("strengths") or ()}
-    needs = Counter(str(n) for _, p in mentees for n in answers[p.id].get("needs") or ())
-    uncovered = [f"{need} ({count})" for need, count in needs.most_common() if need.lower() not in strengths]
-    capacity = sum(e.capacity for e, _ in ready)
+        answers = repo.profiles(session, person_ids=[p.id for e, p in people if e.status == "opted_in"])
+    health = report.health
+    no_time = [p.name for e, p in people if e.status == "opted_in" and e.role in ("mentee", "both") and not answers[p.id].get("availability")]
+    thin = [
+        f"{a.rule} {a.area}: {_n(a.mentors, 'mentor')} for {_n(a.mentees, 'mentee')}" + (f", {a.forecast_unmatched} left unmatched" if a.forecast_unmatched else "")
+        for a in health.areas if a.flagged
+    ]  # fmt: skip
     lines = [
-        f"{len(ready)} mentors ready with room for {capacity} mentees; {len(mentees)} mentees"
-        + (" :warning: more mentees than places" if len(mentees) > capacity else ""),
-        f"{len(waiting)} mentor(s) waiting for their principal" + (f": {', '.join(waiting[:10])}" if waiting else ""),
-        f"{len(no_time)} mentee(s) without availability" + (f": {', '.join(no_time[:10])}" if no_time else ""),
-        "needs no ready mentor offers: " + (", ".join(uncovered[:10]) if uncovered else "none"),
+        f"{_n(health.mentors, 'mentor')} ready with room for {_n(health.seats, 'mentee')}; {_n(health.mentees, 'mentee')}"
+        + (" :warning: more mentees than places" if health.mentees > health.seats else ""),
+        f"{report.awaiting_approval} mentor(s) waiting for their principal",
+        f"a round now would match {report.forecast_matched} of {_n(health.mentees, 'mentee')}",
+        "thin areas: " + ("; ".join(thin[:8]) + (f"; and {len(thin) - 8} more" if len(thin) > 8 else "") if thin else "none"),
+        f"{_n(len(no_time), 'mentee')} without availability" + (f": {', '.join(no_time[:10])}" if no_time else ""),
         f"{sum(1 for e, _ in people if e.status == 'invited')} invited without an answer yet; {sum(1 for e, _ in people if e.status == 'opted_out')} opted out",
     ]
     return bk.bullet_sections("*Pool health*", lines)
@@ -405,7 +412,7 @@ def _pool(engine: Engine, settings: Settings, args: argparse.Namespace, now: dat
         if term is None:
             return [bk.section("No term is open, so there is no pool yet.")]
         term_id, name = term.id, term.name
-    return [bk.section(f"*{name}*"), *_pool_health(engine, term_id=term_id)]
+    return [bk.section(f"*{name}*"), *_pool_health(engine, settings, term_id=term_id, now=now)]
 
 
 def _nudge(engine: Engine, settings: Settings, args: argparse.Namespace, now: datetime) -> list[dict[str, Any]]:
