@@ -205,7 +205,8 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
 
     async def check_csrf(request: Request, session: auth.AdminSession) -> None:
         origin = request.headers.get("origin")
-        if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+        # Browsers send Origin with every form post; it must be this site (as the browser or PUBLIC_BASE_URL names it).
+        if origin and urlsplit(origin).netloc not in (request.headers.get("host", ""), urlsplit(settings.public_base_url).netloc):
             raise CsrfFailed()
         form = await request.form()
         if not auth.csrf_matches(session, form.get("csrf_token")):  # type: ignore[arg-type]
