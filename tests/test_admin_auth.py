@@ -74,6 +74,7 @@ async def test_a_slack_user_who_is_not_an_admin_is_signed_in_but_refused(tmp_pat
             signed_out = await client.post("/admin/logout", data={"csrf_token": csrf_of(page.text)})
             after = await client.get("/admin")
     assert page.status_code == 403 and "not an admin" in page.text and standin.user_id in page.text
+    assert 'aria-label="Admin pages"' not in page.text and "Back to the program" not in page.text  # no way further in
     assert people.status_code == 403
     assert signed_out.status_code == 303 and after.status_code == 303  # signing out works for anyone signed in
 

@@ -99,7 +99,8 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
         session = session if session is not None else getattr(request.state, "admin", None)
         flash = session.flash if session is not None else None
         body = env.get_template(template).render(
-            request=request, admin=session, csrf=session.csrf if session else "", flash=flash,
+            request=request, admin=session, is_admin=session is not None and auth.is_admin(session, settings),
+            csrf=session.csrf if session else "", flash=flash,
             program_name=settings.program_name, path=request.url.path, **context,
         )  # fmt: skip
         response = HTMLResponse(body, status_code=status)
