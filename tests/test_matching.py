@@ -9,16 +9,20 @@ from datetime import date
 import pytest
 
 from bot.matching import (
+    Group,
     History,
     MatchResult,
     Pair,
     Participant,
     RoundSettings,
     ScorePart,
+    SideConstraints,
     Unmatched,
     WeeklyWindow,
     ineligibility_reasons,
     match_round,
+    solve_groups,
+    solve_with_side_constraints,
     weekly_windows_utc,
 )
 from bot.matching.availability import phrase_window
@@ -660,3 +664,119 @@ def test_smoke_2000_mentees_1000_mentors():
     for u in result.unmatched:
         for m in spare:
             assert profile_reasons(m, profiles[u.key], settings, hist) != []
+
+
+# --- solver report, groups, quotas, caps and the fairness floor ---------------------------------
+
+def test_match_round_reports_its_solver():
+    result = match_round([mentor(), mentee()], S)
+    assert result.solver.method == "min-cost flow" and result.solver.status == "optimal"
+    assert 0 < result.solver.seconds <= result.solve_seconds
+    assert result.groups == ()
+
+
+def _floor_people() -> list[Participant]:
+    both = dict(grade_bands=frozenset({"6-8", "9-12"}), subjects=frozenset({"ELA", "math"}))
+    return [
+        person("amy", "mentor", strengths=frozenset({"assessment"}), **both),
+        person("ana", "mentor", strengths=frozenset({"SEL", "co-teaching"}), **both),
+        person("abe", "mentor", strengths=frozenset({"PE", "assessment", "co-teaching"}), **both),
+        person("ben", site="North", grade_bands=frozenset({"6-8"}), subjects=frozenset({"math"}), needs=("SEL", "assessment")),
+        person("bea", site="South", grade_bands=frozenset({"6-8"}), subjects=frozenset({"math"}), needs=("SEL", "co-teaching")),
+        person("bo", site="South", grade_bands=frozenset({"9-12"}), subjects=frozenset({"ELA"}), needs=("assessment", "co-teaching")),
+    ]
+
+
+def test_fairness_floor_lifts_the_worst_site_at_a_cost_in_total_fit():
+    people = _floor_people()
+    plain = match_round(people, S)
+    assert pairs_of(plain) == {("abe", "bo"), ("amy", "ben"), ("ana", "bea")}
+    assert plain.total_score == 305          # North's only mentee gets 75, South's two get 115 each
+    fair = solve_with_side_constraints(people, S, constraints=SideConstraints(fairness_floor=76))
+    assert pairs_of(fair) == {("abe", "bea"), ("amy", "bo"), ("ana", "ben")}
+    assert fair.total_score == 265           # North 95; South (75 + 95) / 2 = 85: both over 76
+    assert (fair.solver.method, fair.solver.status, fair.solver.gap) == ("CP-SAT", "optimal", 0.0)
+    assert fair.solver.warm_start_score == 305 and fair.solver.notes == ()
+    # A floor nobody can reach everywhere is held where it can be and reported where it can't.
+    high = solve_with_side_constraints(people, S, constraints=SideConstraints(fairness_floor=100))
+    assert high.solver.notes == (
+        "site North: mean fit 75.0 stays under the floor of 100 (its mentees have no better eligible mentors to spare)",
+    )
+
+
+def test_site_minimums_and_caps_are_exact_flows():
+    amy = mentor("amy")
+    ben = mentee("ben", site="North", subjects=frozenset({"math"}))
+    bea = mentee("bea", site="South", subjects=frozenset())
+    assert pairs_of(match_round([amy, ben, bea], S)) == {("amy", "ben")}      # ben fits better
+    lifted = solve_with_side_constraints([amy, ben, bea], S, constraints=SideConstraints(site_minimums={"south": 1}))
+    assert pairs_of(lifted) == {("amy", "bea")}
+    assert lifted.solver.method == "min-cost flow (site quotas)" and lifted.solver.status == "optimal"
+    capped = solve_with_side_constraints([amy, ben, bea], S, constraints=SideConstraints(site_caps={"North": 0}))
+    assert pairs_of(capped) == {("amy", "bea")}
+    short = solve_with_side_constraints([amy, ben, bea], S, constraints=SideConstraints(site_minimums={"South": 2}))
+    assert pairs_of(short) == {("amy", "bea")}
+    assert short.solver.notes == (
+        "site South: only 1 of the minimum 2 placements can be met; its other mentees have no eligible mentor to spare",
+    )
+    # Caps come before placing the most mentees: a capped site's mentees stay unmatched.
+    none = solve_with_side_constraints([amy, ben, bea], S, constraints=SideConstraints(site_caps={"North": 0, "South": 0}))
+    assert none.pairs == () and {u.key for u in none.unmatched} == {"ben@x.example", "bea@x.example"}
+
+
+def test_program_caps_go_to_cp_sat():
+    people = [mentor("amy", capacity=2), mentee("ben", program="EPP"), mentee("bea", program="epp"),
+              mentee("bo", program="Corps", subjects=frozenset())]
+    assert len(match_round(people, S).pairs) == 2
+    capped = solve_with_side_constraints(people, S, constraints=SideConstraints(program_caps={"EPP": 1}))
+    assert capped.solver.method == "CP-SAT" and capped.solver.status == "optimal"
+    assert len(capped.pairs) == 2 and sum(p.mentee != "bo@x.example" for p in capped.pairs) == 1
+
+
+def test_side_constraints_validate():
+    with pytest.raises(ValueError, match="minimum of 3 but a cap of 2"):
+        SideConstraints(site_minimums={"North": 3}, site_caps={"north": 2})
+    with pytest.raises(ValueError, match="whole number"):
+        SideConstraints(site_caps={"North": -1})
+    with pytest.raises(ValueError, match="site or program"):
+        SideConstraints(fairness_by="district")
+    plain = solve_with_side_constraints([mentor(), mentee()], S)
+    assert plain.solver.method == "min-cost flow" and len(plain.pairs) == 1
+
+
+def test_golden_group_sessions():
+    amy = person("amy", "mentor", name="Amy Chen", timezone=LA, grade_bands=frozenset({"6-8"}),
+                 strengths=frozenset({"assessment"}), availability=local("Tue 15:00-17:00", "Thu 07:00-08:00"), capacity=2)
+    mentees = [person(key, name=f"{key.capitalize()} Ruiz", timezone=LA, grade_bands=frozenset({"6-8"}),
+                      needs=("assessment",), availability=local(slot))
+               for key, slot in [("ben", "Tue 15:00-15:45"), ("bea", "Tue 15:15-16:00"), ("bo", "Thu 07:00-07:30"),
+                                 ("bly", "Tue 16:00-17:00"), ("bix", "Wed 10:00-11:00")]]
+    result = solve_groups([amy, *mentees], S, group_size=2)
+    assert result.groups == (
+        Group("amy@x.example", 1, ("bea@x.example", "ben@x.example"), "Tue 15:15-15:45 (America/Los_Angeles)",
+              starts_at=1 * 1440 + 23 * 60 + 15),
+        Group("amy@x.example", 2, ("bly@x.example",), "Tue 16:00-16:30 (America/Los_Angeles)",
+              starts_at=2 * 1440),
+    )
+    ben = next(p for p in result.pairs if p.mentee == "ben@x.example")
+    assert ben.reasons == (
+        "Amy's strength 'assessment' meets Ben's top need",
+        "both teach 6-8",
+        "both free Tue 15:00-15:45 (America/Los_Angeles)",
+        "in Amy's group 1 (with 1 other mentee), meeting Tue 15:15-15:45 (America/Los_Angeles)",
+    )
+    bly = next(p for p in result.pairs if p.mentee == "bly@x.example")
+    assert "Amy's 2nd group this round" in bly.reasons and bly.breakdown[-1] == ScorePart("load", -8.0)
+    assert result.unmatched == (
+        Unmatched("bix@x.example", (
+            "no mentor with capacity shares a 30-minute window with Wed 10:00-11:00 (America/Los_Angeles)",
+            "relaxing the availability rule would make 1 mentor eligible",
+        )),
+        Unmatched("bo@x.example", ("Bo is eligible with 1 mentor, but no group time fits Bo's availability",)),
+    )
+    # One group of one: whoever is left out could have come, but the seat went to someone else.
+    (full,) = solve_groups([replace(amy, capacity=1), *mentees[:2]], S, group_size=1).unmatched
+    assert full.reasons == (
+        f"the 1 group whose time fits {full.key[:3].capitalize()} was needed for other mentees: seating "
+        f"{full.key[:3].capitalize()} would leave another mentee without a group",
+    )

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+from dataclasses import replace
 from functools import lru_cache
+
+import numpy as np
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -10,13 +15,19 @@ from bot.matching import (
     History,
     Participant,
     RoundSettings,
+    SideConstraints,
     WeeklyWindow,
     ineligibility_reasons,
     match_round,
+    result_report,
+    solve_groups,
+    solve_with_side_constraints,
 )
-from bot.matching.availability import merge_windows
+from bot.matching.availability import merge_spans, merge_windows, runs, start_mask, start_runs, usable_minutes, windows_mask
+from bot.matching.constrained import SHORTFALL_PRICE
 from bot.matching.eligibility import Profile
-from bot.matching.scoring import fit, load_cost
+from bot.matching.graph import build_graph
+from bot.matching.scoring import _run_table, _usable_minutes_edges, fit, fit_parts, load_cost
 
 WEEK = 10080
 BANDS = ["K-2", "k-2", "3-5", "6-8"]          # case variants on purpose
@@ -62,8 +73,12 @@ def naive_eligible(m: Participant, e: Participant, s: RoundSettings, h: History)
     return (m.key, e.key) not in h.past_pairs and (e.key, m.key) not in h.past_pairs
 
 
-def brute_force(people, s: RoundSettings, h: History) -> tuple[int, int]:
-    """(most mentees matched, best total score among matchings of that size) by exhaustive search."""
+def brute_force(people, s: RoundSettings, h: History, group_size: int = 1) -> tuple[int, int]:
+    """(most mentees matched, best total score among matchings of that size) by exhaustive search.
+
+    With group_size k a mentor's capacity counts groups of k, and every seat of the g-th group
+    costs what a g-th mentee costs one to one.
+    """
     mentors = [p for p in people if p.role != "mentee" and p.capacity > 0]
     mentees = [p for p in people if p.role != "mentor"]
     recent = dict(h.recent_load)
@@ -78,10 +93,10 @@ def brute_force(people, s: RoundSettings, h: History) -> tuple[int, int]:
             return (0, 0)
         result = best(i + 1, used)  # leave mentee i unmatched
         for j, points in options[i]:
-            if used[j] < mentors[j].capacity:
+            if used[j] < mentors[j].capacity * group_size:
                 count, score = best(i + 1, used[:j] + (used[j] + 1,) + used[j + 1:])
-                candidate = (count + 1, score + points - load_cost(used[j] + 1, recent.get(mentors[j].key, 0)))
-                result = max(result, candidate)
+                load = load_cost(used[j] // group_size + 1, recent.get(mentors[j].key, 0))
+                result = max(result, (count + 1, score + points - load))
         return result
 
     return best(0, (0,) * len(mentors))
@@ -107,10 +122,10 @@ def windows():
 
 
 @st.composite
-def instances(draw):
-    n_both = draw(st.integers(0, 2))
-    n_mentors = draw(st.integers(0, 6 - n_both))
-    n_mentees = draw(st.integers(0, 7 - n_both))
+def instances(draw, most_mentors: int = 6, most_mentees: int = 7):
+    n_both = draw(st.integers(0, min(2, most_mentors, most_mentees)))
+    n_mentors = draw(st.integers(0, most_mentors - n_both))
+    n_mentees = draw(st.integers(0, most_mentees - n_both))
     roles = ["mentor"] * n_mentors + ["mentee"] * n_mentees + ["both"] * n_both
     keys = [f"p{i}@x.example" for i in range(len(roles))]
     people = []
@@ -118,6 +133,7 @@ def instances(draw):
         people.append(Participant(
             key=key, name=f"P{key[1]} Test", role=role,
             site=draw(st.sampled_from([None, "North", "south", "South"])),
+            program=draw(st.sampled_from([None, "EPP", "epp", "Corps"])),
             grade_bands=frozenset(draw(st.lists(st.sampled_from(BANDS), max_size=2))),
             subjects=frozenset(draw(st.lists(st.sampled_from(SUBJECTS), max_size=2))),
             strengths=frozenset(draw(st.lists(st.sampled_from(TOPICS), max_size=3))) if role != "mentee" else frozenset(),
@@ -214,3 +230,162 @@ def test_unmatched_reasons_match_the_situation(instance):
         assert crowded == bool(eligible)
         if len(eligible) > 1:
             assert u.reasons[0].startswith(f"all {len(eligible)} eligible mentors")
+
+
+# --- the vectorised core agrees with its plain definitions -------------------------------------
+
+@SETTINGS
+@given(instances())
+def test_vectorised_fit_equals_fit_parts_on_every_edge(instance):
+    people, s, h = instance
+    graph = build_graph(people, s, h)
+    for k in range(len(graph.fit)):
+        mentor = graph.mentors[graph.edge_mentor[k]]
+        mentee = graph.mentees[graph.edge_mentee[k]]
+        assert tuple(graph.parts[:, k].tolist()) == fit_parts(mentor, mentee, s)
+
+
+@SETTINGS
+@given(st.lists(windows(), min_size=2, max_size=5), st.sampled_from([1, 15, 30, 45, 90]))
+def test_interval_availability_matches_the_bitmask_definition(people_windows, length):
+    profiles = [Profile(Participant(key=f"p{i}@x.example", name="P", role="both", availability=w))
+                for i, w in enumerate(people_windows)]
+    for p, w in zip(profiles, people_windows):
+        spans = merge_spans((x.start, x.end) for x in w)
+        mask = windows_mask(w)
+        assert start_runs(spans, length) == tuple(runs(start_mask(mask, length)))
+        assert p.starts(length) == start_mask(mask, length)
+    # Common usable minutes of every pair, wrap-arounds included, without the schedule cap.
+    mentors, mentees = profiles[:1], profiles[1:]
+    em = np.arange(len(mentees))
+    er = np.zeros(len(mentees), dtype=np.int64)
+    got = _usable_minutes_edges(_run_table(mentors, length), _run_table(mentees, length), em, er, length)
+    want = [usable_minutes(mentors[0].starts(length) & e.starts(length), length) for e in mentees]
+    assert got.tolist() == want
+
+
+# --- small groups ------------------------------------------------------------------------------
+
+@SETTINGS
+@given(instances(), st.integers(1, 3))
+def test_groups_without_times_are_an_exact_flow_with_group_capacity(instance, k):
+    people, s, h = instance
+    s = RoundSettings(topic=s.topic, cross_site=s.cross_site, relax=s.relax | {"availability"})
+    result = solve_groups(people, s, h, group_size=k)
+    count, score = brute_force(people, s, h, group_size=k)
+    assert (len(result.pairs), result.total_score) == (count, score)
+
+
+@SETTINGS
+@given(instances(), st.integers(1, 3))
+def test_groups_share_a_time_and_respect_size_and_capacity(instance, k):
+    people, s, h = instance
+    result = solve_groups(people, s, h, group_size=k)
+    by_key = {p.key: p for p in people}
+    length = s.session_minutes
+    paired = {(p.mentor, p.mentee) for p in result.pairs}
+    assert {(g.mentor, m) for g in result.groups for m in g.mentees} == paired
+    for pair in result.pairs:
+        assert naive_eligible(by_key[pair.mentor], by_key[pair.mentee], s, h)
+    groups_of: dict[str, int] = {}
+    for group in result.groups:
+        assert 1 <= len(group.mentees) <= k
+        groups_of[group.mentor] = groups_of.get(group.mentor, 0) + 1
+        if "availability" in s.relax:
+            continue
+        members = [Profile(by_key[key]) for key in (group.mentor, *group.mentees)]
+        if all(m.any_time for m in members):
+            continue
+        assert group.starts_at is not None
+        for member in members:  # the group's session fits everyone in it
+            assert any(a <= group.starts_at < b for a, b in member.start_runs(length))
+    assert all(n <= by_key[m].capacity for m, n in groups_of.items())
+    assert len({p.mentee for p in result.pairs}) == len(result.pairs)
+    mentees = {p.key for p in people if p.role != "mentor"}
+    assert {u.key for u in result.unmatched} == mentees - {p.mentee for p in result.pairs}
+
+
+# --- quotas, caps and the fairness floor (CP-SAT) against brute force ---------------------------
+
+def _group(value: str | None) -> str:
+    return value.casefold() if value else "(none)"
+
+
+def brute_constrained(people, s: RoundSettings, h: History, c: SideConstraints) -> tuple[int, int, int]:
+    """(how much of the minimums is met, placements, objective) of the lexicographic optimum."""
+    mentors = [p for p in people if p.role != "mentee" and p.capacity > 0]
+    mentees = [p for p in people if p.role != "mentor"]
+    recent = dict(h.recent_load)
+    options = [[None] + [j for j, m in enumerate(mentors) if naive_eligible(m, e, s, h)] for e in mentees]
+    points = {(i, j): fit(Profile(mentors[j]), Profile(e), s) for i, e in enumerate(mentees) for j in options[i][1:]}
+    minimums = {k.casefold(): n for k, n in c.site_minimums}
+    site_caps = {k.casefold(): n for k, n in c.site_caps}
+    program_caps = {k.casefold(): n for k, n in c.program_caps}
+    best = None
+    for choice in itertools.product(*options):
+        used = [0] * len(mentors)
+        for j in choice:
+            if j is not None:
+                used[j] += 1
+        if any(u > m.capacity for u, m in zip(used, mentors)):
+            continue
+        placed = [(mentees[i], points[(i, j)]) for i, j in enumerate(choice) if j is not None]
+        sites = [_group(e.site) for e, _ in placed]
+        programs = [_group(e.program) for e, _ in placed]
+        if any(sites.count(k) > n for k, n in site_caps.items()) or any(programs.count(k) > n for k, n in program_caps.items()):
+            continue
+        filled = sum(min(sites.count(k), n) for k, n in minimums.items())
+        load = sum(load_cost(t, recent.get(m.key, 0)) for u, m in zip(used, mentors) for t in range(1, u + 1))
+        shortfall = 0
+        if c.fairness_floor is not None:
+            by = sites if c.fairness_by == "site" else programs
+            for name in set(by):
+                shortfall += max(0, sum(c.fairness_floor - p for (_, p), g in zip(placed, by) if g == name))
+        key = (filled, len(placed), sum(p for _, p in placed) - load - SHORTFALL_PRICE * shortfall)
+        best = key if best is None or key > best else best
+    return best
+
+
+@st.composite
+def side_constraints(draw):
+    sites = st.sampled_from(["North", "south", "Nowhere"])
+    programs = st.sampled_from(["EPP", "Corps"])
+    return SideConstraints(
+        site_minimums=draw(st.dictionaries(sites, st.integers(0, 3), max_size=2)),
+        site_caps=draw(st.dictionaries(sites, st.integers(3, 4), max_size=1)),
+        program_caps=draw(st.dictionaries(programs, st.integers(0, 2), max_size=1)),
+        fairness_floor=draw(st.sampled_from([None, 40, 70, 100])),
+        fairness_by=draw(st.sampled_from(["site", "program"])),
+        time_limit_seconds=20,
+    )
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(instances(most_mentors=3, most_mentees=5), side_constraints(), st.booleans(), st.booleans())
+def test_side_constraints_reach_the_brute_force_optimum(instance, c, open_rules, binding_floor):
+    people, s, h = instance
+    if open_rules:  # many eligible pairs, so quotas, caps and the floor have choices to make
+        s = RoundSettings(cross_site=s.cross_site, relax=frozenset(RELAXABLE))
+    if binding_floor:
+        # Halfway between the worst and the best group's mean in the plain result: the best
+        # group has fit to spare and the worst needs it, so the floor has something to decide.
+        plain = result_report(match_round(people, s, h), people)
+        means = [g.mean_fit for g in (plain.by_site if c.fairness_by == "site" else plain.by_program) if g.mean_fit is not None]
+        c = replace(c, fairness_floor=math.ceil((max(means) + min(means)) / 2) if means else None)
+    result = solve_with_side_constraints(people, s, h, c)
+    assert result.solver is not None and result.solver.status == "optimal"
+    by_key = {p.key: p for p in people}
+    placed = [by_key[p.mentee] for p in result.pairs]
+    for pair in result.pairs:
+        assert naive_eligible(by_key[pair.mentor], by_key[pair.mentee], s, h)
+    sites = [_group(e.site) for e in placed]
+    programs = [_group(e.program) for e in placed]
+    filled = sum(min(sites.count(k.casefold()), n) for k, n in c.site_minimums)
+    shortfall = 0
+    if c.fairness_floor is not None:
+        by = sites if c.fairness_by == "site" else programs
+        fits = [sum(x.points for x in p.breakdown if x.factor != "load") for p in result.pairs]
+        for name in set(by):
+            shortfall += max(0, sum(c.fairness_floor - f for f, g in zip(fits, by) if g == name))
+    objective = int(result.total_score) - SHORTFALL_PRICE * shortfall
+    assert (filled, len(result.pairs), objective) == brute_constrained(people, s, h, c)

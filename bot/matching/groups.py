@@ -139,7 +139,8 @@ def solve_groups(
         mentor = graph.mentors[node_mentor[node]]
         keys = sorted((graph.mentees[int(graph.edge_mentee[e])].person.key for e in edges), key=str.casefold)
         groups.append(Group(mentor=mentor.person.key, number=node_number[node], mentees=tuple(keys),
-                            time=_phrase_time(node_time[node], length, mentor, settings)))
+                            time=_phrase_time(node_time[node], length, mentor, settings),
+                            starts_at=None if node_time[node] == ANY_TIME else node_time[node]))
     groups.sort(key=lambda g: (g.mentor.casefold(), g.number))
     unmatched = _group_unmatched(graph, chosen, edge_index, node_of, node_mentor)
     return MatchResult(

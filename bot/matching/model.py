@@ -188,6 +188,7 @@ class Group:
     number: int                          # which of the mentor's groups, from 1
     mentees: tuple[str, ...]
     time: str                            # the common session time, phrased for the mentor
+    starts_at: int | None = None         # UTC minutes from Monday 00:00; None when the group picks its time
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,121 @@
+"""`mentorbot match`, `speed` and `pool` on a roster file, as a user runs them: a real process, real files."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+from bot.cli_match import read_roster_people
+from bot.matching import RoundSettings, match_round
+from tests.conftest import SHARED_ROSTER
+from tests.test_cli import run
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_roster_people_match_like_the_database_path():
+    # The file-only path builds participants without storage models; it must match the same way.
+    from bot.rounds.participants import match_roster_file
+
+    week = date(2027, 2, 1)
+    slow = match_roster_file(SHARED_ROSTER, default_timezone="America/Los_Angeles", topic=None, sessions=1,
+                             session_minutes=30, week_of=week)
+    people = read_roster_people(SHARED_ROSTER, default_timezone="America/Los_Angeles", week_of=week)
+    fast = match_round(people.participants, RoundSettings(session_minutes=30, reference_date=week))
+    assert (fast.pairs, fast.unmatched, fast.total_score) == (slow.result.pairs, slow.result.unmatched, slow.result.total_score)
+    assert (people.mentors, people.mentees) == (slow.mentors, slow.mentees)
+
+
+def test_group_sessions_write_groups_and_times(tmp_path: Path) -> None:
+    out = tmp_path / "groups.csv"
+    result = run(tmp_path, "match", str(SHARED_ROSTER), "--group-size", "2", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = _rows(out)
+    assert rows and set(rows[0]) == {"mentor_email", "mentee_email", "score", "reasons", "group", "group_time"}
+    sizes = Counter((row["mentor_email"], row["group"]) for row in rows)
+    assert max(sizes.values()) <= 2
+    assert all("group" in row["reasons"] and row["group_time"] for row in rows)
+    assert "Groups" in result.stdout and f"Matched {len(rows)} of 40 mentees" in result.stdout
+    assert "min-cost flow (groups), optimal" in result.stdout
+
+
+def test_fair_matching_reports_the_gap(tmp_path: Path) -> None:
+    out = tmp_path / "fair.csv"
+    result = run(tmp_path, "match", str(SHARED_ROSTER), "--fair", "--time-limit", "10", "--report", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "CP-SAT" in result.stdout and "gap to the best bound" in result.stdout
+    assert "By site" in result.stdout and "By program" in result.stdout and "Mentor load" in result.stdout
+    rows = _rows(out)
+    assert set(rows[0]) == {"mentor_email", "mentee_email", "score", "reasons"}
+    assert len({row["mentee_email"] for row in rows}) == len(rows)
+
+
+def _tiny_roster(tmp_path: Path) -> Path:
+    # One mentor, two mentees; Ben (North) fits better than Bea (South).
+    path = tmp_path / "tiny.csv"
+    path.write_text(
+        "email,name,role,site,program,grade_bands,subjects,strengths,needs,capacity\n"
+        "amy@d.example,Amy Chen,mentor,North,,6-8,math,assessment,,1\n"
+        "ben@d.example,Ben Ortiz,mentee,North,EPP,6-8,math,,assessment,\n"
+        "bea@d.example,Bea Park,mentee,South,Corps,6-8,,,assessment,\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _mentees_in(tmp_path: Path, roster: Path, *options: str) -> tuple[set[str], str]:
+    out = tmp_path / "pairs.csv"
+    result = run(tmp_path, "match", str(roster), *options, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return {row["mentee_email"] for row in _rows(out)}, result.stdout
+
+
+def test_site_quotas_program_caps_and_their_mistakes(tmp_path: Path) -> None:
+    roster = _tiny_roster(tmp_path)
+    assert _mentees_in(tmp_path, roster)[0] == {"ben@d.example"}
+    lifted, shown = _mentees_in(tmp_path, roster, "--min-site", "South=1")
+    assert lifted == {"bea@d.example"} and "min-cost flow (site quotas), optimal" in shown
+    assert _mentees_in(tmp_path, roster, "--max-site", "north=0")[0] == {"bea@d.example"}
+    capped, shown = _mentees_in(tmp_path, roster, "--max-program", "EPP=0")
+    assert capped == {"bea@d.example"} and "CP-SAT, optimal" in shown
+    short, shown = _mentees_in(tmp_path, roster, "--min-site", "South=2")
+    assert short == {"bea@d.example"}
+    assert "Note: site South: only 1 of the minimum 2 placements can be met" in " ".join(shown.split())
+    bad = run(tmp_path, "match", str(roster), "--min-site", "South")
+    assert bad.returncode == 1 and "Error:" in bad.stderr and "NAME=COUNT" in bad.stderr
+    mixed = run(tmp_path, "match", str(roster), "--group-size", "3", "--fair")
+    assert mixed.returncode == 1 and "cannot be combined" in mixed.stderr
+
+
+def test_speed_schedule_never_repeats_a_pair(tmp_path: Path) -> None:
+    out = tmp_path / "schedule.csv"
+    result = run(tmp_path, "speed", str(SHARED_ROSTER), "--rotations", "5", "--minutes", "7", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = _rows(out)
+    assert list(rows[0]) == ["rotation", "mentor_email", "mentee_email", "score"]
+    pairs = [(r["mentor_email"], r["mentee_email"]) for r in rows]
+    assert len(pairs) == len(set(pairs))
+    assert max(Counter((r["rotation"], r["mentee_email"]) for r in rows).values()) == 1
+    assert max(Counter((r["rotation"], r["mentor_email"]) for r in rows).values()) == 1
+    assert {r["rotation"] for r in rows} == {"1", "2", "3", "4", "5"}
+    assert f"{len(rows)} meetings over 5 rotations of 7 minutes" in result.stdout and "0 repeats" in result.stdout
+    assert "+28 min" in result.stdout
+
+
+def test_pool_health_names_thin_areas_and_the_forecast(tmp_path: Path) -> None:
+    result = run(tmp_path, "pool", str(SHARED_ROSTER))
+    assert result.returncode == 0, result.stderr
+    assert "Health per area" in result.stdout and "(thin)" in result.stdout
+    assert "Forecast: 30 would go unmatched" in result.stdout and "Recruit first for:" in result.stdout
+
+
+def test_new_commands_have_help_with_examples(tmp_path: Path) -> None:
+    for command in ("speed", "pool", "match"):
+        shown = run(tmp_path, command, "--help")
+        assert shown.returncode == 0 and "Example" in shown.stdout, command
+    assert "--group-size" in run(tmp_path, "match", "--help").stdout
