@@ -260,11 +260,8 @@ def _round_new(engine: Engine, settings: Settings, args: argparse.Namespace, now
         at = args.at if args.at.tzinfo else args.at.replace(tzinfo=ZoneInfo(zone))
         if at < now:
             raise service.RoundError(f"{args.at:%Y-%m-%d %H:%M} is already past")
-        request = service.RoundRequest(kind="speed", topic=args.topic, start_on=at.date(), end_on=at.date(), rotations=args.rotations, rotation_minutes=args.minutes)
+        request = service.RoundRequest(kind="speed", topic=args.topic, rotations=args.rotations, rotation_minutes=args.minutes, starts_at=at)
         round_ = service.create_round(engine, program_name=settings.program_name, term_name=None, request=request, now=now)
-        with session_scope(engine) as session:
-            stored = repo.get_round(session, round_id=round_.id)
-            stored.settings = {**stored.settings, "starts_at": at.isoformat()}
         text = (
             f":white_check_mark: Created round *{round_.id}*: speed mentoring on {at:%a %b} {at.day} at {at:%H:%M} ({zone}), "
             f"{args.rotations} rotations of {args.minutes} minutes ({args.rotations * args.minutes} minutes in all)."
