@@ -39,34 +39,37 @@ class RosterPeople:
         return sum(1 for p in self.participants if p.role in ("mentee", "both"))
 
 
-def _clean_set(values) -> frozenset[str]:
-    return frozenset(str(v).strip() for v in values if str(v).strip())
-
-
 def roster_participants(rows, *, week_of: date, default_capacity: int = 1) -> list:
     """The matcher's view of parsed roster rows, as `match_roster_file` builds it but without the
-    storage models in between (a 75k-row roster converts in a second)."""
-    from bot.matching import Participant, weekly_windows_utc
+    storage models in between (a 75k-row roster converts in about a second)."""
+    from functools import lru_cache
 
+    from bot.matching import Participant, weekly_windows_utc
+    from bot.matching.graph import no_gc_pauses
+
+    # Roster rows are already trimmed, de-duplicated and (emails) lower-cased by the reader. Rows
+    # repeat the same lists again and again, so each distinct list becomes one shared frozenset.
+    frozen = lru_cache(maxsize=None)(frozenset)
     out = []
-    for row in rows:
-        is_mentor = row.role in ("mentor", "both")
-        capacity = (row.capacity if row.capacity is not None else default_capacity) if is_mentor else 0
-        out.append(Participant(
-            key=row.email,
-            name=row.name,
-            role=row.role,
-            site=row.site,
-            program=row.program,
-            grade_bands=_clean_set(row.grade_bands),
-            subjects=_clean_set(row.subjects),
-            strengths=_clean_set(row.strengths),
-            needs=tuple(str(n).strip() for n in row.needs if str(n).strip()),
-            availability=weekly_windows_utc(row.availability, row.timezone, week_of) if row.availability else (),
-            timezone=row.timezone,
-            capacity=max(capacity, 0),
-            avoid=frozenset(email.lower() for email in _clean_set(row.avoid)),
-        ))
+    with no_gc_pauses():
+        for row in rows:
+            is_mentor = row.role in ("mentor", "both")
+            capacity = (row.capacity if row.capacity is not None else default_capacity) if is_mentor else 0
+            out.append(Participant(
+                key=row.email,
+                name=row.name,
+                role=row.role,
+                site=row.site,
+                program=row.program,
+                grade_bands=frozen(row.grade_bands),
+                subjects=frozen(row.subjects),
+                strengths=frozen(row.strengths),
+                needs=row.needs,
+                availability=weekly_windows_utc(row.availability, row.timezone, week_of) if row.availability else (),
+                timezone=row.timezone,
+                capacity=max(capacity, 0),
+                avoid=frozen(row.avoid),
+            ))
     return out
 
 

@@ -42,7 +42,7 @@ def weekly_windows_utc(
     slots: Iterable[tuple[int, int, int]], timezone: str, week_of: date
 ) -> tuple[WeeklyWindow, ...]:
     """Convert local weekly slots (day 0=Mon..6=Sun, start minute, end minute of that local day) to UTC windows for the week of `week_of`."""
-    return _windows_utc(tuple(tuple(slot) for slot in slots), timezone, _monday(week_of))
+    return _windows_utc(tuple(slots), timezone, _monday(week_of))
 
 
 @lru_cache(maxsize=65536)

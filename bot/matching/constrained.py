@@ -31,7 +31,7 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 from ortools.sat.python import cp_model
 
-from .graph import CandidateGraph, build_graph, load_costs
+from .graph import CandidateGraph, build_graph, load_costs, without_gc_pauses
 from .match import flow_choice, result_from_choice
 from .model import History, MatchResult, Participant, RoundSettings, SolveReport
 from .solver import solve_flow
@@ -387,6 +387,7 @@ def _lagrangian(problem: _Problem, start: np.ndarray, deadline: float) -> tuple[
     return best, best_value, int(np.floor(bound)) if np.isfinite(bound) else bound
 
 
+@without_gc_pauses
 def solve_with_side_constraints(
     participants: Sequence[Participant],
     settings: RoundSettings,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 import numpy as np
 
@@ -13,6 +17,36 @@ from .eligibility import HistoryIndex, Profile
 from .explain import UnmatchedExplainer, pair_reasons
 from .model import History, Pair, Participant, RoundSettings, ScorePart, Unmatched
 from .scoring import FIT_FACTORS, LOAD_STEP, edge_fit_parts
+
+F = TypeVar("F", bound=Callable)
+
+
+def without_gc_pauses(solve: F) -> F:
+    """Run `solve` inside no_gc_pauses."""
+
+    @functools.wraps(solve)
+    def wrapper(*args, **kwargs):
+        with no_gc_pauses():
+            return solve(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def no_gc_pauses() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while a solve builds its many small objects.
+
+    Matching allocates hundreds of thousands of tuples and dataclasses that never form cycles;
+    with a large roster in memory each automatic full collection rescans all of it, which cost
+    about a fifth of the run. Reference counting still frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def profiles_of(participants: Sequence[Participant]) -> list[Profile]:

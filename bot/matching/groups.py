@@ -19,7 +19,7 @@ import numpy as np
 from .availability import WEEK_MINUTES, phrase_window
 from .eligibility import Profile
 from .explain import first_name
-from .graph import CandidateGraph, build_graph, load_costs
+from .graph import CandidateGraph, build_graph, load_costs, without_gc_pauses
 from .model import Group, History, MatchResult, Participant, RoundSettings, SolveReport, Unmatched
 from .solver import solve_flow
 
@@ -64,6 +64,7 @@ def _group_times(
     return times
 
 
+@without_gc_pauses
 def solve_groups(
     participants: Sequence[Participant], settings: RoundSettings, history: History = History(), group_size: int = 4
 ) -> MatchResult:

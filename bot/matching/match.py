@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .graph import CandidateGraph, build_graph, load_costs, profiles_of
+from .graph import CandidateGraph, build_graph, load_costs, profiles_of, without_gc_pauses
 from .model import History, MatchResult, Participant, RoundSettings, SolveReport
 from .solver import solve_flow
 
@@ -57,6 +57,7 @@ def result_from_choice(
     )
 
 
+@without_gc_pauses
 def match_round(
     participants: Sequence[Participant], settings: RoundSettings, history: History = History()
 ) -> MatchResult:

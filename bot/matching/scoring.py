@@ -126,9 +126,11 @@ def _bit_words(profiles: Sequence[Profile], keys_of, vocab: dict[str, int]) -> n
     return out
 
 
-def _shares_any(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise: do two arrays of bit words have a common bit?"""
-    return np.bitwise_and(a, b).any(axis=1)
+def _shares_any(a: np.ndarray, b: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """For each k: do rows a[ia[k]] and b[ib[k]] of bit words have a common bit?"""
+    if a.shape[1] == 1:  # up to 64 values, the usual case: one word each, no 2-D temporaries
+        return (a[:, 0][ia] & b[:, 0][ib]) != 0
+    return np.bitwise_and(a[ia], b[ib]).any(axis=1)
 
 
 def _run_table(profiles: Sequence[Profile], length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -211,23 +213,28 @@ def edge_fit_parts(
     for column, mentee in enumerate(mentees):
         for row, (need, _) in enumerate(mentee.needs):
             need_ids[row, column] = topics.get(need, -1)
-    edge_words = strength_words[er] if strength_words.shape[1] > 1 else None
-    edge_word = strength_words[:, 0][er]  # with up to 64 topics (the usual case) one word per edge
-    for position in range(most_needs):
-        ids = need_ids[position][em]
-        listed = ids >= 0
-        if edge_words is not None:  # many topics: pick the word that holds the need's bit
+    if strength_words.shape[1] == 1:
+        # Up to 64 topics (the usual case): a need is met when its bit is in the mentor's word.
+        edge_word = strength_words[:, 0][er]
+        for position in range(most_needs):
+            ids = need_ids[position]
+            need_bit = np.where(ids >= 0, np.left_shift(np.uint64(1), np.maximum(ids, 0).astype(np.uint64)), np.uint64(0))
+            met = (edge_word & need_bit[em]) != 0
+            parts[0] += (NEED_POINTS // (position + 1)) * met
+    else:
+        edge_words = strength_words[er]
+        for position in range(most_needs):
+            ids = need_ids[position][em]
+            listed = ids >= 0
             word = np.take_along_axis(edge_words, np.where(listed, ids >> 6, 0)[:, None], axis=1)[:, 0]
-        else:
-            word = edge_word
-        met = (word >> np.where(listed, ids & 63, 0).astype(np.uint64)) & np.uint64(1)
-        parts[0] += (NEED_POINTS // (position + 1)) * (met.astype(np.int64) & listed)
+            met = (word >> np.where(listed, ids & 63, 0).astype(np.uint64)) & np.uint64(1)
+            parts[0] += (NEED_POINTS // (position + 1)) * (met.astype(np.int64) & listed)
     # grade band and subject: points when both list one and they share one
     for column, field, points in ((1, "bands", BAND_POINTS), (2, "subjects", SUBJECT_POINTS)):
         vocab = _vocabulary(mentors, mentees, field=field)
         mentor_words = _bit_words(mentors, lambda p, f=field: getattr(p, f), vocab)
         mentee_words = _bit_words(mentees, lambda p, f=field: getattr(p, f), vocab)
-        parts[column] = points * _shares_any(mentor_words[er], mentee_words[em])
+        parts[column] = points * _shares_any(mentor_words, mentee_words, er, em)
     # schedule
     length = settings.session_minutes
     usable = _usable_minutes_edges(_run_table(mentors, length), _run_table(mentees, length), em, er, length)

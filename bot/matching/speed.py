@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .graph import build_graph
+from .graph import build_graph, without_gc_pauses
 from .model import History, Participant, RoundSettings
 from .solver import solve_flow
 
@@ -150,6 +150,7 @@ def _even_out(left: np.ndarray, right: np.ndarray, colour: np.ndarray, colours: 
             return  # cannot happen for a proper colouring; stop rather than loop
 
 
+@without_gc_pauses
 def speed_schedule(
     participants: Sequence[Participant],
     settings: RoundSettings,
