@@ -19,7 +19,6 @@ import argparse
 import json
 import math
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile

@@ -50,7 +50,8 @@ def print_match(console: Console, result, people) -> None:
     if solver is not None:
         how = f" ({solver.method}, {solver.status}"
         if solver.method == "CP-SAT":
-            how += f", {solver.seconds:.1f} s, gap to the best bound {solver.gap * 100:.2f} %"
+            gap = "no bound proven" if solver.bound is None else f"gap to the best bound {solver.gap * 100:.2f} %"
+            how += f", {solver.seconds:.1f} s, {gap}"
             if solver.warm_start_score is not None:
                 how += f"; without the added rules total fit would be {solver.warm_start_score:.0f}"
         how += ")"

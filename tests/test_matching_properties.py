@@ -300,6 +300,11 @@ def test_groups_share_a_time_and_respect_size_and_capacity(instance, k):
         for member in members:  # the group's session fits everyone in it
             assert any(a <= group.starts_at < b for a, b in member.start_runs(length))
     assert all(n <= by_key[m].capacity for m, n in groups_of.items())
+    # A mentor's groups never overlap in time.
+    for mentor_key in groups_of:
+        times = sorted(g.starts_at for g in result.groups if g.mentor == mentor_key and g.starts_at is not None)
+        for a, b in itertools.combinations(times, 2):
+            assert min((b - a) % WEEK, (a - b) % WEEK) >= length
     assert len({p.mentee for p in result.pairs}) == len(result.pairs)
     mentees = {p.key for p in people if p.role != "mentor"}
     assert {u.key for u in result.unmatched} == mentees - {p.mentee for p in result.pairs}

@@ -232,11 +232,10 @@ class _Problem:
         return chosen[keep]
 
 
-def _solver(limit: float, workers: int, gap_limit: float = 0.0) -> cp_model.CpSolver:
+def _solver(limit: float, workers: int) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     # Stop a little early: the result still has to be assembled within the caller's limit.
     solver.parameters.max_time_in_seconds = max(0.05, limit - 1.0)
-    solver.parameters.relative_gap_limit = gap_limit
     # Eight workers even on small machines: the portfolio's neighbourhood-search workers are what
     # improve on the warm start, and with fewer they hardly get a turn.
     solver.parameters.num_workers = workers or 8
@@ -331,8 +330,8 @@ class _Model:
         for var, site, minimum in self.met:
             model.add_hint(var, min(int((sites == site).sum()), minimum))
 
-    def solve(self, limit: float, workers: int, gap_limit: float = 0.0) -> tuple[cp_model.CpSolver, int]:
-        solver = _solver(limit, workers, gap_limit)
+    def solve(self, limit: float, workers: int) -> tuple[cp_model.CpSolver, int]:
+        solver = _solver(limit, workers)
         return solver, solver.solve(self.model)
 
     def chosen(self, solver: cp_model.CpSolver) -> np.ndarray:

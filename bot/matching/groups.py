@@ -44,20 +44,28 @@ def _group_times(
     if graph.mentors[mentor].any_time and all(graph.mentees[i].any_time for i in mentees):
         return [ANY_TIME] * capacity
     # Minutes where who-can-come changes: every run edge of the mentor and the candidates.
-    cuts = sorted({x for found in (mentor_runs, *runs_of.values()) for run in found for x in run} | {0})
-    cuts = [c for c in cuts if c < WEEK_MINUTES and _covers(mentor_runs, c)]
+    starts = {x for found in (mentor_runs, *runs_of.values()) for run in found for x in run} | {0}
+    starts = {c for c in starts if c < WEEK_MINUTES and _covers(mentor_runs, c)}
     waiting = set(mentees)
     times: list[int] = []
-    while len(times) < capacity and waiting and cuts:
+
+    def apart(minute: int) -> bool:
+        # One mentor, one session at a time: a new group may not overlap an earlier one.
+        return all(min((minute - t) % WEEK_MINUTES, (t - minute) % WEEK_MINUTES) >= length for t in times)
+
+    while len(times) < capacity and waiting and starts:
         best, best_come = None, []
-        for minute in cuts:
+        for minute in sorted(starts):
             come = [i for i in waiting if _covers(runs_of[i], minute)]
             if len(come) > len(best_come):
                 best, best_come = minute, come
         if best is None:
             break
         times.append(best)
-        cuts.remove(best)
+        # The nearest starts clear of the new session need not be run edges: offer them too.
+        starts.update(m for m in ((best + length) % WEEK_MINUTES, (best - length) % WEEK_MINUTES)
+                      if _covers(mentor_runs, m))
+        starts = {m for m in starts if apart(m)}
         # Seat (for choosing the next time) the ones with the fewest other mentors first.
         best_come.sort(key=lambda i: (degree[i], i))
         waiting.difference_update(best_come[:group_size])

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .graph import CandidateGraph, build_graph, load_costs, profiles_of, without_gc_pauses
+from .graph import CandidateGraph, build_graph, load_costs, without_gc_pauses
 from .model import History, MatchResult, Participant, RoundSettings, SolveReport
 from .solver import solve_flow
 
-__all__ = ["match_round", "flow_choice", "result_from_choice", "profiles_of"]
+__all__ = ["match_round", "flow_choice", "load_ranks", "result_from_choice"]
 
 
 def flow_choice(graph: CandidateGraph) -> np.ndarray:

@@ -173,7 +173,7 @@ class SolveReport:
     method: str                          # "min-cost flow" or "CP-SAT"
     status: str                          # "optimal" or "feasible" (stopped at the time limit)
     seconds: float                       # time in the solver itself
-    objective: float | None = None       # CP-SAT: the objective reached
+    objective: float | None = None       # CP-SAT: fit minus load minus the price of any shortfall below a floor
     bound: float | None = None           # CP-SAT: the best bound proven
     gap: float = 0.0                     # (bound - objective) / |objective|; 0 when proven optimal
     warm_start_score: float | None = None  # CP-SAT: total score of the flow solution it started from
