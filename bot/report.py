@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.importer import ImportReport
-from bot.rounds.participants import RosterMatch
 from bot.rounds.service import EnrollmentCounts, PairView
 from storage.models import OutboxMessage, Round, ScheduledAction
 
@@ -83,24 +82,6 @@ def _print_unmatched(console: Console, unmatched: Sequence[tuple[str, Sequence[s
     for name, reasons in unmatched:
         table.add_row(name, "\n".join(reasons))
     console.print(table)
-
-
-def print_roster_match(console: Console, outcome: RosterMatch) -> None:
-    """Pairs, unmatched and totals of a match run on a roster file."""
-    result = outcome.result
-    names = outcome.names
-    if outcome.skipped_rows:
-        console.print(f"[yellow]{len({e.line for e in outcome.skipped_rows})} roster row(s) skipped for problems; "
-                      "run `mentorbot import roster` to see them.[/yellow]")
-    console.print(
-        _pairs_table([(names.get(p.mentor, p.mentor), names.get(p.mentee, p.mentee), p.score, p.reasons) for p in result.pairs])
-    )
-    _print_unmatched(console, [(names.get(u.key, u.key), u.reasons) for u in result.unmatched])
-    console.print(
-        f"Matched {len(result.pairs)} of {outcome.mentees} mentees with {outcome.mentors} mentors; "
-        f"total fit {result.total_score:.0f}; {result.candidate_edges} eligible pairs considered; "
-        f"solved in {result.solve_seconds * 1000:.0f} ms."
-    )
 
 
 def print_timeline(console: Console, actions: Sequence[ScheduledAction]) -> None:
