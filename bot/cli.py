@@ -445,7 +445,7 @@ def round_publish(
 
     Example: [bold]mentorbot round publish 1 --message "Thank you for mentoring this spring!"[/bold]
     """
-    from bot.web.app import schedule_config
+    from bot.rounds.schedule import schedule_config
 
     context = _ctx(ctx)
     outcome = publish_round(context.engine, round_id=round_id, now=context.now, config=schedule_config(context.settings), message=message)
@@ -460,7 +460,7 @@ def round_rematch(ctx: typer.Context, pairing_id: Annotated[int, typer.Argument(
     Example: [bold]mentorbot round rematch 12[/bold]
     """
     from bot.rounds.schedule import rematch
-    from bot.web.app import schedule_config
+    from bot.rounds.schedule import schedule_config
 
     context = _ctx(ctx)
     new = rematch(context.engine, pairing_id=pairing_id, now=context.now, config=schedule_config(context.settings))

@@ -17,7 +17,7 @@ from bot.email.demo_leg import run_email_leg
 from bot.importer import import_roster
 from bot.rounds import service
 from bot.rounds.calendar import ProgramCalendar, next_sendable
-from bot.rounds.schedule import ScheduleConfig, publish_round, run_due_actions
+from bot.rounds.schedule import ScheduleConfig, publish_round, run_due_actions, schedule_config
 from bot.settings import Settings
 from bot.slack.demo_leg import run_slack_leg
 from storage import db, repo
@@ -103,7 +103,7 @@ def run_demo(settings: Settings, *, console: Console, now: datetime, roster: Pat
     service.move_round(engine, round_id=round_.id, target="collecting", now=now)
     match_time = now + timedelta(days=14)
     service.run_matching(engine, round_id=round_.id, session_minutes=settings.session_minutes, now=match_time)
-    config = ScheduleConfig(session_minutes=settings.session_minutes, public_base_url=settings.public_base_url)
+    config = schedule_config(settings)
     published_at = next_sendable(match_time + timedelta(hours=2), person_timezone=settings.default_timezone, calendar=ProgramCalendar(timezone=settings.default_timezone))
     publish_round(engine, round_id=round_.id, now=published_at, config=config, message="Thank you for taking part this term!")
     round_, pairs = service.round_pairs(engine, round_id=round_.id)

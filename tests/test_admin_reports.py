@@ -13,7 +13,8 @@ import openpyxl
 import pytest
 
 from bot.matching import Participant
-from bot.web.admin import charts, exports, mail, reports
+from bot.rounds import reports
+from bot.web.admin import charts, exports, mail
 from storage.models import ScheduledAction
 
 SVG = "{http://www.w3.org/2000/svg}"

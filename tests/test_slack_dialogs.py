@@ -13,7 +13,7 @@ from bot.flows import PROFILE, questions_for
 from bot.rounds import service
 from bot.rounds.schedule import publish_round
 from bot.slack.blocks import block_id_for
-from bot.web.app import schedule_config
+from bot.rounds.schedule import schedule_config
 from storage import repo
 from storage.db import session_scope
 from storage.models import Enrollment, OutboxMessage, Person

@@ -27,6 +27,7 @@ from bot.rounds import service
 from bot.rounds.guides import guide_context, guide_renderings, overrides_of, program_of
 from bot.rounds.calendar import PairPlan, ProgramCalendar, is_quiet, next_sendable, plan_round, propose_sessions
 from bot.rounds.participants import history_from, to_participant
+from bot.settings import Settings
 from storage import repo
 from storage.db import session_scope
 from storage.models import CheckIn, Enrollment, Pairing, Person, PlannedSession, Program, Round, ScheduledAction, Term
@@ -52,6 +53,16 @@ class ScheduleConfig:
     session_minutes: int = 30
     public_base_url: str = "http://127.0.0.1:8000"
     slack_admin_ids: tuple[str, ...] = ()
+
+
+def schedule_config(settings: Settings) -> ScheduleConfig:
+    """The parts of the settings the scheduled actions need."""
+    return ScheduleConfig(
+        session_minutes=settings.session_minutes,
+        public_base_url=settings.public_base_url,
+        slack_admin_ids=tuple(settings.slack_admin_ids),
+    )
+
 
 
 def program_calendar(session: Session, *, term_id: int) -> tuple[Program, ProgramCalendar]:

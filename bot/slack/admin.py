@@ -326,7 +326,7 @@ def _n(count: int, word: str) -> str:
 
 def _pool_health(engine: Engine, settings: Settings, *, term_id: int, now: datetime, round_id: int | None = None) -> list[dict[str, Any]]:
     """The pool at a glance, from the matcher's own pool-health report: places, thin areas, the forecast; and who is missing."""
-    from bot.web.admin.reports import load_pool_report
+    from bot.rounds.reports import load_pool_report
 
     with session_scope(engine) as session:
         term = session.get(Term, term_id)
@@ -354,7 +354,7 @@ def _pool_health(engine: Engine, settings: Settings, *, term_id: int, now: datet
 
 def _round_publish(engine: Engine, settings: Settings, args: argparse.Namespace, now: datetime) -> list[dict[str, Any]]:
     from bot.rounds.schedule import publish_round
-    from bot.web.app import schedule_config
+    from bot.rounds.schedule import schedule_config
 
     outcome = publish_round(engine, round_id=args.round_id, now=now, config=schedule_config(settings), message=args.message)
     return [bk.section(
@@ -365,7 +365,7 @@ def _round_publish(engine: Engine, settings: Settings, args: argparse.Namespace,
 
 def _rematch(engine: Engine, settings: Settings, args: argparse.Namespace, now: datetime) -> list[dict[str, Any]]:
     from bot.rounds.schedule import rematch
-    from bot.web.app import schedule_config
+    from bot.rounds.schedule import schedule_config
 
     new = rematch(engine, pairing_id=args.pairing_id, now=now, config=schedule_config(settings))
     if new is None:

@@ -20,7 +20,7 @@ from bot.outbox import Sender, deliver_due
 from bot.rounds.guides import overrides_loader, print_context_loader
 from bot.rounds.leader import Leadership
 from bot.web.guides import guides_router
-from bot.rounds.schedule import ScheduleConfig, run_due_actions
+from bot.rounds.schedule import run_due_actions, schedule_config
 from bot.settings import Settings
 from storage import db
 
@@ -44,15 +44,6 @@ class SchedulerState:
     leadership: Leadership | None = None
     last_delivery_at: datetime | None = None
     delivered: int = 0
-
-
-def schedule_config(settings: Settings) -> ScheduleConfig:
-    """The parts of the settings the scheduled actions need."""
-    return ScheduleConfig(
-        session_minutes=settings.session_minutes,
-        public_base_url=settings.public_base_url,
-        slack_admin_ids=tuple(settings.slack_admin_ids),
-    )
 
 
 async def sweep_once(engine: Engine, settings: Settings, state: SchedulerState, clock: Callable[[], datetime]) -> None:
@@ -83,6 +74,14 @@ async def deliver_once(engine: Engine, senders: Mapping[str, Sender], state: Sch
     state.delivered += sum(1 for delivery in deliveries if delivery.status == "sent")
 
 
+def every(scheduler: AsyncIOScheduler, job_id: str, seconds: float, func: Callable, *args: object, start_now: bool = True) -> None:
+    """Run `func(*args)` every `seconds`, never two at once; ticks missed while busy are merged, not queued."""
+    # APScheduler runs on the real clock; the `clock` passed to the jobs is what the actions see.
+    # (A next_run_time of None would pause the job, so it is only given when the first run is now.)
+    first_run = {"next_run_time": datetime.now(timezone.utc)} if start_now else {}
+    scheduler.add_job(func, "interval", seconds=seconds, args=list(args), id=job_id, max_instances=1, coalesce=True, **first_run)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -102,36 +101,10 @@ def create_app(
             state.leadership = Leadership(engine, lock_file=settings.data_dir / "scheduler.lock")
             await asyncio.to_thread(state.leadership.try_lead)
             scheduler = AsyncIOScheduler(timezone=timezone.utc)
-            scheduler.add_job(
-                asyncio.to_thread,
-                "interval",
-                seconds=settings.leader_seconds,
-                args=[state.leadership.try_lead],
-                id="seek-leadership",
-                max_instances=1,
-                coalesce=True,
-            )
-            scheduler.add_job(
-                sweep_once,
-                "interval",
-                seconds=settings.sweep_seconds,
-                args=[engine, settings, state, clock],
-                id="sweep-due-actions",
-                max_instances=1,
-                coalesce=True,
-                next_run_time=datetime.now(timezone.utc),  # APScheduler runs on the real clock; `clock` is what actions see
-            )
+            every(scheduler, "seek-leadership", settings.leader_seconds, asyncio.to_thread, state.leadership.try_lead, start_now=False)
+            every(scheduler, "sweep-due-actions", settings.sweep_seconds, sweep_once, engine, settings, state, clock)
             if senders:
-                scheduler.add_job(
-                    deliver_once,
-                    "interval",
-                    seconds=settings.outbox_seconds,
-                    args=[engine, senders, state, clock],
-                    id="deliver-outbox",
-                    max_instances=1,
-                    coalesce=True,
-                    next_run_time=datetime.now(timezone.utc),
-                )
+                every(scheduler, "deliver-outbox", settings.outbox_seconds, deliver_once, engine, senders, state, clock)
             scheduler.start()
             state.running = True
         try:

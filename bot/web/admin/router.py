@@ -32,7 +32,8 @@ from bot.roster import RosterFileError
 from bot.rounds import service
 from bot.rounds.lifecycle import IllegalTransition, allowed_round_moves
 from bot.settings import Settings
-from bot.web.admin import auth, charts, exports, mail, reports, review, roster_upload
+from bot.rounds import reports
+from bot.web.admin import auth, charts, exports, mail, review, roster_upload
 from storage import repo
 from storage.db import session_scope
 from storage.models import Enrollment, Pairing, Person, Program, Round, ScheduledAction, Term
@@ -477,7 +478,7 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
     @router.post("/rounds/{round_id}/publish")
     def publish(request: Request, admin: Posted, round_id: int, message: Annotated[str, Form()] = "") -> Response:
         from bot.rounds.schedule import publish_round
-        from bot.web.app import schedule_config
+        from bot.rounds.schedule import schedule_config
 
         with session_scope(engine) as session:
             get_round(session, round_id)
@@ -620,7 +621,7 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
     @router.post("/pairings/{pairing_id}/rematch")
     def rematch(request: Request, admin: Posted, pairing_id: int) -> Response:
         from bot.rounds.schedule import rematch as rematch_pairing
-        from bot.web.app import schedule_config
+        from bot.rounds.schedule import schedule_config
 
         with session_scope(engine) as session:
             pairing = session.get(Pairing, pairing_id)
