@@ -293,3 +293,38 @@ class SurveyAnswer(SQLModel, table=True):
     question: str = Field(max_length=100)
     value: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
     answered_at: datetime | None = _utc_column(nullable=False)
+
+
+# --- round sign-ups and data rights -------------------------------------------------------------
+
+
+class RoundSignup(SQLModel, table=True):
+    """A person joining a round that announces itself: which topic or session, or what they want to learn about."""
+
+    __tablename__ = "round_signup"
+    __table_args__ = (sa.UniqueConstraint("round_id", "person_id", "topic", name="uq_round_signup_round_person_topic"),)
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    role: str = Field(default="mentee", max_length=16)  # mentee | mentor
+    topic: str = Field(default="", max_length=200)  # "" when the round offers one topic
+    interest: str | None = Field(default=None, max_length=200)  # informational interviews: the role or site to learn about
+    source: str = Field(default="slack", max_length=16)  # slack | email | admin
+    status: str = Field(default="joined", max_length=16)  # joined | withdrawn
+    created_at: datetime | None = _utc_column(nullable=False)
+    updated_at: datetime | None = _utc_column(nullable=False)
+
+
+class DataRequest(SQLModel, table=True):
+    """A person's request to see or erase their data, and what was done; the admin's log of data rights."""
+
+    __tablename__ = "data_request"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # export | erasure
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    requested_by: str = Field(max_length=320)  # Slack user ID, email address or "admin:<who>"
+    channel: str = Field(default="slack", max_length=16)  # slack | email | admin | cli
+    status: str = Field(default="done", max_length=16)  # pending | done | failed
+    detail: dict = _json_column(dict)  # counts of what was sent or removed; never the personal data itself
+    created_at: datetime | None = _utc_column(nullable=False)
+    completed_at: datetime | None = _utc_column()
