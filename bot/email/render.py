@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -241,7 +242,7 @@ def _generic(message: OutboxMessage, base: dict[str, Any]) -> Rendered:
 def render_notice(session: Session, *, message: OutboxMessage, settings: Settings, now: datetime) -> Rendered:
     """The email an outbox message becomes (or why it should not be sent)."""
     person = session.get(Person, message.person_id) if message.person_id is not None else None
-    if person is not None and person.unsubscribed_at is not None and message.body.get("notice") != "flow_reply":
+    if person is not None and person.unsubscribed_at is not None and message.body.get("notice") not in ("flow_reply", "data_export"):
         return Rendered(skip="unsubscribed")
     name = person.name if person is not None else str(message.body.get("person_name") or "")
     unsubscribe_url = None
@@ -258,6 +259,9 @@ def render_notice(session: Session, *, message: OutboxMessage, settings: Setting
         rendered = _pairing(session, message, person, settings, now, base)
     else:
         rendered = _generic(message, base)
+    if kind == "data_export" and message.body.get("data") is not None:  # the person's own data, asked for by them
+        data = json.dumps(message.body["data"], indent=2, ensure_ascii=False).encode("utf-8")
+        rendered.attachments.append(("mentorbot-my-data.json", data, {}))
     rendered.__dict__["unsubscribe_url"] = unsubscribe_url
     return rendered
 
@@ -290,5 +294,6 @@ def build_mime(message: OutboxMessage, rendered: Rendered, *, settings: Settings
     mail.set_content(rendered.text)
     mail.add_alternative(rendered.html, subtype="html")
     for filename, data, params in rendered.attachments:
-        mail.add_attachment(data, maintype="text", subtype="calendar", filename=filename, params=params)
+        maintype, subtype = ("application", "json") if filename.endswith(".json") else ("text", "calendar")
+        mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename, params=params)
     return mail

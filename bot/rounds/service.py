@@ -150,6 +150,7 @@ class RoundRequest:
     rotations: int | None = None
     rotation_minutes: int | None = None
     starts_at: datetime | None = None  # speed events: when the first rotation begins
+    topics: str | None = None  # topic events: "SEL; assessment; family communication"
 
 
 def speed_start(round_: Round, *, timezone_name: str) -> datetime:
@@ -164,10 +165,13 @@ def speed_start(round_: Round, *, timezone_name: str) -> datetime:
 
 def validate_round_request(request: RoundRequest, *, today: date) -> None:
     """Refuse a round that could not run, with the reason."""
-    if request.kind not in ("micro", "speed"):
-        raise RoundError(f"'{request.kind}' is not a kind of round; use micro or speed")
-    if request.kind == "micro" and not 1 <= request.sessions <= 3:
-        raise RoundError("a micro-mentoring round has 1, 2 or 3 sessions")
+    if request.kind not in ("micro", "speed", "event", "interview"):
+        raise RoundError(f"'{request.kind}' is not a kind of round; use micro, speed, event or interview")
+    if request.kind in ("micro", "event") and not 1 <= request.sessions <= 3:
+        raise RoundError(f"a {'topic event' if request.kind == 'event' else 'micro-mentoring round'} has 1, 2 or 3 sessions")
+    if request.kind in ("event", "interview"):
+        _check_signup_window(request, today=today)
+        return
     if request.kind == "speed":
         if not request.rotations or request.rotations < 1:
             raise RoundError("a speed-mentoring event needs --rotations (how many partners each mentee meets)")
@@ -181,6 +185,25 @@ def validate_round_request(request: RoundRequest, *, today: date) -> None:
         raise RoundError("the match date must come on or before the start date")
     if request.start_on and request.end_on and request.end_on < request.start_on:
         raise RoundError("the end date must come after the start date")
+
+
+def _check_signup_window(request: RoundRequest, *, today: date) -> None:
+    # A round that announces itself collects sign-ups from start_on until match_on; its sessions follow, by end_on.
+    from bot.rounds.events import SignupError, parse_topics
+
+    if request.kind == "event":
+        try:
+            parse_topics(request.topics or request.topic)
+        except SignupError as exc:
+            raise RoundError(str(exc)) from None
+    if request.match_on is None:
+        raise RoundError(f"a{'n interview round' if request.kind == 'interview' else ' topic event'} needs --match-on, the day sign-ups close and pairs are made")
+    if request.match_on < today:
+        raise RoundError(f"the match date {request.match_on} is already past")
+    if request.start_on and request.start_on > request.match_on:
+        raise RoundError("sign-ups open (--start-on) on or before the match date")
+    if request.end_on and request.end_on < request.match_on:
+        raise RoundError("the sessions (--end-on) come after the match date")
 
 
 def create_round(engine: Engine, *, program_name: str, term_name: str | None, request: RoundRequest, now: datetime) -> Round:
@@ -199,6 +222,13 @@ def create_round(engine: Engine, *, program_name: str, term_name: str | None, re
             "rotations": request.rotations,
             "rotation_minutes": request.rotation_minutes,
         }
+        if request.kind in ("event", "interview"):
+            from bot.rounds.events import parse_topics
+
+            topics = parse_topics(request.topics or request.topic) if request.kind == "event" else []
+            fields["topic"] = topics[0] if len(topics) == 1 else None
+            fields["sessions"] = request.sessions if request.kind == "event" else 1
+            fields["settings"] = {"topics": topics} if topics else {}
         if request.kind == "speed" and request.starts_at is not None:
             if request.starts_at < now:
                 raise RoundError(f"{request.starts_at:%Y-%m-%d %H:%M} is already past")
@@ -212,7 +242,14 @@ def create_round(engine: Engine, *, program_name: str, term_name: str | None, re
                 session, idempotency_key=f"speed.plan:{round_.id}", kind="speed.plan", due_at=starts - timedelta(days=1),
                 round_id=round_.id, payload={"quiet_tz": program.timezone},
             )  # fmt: skip
-        elif request.match_on:
+        if request.kind in ("event", "interview"):
+            # The announcement goes out when sign-ups open (08:00 program time; at once if that is now or past).
+            opens = datetime.combine(request.start_on or now.date(), time(8, 0), ZoneInfo(program.timezone))
+            repo.schedule_action(
+                session, idempotency_key=f"round.announce:{round_.id}", kind="round.announce", due_at=max(opens, now),
+                round_id=round_.id, payload={"quiet_tz": program.timezone},
+            )  # fmt: skip
+        if request.kind != "speed" and request.match_on:
             # Match at 06:00 in the program's zone, before the school day, on the match date.
             due = datetime.combine(request.match_on, time(6, 0), ZoneInfo(program.timezone))
             repo.schedule_action(
@@ -263,6 +300,8 @@ def run_matching(engine: Engine, *, round_id: int, session_minutes: int, now: da
 def match_in(session: Session, *, round_id: int, session_minutes: int, now: datetime) -> MatchOutcome:
     """`run_matching` inside the caller's transaction."""
     round_ = repo.get_round(session, round_id=round_id, for_update=True)
+    if round_.kind in ("event", "interview"):
+        return _match_signups(session, round_=round_, session_minutes=session_minutes, now=now)
     if round_.kind != "micro":
         raise RoundError("speed-mentoring events are scheduled by rotation, not by this matcher")
     if round_.status not in ("collecting", "review"):
@@ -329,6 +368,21 @@ def match_in(session: Session, *, round_id: int, session_minutes: int, now: date
     return MatchOutcome(round=round_, result=result, mentors=mentors, mentees=mentees, names=names)
 
 
+def _match_signups(session: Session, *, round_: Round, session_minutes: int, now: datetime) -> MatchOutcome:
+    from bot.rounds.events import match_signups_in, merged_result
+
+    if round_.status not in ("collecting", "review"):
+        raise IllegalTransition(
+            f"round {round_.id} is {round_.status}; only a collecting round (or one in review, to re-run) can be matched"
+        )
+    _move(round_, "matching", now)
+    results = match_signups_in(session, round_=round_, session_minutes=session_minutes, now=now)
+    _move(round_, "review", now)
+    names = {email: name for item in results for email, name in item.names.items()}
+    summary = round_.match_summary
+    return MatchOutcome(round=round_, result=merged_result(results), mentors=summary["mentors"], mentees=summary["mentees"], names=names)
+
+
 @dataclass(frozen=True)
 class PairView:
     mentor_name: str
@@ -338,10 +392,13 @@ class PairView:
     score: float
     reasons: list[str]
     status: str
+    topic: str | None = None  # topic events: the pair's topic; interviews: what the mentee asked to learn about
 
 
 def round_pairs(engine: Engine, *, round_id: int) -> tuple[Round, list[PairView]]:
     """The round and its pairings with names, for display and export."""
+    from bot.rounds.events import pairing_topic
+
     with session_scope(engine) as session:
         round_ = repo.get_round(session, round_id=round_id)
         pairings = repo.round_pairings(session, round_id=round_id)
@@ -355,6 +412,7 @@ def round_pairs(engine: Engine, *, round_id: int) -> tuple[Round, list[PairView]
                 score=p.score,
                 reasons=list(p.reasons),
                 status=p.status,
+                topic=pairing_topic(round_, p),
             )
             for p in pairings
         ]

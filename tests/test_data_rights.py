@@ -1,0 +1,242 @@
+"""Data rights on SQLite and PostgreSQL: an export holds all of a person's data and nobody else's; an erasure leaves
+no trace of who they were in any column of any table, keeps the program's counts, is all-or-nothing, and is
+a friendly no-op the second time."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bot import data_rights
+from bot.email.sender import EmailSender, SmtpConfig
+from bot.importer import import_roster
+from bot.outbox import deliver_due, enqueue
+from bot.settings import Settings
+from storage import repo
+from storage.db import session_scope
+from storage.models import CheckIn, DataRequest, DialogState, OutboxMessage, Pairing, Person, Program, Round, RoundSignup, ScheduledAction, SurveyAnswer
+from tests.adminkit import PROGRAM, ZONE, seed_engagement, seed_program
+from tests.conftest import SHARED_ROSTER
+from tests.emailkit import RecordingHandler, smtp_server
+
+
+def seeded(engine: Engine, now: datetime) -> tuple[int, int]:
+    """A published, running round with check-ins and surveys; returns (round id, the person under test)."""
+    round_id = seed_program(engine, now)
+    seed_engagement(engine, round_id, now)
+    with session_scope(engine) as session:
+        # The first pairing's mentee wrote a free-text comment; pick the first such mentee with a Slack ID.
+        # (The demo roster has namesakes; the scan below needs a name only this person has.)
+        names = Counter(p.name for p in session.exec(select(Person)))
+        pairing = next(p for p in repo.round_pairings(session, round_id=round_id)
+                       if (m := session.get(Person, p.mentee_id)).slack_user_id and names[m.name] == 1
+                       and session.exec(select(SurveyAnswer).where(SurveyAnswer.person_id == p.mentee_id, SurveyAnswer.question == "comment")).first())
+        person = session.get(Person, pairing.mentee_id)
+        partner = session.get(Person, pairing.mentor_id)
+        session.add(RoundSignup(round_id=round_id, person_id=person.id, topic="SEL", interest=f"learn from {partner.name}", created_at=now, updated_at=now))
+        session.add(DialogState(person_id=person.id, flow="survey", context=f"round:{round_id}", answers={"comment": f"{person.name} liked it"}, updated_at=now))
+        # Other people's records that name the person: a partner's note and a Slack receipt keyed by their ID.
+        session.add(SurveyAnswer(round_id=round_id, pairing_id=pairing.id, person_id=partner.id, question="comment", value=f"Great sessions with {person.name.upper()}", answered_at=now))
+        session.add(ScheduledAction(idempotency_key=f"action:{person.slack_user_id}:1700000000.1", kind="slack.receipt", due_at=now, status="done"))
+        # Pairing notices: one sent to the person, one sent to the partner naming them, one still waiting.
+        for to, other, status in ((person, partner, "sent"), (partner, person, "sent"), (person, partner, "pending")):
+            message, _ = enqueue(
+                session, idempotency_key=f"pairing:{pairing.id}:{to.id}:{status}", channel="email", purpose="pairing", recipient=to.email,
+                person_id=to.id, subject=f"You're matched with {other.name}", body={"notice": "pairing", "partner_name": other.name, "partner_email": other.email}, now=now,
+            )  # fmt: skip
+            message.status = status
+        program = session.exec(select(Program).where(Program.name == PROGRAM)).one()
+        program.settings = {**program.settings, "admin_emails": ["office@district.example"]}
+        return round_id, person.id
+
+
+def personal_strings(engine: Engine, person_id: int) -> list[str]:
+    with session_scope(engine) as session:
+        person = session.get(Person, person_id)
+        return [s for s in (person.name, person.email, person.slack_user_id) if s]
+
+
+def mentions(engine: Engine, needles: list[str]) -> list[tuple[str, str, str]]:
+    """Every (table, column, value) in the database whose text or JSON holds one of `needles`, any case.
+
+    Reads the live schema (not the models), so a table added later is scanned too."""
+    found = []
+    lowered = [n.lower() for n in needles]
+    inspector = sa.inspect(engine)
+    with engine.connect() as connection:
+        for table in inspector.get_table_names():
+            if table == "alembic_version":
+                continue
+            columns = [c["name"] for c in inspector.get_columns(table)
+                       if any(word in str(c["type"]).upper() for word in ("CHAR", "TEXT", "JSON", "CLOB"))]
+            for column in columns:
+                for (value,) in connection.execute(sa.text(f'SELECT CAST("{column}" AS TEXT) FROM "{table}"')):
+                    if value is None:
+                        continue
+                    text = value.lower()
+                    decoded = json.loads(value).__repr__().lower() if text[:1] in "[{\"" else text
+                    if any(n in text or n in decoded for n in lowered):
+                        found.append((table, column, value[:120]))
+    return found
+
+
+def aggregates(engine: Engine, round_id: int) -> dict[str, object]:
+    with session_scope(engine) as session:
+        pairings = repo.round_pairings(session, round_id=round_id)
+        round_ = session.get(Round, round_id)
+        return {
+            "pairings per round": len(pairings),
+            "pairing statuses": sorted(p.status for p in pairings),
+            "match rate": (round_.match_summary.get("matched"), round_.match_summary.get("mentees")),
+            "check-ins": sorted((c.pairing_id, c.answer or "") for c in session.exec(select(CheckIn))),
+            "numeric survey answers": sorted((s.pairing_id, s.question, s.value) for s in session.exec(select(SurveyAnswer)) if isinstance(s.value, int)),
+        }
+
+
+def test_an_export_holds_all_of_the_persons_data_and_nobody_elses(engine: Engine, now: datetime) -> None:
+    _round_id, person_id = seeded(engine, now)
+    with session_scope(engine) as session:
+        result = data_rights.export(session, person_id=person_id, requested_by="UX", channel="slack", now=now)
+        person = session.get(Person, person_id)
+        own_profile = set(repo.profiles(session, person_ids=[person_id])[person_id])
+        pairings = list(session.exec(select(Pairing).where(sa.or_(Pairing.mentor_id == person_id, Pairing.mentee_id == person_id))))
+        partners = list({p.mentor_id if p.mentee_id == person_id else p.mentee_id: session.get(Person, p.mentor_id if p.mentee_id == person_id else p.mentee_id) for p in pairings}.values())
+        partner_profiles = repo.profiles(session, person_ids=[p.id for p in partners])
+        others = [p for p in session.exec(select(Person)) if p.id != person_id and p.id not in {q.id for q in partners}]
+        own_checkins = len(session.exec(select(CheckIn).where(CheckIn.person_id == person_id)).all())
+        own_surveys = len(session.exec(select(SurveyAnswer).where(SurveyAnswer.person_id == person_id)).all())
+        own_messages = len(session.exec(select(OutboxMessage).where(OutboxMessage.person_id == person_id, OutboxMessage.purpose != "data.export")).all())
+    data = result.data
+    assert data["person"]["email"] == person.email and data["person"]["slack_user_id"] == person.slack_user_id
+    assert set(data["profile"]) == own_profile and own_profile
+    assert len(data["pairings"]) == len(pairings) >= 1
+    assert {p["partner_name"] for p in data["pairings"]} == {p.name for p in partners}
+    assert len(data["check_ins"]) == own_checkins >= 1 and len(data["survey_answers"]) == own_surveys >= 4
+    assert len(data["signups"]) == 1 and len(data["dialogs"]) >= 1 and len(data["sessions"]) >= 1
+    assert len(data["messages"]) == own_messages >= 2
+    text = json.dumps(data)
+    for partner in partners:
+        assert partner.email not in text  # a partner appears by name only
+        assert json.dumps(partner_profiles[partner.id].get("availability")) not in text
+    for other in others:
+        assert other.email not in text and (other.slack_user_id or "@@") not in text
+    with session_scope(engine) as session:
+        logged = session.get(DataRequest, result.request_id)
+        queued = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "data.export")).all()
+    assert logged.kind == "export" and logged.status == "done" and logged.detail["counts"]["pairings"] == len(pairings)
+    assert person.email not in json.dumps(logged.detail)  # the log keeps counts, never the data
+    assert sorted(m.channel for m in queued) == ["email", "slack"]
+
+
+async def test_the_export_email_carries_the_json_once(tmp_path: Path, engine: Engine, database_url: str, now: datetime) -> None:
+    _round_id, person_id = seeded(engine, now)
+    with session_scope(engine) as session:
+        session.execute(sa.update(OutboxMessage).values(status="sent"))  # only the export is due
+        result = data_rights.export(session, person_id=person_id, requested_by="someone@district.example", channel="email", now=now)
+    handler = RecordingHandler()
+    server, port = await smtp_server(handler)
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", database_url=database_url, program_name=PROGRAM, mail_from="mentoring@district.example")
+    sender = EmailSender(settings, engine=engine, smtp=SmtpConfig(host="127.0.0.1", port=port, security="none"), clock=lambda: now)
+    try:
+        first = await deliver_due(engine, {"email": sender}, now=now)
+        again = await deliver_due(engine, {"email": sender}, now=now)  # a second worker tick sends nothing more
+        await handler.wait_for(1)
+    finally:
+        server.close()
+    assert [d.status for d in first] == ["sent"] and again == []
+    assert len(handler.received) == 1
+    mail = handler.received[0].message
+    assert mail["To"].addresses[0].addr_spec == result.emailed_to
+    attachments = list(mail.iter_attachments())
+    assert [a.get_filename() for a in attachments] == [data_rights.EXPORT_FILENAME]
+    assert attachments[0].get_content_type() == "application/json"
+    assert json.loads(attachments[0].get_content()) == result.data
+
+
+def test_erasure_leaves_no_personal_string_and_keeps_the_counts(engine: Engine, now: datetime) -> None:
+    round_id, person_id = seeded(engine, now)
+    with session_scope(engine) as session:
+        data_rights.export(session, person_id=person_id, requested_by=session.get(Person, person_id).slack_user_id, channel="slack", now=now)
+    needles = personal_strings(engine, person_id)
+    assert len(needles) == 3
+    before = mentions(engine, needles)
+    assert {table for table, _c, _v in before} >= {"person", "outbox_message", "survey_answer", "dialog_state", "scheduled_action", "data_request"}
+    counts_before = aggregates(engine, round_id)
+    with session_scope(engine) as session:
+        result = data_rights.erase(session, person_id=person_id, requested_by="admin:UADMIN", channel="cli", now=now, admin_slack_ids=("UADMIN",))
+    left = mentions(engine, needles)
+    assert left == [], left
+    assert aggregates(engine, round_id) == counts_before
+    assert "Erased person" in result.message() and "new person" in result.message()
+    with session_scope(engine) as session:
+        person = session.get(Person, person_id)
+        assert (person.email, person.slack_user_id, person.name) == (f"erased-{person_id}@invalid", None, "Erased person")
+        assert not session.exec(select(OutboxMessage).where(OutboxMessage.person_id == person_id, OutboxMessage.status == "pending")).all()
+        assert not session.exec(select(SurveyAnswer).where(SurveyAnswer.person_id == person_id, SurveyAnswer.question == "comment")).all()
+        assert not session.exec(select(ScheduledAction).where(ScheduledAction.person_id == person_id, ScheduledAction.status == "pending")).all()
+        logged = session.exec(select(DataRequest).where(DataRequest.kind == "erasure")).one()
+        told = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "data.erasure")).all()
+    assert logged.person_id == person_id and logged.detail["counts"]["profile answers"] >= 1
+    assert sorted((m.channel, m.recipient) for m in told) == [("email", "office@district.example"), ("slack", "UADMIN")]
+    # A later roster import of the same email makes a fresh person, not the erased one.
+    import_roster(engine, SHARED_ROSTER, program_name=PROGRAM, default_timezone=ZONE, now=now)
+    with session_scope(engine) as session:
+        fresh = repo.people_by_email(session, emails=[needles[1]])[needles[1]]
+        assert fresh.id != person_id and session.get(Person, person_id).name == "Erased person"
+
+
+def test_a_crash_half_way_through_erasure_leaves_the_person_whole(engine: Engine, now: datetime, monkeypatch: pytest.MonkeyPatch) -> None:
+    round_id, person_id = seeded(engine, now)
+    needles = personal_strings(engine, person_id)
+    with session_scope(engine) as session:
+        before = data_rights.collect(session, person_id=person_id)
+    found_before = mentions(engine, needles)
+
+    def crash(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("the database went away mid-erasure")
+
+    # Profile answers, dialogs, sign-ups and unsent messages are already deleted when this step runs.
+    monkeypatch.setattr(data_rights, "scrub_everywhere", crash)
+    with pytest.raises(RuntimeError), session_scope(engine) as session:
+        data_rights.erase(session, person_id=person_id, requested_by="admin:x", channel="cli", now=now)
+    with session_scope(engine) as session:
+        assert data_rights.collect(session, person_id=person_id) == before
+        assert not session.exec(select(DataRequest)).all()
+    assert mentions(engine, needles) == found_before
+
+
+def test_a_second_erasure_is_a_friendly_no_op(engine: Engine, now: datetime) -> None:
+    _round_id, person_id = seeded(engine, now)
+    with session_scope(engine) as session:
+        first = data_rights.erase(session, person_id=person_id, requested_by="admin:x", channel="cli", now=now)
+    with session_scope(engine) as session:
+        second = data_rights.erase(session, person_id=person_id, requested_by="admin:x", channel="cli", now=now)
+        requests = session.exec(select(DataRequest)).all()
+        with pytest.raises(data_rights.NoSuchPerson):
+            data_rights.export(session, person_id=person_id, requested_by="x", channel="slack", now=now)
+    assert not first.already_erased and second.already_erased
+    assert "erased already" in second.message()
+    assert len(requests) == 1
+
+
+def test_names_that_merely_look_alike_are_left_alone(engine: Engine, now: datetime) -> None:
+    import_roster(engine, SHARED_ROSTER, program_name=PROGRAM, default_timezone=ZONE, now=now)
+    with session_scope(engine) as session:
+        ana = repo.people_by_email(session, emails=["ana.chen.mr6@district.example"])["ana.chen.mr6@district.example"]
+        lookalike, _ = repo.upsert_person(session, existing=None, fields={"email": "ana.chenowith@district.example", "name": "Ana Chenowith"}, now=now)
+        session.flush()
+        enqueue(session, idempotency_key="note:1", channel="email", purpose="note", recipient=lookalike.email, person_id=lookalike.id,
+                body={"notice": "x", "text": "Hello Ana Chenowith"}, now=now)  # fmt: skip
+        ana_id, lookalike_id = ana.id, lookalike.id
+    with session_scope(engine) as session:
+        data_rights.erase(session, person_id=ana_id, requested_by="admin:x", channel="cli", now=now)
+    with session_scope(engine) as session:
+        assert session.get(Person, lookalike_id).name == "Ana Chenowith"
+        assert session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == "note:1")).one().body["text"] == "Hello Ana Chenowith"
