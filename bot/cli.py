@@ -349,12 +349,13 @@ def term_approve(
 @friendly_errors
 def round_new(
     ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(help="micro or speed")],
+    kind: Annotated[str, typer.Argument(help="micro, speed, event (topic event) or interview (informational interviews)")],
     topic: Annotated[str | None, typer.Option(help="Topic of a micro round; mentors must list it as a strength.")] = None,
-    sessions: Annotated[int, typer.Option(help="Sessions in a micro round: 1, 2 or 3.")] = 1,
-    start: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="First day of sessions.")] = None,
+    sessions: Annotated[int, typer.Option(help="Sessions in a micro round or per event topic: 1, 2 or 3.")] = 1,
+    start: Annotated[date | None, typer.Option("--start", "--start-on", formats=["%Y-%m-%d"], help="First day of sessions (events and interviews: the day sign-ups open and the round announces itself).")] = None,
     match_on: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Day the matcher runs by itself.")] = None,
-    end: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Last day of the round.")] = None,
+    end: Annotated[date | None, typer.Option("--end", "--end-on", formats=["%Y-%m-%d"], help="Last day of the round (events: the event day).")] = None,
+    topics: Annotated[str | None, typer.Option(help='Topic events: the topics, separated by ";" (e.g. "SEL; assessment; family communication").')] = None,
     rotations: Annotated[int | None, typer.Option(help="Speed events: partners each mentee meets.")] = None,
     minutes: Annotated[int | None, typer.Option(help="Speed events: minutes per rotation.")] = None,
     at: Annotated[
@@ -368,6 +369,8 @@ def round_new(
     Examples:
       [bold]mentorbot round new micro --topic SEL --sessions 2 --start 2027-02-01 --match-on 2027-01-25[/bold]
       [bold]mentorbot round new speed --rotations 6 --minutes 10 --at "2027-03-04 15:30"[/bold]
+      [bold]mentorbot round new event --topics "SEL; assessment; family communication" --sessions 1 --start-on 2027-02-01 --match-on 2027-02-05 --end-on 2027-02-09[/bold]
+      [bold]mentorbot round new interview --start-on 2027-02-01 --match-on 2027-02-05[/bold]
     """
     context = _ctx(ctx)
     starts_at = None
@@ -389,6 +392,7 @@ def round_new(
         rotations=rotations,
         rotation_minutes=minutes,
         starts_at=starts_at,
+        topics=topics,
     )
     round_ = service.create_round(
         context.engine, program_name=context.settings.program_name, term_name=term, request=request, now=context.now
@@ -417,7 +421,16 @@ def _move_command(target: str, verb: str) -> Callable[..., None]:
     @friendly_errors
     def command(ctx: typer.Context, round_id: Annotated[int, typer.Argument(help="Round number.")]) -> None:
         context = _ctx(ctx)
-        round_ = service.move_round(context.engine, round_id=round_id, target=target, now=context.now)
+        if target == "collecting":
+            # Opening a round that announces itself also invites its pool (once per person, even if run again).
+            from bot.rounds.events import open_round
+
+            queued = open_round(context.engine, round_id=round_id, now=context.now)
+            round_ = service.round_pairs(context.engine, round_id=round_id)[0]
+            if queued:
+                console.print(f"Announced to {queued} people or channels.")
+        else:
+            round_ = service.move_round(context.engine, round_id=round_id, target=target, now=context.now)
         console.print(f"Round {round_.id} is now [bold]{round_.status}[/bold]")
 
     command.__doc__ = f"{verb}.\n\nExample: [bold]mentorbot round {{name}} 1[/bold]"
@@ -498,6 +511,7 @@ def round_match(ctx: typer.Context, round_id: Annotated[int, typer.Argument(help
     )
     _round, pairs = service.round_pairs(context.engine, round_id=round_id)
     report.print_match(console, outcome.round, pairs)
+    _print_topics(outcome.round, pairs)
 
 
 @round_app.command("show")
@@ -509,6 +523,20 @@ def round_show(ctx: typer.Context, round_id: Annotated[int, typer.Argument(help=
     """
     round_, pairs = service.round_pairs(_ctx(ctx).engine, round_id=round_id)
     report.print_match(console, round_, pairs)
+    _print_topics(round_, pairs)
+
+
+def _print_topics(round_, pairs) -> None:
+    """Topic events and interviews: each topic's result, and which topic each pair is about."""
+    from bot.rounds.events import EVENT_KINDS, topic_lines
+
+    if round_.kind not in EVENT_KINDS or not round_.match_summary:
+        return
+    for line in topic_lines(round_.match_summary):
+        console.print(f"  {line}", highlight=False)
+    for pair in pairs:
+        if pair.topic:
+            console.print(f"  {pair.mentor_name} -> {pair.mentee_name}: {pair.topic}", highlight=False)
 
 
 # --- export ------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from bot.guides import GuideContext, Mentee, Mentor
 from bot.matching import History, RoundSettings, WeeklyWindow, match_round, speed_schedule
 from bot.notify import prompt_flow, send_notice
 from bot.outbox import enqueue
-from bot.rounds import service
+from bot.rounds import events, service
 from bot.rounds.guides import guide_context, guide_renderings, overrides_of, program_of
 from bot.rounds.calendar import PairPlan, ProgramCalendar, is_quiet, next_sendable, plan_round, propose_sessions
 from bot.rounds.participants import history_from, to_participant
@@ -43,6 +43,7 @@ STILL_USEFUL = {
     "checkin.escalate": timedelta(days=14),
     "survey.ask": timedelta(days=14),
     "term.remind": timedelta(days=2),
+    "round.announce": timedelta(days=14),
 }
 
 
@@ -250,8 +251,13 @@ def pairing_notice(session: Session, *, pairing: Pairing, round_: Round, reader:
     times = [(s.starts_at, s.ends_at) for s in _sessions(session, pairing.id)]
     zone = ZoneInfo(reader.timezone)
     shown = [f"{start.astimezone(zone):%a %b %-d, %H:%M}-{end.astimezone(zone):%H:%M}" for start, end in times]
-    topic = f" on {round_.topic}" if round_.topic else ""
+    the_topic = events.pairing_topic(round_, pairing)
+    topic = f" on {the_topic}" if the_topic else ""
     ctx = guide_context(session, pairing=pairing, round_=round_, reader=reader, base_url=config.public_base_url, session_minutes=config.session_minutes)
+    if round_.kind in events.EVENT_KINDS:
+        # The topic's guide: the topic itself, and the program's own words for it when it has some.
+        note = events.topic_guide_note(program_of(session, round_), the_topic)
+        ctx = replace(ctx, topic=the_topic, custom_message="\n\n".join(x for x in (ctx.custom_message, note) if x) or None)
     guide = guide_renderings(ctx, overrides=overrides_of(program_of(session, round_)))
     message = (round_.settings or {}).get("message")
     text = "\n".join(
@@ -272,7 +278,7 @@ def pairing_notice(session: Session, *, pairing: Pairing, round_: Round, reader:
         "partner_name": partner.name,
         "partner_email": partner.email,
         "reasons": list(pairing.reasons),
-        "topic": round_.topic,
+        "topic": the_topic,
         "sessions": round_.sessions,
         "proposed": [[start.isoformat(), end.isoformat()] for start, end in times],
         "custom_message": message,
@@ -523,7 +529,17 @@ def _speed_rotation(session: Session, action: ScheduledAction, now: datetime, co
     return "done", f"rotation {rotation}: told {told} people"
 
 
+def _round_announce(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
+    """When sign-ups open: open the round and invite its pool (each person once, through the outbox)."""
+    round_ = repo.get_round(session, round_id=action.round_id)
+    if round_.status not in ("draft", "collecting"):
+        return "skipped", f"round {round_.id} was already {round_.status} when its sign-ups were due to open"
+    queued = events.open_round_in(session, round_id=round_.id, now=now)
+    return "done", f"announced to {queued} people or channels"
+
+
 HANDLERS = {
+    "round.announce": _round_announce,
     "speed.plan": _speed_plan,
     "speed.rotation": _speed_rotation,
     service.MATCH_ACTION: _round_match,

@@ -1,0 +1,215 @@
+"""Topic events: one announcement fills three topics, each matched from its sign-ups; the cap holds; retries don't double."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bot.importer import import_roster
+from bot.rounds import events, schedule, service
+from storage import repo
+from storage.db import session_scope
+from storage.models import OutboxMessage, Program, RoundSignup, ScheduledAction
+
+PROGRAM = "Event Program"
+CONFIG = schedule.ScheduleConfig(session_minutes=30, public_base_url="http://mentorbot.test")
+HEADER = "email,name,role,site,grade_bands,subjects,strengths,needs,availability,timezone,capacity"
+TOPICS = "SEL in the classroom; assessment; family communication"
+ROSTER = (
+    "ana@d.example,Ana Chen,mentor,Lincoln,6-8,math,SEL in the classroom;assessment,,Tue 15:00-17:00,America/Los_Angeles,2",
+    "omar@d.example,Omar Khan,mentor,Garfield,6-8,math,family communication,,Tue 15:00-17:00,America/Los_Angeles,1",
+    "ben@d.example,Ben Ortiz,mentee,Garfield,6-8,math,,SEL,Tue 15:00-17:00,America/Los_Angeles,",
+    "cai@d.example,Cai Li,mentee,Lincoln,6-8,math,,assessment,Tue 15:00-17:00,America/Los_Angeles,",
+    "dee@d.example,Dee Ray,mentee,Lincoln,6-8,math,,family,Tue 15:00-17:00,America/Los_Angeles,",
+    "eve@d.example,Eve Moss,mentee,Garfield,6-8,math,,SEL,Tue 15:00-17:00,America/Los_Angeles,",
+)
+# Monday 2026-11-23 is the fixed clock: sign-ups open Mon Nov 30, matching Thu Dec 3, the event Tue Dec 8.
+OPENS, MATCH, EVENT_DAY = date(2026, 11, 30), date(2026, 12, 3), date(2026, 12, 8)
+
+
+def setup_program(engine: Engine, folder: Path, now: datetime, *, rows: tuple[str, ...] = ROSTER, header: str = HEADER, **program_settings) -> None:
+    """A program with a roster, an open term everyone is enrolled in, and the given program settings."""
+    path = folder / "roster.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    import_roster(engine, path, program_name=PROGRAM, default_timezone="America/Los_Angeles", now=now)
+    service.open_term(engine, program_name=PROGRAM, timezone="America/Los_Angeles", name="Spring 2027", opt_in_by=None, now=now)
+    service.enroll_from_roster(engine, program_name=PROGRAM, term_name=None, require_approval=False, now=now)
+    with session_scope(engine) as session:
+        program = repo.get_program(session, name=PROGRAM)
+        program.settings = {**(program.settings or {}), **program_settings}
+
+
+def new_event(engine: Engine, now: datetime, *, topics: str = TOPICS, sessions: int = 1) -> int:
+    request = service.RoundRequest(kind="event", topics=topics, sessions=sessions, start_on=OPENS, match_on=MATCH, end_on=EVENT_DAY)
+    return service.create_round(engine, program_name=PROGRAM, term_name=None, request=request, now=now).id
+
+
+def person_id(engine: Engine, email: str) -> int:
+    with session_scope(engine) as session:
+        return repo.people_by_email(session, emails=[email])[email].id
+
+
+def outbox(engine: Engine, purpose: str) -> list[OutboxMessage]:
+    with session_scope(engine) as session:
+        return list(session.exec(select(OutboxMessage).where(OutboxMessage.purpose == purpose).order_by(OutboxMessage.id)))
+
+
+def signups(engine: Engine, round_id: int) -> list[tuple[str, str, str, str]]:
+    with session_scope(engine) as session:
+        rows = session.exec(select(RoundSignup).where(RoundSignup.round_id == round_id).order_by(RoundSignup.id)).all()
+        emails = {p.id: p.email for p in repo.list_people(session)}
+        return [(emails[r.person_id], r.topic, r.role, r.status) for r in rows]
+
+
+def at(day: date, hour: int = 9) -> datetime:
+    """A moment on `day` in the program's zone (Los Angeles is UTC-8 in winter)."""
+    return datetime(day.year, day.month, day.day, hour + 8, 0, tzinfo=now_zone())
+
+
+def now_zone():
+    from datetime import timezone
+
+    return timezone.utc
+
+
+def test_a_three_topic_event_fills_from_one_announcement_and_matches_each_topic(engine: Engine, tmp_path: Path, now: datetime) -> None:
+    setup_program(engine, tmp_path, now, topic_guides={"family communication": "Bring one message you sent home this month."})
+    round_id = new_event(engine, now)
+    with session_scope(engine) as session:
+        actions = {a.kind: a for a in repo.round_actions(session, round_id=round_id)}
+    assert set(actions) == {"round.announce", "round.match"}
+    assert actions["round.announce"].due_at == datetime(2026, 11, 30, 16, 0, tzinfo=now.tzinfo)  # 08:00 in Los Angeles
+
+    # Nothing is announced before sign-ups open; at the opening, each of the six people hears once.
+    assert schedule.run_due_actions(engine, now=now, config=CONFIG) == []
+    ran = schedule.run_due_actions(engine, now=at(OPENS), config=CONFIG)
+    assert [(status, result) for _id, status, result in ran] == [("done", "announced to 6 people or channels")]
+    first = outbox(engine, "round.announce")
+    assert sorted(m.recipient for m in first) == sorted(e.split(",")[0] for e in ROSTER)
+    assert first[0].body["topics"] == ["SEL in the classroom", "assessment", "family communication"]
+    assert "1. SEL in the classroom" in first[0].body["text"]
+    # Opening again (an admin's `round open`, a restart re-running the action) announces nobody twice.
+    assert events.open_round(engine, round_id=round_id, now=at(OPENS, 10)) == 0
+    with session_scope(engine) as session:
+        repo.get_action(session, action_id=ran[0][0]).status = "pending"
+    schedule.run_due_actions(engine, now=at(OPENS, 11), config=CONFIG)
+    assert len(outbox(engine, "round.announce")) == 6
+
+    # People join with one reply each: a number, a name, "join <part of a name>".
+    joins = {
+        "ben@d.example": "1", "eve@d.example": "SEL", "cai@d.example": "join assessment", "dee@d.example": "3",
+        "ana@d.example": "SEL in the classroom", "omar@d.example": "join family communication",
+    }  # fmt: skip
+    for email, text in joins.items():
+        outcome = events.apply_reply(engine, round_id=round_id, person_id=person_id(engine, email), text=text, source="email", now=at(OPENS, 12))
+        assert outcome.status == "joined", (email, outcome.text)
+    ben = events.apply_reply(engine, round_id=round_id, person_id=person_id(engine, "ben@d.example"), text="1", source="email", now=at(OPENS, 13))
+    assert ben.status == "already" and ben.text == "You're already in for 'SEL in the classroom' on Tue Dec 8; you'll get your match on Dec 3."
+    ana_second = events.apply_reply(engine, round_id=round_id, person_id=person_id(engine, "ana@d.example"), text="2", source="slack", now=at(OPENS, 13))
+    assert ana_second.text == "You're in for 'assessment' as a mentor on Tue Dec 8; you'll get your match on Dec 3."
+    assert sorted(signups(engine, round_id)) == sorted([
+        ("ben@d.example", "SEL in the classroom", "mentee", "joined"), ("eve@d.example", "SEL in the classroom", "mentee", "joined"),
+        ("cai@d.example", "assessment", "mentee", "joined"), ("dee@d.example", "family communication", "mentee", "joined"),
+        ("ana@d.example", "SEL in the classroom", "mentor", "joined"), ("omar@d.example", "family communication", "mentor", "joined"),
+        ("ana@d.example", "assessment", "mentor", "joined"),
+    ])  # fmt: skip
+
+    # Match day: each topic is matched from its own sign-ups. Ana (capacity 2) is shared by SEL and assessment.
+    ran = schedule.run_due_actions(engine, now=at(MATCH, 7), config=CONFIG)
+    assert [status for _id, status, _r in ran] == ["done"]
+    round_, pairs = service.round_pairs(engine, round_id=round_id)
+    assert round_.status == "review"
+    by_topic = {(p.topic, p.mentee_email): p.mentor_email for p in pairs}
+    assert by_topic[("assessment", "cai@d.example")] == "ana@d.example"
+    assert by_topic[("family communication", "dee@d.example")] == "omar@d.example"
+    sel = [mentee for (topic, mentee) in by_topic if topic == "SEL in the classroom"]
+    assert len(sel) == 1 and len(pairs) == 3  # Ana's second place went to assessment; one SEL mentee waits, with a reason
+    topics = {t["topic"]: t for t in round_.match_summary["topics"]}
+    assert [topics[name]["matched"] for name in ("SEL in the classroom", "assessment", "family communication")] == [1, 1, 1]
+    assert topics["SEL in the classroom"]["unmatched"] and topics["SEL in the classroom"]["unmatched"][0]["reasons"]
+    assert events.topic_lines(round_.match_summary)[2] == "family communication: 1 of 1 matched (1 mentor(s) or host(s))"
+
+    # Published: each pairing notice carries its topic and that topic's guide.
+    schedule.publish_round(engine, round_id=round_id, now=at(MATCH, 8), config=CONFIG)
+    schedule.run_due_actions(engine, now=at(MATCH, 9), config=CONFIG)
+    notices = [m for m in outbox(engine, "pairing") if m.channel == "email"]
+    assert len(notices) == 6
+    dee = next(m for m in notices if m.recipient == "dee@d.example")
+    assert dee.body["topic"] == "family communication"
+    assert "family communication" in dee.body["guide"]["email_text"]
+    assert "Bring one message you sent home this month." in dee.body["guide"]["email_text"]
+    cai = next(m for m in notices if m.recipient == "cai@d.example")
+    assert cai.body["topic"] == "assessment" and "Bring one message" not in cai.body["guide"]["email_text"]
+
+
+def test_the_event_cap_holds_and_names_current_events(engine: Engine, tmp_path: Path, now: datetime) -> None:
+    setup_program(engine, tmp_path, now, event_cap=2)
+    first = new_event(engine, now)
+    second = new_event(engine, now, topics="coaching cycles")
+    for round_id in (first, second):
+        events.open_round(engine, round_id=round_id, now=now)
+    ben = person_id(engine, "ben@d.example")
+    assert events.join(engine, round_id=first, person_id=ben, topic="1", source="slack", now=now).status == "joined"
+    assert events.join(engine, round_id=first, person_id=ben, topic="2", source="slack", now=now).status == "joined"
+    over = events.join(engine, round_id=second, person_id=ben, topic="coaching cycles", source="slack", now=now)
+    assert over.status == "full"
+    assert "most Event Program allows (2): 'SEL in the classroom'; 'assessment'" in over.text
+    # Leaving one makes room again; a repeated leave changes nothing.
+    assert events.apply_reply(engine, round_id=first, person_id=ben, text="leave 2", source="email", now=now).status == "left"
+    assert events.apply_reply(engine, round_id=first, person_id=ben, text="leave 2", source="email", now=now).status == "not_joined"
+    assert events.join(engine, round_id=second, person_id=ben, topic=None, source="slack", now=now).status == "joined"
+    assert [(t, s) for e, t, _r, s in signups(engine, first) if e == "ben@d.example"] == [("SEL in the classroom", "joined"), ("assessment", "withdrawn")]
+
+
+def test_unclear_replies_and_closed_rounds_get_a_friendly_answer(engine: Engine, tmp_path: Path, now: datetime) -> None:
+    setup_program(engine, tmp_path, now)
+    round_id = new_event(engine, now)
+    ben = person_id(engine, "ben@d.example")
+    early = events.apply_reply(engine, round_id=round_id, person_id=ben, text="1", source="email", now=now)
+    assert early.status == "closed" and "hasn't opened yet" in early.text
+    events.open_round(engine, round_id=round_id, now=now)
+    unclear = events.apply_reply(engine, round_id=round_id, person_id=ben, text="maybe robotics?", source="email", now=now)
+    assert unclear.status == "unknown_topic"
+    assert unclear.text == "I couldn't tell which topic you meant. The topics are: 1. SEL in the classroom; 2. assessment; 3. family communication."
+    assert events.apply_reply(engine, round_id=round_id, person_id=ben, text="7", source="email", now=now).status == "unknown_topic"
+    assert signups(engine, round_id) == []
+    service.run_matching(engine, round_id=round_id, session_minutes=30, now=now)
+    late = events.apply_reply(engine, round_id=round_id, person_id=ben, text="2", source="email", now=now)
+    assert late.status == "closed" and "closed its sign-ups" in late.text
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "message"),
+    [
+        ({"topics": " ; ;"}, "a topic event needs at least one topic"),
+        ({"topics": ";".join(f"t{n}" for n in range(11))}, "at most 10 topics"),
+        ({"topics": "SEL", "match_on": None}, "needs --match-on"),
+        ({"topics": "SEL", "start_on": date(2026, 12, 5)}, "sign-ups open (--start-on) on or before the match date"),
+        ({"topics": "SEL", "sessions": 4}, "a topic event has 1, 2 or 3 sessions"),
+    ],
+)
+def test_a_topic_event_that_could_not_run_is_refused_with_the_reason(engine: Engine, tmp_path: Path, now: datetime, request_fields: dict, message: str) -> None:
+    setup_program(engine, tmp_path, now)
+    fields = {"kind": "event", "start_on": OPENS, "match_on": MATCH, "end_on": EVENT_DAY, **request_fields}
+    with pytest.raises(service.RoundError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        service.create_round(engine, program_name=PROGRAM, term_name=None, request=service.RoundRequest(**fields), now=now)
+    with session_scope(engine) as session:
+        assert session.exec(select(ScheduledAction)).all() == []
+
+
+def test_fallback_mentors_fill_a_topic_nobody_offered_to_mentor_when_the_program_allows_it(engine: Engine, tmp_path: Path, now: datetime) -> None:
+    setup_program(engine, tmp_path, now, event_fallback_mentors=True)
+    round_id = new_event(engine, now, topics="family communication")
+    events.open_round(engine, round_id=round_id, now=now)
+    events.join(engine, round_id=round_id, person_id=person_id(engine, "dee@d.example"), source="email", now=now)
+    service.run_matching(engine, round_id=round_id, session_minutes=30, now=now)
+    _round, pairs = service.round_pairs(engine, round_id=round_id)
+    assert [(p.mentor_email, p.mentee_email, p.topic) for p in pairs] == [("omar@d.example", "dee@d.example", "family communication")]
+    with session_scope(engine) as session:
+        session.get(Program, 1).settings = {}
+    service.run_matching(engine, round_id=round_id, session_minutes=30, now=now + timedelta(minutes=1))
+    assert service.round_pairs(engine, round_id=round_id)[1] == []
