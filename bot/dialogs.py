@@ -18,6 +18,8 @@ from sqlmodel import Session, select
 from bot.flows import FlowContext, Outcome, advance, get_flow, start
 from bot.flows import DialogState as FlowState
 from bot.flows.definitions import DEFAULT_SUBJECTS, DEFAULT_TOPICS
+from bot.flows.model import CustomQuestion
+from bot.programs.pools import pool_member_ids
 from storage import repo
 from storage.db import session_scope
 from storage.models import CheckIn, DialogState, Enrollment, Person, Program, SurveyAnswer, Term
@@ -31,9 +33,10 @@ class ProgramOptions:
 
     topics: tuple[str, ...] = DEFAULT_TOPICS
     subjects: tuple[str, ...] = DEFAULT_SUBJECTS
-    custom_questions: tuple[tuple[str, str], ...] = ()
+    custom_questions: tuple[CustomQuestion | tuple[str, str], ...] = ()
     require_approval: bool = True
     max_capacity: int = 3
+    program_id: int | None = None  # whose questions these are; their answers are kept under this id
 
     @classmethod
     def of(cls, program: Program, *, require_approval_default: bool = True) -> ProgramOptions:
@@ -42,10 +45,24 @@ class ProgramOptions:
         return cls(
             topics=tuple(settings.get("topics") or DEFAULT_TOPICS),
             subjects=tuple(settings.get("subjects") or DEFAULT_SUBJECTS),
-            custom_questions=tuple((q["key"], q["prompt"]) for q in settings.get("custom_questions") or ()),
+            custom_questions=tuple(_custom_question(q) for q in settings.get("custom_questions") or ()),
             require_approval=bool(settings.get("require_approval", require_approval_default)),
             max_capacity=int(settings.get("max_capacity", 3)),
+            program_id=program.id,
         )
+
+
+def _custom_question(stored: Mapping[str, Any]) -> CustomQuestion:
+    """A stored custom question (older ones hold only key and prompt: free text)."""
+    return CustomQuestion(
+        key=stored["key"],
+        prompt=stored["prompt"],
+        kind=stored.get("kind") or "text",
+        options=tuple(stored.get("options") or ()),
+        minimum=int(stored["min"]) if stored.get("min") is not None else 1,
+        maximum=int(stored["max"]) if stored.get("max") is not None else 5,
+        required=bool(stored.get("required", False)),
+    )
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,7 @@ def flow_context(session: Session, *, person: Person, term: Term | None, options
         default_capacity=max(person.capacity, 1),
         max_capacity=options.max_capacity,
         custom_questions=options.custom_questions,
+        program_id=options.program_id,
     )
 
 
@@ -221,6 +239,9 @@ def _apply_opt_in(
         return
     if not complete:
         return  # a mentor who has not said how many mentees yet is not enrolled yet
+    members = pool_member_ids(session, program_id=term.program_id)
+    if members is not None and person.id not in members:
+        return  # someone outside the program's pool cannot join its term, whatever they answer
     is_mentor = role in MENTOR_ROLES
     capacity = int(answers.get("capacity") or 0) if is_mentor else 0
     previous = session.exec(select(Enrollment).where(Enrollment.term_id == term.id, Enrollment.person_id == person.id)).first()

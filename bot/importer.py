@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from bot.programs.pools import pool_member_ids, refresh_all_pools
 from bot.roster import RosterRow, RowError, read_roster
 from storage import repo
 from storage.db import session_scope
@@ -36,6 +37,7 @@ class ImportReport:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     strict_rejected: bool = False
+    pool_changes: dict[str, tuple[int, int]] = field(default_factory=dict)  # program -> (people added, removed)
 
     @property
     def imported(self) -> int:
@@ -121,14 +123,41 @@ def import_roster(
                 report.updated += 1
             else:
                 report.unchanged += 1
+        session.flush()
+        # Programs pick their people by roster fields, so every program's pool follows the roster.
+        report.pool_changes = refresh_all_pools(session)
     return report
 
 
-def write_roster_csv(engine: Engine, path: Path) -> int:
-    """Write everyone on file in the roster format (custom answers as extra columns); returns the count."""
+def _columns_of(answers: dict[str, Any], program_prefix: str | None) -> dict[str, Any]:
+    """Answers as roster columns: roster extras as they are, one program's questions under their own key, no others."""
+    out = {}
+    for question, value in answers.items():
+        parts = question.split(":")
+        if len(parts) == 3 and parts[0] == "custom":  # a program's question: custom:<program id>:<key>
+            if program_prefix is not None and question.startswith(program_prefix):
+                out[f"custom:{parts[2]}"] = value
+            continue
+        out[question] = value
+    return out
+
+
+def write_roster_csv(engine: Engine, path: Path, *, program_name: str | None = None) -> int:
+    """Write everyone on file in the roster format (custom answers as extra columns); returns the count.
+
+    With `program_name`, only that program's pool is written, with the roster's extra columns and that
+    program's own question answers (never another program's).
+    """
+    program_prefix = None
     with session_scope(engine) as session:
         people = repo.list_people(session)
-        answers = repo.profiles(session, person_ids=[person.id for person in people])
+        if program_name is not None:
+            program = repo.get_program(session, name=program_name)
+            program_prefix = f"custom:{program.id}:"
+            members = pool_member_ids(session, program_id=program.id)
+            people = [person for person in people if members is None or person.id in members]
+        stored = repo.profiles(session, person_ids=[person.id for person in people])
+    answers = {person_id: _columns_of(mine, program_prefix) for person_id, mine in stored.items()}
     custom = sorted({q.removeprefix("custom:") for a in answers.values() for q in a if q.startswith("custom:")})
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

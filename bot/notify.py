@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from bot.dialogs import Event, context_key
 from bot.outbox import enqueue
+from bot.programs.pools import pool_member_ids
 from bot.rounds.lifecycle import check_term_accepts_rounds
 from storage import repo
 from storage.db import session_scope
@@ -119,9 +120,12 @@ def invite_to_term(engine: Engine, *, term_id: int, now: datetime) -> int:
         answered = {
             e.person_id for e in session.exec(select(Enrollment).where(Enrollment.term_id == term_id)) if e.status != "invited"
         }
+        members = pool_member_ids(session, program_id=term.program_id)
         for person in repo.list_people(session):
             if person.id in answered or person.role == "none" or person.unsubscribed_at is not None:
                 continue
+            if members is not None and person.id not in members:
+                continue  # only the program's pool is invited to its terms
             repo.upsert_enrollment(
                 session, term_id=term_id, person_id=person.id, role=person.role, capacity=person.capacity,
                 status="invited", approval="not_required", now=now,

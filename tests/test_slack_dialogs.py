@@ -16,7 +16,7 @@ from bot.slack.blocks import block_id_for
 from bot.rounds.schedule import schedule_config
 from storage import repo
 from storage.db import session_scope
-from storage.models import Enrollment, OutboxMessage, Person
+from storage.models import Enrollment, OutboxMessage, Person, Term
 from tests.slack_helpers import ADMIN, PROGRAM, slack_harness, wait_for
 
 
@@ -101,9 +101,12 @@ async def test_the_modal_asks_exactly_the_flow_questions_custom_ones_included(tm
         dialogs.answer(h.engine, person_id=ana, flow="opt_in", context=dialogs.context_key(flow="opt_in", term_id=term_id), channel="slack", replies={"role": "both", "capacity": "1"}, now=_now())
         await h.driver.command("UANA00001", "profile")
         asked: list[str] = []
+        with session_scope(h.engine) as session:
+            program_id = session.get(Term, term_id).program_id
+        custom_key = f"custom:{program_id}:coaching_style"  # a program's answers are kept under its id
         answers = {
             "grade_bands": ["6-8"], "subjects": ["math"], "strengths": ["SEL"], "needs": ["assessment"],
-            "availability": "Tue 15:30-16:30", "match_weights": ["subject"], "custom:coaching_style": "Warm but direct",
+            "availability": "Tue 15:30-16:30", "match_weights": ["subject"], custom_key: "Warm but direct",
         }  # fmt: skip
         for _ in range(5):
             modal = await wait_for(lambda: h.standin.open_view_of("UANA00001"), what="a profile page")
@@ -113,11 +116,11 @@ async def test_the_modal_asks_exactly_the_flow_questions_custom_ones_included(tm
             if "profile is complete" in json.dumps(result.get("view")):
                 break
         with session_scope(h.engine) as session:
-            ctx = dialogs.flow_context(session, person=session.get(Person, ana), term=None, options=dialogs.ProgramOptions(custom_questions=(("coaching_style", "x"),)))
+            ctx = dialogs.flow_context(session, person=session.get(Person, ana), term=None, options=dialogs.ProgramOptions(custom_questions=(("coaching_style", "x"),), program_id=program_id))
         expected = [q.key for q in questions_for(PROFILE, ctx) if q.ask_if({}, ctx) or q.key in ("strengths", "needs")]
         assert asked == expected
         with session_scope(h.engine) as session:
-            assert repo.profiles(session, person_ids=[ana])[ana]["custom:coaching_style"] == "Warm but direct"
+            assert repo.profiles(session, person_ids=[ana])[ana][custom_key] == "Warm but direct"
 
 
 async def test_principal_changes_capacity_or_declines_and_the_mentor_hears_either_way(tmp_path: Path, database_url: str) -> None:

@@ -8,10 +8,53 @@ from datetime import datetime
 from typing import Any
 
 from bot.flows.definitions import FLOWS, _comment, is_skip
-from bot.flows.model import DialogState, Flow, FlowContext, Outcome, Question
+from bot.flows.model import (
+    Choice,
+    CustomQuestion,
+    DialogState,
+    Flow,
+    FlowContext,
+    Outcome,
+    Question,
+    parse_multi_choice,
+    parse_single_choice,
+)
 from bot.flows.parsers import AnswerError
 
 CUSTOM_PREFIX = "custom:"
+
+
+def custom_answer_key(key: str, program_id: int | None) -> str:
+    """Where an answer to a program's own question is kept: per program, so two programs never share answers."""
+    return f"{CUSTOM_PREFIX}{program_id}:{key}" if program_id is not None else f"{CUSTOM_PREFIX}{key}"
+
+
+def custom_question(spec: CustomQuestion | tuple[str, str], program_id: int | None) -> Question:
+    """A program's own question as a flow question of its kind, asked the same way on Slack and by email."""
+    if not isinstance(spec, CustomQuestion):
+        spec = CustomQuestion(key=spec[0], prompt=spec[1])
+    key = custom_answer_key(spec.key, program_id)
+    if spec.kind == "choice":
+        choices = tuple(Choice(option, option) for option in spec.options)
+        return Question(key, spec.prompt, "choice", lambda raw, ctx: parse_single_choice(raw, choices), required=spec.required, choices=lambda ctx: choices)
+    if spec.kind == "multi_choice":
+        choices = tuple(Choice(option, option) for option in spec.options)
+
+        def pick_several(raw: Any, ctx: FlowContext) -> list[str]:
+            picked = parse_multi_choice(raw, choices, allow_other=False, max_picks=None)
+            if not picked:
+                raise AnswerError("please pick at least one of the options")
+            return picked
+
+        return Question(key, spec.prompt, "multi_choice", pick_several, required=spec.required, choices=lambda ctx: choices)
+    if spec.kind == "scale":
+        # A scale is a choice of numbers, so Slack shows buttons and email numbers them like any other choice.
+        steps = tuple(Choice(str(n), str(n)) for n in range(spec.minimum, spec.maximum + 1))
+        return Question(
+            key, spec.prompt, "choice", lambda raw, ctx: int(parse_single_choice(raw, steps)), required=spec.required,
+            choices=lambda ctx: steps, help=f"a number from {spec.minimum} to {spec.maximum}",
+        )  # fmt: skip
+    return Question(key, spec.prompt, "text", _comment, required=spec.required)
 
 
 def get_flow(key: str) -> Flow:
@@ -23,10 +66,7 @@ def questions_for(flow: Flow, ctx: FlowContext) -> tuple[Question, ...]:
     """The flow's questions plus, for the profile, the program's own custom questions."""
     if flow.key != "profile" or not ctx.custom_questions:
         return flow.questions
-    custom = tuple(
-        Question(f"{CUSTOM_PREFIX}{key}", prompt, "text", _comment, required=False) for key, prompt in ctx.custom_questions
-    )
-    return flow.questions + custom
+    return flow.questions + tuple(custom_question(spec, ctx.program_id) for spec in ctx.custom_questions)
 
 
 def pending_questions(flow: Flow, answers: Mapping[str, Any], ctx: FlowContext) -> tuple[Question, ...]:

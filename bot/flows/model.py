@@ -24,6 +24,19 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class CustomQuestion:
+    """A program's own profile question: free text, one or several options, or a number on a scale."""
+
+    key: str
+    prompt: str
+    kind: Literal["text", "choice", "multi_choice", "scale"] = "text"
+    options: tuple[str, ...] = ()
+    minimum: int = 1  # scale only
+    maximum: int = 5  # scale only
+    required: bool = False
+
+
+@dataclass(frozen=True)
 class FlowContext:
     """What a flow needs to know about the program and the person, passed in by the channel."""
 
@@ -32,7 +45,9 @@ class FlowContext:
     subjects: tuple[str, ...] = ()
     default_capacity: int = 1
     max_capacity: int = 10
-    custom_questions: tuple[tuple[str, str], ...] = ()  # the program's own questions: (key, prompt)
+    # The program's own questions: CustomQuestion, or (key, prompt) for a free-text one.
+    custom_questions: tuple[CustomQuestion | tuple[str, str], ...] = ()
+    program_id: int | None = None  # answers to the program's questions are kept under its id
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,47 @@ from storage.models import Enrollment, Pairing, Person
 
 # Mentors take part only once their principal said yes, or when the program needs no approval.
 MENTOR_READY_APPROVALS = ("approved", "not_required")
+_PARTICIPANT_FIELDS = frozenset(f.name for f in fields(Participant))
+_SETTINGS_FIELDS = frozenset(f.name for f in fields(RoundSettings))
+
+
+@dataclass(frozen=True)
+class ProgramRules:
+    """The matching rules a program sets as defaults for its rounds (see `bot.programs.spec.RulesSpec`)."""
+
+    require: frozenset[str] = frozenset()
+    relax: frozenset[str] = frozenset()
+    allow_both_role: bool = True
+
+    @classmethod
+    def of(cls, program_settings: Mapping[str, Any] | None) -> ProgramRules:
+        """The rules stored on a program's settings, none when it sets none."""
+        rules = (program_settings or {}).get("rules") or {}
+        return cls(
+            require=frozenset(rules.get("require") or ()),
+            relax=frozenset(rules.get("relax") or ()),
+            allow_both_role=bool(rules.get("allow_both_role", True)),
+        )
+
+    def role_for(self, role: str) -> str:
+        """The role a person takes part in: "both" becomes "mentor" when the program keeps roles apart."""
+        return "mentor" if role == "both" and not self.allow_both_role else role
+
+
+def round_settings(
+    round_settings_json: Mapping[str, Any], rules: ProgramRules, **fixed: Any
+) -> RoundSettings:
+    """The matcher's settings for a round: the round's own choices, else the program's rules."""
+    extra: dict[str, Any] = {
+        "cross_site": round_settings_json.get("cross_site", "neutral"),
+        "relax": frozenset(round_settings_json["relax"]) if "relax" in round_settings_json else rules.relax,
+    }
+    require = frozenset(round_settings_json["require"]) if "require" in round_settings_json else rules.require
+    if "require" in _SETTINGS_FIELDS:
+        extra["require"] = require
+    elif "cross_site" in require:
+        extra["cross_site"] = "prefer"  # a matcher without hard extra rules still leans the program's way
+    return RoundSettings(**fixed, **extra)
 
 
 def _clean_set(values: Any) -> frozenset[str]:
@@ -39,14 +80,20 @@ def _weights(answers: Mapping[str, Any]) -> tuple[tuple[str, float], ...]:
 
 
 def to_participant(
-    enrollment: Enrollment, person: Person, answers: Mapping[str, Any], *, capacity_left: int, week_of: date
+    enrollment: Enrollment, person: Person, answers: Mapping[str, Any], *, capacity_left: int, week_of: date, role: str | None = None
 ) -> Participant:
     """The matcher's view of one enrolled person."""
     is_ready_mentor = enrollment.role in ("mentor", "both") and enrollment.approval in MENTOR_READY_APPROVALS
+    extra: dict[str, Any] = {}
+    if "position" in _PARTICIPANT_FIELDS:
+        position = answers.get("position") or answers.get("custom:position")
+        extra["position"] = str(position).strip() if position and not isinstance(position, (list, tuple)) else None
+        extra["interests"] = _clean_set(answers.get("interests"))
     return Participant(
+        **extra,
         key=person.email,
         name=person.name,
-        role=enrollment.role,
+        role=enrollment.role if role is None else role,
         site=person.site,
         program=person.prep_program,
         grade_bands=_clean_set(answers.get("grade_bands")),

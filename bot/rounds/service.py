@@ -11,17 +11,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.matching import MatchResult, RoundSettings, match_round
+from bot.matching import MatchResult, match_round
 from bot.rounds.lifecycle import (
     IllegalTransition,
     check_round_move,
     check_term_accepts_rounds,
     check_term_close,
 )
-from bot.rounds.participants import history_from, to_participant
+from bot.programs.pools import pool_member_ids
+from bot.rounds.participants import ProgramRules, history_from, round_settings, to_participant
 from storage import repo
 from storage.db import session_scope
-from storage.models import Enrollment, Person, Round, Term
+from storage.models import Enrollment, Person, Program, Round, Term
 
 MATCH_ACTION = "round.match"
 logger = logging.getLogger(__name__)
@@ -75,15 +76,21 @@ def enroll_from_roster(engine: Engine, *, program_name: str, term_name: str | No
     counts = EnrollmentCounts()
     with session_scope(engine) as session:
         term = _open_term(session, program_name=program_name, term_name=term_name)
+        program = session.get(Program, term.program_id)
+        members = pool_member_ids(session, program_id=term.program_id)
+        rules = ProgramRules.of(program.settings)
         for person in repo.list_people(session):
-            is_mentor = person.role in ("mentor", "both")
-            opted_out = is_mentor and person.capacity <= 0 and person.role == "mentor"
+            if members is not None and person.id not in members:
+                continue  # the program's pool decides who takes part
+            role = rules.role_for(person.role)
+            is_mentor = role in ("mentor", "both")
+            opted_out = is_mentor and person.capacity <= 0 and role == "mentor"
             approval = "pending" if (is_mentor and require_approval and not opted_out) else "not_required"
             repo.upsert_enrollment(
                 session,
                 term_id=term.id,
                 person_id=person.id,
-                role="none" if opted_out else person.role,
+                role="none" if opted_out else role,
                 capacity=person.capacity if is_mentor else 0,
                 status="opted_out" if opted_out else "opted_in",
                 approval=approval,
@@ -92,7 +99,7 @@ def enroll_from_roster(engine: Engine, *, program_name: str, term_name: str | No
             if opted_out:
                 counts.opted_out += 1
                 continue
-            counter = {"mentor": "mentors", "mentee": "mentees", "both": "both"}[person.role]
+            counter = {"mentor": "mentors", "mentee": "mentees", "both": "both"}[role]
             setattr(counts, counter, getattr(counts, counter) + 1)
             counts.awaiting_approval += approval == "pending"
     return counts
@@ -311,7 +318,16 @@ def match_in(session: Session, *, round_id: int, session_minutes: int, now: date
     _move(round_, "matching", now)
     week_of = round_.start_on or round_.match_on or now.date()
     people = repo.enrollments(session, term_id=round_.term_id)
-    active = [(enrollment, person) for enrollment, person in people if enrollment.status == "opted_in"]
+    term = session.get(Term, round_.term_id)
+    program = session.get(Program, term.program_id)
+    members = pool_member_ids(session, program_id=term.program_id)
+    rules = ProgramRules.of(program.settings)
+    # Only the program's pool is matched: someone who left the pool after enrolling is not paired.
+    active = [
+        (enrollment, person)
+        for enrollment, person in people
+        if enrollment.status == "opted_in" and (members is None or person.id in members)
+    ]
     answers = repo.profiles(session, person_ids=(person.id for _, person in active))
     earlier = repo.earlier_pairings_in_term(session, term_id=round_.term_id, before_round_id=round_id)
     load = repo.mentor_load(earlier)
@@ -322,17 +338,18 @@ def match_in(session: Session, *, round_id: int, session_minutes: int, now: date
             answers[person.id],
             capacity_left=enrollment.capacity - load.get(person.id, 0),
             week_of=week_of,
+            role=rules.role_for(enrollment.role),
         )
         for enrollment, person in active
     ]
     email_of = {person.id: person.email for _, person in people}
-    settings = RoundSettings(
+    settings = round_settings(
+        round_.settings or {},
+        rules,
         topic=round_.topic,
         sessions=round_.sessions,
         session_minutes=session_minutes,
         reference_date=week_of,
-        cross_site=round_.settings.get("cross_site", "neutral"),
-        relax=frozenset(round_.settings.get("relax", ())),
     )
     result = match_round(participants, settings, history_from(earlier, email_of))
     id_of = {person.email: person.id for _, person in active}

@@ -44,7 +44,8 @@ ADMIN_HELP = f"""*Run the program with `{COMMAND}`:*
 • `rematch PAIRING_ID`: find a stalled pair's mentee a new mentor
 • `status` · `pool` · `nudge` · `export [ROUND_ID]`
 • `program show` · `program set require_approval off` · `program set topics "SEL; assessment"`
-• `program question add KEY "Prompt"` · `program question remove KEY`"""
+• `program question add KEY "Prompt" [--kind choice --options "A; B"]` · `program question remove KEY`
+• `program list` · add `--program NAME` (or `-p NAME`) to any command to act on another program"""
 PERSONAL_HELP = f"""*What you can do:*
 • `{COMMAND} me`: where you stand this term
 • `{COMMAND} opt-in`: take part this term, or change your answer
@@ -146,6 +147,7 @@ def _parser() -> _Parser:
     program = top.add_parser("program", prog=f"{COMMAND} program").add_subparsers(dest="action", parser_class=_Parser, metavar="show|set|question")
     program.required = True
     program.add_parser("show", prog=f"{COMMAND} program show")
+    program.add_parser("list", prog=f"{COMMAND} program list")
     setting = program.add_parser("set", prog=f"{COMMAND} program set")
     setting.add_argument("key", choices=sorted(PROGRAM_KEYS))
     setting.add_argument("value")
@@ -154,6 +156,11 @@ def _parser() -> _Parser:
     add = question.add_parser("add", prog=f"{COMMAND} program question add")
     add.add_argument("key")
     add.add_argument("prompt")
+    add.add_argument("--kind", choices=("text", "choice", "multi_choice", "scale"), default="text")
+    add.add_argument("--options", help='choices separated by ";" (choice and multi_choice)')
+    add.add_argument("--min", type=int, help="lowest number of a scale (default 1)")
+    add.add_argument("--max", type=int, help="highest number of a scale (default 5)")
+    add.add_argument("--required", action="store_true", help="the profile is not complete without an answer")
     remove = question.add_parser("remove", prog=f"{COMMAND} program question remove")
     remove.add_argument("key")
     return root
@@ -169,10 +176,29 @@ class Command:
     name: str
     args: argparse.Namespace
     text: str
+    program: str | None = None  # --program NAME / -p NAME: the program an admin command acts on
 
     @property
     def personal(self) -> bool:
         return self.name in PERSONAL
+
+
+def _take_program(words: list[str]) -> tuple[list[str], str | None]:
+    """Pull `--program NAME`, `--program=NAME` or `-p NAME` out of the words, wherever it was typed."""
+    rest, program, index = [], None, 0
+    while index < len(words):
+        word = words[index]
+        if word in ("--program", "-p"):
+            if index + 1 >= len(words):
+                raise UsageError(f"{word} needs a program name", PARSER.format_usage())
+            program, index = words[index + 1], index + 2
+            continue
+        if word.startswith("--program="):
+            program = word.split("=", 1)[1]
+        else:
+            rest.append(word)
+        index += 1
+    return rest, (program.strip() or None) if program is not None else None
 
 
 def parse(text: str) -> Command:
@@ -183,10 +209,11 @@ def parse(text: str) -> Command:
         words = shlex.split(cleaned)
     except ValueError:
         raise UsageError("a quote is not closed", PARSER.format_usage()) from None
+    words, program = _take_program(words)
     if not words:
         words = ["help"]
     args = PARSER.parse_args(words)
-    return Command(args.command, args, text.strip())
+    return Command(args.command, args, text.strip(), program)
 
 
 def usage_blocks(error: UsageError, *, admin: bool) -> list[dict[str, Any]]:
@@ -213,6 +240,8 @@ def run(engine: Engine, settings: Settings, command: Command, *, now: datetime) 
     """Carry out an admin command and return the blocks that report it (user errors become a friendly line)."""
     handler = HANDLERS[command.name if command.name in HANDLERS else f"{command.name} {command.args.action}"]
     try:
+        # Every handler reads settings.program_name: handing it the chosen program makes each one act on that program only.
+        settings = settings.model_copy(update={"program_name": command_program(engine, settings, command)})
         return handler(engine, settings, command.args, now)
     except UsageError:
         raise
@@ -489,7 +518,7 @@ def _program_show(engine: Engine, settings: Settings, args: argparse.Namespace, 
         f"subjects: {'; '.join(options.subjects)}",
         f"admin_emails: {'; '.join(raw.get('admin_emails') or ()) or '(none)'}",
         f"allow_weekends: {'on' if raw.get('allow_weekends') else 'off'}",
-        "custom questions: " + ("; ".join(f"{k}: {p}" for k, p in options.custom_questions) or "(none)"),
+        "custom questions: " + ("; ".join(_question_line(q) for q in options.custom_questions) or "(none)"),
     ]
     return bk.bullet_sections(f"*{settings.program_name}* settings", lines)
 
@@ -530,7 +559,7 @@ def _program_question(engine: Engine, settings: Settings, args: argparse.Namespa
         if args.verb == "add":
             if not args.prompt.strip():
                 raise ValueError("the question needs a prompt")
-            questions.append({"key": key, "prompt": args.prompt.strip()[:300]})
+            questions.append(_new_question(key, args))
         elif len(questions) == len(current.get("custom_questions") or ()):
             raise ValueError(f"there is no custom question '{key}'")
         return {**current, "custom_questions": questions}
@@ -546,8 +575,81 @@ def _update_program(engine: Engine, settings: Settings, now: datetime, change: A
         program.settings = change(dict(program.settings or {}))  # a new dict, so the JSON column is written
 
 
+def _question_line(question: Any) -> str:
+    kind = getattr(question, "kind", "text")
+    extra = f" ({kind}: {', '.join(question.options)})" if getattr(question, "options", ()) else f" ({kind})" if kind != "text" else ""
+    return f"{question.key}: {question.prompt}{extra}"
+
+
+def _new_question(key: str, args: argparse.Namespace) -> dict[str, Any]:
+    """A custom question from `program question add`, checked like one in a program file."""
+    from pydantic import ValidationError
+
+    from bot.programs.spec import CustomQuestion
+
+    options = [item.strip() for item in (args.options or "").split(";") if item.strip()]
+    try:
+        question = CustomQuestion(
+            key=key, prompt=args.prompt.strip()[:300], kind=getattr(args, "kind", "text") or "text", options=options,
+            min=getattr(args, "min", None), max=getattr(args, "max", None), required=bool(getattr(args, "required", False)),
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise ValueError("; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())) from None
+    return question.model_dump(mode="json")
+
+
+def command_program(engine: Engine, settings: Settings, command: Command) -> str:
+    """The program an admin command acts on, refusing a round or pairing that belongs to another program."""
+    from bot.programs.store import choose_program_name
+    from storage.models import Pairing
+
+    with session_scope(engine) as session:
+        name = choose_program_name(session, requested=command.program, default=settings.program_name)
+        round_id = getattr(command.args, "round_id", None)
+        pairing_id = getattr(command.args, "pairing_id", None)
+        if pairing_id is not None:
+            pairing = session.get(Pairing, pairing_id)
+            round_id = pairing.round_id if pairing is not None else None
+        if round_id is not None:
+            round_ = session.get(Round, round_id)
+            term = session.get(Term, round_.term_id) if round_ is not None else None
+            owner = session.get(Program, term.program_id) if term is not None else None
+            if owner is not None and owner.name != name:
+                what = f"pairing {pairing_id}" if pairing_id is not None else f"round {round_id}"
+                raise ValueError(f"{what} belongs to {owner.name}, not {name}; add --program \"{owner.name}\" if you run that program")
+        return name
+
+
+def is_program_admin(engine: Engine, settings: Settings, command: Command, *, slack_user_id: str) -> bool:
+    """True when the user is one of the admins the chosen program's definition names (by Slack ID or email)."""
+    from bot.programs.store import program_admin
+
+    try:
+        name = command_program(engine, settings, command)
+    except USER_ERRORS:
+        return False
+    with session_scope(engine) as session:
+        program = session.exec(select(Program).where(Program.name == name)).first()
+        if program is None:
+            return False
+        person = session.exec(select(Person).where(Person.slack_user_id == slack_user_id)).first()
+        return program_admin(program, slack_user_id=slack_user_id, email=person.email if person is not None else None)
+
+
+def _program_list(engine: Engine, settings: Settings, args: argparse.Namespace, now: datetime) -> list[dict[str, Any]]:
+    from bot.programs.store import list_programs
+
+    lines = [
+        f"*{program.name}*: pool {'everyone' if size is None else size}, {len(spec.custom_questions)} question(s), "
+        f"{len(spec.admins)} admin(s)" + (" · the default" if program.name == settings.program_name else "")
+        for program, spec, size in list_programs(engine)
+    ]
+    return bk.bullet_sections("*Programs*", lines or ["none yet; define one with `mentorbot program apply FILE`"])
+
+
 HANDLERS = {
     "help": _help,
+    "program list": _program_list,
     "term open": _term_open,
     "term close": _term_close,
     "round new": _round_new,

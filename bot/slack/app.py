@@ -383,6 +383,9 @@ class SlackChannel:
             await self.reply(respond, user_id, await self.db(admin.me_blocks, self.engine, self.settings, person_id=member.person_id if member else None))
             return
         is_admin = await self.is_admin(user_id)
+        if not is_admin and parsed is not None and not parsed.personal:
+            # A program's own admins (its definition names them) run admin commands for that program only.
+            is_admin = await self.db(admin.is_program_admin, self.engine, self.settings, parsed, slack_user_id=user_id)
         if usage is not None:
             await self.reply(respond, user_id, admin.usage_blocks(usage, admin=is_admin))
         elif parsed.name == "help":

@@ -1,0 +1,103 @@
+"""A program's pool: the people its filters select, kept in `pool`/`pool_member` as the pool named "members".
+
+The pool is resolved when a definition is applied and after every roster import. A program that has no
+"members" pool (one set up before definitions existed) draws on everyone, as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from bot.programs.spec import PoolSpec, ProgramSpec
+from storage import repo
+from storage.models import Person, Pool, PoolMember, Program
+
+MEMBERS_POOL = "members"
+
+
+def _folded(values: Iterable[Any]) -> set[str]:
+    return {str(value).strip().lower() for value in values or () if str(value).strip()}
+
+
+def _position(answers: Mapping[str, Any]) -> set[str]:
+    value = answers.get("position") or answers.get("custom:position")
+    return _folded(value if isinstance(value, (list, tuple)) else [value] if value else [])
+
+
+def in_pool(pool: PoolSpec, person: Person, answers: Mapping[str, Any]) -> bool:
+    """True when the person belongs to a pool with these filters (every filter given must match)."""
+    email = person.email.lower()
+    if email in pool.exclude:
+        return False
+    if email in pool.people:
+        return True
+    if person.role == "none":
+        return False  # principals and others added for messages only, never by a filter
+    if not pool.has_filters:
+        return not pool.people  # an explicit list alone means only those people
+    if pool.sites and (person.site or "").strip().lower() not in _folded(pool.sites):
+        return False
+    if pool.roles and person.role not in pool.roles and not (person.role == "both" and {"mentor", "mentee"} & set(pool.roles)):
+        return False
+    if pool.grade_bands and not _folded(pool.grade_bands) & _folded(answers.get("grade_bands")):
+        return False
+    if pool.subjects and not _folded(pool.subjects) & _folded(answers.get("subjects")):
+        return False
+    if pool.positions and not _folded(pool.positions) & _position(answers):
+        return False
+    return True
+
+
+def members_pool(session: Session, *, program_id: int) -> Pool | None:
+    """The program's "members" pool, if it has one."""
+    return session.exec(select(Pool).where(Pool.program_id == program_id, Pool.name == MEMBERS_POOL)).first()
+
+
+def refresh_pool(session: Session, *, program: Program, spec: ProgramSpec) -> tuple[int, int]:
+    """Resolve the program's filters into its "members" pool; returns (people added, people removed)."""
+    pool = members_pool(session, program_id=program.id)
+    if pool is None:
+        pool = Pool(program_id=program.id, name=MEMBERS_POOL, description="Everyone the program's pool filters select")
+        session.add(pool)
+        session.flush()
+    people = repo.list_people(session)
+    answers = repo.profiles(session, person_ids=[person.id for person in people])
+    wanted = {person.id for person in people if in_pool(spec.pool, person, answers[person.id])}
+    current = set(session.exec(select(PoolMember.person_id).where(PoolMember.pool_id == pool.id)))
+    added, removed = wanted - current, current - wanted
+    if removed:
+        session.execute(sa.delete(PoolMember).where(col(PoolMember.pool_id) == pool.id, col(PoolMember.person_id).in_(sorted(removed))))
+    session.add_all(PoolMember(pool_id=pool.id, person_id=person_id) for person_id in sorted(added))
+    session.flush()
+    return len(added), len(removed)
+
+
+def refresh_all_pools(session: Session) -> dict[str, tuple[int, int]]:
+    """Re-resolve the pool of every program that has one (after a roster import); {program: (added, removed)}."""
+    changes = {}
+    for program in session.exec(select(Program).order_by(Program.id)):
+        if members_pool(session, program_id=program.id) is None:
+            continue
+        spec = ProgramSpec.from_settings(name=program.name, timezone=program.timezone, settings=program.settings)
+        changes[program.name] = refresh_pool(session, program=program, spec=spec)
+    return changes
+
+
+def pool_member_ids(session: Session, *, program_id: int) -> frozenset[int] | None:
+    """Ids of the people in the program's pool, or None when the program draws on everyone."""
+    pool = members_pool(session, program_id=program_id)
+    if pool is None:
+        return None
+    return frozenset(session.exec(select(PoolMember.person_id).where(PoolMember.pool_id == pool.id)))
+
+
+def pool_ids_for_term(session: Session, *, term_id: int) -> frozenset[int] | None:
+    """The pool of the program a term belongs to (None: everyone)."""
+    from storage.models import Term
+
+    term = session.get(Term, term_id)
+    return None if term is None else pool_member_ids(session, program_id=term.program_id)

@@ -1,0 +1,265 @@
+"""What one mentoring program is: its people, rules, questions, admins and calendar, as a validated definition.
+
+The definition is stored in `Program.settings` as `ProgramSpec.settings_dict()` (the old keys such as `topics`,
+`custom_questions`, `require_approval` keep their names, so every reader of the settings keeps working), and
+read back with `ProgramSpec.from_settings`, which also understands settings written before definitions existed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# The names the matcher understands (bot.matching: RoundSettings.require and RELAXABLE_RULES).
+RequiredRule = Literal["same_subject", "cross_site", "interest"]
+RelaxableRule = Literal["grade_band", "subject", "availability", "strengths"]
+QuestionKind = Literal["text", "choice", "multi_choice", "scale"]
+
+SLACK_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
+CHANNEL_ID_RE = re.compile(r"^[CG][A-Z0-9]{2,}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+CLOCK_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+# Keys of Program.settings that the definition derives rather than holds (kept for older readers).
+DERIVED_KEYS = ("admin_emails",)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _clean_list(values: list[str]) -> list[str]:
+    """Blank entries dropped, repeats removed (first spelling kept, compared case-insensitively)."""
+    seen: set[str] = set()
+    out = []
+    for value in values:
+        if value and value.lower() not in seen:
+            seen.add(value.lower())
+            out.append(value)
+    return out
+
+
+def _emails(values: list[str]) -> list[str]:
+    cleaned = [value.strip().lower() for value in values]
+    bad = [value for value in cleaned if not EMAIL_RE.match(value)]
+    if bad:
+        raise ValueError(f"not an email address: {', '.join(bad)}")
+    return _clean_list(cleaned)
+
+
+class PoolSpec(_Strict):
+    """Who the program is for, as roster filters; an empty filter means everyone on the roster."""
+
+    sites: list[str] = Field(default_factory=list)
+    roles: list[Literal["mentor", "mentee", "both"]] = Field(default_factory=list)
+    grade_bands: list[str] = Field(default_factory=list)
+    subjects: list[str] = Field(default_factory=list)
+    positions: list[str] = Field(default_factory=list)
+    people: list[str] = Field(default_factory=list, description="emails always in the pool")
+    exclude: list[str] = Field(default_factory=list, description="emails never in the pool")
+
+    _clean = field_validator("sites", "grade_bands", "subjects", "positions")(classmethod(lambda cls, v: _clean_list(v)))
+    _people = field_validator("people", "exclude")(classmethod(lambda cls, v: _emails(v)))
+
+    @property
+    def has_filters(self) -> bool:
+        """True when any roster filter (not the explicit people list) narrows the pool."""
+        return bool(self.sites or self.roles or self.grade_bands or self.subjects or self.positions)
+
+
+class RulesSpec(_Strict):
+    """Defaults for the matching rules of the program's rounds (a round's own settings still win)."""
+
+    require: list[RequiredRule] = Field(default_factory=list)
+    relax: list[RelaxableRule] = Field(default_factory=list)
+    allow_both_role: bool = True  # false: people whose roster role is "both" take part as mentors only
+
+    _unique = field_validator("require", "relax")(classmethod(lambda cls, v: sorted(set(v))))
+
+
+class EquitySpec(_Strict):
+    """How the program spreads mentors fairly across sites."""
+
+    high_need_sites: list[str] = Field(default_factory=list)
+    site_cap: int | None = Field(default=None, ge=1, le=1000)
+    fairness_floor: float | None = Field(default=None, ge=0, le=1)
+
+    _clean = field_validator("high_need_sites")(classmethod(lambda cls, v: _clean_list(v)))
+
+
+class CustomQuestion(_Strict):
+    """A profile question of the program's own; its answers are kept per program."""
+
+    key: str
+    prompt: str = Field(min_length=1, max_length=300)
+    kind: QuestionKind = "text"
+    options: list[str] = Field(default_factory=list)
+    min: int | None = None
+    max: int | None = None
+    required: bool = False
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        value = value.lower()
+        if not KEY_RE.match(value):
+            raise ValueError("a question key is one word of lower-case letters, digits and _ (at most 40), e.g. coaching_style")
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> CustomQuestion:
+        self.options = _clean_list([option.strip() for option in self.options])
+        if self.kind in ("choice", "multi_choice"):
+            if len(self.options) < 2:
+                raise ValueError(f"a {self.kind} question needs at least two options")
+            if len(self.options) > 100:
+                raise ValueError("a question can offer at most 100 options")
+        elif self.options:
+            raise ValueError(f"a {self.kind} question has no options (only choice and multi_choice do)")
+        if self.kind == "scale":
+            low = 1 if self.min is None else self.min
+            high = 5 if self.max is None else self.max
+            if not low < high or high - low > 10:
+                raise ValueError("a scale runs from min to max, with min below max and at most 11 steps (e.g. 1 to 5)")
+            self.min, self.max = low, high
+        elif self.min is not None or self.max is not None:
+            raise ValueError("only a scale question has min and max")
+        return self
+
+
+class ProgramSpec(_Strict):
+    """One mentoring program as a file declares it."""
+
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = "America/Los_Angeles"
+    admins: list[str] = Field(default_factory=list, description="Slack user IDs (U…) and/or emails")
+    pool: PoolSpec = Field(default_factory=PoolSpec)
+    rules: RulesSpec = Field(default_factory=RulesSpec)
+    topics: list[str] = Field(default_factory=list, description="empty: the built-in topic list")
+    subjects: list[str] = Field(default_factory=list, description="empty: the built-in subject list")
+    custom_questions: list[CustomQuestion] = Field(default_factory=list)
+    require_approval: bool = True
+    max_capacity: int = Field(default=3, ge=1, le=10)
+    event_cap: int = Field(default=3, ge=0, le=50, description="topic events one person may join per term")
+    announce_channel: str | None = None
+    equity: EquitySpec = Field(default_factory=EquitySpec)
+    blackouts: list[tuple[date, date]] = Field(default_factory=list)
+    quiet_hours: tuple[str, str] | None = None
+    allow_weekends: bool = False
+    session_spacing_days: int = Field(default=7, ge=1, le=60)
+    auto_publish: bool = False
+    guide_overrides: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as America/Los_Angeles") from None
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _admins(cls, values: list[str]) -> list[str]:
+        out = []
+        for value in values:
+            if SLACK_ID_RE.match(value):
+                out.append(value)
+            elif EMAIL_RE.match(value):
+                out.append(value.lower())
+            else:
+                raise ValueError(f"{value!r} is neither a Slack user ID (like U012ABCDEF) nor an email address")
+        return _clean_list(out)
+
+    @field_validator("announce_channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value is not None and not CHANNEL_ID_RE.match(value):
+            raise ValueError(f"{value!r} is not a Slack channel ID (like C012ABCDEF; find it under the channel's details)")
+        return value
+
+    _clean = field_validator("topics", "subjects")(classmethod(lambda cls, v: _clean_list(v)))
+
+    @field_validator("blackouts")
+    @classmethod
+    def _blackouts(cls, values: list[tuple[date, date]]) -> list[tuple[date, date]]:
+        for start, end in values:
+            if end < start:
+                raise ValueError(f"the blackout {start} to {end} ends before it starts")
+        return sorted(values)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: tuple[str, str] | None) -> tuple[str, str] | None:
+        if value is not None and not all(CLOCK_RE.match(part) for part in value):
+            raise ValueError('quiet hours are two times like ["19:00", "07:00"]')
+        return value
+
+    @model_validator(mode="after")
+    def _unique_questions(self) -> ProgramSpec:
+        keys = [question.key for question in self.custom_questions]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise ValueError(f"question keys must be unique; repeated: {', '.join(repeated)}")
+        return self
+
+    # -- storage --------------------------------------------------------------------------------------------
+
+    @property
+    def admin_emails(self) -> list[str]:
+        """The admins named by email (they hear about stalled pairs by email)."""
+        return [admin for admin in self.admins if "@" in admin]
+
+    @property
+    def admin_slack_ids(self) -> list[str]:
+        """The admins named by Slack user ID."""
+        return [admin for admin in self.admins if "@" not in admin]
+
+    def settings_dict(self) -> dict[str, Any]:
+        """What `Program.settings` holds for this definition (name and timezone live in their own columns)."""
+        data = self.model_dump(mode="json", exclude={"name", "timezone"})
+        data["admin_emails"] = self.admin_emails
+        return data
+
+    def file_dict(self) -> dict[str, Any]:
+        """The definition as a file writes it: name and timezone first, then only what differs from the defaults."""
+        data = self.model_dump(mode="json", exclude_defaults=True, exclude={"name", "timezone"})
+        return {"name": self.name, "timezone": self.timezone, **data}
+
+    @classmethod
+    def from_settings(cls, *, name: str, timezone: str, settings: dict[str, Any] | None) -> ProgramSpec:
+        """The definition stored on a program, reading settings written before definitions existed too.
+
+        Keys this model does not know (set by other features) are left out, not refused.
+        """
+        raw = dict(settings or {})
+        known = {key: value for key, value in raw.items() if key in cls.model_fields and key not in ("name", "timezone")}
+        admins = list(known.get("admins") or [])
+        for email in raw.get("admin_emails") or ():
+            if str(email).lower() not in [str(a).lower() for a in admins]:
+                admins.append(email)
+        known["admins"] = admins
+        known["custom_questions"] = [
+            {k: v for k, v in question.items() if k in CustomQuestion.model_fields} for question in known.get("custom_questions") or ()
+        ]
+        return cls.model_validate({"name": name, "timezone": timezone, **known})
+
+
+class ProgramFile(BaseModel):
+    """A file holds one program or a list of programs."""
+
+    programs: list[ProgramSpec]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ProgramFile:
+        names = [program.name.lower() for program in self.programs]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"each program appears once in a file; repeated: {', '.join(repeated)}")
+        return self
