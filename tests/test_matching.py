@@ -780,3 +780,114 @@ def test_golden_group_sessions():
         f"the 1 group whose time fits {full.key[:3].capitalize()} was needed for other mentees: seating "
         f"{full.key[:3].capitalize()} would leave another mentee without a group",
     )
+
+
+# --- rules a round adds: same_subject, cross_site, interest -----------------------------------
+
+def test_added_rules_validate_and_are_exported():
+    from bot.matching import ADDABLE_RULES
+
+    assert ADDABLE_RULES == frozenset({"same_subject", "cross_site", "interest"})
+    assert RoundSettings(require=["cross_site"]).require == frozenset({"cross_site"})
+    with pytest.raises(ValueError, match="cannot require unknown rules"):
+        RoundSettings(require=frozenset({"same_grade"}))
+    with pytest.raises(TypeError):
+        RoundSettings(require="interest")  # type: ignore[arg-type]
+    p = Participant(key="a@x", name="A", role="mentee", interests=["coach"], position="teacher")
+    assert p.interests == frozenset({"coach"}) and p.position == "teacher"
+    with pytest.raises(TypeError):
+        Participant(key="a@x", name="A", role="mentee", interests="coach")  # type: ignore[arg-type]
+
+
+def test_same_subject_needs_both_to_list_one():
+    strict = RoundSettings(require=frozenset({"same_subject"}))
+    listless = mentor(subjects=frozenset())
+    assert ineligibility_reasons(listless, mentee(), S, H) == []  # the default rule binds only when both list
+    assert ineligibility_reasons(listless, mentee(), strict, H) == [
+        "this round requires a shared subject, and Ana Test lists none"]
+    assert ineligibility_reasons(mentor(subjects=frozenset({"ELA"})), mentee(), strict, H) == [
+        "this round requires a shared subject: none shared (Ana Test: ELA; Ben Test: math)"]
+    assert ineligibility_reasons(mentor(subjects=frozenset({"Math"})), mentee(), strict, H) == []
+
+
+def test_cross_site_needs_two_known_different_sites():
+    across = RoundSettings(require=frozenset({"cross_site"}))
+    assert ineligibility_reasons(mentor(site="Lincoln"), mentee(site=" lincoln "), across, H) == [
+        "this round pairs people across sites, and both are at lincoln"]
+    assert ineligibility_reasons(mentor(), mentee(site="Lincoln"), across, H) == [
+        "this round pairs people across sites, and no site is known for Ana Test"]
+    assert ineligibility_reasons(mentor(site="Lincoln"), mentee(site="Roosevelt"), across, H) == []
+
+
+def test_interest_needs_the_mentors_position_or_site():
+    interviews = RoundSettings(require=frozenset({"interest"}))
+    coach = mentor(position="Instructional Coach", site="Lincoln")
+    assert ineligibility_reasons(coach, mentee(interests={" instructional coach"}), interviews, H) == []
+    assert ineligibility_reasons(coach, mentee(interests={"LINCOLN"}), interviews, H) == []
+    assert ineligibility_reasons(coach, mentee(interests={"assistant principal", "Roosevelt"}), interviews, H) == [
+        "Ana Test's role (Instructional Coach) and site (Lincoln) are not among what Ben Test wants to learn about "
+        "(assistant principal, Roosevelt)"]
+    assert ineligibility_reasons(coach, mentee(), interviews, H) == [
+        "this round is for informational interviews, and Ben Test lists no roles or sites to learn about"]
+
+
+def test_golden_informational_interview_reasons():
+    interviews = RoundSettings(require=frozenset({"interest", "cross_site"}), reference_date=JAN)
+    ana = mentor("ana", name="Ana Ruiz", position="instructional coach", site="Lincoln")
+    cy = mentor("cy", name="Cy Lee", position="assistant principal", site="Roosevelt")
+    ben = mentee("ben", name="Ben Ode", site="Roosevelt", interests={"Instructional Coach"})
+    dee = mentee("dee", name="Dee Fox", site="Lincoln", interests={"instructional coach"})
+    eve = mentee("eve", name="Eve Ray", site="Lincoln")
+    gus = mentee("gus", name="Gus Tam", site="Lincoln", interests={"Roosevelt"})
+    result = match_round([ana, cy, ben, dee, eve, gus], interviews)
+    assert pairs_of(result) == {("ana", "ben"), ("cy", "gus")}
+    by_mentee = {p.mentee.split("@")[0]: p.reasons for p in result.pairs}
+    assert by_mentee["ben"] == (
+        "Ben wants to learn about the role of Instructional Coach; Ana is an instructional coach at Lincoln",
+        "Ana's strength 'assessment' meets Ben's top need",
+        "both teach 6-8",
+        "both teach math",
+        "neither limited their availability",
+        "cross-site pair: Lincoln and Roosevelt (this round pairs across sites)",
+    )
+    assert by_mentee["gus"][0] == "Gus wants to learn about Roosevelt; Cy is an assistant principal at Roosevelt"
+    assert result.unmatched == (
+        Unmatched("dee@x.example", (
+            "of the 2 mentors with capacity, 1 is in a role or at a site Dee wants to learn about and "
+            "none of those works at another site",
+            "without the interest rule (a mentor in a role or at a site the mentee wants to learn about) "
+            "1 mentor would be eligible",
+            "without the cross-site rule 1 mentor would be eligible",
+        )),
+        Unmatched("eve@x.example", (
+            "Eve lists no roles or sites to learn about, and this round is for informational interviews",
+            "without the interest rule (a mentor in a role or at a site the mentee wants to learn about) "
+            "1 mentor would be eligible",
+        )),
+    )
+
+
+def test_golden_unmatched_names_every_added_rule_that_rules_everyone_out():
+    strict = RoundSettings(require=frozenset({"same_subject", "cross_site", "interest"}))
+    ana = mentor("ana", name="Ana Ruiz", position="principal", site="Lincoln", subjects=frozenset())
+    ben = mentee("ben", name="Ben Ode", site="Lincoln", interests={"coach"}, subjects=frozenset({"math"}))
+    cal = mentee("cal", name="Cal Oh", subjects=frozenset(), interests={"principal"})
+    result = match_round([ana, ben, cal], strict)
+    assert result.unmatched == (
+        Unmatched("ben@x.example", (
+            "no mentor with capacity is in a role or at a site Ben wants to learn about ('coach')",
+            "no mentor with capacity works at a site other than Lincoln",
+            "no mentor with capacity lists math among subjects",
+        )),
+        Unmatched("cal@x.example", (
+            "Cal's site is not known, and this round pairs people across sites",
+            "Cal lists no subjects, and this round requires a shared subject",
+        )),
+    )
+
+
+def test_added_rules_leave_the_default_result_alone_when_not_required():
+    # Positions and interests alone change no eligibility: only the reasons mention a met interest.
+    plain = match_round([mentor(position="coach"), mentee(interests={"coach"})], S)
+    assert pairs_of(plain) == {("ana", "ben")}
+    assert plain.pairs[0].reasons[0] == "Ben wants to learn about the role of coach; Ana is a coach"

@@ -34,6 +34,9 @@ BANDS = ["K-2", "k-2", "3-5", "6-8"]          # case variants on purpose
 SUBJECTS = ["math", "Math", "ELA"]
 TOPICS = ["sel", "SEL", "assessment", "co-teaching", "Assessment"]
 RELAXABLE = ["grade_band", "subject", "availability", "strengths"]
+ADDABLE = ["same_subject", "cross_site", "interest"]
+POSITIONS = [None, "coach", "Coach ", "principal", "  "]
+INTERESTS = ["coach", " COACH", "principal", "north", "South ", "Nowhere"]
 FACTORS = ["grade_band", "subject", "schedule", "needs", "cross_site"]
 
 
@@ -67,6 +70,15 @@ def naive_eligible(m: Participant, e: Participant, s: RoundSettings, h: History)
             if s.topic.lower() not in low(m.strengths):
                 return False
         elif e.needs and not low(e.needs) & low(m.strengths):
+            return False
+    trimmed = lambda x: x.strip().lower() or None if x else None  # noqa: E731
+    if "same_subject" in s.require and not low(m.subjects) & low(e.subjects):
+        return False
+    if "cross_site" in s.require and not (trimmed(m.site) and trimmed(e.site) and trimmed(m.site) != trimmed(e.site)):
+        return False
+    if "interest" in s.require:
+        wanted = {x.strip().lower() for x in e.interests}
+        if trimmed(m.position) not in wanted and trimmed(m.site) not in wanted:
             return False
     if e.key.lower() in low(m.avoid) or m.key.lower() in low(e.avoid):
         return False
@@ -132,7 +144,7 @@ def instances(draw, most_mentors: int = 6, most_mentees: int = 7):
     for key, role in zip(keys, roles):
         people.append(Participant(
             key=key, name=f"P{key[1]} Test", role=role,
-            site=draw(st.sampled_from([None, "North", "south", "South"])),
+            site=draw(st.sampled_from([None, "North", "south", "South", " north "])),
             program=draw(st.sampled_from([None, "EPP", "epp", "Corps"])),
             grade_bands=frozenset(draw(st.lists(st.sampled_from(BANDS), max_size=2))),
             subjects=frozenset(draw(st.lists(st.sampled_from(SUBJECTS), max_size=2))),
@@ -144,6 +156,8 @@ def instances(draw, most_mentors: int = 6, most_mentees: int = 7):
             avoid=frozenset(k.upper() for k in draw(st.lists(st.sampled_from(keys), max_size=1))),
             weights=tuple(draw(st.dictionaries(st.sampled_from(FACTORS), st.sampled_from([0.0, 0.25, 0.5, 1.0]),
                                                max_size=2)).items()),
+            position=draw(st.sampled_from(POSITIONS)),
+            interests=frozenset(draw(st.lists(st.sampled_from(INTERESTS), max_size=2))) if role != "mentor" else frozenset(),
         ))
     pair_keys = st.tuples(st.sampled_from(keys), st.sampled_from(keys)) if keys else st.nothing()
     history = History(
@@ -155,6 +169,7 @@ def instances(draw, most_mentors: int = 6, most_mentees: int = 7):
         session_minutes=draw(st.sampled_from([30, 45])),
         cross_site=draw(st.sampled_from(["prefer", "avoid", "neutral"])),
         relax=frozenset(draw(st.lists(st.sampled_from(RELAXABLE), max_size=2))),
+        require=frozenset(draw(st.lists(st.sampled_from(ADDABLE), max_size=2))),
     )
     return people, round_settings, history
 
@@ -270,7 +285,7 @@ def test_interval_availability_matches_the_bitmask_definition(people_windows, le
 @given(instances(), st.integers(1, 3))
 def test_groups_without_times_are_an_exact_flow_with_group_capacity(instance, k):
     people, s, h = instance
-    s = RoundSettings(topic=s.topic, cross_site=s.cross_site, relax=s.relax | {"availability"})
+    s = RoundSettings(topic=s.topic, cross_site=s.cross_site, relax=s.relax | {"availability"}, require=s.require)
     result = solve_groups(people, s, h, group_size=k)
     count, score = brute_force(people, s, h, group_size=k)
     assert (len(result.pairs), result.total_score) == (count, score)
@@ -370,7 +385,7 @@ def side_constraints(draw):
 def test_side_constraints_reach_the_brute_force_optimum(instance, c, open_rules, binding_floor):
     people, s, h = instance
     if open_rules:  # many eligible pairs, so quotas, caps and the floor have choices to make
-        s = RoundSettings(cross_site=s.cross_site, relax=frozenset(RELAXABLE))
+        s = RoundSettings(cross_site=s.cross_site, relax=frozenset(RELAXABLE), require=s.require - {"interest"})
     if binding_floor:
         # Halfway between the worst and the best group's mean in the plain result: the best
         # group has fit to spare and the worst needs it, so the floor has something to decide.

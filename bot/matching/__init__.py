@@ -7,6 +7,8 @@ from .eligibility import ineligibility_reasons
 from .groups import solve_groups
 from .match import match_round
 from .model import (
+    ADDABLE_RULES,
+    RELAXABLE_RULES,
     Group,
     History,
     MatchResult,
@@ -23,6 +25,8 @@ from .reports import AreaHealth, GroupStats, LoadCount, PoolHealth, ResultReport
 from .speed import Meeting, SitOut, SpeedSchedule, speed_schedule
 
 __all__ = [
+    "ADDABLE_RULES",
+    "RELAXABLE_RULES",
     "AreaHealth",
     "Group",
     "GroupStats",

@@ -18,8 +18,9 @@ from .availability import WEEK_MINUTES
 from .eligibility import HistoryIndex, Profile
 from .model import RoundSettings
 
-# The rules a mentee's candidate set is filtered by, in the order explanations walk them.
-RULE_ORDER = ("grade_band", "subject", "strengths", "availability", "avoid")
+# The rules a mentee's candidate set is filtered by, in the order explanations walk them: the
+# rules a round added first (they shape who is a candidate at all), then the defaults.
+RULE_ORDER = ("interest", "cross_site", "same_subject", "grade_band", "subject", "strengths", "availability", "avoid")
 # Mentees whose bitsets are unpacked together: big enough to amortise numpy calls, small
 # enough that the block's bytes stay a few megabytes at 50k mentors.
 _EDGE_BLOCK = 2048
@@ -37,6 +38,10 @@ class MentorIndex:
         self._bands, self._band_wild = self._bucket(lambda m: m.bands)
         self._subjects, self._subject_wild = self._bucket(lambda m: m.subjects)
         self._strengths, _ = self._bucket(lambda m: m.strengths)  # no strengths meets no need
+        # For the rules a round may add: mentors by site and by position (trimmed, case-folded).
+        self._sites, unknown_site = self._bucket(lambda m: (m.site_key,) if m.site_key else ())
+        self._site_known = self.all & ~unknown_site
+        self._positions, _ = self._bucket(lambda m: (m.position,) if m.position else ())
         self._cache: dict[tuple, int] = {}
         self._build_time_index()
         self._build_exclusions(history)
@@ -139,11 +144,33 @@ class MentorIndex:
                 excluded |= 1 << i
         return excluded
 
+    def cross_site_mask(self, mentee: Profile) -> int:
+        """Mentors at a known site other than the mentee's (none when the mentee's site is unknown)."""
+        if mentee.site_key is None:
+            return 0
+        return self._site_known & ~self._sites.get(mentee.site_key, 0)
+
+    def interest_mask(self, mentee: Profile) -> int:
+        """Mentors whose position or site is among the mentee's interests."""
+        keys = tuple(mentee.interests)
+        return self._union("position", self._positions, keys) | self._union("site", self._sites, keys)
+
+    def strict_subject_mask(self, mentee: Profile) -> int:
+        """Mentors who list a subject the mentee lists (mentors listing none do not count)."""
+        return self._union("subject", self._subjects, mentee.subjects)
+
     def rule_masks(self, mentee: Profile) -> dict[str, int]:
-        """For each rule in RULE_ORDER, the mentors it allows (all of them when relaxed or moot)."""
+        """For each rule in RULE_ORDER, the mentors it allows (all of them when relaxed, moot or not required)."""
         relax = self.settings.relax
+        require = self.settings.require
         topic = self.settings.topic
         masks = dict.fromkeys(RULE_ORDER, self.all)
+        if "interest" in require:
+            masks["interest"] = self.interest_mask(mentee)
+        if "cross_site" in require:
+            masks["cross_site"] = self.cross_site_mask(mentee)
+        if "same_subject" in require:
+            masks["same_subject"] = self.strict_subject_mask(mentee)
         if "grade_band" not in relax and mentee.bands:
             masks["grade_band"] = self._union("band", self._bands, mentee.bands) | self._band_wild
         if "subject" not in relax and mentee.subjects:
@@ -173,6 +200,14 @@ class MentorIndex:
                 mask &= self._strengths.get(topic.casefold(), 0)
             elif mentee.needs:
                 mask &= self._union("need", self._strengths, (need for need, _ in mentee.needs))
+        require = self.settings.require
+        if require and mask:
+            if "same_subject" in require:
+                mask &= self.strict_subject_mask(mentee)
+            if "cross_site" in require:
+                mask &= self.cross_site_mask(mentee)
+            if "interest" in require:
+                mask &= self.interest_mask(mentee)
         if mask and "availability" not in relax:
             mask &= self.time_mask(mentee)
         if mask:

@@ -13,7 +13,7 @@ class Profile:
 
     __slots__ = (
         "person", "key", "bands", "subjects", "strengths", "needs", "spans", "any_time",
-        "avoid", "site", "weights", "_avail", "_starts", "_runs",
+        "avoid", "site", "weights", "_avail", "_starts", "_runs", "site_key", "position", "interests",
     )
 
     def __init__(self, person: Participant) -> None:
@@ -33,6 +33,10 @@ class Profile:
         self.any_time = not self.spans or self.spans == ((0, WEEK_MINUTES),)
         self.avoid = frozenset(k.casefold() for k in person.avoid) if person.avoid else frozenset()
         self.site = person.site.casefold() if person.site else None
+        # The added rules compare sites, positions and interests trimmed and case-insensitively.
+        self.site_key = _trimmed_key(person.site)
+        self.position = _trimmed_key(person.position)
+        self.interests = _folded_trimmed(person.interests) if person.interests else {}
         self.weights = dict(person.weights)
         # Bitmasks are only needed to phrase reasons and for the per-pair rules: made on demand.
         self._avail: int | None = None
@@ -82,6 +86,20 @@ def _folded(values: frozenset[str]) -> dict[str, str]:
     return out
 
 
+def _trimmed_key(value: str | None) -> str | None:
+    value = value.strip().casefold() if value else None
+    return value or None
+
+
+@lru_cache(maxsize=8192)
+def _folded_trimmed(values: frozenset[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in sorted(v.strip() for v in values):
+        if value:
+            out.setdefault(value.casefold(), value)
+    return out
+
+
 @lru_cache(maxsize=8192)
 def _folded_needs(needs: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     folded: dict[str, str] = {}
@@ -128,6 +146,26 @@ def shares_window(mentor: Profile, mentee: Profile, settings: RoundSettings) -> 
     return (mentor.starts(length) & mentee.starts(length)) != 0
 
 
+def shares_subject_strictly(mentor: Profile, mentee: Profile) -> bool:
+    """Added rule same_subject: both list subjects and share one."""
+    return bool(mentor.subjects) and bool(mentee.subjects) and not mentor.subjects.keys().isdisjoint(mentee.subjects.keys())
+
+
+def across_sites(mentor: Profile, mentee: Profile) -> bool:
+    """Added rule cross_site: both sites are known and differ."""
+    return mentor.site_key is not None and mentee.site_key is not None and mentor.site_key != mentee.site_key
+
+
+def interest_met(mentor: Profile, mentee: Profile) -> str | None:
+    """Added rule interest: which of the mentee's interests the mentor's position or site is ("position"
+    or "site"), or None."""
+    if mentor.position is not None and mentor.position in mentee.interests:
+        return "position"
+    if mentor.site_key is not None and mentor.site_key in mentee.interests:
+        return "site"
+    return None
+
+
 def avoided(mentor: Profile, mentee: Profile) -> bool:
     """Rule 6, first half: either lists the other under avoid."""
     return mentee.key in mentor.avoid or mentor.key in mentee.avoid
@@ -155,7 +193,10 @@ def profile_reasons(
         reasons.append(
             f"no shared grade band ({m_name}: {_listing(mentor.bands)}; {e_name}: {_listing(mentee.bands)})"
         )
-    if "subject" not in relax and not shares(mentor.subjects, mentee.subjects):
+    require = settings.require
+    if "same_subject" in require and not shares_subject_strictly(mentor, mentee):
+        reasons.append(_same_subject_reason(mentor, mentee, m_name, e_name))
+    elif "subject" not in relax and not shares(mentor.subjects, mentee.subjects):
         reasons.append(
             f"no shared subject ({m_name}: {_listing(mentor.subjects)}; {e_name}: {_listing(mentee.subjects)})"
         )
@@ -169,6 +210,11 @@ def profile_reasons(
         else:
             needs = ", ".join(text for _, text in mentee.needs)
             reasons.append(f"none of {m_name}'s strengths meets {e_name}'s needs ({needs})")
+    # Rules the round added
+    if "cross_site" in require and not across_sites(mentor, mentee):
+        reasons.append(_cross_site_reason(mentor, mentee, m_name, e_name))
+    if "interest" in require and interest_met(mentor, mentee) is None:
+        reasons.append(_interest_reason(mentor, mentee, m_name, e_name))
     # Rule 6
     if mentee.key in mentor.avoid:
         reasons.append(f"{m_name} asked not to be paired with {e_name}")
@@ -177,6 +223,30 @@ def profile_reasons(
     if history.paired_before(mentor.key, mentee.key):
         reasons.append(f"{m_name} and {e_name} were already paired this term")
     return reasons
+
+
+def _same_subject_reason(mentor: Profile, mentee: Profile, m_name: str, e_name: str) -> str:
+    missing = [name for name, p in ((m_name, mentor), (e_name, mentee)) if not p.subjects]
+    if missing:
+        return f"this round requires a shared subject, and {' and '.join(missing)} {'lists' if len(missing) == 1 else 'list'} none"
+    return (f"this round requires a shared subject: none shared ({m_name}: {_listing(mentor.subjects)}; "
+            f"{e_name}: {_listing(mentee.subjects)})")
+
+
+def _cross_site_reason(mentor: Profile, mentee: Profile, m_name: str, e_name: str) -> str:
+    missing = [name for name, p in ((m_name, mentor), (e_name, mentee)) if p.site_key is None]
+    if missing:
+        return f"this round pairs people across sites, and no site is known for {' or '.join(missing)}"
+    return f"this round pairs people across sites, and both are at {(mentee.person.site or '').strip()}"
+
+
+def _interest_reason(mentor: Profile, mentee: Profile, m_name: str, e_name: str) -> str:
+    if not mentee.interests:
+        return f"this round is for informational interviews, and {e_name} lists no roles or sites to learn about"
+    wanted = _listing(mentee.interests)
+    position = (mentor.person.position or "").strip() or "no position listed"
+    site = (mentor.person.site or "").strip() or "no site listed"
+    return f"{m_name}'s role ({position}) and site ({site}) are not among what {e_name} wants to learn about ({wanted})"
 
 
 def _listing(values: dict[str, str]) -> str:

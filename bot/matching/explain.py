@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from .availability import circular_runs, circular_spans, intersect_spans, join_words, phrase_windows, usable_windows
 from .candidates import RULE_ORDER, MentorIndex
-from .eligibility import Profile, display_name, meets_strengths, shares
+from .eligibility import Profile, display_name, interest_met, meets_strengths, shares
 from .model import RoundSettings
 
 RULE_LABELS = {
@@ -15,6 +15,12 @@ RULE_LABELS = {
     "subject": "subject",
     "strengths": "strengths",
     "availability": "availability",
+}
+# How unmatched explanations name a rule the round added.
+REQUIRED_LABELS = {
+    "interest": "the interest rule (a mentor in a role or at a site the mentee wants to learn about)",
+    "cross_site": "the cross-site rule",
+    "same_subject": "the shared-subject rule",
 }
 
 
@@ -66,9 +72,13 @@ def _ordinal(n: int) -> str:
 def pair_reasons(
     mentor: Profile, mentee: Profile, settings: RoundSettings, load_rank: int, recent: int, load_unit: str = "mentee"
 ) -> tuple[str, ...]:
-    """Why this pair fits, in a fixed order: topic, needs, grade band, subject, time, site, load, relaxed rules."""
+    """Why this pair fits, in a fixed order: interest, topic, needs, grade band, subject, time, site, load, relaxed rules."""
     m, e = pair_names(mentor, mentee)
     reasons: list[str] = []
+    if mentee.interests:
+        interest = _interest_reason(mentor, mentee, m, e)
+        if interest:
+            reasons.append(interest)
     topic = settings.topic.casefold() if settings.topic else None
     if topic and topic in mentor.strengths:
         reasons.append(f"{m} lists the round topic '{mentor.strengths[topic]}' among strengths")
@@ -110,7 +120,32 @@ def _schedule_reason(mentor: Profile, mentee: Profile, settings: RoundSettings) 
     return f"both free {phrase_windows(windows, tz, settings.week_of, 'and', limit=3)} ({tz})"
 
 
+def _article(text: str) -> str:
+    return "an" if text[:1].casefold() in "aeiou" else "a"
+
+
+def _interest_reason(mentor: Profile, mentee: Profile, m: str, e: str) -> str | None:
+    # "Ben wants to learn about the role of instructional coach; Ana is an instructional coach at Lincoln"
+    met = interest_met(mentor, mentee)
+    if met is None:
+        return None
+    position = (mentor.person.position or "").strip()
+    site = (mentor.person.site or "").strip()
+    if met == "position":
+        wanted = f"the role of {mentee.interests[mentor.position]}"
+    else:
+        wanted = mentee.interests[mentor.site_key]
+    if position:
+        about = f"{m} is {_article(position)} {position}" + (f" at {site}" if site else "")
+    else:
+        about = f"{m} works at {site}"
+    return f"{e} wants to learn about {wanted}; {about}"
+
+
 def _site_reason(mentor: Profile, mentee: Profile, settings: RoundSettings) -> str | None:
+    if "cross_site" in settings.require:
+        # Both sites are known and differ: the rule guarantees it.
+        return f"cross-site pair: {mentor.person.site.strip()} and {mentee.person.site.strip()} (this round pairs across sites)"
     if settings.cross_site == "neutral" or not (mentor.site and mentee.site):
         return None
     m_site, e_site = mentor.person.site, mentee.person.site
@@ -182,16 +217,27 @@ class UnmatchedExplainer:
         texts = {rule: self._rule_text(rule, mentee, e) for rule in RULE_ORDER}
         # Rules that on their own rule out every mentor with capacity; failing that, a funnel.
         reasons = [
-            self._short_windows(mentee, e)
-            if rule == "availability" and not mentee.starts(self.settings.session_minutes)
-            else f"no mentor with capacity {texts[rule][0]}"
+            self._lacking(rule, mentee, e) or f"no mentor with capacity {texts[rule][0]}"
             for rule in RULE_ORDER
             if not others & masks[rule]
         ]
         if not reasons:
             reasons.append(self._funnel(others, masks, texts))
         reasons.extend(self._relax_hints(others, masks))
+        reasons.extend(self._require_hints(others, masks))
         return tuple(reasons)
+
+    def _lacking(self, rule: str, mentee: Profile, e: str) -> str | None:
+        """When the mentee's own profile rules everyone out, say that instead of blaming the mentors."""
+        if rule == "availability" and not mentee.starts(self.settings.session_minutes):
+            return self._short_windows(mentee, e)
+        if rule == "interest" and not mentee.interests:
+            return f"{e} lists no roles or sites to learn about, and this round is for informational interviews"
+        if rule == "cross_site" and mentee.site_key is None:
+            return f"{e}'s site is not known, and this round pairs people across sites"
+        if rule == "same_subject" and not mentee.subjects:
+            return f"{e} lists no subjects, and this round requires a shared subject"
+        return None
 
     def _crowded_out(self, mentee: Profile, eligible: int, e: str) -> str:
         count = eligible.bit_count()
@@ -210,6 +256,19 @@ class UnmatchedExplainer:
     def _rule_text(self, rule: str, mentee: Profile, e: str) -> tuple[str, str, str]:
         """(phrase after 'no mentor with capacity', singular funnel verb phrase, plural one)."""
         length = self.settings.session_minutes
+        if rule == "interest":
+            wanted = join_words([f"'{text}'" for text in sorted(mentee.interests.values(), key=str.casefold)], "or")
+            return (
+                f"is in a role or at a site {e} wants to learn about ({wanted})",
+                f"is in a role or at a site {e} wants to learn about",
+                f"are in a role or at a site {e} wants to learn about",
+            )
+        if rule == "cross_site":
+            site = (mentee.person.site or "").strip()
+            return f"works at a site other than {site}", "works at another site", "work at another site"
+        if rule == "same_subject":
+            subjects = join_words(sorted(mentee.subjects.values(), key=str.casefold), "or")
+            return f"lists {subjects} among subjects", f"lists {subjects}", f"list {subjects}"
         if rule == "grade_band":
             bands = sorted(mentee.bands.values(), key=natural_key)
             what = f"grade band{'s' if len(bands) > 1 else ''} {join_words(bands, 'or')}"
@@ -271,6 +330,23 @@ class UnmatchedExplainer:
                 break
         head, steps = parts[0], parts[1:]
         return f"{head}, {join_words(steps)}"
+
+    def _require_hints(self, others: int, masks: dict[str, int]) -> list[str]:
+        # For each rule the round added: how many mentors it alone keeps from this mentee.
+        hints = []
+        for rule in RULE_ORDER:
+            if rule not in self.settings.require:
+                continue
+            mask = others
+            for other_rule, other_mask in masks.items():
+                if other_rule != rule:
+                    mask &= other_mask
+            if mask:
+                n = mask.bit_count()
+                hints.append(
+                    f"without {REQUIRED_LABELS[rule]} {n} {'mentor' if n == 1 else 'mentors'} would be eligible"
+                )
+        return hints
 
     def _relax_hints(self, others: int, masks: dict[str, int]) -> list[str]:
         hints = []

@@ -17,6 +17,11 @@ WEEK_MINUTES = 7 * 24 * 60
 WEIGHT_FACTORS = frozenset({"grade_band", "subject", "schedule", "needs", "cross_site"})
 # Hard rules a round may relax (roster-format.md rules 3, 4 and 5).
 RELAXABLE_RULES = frozenset({"grade_band", "subject", "availability", "strengths"})
+# Hard rules a round may add on top of the defaults:
+#   same_subject - both list subjects and share one (the default rule binds only when both list);
+#   cross_site   - mentor and mentee are at different, known sites;
+#   interest     - the mentor's position or site is among the mentee's interests (informational interviews).
+ADDABLE_RULES = frozenset({"same_subject", "cross_site", "interest"})
 DEFAULT_REFERENCE_DATE = date(2026, 1, 5)
 
 
@@ -70,6 +75,8 @@ class Participant:
     capacity: int = 1
     avoid: frozenset[str] = frozenset()
     weights: tuple[tuple[str, float], ...] = ()
+    position: str | None = None          # job title or role at work, e.g. "instructional coach"
+    interests: frozenset[str] = frozenset()  # positions or sites a mentee wants to learn about
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -81,9 +88,11 @@ class Participant:
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"{self.key}: unknown time zone {self.timezone!r}") from exc
         # Callers often hold lists or sets; normalise so the dataclass stays hashable.
-        for field in ("grade_bands", "subjects", "strengths", "avoid"):
+        for field in ("grade_bands", "subjects", "strengths", "avoid", "interests"):
             object.__setattr__(self, field, _frozenset_of_str(getattr(self, field), field))
         object.__setattr__(self, "needs", _tuple_of(self.needs, "needs"))
+        if self.position is not None and not isinstance(self.position, str):
+            raise TypeError(f"{self.key}: position must be text")
         object.__setattr__(self, "availability", _tuple_of(self.availability, "availability"))
         for window in self.availability:
             if not isinstance(window, WeeklyWindow):
@@ -99,7 +108,7 @@ class Participant:
 
 @dataclass(frozen=True)
 class RoundSettings:
-    """How a round matches: topic, session shape, cross-site preference, relaxed rules."""
+    """How a round matches: topic, session shape, cross-site preference, relaxed and added rules."""
 
     topic: str | None = None
     sessions: int = 1
@@ -107,6 +116,7 @@ class RoundSettings:
     cross_site: CrossSite = "neutral"
     relax: frozenset[str] = frozenset()
     reference_date: date | None = None
+    require: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not 1 <= self.sessions <= 3:
@@ -120,6 +130,11 @@ class RoundSettings:
         if unknown:
             raise ValueError(f"cannot relax unknown rules: {sorted(unknown)}")
         object.__setattr__(self, "relax", relax)
+        require = _frozenset_of_str(self.require, "require")
+        unknown = require - ADDABLE_RULES
+        if unknown:
+            raise ValueError(f"cannot require unknown rules: {sorted(unknown)} (known: {sorted(ADDABLE_RULES)})")
+        object.__setattr__(self, "require", require)
 
     @property
     def week_of(self) -> date:
