@@ -65,7 +65,7 @@ def find_person(session: Session, *, email: str) -> Person:
     wanted = (email or "").strip().lower()
     person = session.exec(select(Person).where(sa.func.lower(Person.email) == wanted)).first() if wanted else None
     if person is None:
-        raise NoSuchPerson(f"nobody with the email '{email.strip()}' is on file")
+        raise NoSuchPerson(f"nobody with the email '{email.strip()}' is on file (if their data was erased, there is nothing left to remove)")
     return person
 
 
@@ -309,6 +309,7 @@ def erase(
     # Messages already sent stay counted, but no longer say to whom or what.
     for message in session.exec(select(OutboxMessage).where(OutboxMessage.person_id == person_id)):
         message.recipient, message.subject, message.body = erased_email(person_id), None, {"notice": message.body.get("notice"), "erased": True}
+        message.provider_id, message.last_error = None, None  # a Slack DM's channel ID identifies the person too
         counts["sent messages emptied"] += 1
     # Never contacted again: pending actions about the person are skipped, and open terms no longer count them in.
     counts["scheduled actions skipped"] += session.execute(

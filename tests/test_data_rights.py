@@ -240,3 +240,70 @@ def test_names_that_merely_look_alike_are_left_alone(engine: Engine, now: dateti
     with session_scope(engine) as session:
         assert session.get(Person, lookalike_id).name == "Ana Chenowith"
         assert session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == "note:1")).one().body["text"] == "Hello Ana Chenowith"
+
+
+# --- over Slack: the person's own commands and the admin's ---------------------------------------
+
+
+async def _command(h, user: str, text: str) -> str:
+    response, url = await h.driver.command(user, text)
+    assert response.status_code == 200 and response.text == ""  # acknowledged at once
+    return json.dumps(await h.responses(url), ensure_ascii=False)
+
+
+async def test_over_slack_a_person_gets_their_data_and_deletes_it_with_a_confirmed_click(tmp_path: Path, database_url: str) -> None:
+    from tests.slack_helpers import ADMIN, slack_harness, wait_for
+
+    async with slack_harness(tmp_path, database_url) as h:
+        ben = h.person_id("ben@d.example")
+        answer = await _command(h, "UBEN00001", "my-data")
+        assert "JSON file to ben@d.example" in answer
+        summary = await h.dm_with("UBEN00001", "Everything mentorbot holds about you")
+        assert "ben@d.example" in json.dumps(summary) and "ana@d.example" not in json.dumps(summary)
+        with session_scope(h.engine) as session:
+            emails = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "data.export", OutboxMessage.channel == "email")).all()
+        assert len(emails) == 1 and emails[0].recipient == "ben@d.example" and emails[0].body["data"]["person"]["id"] == ben
+
+        asked = json.loads(await _command(h, "UBEN00001", "delete-my-data"))[0]
+        assert "Delete your mentoring data?" in json.dumps(asked)
+        with session_scope(h.engine) as session:
+            assert session.get(Person, ben).name == "Ben Ortiz"  # asking alone changes nothing
+        # Someone else clicking a copy of Ben's button erases the clicker's own record only, never Ben's.
+        await h.driver.click("UCY000001", "Delete my data", message={**asked, "ts": "1.000001"})
+        cy = h.person_id("cy@d.example")
+        await wait_for(lambda: _erased(h.engine, cy), what="Cy's own erasure")
+        with session_scope(h.engine) as session:
+            assert session.get(Person, ben).name == "Ben Ortiz"
+        await h.driver.click("UBEN00001", "Delete my data", message={**asked, "ts": "1.000002"})
+        await wait_for(lambda: _erased(h.engine, ben), what="Ben's erasure")
+        told = await h.dm_with(ADMIN, "A deletion was carried out")
+        assert "Ben" not in json.dumps(told) and "the person themselves" in json.dumps(told)
+        assert mentions(h.engine, ["Ben Ortiz", "ben@d.example", "UBEN00001"]) == []
+        # Ben is no longer known to mentorbot: asking again is a friendly answer, not an error.
+        again = await _command(h, "UBEN00001", "my-data")
+        assert "can't find you on the program's roster" in again
+
+
+def _erased(engine: Engine, person_id: int) -> bool:
+    with session_scope(engine) as session:
+        return data_rights.is_erased(session.get(Person, person_id))
+
+
+async def test_over_slack_an_admin_erases_a_person_only_with_yes(tmp_path: Path, database_url: str) -> None:
+    from tests.slack_helpers import ADMIN, slack_harness
+
+    async with slack_harness(tmp_path, database_url) as h:
+        dee = h.person_id("dee@d.example")
+        preview = await _command(h, ADMIN, "erase DEE@d.example")
+        assert "Dee Park" in preview and "--yes" in preview
+        assert not _erased(h.engine, dee)
+        refused = await _command(h, "UBEN00001", "erase dee@d.example --yes")
+        assert "Only program admins can run that" in refused and not _erased(h.engine, dee)
+        done = await _command(h, ADMIN, "erase dee@d.example --yes")
+        assert f"Erased person #{dee}" in done and _erased(h.engine, dee)
+        again = await _command(h, ADMIN, "erase dee@d.example --yes")  # a second erasure is a friendly no-op
+        assert "Nobody with the email 'dee@d.example'" in again and "nothing left to remove" in again
+        assert "Nobody with the email 'nobody@d.example'" in await _command(h, ADMIN, "erase nobody@d.example --yes")
+        with session_scope(h.engine) as session:
+            logged = session.exec(select(DataRequest)).one()
+        assert (logged.kind, logged.requested_by, logged.channel) == ("erasure", f"admin:{ADMIN}", "slack")

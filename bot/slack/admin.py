@@ -31,7 +31,7 @@ from storage.db import session_scope
 from storage.models import Enrollment, OutboxMessage, Person, Program, Round, Term
 
 COMMAND = "/mentoring"
-PERSONAL = ("help", "me", "profile", "opt-in")
+PERSONAL = ("help", "me", "profile", "opt-in", "my-data", "delete-my-data")
 USER_ERRORS = (service.RoundError, IllegalTransition, repo.NotFound, ValueError)
 
 ADMIN_HELP = f"""*Run the program with `{COMMAND}`:*
@@ -45,11 +45,13 @@ ADMIN_HELP = f"""*Run the program with `{COMMAND}`:*
 • `status` · `pool` · `nudge` · `export [ROUND_ID]`
 • `program show` · `program set require_approval off` · `program set topics "SEL; assessment"`
 • `program question add KEY "Prompt" [--kind choice --options "A; B"]` · `program question remove KEY`
-• `program list` · add `--program NAME` (or `-p NAME`) to any command to act on another program"""
+• `program list` · add `--program NAME` (or `-p NAME`) to any command to act on another program
+• `erase EMAIL [--yes]`: erase a person's data (keeps anonymous counts)"""
 PERSONAL_HELP = f"""*What you can do:*
 • `{COMMAND} me`: where you stand this term
 • `{COMMAND} opt-in`: take part this term, or change your answer
 • `{COMMAND} profile`: fill in or edit your mentoring profile
+• `{COMMAND} my-data`: everything mentorbot holds about you · `{COMMAND} delete-my-data`: have it erased
 • The *Home* tab of this app shows your status, profile, pairings and upcoming sessions."""
 
 PROGRAM_KEYS = {
@@ -111,6 +113,11 @@ def _parser() -> _Parser:
     export.add_argument("round_id", nargs="?", type=_positive, help="a round's pairings; without it, the term's people")
     rematch = top.add_parser("rematch", prog=f"{COMMAND} rematch")
     rematch.add_argument("pairing_id", type=_positive)
+    for name in ("my-data", "delete-my-data"):
+        top.add_parser(name, prog=f"{COMMAND} {name}")
+    erase = top.add_parser("erase", prog=f"{COMMAND} erase")
+    erase.add_argument("email", help="the person's email address")
+    erase.add_argument("--yes", action="store_true", help="erase now; without it, only say what would be erased")
 
     term = top.add_parser("term", prog=f"{COMMAND} term").add_subparsers(dest="action", parser_class=_Parser, metavar="open|close")
     term.required = True
@@ -665,6 +672,7 @@ HANDLERS = {
     "program show": _program_show,
     "program set": _program_set,
     "program question": _program_question,
+    "erase": lambda engine, settings, args, now: _erase(engine, settings, args, now),
 }
 
 
@@ -689,3 +697,74 @@ def me_blocks(engine: Engine, settings: Settings, *, person_id: int | None) -> l
             line = "you're not taking part this term"
         profile = "complete" if state is not None and state.status == "complete" else "not finished"
         return [bk.section(f"*{term.name}*, {person.name}: {line}. Your profile is {profile}. The Home tab has the details and buttons.")]
+
+
+# --- data rights: a person's own data, and erasure ---------------------------------------------------------
+
+ERASE_CONFIRM_ACTION = "data_erase_confirm"
+ERASE_CANCEL_ACTION = "data_erase_cancel"
+
+
+def my_data_blocks(engine: Engine, settings: Settings, *, person_id: int | None, slack_user_id: str, now: datetime) -> list[dict[str, Any]]:
+    """`/mentoring my-data`: log the request, queue the DM summary and the emailed file, and say what was sent."""
+    from bot import data_rights
+
+    if person_id is None:
+        return [bk.section("I can't find you on the program's roster, so mentorbot holds no data about you.")]
+    with session_scope(engine) as session:
+        result = data_rights.export(session, person_id=person_id, requested_by=slack_user_id, channel="slack", now=now)
+    where = f"and the full data as a JSON file to {result.emailed_to}" if result.emailed_to else "(you have no email address on file for the full file)"
+    return [bk.section(f":open_file_folder: I'm sending you a summary in this DM {where}. Only you receive it.")]
+
+
+def delete_confirm_blocks(*, person_id: int | None) -> list[dict[str, Any]]:
+    """`/mentoring delete-my-data`: what erasure means, and a button to confirm it."""
+    if person_id is None:
+        return [bk.section("I can't find you on the program's roster, so there is no data of yours to delete.")]
+    confirm = bk.button("Delete my data", action_id=ERASE_CONFIRM_ACTION, value=str(person_id), style="danger")
+    confirm["confirm"] = {
+        "title": bk.plain("Delete your data?", 100), "text": bk.plain("This can't be undone.", 300),
+        "confirm": bk.plain("Delete", 30), "deny": bk.plain("Keep it", 30), "style": "danger",
+    }  # fmt: skip
+    return [
+        bk.section(
+            ":warning: *Delete your mentoring data?* Your profile, answers, sign-ups and messages are deleted and your name, email and "
+            "Slack ID are removed everywhere. Your past pairings and check-ins stay only as anonymous counts for the program. "
+            "You won't hear from mentorbot again; if you are added to a roster later, you start afresh."
+        ),
+        {"type": "actions", "block_id": "data_erase", "elements": [confirm, bk.button("Cancel", action_id=ERASE_CANCEL_ACTION, value="cancel")]},
+    ]
+
+
+def erase_self(engine: Engine, settings: Settings, *, person_id: int, slack_user_id: str, now: datetime) -> str:
+    """A person confirmed their own erasure: carry it out and return what to tell them."""
+    from bot import data_rights
+
+    with session_scope(engine) as session:
+        result = data_rights.erase(session, person_id=person_id, requested_by=slack_user_id, channel="slack", now=now, admin_slack_ids=tuple(settings.slack_admin_ids))
+    if result.already_erased:
+        return "Your data was erased already; there is nothing more to remove."
+    return (
+        "Your mentoring data is erased. Your pairings and check-ins remain only as anonymous counts. "
+        "You won't hear from mentorbot again; if you are added to a roster later, you'll start afresh."
+    )
+
+
+def _erase(engine: Engine, settings: Settings, args: argparse.Namespace, now: datetime) -> list[dict[str, Any]]:
+    from bot import data_rights
+
+    who = getattr(args, "admin_user", None) or "slack"
+    try:
+        with session_scope(engine) as session:
+            person = data_rights.find_person(session, email=args.email)
+            if data_rights.is_erased(person):
+                return [bk.section("That person's data was erased already; there is nothing more to remove.")]
+            if not args.yes:
+                return [bk.section(
+                    f"This erases the data of *{person.name}* ({person.email}): profile, answers, sign-ups and messages go; pairings, check-ins "
+                    f"and numeric survey answers stay without a name. It can't be undone. Run `{COMMAND} erase {person.email} --yes` to go ahead."
+                )]  # fmt: skip
+            result = data_rights.erase(session, person_id=person.id, requested_by=f"admin:{who}", channel="slack", now=now, admin_slack_ids=tuple(settings.slack_admin_ids))
+    except data_rights.NoSuchPerson as exc:
+        return [bk.section(f":warning: {str(exc)[:1].upper() + str(exc)[1:]}.")]
+    return [bk.section(f":white_check_mark: {result.message()}")]

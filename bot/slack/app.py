@@ -93,6 +93,8 @@ class SlackChannel:
         app.action(re.compile(r"^answer:"))(self.on_answer)
         app.action(re.compile(r"^open_flow"))(self.on_open_flow)
         app.action(re.compile(r"^guide_link"))(self.on_link)
+        app.action(admin.ERASE_CONFIRM_ACTION)(self.on_erase_confirmed)
+        app.action(admin.ERASE_CANCEL_ACTION)(self.on_erase_cancelled)
         app.view(bk.FLOW_CALLBACK)(self.on_submit)
         app.view_closed(bk.FLOW_CALLBACK)(self.on_closed)
         app.command(admin.COMMAND)(self.on_command)
@@ -239,6 +241,28 @@ class SlackChannel:
     async def on_link(self, ack: Callable[..., Awaitable[Any]]) -> None:
         await ack()  # a link button opens its URL in Slack; the click only needs acknowledging
 
+    async def on_erase_confirmed(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Callable[..., Awaitable[Any]]) -> None:
+        await ack()
+        await self.guarded(body["user"]["id"], self._erase_confirmed(body, respond))
+
+    async def _erase_confirmed(self, body: dict[str, Any], respond: Callable[..., Awaitable[Any]]) -> None:
+        # The clicker's own record is erased, whatever the button carries: nobody can erase someone else this way.
+        user_id = body["user"]["id"]
+        member = await self.member(user_id)
+        if member is None:
+            text = "I can't find you on the program's roster; there is no data of yours to delete (or it was deleted already)."
+        else:
+            text = await self.db(admin.erase_self, self.engine, self.settings, person_id=member.person_id, slack_user_id=user_id, now=self.clock())
+        try:
+            await respond(text=text, blocks=bk.text_sections(text), replace_original=True)
+        except Exception:  # an expired response_url: say it in a DM instead
+            await self.say_text(user_id, text)
+
+    async def on_erase_cancelled(self, ack: Callable[..., Awaitable[Any]], respond: Callable[..., Awaitable[Any]]) -> None:
+        await ack()
+        text = "Nothing was deleted."
+        await respond(text=text, blocks=bk.text_sections(text), replace_original=True)
+
     async def on_answer(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         await self.guarded(body["user"]["id"], self._answer(body, action))
@@ -382,6 +406,15 @@ class SlackChannel:
             member = await self.member(user_id)
             await self.reply(respond, user_id, await self.db(admin.me_blocks, self.engine, self.settings, person_id=member.person_id if member else None))
             return
+        if parsed is not None and parsed.name in ("my-data", "delete-my-data"):
+            member = await self.member(user_id)
+            person_id = member.person_id if member else None
+            if parsed.name == "my-data":
+                blocks = await self.db(admin.my_data_blocks, self.engine, self.settings, person_id=person_id, slack_user_id=user_id, now=self.clock())
+            else:
+                blocks = admin.delete_confirm_blocks(person_id=person_id)
+            await self.reply(respond, user_id, blocks)
+            return
         is_admin = await self.is_admin(user_id)
         if not is_admin and parsed is not None and not parsed.personal:
             # A program's own admins (its definition names them) run admin commands for that program only.
@@ -393,6 +426,7 @@ class SlackChannel:
         elif not is_admin:
             await self.reply(respond, user_id, admin.refusal_blocks())
         else:
+            parsed.args.admin_user = user_id  # who asked, for the data-rights log
             try:
                 result = await self.db(admin.run, self.engine, self.settings, parsed, now=self.clock())
             except admin.UsageError as exc:
