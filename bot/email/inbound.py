@@ -180,6 +180,11 @@ def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now
         if person is None:
             logger.warning("inbound email ignored: reply token names person %s, who does not exist", located.person_id)
             return InboundResult("ignored", "unknown person")
+        if how == "token" and person.email.lower() != mail.sender.strip().lower():
+            # A reply address is a bearer token: someone else's (a forwarded email, a guessed address) must not
+            # answer for its owner.
+            logger.warning("inbound email from %r ignored: its reply token belongs to person %s", mail.sender, person.id)
+            return InboundResult("ignored", "reply token belongs to someone else")
         if session.exec(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)).first() is not None:
             return InboundResult("duplicate", "already handled", person_id=person.id, flow=located.flow, reply_key=key)
     if located.flow is None:
