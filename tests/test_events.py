@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -213,3 +214,85 @@ def test_fallback_mentors_fill_a_topic_nobody_offered_to_mentor_when_the_program
         session.get(Program, 1).settings = {}
     service.run_matching(engine, round_id=round_id, session_minutes=30, now=now + timedelta(minutes=1))
     assert service.round_pairs(engine, round_id=round_id)[1] == []
+
+
+# --- the whole way: signed Slack clicks into the app, the Slack stand-in, a real aiosmtpd, a reply by webhook -----------
+
+
+async def test_slack_clicks_and_an_email_reply_fill_an_event_from_one_announcement(database_url: str, tmp_path: Path) -> None:
+    import asyncio
+    import re
+    from datetime import timezone
+    from email import message_from_bytes, policy
+
+    import httpx
+
+    from tests.emailkit import RecordingHandler, smtp_server
+    from tests.slack_helpers import PROGRAM as SLACK_PROGRAM
+    from tests.slack_helpers import slack_harness, wait_for
+
+    handler = RecordingHandler()
+    server, port = await smtp_server(handler)
+    try:
+        async with slack_harness(
+            tmp_path, database_url, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", sendgrid_inbound_key="inbound-key",
+            reply_domain="reply.d.example", mail_from="mentoring@d.example",
+        ) as h:  # fmt: skip
+            today = datetime.now(timezone.utc)
+            service.open_term(h.engine, program_name=SLACK_PROGRAM, timezone="America/Los_Angeles", name="Spring", opt_in_by=None, now=today)
+            service.enroll_from_roster(h.engine, program_name=SLACK_PROGRAM, term_name=None, require_approval=False, now=today)
+            request = service.RoundRequest(kind="event", topics="SEL; assessment; family communication", sessions=1, match_on=today.date() + timedelta(days=3), end_on=today.date() + timedelta(days=8))
+            round_id = service.create_round(h.engine, program_name=SLACK_PROGRAM, term_name=None, request=request, now=today).id
+            # The admin opens it from Slack; ONE announcement reaches each person (Slack DM, or email without Slack).
+            await h.driver.command("UADMIN001", f"round open {round_id}")
+            announcement = await h.dm_with("UBEN00001", "Join: SEL")
+            await h.dm_with("UANA00001", "Join: assessment")
+            await handler.wait_for(1)
+            mail = handler.received[0].message
+            assert mail["To"].addresses[0].addr_spec == "dee@d.example"
+            body = mail.get_body(preferencelist=("plain",)).get_content()
+            assert "1. SEL" in body and "3. family communication" in body
+
+            # Ben clicks SEL; Slack retries that very delivery; he clicks again later: one sign-up, told each time.
+            response = await h.driver.click("UBEN00001", "Join: SEL", message=announcement)
+            assert response.status_code == 200
+            await h.dm_with("UBEN00001", "You're in for 'SEL' on")
+            await h.driver.click("UBEN00001", "Join: SEL", message=announcement)
+            await h.dm_with("UBEN00001", "You're already in for 'SEL'")
+            ana = await h.dm_with("UANA00001", "Join: SEL")
+            await h.driver.click("UANA00001", "Join: SEL", message=ana)
+            await h.dm_with("UANA00001", "as a mentor")
+            await h.driver.say("UCY000001", "join 2")
+            await h.dm_with("UCY000001", "You're in for 'assessment'")
+
+            # Dee answers the email with "1": joined in the same transaction as the answer, which threads under the program.
+            reply_to = mail["Reply-To"].addresses[0].addr_spec
+            form = {
+                "from": "Dee Park <dee@d.example>", "to": reply_to, "subject": "Re: " + str(mail["Subject"]),
+                "text": "1\n\nOn Monday the program wrote:\n> " + body.splitlines()[0],
+                "headers": f"Message-ID: <dee-1@d.example>\nIn-Reply-To: {mail['Message-ID']}\n", "envelope": json.dumps({"to": [reply_to]}),
+            }  # fmt: skip
+            async with httpx.AsyncClient(base_url=h.url) as client:
+                first = await client.post("/email/inbound?key=inbound-key", data=form)
+                again = await client.post("/email/inbound?key=inbound-key", data=form)
+            assert first.json() == {"status": "applied", "reason": "round sign-up"}
+            assert again.json()["status"] == "duplicate"
+            await handler.wait_for(2)
+            answer = handler.received[1].message
+            assert "You're in for 'SEL' on" in answer.get_body(preferencelist=("plain",)).get_content()
+            assert answer["In-Reply-To"] == "<dee-1@d.example>"
+            assert mail["References"].split()[0] == answer["References"].split()[0]  # the program's thread root
+
+            assert sorted(signups(h.engine, round_id)) == sorted([
+                ("ben@d.example", "SEL", "mentee", "joined"), ("ana@d.example", "SEL", "mentor", "joined"),
+                ("cy@d.example", "assessment", "mentee", "joined"), ("dee@d.example", "SEL", "mentee", "joined"),
+            ])  # fmt: skip
+            # Preview from Slack: per-topic results.
+            _response, url = await h.driver.command("UADMIN001", f"round preview {round_id}")
+            preview = json.dumps(await h.responses(url), ensure_ascii=False)
+            assert "SEL: 2 of 2 matched" in preview and "assessment: 0 of 1 matched" in preview and "Topic event, 1 session(s)" in preview
+            await asyncio.sleep(0)
+            assert "*Ana Chen* → *Dee Park* (SEL)" in preview
+            assert len(outbox(h.engine, "round.announce")) == 4  # Ana, Ben, Cy on Slack; Dee by email
+    finally:
+        server.close()

@@ -218,6 +218,39 @@ class _Obj(dict):
         return self.get(name)
 
 
+def program_thread_root(*, program_id: int, person_id: int, settings: Settings) -> str:
+    """The Message-ID every email of one program to one person refers to, so each program reads as its own thread."""
+    return message_id_for(f"program-thread:{program_id}:{person_id}", mail_domain(settings))
+
+
+def _round_signup(message: OutboxMessage, person: Person, settings: Settings, base: dict[str, Any]) -> Rendered:
+    """A round's announcement (numbered topics; a reply joins) or the answer to such a reply, in the program's thread."""
+    notice = message.body
+    program_name = str(notice.get("program_name") or settings.program_name)
+    base = {**base, "program_name": program_name}
+    if notice.get("notice") == "round.announce":
+        if notice.get("kind") == "interview":
+            subject = f"{program_name}: informational interviews"
+            how = "Reply with the position or site you'd like to learn about (for example \"assistant principal\" or a school's name)."
+            choices = [str(c) for c in notice.get("choices") or ()]
+            lines = ["People in the program work as or at: " + ", ".join(choices)] if choices else []
+        else:
+            subject = f"{program_name}: join a topic event"
+            how = "Reply with a topic's number or name to join (for example \"2\" or \"join assessment\"); reply \"leave 2\" to change your mind before matching."
+            lines = []
+        body = "\n\n".join([str(notice.get("text") or ""), *lines, how])
+    else:
+        subject = _reply_subject(str(notice.get("subject") or "your reply"))
+        body = str(notice.get("text") or "")
+    text, html = _render_pair("notice", **base, subject=subject, text=body)
+    rendered = Rendered(subject=subject, text=text, html=html, reply_context=f"round:{notice['round_id']}" if notice.get("round_id") else "")
+    thread = notice.get("thread") or {}
+    root = program_thread_root(program_id=int(notice.get("program_id") or 0), person_id=person.id, settings=settings)
+    rendered.in_reply_to = thread.get("in_reply_to") or root
+    rendered.references = [root, *[r for r in thread.get("references") or () if r != root]]
+    return rendered
+
+
 def _approval_decided(notice: dict[str, Any]) -> tuple[str, str]:
     approval, by, capacity = notice.get("approval"), notice.get("by") or "your principal", notice.get("capacity")
     if approval == "approved":
@@ -257,6 +290,8 @@ def render_notice(session: Session, *, message: OutboxMessage, settings: Setting
         rendered = _flow_reply(session, message, person, settings, now, base)
     elif person is not None and kind == "pairing":
         rendered = _pairing(session, message, person, settings, now, base)
+    elif person is not None and kind in ("round.announce", "signup.reply"):
+        rendered = _round_signup(message, person, settings, base)
     else:
         rendered = _generic(message, base)
     if kind == "data_export" and message.body.get("data") is not None:  # the person's own data, asked for by them
@@ -278,7 +313,7 @@ def build_mime(message: OutboxMessage, rendered: Rendered, *, settings: Settings
     mail["Subject"] = rendered.subject
     if person is not None:
         token = tokens.make_reply_token(
-            settings.email_token_secret, person_id=person.id, flow=rendered.reply_flow, context=rendered.reply_context if rendered.reply_flow else "",
+            settings.email_token_secret, person_id=person.id, flow=rendered.reply_flow, context=rendered.reply_context if rendered.reply_flow or rendered.reply_context.startswith("round:") else "",
             now=now, valid_days=settings.email_reply_token_days,
         )  # fmt: skip
         mail["Reply-To"] = Address(settings.program_name, addr_spec=tokens.reply_address(token, settings.reply_domain))

@@ -28,11 +28,15 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.engine import Engine
 
 from bot.email import tokens
-from bot.email.inbound import InboundMail, handle_inbound
+from bot.email.inbound import InboundMail, InboundResult, handle_inbound
+from bot.email.replies import html_to_text, strip_quoted
+from bot.outbox import enqueue
 from bot.email.render import _env
 from bot.settings import Settings
+from sqlmodel import select
+
 from storage.db import session_scope
-from storage.models import Person
+from storage.models import OutboxMessage, Person
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +128,47 @@ def _angle(value: str | None) -> str | None:
     return found[0] if found else None
 
 
+def signup_reply(engine: Engine, settings: Settings, mail: InboundMail, *, now: datetime) -> InboundResult | None:
+    """A reply to a round's announcement ("2", "join SEL", "leave 2", "assistant principal"): join or leave, and answer
+    in the program's thread, in one transaction; None when the mail answers something else."""
+    token = tokens.token_from_address(*mail.recipients)
+    if token is None or mail.auto_submitted:
+        return None
+    try:
+        located = tokens.read_reply_token(settings.email_token_secret, token, now=now)
+    except tokens.BadToken:
+        return None  # the dialog handler logs and ignores it
+    if located.flow is not None or not located.context.startswith("round:"):
+        return None
+    round_id = int(located.context.split(":")[1])
+    key = "email.signup:" + hashlib.sha256((mail.message_id or f"{mail.sender}\n{mail.subject}\n{mail.text}").encode()).hexdigest()[:40]
+    with session_scope(engine) as session:
+        person = session.get(Person, located.person_id)
+        if person is None:
+            return InboundResult("ignored", "unknown person")
+        if session.exec(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)).first() is not None:
+            return InboundResult("duplicate", "already handled", person_id=person.id, reply_key=key)
+        from bot.rounds.events import apply_reply_in, program_of_round
+        from storage import repo
+
+        outcome = apply_reply_in(session, round_id=round_id, person_id=person.id, text=strip_quoted(mail.text or html_to_text(mail.html)), source="email", now=now)
+        program = program_of_round(session, repo.get_round(session, round_id=round_id))
+        references = [*(mail.references or ([mail.in_reply_to] if mail.in_reply_to else [])), *([mail.message_id] if mail.message_id else [])]
+        notice = {
+            "notice": "signup.reply", "round_id": round_id, "program_id": program.id, "program_name": program.name, "status": outcome.status,
+            "text": outcome.text, "subject": mail.subject, "thread": {"in_reply_to": mail.message_id, "references": references[-10:]},
+            "person_name": person.name,
+        }  # fmt: skip
+        enqueue(session, idempotency_key=key, channel="email", purpose="email.reply.signup", recipient=person.email, person_id=person.id, body=notice, now=now)
+    logger.info("reply from person %s to round %s: %s", person.id, round_id, outcome.status)
+    return InboundResult("applied", "round sign-up", person_id=located.person_id, saved={"signup": outcome.status}, reply_key=key)
+
+
+def handle_mail(engine: Engine, settings: Settings, mail: InboundMail, *, now: datetime) -> InboundResult:
+    """Every inbound email: a reply to a round's announcement joins or leaves it; anything else goes to the dialogs."""
+    return signup_reply(engine, settings, mail, now=now) or handle_inbound(engine, settings, mail, now=now)
+
+
 def email_router(settings: Settings, engine: Engine, *, clock: Callable[[], datetime]) -> APIRouter:
     """The email routes, bound to the app's settings, engine and clock."""
     router = APIRouter(tags=["email"])
@@ -155,7 +200,7 @@ def email_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
         else:
             return JSONResponse({"error": "not a Mailgun or SendGrid inbound post"}, status_code=400)
         try:
-            result = await asyncio.to_thread(handle_inbound, engine, settings, mail, now=clock())
+            result = await asyncio.to_thread(handle_mail, engine, settings, mail, now=clock())
         except Exception:
             logger.exception("inbound email from %r could not be handled", mail.sender)
             return JSONResponse({"error": "temporary problem; please retry"}, status_code=503)  # providers retry

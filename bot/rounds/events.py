@@ -414,16 +414,21 @@ def read_reply(round_: Round, text: str) -> ReplyIntent:
 def apply_reply(engine: Engine, *, round_id: int, person_id: int, text: str, source: str, now: datetime) -> SignupOutcome:
     """Apply a typed or emailed reply to a round's announcement (join or leave)."""
     with session_scope(engine) as session:
-        round_ = repo.get_round(session, round_id=round_id)
-        intent = read_reply(round_, text)
-        if intent.action == "leave":
-            return leave_in(session, round_id=round_id, person_id=person_id, topic=intent.topic, now=now)
-        interest = intent.interest
-        if round_.kind == "interview" and interest:
-            # Spell it the way the pool does when it names a position or site we know.
-            known = {choice.casefold(): choice for choice in interview_choices(session, round_)}
-            interest = known.get(interest.casefold(), interest)
-        return join_in(session, round_id=round_id, person_id=person_id, topic=intent.topic, interest=interest, source=source, now=now)
+        return apply_reply_in(session, round_id=round_id, person_id=person_id, text=text, source=source, now=now)
+
+
+def apply_reply_in(session: Session, *, round_id: int, person_id: int, text: str, source: str, now: datetime) -> SignupOutcome:
+    """`apply_reply` inside the caller's transaction (so an email's join and its answer are written together)."""
+    round_ = repo.get_round(session, round_id=round_id)
+    intent = read_reply(round_, text)
+    if intent.action == "leave":
+        return leave_in(session, round_id=round_id, person_id=person_id, topic=intent.topic, now=now)
+    interest = intent.interest
+    if round_.kind == "interview" and interest:
+        # Spell it the way the pool does when it names a position or site we know.
+        known = {choice.casefold(): choice for choice in interview_choices(session, round_)}
+        interest = known.get(interest.casefold(), interest)
+    return join_in(session, round_id=round_id, person_id=person_id, topic=intent.topic, interest=interest, source=source, now=now)
 
 
 # --- matching ----------------------------------------------------------------------------------
@@ -653,3 +658,11 @@ __all__ = [
     "count_signups", "join", "leave", "match_signups_in", "open_round", "open_round_in", "pairing_topic", "parse_topics",
     "read_reply", "resolve_topic", "signup_views", "summary_of", "topic_lines", "topics_of",
 ]  # fmt: skip
+
+
+def latest_open_round_for(engine: Engine, *, person_id: int) -> int | None:
+    """The newest collecting round that announces itself and invites this person (for typed "join 2")."""
+    with session_scope(engine) as session:
+        terms = session.exec(select(Term.id).where(Term.status == "open")).all()
+        found = open_rounds_for(session, person_id=person_id, term_ids=terms)
+        return max((round_.id for round_, _topics in found), default=None)

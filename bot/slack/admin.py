@@ -129,7 +129,7 @@ def _parser() -> _Parser:
 
     rounds = top.add_parser("round", prog=f"{COMMAND} round").add_subparsers(dest="action", parser_class=_Parser, metavar="new|list|open|preview|publish")
     rounds.required = True
-    new = rounds.add_parser("new", prog=f"{COMMAND} round new").add_subparsers(dest="kind", parser_class=_Parser, metavar="micro|speed")
+    new = rounds.add_parser("new", prog=f"{COMMAND} round new").add_subparsers(dest="kind", parser_class=_Parser, metavar="micro|speed|event|interview")
     new.required = True
     micro = new.add_parser("micro", prog=f"{COMMAND} round new micro")
     micro.add_argument("--topic", help='e.g. "SEL"')
@@ -142,6 +142,14 @@ def _parser() -> _Parser:
     speed.add_argument("--minutes", type=_positive, required=True)
     speed.add_argument("--at", type=_datetime, required=True, help='when the event starts, "YYYY-MM-DD HH:MM" program time')
     speed.add_argument("--topic")
+    for kind in ("event", "interview"):
+        signup = new.add_parser(kind, prog=f"{COMMAND} round new {kind}")
+        if kind == "event":
+            signup.add_argument("--topics", required=True, help='e.g. "SEL; assessment; family communication"')
+            signup.add_argument("--sessions", type=int, default=1, choices=(1, 2, 3))
+        signup.add_argument("--start-on", type=_date, help="day sign-ups open and the round announces itself, YYYY-MM-DD")
+        signup.add_argument("--match-on", type=_date, required=True, help="day sign-ups close and pairs are made, YYYY-MM-DD")
+        signup.add_argument("--end-on", type=_date, help="the event day (sessions by then), YYYY-MM-DD")
     rounds.add_parser("list", prog=f"{COMMAND} round list")
     for name in ("open", "preview", "publish"):
         sub = rounds.add_parser(name, prog=f"{COMMAND} round {name}")
@@ -283,6 +291,16 @@ def _term_close(engine: Engine, settings: Settings, args: argparse.Namespace, no
 
 
 def _round_new(engine: Engine, settings: Settings, args: argparse.Namespace, now: datetime) -> list[dict[str, Any]]:
+    if args.kind in ("event", "interview"):
+        request = service.RoundRequest(
+            kind=args.kind, topics=getattr(args, "topics", None), sessions=getattr(args, "sessions", 1),
+            start_on=args.start_on, match_on=args.match_on, end_on=args.end_on,
+        )  # fmt: skip
+        round_ = service.create_round(engine, program_name=settings.program_name, term_name=None, request=request, now=now)
+        what = "informational interviews" if args.kind == "interview" else "a topic event on " + "; ".join(f"*{t}*" for t in round_.settings.get("topics", ()))
+        opens = f"on {round_.start_on}" if round_.start_on else "now"
+        text = f":white_check_mark: Created round *{round_.id}*: {what}. It announces itself {opens}; sign-ups close and pairs are made on {round_.match_on}."
+        return [bk.section(text + f"\nOpen it at once with `{COMMAND} round open {round_.id}`.")]
     if args.kind == "micro":
         request = service.RoundRequest(kind="micro", topic=args.topic, sessions=args.sessions, start_on=args.start, match_on=args.match_on, end_on=args.end)
         round_ = service.create_round(engine, program_name=settings.program_name, term_name=None, request=request, now=now)
@@ -322,8 +340,11 @@ def _round_line(round_: Round) -> str:
 
 
 def _round_open(engine: Engine, settings: Settings, args: argparse.Namespace, now: datetime) -> list[dict[str, Any]]:
-    service.move_round(engine, round_id=args.round_id, target="collecting", now=now)
-    return [bk.section(f"Round *{args.round_id}* is collecting. Preview it with `{COMMAND} round preview {args.round_id}`.")]
+    from bot.rounds.events import open_round
+
+    queued = open_round(engine, round_id=args.round_id, now=now)  # a round that announces itself invites its pool, once
+    told = f" Announced to {queued} people or channels." if queued else ""
+    return [bk.section(f"Round *{args.round_id}* is collecting.{told} Preview it with `{COMMAND} round preview {args.round_id}`.")]
 
 
 def _round_preview(engine: Engine, settings: Settings, args: argparse.Namespace, now: datetime) -> list[dict[str, Any]]:
@@ -340,14 +361,18 @@ def _round_preview(engine: Engine, settings: Settings, args: argparse.Namespace,
     round_, pairs = service.round_pairs(engine, round_id=args.round_id)
     summary = round_.match_summary or {}
     topic = f" on {round_.topic}" if round_.topic else ""
-    out: list[dict[str, Any]] = [bk.header(f"Round {round_.id} preview"), bk.section(f"Micro-mentoring{topic}, {round_.sessions} session(s). Status: *{round_.status}*.")]
+    out: list[dict[str, Any]] = [bk.header(f"Round {round_.id} preview"), bk.section(f"{ {'event': 'Topic event', 'interview': 'Informational interviews'}.get(round_.kind, 'Micro-mentoring')}{topic}, {round_.sessions} session(s). Status: *{round_.status}*.")]
     if summary:
         out.append(bk.section(
             f"Matched *{summary.get('matched', 0)} of {summary.get('mentees', 0)}* mentees with {summary.get('mentors', 0)} available mentors "
             f"(total fit {summary.get('total_score', 0):.0f})."
         ))  # fmt: skip
+    from bot.rounds.events import topic_lines
+
+    if summary.get("topics"):
+        out.extend(bk.bullet_sections("*Topic by topic*", topic_lines(summary)))
     out.extend(_pool_health(engine, settings, term_id=term_id, now=now, round_id=round_.id))
-    out.extend(bk.bullet_sections("*Pairs and why*", [f"*{p.mentor_name}* → *{p.mentee_name}* (fit {p.score:.0f}): {'; '.join(p.reasons)}" for p in pairs] or ["no pairs"]))
+    out.extend(bk.bullet_sections("*Pairs and why*", [f"*{p.mentor_name}* → *{p.mentee_name}*{f' ({p.topic})' if p.topic else ''} (fit {p.score:.0f}): {'; '.join(p.reasons)}" for p in pairs] or ["no pairs"]))
     unmatched = summary.get("unmatched") or []
     if unmatched:
         out.extend(bk.bullet_sections("*Not matched, and why*", [f"*{u['name']}*: {'; '.join(u['reasons'])}" for u in unmatched]))

@@ -114,8 +114,37 @@ def render_notice(notice: Mapping[str, Any], *, timezone: str | None = None) -> 
         return _approval_decided(notice)
     if kind == "pairing":
         return _pairing(notice, timezone)
+    if kind == "round.announce":
+        return round_announcement(notice)
     text = str(notice.get("text") or "You have an update from the mentoring program; the Home tab shows where things stand.")
     return bk.Rendered(text=bk.trim(text, 3000), blocks=bk.text_sections(text)[: bk.MESSAGE_BLOCKS])
+
+
+SIGNUP_PREFIX = "signup:"
+
+
+def round_announcement(notice: Mapping[str, Any]) -> bk.Rendered:
+    """A topic event's or interview round's announcement: one button per topic, or a select of positions and sites."""
+    round_id = notice.get("round_id")
+    text = str(notice.get("text") or "A new mentoring round is open.")
+    title = "Informational interviews" if notice.get("kind") == "interview" else "A topic event: join a topic"
+    blocks: list[dict[str, Any]] = [bk.header(title), *bk.text_sections(text)]
+    if notice.get("kind") == "interview":
+        choices = [str(c) for c in notice.get("choices") or ()][: bk.SELECT_OPTIONS]
+        if choices:
+            options = [{"text": bk.plain(c, bk.OPTION_TEXT), "value": c[: bk.OPTION_VALUE]} for c in choices]
+            select = {"type": "static_select", "action_id": f"{SIGNUP_PREFIX}pick:{round_id}", "placeholder": bk.plain("A position or site", bk.PLACEHOLDER), "options": options}
+            blocks.append({"type": "actions", "block_id": f"signup|{round_id}", "elements": [select]})
+        blocks.append(bk.context("Or type `join ` and what you'd like to learn about, e.g. `join assistant principal`."))
+    else:
+        buttons = [
+            bk.button(f"Join: {topic}", action_id=f"{SIGNUP_PREFIX}join:{round_id}:{number}", value=str(number))
+            for number, topic in enumerate(notice.get("topics") or (), start=1)
+        ]
+        for start in range(0, len(buttons), 5):  # an actions block holds a handful of buttons comfortably
+            blocks.append({"type": "actions", "block_id": f"signup|{round_id}|{start}", "elements": buttons[start : start + 5]})
+        blocks.append(bk.context("Changed your mind before matching? Type `leave` and the topic's number."))
+    return bk.Rendered(text=bk.trim(text, 3000), blocks=blocks[: bk.MESSAGE_BLOCKS])
 
 
 def _approval_decided(notice: Mapping[str, Any]) -> bk.Rendered:
