@@ -46,7 +46,7 @@ any_text = st.one_of(
 def good_rows(draw: st.DrawFn, number: int) -> list[str]:
     """A row every reader of the format accepts, with arbitrary (but present) free text."""
     name = draw(st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "Zs", "P")), min_size=1, max_size=30).filter(lambda s: s.strip()))
-    site = draw(st.text(max_size=20))
+    site = draw(st.text(max_size=20)).replace("\x00", "")
     # A NUL byte makes the whole file "not a text file" (the reader's rule for binaries), so built-valid rows have none.
     book = draw(any_text).replace("\x00", "")
     return [
