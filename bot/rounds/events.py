@@ -495,10 +495,12 @@ def match_signups_in(session: Session, *, round_: Round, session_minutes: int, n
             if not position or person.id in seekers:
                 continue
             base = to_participant(_ready_enrollment(enrollment, person, "mentor"), person, answers[person.id], capacity_left=person.capacity, week_of=week_of)
-            # Any role may host: capacity is the person's own (roster) capacity, not a mentoring enrollment.
-            participants.append(replace(base, role="mentor", capacity=max(person.capacity, 0), position=position, strengths=frozenset()))
+            # Any role may host: a mentor hosts up to their roster capacity; anyone else (the roster keeps no capacity for
+            # them) hosts one interview.
+            capacity = max(person.capacity, 0) if person.role in ("mentor", "both") else 1
+            participants.append(replace(base, role="mentor", capacity=capacity, position=position, strengths=frozenset()))
             everyone[person.id] = person
-            hosts += person.capacity > 0
+            hosts += capacity > 0
         settings = RoundSettings(
             topic=None, sessions=1, session_minutes=session_minutes, reference_date=week_of,
             relax=frozenset({"grade_band", "subject", "strengths"}) | relax, require=frozenset({"cross_site", "interest"}),
