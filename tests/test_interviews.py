@@ -43,8 +43,8 @@ def test_interviews_pair_people_across_sites_with_the_position_they_asked_for(en
     notice = outbox(engine, "round.announce")[0].body
     # The select offers the positions and sites present in the pool.
     assert notice["choices"] == ["assistant principal", "instructional coach", "Garfield", "Lincoln"]
-    select = next(b for b in render_notice(notice).blocks if b["type"] == "actions")["elements"][0]
-    assert select["type"] == "static_select" and [o["value"] for o in select["options"]] == notice["choices"]
+    picker = next(b for b in render_notice(notice).blocks if b["type"] == "actions")["elements"][0]
+    assert picker["type"] == "static_select" and [o["value"] for o in picker["options"]] == notice["choices"]
 
     replies = {
         "dia@d.example": "Assistant Principal",  # at Garfield: only Ava (Lincoln) is across sites
