@@ -101,6 +101,18 @@ def _ctx(ctx: typer.Context) -> Context:
     return ctx.find_root().obj
 
 
+ProgramOption = Annotated[
+    str | None, typer.Option("--program", "-p", help="Program to act on (default: the only one, else PROGRAM_NAME).")
+]
+
+
+def _program_name(context: Context, requested: str | None) -> str:
+    """The program a command acts on; an unknown name is refused with the list of programs."""
+    from bot.programs.store import resolve_program_name
+
+    return resolve_program_name(context.engine, requested=requested, default=context.settings.program_name)
+
+
 @app.callback()
 def main_callback(
     ctx: typer.Context,
@@ -208,6 +220,7 @@ def import_roster_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Roster file, .csv or .xlsx (see the roster format in the README).")],
     strict: Annotated[bool, typer.Option("--strict", help="Import nothing if any row has a problem.")] = False,
+    program: ProgramOption = None,
 ) -> None:
     """Import or update people from a roster; bad rows are reported by line and the good rows still land.
 
@@ -227,13 +240,16 @@ def import_roster_command(
         result = import_roster(
             context.engine,
             file,
-            program_name=context.settings.program_name,
+            program_name=_program_name(context, program),
             default_timezone=context.settings.default_timezone,
             now=context.now,
             strict=strict,
             on_progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     report.print_import(console, result)
+    for name, (added, removed) in result.pool_changes.items():
+        if added or removed:
+            console.print(f"Pool of {name}: {added} joined, {removed} left.", highlight=False)
     if result.strict_rejected:
         raise typer.Exit(1)
 
@@ -250,6 +266,7 @@ def term_open(
     enroll_roster: Annotated[
         bool, typer.Option("--enroll-roster", help="Enroll everyone as their roster row says instead of asking them.")
     ] = False,
+    program: ProgramOption = None,
 ) -> None:
     """Open a term.
 
@@ -257,9 +274,10 @@ def term_open(
     """
     context = _ctx(ctx)
     settings = context.settings
+    program_name = _program_name(context, program)
     term = service.open_term(
         context.engine,
-        program_name=settings.program_name,
+        program_name=program_name,
         timezone=settings.default_timezone,
         name=name,
         opt_in_by=opt_in_by,
@@ -275,7 +293,7 @@ def term_open(
     else:
         counts = service.enroll_from_roster(
             context.engine,
-            program_name=settings.program_name,
+            program_name=program_name,
             term_name=term.name,
             require_approval=settings.require_principal_approval,
             now=context.now,
@@ -285,7 +303,7 @@ def term_open(
 
 @term_app.command("list")
 @friendly_errors
-def term_list(ctx: typer.Context) -> None:
+def term_list(ctx: typer.Context, program: ProgramOption = None) -> None:
     """List the program's terms.
 
     Example: [bold]mentorbot term list[/bold]
@@ -294,8 +312,8 @@ def term_list(ctx: typer.Context) -> None:
     from storage.db import session_scope
 
     with session_scope(context.engine) as session:
-        program = repo.get_program(session, name=context.settings.program_name)
-        terms = repo.list_terms(session, program_id=program.id)
+        the_program = repo.get_program(session, name=_program_name(context, program))
+        terms = repo.list_terms(session, program_id=the_program.id)
     table = Table("term", "status", "opt-in by", "opened")
     for term in terms:
         table.add_row(term.name, term.status, str(term.opt_in_by or ""), term.opened_at.strftime("%Y-%m-%d") if term.opened_at else "")
@@ -304,13 +322,13 @@ def term_list(ctx: typer.Context) -> None:
 
 @term_app.command("close")
 @friendly_errors
-def term_close(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Term to close.")]) -> None:
+def term_close(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Term to close.")], program: ProgramOption = None) -> None:
     """Close a term once all its rounds are closed.
 
     Example: [bold]mentorbot term close "Spring 2027"[/bold]
     """
     context = _ctx(ctx)
-    term = service.close_term(context.engine, program_name=context.settings.program_name, name=name, now=context.now)
+    term = service.close_term(context.engine, program_name=_program_name(context, program), name=name, now=context.now)
     console.print(f"Closed term [bold]{term.name}[/bold]")
 
 
@@ -323,6 +341,7 @@ def term_approve(
     capacity: Annotated[int | None, typer.Option(help="Change how many mentees they take this term.")] = None,
     by: Annotated[str, typer.Option(help="Who decided (a principal's email).")] = "admin",
     term: Annotated[str | None, typer.Option(help="Term name (default: the open term).")] = None,
+    program: ProgramOption = None,
 ) -> None:
     """Record a principal's decision on a mentor.
 
@@ -331,7 +350,7 @@ def term_approve(
     context = _ctx(ctx)
     enrollment = service.decide_approval(
         context.engine,
-        program_name=context.settings.program_name,
+        program_name=_program_name(context, program),
         term_name=term,
         mentor_email=mentor_email,
         approve=not decline,
@@ -363,6 +382,7 @@ def round_new(
         typer.Option(formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"], help="Speed events: when the first rotation starts, program time."),
     ] = None,
     term: Annotated[str | None, typer.Option(help="Term name (default: the open term).")] = None,
+    program: ProgramOption = None,
 ) -> None:
     """Create a round in the open term.
 
@@ -373,6 +393,7 @@ def round_new(
       [bold]mentorbot round new interview --start-on 2027-02-01 --match-on 2027-02-05[/bold]
     """
     context = _ctx(ctx)
+    program_name = _program_name(context, program)
     starts_at = None
     if at is not None:
         from zoneinfo import ZoneInfo
@@ -380,7 +401,7 @@ def round_new(
         from storage.db import session_scope
 
         with session_scope(context.engine) as session:
-            zone = repo.get_program(session, name=context.settings.program_name).timezone
+            zone = repo.get_program(session, name=program_name).timezone
         starts_at = at.replace(tzinfo=ZoneInfo(zone))
     request = service.RoundRequest(
         kind=kind.strip().lower(),
@@ -395,14 +416,14 @@ def round_new(
         topics=topics,
     )
     round_ = service.create_round(
-        context.engine, program_name=context.settings.program_name, term_name=term, request=request, now=context.now
+        context.engine, program_name=program_name, term_name=term, request=request, now=context.now
     )
     console.print(f"Created {round_.kind} round [bold]{round_.id}[/bold] ({round_.status})")
 
 
 @round_app.command("list")
 @friendly_errors
-def round_list(ctx: typer.Context, term: Annotated[str | None, typer.Option(help="Term name.")] = None) -> None:
+def round_list(ctx: typer.Context, term: Annotated[str | None, typer.Option(help="Term name.")] = None, program: ProgramOption = None) -> None:
     """List the term's rounds.
 
     Example: [bold]mentorbot round list[/bold]
@@ -411,8 +432,8 @@ def round_list(ctx: typer.Context, term: Annotated[str | None, typer.Option(help
     from storage.db import session_scope
 
     with session_scope(context.engine) as session:
-        program = repo.get_program(session, name=context.settings.program_name)
-        the_term = repo.get_term(session, program_id=program.id, name=term)
+        the_program = repo.get_program(session, name=_program_name(context, program))
+        the_term = repo.get_term(session, program_id=the_program.id, name=term)
         rounds = repo.list_rounds(session, term_id=the_term.id)
     report.print_rounds(console, the_term.name, rounds)
 
@@ -565,7 +586,7 @@ def export_pairings(
 @export_app.command("people")
 @friendly_errors
 def export_people(
-    ctx: typer.Context, out: Annotated[Path, typer.Option(help="CSV file to write.")] = Path("people.csv")
+    ctx: typer.Context, out: Annotated[Path, typer.Option(help="CSV file to write.")] = Path("people.csv"), program: ProgramOption = None
 ) -> None:
     """Write everyone on file as a roster CSV that `mentorbot import roster` reads back.
 
@@ -573,7 +594,8 @@ def export_people(
     """
     from bot.importer import write_roster_csv
 
-    count = write_roster_csv(_ctx(ctx).engine, out)
+    context = _ctx(ctx)
+    count = write_roster_csv(context.engine, out, program_name=_program_name(context, program))
     console.print(f"Wrote {count} people to {out}")
 
 
@@ -622,6 +644,10 @@ def db_downgrade(ctx: typer.Context, revision: Annotated[str, typer.Argument(hel
 from bot.cli_match import register as _register_match_commands  # noqa: E402  (needs `app` and helpers above)
 
 _register_match_commands(app)
+
+from bot.cli_program import register as _register_program_commands  # noqa: E402  (needs `app` and helpers above)
+
+_register_program_commands(app)
 
 
 def main() -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # The names the matcher understands (bot.matching: RoundSettings.require and RELAXABLE_RULES).
 RequiredRule = Literal["same_subject", "cross_site", "interest"]
@@ -44,12 +44,25 @@ def _clean_list(values: list[str]) -> list[str]:
     return out
 
 
-def _emails(values: list[str]) -> list[str]:
-    cleaned = [value.strip().lower() for value in values]
-    bad = [value for value in cleaned if not EMAIL_RE.match(value)]
-    if bad:
-        raise ValueError(f"not an email address: {', '.join(bad)}")
-    return _clean_list(cleaned)
+def _one_email(value: str) -> str:
+    value = value.strip().lower()
+    if not EMAIL_RE.match(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+def _one_admin(value: str) -> str:
+    value = value.strip()
+    if SLACK_ID_RE.match(value):
+        return value
+    if EMAIL_RE.match(value):
+        return value.lower()
+    raise ValueError(f"{value!r} is neither a Slack user ID (like U012ABCDEF) nor an email address")
+
+
+# Checked one by one, so an error points at the very line of the list that is wrong.
+Email = Annotated[str, AfterValidator(_one_email)]
+AdminId = Annotated[str, AfterValidator(_one_admin)]
 
 
 class PoolSpec(_Strict):
@@ -60,11 +73,11 @@ class PoolSpec(_Strict):
     grade_bands: list[str] = Field(default_factory=list)
     subjects: list[str] = Field(default_factory=list)
     positions: list[str] = Field(default_factory=list)
-    people: list[str] = Field(default_factory=list, description="emails always in the pool")
-    exclude: list[str] = Field(default_factory=list, description="emails never in the pool")
+    people: list[Email] = Field(default_factory=list, description="emails always in the pool")
+    exclude: list[Email] = Field(default_factory=list, description="emails never in the pool")
 
     _clean = field_validator("sites", "grade_bands", "subjects", "positions")(classmethod(lambda cls, v: _clean_list(v)))
-    _people = field_validator("people", "exclude")(classmethod(lambda cls, v: _emails(v)))
+    _people = field_validator("people", "exclude")(classmethod(lambda cls, v: _clean_list(v)))
 
     @property
     def has_filters(self) -> bool:
@@ -137,7 +150,7 @@ class ProgramSpec(_Strict):
 
     name: str = Field(min_length=1, max_length=200)
     timezone: str = "America/Los_Angeles"
-    admins: list[str] = Field(default_factory=list, description="Slack user IDs (U…) and/or emails")
+    admins: list[AdminId] = Field(default_factory=list, description="Slack user IDs (U…) and/or emails")
     pool: PoolSpec = Field(default_factory=PoolSpec)
     rules: RulesSpec = Field(default_factory=RulesSpec)
     topics: list[str] = Field(default_factory=list, description="empty: the built-in topic list")
@@ -164,18 +177,7 @@ class ProgramSpec(_Strict):
             raise ValueError(f"{value!r} is not an IANA time zone such as America/Los_Angeles") from None
         return value
 
-    @field_validator("admins")
-    @classmethod
-    def _admins(cls, values: list[str]) -> list[str]:
-        out = []
-        for value in values:
-            if SLACK_ID_RE.match(value):
-                out.append(value)
-            elif EMAIL_RE.match(value):
-                out.append(value.lower())
-            else:
-                raise ValueError(f"{value!r} is neither a Slack user ID (like U012ABCDEF) nor an email address")
-        return _clean_list(out)
+    _admins = field_validator("admins")(classmethod(lambda cls, v: _clean_list(v)))
 
     @field_validator("announce_channel")
     @classmethod

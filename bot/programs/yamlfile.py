@@ -65,8 +65,9 @@ def parse_programs(text: str, *, path: str = "<text>") -> list[ProgramSpec]:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
+        # The context mark is where the unfinished thing began (an open bracket), which is where to look.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        problem = " ".join(part for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part) or str(exc)
         raise ProgramFileError(path, [Problem(mark.line + 1 if mark else None, "", f"not valid YAML: {problem}")]) from None
     if data is None:
         raise ProgramFileError(path, [Problem(None, "", "the file is empty; it should define a program (name: ...) or a list of them")])
