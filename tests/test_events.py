@@ -14,7 +14,7 @@ from bot.importer import import_roster
 from bot.rounds import events, schedule, service
 from storage import repo
 from storage.db import session_scope
-from storage.models import OutboxMessage, Program, RoundSignup, ScheduledAction
+from storage.models import OutboxMessage, Person, Program, RoundSignup, ScheduledAction
 
 PROGRAM = "Event Program"
 CONFIG = schedule.ScheduleConfig(session_minutes=30, public_base_url="http://mentorbot.test")
@@ -296,3 +296,72 @@ async def test_slack_clicks_and_an_email_reply_fill_an_event_from_one_announceme
             assert len(outbox(h.engine, "round.announce")) == 4  # Ana, Ben, Cy on Slack; Dee by email
     finally:
         server.close()
+
+
+async def test_app_home_has_one_section_per_program_with_sign_ups_and_pairings(database_url: str, tmp_path: Path) -> None:
+    from datetime import timezone
+
+    from tests.slack_helpers import PROGRAM as SLACK_PROGRAM
+    from tests.slack_helpers import slack_harness, wait_for
+
+    async with slack_harness(tmp_path, database_url) as h:
+        today = datetime.now(timezone.utc)
+        for name in (SLACK_PROGRAM, "Second Program"):
+            service.open_term(h.engine, program_name=name, timezone="America/Los_Angeles", name="Spring", opt_in_by=None, now=today)
+            service.enroll_from_roster(h.engine, program_name=name, term_name=None, require_approval=False, now=today)
+        soon, later = today.date() + timedelta(days=3), today.date() + timedelta(days=8)
+        first = service.create_round(h.engine, program_name=SLACK_PROGRAM, term_name=None, now=today,
+                                     request=service.RoundRequest(kind="event", topics="SEL", match_on=soon, end_on=later)).id  # fmt: skip
+        second = service.create_round(h.engine, program_name="Second Program", term_name=None, now=today,
+                                      request=service.RoundRequest(kind="event", topics="assessment; family communication", match_on=soon, end_on=later)).id  # fmt: skip
+        for round_id in (first, second):
+            events.open_round(h.engine, round_id=round_id, now=today)
+        ben, ana = h.person_id("ben@d.example"), h.person_id("ana@d.example")
+        events.join(h.engine, round_id=first, person_id=ben, source="slack", now=today)
+        events.join(h.engine, round_id=first, person_id=ana, source="slack", now=today)
+        service.run_matching(h.engine, round_id=first, session_minutes=30, now=today)
+        schedule.publish_round(h.engine, round_id=first, now=today, config=CONFIG)
+
+        await h.driver.open_home("UBEN00001")
+        home = await wait_for(lambda: h.standin.homes.get("UBEN00001"), what="Ben's Home tab")
+        texts = [json.dumps(block, ensure_ascii=False) for block in home["blocks"]]
+        headers = [i for i, t in enumerate(texts) if '"type": "header"' in t]
+        names = [json.loads(texts[i])["text"]["text"] for i in headers]
+        assert SLACK_PROGRAM in names and "Second Program" in names
+        mine, other = names.index(SLACK_PROGRAM), names.index("Second Program")
+        first_part = " ".join(texts[headers[mine]: headers[mine + 1] if mine + 1 < len(headers) else None])
+        second_part = " ".join(texts[headers[other]: headers[other + 1] if other + 1 < len(headers) else None]).split("Upcoming sessions")[0]
+        assert "Ana Chen" in first_part and "you're their mentee on SEL" in first_part
+        assert "Ana Chen" not in second_part and "Join: assessment" in second_part and "Join: family communication" in second_part
+
+        # A click on the Home tab joins that program's topic, and the section shows the sign-up.
+        await h.driver.click("UBEN00001", "Join: family communication", where="home")
+        await h.dm_with("UBEN00001", "You're in for 'family communication'")
+        await wait_for(lambda: "family communication, match on" in json.dumps(h.standin.homes.get("UBEN00001")), what="the sign-up on the Home tab")
+        assert [(t, s) for e, t, _r, s in signups(h.engine, second) if e == "ben@d.example"] == [("family communication", "joined")]
+
+
+def test_each_program_is_its_own_email_thread(engine: Engine, tmp_path: Path, now: datetime) -> None:
+    from bot.email.render import build_mime, render_notice
+    from bot.settings import Settings
+
+    setup_program(engine, tmp_path, now)
+    service.open_term(engine, program_name="Second Program", timezone="America/Los_Angeles", name="Spring", opt_in_by=None, now=now)
+    service.enroll_from_roster(engine, program_name="Second Program", term_name=None, require_approval=False, now=now)
+    round_ids = [new_event(engine, now)]
+    request = service.RoundRequest(kind="event", topics="coaching", start_on=OPENS, match_on=MATCH, end_on=EVENT_DAY)
+    round_ids.append(service.create_round(engine, program_name="Second Program", term_name=None, request=request, now=now).id)
+    round_ids.append(new_event(engine, now, topics="classroom routines"))
+    for round_id in round_ids:
+        events.open_round(engine, round_id=round_id, now=now)
+    settings = Settings(_env_file=None, mail_from="mentoring@d.example", reply_domain="reply.d.example")
+    roots = []
+    with session_scope(engine) as session:
+        for message in outbox(engine, "round.announce"):
+            if message.recipient != "ben@d.example":
+                continue
+            rendered = render_notice(session, message=message, settings=settings, now=now)
+            mime = build_mime(message, rendered, settings=settings, person=session.get(Person, message.person_id), now=now)
+            roots.append((message.body["program_name"], mime["References"].split()[0]))
+    assert [r[0] for r in roots] == [PROGRAM, "Second Program", PROGRAM]
+    assert roots[0][1] == roots[2][1] != roots[1][1]  # one thread per program, keyed per person and program

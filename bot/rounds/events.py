@@ -27,7 +27,7 @@ from bot.outbox import enqueue
 from bot.rounds.participants import MENTOR_READY_APPROVALS, history_from, to_participant
 from storage import repo
 from storage.db import session_scope
-from storage.models import Enrollment, OutboxMessage, Pairing, Person, PoolMember, Program, Round, RoundSignup, Term
+from storage.models import Enrollment, OutboxMessage, Pairing, Person, Pool, PoolMember, Program, Round, RoundSignup, Term
 
 EVENT_KINDS = ("event", "interview")
 ANNOUNCE_ACTION = "round.announce"
@@ -668,3 +668,66 @@ def latest_open_round_for(engine: Engine, *, person_id: int) -> int | None:
         terms = session.exec(select(Term.id).where(Term.status == "open")).all()
         found = open_rounds_for(session, person_id=person_id, term_ids=terms)
         return max((round_.id for round_, _topics in found), default=None)
+
+
+# --- one Home section per program ---------------------------------------------------------------
+
+
+@dataclass
+class ProgramSection:
+    """What one program holds for a person: where they stand, their sign-ups, rounds they may join, their pairings."""
+
+    program_id: int
+    name: str
+    status: str
+    signups: list[SignupView] = field(default_factory=list)
+    open_rounds: list[tuple[int, str, list[tuple[int, str]]]] = field(default_factory=list)  # round, title, (number, topic) left
+    pairing_ids: set[int] = field(default_factory=set)
+    topics: dict[int, str] = field(default_factory=dict)  # pairing id -> topic
+
+
+_STATUS_WORDS = {"mentor": "a mentor", "mentee": "a mentee", "both": "a mentor and a mentee"}
+
+
+def program_sections(engine: Engine, *, slack_user_id: str) -> list[ProgramSection]:
+    """One section per program the person takes part in (an open term's enrollment, a pool, or a pairing)."""
+    with session_scope(engine) as session:
+        person = session.exec(select(Person).where(Person.slack_user_id == slack_user_id)).first()
+        if person is None:
+            return []
+        sections: dict[int, ProgramSection] = {}
+        for program in session.exec(select(Program).order_by(Program.id)).all():
+            terms = session.exec(select(Term).where(Term.program_id == program.id, Term.status == "open")).all()
+            enrollment = next(
+                (e for t in terms for e in session.exec(select(Enrollment).where(Enrollment.term_id == t.id, Enrollment.person_id == person.id))), None
+            )  # fmt: skip
+            in_pool = session.exec(
+                select(PoolMember.person_id).join(Pool, col(Pool.id) == PoolMember.pool_id).where(PoolMember.person_id == person.id, Pool.program_id == program.id)
+            ).first() is not None
+            term_ids = [t.id for t in terms]
+            pairings = session.exec(
+                select(Pairing, Round).join(Round, col(Round.id) == Pairing.round_id).join(Term, col(Term.id) == Round.term_id)
+                .where(Term.program_id == program.id, sa.or_(Pairing.mentor_id == person.id, Pairing.mentee_id == person.id),
+                       col(Pairing.status).in_(("published", "active", "stalled")))
+            ).all()  # fmt: skip
+            if enrollment is None and not in_pool and not pairings:
+                continue
+            if enrollment is not None and enrollment.status == "opted_in":
+                status = f"You're taking part as {_STATUS_WORDS.get(enrollment.role, enrollment.role)}."
+            elif enrollment is not None and enrollment.status == "opted_out":
+                status = "You're not taking part this term."
+            else:
+                status = "You're in this program's pool." if in_pool else "You haven't said yet whether you'll take part."
+            section = ProgramSection(program.id, program.name, status)
+            section.signups = signup_views(session, person_id=person.id, term_ids=term_ids)
+            for round_, left in open_rounds_for(session, person_id=person.id, term_ids=term_ids):
+                numbered = [(n, t) for n, t in enumerate(topics_of(round_), start=1) if t in left]
+                title = "Informational interviews" if round_.kind == "interview" else f"Topic event (sign-ups close {_short_day(round_.match_on)})"
+                section.open_rounds.append((round_.id, title, numbered))
+            for pairing, round_ in pairings:
+                section.pairing_ids.add(pairing.id)
+                topic = pairing_topic(round_, pairing)
+                if topic:
+                    section.topics[pairing.id] = topic
+            sections[program.id] = section
+        return list(sections.values())

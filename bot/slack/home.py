@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from bot.slack import blocks as bk
@@ -17,8 +19,12 @@ MAX_PAIRINGS = 10
 MAX_SESSIONS = 10
 
 
-def home_view(model: HomeModel, *, public_base_url: str) -> dict[str, Any]:
-    """The Home tab for one person (at most 100 blocks; long lists are cut with a count of the rest)."""
+def home_view(model: HomeModel, *, public_base_url: str, programs: Sequence[Any] = ()) -> dict[str, Any]:
+    """The Home tab for one person (at most 100 blocks; long lists are cut with a count of the rest).
+
+    `programs` (from `bot.rounds.events.program_sections`) gives one section per program the person is in; their
+    pairings are then shown under their program rather than in one list.
+    """
     blocks: list[dict[str, Any]] = [bk.header(f"Mentoring · {model.program_name}")]
     if model.member is None:
         blocks.append(bk.section(
@@ -29,7 +35,11 @@ def home_view(model: HomeModel, *, public_base_url: str) -> dict[str, Any]:
     blocks.extend(_term(model))
     blocks.extend(_approvals(model))
     blocks.extend(_profile(model))
-    blocks.extend(_pairings(model, public_base_url))
+    if len(programs) > 1 or any(section.signups or section.open_rounds for section in programs):
+        for section in programs:
+            blocks.extend(_program(model, section, public_base_url))
+    else:
+        blocks.extend(_pairings(model, public_base_url))
     blocks.extend(_upcoming(model))
     blocks.append(bk.context("Type `help` in a message to me, or use `/mentoring help`."))
     if len(blocks) > bk.VIEW_BLOCKS:
@@ -112,6 +122,31 @@ def _pairings(model: HomeModel, public_base_url: str) -> list[dict[str, Any]]:
     if len(model.pairings) > MAX_PAIRINGS:
         blocks.append(bk.context(f"…and {len(model.pairings) - MAX_PAIRINGS} more."))
     return blocks + [bk.divider()]
+
+
+def _program(model: HomeModel, section: Any, public_base_url: str) -> list[dict[str, Any]]:
+    """One program's part of the Home tab: status, sign-ups, rounds open to join, and its pairings."""
+    blocks: list[dict[str, Any]] = [bk.header(section.name), bk.section(section.status)]
+    if section.signups:
+        lines = [f"{s.label}" + (" (as a mentor)" if s.role == "mentor" else "") + (f", match on {s.match_on:%b} {s.match_on.day}" if s.match_on and s.status == "collecting" else "") for s in section.signups]
+        blocks.extend(bk.bullet_sections("*Your sign-ups*", lines))
+    for round_id, title, left in section.open_rounds:
+        if not left:
+            continue
+        if left == [(1, "")]:
+            blocks.append(bk.context(f"*{title}* is open: type `join` and the position or site you'd like to learn about."))
+            continue
+        buttons = [bk.button(f"Join: {topic}", action_id=f"signup:join:{round_id}:{number}", value=str(number)) for number, topic in left[:5]]
+        blocks.append(bk.section(f"*{title}*"))
+        blocks.append({"type": "actions", "block_id": f"home-signup|{round_id}", "elements": buttons})
+    mine = [p for p in model.pairings if p.pairing_id in section.pairing_ids]
+    if mine:
+        sub = HomeModel(program_name=model.program_name, member=model.member)
+        sub.pairings = [replace(p, topic=section.topics.get(p.pairing_id, p.topic)) for p in mine]
+        blocks.extend(_pairings(sub, public_base_url))
+    else:
+        blocks.append(bk.divider())
+    return blocks
 
 
 def _upcoming(model: HomeModel) -> list[dict[str, Any]]:
