@@ -94,7 +94,6 @@ class SlackChannel:
         app.action(re.compile(r"^open_flow"))(self.on_open_flow)
         app.action(re.compile(r"^guide_link"))(self.on_link)
         app.action(re.compile(r"^signup:"))(self.on_signup)
-        app.action(re.compile(r"^signup:"))(self.on_signup)
         app.action(admin.ERASE_CONFIRM_ACTION)(self.on_erase_confirmed)
         app.action(admin.ERASE_CANCEL_ACTION)(self.on_erase_cancelled)
         app.view(bk.FLOW_CALLBACK)(self.on_submit)
@@ -220,8 +219,6 @@ class SlackChannel:
             return
         if word.split(" ", 1)[0] in ("join", "leave") and await self._typed_signup(user_id, member.person_id, text):
             return
-        if word.split(" ", 1)[0] in ("join", "leave") and await self._typed_signup(user_id, member.person_id, text):
-            return
         dialog = await self.db(store.current_dialog, self.engine, person_id=member.person_id)
         snap = None
         if dialog is not None:
@@ -249,44 +246,6 @@ class SlackChannel:
 
     async def on_link(self, ack: Callable[..., Awaitable[Any]]) -> None:
         await ack()  # a link button opens its URL in Slack; the click only needs acknowledging
-
-    async def on_signup(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        await self.guarded(body["user"]["id"], self._signup(body, action))
-
-    async def _signup(self, body: dict[str, Any], action: dict[str, Any]) -> None:
-        """A click on a round announcement's topic button (or a pick in an interview's select): join, then say so."""
-        from bot.rounds import events
-
-        user_id = body["user"]["id"]
-        parts = str(action.get("action_id", "")).split(":")
-        member = await self.member(user_id)
-        if member is None:
-            await self.say_text(user_id, NOT_ON_ROSTER)
-            return
-        if len(parts) < 3 or not parts[2].isdigit():
-            return
-        round_id = int(parts[2])
-        if parts[1] == "pick":
-            interest = (action.get("selected_option") or {}).get("value")
-            outcome = await self.db(events.join, self.engine, round_id=round_id, person_id=member.person_id, interest=interest, source="slack", now=self.clock())
-        else:
-            topic = parts[3] if len(parts) > 3 else None
-            outcome = await self.db(events.join, self.engine, round_id=round_id, person_id=member.person_id, topic=topic, source="slack", now=self.clock())
-        await self.say_text(user_id, (":white_check_mark: " if outcome.changed else "") + outcome.text)
-        await self.publish_home(user_id)
-
-    async def _typed_signup(self, user_id: str, person_id: int, text: str) -> bool:
-        """"join 2" / "leave SEL" typed in a DM, for the newest open round that announces itself; False if none is open."""
-        from bot.rounds import events
-
-        round_id = await self.db(events.latest_open_round_for, self.engine, person_id=person_id)
-        if round_id is None:
-            return False
-        outcome = await self.db(events.apply_reply, self.engine, round_id=round_id, person_id=person_id, text=text, source="slack", now=self.clock())
-        await self.say_text(user_id, (":white_check_mark: " if outcome.changed else "") + outcome.text)
-        await self.publish_home(user_id)
-        return True
 
     async def on_signup(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
