@@ -649,6 +649,10 @@ from bot.cli_program import register as _register_program_commands  # noqa: E402
 
 _register_program_commands(app)
 
+from bot.cli_person import register as _register_person_commands  # noqa: E402  (needs `app` and helpers above)
+
+_register_person_commands(app)
+
 
 def main() -> None:
     """Console-script entry point."""

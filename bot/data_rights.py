@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
 from bot.outbox import enqueue
+from storage import repo
 from storage.models import (
     CheckIn,
     DataRequest,
@@ -46,8 +47,8 @@ UNSENT = ("pending", "sending", "committing", "failed")
 EXPORT_FILENAME = "mentorbot-my-data.json"
 
 
-class NoSuchPerson(LookupError):
-    """Nobody on file matches; the message says so plainly."""
+class NoSuchPerson(repo.NotFound):
+    """Nobody on file matches; the message says so plainly (every channel shows NotFound as a friendly line)."""
 
 
 def erased_email(person_id: int) -> str:

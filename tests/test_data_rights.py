@@ -5,6 +5,8 @@ a friendly no-op the second time."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -19,12 +21,13 @@ from bot.email.sender import EmailSender, SmtpConfig
 from bot.importer import import_roster
 from bot.outbox import deliver_due, enqueue
 from bot.settings import Settings
-from storage import repo
+from storage import db, repo
 from storage.db import session_scope
 from storage.models import CheckIn, DataRequest, DialogState, OutboxMessage, Pairing, Person, Program, Round, RoundSignup, ScheduledAction, SurveyAnswer
 from tests.adminkit import PROGRAM, ZONE, seed_engagement, seed_program
 from tests.conftest import SHARED_ROSTER
 from tests.emailkit import RecordingHandler, smtp_server
+from tests.test_cli import MENTORBOT
 
 
 def seeded(engine: Engine, now: datetime) -> tuple[int, int]:
@@ -307,3 +310,68 @@ async def test_over_slack_an_admin_erases_a_person_only_with_yes(tmp_path: Path,
         with session_scope(h.engine) as session:
             logged = session.exec(select(DataRequest)).one()
         assert (logged.kind, logged.requested_by, logged.channel) == ("erasure", f"admin:{ADMIN}", "slack")
+
+
+# --- from the command line ----------------------------------------------------------------------
+
+
+def test_the_command_line_exports_erases_after_confirming_and_lists_the_log(tmp_path: Path, database_url: str) -> None:
+    from tests.test_cli import run
+
+    assert run(tmp_path, "import", "roster", str(SHARED_ROSTER), database_url=database_url).returncode == 0
+    email = "ana.chen.mr6@district.example"
+    exported = run(tmp_path, "person", "export", email.upper(), "--out", str(tmp_path / "ana.json"), database_url=database_url)
+    assert exported.returncode == 0, exported.stderr
+    assert f"emailed to {email}" in exported.stdout
+    assert json.loads((tmp_path / "ana.json").read_text(encoding="utf-8"))["person"]["name"] == "Ana Chen"
+    declined = subprocess.run([MENTORBOT, "person", "erase", email], cwd=tmp_path, env=_cli_env(tmp_path, database_url), input="n\n", capture_output=True, text=True, timeout=120)
+    assert declined.returncode == 1 and "Nothing was erased" in declined.stdout
+    erased = subprocess.run([MENTORBOT, "person", "erase", email], cwd=tmp_path, env=_cli_env(tmp_path, database_url), input="y\n", capture_output=True, text=True, timeout=120)
+    assert erased.returncode == 0 and "Erased person #" in erased.stdout, erased.stdout + erased.stderr
+    again = run(tmp_path, "person", "erase", email, "--yes", database_url=database_url)
+    assert again.returncode == 1 and "nothing left to remove" in again.stderr
+    log = run(tmp_path, "person", "requests", database_url=database_url)
+    assert log.returncode == 0 and "erasure" in log.stdout and "export" in log.stdout and "Ana Chen" not in log.stdout
+    unknown = run(tmp_path, "person", "export", "nobody@district.example", database_url=database_url)
+    assert unknown.returncode == 1 and "nobody with the email" in unknown.stderr
+
+
+def _cli_env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATA_DIR", "PROGRAM_NAME")}
+    env.update({"DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200", "TERM": "dumb", "DATABASE_URL": database_url})
+    return env
+
+
+# --- the admin page -----------------------------------------------------------------------------
+
+
+async def test_the_admin_page_lists_requests_and_erases_only_when_confirmed(tmp_path: Path, database_url: str, now: datetime) -> None:
+    import httpx
+
+    from tests.adminkit import admin_settings, csrf_of, serving, sign_in_with_link
+
+    settings = admin_settings(tmp_path, database_url)
+    engine_ = db.create_db_engine(database_url)
+    db.upgrade(engine_)
+    import_roster(engine_, SHARED_ROSTER, program_name=PROGRAM, default_timezone=ZONE, now=now)
+    email = "hugo.morales.mr4@district.example"
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        await sign_in_with_link(client, settings, now)
+        page = await client.get("/admin/data-requests")
+        assert page.status_code == 200 and "No data requests yet" in page.text and 'aria-current="page">Data requests' in page.text
+        csrf = csrf_of(page.text)
+        sent = await client.post("/admin/data-requests/export", data={"csrf_token": csrf, "email": email})
+        assert sent.status_code == 303
+        unconfirmed = await client.post("/admin/data-requests/erase", data={"csrf_token": csrf, "email": email})
+        assert unconfirmed.status_code == 303
+        assert "Nothing was erased" in (await client.get("/admin/data-requests")).text
+        with session_scope(engine_) as session:
+            assert not data_rights.is_erased(data_rights.find_person(session, email=email))
+        unknown = await client.post("/admin/data-requests/erase", data={"csrf_token": csrf, "email": "nobody@district.example", "confirm": "yes"})
+        assert unknown.status_code == 404 and "Nobody with the email" in unknown.text and "Traceback" not in unknown.text
+        erased = await client.post("/admin/data-requests/erase", data={"csrf_token": csrf, "email": email, "confirm": "yes"})
+        assert erased.status_code == 303
+        log = (await client.get("/admin/data-requests")).text
+    assert "Erased person #" in log and "erasure" in log and "export" in log and "Hugo Morales" not in log
+    assert mentions(engine_, ["Hugo Morales", email, "U88CA81811"]) == []
+    engine_.dispose()

@@ -726,6 +726,8 @@ def me_blocks(engine: Engine, settings: Settings, *, person_id: int | None) -> l
 
 # --- data rights: a person's own data, and erasure ---------------------------------------------------------
 
+# People are not kept per program, so erasing one is for the whole site's admins, not a single program's.
+WHOLE_SITE_ONLY = ("erase",)
 ERASE_CONFIRM_ACTION = "data_erase_confirm"
 ERASE_CANCEL_ACTION = "data_erase_cancel"
 

@@ -460,7 +460,7 @@ class SlackChannel:
             await self.reply(respond, user_id, blocks)
             return
         is_admin = await self.is_admin(user_id)
-        if not is_admin and parsed is not None and not parsed.personal:
+        if not is_admin and parsed is not None and not parsed.personal and parsed.name not in admin.WHOLE_SITE_ONLY:
             # A program's own admins (its definition names them) run admin commands for that program only.
             is_admin = await self.db(admin.is_program_admin, self.engine, self.settings, parsed, slack_user_id=user_id)
         if usage is not None:

@@ -799,6 +799,12 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
                 rows = list(csv_module.reader(handle))
         return exports.Table("People", rows[0], rows[1:], "people-roster")
 
+    # --- data requests (bot/web/admin/data_requests.py) ----------------------------------------------
+
+    from bot.web.admin import data_requests
+
+    data_requests.register(router, engine=engine, settings=settings, clock=clock, render=render, done=done, admin=Admin, posted=Posted)
+
     return router
 
 
