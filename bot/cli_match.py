@@ -69,8 +69,33 @@ def roster_participants(rows, *, week_of: date, default_capacity: int = 1) -> li
                 timezone=row.timezone,
                 capacity=max(capacity, 0),
                 avoid=frozen(row.avoid),
+                position=_row_position(row),
+                interests=frozen(_row_interests(row)),
             ))
     return out
+
+
+def _custom_answer(row, column: str) -> str | None:
+    # Columns the roster reader does not know arrive as custom answers, headers as written.
+    for title, value in row.custom:
+        if title.strip().casefold() == column:
+            return value
+    return None
+
+
+def _row_position(row) -> str | None:
+    """The `position` column: a person's job title or role at work."""
+    value = getattr(row, "position", None) or _custom_answer(row, "position")
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _row_interests(row) -> tuple[str, ...]:
+    """The `interests` column: positions or sites a mentee wants to learn about, `;`-separated."""
+    value = getattr(row, "interests", None)
+    if value is None:
+        value = _custom_answer(row, "interests") or ""
+    items = value.split(";") if isinstance(value, str) else value
+    return tuple(sorted({item.strip() for item in items if item.strip()}))
 
 
 def read_roster_people(path: Path, *, default_timezone: str, week_of: date) -> RosterPeople:
@@ -126,12 +151,21 @@ def match_roster(
     max_site: Annotated[list[str] | None, typer.Option(help='At most this many placements for a site: "Site=N" (repeatable).')] = None,
     max_program: Annotated[list[str] | None, typer.Option(help='At most this many placements for a program: "Program=N" (repeatable).')] = None,
     time_limit: Annotated[float, typer.Option(help="Seconds CP-SAT may take for quotas, caps and the floor.")] = 30.0,
+    require: Annotated[list[str] | None, typer.Option(help=(
+        "Add a hard rule (repeatable): same_subject (both list subjects and share one), cross_site (mentor and "
+        "mentee at different, known sites), interest (informational interviews: the mentor's position or site "
+        "is in the mentee's `interests` column; positions come from the `position` column)."))] = None,
     show_report: Annotated[bool, typer.Option("--report", help="Also print match rate and fit per site and program, and mentor load.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write pairs to this CSV.")] = None,
 ) -> None:
     """Match a roster file straight away, with no database: prints the pairs, the unmatched and why.
 
+    The default hard rules are the minimal-match rules of the roster format. --require adds
+    same_subject, cross_site or interest on top of them.
+
     Example: [bold]mentorbot match roster.csv --topic "classroom management" --fair --out pairings.csv[/bold]
+
+    Informational interviews: [bold]mentorbot match roster.csv --require interest --require cross_site[/bold]
     """
     from bot.cli import console
     from bot.matching import RoundSettings, SideConstraints, match_round, result_report, solve_groups
@@ -143,6 +177,12 @@ def match_roster(
         raise MatchOptionError("--group-size must be at least 1")
     if fair_by not in ("site", "program"):
         raise MatchOptionError(f'--fair-by takes "site" or "program", not "{fair_by}"')
+    from bot.matching import ADDABLE_RULES
+
+    required = frozenset(rule.strip().lower().replace("-", "_") for rule in require or ())
+    if required - ADDABLE_RULES:
+        unknown = ", ".join(sorted(required - ADDABLE_RULES))
+        raise MatchOptionError(f"--require takes {', '.join(sorted(ADDABLE_RULES))}; got {unknown}")
     quotas = dict(site_minimums=_quotas(min_site, "--min-site"), site_caps=_quotas(max_site, "--max-site"),
                   program_caps=_quotas(max_program, "--max-program"))
     fair = fair or fair_floor is not None
@@ -153,7 +193,7 @@ def match_roster(
 
     people, week = _people(ctx, roster, week_of)
     settings = RoundSettings(topic=topic, sessions=sessions, session_minutes=_ctx(ctx).settings.session_minutes,
-                             reference_date=week)
+                             reference_date=week, require=required)
     try:
         if group_size is not None:
             result = solve_groups(people.participants, settings, group_size=group_size)

@@ -119,3 +119,38 @@ def test_new_commands_have_help_with_examples(tmp_path: Path) -> None:
         shown = run(tmp_path, command, "--help")
         assert shown.returncode == 0 and "Example" in shown.stdout, command
     assert "--group-size" in run(tmp_path, "match", "--help").stdout
+
+
+def _interview_roster(tmp_path: Path) -> Path:
+    # Two mentees want to learn about instructional coaching; only one coach works at another site.
+    path = tmp_path / "interviews.csv"
+    path.write_text(
+        "email,name,role,site,position,interests,grade_bands,subjects,capacity\n"
+        "ana@d.example,Ana Ruiz,mentor,Lincoln,Instructional Coach,,6-8,math,2\n"
+        "cy@d.example,Cy Lee,mentor,Roosevelt,assistant principal,,6-8,math,2\n"
+        "ben@d.example,Ben Ortiz,mentee,Roosevelt,teacher,instructional coach;Lincoln,6-8,math,\n"
+        "dee@d.example,Dee Fox,mentee,Lincoln,teacher,instructional coach,6-8,math,\n"
+        "eve@d.example,Eve Ray,mentee,Lincoln,teacher,,6-8,math,\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_require_interest_and_cross_site_from_a_roster_file(tmp_path: Path) -> None:
+    roster = _interview_roster(tmp_path)
+    assert _mentees_in(tmp_path, roster)[0] == {"ben@d.example", "dee@d.example", "eve@d.example"}
+    matched, shown = _mentees_in(tmp_path, roster, "--require", "interest", "--require", "cross_site")
+    assert matched == {"ben@d.example"}
+    rows = _rows(tmp_path / "pairs.csv")
+    assert rows[0]["mentor_email"] == "ana@d.example"
+    assert "Ben wants to learn about the role of instructional coach; Ana is an Instructional Coach at Lincoln" in rows[0]["reasons"]
+    assert "cross-site pair: Lincoln and Roosevelt" in rows[0]["reasons"]
+    flat = " ".join(shown.split())
+    assert "none of those works at another site" in flat  # Dee: the only coach is at her own site
+    assert "Eve lists no roles or sites to learn about" in flat
+    same_site, _ = _mentees_in(tmp_path, roster, "--require", "interest")
+    assert same_site == {"ben@d.example", "dee@d.example"}
+    bad = run(tmp_path, "match", str(roster), "--require", "same_grade")
+    assert bad.returncode == 1 and "--require takes cross_site, interest, same_subject; got same_grade" in bad.stderr
+    shown_help = " ".join(run(tmp_path, "match", "--help").stdout.split())
+    assert "--require interest --require cross_site" in shown_help and "same_subject (both list subjects" in shown_help
