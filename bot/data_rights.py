@@ -166,28 +166,36 @@ class ExportResult:
     summary: str
 
 
-def export(session: Session, *, person_id: int, requested_by: str, channel: str, now: datetime) -> ExportResult:
-    """Log an export request and queue the person's data: a Slack DM summary, and an email with the JSON attached."""
+def export(
+    session: Session, *, person_id: int, requested_by: str, channel: str, now: datetime, request_key: str | None = None
+) -> ExportResult | None:
+    """Log an export request and queue the person's data: a Slack DM summary, and an email with the JSON attached.
+
+    `request_key` names a delivery that may arrive twice (a webhook retried): the second time returns None.
+    """
     person = session.get(Person, person_id)
     if person is None or is_erased(person):
         raise NoSuchPerson("there is no data on file for you")
+    if request_key is not None and session.exec(select(OutboxMessage.id).where(col(OutboxMessage.idempotency_key).like(f"data.export:{request_key}:%"))).first():
+        return None
     data = collect(session, person_id=person_id)
     request = DataRequest(kind="export", person_id=person_id, requested_by=requested_by, channel=channel, status="pending", created_at=now)
     session.add(request)
     session.flush()
+    key = request_key or str(request.id)
     emailed_to = person.email if person.email and "@" in person.email else None
     summary = summary_text(data, emailed_to=emailed_to)
     queued = []
     if person.slack_user_id:
         enqueue(
-            session, idempotency_key=f"data.export:{request.id}:slack", channel="slack", purpose="data.export", recipient=person.slack_user_id,
+            session, idempotency_key=f"data.export:{key}:slack", channel="slack", purpose="data.export", recipient=person.slack_user_id,
             person_id=person_id, body={"notice": "data_export", "text": summary}, now=now,
         )  # fmt: skip
         queued.append("slack")
     if emailed_to:
         text = summary.replace("*", "").replace("`", "")
         enqueue(
-            session, idempotency_key=f"data.export:{request.id}:email", channel="email", purpose="data.export", recipient=emailed_to,
+            session, idempotency_key=f"data.export:{key}:email", channel="email", purpose="data.export", recipient=emailed_to,
             person_id=person_id, subject="Your data in mentorbot",
             body={"notice": "data_export", "subject": "Your data in mentorbot", "text": text, "data": data}, now=now,
         )  # fmt: skip

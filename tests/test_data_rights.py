@@ -375,3 +375,40 @@ async def test_the_admin_page_lists_requests_and_erases_only_when_confirmed(tmp_
     assert "Erased person #" in log and "erasure" in log and "export" in log and "Hugo Morales" not in log
     assert mentions(engine_, ["Hugo Morales", email, "U88CA81811"]) == []
     engine_.dispose()
+
+
+# --- by email reply -----------------------------------------------------------------------------
+
+
+def test_a_reply_saying_my_data_or_delete_my_data_works_only_from_the_person(tmp_path: Path, engine: Engine, now: datetime) -> None:
+    from bot.email import tokens
+    from bot.email.inbound import InboundMail
+    from bot.email.router import handle_mail
+
+    settings = Settings(_env_file=None, email_token_secret="t" * 32, reply_domain="reply.example", program_name=PROGRAM)
+    import_roster(engine, SHARED_ROSTER, program_name=PROGRAM, default_timezone=ZONE, now=now)
+    email = "tara.xu.ee8@district.example"  # no Slack ID: email is this person's only channel
+    with session_scope(engine) as session:
+        person_id = data_rights.find_person(session, email=email).id
+
+    def reply(sender: str, text: str, n: int) -> InboundMail:
+        token = tokens.make_reply_token(settings.email_token_secret, person_id=person_id, flow=None, context="", now=now)
+        return InboundMail(sender=sender, recipients=[tokens.reply_address(token, "reply.example")], subject="Re: Mentoring", text=text, message_id=f"<d{n}@x.example>")
+
+    forwarded = handle_mail(engine, settings, reply("someone.else@district.example", "my data", 1), now=now)
+    assert forwarded.status == "ignored"
+    asked = handle_mail(engine, settings, reply(email, "My data, please\n\n> On Monday mentorbot wrote:\n> ...", 2), now=now)
+    retried = handle_mail(engine, settings, reply(email, "My data, please\n\n> On Monday mentorbot wrote:\n> ...", 2), now=now)
+    assert (asked.status, retried.status) == ("applied", "duplicate")
+    with session_scope(engine) as session:
+        sent = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "data.export")).all()
+        assert [(m.channel, m.recipient) for m in sent] == [("email", email)]
+        assert sent[0].body["data"]["person"]["email"] == email
+    not_a_request = handle_mail(engine, settings, reply(email, "Thanks, my data looks right.", 3), now=now)
+    assert not_a_request.reason != "data erasure" and not _erased(engine, person_id)
+    erased = handle_mail(engine, settings, reply(email, "Delete my data.", 4), now=now)
+    assert erased.status == "applied" and _erased(engine, person_id)
+    assert mentions(engine, ["Tara Xu", email]) == []
+    with session_scope(engine) as session:
+        kinds = sorted((r.kind, r.channel, r.requested_by) for r in session.exec(select(DataRequest)))
+    assert kinds == [("erasure", "email", "the person"), ("export", "email", "(erased)")]

@@ -18,7 +18,7 @@ from datetime import datetime
 from aioimaplib import IMAP4, IMAP4_SSL
 from sqlalchemy.engine import Engine
 
-from bot.email.inbound import InboundMail, InboundResult, handle_inbound
+from bot.email.inbound import InboundMail, InboundResult
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,9 @@ class ImapPoller:
                     continue
                 try:
                     mail = InboundMail.from_bytes(raw)
-                    result = await asyncio.to_thread(handle_inbound, self.engine, self.settings, mail, now=self.clock())
+                    from bot.email.router import handle_mail  # data requests and round sign-ups, then the dialogs, as the webhook does
+
+                    result = await asyncio.to_thread(handle_mail, self.engine, self.settings, mail, now=self.clock())
                 except Exception:
                     self._failures[uid] = self._failures.get(uid, 0) + 1
                     if self._failures[uid] < MAX_FAILURES:

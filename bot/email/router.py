@@ -164,9 +164,40 @@ def signup_reply(engine: Engine, settings: Settings, mail: InboundMail, *, now: 
     return InboundResult("applied", "round sign-up", person_id=located.person_id, saved={"signup": outcome.status}, reply_key=key)
 
 
+DATA_REPLIES = {"my data": "export", "send my data": "export", "delete my data": "erasure", "erase my data": "erasure"}
+
+
+def data_rights_reply(engine: Engine, settings: Settings, mail: InboundMail, *, now: datetime) -> InboundResult | None:
+    """"my data" or "delete my data" as the first line of a reply to any mentorbot email, from the person it was sent to."""
+    from bot import data_rights
+
+    words = re.sub(r"[^a-z ]", "", (strip_quoted(mail.text or html_to_text(mail.html)).strip().splitlines() or [""])[0].lower()).strip()
+    kind = DATA_REPLIES.get(" ".join(w for w in words.split() if w not in ("please", "thanks", "thank", "you", "hi", "hello")))
+    token = tokens.token_from_address(*mail.recipients)
+    if kind is None or token is None or mail.auto_submitted:
+        return None
+    try:
+        located = tokens.read_reply_token(settings.email_token_secret, token, now=now)
+    except tokens.BadToken:
+        return None  # the dialog handler logs and ignores it
+    key = "email.data:" + hashlib.sha256((mail.message_id or f"{mail.sender}\n{mail.subject}\n{mail.text}").encode()).hexdigest()[:40]
+    with session_scope(engine) as session:
+        person = session.get(Person, located.person_id)
+        # A reply address is a bearer token: only its owner's own address may ask for (or erase) their data.
+        if person is None or data_rights.is_erased(person) or person.email.lower() != mail.sender.strip().lower():
+            logger.warning("data request by email from %r ignored: not the person the reply address belongs to", mail.sender)
+            return InboundResult("ignored", "data request from someone else")
+        if kind == "export":
+            done = data_rights.export(session, person_id=person.id, requested_by=mail.sender, channel="email", now=now, request_key=key)
+            return InboundResult("duplicate" if done is None else "applied", "data export", person_id=person.id, reply_key=key)
+        result = data_rights.erase(session, person_id=person.id, requested_by=mail.sender, channel="email", now=now, admin_slack_ids=tuple(settings.slack_admin_ids))
+    logger.info("person %s erased their data by email (request %s)", located.person_id, result.request_id)
+    return InboundResult("applied", "data erasure", person_id=located.person_id, reply_key=key)
+
+
 def handle_mail(engine: Engine, settings: Settings, mail: InboundMail, *, now: datetime) -> InboundResult:
-    """Every inbound email: a reply to a round's announcement joins or leaves it; anything else goes to the dialogs."""
-    return signup_reply(engine, settings, mail, now=now) or handle_inbound(engine, settings, mail, now=now)
+    """Every inbound email: a data request; a reply to a round's announcement joins or leaves it; anything else goes to the dialogs."""
+    return data_rights_reply(engine, settings, mail, now=now) or signup_reply(engine, settings, mail, now=now) or handle_inbound(engine, settings, mail, now=now)
 
 
 def email_router(settings: Settings, engine: Engine, *, clock: Callable[[], datetime]) -> APIRouter:
