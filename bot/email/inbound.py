@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -68,13 +68,24 @@ class InboundMail:
             sender=parseaddr(str(message.get("From", "")))[1].lower(),
             recipients=list(envelope_recipients or []) + recipients,
             subject=str(message.get("Subject", "")),
-            text=text_part.get_content() if text_part is not None else "",
-            html=html_part.get_content() if html_part is not None else "",
+            text=_part_text(text_part),
+            html=_part_text(html_part),
             message_id=_one_id(message.get("Message-ID")),
             in_reply_to=_one_id(message.get("In-Reply-To")),
             references=re.findall(r"<[^<>\s]+>", str(message.get("References", ""))),
             auto_submitted=(auto not in ("", "no")) or precedence in ("bulk", "junk", "auto_reply", "list"),
         )
+
+
+def _part_text(part: EmailMessage | None) -> str:
+    """A body part as text; a charset that lies or that Python doesn't know is read as UTF-8, damaged bytes replaced."""
+    if part is None:
+        return ""
+    try:
+        return part.get_content()
+    except (LookupError, UnicodeError, ValueError):
+        payload = part.get_payload(decode=True) or b""
+        return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload)
 
 
 def _one_id(value: object) -> str | None:
@@ -167,6 +178,8 @@ def _reply_key(mail: InboundMail) -> str:
 
 def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now: datetime) -> InboundResult:
     """Apply one inbound email to the dialog it answers, and queue the follow-up. Never raises for bad input."""
+    # NUL never means anything in mail text, and PostgreSQL cannot store it: drop it before anything is saved.
+    mail = replace(mail, subject=mail.subject.replace("\x00", ""), text=mail.text.replace("\x00", ""), html=mail.html.replace("\x00", ""))
     if mail.auto_submitted or not mail.sender or mail.sender.startswith(("mailer-daemon@", "postmaster@")):
         logger.info("inbound email from %r ignored: automatic message", mail.sender)
         return InboundResult("ignored", "automatic message")
