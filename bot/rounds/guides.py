@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,9 +19,15 @@ from storage.models import Pairing, Person, PlannedSession, Program, Round, Term
 logger = logging.getLogger(__name__)
 
 
-def guide_url(base_url: str, pairing_id: int) -> str:
-    """The printable guide's address."""
-    return f"{base_url.rstrip('/')}/guides/pairing/{pairing_id}"
+def guide_link_key(secret: str, pairing_id: int) -> str:
+    """The key a guide's address carries: only the pair's own messages have it, so pairing numbers can't be guessed."""
+    return hmac.new(secret.encode(), f"guide:{pairing_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def guide_url(base_url: str, pairing_id: int, secret: str | None = None) -> str:
+    """The printable guide's address (signed with `secret`, which the guides page then requires)."""
+    url = f"{base_url.rstrip('/')}/guides/pairing/{pairing_id}"
+    return f"{url}?k={guide_link_key(secret, pairing_id)}" if secret else url
 
 
 def program_of(session: Session, round_: Round) -> Program:
@@ -28,7 +36,8 @@ def program_of(session: Session, round_: Round) -> Program:
 
 
 def guide_context(
-    session: Session, *, pairing: Pairing, round_: Round, reader: Person | None, base_url: str, session_minutes: int
+    session: Session, *, pairing: Pairing, round_: Round, reader: Person | None, base_url: str, session_minutes: int,
+    link_secret: str | None = None,
 ) -> GuideContext:
     """The guide for one pairing as `reader` sees it (times in their zone); None reader = the mentee's view."""
     answers = repo.profiles(session, person_ids=[pairing.mentor_id, pairing.mentee_id])
@@ -50,7 +59,7 @@ def guide_context(
         timezone=(reader or mentee).timezone,
         session_minutes=session_minutes,
         custom_message=(round_.settings or {}).get("message"),
-        guide_url=guide_url(base_url, pairing.id),
+        guide_url=guide_url(base_url, pairing.id, link_secret),
     )
 
 
@@ -66,7 +75,7 @@ def guide_renderings(ctx: GuideContext, *, overrides: Mapping[str, str] | None) 
     return {"slack_text": slack["text"], "slack_blocks": slack["blocks"], "email_subject": subject, "email_text": text, "email_html": html}
 
 
-def print_context_loader(engine: Engine, *, base_url: str, session_minutes: int) -> Callable[[int], GuideContext | None]:
+def print_context_loader(engine: Engine, *, base_url: str, session_minutes: int, link_secret: str | None = None) -> Callable[[int], GuideContext | None]:
     """A function the guides page uses to turn a pairing id into its guide context (None if unknown)."""
 
     def load(pairing_id: int) -> GuideContext | None:
@@ -75,7 +84,7 @@ def print_context_loader(engine: Engine, *, base_url: str, session_minutes: int)
             if pairing is None or pairing.status == "cancelled":
                 return None
             round_ = repo.get_round(session, round_id=pairing.round_id)
-            return guide_context(session, pairing=pairing, round_=round_, reader=None, base_url=base_url, session_minutes=session_minutes)
+            return guide_context(session, pairing=pairing, round_=round_, reader=None, base_url=base_url, session_minutes=session_minutes, link_secret=link_secret)
 
     return load
 

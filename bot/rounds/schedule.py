@@ -54,6 +54,7 @@ class ScheduleConfig:
     session_minutes: int = 30
     public_base_url: str = "http://127.0.0.1:8000"
     slack_admin_ids: tuple[str, ...] = ()
+    link_secret: str | None = None  # signs guide links (EMAIL_TOKEN_SECRET); None leaves them unsigned
 
 
 def schedule_config(settings: Settings) -> ScheduleConfig:
@@ -62,6 +63,7 @@ def schedule_config(settings: Settings) -> ScheduleConfig:
         session_minutes=settings.session_minutes,
         public_base_url=settings.public_base_url,
         slack_admin_ids=tuple(settings.slack_admin_ids),
+        link_secret=settings.email_token_secret,
     )
 
 
@@ -253,7 +255,7 @@ def pairing_notice(session: Session, *, pairing: Pairing, round_: Round, reader:
     shown = [f"{start.astimezone(zone):%a %b %-d, %H:%M}-{end.astimezone(zone):%H:%M}" for start, end in times]
     the_topic = events.pairing_topic(round_, pairing)
     topic = f" on {the_topic}" if the_topic else ""
-    ctx = guide_context(session, pairing=pairing, round_=round_, reader=reader, base_url=config.public_base_url, session_minutes=config.session_minutes)
+    ctx = guide_context(session, pairing=pairing, round_=round_, reader=reader, base_url=config.public_base_url, session_minutes=config.session_minutes, link_secret=config.link_secret)
     if round_.kind in events.EVENT_KINDS:
         # The topic's guide: the topic itself, and the program's own words for it when it has some.
         note = events.topic_guide_note(program_of(session, round_), the_topic)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from bot.rounds.guides import guide_url
 from bot.slack import blocks as bk
 from bot.slack.messages import ROLE_WORDS, when
 from bot.slack.store import HomeModel
@@ -19,7 +20,7 @@ MAX_PAIRINGS = 10
 MAX_SESSIONS = 10
 
 
-def home_view(model: HomeModel, *, public_base_url: str, programs: Sequence[Any] = ()) -> dict[str, Any]:
+def home_view(model: HomeModel, *, public_base_url: str, programs: Sequence[Any] = (), link_secret: str | None = None) -> dict[str, Any]:
     """The Home tab for one person (at most 100 blocks; long lists are cut with a count of the rest).
 
     `programs` (from `bot.rounds.events.program_sections`) gives one section per program the person is in; their
@@ -37,9 +38,9 @@ def home_view(model: HomeModel, *, public_base_url: str, programs: Sequence[Any]
     blocks.extend(_profile(model))
     if len(programs) > 1 or any(section.signups or section.open_rounds for section in programs):
         for section in programs:
-            blocks.extend(_program(model, section, public_base_url))
+            blocks.extend(_program(model, section, public_base_url, link_secret))
     else:
-        blocks.extend(_pairings(model, public_base_url))
+        blocks.extend(_pairings(model, public_base_url, link_secret))
     blocks.extend(_upcoming(model))
     blocks.append(bk.context("Type `help` in a message to me, or use `/mentoring help`."))
     if len(blocks) > bk.VIEW_BLOCKS:
@@ -104,7 +105,7 @@ def _profile(model: HomeModel) -> list[dict[str, Any]]:
     return blocks + [bk.divider()]
 
 
-def _pairings(model: HomeModel, public_base_url: str) -> list[dict[str, Any]]:
+def _pairings(model: HomeModel, public_base_url: str, link_secret: str | None = None) -> list[dict[str, Any]]:
     if not model.pairings:
         return []
     blocks: list[dict[str, Any]] = [bk.section("*Your pairings*")]
@@ -117,14 +118,14 @@ def _pairings(model: HomeModel, public_base_url: str) -> list[dict[str, Any]]:
             + ("Why: " + "; ".join(pairing.reasons) + "\n" if pairing.reasons else "")
             + ("Proposed times: " + ", ".join(times) if times else "Agree a time that suits you both.")
         )
-        guide = f"{public_base_url.rstrip('/')}/guides/pairing/{pairing.pairing_id}"
+        guide = guide_url(public_base_url, pairing.pairing_id, link_secret)  # signed: a pairing's guide is for its pair
         blocks.append(bk.section(text, accessory=bk.button("Conversation guide", action_id=f"guide_link:{pairing.pairing_id}", url=guide)))
     if len(model.pairings) > MAX_PAIRINGS:
         blocks.append(bk.context(f"…and {len(model.pairings) - MAX_PAIRINGS} more."))
     return blocks + [bk.divider()]
 
 
-def _program(model: HomeModel, section: Any, public_base_url: str) -> list[dict[str, Any]]:
+def _program(model: HomeModel, section: Any, public_base_url: str, link_secret: str | None = None) -> list[dict[str, Any]]:
     """One program's part of the Home tab: status, sign-ups, rounds open to join, and its pairings."""
     blocks: list[dict[str, Any]] = [bk.header(section.name), bk.section(section.status)]
     if section.signups:
@@ -143,7 +144,7 @@ def _program(model: HomeModel, section: Any, public_base_url: str) -> list[dict[
     if mine:
         sub = HomeModel(program_name=model.program_name, member=model.member)
         sub.pairings = [replace(p, topic=section.topics.get(p.pairing_id, p.topic)) for p in mine]
-        blocks.extend(_pairings(sub, public_base_url))
+        blocks.extend(_pairings(sub, public_base_url, link_secret))
     else:
         blocks.append(bk.divider())
     return blocks

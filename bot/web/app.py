@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from bot.channels import default_senders
 from bot.outbox import Sender, deliver_due
-from bot.rounds.guides import overrides_loader, print_context_loader
+from bot.rounds.guides import guide_link_key, overrides_loader, print_context_loader
 from bot.rounds.leader import Leadership
 from bot.web.guides import guides_router
 from bot.rounds.schedule import run_due_actions, schedule_config
@@ -130,8 +130,9 @@ def create_app(
 
     app.include_router(
         guides_router(
-            print_context_loader(engine, base_url=settings.public_base_url, session_minutes=settings.session_minutes),
+            print_context_loader(engine, base_url=settings.public_base_url, session_minutes=settings.session_minutes, link_secret=settings.email_token_secret),
             overrides_for=overrides_loader(engine),
+            link_key=lambda pairing_id: guide_link_key(settings.email_token_secret, pairing_id),
         )
     )
 

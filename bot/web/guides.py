@@ -7,6 +7,7 @@ the database, so the endpoint is a plain function: FastAPI runs it in its thread
 
 from __future__ import annotations
 
+import hmac
 import html
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -48,12 +49,19 @@ def guides_router(
     render_context_for: Callable[[int], GuideContext | None],
     *,
     overrides_for: Callable[[GuideContext], Mapping[str, str] | None] | None = None,
+    link_key: Callable[[int], str] | None = None,
 ) -> APIRouter:
-    """A router serving each pairing's printable guide; `?tz=America/Chicago` shows times in another zone."""
+    """A router serving each pairing's printable guide; `?tz=America/Chicago` shows times in another zone.
+
+    With `link_key`, a guide is shown only to a link carrying its key (`?k=`), as sent to the pair; any other
+    request gets the same not-found page as a pairing that does not exist, so numbers can't be probed.
+    """
     router = APIRouter()
 
     @router.get("/guides/pairing/{pairing_id}", response_class=HTMLResponse, name="guide_print_page")
-    def guide_page(pairing_id: int, tz: str | None = None) -> HTMLResponse:
+    def guide_page(pairing_id: int, tz: str | None = None, k: str = "") -> HTMLResponse:
+        if link_key is not None and not hmac.compare_digest(link_key(pairing_id).encode(), k.encode()):
+            return HTMLResponse(NOT_FOUND_PAGE.format(pairing=html.escape(str(pairing_id))), status_code=404)
         ctx = render_context_for(pairing_id)
         if ctx is None:
             return HTMLResponse(NOT_FOUND_PAGE.format(pairing=html.escape(str(pairing_id))), status_code=404)
