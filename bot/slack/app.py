@@ -10,10 +10,12 @@ is claimed once by a stable key (`store.claim`) before it can have an effect.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +40,7 @@ HELP_WORDS = {"help", "?", "hi", "hello", "hey", "menu", "start"}
 ADMIN_CACHE_SECONDS = 300
 RECEIPTS_KEPT = timedelta(days=2)  # Slack redelivers an event at most three times, within the hour
 RECEIPT_PRUNE_SECONDS = 3600
+ACK_THREADS = 4  # database work an ack waits on (receipts, a submitted page) has threads of its own
 NOT_ON_ROSTER = (
     "I can't find you on the mentoring program's roster. Ask your program admin to add your Slack ID "
     "(or the email on your Slack profile) to the roster; then I can help."
@@ -77,6 +80,7 @@ class SlackChannel:
         self._admins: dict[str, tuple[bool, float]] = {}
         self._pruned = float("-inf")
         self._tasks: set[asyncio.Task] = set()
+        self._ack_threads = ThreadPoolExecutor(max_workers=ACK_THREADS, thread_name_prefix="slack-ack")
         self.app = AsyncApp(
             name="mentorbot",
             client=self.client,
@@ -107,9 +111,14 @@ class SlackChannel:
         """Run blocking database work off the event loop."""
         return await asyncio.to_thread(fn, *args, **kwargs)
 
-    async def member(self, user_id: str) -> store.Member | None:
+    async def db_before_ack(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Database work an ack waits on, on threads of its own: under load it must not queue behind work done after acks."""
+        return await asyncio.get_running_loop().run_in_executor(self._ack_threads, functools.partial(fn, *args, **kwargs))
+
+    async def member(self, user_id: str, *, before_ack: bool = False) -> store.Member | None:
         """The roster person behind a Slack user; linked by their Slack profile's email the first time."""
-        found = await self.db(store.member_for, self.engine, slack_user_id=user_id)
+        run = self.db_before_ack if before_ack else self.db
+        found = await run(store.member_for, self.engine, slack_user_id=user_id)
         if found is not None:
             return found
         try:
@@ -117,7 +126,7 @@ class SlackChannel:
         except SlackApiError:
             return None
         email = ((info.get("user") or {}).get("profile") or {}).get("email")
-        return await self.db(store.link_member, self.engine, slack_user_id=user_id, email=email, now=self.clock())
+        return await run(store.link_member, self.engine, slack_user_id=user_id, email=email, now=self.clock())
 
     async def is_admin(self, user_id: str) -> bool:
         """Admins are the Slack IDs in SLACK_ADMIN_IDS, or the workspace's admins and owners (users.info)."""
@@ -170,7 +179,7 @@ class SlackChannel:
         key = receipt_key(body)
         if key is not None:
             now = self.clock()
-            if not await self.db(store.claim, self.engine, key=key, now=now):
+            if not await self.db_before_ack(store.claim, self.engine, key=key, now=now):
                 logger.info("ignoring a repeated Slack delivery %s", key)
                 return BoltResponse(status=200, body="")
             if time.monotonic() - self._pruned > RECEIPT_PRUNE_SECONDS:  # off the ack path, at most hourly
@@ -386,12 +395,12 @@ class SlackChannel:
     async def on_submit(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
         page = bk.Page.from_metadata(view.get("private_metadata", ""))
-        member = await self.member(user_id)
+        member = await self.member(user_id, before_ack=True)
         if member is None:
             await ack(response_action="update", view={"type": "modal", "title": bk.plain("Mentoring", bk.VIEW_TITLE), "close": bk.plain("Close", bk.VIEW_TITLE), "blocks": [bk.section(NOT_ON_ROSTER)]})
             return
         try:
-            questions, applied = await self.db(self._submit_page, member.person_id, page, (view.get("state") or {}).get("values") or {}, keep_blank=True)
+            questions, applied = await self.db_before_ack(self._submit_page, member.person_id, page, (view.get("state") or {}).get("values") or {}, keep_blank=True)
         except store.NotAllowed as exc:
             await ack(response_action="errors", errors={bk.block_id_for(page.keys[0]): str(exc)[:150]})
             return

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -79,19 +81,19 @@ def claim(engine: Engine, *, key: str, now: datetime) -> bool:
 
     A receipt is a finished row in `scheduled_action` (kind "slack.receipt"): its unique idempotency key is the
     lock, so two deliveries racing on two processes still produce one effect. The sweep never runs these rows.
+    Every ack waits on this, so it is one INSERT .. ON CONFLICT DO NOTHING in one short transaction.
     """
-    with session_scope(engine) as session:
-        try:
-            with session.begin_nested():
-                session.add(
-                    ScheduledAction(
-                        idempotency_key=f"{RECEIPT_KIND}:{key}"[:255], kind=RECEIPT_KIND, due_at=now,
-                        status="done", result="received", done_at=now,
-                    )
-                )  # fmt: skip
-        except sa.exc.IntegrityError:
-            return False
-    return True
+    dialect_insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(ScheduledAction.__table__).values(
+        idempotency_key=f"{RECEIPT_KIND}:{key}"[:255], kind=RECEIPT_KIND, due_at=now, status="done", result="received",
+        done_at=now, payload={},
+    ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(ScheduledAction.__table__.c.id)  # fmt: skip
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # The ack need not wait for this commit's disk flush: any later commit that makes the delivery's effect
+            # durable flushes the receipt first, so a receipt can only be lost together with the effect it guards.
+            connection.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+        return connection.execute(insert).first() is not None  # no row back: the key was already there
 
 
 def prune_receipts(engine: Engine, *, before: datetime) -> int:
