@@ -114,6 +114,10 @@ def run_demo(settings: Settings, *, console: Console, now: datetime, roster: Pat
     report.print_sent_by_day(console, timeline, timezone_name=settings.default_timezone)
     round_, _pairs = service.round_pairs(engine, round_id=round_.id)
 
+    console.print(Rule("5. A topic event fills from one announcement"))
+    for line in run_event_leg(engine, term_name=term.name, now=now, session_minutes=settings.session_minutes):
+        console.print(line, highlight=False)
+
     console.print(Rule("Summary"))
     summary = round_.match_summary
     console.print(
@@ -123,6 +127,40 @@ def run_demo(settings: Settings, *, console: Console, now: datetime, roster: Pat
         f"schedule ({len(timeline)} messages queued) and is {round_.status}."
     )
     console.print("Try it on your own roster: [bold]mentorbot match ROSTER.csv[/bold]  or  [bold]mentorbot --help[/bold]")
+
+
+def run_event_leg(engine, *, term_name: str, now: datetime, session_minutes: int) -> list[str]:
+    """A three-topic event: announced once to the pool, joined by one reply each, matched topic by topic."""
+    from collections import Counter
+
+    from bot.rounds import events
+
+    with session_scope(engine) as session:
+        people = [(e, p) for e, p in repo.enrollments(session, term_id=repo.get_term(session, program_id=repo.get_program(session, name=DEMO_PROGRAM).id, name=term_name).id) if e.status == "opted_in"]
+        answers = repo.profiles(session, person_ids=[p.id for _, p in people])
+    offered = Counter(s for e, p in people if e.role in ("mentor", "both") for s in answers[p.id].get("strengths") or ())
+    wanted = Counter(n for e, p in people if e.role in ("mentee", "both") for n in answers[p.id].get("needs") or ())
+    topics = [topic for topic, _count in (wanted & offered).most_common(3)]
+    start = now + timedelta(days=21)
+    request = service.RoundRequest(kind="event", topics="; ".join(topics), sessions=1, start_on=start.date(), match_on=(start + timedelta(days=3)).date(), end_on=(start + timedelta(days=8)).date())
+    round_ = service.create_round(engine, program_name=DEMO_PROGRAM, term_name=term_name, request=request, now=now)
+    with session_scope(engine) as session:
+        # A topic brings teachers together across grades and subjects, so the event relaxes those two rules.
+        repo.get_round(session, round_id=round_.id).settings = {**round_.settings, "relax": ["grade_band", "subject"]}
+    announced = events.open_round(engine, round_id=round_.id, now=start)
+    again = events.open_round(engine, round_id=round_.id, now=start + timedelta(hours=1))
+    lines = [f"Round {round_.id} offers {len(topics)} topics: " + "; ".join(topics), f"One announcement each: {announced} queued (opening it again queued {again})."]
+    joined = Counter()
+    for enrollment, person in people:
+        mine = [t for t in topics if t in (answers[person.id].get("strengths") if enrollment.role in ("mentor", "both") else answers[person.id].get("needs")) or ()]
+        if mine:  # one reply each: the topic's number, as an email reply or a typed "join 2" would say it
+            outcome = events.apply_reply(engine, round_id=round_.id, person_id=person.id, text=str(topics.index(mine[0]) + 1), source="email", now=start + timedelta(hours=2))
+            joined[outcome.status] += 1
+    lines.append(f"Replies: {joined['joined']} joined" + (f", {joined['full']} over the event cap" if joined["full"] else ""))
+    service.run_matching(engine, round_id=round_.id, session_minutes=session_minutes, now=start + timedelta(days=3))
+    round_, _pairs = service.round_pairs(engine, round_id=round_.id)
+    lines += [f"  {line}" for line in events.topic_lines(round_.match_summary)]
+    return lines
 
 
 def run_schedule_leg(engine, *, round_id: int, start: datetime, config: ScheduleConfig) -> list[OutboxMessage]:

@@ -263,7 +263,7 @@ async def test_slack_clicks_and_an_email_reply_fill_an_event_from_one_announceme
             await h.driver.click("UANA00001", "Join: SEL", message=ana)
             await h.dm_with("UANA00001", "as a mentor")
             await h.driver.say("UCY000001", "join 2")
-            await h.dm_with("UCY000001", "You're in for 'assessment'")
+            await h.dm_with("UCY000001", "You're in for 'assessment'", timeout=40)
 
             # Dee answers the email with "1": joined in the same transaction as the answer, which threads under the program.
             reply_to = mail["Reply-To"].addresses[0].addr_spec
@@ -365,3 +365,30 @@ def test_each_program_is_its_own_email_thread(engine: Engine, tmp_path: Path, no
             roots.append((message.body["program_name"], mime["References"].split()[0]))
     assert [r[0] for r in roots] == [PROGRAM, "Second Program", PROGRAM]
     assert roots[0][1] == roots[2][1] != roots[1][1]  # one thread per program, keyed per person and program
+
+
+async def test_a_program_with_an_announce_channel_posts_once_there_and_people_join_from_the_post(database_url: str, tmp_path: Path) -> None:
+    from datetime import timezone
+
+    from tests.slack_helpers import PROGRAM as SLACK_PROGRAM
+    from tests.slack_helpers import slack_harness, wait_for
+
+    async with slack_harness(tmp_path, database_url) as h:
+        h.standin.add_channel("C0ANNOUNCE")
+        today = datetime.now(timezone.utc)
+        service.open_term(h.engine, program_name=SLACK_PROGRAM, timezone="America/Los_Angeles", name="Spring", opt_in_by=None, now=today)
+        service.enroll_from_roster(h.engine, program_name=SLACK_PROGRAM, term_name=None, require_approval=False, now=today)
+        with session_scope(h.engine) as session:
+            program = repo.get_program(session, name=SLACK_PROGRAM)
+            program.settings = {**(program.settings or {}), "announce_channel": "C0ANNOUNCE"}
+        request = service.RoundRequest(kind="event", topics="SEL; assessment", match_on=today.date() + timedelta(days=3))
+        round_id = service.create_round(h.engine, program_name=SLACK_PROGRAM, term_name=None, request=request, now=today).id
+        assert events.open_round(h.engine, round_id=round_id, now=today) == 2  # the channel post, and Dee's email
+        assert events.open_round(h.engine, round_id=round_id, now=today) == 0
+        post = await wait_for(lambda: next(iter(h.standin.messages.get("C0ANNOUNCE") or []), None), what="the channel post")
+        assert {m.channel for m in outbox(h.engine, "round.announce")} == {"slack", "email"}
+        clicked = await h.driver.click("UCY000001", "Join: assessment", message=post)
+        assert clicked.status_code == 200, clicked.text
+        await h.dm_with("UCY000001", "You're in for 'assessment'", timeout=40)
+        assert not any("Join: SEL" in json.dumps(m) for m in h.standin.dms("UBEN00001"))  # no DM on top of the post
+        assert len(h.standin.messages["C0ANNOUNCE"]) == 1

@@ -36,6 +36,11 @@ MAX_TOPICS = 10
 TOPIC_LENGTH = 200
 POSITION_ANSWER = "custom:position"  # the roster column "position", kept as a custom profile answer
 
+
+def position_of(answers: dict[str, Any]) -> str:
+    """A person's position from their profile answers ("position", or the roster's custom column)."""
+    return str(answers.get("position") or answers.get(POSITION_ANSWER) or "").strip()
+
 _JOIN_WORDS = ("join", "in", "yes", "sign me up", "sign up", "add me", "count me in", "i'm in", "im in")
 _LEAVE_WORDS = ("leave", "drop", "cancel", "withdraw", "remove me", "out", "not going", "stop")
 
@@ -129,7 +134,7 @@ def interview_choices(session: Session, round_: Round) -> list[str]:
     """The positions and sites present in the round's pool, for the interview select."""
     people = [person for person, _ in pool_people(session, round_)]
     answers = repo.profiles(session, person_ids=[p.id for p in people])
-    positions = {str(answers[p.id].get(POSITION_ANSWER) or "").strip() for p in people}
+    positions = {position_of(answers[p.id]) for p in people}
     sites = {(p.site or "").strip() for p in people}
     seen: dict[str, str] = {}
     for value in sorted(positions) + sorted(sites):
@@ -491,7 +496,7 @@ def match_signups_in(session: Session, *, round_: Round, session_minutes: int, n
             participants.append(replace(base, role="mentee", interests=frozenset({signup.interest}), needs=()))
         hosts = 0
         for person, enrollment in hosts_pool:
-            position = str(answers[person.id].get(POSITION_ANSWER) or "").strip()
+            position = position_of(answers[person.id])
             if not position or person.id in seekers:
                 continue
             base = to_participant(_ready_enrollment(enrollment, person, "mentor"), person, answers[person.id], capacity_left=person.capacity, week_of=week_of)

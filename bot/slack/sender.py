@@ -140,6 +140,8 @@ class SlackSender:
         return render_notice(body, timezone=timezone)
 
     async def _dm_channel(self, recipient: str) -> str:
+        if recipient.startswith(("C", "G")):
+            return recipient  # a channel (a program's announce channel) is posted to as it is
         if recipient not in self._channels:
             response = await self._call("conversations_open", users=recipient)
             self._channels[recipient] = response["channel"]["id"]

@@ -274,6 +274,7 @@ class SlackStandIn:
     homes: dict[str, dict[str, Any]] = field(default_factory=dict)  # published Home tabs by user id
     responses: list[dict[str, Any]] = field(default_factory=list)  # posts to response URLs, with "token"
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    channels: set[str] = field(default_factory=set)  # public channels the bot is a member of
 
     def __post_init__(self) -> None:
         self._counter = itertools.count(1)
@@ -361,6 +362,10 @@ class SlackStandIn:
     def dm_channel(self, user_id: str) -> str:
         return "D" + user_id
 
+    def add_channel(self, channel_id: str) -> None:
+        """A public channel the bot has been invited to (posts to it succeed; others are channel_not_found)."""
+        self.channels.add(channel_id)
+
     def dms(self, user_id: str) -> list[dict[str, Any]]:
         """Messages the bot posted in its DM with a user, oldest first (as they stand after updates)."""
         return list(self.messages.get(self.dm_channel(user_id), []))
@@ -441,6 +446,8 @@ class SlackStandIn:
         if channel.startswith("U") and channel in self.users:
             return self.dm_channel(channel)  # posting to a user ID lands in the app's DM with them
         if channel.startswith("D") and channel[1:] in self.users:
+            return channel
+        if channel in self.channels:
             return channel
         raise ApiError("channel_not_found")
 
