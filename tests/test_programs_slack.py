@@ -1,0 +1,67 @@
+"""/mentoring with several programs, through signed requests into the app: --program picks one, a program's own
+admins act on that program only, and `program list` shows them all."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bot.programs.store import apply_specs
+from bot.programs.yamlfile import parse_programs
+from bot.rounds import service
+from storage import repo
+from storage.db import session_scope
+from tests.slack_helpers import ADMIN, PROGRAM, slack_harness
+
+PROGRAMS = f"""\
+- name: {PROGRAM}
+  admins: [UBEN00001]
+  require_approval: false
+- name: SEL Series
+  admins: [UCY000001]
+  pool:
+    sites: [Lincoln]
+  require_approval: false
+  custom_questions:
+    - key: hope
+      prompt: What would make this worth your time?
+"""
+
+
+async def _run(h, user: str, text: str) -> str:
+    response, url = await h.driver.command(user, text)
+    assert response.status_code == 200 and response.text == ""  # acknowledged at once; the answer follows by response_url
+    return json.dumps(await h.responses(url), ensure_ascii=False)
+
+
+async def test_program_admins_run_commands_for_their_own_program_only(tmp_path: Path, database_url: str) -> None:
+    now = datetime.now(timezone.utc)
+    async with slack_harness(tmp_path, database_url) as h:
+        apply_specs(h.engine, parse_programs(PROGRAMS), now=now)
+        opened = await _run(h, "UCY000001", 'term open "Fall 2026" -p "SEL Series"')
+        assert "Opened *Fall 2026*" in opened and "Asked 3 people" in opened  # Lincoln only: Ana, Dee and Pat
+        with session_scope(h.engine) as session:
+            sel = repo.get_program(session, name="SEL Series")
+            term = repo.get_term(session, program_id=sel.id, name="Fall 2026")
+            assert {p.email for _e, p in repo.enrollments(session, term_id=term.id)} == {"ana@d.example", "dee@d.example", "pat@d.example"}
+        assert "Only program admins" in await _run(h, "UCY000001", "status")  # the default program is not theirs
+        assert "Only program admins" in await _run(h, "UBEN00001", "status --program 'SEL Series'")
+        assert "Only program admins" in await _run(h, "UANA00001", "round list -p 'SEL Series'")  # a member, not an admin
+
+        ben_opened = await _run(h, "UBEN00001", 'term open "Fall 2026"')
+        assert "Opened *Fall 2026*" in ben_opened and "Asked 5 people" in ben_opened  # everyone, the same term name
+        request = service.RoundRequest(kind="micro", sessions=1)
+        sel_round = service.create_round(h.engine, program_name="SEL Series", term_name="Fall 2026", request=request, now=now)
+        refused = await _run(h, ADMIN, f"round open {sel_round.id}")
+        assert f"Round {sel_round.id} belongs to SEL Series" in refused and "--program" in refused
+        with session_scope(h.engine) as session:
+            assert repo.get_round(session, round_id=sel_round.id).status == "draft"
+        assert "collecting" in await _run(h, "UCY000001", f"round open {sel_round.id} -p 'SEL Series'")
+
+        shown = await _run(h, "UCY000001", "program show -p 'SEL Series'")
+        assert "hope: What would make this worth your time?" in shown
+        listing = await _run(h, ADMIN, "program list")
+        assert "SEL Series" in listing and PROGRAM in listing and "pool 3" in listing
+        unknown = await _run(h, ADMIN, "status -p 'Speed Day'")
+        assert "the programs are: SEL Series, Slack Program" in unknown
