@@ -99,8 +99,8 @@ class EquitySpec(_Strict):
     """How the program spreads mentors fairly across sites."""
 
     high_need_sites: list[str] = Field(default_factory=list)
-    site_cap: int | None = Field(default=None, ge=1, le=1000)
-    fairness_floor: float | None = Field(default=None, ge=0, le=1)
+    site_cap: int | None = Field(default=None, ge=1, le=1000, description="at most this many mentees of one site placed per round")
+    fairness_floor: int | None = Field(default=None, ge=0, le=1000, description="fit points every site's mean must reach")
 
     _clean = field_validator("high_need_sites")(classmethod(lambda cls, v: _clean_list(v)))
 
