@@ -219,10 +219,18 @@ def apply(engine: Engine, settings: Settings, *, person_id: int, flow: str, cont
     """Apply a person's replies (the same `dialogs.answer` email uses), pass on what it caused, and re-read the dialog."""
     if flow == "approval":
         _check_principal(engine, person_id=person_id, context=context)
-    result = dialogs.answer(
-        engine, person_id=person_id, flow=flow, context=context, channel="slack", replies=replies, now=now,
-        require_approval_default=settings.require_principal_approval,
-    )  # fmt: skip
+    for attempt in (1, 2):
+        try:
+            result = dialogs.answer(
+                engine, person_id=person_id, flow=flow, context=context, channel="slack", replies=replies, now=now,
+                require_approval_default=settings.require_principal_approval,
+            )  # fmt: skip
+            break
+        except sa.exc.IntegrityError:
+            # Two first answers to one dialog at once (a click and a modal, two devices) both create its row; the
+            # loser's transaction rolled back whole, and trying again answers on top of the winner's row.
+            if attempt == 2:
+                raise
     queued = notify.dispatch_events(engine, result.events, now=now) if result.events else 0
     snap = snapshot(engine, settings, person_id=person_id, flow=flow, context=context)
     return Applied(errors=dict(result.outcome.errors), saved=dict(result.outcome.saved), snapshot=snap, queued=queued)

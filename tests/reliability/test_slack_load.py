@@ -46,3 +46,41 @@ def test_mixed_slack_traffic_is_all_acknowledged_and_answered_once(postgres_url:
         "Slack load (test)", tried=f"{rate}/s for {seconds} s of signed DMs, clicks, submissions, commands on PostgreSQL",
         count=len(requests), held=f"{len(result.errors)} errors; p99 {summary['p99_ms']} ms", **summary,
     )  # fmt: skip
+
+
+async def test_one_persons_first_answers_arriving_at_once_are_all_taken(tmp_path: Path, database_url: str, scale) -> None:
+    """Found under load: two first answers to one dialog at once both created its row, and the loser got a 500."""
+    import httpx
+
+    from bench.reliability._slack_traffic import Teacher, click_request, sign, submit_request
+    from bot import dialogs
+    from bot.rounds import service
+    from tests.slack_helpers import PROGRAM, SECRET, slack_harness
+
+    people = [Teacher(f"URACE{n:04d}", f"Race Teacher{n:03d}", f"race{n:03d}@d.example", "mentee") for n in range(scale.pick(8, 40))]
+    roster = tuple(f"{t.email},{t.name},mentee,{t.slack_id},Lincoln,6-8,math,,SEL,Tue 15:30-16:30,,,America/Los_Angeles" for t in people)
+    async with slack_harness(tmp_path, database_url, roster=roster) as h:
+        for t in people:
+            h.standin.add_user(t.slack_id, t.name, email=t.email)
+        term = service.open_term(h.engine, program_name=PROGRAM, timezone="America/Los_Angeles", name="Spring 2027", opt_in_by=None, now=_now())
+        context = dialogs.context_key(flow="opt_in", term_id=term.id)
+        async with httpx.AsyncClient(base_url=h.url, timeout=30) as client:
+
+            async def send(request) -> httpx.Response:
+                return await client.post("/slack/events", content=request.body, headers={"Content-Type": request.content_type, **sign(request.body, secret=SECRET)})
+
+            # Each person's first answer arrives three times at once: two modal submissions and a click.
+            burst = [r for t in people for r in (submit_request(t, context), submit_request(t, context), click_request(t, context))]
+            responses = await asyncio.gather(*(send(r) for r in burst))
+        assert [r.status_code for r in responses] == [200] * len(burst)
+        assert all(r.json()["response_action"] == "update" for r, q in zip(responses, burst) if q.kind == "submit")
+        await asyncio.sleep(1.0)
+        for t in people:
+            assert dialogs.current_state(h.engine, person_id=h.person_id(t.email), flow="opt_in", context=context).answers["role"] == "mentee"
+            assert not [m for m in h.standin.dms(t.slack_id) if "something went wrong" in m.get("text", "")]
+
+
+def _now():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
