@@ -87,9 +87,9 @@ def _greedy(graph) -> tuple[int, int]:
 
 def _cold_caches() -> None:
     """Empty the matcher's memo caches, so a repeated run costs what a first run costs."""
-    from bot.matching import availability, eligibility, explain, graph
+    from bot.matching import availability, candidates, eligibility, explain, graph, model, scoring
 
-    for module in (availability, eligibility, explain, graph):
+    for module in (availability, candidates, eligibility, explain, graph, model, scoring):
         for value in vars(module).values():
             if hasattr(value, "cache_clear"):
                 value.cache_clear()

@@ -44,15 +44,23 @@ def roster_participants(rows, *, week_of: date, default_capacity: int = 1) -> li
     storage models in between (a 75k-row roster converts in about a second)."""
     from functools import lru_cache
 
-    from bot.matching import Participant, weekly_windows_utc
+    from bot.matching import Participant
+    from bot.matching.availability import weekly_windows_many
     from bot.matching.graph import no_gc_pauses
 
     # Roster rows are already trimmed, de-duplicated and (emails) lower-cased by the reader. Rows
     # repeat the same lists again and again, so each distinct list becomes one shared frozenset.
     frozen = lru_cache(maxsize=None)(frozenset)
+    no_interests: frozenset[str] = frozenset()
+    rows = list(rows)
+    availability = weekly_windows_many([row.availability for row in rows], [row.timezone for row in rows], week_of)
     out = []
     with no_gc_pauses():
-        for row in rows:
+        for row, windows in zip(rows, availability):
+            # Position and interests live in their own columns or among the custom answers.
+            extra = row.custom or hasattr(row, "position")
+            position = _row_position(row) if extra else None
+            interests = frozen(_row_interests(row)) if extra else no_interests
             is_mentor = row.role in ("mentor", "both")
             capacity = (row.capacity if row.capacity is not None else default_capacity) if is_mentor else 0
             out.append(Participant(
@@ -65,12 +73,12 @@ def roster_participants(rows, *, week_of: date, default_capacity: int = 1) -> li
                 subjects=frozen(row.subjects),
                 strengths=frozen(row.strengths),
                 needs=row.needs,
-                availability=weekly_windows_utc(row.availability, row.timezone, week_of) if row.availability else (),
+                availability=windows,
                 timezone=row.timezone,
                 capacity=max(capacity, 0),
                 avoid=frozen(row.avoid),
-                position=_row_position(row),
-                interests=frozen(_row_interests(row)),
+                position=position,
+                interests=interests,
             ))
     return out
 

@@ -7,10 +7,12 @@ big-integer operations instead of interval loops.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta, timezone as dt_timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from .model import WEEK_MINUTES, WeeklyWindow
 
@@ -49,8 +51,68 @@ def weekly_windows_utc(
 def _windows_utc(slots: tuple[tuple[int, int, int], ...], timezone: str, monday: date) -> tuple[WeeklyWindow, ...]:
     spans: list[tuple[int, int]] = []
     for day, start, end in slots:
-        spans.extend(_slot_spans_utc(day, start, end, timezone, monday))
-    return tuple(WeeklyWindow(s, e) for s, e in merge_spans(spans))
+        spans += _slot_spans_utc(day, start, end, timezone, monday)
+    return tuple([_window(s, e) for s, e in merge_spans(spans)])
+
+
+def weekly_windows_many(
+    people_slots: Sequence[Sequence[tuple[int, int, int]]], timezones: Sequence[str], week_of: date
+) -> list[tuple[WeeklyWindow, ...]]:
+    """weekly_windows_utc for a whole roster at once: person k's slots in timezones[k].
+
+    Each distinct (slot, zone) is converted once; sorting and merging every person's spans is
+    done with numpy over all of them together, and equal windows are shared objects.
+    """
+    monday = _monday(week_of)
+    converted: dict[tuple, int] = {}        # (slot, zone) -> its number in span_table
+    span_table: list[tuple[tuple[int, int], ...]] = []
+    codes: list[int] = []
+    counts: list[int] = []
+    for slots, zone in zip(people_slots, timezones):
+        for slot in slots:
+            code = converted.get((slot, zone))
+            if code is None:
+                day, start, end = slot
+                code = converted[(slot, zone)] = len(span_table)
+                span_table.append(_slot_spans_utc(day, start, end, zone, monday))
+            codes.append(code)
+        counts.append(len(slots))
+    # Each converted slot gives 0 (a DST gap), 1 or 2 (across Sunday midnight UTC) spans.
+    per_code = np.fromiter((len(spans) for spans in span_table), dtype=np.int64, count=len(span_table))
+    flat = np.array([x for spans in span_table for span in spans for x in span] or [0, 0], dtype=np.int64)
+    first_of_code = np.cumsum(per_code) - per_code
+    code_arr = np.asarray(codes, dtype=np.int64)
+    owner_of_slot = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    spans_per_slot = per_code[code_arr] if len(code_arr) else np.zeros(0, dtype=np.int64)
+    owner = np.repeat(owner_of_slot, spans_per_slot)
+    nth = np.arange(len(owner)) - np.repeat(np.cumsum(spans_per_slot) - spans_per_slot, spans_per_slot)
+    span_index = np.repeat(first_of_code[code_arr] if len(code_arr) else code_arr, spans_per_slot) + nth
+    starts, ends = flat[2 * span_index], flat[2 * span_index + 1]
+    # Sort by person, then start; a span opens a new window when it starts after every earlier
+    # span of the same person has ended (touching spans merge, as in merge_spans).
+    order = np.lexsort((ends, starts, owner))
+    owner, starts, ends = owner[order], starts[order], ends[order]
+    shifted_ends = ends + owner * (2 * WEEK_MINUTES)   # keeps the running maximum within a person
+    reach = np.maximum.accumulate(shifted_ends) if len(owner) else shifted_ends
+    opens = np.ones(len(owner), dtype=bool)
+    opens[1:] = (owner[1:] != owner[:-1]) | (starts[1:] + owner[1:] * (2 * WEEK_MINUTES) > reach[:-1])
+    heads = np.flatnonzero(opens)
+    window_owner = owner[heads]
+    window_start = starts[heads]
+    window_end = np.maximum.reduceat(ends, heads) if len(heads) else ends[:0]
+    # Share one WeeklyWindow per distinct (start, end).
+    pair_id = window_start * (WEEK_MINUTES + 1) + window_end
+    distinct, which = np.unique(pair_id, return_inverse=True)
+    objects = [WeeklyWindow(int(v // (WEEK_MINUTES + 1)), int(v % (WEEK_MINUTES + 1))) for v in distinct.tolist()]
+    windows = [objects[k] for k in which.tolist()]
+    bounds = np.searchsorted(window_owner, np.arange(len(counts) + 1)).tolist()
+    return [tuple(windows[a:b]) for a, b in zip(bounds, bounds[1:])]
+
+
+@lru_cache(maxsize=65536)
+def _window(start: int, end: int) -> WeeklyWindow:
+    # Rosters repeat the same windows thousands of times; frozen, so they can be shared.
+    return WeeklyWindow(start, end)
 
 
 @lru_cache(maxsize=65536)
@@ -114,17 +176,29 @@ def start_runs(spans: tuple[tuple[int, int], ...], length: int) -> tuple[tuple[i
 
 def intersect_spans(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
     """Intersection of two sorted, merged span lists."""
+    # Runs once per chosen pair to phrase its shared time: unpacked and branchy rather than indexed.
+    if not a or not b:
+        return ()
     out: list[tuple[int, int]] = []
     i = j = 0
-    while i < len(a) and j < len(b):
-        start = max(a[i][0], b[j][0])
-        end = min(a[i][1], b[j][1])
+    n_a, n_b = len(a), len(b)
+    a_start, a_end = a[0]
+    b_start, b_end = b[0]
+    while True:
+        start = a_start if a_start > b_start else b_start
+        end = a_end if a_end < b_end else b_end
         if start < end:
             out.append((start, end))
-        if a[i][1] < b[j][1]:
+        if a_end < b_end:
             i += 1
+            if i == n_a:
+                break
+            a_start, a_end = a[i]
         else:
             j += 1
+            if j == n_b:
+                break
+            b_start, b_end = b[j]
     return tuple(out)
 
 

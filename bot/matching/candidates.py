@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -99,7 +100,8 @@ class MentorIndex:
                     self._excluded[mentee_key] = self._excluded.get(mentee_key, 0) | (1 << i)
 
     def _union(self, kind: str, buckets: dict[str, int], keys: Iterable[str]) -> int:
-        keys = tuple(keys)
+        if type(keys) is not tuple:
+            keys = tuple(keys)
         cached = self._cache.get((kind, keys))
         if cached is None:
             cached = 0
@@ -179,7 +181,7 @@ class MentorIndex:
             if topic:
                 masks["strengths"] = self._strengths.get(topic.casefold(), 0)
             elif mentee.needs:
-                masks["strengths"] = self._union("need", self._strengths, (need for need, _ in mentee.needs))
+                masks["strengths"] = self._union("need", self._strengths, _need_keys(mentee.needs))
         if "availability" not in relax:
             masks["availability"] = self.time_mask(mentee)
         masks["avoid"] = self.all & ~self._excluded_for(mentee)
@@ -199,7 +201,7 @@ class MentorIndex:
             if topic:
                 mask &= self._strengths.get(topic.casefold(), 0)
             elif mentee.needs:
-                mask &= self._union("need", self._strengths, (need for need, _ in mentee.needs))
+                mask &= self._union("need", self._strengths, _need_keys(mentee.needs))
         require = self.settings.require
         if require and mask:
             if "same_subject" in require:
@@ -252,6 +254,12 @@ class MentorIndex:
 _BIT_COUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)
 _BIT_POSITIONS = np.array([[b for b in range(8) if v >> b & 1] + [0] * (8 - bin(v).count("1")) for v in range(256)],
                           dtype=np.int64)
+
+
+@lru_cache(maxsize=8192)
+def _need_keys(needs: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    # Profiles with the same needs share one tuple (see eligibility._folded_needs).
+    return tuple(need for need, _ in needs)
 
 
 def _bitset(positions: Iterable[int]) -> int:

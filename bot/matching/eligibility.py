@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
+from typing import Any
 
 from .availability import FULL_WEEK, merge_spans, runs_mask, start_runs
 from .model import WEEK_MINUTES, History, Participant, RoundSettings
@@ -17,6 +20,7 @@ class Profile:
     )
 
     def __init__(self, person: Participant) -> None:
+        # Runs once per person (75k at the largest roster): shared, cached values where it can.
         self.person = person
         self.key = person.key.casefold()
         # casefold -> the spelling the person used (reasons quote people in their own words);
@@ -24,24 +28,30 @@ class Profile:
         self.bands = _folded(person.grade_bands)
         self.subjects = _folded(person.subjects)
         self.strengths = _folded(person.strengths)
-        self.needs: tuple[tuple[str, str], ...] = _folded_needs(person.needs)
-        spans = tuple((w.start, w.end) for w in person.availability)
-        # weekly_windows_utc already returns merged windows; merge only what isn't.
-        if any(a[1] >= b[0] for a, b in zip(spans, spans[1:])):
-            spans = merge_spans(spans)
-        self.spans = spans
-        self.any_time = not self.spans or self.spans == ((0, WEEK_MINUTES),)
+        self.needs: tuple[tuple[str, str], ...] = _folded_needs(person.needs) if person.needs else ()
+        availability = person.availability
+        if availability:
+            spans = tuple([(w.start, w.end) for w in availability])
+            # weekly_windows_utc already returns merged windows; merge only what isn't.
+            if len(spans) > 1 and any(a[1] >= b[0] for a, b in zip(spans, spans[1:])):
+                spans = merge_spans(spans)
+            self.spans = spans
+            self.any_time = spans == ((0, WEEK_MINUTES),)
+        else:
+            self.spans = ()
+            self.any_time = True
         self.avoid = frozenset(k.casefold() for k in person.avoid) if person.avoid else frozenset()
-        self.site = person.site.casefold() if person.site else None
+        site = person.site
+        self.site = _casefolded(site) if site else None
         # The added rules compare sites, positions and interests trimmed and case-insensitively.
-        self.site_key = _trimmed_key(person.site)
-        self.position = _trimmed_key(person.position)
-        self.interests = _folded_trimmed(person.interests) if person.interests else {}
-        self.weights = dict(person.weights)
+        self.site_key = _trimmed_key(site) if site else None
+        self.position = _trimmed_key(person.position) if person.position else None
+        self.interests = _folded_trimmed(person.interests) if person.interests else _NOTHING
+        self.weights = dict(person.weights) if person.weights else _NOTHING
         # Bitmasks are only needed to phrase reasons and for the per-pair rules: made on demand.
         self._avail: int | None = None
-        self._starts: dict[int, int] = {}
-        self._runs: dict[int, tuple[tuple[int, int], ...]] = {}
+        self._starts: dict[int, int] | None = None
+        self._runs: dict[int, tuple[tuple[int, int], ...]] | None = None
 
     @property
     def is_mentor(self) -> bool:
@@ -60,6 +70,8 @@ class Profile:
 
     def start_runs(self, length: int) -> tuple[tuple[int, int], ...]:
         """Runs [a, b) of minutes at which a session of `length` minutes could start."""
+        if self._runs is None:
+            self._runs = {}
         found = self._runs.get(length)
         if found is None:
             found = self._runs[length] = _start_runs(self.spans, length)
@@ -67,6 +79,8 @@ class Profile:
 
     def starts(self, length: int) -> int:
         """Minutes at which a session of `length` minutes could start, as a bitmask."""
+        if self._starts is None:
+            self._starts = {}
         found = self._starts.get(length)
         if found is None:
             found = self._starts[length] = runs_mask(self.start_runs(length))
@@ -86,6 +100,16 @@ def _folded(values: frozenset[str]) -> dict[str, str]:
     return out
 
 
+# An empty mapping profiles share for "no interests" and "no weights"; read-only so sharing is safe.
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
+@lru_cache(maxsize=8192)
+def _casefolded(value: str) -> str:
+    return value.casefold()
+
+
+@lru_cache(maxsize=8192)
 def _trimmed_key(value: str | None) -> str | None:
     value = value.strip().casefold() if value else None
     return value or None

@@ -5,9 +5,17 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .availability import circular_runs, circular_spans, intersect_spans, join_words, phrase_windows, usable_windows
+from .availability import (
+    _phrase_windows,
+    circular_runs,
+    circular_spans,
+    intersect_spans,
+    join_words,
+    phrase_windows,
+    usable_windows,
+)
 from .candidates import RULE_ORDER, MentorIndex
-from .eligibility import Profile, display_name, interest_met, meets_strengths, shares
+from .eligibility import Profile, _folded, display_name, interest_met, meets_strengths, shares
 from .model import RoundSettings
 
 RULE_LABELS = {
@@ -36,7 +44,8 @@ def _first_word(name: str, key: str) -> str:
 
 def pair_names(mentor: Profile, mentee: Profile) -> tuple[str, str]:
     """First names, unless both share one; then full names so the reasons stay unambiguous."""
-    m, e = first_name(mentor), first_name(mentee)
+    m = _first_word(mentor.person.name, mentor.person.key)
+    e = _first_word(mentee.person.name, mentee.person.key)
     if m.casefold() == e.casefold():
         return display_name(mentor.person), display_name(mentee.person)
     return m, e
@@ -64,6 +73,13 @@ def _shared(mentor: dict[str, str], mentee: dict[str, str]) -> list[str]:
     return sorted(shared, key=natural_key) if len(shared) > 1 else shared
 
 
+@lru_cache(maxsize=65536)
+def _both_teach(mentor_values: frozenset[str], mentee_values: frozenset[str]) -> str | None:
+    # Rosters repeat the same few lists: phrase each combination once.
+    shared = _shared(_folded(mentor_values), _folded(mentee_values))
+    return f"both teach {join_words(shared)}" if shared else None
+
+
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -86,12 +102,14 @@ def pair_reasons(
         if need in mentor.strengths:
             which = "top need" if position == 0 else "need"
             reasons.append(f"{m}'s strength '{mentor.strengths[need]}' meets {e}'s {which}")
-    bands = _shared(mentor.bands, mentee.bands)
-    if bands:
-        reasons.append(f"both teach {join_words(bands)}")
-    subjects = _shared(mentor.subjects, mentee.subjects)
-    if subjects:
-        reasons.append(f"both teach {join_words(subjects)}")
+    if mentor.bands and mentee.bands:
+        bands = _both_teach(mentor.person.grade_bands, mentee.person.grade_bands)
+        if bands:
+            reasons.append(bands)
+    if mentor.subjects and mentee.subjects:
+        subjects = _both_teach(mentor.person.subjects, mentee.person.subjects)
+        if subjects:
+            reasons.append(subjects)
     reasons.append(_schedule_reason(mentor, mentee, settings))
     site_reason = _site_reason(mentor, mentee, settings)
     if site_reason:
@@ -117,7 +135,7 @@ def _schedule_reason(mentor: Profile, mentee: Profile, settings: RoundSettings) 
     if not windows:
         return f"no shared {length}-minute window (availability rule relaxed this round)"
     tz = mentee.person.timezone
-    return f"both free {phrase_windows(windows, tz, settings.week_of, 'and', limit=3)} ({tz})"
+    return f"both free {_phrase_windows(tuple(windows), tz, settings.week_of, 'and', 3)} ({tz})"
 
 
 def _article(text: str) -> str:
@@ -207,7 +225,7 @@ class UnmatchedExplainer:
         """Reasons in a fixed order; `eligible` is the mentee's candidate bitset."""
         e = first_name(mentee)
         if eligible:
-            return (self._crowded_out(mentee, eligible, e),)
+            return self.crowded_out(mentee, eligible.bit_count(), _lowest_bits(eligible, 3))
         others = self.index.others(mentee)
         if not others:
             if self.mentor_people - {mentee.key}:
@@ -239,18 +257,19 @@ class UnmatchedExplainer:
             return f"{e} lists no subjects, and this round requires a shared subject"
         return None
 
-    def _crowded_out(self, mentee: Profile, eligible: int, e: str) -> str:
-        count = eligible.bit_count()
-        names = [display_name(self.index.mentors[i].person) for i in _lowest_bits(eligible, 3)]
+    def crowded_out(self, mentee: Profile, count: int, first: list[int]) -> tuple[str]:
+        """The reason for a mentee with `count` eligible mentors, the lowest positions `first`, who got none."""
+        e = first_name(mentee)
+        names = [display_name(self.index.mentors[i].person) for i in first[:3]]
         if count == 1:
             return (
                 f"the only eligible mentor ({names[0]}) was needed for other mentees: "
-                f"pairing them with {e} would leave another mentee without a mentor"
+                f"pairing them with {e} would leave another mentee without a mentor",
             )
         shown = names + ([f"{count - 3} more"] if count > 3 else [])
         return (
             f"all {count} eligible mentors ({join_words(shown)}) were needed for other mentees: "
-            f"pairing any of them with {e} would leave another mentee without a mentor"
+            f"pairing any of them with {e} would leave another mentee without a mentor",
         )
 
     def _rule_text(self, rule: str, mentee: Profile, e: str) -> tuple[str, str, str]:

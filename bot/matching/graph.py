@@ -46,7 +46,22 @@ def no_gc_pauses() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            _age_young_objects()
             gc.enable()
+
+
+def _age_young_objects() -> None:
+    """Move what was allocated meanwhile to the oldest generation without scanning it.
+
+    With the collector off, everything the solve allocated piles up in the youngest generation,
+    and the first collection after re-enabling it would scan all of it at once (a quarter of a
+    second at 10k mentees) only to promote it. freeze() then unfreeze() moves the objects to the
+    oldest generation in constant time; they are still collected there like any long-lived data.
+    Skipped when the application froze objects itself, whose freeze unfreeze() would undo.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
 
 
 def profiles_of(participants: Sequence[Participant]) -> list[Profile]:
@@ -104,41 +119,67 @@ class CandidateGraph:
     ) -> list[Pair]:
         """Pairs for the chosen edges; load_rank[k] is which of its mentor's mentees (or groups,
         per load_unit) edge k is, load_points[k] what that costs, notes(edge) any extra reasons."""
-        out: list[Pair] = []
-        parts = self.parts
-        for rank, load, edge in zip(load_rank.tolist(), load_points.tolist(), chosen.tolist()):
-            mentor = self.mentors[int(self.edge_mentor[edge])]
-            mentee = self.mentees[int(self.edge_mentee[edge])]
-            points = parts[:, edge].tolist()
-            breakdown = tuple(_score_part(f, p) for f, p in zip(FIT_FACTORS, points)) + (_score_part("load", -load),)
-            reasons = pair_reasons(mentor, mentee, self.settings, rank, int(self.recent[self.edge_mentor[edge]]), load_unit)
+        # One pass over plain Python lists: numpy indexing per pair costs more than the pair itself.
+        mentors, mentees, settings = self.mentors, self.mentees, self.settings
+        mentor_at = self.edge_mentor[chosen].tolist()
+        mentee_at = self.edge_mentee[chosen].tolist()
+        recent = self.recent[self.edge_mentor[chosen]].tolist()
+        points_of = self.parts[:, chosen].T.tolist()
+        keyed: list[tuple[str, str, Pair]] = []
+        for k, (rank, load, edge) in enumerate(zip(load_rank.tolist(), load_points.tolist(), chosen.tolist())):
+            mentor = mentors[mentor_at[k]]
+            mentee = mentees[mentee_at[k]]
+            points = points_of[k]
+            reasons = pair_reasons(mentor, mentee, settings, rank, recent[k], load_unit)
             if notes is not None:
                 reasons = reasons + tuple(notes(edge))
-            out.append(Pair(
+            keyed.append((mentor.key, mentee.key, Pair(
                 mentor=mentor.person.key,
                 mentee=mentee.person.key,
                 score=float(sum(points) - load),
-                breakdown=breakdown,
+                breakdown=_breakdown(tuple(points), load),
                 reasons=reasons,
-            ))
-        out.sort(key=lambda p: (p.mentor.casefold(), p.mentee.casefold()))
-        return out
+            )))
+        # Profile keys are the people's keys case-folded: the order callers see.
+        keyed.sort(key=_first_two)
+        return [pair for _, _, pair in keyed]
 
     def unmatched(self, matched_mentees: np.ndarray) -> list[Unmatched]:
         """Unmatched entries, with reasons, for every mentee not in matched_mentees."""
         explainer = UnmatchedExplainer(self.index, self.settings, {p.key for p in self.profiles if p.is_mentor})
         left = np.ones(len(self.mentees), dtype=bool)
         left[matched_mentees] = False
-        return [
-            Unmatched(key=self.mentees[i].person.key, reasons=explainer.reasons(self.mentees[i], self.index.candidates(self.mentees[i])))
-            for i in np.flatnonzero(left).tolist()
-        ]
+        # A mentee's candidates are its run of edges (ordered by mentee, then mentor position):
+        # how many there are and the first few is all a crowded-out explanation needs.
+        degree = self.degree_of_mentees()
+        first_edge = (np.cumsum(degree) - degree).tolist()
+        degree = degree.tolist()
+        out = []
+        for i in np.flatnonzero(left).tolist():
+            mentee = self.mentees[i]
+            if degree[i]:
+                first = self.edge_mentor[first_edge[i]:first_edge[i] + 3].tolist()
+                reasons = explainer.crowded_out(mentee, degree[i], first)
+            else:
+                reasons = explainer.reasons(mentee, 0)
+            out.append(Unmatched(key=mentee.person.key, reasons=reasons))
+        return out
 
 
 @lru_cache(maxsize=8192)
 def _score_part(factor: str, points: int) -> ScorePart:
     # Frozen and equal by value, so pairs can share them; building 250k of them is not free.
     return ScorePart(factor, float(points))
+
+
+@lru_cache(maxsize=65536)
+def _breakdown(points: tuple[int, ...], load: int) -> tuple[ScorePart, ...]:
+    # A few thousand distinct combinations of points cover a 50k-mentee round.
+    return tuple(_score_part(f, p) for f, p in zip(FIT_FACTORS, points)) + (_score_part("load", -load),)
+
+
+def _first_two(item: tuple) -> tuple:
+    return item[0], item[1]
 
 
 def build_graph(participants: Sequence[Participant], settings: RoundSettings, history: History) -> CandidateGraph:

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -79,31 +80,50 @@ class Participant:
     interests: frozenset[str] = frozenset()  # positions or sites a mentee wants to learn about
 
     def __post_init__(self) -> None:
+        # Runs once per person of a roster (75k at the largest): values that already have the
+        # right type, the usual case, pass through without being copied.
         if not self.key:
             raise ValueError("participant key (email) must not be empty")
-        if self.role not in get_args(Role):
+        if self.role not in _ROLES:
             raise ValueError(f"{self.key}: role must be mentor, mentee or both, not {self.role!r}")
-        try:
-            ZoneInfo(self.timezone)  # fail here, not later while phrasing reasons
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"{self.key}: unknown time zone {self.timezone!r}") from exc
+        if not _known_zone(self.timezone):  # fail here, not later while phrasing reasons
+            raise ValueError(f"{self.key}: unknown time zone {self.timezone!r}")
         # Callers often hold lists or sets; normalise so the dataclass stays hashable.
         for field in ("grade_bands", "subjects", "strengths", "avoid", "interests"):
-            object.__setattr__(self, field, _frozenset_of_str(getattr(self, field), field))
-        object.__setattr__(self, "needs", _tuple_of(self.needs, "needs"))
+            value = getattr(self, field)
+            if type(value) is not frozenset:
+                object.__setattr__(self, field, _frozenset_of_str(value, field))
+        if type(self.needs) is not tuple:
+            object.__setattr__(self, "needs", _tuple_of(self.needs, "needs"))
         if self.position is not None and not isinstance(self.position, str):
             raise TypeError(f"{self.key}: position must be text")
-        object.__setattr__(self, "availability", _tuple_of(self.availability, "availability"))
+        if type(self.availability) is not tuple:
+            object.__setattr__(self, "availability", _tuple_of(self.availability, "availability"))
         for window in self.availability:
-            if not isinstance(window, WeeklyWindow):
+            if type(window) is not WeeklyWindow and not isinstance(window, WeeklyWindow):
                 raise TypeError(f"{self.key}: availability must hold WeeklyWindow values")
-        weights = _pairs(self.weights, "weights")
-        for factor, value in weights:
-            if factor not in WEIGHT_FACTORS:
-                raise ValueError(f"{self.key}: unknown weight factor {factor!r}")
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= 1):
-                raise ValueError(f"{self.key}: weight for {factor!r} must be within 0..1")
-        object.__setattr__(self, "weights", weights)
+        if self.weights:
+            weights = _pairs(self.weights, "weights")
+            for factor, value in weights:
+                if factor not in WEIGHT_FACTORS:
+                    raise ValueError(f"{self.key}: unknown weight factor {factor!r}")
+                if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= 1):
+                    raise ValueError(f"{self.key}: weight for {factor!r} must be within 0..1")
+            object.__setattr__(self, "weights", weights)
+        elif type(self.weights) is not tuple:
+            object.__setattr__(self, "weights", ())
+
+
+_ROLES = frozenset(get_args(Role))
+
+
+@lru_cache(maxsize=1024)
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -137,9 +137,9 @@ def _run_table(profiles: Sequence[Profile], length: int) -> tuple[np.ndarray, np
     """Padded start runs: (starts, ends, count), starts/ends of shape (most runs, people) so that
     one run position of many people is one contiguous row."""
     found = [p.start_runs(length) for p in profiles]
-    count = np.fromiter((len(r) for r in found), dtype=np.int32, count=len(found))
+    count = np.array([len(r) for r in found], dtype=np.int32)
     width = max(int(count.max()) if len(count) else 0, 1)
-    flat = np.fromiter((x for r in found for run in r for x in run), dtype=np.int32, count=2 * int(count.sum()))
+    flat = np.array([run for r in found for run in r], dtype=np.int32).reshape(-1)
     owner = np.repeat(np.arange(len(found)), count)
     slot = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
     starts = np.zeros((width, len(found)), dtype=np.int32)
@@ -200,8 +200,8 @@ def _wraps(starts: np.ndarray, ends: np.ndarray, count: np.ndarray) -> np.ndarra
 def edge_fit_parts(
     mentors: Sequence[Profile], mentees: Sequence[Profile], em: np.ndarray, er: np.ndarray, settings: RoundSettings
 ) -> np.ndarray:
-    """fit_parts for every edge (mentee em[k], mentor er[k]): an int64 array of shape (5, edges),
-    one row per factor in FIT_FACTORS order."""
+    """fit_parts for every candidate edge (mentee em[k], mentor er[k]; each pair obeys the round's
+    hard rules): an int64 array of shape (5, edges), one row per factor in FIT_FACTORS order."""
     parts = np.zeros((len(FIT_FACTORS), len(em)), dtype=np.int64)
     if not len(em):
         return parts
@@ -210,9 +210,9 @@ def edge_fit_parts(
     strength_words = _bit_words(mentors, lambda p: p.strengths, topics)
     most_needs = max((len(p.needs) for p in mentees), default=0)
     need_ids = np.full((max(most_needs, 1), len(mentees)), -1, dtype=np.int64)
-    for column, mentee in enumerate(mentees):
-        for row, (need, _) in enumerate(mentee.needs):
-            need_ids[row, column] = topics.get(need, -1)
+    listed_needs = [[topics.get(need, -1) for need, _ in mentee.needs] for mentee in mentees]
+    for row in range(most_needs):
+        need_ids[row] = [ids[row] if len(ids) > row else -1 for ids in listed_needs]
     if strength_words.shape[1] == 1:
         # Up to 64 topics (the usual case): a need is met when its bit is in the mentor's word.
         edge_word = strength_words[:, 0][er]
@@ -231,6 +231,12 @@ def edge_fit_parts(
             parts[0] += (NEED_POINTS // (position + 1)) * (met.astype(np.int64) & listed)
     # grade band and subject: points when both list one and they share one
     for column, field, points in ((1, "bands", BAND_POINTS), (2, "subjects", SUBJECT_POINTS)):
+        if _sharing_is_a_rule(field, settings):
+            # Every candidate edge already shares one whenever both list any (rule 3 or same_subject).
+            lists_m = np.fromiter((bool(getattr(p, field)) for p in mentors), dtype=bool, count=len(mentors))
+            lists_e = np.fromiter((bool(getattr(p, field)) for p in mentees), dtype=bool, count=len(mentees))
+            parts[column] = points * (lists_m[er] & lists_e[em])
+            continue
         vocab = _vocabulary(mentors, mentees, field=field)
         mentor_words = _bit_words(mentors, lambda p, f=field: getattr(p, f), vocab)
         mentee_words = _bit_words(mentees, lambda p, f=field: getattr(p, f), vocab)
@@ -256,6 +262,13 @@ def edge_fit_parts(
         scaled = np.floor(parts * multiplier + 0.5).astype(np.int64)
         parts = np.where(parts == 0, 0, scaled)
     return parts
+
+
+def _sharing_is_a_rule(field: str, settings: RoundSettings) -> bool:
+    """Whether candidate edges are known to share a value of `field` when both sides list one."""
+    if field == "bands":
+        return "grade_band" not in settings.relax
+    return "subject" not in settings.relax or "same_subject" in settings.require
 
 
 def _weight_table(profiles: Sequence[Profile]) -> np.ndarray:
