@@ -392,3 +392,22 @@ async def test_a_program_with_an_announce_channel_posts_once_there_and_people_jo
         await h.dm_with("UCY000001", "You're in for 'assessment'", timeout=40)
         assert not any("Join: SEL" in json.dumps(m) for m in h.standin.dms("UBEN00001"))  # no DM on top of the post
         assert len(h.standin.messages["C0ANNOUNCE"]) == 1
+
+
+def test_an_event_topic_is_matched_with_the_programs_rules(engine: Engine, tmp_path: Path, now: datetime) -> None:
+    # Ana (Lincoln) offers SEL to Cai (Lincoln) and Ben (Garfield); the program requires cross-site pairs.
+    rows = (
+        "ana@d.example,Ana Chen,mentor,Lincoln,6-8,math,SEL,,Tue 15:00-17:00,America/Los_Angeles,2",
+        "cai@d.example,Cai Li,mentee,Lincoln,6-8,math,,SEL,Tue 15:00-17:00,America/Los_Angeles,",
+        "ben@d.example,Ben Ortiz,mentee,Garfield,6-8,math,,SEL,Tue 15:00-17:00,America/Los_Angeles,",
+    )
+    setup_program(engine, tmp_path, now, rows=rows, rules={"require": ["cross_site"]})
+    round_id = new_event(engine, now, topics="SEL")
+    events.open_round(engine, round_id=round_id, now=now)
+    for email in ("ana@d.example", "cai@d.example", "ben@d.example"):
+        assert events.join(engine, round_id=round_id, person_id=person_id(engine, email), source="slack", now=now).status == "joined"
+    service.run_matching(engine, round_id=round_id, session_minutes=30, now=now)
+    round_, pairs = service.round_pairs(engine, round_id=round_id)
+    assert [(p.mentor_email, p.mentee_email) for p in pairs] == [("ana@d.example", "ben@d.example")]  # Cai shares Ana's site
+    (cai,) = round_.match_summary["unmatched"]
+    assert cai["email"] == "cai@d.example" and cai["reasons"]

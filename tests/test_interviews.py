@@ -98,3 +98,48 @@ def test_people_at_the_same_site_are_never_paired_for_an_interview(engine: Engin
     assert [(p.mentee_email, p.mentor_email) for p in pairs] in ([("eli@d.example", "cal@d.example")], [("gus@d.example", "cal@d.example")])
     (left,) = round_.match_summary["unmatched"]
     assert left["reasons"]
+
+
+async def test_a_mentee_picks_a_position_from_the_slack_select_and_is_told_once(database_url: str, tmp_path: Path) -> None:
+    import json
+    import time
+    from datetime import timedelta, timezone
+
+    from bot.slack.standin import user_ref
+    from storage.models import ProfileAnswer
+    from tests.slack_helpers import PROGRAM as SLACK_PROGRAM
+    from tests.slack_helpers import slack_harness
+
+    async with slack_harness(tmp_path, database_url) as h:
+        today = datetime.now(timezone.utc)
+        service.open_term(h.engine, program_name=SLACK_PROGRAM, timezone="America/Los_Angeles", name="Spring", opt_in_by=None, now=today)
+        service.enroll_from_roster(h.engine, program_name=SLACK_PROGRAM, term_name=None, require_approval=False, now=today)
+        with session_scope(h.engine) as session:
+            session.add(ProfileAnswer(person_id=h.person_id("ana@d.example"), question="custom:position", value="assistant principal", updated_at=today))
+        request = service.RoundRequest(kind="interview", match_on=today.date() + timedelta(days=3))
+        round_id = service.create_round(h.engine, program_name=SLACK_PROGRAM, term_name=None, request=request, now=today).id
+        events.open_round(h.engine, round_id=round_id, now=today)
+        announcement = await h.dm_with("UBEN00001", "Informational interviews")
+        block = next(b for b in announcement["blocks"] if b["type"] == "actions")
+        element = block["elements"][0]
+        option = next(o for o in element["options"] if o["value"] == "assistant principal")
+        channel = h.standin.dm_channel("UBEN00001")
+
+        def pick() -> dict:
+            return {
+                "type": "block_actions", "user": user_ref(h.standin, "UBEN00001"), "api_app_id": "ASTANDIN", "token": "legacy-verification-token",
+                "trigger_id": h.standin.new_trigger("UBEN00001"), "team": {"id": h.standin.team_id, "domain": "standin"},
+                "container": {"type": "message", "message_ts": announcement["ts"], "channel_id": channel, "is_ephemeral": False},
+                "channel": {"id": channel, "name": "directmessage"}, "message": announcement, "response_url": h.standin.new_response_url(),
+                "actions": [{"action_id": element["action_id"], "block_id": block["block_id"], "type": "static_select", "selected_option": option, "action_ts": f"{time.time():.6f}"}],
+            }  # fmt: skip
+
+        delivery = pick()
+        assert (await h.driver.post_interaction(delivery)).status_code == 200
+        assert (await h.driver.post_interaction(delivery)).status_code == 200  # Slack's retry of the same delivery
+        await h.dm_with("UBEN00001", "You're in for an informational interview about assistant principal")
+        assert sum("You're in for" in json.dumps(m) for m in h.standin.dms("UBEN00001")) == 1
+        assert signups(h.engine, round_id) == [("ben@d.example", "", "mentee", "joined")]
+        service.run_matching(h.engine, round_id=round_id, session_minutes=30, now=today)
+        _round, pairs = service.round_pairs(h.engine, round_id=round_id)
+        assert [(p.mentor_email, p.mentee_email, p.topic) for p in pairs] == [("ana@d.example", "ben@d.example", "assistant principal")]

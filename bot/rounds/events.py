@@ -21,10 +21,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.matching import MatchResult, RoundSettings, match_round
+from bot.matching import MatchResult, match_round
 from bot.notify import send_notice
 from bot.outbox import enqueue
-from bot.rounds.participants import MENTOR_READY_APPROVALS, history_from, to_participant
+from bot.rounds.participants import MENTOR_READY_APPROVALS, ProgramRules, history_from, round_settings, to_participant
 from storage import repo
 from storage.db import session_scope
 from storage.models import Enrollment, OutboxMessage, Pairing, Person, Pool, PoolMember, Program, Round, RoundSignup, Term
@@ -506,9 +506,10 @@ def match_signups_in(session: Session, *, round_: Round, session_minutes: int, n
             participants.append(replace(base, role="mentor", capacity=capacity, position=position, strengths=frozenset()))
             everyone[person.id] = person
             hosts += capacity > 0
-        settings = RoundSettings(
-            topic=None, sessions=1, session_minutes=session_minutes, reference_date=week_of,
-            relax=frozenset({"grade_band", "subject", "strengths"}) | relax, require=frozenset({"cross_site", "interest"}),
+        rules = round_settings(round_.settings or {}, ProgramRules.of(program.settings), topic=None, sessions=1, session_minutes=session_minutes, reference_date=week_of)
+        # An interview is about a position or a site, across sites: grade band, subject and strengths don't apply.
+        settings = replace(
+            rules, relax=rules.relax | {"grade_band", "subject", "strengths"} | relax, require=rules.require | {"cross_site", "interest"}
         )  # fmt: skip
         result = match_round(participants, settings, history)
         interest_of = {p.email: s.interest for s, p in mentees}
@@ -547,9 +548,10 @@ def match_signups_in(session: Session, *, round_: Round, session_minutes: int, n
                 base = to_participant(enrollment, person, answers[person_id], capacity_left=-(-left // max(ahead, 1)), week_of=week_of)
                 participants.append(replace(base, role="mentor"))
                 mentors += base.capacity > 0
-            settings = RoundSettings(
-                topic=topic, sessions=round_.sessions, session_minutes=session_minutes, reference_date=week_of,
-                cross_site=(round_.settings or {}).get("cross_site", "neutral"), relax=relax,
+            # The program's rules (require, relax), unless the round sets its own.
+            settings = round_settings(
+                round_.settings or {}, ProgramRules.of(program.settings), topic=topic, sessions=round_.sessions,
+                session_minutes=session_minutes, reference_date=week_of,
             )  # fmt: skip
             result = match_round(participants, settings, history)
             id_of = {p.email: p.id for p in people.values()}
