@@ -106,11 +106,11 @@ ProgramOption = Annotated[
 ]
 
 
-def _program_name(context: Context, requested: str | None) -> str:
+def _program_name(context: Context, requested: str | None, *, district_wide: bool = False) -> str:
     """The program a command acts on; an unknown name is refused with the list of programs."""
     from bot.programs.store import resolve_program_name
 
-    return resolve_program_name(context.engine, requested=requested, default=context.settings.program_name)
+    return resolve_program_name(context.engine, requested=requested, default=context.settings.program_name, district_wide=district_wide)
 
 
 @app.callback()
@@ -240,7 +240,7 @@ def import_roster_command(
         result = import_roster(
             context.engine,
             file,
-            program_name=_program_name(context, program),
+            program_name=_program_name(context, program, district_wide=True),  # the roster serves every program's pool
             default_timezone=context.settings.default_timezone,
             now=context.now,
             strict=strict,

@@ -146,6 +146,8 @@ def test_choosing_a_program_defaults_to_the_only_one_and_refuses_unknown_names(e
     apply_specs(engine, parse_programs("name: SEL\n"), now=now)
     with session_scope(engine) as session:
         assert choose_program_name(session, requested=None, default="SEL") == "SEL"
+        with pytest.raises(repo.NotFound, match="several programs; name one with --program: Induction, SEL"):
+            choose_program_name(session, requested=None, default="District Mentoring")
         with pytest.raises(repo.NotFound, match="the programs are: Induction, SEL"):
             choose_program_name(session, requested="Speed Day", default="SEL")
 

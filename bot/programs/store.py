@@ -126,10 +126,11 @@ def unknown_program_message(name: str, known: Sequence[str]) -> str:
     return f"there is no program called '{name}'; the programs are: {', '.join(sorted(known))}"
 
 
-def choose_program_name(session: Session, *, requested: str | None, default: str) -> str:
+def choose_program_name(session: Session, *, requested: str | None, default: str, district_wide: bool = False) -> str:
     """The program a command means: the one named, else the only program, else `default` (settings.program_name).
 
-    A name that does not exist is refused with the list of programs.
+    A name that does not exist is refused with the list of programs. `district_wide` commands (a roster import
+    serves every program) take the default, or else the first program, rather than refusing.
     """
     names = list(session.exec(select(Program.name).order_by(Program.name)))
     if requested:
@@ -141,13 +142,18 @@ def choose_program_name(session: Session, *, requested: str | None, default: str
         raise UnknownProgram(unknown_program_message(requested, names))
     if len(names) == 1:
         return names[0]
+    if names and default not in names and district_wide:
+        return names[0]
+    if names and default not in names:
+        # Several programs and none is the default: guessing would act on (or create) the wrong one.
+        raise UnknownProgram(f"there are several programs; name one with --program: {', '.join(names)}")
     return default
 
 
-def resolve_program_name(engine: Engine, *, requested: str | None, default: str) -> str:
+def resolve_program_name(engine: Engine, *, requested: str | None, default: str, district_wide: bool = False) -> str:
     """`choose_program_name` in its own transaction."""
     with session_scope(engine) as session:
-        return choose_program_name(session, requested=requested, default=default)
+        return choose_program_name(session, requested=requested, default=default, district_wide=district_wide)
 
 
 def program_admin(program: Program, *, slack_user_id: str | None = None, email: str | None = None) -> bool:
