@@ -38,7 +38,9 @@ ADMIN_HELP = f"""*Run the program with `{COMMAND}`:*
 • `term open "Spring 2027" --opt-in-by 2027-01-22`: open a term and DM everyone the opt-in question
 • `round new micro --topic "SEL" --sessions 2 --start 2027-02-01 --match-on 2027-01-25`
 • `round new speed --rotations 6 --minutes 10 --at "2027-02-03 15:30"`
-• `round list` · `round open ID`: start collecting
+• `round new event --topics "SEL; assessment; family communication" --start-on 2027-02-01 --match-on 2027-02-04 --end-on 2027-02-09`
+• `round new interview --start-on 2027-02-01 --match-on 2027-02-04`: informational interviews across sites
+• `round list` · `round open ID`: start collecting (events and interviews announce themselves to the pool)
 • `round preview ID [--rematch]`: pairs, reasons and pool health; nothing is sent
 • `round publish ID --message "..."`: send the pairings and schedule reminders
 • `rematch PAIRING_ID`: find a stalled pair's mentee a new mentor

@@ -50,6 +50,7 @@ TYPED_HELP = (
     "• Answer my questions with the buttons, or by typing here when I ask one\n"
     "• Type `profile` to fill in or edit your mentoring profile\n"
     "• Type `opt in` to take part this term or change your answer\n"
+    "• Type `join 2` (or `leave 2`) for a topic of an open event, or `join` and a position for interviews\n"
     "• Open my *Home* tab for your status, pairings and upcoming sessions"
 )
 
