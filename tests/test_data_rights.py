@@ -412,3 +412,41 @@ def test_a_reply_saying_my_data_or_delete_my_data_works_only_from_the_person(tmp
     with session_scope(engine) as session:
         kinds = sorted((r.kind, r.channel, r.requested_by) for r in session.exec(select(DataRequest)))
     assert kinds == [("erasure", "email", "the person"), ("export", "email", "(erased)")]
+
+
+async def test_an_erased_person_is_never_contacted_again(tmp_path: Path, engine: Engine, database_url: str, now: datetime) -> None:
+    from datetime import timedelta
+
+    from bot.rounds.schedule import ScheduleConfig, run_due_actions
+
+    round_id, person_id = seeded(engine, now)
+    with session_scope(engine) as session:
+        session.execute(sa.update(OutboxMessage).values(status="sent"))  # what was sent before is history
+        email = session.get(Person, person_id).email
+        data_rights.erase(session, person_id=person_id, requested_by="admin:x", channel="cli", now=now)
+    # Every reminder, check-in and survey of the round comes due, and a new term invites everyone.
+    later = now + timedelta(days=120)
+    for _ in range(5):
+        if not run_due_actions(engine, now=later, config=ScheduleConfig()):
+            break
+    from bot.notify import invite_to_term
+    from bot.rounds import service as round_service
+
+    round_service.close_term(engine, program_name=PROGRAM, name=None, now=later)
+    term = round_service.open_term(engine, program_name=PROGRAM, timezone=ZONE, name="Fall 2027", opt_in_by=None, now=later)
+    invite_to_term(engine, term_id=term.id, now=later)
+    handler = RecordingHandler()
+    server, port = await smtp_server(handler)
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", database_url=database_url, program_name=PROGRAM)
+    sender = EmailSender(settings, engine=engine, smtp=SmtpConfig(host="127.0.0.1", port=port, security="none"), clock=lambda: later)
+    try:
+        while await deliver_due(engine, {"email": sender}, now=later, limit=200):
+            pass
+    finally:
+        server.close()
+    assert handler.received, "the partner and everyone else still hear from the program"
+    reached = {address.lower() for r in handler.received for address in r.rcpt_tos}
+    assert email not in reached and not any(a.startswith(f"erased-{person_id}@") for a in reached)
+    with session_scope(engine) as session:
+        to_them = session.exec(select(OutboxMessage).where(OutboxMessage.person_id == person_id, OutboxMessage.channel == "slack", OutboxMessage.status == "pending")).all()
+    assert to_them == []
