@@ -18,6 +18,7 @@ from bot.email.render import render_notice
 from bot.flows import PROFILE, questions_for
 from bot.importer import import_roster, write_roster_csv
 from bot.matching import RoundSettings
+from bot.programs.pools import members_pool
 from bot.programs.store import apply_specs
 from bot.programs.yamlfile import parse_programs
 from bot.rounds import service
@@ -226,6 +227,10 @@ def test_rounds_match_only_their_pool_with_their_rules_and_publish_to_their_peop
         round_ = service.create_round(engine, program_name=name, term_name=TERM, request=request, now=now)
         service.move_round(engine, round_id=round_.id, target="collecting", now=now)
         outcomes[name] = service.run_matching(engine, round_id=round_.id, session_minutes=30, now=now)
+    with session_scope(engine) as session:
+        for name in ("Induction", "SEL"):
+            program = repo.get_program(session, name=name)
+            assert outcomes[name].round.pool_id == members_pool(session, program_id=program.id).id  # rounds draw on their own pool
     for name, pool in (("Induction", INDUCTION_POOL), ("SEL", SEL_POOL)):
         result = outcomes[name].result
         people = {pair.mentor for pair in result.pairs} | {pair.mentee for pair in result.pairs} | {u.key for u in result.unmatched}

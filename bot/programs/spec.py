@@ -158,7 +158,7 @@ class ProgramSpec(_Strict):
     custom_questions: list[CustomQuestion] = Field(default_factory=list)
     require_approval: bool = True
     max_capacity: int = Field(default=3, ge=1, le=10)
-    event_cap: int = Field(default=3, ge=0, le=50, description="topic events one person may join per term")
+    event_cap: int = Field(default=3, ge=1, le=50, description="topic events one person may join per term")
     announce_channel: str | None = None
     equity: EquitySpec = Field(default_factory=EquitySpec)
     blackouts: list[tuple[date, date]] = Field(default_factory=list)

@@ -18,7 +18,7 @@ from bot.rounds.lifecycle import (
     check_term_accepts_rounds,
     check_term_close,
 )
-from bot.programs.pools import pool_member_ids
+from bot.programs.pools import members_pool, pool_member_ids
 from bot.rounds.participants import ProgramRules, history_from, round_settings, to_participant
 from storage import repo
 from storage.db import session_scope
@@ -241,6 +241,9 @@ def create_round(engine: Engine, *, program_name: str, term_name: str | None, re
                 raise RoundError(f"{request.starts_at:%Y-%m-%d %H:%M} is already past")
             fields["settings"] = {"starts_at": request.starts_at.isoformat()}
             fields["start_on"] = fields["end_on"] = request.starts_at.astimezone(ZoneInfo(program.timezone)).date()
+        members = members_pool(session, program_id=program.id)
+        if members is not None:
+            fields["pool_id"] = members.id  # the round draws on its program's pool
         round_ = repo.create_round(session, term_id=term.id, fields=fields, now=now)
         if request.kind == "speed":
             # The rotation schedule goes out the school day before the event (the sweep moves it out of quiet time).
