@@ -12,7 +12,6 @@ from sqlmodel import select
 from bot import dialogs
 from bot.flows import PROFILE, FlowContext, advance, questions_for, start
 from bot.flows.model import CustomQuestion
-from bot.programs.spec import ProgramSpec
 from bot.programs.store import apply_specs, choose_program_name, export_specs, spec_of
 from bot.programs.yamlfile import ProgramFileError, dump_programs, parse_programs, read_programs
 from storage import repo

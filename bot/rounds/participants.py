@@ -8,9 +8,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import Session
+
 from bot.flows.parsers import AnswerError, parse_slots
 from bot.matching import History, MatchResult, Participant, RoundSettings, match_round, weekly_windows_utc
-from storage.models import Enrollment, Pairing, Person
+from storage.models import Enrollment, Pairing, Person, Program, Round, Term
 
 # Mentors take part only once their principal said yes, or when the program needs no approval.
 MENTOR_READY_APPROVALS = ("approved", "not_required")
@@ -39,6 +41,18 @@ class ProgramRules:
     def role_for(self, role: str) -> str:
         """The role a person takes part in: "both" becomes "mentor" when the program keeps roles apart."""
         return "mentor" if role == "both" and not self.allow_both_role else role
+
+
+def program_rules_for_round(session: Session, round_: Round) -> ProgramRules:
+    """The rules of the program a round belongs to (through its term)."""
+    term = session.get(Term, round_.term_id)
+    program = session.get(Program, term.program_id) if term is not None else None
+    return ProgramRules.of(program.settings if program is not None else None)
+
+
+def round_settings_for(session: Session, round_: Round, **fixed: Any) -> RoundSettings:
+    """The matcher's settings for a stored round: its own choices, else its program's rules (for every caller that matches)."""
+    return round_settings(round_.settings or {}, program_rules_for_round(session, round_), **fixed)
 
 
 def round_settings(
