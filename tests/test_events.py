@@ -411,3 +411,41 @@ def test_an_event_topic_is_matched_with_the_programs_rules(engine: Engine, tmp_p
     assert [(p.mentor_email, p.mentee_email) for p in pairs] == [("ana@d.example", "ben@d.example")]  # Cai shares Ana's site
     (cai,) = round_.match_summary["unmatched"]
     assert cai["email"] == "cai@d.example" and cai["reasons"]
+
+
+def test_the_cli_creates_opens_and_shows_an_event_topic_by_topic(tmp_path: Path, database_url: str) -> None:
+    from datetime import timezone
+
+    from storage import db
+    from tests.test_cli import run
+
+    (tmp_path / "roster.csv").write_text("\n".join([HEADER, *ROSTER]) + "\n", encoding="utf-8")
+    env = {"PROGRAM_NAME": PROGRAM, "REQUIRE_PRINCIPAL_APPROVAL": "false"}
+    assert run(tmp_path, "import", "roster", "roster.csv", database_url=database_url, extra_env=env).returncode == 0
+    assert run(tmp_path, "term", "open", "Spring 2027", "--enroll-roster", database_url=database_url, extra_env=env).returncode == 0
+    today = datetime.now(timezone.utc).date()
+    created = run(
+        tmp_path, "round", "new", "event", "--topics", TOPICS, "--sessions", "1", "--start-on", str(today),
+        "--match-on", str(today + timedelta(days=3)), "--end-on", str(today + timedelta(days=8)), database_url=database_url, extra_env=env,
+    )  # fmt: skip
+    assert created.returncode == 0 and "Created event round 1" in " ".join(created.stdout.split()), created.stdout + created.stderr
+    refused = run(tmp_path, "round", "new", "event", "--topics", ";", "--match-on", str(today), database_url=database_url, extra_env=env)
+    assert refused.returncode != 0 and "a topic event needs at least one topic" in refused.stdout + refused.stderr
+    opened = run(tmp_path, "round", "open", "1", database_url=database_url, extra_env=env)
+    assert "Announced to 6 people or channels." in opened.stdout and "collecting" in opened.stdout
+    again = run(tmp_path, "round", "open", "1", database_url=database_url, extra_env=env)
+    assert "Announced" not in again.stdout and again.returncode == 0
+
+    engine = db.create_db_engine(database_url or f"sqlite:///{tmp_path / 'data' / 'mentorbot.db'}")
+    try:
+        when = datetime.now(timezone.utc)
+        for email, topic in (("ana@d.example", "2"), ("cai@d.example", "2"), ("omar@d.example", "3"), ("dee@d.example", "3")):
+            assert events.join(engine, round_id=1, person_id=person_id(engine, email), topic=topic, source="admin", now=when).status == "joined"
+    finally:
+        engine.dispose()
+    matched = run(tmp_path, "round", "match", "1", database_url=database_url, extra_env=env)
+    lines = " ".join(matched.stdout.split())
+    assert "SEL in the classroom: 0 of 0 matched" in lines and "assessment: 1 of 1 matched" in lines, matched.stdout + matched.stderr
+    assert "Omar Khan -> Dee Ray: family communication" in lines
+    shown = run(tmp_path, "round", "show", "1", database_url=database_url, extra_env=env)
+    assert "Ana Chen -> Cai Li: assessment" in " ".join(shown.stdout.split())
