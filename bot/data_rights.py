@@ -136,8 +136,8 @@ def counts_of(data: dict[str, Any]) -> dict[str, int]:
     return {key: (len(value) if isinstance(value, (list, dict)) else 1) for key, value in data.items()}
 
 
-def summary_text(data: dict[str, Any], *, emailed_to: str | None) -> str:
-    """A short, readable summary of an export for a Slack DM."""
+def summary_text(data: dict[str, Any], *, emailed_to: str | None, for_email: bool = False) -> str:
+    """A short, readable summary of an export: for a Slack DM, or (`for_email`) for the email the file is attached to."""
     person, counts = data["person"], counts_of(data)
     lines = [
         f"*Everything mentorbot holds about you, {person['name']}:*",
@@ -148,6 +148,10 @@ def summary_text(data: dict[str, Any], *, emailed_to: str | None) -> str:
         f"• {counts['sessions']} planned sessions, {counts['check_ins']} check-ins, {counts['survey_answers']} survey answers, {counts['signups']} sign-ups",
         f"• {counts['dialogs']} conversations with me, {counts['messages']} messages sent to you",
     ]
+    if for_email:
+        lines.append(f"The full data is attached as {EXPORT_FILENAME}.")
+        lines.append('To have it erased, reply "delete my data" to this email.')
+        return "\n".join(line.replace("*", "").replace("`", "") for line in lines)
     if emailed_to:
         lines.append(f"The full data is on its way to {emailed_to} as a JSON file.")
     else:
@@ -193,7 +197,7 @@ def export(
         )  # fmt: skip
         queued.append("slack")
     if emailed_to:
-        text = summary.replace("*", "").replace("`", "")
+        text = summary_text(data, emailed_to=emailed_to, for_email=True)
         enqueue(
             session, idempotency_key=f"data.export:{key}:email", channel="email", purpose="data.export", recipient=emailed_to,
             person_id=person_id, subject="Your data in mentorbot",

@@ -161,6 +161,8 @@ async def test_the_export_email_carries_the_json_once(tmp_path: Path, engine: En
     assert [a.get_filename() for a in attachments] == [data_rights.EXPORT_FILENAME]
     assert attachments[0].get_content_type() == "application/json"
     assert json.loads(attachments[0].get_content()) == result.data
+    text = mail.get_body(("plain",)).get_content()
+    assert f"attached as {data_rights.EXPORT_FILENAME}" in text and 'reply "delete my data"' in text
 
 
 def test_erasure_leaves_no_personal_string_and_keeps_the_counts(engine: Engine, now: datetime) -> None:
