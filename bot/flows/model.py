@@ -144,7 +144,7 @@ def _normal(text: str) -> str:
 def match_choice(item: str, choices: Sequence[Choice]) -> Choice | None:
     """The choice a typed item means: its number, its value or label in any case, or a close spelling."""
     text = item.strip().rstrip(".)")
-    if text.isdigit() and 1 <= int(text) <= len(choices):
+    if text.isdecimal() and 1 <= int(text) <= len(choices):
         return choices[int(text) - 1]
     wanted = _normal(text)
     by_name = {_normal(c.value): c for c in choices} | {_normal(c.label): c for c in choices}

@@ -153,7 +153,7 @@ def _grade(word: str) -> int | None:
     word = re.sub(r"(?<=\d)(?:st|nd|rd|th)$", "", word)
     if word in _GRADE_WORDS:
         return _GRADE_WORDS[word]
-    if word.isdigit() and 1 <= int(word) <= 12:
+    if word.isdecimal() and 1 <= int(word) <= 12:
         return int(word)
     return None
 

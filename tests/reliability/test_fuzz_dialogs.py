@@ -131,7 +131,7 @@ def _check_consistent(engine: Engine, flow: str, person_id: int, context: str, r
                 if answers.get("capacity") == 0:
                     role = {"mentor": "none", "both": "mentee"}.get(role, role)
                 assert enrollment.role == role, (enrollment.role, answers)
-        elif flow == "approval" and "decision" in outcome.saved:
+        elif flow == "approval" and outcome.saved and outcome.complete:  # "change" waits for the number before deciding
             enrollment = session.exec(select(Enrollment).where(Enrollment.term_id == world["term"], Enrollment.person_id == world["people"]["ana"])).one()
             if enrollment.role in dialogs.MENTOR_ROLES:
                 assert enrollment.approval == ("declined" if answers["decision"] == "decline" else "approved")
@@ -261,3 +261,15 @@ def _setup_on(engine: Engine, tmp_path: Path) -> dict[str, object]:
     with session_scope(engine) as session:
         pairing = repo.round_pairings(session, round_id=round_.id)[0]
     return {"term": term.id, "round": round_.id, "pairing": pairing.id, "people": people, "program": program_id}
+
+
+def test_a_superscript_digit_is_refused_with_a_message_not_a_crash(engine: Engine, tmp_path: Path) -> None:
+    """Found by the fuzzer: "¹" passes str.isdigit() but not int(), so picking a choice by number raised ValueError."""
+    world = _setup(engine, tmp_path)
+    person_id, context = _dialog("approval", "ana", world)
+    result = dialogs.answer(engine, person_id=person_id, flow="approval", context=context, channel="slack", replies={"decision": "¹"}, now=NOW)
+    assert "decision" in result.outcome.errors and result.outcome.errors["decision"].strip()
+    ben, profile_context = _dialog("profile", "ben", world)
+    grades = dialogs.answer(engine, person_id=ben, flow="profile", context=profile_context, channel="email", replies={"grade_bands": "grade ²"}, now=NOW)
+    assert "grade_bands" in grades.outcome.errors
+    assert dialogs.current_state(engine, person_id=person_id, flow="approval", context=context).answers == {}
