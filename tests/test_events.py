@@ -181,6 +181,12 @@ def test_unclear_replies_and_closed_rounds_get_a_friendly_answer(engine: Engine,
     service.run_matching(engine, round_id=round_id, session_minutes=30, now=now)
     late = events.apply_reply(engine, round_id=round_id, person_id=ben, text="2", source="email", now=now)
     assert late.status == "closed" and "closed its sign-ups" in late.text
+    # A reply or click naming a round that was deleted gets a plain answer, and nothing is written.
+    for gone in (events.apply_reply(engine, round_id=999, person_id=ben, text="1", source="email", now=now),
+                 events.join(engine, round_id=999, person_id=ben, topic="1", source="slack", now=now),
+                 events.leave(engine, round_id=999, person_id=ben, topic="1", now=now)):  # fmt: skip
+        assert gone.status == "closed" and gone.text.startswith("Sorry, that round no longer exists")
+    assert signups(engine, round_id) == []
 
 
 @pytest.mark.parametrize(

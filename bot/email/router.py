@@ -36,7 +36,7 @@ from bot.settings import Settings
 from sqlmodel import select
 
 from storage.db import session_scope
-from storage.models import OutboxMessage, Person
+from storage.models import OutboxMessage, Person, Round
 
 logger = logging.getLogger(__name__)
 
@@ -149,13 +149,14 @@ def signup_reply(engine: Engine, settings: Settings, mail: InboundMail, *, now: 
         if session.exec(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)).first() is not None:
             return InboundResult("duplicate", "already handled", person_id=person.id, reply_key=key)
         from bot.rounds.events import apply_reply_in, program_of_round
-        from storage import repo
 
         outcome = apply_reply_in(session, round_id=round_id, person_id=person.id, text=strip_quoted(mail.text or html_to_text(mail.html)), source="email", now=now)
-        program = program_of_round(session, repo.get_round(session, round_id=round_id))
+        round_ = session.get(Round, round_id)
+        program = program_of_round(session, round_) if round_ is not None else None
         references = [*(mail.references or ([mail.in_reply_to] if mail.in_reply_to else [])), *([mail.message_id] if mail.message_id else [])]
         notice = {
-            "notice": "signup.reply", "round_id": round_id, "program_id": program.id, "program_name": program.name, "status": outcome.status,
+            "notice": "signup.reply", "round_id": round_id, "program_id": program.id if program else 0,
+            "program_name": program.name if program else settings.program_name, "status": outcome.status,
             "text": outcome.text, "subject": mail.subject, "thread": {"in_reply_to": mail.message_id, "references": references[-10:]},
             "person_name": person.name,
         }  # fmt: skip

@@ -287,7 +287,9 @@ def join_in(
     session: Session, *, round_id: int, person_id: int, topic: str | None, interest: str | None, source: str, now: datetime
 ) -> SignupOutcome:
     """Sign a person up for a topic (or, interviews, with what they want to learn about), once."""
-    round_ = repo.get_round(session, round_id=round_id)
+    round_ = session.get(Round, round_id)
+    if round_ is None:
+        return SignupOutcome("closed", "Sorry, that round no longer exists; your program admin can tell you what's coming next.", round_id)
     # One person's joins are serialised, so two quick clicks can't both slip under the event cap.
     person = session.exec(select(Person).where(Person.id == person_id).with_for_update()).one()
     if round_.kind not in EVENT_KINDS:
@@ -343,7 +345,9 @@ def join_in(
 
 def leave_in(session: Session, *, round_id: int, person_id: int, topic: str | None, now: datetime) -> SignupOutcome:
     """Withdraw a person's sign-up before matching."""
-    round_ = repo.get_round(session, round_id=round_id)
+    round_ = session.get(Round, round_id)
+    if round_ is None:
+        return SignupOutcome("closed", "Sorry, that round no longer exists; your program admin can tell you what's coming next.", round_id)
     if round_.kind == "interview":
         topic = ""
     else:
@@ -424,7 +428,9 @@ def apply_reply(engine: Engine, *, round_id: int, person_id: int, text: str, sou
 
 def apply_reply_in(session: Session, *, round_id: int, person_id: int, text: str, source: str, now: datetime) -> SignupOutcome:
     """`apply_reply` inside the caller's transaction (so an email's join and its answer are written together)."""
-    round_ = repo.get_round(session, round_id=round_id)
+    round_ = session.get(Round, round_id)
+    if round_ is None:
+        return SignupOutcome("closed", "Sorry, that round no longer exists; your program admin can tell you what's coming next.", round_id)
     intent = read_reply(round_, text)
     if intent.action == "leave":
         return leave_in(session, round_id=round_id, person_id=person_id, topic=intent.topic, now=now)
