@@ -300,7 +300,8 @@ def erase(
     admin_slack_ids: tuple[str, ...] = (),
 ) -> ErasureResult:
     """Erase a person's personal data in the caller's transaction; keep anonymous aggregates; tell the admins."""
-    person = session.get(Person, person_id)
+    # The row lock makes a double click (or two admins at once) one erasure and one friendly no-op on PostgreSQL.
+    person = session.exec(select(Person).where(Person.id == person_id).with_for_update().execution_options(populate_existing=True)).first()
     if person is None:
         raise NoSuchPerson(f"there is nobody with number {person_id} on file")
     if is_erased(person):

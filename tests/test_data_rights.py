@@ -452,3 +452,33 @@ async def test_an_erased_person_is_never_contacted_again(tmp_path: Path, engine:
     with session_scope(engine) as session:
         to_them = session.exec(select(OutboxMessage).where(OutboxMessage.person_id == person_id, OutboxMessage.channel == "slack", OutboxMessage.status == "pending")).all()
     assert to_them == []
+
+
+def test_two_erasures_at_once_make_one_on_postgresql(postgres_url: str, now: datetime) -> None:
+    import threading
+
+    engine = db.create_db_engine(postgres_url)
+    db.upgrade(engine)
+    import_roster(engine, SHARED_ROSTER, program_name=PROGRAM, default_timezone=ZONE, now=now)
+    with session_scope(engine) as session:
+        person_id = data_rights.find_person(session, email="quinn.reyes.ee14@district.example").id
+    start, results, errors = threading.Barrier(2), [], []
+
+    def erase() -> None:
+        try:
+            start.wait()
+            with session_scope(engine) as session:
+                results.append(data_rights.erase(session, person_id=person_id, requested_by="admin:x", channel="cli", now=now))
+        except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=erase) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(r.already_erased for r in results) == [False, True]
+    with session_scope(engine) as session:
+        assert len(session.exec(select(DataRequest)).all()) == 1
+    engine.dispose()
