@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from bot.programs.spec import PoolSpec, ProgramSpec
 from storage import repo
-from storage.models import Person, Pool, PoolMember, Program
+from storage.models import Person, Pool, PoolMember, ProfileAnswer, Program
 
 MEMBERS_POOL = "members"
 
@@ -57,33 +57,56 @@ def members_pool(session: Session, *, program_id: int) -> Pool | None:
     return session.exec(select(Pool).where(Pool.program_id == program_id, Pool.name == MEMBERS_POOL)).first()
 
 
-def refresh_pool(session: Session, *, program: Program, spec: ProgramSpec) -> tuple[int, int]:
+# The answers pool filters read; nothing else is loaded to resolve a pool.
+FILTER_ANSWERS = ("grade_bands", "subjects", "position", "custom:position")
+
+
+def roster_snapshot(session: Session) -> tuple[list[Person], dict[int, dict[str, Any]]]:
+    """Everyone on file with the answers pool filters read, loaded once for however many pools are resolved from it."""
+    people = repo.list_people(session)
+    answers: dict[int, dict[str, Any]] = {person.id: {} for person in people}
+    # Plain rows, not ORM objects: tens of thousands of answers load several times faster this way.
+    rows = session.execute(
+        sa.select(ProfileAnswer.person_id, ProfileAnswer.question, ProfileAnswer.value).where(col(ProfileAnswer.question).in_(FILTER_ANSWERS))
+    )
+    for person_id, question, value in rows:
+        if person_id in answers:
+            answers[person_id][question] = value
+    return people, answers
+
+
+def refresh_pool(
+    session: Session, *, program: Program, spec: ProgramSpec, roster: tuple[list[Person], dict[int, dict[str, Any]]] | None = None
+) -> tuple[int, int]:
     """Resolve the program's filters into its "members" pool; returns (people added, people removed)."""
     pool = members_pool(session, program_id=program.id)
     if pool is None:
         pool = Pool(program_id=program.id, name=MEMBERS_POOL, description="Everyone the program's pool filters select")
         session.add(pool)
         session.flush()
-    people = repo.list_people(session)
-    answers = repo.profiles(session, person_ids=[person.id for person in people])
+    people, answers = roster if roster is not None else roster_snapshot(session)
     wanted = {person.id for person in people if in_pool(spec.pool, person, answers[person.id])}
     current = set(session.exec(select(PoolMember.person_id).where(PoolMember.pool_id == pool.id)))
     added, removed = wanted - current, current - wanted
     if removed:
         session.execute(sa.delete(PoolMember).where(col(PoolMember.pool_id) == pool.id, col(PoolMember.person_id).in_(sorted(removed))))
-    session.add_all(PoolMember(pool_id=pool.id, person_id=person_id) for person_id in sorted(added))
+    if added:
+        # One executemany rather than an ORM object per member: a district roster is tens of thousands of people.
+        session.execute(sa.insert(PoolMember), [{"pool_id": pool.id, "person_id": person_id} for person_id in sorted(added)])
     session.flush()
     return len(added), len(removed)
 
 
 def refresh_all_pools(session: Session) -> dict[str, tuple[int, int]]:
     """Re-resolve the pool of every program that has one (after a roster import); {program: (added, removed)}."""
-    changes = {}
-    for program in session.exec(select(Program).order_by(Program.id)):
+    changes: dict[str, tuple[int, int]] = {}
+    roster = None
+    for program in session.exec(select(Program).order_by(Program.id)).all():
         if members_pool(session, program_id=program.id) is None:
             continue
+        roster = roster or roster_snapshot(session)
         spec = ProgramSpec.from_settings(name=program.name, timezone=program.timezone, settings=program.settings)
-        changes[program.name] = refresh_pool(session, program=program, spec=spec)
+        changes[program.name] = refresh_pool(session, program=program, spec=spec, roster=roster)
     return changes
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.programs.pools import refresh_pool
+from bot.programs.pools import refresh_pool, roster_snapshot
 from bot.programs.spec import DERIVED_KEYS, ProgramSpec
 from storage import repo
 from storage.db import session_scope
@@ -57,6 +57,7 @@ def apply_specs(engine: Engine, specs: Sequence[ProgramSpec], *, now: datetime, 
     changes: list[ProgramChange] = []
     session = Session(engine, expire_on_commit=False)
     try:
+        roster = roster_snapshot(session)  # people are the same for every program of the file
         for spec in specs:
             program = session.exec(select(Program).where(Program.name == spec.name)).first()
             new_settings = spec.settings_dict()
@@ -76,7 +77,7 @@ def apply_specs(engine: Engine, specs: Sequence[ProgramSpec], *, now: datetime, 
                 kept = {key: value for key, value in (program.settings or {}).items() if key not in ProgramSpec.model_fields and key not in DERIVED_KEYS}
                 program.timezone = spec.timezone
                 program.settings = {**kept, **new_settings}
-            change.pool_added, change.pool_removed = refresh_pool(session, program=program, spec=spec)
+            change.pool_added, change.pool_removed = refresh_pool(session, program=program, spec=spec, roster=roster)
             pool = members_pool(session, program_id=program.id)
             change.pool_size = len(session.exec(select(PoolMember.person_id).where(PoolMember.pool_id == pool.id)).all())
             if change.action == "unchanged" and (change.pool_added or change.pool_removed):
