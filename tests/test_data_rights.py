@@ -174,6 +174,7 @@ def test_erasure_leaves_no_personal_string_and_keeps_the_counts(engine: Engine, 
     before = mentions(engine, needles)
     assert {table for table, _c, _v in before} >= {"person", "outbox_message", "survey_answer", "dialog_state", "scheduled_action", "data_request"}
     counts_before = aggregates(engine, round_id)
+    assert counts_before["pairings per round"] >= 2 and None not in counts_before["match rate"]
     with session_scope(engine) as session:
         result = data_rights.erase(session, person_id=person_id, requested_by="admin:UADMIN", channel="cli", now=now, admin_slack_ids=("UADMIN",))
     left = mentions(engine, needles)
