@@ -274,6 +274,9 @@ async def test_over_slack_a_person_gets_their_data_and_deletes_it_with_a_confirm
         assert "Delete your mentoring data?" in json.dumps(asked)
         with session_scope(h.engine) as session:
             assert session.get(Person, ben).name == "Ben Ortiz"  # asking alone changes nothing
+        await h.driver.click("UBEN00001", "Cancel", message={**asked, "ts": "1.000000"})
+        await wait_for(lambda: any("Nothing was deleted" in json.dumps(r) for r in h.standin.responses), what="the cancel answer")
+        assert not _erased(h.engine, ben)
         # Someone else clicking a copy of Ben's button erases the clicker's own record only, never Ben's.
         await h.driver.click("UCY000001", "Delete my data", message={**asked, "ts": "1.000001"})
         cy = h.person_id("cy@d.example")
@@ -282,6 +285,7 @@ async def test_over_slack_a_person_gets_their_data_and_deletes_it_with_a_confirm
             assert session.get(Person, ben).name == "Ben Ortiz"
         await h.driver.click("UBEN00001", "Delete my data", message={**asked, "ts": "1.000002"})
         await wait_for(lambda: _erased(h.engine, ben), what="Ben's erasure")
+        await wait_for(lambda: sum("Your mentoring data is erased" in json.dumps(r) for r in h.standin.responses) == 2, what="Cy's and Ben's answers")
         told = await h.dm_with(ADMIN, "A deletion was carried out")
         assert "Ben" not in json.dumps(told) and "the person themselves" in json.dumps(told)
         assert mentions(h.engine, ["Ben Ortiz", "ben@d.example", "UBEN00001"]) == []
