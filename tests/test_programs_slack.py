@@ -65,3 +65,17 @@ async def test_program_admins_run_commands_for_their_own_program_only(tmp_path: 
         assert "SEL Series" in listing and PROGRAM in listing and "pool 3" in listing
         unknown = await _run(h, ADMIN, "status -p 'Speed Day'")
         assert "the programs are: SEL Series, Slack Program" in unknown
+
+
+async def test_someone_in_two_programs_sees_each_in_mentoring_me(tmp_path: Path, database_url: str) -> None:
+    now = datetime.now(timezone.utc)
+    async with slack_harness(tmp_path, database_url) as h:
+        apply_specs(h.engine, parse_programs(PROGRAMS), now=now)
+        await _run(h, "UBEN00001", 'term open "Fall 2026"')
+        before = await _run(h, "UANA00001", "me")
+        assert "*Fall 2026*, Ana Chen: you haven't answered the opt-in yet" in before and "SEL Series" not in before
+        await _run(h, "UCY000001", 'term open "SEL Term" -p "SEL Series"')
+        both = await _run(h, "UANA00001", "me")
+        assert f"*{PROGRAM}* (Fall 2026), Ana Chen" in both and "*SEL Series* (SEL Term), Ana Chen" in both
+        ben = await _run(h, "UBEN00001", "me")  # not in SEL's pool: only the default program
+        assert "SEL" not in ben and "*Fall 2026*, Ben Ortiz" in ben

@@ -711,19 +711,34 @@ def me_blocks(engine: Engine, settings: Settings, *, person_id: int | None) -> l
     if person_id is None:
         return [bk.section("I can't find you on the program's roster. Ask your program admin to add you.")]
     with session_scope(engine) as session:
+        person = session.get(Person, person_id)
+        # Someone invited to open terms of several programs hears about each, named by its program.
+        invited = session.exec(
+            select(Program, Term)
+            .join(Term, col(Term.program_id) == Program.id)
+            .join(Enrollment, col(Enrollment.term_id) == Term.id)
+            .where(Term.status == "open", Enrollment.person_id == person_id)
+            .order_by(Program.name)
+        ).all()
+        if len({program.id for program, _term in invited}) > 1:
+            return [bk.section(f"*{program.name}* ({term.name}), {_my_standing(session, person, term)}") for program, term in invited]
         _program, term = open_term(session, program_name=settings.program_name)
         if term is None:
             return [bk.section("No mentoring term is open right now.")]
-        enrollment = session.exec(select(Enrollment).where(Enrollment.term_id == term.id, Enrollment.person_id == person_id)).first()
-        person = session.get(Person, person_id)
-        state = dialogs.current_state_in(session, person_id=person_id, flow="profile", context=dialogs.context_key(flow="profile", term_id=term.id))
-        line = "you haven't answered the opt-in yet"
-        if enrollment is not None and enrollment.status == "opted_in":
-            line = f"you're in as {enrollment.role}" + (f" for {enrollment.capacity} mentee(s), approval {enrollment.approval.replace('_', ' ')}" if enrollment.role in ("mentor", "both") else "")
-        elif enrollment is not None and enrollment.status == "opted_out":
-            line = "you're not taking part this term"
-        profile = "complete" if state is not None and state.status == "complete" else "not finished"
-        return [bk.section(f"*{term.name}*, {person.name}: {line}. Your profile is {profile}. The Home tab has the details and buttons.")]
+        return [bk.section(f"*{term.name}*, {_my_standing(session, person, term)} The Home tab has the details and buttons.")]
+
+
+def _my_standing(session: Any, person: Person, term: Term) -> str:
+    """One person's opt-in and profile in one term, as a sentence."""
+    enrollment = session.exec(select(Enrollment).where(Enrollment.term_id == term.id, Enrollment.person_id == person.id)).first()
+    state = dialogs.current_state_in(session, person_id=person.id, flow="profile", context=dialogs.context_key(flow="profile", term_id=term.id))
+    line = "you haven't answered the opt-in yet"
+    if enrollment is not None and enrollment.status == "opted_in":
+        line = f"you're in as {enrollment.role}" + (f" for {enrollment.capacity} mentee(s), approval {enrollment.approval.replace('_', ' ')}" if enrollment.role in ("mentor", "both") else "")
+    elif enrollment is not None and enrollment.status == "opted_out":
+        line = "you're not taking part this term"
+    profile = "complete" if state is not None and state.status == "complete" else "not finished"
+    return f"{person.name}: {line}. Your profile is {profile}."
 
 
 # --- data rights: a person's own data, and erasure ---------------------------------------------------------
