@@ -455,3 +455,23 @@ def test_the_cli_creates_opens_and_shows_an_event_topic_by_topic(tmp_path: Path,
     assert "Omar Khan -> Dee Ray: family communication" in lines
     shown = run(tmp_path, "round", "show", "1", database_url=database_url, extra_env=env)
     assert "Ana Chen -> Cai Li: assessment" in " ".join(shown.stdout.split())
+
+
+def test_joins_arriving_at_once_make_one_sign_up_and_never_pass_the_cap(engine: Engine, tmp_path: Path, now: datetime) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    setup_program(engine, tmp_path, now, event_cap=2)
+    round_id = new_event(engine, now)
+    events.open_round(engine, round_id=round_id, now=now)
+    ben = person_id(engine, "ben@d.example")
+    # The same click delivered eight times at once, then three different topics at once against a cap of two.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        same = list(pool.map(lambda _n: events.join(engine, round_id=round_id, person_id=ben, topic="1", source="slack", now=now).status, range(8)))
+    assert same.count("joined") == 1 and set(same) <= {"joined", "already"}
+    eve = person_id(engine, "eve@d.example")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        spread = list(pool.map(lambda topic: events.join(engine, round_id=round_id, person_id=eve, topic=topic, source="slack", now=now).status, ("1", "2", "3")))
+    assert sorted(spread) == ["full", "joined", "joined"]
+    rows = signups(engine, round_id)
+    assert [r for r in rows if r[0] == "ben@d.example"] == [("ben@d.example", "SEL in the classroom", "mentee", "joined")]
+    assert len([r for r in rows if r[0] == "eve@d.example"]) == 2

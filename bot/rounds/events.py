@@ -290,8 +290,10 @@ def join_in(
     round_ = session.get(Round, round_id)
     if round_ is None:
         return SignupOutcome("closed", "Sorry, that round no longer exists; your program admin can tell you what's coming next.", round_id)
-    # One person's joins are serialised, so two quick clicks can't both slip under the event cap.
-    person = session.exec(select(Person).where(Person.id == person_id).with_for_update()).one()
+    # One person's joins are serialised, so two quick clicks can't both slip under the event cap. A no-op UPDATE locks
+    # the person's row on PostgreSQL and takes SQLite's write lock before anything below is read.
+    session.execute(sa.update(Person).where(col(Person.id) == person_id).values(updated_at=Person.updated_at))
+    person = session.exec(select(Person).where(Person.id == person_id)).one()
     if round_.kind not in EVENT_KINDS:
         return SignupOutcome("closed", f"Round {round_id} doesn't take sign-ups.", round_id)
     if round_.status != "collecting":
