@@ -141,9 +141,10 @@ def test_someone_outside_a_pool_cannot_opt_in_to_its_term_and_enroll_from_roster
     with session_scope(engine) as session:
         assert session.exec(select(Enrollment).where(Enrollment.person_id == eve)).first() is None
 
-    counts = service.enroll_from_roster(engine, program_name="Induction", term_name=TERM, require_approval=False, now=now)
+    counts = service.enroll_from_roster(engine, program_name="Induction", term_name=TERM, require_approval=True, now=now)
     # Dee is "both" on the roster, but Induction keeps roles apart: she takes part as a mentor only.
     assert (counts.mentors, counts.mentees, counts.both) == (2, 2, 0)
+    assert counts.awaiting_approval == 0  # Induction needs no principal approval, whatever the site-wide default
     with session_scope(engine) as session:
         roles = {p.email: e.role for e, p in repo.enrollments(session, term_id=district["Induction"])}
     assert roles == {"ana@d.example": "mentor", "ben@d.example": "mentee", "dee@d.example": "mentor", "fay@d.example": "mentee"}

@@ -79,6 +79,8 @@ def enroll_from_roster(engine: Engine, *, program_name: str, term_name: str | No
         program = session.get(Program, term.program_id)
         members = pool_member_ids(session, program_id=term.program_id)
         rules = ProgramRules.of(program.settings)
+        # The program's own setting wins over the site-wide default the caller passes.
+        require_approval = bool((program.settings or {}).get("require_approval", require_approval))
         for person in repo.list_people(session):
             if members is not None and person.id not in members:
                 continue  # the program's pool decides who takes part
