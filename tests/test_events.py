@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -67,14 +67,8 @@ def signups(engine: Engine, round_id: int) -> list[tuple[str, str, str, str]]:
 
 
 def at(day: date, hour: int = 9) -> datetime:
-    """A moment on `day` in the program's zone (Los Angeles is UTC-8 in winter)."""
-    return datetime(day.year, day.month, day.day, hour + 8, 0, tzinfo=now_zone())
-
-
-def now_zone():
-    from datetime import timezone
-
-    return timezone.utc
+    """`hour` o'clock on `day` in the program's zone, as UTC (Los Angeles is UTC-8 in winter)."""
+    return datetime(day.year, day.month, day.day, hour + 8, 0, tzinfo=timezone.utc)
 
 
 def test_a_three_topic_event_fills_from_one_announcement_and_matches_each_topic(engine: Engine, tmp_path: Path, now: datetime) -> None:
@@ -226,11 +220,6 @@ def test_fallback_mentors_fill_a_topic_nobody_offered_to_mentor_when_the_program
 
 
 async def test_slack_clicks_and_an_email_reply_fill_an_event_from_one_announcement(database_url: str, tmp_path: Path) -> None:
-    import asyncio
-    import re
-    from datetime import timezone
-    from email import message_from_bytes, policy
-
     import httpx
 
     from tests.emailkit import RecordingHandler, smtp_server
@@ -297,7 +286,6 @@ async def test_slack_clicks_and_an_email_reply_fill_an_event_from_one_announceme
             _response, url = await h.driver.command("UADMIN001", f"round preview {round_id}")
             preview = json.dumps(await h.responses(url), ensure_ascii=False)
             assert "SEL: 2 of 2 matched" in preview and "assessment: 0 of 1 matched" in preview and "Topic event, 1 session(s)" in preview
-            await asyncio.sleep(0)
             assert "*Ana Chen* → *Dee Park* (SEL)" in preview
             assert len(outbox(h.engine, "round.announce")) == 4  # Ana, Ben, Cy on Slack; Dee by email
     finally:
@@ -305,8 +293,6 @@ async def test_slack_clicks_and_an_email_reply_fill_an_event_from_one_announceme
 
 
 async def test_app_home_has_one_section_per_program_with_sign_ups_and_pairings(database_url: str, tmp_path: Path) -> None:
-    from datetime import timezone
-
     from tests.slack_helpers import PROGRAM as SLACK_PROGRAM
     from tests.slack_helpers import slack_harness, wait_for
 
@@ -374,8 +360,6 @@ def test_each_program_is_its_own_email_thread(engine: Engine, tmp_path: Path, no
 
 
 async def test_a_program_with_an_announce_channel_posts_once_there_and_people_join_from_the_post(database_url: str, tmp_path: Path) -> None:
-    from datetime import timezone
-
     from tests.slack_helpers import PROGRAM as SLACK_PROGRAM
     from tests.slack_helpers import slack_harness, wait_for
 
@@ -420,8 +404,6 @@ def test_an_event_topic_is_matched_with_the_programs_rules(engine: Engine, tmp_p
 
 
 def test_the_cli_creates_opens_and_shows_an_event_topic_by_topic(tmp_path: Path, database_url: str) -> None:
-    from datetime import timezone
-
     from storage import db
     from tests.test_cli import run
 
