@@ -12,9 +12,10 @@ from sqlmodel import select
 
 from bot.importer import import_roster
 from bot.rounds import events, schedule, service
+from bot.rounds.guides import guide_context
 from storage import repo
 from storage.db import session_scope
-from storage.models import OutboxMessage, Person, Program, RoundSignup, ScheduledAction
+from storage.models import OutboxMessage, Person, Program, Round, RoundSignup, ScheduledAction
 
 PROGRAM = "Event Program"
 CONFIG = schedule.ScheduleConfig(session_minutes=30, public_base_url="http://mentorbot.test")
@@ -139,6 +140,14 @@ def test_a_three_topic_event_fills_from_one_announcement_and_matches_each_topic(
     assert "Bring one message you sent home this month." in dee.body["guide"]["email_text"]
     cai = next(m for m in notices if m.recipient == "cai@d.example")
     assert cai.body["topic"] == "assessment" and "Bring one message" not in cai.body["guide"]["email_text"]
+
+    # The printable guide of the same pairing speaks of the same topic, with the program's words for it.
+    with session_scope(engine) as session:
+        dee_pairing = next(p for p in repo.round_pairings(session, round_id=round_id) if p.mentee_id == person_id(engine, "dee@d.example"))
+        round_row = session.get(Round, round_id)
+        printable = guide_context(session, pairing=dee_pairing, round_=round_row, reader=None, base_url=CONFIG.public_base_url, session_minutes=30)
+    assert printable.topic == "family communication"
+    assert printable.custom_message == "Bring one message you sent home this month."
 
 
 def test_the_event_cap_holds_and_names_current_events(engine: Engine, tmp_path: Path, now: datetime) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.guides import GuideContext, Mentee, Mentor, SessionTime, guide_kind, render_email, render_slack_message
+from bot.rounds.events import EVENT_KINDS, pairing_topic, topic_guide_note
 from storage import repo
 from storage.db import session_scope
 from storage.models import Pairing, Person, PlannedSession, Program, Round, Term
@@ -47,18 +48,23 @@ def guide_context(
     group = [p for p in repo.round_pairings(session, round_id=round_.id) if pairing.group_no is not None and p.group_no == pairing.group_no]
     mentees = [mentee] if not group else [session.get(Person, p.mentee_id) for p in group]
     group_answers = repo.profiles(session, person_ids=[m.id for m in mentees])
+    # An event's pairing is about one of the round's topics; the program may add its own words for that topic.
+    topic = pairing_topic(round_, pairing)
+    custom_message = (round_.settings or {}).get("message")
+    if round_.kind in EVENT_KINDS:
+        custom_message = "\n\n".join(x for x in (custom_message, topic_guide_note(program, topic)) if x) or None
     return GuideContext(
         program_name=program.name,
         mentor=Mentor(name=mentor.name, offers=tuple(answers[mentor.id].get("strengths") or ()), site=mentor.site),
         mentees=tuple(Mentee(name=m.name, asked_for=tuple(group_answers[m.id].get("needs") or ()), site=m.site) for m in mentees),
-        topic=round_.topic,
+        topic=topic,
         sessions=round_.sessions,
         kind=guide_kind(round_kind=round_.kind, mentees_in_group=len(mentees)),
         reasons=tuple(pairing.reasons),
         times=tuple(SessionTime(s.number, s.starts_at, s.ends_at) for s in sessions if s.number <= round_.sessions),
         timezone=(reader or mentee).timezone,
         session_minutes=session_minutes,
-        custom_message=(round_.settings or {}).get("message"),
+        custom_message=custom_message,
         guide_url=guide_url(base_url, pairing.id, link_secret),
     )
 

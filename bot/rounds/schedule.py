@@ -256,10 +256,6 @@ def pairing_notice(session: Session, *, pairing: Pairing, round_: Round, reader:
     the_topic = events.pairing_topic(round_, pairing)
     topic = f" on {the_topic}" if the_topic else ""
     ctx = guide_context(session, pairing=pairing, round_=round_, reader=reader, base_url=config.public_base_url, session_minutes=config.session_minutes, link_secret=config.link_secret)
-    if round_.kind in events.EVENT_KINDS:
-        # The topic's guide: the topic itself, and the program's own words for it when it has some.
-        note = events.topic_guide_note(program_of(session, round_), the_topic)
-        ctx = replace(ctx, topic=the_topic, custom_message="\n\n".join(x for x in (ctx.custom_message, note) if x) or None)
     guide = guide_renderings(ctx, overrides=overrides_of(program_of(session, round_)))
     message = (round_.settings or {}).get("message")
     text = "\n".join(
