@@ -113,6 +113,9 @@ def _open(secret: str, kind: int, token: str) -> bytes:
         raw = base64.b32decode(text + "=" * (-len(text) % 8))
     except (ValueError, base64.binascii.Error) as exc:
         raise BadToken("not base32") from exc
+    if base64.b32encode(raw).decode("ascii").rstrip("=") != text:
+        # The last character's spare bits: "…a" and "…b" can decode alike; only the exact token we issued is taken.
+        raise BadToken("not the canonical encoding")
     if len(raw) < 2 + MAC_BYTES:
         raise BadToken("too short")
     body, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]

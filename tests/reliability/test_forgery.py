@@ -242,3 +242,21 @@ async def test_forged_expired_or_someone_elses_reply_tokens_change_nothing_and_a
         "Forgery: reply tokens", tried="replies whose Reply-To token is forged, tampered with, expired, or another person's",
         count=count, held="all ignored and logged; no row written", backend=h.engine.dialect.name,
     )  # fmt: skip
+
+
+def test_every_one_character_change_to_a_reply_token_is_refused() -> None:
+    """Found at full scale: changing a token's last character could keep its bytes (base32's spare bits) and pass."""
+    now = datetime(2026, 11, 23, 17, tzinfo=timezone.utc)
+    token = tokens.make_reply_token(TOKEN_SECRET, person_id=4242, flow="opt_in", context="term:12", now=now)
+    accepted = []
+    for position, original in enumerate(token):
+        for letter in "abcdefghijklmnopqrstuvwxyz234567":
+            if letter != original:
+                changed = token[:position] + letter + token[position + 1 :]
+                try:
+                    tokens.read_reply_token(TOKEN_SECRET, changed, now=now)
+                except tokens.BadToken:
+                    continue
+                accepted.append(changed)
+    assert accepted == []
+    assert tokens.read_reply_token(TOKEN_SECRET, token.upper(), now=now).person_id == 4242  # mail systems may change case
