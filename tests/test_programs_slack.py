@@ -79,3 +79,23 @@ async def test_someone_in_two_programs_sees_each_in_mentoring_me(tmp_path: Path,
         assert f"*{PROGRAM}* (Fall 2026), Ana Chen" in both and "*SEL Series* (SEL Term), Ana Chen" in both
         ben = await _run(h, "UBEN00001", "me")  # not in SEL's pool: only the default program
         assert "SEL" not in ben and "*Fall 2026*, Ben Ortiz" in ben
+
+
+def test_program_question_add_takes_a_kind_and_refuses_a_bad_one(engine, now) -> None:
+    from bot import dialogs
+    from bot.settings import Settings
+    from bot.slack import admin
+
+    settings = Settings(_env_file=None, program_name="SEL Series")
+    apply_specs(engine, parse_programs(PROGRAMS), now=now)
+    added = admin.run(engine, settings, admin.parse('program question add style "Feedback?" --kind choice --options "Notes; Chat" --required -p "SEL Series"'), now=now)
+    assert "Question *style* added" in str(added)
+    refused = admin.run(engine, settings, admin.parse('program question add mood "Mood?" --kind scale --min 5 --max 1'), now=now)
+    assert "A scale runs from min to max" in str(refused)
+    with session_scope(engine) as session:
+        options = dialogs.ProgramOptions.of(repo.get_program(session, name="SEL Series"))
+    assert [(q.key, q.kind, q.options, q.required) for q in options.custom_questions] == [
+        ("hope", "text", (), False), ("style", "choice", ("Notes", "Chat"), True),
+    ]
+    shown = str(admin.run(engine, settings, admin.parse("program show"), now=now))
+    assert "style: Feedback? (choice: Notes, Chat)" in shown
