@@ -183,7 +183,8 @@ class Pairing(SQLModel, table=True):
     round_id: int = Field(foreign_key="round.id", index=True)
     mentor_id: int = Field(foreign_key="person.id", index=True)
     mentee_id: int = Field(foreign_key="person.id", index=True)
-    rotation: int = Field(default=0)  # 0 for micro rounds
+    rotation: int = Field(default=0)  # speed rounds: the rotation; topic events: the topic's number; else 0
+    topic: str | None = Field(default=None, max_length=200)  # topic events and interviews: what this pair meets about
     group_no: int | None = None  # small-group sessions share a number
     score: float = 0.0
     breakdown: dict = _json_column(dict)

@@ -184,8 +184,8 @@ def test_demo_runs_a_term_end_to_end(tmp_path: Path) -> None:
 
 def test_db_commands(tmp_path: Path) -> None:
     assert "revision none" in run(tmp_path, "db", "current").stdout
-    assert "Database at revision 0002" in run(tmp_path, "db", "upgrade").stdout
-    assert "revision 0002" in run(tmp_path, "db", "current").stdout
+    assert "Database at revision 0003" in run(tmp_path, "db", "upgrade").stdout
+    assert "revision 0003" in run(tmp_path, "db", "current").stdout
 
 
 def test_an_xlsx_roster_imports_like_its_csv(tmp_path: Path) -> None:

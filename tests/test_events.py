@@ -146,7 +146,7 @@ def test_a_three_topic_event_fills_from_one_announcement_and_matches_each_topic(
         dee_pairing = next(p for p in repo.round_pairings(session, round_id=round_id) if p.mentee_id == person_id(engine, "dee@d.example"))
         round_row = session.get(Round, round_id)
         printable = guide_context(session, pairing=dee_pairing, round_=round_row, reader=None, base_url=CONFIG.public_base_url, session_minutes=30)
-    assert printable.topic == "family communication"
+    assert printable.topic == "family communication" and dee_pairing.topic == "family communication"  # stored with the pair
     assert printable.custom_message == "Bring one message you sent home this month."
 
 

@@ -54,7 +54,7 @@ async def test_health_reports_database_schema_and_scheduler(tmp_path: Path, data
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert body["database"]["schema"] == "0002"  # upgraded on start, from an empty database
+    assert body["database"]["schema"] == "0003"  # upgraded on start, from an empty database
     assert body["scheduler"]["running"] is True
     assert body["slack"].startswith("disabled")
 

@@ -78,7 +78,10 @@ def topics_of(round_: Round) -> list[str]:
 
 
 def pairing_topic(round_: Round, pairing: Pairing) -> str | None:
-    """The topic a pairing is about: an event's pairing carries its topic's number in `rotation`."""
+    """The topic a pairing is about: its own for event and interview pairings, else the round's."""
+    if pairing.topic:
+        return pairing.topic
+    # Pairings stored before pairings had a topic column carry an event topic's number in `rotation`.
     if round_.kind == "event" and pairing.rotation:
         topics = topics_of(round_)
         if 0 < pairing.rotation <= len(topics):
@@ -478,7 +481,7 @@ def _ready_enrollment(enrollment: Enrollment | None, person: Person, role: str) 
 
 
 def match_signups_in(session: Session, *, round_: Round, session_minutes: int, now: datetime) -> list[TopicResult]:
-    """Match each topic of an event (or the interviews) from its sign-ups, and store the pairs (topic number in `rotation`)."""
+    """Match each topic of an event (or the interviews) from its sign-ups, and store the pairs with their topic."""
     from dataclasses import replace
 
     program = program_of_round(session, round_)
@@ -523,7 +526,7 @@ def match_signups_in(session: Session, *, round_: Round, session_minutes: int, n
         interest_of = {p.email: s.interest for s, p in mentees}
         id_of = {p.email: p.id for p in everyone.values()}
         for pair in result.pairs:
-            rows.append(_pair_row(pair, id_of, rotation=0, extra={"interest": interest_of.get(pair.mentee)}))
+            rows.append(_pair_row(pair, id_of, rotation=0, topic=interest_of.get(pair.mentee), extra={"interest": interest_of.get(pair.mentee)}))
         results.append(TopicResult("", 0, hosts, len(mentees), result, {p.email: p.name for p in everyone.values()}))
     else:
         fallback = bool((program.settings or {}).get("event_fallback_mentors", False))
@@ -564,7 +567,7 @@ def match_signups_in(session: Session, *, round_: Round, session_minutes: int, n
             result = match_round(participants, settings, history)
             id_of = {p.email: p.id for p in people.values()}
             for pair in result.pairs:
-                rows.append(_pair_row(pair, id_of, rotation=number))
+                rows.append(_pair_row(pair, id_of, rotation=number, topic=topic))
                 load[id_of[pair.mentor]] = load.get(id_of[pair.mentor], 0) + 1  # a mentor's capacity is shared by the topics
             results.append(TopicResult(topic, number, mentors, len(mentee_rows), result, {p.email: p.name for p in people.values()}))
     repo.replace_pairings(session, round_id=round_.id, pairings=rows, now=now)
@@ -572,11 +575,11 @@ def match_signups_in(session: Session, *, round_: Round, session_minutes: int, n
     return results
 
 
-def _pair_row(pair: Any, id_of: dict[str, int], *, rotation: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def _pair_row(pair: Any, id_of: dict[str, int], *, rotation: int, topic: str | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     breakdown: dict[str, Any] = {part.factor: part.points for part in pair.breakdown}
     breakdown.update({k: v for k, v in (extra or {}).items() if v is not None})
     return {
-        "mentor_id": id_of[pair.mentor], "mentee_id": id_of[pair.mentee], "rotation": rotation,
+        "mentor_id": id_of[pair.mentor], "mentee_id": id_of[pair.mentee], "rotation": rotation, "topic": topic,
         "score": pair.score, "breakdown": breakdown, "reasons": list(pair.reasons),
     }  # fmt: skip
 
