@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -53,8 +56,9 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(None, description="SMTP password.")
     mail_from: str = Field("mentorbot@localhost", description="From address of outgoing mail.")
     reply_domain: str = Field("localhost", description="Domain of the reply addresses that carry each person's signed token.")
-    email_token_secret: str = Field(
-        "change-me", description="Secret that signs reply-address and unsubscribe tokens; set a long random value."
+    email_token_secret: str | None = Field(
+        None,
+        description="Signs reply-address, unsubscribe and guide-link tokens; unset = a random secret kept in DATA_DIR/email-token-secret.",
     )
     email_reply_token_days: int = Field(60, ge=1, le=3650, description="Days a reply address keeps working after its email is sent.")
     smtp_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the mail server at each step.")
@@ -106,6 +110,41 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'mentorbot.db').as_posix()}"
 
     @property
+    def token_secret(self) -> str:
+        """EMAIL_TOKEN_SECRET, or the random secret kept in DATA_DIR (instances on different machines must set it alike)."""
+        return self.email_token_secret or secret_in(self.data_dir, "email-token-secret", setting="EMAIL_TOKEN_SECRET")
+
+    @property
     def slack_enabled(self) -> bool:
         """Slack runs only when a bot token and a signing secret are both set."""
         return bool(self.slack_bot_token and self.slack_signing_secret)
+
+
+def secret_in(data_dir: Path, name: str, *, setting: str) -> str:
+    """A random secret kept in DATA_DIR/<name>, made on first use and readable by the owner only.
+
+    Processes that share DATA_DIR (`mentorbot serve` and the CLI) share the secret through the file; a secret that
+    only lives in memory would make every reply address and link invalid after a restart.
+    """
+    path = Path(data_dir) / name
+    try:
+        return _read_secret(path, setting)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return _read_secret(path, setting)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return _read_secret(path, setting)
+
+
+def _read_secret(path: Path, setting: str) -> str:
+    for _ in range(50):  # a writer that just created the file may not have written it yet
+        text = path.read_text(encoding="ascii").strip()
+        if text:
+            return text
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} is empty; delete it or set {setting}")

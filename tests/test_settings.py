@@ -41,3 +41,13 @@ def test_readme_lists_every_setting() -> None:
     text = README.read_text(encoding="utf-8")
     missing = [name.upper() for name in Settings.model_fields if f"| `{name.upper()}` |" not in text]
     assert missing == []
+
+
+def test_an_unset_token_secret_is_random_kept_in_data_dir_and_private(tmp_path: Path) -> None:
+    first = Settings(_env_file=None, data_dir=tmp_path / "a")
+    again = Settings(_env_file=None, data_dir=tmp_path / "a")
+    other = Settings(_env_file=None, data_dir=tmp_path / "b")
+    assert len(first.token_secret) >= 48 and first.token_secret == again.token_secret  # survives a restart
+    assert other.token_secret != first.token_secret  # never a shared, guessable default
+    assert (tmp_path / "a" / "email-token-secret").stat().st_mode & 0o077 == 0
+    assert Settings(_env_file=None, data_dir=tmp_path / "c", email_token_secret="s" * 40).token_secret == "s" * 40

@@ -99,8 +99,8 @@ async def test_the_printable_guide_is_served_for_a_pairing(tmp_path: Path, datab
         pairing_id = repo.round_pairings(session, round_id=round_.id)[0].id
     settings = _settings(tmp_path, database_url, scheduler_enabled=False)
     async with serving(settings) as base, httpx.AsyncClient(base_url=base) as client:
-        page = await client.get(f"/guides/pairing/{pairing_id}", params={"k": guide_link_key(settings.email_token_secret, pairing_id)})
-        missing = await client.get("/guides/pairing/999999", params={"k": guide_link_key(settings.email_token_secret, 999999)})
+        page = await client.get(f"/guides/pairing/{pairing_id}", params={"k": guide_link_key(settings.token_secret, pairing_id)})
+        missing = await client.get("/guides/pairing/999999", params={"k": guide_link_key(settings.token_secret, 999999)})
         unsigned = await client.get(f"/guides/pairing/{pairing_id}")  # a pairing's guide is for its pair: the link's key is required
     assert page.status_code == 200 and "<!DOCTYPE html>" in page.text
     assert pairs[0].mentor_name in page.text or pairs[0].mentee_name in page.text

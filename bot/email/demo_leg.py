@@ -146,7 +146,7 @@ def run_email_leg(settings: Settings, *, database_url: str, term_id: int, now: d
     leg_settings = settings.model_copy(
         update={
             "database_url": database_url, "smtp_host": None, "scheduler_enabled": False, "mailgun_signing_key": secrets.token_hex(16),
-            "email_token_secret": settings.email_token_secret if settings.email_token_secret != "change-me" else secrets.token_hex(16),
+            "email_token_secret": settings.token_secret,
             "imap_host": None,
         }
     )  # fmt: skip

@@ -112,7 +112,7 @@ def _locate(engine: Engine, settings: Settings, mail: InboundMail, now: datetime
     token = tokens.token_from_address(*mail.recipients)
     if token is not None:
         try:
-            return tokens.read_reply_token(settings.email_token_secret, token, now=now), "token"
+            return tokens.read_reply_token(settings.token_secret, token, now=now), "token"
         except tokens.BadToken as exc:
             return None, f"reply token rejected ({exc})"
     wanted = [mail.in_reply_to, *reversed(mail.references)]

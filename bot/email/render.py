@@ -280,7 +280,7 @@ def render_notice(session: Session, *, message: OutboxMessage, settings: Setting
     name = person.name if person is not None else str(message.body.get("person_name") or "")
     unsubscribe_url = None
     if person is not None:
-        token = tokens.make_unsubscribe_token(settings.email_token_secret, person_id=person.id)
+        token = tokens.make_unsubscribe_token(settings.token_secret, person_id=person.id)
         unsubscribe_url = f"{settings.public_base_url.rstrip('/')}/email/unsubscribe/{token}"
     base = {"first_name": _first_name(name), "program_name": settings.program_name, "unsubscribe_url": unsubscribe_url}
     kind = message.body.get("notice")
@@ -313,7 +313,7 @@ def build_mime(message: OutboxMessage, rendered: Rendered, *, settings: Settings
     mail["Subject"] = rendered.subject
     if person is not None:
         token = tokens.make_reply_token(
-            settings.email_token_secret, person_id=person.id, flow=rendered.reply_flow, context=rendered.reply_context if rendered.reply_flow or rendered.reply_context.startswith("round:") else "",
+            settings.token_secret, person_id=person.id, flow=rendered.reply_flow, context=rendered.reply_context if rendered.reply_flow or rendered.reply_context.startswith("round:") else "",
             now=now, valid_days=settings.email_reply_token_days,
         )  # fmt: skip
         mail["Reply-To"] = Address(settings.program_name, addr_spec=tokens.reply_address(token, settings.reply_domain))

@@ -135,7 +135,7 @@ def signup_reply(engine: Engine, settings: Settings, mail: InboundMail, *, now: 
     if token is None or mail.auto_submitted:
         return None
     try:
-        located = tokens.read_reply_token(settings.email_token_secret, token, now=now)
+        located = tokens.read_reply_token(settings.token_secret, token, now=now)
     except tokens.BadToken:
         return None  # the dialog handler logs and ignores it
     if located.flow is not None or not located.context.startswith("round:"):
@@ -178,7 +178,7 @@ def data_rights_reply(engine: Engine, settings: Settings, mail: InboundMail, *, 
     if kind is None or token is None or mail.auto_submitted:
         return None
     try:
-        located = tokens.read_reply_token(settings.email_token_secret, token, now=now)
+        located = tokens.read_reply_token(settings.token_secret, token, now=now)
     except tokens.BadToken:
         return None  # the dialog handler logs and ignores it
     key = "email.data:" + hashlib.sha256((mail.message_id or f"{mail.sender}\n{mail.subject}\n{mail.text}").encode()).hexdigest()[:40]
@@ -243,7 +243,7 @@ def email_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
 
     def _person(token: str) -> int | None:
         try:
-            return tokens.read_unsubscribe_token(settings.email_token_secret, token)
+            return tokens.read_unsubscribe_token(settings.token_secret, token)
         except tokens.BadToken as exc:
             logger.warning("unsubscribe link refused: %s", exc)
             return None

@@ -63,7 +63,7 @@ def schedule_config(settings: Settings) -> ScheduleConfig:
         session_minutes=settings.session_minutes,
         public_base_url=settings.public_base_url,
         slack_admin_ids=tuple(settings.slack_admin_ids),
-        link_secret=settings.email_token_secret,
+        link_secret=settings.token_secret,
     )
 
 

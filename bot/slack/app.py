@@ -161,7 +161,7 @@ class SlackChannel:
         model = await self.db(store.home_model, self.engine, self.settings, slack_user_id=user_id, now=self.clock())
         programs = await self.db(program_sections, self.engine, slack_user_id=user_id)
         try:
-            await self.client.views_publish(user_id=user_id, view=home_view(model, public_base_url=self.settings.public_base_url, programs=programs, link_secret=self.settings.email_token_secret))
+            await self.client.views_publish(user_id=user_id, view=home_view(model, public_base_url=self.settings.public_base_url, programs=programs, link_secret=self.settings.token_secret))
         except SlackApiError as exc:
             logger.warning("could not publish the Home tab of %s: %s", user_id, slack_error(exc))
 

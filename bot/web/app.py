@@ -130,9 +130,9 @@ def create_app(
 
     app.include_router(
         guides_router(
-            print_context_loader(engine, base_url=settings.public_base_url, session_minutes=settings.session_minutes, link_secret=settings.email_token_secret),
+            print_context_loader(engine, base_url=settings.public_base_url, session_minutes=settings.session_minutes, link_secret=settings.token_secret),
             overrides_for=overrides_loader(engine),
-            link_key=lambda pairing_id: guide_link_key(settings.email_token_secret, pairing_id),
+            link_key=lambda pairing_id: guide_link_key(settings.token_secret, pairing_id),
         )
     )
 

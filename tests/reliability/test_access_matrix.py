@@ -315,7 +315,7 @@ async def test_a_participant_sees_their_own_guide_and_home_and_nobody_elses_prof
         round_ = service.create_round(h.engine, program_name=PROGRAM, term_name=None, request=service.RoundRequest(sessions=1), now=now)
         service.move_round(h.engine, round_id=round_.id, target="collecting", now=now)
         service.run_matching(h.engine, round_id=round_.id, session_minutes=30, now=now)
-        secret = h.settings.email_token_secret
+        secret = h.settings.token_secret
         publish_round(h.engine, round_id=round_.id, now=now, config=ScheduleConfig(public_base_url=h.settings.public_base_url, link_secret=secret))
         with session_scope(h.engine) as session:
             people = {p.id: p for p in session.exec(select(Person))}

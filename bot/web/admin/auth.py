@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 import secrets
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,7 +31,7 @@ import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.engine import Engine
 
-from bot.settings import Settings
+from bot.settings import Settings, secret_in
 from storage.db import session_scope
 from storage.models import ScheduledAction
 
@@ -59,30 +57,7 @@ def admin_secret(settings: Settings) -> str:
     `mentorbot admin-link` and `mentorbot serve` share it through that file when they share DATA_DIR; instances
     on different machines need ADMIN_SECRET set to the same value.
     """
-    if settings.admin_secret:
-        return settings.admin_secret
-    path = Path(settings.data_dir) / "admin-secret"
-    try:
-        return _read_secret(path)
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return _read_secret(path)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(secrets.token_urlsafe(48))
-    return _read_secret(path)
-
-
-def _read_secret(path: Path) -> str:
-    for _ in range(50):  # a writer that just created the file may not have written it yet
-        text = path.read_text(encoding="ascii").strip()
-        if text:
-            return text
-        time.sleep(0.01)
-    raise RuntimeError(f"{path} is empty; delete it or set ADMIN_SECRET")
+    return settings.admin_secret or secret_in(settings.data_dir, "admin-secret", setting="ADMIN_SECRET")
 
 
 def _serializer(secret: str, purpose: str) -> URLSafeSerializer:
