@@ -240,6 +240,7 @@ def test_rounds_match_only_their_pool_with_their_rules_and_publish_to_their_peop
     induction = outcomes["Induction"].result
     assert "dee@d.example" not in {pair.mentee for pair in induction.pairs}  # "both" people mentor only in Induction
     assert {pair.mentee for pair in induction.pairs} == {"ben@d.example", "fay@d.example"}
+    assert {pair.mentee for pair in outcomes["SEL"].result.pairs} == {"cy@d.example", "fay@d.example"}  # no cap: both placed
     if "require" in {f.name for f in fields(RoundSettings)}:
         # Induction requires a shared subject: Cy (science) could never be paired there, and every pair shares math.
         with session_scope(engine) as session:
@@ -303,3 +304,19 @@ def test_a_roster_import_moves_people_in_and_out_of_pools(engine: Engine, now: d
         stray = session.exec(select(ProfileAnswer).where(col(ProfileAnswer.question).like("custom:%:%"))).all()
     assert enrolled == SEL_POOL - {"gus@d.example"} | {"eve@d.example"}
     assert stray == []
+
+
+def test_a_programs_equity_site_cap_limits_each_sites_placements(engine: Engine, now: datetime, district: dict[str, int]) -> None:
+    with_cap = PROGRAMS.replace("  rules:\n    relax: [availability]\n", "  rules:\n    relax: [availability]\n  equity:\n    site_cap: 1\n")
+    assert with_cap != PROGRAMS
+    apply_specs(engine, parse_programs(with_cap), now=now)
+    notify.invite_to_term(engine, term_id=district["SEL"], now=now)
+    _opt_in_everyone(engine, {"SEL": district["SEL"]}, now)
+    request = service.RoundRequest(kind="micro", sessions=1, start_on=(now + timedelta(days=8)).date())
+    round_ = service.create_round(engine, program_name="SEL", term_name=TERM, request=request, now=now)
+    service.move_round(engine, round_id=round_.id, target="collecting", now=now)
+    outcome = service.run_matching(engine, round_id=round_.id, session_minutes=30, now=now)
+    # Cy and Fay are both Lincoln mentees and two mentors have room: without the cap both would be placed.
+    assert [pair.mentee for pair in outcome.result.pairs if pair.mentee in ("cy@d.example", "fay@d.example")] in (["cy@d.example"], ["fay@d.example"])
+    assert {u.key for u in outcome.result.unmatched} & {"cy@d.example", "fay@d.example"}
+    assert outcome.result.solver is not None

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.matching import MatchResult, match_round
+from bot.matching import MatchResult, SideConstraints, match_round, solve_with_side_constraints
 from bot.rounds.lifecycle import (
     IllegalTransition,
     check_round_move,
@@ -356,7 +356,11 @@ def match_in(session: Session, *, round_id: int, session_minutes: int, now: date
         session_minutes=session_minutes,
         reference_date=week_of,
     )
-    result = match_round(participants, settings, history_from(earlier, email_of))
+    constraints = equity_constraints(program.settings, participants)
+    if constraints.active:
+        result = solve_with_side_constraints(participants, settings, history_from(earlier, email_of), constraints)
+    else:
+        result = match_round(participants, settings, history_from(earlier, email_of))
     id_of = {person.email: person.id for _, person in active}
     repo.replace_pairings(
         session,
@@ -403,6 +407,18 @@ def _match_signups(session: Session, *, round_: Round, session_minutes: int, now
     names = {email: name for item in results for email, name in item.names.items()}
     summary = round_.match_summary
     return MatchOutcome(round=round_, result=merged_result(results), mentors=summary["mentors"], mentees=summary["mentees"], names=names)
+
+
+def equity_constraints(program_settings: dict[str, Any] | None, participants: list) -> SideConstraints:
+    """The program's equity rules as the matcher's side constraints: a cap per site, a fairness floor (fit points)."""
+    equity = (program_settings or {}).get("equity") or {}
+    site_cap, floor = equity.get("site_cap"), equity.get("fairness_floor")
+    sites = sorted({p.site for p in participants if p.site and p.role in ("mentee", "both")})
+    return SideConstraints(
+        site_caps=tuple((site, int(site_cap)) for site in sites) if site_cap else (),
+        fairness_floor=int(floor) if floor is not None else None,
+        time_limit_seconds=10.0,
+    )
 
 
 @dataclass(frozen=True)
