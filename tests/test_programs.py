@@ -228,3 +228,16 @@ def test_the_readme_example_is_a_valid_program_file() -> None:
     example = readme.split("### Programs", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     [spec] = parse_programs(example)
     assert spec.name == "New Teacher Induction" and spec.custom_questions[0].kind == "choice"
+
+
+def test_a_hand_edited_invalid_definition_never_stops_a_roster_import(engine: Engine, now: datetime, tmp_path: Path) -> None:
+    from bot.importer import import_roster
+
+    apply_specs(engine, parse_programs("- name: Good\n  pool: {sites: [Lincoln]}\n- name: Broken\n"), now=now)
+    with session_scope(engine) as session:
+        broken = repo.get_program(session, name="Broken")
+        broken.settings = {**broken.settings, "max_capacity": 99, "admin_emails": ["not an email"]}
+    roster = tmp_path / "roster.csv"
+    roster.write_text("email,name,role,site\nana@d.example,Ana Chen,mentor,Lincoln\nben@d.example,Ben Ortiz,mentee,Garfield\n", encoding="utf-8")
+    report = import_roster(engine, roster, program_name="Good", default_timezone="America/Los_Angeles", now=now)
+    assert report.created == 2 and report.pool_changes == {"Good": (1, 0)}

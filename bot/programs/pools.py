@@ -6,10 +6,12 @@ The pool is resolved when a definition is applied and after every roster import.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from bot.programs.spec import PoolSpec, ProgramSpec
@@ -17,6 +19,7 @@ from storage import repo
 from storage.models import Person, Pool, PoolMember, ProfileAnswer, Program
 
 MEMBERS_POOL = "members"
+logger = logging.getLogger(__name__)
 
 
 def _folded(values: Iterable[Any]) -> set[str]:
@@ -105,7 +108,12 @@ def refresh_all_pools(session: Session) -> dict[str, tuple[int, int]]:
         if members_pool(session, program_id=program.id) is None:
             continue
         roster = roster or roster_snapshot(session)
-        spec = ProgramSpec.from_settings(name=program.name, timezone=program.timezone, settings=program.settings)
+        try:
+            spec = ProgramSpec.from_settings(name=program.name, timezone=program.timezone, settings=program.settings)
+        except ValidationError as exc:
+            # A definition edited by hand into something invalid must not stop a roster import; its pool waits.
+            logger.warning("pool of %s not refreshed: its stored definition is invalid (%s)", program.name, exc.error_count())
+            continue
         changes[program.name] = refresh_pool(session, program=program, spec=spec, roster=roster)
     return changes
 

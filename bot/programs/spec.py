@@ -244,8 +244,9 @@ class ProgramSpec(_Strict):
         known = {key: value for key, value in raw.items() if key in cls.model_fields and key not in ("name", "timezone")}
         admins = list(known.get("admins") or [])
         for email in raw.get("admin_emails") or ():
-            if str(email).lower() not in [str(a).lower() for a in admins]:
-                admins.append(email)
+            # `/mentoring program set admin_emails` never checked its entries; only real addresses become admins.
+            if EMAIL_RE.match(str(email).strip()) and str(email).lower() not in [str(a).lower() for a in admins]:
+                admins.append(str(email).strip())
         known["admins"] = admins
         known["custom_questions"] = [
             {k: v for k, v in question.items() if k in CustomQuestion.model_fields} for question in known.get("custom_questions") or ()
