@@ -300,13 +300,40 @@ def _clock(minute_of_day: int) -> str:
     return f"{minute_of_day // 60:02d}:{minute_of_day % 60:02d}"
 
 
+@lru_cache(maxsize=4096)
+def _steady_offset(tz_name: str, week_of: date) -> int | None:
+    """The zone's UTC offset in whole minutes when it holds from the day before the week to the
+    end of the week after (no clock change in reach of any window); otherwise None."""
+    tz = _zone(tz_name)
+    week_start_utc = datetime.combine(_monday(week_of), time(), dt_timezone.utc)
+    offsets = {tz.utcoffset(week_start_utc + timedelta(hours=12 * k)) for k in range(-2, 31)}
+    if len(offsets) != 1:
+        return None
+    (offset,) = offsets
+    seconds = int(offset.total_seconds())
+    return seconds // 60 if seconds % 60 == 0 else None
+
+
 @lru_cache(maxsize=65536)
 def phrase_window(start: int, end: int, tz_name: str, week_of: date) -> tuple[tuple[int, int], str]:
     """Phrase a UTC window as local 'Tue 15:30-16:30'; also return a sort key (local day, minute)."""
-    tz = _zone(tz_name)
-    week_start_utc = datetime.combine(_monday(week_of), time(), dt_timezone.utc)
     if end - start >= WEEK_MINUTES:
         return (0, 0), "any time"
+    offset = _steady_offset(tz_name, week_of)
+    if offset is not None:
+        # The common case, integer arithmetic only: local minutes from Monday 00:00 of the week.
+        local_start, local_end = start + offset, end + offset
+        start_day, end_day = local_start // 1440, local_end // 1440
+        start_minute, end_minute = local_start % 1440, local_end % 1440
+        if end_day == start_day:
+            end_text = _clock(end_minute)
+        elif end_day == start_day + 1 and end_minute == 0:
+            end_text = "24:00"
+        else:
+            end_text = f"{DAY_NAMES[end_day % 7]} {_clock(end_minute)}"
+        return (start_day % 7, start_minute), f"{DAY_NAMES[start_day % 7]} {_clock(start_minute)}-{end_text}"
+    tz = _zone(tz_name)
+    week_start_utc = datetime.combine(_monday(week_of), time(), dt_timezone.utc)
     local_start = (week_start_utc + timedelta(minutes=start)).astimezone(tz)
     local_end = (week_start_utc + timedelta(minutes=end)).astimezone(tz)
     day = local_start.weekday()
