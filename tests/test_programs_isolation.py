@@ -4,7 +4,6 @@ never cross from one to the other (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import csv
-from dataclasses import fields
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from bot.email.questions import dialog_view
 from bot.email.render import render_notice
 from bot.flows import PROFILE, questions_for
 from bot.importer import import_roster, write_roster_csv
-from bot.matching import RoundSettings
 from bot.programs.pools import members_pool
 from bot.programs.store import apply_specs
 from bot.programs.yamlfile import parse_programs
@@ -241,12 +239,11 @@ def test_rounds_match_only_their_pool_with_their_rules_and_publish_to_their_peop
     assert "dee@d.example" not in {pair.mentee for pair in induction.pairs}  # "both" people mentor only in Induction
     assert {pair.mentee for pair in induction.pairs} == {"ben@d.example", "fay@d.example"}
     assert {pair.mentee for pair in outcomes["SEL"].result.pairs} == {"cy@d.example", "fay@d.example"}  # no cap: both placed
-    if "require" in {f.name for f in fields(RoundSettings)}:
-        # Induction requires a shared subject: Cy (science) could never be paired there, and every pair shares math.
-        with session_scope(engine) as session:
-            subjects = repo.profiles(session, person_ids=[p.id for p in repo.list_people(session)])
-            by_email = {p.email: subjects[p.id].get("subjects") for p in repo.list_people(session)}
-        assert all(set(by_email[p.mentor]) & set(by_email[p.mentee]) for p in induction.pairs)
+    # Induction requires a shared subject: Cy (science) could never be paired there, and every pair shares math.
+    with session_scope(engine) as session:
+        subjects = repo.profiles(session, person_ids=[p.id for p in repo.list_people(session)])
+        by_email = {p.email: subjects[p.id].get("subjects") for p in repo.list_people(session)}
+    assert all(set(by_email[p.mentor]) & set(by_email[p.mentee]) for p in induction.pairs)
 
     before = _last_message_id(engine)
     for name in ("Induction", "SEL"):

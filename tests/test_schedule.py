@@ -246,6 +246,34 @@ def test_a_stalled_pair_is_rematched_with_someone_new(engine: Engine, tmp_path: 
         schedule.rematch(engine, pairing_id=old.id, now=la(2027, 2, 16, 9, 0), config=CONFIG)
 
 
+def test_a_rematch_keeps_the_programs_rules(engine: Engine, tmp_path: Path) -> None:
+    # Dee (Lincoln) needs a mentor from another site in this program; Fin is free but at Lincoln too.
+    rows = ROWS + ("fin@d.example,Fin Lee,mentor,Lincoln,3-5,science,assessment,,Thu 12:00-13:00,America/Los_Angeles,1",)
+    now = la(2027, 2, 1, 9, 0)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    import_roster(engine, roster, program_name=PROGRAM, default_timezone="America/Los_Angeles", now=now)
+    service.open_term(engine, program_name=PROGRAM, timezone="America/Los_Angeles", name="Spring 2027", opt_in_by=None, now=now)
+    with session_scope(engine) as session:
+        repo.get_program(session, name=PROGRAM).settings = {"rules": {"require": ["cross_site"]}}
+    service.enroll_from_roster(engine, program_name=PROGRAM, term_name=None, require_approval=False, now=now)
+    round_ = service.create_round(
+        engine, program_name=PROGRAM, term_name=None, now=now,
+        request=service.RoundRequest(sessions=1, start_on=date(2027, 2, 8), end_on=date(2027, 3, 12)),
+    )  # fmt: skip
+    service.move_round(engine, round_id=round_.id, target="collecting", now=now)
+    service.run_matching(engine, round_id=round_.id, session_minutes=30, now=now)
+    schedule.publish_round(engine, round_id=round_.id, now=now, config=CONFIG)
+    with session_scope(engine) as session:
+        people = repo.people_by_email(session, emails=["dee@d.example", "cam@d.example", "fin@d.example"])
+        old = next(p for p in repo.round_pairings(session, round_id=round_.id) if p.mentee_id == people["dee@d.example"].id)
+    assert old.mentor_id == people["cam@d.example"].id  # the first match already kept the rule
+    new = schedule.rematch(engine, pairing_id=old.id, now=la(2027, 2, 16, 9, 0), config=CONFIG)
+    assert new is None or new.mentor_id != people["fin@d.example"].id
+    with session_scope(engine) as session:
+        assert people["fin@d.example"].id not in {p.mentor_id for p in repo.round_pairings(session, round_id=round_.id) if p.mentee_id == people["dee@d.example"].id}
+
+
 def test_killing_a_sweep_midway_loses_and_doubles_nothing(database_url: str, tmp_path: Path) -> None:
     engine = create_db_engine(database_url)
     from storage import db

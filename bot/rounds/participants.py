@@ -17,7 +17,6 @@ from storage.models import Enrollment, Pairing, Person, Program, Round, Term
 # Mentors take part only once their principal said yes, or when the program needs no approval.
 MENTOR_READY_APPROVALS = ("approved", "not_required")
 _PARTICIPANT_FIELDS = frozenset(f.name for f in fields(Participant))
-_SETTINGS_FIELDS = frozenset(f.name for f in fields(RoundSettings))
 
 
 @dataclass(frozen=True)
@@ -63,11 +62,7 @@ def round_settings(
         "cross_site": round_settings_json.get("cross_site", "neutral"),
         "relax": frozenset(round_settings_json["relax"]) if "relax" in round_settings_json else rules.relax,
     }
-    require = frozenset(round_settings_json["require"]) if "require" in round_settings_json else rules.require
-    if "require" in _SETTINGS_FIELDS:
-        extra["require"] = require
-    elif "cross_site" in require:
-        extra["cross_site"] = "prefer"  # a matcher without hard extra rules still leans the program's way
+    extra["require"] = frozenset(round_settings_json["require"]) if "require" in round_settings_json else rules.require
     return RoundSettings(**fixed, **extra)
 
 

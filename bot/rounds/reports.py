@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from bot.flows.definitions import CHECK_IN_CHOICES, LIKERT, SURVEY_ITEMS
 from bot.matching import History, MatchResult, Pair, Participant, PoolHealth, ResultReport, RoundSettings, ScorePart, result_report
 from bot.matching import pool_health as matching_pool_health
-from bot.rounds.participants import history_from, to_participant
+from bot.rounds.participants import history_from, round_settings_for, to_participant
 from storage import repo
 from storage.models import CheckIn, Enrollment, OutboxMessage, Pairing, Person, Round, ScheduledAction, SurveyAnswer, Term
 
@@ -143,12 +143,9 @@ def term_pool(session: Session, *, term: Term, week_of: date, before_round_id: i
     return participants, history_from(earlier, email_of), {person.email: person.name for _, person in people}, awaiting
 
 
-def round_settings(round_: Round, *, session_minutes: int, week_of: date) -> RoundSettings:
-    extra = round_.settings or {}
-    return RoundSettings(
-        topic=round_.topic, sessions=round_.sessions, session_minutes=session_minutes, reference_date=week_of,
-        cross_site=extra.get("cross_site", "neutral"), relax=frozenset(extra.get("relax", ())),
-    )  # fmt: skip
+def round_settings(session: Session, round_: Round, *, session_minutes: int, week_of: date) -> RoundSettings:
+    """The matcher's settings for a stored round, with its program's rules, as the round itself is matched."""
+    return round_settings_for(session, round_, topic=round_.topic, sessions=round_.sessions, session_minutes=session_minutes, reference_date=week_of)
 
 
 def load_pool_report(
@@ -162,7 +159,7 @@ def load_pool_report(
     )
     if round_ is not None:
         topic = round_.topic
-        settings = round_settings(round_, session_minutes=session_minutes, week_of=week_of)
+        settings = round_settings(session, round_, session_minutes=session_minutes, week_of=week_of)
     else:
         settings = RoundSettings(topic=topic or None, sessions=sessions, session_minutes=session_minutes, reference_date=week_of)
     return PoolReport(

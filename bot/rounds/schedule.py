@@ -26,7 +26,7 @@ from bot.outbox import enqueue
 from bot.rounds import events, service
 from bot.rounds.guides import guide_context, guide_renderings, overrides_of, program_of
 from bot.rounds.calendar import PairPlan, ProgramCalendar, is_quiet, next_sendable, plan_round, propose_sessions
-from bot.rounds.participants import history_from, to_participant
+from bot.rounds.participants import history_from, round_settings_for, to_participant
 from bot.settings import Settings
 from storage import repo
 from storage.db import session_scope
@@ -587,7 +587,8 @@ def rematch(engine: Engine, *, pairing_id: int, now: datetime, config: ScheduleC
         email_of = {person.id: person.email for _, person in people}
         history = history_from(earlier, email_of)
         history = History(past_pairs=history.past_pairs | {(email_of[old.mentor_id], email_of[old.mentee_id])}, recent_load=history.recent_load)
-        settings = RoundSettings(topic=round_.topic, sessions=round_.sessions, session_minutes=config.session_minutes, reference_date=week_of)
+        # The round's own relaxations and its program's rules hold for a replacement mentor as for the first match.
+        settings = round_settings_for(session, round_, topic=round_.topic, sessions=round_.sessions, session_minutes=config.session_minutes, reference_date=week_of)
         result = match_round(participants, settings, history)
         if not result.pairs:
             return None

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from bot.matching import Participant, RoundSettings, ineligibility_reasons, match_round
-from bot.rounds.participants import MENTOR_READY_APPROVALS, history_from, to_participant
+from bot.rounds.participants import MENTOR_READY_APPROVALS, history_from, round_settings_for, to_participant
 from bot.rounds.service import RoundError
 from storage import repo
 from storage.models import Enrollment, Pairing, Person, Round
@@ -61,12 +61,8 @@ def _enrolled(session: Session, round_: Round) -> dict[int, tuple[Enrollment, Pe
     return {person.id: (enrollment, person) for enrollment, person in repo.enrollments(session, term_id=round_.term_id) if enrollment.status == "opted_in"}
 
 
-def _settings(round_: Round, session_minutes: int, week_of) -> RoundSettings:
-    extra = round_.settings or {}
-    return RoundSettings(
-        topic=round_.topic, sessions=round_.sessions, session_minutes=session_minutes, reference_date=week_of,
-        cross_site=extra.get("cross_site", "neutral"), relax=frozenset(extra.get("relax", ())),
-    )  # fmt: skip
+def _settings(session: Session, round_: Round, session_minutes: int, week_of) -> RoundSettings:
+    return round_settings_for(session, round_, topic=round_.topic, sessions=round_.sessions, session_minutes=session_minutes, reference_date=week_of)
 
 
 class Desk:
@@ -92,7 +88,7 @@ class Desk:
                 if pid not in email_of:
                     email_of[pid] = session.get(Person, pid).email
         self.history = history_from(earlier, email_of)
-        self.settings = _settings(round_, session_minutes, self.week_of)
+        self.settings = _settings(session, round_, session_minutes, self.week_of)
         enrollment, person = self.enrolled[mentee_id]
         self.mentee = person
         self.mentee_p = to_participant(enrollment, person, self.answers[mentee_id], capacity_left=0, week_of=self.week_of)
