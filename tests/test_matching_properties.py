@@ -328,7 +328,8 @@ def test_groups_share_a_time_and_respect_size_and_capacity(instance, k):
 # --- quotas, caps and the fairness floor (CP-SAT) against brute force ---------------------------
 
 def _group(value: str | None) -> str:
-    return value.casefold() if value else "(none)"
+    # Sites and programs are grouped trimmed and case-insensitively, as the solver does.
+    return value.strip().casefold() if value and value.strip() else "(none)"
 
 
 def brute_constrained(people, s: RoundSettings, h: History, c: SideConstraints) -> tuple[int, int, int]:

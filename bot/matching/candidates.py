@@ -39,10 +39,15 @@ class MentorIndex:
         self._bands, self._band_wild = self._bucket(lambda m: m.bands)
         self._subjects, self._subject_wild = self._bucket(lambda m: m.subjects)
         self._strengths, _ = self._bucket(lambda m: m.strengths)  # no strengths meets no need
-        # For the rules a round may add: mentors by site and by position (trimmed, case-folded).
-        self._sites, unknown_site = self._bucket(lambda m: (m.site_key,) if m.site_key else ())
-        self._site_known = self.all & ~unknown_site
-        self._positions, _ = self._bucket(lambda m: (m.position,) if m.position else ())
+        # For the rules a round may add: mentors by site and by position (trimmed, case-folded),
+        # indexed only when the round adds a rule that needs them.
+        self._sites: dict[str, int] = {}
+        self._site_known = 0
+        self._positions: dict[str, int] = {}
+        if settings.require & {"cross_site", "interest"}:
+            self._sites, unknown_site = self._bucket(lambda m: (m.site_key,) if m.site_key else ())
+            self._site_known = self.all & ~unknown_site
+            self._positions, _ = self._bucket(lambda m: (m.position,) if m.position else ())
         self._cache: dict[tuple, int] = {}
         self._build_time_index()
         self._build_exclusions(history)
