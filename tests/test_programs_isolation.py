@@ -317,3 +317,22 @@ def test_a_programs_equity_site_cap_limits_each_sites_placements(engine: Engine,
     assert [pair.mentee for pair in outcome.result.pairs if pair.mentee in ("cy@d.example", "fay@d.example")] in (["cy@d.example"], ["fay@d.example"])
     assert {u.key for u in outcome.result.unmatched} & {"cy@d.example", "fay@d.example"}
     assert outcome.result.solver is not None
+
+
+def test_high_need_sites_are_placed_first_when_mentors_are_scarce() -> None:
+    from dataclasses import replace
+
+    from bot.matching import Participant, RoundSettings, match_round, solve_with_side_constraints
+
+    mentor = Participant(key="m@d.example", name="Mo", role="mentor", site="Central", grade_bands={"6-8"}, subjects={"math"}, strengths={"SEL"})
+    lincoln = Participant(key="a@d.example", name="Al", role="mentee", site="Lincoln", grade_bands={"6-8"}, subjects={"math"}, needs=("SEL",))
+    garfield = Participant(key="b@d.example", name="Bo", role="mentee", site="Garfield", needs=("SEL",))
+    people = [mentor, lincoln, garfield]
+    plain = match_round(people, RoundSettings())
+    assert [pair.mentee for pair in plain.pairs] == ["a@d.example"]  # the closer fit wins without an equity rule
+    constraints = service.equity_constraints({"equity": {"high_need_sites": ["garfield"]}}, people)
+    assert constraints.site_minimums == (("Garfield", 1),)
+    placed = solve_with_side_constraints(people, RoundSettings(), constraints=constraints)
+    assert [pair.mentee for pair in placed.pairs] == ["b@d.example"]
+    capped = service.equity_constraints({"equity": {"high_need_sites": ["Garfield", "Lincoln"], "site_cap": 1}}, people + [replace(lincoln, key="c@d.example")])
+    assert dict(capped.site_minimums) == {"Garfield": 1, "Lincoln": 1} and dict(capped.site_caps) == {"Garfield": 1, "Lincoln": 1}

@@ -410,12 +410,20 @@ def _match_signups(session: Session, *, round_: Round, session_minutes: int, now
 
 
 def equity_constraints(program_settings: dict[str, Any] | None, participants: list) -> SideConstraints:
-    """The program's equity rules as the matcher's side constraints: a cap per site, a fairness floor (fit points)."""
+    """The program's equity rules as the matcher's side constraints: high-need sites placed first, a cap per site, a fairness floor (fit points)."""
     equity = (program_settings or {}).get("equity") or {}
     site_cap, floor = equity.get("site_cap"), equity.get("fairness_floor")
-    sites = sorted({p.site for p in participants if p.site and p.role in ("mentee", "both")})
+    mentees_at: dict[str, int] = {}
+    for p in participants:
+        if p.site and p.role in ("mentee", "both"):
+            mentees_at[p.site] = mentees_at.get(p.site, 0) + 1
+    high_need = {str(site).strip().casefold() for site in equity.get("high_need_sites") or ()}
+    cap = int(site_cap) if site_cap else None
+    # Every mentee of a high-need site is asked for; the solver places as many of them as the rules allow before others.
+    minimums = tuple((site, min(count, cap) if cap else count) for site, count in sorted(mentees_at.items()) if site.casefold() in high_need)
     return SideConstraints(
-        site_caps=tuple((site, int(site_cap)) for site in sites) if site_cap else (),
+        site_minimums=minimums,
+        site_caps=tuple((site, cap) for site in sorted(mentees_at)) if cap else (),
         fairness_floor=int(floor) if floor is not None else None,
         time_limit_seconds=10.0,
     )
