@@ -58,6 +58,10 @@ COLUMNS = (
     "avoid",
 )
 REQUIRED_COLUMNS = ("email", "name", "role")
+# What storage keeps: names, sites and programs up to 200 characters; a custom column's answers are kept under
+# "custom:<header>" in a 100-character question column.
+MAX_TEXT = 200
+MAX_CUSTOM_HEADER = 90
 T = TypeVar("T")
 CSV_SUFFIXES = (".csv",)
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -253,6 +257,13 @@ def _load_records(path: Path) -> list[tuple[int, list[str]]]:
         raise RosterFileError(f'"{path}" could not be opened ({exc.strerror or exc}); check that you can read it') from exc
 
 
+def _within(text: str, column: str) -> str:
+    """The cell as it is, unless it is longer than mentorbot stores for that column."""
+    if len(text) > MAX_TEXT:
+        raise AnswerError(f"The {column} is {len(text)} characters long; mentorbot keeps at most {MAX_TEXT}, so shorten it")
+    return text
+
+
 # ---------------------------------------------------------------- the header
 
 
@@ -283,6 +294,11 @@ def _parse_header(path: Path, line: int, cells: list[str]) -> _Header:
         if key in _KNOWN:
             known[_KNOWN[key]] = position
         else:
+            if len(header) > MAX_CUSTOM_HEADER:
+                raise RosterFileError(
+                    f'"{path}" has a column header {len(header)} characters long (column {_column_letter(position)}); '
+                    f"mentorbot keeps at most {MAX_CUSTOM_HEADER}, so shorten it"
+                )
             custom.append((position, header))
     missing = [name for name in REQUIRED_COLUMNS if name not in known]
     if missing:
@@ -347,7 +363,7 @@ def _parse_row(
         )
 
     email = check("email", parse_email, required='The email is blank; every person needs one, like "name@school.org"')
-    name = check("name", lambda text: " ".join(text.split()), required="The name is blank; write the person's name")
+    name = check("name", lambda text: _within(" ".join(text.split()), "name"), required="The name is blank; write the person's name")
     role = check("role", parse_role, required="The role is blank; write mentor, mentee or both")
     slack_user_id = check("slack_user_id", parse_slack_user_id)
     grade_bands = check("grade_bands", parse_grade_bands) or ()
@@ -383,6 +399,9 @@ def _parse_row(
             )
         elif address not in avoid:
             avoid.append(address)
+
+    for column in ("site", "program"):
+        check(column, lambda text, column=column: _within(text, column))
 
     if errors:
         return None, errors

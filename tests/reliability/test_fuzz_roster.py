@@ -241,3 +241,25 @@ def test_arbitrary_bytes_named_csv_or_xlsx_get_a_message_not_a_traceback(tmp_pat
 
     check()
     engine.dispose()
+
+
+def test_cells_longer_than_storage_keeps_are_row_errors_not_a_failed_import(engine: Engine, tmp_path: Path, now: datetime) -> None:
+    """Found by the fuzzer: a 300-character name or site passed the reader, then PostgreSQL refused the whole import."""
+    path = tmp_path / "roster.csv"
+    path.write_text(
+        "email,name,role,site,program,Favourite Book\n"
+        f"a@d.example,{'N' * 300},mentor,,,\n"
+        f"b@d.example,Bo Lee,mentee,{'S' * 201},,\n"
+        f"c@d.example,Cy Diaz,mentee,,{'P' * 250},\n"
+        f"d@d.example,Di Park,mentee,{'S' * 200},,{'B' * 20_000}\n",
+        encoding="utf-8",
+    )
+    report = import_roster(engine, path, program_name="Fuzz Program", default_timezone="UTC", now=now)
+    assert [(e.line, e.column) for e in report.errors] == [(2, "name"), (3, "site"), (4, "program")]
+    assert all("at most 200" in e.message for e in report.errors)
+    with session_scope(engine) as session:
+        assert list(repo.people_by_email(session, emails=["a@d.example", "b@d.example", "c@d.example", "d@d.example"])) == ["d@d.example"]
+    long_header = tmp_path / "header.csv"
+    long_header.write_text(f"email,name,role,{'Q' * 95}\nd@d.example,Di Park,mentee,x\n", encoding="utf-8")
+    with pytest.raises(RosterFileError, match="95 characters long"):
+        import_roster(engine, long_header, program_name="Fuzz Program", default_timezone="UTC", now=now)
