@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot import notify
 from bot.importer import import_roster
 from bot.rounds import events, schedule, service
 from bot.rounds.guides import guide_context
@@ -363,9 +364,16 @@ def test_each_program_is_its_own_email_thread(engine: Engine, tmp_path: Path, no
                 continue
             rendered = render_notice(session, message=message, settings=settings, now=now)
             mime = build_mime(message, rendered, settings=settings, person=session.get(Person, message.person_id), now=now)
-            roots.append((message.body["program_name"], mime["References"].split()[0]))
-    assert [r[0] for r in roots] == [PROGRAM, "Second Program", PROGRAM]
+            roots.append((message.body["program_name"], mime["References"].split()[0], mime["From"].addresses[0].display_name))
+        # Every email speaks for its own program, found through the dialog's term when the notice doesn't name it.
+        second_term = repo.get_term(session, program_id=repo.get_program(session, name="Second Program").id, name="Spring")
+        ben = repo.people_by_email(session, emails=["ben@d.example"])["ben@d.example"]
+        prompt = notify.prompt_flow(session, person=ben, flow="opt_in", context=f"term:{second_term.id}", now=now)[0]
+        prompt_mime = build_mime(prompt, render_notice(session, message=prompt, settings=settings, now=now), settings=settings, person=ben, now=now)
+    assert [r[0] for r in roots] == [r[2] for r in roots] == [PROGRAM, "Second Program", PROGRAM]
     assert roots[0][1] == roots[2][1] != roots[1][1]  # one thread per program, keyed per person and program
+    assert prompt_mime["From"].addresses[0].display_name == "Second Program"
+    assert prompt_mime["Reply-To"].addresses[0].display_name == "Second Program"
 
 
 async def test_a_program_with_an_announce_channel_posts_once_there_and_people_join_from_the_post(database_url: str, tmp_path: Path) -> None:

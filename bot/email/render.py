@@ -23,7 +23,7 @@ from bot.email.ics import session_invite
 from bot.email.questions import DialogView, NumberedQuestion, dialog_view_in
 from bot.flows import get_flow
 from bot.settings import Settings
-from storage.models import OutboxMessage, Person
+from storage.models import OutboxMessage, Pairing, Person, Program, Round, Term
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ class Rendered:
     references: list[str] = field(default_factory=list)
     attachments: list[tuple[str, bytes, dict[str, str]]] = field(default_factory=list)  # filename, data, content-type params
     skip: str | None = None
+    unsubscribe_url: str | None = None
+    sender_name: str | None = None  # the program the email speaks for; None = PROGRAM_NAME
 
 
 def _example_for(item: NumberedQuestion) -> str:
@@ -278,11 +280,12 @@ def render_notice(session: Session, *, message: OutboxMessage, settings: Setting
     if person is not None and person.unsubscribed_at is not None and message.body.get("notice") not in ("flow_reply", "data_export"):
         return Rendered(skip="unsubscribed")
     name = person.name if person is not None else str(message.body.get("person_name") or "")
+    program_name = program_name_of(session, message.body) or settings.program_name
     unsubscribe_url = None
     if person is not None:
         token = tokens.make_unsubscribe_token(settings.token_secret, person_id=person.id)
         unsubscribe_url = f"{settings.public_base_url.rstrip('/')}/email/unsubscribe/{token}"
-    base = {"first_name": _first_name(name), "program_name": settings.program_name, "unsubscribe_url": unsubscribe_url}
+    base = {"first_name": _first_name(name), "program_name": program_name, "unsubscribe_url": unsubscribe_url}
     kind = message.body.get("notice")
     if person is not None and kind == "flow_prompt":
         rendered = _flow_prompt(session, message, person, settings, now, base)
@@ -297,8 +300,32 @@ def render_notice(session: Session, *, message: OutboxMessage, settings: Setting
     if kind == "data_export" and message.body.get("data") is not None:  # the person's own data, asked for by them
         data = json.dumps(message.body["data"], indent=2, ensure_ascii=False).encode("utf-8")
         rendered.attachments.append(("mentorbot-my-data.json", data, {}))
-    rendered.__dict__["unsubscribe_url"] = unsubscribe_url
+    rendered.unsubscribe_url = unsubscribe_url
+    rendered.sender_name = program_name
     return rendered
+
+
+def program_name_of(session: Session, notice: dict[str, Any]) -> str | None:
+    """The program a notice belongs to (named in it, or found through its term, round or pairing), so its email speaks for that program."""
+    if notice.get("program_name"):
+        return str(notice["program_name"])
+    if notice.get("program_id"):
+        program = session.get(Program, int(notice["program_id"]))
+        return program.name if program is not None else None
+    kind, _, number = str(notice.get("context") or "").partition(":")
+    ids = {"term": notice.get("term_id"), "round": notice.get("round_id"), "pairing": notice.get("pairing_id")}
+    if kind in ids and number.split(":")[0].isdigit():
+        ids[kind] = ids[kind] or int(number.split(":")[0])
+    term_id = ids["term"]
+    if not term_id and ids["pairing"]:
+        pairing = session.get(Pairing, int(ids["pairing"]))
+        ids["round"] = ids["round"] or (pairing.round_id if pairing is not None else None)
+    if not term_id and ids["round"]:
+        round_ = session.get(Round, int(ids["round"]))
+        term_id = round_.term_id if round_ is not None else None
+    term = session.get(Term, int(term_id)) if term_id else None
+    program = session.get(Program, term.program_id) if term is not None else None
+    return program.name if program is not None else None
 
 
 def build_mime(message: OutboxMessage, rendered: Rendered, *, settings: Settings, person: Person | None, now: datetime) -> EmailMessage:
@@ -307,7 +334,8 @@ def build_mime(message: OutboxMessage, rendered: Rendered, *, settings: Settings
     domain = mail_domain(settings)
     mail["Message-ID"] = message_id_for(message.idempotency_key, domain)
     mail["Date"] = format_datetime(now)
-    mail["From"] = Address(settings.program_name, addr_spec=settings.mail_from)
+    sender_name = rendered.sender_name or settings.program_name
+    mail["From"] = Address(sender_name, addr_spec=settings.mail_from)
     to_name = person.name if person is not None else str(message.body.get("person_name") or "")
     mail["To"] = Address(to_name, addr_spec=message.recipient)
     mail["Subject"] = rendered.subject
@@ -316,11 +344,11 @@ def build_mime(message: OutboxMessage, rendered: Rendered, *, settings: Settings
             settings.token_secret, person_id=person.id, flow=rendered.reply_flow, context=rendered.reply_context if rendered.reply_flow or rendered.reply_context.startswith("round:") else "",
             now=now, valid_days=settings.email_reply_token_days,
         )  # fmt: skip
-        mail["Reply-To"] = Address(settings.program_name, addr_spec=tokens.reply_address(token, settings.reply_domain))
+        mail["Reply-To"] = Address(sender_name, addr_spec=tokens.reply_address(token, settings.reply_domain))
     if rendered.in_reply_to:
         mail["In-Reply-To"] = rendered.in_reply_to
         mail["References"] = " ".join(dict.fromkeys([*rendered.references, rendered.in_reply_to]))
-    unsubscribe_url = rendered.__dict__.get("unsubscribe_url")
+    unsubscribe_url = rendered.unsubscribe_url
     if unsubscribe_url:
         mail["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
