@@ -15,7 +15,6 @@ import random
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -29,7 +28,7 @@ from bot.email import tokens
 from bot.rounds import service
 from storage.models import OutboxMessage
 from storage.db import session_scope
-from tests.slack_helpers import PROGRAM, SECRET, slack_harness, wait_for
+from tests.slack_helpers import PROGRAM, SECRET, slack_harness
 
 MAILGUN_KEY = "key-mailgun-signing-0123456789abcdef"
 SENDGRID_KEY = "sendgrid-url-secret-0123456789"
@@ -137,7 +136,7 @@ def _mailgun_form(mime: str, *, timestamp: int | None = None, token: str | None 
     return {"timestamp": stamp, "token": token, "signature": signature, "recipient": mime.split("To: ", 1)[1].split("\r\n", 1)[0], "body-mime": mime}
 
 
-def _reply_token(engine: Engine, h, email: str, context: str, *, now: datetime, secret: str = TOKEN_SECRET) -> str:
+def _reply_token(h, email: str, context: str, *, now: datetime, secret: str = TOKEN_SECRET) -> str:
     return tokens.make_reply_token(secret, person_id=h.person_id(email), flow="opt_in", context=context, now=now)
 
 
@@ -150,8 +149,8 @@ async def test_forged_email_webhook_posts_are_refused_and_change_nothing(tmp_pat
     rng = random.Random(7)
     now = datetime.now(timezone.utc)
     async with slack_harness(tmp_path, database_url, **_email_settings()) as h:
-        term_id, context = _open_term(h.engine)
-        ben_token = _reply_token(h.engine, h, BEN.email, context, now=now)
+        _term_id, context = _open_term(h.engine)
+        ben_token = _reply_token(h, BEN.email, context, now=now)
         async with httpx.AsyncClient(base_url=h.url, timeout=30) as client:
             # One genuine Mailgun post: Ben opts in as a mentee by email. Its captured form is then replayed.
             genuine = _mailgun_form(_reply_mime(BEN.email, ben_token, "Mentee", "<genuine@mail.example>"))
@@ -207,7 +206,7 @@ async def test_forged_expired_or_someone_elses_reply_tokens_change_nothing_and_a
     async with slack_harness(tmp_path, database_url, **_email_settings()) as h:
         _term_id, context = _open_term(h.engine)
         before_rows = row_counts(h.engine)
-        ana_token = _reply_token(h.engine, h, ANA.email, context, now=now)
+        ana_token = _reply_token(h, ANA.email, context, now=now)
         kinds = ("forged", "tampered", "expired", "someone else's")
         statuses: dict[str, list[str]] = {kind: [] for kind in kinds}
         async with httpx.AsyncClient(base_url=h.url, timeout=30) as client:
@@ -215,13 +214,13 @@ async def test_forged_expired_or_someone_elses_reply_tokens_change_nothing_and_a
                 kind = kinds[index % len(kinds)]
                 sender = BEN.email
                 if kind == "forged":  # signed with a guessed secret
-                    token = _reply_token(h.engine, h, BEN.email, context, now=now, secret=rng.choice(("change-me", "secret", TOKEN_SECRET[:-1])))
+                    token = _reply_token(h, BEN.email, context, now=now, secret=rng.choice(("change-me", "secret", TOKEN_SECRET[:-1])))
                 elif kind == "tampered":  # Ben's real token with one character changed (another person, or noise)
-                    real = _reply_token(h.engine, h, BEN.email, context, now=now)
+                    real = _reply_token(h, BEN.email, context, now=now)
                     position = rng.randrange(len(real))
                     token = real[:position] + rng.choice([c for c in "abcdefghijklmnopqrstuvwxyz234567" if c != real[position]]) + real[position + 1 :]
                 elif kind == "expired":
-                    token = _reply_token(h.engine, h, BEN.email, context, now=now - timedelta(days=rng.randint(61, 400)))
+                    token = _reply_token(h, BEN.email, context, now=now - timedelta(days=rng.randint(61, 400)))
                 else:  # Ana's genuine token, in a reply sent from Ben's address
                     token = ana_token
                 form = _mailgun_form(_reply_mime(sender, token, rng.choice(("Mentor", "Mentee", "No thanks", "2")), f"<tok{index}@mail.example>"))

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +25,14 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel, select
 
-from bench.reliability._slack_traffic import Teacher, submit_request
+from bench.reliability._slack_traffic import Teacher, sign, submit_request
 from bot import dialogs
 from bot.rounds import service
-from bot.slack.standin import find_element, message_im, slash_command
+from bot.slack.standin import event_callback, find_element, message_im, slash_command
 from storage.db import session_scope
 from storage.models import OutboxMessage
 from tests.conftest import POSTGRES_URL
-from tests.slack_helpers import ADMIN, HEADER, PROGRAM, Harness, slack_harness, wait_for
+from tests.slack_helpers import ADMIN, PROGRAM, Harness, slack_harness, wait_for
 
 RETRY_REASONS = ("http_timeout", "http_error", "too_many_requests")
 
@@ -50,8 +51,6 @@ def storm_roster(count: int) -> tuple[list[Teacher], tuple[str, ...]]:
 
 async def deliver(h: Harness, body: bytes, content_type: str, *, times: int) -> list[httpx.Response]:
     """Deliver one request `times` times: the original, then its retries (numbered 1.., racing each other)."""
-    from bench.reliability._slack_traffic import sign
-
     async with httpx.AsyncClient(base_url=h.url, timeout=30) as client:
 
         async def post(retry: int) -> httpx.Response:
@@ -114,12 +113,10 @@ async def play(tmp_path: Path, database_url: str, *, people_count: int, rounds: 
     async with slack_harness(tmp_path, database_url, roster=roster) as h:
         for t in people:
             h.standin.add_user(t.slack_id, t.name, email=t.email)
-        term = service.open_term(h.engine, program_name=PROGRAM, timezone="America/Los_Angeles", name="Spring 2027", opt_in_by=None, now=_now())
+        term = service.open_term(h.engine, program_name=PROGRAM, timezone="America/Los_Angeles", name="Spring 2027", opt_in_by=None, now=datetime.now(timezone.utc))
         context = dialogs.context_key(flow="opt_in", term_id=term.id)
 
         async def event(user: str, text: str, event_id: str) -> None:
-            from bot.slack.standin import event_callback
-
             body = json.dumps(event_callback(h.standin, message_im(h.standin, user, text), event_id=event_id)).encode()
             statuses.extend(r.status_code for r in await deliver(h, body, "application/json", times=times))
 
@@ -151,11 +148,6 @@ async def play(tmp_path: Path, database_url: str, *, people_count: int, rounds: 
         await settle(h)
         return effects(h), statuses
 
-
-def _now():
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

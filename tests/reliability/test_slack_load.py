@@ -8,9 +8,17 @@ docs/RELIABILITY.md.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.reliability._slack_traffic import StandInProcess, mixed_requests, prepare_database, run_load, start_server, teachers
+import httpx
+
+from bench.reliability._slack_traffic import (
+    StandInProcess, Teacher, click_request, mixed_requests, prepare_database, run_load, sign, start_server, submit_request, teachers,
+)  # fmt: skip
+from bot import dialogs
+from bot.rounds import service
+from tests.slack_helpers import PROGRAM, SECRET, slack_harness
 
 SLACK_ACK_LIMIT_MS = 3000  # Slack shows the person an error when an ack takes longer
 DM_ANSWERS = ("*I'm mentorbot", "Where you stand")  # what "help"/"hi" and "status" are answered with
@@ -51,19 +59,12 @@ def test_mixed_slack_traffic_is_all_acknowledged_and_answered_once(postgres_url:
 
 async def test_one_persons_first_answers_arriving_at_once_are_all_taken(tmp_path: Path, database_url: str, scale) -> None:
     """Found under load: two first answers to one dialog at once both created its row, and the loser got a 500."""
-    import httpx
-
-    from bench.reliability._slack_traffic import Teacher, click_request, sign, submit_request
-    from bot import dialogs
-    from bot.rounds import service
-    from tests.slack_helpers import PROGRAM, SECRET, slack_harness
-
     people = [Teacher(f"URACE{n:04d}", f"Race Teacher{n:03d}", f"race{n:03d}@d.example", "mentee") for n in range(scale.pick(8, 16))]
     roster = tuple(f"{t.email},{t.name},mentee,{t.slack_id},Lincoln,6-8,math,,SEL,Tue 15:30-16:30,,,America/Los_Angeles" for t in people)
     async with slack_harness(tmp_path, database_url, roster=roster) as h:
         for t in people:
             h.standin.add_user(t.slack_id, t.name, email=t.email)
-        term = service.open_term(h.engine, program_name=PROGRAM, timezone="America/Los_Angeles", name="Spring 2027", opt_in_by=None, now=_now())
+        term = service.open_term(h.engine, program_name=PROGRAM, timezone="America/Los_Angeles", name="Spring 2027", opt_in_by=None, now=datetime.now(timezone.utc))
         context = dialogs.context_key(flow="opt_in", term_id=term.id)
         async with httpx.AsyncClient(base_url=h.url, timeout=30) as client:
 
@@ -80,8 +81,3 @@ async def test_one_persons_first_answers_arriving_at_once_are_all_taken(tmp_path
             assert dialogs.current_state(h.engine, person_id=h.person_id(t.email), flow="opt_in", context=context).answers["role"] == "mentee"
             assert not [m for m in h.standin.dms(t.slack_id) if "something went wrong" in m.get("text", "")]
 
-
-def _now():
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc)
