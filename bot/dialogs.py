@@ -172,6 +172,7 @@ def answer(
 ) -> AnswerResult:
     """Apply replies to the person's dialog in one transaction: dialog state, profile, enrollment and decisions together."""
     the_flow = get_flow(flow)
+    replies = {key: _without_nul(value) for key, value in replies.items()}
     with session_scope(engine) as session:
         person = session.get(Person, person_id)
         if person is None:
@@ -189,6 +190,15 @@ def answer(
         if outcome.saved:
             _apply(session, flow=flow, person=person, term=term, context=context, outcome=outcome, options=options, channel=channel, now=now, events=result.events)
         return result
+
+
+def _without_nul(value: Any) -> Any:
+    """A reply without NUL characters: they never mean anything in an answer, and PostgreSQL cannot store them."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, (list, tuple)):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 def _apply(

@@ -273,3 +273,13 @@ def test_a_superscript_digit_is_refused_with_a_message_not_a_crash(engine: Engin
     grades = dialogs.answer(engine, person_id=ben, flow="profile", context=profile_context, channel="email", replies={"grade_bands": "grade ²"}, now=NOW)
     assert "grade_bands" in grades.outcome.errors
     assert dialogs.current_state(engine, person_id=person_id, flow="approval", context=context).answers == {}
+
+
+def test_a_nul_in_a_reply_is_dropped_before_it_is_stored(engine: Engine, tmp_path: Path) -> None:
+    """Found by the fuzzer: a subject typed as "\\x00" was kept as a new subject, and PostgreSQL refused the whole answer."""
+    world = _setup(engine, tmp_path)
+    ana, context = _dialog("profile", "ana", world)
+    result = dialogs.answer(engine, person_id=ana, flow="profile", context=context, channel="slack", replies={"subjects": ["ma\x00th", "\x00"], "coaching_style": "x"}, now=NOW)
+    assert result.outcome.saved["subjects"] == ["math"]
+    with session_scope(engine) as session:
+        assert repo.profiles(session, person_ids=[ana])[ana]["subjects"] == ["math"]
