@@ -30,7 +30,7 @@ P99_GOAL_MS = 100
 
 
 def main() -> int:
-    """Run the load, print the figures, record them; exit 1 if any request failed."""
+    """Run the load, print the figures and record them (errors are figures too: `./dev reliability` goes on to the rest)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=200, help="requests per second")
     parser.add_argument("--seconds", type=int, default=60, help="how long to send")
@@ -74,7 +74,7 @@ def main() -> int:
         backend=backend, p50_ms=summary["p50_ms"], p99_ms=summary["p99_ms"], max_ms=summary["max_ms"], goal=verdict,
         rate_achieved=summary["rate_achieved"], p99_by_kind_ms=summary["p99_by_kind_ms"],
     )  # fmt: skip
-    return 1 if result.errors else 0
+    return 0
 
 
 if __name__ == "__main__":
