@@ -99,3 +99,28 @@ def test_program_question_add_takes_a_kind_and_refuses_a_bad_one(engine, now) ->
     ]
     shown = str(admin.run(engine, settings, admin.parse("program show"), now=now))
     assert "style: Feedback? (choice: Notes, Chat)" in shown
+
+
+async def test_profile_with_a_program_opens_that_programs_questions(tmp_path: Path, database_url: str) -> None:
+    from bot import dialogs
+    from tests.slack_helpers import wait_for
+
+    now = datetime.now(timezone.utc)
+    async with slack_harness(tmp_path, database_url) as h:
+        apply_specs(h.engine, parse_programs(PROGRAMS), now=now)
+        await _run(h, "UBEN00001", 'term open "Fall 2026"')
+        await _run(h, "UCY000001", 'term open "SEL Term" -p "SEL Series"')
+        ana = h.person_id("ana@d.example")
+        with session_scope(h.engine) as session:
+            sel = repo.get_program(session, name="SEL Series")
+            sel_id, sel_term = sel.id, repo.get_term(session, program_id=sel.id, name="SEL Term").id
+        dialogs.answer(h.engine, person_id=ana, flow="opt_in", context=dialogs.context_key(flow="opt_in", term_id=sel_term), channel="slack", replies={"role": "mentee"}, now=now)
+
+        await h.driver.command("UANA00001", 'profile -p "SEL Series"')
+        modal = await wait_for(lambda: h.standin.open_view_of("UANA00001"), what="the SEL profile page")
+        page = json.loads(modal["private_metadata"])
+        assert page["c"] == f"term:{sel_term}"  # the SEL term's dialog, not the default program's
+        assert f"custom:{sel_id}:hope" in page["k"] + page["r"]  # with SEL's own question
+
+        refused = await _run(h, "UBEN00001", 'profile -p "SEL Series"')  # Ben is not in SEL's pool
+        assert "No mentoring term is open right now in *SEL Series* for you" in refused

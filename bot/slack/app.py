@@ -454,7 +454,7 @@ class SlackChannel:
         except admin.UsageError as exc:
             parsed, usage = None, exc
         if parsed is not None and parsed.name in ("profile", "opt-in"):
-            await self._personal_flow(user_id, parsed.name, command.get("trigger_id"), respond)
+            await self._personal_flow(user_id, parsed.name, command.get("trigger_id"), respond, program_name=parsed.program)
             return
         if parsed is not None and parsed.name == "me":
             member = await self.member(user_id)
@@ -490,14 +490,17 @@ class SlackChannel:
                 result = [bk.section(":warning: Something went wrong on our side while doing that; the details are in the server log. Please try again.")]
             await self.reply(respond, user_id, result)
 
-    async def _personal_flow(self, user_id: str, name: str, trigger_id: str | None, respond: Callable[..., Awaitable[Any]]) -> None:
+    async def _personal_flow(
+        self, user_id: str, name: str, trigger_id: str | None, respond: Callable[..., Awaitable[Any]], *, program_name: str | None = None
+    ) -> None:
         member = await self.member(user_id)
         if member is None:
             await self.reply(respond, user_id, [bk.section(NOT_ON_ROSTER)])
             return
-        contexts = await self.db(store.term_dialogs, self.engine, self.settings, person_id=member.person_id)
+        contexts = await self.db(store.term_dialogs, self.engine, self.settings, person_id=member.person_id, program_name=program_name)
         if contexts is None:
-            await self.reply(respond, user_id, [bk.section("No mentoring term is open right now; I'll message you when the next one opens.")])
+            where = f" in *{program_name}* for you" if program_name else ""
+            await self.reply(respond, user_id, [bk.section(f"No mentoring term is open right now{where}; I'll message you when the next one opens.")])
             return
         flow, context = ("profile", contexts[1]) if name == "profile" else ("opt_in", contexts[0])
         snap = await self.db(store.snapshot, self.engine, self.settings, person_id=member.person_id, flow=flow, context=context)

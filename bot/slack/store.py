@@ -264,10 +264,23 @@ def current_dialog(engine: Engine, *, person_id: int) -> tuple[str, str] | None:
     return None
 
 
-def term_dialogs(engine: Engine, settings: Settings, *, person_id: int) -> tuple[str, str] | None:
-    """(opt-in context, profile context) of the open term, if a term is open."""
+def term_dialogs(engine: Engine, settings: Settings, *, person_id: int, program_name: str | None = None) -> tuple[str, str] | None:
+    """(opt-in context, profile context) of the person's open term: in the program named, else the one term they
+    were invited to, else the default program's (or the first by name when they are in several)."""
     with session_scope(engine) as session:
-        _program, term = open_term(session, program_name=settings.program_name)
+        invited = session.exec(
+            select(Program, Term)
+            .join(Term, col(Term.program_id) == Program.id)
+            .join(Enrollment, col(Enrollment.term_id) == Term.id)
+            .where(Term.status == "open", Enrollment.person_id == person_id)
+            .order_by(Program.name, col(Term.id).desc())
+        ).all()
+        if program_name is not None:
+            term = next((t for p, t in invited if p.name.casefold() == program_name.casefold()), None)
+        elif invited:
+            term = next((t for p, t in invited if p.name == settings.program_name), invited[0][1])
+        else:
+            _program, term = open_term(session, program_name=settings.program_name)
         if term is None:
             return None
         return dialogs.context_key(flow="opt_in", term_id=term.id), dialogs.context_key(flow="profile", term_id=term.id)
