@@ -312,3 +312,28 @@ async def test_pool_health_page_shows_areas_and_the_forecast(tmp_path: Path, dat
     assert forecast == 10  # the same 10 the matcher finds for this roster
     assert "on “assessment”" in topic.text and " · assessment</text>" in topic.text
     assert for_round.status_code == 200
+
+
+async def test_an_admin_switches_the_pages_between_programs(tmp_path: Path, database_url: str, engine, now: datetime) -> None:
+    from bot.importer import import_roster
+
+    import_roster(engine, SHARED_ROSTER, program_name=PROGRAM, default_timezone="America/Los_Angeles", now=now)
+    service.open_term(engine, program_name="SEL Series", timezone="America/Los_Angeles", name="SEL Winter", opt_in_by=None, now=now)
+    settings = admin_settings(tmp_path, database_url)
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        csrf = await sign_in_with_link(client, settings, now)
+        await client.post("/admin/terms", data={"csrf_token": csrf, "name": "Fall 2027", "join": "roster"})
+        first = await client.get("/admin")
+        unknown = await client.post("/admin/program", data={"csrf_token": csrf, "name": "Nope"})
+        forged = await client.post("/admin/program", data={"csrf_token": "wrong", "name": "SEL Series"})
+        switched = await client.post("/admin/program", data={"csrf_token": csrf, "name": "SEL Series"}, follow_redirects=True)
+        await client.post("/admin/terms", data={"csrf_token": csrf, "name": "SEL Spring", "join": "roster"})  # acts on SEL now
+        client.cookies.set("mentorbot_admin_program", "Gone Program", path="/admin")  # a stale choice falls back
+        fallback = await client.get("/admin")
+    assert "Fall 2027" in first.text and "SEL Winter" not in first.text and 'value="SEL Series"' in first.text
+    assert unknown.status_code == 404 and forged.status_code == 403
+    assert "Showing SEL Series." in switched.text and "SEL Winter" in switched.text and "Fall 2027" not in switched.text
+    with session_scope(engine) as session:
+        sel = repo.get_program(session, name="SEL Series")
+        assert {t.name for t in repo.list_terms(session, program_id=sel.id)} == {"SEL Winter", "SEL Spring"}
+    assert "Fall 2027" in fallback.text

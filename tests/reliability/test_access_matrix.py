@@ -192,6 +192,7 @@ ROUTE_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("POST", "/admin/link"): (PUBLIC, PUBLIC, PUBLIC, PUBLIC, PUBLIC),
     ("POST", "/admin/logout"): (SIGNED_IN, SIGNED_IN, SIGNED_IN, SIGNED_IN, LOGIN),
     ("GET", "/admin"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
+    ("POST", "/admin/program"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("POST", "/admin/terms"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("POST", "/admin/terms/{term_id}/close"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("POST", "/admin/rounds"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),

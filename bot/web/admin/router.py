@@ -7,6 +7,7 @@ a stale link) come back as a friendly page with what to do; anything else is log
 """
 
 
+import contextvars
 import logging
 import math
 import tempfile
@@ -41,6 +42,7 @@ from storage.models import Enrollment, Pairing, Person, Program, Round, Schedule
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 PAGE_SIZE = 50
+PROGRAM_COOKIE = "mentorbot_admin_program"  # which program the admin pages show; a view preference, not a permission
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
@@ -82,8 +84,17 @@ def _environment() -> Environment:
 
 
 def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], datetime]) -> APIRouter:
-    """The /admin pages for `settings.program_name`, on `engine`, with `clock` as the time."""
+    """The /admin pages for one program at a time (the admin's choice, else PROGRAM_NAME), on `engine`, with `clock` as the time."""
     env = _environment()
+    # The program this request's pages act on: the admin's choice (a cookie), checked against the database per request.
+    chosen_program: contextvars.ContextVar[str | None] = contextvars.ContextVar("admin_program", default=None)
+
+    def program_name() -> str:
+        return chosen_program.get() or settings.program_name
+
+    def program_names() -> list[str]:
+        with session_scope(engine) as session:
+            return list(session.exec(select(Program.name).order_by(Program.name)))
     cached_secret: list[str] = []
 
     def secret() -> str:
@@ -102,7 +113,7 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
         body = env.get_template(template).render(
             request=request, admin=session, is_admin=session is not None and auth.is_admin(session, settings),
             csrf=session.csrf if session else "", flash=flash,
-            program_name=settings.program_name, path=request.url.path, **context,
+            program_name=program_name(), program_names=program_names() if session is not None else [], path=request.url.path, **context,
         )  # fmt: skip
         response = HTMLResponse(body, status_code=status)
         if flash and session is not None:
@@ -138,6 +149,14 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
             original = super().get_route_handler()
 
             async def handler(request: Request) -> Response:
+                wanted = request.cookies.get(PROGRAM_COOKIE)
+                token = chosen_program.set(wanted if wanted and wanted in program_names() else None)
+                try:
+                    return await guarded(request)
+                finally:
+                    chosen_program.reset(token)
+
+            async def guarded(request: Request) -> Response:
                 try:
                     response = await original(request)
                 except NotSignedIn:
@@ -149,7 +168,7 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
                     who = exc.session.name + (f" (Slack {exc.session.subject})" if exc.session.via == "slack" else "")
                     response = error_page(
                         request, "Not an admin here",
-                        f"You are signed in as {who}, who is not an admin of {settings.program_name}.",
+                        f"You are signed in as {who}, who is not an admin of {program_name()}.",
                         status=403, hint="Ask whoever runs mentorbot to add your Slack member ID to SLACK_ADMIN_IDS.",
                     )  # fmt: skip
                 except CsrfFailed:
@@ -238,7 +257,7 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
     # --- shared lookups -------------------------------------------------------------------------------
 
     def program(session: Session) -> Program | None:
-        return session.exec(select(Program).where(Program.name == settings.program_name)).first()
+        return session.exec(select(Program).where(Program.name == program_name())).first()
 
     def zone_of(prog: Program | None) -> ZoneInfo:
         return ZoneInfo(prog.timezone if prog else settings.default_timezone)
@@ -253,7 +272,7 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
             for term in terms:
                 if term.id == term_id:
                     return term
-            raise PageNotFound(f"There is no term {term_id} in {settings.program_name}.")
+            raise PageNotFound(f"There is no term {term_id} in {program_name()}.")
         return next((t for t in terms if t.status == "open"), terms[0] if terms else None)
 
     def get_round(session: Session, round_id: int) -> tuple[Round, Term]:
@@ -261,7 +280,7 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
         term = session.get(Term, round_.term_id) if round_ else None
         prog = program(session)
         if round_ is None or term is None or prog is None or term.program_id != prog.id:
-            raise PageNotFound(f"There is no round {round_id} in {settings.program_name}.")
+            raise PageNotFound(f"There is no round {round_id} in {program_name()}.")
         return round_, term
 
     def now() -> datetime:
@@ -338,6 +357,15 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
         response.delete_cookie(auth.SESSION_COOKIE, path="/admin")
         return response
 
+    @router.post("/program")
+    def choose_program(request: Request, admin: Posted, name: Annotated[str, Form()]) -> Response:
+        """Show the pages of another program (a preference kept in a cookie; every page re-checks it exists)."""
+        if name not in program_names():
+            raise PageNotFound(f"There is no program called {name!r}.")
+        response = done(request, "/admin", f"Showing {name}.")
+        response.set_cookie(PROGRAM_COOKIE, name, max_age=30 * 24 * 3600, path="/admin", httponly=True, samesite="lax", secure=secure_cookies)
+        return response
+
     # --- program overview -----------------------------------------------------------------------------
 
     @router.get("")
@@ -366,10 +394,10 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
         from bot.rounds.schedule import schedule_term_reminders
 
         by = _date(opt_in_by, "opt-in date")
-        term = service.open_term(engine, program_name=settings.program_name, timezone=settings.default_timezone, name=name, opt_in_by=by, now=now())
+        term = service.open_term(engine, program_name=program_name(), timezone=settings.default_timezone, name=name, opt_in_by=by, now=now())
         if join == "roster":
             counts = service.enroll_from_roster(
-                engine, program_name=settings.program_name, term_name=term.name, require_approval=settings.require_principal_approval, now=now()
+                engine, program_name=program_name(), term_name=term.name, require_approval=settings.require_principal_approval, now=now()
             )
             note = (
                 f"Opened {term.name}: enrolled {counts.mentors} mentors, {counts.mentees} mentees and {counts.both} both"
@@ -385,7 +413,7 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
     def close_term(request: Request, admin: Posted, term_id: int) -> Response:
         with session_scope(engine) as session:
             term = chosen_term(session, term_id)
-        service.close_term(engine, program_name=settings.program_name, name=term.name, now=now())
+        service.close_term(engine, program_name=program_name(), name=term.name, now=now())
         return done(request, "/admin", f"Closed {term.name}.")
 
     @router.post("/rounds")
@@ -398,7 +426,7 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
             kind=kind, topic=topic, sessions=sessions, start_on=_date(start_on, "start date"), match_on=_date(match_on, "match date"),
             end_on=_date(end_on, "end date"), rotations=_int(rotations, "rotations"), rotation_minutes=_int(rotation_minutes, "minutes per rotation"),
         )  # fmt: skip
-        round_ = service.create_round(engine, program_name=settings.program_name, term_name=None, request=request_, now=now())
+        round_ = service.create_round(engine, program_name=program_name(), term_name=None, request=request_, now=now())
         return done(request, f"/admin/rounds/{round_.id}", f"Created round {round_.id} ({round_.kind}); open it for collection when people are ready.")
 
     # --- round review ---------------------------------------------------------------------------------
@@ -673,7 +701,7 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
             if person is None:
                 raise PageNotFound(f"There is nobody with number {person_id} on file.")
         enrollment = service.decide_approval(
-            engine, program_name=settings.program_name, term_name=None, mentor_email=person.email, approve=decision == "approve", decided_by=admin.name, now=now()
+            engine, program_name=program_name(), term_name=None, mentor_email=person.email, approve=decision == "approve", decided_by=admin.name, now=now()
         )
         return done(request, "/admin/people" + (f"?q={quote(q)}" if q else ""), f"{person.name}: {enrollment.approval} as a mentor, capacity {enrollment.capacity}.")
 
@@ -688,7 +716,7 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
                 if enrollment.status == "opted_in" and enrollment.approval == "pending"
             ]  # fmt: skip
         for email in emails:
-            service.decide_approval(engine, program_name=settings.program_name, term_name=term.name, mentor_email=email, approve=True, decided_by=admin.name, now=now())
+            service.decide_approval(engine, program_name=program_name(), term_name=term.name, mentor_email=email, approve=True, decided_by=admin.name, now=now())
         return done(request, "/admin/people", f"Approved {len(emails)} mentors on their principals' behalf.")
 
     @router.get("/roster")
