@@ -160,7 +160,7 @@ async def test_forged_stale_and_replayed_posts_and_bad_tokens_are_refused(engine
             await handler.wait_for(1)
             invite = handler.received[0].message
             forged = reply_to(invite, "2", 1, key="not-the-key")
-            assert (await client.post("/email/inbound", data=forged)).status_code == 403
+            assert (await client.post("/email/inbound", data=forged)).status_code == 401
             stale = reply_to(invite, "2", 2, timestamp=int(time.time()) - 3600)
             assert (await client.post("/email/inbound", data=stale)).json() == {"error": "stale timestamp"}
             fresh = reply_to(invite, "2", 3, token="t" * 50)
@@ -173,13 +173,17 @@ async def test_forged_stale_and_replayed_posts_and_bad_tokens_are_refused(engine
             assert (await client.post("/email/inbound", data=fresh)).json()["status"] == "applied"
             replayed = reply_to(invite, "3", 6, token="t" * 50)
             assert (await client.post("/email/inbound", data=replayed)).json() == {"error": "token reused"}
+            # A second instance on the same database never saw the post, yet refuses the replay too.
+            async with serving(settings, clock=lambda: now) as other, httpx.AsyncClient(base_url=other) as second:
+                again = await second.post("/email/inbound", data=reply_to(invite, "3", 7, token="t" * 50))
+            assert again.status_code == 401 and again.json() == {"error": "token reused"}
             # SendGrid Inbound Parse: the URL's key is the proof.
             sendgrid = {
                 "from": "Ben Ortiz <ben@d.example>", "to": invite["Reply-To"].addresses[0].addr_spec, "subject": "Re: hi",
                 "text": "3", "envelope": '{"to": ["%s"], "from": "ben@d.example"}' % invite["Reply-To"].addresses[0].addr_spec,
                 "headers": "Message-ID: <sg1@mail.d.example>\nIn-Reply-To: %s\n" % invite["Message-ID"],
             }  # fmt: skip
-            assert (await client.post("/email/inbound?key=wrong", data=sendgrid)).status_code == 403
+            assert (await client.post("/email/inbound?key=wrong", data=sendgrid)).status_code == 401
             assert (await client.post("/email/inbound?key=sg-key", data=sendgrid)).json()["status"] == "applied"
     finally:
         server.close()

@@ -2,7 +2,8 @@
 
 Both providers' posts become an `InboundMail` for the one handler in `bot.email.inbound`. Mailgun posts are
 verified by their `signature` (HMAC-SHA256 of `timestamp` + `token` with MAILGUN_SIGNING_KEY); a timestamp
-more than 15 minutes off, or a token seen before (kept in memory for that window), is refused. SendGrid's
+more than 15 minutes off, or a token seen before (by any instance: used tokens are kept in the database), is refused
+with 401. SendGrid's
 Inbound Parse signs nothing, so its URL carries a secret: ``/email/inbound?key=SENDGRID_INBOUND_KEY``.
 
 Unsubscribe follows RFC 8058: the List-Unsubscribe URL answers a POST of ``List-Unsubscribe=One-Click`` by
@@ -25,6 +26,7 @@ from email.utils import getaddresses, parseaddr
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.email import tokens
@@ -36,7 +38,7 @@ from bot.settings import Settings
 from sqlmodel import select
 
 from storage.db import session_scope
-from storage.models import OutboxMessage, Person, Round
+from storage.models import OutboxMessage, Person, Round, ScheduledAction
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +78,22 @@ def verify_mailgun(signing_key: str, *, timestamp: str, token: str, signature: s
     if not seen.add(token, now):
         return "token reused"
     return None
+
+
+WEBHOOK_TOKEN_KIND = "email.webhook_token"
+
+
+def claim_webhook_token(engine: Engine, *, token: str, now: datetime) -> bool:
+    """Record a Mailgun post's token as used; False when any instance used it before (the unique key decides)."""
+    try:
+        with session_scope(engine) as session:
+            session.add(ScheduledAction(
+                idempotency_key=f"mailgun-token:{hashlib.sha256(token.encode()).hexdigest()}", kind=WEBHOOK_TOKEN_KIND,
+                due_at=now, status="done", result="inbound post accepted", done_at=now,
+            ))  # fmt: skip
+    except sa.exc.IntegrityError:
+        return False
+    return True
 
 
 def _mailgun_mail(form: dict[str, str]) -> InboundMail:
@@ -217,9 +235,11 @@ def email_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
                 settings.mailgun_signing_key, timestamp=form.get("timestamp", ""), token=form.get("token", ""),
                 signature=form.get("signature", ""), now=time.time(), seen=seen,
             )  # fmt: skip
+            if not refused and not await asyncio.to_thread(claim_webhook_token, engine, token=form["token"], now=clock()):
+                refused = "token reused"  # seen by another instance sharing the database
             if refused:
                 logger.warning("Mailgun inbound post refused: %s", refused)
-                return JSONResponse({"error": refused}, status_code=403)
+                return JSONResponse({"error": refused}, status_code=401)
             mail = _mailgun_mail(form)
         elif "envelope" in form or "email" in form or "headers" in form:
             key = request.query_params.get("key", "")
@@ -227,7 +247,7 @@ def email_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
                 return JSONResponse({"error": "SendGrid inbound is not set up (SENDGRID_INBOUND_KEY)"}, status_code=404)
             if not hmac.compare_digest(key.encode(), settings.sendgrid_inbound_key.encode()):
                 logger.warning("SendGrid inbound post refused: wrong key")
-                return JSONResponse({"error": "bad key"}, status_code=403)
+                return JSONResponse({"error": "bad key"}, status_code=401)
             mail = _sendgrid_mail(form)
         else:
             return JSONResponse({"error": "not a Mailgun or SendGrid inbound post"}, status_code=400)
