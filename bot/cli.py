@@ -174,7 +174,6 @@ def serve(
     from bot.web.app import create_app
 
     settings = _ctx(ctx).settings
-    app = create_app(settings)
     host, port = host or settings.http_host, settings.http_port if port is None else port
     if settings.slack_enabled and settings.slack_app_token:
         import asyncio
@@ -182,11 +181,17 @@ def serve(
         from bot.slack.socket import serve_with_socket_mode
 
         console.print("Slack: Socket Mode (SLACK_APP_TOKEN is set)")
-        asyncio.run(serve_with_socket_mode(app, settings, host=host, port=port))
+        asyncio.run(serve_with_socket_mode(create_app(settings), settings, host=host, port=port))
         return
     if settings.slack_enabled:
         console.print(f"Slack: HTTP, at {settings.public_base_url.rstrip('/')}/slack/events")
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+    if settings.http_workers > 1:
+        # Each worker process builds its own app from the environment and runs its own scheduler, which works only
+        # while that worker holds the leader lock: the schedule still runs once.
+        console.print(f"{settings.http_workers} worker processes")
+        uvicorn.run("bot.web.app:app_from_environment", factory=True, workers=settings.http_workers, host=host, port=port, log_level=settings.log_level.lower())
+        return
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
 
 
 @app.command("admin-link")

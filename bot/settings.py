@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     require_principal_approval: bool = Field(True, description="Mentors join the pool only after their principal approves.")
     http_host: str = Field("127.0.0.1", description="Address `mentorbot serve` listens on.")
     http_port: int = Field(8000, ge=0, le=65535, description="Port `mentorbot serve` listens on.")
+    http_workers: int = Field(1, ge=1, le=32, description="Worker processes `mentorbot serve` runs (one scheduler leads).")
     scheduler_enabled: bool = Field(True, description="Run the scheduler inside `mentorbot serve`.")
     sweep_seconds: int = Field(30, ge=1, description="How often the scheduler sweeps for due actions.")
     leader_seconds: int = Field(15, ge=1, description="How often a standby process tries to take over the scheduler.")

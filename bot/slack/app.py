@@ -81,6 +81,8 @@ class SlackChannel:
         self._admins: dict[str, tuple[bool, float]] = {}
         self._pruned = float("-inf")
         self._tasks: set[asyncio.Task] = set()
+        self._homes_building: set[str] = set()  # people whose Home tab is being built now
+        self._homes_stale: set[str] = set()  # ... and changed again meanwhile: build once more when done
         self._ack_threads = ThreadPoolExecutor(max_workers=ACK_THREADS, thread_name_prefix="slack-ack")
         self.app = AsyncApp(
             name="mentorbot",
@@ -156,6 +158,26 @@ class SlackChannel:
         await self.post(user_id, bk.Rendered(text=text, blocks=bk.text_sections(text)))
 
     async def publish_home(self, user_id: str) -> None:
+        """Publish a person's Home tab; at most one build per person at a time, the latest state wins.
+
+        A click or submission while that person's Home tab is being built does not start a second build: it asks the
+        running one to build once more when it ends, so a burst of changes costs at most two builds, not one each.
+        """
+        if user_id in self._homes_building:
+            self._homes_stale.add(user_id)
+            return
+        self._homes_building.add(user_id)
+        try:
+            while True:
+                self._homes_stale.discard(user_id)
+                await self._publish_home_now(user_id)
+                if user_id not in self._homes_stale:
+                    return
+        finally:
+            self._homes_building.discard(user_id)
+            self._homes_stale.discard(user_id)
+
+    async def _publish_home_now(self, user_id: str) -> None:
         from bot.rounds.events import program_sections
 
         model = await self.db(store.home_model, self.engine, self.settings, slack_user_id=user_id, now=self.clock())
@@ -385,8 +407,8 @@ class SlackChannel:
     # -- modals ---------------------------------------------------------------------------------------------
 
     def _submit_page(self, person_id: int, page: bk.Page, values: Mapping[str, Any], *, keep_blank: bool) -> tuple[Sequence[Any], store.Applied]:
-        snap = store.snapshot(self.engine, self.settings, person_id=person_id, flow=page.flow, context=page.context)
-        questions = [q for key in page.keys if (q := snap.question(key)) is not None]
+        # Only the page's questions are needed to read the modal's state; the full snapshot is built once, by apply.
+        questions = store.page_questions(self.engine, self.settings, person_id=person_id, flow=page.flow, context=page.context, keys=page.keys)
         replies = bk.read_state(questions, values)
         if not keep_blank:
             replies = {key: value for key, value in replies.items() if not _blank(value)}

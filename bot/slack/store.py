@@ -7,7 +7,7 @@ the snapshot a message or modal is rendered from, and the receipts that make Sla
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -197,6 +197,23 @@ def snapshot_in(session: Session, settings: Settings, *, person_id: int, flow: s
             partner = session.get(Person, pairing.mentee_id if pairing.mentor_id == person_id else pairing.mentor_id)
             snap.subject = {"name": partner.name if partner else "your partner"}
     return snap
+
+
+def page_questions(engine: Engine, settings: Settings, *, person_id: int, flow: str, context: str, keys: Sequence[str]) -> list[Question]:
+    """The questions with these keys as the person sees them (their flow context only, not the whole snapshot)."""
+    the_flow = get_flow(flow)
+    with session_scope(engine) as session:
+        person = session.get(Person, person_id)
+        if person is None:
+            raise repo.NotFound(f"there is no person {person_id}")
+        term_id = term_of_context(context)
+        term = session.get(Term, term_id) if term_id is not None else None
+        program = session.get(Program, term.program_id) if term is not None else None
+        ctx = dialogs.flow_context(session, person=person, term=term, options=options_of(program, settings))
+    by_key: dict[str, Question] = {}
+    for question in questions_for(the_flow, ctx):
+        by_key.setdefault(question.key, question)
+    return [by_key[key] for key in keys if key in by_key]
 
 
 def snapshot(engine: Engine, settings: Settings, *, person_id: int, flow: str, context: str) -> Snapshot:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -82,6 +83,13 @@ def every(scheduler: AsyncIOScheduler, job_id: str, seconds: float, func: Callab
     scheduler.add_job(func, "interval", seconds=seconds, args=list(args), id=job_id, max_instances=1, coalesce=True, **first_run)
 
 
+def app_from_environment() -> FastAPI:
+    """The web app for the settings in the environment: the factory each `mentorbot serve` worker process calls."""
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    return create_app(settings)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -141,6 +149,7 @@ def create_app(
         """Liveness and readiness: database reachable, schema revision, scheduler and channel status."""
         body: dict[str, object] = {
             "status": "ok",
+            "process": os.getpid(),  # with HTTP_WORKERS > 1, which worker answered
             "scheduler": {
                 "running": state.running,
                 "leader": bool(state.leadership and state.leadership.is_leader),

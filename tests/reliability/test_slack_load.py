@@ -8,13 +8,15 @@ docs/RELIABILITY.md.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 from bench.reliability._slack_traffic import (
-    StandInProcess, Teacher, click_request, mixed_requests, prepare_database, run_load, sign, start_server, submit_request, teachers,
+    StandInProcess, Teacher, click_request, dm_request, mixed_requests, prepare_database, run_load, sign, start_server, submit_request, teachers,
 )  # fmt: skip
 from bot import dialogs
 from bot.rounds import service
@@ -81,3 +83,40 @@ async def test_one_persons_first_answers_arriving_at_once_are_all_taken(tmp_path
             assert dialogs.current_state(h.engine, person_id=h.person_id(t.email), flow="opt_in", context=context).answers["role"] == "mentee"
             assert not [m for m in h.standin.dms(t.slack_id) if "something went wrong" in m.get("text", "")]
 
+
+
+def test_two_worker_processes_answer_signed_requests_and_one_leads_the_scheduler(postgres_url: str, tmp_path: Path) -> None:
+    """HTTP_WORKERS=2: both workers take signed Slack requests, every DM is answered once, one worker holds the lock."""
+    people = teachers(12)
+    prepare_database(postgres_url, tmp_path, people)
+    with StandInProcess(people) as standin:
+        server = start_server(postgres_url, standin, tmp_path, "serve", HTTP_WORKERS="2", LEADER_SECONDS="1")
+        try:
+            # Both workers take part: fresh connections, many at once, until two processes have answered.
+            def healths() -> list[dict]:
+                async def many() -> list[dict]:
+                    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
+                        async def one() -> dict:
+                            async with session.get(f"{server.url}/health") as response:
+                                return await response.json()
+
+                        return await asyncio.gather(*(one() for _ in range(40)))
+
+                return asyncio.run(many())
+
+            seen: dict[int, bool] = {}
+            deadline = time.monotonic() + 30
+            while (len(seen) < 2 or sum(seen.values()) != 1) and time.monotonic() < deadline:
+                for body in healths():
+                    seen[body["process"]] = body["scheduler"]["leader"]
+            assert len(seen) == 2, seen  # two worker processes answer
+            assert sum(seen.values()) == 1, seen  # exactly one of them leads the scheduler
+            requests = [dm_request(t, "help") for t in people for _ in range(3)]
+            result = asyncio.run(run_load([server.url], requests, rate=20))
+            report = standin.wait_until(lambda r: dm_answers(r) >= len(requests), timeout=60)
+            report = standin.wait_until(lambda r: False, timeout=1.0)
+        finally:
+            server.stop()
+    assert not result.errors, result.errors[:5]
+    assert dm_answers(report) == len(requests)  # each DM answered exactly once, whichever worker took it
+    assert {slack_id: count for slack_id, count in report["dms"].items()} == {t.slack_id: 3 for t in people}
