@@ -44,43 +44,40 @@ def roster_participants(rows, *, week_of: date, default_capacity: int = 1) -> li
     storage models in between (a 75k-row roster converts in about a second)."""
     from functools import lru_cache
 
-    from bot.matching import Participant
     from bot.matching.availability import weekly_windows_many
     from bot.matching.graph import no_gc_pauses
+    from bot.matching.model import participants_from_columns
 
     # Roster rows are already trimmed, de-duplicated and (emails) lower-cased by the reader. Rows
     # repeat the same lists again and again, so each distinct list becomes one shared frozenset.
     frozen = lru_cache(maxsize=None)(frozenset)
     no_interests: frozenset[str] = frozenset()
     rows = list(rows)
-    availability = weekly_windows_many([row.availability for row in rows], [row.timezone for row in rows], week_of)
-    out = []
     with no_gc_pauses():
-        for row, windows in zip(rows, availability):
-            # Position and interests live in their own columns or among the custom answers.
-            extra = row.custom or hasattr(row, "position")
-            position = _row_position(row) if extra else None
-            interests = frozen(_row_interests(row)) if extra else no_interests
-            is_mentor = row.role in ("mentor", "both")
-            capacity = (row.capacity if row.capacity is not None else default_capacity) if is_mentor else 0
-            out.append(Participant(
-                key=row.email,
-                name=row.name,
-                role=row.role,
-                site=row.site,
-                program=row.program,
-                grade_bands=frozen(row.grade_bands),
-                subjects=frozen(row.subjects),
-                strengths=frozen(row.strengths),
-                needs=row.needs,
-                availability=windows,
-                timezone=row.timezone,
-                capacity=max(capacity, 0),
-                avoid=frozen(row.avoid),
-                position=position,
-                interests=interests,
-            ))
-    return out
+        availability = weekly_windows_many([row.availability for row in rows], [row.timezone for row in rows], week_of)
+        # Position and interests live in their own columns or among the custom answers.
+        extra = [bool(row.custom) or hasattr(row, "position") for row in rows]
+        mentoring = ("mentor", "both")
+        return participants_from_columns({
+            "key": [row.email for row in rows],
+            "name": [row.name for row in rows],
+            "role": [row.role for row in rows],
+            "site": [row.site for row in rows],
+            "program": [row.program for row in rows],
+            "grade_bands": [frozen(row.grade_bands) for row in rows],
+            "subjects": [frozen(row.subjects) for row in rows],
+            "strengths": [frozen(row.strengths) for row in rows],
+            "needs": [tuple(row.needs) for row in rows],
+            "availability": availability,
+            "timezone": [row.timezone for row in rows],
+            "capacity": [
+                max((row.capacity if row.capacity is not None else default_capacity), 0) if row.role in mentoring else 0
+                for row in rows
+            ],
+            "avoid": [frozen(row.avoid) for row in rows],
+            "position": [_row_position(row) if wanted else None for row, wanted in zip(rows, extra)],
+            "interests": [frozen(_row_interests(row)) if wanted else no_interests for row, wanted in zip(rows, extra)],
+        })
 
 
 def _custom_answer(row, column: str) -> str | None:

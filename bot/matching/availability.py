@@ -72,9 +72,9 @@ def weekly_windows_many(
         for slot in slots:
             code = converted.get((slot, zone))
             if code is None:
-                day, start, end = slot
                 code = converted[(slot, zone)] = len(span_table)
-                span_table.append(_slot_spans_utc(day, start, end, zone, monday))
+                span_table.append(_spans_in_fixed_offset(slot, _steady_offset(zone, monday)) or
+                                  _slot_spans_utc(slot[0], slot[1], slot[2], zone, monday))
             codes.append(code)
         counts.append(len(slots))
     # Each converted slot gives 0 (a DST gap), 1 or 2 (across Sunday midnight UTC) spans.
@@ -107,6 +107,32 @@ def weekly_windows_many(
     windows = [objects[k] for k in which.tolist()]
     bounds = np.searchsorted(window_owner, np.arange(len(counts) + 1)).tolist()
     return [tuple(windows[a:b]) for a, b in zip(bounds, bounds[1:])]
+
+
+@lru_cache(maxsize=512)
+def _steady_offset(timezone: str, monday: date) -> int | None:
+    """The zone's UTC offset in minutes when it is the same all week (and into the next two
+    days, where a late slot may end), else None: then slots are converted one by one."""
+    tz = _zone(timezone)
+    midnight = datetime.combine(monday, time())
+    # Clocks change on the hour or half hour and stay changed for months: half-hourly samples see it.
+    offsets = {tz.utcoffset(midnight + timedelta(minutes=30 * k)) for k in range(9 * 48 + 1)}
+    if len(offsets) != 1:
+        return None
+    seconds = int(offsets.pop().total_seconds())
+    return seconds // 60 if seconds % 60 == 0 else None
+
+
+def _spans_in_fixed_offset(slot: tuple[int, int, int], offset: int | None) -> tuple[tuple[int, int], ...] | None:
+    """_slot_spans_utc for a zone whose offset stays `offset` minutes all week; None to fall back."""
+    day, start, end = slot
+    if offset is None or not (0 <= day <= 6 and 0 <= start < 1440 and start < end <= 2 * 1440):
+        return None  # the exact conversion handles (or refuses) it
+    first = (day * 1440 + start - offset) % WEEK_MINUTES
+    last = first + end - start
+    if last <= WEEK_MINUTES:
+        return ((first, last),)
+    return ((first, WEEK_MINUTES), (0, last - WEEK_MINUTES))
 
 
 @lru_cache(maxsize=65536)

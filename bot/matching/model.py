@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from itertools import chain
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -115,6 +116,58 @@ class Participant:
 
 
 _ROLES = frozenset(get_args(Role))
+_PARTICIPANT_DEFAULTS = {
+    "site": None, "program": None, "grade_bands": frozenset(), "subjects": frozenset(), "strengths": frozenset(),
+    "needs": (), "availability": (), "timezone": "UTC", "capacity": 1, "avoid": frozenset(), "weights": (),
+    "position": None, "interests": frozenset(),
+}
+
+
+def participants_from_columns(columns: dict[str, list]) -> list[Participant]:
+    """Participants for a whole roster at once, from one list per field (all the same length).
+
+    The checks Participant.__post_init__ makes per person are made here once per column or per
+    distinct value (a roster repeats a few roles and time zones thousands of times), so each
+    person is then built without them. Values must already have the field's type: frozensets for
+    the sets, tuples for needs and of WeeklyWindow for availability, no weights.
+    """
+    count = len(columns["key"])
+    unknown = set(columns) - set(_PARTICIPANT_DEFAULTS) - {"key", "name", "role"}
+    if unknown:
+        raise ValueError(f"unknown participant fields: {sorted(unknown)}")
+    if any(len(values) != count for values in columns.values()):
+        raise ValueError("every participant column must have one value per person")
+    if "weights" in columns and any(columns["weights"]):
+        raise ValueError("participants_from_columns takes no weights; build those participants one by one")
+    # Set comprehensions over map() keep these checks at C speed: they run over every person.
+    if not all(columns["key"]):
+        raise ValueError("participant key (email) must not be empty")
+    for role in set(columns["role"]) - _ROLES:
+        raise ValueError(f"role must be mentor, mentee or both, not {role!r}")
+    for zone in set(columns.get("timezone", ())):
+        if not _known_zone(zone):
+            raise ValueError(f"unknown time zone {zone!r}")
+    for field in ("grade_bands", "subjects", "strengths", "avoid", "interests", "needs", "availability"):
+        wanted = tuple if field in ("needs", "availability") else frozenset
+        if not set(map(type, columns.get(field, ()))) <= {wanted}:
+            raise TypeError(f"{field} must be given as {wanted.__name__} values")
+    if not set(map(type, chain.from_iterable(columns.get("availability", ())))) <= {WeeklyWindow}:
+        raise TypeError("availability must hold WeeklyWindow values")
+    if not set(map(type, columns.get("position", ()))) <= {str, type(None)}:
+        raise TypeError("position must be text")
+    names = ["key", "name", "role", *(f for f in _PARTICIPANT_DEFAULTS if f in columns)]
+    defaults = {f: v for f, v in _PARTICIPANT_DEFAULTS.items() if f not in columns}
+    new = object.__new__
+    out = []
+    for values in zip(*(columns[f] for f in names)):
+        # A frozen dataclass keeps its fields in __dict__; filling it directly skips the
+        # per-field object.__setattr__ calls and the checks made above for the whole column.
+        person = new(Participant)
+        state = person.__dict__
+        state.update(defaults)
+        state.update(zip(names, values))
+        out.append(person)
+    return out
 
 
 @lru_cache(maxsize=1024)
