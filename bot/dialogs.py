@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -171,8 +172,26 @@ def answer(
     require_approval_default: bool = True,
 ) -> AnswerResult:
     """Apply replies to the person's dialog in one transaction: dialog state, profile, enrollment and decisions together."""
-    the_flow = get_flow(flow)
     replies = {key: _without_nul(value) for key, value in replies.items()}
+    for attempt in (1, 2):
+        try:
+            return _answer_once(
+                engine, person_id=person_id, flow=flow, context=context, channel=channel, replies=replies, now=now,
+                require_approval_default=require_approval_default,
+            )  # fmt: skip
+        except sa.exc.IntegrityError:
+            # Two first answers to one dialog at once (an email reply and a click, two devices) both create its row;
+            # the loser's transaction rolled back whole, and answering again applies on top of the winner's row.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _answer_once(
+    engine: Engine, *, person_id: int, flow: str, context: str, channel: str, replies: Mapping[str, Any], now: datetime,
+    require_approval_default: bool,
+) -> AnswerResult:
+    the_flow = get_flow(flow)
     with session_scope(engine) as session:
         person = session.get(Person, person_id)
         if person is None:

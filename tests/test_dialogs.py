@@ -143,3 +143,32 @@ def test_check_ins_and_surveys_are_recorded(engine: Engine, tmp_path: Path, now:
         assert [c.answer for c in session.exec(select(CheckIn)).all()] == ["rescheduled"]
         assert {a.question: a.value for a in session.exec(select(SurveyAnswer)).all()} == {"voice": 5, "comment": "Great pairing"}
     assert term_id
+
+
+def test_first_answers_arriving_at_once_are_all_taken(engine: Engine, tmp_path: Path, now: datetime) -> None:
+    """Two first answers to one dialog at the same moment (an email reply and a click) both land; neither raises."""
+    import threading
+
+    term_id = _term(engine, tmp_path, now)
+    ben = _person_id(engine, "ben@d.example")
+    outcomes: list[object] = []
+    for trial in range(12):
+        context = f"term:{term_id}" if trial == 0 else f"term:{term_id}:trial{trial}"  # a fresh dialog row each trial
+        start = threading.Barrier(2)
+
+        def reply(replies: dict[str, str], context: str = context, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                outcomes.append(dialogs.answer(engine, person_id=ben, flow="profile", context=context, channel="email", replies=replies, now=now))
+            except Exception as exc:  # noqa: BLE001 - the assertion below names it
+                outcomes.append(exc)
+
+        threads = [threading.Thread(target=reply, args=(r,)) for r in ({"grade_bands": "6-8"}, {"subjects": "math"})]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with session_scope(engine) as session:
+            state = dialogs.current_state_in(session, person_id=ben, flow="profile", context=context)
+            assert state is not None and {"grade_bands", "subjects"} <= set(state.answers), (trial, state)
+    assert [o for o in outcomes if isinstance(o, Exception)] == []
