@@ -109,22 +109,9 @@ def weekly_windows_many(
     return [tuple(windows[a:b]) for a, b in zip(bounds, bounds[1:])]
 
 
-@lru_cache(maxsize=512)
-def _steady_offset(timezone: str, monday: date) -> int | None:
-    """The zone's UTC offset in minutes when it is the same all week (and into the next two
-    days, where a late slot may end), else None: then slots are converted one by one."""
-    tz = _zone(timezone)
-    midnight = datetime.combine(monday, time())
-    # Clocks change on the hour or half hour and stay changed for months: half-hourly samples see it.
-    offsets = {tz.utcoffset(midnight + timedelta(minutes=30 * k)) for k in range(9 * 48 + 1)}
-    if len(offsets) != 1:
-        return None
-    seconds = int(offsets.pop().total_seconds())
-    return seconds // 60 if seconds % 60 == 0 else None
-
-
 def _spans_in_fixed_offset(slot: tuple[int, int, int], offset: int | None) -> tuple[tuple[int, int], ...] | None:
-    """_slot_spans_utc for a zone whose offset stays `offset` minutes all week; None to fall back."""
+    """_slot_spans_utc for a zone whose offset stays `offset` minutes all week and the days around
+    it (see _steady_offset); None to fall back to the exact conversion."""
     day, start, end = slot
     if offset is None or not (0 <= day <= 6 and 0 <= start < 1440 and start < end <= 2 * 1440):
         return None  # the exact conversion handles (or refuses) it
