@@ -16,7 +16,8 @@ class Profile:
 
     __slots__ = (
         "person", "key", "bands", "subjects", "strengths", "needs", "spans", "any_time",
-        "avoid", "site", "weights", "_avail", "_starts", "_runs", "site_key", "position", "interests",
+        "avoid", "site", "weights", "_avail", "_starts", "_runs", "_runs_length", "_last_runs", "site_key",
+        "position", "interests",
     )
 
     def __init__(self, person: Participant) -> None:
@@ -32,9 +33,15 @@ class Profile:
         availability = person.availability
         if availability:
             spans = tuple([(w.start, w.end) for w in availability])
-            # weekly_windows_utc already returns merged windows; merge only what isn't.
-            if len(spans) > 1 and any(a[1] >= b[0] for a, b in zip(spans, spans[1:])):
-                spans = merge_spans(spans)
+            # weekly_windows_utc already returns merged windows; merge only what isn't (a span
+            # that starts before the previous one has ended). A plain loop: this runs per person.
+            if len(spans) > 1:
+                previous_end = -1
+                for start, end in spans:
+                    if start <= previous_end:
+                        spans = merge_spans(spans)
+                        break
+                    previous_end = end
             self.spans = spans
             self.any_time = spans == ((0, WEEK_MINUTES),)
         else:
@@ -52,6 +59,8 @@ class Profile:
         self._avail: int | None = None
         self._starts: dict[int, int] | None = None
         self._runs: dict[int, tuple[tuple[int, int], ...]] | None = None
+        self._runs_length = 0  # the session length asked last, and its runs: a round asks one
+        self._last_runs: tuple[tuple[int, int], ...] = ()
 
     @property
     def is_mentor(self) -> bool:
@@ -70,11 +79,14 @@ class Profile:
 
     def start_runs(self, length: int) -> tuple[tuple[int, int], ...]:
         """Runs [a, b) of minutes at which a session of `length` minutes could start."""
+        if length == self._runs_length:
+            return self._last_runs
         if self._runs is None:
             self._runs = {}
         found = self._runs.get(length)
         if found is None:
             found = self._runs[length] = _start_runs(self.spans, length)
+        self._runs_length, self._last_runs = length, found
         return found
 
     def starts(self, length: int) -> int:

@@ -89,53 +89,87 @@ def pair_reasons(
     mentor: Profile, mentee: Profile, settings: RoundSettings, load_rank: int, recent: int, load_unit: str = "mentee"
 ) -> tuple[str, ...]:
     """Why this pair fits, in a fixed order: interest, topic, needs, grade band, subject, time, site, load, relaxed rules."""
-    m, e = pair_names(mentor, mentee)
-    reasons: list[str] = []
-    if mentee.interests:
-        interest = _interest_reason(mentor, mentee, m, e)
-        if interest:
-            reasons.append(interest)
-    topic = settings.topic.casefold() if settings.topic else None
-    if topic and topic in mentor.strengths:
-        reasons.append(f"{m} lists the round topic '{mentor.strengths[topic]}' among strengths")
-    for position, (need, _) in enumerate(mentee.needs):
-        if need in mentor.strengths:
-            which = "top need" if position == 0 else "need"
-            reasons.append(f"{m}'s strength '{mentor.strengths[need]}' meets {e}'s {which}")
-    if mentor.bands and mentee.bands:
-        bands = _both_teach(mentor.person.grade_bands, mentee.person.grade_bands)
-        if bands:
-            reasons.append(bands)
-    if mentor.subjects and mentee.subjects:
-        subjects = _both_teach(mentor.person.subjects, mentee.person.subjects)
-        if subjects:
-            reasons.append(subjects)
-    reasons.append(_schedule_reason(mentor, mentee, settings))
-    site_reason = _site_reason(mentor, mentee, settings)
-    if site_reason:
-        reasons.append(site_reason)
-    if load_rank > 1:
-        reasons.append(f"{m}'s {_ordinal(load_rank)} {load_unit} this round")
-    if recent > 0:
-        reasons.append(f"{m} mentored {recent} {'mentee' if recent == 1 else 'mentees'} recently")
-    if settings.relax:
-        reasons.extend(_relaxed_notes(mentor, mentee, settings, m, e))
-    return tuple(reasons)
+    return PairReasons(settings, load_unit)(mentor, mentee, load_rank, recent)
 
 
-def _schedule_reason(mentor: Profile, mentee: Profile, settings: RoundSettings) -> str:
-    length = settings.session_minutes
-    if mentor.any_time and mentee.any_time:
-        return "neither limited their availability"
-    if mentor.any_time or mentee.any_time:
-        shared = mentee.spans if mentor.any_time else mentor.spans
-    else:
-        shared = intersect_spans(mentor.spans, mentee.spans)
-    windows = [(s, e) for s, e in circular_spans(shared) if e - s >= length]
-    if not windows:
-        return f"no shared {length}-minute window (availability rule relaxed this round)"
-    tz = mentee.person.timezone
-    return f"both free {_phrase_windows(tuple(windows), tz, settings.week_of, 'and', 3)} ({tz})"
+class PairReasons:
+    """pair_reasons for many pairs of one round: what depends only on the round is worked out once."""
+
+    def __init__(self, settings: RoundSettings, load_unit: str = "mentee") -> None:
+        self.settings = settings
+        self.load_unit = load_unit
+        self.topic = settings.topic.casefold() if settings.topic else None
+        self.length = settings.session_minutes
+        self.week_of = settings.week_of
+        self.no_window = f"no shared {self.length}-minute window (availability rule relaxed this round)"
+        self.sites = "cross_site" in settings.require or settings.cross_site != "neutral"
+        # A person's first name, its case-folded form and full name, once per person of the round.
+        self._names: dict[int, tuple[str, str, Profile]] = {}
+
+    def _name(self, profile: Profile) -> tuple[str, str, Profile]:
+        first = _first_word(profile.person.name, profile.person.key)
+        found = self._names[id(profile)] = (first, first.casefold(), profile)
+        return found
+
+    def __call__(self, mentor: Profile, mentee: Profile, load_rank: int, recent: int) -> tuple[str, ...]:
+        """The reasons for one pair (see pair_reasons)."""
+        names = self._names
+        found = names.get(id(mentor))
+        m, m_folded, _ = found if found is not None and found[2] is mentor else self._name(mentor)
+        found = names.get(id(mentee))
+        e, e_folded, _ = found if found is not None and found[2] is mentee else self._name(mentee)
+        if m_folded == e_folded:  # first names, unless both share one (as pair_names)
+            m, e = display_name(mentor.person), display_name(mentee.person)
+        reasons: list[str] = []
+        if mentee.interests:
+            interest = _interest_reason(mentor, mentee, m, e)
+            if interest:
+                reasons.append(interest)
+        strengths = mentor.strengths
+        topic = self.topic
+        if topic and topic in strengths:
+            reasons.append(f"{m} lists the round topic '{strengths[topic]}' among strengths")
+        top = True
+        for need, _ in mentee.needs:
+            if need in strengths:
+                reasons.append(f"{m}'s strength '{strengths[need]}' meets {e}'s {'top need' if top else 'need'}")
+            top = False
+        if mentor.bands and mentee.bands:
+            bands = _both_teach(mentor.person.grade_bands, mentee.person.grade_bands)
+            if bands:
+                reasons.append(bands)
+        if mentor.subjects and mentee.subjects:
+            subjects = _both_teach(mentor.person.subjects, mentee.person.subjects)
+            if subjects:
+                reasons.append(subjects)
+        reasons.append(self._schedule(mentor, mentee))
+        if self.sites:
+            site_reason = _site_reason(mentor, mentee, self.settings)
+            if site_reason:
+                reasons.append(site_reason)
+        if load_rank > 1:
+            reasons.append(f"{m}'s {_ordinal(load_rank)} {self.load_unit} this round")
+        if recent > 0:
+            reasons.append(f"{m} mentored {recent} {'mentee' if recent == 1 else 'mentees'} recently")
+        if self.settings.relax:
+            reasons.extend(_relaxed_notes(mentor, mentee, self.settings, m, e))
+        return tuple(reasons)
+
+    def _schedule(self, mentor: Profile, mentee: Profile) -> str:
+        if mentor.any_time:
+            if mentee.any_time:
+                return "neither limited their availability"
+            shared = mentee.spans
+        elif mentee.any_time:
+            shared = mentor.spans
+        else:
+            shared = intersect_spans(mentor.spans, mentee.spans)
+        length = self.length
+        windows = tuple([(s, e) for s, e in circular_spans(shared) if e - s >= length])
+        if not windows:
+            return self.no_window
+        tz = mentee.person.timezone
+        return f"both free {_phrase_windows(windows, tz, self.week_of, 'and', 3)} ({tz})"
 
 
 def _article(text: str) -> str:

@@ -8,13 +8,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 from typing import TypeVar
 
 import numpy as np
 
 from .candidates import MentorIndex
 from .eligibility import HistoryIndex, Profile
-from .explain import UnmatchedExplainer, pair_reasons
+from .explain import PairReasons, UnmatchedExplainer
 from .model import History, Pair, Participant, RoundSettings, ScorePart, Unmatched
 from .scoring import FIT_FACTORS, LOAD_STEP, edge_fit_parts
 
@@ -66,10 +67,13 @@ def _age_young_objects() -> None:
 
 def profiles_of(participants: Sequence[Participant]) -> list[Profile]:
     """Profiles sorted by key, which makes results independent of input order and breaks ties by key."""
-    profiles = sorted((Profile(p) for p in participants), key=lambda p: (p.key, p.person.key))
-    for a, b in zip(profiles, profiles[1:]):
-        if a.key == b.key:
-            raise ValueError(f"duplicate participant key: {b.person.key!r}")
+    profiles = sorted([Profile(p) for p in participants], key=attrgetter("key"))
+    if len({p.key for p in profiles}) < len(profiles):
+        # Name the same duplicate whatever the input order: the later of the two in key order.
+        profiles.sort(key=lambda p: (p.key, p.person.key))
+        for a, b in zip(profiles, profiles[1:]):
+            if a.key == b.key:
+                raise ValueError(f"duplicate participant key: {b.person.key!r}")
     return profiles
 
 
@@ -120,7 +124,8 @@ class CandidateGraph:
         """Pairs for the chosen edges; load_rank[k] is which of its mentor's mentees (or groups,
         per load_unit) edge k is, load_points[k] what that costs, notes(edge) any extra reasons."""
         # One pass over plain Python lists: numpy indexing per pair costs more than the pair itself.
-        mentors, mentees, settings = self.mentors, self.mentees, self.settings
+        mentors, mentees = self.mentors, self.mentees
+        reasons_of = PairReasons(self.settings, load_unit)
         mentor_at = self.edge_mentor[chosen].tolist()
         mentee_at = self.edge_mentee[chosen].tolist()
         recent = self.recent[self.edge_mentor[chosen]].tolist()
@@ -130,7 +135,7 @@ class CandidateGraph:
             mentor = mentors[mentor_at[k]]
             mentee = mentees[mentee_at[k]]
             points = points_of[k]
-            reasons = pair_reasons(mentor, mentee, settings, rank, recent[k], load_unit)
+            reasons = reasons_of(mentor, mentee, rank, recent[k])
             if notes is not None:
                 reasons = reasons + tuple(notes(edge))
             keyed.append((mentor.key, mentee.key, Pair(
@@ -186,8 +191,9 @@ def build_graph(participants: Sequence[Participant], settings: RoundSettings, hi
     """Profiles, the mentor index, every candidate edge and its fit points."""
     profiles = profiles_of(participants)
     hist = HistoryIndex(history)
-    mentors = [p for p in profiles if p.is_mentor and p.person.capacity > 0]
-    mentees = [p for p in profiles if p.is_mentee]
+    # Profile.is_mentor and is_mentee, inlined: this runs over every person.
+    mentors = [p for p in profiles if p.person.role in ("mentor", "both") and p.person.capacity > 0]
+    mentees = [p for p in profiles if p.person.role in ("mentee", "both")]
     index = MentorIndex(mentors, settings, hist)
     edge_mentee, edge_mentor = index.edges([index.candidates(m) for m in mentees])
     parts = edge_fit_parts(mentors, mentees, edge_mentee, edge_mentor, settings)
