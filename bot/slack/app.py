@@ -157,11 +157,12 @@ class SlackChannel:
     async def say_text(self, user_id: str, text: str) -> None:
         await self.post(user_id, bk.Rendered(text=text, blocks=bk.text_sections(text)))
 
-    async def publish_home(self, user_id: str) -> None:
+    async def publish_home(self, user_id: str, *, fresh: store.Snapshot | None = None) -> None:
         """Publish a person's Home tab; at most one build per person at a time, the latest state wins.
 
         A click or submission while that person's Home tab is being built does not start a second build: it asks the
         running one to build once more when it ends, so a burst of changes costs at most two builds, not one each.
+        `fresh`, a dialog snapshot read just now, saves the first build reading it again.
         """
         if user_id in self._homes_building:
             self._homes_stale.add(user_id)
@@ -170,17 +171,18 @@ class SlackChannel:
         try:
             while True:
                 self._homes_stale.discard(user_id)
-                await self._publish_home_now(user_id)
+                await self._publish_home_now(user_id, fresh=fresh)
+                fresh = None  # a second build reads everything: the dialog may have changed since
                 if user_id not in self._homes_stale:
                     return
         finally:
             self._homes_building.discard(user_id)
             self._homes_stale.discard(user_id)
 
-    async def _publish_home_now(self, user_id: str) -> None:
+    async def _publish_home_now(self, user_id: str, *, fresh: store.Snapshot | None = None) -> None:
         from bot.rounds.events import program_sections
 
-        model = await self.db(store.home_model, self.engine, self.settings, slack_user_id=user_id, now=self.clock())
+        model = await self.db(store.home_model, self.engine, self.settings, slack_user_id=user_id, now=self.clock(), fresh=fresh)
         programs = await self.db(program_sections, self.engine, slack_user_id=user_id)
         try:
             await self.client.views_publish(user_id=user_id, view=home_view(model, public_base_url=self.settings.public_base_url, programs=programs, link_secret=self.settings.token_secret))
@@ -272,7 +274,7 @@ class SlackChannel:
             rendered.blocks.insert(0, bk.section(f"Got it: *{bk.answered_line(question, applied.saved.get(question.key), applied.snapshot.ctx)}*"))
         rendered.blocks = rendered.blocks[: bk.MESSAGE_BLOCKS]
         await self.post(user_id, rendered)
-        await self.publish_home(user_id)
+        await self.publish_home(user_id, fresh=applied.snapshot)
 
     # -- buttons ------------------------------------------------------------------------------------------
 
@@ -373,7 +375,7 @@ class SlackChannel:
         elif any(q.required for q in snap.pending):
             # Clicked on the Home tab and the dialog needs more (a mentor's number of mentees): ask in a modal.
             await self.open_flow(user_id, snap, body.get("trigger_id"), edit=False)
-        await self.publish_home(user_id)
+        await self.publish_home(user_id, fresh=snap)
 
     async def on_open_flow(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
@@ -443,7 +445,7 @@ class SlackChannel:
             await ack(response_action="update", view=bk.flow_modal(snap.flow, following, next_questions, snap.ctx, snap.known))
         else:
             await ack(response_action="update", view=bk.done_modal(snap.flow, done_notes(snap)))
-        await self.guarded(user_id, self.publish_home(user_id))
+        await self.guarded(user_id, self.publish_home(user_id, fresh=snap))
 
     async def on_closed(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()

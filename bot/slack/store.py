@@ -333,8 +333,12 @@ class HomeModel:
     pending_approvals: list[tuple[str, str]] = field(default_factory=list)  # (mentor name, context) awaiting this principal
 
 
-def home_model(engine: Engine, settings: Settings, *, slack_user_id: str, now: datetime) -> HomeModel:
-    """Everything the person's Home tab shows, read in one transaction."""
+def home_model(engine: Engine, settings: Settings, *, slack_user_id: str, now: datetime, fresh: Snapshot | None = None) -> HomeModel:
+    """Everything the person's Home tab shows, read in one transaction.
+
+    `fresh` is a snapshot of one of the person's dialogs read just now (after an answer): it is used as it is
+    rather than read again.
+    """
     with session_scope(engine) as session:
         person = session.exec(select(Person).where(Person.slack_user_id == slack_user_id)).first()
         model = HomeModel(program_name=settings.program_name, member=_member(person) if person else None)
@@ -342,11 +346,22 @@ def home_model(engine: Engine, settings: Settings, *, slack_user_id: str, now: d
             return model
         _program, term = open_term(session, program_name=settings.program_name)
         if term is not None:
-            model.opt_in = snapshot_in(session, settings, person_id=person.id, flow="opt_in", context=dialogs.context_key(flow="opt_in", term_id=term.id))
-            model.profile = snapshot_in(session, settings, person_id=person.id, flow="profile", context=dialogs.context_key(flow="profile", term_id=term.id))
-            for enrollment, mentor in repo.enrollments(session, term_id=term.id):
-                if enrollment.approval == "pending" and (mentor.principal_email or "").lower() == person.email.lower():
-                    model.pending_approvals.append((mentor.name, dialogs.context_key(flow="approval", term_id=term.id, subject_id=mentor.id)))
+            for flow in ("opt_in", "profile"):
+                context = dialogs.context_key(flow=flow, term_id=term.id)
+                if fresh is not None and (fresh.flow.key, fresh.context) == (flow, context):
+                    snap = fresh
+                else:
+                    snap = snapshot_in(session, settings, person_id=person.id, flow=flow, context=context)
+                setattr(model, flow, snap)
+            # Only the mentors waiting on this principal, not the whole term's enrollments read for every Home build.
+            waiting = session.exec(
+                select(Person)
+                .join(Enrollment, col(Enrollment.person_id) == Person.id)
+                .where(Enrollment.term_id == term.id, Enrollment.approval == "pending", sa.func.lower(Person.principal_email) == person.email.lower())
+                .order_by(Person.name, Person.email)
+            ).all()
+            for mentor in waiting:
+                model.pending_approvals.append((mentor.name, dialogs.context_key(flow="approval", term_id=term.id, subject_id=mentor.id)))
         pairings = session.exec(
             select(Pairing, Round)
             .join(Round, col(Round.id) == Pairing.round_id)

@@ -120,3 +120,32 @@ def test_two_worker_processes_answer_signed_requests_and_one_leads_the_scheduler
     assert not result.errors, result.errors[:5]
     assert dm_answers(report) == len(requests)  # each DM answered exactly once, whichever worker took it
     assert {slack_id: count for slack_id, count in report["dms"].items()} == {t.slack_id: 3 for t in people}
+
+
+def test_a_principals_home_tab_lists_only_the_mentors_waiting_on_them(engine, tmp_path: Path, now) -> None:
+    """The Home tab reads only the mentors waiting on this principal (not the whole term): the list is still exact."""
+    from bot.importer import import_roster
+    from bot.settings import Settings
+    from bot.slack import store
+
+    rows = [
+        "email,name,role,slack_user_id,site,grade_bands,subjects,capacity,principal_email,timezone",
+        "pat@d.example,Pat Principal,mentee,UPAT00001,Lincoln,6-8,math,,,UTC",
+        "zoe@d.example,Zoe Mentor,mentor,UZOE00001,Lincoln,6-8,math,2,Pat@D.example,UTC",
+        "ana@d.example,Ana Mentor,mentor,UANA00001,Lincoln,6-8,math,2,pat@d.example,UTC",
+        "kim@d.example,Kim Mentor,mentor,UKIM00001,Lincoln,6-8,math,2,pat@d.example,UTC",
+        "ole@d.example,Ole Mentor,mentor,UOLE00001,Garfield,6-8,math,2,other@d.example,UTC",
+    ]
+    roster = tmp_path / "roster.csv"
+    roster.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    import_roster(engine, roster, program_name=PROGRAM, default_timezone="UTC", now=now)
+    term = service.open_term(engine, program_name=PROGRAM, timezone="UTC", name="Spring", opt_in_by=None, now=now)
+    context = dialogs.context_key(flow="opt_in", term_id=term.id)
+    settings = Settings(program_name=PROGRAM, data_dir=tmp_path, require_principal_approval=True)
+    people = {slack_id: store.member_for(engine, slack_user_id=slack_id).person_id for slack_id in ("UZOE00001", "UANA00001", "UKIM00001", "UOLE00001")}
+    for slack_id in ("UZOE00001", "UANA00001", "UOLE00001"):  # Kim has not opted in: nothing waits on Pat for Kim
+        store.apply(engine, settings, person_id=people[slack_id], flow="opt_in", context=context, replies={"role": "mentor", "capacity": "2"}, now=now)
+    model = store.home_model(engine, settings, slack_user_id="UPAT00001", now=now)
+    assert [name for name, _context in model.pending_approvals] == ["Ana Mentor", "Zoe Mentor"]
+    assert model.pending_approvals[0][1] == dialogs.context_key(flow="approval", term_id=term.id, subject_id=people["UANA00001"])
+    assert store.home_model(engine, settings, slack_user_id="UOLE00001", now=now).pending_approvals == []
