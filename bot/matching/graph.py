@@ -123,6 +123,10 @@ class CandidateGraph:
     ) -> list[Pair]:
         """Pairs for the chosen edges; load_rank[k] is which of its mentor's mentees (or groups,
         per load_unit) edge k is, load_points[k] what that costs, notes(edge) any extra reasons."""
+        # Mentors and mentees are in key order, so ordering by their positions is the order by
+        # key callers see (Profile keys are the people's keys case-folded), with no sort of objects.
+        order = np.lexsort((self.edge_mentee[chosen], self.edge_mentor[chosen]))
+        chosen, load_rank, load_points = chosen[order], load_rank[order], load_points[order]
         # One pass over plain Python lists: numpy indexing per pair costs more than the pair itself.
         mentors, mentees = self.mentors, self.mentees
         reasons_of = PairReasons(self.settings, load_unit)
@@ -130,7 +134,7 @@ class CandidateGraph:
         mentee_at = self.edge_mentee[chosen].tolist()
         recent = self.recent[self.edge_mentor[chosen]].tolist()
         points_of = self.parts[:, chosen].T.tolist()
-        keyed: list[tuple[str, str, Pair]] = []
+        out: list[Pair] = []
         for k, (rank, load, edge) in enumerate(zip(load_rank.tolist(), load_points.tolist(), chosen.tolist())):
             mentor = mentors[mentor_at[k]]
             mentee = mentees[mentee_at[k]]
@@ -138,16 +142,14 @@ class CandidateGraph:
             reasons = reasons_of(mentor, mentee, rank, recent[k])
             if notes is not None:
                 reasons = reasons + tuple(notes(edge))
-            keyed.append((mentor.key, mentee.key, Pair(
+            out.append(Pair(
                 mentor=mentor.person.key,
                 mentee=mentee.person.key,
                 score=float(sum(points) - load),
                 breakdown=_breakdown(tuple(points), load),
                 reasons=reasons,
-            )))
-        # Profile keys are the people's keys case-folded: the order callers see.
-        keyed.sort(key=_first_two)
-        return [pair for _, _, pair in keyed]
+            ))
+        return out
 
     def unmatched(self, matched_mentees: np.ndarray) -> list[Unmatched]:
         """Unmatched entries, with reasons, for every mentee not in matched_mentees."""
@@ -181,10 +183,6 @@ def _score_part(factor: str, points: int) -> ScorePart:
 def _breakdown(points: tuple[int, ...], load: int) -> tuple[ScorePart, ...]:
     # A few thousand distinct combinations of points cover a 50k-mentee round.
     return tuple(_score_part(f, p) for f, p in zip(FIT_FACTORS, points)) + (_score_part("load", -load),)
-
-
-def _first_two(item: tuple) -> tuple:
-    return item[0], item[1]
 
 
 def build_graph(participants: Sequence[Participant], settings: RoundSettings, history: History) -> CandidateGraph:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 
@@ -139,7 +140,7 @@ def _run_table(profiles: Sequence[Profile], length: int) -> tuple[np.ndarray, np
     found = [p.start_runs(length) for p in profiles]
     count = np.array([len(r) for r in found], dtype=np.int32)
     width = max(int(count.max()) if len(count) else 0, 1)
-    flat = np.array([run for r in found for run in r], dtype=np.int32).reshape(-1)
+    flat = np.fromiter(chain.from_iterable(chain.from_iterable(found)), dtype=np.int32, count=2 * int(count.sum()))
     owner = np.repeat(np.arange(len(found)), count)
     slot = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
     starts = np.zeros((width, len(found)), dtype=np.int32)
@@ -209,10 +210,18 @@ def edge_fit_parts(
     topics = _vocabulary(mentors, field="strengths")
     strength_words = _bit_words(mentors, lambda p: p.strengths, topics)
     most_needs = max((len(p.needs) for p in mentees), default=0)
-    need_ids = np.full((max(most_needs, 1), len(mentees)), -1, dtype=np.int64)
-    listed_needs = [[topics.get(need, -1) for need, _ in mentee.needs] for mentee in mentees]
-    for row in range(most_needs):
-        need_ids[row] = [ids[row] if len(ids) > row else -1 for ids in listed_needs]
+    width = max(most_needs, 1)
+    # Profiles with the same needs share one tuple (eligibility._folded_needs): look each up once.
+    # Keyed by identity, which is safe while `mentees` holds every profile.
+    padded: dict[int, list[int]] = {}
+    rows = []
+    for mentee in mentees:
+        row = padded.get(id(mentee.needs))
+        if row is None:
+            ids = [topics.get(need, -1) for need, _ in mentee.needs]
+            row = padded[id(mentee.needs)] = ids + [-1] * (width - len(ids))
+        rows.append(row)
+    need_ids = np.ascontiguousarray(np.array(rows, dtype=np.int64).reshape(len(mentees), width).T)
     if strength_words.shape[1] == 1:
         # Up to 64 topics (the usual case): a need is met when its bit is in the mentor's word.
         edge_word = strength_words[:, 0][er]
