@@ -128,7 +128,7 @@ def _quotas(values: list[str] | None, option: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for value in values or ():
         name, sep, count = value.rpartition("=")
-        if not sep or not name.strip() or not count.strip().isdigit():
+        if not sep or not name.strip() or not count.strip().isdecimal():
             raise MatchOptionError(f'{option} takes NAME=COUNT, like {option} "Lincoln Elementary=12"; got "{value}"')
         out[name.strip()] = int(count)
     return out

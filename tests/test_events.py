@@ -474,3 +474,12 @@ def test_joins_arriving_at_once_make_one_sign_up_and_never_pass_the_cap(engine: 
     rows = signups(engine, round_id)
     assert [r for r in rows if r[0] == "ben@d.example"] == [("ben@d.example", "SEL in the classroom", "mentee", "joined")]
     assert len([r for r in rows if r[0] == "eve@d.example"]) == 2
+
+
+def test_a_superscript_number_names_no_topic_and_raises_nothing(engine: Engine, tmp_path: Path, now: datetime) -> None:
+    setup_program(engine, tmp_path, now)
+    round_id = new_event(engine, now)
+    events.open_round(engine, round_id=round_id, now=at(OPENS))
+    outcome = events.apply_reply(engine, round_id=round_id, person_id=person_id(engine, "ben@d.example"), text="join ¹", source="email", now=at(OPENS, 12))
+    assert outcome.status != "joined" and outcome.text  # a friendly answer, not a crash
+    assert signups(engine, round_id) == []

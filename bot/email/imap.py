@@ -64,7 +64,7 @@ class ImapPoller:
             _check(await client.select(self.settings.imap_folder), f"select {self.settings.imap_folder}")
             found = await client.uid_search("UNSEEN")
             _check(found, "search")
-            uids = [uid for line in found.lines[:1] for uid in line.decode().split() if uid.isdigit()]
+            uids = [uid for line in found.lines[:1] for uid in line.decode().split() if uid.isdecimal()]
             for uid in uids:
                 fetched = await client.uid("fetch", uid, "(BODY.PEEK[])")
                 _check(fetched, f"fetch {uid}")

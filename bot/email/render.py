@@ -314,7 +314,7 @@ def program_name_of(session: Session, notice: dict[str, Any]) -> str | None:
         return program.name if program is not None else None
     kind, _, number = str(notice.get("context") or "").partition(":")
     ids = {"term": notice.get("term_id"), "round": notice.get("round_id"), "pairing": notice.get("pairing_id")}
-    if kind in ids and number.split(":")[0].isdigit():
+    if kind in ids and number.split(":")[0].isdecimal():
         ids[kind] = ids[kind] or int(number.split(":")[0])
     term_id = ids["term"]
     if not term_id and ids["pairing"]:

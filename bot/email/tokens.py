@@ -78,7 +78,7 @@ def _encode_context(context: str) -> list[int]:
         raise ValueError(f"context {context!r} is not name:number pairs")
     numbers = [len(parts) // 2]
     for name, number in zip(parts[::2], parts[1::2]):
-        if name not in CONTEXT_NAMES[1:] or not number.isdigit():
+        if name not in CONTEXT_NAMES[1:] or not number.isdecimal():
             raise ValueError(f"context {context!r} can't be put in a token")
         numbers += [CONTEXT_NAMES.index(name), int(number)]
     return numbers

@@ -287,7 +287,7 @@ class _GuideParser(HTMLParser):
             self.note_blocks = []
         if tag == "li" and self.stack[-1].attrs.get("class") == "agenda":
             minutes = attributes.get("data-minutes") or ""
-            if not minutes.isdigit() or not 1 <= int(minutes) <= 600:
+            if not minutes.isdecimal() or not 1 <= int(minutes) <= 600:
                 self.fail('each agenda item needs data-minutes="N", a whole number of minutes', tag)
         if tag in INLINE_HOLDERS:
             self.spans = []

@@ -56,7 +56,7 @@ def natural_key(text: str) -> tuple:
     """Sort 'K-2' before '3-5' before '10-12'; other text alphabetically."""
     parts = []
     for token in re.findall(r"\d+|[a-z]+|[^a-z\d]+", text.casefold()):
-        if token.isdigit():
+        if token.isdecimal():
             parts.append((0, int(token), ""))
         elif token in ("pk", "tk"):
             parts.append((0, -1, ""))

@@ -390,7 +390,7 @@ def resolve_topic(round_: Round, wanted: str | None) -> str | None:
     text = " ".join((wanted or "").split()).strip(" .!'\"").casefold()
     if not text:
         return topics[0] if len(topics) == 1 else None
-    if text.isdigit():
+    if text.isdecimal():
         number = int(text)
         return topics[number - 1] if 1 <= number <= len(topics) else None
     exact = [t for t in topics if t.casefold() == text]

@@ -100,7 +100,7 @@ def _datetime(text: str) -> datetime:
 
 
 def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not text.isdecimal() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number above 0")
     return int(text)
 
@@ -571,7 +571,7 @@ def _program_set(engine: Engine, settings: Settings, args: argparse.Namespace, n
     if key in ("require_approval", "allow_weekends"):
         stored: Any = _switch(value)
     elif key == "max_capacity":
-        if not value.isdigit() or not 1 <= int(value) <= 10:
+        if not value.isdecimal() or not 1 <= int(value) <= 10:
             raise ValueError("max_capacity must be a whole number from 1 to 10")
         stored = int(value)
     else:

@@ -295,7 +295,7 @@ class SlackChannel:
         if member is None:
             await self.say_text(user_id, NOT_ON_ROSTER)
             return
-        if len(parts) < 3 or not parts[2].isdigit():
+        if len(parts) < 3 or not parts[2].isdecimal():
             return
         round_id = int(parts[2])
         if parts[1] == "pick":

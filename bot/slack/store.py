@@ -124,7 +124,7 @@ def options_of(program: Program | None, settings: Settings) -> dialogs.ProgramOp
 
 def term_of_context(context: str) -> int | None:
     parts = context.split(":")
-    return int(parts[1]) if len(parts) >= 2 and parts[0] == "term" and parts[1].isdigit() else None
+    return int(parts[1]) if len(parts) >= 2 and parts[0] == "term" and parts[1].isdecimal() else None
 
 
 # --- dialog snapshots ------------------------------------------------------------------------------
