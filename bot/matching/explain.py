@@ -384,36 +384,26 @@ class UnmatchedExplainer:
         head, steps = parts[0], parts[1:]
         return f"{head}, {join_words(steps)}"
 
+    @staticmethod
+    def _kept_out_by(rule: str, others: int, masks: dict[str, int]) -> int:
+        """How many mentors this rule alone keeps from the mentee (every other rule still holding)."""
+        mask = others
+        for other_rule, other_mask in masks.items():
+            if other_rule != rule:
+                mask &= other_mask
+        return mask.bit_count()
+
     def _require_hints(self, others: int, masks: dict[str, int]) -> list[str]:
         # For each rule the round added: how many mentors it alone keeps from this mentee.
         hints = []
         for rule in RULE_ORDER:
-            if rule not in self.settings.require:
-                continue
-            mask = others
-            for other_rule, other_mask in masks.items():
-                if other_rule != rule:
-                    mask &= other_mask
-            if mask:
-                n = mask.bit_count()
-                hints.append(
-                    f"without {REQUIRED_LABELS[rule]} {n} {'mentor' if n == 1 else 'mentors'} would be eligible"
-                )
+            if rule in self.settings.require and (n := self._kept_out_by(rule, others, masks)):
+                hints.append(f"without {REQUIRED_LABELS[rule]} {n} {'mentor' if n == 1 else 'mentors'} would be eligible")
         return hints
 
     def _relax_hints(self, others: int, masks: dict[str, int]) -> list[str]:
         hints = []
         for rule in RULE_ORDER:
-            if rule not in RULE_LABELS or rule in self.settings.relax:
-                continue
-            mask = others
-            for other_rule, other_mask in masks.items():
-                if other_rule != rule:
-                    mask &= other_mask
-            if mask:
-                n = mask.bit_count()
-                hints.append(
-                    f"relaxing the {RULE_LABELS[rule]} rule would make {n} "
-                    f"{'mentor' if n == 1 else 'mentors'} eligible"
-                )
+            if rule in RULE_LABELS and rule not in self.settings.relax and (n := self._kept_out_by(rule, others, masks)):
+                hints.append(f"relaxing the {RULE_LABELS[rule]} rule would make {n} {'mentor' if n == 1 else 'mentors'} eligible")
         return hints
