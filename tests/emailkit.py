@@ -52,8 +52,22 @@ class RecordingHandler:
             await asyncio.sleep(0.01)
 
 
+class DataFaults:
+    """The end of an SMTP transaction as `session.fault` says: "451@DATA" refuses the message, "drop-after-data" keeps it
+    and cuts the connection before the reply (the client cannot know it arrived)."""
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
+        fault = getattr(session, "fault", "ok")
+        if fault == "451@DATA":
+            return "451 4.3.0 Local error in processing, try later"
+        await super().handle_DATA(server, session, envelope)  # type: ignore[misc]  # the recording handler keeps it
+        if fault == "drop-after-data":
+            server.transport.abort()
+        return "250 OK queued"
+
+
 @dataclass
-class FaultyHandler(RecordingHandler):
+class FaultyHandler(DataFaults, RecordingHandler):
     """Misbehaves as scripted, one step per SMTP transaction: "ok", "421@MAIL", "451@DATA", "550@RCPT",
     "drop@RCPT" (connection cut before the message), "drop-after-data" (message kept, no reply sent)."""
 
@@ -83,15 +97,6 @@ class FaultyHandler(RecordingHandler):
             return "250 OK"
         envelope.rcpt_tos.append(address)
         return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
-        fault = getattr(session, "fault", "ok")
-        if fault == "451@DATA":
-            return "451 4.3.0 Local error in processing, try later"
-        await super().handle_DATA(server, session, envelope)
-        if fault == "drop-after-data":
-            server.transport.abort()
-        return "250 OK queued"
 
 
 async def smtp_server(handler: object) -> tuple[asyncio.base_events.Server, int]:

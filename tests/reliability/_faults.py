@@ -14,13 +14,13 @@ from typing import Any
 from aiohttp import web
 
 from bot.slack.standin import Call, SlackStandIn
-from tests.emailkit import RecordingHandler
+from tests.emailkit import DataFaults, RecordingHandler
 
 # Faults a real SMTP server shows; each leaves the outcome of the transaction unambiguous to the client.
 SMTP_FAULTS = ("421@RCPT", "drop@RCPT", "451@DATA", "drop-after-data")
 
 
-class RandomFaultHandler(RecordingHandler):
+class RandomFaultHandler(DataFaults, RecordingHandler):
     """An aiosmtpd handler that answers 421/451 or cuts the connection in `rate` of transactions.
 
     The fault is chosen once the recipient is known, and one recipient gets at most `most_in_a_row` faults in a row
@@ -52,15 +52,6 @@ class RandomFaultHandler(RecordingHandler):
             return "250 OK"
         envelope.rcpt_tos.append(address)
         return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
-        fault = getattr(session, "fault", "ok")
-        if fault == "451@DATA":
-            return "451 4.3.0 Local error in processing, try later"
-        await super().handle_DATA(server, session, envelope)
-        if fault == "drop-after-data":
-            server.transport.abort()  # the message was kept; the client never hears so
-        return "250 OK queued"
 
 
 @dataclass
