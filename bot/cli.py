@@ -187,7 +187,9 @@ def serve(
         console.print(f"Slack: HTTP, at {settings.public_base_url.rstrip('/')}/slack/events")
     if settings.http_workers > 1:
         # Each worker process builds its own app from the environment and runs its own scheduler, which works only
-        # while that worker holds the leader lock: the schedule still runs once.
+        # while that worker holds the leader lock: the schedule still runs once. The schema is brought up to date
+        # here, once, so the workers starting together never race to create it.
+        _ctx(ctx).engine.dispose()  # migrated now; each worker opens its own connections
         console.print(f"{settings.http_workers} worker processes")
         uvicorn.run("bot.web.app:app_from_environment", factory=True, workers=settings.http_workers, host=host, port=port, log_level=settings.log_level.lower())
         return

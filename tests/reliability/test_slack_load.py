@@ -88,10 +88,11 @@ async def test_one_persons_first_answers_arriving_at_once_are_all_taken(tmp_path
 def test_two_worker_processes_answer_signed_requests_and_one_leads_the_scheduler(postgres_url: str, tmp_path: Path) -> None:
     """HTTP_WORKERS=2: both workers take signed Slack requests, every DM is answered once, one worker holds the lock."""
     people = teachers(12)
-    prepare_database(postgres_url, tmp_path, people)
     with StandInProcess(people) as standin:
+        # Started on an empty schema: it is created once, before the two workers start together.
         server = start_server(postgres_url, standin, tmp_path, "serve", HTTP_WORKERS="2", LEADER_SECONDS="1")
         try:
+            prepare_database(postgres_url, tmp_path, people)
             # Both workers take part: fresh connections, many at once, until two processes have answered.
             def healths() -> list[dict]:
                 async def many() -> list[dict]:
