@@ -87,7 +87,7 @@ def mentions(engine: Engine, needles: list[str]) -> list[tuple[str, str, str]]:
                     decoded = json.loads(value).__repr__().lower() if text[:1] in "[{\"" else text
                     if any(n in text or n in decoded for n in lowered):
                         found.append((table, column, value[:120]))
-    return found
+    return sorted(found)  # rows come back in storage order, which a rolled-back update may change
 
 
 def aggregates(engine: Engine, round_id: int) -> dict[str, object]:
