@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -107,3 +107,27 @@ async def test_the_printable_guide_is_served_for_a_pairing(tmp_path: Path, datab
     assert missing.status_code == 404 and "couldn't find that guide" in missing.text
     assert unsigned.status_code == 404 and unsigned.text == missing.text.replace("999999", str(pairing_id))
     engine.dispose()
+
+
+async def test_stopping_the_scheduler_lets_a_running_job_finish() -> None:
+    import asyncio
+
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.web.app import every, stop_scheduler
+
+    scheduler = AsyncIOScheduler(timezone=timezone.utc)
+    finished: list[str] = []
+
+    async def delivery() -> None:
+        await asyncio.sleep(0.3)  # a send in flight when the app stops
+        finished.append("sent")
+
+    every(scheduler, "deliver", 60, delivery)
+    scheduler.start()
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+        if scheduler.__dict__.get("mentorbot_running"):
+            break
+    await stop_scheduler(scheduler)
+    assert finished == ["sent"]  # finished, not cancelled half-way (which logged a traceback on shutdown)

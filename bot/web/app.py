@@ -80,7 +80,30 @@ def every(scheduler: AsyncIOScheduler, job_id: str, seconds: float, func: Callab
     # APScheduler runs on the real clock; the `clock` passed to the jobs is what the actions see.
     # (A next_run_time of None would pause the job, so it is only given when the first run is now.)
     first_run = {"next_run_time": datetime.now(timezone.utc)} if start_now else {}
-    scheduler.add_job(func, "interval", seconds=seconds, args=list(args), id=job_id, max_instances=1, coalesce=True, **first_run)
+    scheduler.add_job(_tracked, "interval", seconds=seconds, args=[scheduler, func, *args], id=job_id, max_instances=1, coalesce=True, **first_run)
+
+
+async def _tracked(scheduler: AsyncIOScheduler, func: Callable, *args: object) -> object:
+    # Remember the running job so shutdown can let it finish instead of cancelling it half-way.
+    running: set[asyncio.Task] = scheduler.__dict__.setdefault("mentorbot_running", set())
+    task = asyncio.current_task()
+    if task is not None:
+        running.add(task)
+    try:
+        return await func(*args)
+    finally:
+        running.discard(task)  # type: ignore[arg-type]
+
+
+async def stop_scheduler(scheduler: AsyncIOScheduler, *, grace_seconds: float = 10.0) -> None:
+    """Stop starting jobs, give the ones running (a delivery, a sweep) time to finish their transaction, then shut down.
+
+    APScheduler's shutdown cancels jobs still running, so it comes last."""
+    scheduler.pause()
+    running = set(scheduler.__dict__.get("mentorbot_running", ()))
+    if running:
+        await asyncio.wait(running, timeout=grace_seconds)
+    scheduler.shutdown(wait=False)
 
 
 def app_from_environment() -> FastAPI:
@@ -119,7 +142,7 @@ def create_app(
             yield
         finally:
             if scheduler is not None:
-                scheduler.shutdown(wait=False)
+                await stop_scheduler(scheduler)
                 state.running = False
             if state.leadership is not None:
                 await asyncio.to_thread(state.leadership.resign)
