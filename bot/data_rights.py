@@ -251,7 +251,7 @@ def _scrub(value: Any, patterns: list[re.Pattern[str]]) -> Any:
 
 
 def _needle_forms(person: Person) -> list[str]:
-    """The stored spellings to look for in SQL: as typed, and as JSON escapes them (non-ASCII as \\uXXXX)."""
+    """The stored spellings to look for in SQL: as typed, and as JSON escapes them (non-ASCII as backslash-u escapes)."""
     forms: set[str] = set()
     for needle in (person.name, person.email, person.slack_user_id):
         if needle and len(needle.strip()) >= 3:

@@ -97,9 +97,36 @@ def context_key(*, flow: str, term_id: int | None = None, round_id: int | None =
     raise ValueError(f"unknown flow {flow!r}")
 
 
-def _term_of(context: str) -> int | None:
+def term_of(context: str) -> int | None:
+    """The term a dialog context names ("term:3" and "term:3:mentor:7" name term 3), if any."""
     parts = context.split(":")
-    return int(parts[1]) if len(parts) >= 2 and parts[0] == "term" else None
+    return int(parts[1]) if len(parts) >= 2 and parts[0] == "term" and parts[1].isdecimal() else None
+
+
+@dataclass(frozen=True)
+class DialogScope:
+    """Where a dialog is asked: the person, the term and program its context names, that program's options, the flow context."""
+
+    person: Person
+    term: Term | None
+    program: Program | None
+    options: ProgramOptions
+    ctx: FlowContext
+
+
+def dialog_scope(session: Session, *, person_id: int, context: str, require_approval_default: bool = True) -> DialogScope:
+    """The scope of one person's dialog in `context`, read in the caller's transaction."""
+    person = session.get(Person, person_id)
+    if person is None:
+        raise repo.NotFound(f"there is no person {person_id}")
+    term_id = term_of(context)
+    term = session.get(Term, term_id) if term_id is not None else None
+    program = session.get(Program, term.program_id) if term is not None else None
+    if program is not None:
+        options = ProgramOptions.of(program, require_approval_default=require_approval_default)
+    else:
+        options = ProgramOptions(require_approval=require_approval_default)
+    return DialogScope(person, term, program, options, flow_context(session, person=person, term=term, options=options))
 
 
 def flow_context(session: Session, *, person: Person, term: Term | None, options: ProgramOptions) -> FlowContext:
@@ -193,14 +220,8 @@ def _answer_once(
 ) -> AnswerResult:
     the_flow = get_flow(flow)
     with session_scope(engine) as session:
-        person = session.get(Person, person_id)
-        if person is None:
-            raise repo.NotFound(f"there is no person {person_id}")
-        term_id = _term_of(context)
-        term = session.get(Term, term_id) if term_id is not None else None
-        program = session.get(Program, term.program_id) if term is not None else None
-        options = ProgramOptions.of(program, require_approval_default=require_approval_default) if program else ProgramOptions()
-        ctx = flow_context(session, person=person, term=term, options=options)
+        scope = dialog_scope(session, person_id=person_id, context=context, require_approval_default=require_approval_default)
+        person, term, options, ctx = scope.person, scope.term, scope.options, scope.ctx
         record = _load(session, person_id=person_id, flow=flow, context=context)
         state = _to_flow_state(record) if record is not None else start(the_flow, now=now, ctx=ctx)
         outcome = advance(the_flow, state, replies, now=now, ctx=ctx)

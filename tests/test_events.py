@@ -234,7 +234,7 @@ async def test_slack_clicks_and_an_email_reply_fill_an_event_from_one_announceme
 
     from tests.emailkit import RecordingHandler, smtp_server
     from tests.slack_helpers import PROGRAM as SLACK_PROGRAM
-    from tests.slack_helpers import slack_harness, wait_for
+    from tests.slack_helpers import slack_harness
 
     handler = RecordingHandler()
     server, port = await smtp_server(handler)

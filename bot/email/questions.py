@@ -20,7 +20,6 @@ from bot.flows import FlowContext, get_flow, start
 from bot.flows.engine import questions_for
 from bot.flows.model import Choice, Flow, Question
 from storage.db import session_scope
-from storage.models import Person, Program, Term
 
 # Words people may put before a colon to answer a question by name ("Availability: Tue 3-4pm").
 LABELS: dict[str, tuple[str, ...]] = {
@@ -79,14 +78,8 @@ def dialog_view(engine: Engine, *, person_id: int, flow: str, context: str, now:
 def dialog_view_in(session: Session, *, person_id: int, flow: str, context: str, now: datetime) -> DialogView:
     """`dialog_view` inside the caller's transaction."""
     the_flow = get_flow(flow)
-    person = session.get(Person, person_id)
-    if person is None:
-        raise LookupError(f"there is no person {person_id}")
-    term_id = dialogs._term_of(context)
-    term = session.get(Term, term_id) if term_id is not None else None
-    program = session.get(Program, term.program_id) if term is not None else None
-    options = dialogs.ProgramOptions.of(program) if program is not None else dialogs.ProgramOptions()
-    ctx = dialogs.flow_context(session, person=person, term=term, options=options)
+    scope = dialogs.dialog_scope(session, person_id=person_id, context=context)
+    person, ctx = scope.person, scope.ctx
     state = dialogs.current_state_in(session, person_id=person_id, flow=flow, context=context) or start(the_flow, now=now, ctx=ctx)
     answers = dict(state.answers)
     applicable = [q for q in questions_for(the_flow, ctx) if q.ask_if(answers, ctx)]

@@ -9,7 +9,7 @@ mentee needs, next to the matcher's one-rule-at-a-time areas, and the engagement
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any

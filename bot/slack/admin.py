@@ -25,7 +25,7 @@ from bot.rounds import service
 from bot.rounds.lifecycle import IllegalTransition
 from bot.settings import Settings
 from bot.slack import blocks as bk
-from bot.slack.store import open_term
+from bot.slack.store import open_term, open_terms_of
 from storage import repo
 from storage.db import session_scope
 from storage.models import Enrollment, OutboxMessage, Person, Program, Round, Term
@@ -713,13 +713,7 @@ def me_blocks(engine: Engine, settings: Settings, *, person_id: int | None) -> l
     with session_scope(engine) as session:
         person = session.get(Person, person_id)
         # Someone invited to open terms of several programs hears about each, named by its program.
-        invited = session.exec(
-            select(Program, Term)
-            .join(Term, col(Term.program_id) == Program.id)
-            .join(Enrollment, col(Enrollment.term_id) == Term.id)
-            .where(Term.status == "open", Enrollment.person_id == person_id)
-            .order_by(Program.name)
-        ).all()
+        invited = open_terms_of(session, person_id=person_id)
         if len({program.id for program, _term in invited}) > 1:
             return [bk.section(f"*{program.name}* ({term.name}), {_my_standing(session, person, term)}") for program, term in invited]
         _program, term = open_term(session, program_name=settings.program_name)

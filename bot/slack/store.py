@@ -116,17 +116,6 @@ def open_term(session: Session, *, program_name: str) -> tuple[Program | None, T
     return program, term
 
 
-def options_of(program: Program | None, settings: Settings) -> dialogs.ProgramOptions:
-    if program is None:
-        return dialogs.ProgramOptions(require_approval=settings.require_principal_approval)
-    return dialogs.ProgramOptions.of(program, require_approval_default=settings.require_principal_approval)
-
-
-def term_of_context(context: str) -> int | None:
-    parts = context.split(":")
-    return int(parts[1]) if len(parts) >= 2 and parts[0] == "term" and parts[1].isdecimal() else None
-
-
 # --- dialog snapshots ------------------------------------------------------------------------------
 
 
@@ -160,13 +149,8 @@ class Snapshot:
 def snapshot_in(session: Session, settings: Settings, *, person_id: int, flow: str, context: str) -> Snapshot:
     """The snapshot of one dialog inside the caller's transaction."""
     the_flow = get_flow(flow)
-    person = session.get(Person, person_id)
-    if person is None:
-        raise repo.NotFound(f"there is no person {person_id}")
-    term_id = term_of_context(context)
-    term = session.get(Term, term_id) if term_id is not None else None
-    program = session.get(Program, term.program_id) if term is not None else None
-    ctx = dialogs.flow_context(session, person=person, term=term, options=options_of(program, settings))
+    scope = dialogs.dialog_scope(session, person_id=person_id, context=context, require_approval_default=settings.require_principal_approval)
+    term, ctx = scope.term, scope.ctx
     state = dialogs.current_state_in(session, person_id=person_id, flow=flow, context=context)
     answers = dict(state.answers) if state else {}
     known = dict(answers)
@@ -188,7 +172,7 @@ def snapshot_in(session: Session, settings: Settings, *, person_id: int, flow: s
         snap.profile_complete = profile is not None and profile.status == "complete"
     if flow == "approval":
         mentor = session.get(Person, int(context.rsplit(":", 1)[1]))
-        offered = session.exec(select(Enrollment).where(Enrollment.term_id == term_id, Enrollment.person_id == mentor.id)).first() if mentor else None
+        offered = session.exec(select(Enrollment).where(Enrollment.term_id == dialogs.term_of(context), Enrollment.person_id == mentor.id)).first() if mentor else None
         if mentor is not None:
             snap.subject = {"name": mentor.name, "email": mentor.email, "site": mentor.site, "capacity": offered.capacity if offered else None}
     elif flow == "check_in":
@@ -203,13 +187,7 @@ def page_questions(engine: Engine, settings: Settings, *, person_id: int, flow: 
     """The questions with these keys as the person sees them (their flow context only, not the whole snapshot)."""
     the_flow = get_flow(flow)
     with session_scope(engine) as session:
-        person = session.get(Person, person_id)
-        if person is None:
-            raise repo.NotFound(f"there is no person {person_id}")
-        term_id = term_of_context(context)
-        term = session.get(Term, term_id) if term_id is not None else None
-        program = session.get(Program, term.program_id) if term is not None else None
-        ctx = dialogs.flow_context(session, person=person, term=term, options=options_of(program, settings))
+        ctx = dialogs.dialog_scope(session, person_id=person_id, context=context, require_approval_default=settings.require_principal_approval).ctx
     by_key: dict[str, Question] = {}
     for question in questions_for(the_flow, ctx):
         by_key.setdefault(question.key, question)
@@ -281,17 +259,22 @@ def current_dialog(engine: Engine, *, person_id: int) -> tuple[str, str] | None:
     return None
 
 
+def open_terms_of(session: Session, *, person_id: int) -> list[tuple[Program, Term]]:
+    """The open terms a person was invited to, with their programs: by program name, newest term first."""
+    return list(session.exec(
+        select(Program, Term)
+        .join(Term, col(Term.program_id) == Program.id)
+        .join(Enrollment, col(Enrollment.term_id) == Term.id)
+        .where(Term.status == "open", Enrollment.person_id == person_id)
+        .order_by(Program.name, col(Term.id).desc())
+    ).all())  # fmt: skip
+
+
 def term_dialogs(engine: Engine, settings: Settings, *, person_id: int, program_name: str | None = None) -> tuple[str, str] | None:
     """(opt-in context, profile context) of the person's open term: in the program named, else the one term they
     were invited to, else the default program's (or the first by name when they are in several)."""
     with session_scope(engine) as session:
-        invited = session.exec(
-            select(Program, Term)
-            .join(Term, col(Term.program_id) == Program.id)
-            .join(Enrollment, col(Enrollment.term_id) == Term.id)
-            .where(Term.status == "open", Enrollment.person_id == person_id)
-            .order_by(Program.name, col(Term.id).desc())
-        ).all()
+        invited = open_terms_of(session, person_id=person_id)
         if program_name is not None:
             term = next((t for p, t in invited if p.name.casefold() == program_name.casefold()), None)
         elif invited:

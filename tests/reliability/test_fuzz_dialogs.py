@@ -9,7 +9,6 @@ and survey records match the answers; every answer is JSON the next channel can 
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import time
@@ -28,12 +27,9 @@ from bot.email import tokens
 from bot.flows import FLOWS, questions_for
 from bot.importer import import_roster
 from bot.rounds import service
-from bot.settings import Settings
-from bot.slack.blocks import block_id_for
-from bot.web.app import create_app
-from storage import db, repo
+from storage import repo
 from storage.db import session_scope
-from storage.models import CheckIn, Enrollment, Person, Program, SurveyAnswer
+from storage.models import CheckIn, Enrollment, Person, SurveyAnswer
 from tests.slack_helpers import slack_harness, wait_for
 
 PROGRAM = "Slack Program"  # the name tests.slack_helpers gives the program
@@ -191,7 +187,6 @@ async def test_every_dialog_step_over_http_slack_and_email(tmp_path: Path, postg
     count = scale.pick(30, 1500)
     async with slack_harness(tmp_path, postgres_url, sendgrid_inbound_key="sg-key", email_token_secret="s" * 40, reply_domain="reply.district.example") as h:
         world = _setup_on(h.engine, tmp_path)
-        program_id = world["program"]
         examples: list[tuple[str, str, str, str]] = []
 
         @settings(max_examples=count, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
