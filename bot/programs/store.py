@@ -55,8 +55,7 @@ def apply_specs(engine: Engine, specs: Sequence[ProgramSpec], *, now: datetime, 
     from storage.models import PoolMember
 
     changes: list[ProgramChange] = []
-    session = Session(engine, expire_on_commit=False)
-    try:
+    with session_scope(engine) as session:
         roster = roster_snapshot(session)  # people are the same for every program of the file
         for spec in specs:
             program = session.exec(select(Program).where(Program.name == spec.name)).first()
@@ -84,14 +83,7 @@ def apply_specs(engine: Engine, specs: Sequence[ProgramSpec], *, now: datetime, 
                 change.action, change.fields = "updated", ["pool members"]
             changes.append(change)
         if dry_run:
-            session.rollback()
-        else:
-            session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+            session.rollback()  # the plan is reported; nothing is kept
     return changes
 
 
