@@ -192,24 +192,26 @@ def match_roster(
                   program_caps=_quotas(max_program, "--max-program"))
     fair = fair or fair_floor is not None
     constrained = fair or any(quotas.values())
-    if group_size is not None and constrained:
-        raise MatchOptionError("--group-size cannot be combined with --fair or quotas yet; run them separately")
     from bot.cli import _ctx
 
     people, week = _people(ctx, roster, week_of)
     settings = RoundSettings(topic=topic, sessions=sessions, session_minutes=_ctx(ctx).settings.session_minutes,
                              reference_date=week, require=required)
     try:
-        if group_size is not None:
-            result = solve_groups(people.participants, settings, group_size=group_size)
-        elif constrained:
+        if constrained:
             floor = fair_floor
             if fair and floor is None:
-                # The program-wide mean of the plain result: no site's mentees should fare worse on average.
-                plain = result_report(match_round(people.participants, settings), people.participants)
-                floor = int(plain.mean_fit) if plain.mean_fit is not None else None
+                # The program-wide mean of the plain result (groups or pairs, as asked): no site's
+                # mentees should fare worse on average.
+                plain = (solve_groups(people.participants, settings, group_size=group_size) if group_size is not None
+                         else match_round(people.participants, settings))
+                mean = result_report(plain, people.participants).mean_fit
+                floor = int(mean) if mean is not None else None
             result = solve_with_side_constraints(people.participants, settings, constraints=SideConstraints(
-                **quotas, fairness_floor=floor, fairness_by=fair_by, time_limit_seconds=time_limit))
+                **quotas, fairness_floor=floor, fairness_by=fair_by, time_limit_seconds=time_limit),
+                group_size=group_size)
+        elif group_size is not None:
+            result = solve_groups(people.participants, settings, group_size=group_size)
         else:
             result = match_round(people.participants, settings)
     except ValueError as exc:

@@ -55,6 +55,29 @@ def test_fair_matching_reports_the_gap(tmp_path: Path) -> None:
     assert len({row["mentee_email"] for row in rows}) == len(rows)
 
 
+def test_group_sessions_with_a_fairness_floor(tmp_path: Path) -> None:
+    plain_out, fair_out = tmp_path / "plain.csv", tmp_path / "fair.csv"
+    plain = run(tmp_path, "match", str(SHARED_ROSTER), "--group-size", "3", "--out", str(plain_out))
+    assert plain.returncode == 0, plain.stderr
+    result = run(tmp_path, "match", str(SHARED_ROSTER), "--group-size", "3", "--fair", "--time-limit", "10",
+                 "--out", str(fair_out))
+    assert result.returncode == 0, result.stderr
+    assert "CP-SAT" in result.stdout and "gap to the best bound" in result.stdout
+    rows = _rows(fair_out)
+    assert rows and set(rows[0]) == {"mentor_email", "mentee_email", "score", "reasons", "group", "group_time"}
+    assert max(Counter((row["mentor_email"], row["group"]) for row in rows).values()) <= 3
+    assert len({row["mentee_email"] for row in rows}) == len(rows)
+    assert all("group" in row["reasons"] and row["group_time"] for row in rows)
+    # Every member of a group meets at that group's one time.
+    times: dict[tuple[str, str], set[str]] = {}
+    for row in rows:
+        times.setdefault((row["mentor_email"], row["group"]), set()).add(row["group_time"])
+    assert all(len(found) == 1 for found in times.values())
+    # The floor never costs a placement: as many mentees as the plain group round.
+    assert len(rows) == len(_rows(plain_out))
+    assert f"Matched {len(rows)} of 40 mentees" in result.stdout
+
+
 def _tiny_roster(tmp_path: Path) -> Path:
     # One mentor, two mentees; Ben (North) fits better than Bea (South).
     path = tmp_path / "tiny.csv"
@@ -88,8 +111,12 @@ def test_site_quotas_program_caps_and_their_mistakes(tmp_path: Path) -> None:
     assert "Note: site South: only 1 of the minimum 2 placements can be met" in " ".join(shown.split())
     bad = run(tmp_path, "match", str(roster), "--min-site", "South")
     assert bad.returncode == 1 and "Error:" in bad.stderr and "NAME=COUNT" in bad.stderr
-    mixed = run(tmp_path, "match", str(roster), "--group-size", "3", "--fair")
-    assert mixed.returncode == 1 and "cannot be combined" in mixed.stderr
+    # Group rounds take the same quotas: one group of one place, and South's minimum takes it.
+    grouped, shown = _mentees_in(tmp_path, roster, "--group-size", "1", "--min-site", "South=1")
+    assert grouped == {"bea@d.example"} and "min-cost flow (groups, site quotas), optimal" in shown
+    grouped, shown = _mentees_in(tmp_path, roster, "--group-size", "1", "--max-program", "EPP=0")
+    assert grouped == {"bea@d.example"} and "CP-SAT, optimal" in shown
+    assert _mentees_in(tmp_path, roster, "--group-size", "2", "--max-site", "North=0")[0] == {"bea@d.example"}
 
 
 def test_speed_schedule_never_repeats_a_pair(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from bot.matching import (
     History,
@@ -27,6 +27,7 @@ from bot.matching.availability import merge_spans, merge_windows, runs, start_ma
 from bot.matching.constrained import SHORTFALL_PRICE
 from bot.matching.eligibility import Profile
 from bot.matching.graph import build_graph
+from bot.matching.groups import group_network
 from bot.matching.scoring import _run_table, _usable_minutes_edges, fit, fit_parts, load_cost
 
 WEEK = 10080
@@ -332,38 +333,76 @@ def _group(value: str | None) -> str:
     return value.strip().casefold() if value and value.strip() else "(none)"
 
 
-def brute_constrained(people, s: RoundSettings, h: History, c: SideConstraints) -> tuple[int, int, int]:
-    """(how much of the minimums is met, placements, objective) of the lexicographic optimum."""
+def _constrained_key(placed, load: int, c: SideConstraints) -> tuple[int, int, int] | None:
+    """(how much of the minimums is met, placements, objective) of placed (mentee, fit) pairs with
+    this total load; None when a cap is broken."""
+    minimums = {k.casefold(): n for k, n in c.site_minimums}
+    site_caps = {k.casefold(): n for k, n in c.site_caps}
+    program_caps = {k.casefold(): n for k, n in c.program_caps}
+    sites = [_group(e.site) for e, _ in placed]
+    programs = [_group(e.program) for e, _ in placed]
+    if any(sites.count(k) > n for k, n in site_caps.items()) or any(programs.count(k) > n for k, n in program_caps.items()):
+        return None
+    filled = sum(min(sites.count(k), n) for k, n in minimums.items())
+    shortfall = 0
+    if c.fairness_floor is not None:
+        by = sites if c.fairness_by == "site" else programs
+        for name in set(by):
+            shortfall += max(0, sum(c.fairness_floor - p for (_, p), g in zip(placed, by) if g == name))
+    return (filled, len(placed), sum(p for _, p in placed) - load - SHORTFALL_PRICE * shortfall)
+
+
+def brute_constrained(people, s: RoundSettings, h: History, c: SideConstraints, group_size: int = 1) -> tuple[int, int, int]:
+    """(how much of the minimums is met, placements, objective) of the lexicographic optimum.
+
+    With group_size k (and no group times: the availability rule relaxed) a mentor seats up to
+    capacity x k mentees, and each seat of its g-th group costs what a g-th mentee does one to one.
+    """
     mentors = [p for p in people if p.role != "mentee" and p.capacity > 0]
     mentees = [p for p in people if p.role != "mentor"]
     recent = dict(h.recent_load)
     options = [[None] + [j for j, m in enumerate(mentors) if naive_eligible(m, e, s, h)] for e in mentees]
     points = {(i, j): fit(Profile(mentors[j]), Profile(e), s) for i, e in enumerate(mentees) for j in options[i][1:]}
-    minimums = {k.casefold(): n for k, n in c.site_minimums}
-    site_caps = {k.casefold(): n for k, n in c.site_caps}
-    program_caps = {k.casefold(): n for k, n in c.program_caps}
     best = None
     for choice in itertools.product(*options):
         used = [0] * len(mentors)
         for j in choice:
             if j is not None:
                 used[j] += 1
-        if any(u > m.capacity for u, m in zip(used, mentors)):
+        if any(u > m.capacity * group_size for u, m in zip(used, mentors)):
             continue
         placed = [(mentees[i], points[(i, j)]) for i, j in enumerate(choice) if j is not None]
-        sites = [_group(e.site) for e, _ in placed]
-        programs = [_group(e.program) for e, _ in placed]
-        if any(sites.count(k) > n for k, n in site_caps.items()) or any(programs.count(k) > n for k, n in program_caps.items()):
+        load = sum(load_cost((t - 1) // group_size + 1, recent.get(m.key, 0))
+                   for u, m in zip(used, mentors) for t in range(1, u + 1))
+        key = _constrained_key(placed, load, c)
+        if key is not None and (best is None or key > best):
+            best = key
+    return best
+
+
+def brute_group_network(people, s: RoundSettings, h: History, c: SideConstraints, k: int) -> tuple[int, int, int]:
+    """The same lexicographic optimum over the groups solve_groups sets up (their times fixed):
+    every mentee in any group whose time they can make, at most k per group."""
+    graph = build_graph(people, s, h)
+    network = group_network(graph, k)
+    by_key = {p.key: p for p in people}
+    mentees = [by_key[m.person.key] for m in graph.mentees]
+    options: list[list] = [[None] for _ in mentees]
+    for edge, node in zip(network.edge_index.tolist(), network.node_of.tolist()):
+        options[int(graph.edge_mentee[edge])].append((node, int(graph.fit[edge])))
+    seat_cost = dict(zip(network.seat_node.tolist(), network.seat_cost.tolist()))  # equal within a group
+    best = None
+    for choice in itertools.product(*options):
+        used: dict[int, int] = {}
+        for option in choice:
+            if option is not None:
+                used[option[0]] = used.get(option[0], 0) + 1
+        if any(n > k for n in used.values()):
             continue
-        filled = sum(min(sites.count(k), n) for k, n in minimums.items())
-        load = sum(load_cost(t, recent.get(m.key, 0)) for u, m in zip(used, mentors) for t in range(1, u + 1))
-        shortfall = 0
-        if c.fairness_floor is not None:
-            by = sites if c.fairness_by == "site" else programs
-            for name in set(by):
-                shortfall += max(0, sum(c.fairness_floor - p for (_, p), g in zip(placed, by) if g == name))
-        key = (filled, len(placed), sum(p for _, p in placed) - load - SHORTFALL_PRICE * shortfall)
-        best = key if best is None or key > best else best
+        placed = [(mentees[i], option[1]) for i, option in enumerate(choice) if option is not None]
+        key = _constrained_key(placed, sum(seat_cost[node] * n for node, n in used.items()), c)
+        if key is not None and (best is None or key > best):
+            best = key
     return best
 
 
@@ -410,3 +449,50 @@ def test_side_constraints_reach_the_brute_force_optimum(instance, c, open_rules,
             shortfall += max(0, sum(c.fairness_floor - f for f, g in zip(fits, by) if g == name))
     objective = int(result.total_score) - SHORTFALL_PRICE * shortfall
     assert (filled, len(result.pairs), objective) == brute_constrained(people, s, h, c)
+
+
+def _result_key(result, people, c: SideConstraints) -> tuple[int, int, int]:
+    by_key = {p.key: p for p in people}
+    fits = [int(sum(x.points for x in p.breakdown if x.factor != "load")) for p in result.pairs]
+    load = int(sum(fits) - result.total_score)
+    return _constrained_key([(by_key[p.mentee], f) for p, f in zip(result.pairs, fits)], load, c)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(instances(most_mentors=3, most_mentees=5), side_constraints(), st.integers(1, 3), st.booleans(), st.booleans())
+def test_group_side_constraints_keep_group_capacity_and_reach_the_brute_force_optimum(instance, c, k, timed, binding_floor):
+    people, s, h = instance
+    # Open rules, so that groups fill and the quotas have choices to make; with `timed` the
+    # availability rule holds, so each group has a time its mentees must make.
+    relax = frozenset(RELAXABLE) - ({"availability"} if timed else set())
+    s = RoundSettings(cross_site=s.cross_site, session_minutes=s.session_minutes, relax=relax,
+                      require=s.require - {"interest"})
+    plain_groups = solve_groups(people, s, h, group_size=k)
+    assume(plain_groups.pairs)  # a round nobody can be placed in has nothing to decide
+    if binding_floor:
+        plain = result_report(plain_groups, people)
+        means = [g.mean_fit for g in (plain.by_site if c.fairness_by == "site" else plain.by_program) if g.mean_fit is not None]
+        c = replace(c, fairness_floor=math.ceil((max(means) + min(means)) / 2) if means else None)
+    result = solve_with_side_constraints(people, s, h, c, group_size=k)
+    assert result.solver is not None and result.solver.status == "optimal"
+    by_key = {p.key: p for p in people}
+    # Group capacity: at most k mentees in a group, at most `capacity` groups per mentor, one
+    # group per mentee, and every pair in exactly the group that lists it.
+    assert {(g.mentor, m) for g in result.groups for m in g.mentees} == {(p.mentor, p.mentee) for p in result.pairs}
+    assert len({p.mentee for p in result.pairs}) == len(result.pairs)
+    groups_of: dict[str, int] = {}
+    for group in result.groups:
+        assert 1 <= len(group.mentees) <= k
+        groups_of[group.mentor] = groups_of.get(group.mentor, 0) + 1
+        if timed and group.starts_at is not None:
+            for key in (group.mentor, *group.mentees):
+                assert any(a <= group.starts_at < b for a, b in Profile(by_key[key]).start_runs(s.session_minutes))
+    assert all(n <= by_key[m].capacity for m, n in groups_of.items())
+    for pair in result.pairs:
+        assert naive_eligible(by_key[pair.mentor], by_key[pair.mentee], s, h)
+    # Quotas and caps (the key is None when a cap is broken), and the lexicographic optimum.
+    got = _result_key(result, people, c)
+    assert got is not None
+    assert got == brute_group_network(people, s, h, c, k)
+    if not timed:  # and, independently of how groups are set up, the optimum over all seatings
+        assert got == brute_constrained(people, s, h, c, group_size=k)

@@ -18,6 +18,10 @@ the sites and the floor averages over a group; no flow expresses those, so they 
 
 The result reports status, objective, the best bound (CP-SAT's or the Lagrangian one, whichever
 is tighter) and the gap between them.
+
+Group rounds (groups.py) go through the same steps: a mentee then takes a seat in one of a
+mentor's groups (group_size seats each, at the group's fixed time) instead of one of the mentor's
+own seats, and the plain group flow is the warm start.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from ortools.graph.python import min_cost_flow
 from ortools.sat.python import cp_model
 
 from .graph import CandidateGraph, build_graph, load_costs, without_gc_pauses
+from .groups import GroupNetwork, group_flow_choice, group_network, group_result
 from .match import flow_choice, result_from_choice
 from .model import History, MatchResult, Participant, RoundSettings, SolveReport
 from .solver import solve_flow
@@ -100,33 +105,66 @@ def _folded_groups(graph: CandidateGraph, attribute: str) -> tuple[np.ndarray, d
     return np.array(folded, dtype=object), shown
 
 
-class _Problem:
-    """The round with its added rules, over the candidate graph's edges."""
+@dataclass(frozen=True)
+class _Network:
+    """What the solvers place mentees into: "hosts" with ordered seats, one edge per (mentee, host)
+    a mentee may take a seat of. One to one, a host is a mentor and its seats are its capacity;
+    in a group round, a host is one of a mentor's groups and its seats are the group's places."""
 
-    def __init__(self, graph: CandidateGraph, constraints: SideConstraints) -> None:
+    edge_mentee: np.ndarray
+    edge_host: np.ndarray
+    fit: np.ndarray
+    n_hosts: int
+    seat_host: np.ndarray        # per seat, its host; a host's seats are contiguous
+    seat_cost: np.ndarray        # non-decreasing within a host, so seats fill cheapest first
+
+
+def _mentor_network(graph: CandidateGraph) -> _Network:
+    """One to one: each mentor hosts min(capacity, candidates) seats, its k-th costing the k-th mentee's load."""
+    seats = np.minimum(graph.capacity, graph.degree())
+    seat_mentor, seat_cost = graph.seat_arcs(seats, load_costs)
+    return _Network(graph.edge_mentee, graph.edge_mentor, graph.fit.astype(np.int64), len(graph.mentors),
+                    seat_mentor, seat_cost)
+
+
+def _group_hosts(graph: CandidateGraph, groups: GroupNetwork) -> _Network:
+    """Group rounds: each group hosts up to group_size of the mentees who can make its time."""
+    degree = np.bincount(groups.node_of, minlength=len(groups.node_mentor))
+    keep = np.arange(len(groups.seat_node)) - np.repeat(
+        np.arange(len(groups.node_mentor)) * groups.group_size, groups.group_size) < degree[groups.seat_node]
+    fit = graph.fit[groups.edge_index] if len(groups.edge_index) else np.zeros(0, dtype=np.int64)
+    return _Network(groups.edge_mentee, groups.node_of, fit.astype(np.int64), len(groups.node_mentor),
+                    groups.seat_node[keep], groups.seat_cost[keep])
+
+
+class _Problem:
+    """The round with its added rules, over the network's edges."""
+
+    def __init__(self, graph: CandidateGraph, constraints: SideConstraints, network: _Network) -> None:
         self.graph = graph
+        self.network = network
         self.constraints = constraints
         self.sites, self.site_names = _folded_groups(graph, "site")
         self.programs, self.program_names = _folded_groups(graph, "program")
-        self.edge_site = self.sites[graph.edge_mentee]
-        self.edge_program = self.programs[graph.edge_mentee]
+        self.edge_site = self.sites[network.edge_mentee]
+        self.edge_program = self.programs[network.edge_mentee]
         self.minimums = {site.casefold(): n for site, n in constraints.site_minimums}
         self.site_caps = {site.casefold(): n for site, n in constraints.site_caps}
         self.program_caps = {program.casefold(): n for program, n in constraints.program_caps}
         self.floor = constraints.fairness_floor
         self.edge_group = self.edge_site if constraints.fairness_by == "site" else self.edge_program
         self.group_names = self.site_names if constraints.fairness_by == "site" else self.program_names
-        self.fit = graph.fit.astype(np.int64)
-        seats = np.minimum(graph.capacity, graph.degree())
-        self.seat_mentor, self.seat_cost = graph.seat_arcs(seats, load_costs)
-        self.seat_index = np.arange(len(self.seat_mentor)) - np.repeat(np.cumsum(seats) - seats, seats)
+        self.fit = network.fit
+        self.seat_host, self.seat_cost = network.seat_host, network.seat_cost
+        seats = np.bincount(self.seat_host, minlength=network.n_hosts)
+        self.seat_index = np.arange(len(self.seat_host)) - np.repeat(np.cumsum(seats) - seats, seats)
         self.target = 0                      # placements every solution must reach (set by phase 1)
         self.fill_target = 0                 # and how much of the minimums (set by phase 1)
 
     def load(self, chosen: np.ndarray) -> int:
-        """Total load of the mentors' mentees in a solution (a mentor's cheapest seats first)."""
-        count = np.bincount(self.graph.edge_mentor[chosen], minlength=len(self.graph.mentors))
-        return int(self.seat_cost[self.seat_index < count[self.seat_mentor]].sum())
+        """Total load of the hosts' mentees in a solution (a host's cheapest seats first)."""
+        count = np.bincount(self.network.edge_host[chosen], minlength=self.network.n_hosts)
+        return int(self.seat_cost[self.seat_index < count[self.seat_host]].sum())
 
     def shortfalls(self, chosen: np.ndarray) -> dict[str, int]:
         """Per group below the floor: the points its matched mentees fall short in total."""
@@ -164,8 +202,9 @@ class _Problem:
         mentees, then gain minus seat_scale x load (site quotas kept, program caps ignored)."""
         if self.minimums or self.site_caps:
             return self._quota_flow(gain, seat_scale)
-        chosen = solve_flow(len(self.graph.mentees), len(self.graph.mentors), self.graph.edge_mentee,
-                            self.graph.edge_mentor, gain, self.seat_mentor, self.seat_cost * seat_scale)
+        network = self.network
+        chosen = solve_flow(len(self.graph.mentees), network.n_hosts, network.edge_mentee,
+                            network.edge_host, gain, self.seat_host, self.seat_cost * seat_scale)
         return np.flatnonzero(chosen)
 
     def _quota_flow(self, gain: np.ndarray, seat_scale: int) -> np.ndarray:
@@ -173,8 +212,8 @@ class _Problem:
         # up to the cap) -> the site's mentees -> mentors -> seats -> sink, and a source -> sink
         # arc for mentees left unplaced at a high cost. The prices are far enough apart that no
         # amount of fit outweighs a placement and no number of placements outweighs a minimum.
-        graph = self.graph
-        n_e, n_m = len(graph.mentees), len(graph.mentors)
+        network = self.network
+        n_e, n_m = len(self.graph.mentees), network.n_hosts
         seat_cost = self.seat_cost * seat_scale
         shift = int(gain.max()) if len(gain) else 0
         path_cost = shift - int(gain.min(initial=0)) + int(seat_cost.max(initial=0)) + 1
@@ -202,8 +241,8 @@ class _Problem:
             arc(source, node, max(min(self.site_caps.get(site, count), count) - minimum, 0), 0)
         arc(entry, mentee_node, 1, 0)
         first_edge = sum(len(c) for c in columns[0])
-        arc(mentee_node[graph.edge_mentee], mentor_node[graph.edge_mentor], 1, shift - gain)
-        arc(mentor_node[self.seat_mentor], sink, 1, seat_cost)
+        arc(mentee_node[network.edge_mentee], mentor_node[network.edge_host], 1, shift - gain)
+        arc(mentor_node[self.seat_host], sink, 1, seat_cost)
         arc(source, sink, n_e, unplaced)
         flow = min_cost_flow.SimpleMinCostFlow()
         arcs = flow.add_arcs_with_capacity_and_unit_cost(*(np.concatenate(c) for c in columns))
@@ -248,31 +287,39 @@ def _solver(limit: float, workers: int) -> cp_model.CpSolver:
 
 
 class _Model:
-    """The CP-SAT model: one Boolean per edge, ordered seats per mentor, quotas and caps."""
+    """The CP-SAT model: one Boolean per edge, ordered seats per host, quotas and caps."""
 
     def __init__(self, problem: _Problem) -> None:
-        graph = problem.graph
+        network = problem.network
         self.problem = problem
         self.model = model = cp_model.CpModel()
         n_edges = len(problem.fit)
         self.x = x = [model.new_bool_var(f"x{e}") for e in range(n_edges)]
-        for group in _groups_of(graph.edge_mentee):
+        for group in _groups_of(network.edge_mentee):
             if len(group) > 1:
                 model.add_at_most_one(x[e] for e in group.tolist())
-        # A mentor's k-th mentee costs load_cost(k): seat variables that fill in order.
+        # A host's k-th seat costs its k-th seat cost: seat variables that fill in order. When all
+        # its seats cost the same (a group's do), one capacity row and a cost per edge say the same
+        # with fewer variables and no symmetric seat orders.
         self.seats: list[cp_model.IntVar] = []
         self.seat_owner: list[int] = []
         seat_costs: list[int] = []
-        for group in _groups_of(graph.edge_mentor):
-            j = int(graph.edge_mentor[group[0]])
-            count = min(graph.mentors[j].person.capacity, len(group))
-            ys = [model.new_bool_var(f"y{j}_{s}") for s in range(count)]
+        seat_groups = dict(zip(np.unique(problem.seat_host).tolist(), _groups_of(problem.seat_host)))
+        self.edge_load = np.zeros(n_edges, dtype=np.int64)   # seat costs folded into the edges
+        for group in _groups_of(network.edge_host):
+            j = int(network.edge_host[group[0]])
+            costs = problem.seat_cost[seat_groups[j]].tolist() if j in seat_groups else []
+            if len(set(costs)) <= 1:
+                model.add(sum(x[e] for e in group.tolist()) <= len(costs))
+                self.edge_load[group] = costs[0] if costs else 0
+                continue
+            ys = [model.new_bool_var(f"y{j}_{s}") for s in range(len(costs))]
             model.add(sum(x[e] for e in group.tolist()) == sum(ys))
             for a, b in zip(ys, ys[1:]):
                 model.add_implication(b, a)
             self.seats.extend(ys)
-            self.seat_owner.extend([j] * count)
-            seat_costs.extend(load_costs(np.arange(count), np.full(count, graph.recent[j])).tolist())
+            self.seat_owner.extend([j] * len(costs))
+            seat_costs.extend(costs)
         # Minimums may be more than the pool can meet: maximise how much of them is met instead,
         # fill = sum over sites of min(placed, minimum), and then hold that.
         self.met: list[tuple[cp_model.IntVar, str, int]] = []
@@ -287,7 +334,7 @@ class _Model:
             model.add(self.placements(problem.edge_program == program) <= cap)
         self.count = self.placements(np.ones(n_edges, dtype=bool))
         self.shortfall: dict[str, cp_model.IntVar] = {}
-        self.objective_terms = (list(x) + self.seats, problem.fit.tolist() + [-c for c in seat_costs])
+        self.objective_terms = (list(x) + self.seats, (problem.fit - self.edge_load).tolist() + [-c for c in seat_costs])
 
     def placements(self, mask: np.ndarray) -> cp_model.LinearExpr:
         return cp_model.LinearExpr.sum([self.x[e] for e in np.flatnonzero(mask).tolist()])
@@ -302,7 +349,7 @@ class _Model:
                 continue  # every pair this group could get already reaches the floor
             # A mentee has one pair at most, so the shortfall is at most the sum of each one's worst.
             worst = np.zeros(len(problem.graph.mentees), dtype=np.int64)
-            np.maximum.at(worst, problem.graph.edge_mentee[members], below)
+            np.maximum.at(worst, problem.network.edge_mentee[members], below)
             short = self.model.new_int_var(0, int(worst.sum()), f"short_{name}")
             self.model.add(cp_model.LinearExpr.weighted_sum([self.x[e] for e in members.tolist()],
                                                             (fit[members] - problem.floor).tolist()) + short >= 0)
@@ -318,7 +365,7 @@ class _Model:
         picked[chosen] = True
         for var, value in zip(self.x, picked.tolist()):
             model.add_hint(var, value)
-        load = np.bincount(self.problem.graph.edge_mentor[chosen], minlength=len(self.problem.graph.mentors))
+        load = np.bincount(self.problem.network.edge_host[chosen], minlength=self.problem.network.n_hosts)
         used: dict[int, int] = {}
         for var, j in zip(self.seats, self.seat_owner):
             model.add_hint(var, used.get(j, 0) < load[j])
@@ -392,28 +439,48 @@ def solve_with_side_constraints(
     settings: RoundSettings,
     history: History = History(),
     constraints: SideConstraints = SideConstraints(),
+    group_size: int | None = None,
 ) -> MatchResult:
     """Match under quotas, caps and a fairness floor: exact flows where they suffice, CP-SAT
-    (warm-started, time-limited) where they don't; the result's solver report carries the gap."""
+    (warm-started, time-limited) where they don't; the result's solver report carries the gap.
+
+    With group_size, mentees are placed in small groups as solve_groups does (the same group
+    times, each mentor hosting up to `capacity` groups of up to group_size), under the same rules.
+    """
     started = time.perf_counter()
     deadline = started + constraints.time_limit_seconds
     graph = build_graph(participants, settings, history)
-    warm = flow_choice(graph)
-    problem = _Problem(graph, constraints)
+    if group_size is None:
+        network = _mentor_network(graph)
+        warm = flow_choice(graph)
+        kind = ""
+
+        def finish(chosen: np.ndarray, report: SolveReport) -> MatchResult:
+            return result_from_choice(graph, chosen, started, report)
+    else:
+        groups = group_network(graph, group_size)
+        network = _group_hosts(graph, groups)
+        warm = group_flow_choice(graph, groups)   # the plain group solution is the warm start
+        kind = "groups, "
+
+        def finish(chosen: np.ndarray, report: SolveReport) -> MatchResult:
+            return group_result(graph, groups, chosen, started, report)
+    problem = _Problem(graph, constraints, network)
     warm_score = float(problem.fit[warm].sum() - problem.load(warm))
     if not constraints.active or not len(problem.fit):
-        report = SolveReport(method="min-cost flow", status="optimal", seconds=time.perf_counter() - started,
+        method = "min-cost flow" if group_size is None else "min-cost flow (groups)"
+        report = SolveReport(method=method, status="optimal", seconds=time.perf_counter() - started,
                              objective=warm_score, bound=warm_score, warm_start_score=warm_score)
-        return result_from_choice(graph, warm, started, report)
+        return finish(warm, report)
     notes: list[str] = []
 
     # Phase 1: site quotas exactly, by flow (most of the minimums, then the most mentees).
     phase1 = problem.best_matching(problem.fit) if (problem.minimums or problem.site_caps) else warm
     if not problem.program_caps and problem.floor is None:
-        report = SolveReport(method="min-cost flow (site quotas)", status="optimal",
+        report = SolveReport(method=f"min-cost flow ({kind}site quotas)", status="optimal",
                              seconds=time.perf_counter() - started, warm_start_score=warm_score,
                              notes=tuple(_minimum_notes(problem, phase1)))
-        return result_from_choice(graph, phase1, started, report)
+        return finish(phase1, report)
 
     model = _Model(problem)
     cp_seconds = 0.0
@@ -478,7 +545,7 @@ def solve_with_side_constraints(
         objective=float(best_value), bound=float(bound) if np.isfinite(bound) else None, gap=gap,
         warm_start_score=warm_score, notes=tuple(notes),
     )
-    return result_from_choice(graph, best, started, report)
+    return finish(best, report)
 
 
 def _minimum_notes(problem: _Problem, chosen: np.ndarray) -> list[str]:

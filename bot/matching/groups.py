@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -72,23 +73,31 @@ def _group_times(
     return times
 
 
-@without_gc_pauses
-def solve_groups(
-    participants: Sequence[Participant], settings: RoundSettings, history: History = History(), group_size: int = 4
-) -> MatchResult:
-    """Place mentees in small groups (each mentor hosts up to `capacity` groups of up to `group_size`
-    who share a session time): most mentees placed first, then the best total fit."""
+@dataclass(frozen=True)
+class GroupNetwork:
+    """The groups of a round and who may join which: one node per (mentor, group), one edge per
+    candidate pair whose mentee can make that group's time, and group_size seats per node."""
+
+    group_size: int
+    edge_index: np.ndarray      # per group edge: the candidate graph's edge (mentee, mentor)
+    edge_mentee: np.ndarray     # per group edge: the mentee's position
+    node_of: np.ndarray         # per group edge: its group node
+    node_mentor: list[int]      # per node: the mentor's position
+    node_number: list[int]      # per node: which of the mentor's groups, from 1
+    node_time: list[int]        # per node: the session's UTC start minute, or ANY_TIME
+    seat_node: np.ndarray       # per seat: its group node
+    seat_cost: np.ndarray       # per seat: its load (a mentor's g-th group costs what a g-th mentee does)
+
+
+def group_network(graph: CandidateGraph, group_size: int) -> GroupNetwork:
+    """Choose each mentor's group times, then link every candidate pair to the groups the mentee can make."""
     if group_size < 1:
         raise ValueError("group_size must be at least 1")
-    started = time.perf_counter()
-    graph = build_graph(participants, settings, history)
     by_mentor: dict[int, list[int]] = {}
     for edge, mentor in enumerate(graph.edge_mentor.tolist()):
         by_mentor.setdefault(mentor, []).append(edge)
-
-    # One node per (mentor, group); edges only to groups whose time the mentee can make.
     degree = graph.degree_of_mentees()
-    length = settings.session_minutes
+    length = graph.settings.session_minutes
     node_mentor: list[int] = []
     node_number: list[int] = []
     node_time: list[int] = []
@@ -109,22 +118,57 @@ def solve_groups(
                 if minute == ANY_TIME or mentee.any_time or _covers(mentee.start_runs(length), minute):
                     g_edge.append(edge)
                     g_node.append(node)
-    solve_started = time.perf_counter()
-    edge_index = np.asarray(g_edge, dtype=np.int64)
-    node_of = np.asarray(g_node, dtype=np.int64)
     numbers = np.asarray(node_number, dtype=np.int64)
     owners = np.asarray(node_mentor, dtype=np.int64)
     seat_node = np.repeat(np.arange(len(node_mentor), dtype=np.int64), group_size)
     # Every seat in a mentor's g-th group costs what a g-th mentee costs one to one.
     seat_cost = load_costs(numbers[seat_node] - 1, graph.recent[owners[seat_node]]) if len(seat_node) else seat_node
-    chosen_mask = solve_flow(
-        len(graph.mentees), len(node_mentor), graph.edge_mentee[edge_index] if len(edge_index) else edge_index,
-        node_of, graph.fit[edge_index] if len(edge_index) else edge_index, seat_node, seat_cost,
+    edge_index = np.asarray(g_edge, dtype=np.int64)
+    return GroupNetwork(
+        group_size=group_size, edge_index=edge_index, edge_mentee=graph.edge_mentee[edge_index],
+        node_of=np.asarray(g_node, dtype=np.int64), node_mentor=node_mentor, node_number=node_number,
+        node_time=node_time, seat_node=seat_node, seat_cost=seat_cost,
     )
+
+
+def group_flow_choice(graph: CandidateGraph, network: GroupNetwork) -> np.ndarray:
+    """Indices of the group edges of the exact optimum: the most mentees seated, then the best fit minus load."""
+    edge_index = network.edge_index
+    chosen_mask = solve_flow(
+        len(graph.mentees), len(network.node_mentor), network.edge_mentee, network.node_of,
+        graph.fit[edge_index] if len(edge_index) else edge_index, network.seat_node, network.seat_cost,
+    )
+    return np.flatnonzero(chosen_mask)
+
+
+@without_gc_pauses
+def solve_groups(
+    participants: Sequence[Participant], settings: RoundSettings, history: History = History(), group_size: int = 4
+) -> MatchResult:
+    """Place mentees in small groups (each mentor hosts up to `capacity` groups of up to `group_size`
+    who share a session time): most mentees placed first, then the best total fit."""
+    if group_size < 1:
+        raise ValueError("group_size must be at least 1")
+    started = time.perf_counter()
+    graph = build_graph(participants, settings, history)
+    network = group_network(graph, group_size)
+    solve_started = time.perf_counter()
+    picked = group_flow_choice(graph, network)
     report = SolveReport(method="min-cost flow (groups)", status="optimal", seconds=time.perf_counter() - solve_started)
-    picked = np.flatnonzero(chosen_mask)
-    chosen = edge_index[picked]
-    chosen_node = node_of[picked]
+    return group_result(graph, network, picked, started, report)
+
+
+def group_result(
+    graph: CandidateGraph, network: GroupNetwork, picked: np.ndarray, started: float, report: SolveReport
+) -> MatchResult:
+    """A MatchResult with groups for the chosen group edges (indices into the network's edges)."""
+    settings = graph.settings
+    length = settings.session_minutes
+    node_mentor, node_number, node_time = network.node_mentor, network.node_number, network.node_time
+    picked = np.sort(np.asarray(picked, dtype=np.int64))
+    chosen = network.edge_index[picked]
+    chosen_node = network.node_of[picked]
+    numbers = np.asarray(node_number, dtype=np.int64)
 
     members: dict[int, list[int]] = {}
     for edge, node in zip(chosen.tolist(), chosen_node.tolist()):
@@ -151,7 +195,7 @@ def solve_groups(
                             time=_phrase_time(node_time[node], length, mentor, settings),
                             starts_at=None if node_time[node] == ANY_TIME else node_time[node]))
     groups.sort(key=lambda g: (g.mentor.casefold(), g.number))
-    unmatched = _group_unmatched(graph, chosen, edge_index, node_of, node_mentor)
+    unmatched = _group_unmatched(graph, chosen, network.edge_index, network.node_of, node_mentor)
     return MatchResult(
         pairs=tuple(pairs),
         unmatched=tuple(unmatched),
