@@ -37,6 +37,7 @@ from storage.models import (
     Round,
     RoundSignup,
     ScheduledAction,
+    SlackDelivery,
     SurveyAnswer,
     Term,
 )
@@ -317,6 +318,8 @@ def erase(
     delete(DialogState, DialogState.person_id == person_id, label="conversations")
     delete(RoundSignup, RoundSignup.person_id == person_id, label="sign-ups")
     delete(OutboxMessage, OutboxMessage.person_id == person_id, col(OutboxMessage.status).in_(UNSENT), label="unsent messages")
+    if person.slack_user_id:  # kept Slack requests and their receipts carry the Slack ID (and, until handled, what was typed)
+        delete(SlackDelivery, SlackDelivery.slack_user_id == person.slack_user_id, label="Slack requests kept")
     free_text = [a.id for a in session.exec(select(SurveyAnswer).where(SurveyAnswer.person_id == person_id)) if not _numeric(a.value)]
     if free_text:
         delete(SurveyAnswer, col(SurveyAnswer.id).in_(free_text), label="free-text survey answers")

@@ -329,3 +329,29 @@ class DataRequest(SQLModel, table=True):
     detail: dict = _json_column(dict)  # counts of what was sent or removed; never the personal data itself
     created_at: datetime | None = _utc_column(nullable=False)
     completed_at: datetime | None = _utc_column()
+
+
+class SlackDelivery(SQLModel, table=True):
+    """A Slack request acknowledged at once and handled after: the durable inbox between the ack and its effect.
+
+    Its unique delivery key (event ID, click, command trigger) makes a retried delivery a no-op. The raw body is kept
+    only until the delivery is handled, then cleared: done rows are receipts, not a copy of what people typed.
+    """
+
+    __tablename__ = "slack_delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("delivery_key", name="uq_slack_delivery_key"),
+        sa.Index("ix_slack_delivery_status_received", "status", "received_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_key: str | None = Field(default=None, max_length=255)  # None for kinds Slack never retries (a closed modal)
+    kind: str = Field(max_length=32)  # event | action | command | view_closed
+    slack_user_id: str | None = Field(default=None, max_length=64, index=True)
+    content_type: str = Field(default="application/json", max_length=100)
+    body: str = Field(default="", sa_column=Column(sa.Text, nullable=False))
+    status: str = Field(default="new", max_length=16)  # new | taken | done | failed
+    attempts: int = Field(default=0)
+    received_at: datetime | None = _utc_column(nullable=False)
+    taken_until: datetime | None = _utc_column()
+    done_at: datetime | None = _utc_column()
+    error: str | None = Field(default=None, max_length=500)

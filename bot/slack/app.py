@@ -1,10 +1,12 @@
 """The Bolt app: every Slack listener registered in one place (`SlackChannel._register`).
 
-Acknowledge at once, work after: Bolt runs with `process_before_response=False`, so each listener's `ack()` is
-the HTTP response and the rest of the listener (database work in a thread, Web API calls) continues after it.
+Acknowledge at once, work after. Over HTTP, a signed event, button click, slash command or closed modal is kept in
+the durable inbox (`bot.slack.inbox`, one INSERT) and answered 200 before any of its work starts; the work then
+runs from the kept row through a second Bolt app (`worker_app`, which waits for its listeners), so a crash or
+restart between the ack and the effect loses nothing. Retries are harmless: the inbox's delivery key (or, over
+Socket Mode, `store.claim`) turns a repeated event, click or command away before it can have an effect.
 Only a modal submission answers with its result, because Slack shows inline errors from that answer; checking
-a page of answers is a quick database transaction. Retries are harmless: every event, button click and command
-is claimed once by a stable key (`store.claim`) before it can have an effect.
+a page of answers is a quick database transaction.
 """
 
 from __future__ import annotations
@@ -21,15 +23,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 
 from bot.settings import Settings
 from bot.slack import admin
 from bot.slack import blocks as bk
-from bot.slack import store
+from bot.slack import inbox, store
+from bot.slack.inbox import receipt_key
 from bot.slack.home import home_view
 from bot.slack.messages import done_notes, intro, render_prompt
 from bot.slack.sender import make_client, slack_error
@@ -41,6 +46,9 @@ ADMIN_CACHE_SECONDS = 300
 RECEIPTS_KEPT = timedelta(days=2)  # Slack redelivers an event at most three times, within the hour
 RECEIPT_PRUNE_SECONDS = 3600
 ACK_THREADS = 4  # database work an ack waits on (receipts, a submitted page) has threads of its own
+INBOX_HANDLERS = 6  # kept requests handled at once per process; the rest wait their turn in the inbox
+INBOX_LEASE = timedelta(minutes=2)  # a handler not done by then is presumed dead and its request taken again
+INBOX_UNCLAIMED = timedelta(seconds=30)  # a kept request nobody took this long (its process died) is taken by the sweep
 NOT_ON_ROSTER = (
     "I can't find you on the mentoring program's roster. Ask your program admin to add your Slack ID "
     "(or the email on your Slack profile) to the roster; then I can help."
@@ -53,17 +61,6 @@ TYPED_HELP = (
     "• Type `join 2` (or `leave 2`) for a topic of an open event, or `join` and a position for interviews\n"
     "• Open my *Home* tab for your status, pairings and upcoming sessions"
 )
-
-
-def receipt_key(body: Mapping[str, Any]) -> str | None:
-    """The stable key of a delivery that must have one effect: an event, a click, a command."""
-    if body.get("type") == "event_callback" and body.get("event_id"):
-        return f"event:{body['event_id']}"
-    if body.get("type") == "block_actions" and body.get("actions"):
-        return f"action:{(body.get('user') or {}).get('id')}:{body['actions'][0].get('action_ts')}"
-    if body.get("command") and body.get("trigger_id"):
-        return f"command:{body['trigger_id']}"
-    return None
 
 
 def _blank(value: Any) -> bool:
@@ -91,10 +88,24 @@ class SlackChannel:
             process_before_response=False,
             request_verification_enabled=True,
         )
-        self._register(self.app)
+        self._register(self.app, skip_repeats=True)
+        # Kept requests are handled by a second app that was verified at the door and waits for its listeners,
+        # so a row is marked done only when its work is.
+        self.worker_app = AsyncApp(
+            name="mentorbot-inbox",
+            client=self.client,
+            signing_secret=settings.slack_signing_secret or "",
+            process_before_response=True,
+            request_verification_enabled=False,
+        )
+        self._register(self.worker_app, skip_repeats=False)
+        self._verifier = SignatureVerifier(settings.slack_signing_secret or "")
+        self._handlers: asyncio.Semaphore | None = None
+        self._kept: set[int] = set()  # inbox rows this process is handling or about to
 
-    def _register(self, app: AsyncApp) -> None:
-        app.middleware(self.skip_repeats)
+    def _register(self, app: AsyncApp, *, skip_repeats: bool) -> None:
+        if skip_repeats:
+            app.middleware(self.skip_repeats)
         app.event("app_home_opened")(self.on_home_opened)
         app.event("message")(self.on_message)
         app.action(re.compile(r"^answer:"))(self.on_answer)
@@ -198,7 +209,81 @@ class SlackChannel:
             if user_id:
                 await self.say_text(user_id, "Sorry, something went wrong on my side and I couldn't finish that. Please try again in a minute.")
 
-    # -- middleware: one effect per delivery ------------------------------------------------------------
+    # -- the inbox: keep, acknowledge, then handle ---------------------------------------------------------
+
+    async def accept(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Keep a signed request that can be answered before it is handled and start handling it; False leaves it to Bolt.
+
+        True means: acknowledge now with an empty 200. A retry of a kept delivery is accepted and does nothing.
+        Requests with a bad or stale signature are left to Bolt, which refuses them (401) as it always does.
+        """
+        if not self._verifier.is_valid(body=body, timestamp=headers.get("x-slack-request-timestamp"), signature=headers.get("x-slack-signature")):
+            return False
+        text = body.decode("utf-8", errors="replace")
+        content_type = headers.get("content-type") or ""
+        delivery = inbox.delivery_of(text, content_type)
+        if delivery is None:
+            return False
+        delivery_id = await self.db_before_ack(inbox.enqueue, self.engine, delivery, body=text, content_type=content_type, now=self.clock())
+        if delivery_id is None:
+            logger.info("ignoring a repeated Slack delivery %s", delivery.key)
+        else:
+            self._start(inbox.Waiting(delivery_id, text, content_type))
+        self._prune_now_and_then()
+        return True
+
+    def _start(self, kept: inbox.Waiting) -> None:
+        if kept.delivery_id in self._kept:
+            return
+        self._kept.add(kept.delivery_id)
+        task = asyncio.create_task(self._handle(kept))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, kept: inbox.Waiting) -> None:
+        """Take a kept request, run its listener to the end, and mark it done (or failed, with the error logged)."""
+        if self._handlers is None:
+            self._handlers = asyncio.Semaphore(INBOX_HANDLERS)
+        try:
+            async with self._handlers:
+                if not await self.db(inbox.take, self.engine, kept.delivery_id, now=self.clock(), lease=INBOX_LEASE):
+                    return  # another process took it, or it is done
+                error = None
+                try:
+                    request = AsyncBoltRequest(body=kept.body, headers={"content-type": [kept.content_type]}, mode="http")
+                    response = await self.worker_app.async_dispatch(request)
+                    if response.status >= 500:
+                        error = f"the listener answered {response.status}"
+                except Exception as exc:  # a listener's own failures are handled in `guarded`; this is the rest
+                    logger.exception("handling kept Slack request %s failed", kept.delivery_id)
+                    error = f"{type(exc).__name__}: {exc}"
+                await self.db(inbox.finish, self.engine, kept.delivery_id, now=self.clock(), error=error)
+        finally:
+            self._kept.discard(kept.delivery_id)
+
+    async def handle_waiting(self) -> int:
+        """Start handling kept requests nobody is handling (their process stopped); returns how many were started."""
+        found = await self.db(inbox.waiting, self.engine, now=self.clock(), unclaimed_for=INBOX_UNCLAIMED)
+        started = [kept for kept in found if kept.delivery_id not in self._kept]
+        for kept in started:
+            self._start(kept)
+        return len(started)
+
+    async def close(self, *, grace_seconds: float = 10.0) -> None:
+        """Let handlers already running finish (a row left half-done is taken again after its lease)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace_seconds)
+
+    def _prune_now_and_then(self) -> None:
+        if time.monotonic() - self._pruned > RECEIPT_PRUNE_SECONDS:  # off the ack path, at most hourly
+            self._pruned = time.monotonic()
+            before = self.clock() - RECEIPTS_KEPT
+            for prune in (inbox.prune, store.prune_receipts):
+                task = asyncio.create_task(self.db(prune, self.engine, before=before))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    # -- middleware: one effect per delivery (Socket Mode and requests Bolt answers itself) ---------------
 
     async def skip_repeats(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:  # noqa: A002 (Bolt's name)
         key = receipt_key(body)
@@ -207,11 +292,7 @@ class SlackChannel:
             if not await self.db_before_ack(store.claim, self.engine, key=key, now=now):
                 logger.info("ignoring a repeated Slack delivery %s", key)
                 return BoltResponse(status=200, body="")
-            if time.monotonic() - self._pruned > RECEIPT_PRUNE_SECONDS:  # off the ack path, at most hourly
-                self._pruned = time.monotonic()
-                task = asyncio.create_task(self.db(store.prune_receipts, self.engine, before=now - RECEIPTS_KEPT))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+            self._prune_now_and_then()
         return await next()
 
     # -- events -------------------------------------------------------------------------------------------

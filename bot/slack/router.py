@@ -16,13 +16,19 @@ EVENTS_PATH = "/slack/events"
 
 
 def slack_router(channel: SlackChannel) -> APIRouter:
-    """The route Slack's request URLs point at; Bolt verifies every signature (401 when bad or older than 5 minutes)."""
+    """The route Slack's request URLs point at.
+
+    A signed event, click, command or closed modal is kept in the inbox and answered at once (`SlackChannel.accept`);
+    everything else (modal submissions, URL verification, bad or stale signatures: 401) goes through Bolt.
+    """
     handler = AsyncSlackRequestHandler(channel.app)
     router = APIRouter()
 
     @router.post(EVENTS_PATH, include_in_schema=False)
     async def slack_events(request: Request) -> Response:
-        return await handler.handle(request)
+        if await channel.accept(await request.body(), request.headers):
+            return Response(status_code=200)
+        return await handler.handle(request)  # Starlette keeps the body read above for Bolt to read again
 
     return router
 

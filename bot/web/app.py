@@ -75,6 +75,19 @@ async def deliver_once(engine: Engine, senders: Mapping[str, Sender], state: Sch
     state.delivered += sum(1 for delivery in deliveries if delivery.status == "sent")
 
 
+async def handle_waiting_slack(channel: object, state: SchedulerState) -> None:
+    """Hand Slack requests kept in the inbox whose process stopped before handling them to this one."""
+    if state.leadership is None or not state.leadership.is_leader:
+        return
+    try:
+        started = await channel.handle_waiting()  # type: ignore[attr-defined]
+    except Exception:
+        logger.exception("handling waiting Slack requests failed")
+        return
+    if started:
+        logger.info("took over %d kept Slack requests nobody was handling", started)
+
+
 def every(scheduler: AsyncIOScheduler, job_id: str, seconds: float, func: Callable, *args: object, start_now: bool = True) -> None:
     """Run `func(*args)` every `seconds`, never two at once; ticks missed while busy are merged, not queued."""
     # APScheduler runs on the real clock; the `clock` passed to the jobs is what the actions see.
@@ -136,6 +149,8 @@ def create_app(
             every(scheduler, "sweep-due-actions", settings.sweep_seconds, sweep_once, engine, settings, state, clock)
             if senders:
                 every(scheduler, "deliver-outbox", settings.outbox_seconds, deliver_once, engine, senders, state, clock)
+            if getattr(_app.state, "slack", None) is not None:
+                every(scheduler, "slack-inbox", settings.sweep_seconds, handle_waiting_slack, _app.state.slack, state)
             scheduler.start()
             state.running = True
         try:
@@ -144,6 +159,8 @@ def create_app(
             if scheduler is not None:
                 await stop_scheduler(scheduler)
                 state.running = False
+            if getattr(_app.state, "slack", None) is not None:
+                await _app.state.slack.close()
             if state.leadership is not None:
                 await asyncio.to_thread(state.leadership.resign)
             engine.dispose()

@@ -1,0 +1,163 @@
+"""The durable inbox: a Slack request is kept, then acknowledged, then handled.
+
+Slack wants an answer within three seconds, and under load the work a request causes (reading the roster, saving
+an answer, posting a reply, rebuilding a Home tab) would make acks wait behind each other. So a signed request
+whose answer does not depend on that work (an event, a button click, a slash command, a closed modal) is written
+here in one short INSERT and acknowledged at once; the work runs after, from the row. The row's unique delivery
+key makes a retried delivery a no-op, and a row whose handler died (a crash, a restart) is taken again.
+
+A modal submission is not queued: its answer is its result (the next page or inline errors).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+
+from storage.models import SlackDelivery
+
+TABLE = SlackDelivery.__table__
+MAX_ATTEMPTS = 3  # a handler that dies this often is given up on (and logged), not retried for ever
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the inbox needs to know of a request before keeping it."""
+
+    kind: str  # event | action | command | view_closed
+    key: str | None  # the stable key of a delivery Slack may retry; None when it never does
+    slack_user_id: str | None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A kept request to handle: its row, raw body and content type."""
+
+    delivery_id: int
+    body: str
+    content_type: str
+
+
+def receipt_key(body: Mapping[str, Any]) -> str | None:
+    """The stable key of a delivery that must have one effect: an event, a click, a command."""
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if body.get("type") == "block_actions" and body.get("actions"):
+        first = body["actions"][0] if isinstance(body["actions"], list) and isinstance(body["actions"][0], Mapping) else {}
+        user = body.get("user") if isinstance(body.get("user"), Mapping) else {}
+        return f"action:{user.get('id')}:{first.get('action_ts')}"
+    if body.get("command") and body.get("trigger_id"):
+        return f"command:{body['trigger_id']}"
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value[:64] if isinstance(value, str) and value else None
+
+
+def delivery_of(body: str, content_type: str) -> Delivery | None:
+    """The delivery a signed request carries, when it can be acknowledged before it is handled; None otherwise.
+
+    None sends the request down Bolt's own path: URL verification, modal submissions, anything unexpected.
+    """
+    if "\x00" in body:
+        return None
+    try:
+        if content_type.startswith("application/json"):
+            data = json.loads(body)
+            if not isinstance(data, dict) or data.get("type") != "event_callback" or not isinstance(data.get("event"), dict):
+                return None
+            return Delivery("event", receipt_key(data), _text(data["event"].get("user")))
+        form = {name: values[0] for name, values in parse_qs(body, keep_blank_values=True).items()}
+        if "payload" in form:
+            payload = json.loads(form["payload"])
+            if not isinstance(payload, dict) or not isinstance(payload.get("user"), dict):
+                return None
+            user_id = _text(payload["user"].get("id"))
+            if payload.get("type") == "block_actions" and isinstance(payload.get("actions"), list) and payload["actions"]:
+                return Delivery("action", receipt_key(payload), user_id)
+            if payload.get("type") == "view_closed":
+                return Delivery("view_closed", None, user_id)
+            return None
+        if form.get("command") and form.get("trigger_id") and form.get("user_id"):
+            return Delivery("command", receipt_key(form), _text(form["user_id"]))
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+    return None
+
+
+def enqueue(engine: Engine, delivery: Delivery, *, body: str, content_type: str, now: datetime) -> int | None:
+    """Keep a request; its row id, or None when a delivery with the same key was kept before (a retry)."""
+    values = {
+        "delivery_key": delivery.key[:255] if delivery.key else None, "kind": delivery.kind, "slack_user_id": delivery.slack_user_id,
+        "content_type": content_type[:100], "body": body, "status": "new", "attempts": 0, "received_at": now,
+    }  # fmt: skip
+    dialect_insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(TABLE).values(**values).on_conflict_do_nothing(index_elements=["delivery_key"]).returning(TABLE.c.id)
+    with engine.begin() as connection:
+        row = connection.execute(insert).first()  # no row back: the key was already there
+    return None if row is None else row[0]
+
+
+def take(engine: Engine, delivery_id: int, *, now: datetime, lease: timedelta) -> bool:
+    """Claim a kept request for handling; False when another worker has it (or it is done)."""
+    claimable = sa.or_(TABLE.c.status == "new", sa.and_(TABLE.c.status == "taken", TABLE.c.taken_until < now))
+    update = (
+        sa.update(TABLE)
+        .where(TABLE.c.id == delivery_id, claimable, TABLE.c.attempts < MAX_ATTEMPTS)
+        .values(status="taken", attempts=TABLE.c.attempts + 1, taken_until=now + lease)
+    )
+    with engine.begin() as connection:
+        return connection.execute(update).rowcount == 1
+
+
+def finish(engine: Engine, delivery_id: int, *, now: datetime, error: str | None = None) -> None:
+    """Mark a request handled (or failed); its body is cleared, leaving a receipt that turns away retries."""
+    update = sa.update(TABLE).where(TABLE.c.id == delivery_id).values(
+        status="failed" if error else "done", body="", done_at=now, taken_until=None, error=error[:500] if error else None
+    )
+    with engine.begin() as connection:
+        connection.execute(update)
+
+
+def waiting(engine: Engine, *, now: datetime, unclaimed_for: timedelta, limit: int = 200) -> list[Waiting]:
+    """Kept requests nobody is handling: new ones left for `unclaimed_for`, and taken ones whose handler died.
+
+    A request whose handler died `MAX_ATTEMPTS` times is marked failed (and its body cleared) instead.
+    """
+    abandoned = sa.and_(TABLE.c.status == "taken", TABLE.c.taken_until < now)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(TABLE)
+            .where(abandoned, TABLE.c.attempts >= MAX_ATTEMPTS)
+            .values(status="failed", body="", done_at=now, taken_until=None, error="its handler stopped before finishing, every attempt")
+        )
+        rows = connection.execute(
+            sa.select(TABLE.c.id, TABLE.c.body, TABLE.c.content_type)
+            .where(sa.or_(sa.and_(TABLE.c.status == "new", TABLE.c.received_at < now - unclaimed_for), abandoned))
+            .order_by(TABLE.c.received_at)
+            .limit(limit)
+        ).all()
+    return [Waiting(row.id, row.body, row.content_type) for row in rows]
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    """How many kept requests are in each state (for health and the load benchmark)."""
+    with engine.connect() as connection:
+        return {status: total for status, total in connection.execute(sa.select(TABLE.c.status, sa.func.count()).group_by(TABLE.c.status))}
+
+
+def prune(engine: Engine, *, before: datetime) -> int:
+    """Forget handled requests received before `before` (Slack stops retrying within the hour); returns how many."""
+    with engine.begin() as connection:
+        result = connection.execute(sa.delete(TABLE).where(TABLE.c.status.in_(("done", "failed")), TABLE.c.received_at < before))
+    return result.rowcount or 0

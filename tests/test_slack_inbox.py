@@ -1,0 +1,158 @@
+"""The durable Slack inbox: a signed request is kept before it is acknowledged, and handled from the kept row.
+
+What must hold: an ack never waits on the request's work; a request acknowledged by a process that then stopped is
+handled by the next sweep, once; a handler that died is retried, then given up on; a handled row keeps no copy of
+what the person typed; and a modal submission still answers with its result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+from bot.slack import inbox
+from bot.slack.standin import event_callback, message_im, slash_command
+from storage.db import session_scope
+from storage.models import SlackDelivery
+from tests.slack_helpers import PROGRAM, signature, slack_harness, wait_for
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _rows(engine) -> list[SlackDelivery]:
+    with session_scope(engine) as session:
+        rows = session.execute(sa.select(SlackDelivery).order_by(SlackDelivery.id)).scalars().all()
+        session.expunge_all()
+        return list(rows)
+
+
+def _open_term(engine) -> int:
+    from bot.rounds import service
+
+    return service.open_term(engine, program_name=PROGRAM, timezone="America/Los_Angeles", name="Spring 2027", opt_in_by=None, now=_now()).id
+
+
+def test_what_is_kept_and_what_goes_to_bolt() -> None:
+    event = json.dumps({"type": "event_callback", "event_id": "Ev1", "event": {"type": "message", "user": "U1", "text": "hi"}})
+    click = str(httpx.QueryParams({"payload": json.dumps({"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "a", "action_ts": "1.5"}]})}))
+    closed = str(httpx.QueryParams({"payload": json.dumps({"type": "view_closed", "user": {"id": "U1"}, "view": {}})}))
+    command = str(httpx.QueryParams({"command": "/mentoring", "text": "me", "user_id": "U1", "trigger_id": "9.9.x"}))
+    assert inbox.delivery_of(event, "application/json") == inbox.Delivery("event", "event:Ev1", "U1")
+    assert inbox.delivery_of(click, FORM) == inbox.Delivery("action", "action:U1:1.5", "U1")
+    assert inbox.delivery_of(closed, FORM) == inbox.Delivery("view_closed", None, "U1")
+    assert inbox.delivery_of(command, FORM) == inbox.Delivery("command", "command:9.9.x", "U1")
+    # Answered by Bolt itself: its answer is its result, or it is not a kind the inbox knows.
+    submission = str(httpx.QueryParams({"payload": json.dumps({"type": "view_submission", "user": {"id": "U1"}, "view": {}})}))
+    assert inbox.delivery_of(submission, FORM) is None
+    assert inbox.delivery_of(json.dumps({"type": "url_verification", "challenge": "c"}), "application/json") is None
+    for garbage in ("", "{", "[1]", "payload=%7B", "payload=%5B%5D", 'payload={"type":"block_actions","user":"U1"}', "command=/m", "a=\x00"):
+        assert inbox.delivery_of(garbage, FORM) is None, garbage
+        assert inbox.delivery_of(garbage, "application/json") is None, garbage
+
+
+def test_a_retried_delivery_is_kept_once_and_a_taken_row_is_not_taken_twice(engine) -> None:
+    now = _now()
+    delivery = inbox.Delivery("event", "event:EvSAME", "U1")
+    first = inbox.enqueue(engine, delivery, body="{}", content_type="application/json", now=now)
+    assert first is not None
+    assert inbox.enqueue(engine, delivery, body="{}", content_type="application/json", now=now) is None
+    # Requests Slack never retries have no key and are each kept.
+    closed = inbox.Delivery("view_closed", None, "U1")
+    assert inbox.enqueue(engine, closed, body="a", content_type=FORM, now=now) != inbox.enqueue(engine, closed, body="b", content_type=FORM, now=now)
+    assert inbox.take(engine, first, now=now, lease=timedelta(minutes=2)) is True
+    assert inbox.take(engine, first, now=now, lease=timedelta(minutes=2)) is False  # someone is on it
+    inbox.finish(engine, first, now=now)
+    assert inbox.take(engine, first, now=now + timedelta(hours=1), lease=timedelta(minutes=2)) is False  # done is done
+    (row,) = [r for r in _rows(engine) if r.id == first]
+    assert (row.status, row.body, row.attempts) == ("done", "", 1)
+
+
+def test_a_handler_that_died_is_retried_then_given_up_on(engine) -> None:
+    now = _now()
+    lease = timedelta(minutes=2)
+    row = inbox.enqueue(engine, inbox.Delivery("event", "event:EvDIES", "U1"), body='{"x": 1}', content_type="application/json", now=now)
+    assert [w.delivery_id for w in inbox.waiting(engine, now=now, unclaimed_for=timedelta(seconds=30))] == []  # just kept: its own process has it
+    later = now + timedelta(seconds=31)
+    assert [w.body for w in inbox.waiting(engine, now=later, unclaimed_for=timedelta(seconds=30))] == ['{"x": 1}']
+    for attempt in range(inbox.MAX_ATTEMPTS):
+        assert inbox.take(engine, row, now=later, lease=lease) is True
+        later += lease + timedelta(seconds=1)  # ... and its handler never finishes
+        if attempt < inbox.MAX_ATTEMPTS - 1:
+            assert [w.delivery_id for w in inbox.waiting(engine, now=later, unclaimed_for=timedelta(seconds=30))] == [row]
+    assert inbox.waiting(engine, now=later, unclaimed_for=timedelta(seconds=30)) == []
+    (kept,) = _rows(engine)
+    assert (kept.status, kept.body, kept.attempts) == ("failed", "", inbox.MAX_ATTEMPTS)
+    assert "every attempt" in kept.error
+    assert inbox.prune(engine, before=later + timedelta(days=3)) == 1
+
+
+async def test_a_dm_is_kept_acknowledged_handled_and_its_text_not_kept(tmp_path: Path, database_url: str) -> None:
+    async with slack_harness(tmp_path, database_url) as h:
+        response = await h.driver.event(message_im(h.standin, "UBEN00001", "help me please"), event_id="Ev0KEPT0001")
+        assert response.status_code == 200 and response.content == b""
+        await h.dm_with("UBEN00001", "Here is what you can do")
+        rows = await wait_for(lambda: [r for r in _rows(h.engine) if r.status == "done"], what="the kept DM marked done")
+    (row,) = rows
+    assert (row.delivery_key, row.kind, row.slack_user_id, row.attempts, row.body) == ("event:Ev0KEPT0001", "event", "UBEN00001", 1, "")
+
+
+async def test_a_request_acknowledged_by_a_process_that_stopped_is_handled_by_the_next_sweep_once(tmp_path: Path, database_url: str) -> None:
+    async with slack_harness(tmp_path, database_url) as h:
+        channel = h.app.state.slack
+        _open_term(h.engine)
+        # Two requests acknowledged by an instance that stopped before handling them: kept, never taken.
+        dm = json.dumps(event_callback(h.standin, message_im(h.standin, "UBEN00001", "help"), event_id="Ev0ORPHAN01"))
+        form = slash_command(h.standin, "UANA00001", "me", response_url=h.standin.new_response_url(), trigger_id=h.standin.new_trigger("UANA00001"))
+        command = str(httpx.QueryParams(form))
+        long_ago = _now() - timedelta(minutes=5)
+        inbox.enqueue(h.engine, inbox.delivery_of(dm, "application/json"), body=dm, content_type="application/json", now=long_ago)
+        inbox.enqueue(h.engine, inbox.delivery_of(command, FORM), body=command, content_type=FORM, now=long_ago)
+        # Slack retries the DM meanwhile: it is a repeat of a kept delivery, acknowledged and not handled again.
+        retry = await h.driver.event(message_im(h.standin, "UBEN00001", "help"), event_id="Ev0ORPHAN01", retry_num=1)
+        assert retry.status_code == 200
+        assert await channel.handle_waiting() == 2
+        assert await channel.handle_waiting() == 0  # already being handled here
+        await h.dm_with("UBEN00001", "Here is what you can do")
+        (answer,) = await h.responses(form["response_url"])
+        assert "Where you stand" in json.dumps(answer) or "Ana" in json.dumps(answer)
+        await wait_for(lambda: all(r.status == "done" for r in _rows(h.engine)), what="both rows done")
+        assert await channel.handle_waiting() == 0
+        await asyncio.sleep(0.3)
+        assert len(h.standin.dms("UBEN00001")) == 1  # once, although kept, retried and swept
+
+
+async def test_the_scheduler_sweep_hands_over_kept_requests(tmp_path: Path, sqlite_url: str) -> None:
+    async with slack_harness(tmp_path, sqlite_url, sweep_seconds=1) as h:
+        dm = json.dumps(event_callback(h.standin, message_im(h.standin, "UCY000001", "hi"), event_id="Ev0SWEPT001"))
+        inbox.enqueue(h.engine, inbox.delivery_of(dm, "application/json"), body=dm, content_type="application/json", now=_now() - timedelta(minutes=1))
+        await h.dm_with("UCY000001", "Here is what you can do", timeout=15)
+
+
+async def test_forged_requests_are_not_kept(tmp_path: Path, sqlite_url: str) -> None:
+    async with slack_harness(tmp_path, sqlite_url) as h:
+        body = json.dumps(event_callback(h.standin, message_im(h.standin, "UBEN00001", "help")))
+        async with httpx.AsyncClient(base_url=h.url) as client:
+            forged = await client.post("/slack/events", content=body.encode(), headers={"Content-Type": "application/json", **signature(body, secret="wrong")})
+        assert forged.status_code == 401
+        assert _rows(h.engine) == []
+
+
+async def test_erasing_a_person_removes_their_kept_requests(tmp_path: Path, sqlite_url: str) -> None:
+    from bot import data_rights
+
+    async with slack_harness(tmp_path, sqlite_url) as h:
+        await h.driver.event(message_im(h.standin, "UBEN00001", "help"))
+        await h.dm_with("UBEN00001", "Here is what you can do")
+        await wait_for(lambda: _rows(h.engine) and _rows(h.engine)[0].status == "done", what="the DM handled")
+        with session_scope(h.engine) as session:
+            data_rights.erase(session, person_id=h.person_id("ben@d.example"), requested_by="admin:test", channel="admin", now=_now())
+        assert [r for r in _rows(h.engine) if r.slack_user_id == "UBEN00001"] == []
