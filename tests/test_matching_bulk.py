@@ -99,3 +99,22 @@ def _columns(**changes) -> dict[str, list]:
 def test_participants_from_columns_refuses_what_participant_refuses(changes, error, message):
     with pytest.raises(error, match=message):
         participants_from_columns(_columns(**changes))
+
+
+@pytest.mark.parametrize("bad", [(7, 60, 120), (0, 120, 60), (0, -15, 60), (0, 60, 3000)])
+def test_windows_for_a_roster_refuse_a_bad_slot_as_one_by_one(bad):
+    week_of = date(2027, 2, 1)
+    good = (Slot(0, 540, 600),)
+    with pytest.raises(ValueError, match="bad weekly slot"):
+        weekly_windows_utc((bad,), "UTC", week_of)
+    with pytest.raises(ValueError, match="bad weekly slot"):
+        weekly_windows_many([good, (bad,)], ["UTC", "UTC"], week_of)
+
+
+def test_windows_for_a_roster_take_slots_of_any_shape_the_one_by_one_path_takes():
+    # Plain tuples and lists of whole minutes, in zones with and without a clock change that week.
+    week_of = date(2027, 3, 8)
+    people = [[(0, 540, 600), [2, 900, 960]], [(6, 60, 240)], [], [(4, 1380, 1500)]]
+    zones = ["America/Los_Angeles", "America/Los_Angeles", "UTC", "Asia/Kolkata"]
+    assert weekly_windows_many(people, zones, week_of) == [
+        weekly_windows_utc([tuple(s) for s in slots], zone, week_of) for slots, zone in zip(people, zones)]

@@ -120,6 +120,34 @@ class PairReasons:
         e, e_folded, _ = found if found is not None and found[2] is mentee else self._name(mentee)
         if m_folded == e_folded:  # first names, unless both share one (as pair_names)
             m, e = display_name(mentor.person), display_name(mentee.person)
+        return self._reasons(mentor, mentee, m, e, self._schedule(mentor, mentee), load_rank, recent)
+
+    def many(
+        self, mentors: list[Profile], mentees: list[Profile], load_ranks: list[int], recents: list[int]
+    ) -> list[tuple[str, ...]]:
+        """The reasons for many pairs (mentors[k] with mentees[k]), equal to calling this per pair.
+
+        Names are worked out once per person, not once per pair.
+        """
+        names: dict[int, tuple[str, str]] = {}
+        for profile in (*mentors, *mentees):
+            if id(profile) not in names:
+                person = profile.person
+                first = person.name.split()[0] if person.name.strip() else person.key
+                names[id(profile)] = (first, first.casefold())
+        out = []
+        reasons_of, schedule_of = self._reasons, self._schedule
+        for mentor, mentee, rank, recent in zip(mentors, mentees, load_ranks, recents):
+            m, m_folded = names[id(mentor)]
+            e, e_folded = names[id(mentee)]
+            if m_folded == e_folded:
+                m, e = display_name(mentor.person), display_name(mentee.person)
+            out.append(reasons_of(mentor, mentee, m, e, schedule_of(mentor, mentee), rank, recent))
+        return out
+
+    def _reasons(
+        self, mentor: Profile, mentee: Profile, m: str, e: str, schedule: str, load_rank: int, recent: int
+    ) -> tuple[str, ...]:
         reasons: list[str] = []
         if mentee.interests:
             interest = _interest_reason(mentor, mentee, m, e)
@@ -142,7 +170,7 @@ class PairReasons:
             subjects = _both_teach(mentor.person.subjects, mentee.person.subjects)
             if subjects:
                 reasons.append(subjects)
-        reasons.append(self._schedule(mentor, mentee))
+        reasons.append(schedule)
         if self.sites:
             site_reason = _site_reason(mentor, mentee, self.settings)
             if site_reason:
@@ -166,9 +194,11 @@ class PairReasons:
             shared = intersect_spans(mentor.spans, mentee.spans)
         length = self.length
         windows = tuple([(s, e) for s, e in circular_spans(shared) if e - s >= length])
+        return self._schedule_text(windows, mentee.person.timezone)
+
+    def _schedule_text(self, windows: tuple[tuple[int, int], ...], tz: str) -> str:
         if not windows:
             return self.no_window
-        tz = mentee.person.timezone
         return f"both free {_phrase_windows(windows, tz, self.week_of, 'and', 3)} ({tz})"
 
 

@@ -129,26 +129,24 @@ class CandidateGraph:
         chosen, load_rank, load_points = chosen[order], load_rank[order], load_points[order]
         # One pass over plain Python lists: numpy indexing per pair costs more than the pair itself.
         mentors, mentees = self.mentors, self.mentees
-        reasons_of = PairReasons(self.settings, load_unit)
-        mentor_at = self.edge_mentor[chosen].tolist()
-        mentee_at = self.edge_mentee[chosen].tolist()
+        pair_mentors = [mentors[j] for j in self.edge_mentor[chosen].tolist()]
+        pair_mentees = [mentees[i] for i in self.edge_mentee[chosen].tolist()]
         recent = self.recent[self.edge_mentor[chosen]].tolist()
         points_of = self.parts[:, chosen].T.tolist()
+        scores = (self.fit[chosen] - load_points).tolist()
+        all_reasons = PairReasons(self.settings, load_unit).many(pair_mentors, pair_mentees, load_rank.tolist(), recent)
+        if notes is not None:
+            all_reasons = [reasons + tuple(notes(edge)) for reasons, edge in zip(all_reasons, chosen.tolist())]
+        new = object.__new__
         out: list[Pair] = []
-        for k, (rank, load, edge) in enumerate(zip(load_rank.tolist(), load_points.tolist(), chosen.tolist())):
-            mentor = mentors[mentor_at[k]]
-            mentee = mentees[mentee_at[k]]
-            points = points_of[k]
-            reasons = reasons_of(mentor, mentee, rank, recent[k])
-            if notes is not None:
-                reasons = reasons + tuple(notes(edge))
-            out.append(Pair(
-                mentor=mentor.person.key,
-                mentee=mentee.person.key,
-                score=float(sum(points) - load),
-                breakdown=_breakdown(tuple(points), load),
-                reasons=reasons,
-            ))
+        for mentor, mentee, points, load, score, reasons in zip(
+                pair_mentors, pair_mentees, points_of, load_points.tolist(), scores, all_reasons):
+            # Pair's fields filled directly, as participants_from_columns does: a frozen
+            # dataclass's __init__ sets each field through object.__setattr__.
+            pair = new(Pair)
+            pair.__dict__.update(mentor=mentor.person.key, mentee=mentee.person.key, score=float(score),
+                                 breakdown=_breakdown(tuple(points), load), reasons=reasons)
+            out.append(pair)
         return out
 
     def unmatched(self, matched_mentees: np.ndarray) -> list[Unmatched]:
