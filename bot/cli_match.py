@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import attrgetter
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -51,33 +53,39 @@ def roster_participants(rows, *, week_of: date, default_capacity: int = 1) -> li
     # Roster rows are already trimmed, de-duplicated and (emails) lower-cased by the reader. Rows
     # repeat the same lists again and again, so each distinct list becomes one shared frozenset.
     frozen = lru_cache(maxsize=None)(frozenset)
-    no_interests: frozenset[str] = frozenset()
     rows = list(rows)
     with no_gc_pauses():
-        availability = weekly_windows_many([row.availability for row in rows], [row.timezone for row in rows], week_of)
-        # Position and interests live in their own columns or among the custom answers.
-        extra = [bool(row.custom) or hasattr(row, "position") for row in rows]
+        # One pass over the rows reads every field (the columns come out of a C-level transpose).
+        (email, name, role, site, program, bands, subjects, strengths, needs, slots, timezone, capacity, avoid,
+         custom) = zip(*map(_ROW_FIELDS, rows)) if rows else ((),) * 14
+        availability = weekly_windows_many(slots, timezone, week_of)
         mentoring = ("mentor", "both")
-        return participants_from_columns({
-            "key": [row.email for row in rows],
-            "name": [row.name for row in rows],
-            "role": [row.role for row in rows],
-            "site": [row.site for row in rows],
-            "program": [row.program for row in rows],
-            "grade_bands": [frozen(row.grade_bands) for row in rows],
-            "subjects": [frozen(row.subjects) for row in rows],
-            "strengths": [frozen(row.strengths) for row in rows],
-            "needs": [tuple(row.needs) for row in rows],
+        columns = {
+            "key": email, "name": name, "role": role, "site": site, "program": program,
+            "grade_bands": list(map(frozen, bands)),
+            "subjects": list(map(frozen, subjects)),
+            "strengths": list(map(frozen, strengths)),
+            "needs": list(map(tuple, needs)),
             "availability": availability,
-            "timezone": [row.timezone for row in rows],
+            "timezone": timezone,
             "capacity": [
-                max((row.capacity if row.capacity is not None else default_capacity), 0) if row.role in mentoring else 0
-                for row in rows
+                max((count if count is not None else default_capacity), 0) if part in mentoring else 0
+                for part, count in zip(role, capacity)
             ],
-            "avoid": [frozen(row.avoid) for row in rows],
-            "position": [_row_position(row) if wanted else None for row, wanted in zip(rows, extra)],
-            "interests": [frozen(_row_interests(row)) if wanted else no_interests for row, wanted in zip(rows, extra)],
-        })
+            "avoid": list(map(frozen, avoid)),
+        }
+        # Position and interests live in their own columns or among the custom answers.
+        if any(custom) or any(map(hasattr, rows, repeat("position"))):
+            no_interests: frozenset[str] = frozenset()
+            extra = [bool(answers) or hasattr(row, "position") for row, answers in zip(rows, custom)]
+            columns["position"] = [_row_position(row) if wanted else None for row, wanted in zip(rows, extra)]
+            columns["interests"] = [frozen(_row_interests(row)) if wanted else no_interests
+                                    for row, wanted in zip(rows, extra)]
+        return participants_from_columns(columns)
+
+
+_ROW_FIELDS = attrgetter("email", "name", "role", "site", "program", "grade_bands", "subjects", "strengths", "needs",
+                         "availability", "timezone", "capacity", "avoid", "custom")
 
 
 def _custom_answer(row, column: str) -> str | None:
