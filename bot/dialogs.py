@@ -7,6 +7,7 @@ the events other people need to hear about (a principal asked to approve, a ment
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,9 +24,10 @@ from bot.flows.model import CustomQuestion
 from bot.programs.pools import pool_member_ids
 from storage import repo
 from storage.db import session_scope
-from storage.models import CheckIn, DialogState, Enrollment, Person, Program, SurveyAnswer, Term
+from storage.models import CheckIn, DialogState, Enrollment, Pairing, Person, Program, Round, SurveyAnswer, Term
 
 MENTOR_ROLES = ("mentor", "both")
+MAX_ID = 2**31 - 1  # the largest id an integer key holds
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,10 @@ def context_key(*, flow: str, term_id: int | None = None, round_id: int | None =
 def term_of(context: str) -> int | None:
     """The term a dialog context names ("term:3" and "term:3:mentor:7" name term 3), if any."""
     parts = context.split(":")
-    return int(parts[1]) if len(parts) >= 2 and parts[0] == "term" and parts[1].isdecimal() else None
+    if len(parts) < 2 or parts[0] != "term" or not (parts[1].isascii() and parts[1].isdecimal()):
+        return None
+    term_id = int(parts[1])
+    return term_id if term_id <= MAX_ID else None  # a larger number names no row, and PostgreSQL refuses to look one up
 
 
 @dataclass(frozen=True)
@@ -224,12 +229,47 @@ def _answer_once(
         person, term, options, ctx = scope.person, scope.term, scope.options, scope.ctx
         record = _load(session, person_id=person_id, flow=flow, context=context)
         state = _to_flow_state(record) if record is not None else start(the_flow, now=now, ctx=ctx)
+        refused = refusal(session, person_id=person_id, flow=flow, context=context)
+        if refused is not None:
+            # A context the person may not answer (a forged button or form): nothing is saved, not even a dialog row.
+            errors = {key: refused for key in replies} or {"context": refused}
+            return AnswerResult(outcome=Outcome(state=state, saved={}, errors=errors, ignored=tuple(replies), pending=()), context=ctx)
         outcome = advance(the_flow, state, replies, now=now, ctx=ctx)
         _save(session, record, outcome.state, person_id=person_id, context=context, channel=channel)
         result = AnswerResult(outcome=outcome, context=ctx)
         if outcome.saved:
             _apply(session, flow=flow, person=person, term=term, context=context, outcome=outcome, options=options, channel=channel, now=now, events=result.events)
         return result
+
+
+CONTEXT_SHAPES = {
+    # A person's own opt-in and profile are read by term (`term_of`), whatever follows it; the others name whose dialog it is.
+    "opt_in": re.compile(r"term:([0-9]+)(?::.*)?", re.S), "profile": re.compile(r"term:([0-9]+)(?::.*)?", re.S),
+    "approval": re.compile(r"term:([0-9]+):mentor:([0-9]+)"), "check_in": re.compile(r"pairing:([0-9]+)"), "survey": re.compile(r"round:([0-9]+)"),
+}  # fmt: skip
+NOT_YOURS = "that isn't one of your questions, so I didn't save it"
+
+
+def refusal(session: Session, *, person_id: int, flow: str, context: str) -> str | None:
+    """Why `person_id` may not answer `flow` in `context` (None when they may): the context must be the flow's own
+    shape and name something of theirs. Slack buttons and forms carry the context, and anyone can forge them."""
+    shape = CONTEXT_SHAPES.get(flow)
+    found = shape.fullmatch(context) if shape is not None and isinstance(context, str) else None
+    if found is None:
+        return NOT_YOURS
+    ids = [int(number) for number in found.groups() if number is not None]
+    if any(number > MAX_ID for number in ids):
+        return NOT_YOURS
+    if flow in ("opt_in", "profile"):
+        return None if session.get(Term, ids[0]) is not None else NOT_YOURS
+    if flow == "approval":
+        principal, mentor = session.get(Person, person_id), session.get(Person, ids[1])
+        mine = principal is not None and mentor is not None and (mentor.principal_email or "").lower() == principal.email.lower()
+        return None if mine and session.get(Term, ids[0]) is not None else NOT_YOURS
+    if flow == "check_in":
+        pairing = session.get(Pairing, ids[0])
+        return None if pairing is not None and person_id in (pairing.mentor_id, pairing.mentee_id) else NOT_YOURS
+    return None if session.get(Round, ids[0]) is not None else NOT_YOURS
 
 
 def _without_nul(value: Any) -> Any:

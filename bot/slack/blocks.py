@@ -233,9 +233,10 @@ def read_state(questions: Sequence[Question], values: Mapping[str, Mapping[str, 
         if state is None:
             continue
         if "selected_options" in state:
-            raw: Any = [item["value"] for item in state.get("selected_options") or []]
+            picked = state.get("selected_options")
+            raw: Any = [_option_value(item) for item in picked] if isinstance(picked, list) else None
         elif "selected_option" in state:
-            raw = (state.get("selected_option") or {}).get("value")
+            raw = _option_value(state.get("selected_option"))
         else:
             raw = state.get("value")
             if question.kind == "slots" and raw:
@@ -249,11 +250,18 @@ def read_state(questions: Sequence[Question], values: Mapping[str, Mapping[str, 
     return replies
 
 
-def _element_state(values: Mapping[str, Mapping[str, Mapping[str, Any]]], block_id: str) -> Mapping[str, Any] | None:
-    found = values.get(block_id)
-    if not found:
+def _element_state(values: Any, block_id: str) -> Mapping[str, Any] | None:
+    """The state of the one element in a block; None when missing or not shaped as Slack sends it (a forged form)."""
+    found = values.get(block_id) if isinstance(values, Mapping) else None
+    if not isinstance(found, Mapping) or not found:
         return None
-    return next(iter(found.values()))
+    state = next(iter(found.values()))
+    return state if isinstance(state, Mapping) else None
+
+
+def _option_value(option_: Any) -> Any:
+    """A picked option's value (None when the option is not an object)."""
+    return option_.get("value") if isinstance(option_, Mapping) else None
 
 
 def input_errors(errors: Mapping[str, str], questions: Sequence[Question]) -> dict[str, str]:
@@ -263,6 +271,10 @@ def input_errors(errors: Mapping[str, str], questions: Sequence[Question]) -> di
 
 
 # --- modals ------------------------------------------------------------------------------------------
+
+
+class BadPage(ValueError):
+    """A modal's private_metadata that names no dialog page."""
 
 
 @dataclass(frozen=True)
@@ -285,9 +297,19 @@ class Page:
         return text
 
     @classmethod
-    def from_metadata(cls, text: str) -> Page:
-        data = json.loads(text or "{}")
-        return cls(data["f"], data["c"], tuple(data["k"]), tuple(data.get("r") or ()), int(data.get("n", 1)), int(data.get("t", 1)), bool(data.get("e")))
+    def from_metadata(cls, text: Any) -> Page:
+        """The page a modal's private_metadata names; BadPage when it is not one (forged, or from another modal)."""
+        try:
+            data = json.loads(text or "{}") if isinstance(text, str) else None
+            flow, context, keys, rest = data["f"], data["c"], data["k"], data.get("r") or []
+            number, total = int(data.get("n", 1)), int(data.get("t", 1))
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            raise BadPage(f"not a dialog page: {exc}") from None
+        if not (isinstance(flow, str) and isinstance(context, str) and isinstance(keys, list) and isinstance(rest, list)):
+            raise BadPage("not a dialog page: wrong types")
+        if not all(isinstance(key, str) for key in [*keys, *rest]):
+            raise BadPage("not a dialog page: question keys must be text")
+        return cls(flow, context, tuple(keys), tuple(rest), number, total, bool(data.get("e")))
 
 
 def paginate(flow: str, context: str, keys: Sequence[str], *, edit: bool, number: int = 1, total: int | None = None) -> Page:
@@ -337,8 +359,9 @@ def ask_block_id(flow: str, context_key: str, key: str) -> str:
     return f"{ASK_PREFIX}{flow}|{context_key}|{key}"[:ID_LENGTH]
 
 
-def parse_ask_block_id(block_id: str) -> tuple[str, str, str] | None:
-    if not block_id.startswith(ASK_PREFIX):
+def parse_ask_block_id(block_id: Any) -> tuple[str, str, str] | None:
+    """(flow, context, question key) a button's block_id names; None for anything else (a click can carry any value)."""
+    if not isinstance(block_id, str) or not block_id.startswith(ASK_PREFIX):
         return None
     parts = block_id[len(ASK_PREFIX) :].split("|")
     return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
