@@ -24,11 +24,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
 from bot import dialogs
 from bot.flows import FLOWS
@@ -38,6 +39,7 @@ from bot.slack import store
 from bot.slack.standin import slash_command, user_ref, view_problems
 from storage import repo
 from storage.db import session_scope
+from storage.models import CheckIn, Enrollment
 from tests.reliability.test_fuzz_dialogs import CUSTOM, _setup_on
 from tests.slack_helpers import ADMIN, slack_harness
 
@@ -344,3 +346,89 @@ async def test_forged_slack_payloads_change_nothing_but_the_clickers_own_answers
         count=len(examples), held="always 200 (submissions: a well-formed response_action), no error logged, only the clicker's own records changed and only in their own dialogs, state = snapshot = profile, no apology",
         seconds=round(time.monotonic() - started, 1), **totals,
     )  # fmt: skip
+
+
+# --- what the fuzzer found, kept as plain examples ------------------------------------------------------------
+
+
+def _world(engine: Engine, tmp_path: Path) -> dict[str, Any]:
+    """The fuzz dialogs' world (a term, a round and its pairings) on a plain migrated engine."""
+    from tests.reliability.test_fuzz_dialogs import _setup
+
+    return _setup(engine, tmp_path)
+
+
+def test_an_approval_whose_context_leaves_off_the_mentor_is_refused_not_applied(engine: Engine, tmp_path: Path) -> None:
+    """Found by the fuzzer: an approval in "term:1" read the term id as the mentor's, and decided person 1's enrollment."""
+    from tests.reliability.test_fuzz_dialogs import NOW
+
+    world = _world(engine, tmp_path)
+    pat, ana = world["people"]["pat"], world["people"]["ana"]
+    with session_scope(engine) as session:
+        before = [(e.person_id, e.approval, e.capacity) for e in session.exec(select(Enrollment).order_by(Enrollment.id))]
+    result = dialogs.answer(engine, person_id=pat, flow="approval", context=f"term:{world['term']}", channel="slack", replies={"decision": "decline"}, now=NOW)
+    assert result.outcome.saved == {} and result.outcome.errors["decision"] == dialogs.NOT_YOURS
+    assert dialogs.current_state(engine, person_id=pat, flow="approval", context=f"term:{world['term']}") is None
+    with session_scope(engine) as session:
+        after = [(e.person_id, e.approval, e.capacity) for e in session.exec(select(Enrollment).order_by(Enrollment.id))]
+    assert after == before and ana in [row[0] for row in after]
+
+
+def test_a_check_in_forged_on_someone_elses_pairing_saves_nothing(engine: Engine, tmp_path: Path) -> None:
+    """A button's context names any pairing: only its mentor and mentee may check in on it."""
+    from tests.reliability.test_fuzz_dialogs import NOW
+
+    world = _world(engine, tmp_path)
+    context = dialogs.context_key(flow="check_in", pairing_id=world["pairing"])
+    result = dialogs.answer(engine, person_id=world["people"]["pat"], flow="check_in", context=context, channel="slack", replies={"met": "met"}, now=NOW)
+    assert result.outcome.saved == {} and "met" in result.outcome.errors
+    with session_scope(engine) as session:
+        assert session.exec(select(CheckIn)).all() == []
+    mine = dialogs.answer(engine, person_id=world["people"]["ben"], flow="check_in", context=context, channel="slack", replies={"met": "met"}, now=NOW)
+    assert mine.outcome.saved == {"met": "met"}  # the pairing's own mentee still can
+
+
+def test_a_term_id_too_large_for_the_database_reads_as_no_term(engine: Engine, tmp_path: Path) -> None:
+    """Found by the fuzzer: "term:1099511627776" in a form's metadata made PostgreSQL refuse the lookup (a 500)."""
+    from tests.reliability.test_fuzz_dialogs import NOW
+
+    world = _world(engine, tmp_path)
+    context = f"term:{2**40}"
+    assert dialogs.term_of(context) is None
+    with session_scope(engine) as session:
+        assert dialogs.dialog_scope(session, person_id=world["people"]["ben"], context=context).term is None
+    result = dialogs.answer(engine, person_id=world["people"]["ben"], flow="profile", context=context, channel="slack", replies={"subjects": "math"}, now=NOW)
+    assert result.outcome.saved == {} and result.outcome.errors
+
+
+def test_a_click_whose_block_id_is_not_text_is_ignored() -> None:
+    """Found by the fuzzer: a block_id of true, 3.5 or null raised AttributeError in the click's listener (an apology)."""
+    for block_id in (True, 3.5, None, ["ask|profile|term:1|subjects"], {"a": 1}, "", "ask|too|few"):
+        assert bk.parse_ask_block_id(block_id) is None
+    assert bk.parse_ask_block_id(bk.ask_block_id("profile", "term:1", "subjects")) == ("profile", "term:1", "subjects")
+
+
+def test_a_form_whose_state_values_have_the_wrong_shape_reads_as_unanswered() -> None:
+    """Found by the fuzzer: `state.values` holding text, lists or options that are not objects raised in read_state."""
+    from bot.flows.model import Question
+
+    questions = [Question(key="subjects", prompt="Subjects?", kind="multi_choice", parse=lambda value, ctx: value), Question(key="role", prompt="Role?", kind="choice", parse=lambda value, ctx: value)]
+    shapes: list[Any] = [
+        "x", [], None, 3, {"q:subjects": "x"}, {"q:subjects": {"answer": "x"}}, {"q:subjects": {"answer": {"selected_options": "math"}}},
+        {"q:subjects": {"answer": {"selected_options": ["math", 3]}}, "q:role": {"answer": {"selected_option": "mentor"}}},
+    ]  # fmt: skip
+    for values_ in shapes:
+        replies = bk.read_state(questions, values_)
+        assert all(value in ("", None) or isinstance(value, list) for value in replies.values()), (values_, replies)
+    good = {"q:subjects": {"answer": {"selected_options": [{"value": "math"}]}}, "q:role": {"answer": {"selected_option": {"value": "mentor"}}}}
+    assert bk.read_state(questions, good) == {"subjects": ["math"], "role": "mentor"}
+
+
+def test_private_metadata_that_names_no_page_raises_bad_page() -> None:
+    """Found by the fuzzer: metadata of the wrong shape raised KeyError, TypeError or IndexError (a 500 to Slack)."""
+    for metadata in ("", "[]", "1", "null", "{", '{"f": 1, "c": "term:1", "k": []}', '{"f": "profile", "c": "term:1", "k": "abc"}',
+                     '{"f": "profile", "c": "term:1", "k": [1]}', '{"f": "profile", "c": "term:1", "k": [], "n": "x"}', None, 7, ["f"]):  # fmt: skip
+        with pytest.raises(bk.BadPage):
+            bk.Page.from_metadata(metadata)
+    page = bk.paginate("profile", "term:1", ["a", "b", "c", "d"], edit=False)
+    assert bk.Page.from_metadata(page.metadata()) == page
