@@ -49,6 +49,8 @@ class MentorIndex:
             self._site_known = self.all & ~unknown_site
             self._positions, _ = self._bucket(lambda m: (m.position,) if m.position else ())
         self._cache: dict[tuple, int] = {}
+        self._by_list: dict[int, tuple[object, int]] = {}   # id(a profile's list) -> (the list, mentors)
+        self._run_masks: dict[tuple[int, int], int] = {}     # a run of start minutes -> mentors
         self._build_time_index()
         self._build_exclusions(history)
 
@@ -116,15 +118,13 @@ class MentorIndex:
         return cached
 
     def _run_mask(self, a: int, b: int) -> int:
-        cached = self._cache.get(("time", a, b))
-        if cached is None:
-            first = bisect_right(self._cuts, a) - 1
-            stop = bisect_left(self._cuts, b)
-            cached = 0
-            for segment in self._segments[first:stop]:
-                cached |= segment
-            self._cache[("time", a, b)] = cached
-        return cached
+        """Mentors who could start a session at some minute of [a, b)."""
+        first = bisect_right(self._cuts, a) - 1
+        stop = bisect_left(self._cuts, b)
+        mask = 0
+        for segment in self._segments[first:stop]:
+            mask |= segment
+        return mask
 
     def time_mask(self, mentee: Profile) -> int:
         """Mentors sharing a free stretch of one session with the mentee."""
@@ -134,8 +134,14 @@ class MentorIndex:
         if not found:
             return 0  # the mentee's own windows are all shorter than a session
         mask = self._time_wild
-        for a, b in found:
-            mask |= self._run_mask(a, b)
+        # Rosters repeat the same runs (slots on a grid): each run's mentors are worked out once,
+        # looked up by the run itself (no key tuple to build: this runs for every mentee's runs).
+        known = self._run_masks
+        for run in found:
+            cached = known.get(run)
+            if cached is None:
+                cached = known[run] = self._run_mask(*run)
+            mask |= cached
         return mask
 
     def others(self, mentee: Profile) -> int:
@@ -197,16 +203,32 @@ class MentorIndex:
         # rule_masks, inlined without the dictionary: this runs once per mentee.
         relax = self.settings.relax
         mask = self.others(mentee)
-        if "grade_band" not in relax and mentee.bands:
-            mask &= self._union("band", self._bands, mentee.bands) | self._band_wild
-        if "subject" not in relax and mentee.subjects:
-            mask &= self._union("subject", self._subjects, mentee.subjects) | self._subject_wild
+        # Profiles with the same list share one object (see eligibility._folded): the mentors a
+        # list allows are remembered per object, which is cheaper than hashing the list's keys.
+        # Each entry keeps its object, so the id cannot be reused while the entry is there.
+        memo = self._by_list
+        bands = mentee.bands
+        if "grade_band" not in relax and bands:
+            found = memo.get(id(bands))
+            if found is None or found[0] is not bands:
+                found = memo[id(bands)] = (bands, self._union("band", self._bands, bands) | self._band_wild)
+            mask &= found[1]
+        subjects = mentee.subjects
+        if "subject" not in relax and subjects:
+            found = memo.get(id(subjects))
+            if found is None or found[0] is not subjects:
+                found = memo[id(subjects)] = (subjects, self._union("subject", self._subjects, subjects) | self._subject_wild)
+            mask &= found[1]
         if "strengths" not in relax:
             topic = self.settings.topic
+            needs = mentee.needs
             if topic:
                 mask &= self._strengths.get(topic.casefold(), 0)
-            elif mentee.needs:
-                mask &= self._union("need", self._strengths, _need_keys(mentee.needs))
+            elif needs:
+                found = memo.get(id(needs))
+                if found is None or found[0] is not needs:
+                    found = memo[id(needs)] = (needs, self._union("need", self._strengths, _need_keys(needs)))
+                mask &= found[1]
         require = self.settings.require
         if require and mask:
             if "same_subject" in require:
