@@ -154,6 +154,8 @@ def flow_context(session: Session, *, person: Person, term: Term | None, options
 
 
 def _load(session: Session, *, person_id: int, flow: str, context: str) -> DialogState | None:
+    if "\x00" in flow or "\x00" in context:
+        return None  # nothing stored holds a NUL (PostgreSQL cannot), and it refuses to compare with one
     return session.exec(
         select(DialogState).where(DialogState.person_id == person_id, DialogState.flow == flow, DialogState.context == context)
     ).first()
@@ -227,9 +229,9 @@ def _answer_once(
     with session_scope(engine) as session:
         scope = dialog_scope(session, person_id=person_id, context=context, require_approval_default=require_approval_default)
         person, term, options, ctx = scope.person, scope.term, scope.options, scope.ctx
+        refused = refusal(session, person_id=person_id, flow=flow, context=context)
         record = _load(session, person_id=person_id, flow=flow, context=context)
         state = _to_flow_state(record) if record is not None else start(the_flow, now=now, ctx=ctx)
-        refused = refusal(session, person_id=person_id, flow=flow, context=context)
         if refused is not None:
             # A context the person may not answer (a forged button or form): nothing is saved, not even a dialog row.
             errors = {key: refused for key in replies} or {"context": refused}
@@ -255,7 +257,7 @@ def refusal(session: Session, *, person_id: int, flow: str, context: str) -> str
     shape and name something of theirs. Slack buttons and forms carry the context, and anyone can forge them."""
     shape = CONTEXT_SHAPES.get(flow)
     found = shape.fullmatch(context) if shape is not None and isinstance(context, str) else None
-    if found is None:
+    if found is None or "\x00" in context:  # a NUL can never be stored (PostgreSQL refuses it)
         return NOT_YOURS
     ids = [int(number) for number in found.groups() if number is not None]
     if any(number > MAX_ID for number in ids):
