@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import date, datetime, timezone
@@ -183,17 +184,33 @@ def serve(
         console.print("Slack: Socket Mode (SLACK_APP_TOKEN is set)")
         asyncio.run(serve_with_socket_mode(create_app(settings), settings, host=host, port=port))
         return
+    handler = None
     if settings.slack_enabled:
         console.print(f"Slack: HTTP, at {settings.public_base_url.rstrip('/')}/slack/events")
-    if settings.http_workers > 1:
-        # Each worker process builds its own app from the environment and runs its own scheduler, which works only
-        # while that worker holds the leader lock: the schedule still runs once. The schema is brought up to date
-        # here, once, so the workers starting together never race to create it.
-        _ctx(ctx).engine.dispose()  # migrated now; each worker opens its own connections
-        console.print(f"{settings.http_workers} worker processes")
-        uvicorn.run("bot.web.app:app_from_environment", factory=True, workers=settings.http_workers, host=host, port=port, log_level=settings.log_level.lower())
-        return
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+        if "slack_handlers" not in settings.model_fields_set:
+            # Served over HTTP, the web workers only keep and acknowledge Slack requests; a handler process of lower
+            # CPU priority does their work, so acks never wait behind it (SLACK_HANDLERS=inline keeps it in-process).
+            settings = settings.model_copy(update={"slack_handlers": "process"})
+        os.environ["SLACK_HANDLERS"] = settings.slack_handlers  # for worker processes that read the environment
+        if settings.slack_handlers == "process":
+            from bot.slack.handler import HandlerProcess
+
+            handler = HandlerProcess(settings)
+    try:
+        if handler is not None:
+            handler.start()
+        if settings.http_workers > 1:
+            # Each worker process builds its own app from the environment and runs its own scheduler, which works only
+            # while that worker holds the leader lock: the schedule still runs once. The schema is brought up to date
+            # here, once, so the workers starting together never race to create it.
+            _ctx(ctx).engine.dispose()  # migrated now; each worker opens its own connections
+            console.print(f"{settings.http_workers} worker processes")
+            uvicorn.run("bot.web.app:app_from_environment", factory=True, workers=settings.http_workers, host=host, port=port, log_level=settings.log_level.lower())
+            return
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+    finally:
+        if handler is not None:
+            handler.stop()
 
 
 @app.command("admin-link")

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = Field(None, description="Verifies requests from Slack.")
     slack_app_token: str | None = Field(None, description="xapp- token; set = Socket Mode instead of HTTP.")
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (tests point it at a stand-in).")
+    slack_handlers: Literal["inline", "process"] = Field(
+        "inline",
+        description="Where Slack requests kept in the inbox are handled after their ack: in the web process, or in a "
+        "separate lower-priority process so acks never wait behind that work (`mentorbot serve` over HTTP uses process).",
+    )
     slack_admin_ids: list[str] = Field(
         default_factory=list, description='Slack user IDs allowed to run /mentoring admin commands, e.g. ["U012ABCDEF"].'
     )

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import SHARED_ROSTER
+from tests.test_storage import HEAD
 
 MENTORBOT = str(Path(sys.executable).parent / "mentorbot")
 COMMANDS = ("demo", "serve", "import", "term", "round", "match", "export", "db")
@@ -184,8 +185,8 @@ def test_demo_runs_a_term_end_to_end(tmp_path: Path) -> None:
 
 def test_db_commands(tmp_path: Path) -> None:
     assert "revision none" in run(tmp_path, "db", "current").stdout
-    assert "Database at revision 0003" in run(tmp_path, "db", "upgrade").stdout
-    assert "revision 0003" in run(tmp_path, "db", "current").stdout
+    assert f"Database at revision {HEAD}" in run(tmp_path, "db", "upgrade").stdout
+    assert f"revision {HEAD}" in run(tmp_path, "db", "current").stdout
 
 
 def test_an_xlsx_roster_imports_like_its_csv(tmp_path: Path) -> None:

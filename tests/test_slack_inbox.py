@@ -156,3 +156,50 @@ async def test_erasing_a_person_removes_their_kept_requests(tmp_path: Path, sqli
         with session_scope(h.engine) as session:
             data_rights.erase(session, person_id=h.person_id("ben@d.example"), requested_by="admin:test", channel="admin", now=_now())
         assert [r for r in _rows(h.engine) if r.slack_user_id == "UBEN00001"] == []
+
+
+def _handler_pids(serve_pid: int) -> dict[int, int]:
+    """The Slack handler processes under a `mentorbot serve`: pid -> nice value."""
+    from bench.reliability._slack_traffic import HANDLER_COMM, process_tree
+
+    return {pid: nice for pid, (name, _cpu, nice) in process_tree(serve_pid).items() if name == HANDLER_COMM}
+
+
+def test_serve_acks_in_the_web_process_and_works_in_a_lower_priority_handler_that_comes_back(sqlite_url: str, tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    from bench.reliability._slack_traffic import StandInProcess, dm_request, prepare_database, run_load, start_server, teachers
+    from bot.slack import handler
+
+    people = teachers(6)
+    prepare_database(sqlite_url, tmp_path, people)
+
+    def answered(report: dict) -> int:
+        return sum(count for text, count in report["texts"].items() if text.startswith("*I'm mentorbot"))
+
+    with StandInProcess(people) as standin:
+        server = start_server(sqlite_url, standin, tmp_path, "serve")
+        try:
+            deadline = time.monotonic() + 20
+            while not _handler_pids(server.process.pid) and time.monotonic() < deadline:
+                time.sleep(0.1)  # it is still starting
+            ((first_pid, nice),) = _handler_pids(server.process.pid).items()
+            assert nice == handler.NICENESS  # below the web worker, which keeps and acknowledges
+            result = asyncio.run(run_load([server.url], [dm_request(people[0], "help")], rate=10))
+            assert not result.errors
+            assert answered(standin.wait_until(lambda r: answered(r) >= 1)) == 1
+            # The handler dies; the web worker goes on acknowledging, and the requests wait in the inbox meanwhile.
+            os.kill(first_pid, signal.SIGKILL)
+            result = asyncio.run(run_load([server.url], [dm_request(t, "help") for t in people[1:4]], rate=20))
+            assert not result.errors, result.errors
+            report = standin.wait_until(lambda r: answered(r) >= 4, timeout=30)
+            assert answered(report) == 4  # each DM answered once, the last three by the handler serve started again
+            deadline = time.monotonic() + 10
+            while not (pids := _handler_pids(server.process.pid)) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert list(pids) != [first_pid] and len(pids) == 1
+        finally:
+            server.stop()
+        assert _handler_pids(server.process.pid) == {}  # stopped with serve

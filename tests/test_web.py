@@ -20,6 +20,7 @@ from bot.web.app import create_app
 from storage import db, repo
 from storage.db import session_scope
 from tests.conftest import SHARED_ROSTER
+from tests.test_storage import HEAD
 
 
 @contextlib.asynccontextmanager
@@ -54,7 +55,7 @@ async def test_health_reports_database_schema_and_scheduler(tmp_path: Path, data
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert body["database"]["schema"] == "0003"  # upgraded on start, from an empty database
+    assert body["database"]["schema"] == HEAD  # upgraded on start, from an empty database
     assert body["scheduler"]["running"] is True
     assert body["slack"].startswith("disabled")
 

@@ -191,6 +191,41 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+HANDLER_COMM = "mentorbot-slack"  # the Slack handler process's name (bot.slack.handler.PROCESS_NAME)
+
+
+def process_tree(pid: int) -> dict[int, tuple[str, float, int]]:
+    """A process and every process below it: pid -> (name, CPU seconds used so far, nice value), read from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    seen: dict[int, tuple[str, float, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdecimal():
+            continue
+        try:
+            head, tail = (entry / "stat").read_text().rsplit(")", 1)
+        except (OSError, ValueError):
+            continue  # it ended meanwhile
+        fields = tail.split()
+        parents[int(entry.name)] = int(fields[1])
+        seen[int(entry.name)] = (head.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / ticks, int(fields[16]))
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, its_parent in parents.items() if its_parent == parent and child not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return {member: seen[member] for member in tree if member in seen}
+
+
+def process_tree_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds used so far below `pid`: by the Slack handler process(es), and by the rest (the web workers)."""
+    split = {"web": 0.0, "handler": 0.0}
+    for name, seconds, _nice in process_tree(pid).values():
+        split["handler" if name == HANDLER_COMM else "web"] += seconds
+    return split
+
+
 @dataclass
 class Server:
     """One `mentorbot serve` subprocess."""

@@ -70,8 +70,11 @@ def _blank(value: Any) -> bool:
 class SlackChannel:
     """The Slack side of mentorbot: a Bolt app plus what its listeners share."""
 
-    def __init__(self, settings: Settings, *, engine: Engine, clock: Callable[[], datetime], client: AsyncWebClient | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, engine: Engine, clock: Callable[[], datetime], client: AsyncWebClient | None = None, handle_inline: bool = True
+    ) -> None:
         self.settings = settings
+        self.handle_inline = handle_inline  # False: a separate handler process (`bot.slack.handler`) takes kept requests
         self.engine = engine
         self.clock = clock
         self.client = client or make_client(settings)
@@ -227,7 +230,7 @@ class SlackChannel:
         delivery_id = await self.db_before_ack(inbox.enqueue, self.engine, delivery, body=text, content_type=content_type, now=self.clock())
         if delivery_id is None:
             logger.info("ignoring a repeated Slack delivery %s", delivery.key)
-        else:
+        elif self.handle_inline:
             self._start(inbox.Waiting(delivery_id, text, content_type))
         self._prune_now_and_then()
         return True
@@ -261,13 +264,20 @@ class SlackChannel:
         finally:
             self._kept.discard(kept.delivery_id)
 
-    async def handle_waiting(self) -> int:
-        """Start handling kept requests nobody is handling (their process stopped); returns how many were started."""
-        found = await self.db(inbox.waiting, self.engine, now=self.clock(), unclaimed_for=INBOX_UNCLAIMED)
-        started = [kept for kept in found if kept.delivery_id not in self._kept]
-        for kept in started:
+    async def handle_waiting(self, *, unclaimed_for: timedelta = INBOX_UNCLAIMED) -> int:
+        """Start handling kept requests nobody is handling; returns how many were started.
+
+        The web process's sweep takes those left `unclaimed_for` (their process stopped); the handler process takes
+        every new one (`unclaimed_for=0`). Only a few more than can run at once are taken, so the rest stay free for
+        another process and a backlog waits in the database, not in memory.
+        """
+        room = 2 * INBOX_HANDLERS - len(self._kept)
+        if room <= 0:
+            return 0
+        found = await self.db(inbox.waiting, self.engine, now=self.clock(), unclaimed_for=unclaimed_for, limit=room, exclude=tuple(self._kept))
+        for kept in found:
             self._start(kept)
-        return len(started)
+        return len(found)
 
     async def close(self, *, grace_seconds: float = 10.0) -> None:
         """Let handlers already running finish (a row left half-done is taken again after its lease)."""
@@ -526,7 +536,10 @@ class SlackChannel:
             await ack(response_action="update", view=bk.flow_modal(snap.flow, following, next_questions, snap.ctx, snap.known))
         else:
             await ack(response_action="update", view=bk.done_modal(snap.flow, done_notes(snap)))
-        await self.guarded(user_id, self.publish_home(user_id, fresh=snap))
+        if self.handle_inline:
+            await self.guarded(user_id, self.publish_home(user_id, fresh=snap))
+        else:  # the Home tab is rebuilt by the handler process, as if the person had opened it, off the web worker's CPU
+            await self.guarded(None, self.db(inbox.enqueue_home_refresh, self.engine, slack_user_id=user_id, now=self.clock()))
 
     async def on_closed(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
@@ -631,6 +644,6 @@ class SlackChannel:
         logger.error("unhandled Slack error for %s: %s", body.get("type") or body.get("command"), error)
 
 
-def build_slack_app(settings: Settings, *, engine: Engine, clock: Callable[[], datetime]) -> SlackChannel:
+def build_slack_app(settings: Settings, *, engine: Engine, clock: Callable[[], datetime], handle_inline: bool = True) -> SlackChannel:
     """The Slack channel for these settings, sharing the web app's engine and clock."""
-    return SlackChannel(settings, engine=engine, clock=clock)
+    return SlackChannel(settings, engine=engine, clock=clock, handle_inline=handle_inline)

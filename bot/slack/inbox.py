@@ -108,6 +108,13 @@ def enqueue(engine: Engine, delivery: Delivery, *, body: str, content_type: str,
     return None if row is None else row[0]
 
 
+def enqueue_home_refresh(engine: Engine, *, slack_user_id: str, now: datetime) -> int | None:
+    """Keep a request to rebuild someone's Home tab, shaped as the event Slack sends when they open it."""
+    event = {"type": "app_home_opened", "user": slack_user_id, "tab": "home", "event_ts": f"{now.timestamp():.6f}"}
+    body = json.dumps({"type": "event_callback", "event": event, "event_time": int(now.timestamp())})
+    return enqueue(engine, Delivery("event", None, slack_user_id), body=body, content_type="application/json", now=now)
+
+
 def take(engine: Engine, delivery_id: int, *, now: datetime, lease: timedelta) -> bool:
     """Claim a kept request for handling; False when another worker has it (or it is done)."""
     claimable = sa.or_(TABLE.c.status == "new", sa.and_(TABLE.c.status == "taken", TABLE.c.taken_until < now))
@@ -129,8 +136,10 @@ def finish(engine: Engine, delivery_id: int, *, now: datetime, error: str | None
         connection.execute(update)
 
 
-def waiting(engine: Engine, *, now: datetime, unclaimed_for: timedelta, limit: int = 200) -> list[Waiting]:
-    """Kept requests nobody is handling: new ones left for `unclaimed_for`, and taken ones whose handler died.
+def waiting(engine: Engine, *, now: datetime, unclaimed_for: timedelta, limit: int = 200, exclude: tuple[int, ...] = ()) -> list[Waiting]:
+    """Kept requests nobody is handling, oldest first: new ones left for `unclaimed_for`, and taken ones whose handler died.
+
+    `exclude` names rows the caller is handling already.
 
     A request whose handler died `MAX_ATTEMPTS` times is marked failed (and its body cleared) instead.
     """
@@ -143,7 +152,7 @@ def waiting(engine: Engine, *, now: datetime, unclaimed_for: timedelta, limit: i
         )
         rows = connection.execute(
             sa.select(TABLE.c.id, TABLE.c.body, TABLE.c.content_type)
-            .where(sa.or_(sa.and_(TABLE.c.status == "new", TABLE.c.received_at < now - unclaimed_for), abandoned))
+            .where(sa.or_(sa.and_(TABLE.c.status == "new", TABLE.c.received_at <= now - unclaimed_for), abandoned), TABLE.c.id.not_in(exclude))
             .order_by(TABLE.c.received_at)
             .limit(limit)
         ).all()

@@ -35,7 +35,7 @@ def slack_router(channel: SlackChannel) -> APIRouter:
 
 def mount_slack(app: FastAPI, settings: Settings, *, engine: Engine, clock: Callable[[], datetime]) -> SlackChannel:
     """Add the Slack endpoint to the web app; the channel is kept on `app.state.slack` (Socket Mode reuses it)."""
-    channel = build_slack_app(settings, engine=engine, clock=clock)
+    channel = build_slack_app(settings, engine=engine, clock=clock, handle_inline=settings.slack_handlers == "inline")
     app.include_router(slack_router(channel))
     app.state.slack = channel
     return channel

@@ -149,7 +149,7 @@ def create_app(
             every(scheduler, "sweep-due-actions", settings.sweep_seconds, sweep_once, engine, settings, state, clock)
             if senders:
                 every(scheduler, "deliver-outbox", settings.outbox_seconds, deliver_once, engine, senders, state, clock)
-            if getattr(_app.state, "slack", None) is not None:
+            if getattr(_app.state, "slack", None) is not None and _app.state.slack.handle_inline:
                 every(scheduler, "slack-inbox", settings.sweep_seconds, handle_waiting_slack, _app.state.slack, state)
             scheduler.start()
             state.running = True
