@@ -8,10 +8,10 @@ Prints markdown tables (the README's performance section is one run of this):
    the same process, total fit against greedy-by-score, the most any matching could beat greedy
    by (the ceiling: the best fit minus load over all matchings within capacities, however many
    mentees they match), and against the bare solve's optimum;
-2. CP-SAT with site quotas and a fairness floor at 2k mentees;
+2. CP-SAT with site quotas and a fairness floor at 2k mentees, one to one and in groups of 3;
 3. a speed-mentoring event: 300 people, 8 rotations.
 
-Usage: python bench/match_bench.py [--sizes 1000 10000 50000] [--repeat 2] [--skip-cp] [--skip-speed]
+Usage: python bench/match_bench.py [--sizes 1000 10000 50000] [--repeat 2] [--skip-cp] [--skip-speed] [--group-size 3]
 Times are the best of --repeat runs (the machine may be shared); they are wall-clock seconds, and
 end-to-end / bare is also given in CPU seconds (time.process_time), which other work on a shared
 machine disturbs far less. End-to-end runs and bare solves alternate so both see the same load.
@@ -183,11 +183,19 @@ def one_size(mentees: int, repeat: int) -> dict:
     }
 
 
-def cp_sat_bench(mentees: int = 2000, limit: float = 30.0) -> dict:
+def cp_sat_bench(mentees: int = 2000, limit: float = 30.0, group_size: int | None = None) -> dict:
     """Site minimums for the two sites that lose the most, a cap on the busiest, and a floor every
-    site must reach that a quarter of the sites miss in the plain result."""
+    site must reach that a quarter of the sites miss in the plain result; with group_size, the
+    same for a small-group round (the plain result is then the group flow's)."""
     from bot.cli_match import roster_participants
-    from bot.matching import RoundSettings, SideConstraints, match_round, result_report, solve_with_side_constraints
+    from bot.matching import (
+        RoundSettings,
+        SideConstraints,
+        match_round,
+        result_report,
+        solve_groups,
+        solve_with_side_constraints,
+    )
     from bot.roster import read_roster
 
     with tempfile.TemporaryDirectory() as folder:
@@ -196,7 +204,7 @@ def cp_sat_bench(mentees: int = 2000, limit: float = 30.0) -> dict:
         rows = read_roster(path, default_timezone=TIMEZONE).rows
     people = roster_participants(rows, week_of=WEEK)
     settings = RoundSettings(reference_date=WEEK)
-    plain = match_round(people, settings)
+    plain = match_round(people, settings) if group_size is None else solve_groups(people, settings, group_size=group_size)
     report = result_report(plain, people)
     site_of = {p.key: p.site for p in people}
     unmatched = Counter(site_of[u.key] for u in plain.unmatched)
@@ -208,12 +216,13 @@ def cp_sat_bench(mentees: int = 2000, limit: float = 30.0) -> dict:
     floor = math.ceil(means[len(means) // 4])
     constraints = SideConstraints(site_minimums=minimums, site_caps=caps, fairness_floor=floor, time_limit_seconds=limit)
     started = time.perf_counter()
-    result = solve_with_side_constraints(people, settings, constraints=constraints)
+    result = solve_with_side_constraints(people, settings, constraints=constraints, group_size=group_size)
     seconds = time.perf_counter() - started
     after = result_report(result, people)
     placed = Counter(site_of[p.mentee] for p in result.pairs)
     return {
         "mentees": len([p for p in people if p.role != "mentor"]),
+        "group_size": group_size,
         "edges": result.candidate_edges,
         "minimums": minimums,
         "caps": caps,
@@ -263,6 +272,7 @@ def main() -> None:
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--skip-cp", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--group-size", type=int, default=3, help="group size for the CP-SAT group-round row")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one_size(args.one, args.repeat)))
@@ -287,16 +297,20 @@ def main() -> None:
               f"| {versus_greedy:+.1f} % | {ceiling:+.1f} % | {'equal' if r['total'] == r['bare_total'] and r['matched'] == r['bare_matched'] else 'DIFFERENT'} "
               f"| {r['peak_mb']:.0f} |")
     if not args.skip_cp:
-        c = cp_sat_bench()
         print()
         print("| CP-SAT at | edges | quotas | floor | status | gap | seconds | matched (plain) | total fit (plain) "
               "| worst site mean fit before -> after | quotas met |")
         print("|" + "---|" * 11)
-        print(f"| {c['mentees']:,} mentees | {c['edges']:,} | min {c['minimums']}, cap {c['caps']} | {c['floor']} "
-              f"| {c['status']} | {c['gap'] * 100:.2f} % | {c['seconds']:.1f} | {c['matched']:,} ({c['plain_matched']:,}) "
-              f"| {c['total']:,.0f} ({c['plain_total']:,.0f}) | {c['worst_site_before']:.1f} -> {c['worst_site_after']:.1f} "
-              f"| {c['minimums_met'] and c['caps_met']} |")
-        for note in c["notes"]:
+        notes = []
+        for group_size in (None, args.group_size):
+            c = cp_sat_bench(group_size=group_size)
+            shape = "" if group_size is None else f", groups of {group_size}"
+            print(f"| {c['mentees']:,} mentees{shape} | {c['edges']:,} | min {c['minimums']}, cap {c['caps']} | {c['floor']} "
+                  f"| {c['status']} | {c['gap'] * 100:.2f} % | {c['seconds']:.1f} | {c['matched']:,} ({c['plain_matched']:,}) "
+                  f"| {c['total']:,.0f} ({c['plain_total']:,.0f}) | {c['worst_site_before']:.1f} -> {c['worst_site_after']:.1f} "
+                  f"| {c['minimums_met'] and c['caps_met']} |")
+            notes += [f"{shape.lstrip(', ') or 'one to one'}: {note}" for note in c["notes"]]
+        for note in notes:
             print(f"  note: {note}")
     if not args.skip_speed:
         s = speed_bench()
