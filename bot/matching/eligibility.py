@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -32,7 +33,7 @@ class Profile:
         self.needs: tuple[tuple[str, str], ...] = _folded_needs(person.needs) if person.needs else ()
         availability = person.availability
         if availability:
-            spans = tuple([(w.start, w.end) for w in availability])
+            spans = tuple(map(_WINDOW_SPAN, availability))   # (start, end) of each, read in C
             # weekly_windows_utc already returns merged windows; merge only what isn't (a span
             # that starts before the previous one has ended). A plain loop: this runs per person.
             if len(spans) > 1:
@@ -98,6 +99,8 @@ class Profile:
             found = self._starts[length] = runs_mask(self.start_runs(length))
         return found
 
+
+_WINDOW_SPAN = attrgetter("start", "end")
 
 # People with the same availability share its start runs.
 _start_runs = lru_cache(maxsize=65536)(start_runs)
