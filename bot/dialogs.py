@@ -250,6 +250,7 @@ CONTEXT_SHAPES = {
     "approval": re.compile(r"term:([0-9]+):mentor:([0-9]+)"), "check_in": re.compile(r"pairing:([0-9]+)"), "survey": re.compile(r"round:([0-9]+)"),
 }  # fmt: skip
 NOT_YOURS = "that isn't one of your questions, so I didn't save it"
+CONTEXT_LENGTH = 64  # DialogState.context's column
 
 
 def refusal(session: Session, *, person_id: int, flow: str, context: str) -> str | None:
@@ -257,7 +258,7 @@ def refusal(session: Session, *, person_id: int, flow: str, context: str) -> str
     shape and name something of theirs. Slack buttons and forms carry the context, and anyone can forge them."""
     shape = CONTEXT_SHAPES.get(flow)
     found = shape.fullmatch(context) if shape is not None and isinstance(context, str) else None
-    if found is None or "\x00" in context:  # a NUL can never be stored (PostgreSQL refuses it)
+    if found is None or "\x00" in context or len(context) > CONTEXT_LENGTH:  # never stored: PostgreSQL refuses a NUL or a longer key
         return NOT_YOURS
     ids = [int(number) for number in found.groups() if number is not None]
     if any(number > MAX_ID for number in ids):

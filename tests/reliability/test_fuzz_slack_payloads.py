@@ -65,7 +65,8 @@ values = st.one_of(answer_words, junk_text, wrong_types, st.lists(st.one_of(answ
 # another callback_id (404), private_metadata that is no page (500), an open_flow value that is not {"f", "c"}, a
 # `selected_option` or `container` that is not an object, an unknown flow, and a context not in its flow's shape
 # (the snapshot reads its ids with int()), an approval context without its mentor, ids too large for the database in
-# approval and check-in contexts (the snapshot looks them up), and a view `state` that is not an object.
+# approval and check-in contexts (the snapshot looks them up), a context too long for a modal's private_metadata, and a
+# view `state` that is not an object.
 # Everything else in a payload is forged freely.
 
 
@@ -80,7 +81,7 @@ def _contexts(world: Mapping[str, Any]) -> st.SearchStrategy[tuple[str, str]]:
         st.builds(lambda f, n: (f, f"term:{n}"), st.sampled_from(["opt_in", "profile"]), term_ids),
         st.builds(lambda t, m: ("approval", f"term:{t}:mentor:{m}"), ids, ids),
         ids.map(lambda n: ("check_in", f"pairing:{n}")), ids.map(lambda n: ("survey", f"round:{n}")),
-        st.builds(lambda f, n, tail: (f, f"term:{n}:{tail}"), st.sampled_from(["opt_in", "profile"]), term_ids, junk_text),
+        st.builds(lambda f, n, tail: (f, f"term:{n}:{tail}"), st.sampled_from(["opt_in", "profile"]), term_ids, text),  # some too long to be stored
     )
 
 
@@ -99,7 +100,7 @@ def clicks(draw: st.DrawFn, world: Mapping[str, Any]) -> dict[str, Any]:
         st.builds(lambda s: "answer:" + s, junk_text), junk_text,
     ))  # fmt: skip
     block_id = draw(st.one_of(
-        st.just(bk.ask_block_id(flow, context, key)), st.builds(lambda c, k: f"ask|{flow}|{c}|{k}", junk_text, junk_text), st.builds(lambda c, k: f"ask|{flow}|{context}|{c}|{k}", junk_text, junk_text),
+        st.just(bk.ask_block_id(flow, context, key)), st.builds(lambda k: f"ask|{flow}|{context}|{k}", junk_text), st.builds(lambda c, k: f"ask|{flow}|{context}|{c}|{k}", junk_text, junk_text),
         junk_text, wrong_types,
     ))  # fmt: skip
     if action_id.startswith("open_flow"):
@@ -413,6 +414,17 @@ def test_a_context_with_a_nul_is_refused_and_read_as_no_dialog(engine: Engine, t
     assert dialogs.current_state(engine, person_id=ben, flow="pro\x00file", context=f"term:{world['term']}") is None
 
 
+def test_a_context_too_long_for_its_column_is_refused_not_stored(engine: Engine, tmp_path: Path) -> None:
+    """Found by the fuzzer: a form's metadata naming "term:1:" and 200 more characters made PostgreSQL refuse the new row (a 500)."""
+    from tests.reliability.test_fuzz_dialogs import NOW
+
+    world = _world(engine, tmp_path)
+    ben, context = world["people"]["ben"], f"term:{world['term']}:" + "|" * 200
+    result = dialogs.answer(engine, person_id=ben, flow="profile", context=context, channel="slack", replies={"subjects": "math"}, now=NOW)
+    assert result.outcome.saved == {} and result.outcome.errors["subjects"] == dialogs.NOT_YOURS
+    assert dialogs.current_state(engine, person_id=ben, flow="profile", context=context) is None
+
+
 def test_a_click_whose_block_id_is_not_text_is_ignored() -> None:
     """Found by the fuzzer: a block_id of true, 3.5 or null raised AttributeError in the click's listener (an apology)."""
     for block_id in (True, 3.5, None, ["ask|profile|term:1|subjects"], {"a": 1}, "", "ask|too|few"):
@@ -490,6 +502,7 @@ OPEN_CASES = {
     "context_not_in_its_flows_shape": ("click", "UBEN00001", _click([{"action_id": "answer:0", "block_id": "ask|check_in|pairing:x|met", "value": "met", "action_ts": "1.0"}]), "bot/slack/store.py apply/snapshot: refuse (NotAllowed) when dialogs.refusal() names the context, before snapshot_in reads its ids with int()"),
     "id_too_large_in_a_check_in": ("click", "UBEN00001", _click([{"action_id": "answer:0", "block_id": f"ask|check_in|pairing:{2**40}|met", "value": "met", "action_ts": "1.0"}]), "bot/slack/store.py apply/snapshot: refuse when dialogs.refusal() names the context, before snapshot_in looks the pairing up"),
     "refused_page_without_questions": ("modal", "UCY000001", _submission(json.dumps({"f": "approval", "c": "term:{term}:mentor:{ana}", "k": [], "r": []})), "bot/slack/app.py on_submit: a NotAllowed page with no keys answers errors under a fixed block_id (page.keys[0] raises IndexError)"),
+    "open_flow_context_too_long_for_metadata": ("click", "UBEN00001", _click([{"action_id": "open_flow", "block_id": "x", "value": json.dumps({"f": "profile", "c": "term:{term}:" + "x" * 3000}), "action_ts": "1.0"}]), "bot/slack/app.py _open_from_button: refuse a context dialogs.refusal() names before building the modal (Page.metadata raises ValueError past 3,000 characters)"),
     "cancel_without_response_url": ("click", "UBEN00001", _click([{"action_id": admin.ERASE_CANCEL_ACTION, "block_id": "data_erase", "value": "cancel", "action_ts": "1.0"}], response_url=None), "bot/slack/app.py on_erase_cancelled: without a response_url, say it by DM (respond raises)"),
 }  # fmt: skip
 
