@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from itertools import chain
+from operator import attrgetter
 
 import numpy as np
 
@@ -267,8 +268,9 @@ def edge_fit_parts(
     for column, field, points in ((1, "bands", BAND_POINTS), (2, "subjects", SUBJECT_POINTS)):
         if _sharing_is_a_rule(field, settings):
             # Every candidate edge already shares one whenever both list any (rule 3 or same_subject).
-            lists_m = np.fromiter((bool(getattr(p, field)) for p in mentors), dtype=bool, count=len(mentors))
-            lists_e = np.fromiter((bool(getattr(p, field)) for p in mentees), dtype=bool, count=len(mentees))
+            listed = attrgetter(field)
+            lists_m = np.fromiter(map(bool, map(listed, mentors)), dtype=bool, count=len(mentors))
+            lists_e = np.fromiter(map(bool, map(listed, mentees)), dtype=bool, count=len(mentees))
             parts[column] = points * (lists_m[er] & lists_e[em])
             continue
         vocab = _vocabulary(mentors, mentees, field=field)
