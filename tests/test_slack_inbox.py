@@ -44,19 +44,23 @@ def _open_term(engine) -> int:
 def test_what_is_kept_and_what_goes_to_bolt() -> None:
     event = json.dumps({"type": "event_callback", "event_id": "Ev1", "event": {"type": "message", "user": "U1", "text": "hi"}})
     click = str(httpx.QueryParams({"payload": json.dumps({"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "a", "action_ts": "1.5"}]})}))
-    closed = str(httpx.QueryParams({"payload": json.dumps({"type": "view_closed", "user": {"id": "U1"}, "view": {}})}))
+    closed = str(httpx.QueryParams({"payload": json.dumps({"type": "view_closed", "user": {"id": "U1"}, "view": {"callback_id": "flow"}})}))
     command = str(httpx.QueryParams({"command": "/mentoring", "text": "me", "user_id": "U1", "trigger_id": "9.9.x"}))
     assert inbox.delivery_of(event, "application/json") == inbox.Delivery("event", "event:Ev1", "U1")
     assert inbox.delivery_of(click, FORM) == inbox.Delivery("action", "action:U1:1.5", "U1")
     assert inbox.delivery_of(closed, FORM) == inbox.Delivery("view_closed", None, "U1")
     assert inbox.delivery_of(command, FORM) == inbox.Delivery("command", "command:9.9.x", "U1")
     # Answered by Bolt itself: its answer is its result, or it is not a kind the inbox knows.
-    submission = str(httpx.QueryParams({"payload": json.dumps({"type": "view_submission", "user": {"id": "U1"}, "view": {}})}))
+    submission = str(httpx.QueryParams({"payload": json.dumps({"type": "view_submission", "user": {"id": "U1"}, "view": {"callback_id": "flow"}})}))
     assert inbox.delivery_of(submission, FORM) is None
     assert inbox.delivery_of(json.dumps({"type": "url_verification", "challenge": "c"}), "application/json") is None
-    for garbage in ("", "{", "[1]", "payload=%7B", "payload=%5B%5D", 'payload={"type":"block_actions","user":"U1"}', "command=/m", "a=\x00"):
+    for garbage in ("", "{", "[1]", "command=/m", "a=\x00"):
         assert inbox.delivery_of(garbage, FORM) is None, garbage
         assert inbox.delivery_of(garbage, "application/json") is None, garbage
+    # Signed interactions no listener could read are acknowledged and dropped, not handed to Bolt (which answers 500).
+    for unreadable in ("payload=%7B", "payload=%5B%5D", 'payload={"type":"block_actions","user":"U1"}', 'payload={"type":"block_actions","user":{"id":"U1"},"actions":true}',
+                       'payload={"type":"block_actions","user":{"id":"U1"},"actions":[{"action_id":7}]}', 'payload={"type":"view_submission","user":{"id":"U1"},"view":"x"}'):
+        assert inbox.delivery_of(unreadable, FORM).kind == "unreadable", unreadable
 
 
 def test_a_retried_delivery_is_kept_once_and_a_taken_row_is_not_taken_twice(engine) -> None:

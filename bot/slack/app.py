@@ -63,6 +63,15 @@ TYPED_HELP = (
 )
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A payload part that should be an object, or an empty one when a forged payload has something else there."""
+    return value if isinstance(value, dict) else {}
+
+
+def _state_values(view: Mapping[str, Any]) -> dict[str, Any]:
+    return _object(_object(view.get("state")).get("values"))
+
+
 def _blank(value: Any) -> bool:
     return value in (None, "", []) or (isinstance(value, list) and not any(str(v).strip() for v in value))
 
@@ -119,6 +128,9 @@ class SlackChannel:
         app.action(admin.ERASE_CANCEL_ACTION)(self.on_erase_cancelled)
         app.view(bk.FLOW_CALLBACK)(self.on_submit)
         app.view_closed(bk.FLOW_CALLBACK)(self.on_closed)
+        # Any other view (an old modal, a forged callback_id) is acknowledged and closed, not answered 404.
+        app.view(re.compile(".*"))(self.on_other_view)
+        app.view_closed(re.compile(".*"))(self.on_other_view)
         app.command(admin.COMMAND)(self.on_command)
         app.error(self.on_error)
 
@@ -227,6 +239,9 @@ class SlackChannel:
         delivery = inbox.delivery_of(text, content_type)
         if delivery is None:
             return False
+        if delivery.kind == "unreadable":  # signed, so from Slack's side, but not a shape any listener reads
+            logger.info("acknowledged and ignored an interaction that could not be read (%s)", delivery.key)
+            return True
         delivery_id = await self.db_before_ack(inbox.enqueue, self.engine, delivery, body=text, content_type=content_type, now=self.clock())
         if delivery_id is None:
             logger.info("ignoring a repeated Slack delivery %s", delivery.key)
@@ -427,10 +442,13 @@ class SlackChannel:
         except Exception:  # an expired response_url: say it in a DM instead
             await self.say_text(user_id, text)
 
-    async def on_erase_cancelled(self, ack: Callable[..., Awaitable[Any]], respond: Callable[..., Awaitable[Any]]) -> None:
+    async def on_erase_cancelled(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Callable[..., Awaitable[Any]]) -> None:
         await ack()
         text = "Nothing was deleted."
-        await respond(text=text, blocks=bk.text_sections(text), replace_original=True)
+        try:
+            await respond(text=text, blocks=bk.text_sections(text), replace_original=True)
+        except Exception:  # no (or an expired) response_url: say it in a DM instead
+            await self.say_text(body["user"]["id"], text)
 
     async def on_answer(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
@@ -439,7 +457,7 @@ class SlackChannel:
     async def _answer(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
         target = bk.parse_ask_block_id(action.get("block_id", ""))
-        value = action.get("value") or (action.get("selected_option") or {}).get("value")
+        value = action.get("value") or _object(action.get("selected_option")).get("value")
         if target is None or value is None:
             return
         flow, context, key = target
@@ -453,7 +471,7 @@ class SlackChannel:
             await self.say_text(user_id, f"Sorry, {exc}.")
             return
         snap = applied.snapshot
-        container = body.get("container") or {}
+        container = _object(body.get("container"))
         if container.get("type") == "message":
             rendered = render_prompt(snap)
             if applied.errors:
@@ -474,12 +492,22 @@ class SlackChannel:
 
     async def _open_from_button(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
-        data = json.loads(action.get("value") or "{}")
+        try:
+            data = json.loads(action.get("value") or "{}")
+        except (TypeError, ValueError):
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("f"), str) or not isinstance(data.get("c"), str):
+            logger.info("ignored an open-form button whose value names no dialog")
+            return
         member = await self.member(user_id)
         if member is None:
             await self.say_text(user_id, NOT_ON_ROSTER)
             return
-        snap = await self.db(store.snapshot, self.engine, self.settings, person_id=member.person_id, flow=data["f"], context=data["c"])
+        try:
+            snap = await self.db(store.snapshot, self.engine, self.settings, person_id=member.person_id, flow=data["f"], context=data["c"])
+        except store.NotAllowed as exc:
+            await self.say_text(user_id, f"Sorry, {exc}.")
+            return
         await self.open_flow(user_id, snap, body.get("trigger_id"), edit=bool(data.get("e")))
 
     async def open_flow(self, user_id: str, snap: store.Snapshot, trigger_id: str | None, *, edit: bool) -> None:
@@ -510,15 +538,22 @@ class SlackChannel:
 
     async def on_submit(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
-        page = bk.Page.from_metadata(view.get("private_metadata", ""))
+        try:
+            page = bk.Page.from_metadata(view.get("private_metadata", ""))
+        except bk.BadPage:
+            await ack(response_action="update", view=_notice_modal("This form is out of date. Open it again from my Home tab."))
+            return
         member = await self.member(user_id, before_ack=True)
         if member is None:
-            await ack(response_action="update", view={"type": "modal", "title": bk.plain("Mentoring", bk.VIEW_TITLE), "close": bk.plain("Close", bk.VIEW_TITLE), "blocks": [bk.section(NOT_ON_ROSTER)]})
+            await ack(response_action="update", view=_notice_modal(NOT_ON_ROSTER))
             return
         try:
-            questions, applied = await self.db_before_ack(self._submit_page, member.person_id, page, (view.get("state") or {}).get("values") or {}, keep_blank=True)
+            questions, applied = await self.db_before_ack(self._submit_page, member.person_id, page, _state_values(view), keep_blank=True)
         except store.NotAllowed as exc:
-            await ack(response_action="errors", errors={bk.block_id_for(page.keys[0]): str(exc)[:150]})
+            if page.keys:
+                await ack(response_action="errors", errors={bk.block_id_for(page.keys[0]): str(exc)[:150]})
+            else:
+                await ack(response_action="update", view=_notice_modal(f"Sorry, {exc}."))
             return
         errors = bk.input_errors(applied.errors, questions)
         if errors:
@@ -541,6 +576,9 @@ class SlackChannel:
         else:  # the Home tab is rebuilt by the handler process, as if the person had opened it, off the web worker's CPU
             await self.guarded(None, self.db(inbox.enqueue_home_refresh, self.engine, slack_user_id=user_id, now=self.clock()))
 
+    async def on_other_view(self, ack: Callable[..., Awaitable[Any]]) -> None:
+        await ack()
+
     async def on_closed(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
         await self.guarded(None, self._keep_half_done(body, view))
@@ -551,10 +589,10 @@ class SlackChannel:
         member = await self.member(user_id)
         if member is None or not view.get("private_metadata"):
             return
-        page = bk.Page.from_metadata(view["private_metadata"])
         try:
-            await self.db(self._submit_page, member.person_id, page, (view.get("state") or {}).get("values") or {}, keep_blank=False)
-        except store.NotAllowed:
+            page = bk.Page.from_metadata(view["private_metadata"])
+            await self.db(self._submit_page, member.person_id, page, _state_values(view), keep_blank=False)
+        except (bk.BadPage, store.NotAllowed):
             return
         await self.publish_home(user_id)
 
@@ -642,6 +680,11 @@ class SlackChannel:
 
     async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         logger.error("unhandled Slack error for %s: %s", body.get("type") or body.get("command"), error)
+
+
+def _notice_modal(text: str) -> dict[str, Any]:
+    """A modal that only says something, with a Close button (what a submission turns into when it cannot be saved)."""
+    return {"type": "modal", "title": bk.plain("Mentoring", bk.VIEW_TITLE), "close": bk.plain("Close", bk.VIEW_TITLE), "blocks": [bk.section(text)]}
 
 
 def build_slack_app(settings: Settings, *, engine: Engine, clock: Callable[[], datetime], handle_inline: bool = True) -> SlackChannel:

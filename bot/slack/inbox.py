@@ -33,7 +33,7 @@ MAX_ATTEMPTS = 3  # a handler that dies this often is given up on (and logged), 
 class Delivery:
     """What the inbox needs to know of a request before keeping it."""
 
-    kind: str  # event | action | command | view_closed
+    kind: str  # event | action | command | view_closed; "unreadable": acknowledged and dropped, never kept
     key: str | None  # the stable key of a delivery Slack may retry; None when it never does
     slack_user_id: str | None
 
@@ -79,19 +79,35 @@ def delivery_of(body: str, content_type: str) -> Delivery | None:
             return Delivery("event", receipt_key(data), _text(data["event"].get("user")))
         form = {name: values[0] for name, values in parse_qs(body, keep_blank_values=True).items()}
         if "payload" in form:
-            payload = json.loads(form["payload"])
-            if not isinstance(payload, dict) or not isinstance(payload.get("user"), dict):
-                return None
-            user_id = _text(payload["user"].get("id"))
-            if payload.get("type") == "block_actions" and isinstance(payload.get("actions"), list) and payload["actions"]:
-                return Delivery("action", receipt_key(payload), user_id)
-            if payload.get("type") == "view_closed":
-                return Delivery("view_closed", None, user_id)
-            return None
+            return _interaction(form["payload"])
         if form.get("command") and form.get("trigger_id") and form.get("user_id"):
             return Delivery("command", receipt_key(form), _text(form["user_id"]))
     except (ValueError, TypeError, KeyError, IndexError):
         return None
+    return None
+
+
+def _interaction(text: str) -> Delivery | None:
+    """A click, a closed modal, or None for a submission (Bolt answers it); "unreadable" when no listener could read it.
+
+    Bolt's matchers assume Slack's shapes (a list of actions with text IDs, a view object), and answer anything else
+    with a 500; a signed request that is not one of those shapes is acknowledged and dropped instead.
+    """
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return Delivery("unreadable", None, None)
+    if not isinstance(payload, dict):
+        return Delivery("unreadable", None, None)
+    user_id = _text(payload["user"].get("id")) if isinstance(payload.get("user"), dict) else None
+    kind, actions, view = payload.get("type"), payload.get("actions"), payload.get("view")
+    if kind == "block_actions":
+        readable = isinstance(actions, list) and actions and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
+        return Delivery("action", receipt_key(payload), user_id) if readable and user_id else Delivery("unreadable", None, user_id)
+    if kind in ("view_submission", "view_closed"):
+        if not (user_id and isinstance(view, dict) and isinstance(view.get("callback_id"), str)):
+            return Delivery("unreadable", None, user_id)
+        return Delivery("view_closed", None, user_id) if kind == "view_closed" else None
     return None
 
 

@@ -183,10 +183,21 @@ def snapshot_in(session: Session, settings: Settings, *, person_id: int, flow: s
     return snap
 
 
+def refuse_unless_theirs(session: Session, *, person_id: int, flow: str, context: str) -> None:
+    """NotAllowed unless this person may answer `flow` in `context`: a button or form names both, and can be forged."""
+    reason = dialogs.refusal(session, person_id=person_id, flow=flow, context=context)
+    if reason is None:
+        return
+    if flow == "approval" and dialogs.CONTEXT_SHAPES["approval"].fullmatch(context):
+        raise NotAllowed("only the mentor's principal can decide on this")
+    raise NotAllowed(reason)
+
+
 def page_questions(engine: Engine, settings: Settings, *, person_id: int, flow: str, context: str, keys: Sequence[str]) -> list[Question]:
     """The questions with these keys as the person sees them (their flow context only, not the whole snapshot)."""
-    the_flow = get_flow(flow)
     with session_scope(engine) as session:
+        refuse_unless_theirs(session, person_id=person_id, flow=flow, context=context)
+        the_flow = get_flow(flow)
         ctx = dialogs.dialog_scope(session, person_id=person_id, context=context, require_approval_default=settings.require_principal_approval).ctx
     by_key: dict[str, Question] = {}
     for question in questions_for(the_flow, ctx):
@@ -195,8 +206,9 @@ def page_questions(engine: Engine, settings: Settings, *, person_id: int, flow: 
 
 
 def snapshot(engine: Engine, settings: Settings, *, person_id: int, flow: str, context: str) -> Snapshot:
-    """The snapshot of one person's dialog, read in its own transaction."""
+    """The snapshot of one person's dialog, read in its own transaction; NotAllowed when it is not theirs."""
     with session_scope(engine) as session:
+        refuse_unless_theirs(session, person_id=person_id, flow=flow, context=context)
         return snapshot_in(session, settings, person_id=person_id, flow=flow, context=context)
 
 
@@ -211,9 +223,11 @@ class Applied:
 
 
 def apply(engine: Engine, settings: Settings, *, person_id: int, flow: str, context: str, replies: Mapping[str, Any], now: datetime) -> Applied:
-    """Apply a person's replies (the same `dialogs.answer` email uses), pass on what it caused, and re-read the dialog."""
-    if flow == "approval":
-        _check_principal(engine, person_id=person_id, context=context)
+    """Apply a person's replies (the same `dialogs.answer` email uses), pass on what it caused, and re-read the dialog.
+
+    NotAllowed when the dialog is not theirs (a forged button or form), before anything is read by its ids."""
+    with session_scope(engine) as session:
+        refuse_unless_theirs(session, person_id=person_id, flow=flow, context=context)
     for attempt in (1, 2):
         try:
             result = dialogs.answer(
@@ -227,16 +241,9 @@ def apply(engine: Engine, settings: Settings, *, person_id: int, flow: str, cont
             if attempt == 2:
                 raise
     queued = notify.dispatch_events(engine, result.events, now=now) if result.events else 0
-    snap = snapshot(engine, settings, person_id=person_id, flow=flow, context=context)
-    return Applied(errors=dict(result.outcome.errors), saved=dict(result.outcome.saved), snapshot=snap, queued=queued)
-
-
-def _check_principal(engine: Engine, *, person_id: int, context: str) -> None:
     with session_scope(engine) as session:
-        principal = session.get(Person, person_id)
-        mentor = session.get(Person, int(context.rsplit(":", 1)[1]))
-        if principal is None or mentor is None or (mentor.principal_email or "").lower() != principal.email.lower():
-            raise NotAllowed("only the mentor's principal can decide on this")
+        snap = snapshot_in(session, settings, person_id=person_id, flow=flow, context=context)
+    return Applied(errors=dict(result.outcome.errors), saved=dict(result.outcome.saved), snapshot=snap, queued=queued)
 
 
 def current_dialog(engine: Engine, *, person_id: int) -> tuple[str, str] | None:
