@@ -93,27 +93,25 @@ class SlackChannel:
         self._homes_building: set[str] = set()  # people whose Home tab is being built now
         self._homes_stale: set[str] = set()  # ... and changed again meanwhile: build once more when done
         self._ack_threads = ThreadPoolExecutor(max_workers=ACK_THREADS, thread_name_prefix="slack-ack")
-        self.app = AsyncApp(
-            name="mentorbot",
-            client=self.client,
-            signing_secret=settings.slack_signing_secret or "",
-            process_before_response=False,
-            request_verification_enabled=True,
-        )
-        self._register(self.app, skip_repeats=True)
-        # Kept requests are handled by a second app that was verified at the door and waits for its listeners,
-        # so a row is marked done only when its work is.
-        self.worker_app = AsyncApp(
-            name="mentorbot-inbox",
-            client=self.client,
-            signing_secret=settings.slack_signing_secret or "",
-            process_before_response=True,
-            request_verification_enabled=False,
-        )
-        self._register(self.worker_app, skip_repeats=False)
+        # The app Slack's requests meet: Bolt answers when a listener acks and the listener goes on after. Requests
+        # kept in the inbox are handled by a second app, verified at the door already, that waits for its listeners,
+        # so a kept row is marked done only when its work is.
+        self.app = self._bolt_app("mentorbot", at_the_door=True)
+        self.worker_app = self._bolt_app("mentorbot-inbox", at_the_door=False)
         self._verifier = SignatureVerifier(settings.slack_signing_secret or "")
         self._handlers: asyncio.Semaphore | None = None
         self._kept: set[int] = set()  # inbox rows this process is handling or about to
+
+    def _bolt_app(self, name: str, *, at_the_door: bool) -> AsyncApp:
+        app = AsyncApp(
+            name=name,
+            client=self.client,
+            signing_secret=self.settings.slack_signing_secret or "",
+            process_before_response=not at_the_door,
+            request_verification_enabled=at_the_door,
+        )
+        self._register(app, skip_repeats=at_the_door)
+        return app
 
     def _register(self, app: AsyncApp, *, skip_repeats: bool) -> None:
         if skip_repeats:
