@@ -531,7 +531,7 @@ class SlackChannel:
         replies = bk.read_state(questions, values)
         if not keep_blank:
             replies = {key: value for key, value in replies.items() if not _blank(value)}
-        applied = store.apply(self.engine, self.settings, person_id=person_id, flow=page.flow, context=page.context, replies=replies, now=self.clock())
+        applied = store.apply(self.engine, self.settings, person_id=person_id, flow=page.flow, context=page.context, replies=replies, now=self.clock(), checked=True)
         return questions, applied
 
     async def on_submit(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -222,12 +222,16 @@ class Applied:
     queued: int
 
 
-def apply(engine: Engine, settings: Settings, *, person_id: int, flow: str, context: str, replies: Mapping[str, Any], now: datetime) -> Applied:
+def apply(
+    engine: Engine, settings: Settings, *, person_id: int, flow: str, context: str, replies: Mapping[str, Any], now: datetime, checked: bool = False
+) -> Applied:
     """Apply a person's replies (the same `dialogs.answer` email uses), pass on what it caused, and re-read the dialog.
 
-    NotAllowed when the dialog is not theirs (a forged button or form), before anything is read by its ids."""
-    with session_scope(engine) as session:
-        refuse_unless_theirs(session, person_id=person_id, flow=flow, context=context)
+    NotAllowed when the dialog is not theirs (a forged button or form), before anything is read by its ids; `checked`
+    says the caller has just made sure of that (a submitted page, whose questions were read the same way)."""
+    if not checked:
+        with session_scope(engine) as session:
+            refuse_unless_theirs(session, person_id=person_id, flow=flow, context=context)
     for attempt in (1, 2):
         try:
             result = dialogs.answer(
