@@ -474,10 +474,13 @@ class SlackChannel:
             rendered = render_prompt(snap)
             if applied.errors:
                 rendered.blocks.insert(1, bk.section(f":warning: {next(iter(applied.errors.values()))}"))
+            channel, ts = container.get("channel_id"), container.get("message_ts")
             try:
-                await self.client.chat_update(channel=container["channel_id"], ts=container["message_ts"], text=rendered.text, blocks=rendered.blocks[: bk.MESSAGE_BLOCKS])
-            except SlackApiError as exc:
-                logger.warning("could not update the message: %s", slack_error(exc))
+                if not (isinstance(channel, str) and isinstance(ts, str)):
+                    raise ValueError("the click names no message to update")
+                await self.client.chat_update(channel=channel, ts=ts, text=rendered.text, blocks=rendered.blocks[: bk.MESSAGE_BLOCKS])
+            except (SlackApiError, ValueError) as exc:  # the next question comes as a new DM instead
+                logger.warning("could not update the message: %s", slack_error(exc) if isinstance(exc, SlackApiError) else exc)
                 await self.post(user_id, rendered)
         elif any(q.required for q in snap.pending):
             # Clicked on the Home tab and the dialog needs more (a mentor's number of mentees): ask in a modal.
