@@ -313,7 +313,8 @@ class Page:
 
 
 def paginate(flow: str, context: str, keys: Sequence[str], *, edit: bool, number: int = 1, total: int | None = None) -> Page:
-    """The first page of `keys` (PAGE_SIZE questions), remembering the rest."""
+    """The first page of `keys` (PAGE_SIZE questions), remembering the rest; each question once."""
+    keys = list(dict.fromkeys(keys))  # a page's metadata can be forged to repeat a key, and Slack refuses a block_id twice
     pages_left = max(1, -(-len(keys) // PAGE_SIZE))
     return Page(flow, context, tuple(keys[:PAGE_SIZE]), tuple(keys[PAGE_SIZE:]), number, total or number - 1 + pages_left, edit)
 

@@ -448,6 +448,19 @@ def test_a_form_whose_state_values_have_the_wrong_shape_reads_as_unanswered() ->
     assert bk.read_state(questions, good) == {"subjects": ["math"], "role": "mentor"}
 
 
+def test_a_page_never_asks_a_question_twice() -> None:
+    """Found by the fuzzer: a submitted page whose metadata repeated a key in "r" got a next page with one block_id twice,
+    a view Slack refuses."""
+    from bot.flows import FlowContext, get_flow, questions_for
+    from bot.slack.standin import view_problems
+
+    page = bk.paginate("profile", "term:1", ["match_weights", "match_weights", "needs", "match_weights", "strengths"], edit=True, number=5)
+    assert page.keys == ("match_weights", "needs", "strengths") and page.rest == ()
+    flow, ctx = get_flow("profile"), FlowContext()
+    questions = [q for key in page.keys for q in questions_for(flow, ctx) if q.key == key]
+    assert view_problems(bk.flow_modal(flow, page, questions, ctx, {})) == []
+
+
 def test_private_metadata_that_names_no_page_raises_bad_page() -> None:
     """Found by the fuzzer: metadata of the wrong shape raised KeyError, TypeError or IndexError (a 500 to Slack)."""
     for metadata in ("", "[]", "1", "null", "{", '{"f": 1, "c": "term:1", "k": []}', '{"f": "profile", "c": "term:1", "k": "abc"}',
