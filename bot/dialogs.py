@@ -225,23 +225,31 @@ def _answer_once(
     engine: Engine, *, person_id: int, flow: str, context: str, channel: str, replies: Mapping[str, Any], now: datetime,
     require_approval_default: bool,
 ) -> AnswerResult:
-    the_flow = get_flow(flow)
     with session_scope(engine) as session:
         scope = dialog_scope(session, person_id=person_id, context=context, require_approval_default=require_approval_default)
-        person, term, options, ctx = scope.person, scope.term, scope.options, scope.ctx
-        refused = refusal(session, person_id=person_id, flow=flow, context=context)
-        record = _load(session, person_id=person_id, flow=flow, context=context)
-        state = _to_flow_state(record) if record is not None else start(the_flow, now=now, ctx=ctx)
-        if refused is not None:
-            # A context the person may not answer (a forged button or form): nothing is saved, not even a dialog row.
-            errors = {key: refused for key in replies} or {"context": refused}
-            return AnswerResult(outcome=Outcome(state=state, saved={}, errors=errors, ignored=tuple(replies), pending=()), context=ctx)
-        outcome = advance(the_flow, state, replies, now=now, ctx=ctx)
-        _save(session, record, outcome.state, person_id=person_id, context=context, channel=channel)
-        result = AnswerResult(outcome=outcome, context=ctx)
-        if outcome.saved:
-            _apply(session, flow=flow, person=person, term=term, context=context, outcome=outcome, options=options, channel=channel, now=now, events=result.events)
-        return result
+        return answer_in(session, scope, flow=flow, context=context, channel=channel, replies=replies, now=now)
+
+
+def answer_in(
+    session: Session, scope: DialogScope, *, flow: str, context: str, channel: str, replies: Mapping[str, Any], now: datetime
+) -> AnswerResult:
+    """`answer` inside the caller's transaction, for a dialog whose scope the caller has read (a retry is theirs to make)."""
+    the_flow = get_flow(flow)
+    replies = {key: _without_nul(value) for key, value in replies.items()}
+    person, term, options, ctx = scope.person, scope.term, scope.options, scope.ctx
+    refused = refusal(session, person_id=person.id, flow=flow, context=context)
+    record = _load(session, person_id=person.id, flow=flow, context=context)
+    state = _to_flow_state(record) if record is not None else start(the_flow, now=now, ctx=ctx)
+    if refused is not None:
+        # A context the person may not answer (a forged button or form): nothing is saved, not even a dialog row.
+        errors = {key: refused for key in replies} or {"context": refused}
+        return AnswerResult(outcome=Outcome(state=state, saved={}, errors=errors, ignored=tuple(replies), pending=()), context=ctx)
+    outcome = advance(the_flow, state, replies, now=now, ctx=ctx)
+    _save(session, record, outcome.state, person_id=person.id, context=context, channel=channel)
+    result = AnswerResult(outcome=outcome, context=ctx)
+    if outcome.saved:
+        _apply(session, flow=flow, person=person, term=term, context=context, outcome=outcome, options=options, channel=channel, now=now, events=result.events)
+    return result
 
 
 CONTEXT_SHAPES = {

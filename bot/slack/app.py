@@ -529,13 +529,13 @@ class SlackChannel:
     # -- modals ---------------------------------------------------------------------------------------------
 
     def _submit_page(self, person_id: int, page: bk.Page, values: Mapping[str, Any], *, keep_blank: bool) -> tuple[Sequence[Any], store.Applied]:
-        # Only the page's questions are needed to read the modal's state; the full snapshot is built once, by apply.
-        questions = store.page_questions(self.engine, self.settings, person_id=person_id, flow=page.flow, context=page.context, keys=page.keys)
-        replies = bk.read_state(questions, values)
-        if not keep_blank:
-            replies = {key: value for key, value in replies.items() if not _blank(value)}
-        applied = store.apply(self.engine, self.settings, person_id=person_id, flow=page.flow, context=page.context, replies=replies, now=self.clock(), checked=True)
-        return questions, applied
+        def read_replies(questions: Sequence[Any]) -> dict[str, Any]:
+            replies = bk.read_state(questions, values)
+            return replies if keep_blank else {key: value for key, value in replies.items() if not _blank(value)}
+
+        return store.submit_page(
+            self.engine, self.settings, person_id=person_id, flow=page.flow, context=page.context, keys=page.keys, read_replies=read_replies, now=self.clock()
+        )
 
     async def on_submit(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]

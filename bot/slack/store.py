@@ -7,7 +7,7 @@ the snapshot a message or modal is rendered from, and the receipts that make Sla
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -193,16 +193,39 @@ def refuse_unless_theirs(session: Session, *, person_id: int, flow: str, context
     raise NotAllowed(reason)
 
 
-def page_questions(engine: Engine, settings: Settings, *, person_id: int, flow: str, context: str, keys: Sequence[str]) -> list[Question]:
-    """The questions with these keys as the person sees them (their flow context only, not the whole snapshot)."""
-    with session_scope(engine) as session:
-        refuse_unless_theirs(session, person_id=person_id, flow=flow, context=context)
-        the_flow = get_flow(flow)
-        ctx = dialogs.dialog_scope(session, person_id=person_id, context=context, require_approval_default=settings.require_principal_approval).ctx
-    by_key: dict[str, Question] = {}
-    for question in questions_for(the_flow, ctx):
-        by_key.setdefault(question.key, question)
-    return [by_key[key] for key in keys if key in by_key]
+def submit_page(
+    engine: Engine,
+    settings: Settings,
+    *,
+    person_id: int,
+    flow: str,
+    context: str,
+    keys: Sequence[str],
+    read_replies: Callable[[Sequence[Question]], Mapping[str, Any]],
+    now: datetime,
+) -> tuple[list[Question], Applied]:
+    """A modal page submitted: its questions, the replies `read_replies` finds for them applied, and the dialog re-read.
+
+    All in one transaction, because Slack waits for this to answer the submission (inline errors or the next page).
+    NotAllowed when the dialog is not the person's.
+    """
+    for attempt in (1, 2):
+        try:
+            with session_scope(engine) as session:
+                refuse_unless_theirs(session, person_id=person_id, flow=flow, context=context)
+                scope = dialogs.dialog_scope(session, person_id=person_id, context=context, require_approval_default=settings.require_principal_approval)
+                by_key: dict[str, Question] = {}
+                for question in questions_for(get_flow(flow), scope.ctx):
+                    by_key.setdefault(question.key, question)
+                questions = [by_key[key] for key in keys if key in by_key]
+                result = dialogs.answer_in(session, scope, flow=flow, context=context, channel="slack", replies=read_replies(questions), now=now)
+                snap = snapshot_in(session, settings, person_id=person_id, flow=flow, context=context)
+            break
+        except sa.exc.IntegrityError:
+            if attempt == 2:  # as in `apply`: the loser of two first answers at once answers again on the winner's row
+                raise
+    queued = notify.dispatch_events(engine, result.events, now=now) if result.events else 0
+    return questions, Applied(errors=dict(result.outcome.errors), saved=dict(result.outcome.saved), snapshot=snap, queued=queued)
 
 
 def snapshot(engine: Engine, settings: Settings, *, person_id: int, flow: str, context: str) -> Snapshot:
@@ -222,16 +245,12 @@ class Applied:
     queued: int
 
 
-def apply(
-    engine: Engine, settings: Settings, *, person_id: int, flow: str, context: str, replies: Mapping[str, Any], now: datetime, checked: bool = False
-) -> Applied:
+def apply(engine: Engine, settings: Settings, *, person_id: int, flow: str, context: str, replies: Mapping[str, Any], now: datetime) -> Applied:
     """Apply a person's replies (the same `dialogs.answer` email uses), pass on what it caused, and re-read the dialog.
 
-    NotAllowed when the dialog is not theirs (a forged button or form), before anything is read by its ids; `checked`
-    says the caller has just made sure of that (a submitted page, whose questions were read the same way)."""
-    if not checked:
-        with session_scope(engine) as session:
-            refuse_unless_theirs(session, person_id=person_id, flow=flow, context=context)
+    NotAllowed when the dialog is not theirs (a forged button or form), before anything is read by its ids."""
+    with session_scope(engine) as session:
+        refuse_unless_theirs(session, person_id=person_id, flow=flow, context=context)
     for attempt in (1, 2):
         try:
             result = dialogs.answer(
