@@ -37,6 +37,7 @@ from bench.reliability._slack_traffic import (  # noqa: E402
 )
 
 DRAIN_TIMEOUT_SECONDS = 900
+DM_ANSWERS = ("*I'm mentorbot", "Where you stand")  # what the benchmark's DMs ("help", "hi", "status") are answered with
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 P99_GOAL_MS = 100
@@ -74,6 +75,11 @@ def main() -> int:
                     result = asyncio.run(run_load([server.url], requests, rate=args.rate))
                     cpu_during = process_tree_cpu_seconds(server.process.pid)
                     drain = wait_for_inbox(url, timeout=args.drain_timeout)
+                    # What reached "Slack" once everything kept was handled: an answer per DM and per command.
+                    seen = standin.wait_until(lambda r: r["responses"] >= sum(q.kind == "command" for q in requests), timeout=30)
+                    drain["dms_answered"] = sum(count for text, count in seen["texts"].items() if text.startswith(DM_ANSWERS))
+                    drain["dms_sent"] = sum(1 for q in requests if q.kind == "dm")
+                    drain["commands_answered"], drain["commands_sent"] = seen["responses"], sum(1 for q in requests if q.kind == "command")
                     cpu_after = process_tree_cpu_seconds(server.process.pid)
                 finally:
                     server.stop()
