@@ -110,7 +110,9 @@ def clicks(draw: st.DrawFn, world: Mapping[str, Any]) -> dict[str, Any]:
     if draw(st.booleans()) or action_id.startswith("open_flow"):
         action["value"] = value
     if draw(st.booleans()):
-        action["selected_option"] = draw(st.one_of(st.fixed_dictionaries({}, optional={"value": values, "text": anything}), anything))
+        option = st.fixed_dictionaries({}, optional={"value": values, "text": anything})
+        # A sign-up pick's option of another type is held back until its fix lands (see SIGNUP_PICK_FIX).
+        action["selected_option"] = draw(option if action_id.startswith("signup:") else st.one_of(option, anything))
     for field in draw(st.lists(st.sampled_from(["action_id", "block_id", "value", "action_ts", "type"]), max_size=2)):
         action.pop(field, None)  # missing fields
     if draw(st.integers(0, 9)) == 0:
@@ -484,7 +486,7 @@ async def _sent_over_http(tmp_path: Path, database_url: str, kind: str, clicker:
     """Send one forged payload into a running app; (status, body, errors logged, apologies sent) once its work is done."""
     async with slack_harness(tmp_path, database_url) as h:
         world = _setup_on(h.engine, tmp_path)
-        payload = json.loads(json.dumps(payload).replace("{term}", str(world["term"])).replace("{ana}", str(world["people"]["ana"]))) if kind != "command" else payload
+        payload = json.loads(json.dumps(payload).replace("{term}", str(world["term"])).replace("{ana}", str(world["people"]["ana"])).replace("{round}", str(world["round"]))) if kind != "command" else payload
         errors = _Errors()
         logging.getLogger().addHandler(errors)
         resting = asyncio.all_tasks()
@@ -525,6 +527,17 @@ OPEN_CASES = {
     "message_container_without_channel": ("click", "UBEN00001", _click([{"action_id": "answer:0", "block_id": "ask|profile|term:{term}|subjects", "value": "math", "action_ts": "1.0"}], container={"type": "message"}), "bot/slack/app.py _answer: a message container without channel_id or message_ts gets the prompt by DM (container[\"channel_id\"] raises KeyError)"),
     "cancel_without_response_url": ("click", "UBEN00001", _click([{"action_id": admin.ERASE_CANCEL_ACTION, "block_id": "data_erase", "value": "cancel", "action_ts": "1.0"}], response_url=None), "bot/slack/app.py on_erase_cancelled: without a response_url, say it by DM (respond raises)"),
 }  # fmt: skip
+
+
+SIGNUP_PICK_FIX = "bot/slack/app.py _signup: read selected_option with _object() like _answer does ((x or {}).get raises on text)"
+
+
+@pytest.mark.xfail(strict=True, reason=f"needs {SIGNUP_PICK_FIX}")
+async def test_a_signup_pick_whose_selected_option_is_not_an_object_gets_no_apology(tmp_path: Path, postgres_url: str) -> None:
+    """Found by the fuzzer at full scale: a sign-up menu pick whose selected_option is text raised in the listener (an apology)."""
+    action = {"action_id": "signup:pick:{round}", "block_id": "x", "selected_option": "SEL", "action_ts": "1.0"}
+    status, text, errors, apologies = await _sent_over_http(tmp_path, postgres_url, "click", "UBEN00001", _click([action]))
+    assert (status, errors, apologies) == (200, [], 0), (status, text[:200], errors)
 
 
 @pytest.mark.parametrize("case", sorted(OPEN_CASES))
