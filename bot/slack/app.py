@@ -403,7 +403,7 @@ class SlackChannel:
             return
         round_id = int(parts[2])
         if parts[1] == "pick":
-            interest = (action.get("selected_option") or {}).get("value")
+            interest = _object(action.get("selected_option")).get("value")
             outcome = await self.db(events.join, self.engine, round_id=round_id, person_id=member.person_id, interest=interest, source="slack", now=self.clock())
         else:
             topic = parts[3] if len(parts) > 3 else None

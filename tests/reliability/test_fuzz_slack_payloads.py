@@ -529,10 +529,6 @@ OPEN_CASES = {
 }  # fmt: skip
 
 
-SIGNUP_PICK_FIX = "bot/slack/app.py _signup: read selected_option with _object() like _answer does ((x or {}).get raises on text)"
-
-
-@pytest.mark.xfail(strict=True, reason=f"needs {SIGNUP_PICK_FIX}")
 async def test_a_signup_pick_whose_selected_option_is_not_an_object_gets_no_apology(tmp_path: Path, postgres_url: str) -> None:
     """Found by the fuzzer at full scale: a sign-up menu pick whose selected_option is text raised in the listener (an apology)."""
     action = {"action_id": "signup:pick:{round}", "block_id": "x", "selected_option": "SEL", "action_ts": "1.0"}
