@@ -111,8 +111,7 @@ def clicks(draw: st.DrawFn, world: Mapping[str, Any]) -> dict[str, Any]:
         action["value"] = value
     if draw(st.booleans()):
         option = st.fixed_dictionaries({}, optional={"value": values, "text": anything})
-        # A sign-up pick's option of another type is held back until its fix lands (see SIGNUP_PICK_FIX).
-        action["selected_option"] = draw(option if action_id.startswith("signup:") else st.one_of(option, anything))
+        action["selected_option"] = draw(st.one_of(option, anything))
     for field in draw(st.lists(st.sampled_from(["action_id", "block_id", "value", "action_ts", "type"]), max_size=2)):
         action.pop(field, None)  # missing fields
     if draw(st.integers(0, 9)) == 0:
