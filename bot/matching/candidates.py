@@ -198,6 +198,13 @@ class MentorIndex:
         masks["avoid"] = self.all & ~self._excluded_for(mentee)
         return masks
 
+    def _allowed_by(self, kind: str, index: dict[str, int], values: Iterable[str], wild: int) -> int:
+        """The mentors a grade-band or subject list allows, remembered per list object (the list is kept with it)."""
+        found = self._by_list.get(id(values))
+        if found is None or found[0] is not values:
+            found = self._by_list[id(values)] = (values, self._union(kind, index, values) | wild)
+        return found[1]
+
     def candidates(self, mentee: Profile) -> int:
         """Bitset of mentors that pass every (unrelaxed) hard rule with this mentee."""
         # rule_masks, inlined without the dictionary: this runs once per mentee.
@@ -207,18 +214,10 @@ class MentorIndex:
         # list allows are remembered per object, which is cheaper than hashing the list's keys.
         # Each entry keeps its object, so the id cannot be reused while the entry is there.
         memo = self._by_list
-        bands = mentee.bands
-        if "grade_band" not in relax and bands:
-            found = memo.get(id(bands))
-            if found is None or found[0] is not bands:
-                found = memo[id(bands)] = (bands, self._union("band", self._bands, bands) | self._band_wild)
-            mask &= found[1]
-        subjects = mentee.subjects
-        if "subject" not in relax and subjects:
-            found = memo.get(id(subjects))
-            if found is None or found[0] is not subjects:
-                found = memo[id(subjects)] = (subjects, self._union("subject", self._subjects, subjects) | self._subject_wild)
-            mask &= found[1]
+        if "grade_band" not in relax and mentee.bands:
+            mask &= self._allowed_by("band", self._bands, mentee.bands, self._band_wild)
+        if "subject" not in relax and mentee.subjects:
+            mask &= self._allowed_by("subject", self._subjects, mentee.subjects, self._subject_wild)
         if "strengths" not in relax:
             topic = self.settings.topic
             needs = mentee.needs
