@@ -475,12 +475,14 @@ class SlackChannel:
             if applied.errors:
                 rendered.blocks.insert(1, bk.section(f":warning: {next(iter(applied.errors.values()))}"))
             channel, ts = container.get("channel_id"), container.get("message_ts")
-            try:
-                if not (isinstance(channel, str) and isinstance(ts, str)):
-                    raise ValueError("the click names no message to update")
-                await self.client.chat_update(channel=channel, ts=ts, text=rendered.text, blocks=rendered.blocks[: bk.MESSAGE_BLOCKS])
-            except (SlackApiError, ValueError) as exc:  # the next question comes as a new DM instead
-                logger.warning("could not update the message: %s", slack_error(exc) if isinstance(exc, SlackApiError) else exc)
+            updated = False
+            if isinstance(channel, str) and isinstance(ts, str):
+                try:
+                    await self.client.chat_update(channel=channel, ts=ts, text=rendered.text, blocks=rendered.blocks[: bk.MESSAGE_BLOCKS])
+                    updated = True
+                except SlackApiError as exc:
+                    logger.warning("could not update the message: %s", slack_error(exc))
+            if not updated:  # the click names no message we could update: the next question comes as a new DM
                 await self.post(user_id, rendered)
         elif any(q.required for q in snap.pending):
             # Clicked on the Home tab and the dialog needs more (a mentor's number of mentees): ask in a modal.

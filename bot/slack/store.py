@@ -1,6 +1,6 @@
 """What the Slack channel reads and writes, as plain synchronous functions (listeners run them in a thread).
 
-Answers go through `bot.dialogs.answer` and their consequences through `bot.notify.dispatch_events`, exactly as
+Answers go through `bot.dialogs.answer_in` and their consequences through `bot.notify.dispatch_events`, exactly as
 on the email channel; this module adds only what is Slack's own: finding the person behind a Slack user,
 the snapshot a message or modal is rendered from, and the receipts that make Slack's retries harmless.
 """
@@ -204,10 +204,11 @@ def submit_page(
     read_replies: Callable[[Sequence[Question]], Mapping[str, Any]],
     now: datetime,
 ) -> tuple[list[Question], Applied]:
-    """A modal page submitted: its questions, the replies `read_replies` finds for them applied, and the dialog re-read.
+    """A modal page submitted: its questions (those of `keys`), the replies `read_replies` finds for them applied, what
+    that caused passed on, and the dialog re-read.
 
-    All in one transaction, because Slack waits for this to answer the submission (inline errors or the next page).
-    NotAllowed when the dialog is not the person's.
+    One transaction, because Slack waits for a submission's answer (inline errors or the next page); `apply` is the
+    same without a page. NotAllowed when the dialog is not the person's.
     """
     for attempt in (1, 2):
         try:
@@ -222,7 +223,9 @@ def submit_page(
                 snap = snapshot_in(session, settings, person_id=person_id, flow=flow, context=context)
             break
         except sa.exc.IntegrityError:
-            if attempt == 2:  # as in `apply`: the loser of two first answers at once answers again on the winner's row
+            # Two first answers to one dialog at once (a click and a modal, two devices) both create its row; the
+            # loser's transaction rolled back whole, and trying again answers on top of the winner's row.
+            if attempt == 2:
                 raise
     queued = notify.dispatch_events(engine, result.events, now=now) if result.events else 0
     return questions, Applied(errors=dict(result.outcome.errors), saved=dict(result.outcome.saved), snapshot=snap, queued=queued)
@@ -246,27 +249,11 @@ class Applied:
 
 
 def apply(engine: Engine, settings: Settings, *, person_id: int, flow: str, context: str, replies: Mapping[str, Any], now: datetime) -> Applied:
-    """Apply a person's replies (the same `dialogs.answer` email uses), pass on what it caused, and re-read the dialog.
+    """Apply a person's replies (the same `dialogs.answer_in` email uses), pass on what it caused, and re-read the dialog.
 
     NotAllowed when the dialog is not theirs (a forged button or form), before anything is read by its ids."""
-    with session_scope(engine) as session:
-        refuse_unless_theirs(session, person_id=person_id, flow=flow, context=context)
-    for attempt in (1, 2):
-        try:
-            result = dialogs.answer(
-                engine, person_id=person_id, flow=flow, context=context, channel="slack", replies=replies, now=now,
-                require_approval_default=settings.require_principal_approval,
-            )  # fmt: skip
-            break
-        except sa.exc.IntegrityError:
-            # Two first answers to one dialog at once (a click and a modal, two devices) both create its row; the
-            # loser's transaction rolled back whole, and trying again answers on top of the winner's row.
-            if attempt == 2:
-                raise
-    queued = notify.dispatch_events(engine, result.events, now=now) if result.events else 0
-    with session_scope(engine) as session:
-        snap = snapshot_in(session, settings, person_id=person_id, flow=flow, context=context)
-    return Applied(errors=dict(result.outcome.errors), saved=dict(result.outcome.saved), snapshot=snap, queued=queued)
+    _questions, applied = submit_page(engine, settings, person_id=person_id, flow=flow, context=context, keys=(), read_replies=lambda _page: replies, now=now)
+    return applied
 
 
 def current_dialog(engine: Engine, *, person_id: int) -> tuple[str, str] | None:
