@@ -9,10 +9,19 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def insert_if_new(connection: sa.Connection, table: sa.Table, values: dict, *, unique: str) -> int | None:
+    """INSERT .. ON CONFLICT (unique) DO NOTHING, on PostgreSQL or SQLite: the new row's id, or None when the key was there."""
+    dialect_insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    row = connection.execute(dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=[unique]).returning(table.c.id)).first()
+    return None if row is None else row[0]
 
 
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:

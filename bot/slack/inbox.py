@@ -19,10 +19,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
+from storage.db import insert_if_new
 from storage.models import SlackDelivery
 
 TABLE = SlackDelivery.__table__
@@ -117,11 +116,8 @@ def enqueue(engine: Engine, delivery: Delivery, *, body: str, content_type: str,
         "delivery_key": delivery.key[:255] if delivery.key else None, "kind": delivery.kind, "slack_user_id": delivery.slack_user_id,
         "content_type": content_type[:100], "body": body, "status": "new", "attempts": 0, "received_at": now,
     }  # fmt: skip
-    dialect_insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    insert = dialect_insert(TABLE).values(**values).on_conflict_do_nothing(index_elements=["delivery_key"]).returning(TABLE.c.id)
     with engine.begin() as connection:
-        row = connection.execute(insert).first()  # no row back: the key was already there
-    return None if row is None else row[0]
+        return insert_if_new(connection, TABLE, values, unique="delivery_key")
 
 
 def enqueue_home_refresh(engine: Engine, *, slack_user_id: str, now: datetime) -> int | None:

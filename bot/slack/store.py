@@ -13,8 +13,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -22,7 +20,7 @@ from bot import dialogs, notify
 from bot.flows import Flow, FlowContext, Question, get_flow, pending_questions, questions_for
 from bot.settings import Settings
 from storage import repo
-from storage.db import session_scope
+from storage.db import insert_if_new, session_scope
 from storage.models import (
     DialogState,
     Enrollment,
@@ -83,17 +81,16 @@ def claim(engine: Engine, *, key: str, now: datetime) -> bool:
     lock, so two deliveries racing on two processes still produce one effect. The sweep never runs these rows.
     Every ack waits on this, so it is one INSERT .. ON CONFLICT DO NOTHING in one short transaction.
     """
-    dialect_insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    insert = dialect_insert(ScheduledAction.__table__).values(
-        idempotency_key=f"{RECEIPT_KIND}:{key}"[:255], kind=RECEIPT_KIND, due_at=now, status="done", result="received",
-        done_at=now, payload={},
-    ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(ScheduledAction.__table__.c.id)  # fmt: skip
+    receipt = {
+        "idempotency_key": f"{RECEIPT_KIND}:{key}"[:255], "kind": RECEIPT_KIND, "due_at": now, "status": "done", "result": "received",
+        "done_at": now, "payload": {},
+    }  # fmt: skip
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             # The ack need not wait for this commit's disk flush: any later commit that makes the delivery's effect
             # durable flushes the receipt first, so a receipt can only be lost together with the effect it guards.
             connection.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
-        return connection.execute(insert).first() is not None  # no row back: the key was already there
+        return insert_if_new(connection, ScheduledAction.__table__, receipt, unique="idempotency_key") is not None
 
 
 def prune_receipts(engine: Engine, *, before: datetime) -> int:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,6 +25,9 @@ from bot.web.guides import guides_router
 from bot.rounds.schedule import run_due_actions, schedule_config
 from bot.settings import Settings
 from storage import db
+
+if TYPE_CHECKING:
+    from bot.slack.app import SlackChannel
 
 logger = logging.getLogger(__name__)
 
@@ -75,12 +79,12 @@ async def deliver_once(engine: Engine, senders: Mapping[str, Sender], state: Sch
     state.delivered += sum(1 for delivery in deliveries if delivery.status == "sent")
 
 
-async def handle_waiting_slack(channel: object, state: SchedulerState) -> None:
+async def handle_waiting_slack(channel: SlackChannel, state: SchedulerState) -> None:
     """Hand Slack requests kept in the inbox whose process stopped before handling them to this one."""
     if state.leadership is None or not state.leadership.is_leader:
         return
     try:
-        started = await channel.handle_waiting()  # type: ignore[attr-defined]
+        started = await channel.handle_waiting()
     except Exception:
         logger.exception("handling waiting Slack requests failed")
         return
