@@ -118,9 +118,20 @@ def read_roster_people(path: Path, *, default_timezone: str, week_of: date) -> R
     read = read_roster(path, default_timezone=default_timezone)
     return RosterPeople(
         participants=roster_participants(read.rows, week_of=week_of),
-        names={row.email: row.name for row in read.rows},
+        names=distinct_names((row.email, row.name) for row in read.rows),
         skipped_rows=read.errors,
     )
+
+
+def distinct_names(people) -> dict[str, str]:
+    """Each (email, name)'s name as printed: with the email added when someone else has the same name,
+    so two different people never look like one person listed twice."""
+    people = list(people)
+    emails_by_name: dict[str, set[str]] = {}
+    for email, name in people:
+        emails_by_name.setdefault(name.strip().casefold(), set()).add(email)
+    return {email: email if not name.strip() else f"{name.strip()} ({email})" if len(emails_by_name[name.strip().casefold()]) > 1
+            else name.strip() for email, name in people}
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,14 @@ def _name(names: dict[str, str], key: str) -> str:
     return names.get(key, key)
 
 
+def _table(*headers: str, **options) -> Table:
+    """A table whose cells wrap long text (a name with its email) instead of cutting it off."""
+    table = Table(*headers, **options)
+    for column in table.columns:
+        column.overflow = "fold"
+    return table
+
+
 def print_match(console: Console, result, people) -> None:
     """Pairs (or groups), the unmatched with why, and a summary line with the solver's report."""
     names = people.names
@@ -23,13 +31,13 @@ def print_match(console: Console, result, people) -> None:
         console.print(f"[yellow]{len({e.line for e in people.skipped_rows})} roster row(s) skipped for problems; "
                       "run `mentorbot import roster` to see them.[/yellow]")
     if result.groups:
-        table = Table("mentor", "group", "meets", "mentees", title="Groups", show_lines=True)
+        table = _table("mentor", "group", "meets", "mentees", title="Groups", show_lines=True)
         for group in result.groups[:MAX_PAIR_ROWS]:
             table.add_row(_name(names, group.mentor), str(group.number), group.time,
                           "\n".join(_name(names, m) for m in group.mentees))
         console.print(table)
     elif result.pairs:
-        table = Table("mentor", "mentee", "fit", "why", show_lines=True)
+        table = _table("mentor", "mentee", "fit", "why", show_lines=True)
         for pair in result.pairs[:MAX_PAIR_ROWS]:
             table.add_row(_name(names, pair.mentor), _name(names, pair.mentee), f"{pair.score:.0f}", "\n".join(pair.reasons))
         console.print(table)
@@ -37,7 +45,7 @@ def print_match(console: Console, result, people) -> None:
     if shown > MAX_PAIR_ROWS:
         console.print(f"(first {MAX_PAIR_ROWS} of {shown} shown; --out writes them all)")
     if result.unmatched:
-        table = Table("unmatched mentee", "why", title="Unmatched", show_lines=True)
+        table = _table("unmatched mentee", "why", title="Unmatched", show_lines=True)
         for entry in result.unmatched[:MAX_UNMATCHED_ROWS]:
             table.add_row(_name(names, entry.key), "\n".join(entry.reasons))
         console.print(table)
@@ -101,7 +109,7 @@ def print_pool_health(console: Console, health, names: dict[str, str]) -> None:
     if not health.forecast:
         console.print("[green]Forecast: every mentee would be matched.[/green]")
         return
-    table = Table("mentee", "why", title=f"Forecast: {len(health.forecast)} would go unmatched", show_lines=True)
+    table = _table("mentee", "why", title=f"Forecast: {len(health.forecast)} would go unmatched", show_lines=True)
     for entry in health.forecast[:MAX_UNMATCHED_ROWS]:
         table.add_row(_name(names, entry.key), "\n".join(entry.reasons))
     console.print(table)

@@ -181,3 +181,18 @@ def test_require_interest_and_cross_site_from_a_roster_file(tmp_path: Path) -> N
     assert bad.returncode == 1 and "--require takes cross_site, interest, same_subject; got same_grade" in bad.stderr
     shown_help = " ".join(run(tmp_path, "match", "--help").stdout.split())
     assert "--require interest --require cross_site" in shown_help and "same_subject (both list subjects" in shown_help
+
+
+def test_people_who_share_a_name_are_told_apart_by_email(tmp_path: Path) -> None:
+    # The example roster has two mentees called Priya Silva, both paired with Kim Evans: printed
+    # by name alone, the two pairs would look like one pair listed twice.
+    from bot.cli_match import distinct_names
+
+    names = distinct_names([("a@x.org", "Ana Ruiz"), ("b@x.org", "ana ruiz "), ("c@x.org", "Ben Li"), ("d@x.org", " ")])
+    assert names == {"a@x.org": "Ana Ruiz (a@x.org)", "b@x.org": "ana ruiz (b@x.org)", "c@x.org": "Ben Li",
+                     "d@x.org": "d@x.org"}
+    result = run(tmp_path, "match", str(SHARED_ROSTER), "--out", str(tmp_path / "pairs.csv"))
+    assert result.returncode == 0, result.stderr
+    assert "Priya Silva (priya.silva.ee6@district.example)" in result.stdout
+    assert "Priya Silva (priya.silva.ee9@district.example)" in result.stdout
+    assert "Kim Evans (" not in result.stdout
