@@ -14,7 +14,13 @@ the sites and the floor averages over a group; no flow expresses those, so they 
    every point a group falls short of the floor (so the floor holds wherever the pool allows);
 3. a few dozen flows with Lagrange multipliers on the floors find a strong start and an upper
    bound fast (each flow is exact for its prices, so each gives a valid bound);
-4. CP-SAT, hinted with the best solution so far, searches until the time limit.
+4. in a large round, CP-SAT first searches only the edges those flows chose (a few per mentee
+   where the whole round has dozens): the flows near the best multipliers hold most of the
+   optimum, and a model that small finds it in seconds where the whole one would not;
+5. CP-SAT, hinted with the best solution so far, searches until the time limit.
+
+A group still under the floor is noted as out of reach only when the result is proven optimal;
+otherwise the note says it is the best found within the time limit and how far from the bound.
 
 The result reports status, objective, the best bound (CP-SAT's or the Lagrangian one, whichever
 is tighter) and the gap between them.
@@ -48,6 +54,8 @@ SHORTFALL_PRICE = 1000
 NO_GROUP = "(none)"
 LAGRANGE_SCALE = 8           # multipliers move in steps of 1/8 (flows need integer costs)
 LAGRANGE_SHARE = 0.3         # of the time limit, at most, for the multiplier search
+RESTRICTED_SHARE = 0.5       # of the time left after it, at most, for CP-SAT over the flows' edges
+RESTRICTED_MOST = 0.1        # and only when those are at most this share of all edges
 PROOF_SECONDS = 2.0          # CP-SAT's try at proving optimality once already within gap_limit
 
 
@@ -391,16 +399,24 @@ def _groups_of(keys: np.ndarray) -> list[np.ndarray]:
     return np.split(order, np.flatnonzero(np.diff(keys[order])) + 1) if len(keys) else []
 
 
-def _lagrangian(problem: _Problem, start: np.ndarray, deadline: float) -> tuple[np.ndarray, float, int]:
-    """Best solution found and an upper bound on the floor problem, by subgradient steps on one
-    multiplier per group: each step is one exact flow with gains (1 + m) x fit - m x floor."""
+def _lagrangian(problem: _Problem, start: np.ndarray, deadline: float, price: np.ndarray | None = None
+                ) -> tuple[np.ndarray, float, int, np.ndarray, np.ndarray]:
+    """Best solution found, an upper bound on the floor problem, every edge some step chose and
+    the multipliers of the best bound, by subgradient steps on one multiplier per group (from
+    `price`, or zero): each step is one exact flow with gains (1 + m) x fit - m x floor. Steps
+    are sized by the gap between the bound and the best solution, so a good start (say from
+    CP-SAT) makes them small and the bound tightens fast."""
     fit, floor = problem.fit, problem.floor
     groups = sorted(set(problem.edge_group.tolist()))
     index = {name: k for k, name in enumerate(groups)}
     edge_group = np.array([index[g] for g in problem.edge_group.tolist()], dtype=np.int64)
-    price = np.zeros(len(groups))               # multipliers, in points per point of shortfall
+    # Multipliers, in points per point of shortfall.
+    price = np.zeros(len(groups)) if price is None else price.copy()
+    best_price = price
     best, best_value = start, problem.objective(start) if problem.feasible(start) else -np.inf
     bound = np.inf
+    seen = np.zeros(len(fit), dtype=bool)
+    seen[start] = True
     step_scale, stale = 1.0, 0
     for _ in range(200):
         if time.perf_counter() > deadline:
@@ -408,10 +424,11 @@ def _lagrangian(problem: _Problem, start: np.ndarray, deadline: float) -> tuple[
         m = np.round(np.clip(price, 0, SHORTFALL_PRICE) * LAGRANGE_SCALE).astype(np.int64)
         gain = (LAGRANGE_SCALE + m[edge_group]) * fit - m[edge_group] * floor
         chosen = problem.best_matching(gain, seat_scale=LAGRANGE_SCALE)
+        seen[chosen] = True
         # The flow is exact for these prices, so its value is an upper bound (shortfall priced out).
         value = (int(gain[chosen].sum()) - LAGRANGE_SCALE * problem.load(chosen)) / LAGRANGE_SCALE
         if value < bound - 1e-9:
-            bound, stale = value, 0
+            bound, stale, best_price = value, 0, price
         else:
             stale += 1
         candidate = problem.trim_to_program_caps(chosen) if problem.program_caps else chosen
@@ -430,7 +447,38 @@ def _lagrangian(problem: _Problem, start: np.ndarray, deadline: float) -> tuple[
             break
         gap = max(bound - best_value, 1.0) if np.isfinite(best_value) else max(abs(bound), 1.0) * 0.05
         price = np.clip(price + step_scale * gap / norm * short, 0, SHORTFALL_PRICE)
-    return best, best_value, int(np.floor(bound)) if np.isfinite(bound) else bound
+    return best, best_value, int(np.floor(bound)) if np.isfinite(bound) else bound, seen, best_price
+
+
+def _restricted(problem: _Problem, keep: np.ndarray, start: np.ndarray, limit: float,
+                workers: int) -> tuple[np.ndarray, int, float]:
+    """CP-SAT over only the edges in keep (the start's and those the multiplier flows chose):
+    a model a few times the size of one solution, where the whole one can be tens of times
+    that. The flows at the best multipliers bracket the optimum, so their edges mostly hold it,
+    and any solution here is one of the whole round. Returns the best found, its value, and
+    CP-SAT's seconds."""
+    edges = np.flatnonzero(keep)
+    position = np.full(len(keep), -1, dtype=np.int64)
+    position[edges] = np.arange(len(edges))
+    network = problem.network
+    sub = _Problem(problem.graph, problem.constraints, _Network(
+        network.edge_mentee[edges], network.edge_host[edges], network.fit[edges], network.n_hosts,
+        network.seat_host, network.seat_cost))
+    sub.target, sub.fill_target = problem.target, problem.fill_target
+    model = _Model(sub)
+    model.model.add(model.count >= sub.target)
+    model.model.add(model.fill >= sub.fill_target)
+    if sub.floor is not None:
+        model.add_floor()
+    model.hint(position[start])
+    model.model.maximize(cp_model.LinearExpr.weighted_sum(*model.objective_terms))
+    solver, status = model.solve(limit, workers)
+    value = problem.objective(start)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        found = edges[model.chosen(solver)]
+        if problem.feasible(found) and problem.objective(found) >= value:
+            return found, problem.objective(found), solver.wall_time
+    return start, value, solver.wall_time
 
 
 @without_gc_pauses
@@ -512,11 +560,30 @@ def solve_with_side_constraints(
     if problem.floor is not None:
         model.add_floor()
         lag_deadline = time.perf_counter() + LAGRANGE_SHARE * max(0.0, deadline - time.perf_counter())
-        found, found_value, lag_bound = _lagrangian(problem, phase1, lag_deadline)
+        found, found_value, lag_bound, seen, price = _lagrangian(problem, phase1, lag_deadline)
         if not problem.program_caps:  # with program caps the flows drop a rule: no bound from them
             bound = lag_bound
         if found_value > best_value:
             best, best_value = found, found_value
+        # The flows' edges hold most of a good solution: in a large round, search those first,
+        # in a model a small share of the whole (a small round's whole model is quick enough).
+        keep = seen.copy()
+        keep[best] = True
+        remaining = deadline - time.perf_counter()
+        if (remaining > 2.0 and keep.sum() <= RESTRICTED_MOST * len(keep)
+                and not (np.isfinite(bound) and bound <= best_value)):
+            found, found_value, seconds = _restricted(problem, keep, best, RESTRICTED_SHARE * remaining,
+                                                      constraints.workers)
+            cp_seconds += seconds
+            if found_value > best_value:
+                best, best_value = found, found_value
+                # A better solution sizes the steps better: more of them, from the best multipliers.
+                if not problem.program_caps and bound - best_value > constraints.gap_limit * max(1.0, abs(best_value)):
+                    lag_deadline = time.perf_counter() + LAGRANGE_SHARE * max(0.0, deadline - time.perf_counter())
+                    found, found_value, lag_bound, _, _ = _lagrangian(problem, best, lag_deadline, price)
+                    bound = min(bound, lag_bound)
+                    if found_value > best_value:
+                        best, best_value = found, found_value
     model.hint(best)
     model.model.maximize(cp_model.LinearExpr.weighted_sum(*model.objective_terms))
     remaining = deadline - time.perf_counter()
@@ -535,11 +602,18 @@ def solve_with_side_constraints(
     optimal = proven and np.isfinite(bound) and bound <= best_value
     gap = 0.0 if optimal else (max(0.0, bound - best_value) / max(1.0, abs(best_value)) if np.isfinite(bound) else float("inf"))
     notes.extend(_minimum_notes(problem, best))
+    # Only a proven optimum shows the floor is out of reach; short of that, say what is known.
+    if optimal:
+        why = "its mentees have no better eligible mentors to spare"
+    elif np.isfinite(bound):
+        why = f"the best found within the time limit, not proven out of reach: {gap * 100:.2f} % from the bound"
+    else:
+        why = "the best found within the time limit, not proven out of reach: no bound was found"
     for name, missing in sorted(problem.shortfalls(best).items()):
         members = np.flatnonzero(problem.edge_group[best] == name)
         mean = float(problem.fit[best][members].mean())
         notes.append(f"{constraints.fairness_by} {problem.group_names.get(name, name)}: mean fit {mean:.1f} stays "
-                     f"under the floor of {problem.floor} (its mentees have no better eligible mentors to spare)")
+                     f"under the floor of {problem.floor} ({why})")
     report = SolveReport(
         method="CP-SAT", status="optimal" if optimal else "feasible", seconds=cp_seconds,
         objective=float(best_value), bound=float(bound) if np.isfinite(bound) else None, gap=gap,
