@@ -94,3 +94,10 @@ def test_group_round_under_a_floor_reaches_a_small_gap_and_keeps_its_rules():
     short_sites = [g.name for g in after.by_site if g.mean_fit is not None and g.mean_fit < floor]
     assert len(result.solver.notes) == len(short_sites)
     assert all((NO_SPARE in note) == (result.solver.status == "optimal") for note in result.solver.notes)
+
+
+def test_a_mean_under_the_floor_never_reads_as_the_floor() -> None:
+    # 105.96 rounded to one decimal would print "mean fit 106.0 stays under the floor of 106".
+    from bot.matching.constrained import _below
+
+    assert [_below(m, 106) for m in (105.96, 105.2, 105.9999, 99.55)] == ["105.9", "105.2", "105.9", "99.5"]

@@ -32,6 +32,7 @@ own seats, and the plain group flow is the warm start.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -612,7 +613,7 @@ def solve_with_side_constraints(
     for name, missing in sorted(problem.shortfalls(best).items()):
         members = np.flatnonzero(problem.edge_group[best] == name)
         mean = float(problem.fit[best][members].mean())
-        notes.append(f"{constraints.fairness_by} {problem.group_names.get(name, name)}: mean fit {mean:.1f} stays "
+        notes.append(f"{constraints.fairness_by} {problem.group_names.get(name, name)}: mean fit {_below(mean, problem.floor)} stays "
                      f"under the floor of {problem.floor} ({why})")
     report = SolveReport(
         method="CP-SAT", status="optimal" if optimal else "feasible", seconds=cp_seconds,
@@ -620,6 +621,11 @@ def solve_with_side_constraints(
         warm_start_score=warm_score, notes=tuple(notes),
     )
     return finish(best, report)
+
+
+def _below(mean: float, floor: int) -> str:
+    """A mean under the floor, cut (not rounded) to one decimal, so it never reads as the floor itself."""
+    return f"{min(math.floor(mean * 10) / 10, floor - 0.1):.1f}"
 
 
 def _minimum_notes(problem: _Problem, chosen: np.ndarray) -> list[str]:
