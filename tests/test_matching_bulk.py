@@ -118,3 +118,38 @@ def test_windows_for_a_roster_take_slots_of_any_shape_the_one_by_one_path_takes(
     zones = ["America/Los_Angeles", "America/Los_Angeles", "UTC", "Asia/Kolkata"]
     assert weekly_windows_many(people, zones, week_of) == [
         weekly_windows_utc([tuple(s) for s in slots], zone, week_of) for slots, zone in zip(people, zones)]
+
+
+@pytest.mark.parametrize("week_of", [*WEEKS, date(2027, 11, 1)])
+def test_reasons_for_many_pairs_equal_reasons_pair_by_pair(week_of):
+    # The shared times of all pairs are worked out and phrased together (numpy, one phrase per
+    # window); every pair must read exactly as when phrased alone: stretches across Sunday
+    # midnight UTC, people free any time, windows too short, more than three windows, clock changes.
+    from bot.matching import RoundSettings
+    from bot.matching.eligibility import Profile
+    from bot.matching.explain import PairReasons
+
+    rng = random.Random(week_of.toordinal() + 1)
+
+    def person(key: str) -> Participant:
+        zone = rng.choice(ZONES)
+        slots = () if rng.random() < 0.1 else tuple(Slot(day, start, end) for day, start, end in (
+            *_random_slots(rng), *([(6, 1380, 1440), (0, 0, 90)] if rng.random() < 0.3 else [])))
+        return Participant(key=key, name=f"{key.title()} Example", role="both", timezone=zone,
+                           availability=weekly_windows_utc(slots, zone, week_of), needs=("SEL",),
+                           strengths=frozenset({"SEL"}))
+
+    people = [Profile(person(f"p{i}")) for i in range(300)]
+    # Sunday 01:30 happens twice in New York on 7 November 2027: two windows with one local start.
+    twice = Profile(Participant(key="twice", name="Twice", role="both", timezone="America/New_York",
+                                availability=(WeeklyWindow(8970, 8999), WeeklyWindow(9030, 9045))))
+    mentors = [rng.choice(people) for _ in range(600)] + [twice]
+    mentees = [rng.choice(people) for _ in range(600)] + [twice]
+    said = ""
+    for minutes in (15, 30, 90):
+        explain = PairReasons(RoundSettings(session_minutes=minutes, reference_date=week_of))
+        ranks = [rng.randint(1, 3) for _ in mentors]
+        many = explain.many(mentors, mentees, ranks, [0] * len(mentors))
+        assert many == [explain(m, e, rank, 0) for m, e, rank in zip(mentors, mentees, ranks)]
+        said += " ".join(reason for reasons in many for reason in reasons)
+    assert all(phrase in said for phrase in ("more", "neither limited", "both free", "no shared 90-minute window"))

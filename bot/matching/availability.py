@@ -271,6 +271,44 @@ def intersect_spans(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ..
     return tuple(out)
 
 
+def shared_windows_many(
+    first: Sequence[tuple[tuple[int, int], ...]], second: Sequence[tuple[tuple[int, int], ...]], length: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each k, the stretches of at least `length` minutes that first[k] and second[k] (sorted,
+    merged spans) share, one across Sunday midnight UTC joined as circular_spans joins it: the
+    windows of circular_spans(intersect_spans(first[k], second[k])) that are long enough, for many
+    pairs at once. Returns (k, start, end) arrays ordered by k, then start (a joined stretch, whose
+    end passes the week, sits where its later part starts)."""
+    n = len(first)
+    counts = [np.fromiter(map(len, side), dtype=np.int64, count=n) for side in (first, second)]
+    flats = [np.fromiter(chain.from_iterable(chain.from_iterable(side)), dtype=np.int64, count=2 * int(c.sum()))
+             for side, c in zip((first, second), counts)]
+    (a_count, b_count), (a_flat, b_flat) = counts, flats
+    # Every span of one side against every span of the other: spans within a side never touch,
+    # so each non-empty overlap is a whole stretch of shared time, none of them touching.
+    combos = a_count * b_count
+    owner = np.repeat(np.arange(n, dtype=np.int64), combos)
+    nth = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(combos) - combos, combos)
+    per_b = b_count[owner]
+    a_at = np.repeat(np.cumsum(a_count) - a_count, combos) + nth // np.maximum(per_b, 1)
+    b_at = np.repeat(np.cumsum(b_count) - b_count, combos) + nth % np.maximum(per_b, 1)
+    start = np.maximum(a_flat[0::2][a_at], b_flat[0::2][b_at])
+    end = np.minimum(a_flat[1::2][a_at], b_flat[1::2][b_at])
+    met = start < end
+    owner, start, end = owner[met], start[met], end[met]
+    order = np.lexsort((start, owner))
+    owner, start, end = owner[order], start[order], end[order]
+    keep = np.ones(len(owner), dtype=bool)
+    if len(owner):
+        heads = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        tails = np.r_[heads[1:] - 1, len(owner) - 1]
+        joined = (tails > heads) & (start[heads] == 0) & (end[tails] == WEEK_MINUTES)
+        end[tails[joined]] = WEEK_MINUTES + end[heads[joined]]
+        keep[heads[joined]] = False
+    keep &= end - start >= length
+    return owner[keep], start[keep], end[keep]
+
+
 def circular_spans(spans: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
     """Merged spans where one that crosses Sunday midnight UTC is joined (its end may exceed a week);
     the interval twin of circular_runs."""
@@ -417,6 +455,47 @@ def phrase_window(start: int, end: int, tz_name: str, week_of: date) -> tuple[tu
         end_text = f"{DAY_NAMES[local_end.weekday()]} {_clock(end_minute)}"
     text = f"{DAY_NAMES[day]} {start_clock}-{end_text}"
     return (day, local_start.hour * 60 + local_start.minute), text
+
+
+_CLOCK = [f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(1440)]
+
+
+def phrase_window_many(
+    start: np.ndarray, end: np.ndarray, zones: Sequence[str], week_of: date
+) -> tuple[np.ndarray, list[str]]:
+    """phrase_window for many UTC windows, window i in zones[i]: each one's local start as minutes
+    from Monday 00:00 (the sort key, day * 1440 + minute) and its text. Windows in a zone whose
+    offset holds around the week are phrased with array arithmetic, the others one by one."""
+    keys = np.zeros(len(start), dtype=np.int64)
+    texts = [""] * len(start)
+    by_zone: dict[str, list[int]] = {}
+    for i, zone in enumerate(zones):
+        by_zone.setdefault(zone, []).append(i)
+    for zone, members in by_zone.items():
+        offset = _steady_offset(zone, week_of)
+        at = np.array(members, dtype=np.int64)
+        s, e = start[at], end[at]
+        if offset is None or ((e - s) >= WEEK_MINUTES).any():
+            for i, a, b in zip(members, s.tolist(), e.tolist()):
+                (day, minute), texts[i] = phrase_window(a, b, zone, week_of)
+                keys[i] = day * 1440 + minute
+            continue
+        # phrase_window's steady-offset branch, for every window of the zone at once.
+        local_start, local_end = s + offset, e + offset
+        start_day, end_day = local_start // 1440, local_end // 1440
+        start_minute, end_minute = local_start % 1440, local_end % 1440
+        keys[at] = start_day % 7 * 1440 + start_minute
+        clock, days = _CLOCK, DAY_NAMES
+        for i, sd, sm, ed, em in zip(members, (start_day % 7).tolist(), start_minute.tolist(),
+                                     (end_day - start_day).tolist(), end_minute.tolist()):
+            if ed == 0:
+                end_text = clock[em]
+            elif ed == 1 and em == 0:
+                end_text = "24:00"
+            else:
+                end_text = f"{days[(sd + ed) % 7]} {clock[em]}"
+            texts[i] = f"{days[sd]} {clock[sm]}-{end_text}"
+    return keys, texts
 
 
 def phrase_windows(

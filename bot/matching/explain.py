@@ -5,18 +5,22 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+import numpy as np
+
 from .availability import (
     _phrase_windows,
     circular_runs,
     circular_spans,
     intersect_spans,
     join_words,
+    phrase_window_many,
     phrase_windows,
+    shared_windows_many,
     usable_windows,
 )
 from .candidates import RULE_ORDER, MentorIndex
 from .eligibility import Profile, _folded, display_name, interest_met, meets_strengths, shares
-from .model import RoundSettings
+from .model import WEEK_MINUTES, RoundSettings
 
 RULE_LABELS = {
     "grade_band": "grade band",
@@ -136,13 +140,45 @@ class PairReasons:
                 first = person.name.split()[0] if person.name.strip() else person.key
                 names[id(profile)] = (first, first.casefold())
         out = []
-        reasons_of, schedule_of = self._reasons, self._schedule
-        for mentor, mentee, rank, recent in zip(mentors, mentees, load_ranks, recents):
+        reasons_of = self._reasons
+        for mentor, mentee, rank, recent, schedule in zip(mentors, mentees, load_ranks, recents,
+                                                          self._schedules(mentors, mentees)):
             m, m_folded = names[id(mentor)]
             e, e_folded = names[id(mentee)]
             if m_folded == e_folded:
                 m, e = display_name(mentor.person), display_name(mentee.person)
-            out.append(reasons_of(mentor, mentee, m, e, schedule_of(mentor, mentee), rank, recent))
+            out.append(reasons_of(mentor, mentee, m, e, schedule, rank, recent))
+        return out
+
+    def _schedules(self, mentors: list[Profile], mentees: list[Profile]) -> list[str]:
+        """_schedule for many pairs, equal to calling it per pair: the shared windows of all pairs
+        with numpy, each window phrased once, each pair's phrases put in local weekday order."""
+        week = ((0, WEEK_MINUTES),)
+        owner, start, end = shared_windows_many([week if m.any_time else m.spans for m in mentors],
+                                                [week if e.any_time else e.spans for e in mentees], self.length)
+        zones = [mentee.person.timezone for mentee in mentees]
+        owners = owner.tolist()
+        local, phrases = phrase_window_many(start, end, [zones[k] for k in owners], self.week_of)
+        # Local weekday order within each pair, as _phrase_windows sorts (key, text) tuples; a
+        # clock going back can give two windows the same local start, then the text decides.
+        order = np.lexsort((local, owner)).tolist()
+        bounds = np.searchsorted(owner, np.arange(len(mentors) + 1)).tolist()
+        texts = [phrases[i] for i in order]
+        by_pair, by_time = owner[order], local[order]
+        tied = set(by_pair[1:][(by_pair[1:] == by_pair[:-1]) & (by_time[1:] == by_time[:-1])].tolist())
+        out = []
+        for k, (mentor, mentee) in enumerate(zip(mentors, mentees)):
+            if mentor.any_time and mentee.any_time:
+                out.append("neither limited their availability")
+                continue
+            first, stop = bounds[k], bounds[k + 1]
+            if first == stop:
+                out.append(self.no_window)
+                continue
+            mine = texts[first:stop] if k not in tied else [t for _, t in sorted((local[i], phrases[i]) for i in order[first:stop])]
+            if len(mine) > 3:
+                mine = mine[:3] + [f"{len(mine) - 3} more"]
+            out.append(f"both free {join_words(mine, 'and')} ({zones[k]})")
         return out
 
     def _reasons(
