@@ -4,30 +4,11 @@ from __future__ import annotations
 
 import random
 
-from bot.matching import Participant, RoundSettings, SideConstraints, result_report, solve_groups, solve_with_side_constraints
+from bot.matching import Participant, SideConstraints, result_report, solve_groups, solve_with_side_constraints
 from bot.matching.constrained import SHORTFALL_PRICE
+from tests.test_matching import S, _floor_people, person
 
-S = RoundSettings()
 NO_SPARE = "its mentees have no better eligible mentors to spare"
-
-
-def person(key: str, role: str = "mentee", **kw) -> Participant:
-    kw.setdefault("name", f"{key.capitalize()} Test")
-    return Participant(key=f"{key}@x.example", role=role, **kw)
-
-
-def _floor_people() -> list[Participant]:
-    # The plain result gives North's only mentee 75 and South's two 115 each; a floor of 76 is
-    # reached by giving North a better mentor (North 95, South (75 + 95) / 2 = 85).
-    both = dict(grade_bands=frozenset({"6-8", "9-12"}), subjects=frozenset({"ELA", "math"}))
-    return [
-        person("amy", "mentor", strengths=frozenset({"assessment"}), **both),
-        person("ana", "mentor", strengths=frozenset({"SEL", "co-teaching"}), **both),
-        person("abe", "mentor", strengths=frozenset({"PE", "assessment", "co-teaching"}), **both),
-        person("ben", site="North", grade_bands=frozenset({"6-8"}), subjects=frozenset({"math"}), needs=("SEL", "assessment")),
-        person("bea", site="South", grade_bands=frozenset({"6-8"}), subjects=frozenset({"math"}), needs=("SEL", "co-teaching")),
-        person("bo", site="South", grade_bands=frozenset({"9-12"}), subjects=frozenset({"ELA"}), needs=("assessment", "co-teaching")),
-    ]
 
 
 def test_a_floor_missed_for_lack_of_time_is_not_called_out_of_reach():
