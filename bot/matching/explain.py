@@ -153,9 +153,12 @@ class PairReasons:
     def _schedules(self, mentors: list[Profile], mentees: list[Profile]) -> list[str]:
         """_schedule for many pairs, equal to calling it per pair: the shared windows of all pairs
         with numpy, each window phrased once, each pair's phrases put in local weekday order."""
+        # Someone free any time shares all of the other's time; two such people need no windows
+        # (they are said to be unlimited), so they get none to phrase.
         week = ((0, WEEK_MINUTES),)
-        owner, start, end = shared_windows_many([week if m.any_time else m.spans for m in mentors],
-                                                [week if e.any_time else e.spans for e in mentees], self.length)
+        mentor_spans = [week if m.any_time else m.spans for m in mentors]
+        mentee_spans = [(() if m.any_time else week) if e.any_time else e.spans for m, e in zip(mentors, mentees)]
+        owner, start, end = shared_windows_many(mentor_spans, mentee_spans, self.length)
         zones = [mentee.person.timezone for mentee in mentees]
         owners = owner.tolist()
         local, phrases = phrase_window_many(start, end, [zones[k] for k in owners], self.week_of)
