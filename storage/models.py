@@ -351,6 +351,8 @@ class SlackDelivery(SQLModel, table=True):
     body: str = Field(default="", sa_column=Column(sa.Text, nullable=False))
     status: str = Field(default="new", max_length=16)  # new | taken | done | failed
     attempts: int = Field(default=0)
+    # Replies its handler has sent; a handler that takes the request after one died skips that many.
+    replies_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     received_at: datetime | None = _utc_column(nullable=False)
     taken_until: datetime | None = _utc_column()
     done_at: datetime | None = _utc_column()

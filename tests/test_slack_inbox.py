@@ -72,10 +72,10 @@ def test_a_retried_delivery_is_kept_once_and_a_taken_row_is_not_taken_twice(engi
     # Requests Slack never retries have no key and are each kept.
     closed = inbox.Delivery("view_closed", None, "U1")
     assert inbox.enqueue(engine, closed, body="a", content_type=FORM, now=now) != inbox.enqueue(engine, closed, body="b", content_type=FORM, now=now)
-    assert inbox.take(engine, first, now=now, lease=timedelta(minutes=2)) is True
-    assert inbox.take(engine, first, now=now, lease=timedelta(minutes=2)) is False  # someone is on it
+    assert inbox.take(engine, first, now=now, lease=timedelta(minutes=2)) == 0  # no replies sent yet
+    assert inbox.take(engine, first, now=now, lease=timedelta(minutes=2)) is None  # someone is on it
     inbox.finish(engine, first, now=now)
-    assert inbox.take(engine, first, now=now + timedelta(hours=1), lease=timedelta(minutes=2)) is False  # done is done
+    assert inbox.take(engine, first, now=now + timedelta(hours=1), lease=timedelta(minutes=2)) is None  # done is done
     (row,) = [r for r in _rows(engine) if r.id == first]
     assert (row.status, row.body, row.attempts) == ("done", "", 1)
 
@@ -88,7 +88,7 @@ def test_a_handler_that_died_is_retried_then_given_up_on(engine) -> None:
     later = now + timedelta(seconds=31)
     assert [w.body for w in inbox.waiting(engine, now=later, unclaimed_for=timedelta(seconds=30))] == ['{"x": 1}']
     for attempt in range(inbox.MAX_ATTEMPTS):
-        assert inbox.take(engine, row, now=later, lease=lease) is True
+        assert inbox.take(engine, row, now=later, lease=lease) == 0
         later += lease + timedelta(seconds=1)  # ... and its handler never finishes
         if attempt < inbox.MAX_ATTEMPTS - 1:
             assert [w.delivery_id for w in inbox.waiting(engine, now=later, unclaimed_for=timedelta(seconds=30))] == [row]
@@ -207,3 +207,30 @@ def test_serve_acks_in_the_web_process_and_works_in_a_lower_priority_handler_tha
         finally:
             server.stop()
         assert _handler_pids(server.process.pid) == {}  # stopped with serve
+
+
+async def test_a_request_whose_handler_stopped_after_replying_is_finished_without_replying_again(tmp_path: Path, database_url: str, monkeypatch) -> None:
+    async with slack_harness(tmp_path, database_url) as h:
+        channel = h.app.state.slack
+        # The first handler sends its answer, then its process stops before it can mark the request done.
+        finish, stopped = inbox.finish, []
+
+        def stop_before_finishing(*args, **kwargs):
+            if not stopped:
+                stopped.append(True)
+                raise asyncio.CancelledError  # what the handler sees of its process going away
+            return finish(*args, **kwargs)
+
+        monkeypatch.setattr(inbox, "finish", stop_before_finishing)
+        await h.driver.event(message_im(h.standin, "UBEN00001", "help"), event_id="Ev0STOPPED1")
+        await h.dm_with("UBEN00001", "Here is what you can do")
+        (row,) = await wait_for(lambda: [r for r in _rows(h.engine) if r.status == "taken" and stopped], what="the row left taken")
+        assert (row.replies_sent, row.attempts) == (1, 1) and row.body
+        # Its lease runs out; the sweep hands it to the next handler, which finishes it without a second answer.
+        with h.engine.begin() as connection:
+            connection.execute(sa.update(SlackDelivery).values(taken_until=_now() - timedelta(seconds=1)))
+        assert await channel.handle_waiting() == 1
+        (row,) = await wait_for(lambda: [r for r in _rows(h.engine) if r.status == "done"], what="the row done")
+        assert (row.replies_sent, row.attempts, row.body) == (1, 2, "")
+        await asyncio.sleep(0.3)
+        assert len(h.standin.dms("UBEN00001")) == 1

@@ -12,6 +12,7 @@ a page of answers is a quick database transaction.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import json
 import logging
@@ -19,6 +20,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,6 +51,22 @@ ACK_THREADS = 4  # database work an ack waits on (receipts, a submitted page) ha
 INBOX_HANDLERS = 6  # kept requests handled at once per process; the rest wait their turn in the inbox
 INBOX_LEASE = timedelta(minutes=2)  # a handler not done by then is presumed dead and its request taken again
 INBOX_UNCLAIMED = timedelta(seconds=30)  # a kept request nobody took this long (its process died) is taken by the sweep
+
+
+@dataclass
+class _Replies:
+    """The replies of the kept request being handled: how many an earlier handler sent before it stopped, and how
+    many this one has come to so far."""
+
+    delivery_id: int
+    sent_before: int
+    count: int = 0
+
+
+# Set while a kept request is handled, so that its replies are counted and a second handler skips the first ones.
+_REPLIES: contextvars.ContextVar[_Replies | None] = contextvars.ContextVar("mentorbot_slack_replies", default=None)
+
+
 NOT_ON_ROSTER = (
     "I can't find you on the mentoring program's roster. Ask your program admin to add your Slack ID "
     "(or the email on your Slack profile) to the roster; then I can help."
@@ -172,11 +190,32 @@ class SlackChannel:
         return verdict
 
     async def post(self, user_id: str, rendered: bk.Rendered) -> None:
-        """A DM to a user (chat.postMessage to a user ID lands in the app's DM with them)."""
+        """A DM to a user (chat.postMessage to a user ID lands in the app's DM with them), once per kept request."""
+        await self._once(lambda: self._post_now(user_id, rendered))
+
+    async def _post_now(self, user_id: str, rendered: bk.Rendered) -> None:
         try:
             await self.client.chat_postMessage(channel=user_id, text=rendered.text, blocks=rendered.blocks)
         except SlackApiError as exc:
             logger.warning("could not DM %s: %s", user_id, slack_error(exc))
+
+    async def _once(self, send: Callable[[], Awaitable[None]]) -> None:
+        """Send a reply, unless it is one an earlier handler of the same kept request sent before it stopped.
+
+        Replies are counted in the order the listener makes them and the count is saved after each, so a handler
+        that dies after its second DM leaves the next one to send the rest, not all of them again. (A handler that
+        dies between sending a reply and saving the count still repeats that one reply.)
+        """
+        replies = _REPLIES.get()
+        if replies is None:  # not a kept request: a modal's answer, a scheduled message
+            await send()
+            return
+        replies.count += 1
+        if replies.count <= replies.sent_before:
+            logger.info("reply %d of kept Slack request %d went out before its handler stopped; not sent again", replies.count, replies.delivery_id)
+            return
+        await send()
+        await self.db(inbox.note_replies, self.engine, replies.delivery_id, replies.count)
 
     async def say_text(self, user_id: str, text: str) -> None:
         await self.post(user_id, bk.Rendered(text=text, blocks=bk.text_sections(text)))
@@ -262,8 +301,10 @@ class SlackChannel:
             self._handlers = asyncio.Semaphore(INBOX_HANDLERS)
         try:
             async with self._handlers:
-                if not await self.db(inbox.take, self.engine, kept.delivery_id, now=self.clock(), lease=INBOX_LEASE):
+                sent_before = await self.db(inbox.take, self.engine, kept.delivery_id, now=self.clock(), lease=INBOX_LEASE)
+                if sent_before is None:
                     return  # another process took it, or it is done
+                _REPLIES.set(_Replies(kept.delivery_id, sent_before))  # this task's own context: no reset needed
                 error = None
                 try:
                     request = AsyncBoltRequest(body=kept.body, headers={"content-type": [kept.content_type]}, mode="http")
@@ -671,15 +712,18 @@ class SlackChannel:
         for number, chunk in enumerate(messages):
             fallback = next((b["text"]["text"] for b in chunk if b.get("type") == "section"), "mentorbot")
             rendered = bk.Rendered(text=bk.trim(fallback, 3000), blocks=chunk)
-            if number < 4:
-                try:
-                    answer = await respond(text=rendered.text, blocks=rendered.blocks, response_type="ephemeral", replace_original=False)
-                    if getattr(answer, "status_code", 200) == 200:
-                        continue
-                    logger.info("response_url answered %s; answering by DM", getattr(answer, "status_code", "?"))
-                except Exception as exc:  # an unreachable response_url: fall back to a DM
-                    logger.info("response_url failed (%s); answering by DM", exc)
-            await self.post(user_id, rendered)
+            await self._once(functools.partial(self._reply_part, respond, user_id, rendered, by_url=number < 4))
+
+    async def _reply_part(self, respond: Callable[..., Awaitable[Any]], user_id: str, rendered: bk.Rendered, *, by_url: bool) -> None:
+        if by_url:
+            try:
+                answer = await respond(text=rendered.text, blocks=rendered.blocks, response_type="ephemeral", replace_original=False)
+                if getattr(answer, "status_code", 200) == 200:
+                    return
+                logger.info("response_url answered %s; answering by DM", getattr(answer, "status_code", "?"))
+            except Exception as exc:  # an unreachable response_url: fall back to a DM
+                logger.info("response_url failed (%s); answering by DM", exc)
+        await self._post_now(user_id, rendered)
 
     async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         logger.error("unhandled Slack error for %s: %s", body.get("type") or body.get("command"), error)

@@ -127,8 +127,9 @@ def enqueue_home_refresh(engine: Engine, *, slack_user_id: str, now: datetime) -
     return enqueue(engine, Delivery("event", None, slack_user_id), body=body, content_type="application/json", now=now)
 
 
-def take(engine: Engine, delivery_id: int, *, now: datetime, lease: timedelta) -> bool:
-    """Claim a kept request for handling; False when another worker has it (or it is done)."""
+def take(engine: Engine, delivery_id: int, *, now: datetime, lease: timedelta) -> int | None:
+    """Claim a kept request for handling: how many replies an earlier handler of it sent before it stopped, or
+    None when another worker has it (or it is done)."""
     claimable = sa.or_(TABLE.c.status == "new", sa.and_(TABLE.c.status == "taken", TABLE.c.taken_until < now))
     update = (
         sa.update(TABLE)
@@ -136,7 +137,16 @@ def take(engine: Engine, delivery_id: int, *, now: datetime, lease: timedelta) -
         .values(status="taken", attempts=TABLE.c.attempts + 1, taken_until=now + lease)
     )
     with engine.begin() as connection:
-        return connection.execute(update).rowcount == 1
+        if connection.execute(update).rowcount != 1:
+            return None
+        return connection.execute(sa.select(TABLE.c.replies_sent).where(TABLE.c.id == delivery_id)).scalar_one()
+
+
+def note_replies(engine: Engine, delivery_id: int, sent: int) -> None:
+    """Record that a request's handler has sent its first `sent` replies, so a handler taking it again skips them."""
+    update = sa.update(TABLE).where(TABLE.c.id == delivery_id, TABLE.c.replies_sent < sent).values(replies_sent=sent)
+    with engine.begin() as connection:
+        connection.execute(update)
 
 
 def finish(engine: Engine, delivery_id: int, *, now: datetime, error: str | None = None) -> None:
