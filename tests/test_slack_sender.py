@@ -3,6 +3,8 @@ temporary and permanent, and a message handed over again after a crash is not po
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -145,3 +147,24 @@ async def test_a_pairing_notice_shows_reasons_times_in_the_readers_zone_and_the_
     assert "Ana's strengths meet your need: SEL" in shown and "Thank you!" in shown
     assert "Tue Feb 2, 15:30–16:00 (America/Los_Angeles)" in shown
     assert "http://mentorbot.test/guides/pairing/7" in shown
+
+
+async def test_callers_due_together_after_a_busy_moment_still_go_one_interval_apart() -> None:
+    # Three callers are given turns 0.1 s apart; then the event loop is busy for 0.35 s, so the second and third
+    # both wake late. They must still go 0.1 s apart, not in one burst the moment the loop is free.
+    from bot.slack.sender import Pacer
+
+    pacer = Pacer(0.1)
+    went: list[float] = []
+
+    async def caller() -> None:
+        await pacer.wait()
+        went.append(time.monotonic())
+
+    async def busy_loop() -> None:
+        await asyncio.sleep(0.05)
+        time.sleep(0.35)  # a blocking moment on the loop, as under load
+
+    await asyncio.gather(caller(), caller(), caller(), busy_loop())
+    gaps = [b - a for a, b in zip(went, went[1:])]
+    assert len(went) == 3 and min(gaps) >= 0.095, gaps

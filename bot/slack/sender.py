@@ -60,18 +60,21 @@ class Pacer:
         self._lock: asyncio.Lock | None = None
 
     async def wait(self) -> None:
-        """Wait for this caller's turn; a 429 that arrives meanwhile sends it to the back of the line."""
+        """Wait for this caller's turn, one caller at a time, and for any 429 hold that arrives meanwhile.
+
+        The next turn is counted from when this caller actually goes, not from when it was due: on a busy event
+        loop several callers due at spaced times can wake together, and would then call Slack in one burst.
+        """
         if self._lock is None:
             self._lock = asyncio.Lock()
-        while True:
-            async with self._lock:
+        async with self._lock:
+            while True:
                 now = self.clock()
                 start = max(now, self._next, self.blocked_until)
-                self._next = start + self.interval
-            if start > now:
+                if start <= now:
+                    break
                 await asyncio.sleep(start - now)
-            if self.clock() >= self.blocked_until:
-                return
+            self._next = self.clock() + self.interval
 
     def hold(self, seconds: float) -> None:
         self.blocked_until = max(self.blocked_until, self.clock() + seconds)
