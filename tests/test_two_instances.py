@@ -82,7 +82,8 @@ def test_two_servers_share_the_work_once_and_a_standby_takes_over(postgres_url: 
     first, first_url = _serve(tmp_path, "first", postgres_url)
     second, second_url = _serve(tmp_path, "second", postgres_url)
     try:
-        _wait(lambda: _health(first_url) and _health(second_url))
+        # Starting is not what is tested: two servers, each with its Slack handler process, can take a while on a busy machine.
+        _wait(lambda: _health(first_url) and _health(second_url), seconds=90)
 
         def all_done() -> bool:
             with session_scope(engine) as session:
