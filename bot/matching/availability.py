@@ -403,8 +403,19 @@ def usable_windows(mask: int, length: int) -> list[tuple[int, int]]:
     return [(s, e) for s, e in circular_runs(mask) if e - s >= length]
 
 
-def _clock(minute_of_day: int) -> str:
-    return f"{minute_of_day // 60:02d}:{minute_of_day % 60:02d}"
+_CLOCK = [f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(1440)]  # "HH:MM" of each minute of a day
+
+
+def _span_text(start_day: int, start_minute: int, days_later: int, end_minute: int) -> str:
+    """'Tue 15:30-16:30' for a local span starting on weekday start_day and ending days_later days after:
+    '-24:00' when it ends at the next midnight, and with the end's weekday when it ends on a later day."""
+    if days_later == 0:
+        end_text = _CLOCK[end_minute]
+    elif days_later == 1 and end_minute == 0:
+        end_text = "24:00"
+    else:
+        end_text = f"{DAY_NAMES[(start_day + days_later) % 7]} {_CLOCK[end_minute]}"
+    return f"{DAY_NAMES[start_day % 7]} {_CLOCK[start_minute]}-{end_text}"
 
 
 @lru_cache(maxsize=4096)
@@ -432,32 +443,14 @@ def phrase_window(start: int, end: int, tz_name: str, week_of: date) -> tuple[tu
         local_start, local_end = start + offset, end + offset
         start_day, end_day = local_start // 1440, local_end // 1440
         start_minute, end_minute = local_start % 1440, local_end % 1440
-        if end_day == start_day:
-            end_text = _clock(end_minute)
-        elif end_day == start_day + 1 and end_minute == 0:
-            end_text = "24:00"
-        else:
-            end_text = f"{DAY_NAMES[end_day % 7]} {_clock(end_minute)}"
-        return (start_day % 7, start_minute), f"{DAY_NAMES[start_day % 7]} {_clock(start_minute)}-{end_text}"
+        return (start_day % 7, start_minute), _span_text(start_day % 7, start_minute, end_day - start_day, end_minute)
     tz = _zone(tz_name)
     week_start_utc = datetime.combine(_monday(week_of), time(), dt_timezone.utc)
     local_start = (week_start_utc + timedelta(minutes=start)).astimezone(tz)
     local_end = (week_start_utc + timedelta(minutes=end)).astimezone(tz)
-    day = local_start.weekday()
-    start_clock = _clock(local_start.hour * 60 + local_start.minute)
-    end_minute = local_end.hour * 60 + local_end.minute
-    end_day_offset = (local_end.date() - local_start.date()).days
-    if end_day_offset == 0:
-        end_text = _clock(end_minute)
-    elif end_day_offset == 1 and end_minute == 0:
-        end_text = "24:00"
-    else:
-        end_text = f"{DAY_NAMES[local_end.weekday()]} {_clock(end_minute)}"
-    text = f"{DAY_NAMES[day]} {start_clock}-{end_text}"
-    return (day, local_start.hour * 60 + local_start.minute), text
-
-
-_CLOCK = [f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(1440)]
+    day, minute = local_start.weekday(), local_start.hour * 60 + local_start.minute
+    days_later = (local_end.date() - local_start.date()).days
+    return (day, minute), _span_text(day, minute, days_later, local_end.hour * 60 + local_end.minute)
 
 
 def phrase_window_many(
@@ -485,16 +478,9 @@ def phrase_window_many(
         start_day, end_day = local_start // 1440, local_end // 1440
         start_minute, end_minute = local_start % 1440, local_end % 1440
         keys[at] = start_day % 7 * 1440 + start_minute
-        clock, days = _CLOCK, DAY_NAMES
-        for i, sd, sm, ed, em in zip(members, (start_day % 7).tolist(), start_minute.tolist(),
-                                     (end_day - start_day).tolist(), end_minute.tolist()):
-            if ed == 0:
-                end_text = clock[em]
-            elif ed == 1 and em == 0:
-                end_text = "24:00"
-            else:
-                end_text = f"{days[(sd + ed) % 7]} {clock[em]}"
-            texts[i] = f"{days[sd]} {clock[sm]}-{end_text}"
+        for i, text in zip(members, map(_span_text, (start_day % 7).tolist(), start_minute.tolist(),
+                                        (end_day - start_day).tolist(), end_minute.tolist())):
+            texts[i] = text
     return keys, texts
 
 
