@@ -137,9 +137,8 @@ def take(engine: Engine, delivery_id: int, *, now: datetime, lease: timedelta) -
         .values(status="taken", attempts=TABLE.c.attempts + 1, taken_until=now + lease)
     )
     with engine.begin() as connection:
-        if connection.execute(update).rowcount != 1:
-            return None
-        return connection.execute(sa.select(TABLE.c.replies_sent).where(TABLE.c.id == delivery_id)).scalar_one()
+        row = connection.execute(update.returning(TABLE.c.replies_sent)).first()
+    return None if row is None else row[0]
 
 
 def note_replies(engine: Engine, delivery_id: int, sent: int) -> None:
