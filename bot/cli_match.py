@@ -126,12 +126,19 @@ def read_roster_people(path: Path, *, default_timezone: str, week_of: date) -> R
 def distinct_names(people) -> dict[str, str]:
     """Each (email, name)'s name as printed: with the email added when someone else has the same name,
     so two different people never look like one person listed twice."""
-    people = list(people)
+    people = [(email, name.strip()) for email, name in people]
     emails_by_name: dict[str, set[str]] = {}
     for email, name in people:
-        emails_by_name.setdefault(name.strip().casefold(), set()).add(email)
-    return {email: email if not name.strip() else f"{name.strip()} ({email})" if len(emails_by_name[name.strip().casefold()]) > 1
-            else name.strip() for email, name in people}
+        emails_by_name.setdefault(name.casefold(), set()).add(email)
+    shown = {}
+    for email, name in people:
+        if not name:
+            shown[email] = email
+        elif len(emails_by_name[name.casefold()]) > 1:
+            shown[email] = f"{name} ({email})"
+        else:
+            shown[email] = name
+    return shown
 
 
 def register(app: typer.Typer) -> None:
