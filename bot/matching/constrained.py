@@ -348,6 +348,11 @@ class _Model:
     def placements(self, mask: np.ndarray) -> cp_model.LinearExpr:
         return cp_model.LinearExpr.sum([self.x[e] for e in np.flatnonzero(mask).tolist()])
 
+    def hold_targets(self) -> None:
+        """Every solution places at least the problem's target and meets as much of the minimums (phase 1's)."""
+        self.model.add(self.count >= self.problem.target)
+        self.model.add(self.fill >= self.problem.fill_target)
+
     def add_floor(self) -> None:
         """Shortfall variables: sum over a group's pairs of (fit - floor) + shortfall >= 0."""
         problem, fit = self.problem, self.problem.fit
@@ -467,8 +472,7 @@ def _restricted(problem: _Problem, keep: np.ndarray, start: np.ndarray, limit: f
         network.seat_host, network.seat_cost))
     sub.target, sub.fill_target = problem.target, problem.fill_target
     model = _Model(sub)
-    model.model.add(model.count >= sub.target)
-    model.model.add(model.fill >= sub.fill_target)
+    model.hold_targets()
     if sub.floor is not None:
         model.add_floor()
     model.hint(position[start])
@@ -552,8 +556,7 @@ def solve_with_side_constraints(
                          f"{len(phase1)} found")
     problem.target = len(phase1)
     problem.fill_target = problem.fill(phase1)
-    model.model.add(model.count >= problem.target)
-    model.model.add(model.fill >= problem.fill_target)
+    model.hold_targets()
 
     # Phase 2: best fit minus load minus the price of falling short of the floor.
     best, best_value = phase1, problem.objective(phase1)
