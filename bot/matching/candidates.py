@@ -198,11 +198,13 @@ class MentorIndex:
         masks["avoid"] = self.all & ~self._excluded_for(mentee)
         return masks
 
-    def _allowed_by(self, kind: str, index: dict[str, int], values: Iterable[str], wild: int) -> int:
-        """The mentors a grade-band or subject list allows, remembered per list object (the list is kept with it)."""
+    def _allowed_by(self, kind: str, index: dict[str, int], values, wild: int = 0, keys_of=None) -> int:
+        """The mentors a list (grade bands, subjects, or needs with keys_of giving their keys) allows, remembered
+        per list object (the list is kept with it)."""
         found = self._by_list.get(id(values))
         if found is None or found[0] is not values:
-            found = self._by_list[id(values)] = (values, self._union(kind, index, values) | wild)
+            keys = values if keys_of is None else keys_of(values)
+            found = self._by_list[id(values)] = (values, self._union(kind, index, keys) | wild)
         return found[1]
 
     def candidates(self, mentee: Profile) -> int:
@@ -213,7 +215,6 @@ class MentorIndex:
         # Profiles with the same list share one object (see eligibility._folded): the mentors a
         # list allows are remembered per object, which is cheaper than hashing the list's keys.
         # Each entry keeps its object, so the id cannot be reused while the entry is there.
-        memo = self._by_list
         if "grade_band" not in relax and mentee.bands:
             mask &= self._allowed_by("band", self._bands, mentee.bands, self._band_wild)
         if "subject" not in relax and mentee.subjects:
@@ -224,10 +225,7 @@ class MentorIndex:
             if topic:
                 mask &= self._strengths.get(topic.casefold(), 0)
             elif needs:
-                found = memo.get(id(needs))
-                if found is None or found[0] is not needs:
-                    found = memo[id(needs)] = (needs, self._union("need", self._strengths, _need_keys(needs)))
-                mask &= found[1]
+                mask &= self._allowed_by("need", self._strengths, needs, keys_of=_need_keys)
         require = self.settings.require
         if require and mask:
             if "same_subject" in require:
