@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot import outbox
+from bot import data_rights, outbox
 from bot.email.machines import Verdict, classify, classify_fields, clear_failing, record_bounce
 from bot.email.render import render_notice as render_email
 from bot.settings import Settings
@@ -967,3 +967,17 @@ def test_migration_0006_adds_and_removes_the_columns(database_url: str) -> None:
         assert db.current_revision(engine) == "0006"
     finally:
         engine.dispose()
+
+
+def test_erasing_a_person_erases_their_bounce_too(engine: Engine, now: datetime) -> None:
+    ids = _people(engine, now)
+    with session_scope(engine) as session:
+        record_bounce(session, verdict=_bounce("ana.chen@district.example"), now=now, **ADMINS)
+        assert data_rights.collect(session, person_id=ids["Ana Chen"])["person"]["email_failure"].startswith("550 5.1.1")
+    with session_scope(engine) as session:
+        data_rights.erase(session, person_id=ids["Ana Chen"], requested_by="coordinator@district.example", channel="cli", now=now)
+    with session_scope(engine) as session:
+        ana = session.get(Person, ids["Ana Chen"])
+        assert (ana.email_failing_at, ana.email_failure) == (None, None)
+        notices = outbox.messages(session, purpose="email.failing")
+        assert notices and not any("ana.chen@district.example" in str(m.body).lower() for m in notices)
