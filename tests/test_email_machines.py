@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot import data_rights, outbox
+from bot.email import machines
 from bot.email.machines import Verdict, classify, classify_fields, clear_failing, record_bounce
 from bot.email.render import render_notice as render_email
 from bot.settings import Settings
@@ -789,6 +790,21 @@ def test_the_addresses_inside_the_returned_original_are_not_failures() -> None:
     raw = POSTFIX_DSN.replace(b"Subject: Mentoring this term\nMessage-ID", b"Cc: pat.lee@district.example\nSubject: Mentoring this term\nMessage-ID")
     assert raw != POSTFIX_DSN
     assert classify(parse(raw)).failed_recipients == ("ana.chen@district.example",)
+
+
+def test_a_relay_report_fails_nobody() -> None:
+    raw = POSTFIX_DSN.replace(b"Action: failed\nStatus: 5.1.1", b"Action: relayed\nStatus: 2.0.0").replace(b"Subject: Undelivered Mail Returned to Sender", b"Subject: Successful Mail Delivery Report")
+    verdict = classify(parse(raw))
+    assert (verdict.kind, verdict.failed_recipients, verdict.delayed_recipients) == ("bounce", (), ())
+
+
+def test_a_detector_that_trips_still_leaves_the_dsn_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    def trip(message):
+        raise IndexError("a heuristic detector met a line it did not expect")
+
+    monkeypatch.setattr(machines, "all_failures", trip)
+    verdict = classify(parse(OFFICE365_NDR))
+    assert verdict.failed_recipients == ("carla.diaz@districtschools.org",)
 
 
 # --- webhook posts (some headers only) ------------------------------------------------------------------------------

@@ -118,15 +118,27 @@ class _Mail:
 def classify(message: EmailMessage) -> Verdict:
     """Whether a parsed email is a person's reply, an auto-reply or a bounce. Never raises for malformed mail."""
     try:
-        mail = _from_message(message)
-    except Exception:  # a message the email package cannot even walk is no person's answer we could read
-        logger.exception("classifying an email failed while reading it")
-        return Verdict("auto_reply", "unreadable message structure")
-    return _classify(mail)
+        return _classify(_from_message(message))
+    except Exception:
+        return _unclassified()
+
+
+def _unclassified() -> Verdict:
+    # Mail too broken to classify goes on as a person's: the reply handler's own checks decide, and a teacher's
+    # answer is never dropped because of it.
+    logger.exception("classifying an email failed; handling it as a person's")
+    return Verdict("person", "could not be classified")
 
 
 def classify_fields(*, headers: Mapping[str, str], subject: str, text: str, content_type: str = "") -> Verdict:
     """`classify` for a webhook post that gives the subject, the text and only some of the headers."""
+    try:
+        return _classify(_from_fields(headers=headers, subject=subject, text=text, content_type=content_type))
+    except Exception:
+        return _unclassified()
+
+
+def _from_fields(*, headers: Mapping[str, str], subject: str, text: str, content_type: str) -> _Mail:
     lowered = {str(name).strip().lower(): _clean(str(value)) for name, value in (headers or {}).items()}
     content_type = content_type or lowered.get("content-type", "")
     text = (text or "")[:_SCAN_MAX]
@@ -139,8 +151,7 @@ def classify_fields(*, headers: Mapping[str, str], subject: str, text: str, cont
     message["Content-Type"] = "text/plain; charset=utf-8"
     message.set_payload(text)
     blocks = "\n\n".join(_status_paragraphs(text)) if _DSN_FIELDS.search(text) else ""
-    mail = _Mail(headers=lowered, subject=_clean(subject or ""), text=text, content_type=content_type.lower(), status_blocks=blocks, message=message)
-    return _classify(mail)
+    return _Mail(headers=lowered, subject=_clean(subject or ""), text=text, content_type=content_type.lower(), status_blocks=blocks, message=message)
 
 
 def _classify(mail: _Mail) -> Verdict:
@@ -158,6 +169,9 @@ def _bounce_evidence(mail: _Mail) -> str:
     # Field lines in a post's text alone prove nothing (a person may forward a report); a status part does.
     if "report-type=delivery-status" in mail.content_type.replace('"', "").replace(" ", "") or mail.has_status_part:
         return "delivery status notification"
+    for name in ("x-ms-exchange-message-is-ndr", "x-failed-recipients"):
+        if name in mail.headers:
+            return name
     sender_name, sender = parseaddr(mail.headers.get("from", ""))
     local = sender.partition("@")[0]
     if _DAEMON_SENDER.match(local) or sender_name.strip().lower() == "mail delivery subsystem":
@@ -297,10 +311,10 @@ def _dsn_recipients(blocks: str) -> list[_Recipient]:
         diagnostic = re.sub(r"^\s*(?:smtp|x-[\w-]+)\s*;\s*", "", _clean(fields.get("diagnostic-code", "")), flags=re.IGNORECASE)
         status_match = _STATUS.search(_clean(fields.get("status", ""))) or _STATUS.search(diagnostic)
         status = ".".join(status_match.groups()) if status_match else ""
-        if action.startswith(("delayed", "relayed", "delivered", "expanded")) and not status.startswith("5"):
+        if action.startswith(("delivered", "relayed", "expanded")):
+            continue  # delivered or handed on: nothing failed
+        if action.startswith("delayed"):
             permanent = False
-            if not action.startswith("delayed"):
-                continue  # delivered or handed on: nothing failed
         elif status:
             permanent = status.startswith("5")
         else:
