@@ -80,6 +80,8 @@ class Person(PersonBase, table=True):
     __table_args__ = (sa.UniqueConstraint("email", name="uq_person_email"),)
     id: int | None = Field(default=None, primary_key=True)
     unsubscribed_at: datetime | None = _utc_column()
+    email_failing_at: datetime | None = _utc_column()  # set by a permanent bounce, cleared by the person's next reply
+    email_failure: str | None = Field(default=None, max_length=300)  # the bounce's short diagnostic, for admins
     created_at: datetime | None = _utc_column(nullable=False)
     updated_at: datetime | None = _utc_column(nullable=False)
 

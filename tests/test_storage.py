@@ -18,7 +18,7 @@ EXPECTED_TABLES = {
     "planned_session", "dialog_state", "outbox_message", "scheduled_action", "check_in", "survey_answer",
     "round_signup", "data_request",
 }  # fmt: skip
-HEAD = "0005"
+HEAD = "0006"
 
 
 def _person(session, now, email="ana@district.example", **extra) -> Person:
