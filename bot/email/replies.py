@@ -151,7 +151,7 @@ _PARAGRAPH_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table", "ul"
 # Containers mail clients put the quoted thread in (Gmail, Yahoo, Thunderbird's forward, Proton, Zoho).
 _QUOTE_CONTAINER_RE = re.compile(r"gmail_quote|yahoo_quoted|moz-forward-container|protonmail_quote|zmail_extra|aol_quoted", re.IGNORECASE)
 # The attribution line above a quote ("On … wrote:"), which Gmail and Thunderbird keep outside the blockquote.
-_ATTRIBUTION_RE = re.compile(r"gmail_attr|moz-cite-prefix", re.IGNORECASE)
+_ATTRIBUTION_RE = re.compile(r"moz-cite-prefix", re.IGNORECASE)  # Gmail's gmail_attr sits in its quote container
 # Outlook leaves the old thread unquoted after its header block: from here to the end is history.
 _REST_QUOTED_ID_RE = re.compile(r"divRplyFwdMsg|OLK_SRC_BODY_SECTION|mail-editor-reference-message-container|appendonsend", re.IGNORECASE)
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none", re.IGNORECASE)
@@ -221,8 +221,8 @@ def _render_html(html: str) -> str:
     while stack:
         item = stack.pop()
         if item[0] is None:
-            _, tag_name, depth, _indent, _pre = item
-            if tag_name in _PARAGRAPH_TAGS:
+            _, tag_name, depth, nested_list, _pre = item
+            if tag_name in _PARAGRAPH_TAGS and not nested_list:
                 writer.blank(max(depth, 1) if rest_quoted else depth)
             else:
                 writer.end_line()
@@ -278,7 +278,7 @@ def _render_html(html: str) -> str:
         child_lists = lists
         child_indent = indent
         if name in _BLOCK_TAGS:
-            if name in _PARAGRAPH_TAGS:
+            if name in _PARAGRAPH_TAGS and not lists:  # no blank line around a list inside a list item
                 writer.blank(depth)
             else:
                 writer.end_line()
@@ -297,7 +297,8 @@ def _render_html(html: str) -> str:
                 counter[0] += 1
             writer.text(marker, max(child_depth, 1) if rest_quoted else child_depth, max(level - 1, 0) * _LIST_INDENT)
             child_indent = max(level, 1) * _LIST_INDENT
-        stack.append((None, name, depth, indent, in_pre))
+        if name in _BLOCK_TAGS:
+            stack.append((None, name, depth, bool(lists), in_pre))
         child_pre = in_pre or name == "pre"
         children = list(node.children)
         if attribution_depth != depth:
