@@ -29,7 +29,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bs4 import BeautifulSoup, CData, NavigableString, Tag
+import lxml.html
+from lxml.html import HtmlElement
 from mailparser_reply.constants import GENERIC_MAIL_SEPARATOR, MAIL_LANGUAGES
 
 __all__ = ["Asked", "Extraction", "strip_quoted", "html_to_text", "extract_answers"]
@@ -126,7 +127,7 @@ _SIGNOFF_RE = re.compile(
 _CLOSING_RE = re.compile(
     r"^\s*(?:thanks|thank you|many thanks|thanks so much|thanks again|thank you so much|cheers|best|all the best|best wishes"
     r"|(?:kind |warm |best |warmest )?regards|sincerely|yours|merci(?: beaucoup)?|cordialement|bien à vous|danke(?: schön)?"
-    r"|(?:mit )?(?:freundlichen |viele |liebe |beste )?grüße|lg|gracias|saludos|un saludo|atentamente|obrigad[oa]"
+    r"|(?:mit )?(?:freundlichen |viele |liebe |beste )?gr(?:ü|ue)(?:ß|ss)(?:e|en)?|gruß|lg|gracias|saludos|un saludo|atentamente|obrigad[oa]"
     r"|atenciosamente|abraços|grazie|cordiali saluti|saluti|bedankt|dank je(?: wel)?|groeten|met vriendelijke groet(?:en)?"
     r"|tack|hälsningar|med vänliga hälsningar|mvh|takk|tak|venlig hilsen|vennlig hilsen|hilsen)[\s,.!]*$",
     re.IGNORECASE,
@@ -160,6 +161,7 @@ _SIGNATURE_CLASS_RE = re.compile(r"gmail_signature", re.IGNORECASE)
 _SPACES_RE = re.compile(r"[ \t\n\r\f\v]+")
 _LIST_INDENT = 3
 _OUTLOOK_BORDER_CHECKS = 20
+_HTML_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
 
 
 class _LineWriter:
@@ -196,85 +198,85 @@ class _LineWriter:
         return "\n".join(out).strip("\n")
 
 
-def _attribute(tag: Tag, name: str) -> str:
-    value = tag.get(name)
-    if isinstance(value, list):
-        return " ".join(value)
-    return value or ""
+def _attribute(element: HtmlElement, name: str) -> str:
+    return element.get(name) or ""
 
 
-def _is_outlook_header_block(tag: Tag) -> bool:
+def _is_outlook_header_block(element: HtmlElement) -> bool:
     """Outlook desktop's header: a div with a top border whose text starts with "From:" (or its translation)."""
-    if not _BORDER_TOP_RE.search(_attribute(tag, "style")):
-        return False
-    start = _SPACES_RE.sub(" ", tag.get_text(" ")[:300]).strip()
+    start = _SPACES_RE.sub(" ", element.text_content()[:300]).strip()
     return bool(_FROM_FIELD_RE.match(start))
 
 
+def _parse_html(html: str) -> HtmlElement:
+    # Bytes with a declared encoding: lxml refuses str input that carries an XML encoding declaration.
+    data = html.replace("\x00", "").encode("utf-8", "replace")
+    return lxml.html.document_fromstring(data, parser=_HTML_PARSER)
+
+
 def _render_html(html: str) -> str:
-    soup = BeautifulSoup(html, "html.parser")
+    if not html.strip():
+        return ""
+    root = _parse_html(html)
     writer = _LineWriter()
     rest_quoted = False
     border_checks = 0
-    # (node, quote depth, open lists' counters, indentation, inside <pre>); node None marks an element's end.
-    stack: list[tuple[object, object, object, int, bool]] = [(soup, 0, (), 0, False)]
+    # Entries: ("element", element, quote depth, open lists' counters, indentation, inside <pre>),
+    # ("text", text, quote depth, _, indentation, inside <pre>) and ("end", tag, quote depth, in a nested list, _, _).
+    stack: list[tuple] = [("element", root, 0, (), 0, False)]
     while stack:
-        item = stack.pop()
-        if item[0] is None:
-            _, tag_name, depth, nested_list, _pre = item
-            if tag_name in _PARAGRAPH_TAGS and not nested_list:
+        kind, node, depth, lists, indent, in_pre = stack.pop()
+        if kind == "end":
+            if node in _PARAGRAPH_TAGS and not lists:
                 writer.blank(max(depth, 1) if rest_quoted else depth)
             else:
                 writer.end_line()
             continue
-        node, depth, lists, indent, in_pre = item
-        if isinstance(node, NavigableString):
-            if type(node) not in (NavigableString, CData):  # comments, doctypes, Outlook's conditional comments
-                continue
+        if kind == "text":
             shown = max(depth, 1) if rest_quoted else depth
             if in_pre:
-                pieces = str(node).split("\n")
-                for number, piece in enumerate(pieces):
+                for number, piece in enumerate(node.split("\n")):
                     if number:
                         writer.end_line(keep_empty=True)
                     writer.text(piece, shown, indent)
             else:
-                writer.text(str(node), shown, indent)
+                writer.text(node, shown, indent)
             continue
-        if not isinstance(node, Tag):
+        element = node
+        if not isinstance(element.tag, str):  # comments and processing instructions; their tail is pushed by the parent
             continue
-        name = (node.name or "").lower()
-        if name in _SKIPPED_TAGS or _HIDDEN_STYLE_RE.search(_attribute(node, "style")):
+        name = element.tag.lower()
+        if name in _SKIPPED_TAGS or _HIDDEN_STYLE_RE.search(_attribute(element, "style")):
             continue
-        classes = _attribute(node, "class")
+        classes = _attribute(element, "class")
         if _SIGNATURE_CLASS_RE.search(classes):
             continue
         if name == "br":
             writer.end_line(keep_empty=True)
             continue
-        marker_ids = _attribute(node, "id") + " " + classes
-        if not rest_quoted and name == "div" and (
-            _REST_QUOTED_ID_RE.search(marker_ids)
-            or (border_checks < _OUTLOOK_BORDER_CHECKS and _BORDER_TOP_RE.search(_attribute(node, "style")) and _is_outlook_header_block(node))
-        ):
-            writer.end_line()
-            rest_quoted = True
-        if _BORDER_TOP_RE.search(_attribute(node, "style")):
-            border_checks += 1
+        style = _attribute(element, "style")
+        if not rest_quoted and name == "div":
+            outlook_border = bool(_BORDER_TOP_RE.search(style)) and border_checks < _OUTLOOK_BORDER_CHECKS
+            if outlook_border:
+                border_checks += 1
+            if _REST_QUOTED_ID_RE.search(_attribute(element, "id") + " " + classes) or (outlook_border and _is_outlook_header_block(element)):
+                writer.end_line()
+                rest_quoted = True
         child_depth = depth
         attribution_depth = depth
         if name == "blockquote":
-            style = _attribute(node, "style").replace(" ", "").lower()
-            indent_only = "border:none" in style and not classes and not node.get("type")  # Gmail's "indent" button
-            if not indent_only:
+            indent_only = "border:none" in style.replace(" ", "").lower() and not classes and not element.get("type")
+            if not indent_only:  # Gmail's "indent" button makes a borderless blockquote: the person's own text
                 child_depth = depth + 1
         elif _ATTRIBUTION_RE.search(classes):
             child_depth = depth + 1
-        elif _QUOTE_CONTAINER_RE.search(classes) or _QUOTE_CONTAINER_RE.search(_attribute(node, "id")):
-            if node.find("blockquote") is None:
+        elif _QUOTE_CONTAINER_RE.search(classes) or _QUOTE_CONTAINER_RE.search(_attribute(element, "id")):
+            if element.find(".//blockquote") is None:
                 child_depth = depth + 1  # Yahoo: the whole container is the old thread
             else:
                 attribution_depth = depth + 1  # Gmail: what precedes the blockquote is the "On … wrote:" line
+        if name == "p" and "msonormal" in classes.lower():
+            name = "div"  # Outlook writes every line as a margin-less paragraph
         child_lists = lists
         child_indent = indent
         if name in _BLOCK_TAGS:
@@ -283,36 +285,36 @@ def _render_html(html: str) -> str:
             else:
                 writer.end_line()
         if name in ("ol", "ul"):
-            start = node.get("start")
-            first = int(start) if isinstance(start, str) and start.strip().isdigit() and len(start.strip()) < 4 else 1
+            start = element.get("start", "").strip()
+            first = int(start) if start.isdigit() and len(start) < 4 else 1
             child_lists = (*lists, [first if name == "ol" else 0])
         elif name == "li":
             level = len(lists)
             counter = lists[-1] if lists else None
-            value = node.get("value")
-            if counter is not None and counter[0] and isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 4:
-                counter[0] = int(value.strip())
+            value = element.get("value", "").strip()
+            if counter is not None and counter[0] and value.isdigit() and len(value) < 4:
+                counter[0] = int(value)
             marker = f"{counter[0]}. " if counter is not None and counter[0] else "- "
             if counter is not None and counter[0]:
                 counter[0] += 1
             writer.text(marker, max(child_depth, 1) if rest_quoted else child_depth, max(level - 1, 0) * _LIST_INDENT)
             child_indent = max(level, 1) * _LIST_INDENT
         if name in _BLOCK_TAGS:
-            stack.append((None, name, depth, bool(lists), in_pre))
+            stack.append(("end", name, depth, bool(lists), 0, in_pre))
         child_pre = in_pre or name == "pre"
-        children = list(node.children)
-        if attribution_depth != depth:
-            # Children before the first one holding the blockquote belong to the attribution.
-            depths = []
-            quoted_yet = False
-            for child in children:
-                if isinstance(child, Tag) and (child.name == "blockquote" or child.find("blockquote") is not None):
-                    quoted_yet = True
-                depths.append(child_depth if quoted_yet else attribution_depth)
-        else:
-            depths = [child_depth] * len(children)
-        for child, child_quote_depth in zip(reversed(children), reversed(depths)):
-            stack.append((child, child_quote_depth, child_lists, child_indent, child_pre))
+        children = list(element)
+        quoted_yet = attribution_depth == depth
+        entries: list[tuple] = []
+        if element.text:
+            entries.append(("text", element.text, child_depth if quoted_yet else attribution_depth, child_lists, child_indent, child_pre))
+        for child in children:
+            if not quoted_yet and isinstance(child.tag, str) and (child.tag == "blockquote" or child.find(".//blockquote") is not None):
+                quoted_yet = True  # children before the one holding the blockquote belong to the attribution
+            this_depth = child_depth if quoted_yet else attribution_depth
+            entries.append(("element", child, this_depth, child_lists, child_indent, child_pre))
+            if child.tail:
+                entries.append(("text", child.tail, this_depth, child_lists, child_indent, child_pre))
+        stack.extend(reversed(entries))
     return writer.render()
 
 
