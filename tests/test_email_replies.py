@@ -318,6 +318,8 @@ def test_on_tuesdays_is_not_a_quote_header_even_right_above_one() -> None:
 def test_from_and_to_as_availability_are_not_an_outlook_block() -> None:
     body = "From: 3:30pm\nTo: 4:30pm\non Tuesdays"
     assert strip_quoted(body) == body
+    dated = "From: 3:30pm\nTo: 4:30pm\nDate: any Tuesday this term\n\nThanks, Ana"
+    assert strip_quoted(dated) == dated
     assert strip_quoted("Availability: Mon 3-4pm\nSubject: math") == "Availability: Mon 3-4pm\nSubject: math"
 
 

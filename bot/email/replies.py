@@ -110,12 +110,12 @@ _SENT_FROM_RE = re.compile(
     r"|Last ned Outlook for|" + "|".join(_LIBRARY_SENT_FROM) + r")\b",
     re.IGNORECASE,
 )
-_DEVICE_RE = re.compile(
-    r"iPhone|iPad|iPod|Android|Galaxy|Samsung|Huawei|Xiaomi|Pixel|OnePlus|Motorola|Nokia|BlackBerry|Apple Watch"
-    r"|mobile|mobil|móvil|movil|cellulare|celular|telefon|telefoon|téléphone|telefono|telefone|teléfono|phone|Handy"
-    r"|tablet|Outlook|Yahoo|Mail|Gmail|AOL|Proton|Spark|Windows|iOS|Fairphone|Thunderbird|BlueMail|Airmail|Zoho",
-    re.IGNORECASE,
+_DEVICES = frozenset(
+    "iphone ipad ipod android galaxy samsung huawei xiaomi pixel oneplus motorola nokia blackberry watch mobile mobil móvil"
+    " movil cellulare celular telefon telefoon téléphone telefono telefone teléfono phone smartphone handy tablet outlook"
+    " yahoo mail gmail aol proton protonmail spark windows ios fairphone thunderbird bluemail airmail zoho".split()
 )
+_WORD_RE = re.compile(r"[^\W\d_]+")
 _TRAILING_LINK_RE = re.compile(r"<[^<>\s]{1,200}>\s*$")
 
 _GREETING_RE = re.compile(r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|bonjour|hallo|hola)\b[^.!?\n]{0,40}[,!:]?\s*$", re.IGNORECASE)
@@ -361,8 +361,9 @@ def _wrote_header_end(lines: list[str], end: int, library_budget: list[int]) -> 
 
 def _field_block_end(lines: list[str], start: int) -> int | None:
     """The line after an Outlook-style "From:/Sent:/To:/Subject:" block starting at `start`, if it is one."""
-    if not _FROM_FIELD_RE.match(lines[start]):
-        return None
+    sender = _FROM_FIELD_RE.match(lines[start])
+    if not sender or lines[start][sender.end() :].lstrip()[:1].isdigit():
+        return None  # "From: 3:30pm / To: 4:30pm / Date: …" is someone's availability, not a sender
     fields, dated, last = 1, False, start
     for index in range(start + 1, min(start + 8, len(lines))):
         line = lines[index]
@@ -411,7 +412,7 @@ def _is_sent_from(line: str) -> bool:
     if len(stripped) > 90 or not _SENT_FROM_RE.match(stripped):
         return False
     words = _TRAILING_LINK_RE.sub("", stripped).rstrip(" .")
-    return not re.search(r"[,;:!?]", words) and bool(_DEVICE_RE.search(words))
+    return not re.search(r"[,;:!?]", words) and not _DEVICES.isdisjoint(_WORD_RE.findall(words.lower()))
 
 
 def _normalise(text: str) -> str:
