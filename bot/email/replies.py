@@ -16,7 +16,11 @@ answers), then our own for what it misses: Portuguese, Norwegian, Apple's Dutch 
 
 Signatures: a "-- " line starts one (until the next quote, so inline answers below it survive) and a short whole
 line naming a device or app ("Sent from my iPhone", "Von meinem iPhone gesendet", "Get Outlook for iOS") is a
-mobile sign-off; "Sent from my desk, I can do Tuesdays" is a sentence and stays.
+mobile sign-off; "Sent from my desk, I can do Tuesdays" is a sentence and stays. A closing ("Thanks,\nAna",
+"Mit freundlichen Grüßen") at the end of a run of the person's words is dropped.
+
+HTML-only mail goes through `html_to_text` (lxml): blockquotes, the quote containers of Gmail, Yahoo and
+Thunderbird, and everything after Outlook's header block come out as "> " lines, so the same rules apply.
 
 Every pattern runs on one line or a window of a few short lines, so a megabyte of hostile text stays linear.
 """
