@@ -44,7 +44,7 @@ def settings_for(database_url: str, **extra) -> Settings:
     return Settings(_env_file=None, database_url=database_url, program_name=PROGRAM, **{**values, **extra})
 
 
-def seed(engine: Engine, now: datetime, *, admins: list[str] | None = None) -> Seeded:
+def seed(engine: Engine, now: datetime, *, admins: list[str] | None = None, program: str = PROGRAM) -> Seeded:
     """A program whose coordinators are Ana Ruiz (by email) and Sam Okafor (by Slack), and one running pairing."""
     with session_scope(engine) as session:
         people = {
@@ -57,11 +57,11 @@ def seed(engine: Engine, now: datetime, *, admins: list[str] | None = None) -> S
             ]
         }  # fmt: skip
         session.add_all(people.values())
-    apply_specs(engine, [ProgramSpec(name=PROGRAM, admins=[COORDINATOR_EMAIL, COORDINATOR_SLACK] if admins is None else admins)], now=now)
+    apply_specs(engine, [ProgramSpec(name=program, admins=[COORDINATOR_EMAIL, COORDINATOR_SLACK] if admins is None else admins)], now=now)
     with session_scope(engine) as session:
-        program = session.exec(select(Program).where(Program.name == PROGRAM)).one()
+        found = session.exec(select(Program).where(Program.name == program)).one()
         maya, dev = (session.exec(select(Person).where(Person.email == e)).one() for e in ("maya.chen@eastside.k12.example", "dev.patel@eastside.k12.example"))
-        term = Term(program_id=program.id, name="Spring 2027", status="open", opened_at=now)
+        term = Term(program_id=found.id, name="Spring 2027", status="open", opened_at=now)
         session.add(term)
         session.flush()
         round_ = Round(term_id=term.id, topic="classroom routines", status="running", created_at=now, status_changed_at=now)
@@ -71,7 +71,7 @@ def seed(engine: Engine, now: datetime, *, admins: list[str] | None = None) -> S
         session.add(pairing)
         session.add(Enrollment(term_id=term.id, person_id=maya.id, role="mentee", status="opted_in", updated_at=now))
         session.flush()
-        return Seeded(maya.id, dev.id, round_.id, pairing.id, program.id)
+        return Seeded(maya.id, dev.id, round_.id, pairing.id, found.id)
 
 
 def hold(engine: Engine, settings: Settings, now: datetime, *, person_id: int, text: str, source_key: str, context: str = "", flow: str | None = None,
