@@ -98,14 +98,17 @@ def test_a_question_reaches_each_admin_once_on_their_channel_and_the_teacher_hea
     # The same email delivered again (a webhook retry, an IMAP re-read) an hour later, even read differently, changes nothing.
     again = hold(engine, settings, now + timedelta(hours=1), person_id=ids.maya, text="something else", source_key="email.reply:4f1c", context="")
 
+    long_key = "email.reply:" + "7" * 400  # wider than the column: kept whole as a digest, still once
+    assert [hold(engine, settings, now, person_id=ids.dev, text="Thanks!", source_key=long_key).created for _ in range(2)] == [True, False]
     assert first.created and not again.created and again.held_reply_id == first.held_reply_id
     assert first.told == "I've passed your message on to the program coordinators (Ana Ruiz and Sam Okafor); they'll get back to you."
     assert again.told == first.told and again.notified == first.notified == (f"email:{COORDINATOR_EMAIL}", f"slack:{COORDINATOR_SLACK}")
     with session_scope(engine) as session:
-        (held,) = session.exec(select(HeldReply)).all()
+        (held,) = session.exec(select(HeldReply).where(HeldReply.person_id == ids.maya)).all()
         assert (held.text, held.reason, held.status, held.flow, held.context) == (QUESTION, "a question for a person", "open", "check_in", f"pairing:{ids.pairing_id}")
         assert (held.program_id, held.round_id, held.pairing_id, held.person_id, held.created_at) == (ids.program_id, ids.round_id, ids.pairing_id, ids.maya, now)
-    email, slack = admin_messages(engine)
+    email, slack = [m for m in admin_messages(engine) if m.body["from_name"] == "Maya Chen"]
+    assert len(admin_messages(engine)) == 4  # two replies, two admins each
     assert (email.channel, email.recipient, slack.channel, slack.recipient) == ("email", COORDINATOR_EMAIL, "slack", COORDINATOR_SLACK)
     assert email.person_id is None and slack.person_id is None  # the notice is not the teacher's mail: no unsubscribe, no reply token
     for message in (email, slack):

@@ -10,6 +10,7 @@ listed, so nothing a teacher writes goes unseen.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -116,9 +117,10 @@ def told_sentence(names: Sequence[str]) -> str:
 
 
 def _told_for(session: Session, notified: Sequence[str]) -> str:
-    recipients = [tuple(entry.split(":", 1)) for entry in notified if ":" in entry]
-    names = _admin_names(session, recipients)  # type: ignore[arg-type]
-    return told_sentence([names[r] for r in recipients if r in names])  # type: ignore[index]
+    """The sentence for a reply held before, from whom it was sent to then."""
+    recipients = [(channel, recipient) for channel, _, recipient in (entry.partition(":") for entry in notified)]
+    names = _admin_names(session, recipients)
+    return told_sentence([names[r] for r in recipients if r in names])
 
 
 def hold_for_people(
@@ -136,6 +138,8 @@ def hold_for_people(
     channel: str = "email",
 ) -> HeldReplyResult:
     """Keep a reply for the program's admins and tell each of them, exactly once per `source_key`, in the caller's transaction."""
+    if len(source_key) > 255:  # the column's width; a digest keeps a long key unique instead of cutting it
+        source_key = "sha256:" + hashlib.sha256(source_key.encode()).hexdigest()
     existing = session.exec(select(HeldReply).where(HeldReply.source_key == source_key)).first()
     if existing is not None:
         return HeldReplyResult(existing.id, False, tuple(existing.notified), _told_for(session, existing.notified))
@@ -143,7 +147,7 @@ def hold_for_people(
     recipients = admin_recipients(about.program, settings)
     held = HeldReply(
         source_key=source_key, person_id=person.id, program_id=about.program.id if about.program else None,
-        round_id=about.round_id, pairing_id=about.pairing_id, flow=(flow or None) and flow[:64], context=(context or "")[:64],
+        round_id=about.round_id, pairing_id=about.pairing_id, flow=flow[:64] if flow else None, context=(context or "")[:64],
         channel=channel[:16], reason=reason[:100], subject=_clean(subject)[:300], text=_clean(text),
         notified=[f"{c}:{r}" for c, r in recipients], status="open", created_at=now,
     )  # fmt: skip
