@@ -28,6 +28,7 @@ from storage.models import (
     DataRequest,
     DialogState,
     Enrollment,
+    HeldReply,
     OutboxMessage,
     Pairing,
     Person,
@@ -127,6 +128,8 @@ def collect(session: Session, *, person_id: int) -> dict[str, Any]:
                     for d in session.exec(select(DialogState).where(DialogState.person_id == person_id).order_by(DialogState.id))],
         "messages": [_row(m, "channel", "purpose", "subject", "status", "created_at", "sent_at")
                      for m in session.exec(select(OutboxMessage).where(OutboxMessage.person_id == person_id).order_by(OutboxMessage.id))],
+        "replies_for_admins": [_row(h, "channel", "reason", "subject", "text", "status", "created_at", "handled_at")
+                               for h in session.exec(select(HeldReply).where(HeldReply.person_id == person_id).order_by(HeldReply.id))],
         "data_requests": [_row(r, "kind", "channel", "status", "created_at")
                           for r in session.exec(select(DataRequest).where(DataRequest.person_id == person_id).order_by(DataRequest.id))],
     }
@@ -317,6 +320,7 @@ def erase(
     delete(ProfileAnswer, ProfileAnswer.person_id == person_id, label="profile answers")
     delete(DialogState, DialogState.person_id == person_id, label="conversations")
     delete(RoundSignup, RoundSignup.person_id == person_id, label="sign-ups")
+    delete(HeldReply, HeldReply.person_id == person_id, label="replies held for admins")
     delete(OutboxMessage, OutboxMessage.person_id == person_id, col(OutboxMessage.status).in_(UNSENT), label="unsent messages")
     if person.slack_user_id:  # kept Slack requests and their receipts carry the Slack ID (and, until handled, what was typed)
         delete(SlackDelivery, SlackDelivery.slack_user_id == person.slack_user_id, label="Slack requests kept")

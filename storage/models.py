@@ -359,3 +359,31 @@ class SlackDelivery(SQLModel, table=True):
     taken_until: datetime | None = _utc_column()
     done_at: datetime | None = _utc_column()
     error: str | None = Field(default=None, max_length=500)
+
+
+class HeldReply(SQLModel, table=True):
+    """Words a person wrote that the bot could not place (a question, a comment, an answer to nothing asked), kept
+    for the program's admins to read and answer; one row per inbound reply, so a redelivered one changes nothing."""
+
+    __tablename__ = "held_reply"
+    __table_args__ = (
+        sa.UniqueConstraint("source_key", name="uq_held_reply_source_key"),
+        sa.Index("ix_held_reply_status_created", "status", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    source_key: str = Field(max_length=255)  # the inbound reply's own key (e.g. its Message-ID's digest)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    program_id: int | None = Field(default=None, foreign_key="program.id", index=True)
+    round_id: int | None = Field(default=None, foreign_key="round.id")
+    pairing_id: int | None = Field(default=None, foreign_key="pairing.id")
+    flow: str | None = Field(default=None, max_length=64)  # the dialog the reply answered, if any
+    context: str = Field(default="", max_length=64)
+    channel: str = Field(default="email", max_length=16)  # email | slack
+    reason: str = Field(max_length=100)  # a question for a person | check-in comment | answered nothing asked
+    subject: str = Field(default="", max_length=300)
+    text: str = Field(default="", sa_column=Column(sa.Text, nullable=False))  # verbatim, quotes already stripped
+    notified: list = _json_column(list)  # who was told: "email:<address>" and "slack:<user ID>"
+    status: str = Field(default="open", max_length=16)  # open | done
+    created_at: datetime | None = _utc_column(nullable=False)
+    handled_at: datetime | None = _utc_column()
+    handled_by: str | None = Field(default=None, max_length=320)

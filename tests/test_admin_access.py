@@ -18,7 +18,7 @@ from bot.web.admin import auth
 from bot.web.app import create_app
 from storage import db, repo
 from storage.db import session_scope
-from storage.models import Enrollment, Pairing, Round, ScheduledAction, Term
+from storage.models import Enrollment, HeldReply, Pairing, Person, Round, ScheduledAction, Term
 from tests.adminkit import admin_settings, csrf_of, seed_engagement, seed_program, serving, session_cookie, sign_in_with_link
 
 # Reachable without signing in: the sign-in pages themselves and the stylesheet they use.
@@ -59,6 +59,7 @@ def fingerprint(engine: Engine) -> dict[str, object]:
             "rounds": [(r.id, r.status) for r in session.exec(select(Round))],
             "pairings": sorted((p.id, p.mentor_id, p.mentee_id, p.status) for p in session.exec(select(Pairing))),
             "approvals": sorted((e.person_id, e.approval) for e in session.exec(select(Enrollment))),
+            "held replies": sorted((h.id, h.status) for h in session.exec(select(HeldReply))),
             "actions": session.exec(
                 select(sa.func.count()).select_from(ScheduledAction).where(ScheduledAction.kind != auth.LINK_ACTION_KIND)
             ).one(),
@@ -81,12 +82,18 @@ def seeded_ids(engine: Engine, now: datetime, settings) -> dict[str, object]:
     with session_scope(engine) as session:
         pairing = repo.round_pairings(session, round_id=running)[0]
         term = session.exec(select(Term)).first()
+        from bot.email.forward import REASON_QUESTION, hold_for_people
+
+        held = hold_for_people(
+            session, person=session.get(Person, pairing.mentee_id), text="Can we meet on Thursday instead?", subject="Re: Check-in",
+            reason=REASON_QUESTION, flow="check_in", context=f"pairing:{pairing.id}", source_key="email.reply:access", now=now, settings=settings,
+        )  # fmt: skip
     mail = settings.data_dir / "mail"
     mail.mkdir(parents=True, exist_ok=True)
     (mail / EML).write_bytes(b"From: a@b.example\r\nTo: c@d.example\r\nSubject: Hi\r\nContent-Type: text/html\r\n\r\n<p>Hi</p>\r\n")
     return {
         "round_id": round_id, "pairing_id": pairing.id, "term_id": term.id, "person_id": pairing.mentor_id,
-        "mentee": pairing.mentee_id, "name": EML, "kind": "pairings", "fmt": "csv", "token": "x",
+        "mentee": pairing.mentee_id, "name": EML, "kind": "pairings", "fmt": "csv", "token": "x", "held_reply_id": held.held_reply_id,
     }  # fmt: skip
 
 
@@ -182,7 +189,7 @@ async def test_every_form_on_every_page_carries_the_csrf_token(tmp_path: Path, s
     db.upgrade(engine)
     ids = seeded_ids(engine, now, settings)
     pages = ["/admin", f"/admin/rounds/{ids['round_id']}", f"/admin/rounds/{ids['round_id']}/pair?mentee={ids['mentee']}", "/admin/pool",
-             "/admin/equity", "/admin/engagement", "/admin/people", "/admin/roster", "/admin/mail", "/admin/exports"]  # fmt: skip
+             "/admin/equity", "/admin/engagement", "/admin/people", "/admin/roster", "/admin/mail", "/admin/exports", "/admin/replies"]  # fmt: skip
     async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
         await sign_in_with_link(client, settings, now)
         seen = 0

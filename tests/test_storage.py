@@ -16,9 +16,9 @@ from storage.models import OutboxMessage, Person
 EXPECTED_TABLES = {
     "program", "pool", "pool_member", "person", "profile_answer", "term", "enrollment", "round", "pairing",
     "planned_session", "dialog_state", "outbox_message", "scheduled_action", "check_in", "survey_answer",
-    "round_signup", "data_request",
+    "round_signup", "data_request", "held_reply",
 }  # fmt: skip
-HEAD = "0006"
+HEAD = "0007"
 
 
 def _person(session, now, email="ana@district.example", **extra) -> Person:

@@ -62,6 +62,7 @@ class Rendered:
     skip: str | None = None
     unsubscribe_url: str | None = None
     sender_name: str | None = None  # the program the email speaks for; None = PROGRAM_NAME
+    reply_to: Address | None = None  # answers go here rather than back to mentorbot (a teacher's reply held for an admin)
 
 
 def _example_for(item: NumberedQuestion) -> str:
@@ -274,6 +275,19 @@ def _generic(message: OutboxMessage, base: dict[str, Any]) -> Rendered:
     return Rendered(subject=subject, text=text, html=html)
 
 
+def _held_reply(message: OutboxMessage, base: dict[str, Any]) -> Rendered:
+    """A teacher's reply the bot could not place, for an admin; answering the email answers the teacher."""
+    notice = _Obj(message.body)
+    subject = f"{notice.from_name or 'A teacher'} wrote something for a person to read" + (f": {notice.subject}" if notice.subject else "")
+    text, html = _render_pair("held_reply", **base, subject=subject, n=notice)
+    rendered = Rendered(subject=" ".join(subject.split())[:300], text=text, html=html)  # a header holds one line
+    try:
+        rendered.reply_to = Address(str(notice.from_name or ""), addr_spec=str(notice.from_email or ""))
+    except (ValueError, IndexError, TypeError):  # an address a header cannot carry: the email names it in the text
+        logger.warning("held reply %s: the teacher's address can't be a Reply-To", notice.held_reply_id)
+    return rendered
+
+
 def render_notice(session: Session, *, message: OutboxMessage, settings: Settings, now: datetime) -> Rendered:
     """The email an outbox message becomes (or why it should not be sent)."""
     person = session.get(Person, message.person_id) if message.person_id is not None else None
@@ -295,6 +309,8 @@ def render_notice(session: Session, *, message: OutboxMessage, settings: Setting
         rendered = _pairing(session, message, person, settings, now, base)
     elif person is not None and kind in ("round.announce", "signup.reply"):
         rendered = _round_signup(message, person, settings, base)
+    elif kind == "held_reply":
+        rendered = _held_reply(message, base)
     else:
         rendered = _generic(message, base)
     if kind == "data_export" and message.body.get("data") is not None:  # the person's own data, asked for by them
@@ -339,7 +355,9 @@ def build_mime(message: OutboxMessage, rendered: Rendered, *, settings: Settings
     to_name = person.name if person is not None else str(message.body.get("person_name") or "")
     mail["To"] = Address(to_name, addr_spec=message.recipient)
     mail["Subject"] = rendered.subject
-    if person is not None:
+    if rendered.reply_to is not None:
+        mail["Reply-To"] = rendered.reply_to
+    elif person is not None:
         token = tokens.make_reply_token(
             settings.token_secret, person_id=person.id, flow=rendered.reply_flow, context=rendered.reply_context if rendered.reply_flow or rendered.reply_context.startswith("round:") else "",
             now=now, valid_days=settings.email_reply_token_days,

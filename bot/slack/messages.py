@@ -116,8 +116,39 @@ def render_notice(notice: Mapping[str, Any], *, timezone: str | None = None) -> 
         return _pairing(notice, timezone)
     if kind == "round.announce":
         return round_announcement(notice)
+    if kind == "held_reply":
+        return held_reply(notice)
     text = str(notice.get("text") or "You have an update from the mentoring program; the Home tab shows where things stand.")
     return bk.Rendered(text=bk.trim(text, 3000), blocks=bk.text_sections(text)[: bk.MESSAGE_BLOCKS])
+
+
+def _escaped(text: Any) -> str:
+    """A person's own words shown as they typed them: Slack's `&`, `<`, `>` escaped, so "<!here>" pings nobody."""
+    return str(text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+HELD_TEXT_SHOWN = 12_000  # longer words are cut here; the admin page and the email hold them whole
+
+
+def held_reply(notice: Mapping[str, Any]) -> bk.Rendered:
+    """A teacher's reply the bot could not place, for an admin: who, how to reach them, what about, their words."""
+    who, email = _escaped(notice.get("from_name") or "A teacher"), str(notice.get("from_email") or "")
+    contact = f"<mailto:{_escaped(email)}|{_escaped(email)}>" if email else "no email on file"
+    if notice.get("from_slack_id"):
+        contact += f", <@{_escaped(notice['from_slack_id'])}>"
+    words = str(notice.get("text") or "")
+    blocks: list[dict[str, Any]] = [
+        bk.header("A reply for a person to read"),
+        bk.section(f"*{who}* ({contact}) wrote something mentorbot can't answer: {_escaped(notice.get('reason'))}.\nAbout: {_escaped(notice.get('about'))}"),
+    ]
+    # Cut before escaping, so no entity is split and an escaped part stays under Slack's 3,000 characters; verbatim,
+    # so Slack turns none of the words into links or mentions either.
+    parts = [part["text"]["text"] for part in bk.text_sections(bk.trim(words, HELD_TEXT_SHOWN) or "(no text)", limit=700)]
+    blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": _escaped(part), "verbatim": True}} for part in parts]
+    page = str(notice.get("page_url") or "")
+    handled = f" Then <{_escaped(page)}|mark it handled>." if page.startswith(("http://", "https://")) else ""  # a link, not a button: nothing to acknowledge
+    blocks.append(bk.context(f"Answer {who} directly{' by email' if email else ''}; they have been told a coordinator will get back to them.{handled}"))
+    return bk.Rendered(text=bk.trim(f"{who} wrote something for a person to read: {_escaped(words)}", 3000), blocks=blocks[: bk.MESSAGE_BLOCKS])
 
 
 SIGNUP_PREFIX = "signup:"

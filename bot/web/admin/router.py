@@ -34,7 +34,7 @@ from bot.rounds import service
 from bot.rounds.lifecycle import IllegalTransition, allowed_round_moves
 from bot.settings import Settings
 from bot.rounds import reports
-from bot.web.admin import auth, charts, exports, mail, review, roster_upload
+from bot.web.admin import auth, charts, exports, held_replies, mail, review, roster_upload
 from storage import repo
 from storage.db import session_scope
 from storage.models import Enrollment, Pairing, Person, Program, Round, ScheduledAction, Term
@@ -110,8 +110,9 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
     def render(request: Request, template: str, *, status: int = 200, session: auth.AdminSession | None = None, **context: Any) -> HTMLResponse:
         session = session if session is not None else getattr(request.state, "admin", None)
         flash = session.flash if session is not None else None
+        is_admin = session is not None and auth.is_admin(session, settings)
         body = env.get_template(template).render(
-            request=request, admin=session, is_admin=session is not None and auth.is_admin(session, settings),
+            request=request, admin=session, is_admin=is_admin, replies_open=held_replies.open_replies(engine, program_name()) if is_admin else None,
             csrf=session.csrf if session else "", flash=flash,
             program_name=program_name(), program_names=program_names() if session is not None else [], path=request.url.path, **context,
         )  # fmt: skip
@@ -832,6 +833,9 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
     from bot.web.admin import data_requests
 
     data_requests.register(router, engine=engine, settings=settings, clock=clock, render=render, done=done, admin=Admin, posted=Posted)
+    held_replies.register(
+        router, engine=engine, settings=settings, clock=clock, render=render, done=done, program_name=program_name, admin=Admin, posted=Posted
+    )
 
     return router
 
