@@ -980,7 +980,7 @@ def test_migration_0006_adds_and_removes_the_columns(database_url: str) -> None:
         db.downgrade(engine, "0005")
         assert not {"email_failing_at", "email_failure"} & {c["name"] for c in sa.inspect(engine).get_columns("person")}
         db.upgrade(engine)
-        assert db.current_revision(engine) == "0006"
+        assert {"email_failing_at", "email_failure"} <= {c["name"] for c in sa.inspect(engine).get_columns("person")}
     finally:
         engine.dispose()
 
