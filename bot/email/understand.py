@@ -106,7 +106,7 @@ def _topic_value(choice: Choice, number: int) -> str:
 
 
 _MENTEE_RE = re.compile(
-    r"\b(?:mentee|mentees|menteee|mentoree|be(?:ing)? mentored|get mentored|(?:get|have|want|need|like|love|appreciate|request) (?:a |some )?mentor(?:ing|ship)?\b(?! (?:a|someone|others|new|colleagues?|teachers?|people)\b)"
+    r"\b(?:mentee|menteee|mentoree|be(?:ing)? mentored|get mentored|(?:get|have|want|need|like|love|appreciate|request) (?:a |some )?mentor(?:ing|ship)?\b(?! (?:a|someone|others|new|colleagues?|teachers?|people)\b)"
     r"|mentorad[oa]|mentore|mentoree|tutorad[oa]|receive (?:mentoring|support)|be supported|learn from)\b"
 )
 _MENTOR_RE = re.compile(r"\b(?:mentor|mentoring|mentora|mentore|be a mentor|to mentor|support a colleague|coach)\b")
@@ -129,6 +129,8 @@ def _read_role(item: NumberedQuestion, raw: str, person_role: str) -> _Read:
         choice = item.options[int(bare) - 1]
         return _Read(choice.value, understood=choice.label)
     cleaned = _NOT_MENTOR_RE.sub(" ", text)
+    for pattern in _CAPACITY_RES:  # "I can take 3 mentees" names a number, not a role
+        cleaned = pattern.sub(" ", cleaned)
     mentee = bool(_MENTEE_RE.search(cleaned))
     mentor = bool(_MENTOR_RE.search(_MENTEE_RE.sub(" ", cleaned)))
     if _BOTH_RE.search(text) or (mentee and mentor):
