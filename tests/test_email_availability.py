@@ -166,3 +166,21 @@ def test_anything_gives_slots_or_a_doubt_never_an_exception(text: str) -> None:
     if not reading.certain:
         with pytest.raises(AnswerError):
             parse_availability(text)
+
+
+def test_a_program_sets_its_bell_times_and_languages() -> None:
+    from pydantic import ValidationError
+
+    from bot.programs.spec import ProgramSpec
+
+    spec = ProgramSpec(name="Lincoln", bell_times={"after_school": ["15:00", "16:00"], "planning_period": ["10:15", "11:00"]}, languages=["en", "es-MX"])
+    bell = spec.bell_times.bell()
+    assert (bell.after_school, bell.planning_period, bell.before_school) == ((900, 960), (615, 660), BellTimes().before_school)
+    assert spec.languages == ["en", "es_MX"]
+    assert format_slots(read_availability("martes planning period", bell=bell, languages=spec.languages).slots) == "Tue 10:15-11:00"
+    assert ProgramSpec.from_settings(name="Lincoln", timezone="America/Chicago", settings=spec.settings_dict()).bell_times == spec.bell_times
+    assert "bell_times" not in ProgramSpec(name="Plain").file_dict()
+    with pytest.raises(ValidationError, match="lunch ends before it starts"):
+        ProgramSpec(name="Bad", bell_times={"lunch": ["13:00", "12:00"]})
+    with pytest.raises(ValidationError, match="not a language code"):
+        ProgramSpec(name="Bad", languages=["klingon-please"])
