@@ -12,7 +12,10 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale, UnknownLocaleError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.email.availability import DEFAULT_LANGUAGES, BellTimes
 
 # The names the matcher understands (bot.matching: RoundSettings.require and RELAXABLE_RULES).
 RequiredRule = Literal["same_subject", "cross_site", "interest"]
@@ -105,6 +108,54 @@ class EquitySpec(_Strict):
     _clean = field_validator("high_need_sites")(classmethod(lambda cls, v: _clean_list(v)))
 
 
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+class BellTimesSpec(_Strict):
+    """The school day, as "HH:MM" pairs; what is left out keeps the usual default (an unset planning period is asked)."""
+
+    before_school: tuple[str, str] | None = None
+    after_school: tuple[str, str] | None = None
+    lunch: tuple[str, str] | None = None
+    planning_period: tuple[str, str] | None = None
+    day_start: str | None = None
+    day_end: str | None = None
+
+    @model_validator(mode="after")
+    def _clocks(self) -> BellTimesSpec:
+        for name in ("before_school", "after_school", "lunch", "planning_period"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if not all(CLOCK_RE.match(part) for part in value):
+                raise ValueError(f'{name} is two times like ["15:30", "16:30"]')
+            if _minutes(value[1]) <= _minutes(value[0]):
+                raise ValueError(f"{name} ends before it starts")
+        for name in ("day_start", "day_end"):
+            value = getattr(self, name)
+            if value is not None and not CLOCK_RE.match(value):
+                raise ValueError(f'{name} is a time like "07:00"')
+        start, end = self.bell().day_start, self.bell().day_end
+        if end <= start:
+            raise ValueError("the school day ends before it starts")
+        return self
+
+    def bell(self) -> BellTimes:
+        """The bell times the email reader uses."""
+        defaults = BellTimes()
+        span = lambda value, default: default if value is None else (_minutes(value[0]), _minutes(value[1]))  # noqa: E731
+        return BellTimes(
+            before_school=span(self.before_school, defaults.before_school),
+            after_school=span(self.after_school, defaults.after_school),
+            lunch=span(self.lunch, defaults.lunch),
+            planning_period=span(self.planning_period, defaults.planning_period),
+            day_start=defaults.day_start if self.day_start is None else _minutes(self.day_start),
+            day_end=defaults.day_end if self.day_end is None else _minutes(self.day_end),
+        )
+
+
 class CustomQuestion(_Strict):
     """A profile question of the program's own; its answers are kept per program."""
 
@@ -167,6 +218,21 @@ class ProgramSpec(_Strict):
     session_spacing_days: int = Field(default=7, ge=1, le=60)
     auto_publish: bool = False
     guide_overrides: dict[str, str] = Field(default_factory=dict)
+    bell_times: BellTimesSpec = Field(default_factory=BellTimesSpec)
+    languages: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES), description="languages replies may be written in (CLDR codes)")
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                Locale.parse(value.replace("-", "_"))
+            except (ValueError, UnknownLocaleError):
+                raise ValueError(f"{value!r} is not a language code such as en, es or fr") from None
+        cleaned = _clean_list([value.replace("-", "_") for value in values])
+        if not cleaned:
+            raise ValueError("name at least one language, e.g. en")
+        return cleaned
 
     @field_validator("timezone")
     @classmethod

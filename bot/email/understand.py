@@ -1,0 +1,603 @@
+"""Whole sentences in an email reply, read into the answers the flows accept, and never a guess saved silently.
+
+Teachers answer in sentences: "Yes I'd love to mentor! I can take two.", "Approved, but only one mentee",
+"we haven't met, she hasn't replied", "I teach 7th and 8th grade", "M/W after school, F mornings".
+`read_reply` turns a reply into a `Reading` with four parts:
+
+* values: answers read with confidence, as text the flow's own parser accepts (saved at once);
+* proposals: answers read with low confidence (a misspelt day or topic, "usually", "mostly"), saved only once
+  the person confirms;
+* doubts: one specific question to ask back, for an answer that can't be read safely;
+* understood: plain words of what was read, for the echo.
+
+A question answered explicitly (a numbered or labelled line) is read from its answer; any other question is
+filled from the whole text only when the text clearly answers it (a capacity next to "take", a topic after
+"I need help with", grades next to "grade"), so what people volunteer is kept and not asked again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from bot.email.availability import DEFAULT_LANGUAGES, BellTimes, describe_slots, fold, format_slots, read_availability
+from bot.email.questions import NumberedQuestion
+from bot.flows.model import SKIP_WORDS, Choice
+from bot.flows.parsers import GRADE_BANDS, AnswerError, parse_grade_bands
+
+__all__ = ["DEFAULT_LANGUAGES", "BellTimes", "Reading", "read_reply"]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a reply says, question by question, and how sure the reading is."""
+
+    values: dict[str, str]  # key -> text the flow's parser accepts; certain, saved at once
+    proposals: dict[str, str]  # key -> a value read with low confidence: not saved until the person confirms
+    doubts: dict[str, str]  # key -> one specific question to ask back
+    understood: dict[str, str]  # key -> plain words of what was read, for the echo
+    remarks: dict[str, str] = field(default_factory=dict)  # key -> the person's own words beyond the answer, for a person to read
+
+
+@dataclass(frozen=True)
+class _Read:
+    value: str | None = None
+    proposal: str | None = None
+    doubt: str | None = None
+    understood: str | None = None
+    remark: str | None = None
+
+
+_NOTHING = _Read()
+
+# ---------------------------------------------------------------- words
+
+_YES = (
+    "yes", "y", "yep", "yeah", "yup", "sure", "ok", "okay", "absolutely", "of course", "definitely", "certainly",
+    "count me in", "i'm in", "im in", "sounds good", "happy to", "glad to", "i'd love to", "i would love to", "love to",
+    "si", "claro", "por supuesto", "oui", "bien sur", "volontiers", "ja", "gerne", "gern", "sim", "com certeza",
+    "graag", "zeker", "certo", "volentieri",
+)
+_NO = (
+    "no", "n", "nope", "nah", "no thanks", "no thank you", "not now", "not this term", "not this time", "not this year",
+    "not this semester", "i'll pass", "pass", "non", "nein", "nao", "nee", "no grazie", "neither",
+)
+_NUMBERS = {
+    "zero": 0, "none": 0, "no": 0, "one": 1, "a single": 1, "two": 2, "a couple of": 2, "three": 3, "four": 4, "five": 5,
+    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "uno": 1, "una": 1, "un": 1, "dos": 2, "tres": 3, "cuatro": 4,
+    "une": 1, "deux": 2, "trois": 3, "quatre": 4, "ein": 1, "eine": 1, "einen": 1, "zwei": 2, "drei": 3, "vier": 4,
+    "um": 1, "uma": 1, "dois": 2, "duas": 2, "tres": 3, "quatro": 4, "een": 1, "twee": 2, "drie": 3, "due": 2, "tre": 3,
+    "quattro": 4, "cero": 0, "null": 0, "nul": 0,
+}
+_NUMBER = r"(?:\d{1,2}|" + "|".join(re.escape(w) for w in sorted(_NUMBERS, key=len, reverse=True) if w not in ("no", "none")) + r")"
+_COUNTED = r"(?:mentees?|people|teachers?|colleagues?|new teachers?|folks|persons?|mentorados?|menteees?|personas?|personnes?|personen|persone)"
+
+
+def _phrases(words: Sequence[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(fold(w)).replace(r"\ ", r"\s+") for w in sorted(set(words), key=len, reverse=True))
+    return re.compile(rf"(?<![\w'])(?:{alternatives})(?![\w'])")
+
+
+_YES_RE = _phrases(_YES)
+_NO_START_RE = re.compile(r"^\s*(?:" + "|".join(re.escape(w) for w in sorted(_NO, key=len, reverse=True)) + r")(?![\w'])")
+
+
+def _words(text: str) -> str:
+    """Folded (lower case, no accents), one space between words, curly quotes straightened."""
+    return " ".join(fold(text).split())
+
+
+def _number_of(word: str) -> int | None:
+    word = word.strip().lower()
+    if word.isdecimal():
+        return int(word)
+    return _NUMBERS.get(" ".join(word.split()))
+
+
+def _topic_value(choice: Choice, number: int) -> str:
+    """A picked option as its flow parser reads it; its number when the value holds a list separator."""
+    return str(number) if re.search(r"[;,&\n]|\band\b", choice.value, re.IGNORECASE) else choice.value
+
+
+# ---------------------------------------------------------------- role, capacity, approval
+
+
+_MENTEE_RE = re.compile(
+    r"\b(?:mentee|menteee|mentoree|be(?:ing)? mentored|get mentored|(?:get|have|want|need|like|love|appreciate|request) (?:a |some )?mentor(?:ing|ship)?\b(?! (?:a|someone|others|new|colleagues?|teachers?|people)\b)"
+    r"|mentorad[oa]|mentore|mentoree|tutorad[oa]|receive (?:mentoring|support)|be supported|learn from)\b"
+)
+_MENTOR_RE = re.compile(r"\b(?:mentor|mentoring|mentora|mentore|be a mentor|to mentor|support a colleague|coach)\b")
+_NOT_MENTOR_RE = re.compile(r"\b(?:can'?t|cannot|can not|not able to|unable to|won'?t|don'?t want to|not|no)\s+(?:be\s+an?\s+|to\s+)?mentor(?:ing)?\b")
+_BOTH_RE = _phrases(("both", "either", "either one", "either role", "mentor and mentee", "mentor and a mentee", "mentor/mentee", "mentor or mentee", "ambos", "los dos", "les deux", "beides", "beide", "ambos", "os dois", "allebei", "entrambi", "tutti e due"))
+_NONE_RE = _phrases((
+    "neither", "not this term", "not this time", "not this year", "not this semester", "no thanks", "no thank you",
+    "sit this one out", "sit out", "opt out", "i'll pass", "pass this time", "can't this term", "cannot this term",
+    "not now", "none", "not taking part", "not participating", "next term", "next year", "este trimestre no", "pas ce trimestre",
+    "dieses mal nicht", "nicht dieses", "desta vez nao", "deze keer niet", "questa volta no", "ninguno", "aucun",
+))
+
+
+def _read_role(item: NumberedQuestion, raw: str, person_role: str) -> _Read:
+    text = _words(raw)
+    options = {choice.value: choice for choice in item.options}
+    label = {value: choice.label for value, choice in options.items()}
+    bare = text.strip(" .!)")
+    if bare.isdecimal() and 1 <= int(bare) <= len(item.options):
+        choice = item.options[int(bare) - 1]
+        return _Read(choice.value, understood=choice.label)
+    cleaned = _NOT_MENTOR_RE.sub(" ", text)
+    for pattern in _CAPACITY_RES:  # "I can take 3 mentees" names a number, not a role
+        cleaned = pattern.sub(" ", cleaned)
+    mentee = bool(_MENTEE_RE.search(cleaned))
+    mentor = bool(_MENTOR_RE.search(_MENTEE_RE.sub(" ", cleaned)))
+    if _BOTH_RE.search(text) or (mentee and mentor):
+        return _Read("both", understood=label.get("both", "Both"))
+    if mentee:
+        return _Read("mentee", understood=label.get("mentee", "Mentee"))
+    if mentor:
+        return _Read("mentor", understood=label.get("mentor", "Mentor"))
+    if _NONE_RE.search(text) or _NO_START_RE.match(text):
+        return _Read("none", understood=label.get("none", "Not this term"))
+    if _YES_RE.search(text):
+        if person_role in ("mentor", "mentee", "both"):
+            return _Read(person_role, understood=label.get(person_role, person_role))
+        return _Read(doubt="Glad you'd like to take part! As a mentor, a mentee, or both?")
+    close = process.extractOne(bare, ["mentor", "mentee", "both", "neither"], scorer=fuzz.ratio, score_cutoff=75) if bare else None
+    if close is not None:
+        value = "none" if close[0] == "neither" else close[0]
+        return _Read(proposal=value, understood=label.get(value, value))
+    return _Read(doubt="How would you like to take part this term: as a mentor, a mentee, both, or not this term?")
+
+
+_CAPACITY_RES = (
+    re.compile(rf"\b(?:take|taking|have|mentor|support|handle|manage|work with|accept|host)\s+(?:on\s+)?(?:up to\s+|only\s+|just\s+|at most\s+|maybe\s+)?(?P<n>{_NUMBER})\b(?!\s*(?:(?:st|nd|rd|th)\b|:|\.\d|pm|am|h\b|grade))"),
+    re.compile(rf"\b(?P<n>{_NUMBER})\s+(?:more\s+|new\s+)?{_COUNTED}\b"),
+    re.compile(rf"\b(?:only|just|max(?:imum)?|at most|up to)\s+(?P<n>{_NUMBER})\b(?!\s*(?:(?:st|nd|rd|th)\b|:|\.\d|pm|am|h\b|grade|days?|hours?|minutes?))"),
+)
+
+
+def _capacity_in(text: str) -> list[int]:
+    """Numbers of mentees a sentence names ("I can take two", "only 1 this time", "2 mentees")."""
+    found: list[int] = []
+    for pattern in _CAPACITY_RES:
+        for match in pattern.finditer(text):
+            number = _number_of(match["n"])
+            if number is not None and number not in found:
+                found.append(number)
+    return found
+
+
+def _read_capacity(raw: str, *, explicit: bool) -> _Read:
+    text = _words(raw)
+    bare = text.strip(" .!")
+    if explicit:
+        if bare in ("no", "none", "zero", "0", "nobody", "no one", "not this term") or bare in SKIP_WORDS - {"skip", "pass", "-"}:
+            return _Read("0", understood="0")
+        numbers = [n for n in (_number_of(w) for w in re.findall(rf"\b{_NUMBER}\b", text)) if n is not None]
+        numbers = list(dict.fromkeys(numbers))
+        if len(numbers) == 1 and len(text) <= 80:
+            return _Read(str(numbers[0]), understood=str(numbers[0]))
+        counted = _capacity_in(text)
+        if len(counted) == 1:
+            return _Read(str(counted[0]), understood=str(counted[0]))
+        if re.search(r"\ba couple\b", text):
+            return _Read(proposal="2", understood="2")
+        if len(numbers) > 1:
+            return _Read(doubt=f"How many mentees can you take: {' or '.join(map(str, numbers[:3]))}?")
+        return _Read(doubt="How many mentees can you take this term? A number, e.g. 1 or 2 (0 means not this term).")
+    counted = _capacity_in(text)
+    if len(counted) == 1:
+        return _Read(str(counted[0]), understood=str(counted[0]))
+    if len(counted) > 1:
+        return _Read(doubt=f"How many mentees can you take: {' or '.join(map(str, counted[:3]))}?")
+    return _NOTHING
+
+
+_DECLINE_RE = re.compile(
+    r"\b(?:not approved?|don'?t approve|do not approve|can'?t approve|cannot approve|won'?t approve|decline[ds]?|declining|deny|denied|reject(?:ed)?|not this term|not at this time|no\b)"
+    r"|\b(?:rechazad[oa]|refuse|abgelehnt|recusad[oa]|afgewezen|rifiutat[oa])\b"
+)
+_APPROVE_RE = re.compile(
+    r"\b(?:approved?|approving|yes|ok|okay|fine|go ahead|sure|absolutely|of course|sounds good|happy to|all good|agreed|granted|si|oui|ja|sim|aprobad[oa]|approuve|genehmigt|aprovad[oa]|goedgekeurd|approvat[oa])\b"
+)
+
+
+def _read_decision(item: NumberedQuestion, raw: str) -> tuple[_Read, _Read]:
+    """The principal's decision, and the capacity when they approve a different number ("Approved, but only one mentee")."""
+    text = _words(raw)
+    label = {choice.value: choice.label for choice in item.options}
+    bare = text.strip(" .!)")
+    if bare.isdecimal() and 1 <= int(bare) <= len(item.options):
+        choice = item.options[int(bare) - 1]
+        return _Read(choice.value, understood=choice.label), _NOTHING
+    if bare in label:
+        return _Read(bare, understood=label[bare]), _NOTHING
+    approve = bool(_APPROVE_RE.search(text))
+    decline = bool(_DECLINE_RE.search(_NOT_NUMBER_NO.sub(" ", text)))
+    counted = _capacity_in(text)
+    if approve and not decline and counted:
+        if len(counted) > 1:
+            return _Read("change", understood=label.get("change", "change")), _Read(doubt=f"How many mentees should they take: {' or '.join(map(str, counted[:3]))}?")
+        return _Read("change", understood=label.get("change", "change")), _Read(str(counted[0]), understood=str(counted[0]))
+    if re.search(r"\b(?:different number|fewer|less|more) (?:mentees|people)\b|\bchange\b", text) and not decline:
+        return _Read("change", understood=label.get("change", "change")), _Read(doubt="How many mentees should they take?")
+    if approve and not decline:
+        return _Read("approve", understood=label.get("approve", "Approve")), _NOTHING
+    if decline and not approve or (decline and re.search(r"\bnot approved?|don'?t approve|can'?t approve|cannot approve", text)):
+        return _Read("decline", understood=label.get("decline", "Decline")), _NOTHING
+    return _Read(doubt="Do you approve? Reply approve, decline, or approve with a different number of mentees."), _NOTHING
+
+
+_NOT_NUMBER_NO = re.compile(r"\bno (?=more than|fewer than|less than)")
+
+# ---------------------------------------------------------------- check-in
+
+
+_NOT_MET_RE = re.compile(r"\b(?:haven'?t|have not|hasn'?t|has not|didn'?t|did not|never|not yet|yet to|still haven'?t|no hemos|pas encore|noch nicht|ainda nao|nog niet|non ancora) (?:\w+ )?(?:met|meet|connected|connect|reunido|rencontre|getroffen|encontramos|ontmoet|incontrat[io])|\bnot met\b")
+_MET_RE = re.compile(r"\b(?:we'?ve met|we have met|we met|met (?:up|once|twice|three times|weekly|every|last|on|yesterday|today)|had (?:our|a|two|three) (?:first |second )?(?:meetings?|sessions?|chats?|conversations?)|going (?:well|great|fine)|it'?s going well|yes\b|nos reunimos|on s'est vus|nous nous sommes rencontres|wir haben uns getroffen|nos encontramos|we hebben elkaar ontmoet|ci siamo incontrati)")
+_RESCHEDULED_RE = re.compile(r"\b(?:rescheduled?|postponed?|moved (?:it|our meeting)?|pushed (?:it )?back|scheduled for|planned for|set up for|meeting (?:next|on)|will meet|going to meet|next week|reprogramad[oa]|reporte|verschoben|remarcad[oa]|verzet|rimandat[oa])\b")
+_HELP_RE = re.compile(r"\b(?:need help|could use (?:some )?help|help us|stuck|no (?:reply|response|answer)|hasn'?t (?:replied|responded|answered|gotten back)|has not (?:replied|responded)|not (?:replying|responding)|doesn'?t (?:reply|respond|answer)|can'?t (?:reach|find a time|get hold)|ghost(?:ed|ing)|unresponsive|necesitamos ayuda|besoin d'aide|brauchen hilfe|precisamos de ajuda|hulp nodig|abbiamo bisogno di aiuto)\b")
+_NOT_HAPPENING_RE = re.compile(r"\b(?:not (?:going to|gonna) (?:happen|work)|isn'?t (?:going to )?work(?:ing)?|won'?t (?:happen|work)|give up|giving up|cancel(?:led|ed)?|call it off|stop|end (?:it|the pairing)|left (?:the school|the district)|on leave|not happening|no va a funcionar|ne va pas marcher|wird nicht|nao vai dar|gaat niet lukken|non funzionera)\b")
+
+
+def _read_check_in(item: NumberedQuestion, raw: str) -> _Read:
+    text = _words(raw)
+    label = {choice.value: choice.label for choice in item.options}
+    bare = text.strip(" .!)")
+    if bare.isdecimal() and 1 <= int(bare) <= len(item.options):
+        choice = item.options[int(bare) - 1]
+        return _Read(choice.value, understood=choice.label)
+    found = None
+    if _NOT_HAPPENING_RE.search(text):
+        found = "not_happening"
+    elif _HELP_RE.search(text):
+        found = "need_help"
+    elif _RESCHEDULED_RE.search(text):
+        found = "rescheduled"
+    elif _NOT_MET_RE.search(text):
+        found = None
+    elif _MET_RE.search(text):
+        found = "met"
+    if found is None:
+        exact = next((c for c in item.options if _words(c.label) == bare or c.value == bare.replace(" ", "_")), None)
+        if exact is not None:
+            return _Read(exact.value, understood=exact.label)
+        if _NOT_MET_RE.search(text):
+            return _Read(doubt="Sorry you haven't met yet. Have you rescheduled, do you need help, or is it not going to happen?", remark=raw.strip() or None)
+        return _Read(doubt="How is it going? Reply: we met, we rescheduled, we need help, or it's not going to happen.")
+    remark = raw.strip() if len(bare.split()) > 3 else None
+    return _Read(found, understood=label.get(found, found), remark=remark)
+
+
+# ---------------------------------------------------------------- survey statements
+
+_LIKERT_CERTAIN = {
+    5: ("strongly agree", "totally agree", "completely agree", "totalmente de acuerdo", "muy de acuerdo", "tout a fait d'accord", "stimme voll zu", "stimme voll und ganz zu", "concordo totalmente", "helemaal mee eens", "molto d'accordo", "completamente d'accordo"),
+    4: ("agree", "de acuerdo", "d'accord", "stimme zu", "concordo", "mee eens", "d'accordo"),
+    3: ("neutral", "neither agree nor disagree", "neither", "neutro", "neutre", "weder noch", "neutraal", "neutrale"),
+    2: ("disagree", "en desacuerdo", "pas d'accord", "stimme nicht zu", "discordo", "oneens", "niet mee eens", "in disaccordo", "non d'accordo"),
+    1: ("strongly disagree", "totally disagree", "completely disagree", "totalmente en desacuerdo", "pas du tout d'accord", "stimme gar nicht zu", "discordo totalmente", "helemaal oneens", "per niente d'accordo"),
+}
+_LIKERT_LOOSE = {
+    5: ("definitely", "absolutely", "totally", "100%", "very much", "of course", "for sure", "a lot", "so much"),
+    4: ("mostly", "yes", "yeah", "yep", "generally", "largely", "pretty much", "i think so", "usually", "si", "oui", "ja", "sim"),
+    3: ("kind of", "sort of", "somewhat", "so-so", "so so", "meh", "not sure", "unsure", "maybe", "partly", "sometimes", "it depends", "okay", "ok", "more or less"),
+    2: ("not really", "no", "not much", "not very", "rarely", "hardly", "nope", "non", "nein", "nao", "nee"),
+    1: ("not at all", "never", "absolutely not", "definitely not", "no way", "nada", "pas du tout", "gar nicht", "de jeito nenhum", "helemaal niet", "per niente"),
+}
+
+
+def _likert_match(text: str, table: Mapping[int, Sequence[str]]) -> int | None:
+    """The score whose phrase appears earliest and longest in `text` (so "strongly agree" beats "agree")."""
+    best: tuple[int, int, int] | None = None
+    for score, phrases in table.items():
+        for phrase in phrases:
+            match = re.search(rf"(?<![\w']){re.escape(phrase)}(?![\w'])", text)
+            if match and (best is None or (match.start(), -len(phrase)) < (best[0], -best[1])):
+                best = (match.start(), len(phrase), score)
+    return None if best is None else best[2]
+
+
+def _read_likert(item: NumberedQuestion, raw: str) -> _Read:
+    text = _words(raw)
+    label = {choice.value: choice.label for choice in item.options}
+    number = re.fullmatch(r"\s*([1-5])(?:\s*(?:/|out of|of)\s*5)?[\s.!]*", text)
+    if number:
+        return _Read(number[1], understood=label.get(number[1], number[1]))
+    certain = _likert_match(text, _LIKERT_CERTAIN)
+    loose = _likert_match(text, _LIKERT_LOOSE)
+    negated = re.search(r"\b(?:don'?t|do not|doesn'?t|not) (?:really )?agree\b", text)
+    if negated:
+        return _Read(proposal="2", understood=label.get("2", "2"))
+    if certain is not None and (loose is None or loose in (certain, 5) or certain in (1, 5)):
+        return _Read(str(certain), understood=label.get(str(certain), str(certain)))
+    if loose is not None:
+        return _Read(proposal=str(loose), understood=label.get(str(loose), str(loose)))
+    return _Read(doubt=f"How much do you agree, from 1 (strongly disagree) to 5 (strongly agree): \"{item.question.prompt}\"")
+
+
+# ---------------------------------------------------------------- grade bands
+
+_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9,
+    "tenth": 10, "eleventh": 11, "twelfth": 12, "freshman": 9, "freshmen": 9, "sophomore": 10, "sophomores": 10,
+    "junior": 11, "juniors": 11, "senior": 12, "seniors": 12, "k": 0, "kinder": 0, "kindergarten": 0, "kindy": 0, "tk": 0,
+}
+_SCHOOL_LEVELS = {"high school": ("9-12",), "middle school": ("6-8",), "junior high": ("6-8",), "preschool": ("PK",), "pre-k": ("PK",), "prek": ("PK",), "pre k": ("PK",)}
+_GRADE_CONTEXT_RE = re.compile(r"\b(?:grades?|graders?|kinder\w*|kindy|high school|middle school|junior high|elementary|preschool|pre-?k|tk|freshm[ae]n|sophomores?|juniors?|seniors?)\b")
+_GRADE_TOKEN = r"(?:\d{1,2}(?:st|nd|rd|th)?|" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + r")"
+
+
+def _band_of(grade: int) -> str:
+    return "K-2" if grade <= 2 else "3-5" if grade <= 5 else "6-8" if grade <= 8 else "9-12"
+
+
+def _read_grades(raw: str, *, explicit: bool) -> _Read:
+    text = _words(raw)
+    if explicit:
+        try:
+            bands = parse_grade_bands(raw)
+        except AnswerError:
+            bands = ()
+        if bands:
+            return _Read("; ".join(bands), understood=", ".join(bands))
+    if not _GRADE_CONTEXT_RE.search(text) and not (explicit and re.search(_GRADE_TOKEN, text)):
+        return _NOTHING if not explicit else _Read(doubt='Which grades do you teach? e.g. "K-2", "6-8" or "7th and 8th grade".')
+    found: set[str] = set()
+    unsure = False
+    for level, bands in _SCHOOL_LEVELS.items():
+        if re.search(rf"\b{re.escape(level)}\b", text):
+            found.update(bands)
+    if re.search(r"\belementary\b", text):
+        found.update(("K-2", "3-5"))
+        unsure = True  # which elementary grades is a guess
+    span = re.compile(rf"\b(?P<a>{_GRADE_TOKEN})(?:\s*(?:-|–|to|through|thru)\s*(?P<b>{_GRADE_TOKEN}))?\b")
+    scoped = text if explicit else " ".join(m[0] for m in re.finditer(rf"(?:\b(?:grades?|gr\.?)\s+(?:{_GRADE_TOKEN}[\s,&-]*(?:and|&|to|through|-|,)?\s*)+|(?:{_GRADE_TOKEN}[\s,&-]*(?:and|&|to|through|-|,)?\s*)+(?:grades?|graders?)\b|\b(?:kinder\w*|kindy|freshm[ae]n|sophomores?|juniors?|seniors?)\b(?:\s*(?:and|&|,)\s*{_GRADE_TOKEN})*)", text))
+    for match in span.finditer(scoped):
+        first = _grade_number(match["a"])
+        last = _grade_number(match["b"]) if match["b"] else first
+        if first is None or last is None or last < first:
+            continue
+        for grade in range(first, last + 1):
+            found.add(_band_of(grade))
+    if not found:
+        return _Read(doubt='Which grades do you teach? e.g. "K-2", "6-8" or "7th and 8th grade".') if explicit else _NOTHING
+    bands = [band for band in GRADE_BANDS if band in found]
+    shown = ", ".join(bands)
+    return _Read(proposal="; ".join(bands), understood=shown) if unsure else _Read("; ".join(bands), understood=shown)
+
+
+def _grade_number(token: str) -> int | None:
+    token = token.strip().lower()
+    if token in _ORDINALS:
+        return _ORDINALS[token]
+    digits = re.sub(r"(?:st|nd|rd|th)$", "", token)
+    return int(digits) if digits.isdecimal() and 1 <= int(digits) <= 12 else None
+
+
+# ---------------------------------------------------------------- options (subjects, topics, what matters)
+
+_LEAD_IN_RE = re.compile(
+    r"^(?:(?:i|we)\s+(?:would|'d)?\s*(?:really\s+)?(?:need|want|like|love)\s+(?:some\s+|more\s+)?(?:help|support|guidance|ideas|coaching)?\s*(?:with|on|in|around)?\s*"
+    r"|(?:i\s+)?(?:can|could)\s+(?:help|support)\s+(?:with|on)\s+|i\s+teach\s+|mostly\s+|mainly\s+|especially\s+|also\s+|maybe\s+|probably\s+|definitely\s+|and\s+|the\s+|other\s*:\s*|help\s+with\s+|support\s+(?:with|on)\s+)+"
+)
+_SPLIT_RE = re.compile(r"\s*(?:[;,\n/]|\band\b|\bas well as\b|\bplus\b|&|\by\b|\bet\b|\bund\b|\be\b|\ben\b)\s*")
+_MATTERS_WORDS = {
+    "grade_band": ("grade", "grades", "grade band", "grade level", "same grade"),
+    "subject": ("subject", "same subject", "content", "content area"),
+    "schedule": ("schedule", "time", "times", "availability", "shared time", "timing", "when we can meet"),
+    "needs": ("approach", "style", "fit", "needs", "what i need", "expertise"),
+    "cross_site": ("another school", "other school", "different school", "another site", "different site", "other site", "outside my school", "cross site"),
+}
+
+
+def _match_option(item_text: str, options: Sequence[Choice], *, synonyms: Mapping[str, Sequence[str]] | None = None) -> tuple[int | None, bool]:
+    """(index of the option an item names, sure?): exact name or number, a known phrase, or a close spelling (not sure)."""
+    text = _words(item_text).strip(" .!?:")
+    if not text:
+        return None, True
+    if text.isdecimal():
+        number = int(text)
+        return (number - 1, True) if 1 <= number <= len(options) else (None, True)
+    names: dict[str, int] = {}
+    for index, choice in enumerate(options):
+        for name in (choice.value, choice.label):
+            names.setdefault(_words(name), index)
+        for word in (synonyms or {}).get(choice.value, ()):
+            names.setdefault(word, index)
+    if text in names:
+        return names[text], True
+    close = process.extractOne(text, list(names), scorer=fuzz.ratio, score_cutoff=80)
+    if close is not None:
+        return names[close[0]], close[1] >= 92 and len(text) >= 8
+    # An option named inside a longer item: "help with lesson planning" -> lesson planning.
+    inside = [(len(name), index) for name, index in names.items() if len(name) >= 2 and re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text)]
+    if inside:
+        return max(inside)[1], True
+    return None, True
+
+
+def _read_options(item: NumberedQuestion, raw: str, *, explicit: bool) -> _Read:
+    question, options = item.question, item.options
+    synonyms = _MATTERS_WORDS if question.key == "match_weights" else None
+    picked: list[int] = []
+    own: list[str] = []
+    unsure = False
+    for piece in _SPLIT_RE.split(raw):
+        piece = _LEAD_IN_RE.sub("", " ".join(piece.split()).strip(" .!?…")).strip(" .!?…")
+        if not piece:
+            continue
+        index, sure = _match_option(piece, options, synonyms=synonyms)
+        if index is None:
+            if explicit and question.allow_other and len(piece.split()) <= 8 and not piece.isdecimal():
+                own.append(piece)
+            elif explicit and not question.allow_other:
+                return _Read(doubt=f'I didn\'t recognise "{piece[:40]}". Which of these: ' + ", ".join(f"{n}. {c.label}" for n, c in enumerate(options, 1)) + "?")
+            continue
+        unsure = unsure or not sure
+        if index not in picked:
+            picked.append(index)
+    if not picked and not own:
+        if not explicit:
+            return _NOTHING
+        listing = ", ".join(f"{n}. {c.label}" for n, c in enumerate(options, 1))
+        return _Read(doubt=f"Which of these? {listing}")
+    if question.max_picks is not None and len(picked) > question.max_picks:
+        return _Read(doubt=f"Please pick at most {question.max_picks}: which matter most?")
+    parts = [_topic_value(options[index], index + 1) for index in picked] + own
+    shown = ", ".join([options[index].label for index in picked] + own)
+    value = "; ".join(parts)
+    return _Read(proposal=value, understood=shown) if unsure else _Read(value, understood=shown)
+
+
+_NEEDS_TRIGGER_RE = re.compile(
+    r"\b(?:need|needs|want|would like|'d like|looking for|could use|hoping for|hope to get|love)\s+(?:some\s+|more\s+|a little\s+)?(?:help|support|guidance|ideas|feedback|coaching)\s+(?:with|on|in|around|for)\s+(?P<rest>[^.!?\n;]+)"
+    r"|\b(?:struggl\w*|work on|working on|improve|improving|get better at|grow in)\s+(?:with\s+)?(?P<rest2>[^.!?\n;]+)"
+)
+_STRENGTHS_TRIGGER_RE = re.compile(
+    r"\b(?:i can|i could|happy to|glad to|able to|love to)\s+(?:help|support|coach|share)\s+(?:\w+\s+)?(?:with|on|in|around)\s+(?P<rest>[^.!?\n;]+)"
+    r"|\b(?:good at|strong (?:in|at)|strengths? (?:is|are|include)|experienced? (?:in|with)|expertise in|great at)\s+(?P<rest2>[^.!?\n;]+)"
+)
+_SUBJECTS_TRIGGER_RE = re.compile(r"\bi teach\s+(?P<rest>[^.!?\n;]+)|\b(?P<rest2>[\w ]{2,30}?)\s+teacher\b")
+
+
+def _volunteered_options(item: NumberedQuestion, text: str) -> _Read:
+    trigger = {"needs": _NEEDS_TRIGGER_RE, "strengths": _STRENGTHS_TRIGGER_RE, "subjects": _SUBJECTS_TRIGGER_RE}.get(item.question.key)
+    if trigger is None:
+        return _NOTHING
+    pieces = [m["rest"] or m["rest2"] for m in trigger.finditer(fold(text)) if m["rest"] or m["rest2"]]
+    if not pieces:
+        return _NOTHING
+    # Only the options named are taken from a sentence; own words would sweep up the rest of it.
+    picked: list[int] = []
+    unsure = False
+    for piece in pieces:
+        for part in _SPLIT_RE.split(piece):
+            part = _LEAD_IN_RE.sub("", part.strip(" .!?…")).strip(" .!?…")
+            if not part or part.isdecimal():
+                continue
+            index, sure = _match_option(part, item.options)
+            if index is not None and index not in picked:
+                picked.append(index)
+                unsure = unsure or not sure
+    if not picked:
+        return _NOTHING
+    value = "; ".join(_topic_value(item.options[i], i + 1) for i in picked)
+    shown = ", ".join(item.options[i].label for i in picked)
+    return _Read(proposal=value, understood=shown) if unsure else _Read(value, understood=shown)
+
+
+# ---------------------------------------------------------------- availability, generic kinds
+
+
+def _read_availability(raw: str, *, explicit: bool, bell: BellTimes, languages: Sequence[str]) -> _Read:
+    reading = read_availability(raw, bell=bell, languages=languages)
+    if not explicit and not (reading.mentions_days and (reading.slots or reading.excluded)):
+        return _NOTHING
+    shown = describe_slots(reading.slots) if reading.slots else None
+    if reading.excluded and shown:
+        shown += " (not " + ", ".join(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[d] for d in reading.excluded) + ")"
+    if reading.doubts:
+        return _Read(proposal=format_slots(reading.slots) or None, doubt=reading.doubts[0], understood=shown)
+    if reading.unsure:
+        return _Read(proposal=format_slots(reading.slots), understood=f"{shown} ({'; '.join(reading.unsure)})")
+    return _Read(format_slots(reading.slots), understood=shown)
+
+
+def _read_choice(item: NumberedQuestion, raw: str) -> _Read:
+    index, sure = _match_option(raw, item.options)
+    if index is None:
+        listing = ", ".join(f"{n}. {c.label}" for n, c in enumerate(item.options, 1))
+        return _Read(doubt=f"Which one? {listing}")
+    choice = item.options[index]
+    return _Read(choice.value, understood=choice.label) if sure else _Read(proposal=choice.value, understood=choice.label)
+
+
+def _read_number(raw: str) -> _Read:
+    text = _words(raw)
+    numbers = list(dict.fromkeys(n for n in (_number_of(w) for w in re.findall(rf"\b{_NUMBER}\b", text)) if n is not None))
+    if len(numbers) == 1:
+        return _Read(str(numbers[0]), understood=str(numbers[0]))
+    return _Read(doubt="Which number? Please reply with one number." if numbers else "Please reply with a number.")
+
+
+def _read_one(item: NumberedQuestion, raw: str, *, explicit: bool, person_role: str, bell: BellTimes, languages: Sequence[str]) -> _Read:
+    key, kind = item.question.key, item.question.kind
+    if explicit and _words(raw).strip(" .!") in SKIP_WORDS and not item.question.required:
+        return _Read(raw.strip(), understood="(skipped)")
+    if key == "role":
+        return _read_role(item, raw, person_role) if explicit else _NOTHING
+    if key == "capacity":
+        return _read_capacity(raw, explicit=explicit)
+    if key == "met":
+        return _read_check_in(item, raw) if explicit else _NOTHING
+    if kind == "slots":
+        return _read_availability(raw, explicit=explicit, bell=bell, languages=languages)
+    if kind == "grade_bands":
+        return _read_grades(raw, explicit=explicit)
+    if kind == "multi_choice":
+        return _read_options(item, raw, explicit=True) if explicit else _volunteered_options(item, raw)
+    if not explicit:
+        return _NOTHING
+    if kind == "choice" and {c.value for c in item.options} == {"1", "2", "3", "4", "5"}:
+        return _read_likert(item, raw)
+    if kind == "choice":
+        return _read_choice(item, raw)
+    if kind == "number":
+        return _read_number(raw)
+    text = raw.strip()
+    return _Read(text, understood=text) if text else _NOTHING
+
+
+def read_reply(
+    answers: Mapping[str, str],
+    text: str,
+    questions: Sequence[NumberedQuestion],
+    *,
+    person_role: str,
+    bell: BellTimes = BellTimes(),
+    languages: Sequence[str] = DEFAULT_LANGUAGES,
+) -> Reading:
+    """Read a reply: each explicitly answered question from its answer, the others from the text when it clearly answers them."""
+    values: dict[str, str] = {}
+    proposals: dict[str, str] = {}
+    doubts: dict[str, str] = {}
+    understood: dict[str, str] = {}
+    remarks: dict[str, str] = {}
+    text = str(text or "")[:20000]
+
+    def keep(key: str, read: _Read) -> None:
+        if read.value is not None and not read.doubt:
+            values[key] = read.value
+        elif read.proposal is not None:
+            proposals[key] = read.proposal
+        if read.doubt:
+            doubts[key] = read.doubt
+        if read.understood and (read.value is not None or read.proposal is not None):
+            understood[key] = read.understood
+        if read.remark:
+            remarks[key] = read.remark
+
+    by_key = {item.question.key: item for item in questions}
+    for item in questions:
+        key = item.question.key
+        if key in answers:
+            raw = str(answers[key] or "")
+            if key == "decision":
+                decision, capacity = _read_decision(item, raw)
+                keep(key, decision)
+                if capacity is not _NOTHING and "capacity" not in answers:
+                    keep("capacity", capacity)
+                continue
+            keep(key, _read_one(item, raw, explicit=True, person_role=person_role, bell=bell, languages=languages))
+    for item in questions:
+        key = item.question.key
+        if key in answers or key in values or key in proposals or key in doubts or not text.strip():
+            continue
+        if key == "capacity" and ("role" in by_key and values.get("role", proposals.get("role")) in ("mentee", "none")):
+            continue  # a mentee's "two" is not a number of mentees
+        keep(key, _read_one(item, text, explicit=False, person_role=person_role, bell=bell, languages=languages))
+    return Reading(values, proposals, doubts, understood, remarks)

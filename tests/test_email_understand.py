@@ -1,0 +1,311 @@
+"""Whole-sentence replies read question by question: certain values, proposals to confirm, doubts to ask back."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.email.questions import NumberedQuestion
+from bot.email.understand import BellTimes, Reading, read_reply
+from bot.flows.definitions import APPROVAL, CHECK_IN, OPT_IN, PROFILE, SURVEY
+from bot.flows.model import Flow, FlowContext
+
+CTX = FlowContext(topics=("classroom management", "lesson planning", "assessment", "family engagement", "co-teaching"))
+
+
+def numbered(*flows: Flow, ctx: FlowContext = CTX) -> list[NumberedQuestion]:
+    out: list[NumberedQuestion] = []
+    for flow in flows:
+        for question in flow.questions:
+            out.append(NumberedQuestion(len(out) + 1, question, question.options(ctx)))
+    return out
+
+
+OPT_IN_AND_PROFILE = numbered(OPT_IN, PROFILE)
+
+
+def whole(text: str, key: str = "role", questions=OPT_IN_AND_PROFILE, person_role: str = "mentor", **kw) -> Reading:
+    """A reply with no numbered lines: all of it answers the open question `key`, and may volunteer others."""
+    return read_reply({key: text}, text, questions, person_role=person_role, **kw)
+
+
+def answered(answers: dict[str, str], questions, person_role: str = "mentor") -> Reading:
+    return read_reply(answers, "\n".join(answers.values()), questions, person_role=person_role)
+
+
+# ---------------------------------------------------------------- role and capacity
+
+
+def test_mentee_please_with_needs_in_the_same_breath() -> None:
+    reading = whole("Mentee please. I need help with lesson planning and assessment…", person_role="mentee")
+    assert reading.values == {"role": "mentee", "needs": "lesson planning; assessment"}
+    assert (reading.proposals, reading.doubts) == ({}, {})
+    assert reading.understood == {"role": "Mentee: I'd like support from a colleague", "needs": "lesson planning, assessment"}
+
+
+@pytest.mark.parametrize("text", ["Yes I'd love to mentor! I can take two.", "YES I'D LOVE TO MENTOR! I CAN TAKE TWO.", "yes i'd love to mentor, i can take 2"])
+def test_mentor_with_capacity_in_one_sentence(text: str) -> None:
+    reading = whole(text)
+    assert reading.values == {"role": "mentor", "capacity": "2"}
+    assert (reading.proposals, reading.doubts) == ({}, {})
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("Happy to be a mentor, but only 1 this time", {"role": "mentor", "capacity": "1"}),
+        ("neither this term, sorry", {"role": "none"}),
+        ("Not this term, thanks!", {"role": "none"}),
+        ("No thanks", {"role": "none"}),
+        ("both!", {"role": "both"}),
+        ("I'd be happy to do either", {"role": "both"}),
+        ("I'd like a mentor this year", {"role": "mentee"}),
+        ("I can't mentor this term but would love to be mentored", {"role": "mentee"}),
+        ("mentor, I can take up to 3 mentees", {"role": "mentor", "capacity": "3"}),
+        ("Mentora, puedo con dos personas", {"role": "mentor", "capacity": "2"}),
+        ("4", {"role": "none"}),
+        ("1", {"role": "mentor"}),
+    ],
+)
+def test_role_sentences(text: str, values: dict[str, str]) -> None:
+    reading = whole(text)
+    assert reading.values == values and reading.doubts == {} and reading.proposals == {}
+
+
+@pytest.mark.parametrize(("person_role", "value"), [("mentee", "mentee"), ("mentor", "mentor"), ("both", "both")])
+def test_yes_to_the_role_question_takes_the_roster_role(person_role: str, value: str) -> None:
+    assert whole("yes", person_role=person_role).values == {"role": value}
+    assert whole("Sure!", person_role=person_role).values == {"role": value}
+
+
+def test_yes_without_a_roster_role_is_asked_back() -> None:
+    reading = whole("Yes!", person_role="")
+    assert reading.values == {} and reading.doubts == {"role": "Glad you'd like to take part! As a mentor, a mentee, or both?"}
+
+
+def test_a_misspelt_role_is_a_proposal() -> None:
+    reading = whole("mentr")
+    assert (reading.values, reading.proposals) == ({}, {"role": "mentor"})
+
+
+def test_an_unreadable_role_is_asked_back() -> None:
+    reading = whole("what is this about?")
+    assert reading.values == {}
+    assert reading.doubts == {"role": "How would you like to take part this term: as a mentor, a mentee, both, or not this term?"}
+
+
+def test_a_mentees_number_is_not_a_capacity() -> None:
+    reading = whole("Mentee. I teach 2 classes of 7th grade", person_role="mentee")
+    assert "capacity" not in reading.values and reading.values["role"] == "mentee"
+
+
+@pytest.mark.parametrize(("text", "value"), [("2", "2"), ("two", "2"), ("Two mentees please", "2"), ("none", "0"), ("no", "0"), ("just one", "1"), ("dos", "2"), ("3 max", "3")])
+def test_capacity_answered_on_its_own(text: str, value: str) -> None:
+    assert answered({"capacity": text}, numbered(OPT_IN)).values == {"capacity": value}
+
+
+def test_capacity_with_two_numbers_is_asked_back() -> None:
+    reading = answered({"capacity": "one or two"}, numbered(OPT_IN))
+    assert reading.values == {} and reading.doubts == {"capacity": "How many mentees can you take: 1 or 2?"}
+
+
+def test_a_couple_is_a_proposal() -> None:
+    assert answered({"capacity": "a couple"}, numbered(OPT_IN)).proposals == {"capacity": "2"}
+
+
+# ---------------------------------------------------------------- approval
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("Approved, but only one mentee", {"decision": "change", "capacity": "1"}),
+        ("Yes, approved.", {"decision": "approve"}),
+        ("Approve", {"decision": "approve"}),
+        ("ok go ahead", {"decision": "approve"}),
+        ("APPROVED - max 2 mentees", {"decision": "change", "capacity": "2"}),
+        ("I don't approve this term", {"decision": "decline"}),
+        ("No, she has too much on her plate", {"decision": "decline"}),
+        ("Declined", {"decision": "decline"}),
+        ("3", {"decision": "decline"}),
+        ("Aprobado", {"decision": "approve"}),
+    ],
+)
+def test_approval_sentences(text: str, values: dict[str, str]) -> None:
+    reading = answered({"decision": text}, numbered(APPROVAL))
+    assert reading.values == values and reading.doubts == {}
+
+
+def test_approval_with_a_different_number_unnamed_asks_how_many() -> None:
+    reading = answered({"decision": "approve, but with fewer mentees"}, numbered(APPROVAL))
+    assert reading.values == {"decision": "change"} and reading.doubts == {"capacity": "How many mentees should they take?"}
+
+
+# ---------------------------------------------------------------- check-in
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("we've met twice, going well", "met"),
+        ("Yes! We met on Tuesday", "met"),
+        ("we haven't met, she hasn't replied", "need_help"),
+        ("We rescheduled to next week", "rescheduled"),
+        ("Postponed, parent conferences", "rescheduled"),
+        ("It's not going to happen, he's on leave", "not_happening"),
+        ("we need help finding a time", "need_help"),
+        ("1", "met"),
+    ],
+)
+def test_check_in_sentences(text: str, value: str) -> None:
+    reading = answered({"met": text}, numbered(CHECK_IN))
+    assert reading.values == {"met": value} and reading.doubts == {}
+
+
+def test_the_check_in_comment_is_kept_for_a_person() -> None:
+    reading = answered({"met": "we haven't met, she hasn't replied"}, numbered(CHECK_IN))
+    assert reading.remarks == {"met": "we haven't met, she hasn't replied"}
+
+
+def test_not_met_without_a_reason_is_asked_which() -> None:
+    reading = answered({"met": "we haven't met yet"}, numbered(CHECK_IN))
+    assert reading.values == {}
+    assert reading.doubts == {"met": "Sorry you haven't met yet. Have you rescheduled, do you need help, or is it not going to happen?"}
+
+
+# ---------------------------------------------------------------- survey
+
+
+@pytest.mark.parametrize(("text", "value"), [("strongly agree", "5"), ("Agree", "4"), ("Neutral", "3"), ("disagree", "2"), ("Strongly Disagree", "1"), ("4", "4"), ("5/5", "5"), ("d'accord", "4"), ("totalmente de acuerdo", "5")])
+def test_likert_in_words_certain(text: str, value: str) -> None:
+    assert answered({"voice": text}, numbered(SURVEY)).values == {"voice": value}
+
+
+@pytest.mark.parametrize(("text", "value"), [("mostly", "4"), ("not really", "2"), ("Definitely!", "5"), ("kind of", "3"), ("not at all", "1"), ("I don't really agree", "2")])
+def test_likert_in_loose_words_is_a_proposal(text: str, value: str) -> None:
+    reading = answered({"useful": text}, numbered(SURVEY))
+    assert (reading.values, reading.proposals) == ({}, {"useful": value})
+
+
+def test_survey_comment_is_kept_as_written() -> None:
+    reading = answered({"comment": "More time at the start of the year, please."}, numbered(SURVEY))
+    assert reading.values == {"comment": "More time at the start of the year, please."}
+
+
+# ---------------------------------------------------------------- grade bands
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("I teach 7th and 8th grade", "6-8"),
+        ("kinder and first", "K-2"),
+        ("high school", "9-12"),
+        ("Middle school", "6-8"),
+        ("grades 4-6", "3-5; 6-8"),
+        ("6-8; 9-12", "6-8; 9-12"),
+        ("Pre-K", "PK"),
+        ("2nd grade", "K-2"),
+        ("juniors and seniors", "9-12"),
+    ],
+)
+def test_grade_bands_in_words(text: str, value: str) -> None:
+    assert answered({"grade_bands": text}, numbered(PROFILE)).values == {"grade_bands": value}
+
+
+def test_elementary_is_a_proposal() -> None:
+    assert answered({"grade_bands": "elementary"}, numbered(PROFILE)).proposals == {"grade_bands": "K-2; 3-5"}
+
+
+# ---------------------------------------------------------------- subjects, topics, what matters
+
+
+def test_subjects_matched_case_and_typo_tolerantly() -> None:
+    assert answered({"subjects": "MATH and ela"}, numbered(PROFILE)).values == {"subjects": "math; ELA"}
+    reading = answered({"subjects": "Math, sciense"}, numbered(PROFILE))
+    assert (reading.values, reading.proposals, reading.understood) == ({}, {"subjects": "math; science"}, {"subjects": "math, science"})
+
+
+def test_topics_keep_own_words_and_fix_small_typos() -> None:
+    reading = answered({"needs": "classroom managment, Lesson Planning and robotics club"}, numbered(PROFILE), person_role="mentee")
+    assert reading.values == {"needs": "classroom management; lesson planning; robotics club"}
+
+
+def test_topics_by_number() -> None:
+    assert answered({"strengths": "1, 3"}, numbered(PROFILE)).values == {"strengths": "classroom management; assessment"}
+
+
+def test_what_matters_in_words() -> None:
+    reading = answered({"match_weights": "same subject, time, and someone from another school"}, numbered(PROFILE))
+    assert reading.values == {"match_weights": "subject; schedule; cross_site"}
+
+
+def test_what_matters_unknown_is_asked_back() -> None:
+    reading = answered({"match_weights": "vibes"}, numbered(PROFILE))
+    assert reading.values == {} and reading.doubts["match_weights"].startswith('I didn\'t recognise "vibes". Which of these: 1. Same grade band')
+
+
+def test_what_matters_too_many_is_asked_back() -> None:
+    reading = answered({"match_weights": "1, 2, 3, 4"}, numbered(PROFILE))
+    assert reading.doubts == {"match_weights": "Please pick at most 3: which matter most?"}
+
+
+# ---------------------------------------------------------------- availability and volunteered answers
+
+
+def test_availability_certain_proposed_and_doubtful() -> None:
+    profile = numbered(PROFILE)
+    certain = answered({"availability": "M/W after school, F mornings"}, profile)
+    assert certain.values == {"availability": "Mon 15:30-16:30; Wed 15:30-16:30; Fri 07:00-07:45"}
+    assert certain.understood == {"availability": "Mon and Wed 15:30-16:30; Fri 07:00-07:45"}
+    typo = answered({"availability": "wensdays after school"}, profile)
+    assert (typo.values, typo.proposals) == ({}, {"availability": "Wed 15:30-16:30"})
+    assert typo.understood == {"availability": 'Wed 15:30-16:30 (you wrote "wensdays", which I read as Wed)'}
+    vague = answered({"availability": "before school most days"}, profile)
+    assert (vague.values, vague.proposals) == ({}, {})
+    assert vague.doubts == {"availability": 'Which days do you mean by "most days"? Please name them, e.g. "Mon, Tue and Thu before school".'}
+
+
+def test_availability_echo_names_the_days_ruled_out() -> None:
+    reading = answered({"availability": "after school, not Fridays"}, numbered(PROFILE))
+    assert reading.values == {"availability": "Mon 15:30-16:30; Tue 15:30-16:30; Wed 15:30-16:30; Thu 15:30-16:30"}
+    assert reading.understood == {"availability": "Mon, Tue, Wed and Thu 15:30-16:30 (not Fri)"}
+
+
+def test_availability_uses_the_programs_bell_times_and_languages() -> None:
+    bell = BellTimes(after_school=(15 * 60, 16 * 60))
+    reading = read_reply({"availability": "Martes y jueves después de clases"}, "", numbered(PROFILE), person_role="mentor", bell=bell, languages=("es",))
+    assert reading.values == {"availability": "Tue 15:00-16:00; Thu 15:00-16:00"}
+
+
+def test_volunteered_profile_answers_in_an_opt_in_reply() -> None:
+    text = "Mentor! I teach 7th and 8th grade math and I'm free Tuesdays after school."
+    reading = whole(text)
+    assert reading.values == {"role": "mentor", "grade_bands": "6-8", "subjects": "math", "availability": "Tue 15:30-16:30"}
+
+
+def test_volunteered_strengths() -> None:
+    reading = whole("Happy to mentor. I can help with classroom management and family engagement.")
+    assert reading.values == {"role": "mentor", "strengths": "classroom management; family engagement"}
+
+
+def test_nothing_is_volunteered_from_an_unrelated_sentence() -> None:
+    reading = whole("Mentee. Thanks so much for organising this, see you Monday!", person_role="mentee")
+    assert reading.values == {"role": "mentee"} and reading.doubts == {}
+
+
+def test_explicit_answers_win_over_the_text() -> None:
+    text = "1. mentor\n2. 3\nI can take two"
+    reading = read_reply({"role": "mentor", "capacity": "3"}, text, numbered(OPT_IN), person_role="mentor")
+    assert reading.values == {"role": "mentor", "capacity": "3"}
+
+
+def test_skip_for_an_optional_question_passes_through() -> None:
+    assert answered({"comment": "skip"}, numbered(SURVEY)).values == {"comment": "skip"}
+
+
+@pytest.mark.parametrize("text", ["", "\x00", "?" * 3000, "1. 2. 3.", "Ω≈ç√∫", "mentor " * 2000])
+def test_any_text_gives_a_reading_never_an_exception(text: str) -> None:
+    questions = numbered(OPT_IN, PROFILE) + numbered(CHECK_IN) + numbered(SURVEY)
+    reading = read_reply({q.question.key: text for q in questions[:3]}, text, questions, person_role="mentor")
+    assert isinstance(reading, Reading)
+    assert set(reading.values).isdisjoint(reading.proposals)
