@@ -38,7 +38,7 @@ def test_anything_else_is_neither(text: str) -> None:
         ("Tuesdays after 3. Also, who do I talk to about my sub coverage?", "profile", True, "a question for a person"),
         ("¿Podemos cambiar la hora", "profile", True, "a question for a person"),
         ("I need to cancel, I'm going on maternity leave in March", "profile", True, "a request for help"),
-        ("Thanks, see you then", None, False, "a reply to a notice"),
+        ("Thanks, see you Tuesday in room 12", None, False, "a reply to a notice"),
         ("mentee", "opt_in", False, "answered nothing asked"),
     ],
 )  # fmt: skip
@@ -54,5 +54,6 @@ def test_plain_answers_need_no_one(text: str, flow: str) -> None:
     assert needs_person(text, answered=True, flow=flow) is None
 
 
-def test_empty_text_needs_no_one() -> None:
-    assert needs_person("  \n ", answered=False, flow=None) is None
+@pytest.mark.parametrize("text", ["  \n ", "Thanks!", "Great, see you then", "Thank you so much!!", "Merci", "ok thx"])
+def test_empty_or_thanks_only_needs_no_one(text: str) -> None:
+    assert needs_person(text, answered=False, flow=None) is None

@@ -19,24 +19,25 @@ from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot import dialogs, notify
 from bot.email import tokens
-from bot.email.availability import format_slots, parse_availability
-from bot.email.questions import DialogView, dialog_view, show_value
+from bot.email.availability import DEFAULT_LANGUAGES, BellTimes
+from bot.email.forward import REASON_CHECK_IN_COMMENT, REASON_QUESTION, hold_for_people
+from bot.email.intent import confirmation, needs_person
+from bot.email.machines import clear_failing
+from bot.email.questions import NumberedQuestion, dialog_view, show_value
 from bot.email.replies import extract_answers, html_to_text, strip_quoted
-from bot.flows.parsers import AnswerError
+from bot.email.understand import read_reply
 from bot.outbox import enqueue
+from bot.programs.store import spec_of
 from bot.settings import Settings
 from storage.db import session_scope
-from storage.models import OutboxMessage, Person
+from storage.models import OutboxMessage, Person, Program
 
 logger = logging.getLogger(__name__)
 
-_YES = {"yes", "y", "yep", "yeah", "sure", "ok", "okay", "absolutely", "of course", "yes please", "oui", "ja", "si", "sí"}
-_NO = {"no", "n", "nope", "no thanks", "not now", "not this term", "non", "nein"}
-_NUMBER_WORDS = "zero|one|two|three|four|five|six|seven|eight|nine|ten|none|no"
 
 
 @dataclass
@@ -105,6 +106,9 @@ class InboundResult:
     errors: dict[str, str] = field(default_factory=dict)
     complete: bool = False
     reply_key: str | None = None
+    proposals: dict[str, str] = field(default_factory=dict)  # read with low confidence: held until the person confirms
+    doubts: dict[str, str] = field(default_factory=dict)  # asked about specifically, nothing saved
+    passed_on: str | None = None  # what the sender was told when a person has to read their reply
 
 
 def _locate(engine: Engine, settings: Settings, mail: InboundMail, now: datetime) -> tuple[tokens.ReplyToken | None, str]:
@@ -134,46 +138,57 @@ def _locate(engine: Engine, settings: Settings, mail: InboundMail, now: datetime
     return None, "In-Reply-To names no message we sent"
 
 
-def _normalise(view: DialogView, key: str, raw: str) -> tuple[str | None, str | None]:
-    """Email-only leniency before the flow's own parser: yes/no, "2 mentees", plain-words availability."""
-    item = next((n for n in view.numbered if n.question.key == key), None)
-    if item is None:
-        return raw, None
-    question, text = item.question, raw.strip()
-    words = re.sub(r"[.!]+$", "", " ".join(text.lower().split()))
-    lead = re.split(r"[,.;:!(\-–]", words, maxsplit=1)[0].strip()  # "Yes, approved." -> "yes"
-    if lead in _YES | _NO and question.kind == "choice":
-        words = lead
-    if question.kind == "choice":
-        if key == "role" and words in _NO:
-            return "none", None
-        if key == "role" and words in _YES and view.person_role in ("mentor", "mentee", "both"):
-            return view.person_role, None
-        if key == "decision" and words in _YES:
-            return "approve", None
-        if key == "decision" and words in _NO:
-            return "decline", None
-        return re.sub(r"[.!]+$", "", text), None
-    if question.kind == "number":
-        if words in _NO or words == "none":
-            return "0", None
-        numbers = re.findall(rf"\b(\d+|{_NUMBER_WORDS})\b", words)
-        if len(numbers) == 1 and len(words) <= 60:
-            return {"none": "0", "no": "0"}.get(numbers[0], numbers[0]), None
-        return text, None
-    if question.kind == "slots":
-        try:
-            return format_slots(parse_availability(text)), None
-        except AnswerError as exc:
-            return None, str(exc)
-    if question.kind == "grade_bands":
-        return re.sub(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+grade\b|\bgrade\s+(\d{1,2})\b", lambda m: m[1] or m[2], text, flags=re.IGNORECASE), None
-    return text, None
-
-
 def _reply_key(mail: InboundMail) -> str:
     basis = mail.message_id or hashlib.sha256(f"{mail.sender}\n{mail.subject}\n{mail.text or mail.html}".encode()).hexdigest()
     return "email.reply:" + hashlib.sha256(basis.encode()).hexdigest()[:40]
+
+
+def _reading_settings(session: Session, program_id: int | None) -> tuple[BellTimes, tuple[str, ...]]:
+    """The program's school day and reply languages, for reading free text."""
+    program = session.get(Program, program_id) if program_id is not None else None
+    if program is None:
+        return BellTimes(), tuple(DEFAULT_LANGUAGES)
+    try:
+        spec = spec_of(program)
+    except ValueError:  # a stored definition that no longer validates must not stop a reply being read
+        return BellTimes(), tuple(DEFAULT_LANGUAGES)
+    return spec.bell_times.bell(), tuple(spec.languages)
+
+
+def _last_proposals(session: Session, *, person_id: int, flow: str, context: str) -> list[list[str]]:
+    """What the bot's last answer in this dialog proposed and asked the person to confirm: [flow, key, value] items."""
+    recent = session.exec(
+        select(OutboxMessage)
+        .where(OutboxMessage.person_id == person_id, OutboxMessage.purpose == f"email.reply.{flow}")
+        .order_by(OutboxMessage.id.desc())
+        .limit(5)
+    ).all()
+    for message in recent:
+        if message.body.get("context") == context:
+            return [list(item) for item in message.body.get("proposals") or () if isinstance(item, (list, tuple)) and len(item) == 3]
+    return []
+
+
+def _labelled(questions: dict[str, NumberedQuestion], key: str, words: str) -> list[str]:
+    item = questions.get(key)
+    return [item.label if item is not None else key.replace("_", " ").capitalize(), words]
+
+
+def _pass_on(engine: Engine, settings: Settings, *, person_id: int, text: str, subject: str, reason: str, flow: str | None, context: str, key: str, now: datetime) -> str:
+    """Hold words a person must read for the program's admins (once per reply); the sentence telling the sender."""
+    with session_scope(engine) as session:
+        person = session.get(Person, person_id)
+        held = hold_for_people(
+            session, person=person, text=text, subject=subject, reason=reason, flow=flow, context=context,
+            source_key=key, now=now, settings=settings,
+        )  # fmt: skip
+    logger.info("reply from person %s passed on to the program's admins (%s)", person_id, reason)
+    return held.told
+
+
+def _thread(mail: InboundMail) -> dict[str, Any]:
+    references = [*(mail.references or ([mail.in_reply_to] if mail.in_reply_to else [])), *([mail.message_id] if mail.message_id else [])]
+    return {"in_reply_to": mail.message_id, "references": references[-10:]}
 
 
 def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now: datetime) -> InboundResult:
@@ -200,13 +215,13 @@ def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now
             return InboundResult("ignored", "reply token belongs to someone else")
         if session.exec(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)).first() is not None:
             return InboundResult("duplicate", "already handled", person_id=person.id, flow=located.flow, reply_key=key)
+        clear_failing(session, person.id, now)  # they read and answer mail at this address, so it works
+    body = strip_quoted(mail.text or html_to_text(mail.html))
     if located.flow is None:
-        logger.info("reply from person %s to a notice that asks nothing; nothing to apply", located.person_id)
-        return InboundResult("ignored", "reply to a notice", person_id=located.person_id)
+        return _notice_reply(engine, settings, mail, located, body=body, key=key, now=now)
 
     flow, context = located.flow, located.context
     view = dialog_view(engine, person_id=located.person_id, flow=flow, context=context, now=now)
-    body = strip_quoted(mail.text or html_to_text(mail.html))
     # Numbers mean the questions as numbered in the email; answered ones may be answered again (an edit).
     pending_keys = [item.question.key for item in view.pending]
     default = pending_keys[0] if pending_keys else None
@@ -214,41 +229,78 @@ def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now
     if pending_keys and extraction.answers and not set(extraction.answers) & set(pending_keys):
         # Only answered questions were named: most likely a numbered list answering the open question.
         extraction = extract_answers(body, [item.asked() for item in view.pending], default)
-    replies: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    for key_, raw in extraction.answers.items():
-        value, error = _normalise(view, key_, raw)
-        if error:
-            errors[key_] = error
-        elif value is not None:
-            replies[key_] = value
+    # An opt-in reply often says more than it was asked ("Mentee please. I need help with assessment"): the profile's
+    # questions are read from it too, so what was volunteered is kept and not asked again.
+    later = dialog_view(engine, person_id=located.person_id, flow="profile", context=context, now=now, every=True) if flow == "opt_in" else None
+    own = {item.question.key: item for item in view.numbered}
+    questions = list(view.numbered) + ([item for item in later.numbered if item.question.key not in own] if later else [])
+    with session_scope(engine) as session:
+        bell, languages = _reading_settings(session, view.ctx.program_id)
+        earlier = _last_proposals(session, person_id=located.person_id, flow=flow, context=context)
+    reading = read_reply(extraction.answers, body, questions, person_role=view.person_role, bell=bell, languages=languages)
+    confirmed = confirmation(body) if earlier else None
+    by_flow: dict[str, dict[str, str]] = {flow: {}, "profile": {}}
+    for key_, value in reading.values.items():
+        by_flow[flow if key_ in own else "profile"][key_] = value
+    if confirmed:  # "yes" to what the last answer proposed: those readings become answers
+        for proposal_flow, key_, value in earlier:
+            by_flow.setdefault(proposal_flow, {}).setdefault(key_, value)
     result = dialogs.answer(
-        engine, person_id=located.person_id, flow=flow, context=context, channel="email", replies=replies, now=now,
+        engine, person_id=located.person_id, flow=flow, context=context, channel="email", replies=by_flow[flow], now=now,
         require_approval_default=settings.require_principal_approval,
     )  # fmt: skip
     outcome = result.outcome
-    errors.update(outcome.errors)
-    if result.events:
-        notify.dispatch_events(engine, result.events, now=now)
-    options = {item.question.key: item for item in view.numbered}
-    understood = []
-    for saved_key, value in outcome.saved.items():
-        item = options.get(saved_key)
-        if item is not None:
-            understood.append([item.label, show_value(item.question, value, item.options)])
+    events = list(result.events)
+    errors: dict[str, str] = dict(outcome.errors)
+    saved: dict[str, Any] = dict(outcome.saved)
+    role = outcome.state.answers.get("role")
+    volunteered = by_flow.get("profile") if flow == "opt_in" and role not in (None, "none") else None
+    if volunteered:
+        asked_later = {item.question.key for item in dialog_view(engine, person_id=located.person_id, flow="profile", context=context, now=now).numbered}
+        volunteered = {key_: value for key_, value in volunteered.items() if key_ in asked_later}
+        if volunteered:
+            later_result = dialogs.answer(
+                engine, person_id=located.person_id, flow="profile", context=context, channel="email", replies=volunteered,
+                now=now, require_approval_default=settings.require_principal_approval,
+            )  # fmt: skip
+            events += later_result.events
+            errors.update(later_result.outcome.errors)
+            saved.update(later_result.outcome.saved)
+    if events:
+        notify.dispatch_events(engine, events, now=now)
+
+    labels = {**({item.question.key: item for item in later.numbered} if later else {}), **own}
+    understood = [
+        _labelled(labels, saved_key, reading.understood.get(saved_key) or show_value(labels[saved_key].question, value, labels[saved_key].options))
+        for saved_key, value in saved.items() if saved_key in labels
+    ]  # fmt: skip
+    still_open = {key_ for key_ in labels if key_ not in saved}
+    proposals = [
+        [flow if key_ in own else "profile", key_, value] for key_, value in reading.proposals.items() if key_ in still_open and key_ not in errors
+    ]  # fmt: skip
+    proposed = [_labelled(labels, key_, reading.understood.get(key_) or value) for _flow, key_, value in proposals]
+    doubts = [_labelled(labels, key_, question) for key_, question in reading.doubts.items() if key_ in still_open]
+    answered = bool(saved or proposals or doubts or confirmed is not None)
+    reason = needs_person(body, answered=answered, flow=flow)
+    remark = "\n".join(reading.remarks.values())
+    if reason is None and remark:
+        reason = REASON_CHECK_IN_COMMENT if flow == "check_in" else REASON_QUESTION
+    passed_on = _pass_on(
+        engine, settings, person_id=located.person_id, text=body, subject=mail.subject, reason=reason, flow=flow, context=context, key=key, now=now,
+    ) if reason is not None and body.strip() else None  # fmt: skip
+
     next_flow = next_context = None
-    if flow == "opt_in" and outcome.complete and outcome.state.answers.get("role") not in (None, "none"):
+    if flow == "opt_in" and outcome.complete and role not in (None, "none"):
         next_flow, next_context = "profile", context
     done_message = None
-    if flow == "opt_in" and outcome.complete and outcome.state.answers.get("role") == "none":
+    if flow == "opt_in" and outcome.complete and role == "none":
         done_message = "Thanks for letting us know. You won't be matched this term; we'll ask again next term."
-    references = [*(mail.references or ([mail.in_reply_to] if mail.in_reply_to else [])), *([mail.message_id] if mail.message_id else [])]
     notice = {
         "notice": "flow_reply", "flow": flow, "context": context, "subject": mail.subject,
-        "understood": understood, "errors": errors, "unplaced": extraction.unplaced[:3] if not understood else [],
+        "understood": understood, "errors": errors, "unplaced": extraction.unplaced[:3] if not answered else [],
+        "proposed": proposed, "proposals": proposals, "doubts": doubts, "passed_on": passed_on,
         "completed": outcome.complete and bool(outcome.saved), "next_flow": next_flow, "next_context": next_context,
-        "done_message": done_message,
-        "thread": {"in_reply_to": mail.message_id, "references": references[-10:]},
+        "done_message": done_message, "thread": _thread(mail),
     }  # fmt: skip
     with session_scope(engine) as session:
         person = session.get(Person, located.person_id)
@@ -256,8 +308,28 @@ def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now
             session, idempotency_key=key, channel="email", purpose=f"email.reply.{flow}", recipient=person.email,
             person_id=person.id, body={**notice, "person_name": person.name}, now=now,
         )  # fmt: skip
-    logger.info("reply from person %s applied to %s/%s: saved %s, %d problem(s)", located.person_id, flow, context, sorted(outcome.saved), len(errors))
-    return InboundResult(
-        "applied", how, person_id=located.person_id, flow=flow, saved=dict(outcome.saved), errors=errors,
-        complete=outcome.complete, reply_key=key,
+    logger.info(
+        "reply from person %s applied to %s/%s: saved %s, %d proposed, %d in doubt, %d problem(s)",
+        located.person_id, flow, context, sorted(saved), len(proposals), len(doubts), len(errors),
     )  # fmt: skip
+    return InboundResult(
+        "applied", how, person_id=located.person_id, flow=flow, saved=saved, errors=errors,
+        complete=outcome.complete, reply_key=key, proposals={key_: value for _f, key_, value in proposals},
+        doubts=dict(reading.doubts), passed_on=passed_on,
+    )  # fmt: skip
+
+
+def _notice_reply(engine: Engine, settings: Settings, mail: InboundMail, located: tokens.ReplyToken, *, body: str, key: str, now: datetime) -> InboundResult:
+    """A reply to a notice that asked nothing (a pairing, a reminder): whatever it says goes to a person."""
+    reason = needs_person(body, answered=False, flow=None)
+    if reason is None:  # empty, or only "Thanks!": nobody needs to read it
+        logger.info("reply from person %s to a notice only acknowledges it; nothing to pass on", located.person_id)
+        return InboundResult("ignored", "reply to a notice", person_id=located.person_id)
+    told = _pass_on(engine, settings, person_id=located.person_id, text=body, subject=mail.subject, reason=reason, flow=None, context=located.context, key=key, now=now)
+    with session_scope(engine) as session:
+        person = session.get(Person, located.person_id)
+        enqueue(
+            session, idempotency_key=key, channel="email", purpose="email.reply.notice", recipient=person.email, person_id=person.id,
+            body={"notice": "passed_on", "subject": mail.subject, "text": told, "thread": _thread(mail), "person_name": person.name}, now=now,
+        )  # fmt: skip
+    return InboundResult("applied", "passed on", person_id=located.person_id, reply_key=key, passed_on=told)

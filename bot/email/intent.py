@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["confirmation", "needs_person"]
+__all__ = ["confirmation", "is_courtesy", "needs_person"]
 
 # Whole replies that confirm or reject a proposal, in the program languages; compared after folding accents.
 _YES = {
@@ -71,6 +71,21 @@ def confirmation(text: str) -> bool | None:
     return None
 
 
+# Words that only acknowledge: "Thanks!", "Great, see you then". Nobody needs to read them, so they are not passed on.
+_COURTESY_WORDS = {
+    "thanks", "thank", "you", "so", "much", "many", "thx", "ty", "great", "ok", "okay", "perfect", "sounds", "good", "got", "it",
+    "see", "then", "will", "do", "noted", "cheers", "awesome", "cool", "wonderful", "lovely", "merci", "gracias", "danke",
+    "obrigado", "obrigada", "grazie", "bedankt", "dank", "je", "wel", "very", "looking", "forward", "to", "a", "lot", "!", "all",
+    "the", "best", "and", "i", "we", "us",
+}  # fmt: skip
+
+
+def is_courtesy(text: str) -> bool:
+    """True for a short reply that only thanks or acknowledges ("Thanks!", "Great, see you then")."""
+    words = _fold(text).replace("'", " ").split()
+    return 0 < len(words) <= 12 and all(word in _COURTESY_WORDS for word in words)
+
+
 def _sentences(text: str) -> list[str]:
     return [part.strip() for part in re.split(r"(?<=[.!?])\s+|\n+", text or "") if part.strip()]
 
@@ -78,7 +93,7 @@ def _sentences(text: str) -> list[str]:
 def needs_person(text: str, *, answered: bool, flow: str | None) -> str | None:
     """Why a person should read this reply (a question, a problem, a comment nothing else keeps), or None."""
     sentences = _sentences(text)
-    if not sentences:
+    if not sentences or is_courtesy(text):
         return None
     if any(s.endswith("?") or s.startswith(("¿",)) or (_QUESTION_START_RE.match(s) and len(s.split()) > 2 and "?" in s) for s in sentences):
         return "a question for a person"

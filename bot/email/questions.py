@@ -69,20 +69,22 @@ class DialogView:
     person_role: str  # the roster role, for "yes" to the opt-in question
 
 
-def dialog_view(engine: Engine, *, person_id: int, flow: str, context: str, now: datetime) -> DialogView:
-    """Load the dialog and the program's options and number its questions."""
+def dialog_view(engine: Engine, *, person_id: int, flow: str, context: str, now: datetime, every: bool = False) -> DialogView:
+    """Load the dialog and the program's options and number its questions (`every`: also those not asked of this person yet)."""
     with session_scope(engine) as session:
-        return dialog_view_in(session, person_id=person_id, flow=flow, context=context, now=now)
+        return dialog_view_in(session, person_id=person_id, flow=flow, context=context, now=now, every=every)
 
 
-def dialog_view_in(session: Session, *, person_id: int, flow: str, context: str, now: datetime) -> DialogView:
+def dialog_view_in(session: Session, *, person_id: int, flow: str, context: str, now: datetime, every: bool = False) -> DialogView:
     """`dialog_view` inside the caller's transaction."""
     the_flow = get_flow(flow)
     scope = dialogs.dialog_scope(session, person_id=person_id, context=context)
     person, ctx = scope.person, scope.ctx
     state = dialogs.current_state_in(session, person_id=person_id, flow=flow, context=context) or start(the_flow, now=now, ctx=ctx)
     answers = dict(state.answers)
-    applicable = [q for q in questions_for(the_flow, ctx) if q.ask_if(answers, ctx)]
+    # `every`: a reply may volunteer answers to questions its person is not asked yet (a mentee's needs in the
+    # same sentence that makes them a mentee), so they can be read before the role is saved.
+    applicable = [q for q in questions_for(the_flow, ctx) if every or q.ask_if(answers, ctx)]
     numbered = tuple(NumberedQuestion(n, q, q.options(ctx)) for n, q in enumerate(applicable, start=1))
     pending = tuple(item for item in numbered if item.question.key not in answers)
     return DialogView(
