@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.headerregistry import Address
@@ -25,6 +26,8 @@ from bot.email import tokens
 from bot.email.ics import Party, session_invite
 from bot.email.questions import DialogView, NumberedQuestion, dialog_view_in
 from bot.flows import get_flow
+from bot.guides import GuideContext, Mentee, Mentor, SessionTime, render_email_parts
+from bot.rounds.guides import guide_context, overrides_of, program_of
 from bot.settings import Settings
 from storage.models import OutboxMessage, Pairing, Person, Program, Round, Term
 
@@ -210,10 +213,10 @@ def _guide_url(notice: dict[str, Any], settings: Settings) -> str | None:
     return rebase_link(stored, settings.public_base_url)
 
 
-def _guide_context_from_storage(session: Session, notice: dict[str, Any], person: Person, settings: Settings, program_name: str, guide_url: str | None):
+def _guide_context_from_storage(
+    session: Session, notice: dict[str, Any], person: Person, settings: Settings, program_name: str, guide_url: str | None
+) -> tuple[GuideContext, Mapping[str, str] | None] | None:
     """The guide as the rounds build it (profiles, group, program overrides), or None when the pairing is not on file."""
-    from bot.rounds.guides import guide_context, overrides_of, program_of
-
     pairing = session.get(Pairing, int(notice["pairing_id"])) if str(notice.get("pairing_id") or "").isdecimal() else None
     round_ = session.get(Round, pairing.round_id) if pairing is not None else None
     if pairing is None or round_ is None or person.id not in (pairing.mentor_id, pairing.mentee_id):
@@ -227,8 +230,6 @@ def _guide_context_from_storage(session: Session, notice: dict[str, Any], person
 
 def _guide(session: Session, notice: dict[str, Any], person: Person, settings: Settings, zone: str, program_name: str, guide_url: str | None) -> tuple[str, Markup] | None:
     """The conversation guide (bot.guides) for this reader, as text and an HTML fragment; None if it can't be rendered."""
-    from bot.guides import GuideContext, Mentee, Mentor, SessionTime, render_email_parts
-
     try:
         found = _guide_context_from_storage(session, notice, person, settings, program_name, guide_url)
         if found is not None:
