@@ -86,12 +86,13 @@ async def test_a_pairing_notice_arrives_with_both_parts_the_invite_and_the_heade
     assert "<strong>Ana Chen</strong>" in html and "same grade band (6-8)" in html
     assert "Your conversation guide" in text and "Your conversation guide" in html  # the guide from bot.guides
     (invite,) = [part for part in mail.iter_attachments() if part.get_content_type() == "text/calendar"]
-    assert invite.get_filename() == "mentoring.ics" and invite.get_param("method") == "PUBLISH"
+    assert invite.get_filename() == "mentoring.ics" and invite.get_param("method") == "REQUEST"
     calendar = Calendar.from_ical(invite.get_content() if isinstance(invite.get_content(), str) else invite.get_content().decode())
     events = list(calendar.walk("VEVENT"))
     assert [e.decoded("dtstart").isoformat() for e in events] == ["2026-12-01T20:30:00+00:00", "2026-12-08T20:30:00+00:00"]
     assert events[0]["uid"] == "mentorbot-pairing-7-session-1@district.example" and "session 1 of 2" in str(events[0]["summary"])
     assert {str(a) for a in events[0].get("attendee")} == {"mailto:ben@d.example", "mailto:ana@d.example"}
+    assert str(calendar["method"]) == "REQUEST" and str(events[0]["organizer"]) == "mailto:mentoring@district.example"
 
 
 async def test_connections_are_reused_and_concurrency_is_bounded(engine: Engine, database_url: str, tmp_path: Path, now: datetime) -> None:

@@ -6,22 +6,28 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from sqlmodel import Session
 
 from bot.email import tokens
-from bot.email.ics import session_invite
+from bot.email.ics import Party, session_invite
 from bot.email.questions import DialogView, NumberedQuestion, dialog_view_in
 from bot.flows import get_flow
+from bot.guides import GuideContext, Mentee, Mentor, SessionTime, render_email_parts
+from bot.rounds.guides import guide_context, overrides_of, program_of
 from bot.settings import Settings
 from storage.models import OutboxMessage, Pairing, Person, Program, Round, Term
 
@@ -63,6 +69,7 @@ class Rendered:
     unsubscribe_url: str | None = None
     sender_name: str | None = None  # the program the email speaks for; None = PROGRAM_NAME
     reply_to: Address | None = None  # answers go here rather than back to mentorbot (a teacher's reply held for an admin)
+    auto_submitted: str = "auto-generated"  # RFC 3834: "auto-replied" when the email answers something a person sent
 
 
 def _example_for(item: NumberedQuestion) -> str:
@@ -111,10 +118,51 @@ def _reply_subject(subject: str) -> str:
     return f"Re: {bare or 'your answers'}"
 
 
+TEXT_WIDTH = 78  # RFC 5322's recommended line length for text people read
+SIGNATURE = "-- "  # the signature delimiter mail clients recognise (and fold or dim what follows)
+# Leading indentation and a list or quote marker, kept on the first line and mirrored on the lines a wrap adds.
+_LINE_LEAD = re.compile(r"^(\s*)((?:[-*+\u2022]|\d+[.)]|\d+ =|[>|]+)\s+)?")
+
+
+def wrap_text(text: str, width: int = TEXT_WIDTH) -> str:
+    """Plain text with every line longer than `width` wrapped: words and URLs never broken, list and quote indents kept."""
+    lines = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            lines.append(line)
+            continue
+        lead = _LINE_LEAD.match(line).group(0)
+        marker = lead.strip()
+        # Quotes and boxed notes repeat their marker on each line; list items hang under their first word.
+        hanging = lead if marker[:1] in (">", "|") else " " * len(lead)
+        lines.append(
+            textwrap.fill(
+                line[len(lead):], width, initial_indent=lead, subsequent_indent=hanging,
+                break_long_words=False, break_on_hyphens=False,
+            )  # fmt: skip
+        )
+    return "\n".join(lines)
+
+
 def _render_pair(template: str, **values: Any) -> tuple[str, str]:
-    text = _env.get_template(f"{template}.txt").render(**values)
+    text = _env.get_template(f"{template}.txt").render(signature=SIGNATURE, **values)
     html = _env.get_template(f"{template}.html").render(**values)
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n", html
+    return wrap_text(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"), html
+
+
+def rebase_link(url: str, base_url: str) -> str:
+    """`url`'s path and query under `base_url`, so links queued under another address (localhost) reach the app today."""
+    parts, base = urlsplit(url), urlsplit(base_url.rstrip("/"))
+    path = parts.path
+    for route in APP_ROUTES:  # drop whatever prefix the old base had before the app's own routes
+        at = path.find(route)
+        if at >= 0:
+            path = path[at:]
+            break
+    return urlunsplit((base.scheme, base.netloc, base.path + path, parts.query, parts.fragment))
+
+
+APP_ROUTES = ("/guides/", "/email/")
 
 
 def _flow_prompt(session: Session, message: OutboxMessage, person: Person, settings: Settings, now: datetime, base: dict[str, Any]) -> Rendered:
@@ -158,59 +206,123 @@ def _flow_reply(session: Session, message: OutboxMessage, person: Person, settin
     )  # fmt: skip
 
 
-def _guide(notice: dict[str, Any], person: Person, settings: Settings, zone: str) -> tuple[str, str] | None:
-    """The conversation guide (bot.guides) for this reader, as text and HTML; None if it can't be rendered."""
-    try:
-        from bot.guides import GuideContext, Mentee, Mentor, SessionTime, render_email
-    except ImportError:  # pragma: no cover - guides ship with mentorbot
+def _guide_url(notice: dict[str, Any], settings: Settings) -> str | None:
+    """The guide's address at today's PUBLIC_BASE_URL (notices queued earlier carry the address of their day)."""
+    stored = str(notice.get("guide_url") or "")
+    if not stored:
         return None
+    return rebase_link(stored, settings.public_base_url)
+
+
+def _guide_context_from_storage(
+    session: Session, notice: dict[str, Any], person: Person, settings: Settings, program_name: str, guide_url: str | None
+) -> tuple[GuideContext, Mapping[str, str] | None] | None:
+    """The guide as the rounds build it (profiles, group, program overrides), or None when the pairing is not on file."""
+    pairing = session.get(Pairing, int(notice["pairing_id"])) if str(notice.get("pairing_id") or "").isdecimal() else None
+    round_ = session.get(Round, pairing.round_id) if pairing is not None else None
+    if pairing is None or round_ is None or person.id not in (pairing.mentor_id, pairing.mentee_id):
+        return None
+    ctx = guide_context(
+        session, pairing=pairing, round_=round_, reader=person, base_url=settings.public_base_url, session_minutes=settings.session_minutes,
+    )  # fmt: skip
+    # The link at today's base address; the program name the rest of the email speaks with.
+    return replace(ctx, guide_url=guide_url, program_name=program_name), overrides_of(program_of(session, round_))
+
+
+def _guide(session: Session, notice: dict[str, Any], person: Person, settings: Settings, zone: str, program_name: str, guide_url: str | None) -> tuple[str, Markup] | None:
+    """The conversation guide (bot.guides) for this reader, as text and an HTML fragment; None if it can't be rendered."""
     try:
-        partner = str(notice.get("partner_name") or "your partner")
-        topic = notice.get("topic")
-        mentor_name, mentee_name = (partner, person.name) if notice.get("role") == "mentee" else (person.name, partner)
-        times = tuple(
-            SessionTime(number, datetime.fromisoformat(start), datetime.fromisoformat(end))
-            for number, (start, end) in enumerate(notice.get("proposed") or [], start=1)
-        )
-        ctx = GuideContext(
-            program_name=settings.program_name, mentor=Mentor(mentor_name, offers=(topic,) if topic else ()),
-            mentees=(Mentee(mentee_name, asked_for=(topic,) if topic else ()),), topic=topic,
-            sessions=int(notice.get("sessions") or max(len(times), 1)), reasons=tuple(notice.get("reasons") or ()), times=times,
-            timezone=zone, session_minutes=settings.session_minutes, custom_message=notice.get("custom_message"),
-            guide_url=notice.get("guide_url") if str(notice.get("guide_url") or "").startswith(("http://", "https://")) else None,
-        )  # fmt: skip
-        _subject, text, html = render_email(ctx)
-        return text, html
+        found = _guide_context_from_storage(session, notice, person, settings, program_name, guide_url)
+        if found is not None:
+            ctx, overrides = found
+        else:  # a notice without its pairing on file: the guide from what the notice says
+            partner = str(notice.get("partner_name") or "your partner")
+            topic = notice.get("topic")
+            mentor_name, mentee_name = (partner, person.name) if notice.get("role") == "mentee" else (person.name, partner)
+            times = tuple(
+                SessionTime(number, datetime.fromisoformat(start), datetime.fromisoformat(end))
+                for number, (start, end) in enumerate(notice.get("proposed") or [], start=1)
+            )
+            ctx = GuideContext(
+                program_name=program_name, mentor=Mentor(mentor_name, offers=(topic,) if topic else ()),
+                mentees=(Mentee(mentee_name, asked_for=(topic,) if topic else ()),), topic=topic,
+                sessions=int(notice.get("sessions") or max(len(times), 1)), reasons=tuple(notice.get("reasons") or ()), times=times,
+                timezone=zone, session_minutes=settings.session_minutes, custom_message=notice.get("custom_message"), guide_url=guide_url,
+            )  # fmt: skip
+            overrides = None
+        text, fragment = render_email_parts(ctx, overrides=overrides)
+        # The fragment is our own markup, built with every piece of people's text escaped (bot.guides.render).
+        return text, Markup(fragment)
     except Exception:  # the pairing must still go out; the guide link stays in the email
         logger.exception("rendering the conversation guide for pairing %s failed", notice.get("pairing_id"))
         return None
 
 
+def _organizer(session: Session, notice: dict[str, Any], settings: Settings, program_name: str) -> Party:
+    """Who invites: the program's `organizer_email`, else its first admin email, else the From address; named as the program."""
+    program = program_of_notice(session, notice)
+    program_settings = (program.settings or {}) if program is not None else {}
+    address = program_settings.get("organizer_email") or next(iter(program_settings.get("admin_emails") or ()), None) or settings.mail_from
+    return Party(program_name, str(address))
+
+
+def _invite(session: Session, notice: dict[str, Any], person: Person, settings: Settings, now: datetime, program_name: str, *, method: str, guide_url: str | None) -> tuple[str, bytes, dict[str, str]] | None:
+    """The .ics for a pairing's sessions (REQUEST, or CANCEL when the pairing is withdrawn); None without session times."""
+    proposed = [pair for pair in notice.get("proposed") or [] if len(pair) == 2]
+    if not proposed:
+        return None
+    names = sorted([person.name, str(notice.get("partner_name") or "")])
+    ics = session_invite(
+        method=method, proposed=proposed, uid_base=f"mentorbot-pairing-{notice.get('pairing_id')}", uid_domain=mail_domain(settings),
+        summary=f"{program_name}: {names[0]} & {names[1]}" + (f" ({notice['topic']})" if notice.get("topic") else ""),
+        description=("Cancelled mentoring session." if method == "CANCEL" else "Proposed mentoring session.") + (f" Guide: {guide_url}" if guide_url and method != "CANCEL" else ""),
+        organizer=_organizer(session, notice, settings, program_name),
+        attendees=[Party(person.name, person.email), Party(str(notice.get("partner_name") or ""), str(notice.get("partner_email") or ""))],
+        sequence=int(notice.get("ics_sequence") or 0), now=now,
+    )  # fmt: skip
+    return ("mentoring.ics", ics, {"method": method})
+
+
 def _pairing(session: Session, message: OutboxMessage, person: Person, settings: Settings, now: datetime, base: dict[str, Any]) -> Rendered:
     notice = message.body
+    pairing = session.get(Pairing, int(notice["pairing_id"])) if str(notice.get("pairing_id") or "").isdecimal() else None
+    if pairing is not None and pairing.status == "cancelled":
+        return Rendered(skip=f"pairing {pairing.id} was cancelled before this notice went out")
     zone = ZoneInfo(person.timezone or settings.default_timezone)
     proposed = [pair for pair in notice.get("proposed") or [] if len(pair) == 2]
     times = [
         f"{datetime.fromisoformat(start).astimezone(zone):%a %b %-d, %H:%M}-{datetime.fromisoformat(end).astimezone(zone):%H:%M}"
         for start, end in proposed
     ]
-    guide = _guide(notice, person, settings, str(zone))
+    guide_url = _guide_url(notice, settings)
+    guide = _guide(session, notice, person, settings, str(zone), base["program_name"], guide_url)
     subject = f"You're matched with {notice.get('partner_name', 'a colleague')}" + (f" on {notice['topic']}" if notice.get("topic") else "")
+    if notice.get("changed"):
+        subject = f"Updated: {subject}"
     text, html = _render_pair(
-        "pairing", **base, subject=subject, n=_Obj(notice), times=times, zone=str(zone),
+        "pairing", **base, subject=subject, n=_Obj(notice), times=times, zone=str(zone), guide_url=guide_url,
         guide_text=guide[0] if guide else "", guide_html=guide[1] if guide else "",
     )  # fmt: skip
     rendered = Rendered(subject=subject, text=text, html=html)
-    if proposed:
-        names = sorted([person.name, notice.get("partner_name", "")])
-        ics = session_invite(
-            proposed=proposed, uid_base=f"mentorbot-pairing-{notice.get('pairing_id')}", uid_domain=mail_domain(settings),
-            summary=f"Mentoring: {names[0]} & {names[1]}" + (f" ({notice['topic']})" if notice.get("topic") else ""),
-            description="Proposed mentoring session." + (f" Guide: {notice['guide_url']}" if notice.get("guide_url") else ""),
-            organizer=settings.mail_from, attendees=[(person.name, person.email), (notice.get("partner_name", ""), notice.get("partner_email", ""))],
-            now=now,
-        )  # fmt: skip
-        rendered.attachments.append(("mentoring.ics", ics, {"method": "PUBLISH"}))
+    invite = _invite(session, notice, person, settings, now, base["program_name"], method="REQUEST", guide_url=guide_url)
+    if invite is not None:
+        rendered.attachments.append(invite)
+    return rendered
+
+
+def _pairing_cancelled(session: Session, message: OutboxMessage, person: Person, settings: Settings, now: datetime, base: dict[str, Any]) -> Rendered:
+    """A pairing withdrawn (rematched or cancelled): a short note and a METHOD:CANCEL that takes the sessions off calendars."""
+    notice = message.body
+    partner = str(notice.get("partner_name") or "your partner")
+    subject = f"Cancelled: your mentoring sessions with {partner}"
+    body = str(notice.get("text") or f"Your mentoring pairing with {partner} has been cancelled, and its sessions with it.")
+    if notice.get("proposed"):
+        body += "\n\nThe attached calendar update (mentoring.ics) removes the sessions from your calendar."
+    text, html = _render_pair("notice", **base, subject=subject, text=body)
+    rendered = Rendered(subject=subject, text=text, html=html)
+    cancel = _invite(session, notice, person, settings, now, base["program_name"], method="CANCEL", guide_url=None)
+    if cancel is not None:
+        rendered.attachments.append(cancel)
     return rendered
 
 
@@ -286,10 +398,18 @@ def _held_reply(message: OutboxMessage, base: dict[str, Any]) -> Rendered:
     except (ValueError, IndexError, TypeError):  # an address a header cannot carry: the email names it in the text
         logger.warning("held reply %s: the teacher's address can't be a Reply-To", notice.held_reply_id)
     return rendered
+# Notices that answer something a person sent (RFC 3834 "auto-replied"); every other notice is "auto-generated".
+REPLY_NOTICES = frozenset({"flow_reply", "signup.reply", "data_export", "passed_on"})
+
+
+def _why(kind: str, program_name: str) -> str:
+    if kind in REPLY_NOTICES:
+        return f"You get this because you wrote to {program_name}."
+    return f"You get this because you take part in {program_name}."
 
 
 def render_notice(session: Session, *, message: OutboxMessage, settings: Settings, now: datetime) -> Rendered:
-    """The email an outbox message becomes (or why it should not be sent)."""
+    """The email an outbox message becomes (or why it should not be sent); links are built from today's settings."""
     person = session.get(Person, message.person_id) if message.person_id is not None else None
     if person is not None and person.unsubscribed_at is not None and message.body.get("notice") not in ("flow_reply", "data_export"):
         return Rendered(skip="unsubscribed")
@@ -299,14 +419,16 @@ def render_notice(session: Session, *, message: OutboxMessage, settings: Setting
     if person is not None:
         token = tokens.make_unsubscribe_token(settings.token_secret, person_id=person.id)
         unsubscribe_url = f"{settings.public_base_url.rstrip('/')}/email/unsubscribe/{token}"
-    base = {"first_name": _first_name(name), "program_name": program_name, "unsubscribe_url": unsubscribe_url}
-    kind = message.body.get("notice")
+    kind = str(message.body.get("notice") or "")
+    base = {"first_name": _first_name(name), "program_name": program_name, "unsubscribe_url": unsubscribe_url, "why": _why(kind, program_name)}
     if person is not None and kind == "flow_prompt":
         rendered = _flow_prompt(session, message, person, settings, now, base)
     elif person is not None and kind == "flow_reply":
         rendered = _flow_reply(session, message, person, settings, now, base)
     elif person is not None and kind == "pairing":
         rendered = _pairing(session, message, person, settings, now, base)
+    elif person is not None and kind == "pairing.cancelled":
+        rendered = _pairing_cancelled(session, message, person, settings, now, base)
     elif person is not None and kind in ("round.announce", "signup.reply"):
         rendered = _round_signup(message, person, settings, base)
     elif kind == "held_reply":
@@ -318,16 +440,14 @@ def render_notice(session: Session, *, message: OutboxMessage, settings: Setting
         rendered.attachments.append(("mentorbot-my-data.json", data, {}))
     rendered.unsubscribe_url = unsubscribe_url
     rendered.sender_name = program_name
+    rendered.auto_submitted = "auto-replied" if kind in REPLY_NOTICES else "auto-generated"
     return rendered
 
 
-def program_name_of(session: Session, notice: dict[str, Any]) -> str | None:
-    """The program a notice belongs to (named in it, or found through its term, round or pairing), so its email speaks for that program."""
-    if notice.get("program_name"):
-        return str(notice["program_name"])
+def program_of_notice(session: Session, notice: dict[str, Any]) -> Program | None:
+    """The program a notice belongs to, found through its program, term, round or pairing."""
     if notice.get("program_id"):
-        program = session.get(Program, int(notice["program_id"]))
-        return program.name if program is not None else None
+        return session.get(Program, int(notice["program_id"]))
     kind, _, number = str(notice.get("context") or "").partition(":")
     ids = {"term": notice.get("term_id"), "round": notice.get("round_id"), "pairing": notice.get("pairing_id")}
     if kind in ids and number.split(":")[0].isdecimal():
@@ -340,7 +460,14 @@ def program_name_of(session: Session, notice: dict[str, Any]) -> str | None:
         round_ = session.get(Round, int(ids["round"]))
         term_id = round_.term_id if round_ is not None else None
     term = session.get(Term, int(term_id)) if term_id else None
-    program = session.get(Program, term.program_id) if term is not None else None
+    return session.get(Program, term.program_id) if term is not None else None
+
+
+def program_name_of(session: Session, notice: dict[str, Any]) -> str | None:
+    """The program a notice belongs to (named in it, or found through its term, round or pairing), so its email speaks for that program."""
+    if notice.get("program_name"):
+        return str(notice["program_name"])
+    program = program_of_notice(session, notice)
     return program.name if program is not None else None
 
 
@@ -370,10 +497,18 @@ def build_mime(message: OutboxMessage, rendered: Rendered, *, settings: Settings
     if unsubscribe_url:
         mail["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: vacation responders must not answer, so they can't pose as replies
+    # RFC 3834: vacation responders must not answer either kind, so they can't pose as replies.
+    mail["Auto-Submitted"] = rendered.auto_submitted
+    # Exchange and Outlook ignore Auto-Submitted; this stops their out-of-office and auto-reply answers.
+    mail["X-Auto-Response-Suppress"] = "OOF, AutoReply"
     mail["X-Mentorbot-Purpose"] = message.purpose
     mail.set_content(rendered.text)
     mail.add_alternative(rendered.html, subtype="html")
+    for filename, data, params in rendered.attachments:
+        if filename.endswith(".ics"):
+            # Outlook shows an invitation (Accept / Decline) only for a text/calendar alternative of the body; the
+            # attached copy below is what Gmail and Apple Mail read. Both carry the same METHOD.
+            mail.add_alternative(data, maintype="text", subtype="calendar", params=params)
     for filename, data, params in rendered.attachments:
         maintype, subtype = ("application", "json") if filename.endswith(".json") else ("text", "calendar")
         mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename, params=params)

@@ -6,6 +6,7 @@ three renderers turn it into Slack Block Kit, email (plain text and HTML) and a 
     ctx = GuideContext(program_name=..., mentor=Mentor(...), mentees=(Mentee(...),), sessions=2, ...)
     blocks = render_slack_blocks(ctx)                 # list of Block Kit blocks, within Slack's limits
     subject, text, html = render_email(ctx)
+    text, fragment = render_email_parts(ctx)       # the guide inside another email (no page of its own)
     page = render_print_page(ctx)                     # served at /guides/pairing/{id} (bot.web.guides)
     problems = validate_override(source, name="two_sessions.html")   # at preview, with line numbers
 
@@ -43,6 +44,7 @@ from bot.guides.environment import (
 from bot.guides.render import (
     mrkdwn_escape,
     render_email,
+    render_email_parts,
     render_print_page,
     render_slack_blocks,
     render_slack_message,
@@ -72,6 +74,7 @@ __all__ = [
     "pick_guide",
     "render_document",
     "render_email",
+    "render_email_parts",
     "render_markup",
     "render_print_page",
     "render_slack_blocks",

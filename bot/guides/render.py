@@ -350,7 +350,8 @@ def _subject(doc: Document, program: str) -> str:
     return _clip(" ".join(f"{doc.title} | {program}".split()), 200)
 
 
-def document_email_html(doc: Document, *, program: str, guide_url: str | None) -> str:
+def document_email_fragment(doc: Document, *, program: str, guide_url: str | None) -> str:
+    """The guide as a block of HTML to place inside another email's body: no page, head or body of its own."""
     footer = f"Sent by {html.escape(program)} through mentorbot."
     if guide_url:
         footer = (
@@ -358,15 +359,22 @@ def document_email_html(doc: Document, *, program: str, guide_url: str | None) -
         )
     lead = f"<p{_email_style('lead')}>{spans_to_html(doc.lead)}</p>" if doc.lead else ""
     return (
+        f'<div class="guide"{_email_style("wrap")}>'
+        f"<h1{_email_style('h1')}>{html.escape(doc.title)}</h1>{lead}\n"
+        f"{document_html_body(doc, _email_style)}\n"
+        f"<p{_email_style('footer')}>{footer}</p>"
+        "</div>\n"
+    )
+
+
+def document_email_html(doc: Document, *, program: str, guide_url: str | None) -> str:
+    """The guide as a whole HTML email of its own."""
+    return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(doc.title)}</title></head>\n"
-        f"<body{_email_style('body')}><div{_email_style('wrap')}>"
-        f"<h1{_email_style('h1')}>{html.escape(doc.title)}</h1>{lead}\n"
-        f"{document_html_body(doc, _email_style)}\n"
-        f"<p{_email_style('footer')}>{footer}</p>"
-        "</div></body></html>\n"
+        f"<body{_email_style('body')}>{document_email_fragment(doc, program=program, guide_url=guide_url)}</body></html>\n"
     )
 
 
@@ -447,6 +455,15 @@ def render_email(ctx: GuideContext, *, overrides: Overrides = None) -> tuple[str
         _subject(doc, ctx.program_name),
         document_text(doc, program=ctx.program_name, guide_url=ctx.guide_url),
         document_email_html(doc, program=ctx.program_name, guide_url=ctx.guide_url),
+    )
+
+
+def render_email_parts(ctx: GuideContext, *, overrides: Overrides = None) -> tuple[str, str]:
+    """`(plain text, HTML fragment)` of the guide, to include in another email (a pairing notice)."""
+    doc = render_document(ctx, overrides=overrides)
+    return (
+        document_text(doc, program=ctx.program_name, guide_url=ctx.guide_url),
+        document_email_fragment(doc, program=ctx.program_name, guide_url=ctx.guide_url),
     )
 
 

@@ -30,7 +30,7 @@ from bot.rounds.participants import history_from, round_settings_for, to_partici
 from bot.settings import Settings
 from storage import repo
 from storage.db import session_scope
-from storage.models import CheckIn, Enrollment, Pairing, Person, PlannedSession, Program, Round, ScheduledAction, Term
+from storage.models import CheckIn, Enrollment, OutboxMessage, Pairing, Person, PlannedSession, Program, Round, ScheduledAction, Term
 
 logger = logging.getLogger(__name__)
 
@@ -301,11 +301,95 @@ def _round_notify(session: Session, action: ScheduledAction, now: datetime, conf
 def notify_pairing(session: Session, *, pairing: Pairing, round_: Round, now: datetime, config: ScheduleConfig) -> int:
     """Queue the pairing notice to both sides (their channel, and email as well)."""
     mentor, mentee = _pair_people(session, pairing)
+    sequence = calendar_sequence(session, pairing=pairing)
     queued = 0
     for reader, partner, role in ((mentor, mentee, "mentor"), (mentee, mentor, "mentee")):
         notice = pairing_notice(session, pairing=pairing, round_=round_, reader=reader, partner=partner, role=role, config=config)
+        notice["ics_sequence"] = sequence
         queued += len(send_notice(session, person=reader, purpose="pairing", key=f"{pairing.id}:{reader.id}", notice=notice, now=now, email_copy=True))
     return queued
+
+
+# --- the pair's calendar entries: updates and cancels -----------------------------------------
+
+# Notices that carry a pairing's sessions as calendar entries (the email attaches them as an iTIP .ics).
+CALENDAR_NOTICES = ("pairing", "pairing.update", "pairing.cancelled")
+
+
+def _calendar_notices(session: Session, pairing: Pairing) -> list[OutboxMessage]:
+    statement = select(OutboxMessage).where(
+        col(OutboxMessage.purpose).in_(CALENDAR_NOTICES), col(OutboxMessage.person_id).in_([pairing.mentor_id, pairing.mentee_id])
+    )
+    return [m for m in session.exec(statement) if m.body.get("pairing_id") == pairing.id]
+
+
+def calendar_sequence(session: Session, *, pairing: Pairing) -> int:
+    """The SEQUENCE the pair's next calendar message carries: one above any already queued, 0 for the first.
+
+    Kept in the outbox rows themselves (each notice carries its `ics_sequence`), so it survives restarts and
+    every later update or cancel outranks what people's calendars already hold.
+    """
+    sent = [int(m.body.get("ics_sequence") or 0) for m in _calendar_notices(session, pairing)]
+    return max(sent) + 1 if sent else 0
+
+
+def withdraw_pairing(session: Session, *, pairing: Pairing, now: datetime, why: str) -> int:
+    """Tell each person who was sent this pairing that it is off, with a calendar CANCEL of its sessions (once per person)."""
+    told = {m.person_id for m in _calendar_notices(session, pairing) if m.purpose != "pairing.cancelled"}
+    if not told:
+        return 0  # nobody heard of the pair, so nobody has its sessions in a calendar
+    sequence = calendar_sequence(session, pairing=pairing)
+    times = [[s.starts_at.isoformat(), s.ends_at.isoformat()] for s in _sessions(session, pairing.id)]
+    round_ = repo.get_round(session, round_id=pairing.round_id)
+    mentor, mentee = _pair_people(session, pairing)
+    queued = 0
+    for reader, partner, role in ((mentor, mentee, "mentor"), (mentee, mentor, "mentee")):
+        if reader.id not in told:
+            continue
+        notice = {
+            "notice": "pairing.cancelled", "round_id": pairing.round_id, "pairing_id": pairing.id, "role": role,
+            "partner_name": partner.name, "partner_email": partner.email, "topic": events.pairing_topic(round_, pairing),
+            "proposed": times, "ics_sequence": sequence,
+            "text": f"Your mentoring pairing with {partner.name} is cancelled, and its planned sessions with it: {why}",
+        }  # fmt: skip
+        queued += len(send_notice(session, person=reader, purpose="pairing.cancelled", key=f"{pairing.id}:{reader.id}", notice=notice, now=now, email_copy=True))
+    return queued
+
+
+def move_session(engine: Engine, *, pairing_id: int, number: int, starts_at: datetime, now: datetime, config: ScheduleConfig) -> PlannedSession:
+    """Move one planned session (same length) and re-send the pair's invite with a higher SEQUENCE; its reminders follow."""
+    with session_scope(engine) as session:
+        pairing = session.get(Pairing, pairing_id)
+        if pairing is None:
+            raise repo.NotFound(f"there is no pairing {pairing_id}")
+        if pairing.status not in ("published", "active", "stalled"):
+            raise service.RoundError(f"pairing {pairing_id} is {pairing.status}; only a running pair's sessions can move")
+        planned = next((s for s in _sessions(session, pairing.id) if s.number == number), None)
+        if planned is None:
+            raise repo.NotFound(f"pairing {pairing_id} has no session {number}")
+        if starts_at <= now:
+            raise service.RoundError("a session can only move to a time that is still ahead")
+        length = planned.ends_at - planned.starts_at
+        planned.starts_at, planned.ends_at = starts_at, starts_at + length
+        session.flush()
+        round_ = repo.get_round(session, round_id=pairing.round_id)
+        mentor, mentee = _pair_people(session, pairing)
+        times = tuple((s.starts_at, s.ends_at) for s in _sessions(session, pairing.id))
+        # The session's reminders move with it (pending ones only; a reminder already sent stays sent).
+        _, calendar = program_calendar(session, term_id=round_.term_id)
+        plan = PairPlan(pairing.id, mentor.timezone, mentee.timezone, times)
+        reminders = [
+            a for a in plan_round(round_id=round_.id, published_at=now, end_on=round_.end_on, pairs=[plan], calendar=calendar)
+            if a.kind == "session.reminder" and a.payload.get("number") == number
+        ]  # fmt: skip
+        _schedule(session, round_id=round_.id, actions=reminders)
+        sequence = calendar_sequence(session, pairing=pairing)
+        for reader, partner, role in ((mentor, mentee, "mentor"), (mentee, mentor, "mentee")):
+            notice = pairing_notice(session, pairing=pairing, round_=round_, reader=reader, partner=partner, role=role, config=config)
+            local = starts_at.astimezone(ZoneInfo(reader.timezone))
+            notice |= {"ics_sequence": sequence, "changed": f"session {number} moved to {local:%a %b %-d, %H:%M} ({reader.timezone})."}
+            send_notice(session, person=reader, purpose="pairing.update", key=f"{pairing.id}:{reader.id}:{sequence}", notice=notice, now=now, email_copy=True)
+        return planned
 
 
 def _round_status(target: str, allowed_from: tuple[str, ...]):
@@ -568,6 +652,7 @@ def rematch(engine: Engine, *, pairing_id: int, now: datetime, config: ScheduleC
         round_ = repo.get_round(session, round_id=old.round_id)
         old.status = "cancelled"
         session.flush()
+        withdraw_pairing(session, pairing=old, now=now, why="the program is finding the mentee a new mentor.")
         week_of = round_.start_on or now.date()
         people = repo.enrollments(session, term_id=round_.term_id)
         answers = repo.profiles(session, person_ids=[p.id for _, p in people])
