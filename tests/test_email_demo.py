@@ -25,4 +25,5 @@ def test_the_email_leg_completes_opt_in_and_profile_by_reply(tmp_path: Path, now
     assert 'email to Jordan Lee: "Mentoring this term: Spring 2027"' in text
     assert "from Outlook, with the whole thread quoted" in text and "Your profile is complete" in text
     assert lines[-1].startswith("Stored for Jordan Lee: mentee, opted_in; needs classroom management, family engagement")
-    assert len(list((tmp_path / "mail").glob("*.eml"))) == 4
+    assert "haven't saved it yet" in text and "to the subjects it was unsure of" in text
+    assert len(list((tmp_path / "mail").glob("*.eml"))) == 5

@@ -113,23 +113,30 @@ async def test_a_mentee_without_slack_completes_opt_in_and_profile_by_reply(engi
             text = text_of(follow_up)
             assert "Role: Mentee" in text and "Which grade bands do you teach?" in text and "5. What matters most" in text
 
-            # 2. Profile answers, numbered; a misspelt topic is matched, a bad priority is asked again.
+            # 2. Profile answers, numbered; a misspelt topic is matched, a misspelt subject is proposed, a bad priority is asked again.
             answers = "1. 6th grade\r\n2. Math, sciense\r\n3. classroom managment, Lesson Planning\r\n4. Tuesdays and Thursdays after 3:30\r\n5. whatever\r\n"
             assert (await client.post("/email/inbound", data=reply_to(follow_up, answers, 2))).json()["status"] == "applied"
             await handler.wait_for(3)
             second = handler.received[2].message
             text = text_of(second)
             assert "Needs: classroom management, lesson planning" in text
-            assert "Availability: Tue 15:30-17:00, Thu 15:30-17:00" in text
+            assert "Availability: Tue and Thu 15:30-17:00" in text
+            assert "I think you meant the following, but I haven't saved it yet:\r\n  - Subjects: math, science" in text
             assert "5. What matters most" in text and "whatever" in text
             assert "1. Which grade bands" not in text  # nothing answered is asked twice
 
             # 3. The last answer from Outlook, with the whole thread quoted below it.
             assert (await client.post("/email/inbound", data=reply_to(second, outlook_quote(second, "5. 1, 3"), 3))).json()["status"] == "applied"
             await handler.wait_for(4)
-            done = text_of(handler.received[3].message)
-            assert "What matters: Same grade band, Plenty of shared time" in done
-            assert "Your profile is complete" in done
+            third = handler.received[3].message
+            assert "What matters: Same grade band, Plenty of shared time" in text_of(third)
+            assert "Subjects: math, science" in text_of(third) and "Your profile is complete" not in text_of(third)
+
+            # 4. A plain "yes" confirms the subjects it was unsure of, and nothing else is read from it.
+            assert (await client.post("/email/inbound", data=reply_to(third, "Yes!\r\n\r\nSent from my iPhone", 4))).json()["status"] == "applied"
+            await handler.wait_for(5)
+            done = text_of(handler.received[4].message)
+            assert "Subjects: math, science" in done and "Your profile is complete" in done
 
             # The same email delivered again (a provider retry) changes nothing and sends nothing.
             again = reply_to(second, outlook_quote(second, "5. 1, 3"), 3)
@@ -137,7 +144,7 @@ async def test_a_mentee_without_slack_completes_opt_in_and_profile_by_reply(engi
     finally:
         server.close()
 
-    assert len(handler.received) == 4
+    assert len(handler.received) == 5
     with session_scope(engine) as session:
         ben = repo.people_by_email(session, emails=["ben@d.example"])["ben@d.example"]
         enrollment = repo.get_enrollment(session, term_id=term_id, person_id=ben.id)

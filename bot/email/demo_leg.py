@@ -110,7 +110,7 @@ async def _leg(settings: Settings, *, term_id: int, now: datetime, lines: list[s
 
         def understood(mail: EmailMessage) -> None:
             for line in _text(mail).splitlines():
-                if line.startswith("  - ") or "still need" in line or "complete" in line or re.match(r"^\d+\. .*[?.]$", line):
+                if line.startswith("  - ") or "still need" in line or "complete" in line or "haven't saved" in line or re.match(r"^\d+\. .*[?.]$", line):
                     lines.append(f"       {line.strip()}")
 
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
@@ -123,6 +123,9 @@ async def _leg(settings: Settings, *, term_id: int, now: datetime, lines: list[s
             missing = await next_mail()
             understood(missing)
             await reply(missing, _outlook(missing, "5. 1, 3", name), 3, '"5. 1, 3" from Outlook, with the whole thread quoted below')
+            confirm = await next_mail()
+            understood(confirm)
+            await reply(confirm, "Yes, that's right\r\n\r\nSent from my iPhone", 4, '"Yes, that\'s right" to the subjects it was unsure of')
             done = await next_mail()
             understood(done)
     finally:

@@ -28,7 +28,7 @@ from bot.email.forward import REASON_CHECK_IN_COMMENT, REASON_QUESTION, hold_for
 from bot.email.intent import confirmation, needs_person
 from bot.email.machines import clear_failing
 from bot.email.questions import NumberedQuestion, dialog_view, show_value
-from bot.email.replies import extract_answers, html_to_text, strip_quoted
+from bot.email.replies import Extraction, extract_answers, html_to_text, strip_quoted
 from bot.email.understand import read_reply
 from bot.outbox import enqueue
 from bot.programs.store import spec_of
@@ -156,16 +156,18 @@ def _reading_settings(session: Session, program_id: int | None) -> tuple[BellTim
 
 
 def _last_proposals(session: Session, *, person_id: int, flow: str, context: str) -> list[list[str]]:
-    """What the bot's last answer in this dialog proposed and asked the person to confirm: [flow, key, value] items."""
+    """What the bot's last answer in this dialog proposed and asked the person to confirm: [flow, key, value, words] items."""
     recent = session.exec(
         select(OutboxMessage)
-        .where(OutboxMessage.person_id == person_id, OutboxMessage.purpose == f"email.reply.{flow}")
+        .where(OutboxMessage.person_id == person_id, OutboxMessage.channel == "email", OutboxMessage.purpose.startswith("email.reply."))
         .order_by(OutboxMessage.id.desc())
-        .limit(5)
+        .limit(10)
     ).all()
     for message in recent:
-        if message.body.get("context") == context:
-            return [list(item) for item in message.body.get("proposals") or () if isinstance(item, (list, tuple)) and len(item) == 3]
+        body = message.body
+        # An opt-in answer that went on to the profile's questions was answered in the profile's dialog.
+        if body.get("notice") == "flow_reply" and flow in (body.get("flow"), body.get("next_flow")) and body.get("context") == context:
+            return [[*item, str(item[2])][:4] for item in body.get("proposals") or () if isinstance(item, (list, tuple)) and len(item) in (3, 4)]
     return []
 
 
@@ -237,13 +239,15 @@ def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now
     with session_scope(engine) as session:
         bell, languages = _reading_settings(session, view.ctx.program_id)
         earlier = _last_proposals(session, person_id=located.person_id, flow=flow, context=context)
-    reading = read_reply(extraction.answers, body, questions, person_role=view.person_role, bell=bell, languages=languages)
     confirmed = confirmation(body) if earlier else None
+    if confirmed is not None:  # a bare "yes" or "no" to what was proposed answers that, and no question of its own
+        extraction = Extraction()
+    reading = read_reply(extraction.answers, body if confirmed is None else "", questions, person_role=view.person_role, bell=bell, languages=languages)
     by_flow: dict[str, dict[str, str]] = {flow: {}, "profile": {}}
     for key_, value in reading.values.items():
         by_flow[flow if key_ in own else "profile"][key_] = value
     if confirmed:  # "yes" to what the last answer proposed: those readings become answers
-        for proposal_flow, key_, value in earlier:
+        for proposal_flow, key_, value, _words in earlier:
             by_flow.setdefault(proposal_flow, {}).setdefault(key_, value)
     result = dialogs.answer(
         engine, person_id=located.person_id, flow=flow, context=context, channel="email", replies=by_flow[flow], now=now,
@@ -276,9 +280,13 @@ def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now
     ]  # fmt: skip
     still_open = {key_ for key_ in labels if key_ not in saved}
     proposals = [
-        [flow if key_ in own else "profile", key_, value] for key_, value in reading.proposals.items() if key_ in still_open and key_ not in errors
+        [flow if key_ in own else "profile", key_, value, reading.understood.get(key_) or value]
+        for key_, value in reading.proposals.items() if key_ in still_open and key_ not in errors
     ]  # fmt: skip
-    proposed = [_labelled(labels, key_, reading.understood.get(key_) or value) for _flow, key_, value in proposals]
+    if confirmed is None:  # a reply about other things leaves what was proposed before open, still to confirm
+        fresh = {item[1] for item in proposals} | set(reading.values) | set(reading.doubts) | set(extraction.answers)
+        proposals += [item for item in earlier if item[1] not in fresh and item[1] not in saved and (item[0] != flow or item[1] in still_open)]
+    proposed = [_labelled(labels, key_, words) for _flow, key_, _value, words in proposals]
     doubts = [_labelled(labels, key_, question) for key_, question in reading.doubts.items() if key_ in still_open]
     answered = bool(saved or proposals or doubts or confirmed is not None)
     reason = needs_person(body, answered=answered, flow=flow)
@@ -314,7 +322,7 @@ def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now
     )  # fmt: skip
     return InboundResult(
         "applied", how, person_id=located.person_id, flow=flow, saved=saved, errors=errors,
-        complete=outcome.complete, reply_key=key, proposals={key_: value for _f, key_, value in proposals},
+        complete=outcome.complete, reply_key=key, proposals={item[1]: item[2] for item in proposals},
         doubts=dict(reading.doubts), passed_on=passed_on,
     )  # fmt: skip
 

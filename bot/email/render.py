@@ -197,6 +197,7 @@ def _flow_reply(session: Session, message: OutboxMessage, person: Person, settin
     text, html = _render_pair(
         "flow_reply", **base, subject=notice.get("subject", ""), understood=notice.get("understood") or [],
         unplaced=notice.get("unplaced") or [], done_message=done_message, next_intro=next_intro,
+        proposed=notice.get("proposed") or [], doubts=notice.get("doubts") or [], passed_on=notice.get("passed_on"),
         questions=list(view.pending), errors=errors, example_for=_example_for,
     )  # fmt: skip
     thread = notice.get("thread") or {}
@@ -387,6 +388,15 @@ def _generic(message: OutboxMessage, base: dict[str, Any]) -> Rendered:
     return Rendered(subject=subject, text=text, html=html)
 
 
+def _passed_on(message: OutboxMessage, base: dict[str, Any]) -> Rendered:
+    """The answer to a reply that went to a person: who has it, in the same thread."""
+    notice = message.body
+    subject = _reply_subject(str(notice.get("subject") or ""))
+    text, html = _render_pair("notice", **base, subject=subject, text=str(notice.get("text") or ""))
+    thread = notice.get("thread") or {}
+    return Rendered(subject=subject, text=text, html=html, in_reply_to=thread.get("in_reply_to"), references=list(thread.get("references") or []))
+
+
 def _held_reply(message: OutboxMessage, base: dict[str, Any]) -> Rendered:
     """A teacher's reply the bot could not place, for an admin; answering the email answers the teacher."""
     notice = _Obj(message.body)
@@ -431,6 +441,8 @@ def render_notice(session: Session, *, message: OutboxMessage, settings: Setting
         rendered = _pairing_cancelled(session, message, person, settings, now, base)
     elif person is not None and kind in ("round.announce", "signup.reply"):
         rendered = _round_signup(message, person, settings, base)
+    elif kind == "passed_on":
+        rendered = _passed_on(message, base)
     elif kind == "held_reply":
         rendered = _held_reply(message, base)
     else:
