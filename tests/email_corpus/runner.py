@@ -354,3 +354,19 @@ def score(case: Case, seen: Observed) -> Score:
     result.met = not problems
     result.detail = f"{case.id} [{CLIENTS[case.client].label}, {case.lang}, {case.flow}]: " + ("ok" if not problems else " | ".join(problems))
     return result
+
+
+async def webhook_scores(cases: Sequence[Case], folder: Path, *, now: datetime) -> dict[str, Score]:
+    """The corpus through POST /email/inbound of one running app on one fresh SQLite database in `folder`."""
+    from tests.test_web import serving  # the app under uvicorn on a loopback port, as the other email tests run it
+
+    url = f"sqlite:///{(folder / 'corpus.db').as_posix()}"
+    engine = new_database(url)
+    settings = settings_for(url, folder / "data")
+    try:
+        prepared = prepare(engine, settings, cases, now=now, roster_dir=folder)
+        async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base, timeout=60) as client:
+            observed = await run_webhook(client, engine, settings, prepared, now=now)
+    finally:
+        engine.dispose()
+    return {c.id: score(c, observed[c.id]) for c in cases}
