@@ -167,7 +167,8 @@ def _outlook_block(o: Original, lang: str, *, seconds: bool = False) -> list[str
         sent = f"{day}, {date} de {month} de {year} {hm}"
     else:
         sent = f"{day} {date} {month} {year} {hm}"
-    return [f"{fields[0]}: {_who(o)}", f"{fields[1]}: {sent}", f"{fields[2]}: {o.to_name} <{o.to_addr}>", f"{fields[3]}: {o.subject}"]
+    colon = " :" if lang == "fr" else ":"  # French typography: a space before the colon, as French Outlook writes it
+    return [f"{fields[0]}{colon} {_who(o)}", f"{fields[1]}{colon} {sent}", f"{fields[2]}{colon} {o.to_name} <{o.to_addr}>", f"{fields[3]}{colon} {o.subject}"]
 
 
 def _samsung_block(o: Original, lang: str) -> list[str]:
@@ -225,7 +226,7 @@ CLIENTS: dict[str, Client] = {
         Client("gmail_android", "Gmail Android", "gt", lambda o, l: [_gmail_header(o, l, android=True)], lambda l: "", domain="mail.gmail.com"),
         Client(
             "outlook_desktop", "Outlook desktop", "block", lambda o, l: ["________________________________", *_outlook_block(o, l)], lambda l: "",
-            charset="windows-1252", html_quote="divs", mailer=("X-Mailer", "Microsoft Outlook 16.0"), domain="EXCH01.district.example",
+            charset="windows-1252", html_quote="divs", mailer=("X-Mailer", "Microsoft Outlook 16.0"), domain="EXCH01.riverside-schools.example",
         ),
         Client(
             "outlook_web", "Outlook web", "block", lambda o, l: ["________________________________", *_outlook_block(o, l)], lambda l: "",
@@ -399,7 +400,8 @@ def _envelope(message, *, case: Case, client: Client, o: Original, sent_at: date
     message["Message-ID"] = f"<{case.id}.{n}@{client.domain}>"
     message["In-Reply-To"] = o.message_id
     message["References"] = " ".join([*o.references, o.message_id])
-    message["MIME-Version"] = "1.0"
+    if "MIME-Version" not in message:
+        message["MIME-Version"] = "1.0"
     if client.mailer:
         message[client.mailer[0]] = client.mailer[1]
     for key, value in case.headers.items():
