@@ -1,0 +1,117 @@
+"""The "email replies" figure: the replies corpus (tests/email_corpus) through the real webhook, scored per case.
+
+Each reply is a realistic email from one of 13 mail programs in one of 7 languages, answering one of the bot's
+dialogs; it is posted to POST /email/inbound of the running app, and what the bot saved, asked back, kept and
+passed to a person is compared with what the case expects. Prints one table per client, per language and per
+question (cases, understood or asked correctly, wrong saves, lost text), with totals, and writes them to
+docs/email-replies.md.
+
+Usage: python bench/email_replies.py [--out docs/email-replies.md] [--failures]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.email_corpus import CASES  # noqa: E402
+from tests.email_corpus.clients import CLIENTS  # noqa: E402
+from tests.email_corpus.runner import Score, webhook_scores  # noqa: E402
+
+NOW = datetime(2026, 11, 23, 17, 0, tzinfo=timezone.utc)
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "de": "German", "pt": "Portuguese", "nl": "Dutch", "it": "Italian"}
+
+
+def _row(name: str, scores: list[Score], key: str | None = None) -> str:
+    met = sum(s.met for s in scores)
+    # Per question, a wrong save counts against the question whose value was wrongly stored.
+    wrong = sum(any(key is None or w.startswith(key + "=") for w in s.wrong_save) for s in scores)
+    lost = sum(bool(s.lost_text) for s in scores)
+    return f"| {name} | {len(scores)} | {met} ({100 * met / len(scores):.0f}%) | {wrong} | {lost} |"
+
+
+def table(title: str, scores: Iterable[Score], group: Callable[[Score], Iterable[str]], *, by_key: bool = False) -> str:
+    """A markdown table of the scores grouped by `group` (a case may belong to several groups), largest first."""
+    groups: dict[str, list[Score]] = defaultdict(list)
+    for s in scores:
+        for name in group(s):
+            groups[name].append(s)
+    lines = [f"### {title}", "", "| | cases | expectation met | wrong saves | lost text |", "|---|---:|---:|---:|---:|"]
+    lines += [_row(name, items, name.split(" ")[-1] if by_key and not name.startswith("(") else None) for name, items in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+    return "\n".join(lines)
+
+
+def _question(s: Score) -> list[str]:
+    if s.case.machine:
+        return ["(auto-reply or bounce)"]
+    keys = [f"{s.case.flow} {key}" for key in s.case.keys]
+    return keys + (["(for a person)"] if s.case.forwarded else [])
+
+
+def report(scores: dict[str, Score], *, revision: str) -> str:
+    """The whole figure as markdown."""
+    all_scores = list(scores.values())
+    met = sum(s.met for s in all_scores)
+    by_kind = defaultdict(list)
+    for s in all_scores:
+        by_kind[s.case.expectation].append(s)
+    understood = sum(s.understood for s in all_scores if s.case.saved)
+    asked = sum(s.asked for s in all_scores if s.case.asks)
+    machine = sum(s.machine_handled for s in by_kind["machine"])
+    forwarded = sum(s.forwarded for s in all_scores if s.case.forwarded)
+    totals = [
+        "| | cases | met |", "|---|---:|---:|",
+        f"| all replies | {len(all_scores)} | {met} ({100 * met / len(all_scores):.0f}%) |",
+        f"| understood (every expected value saved and echoed) | {sum(1 for s in all_scores if s.case.saved)} | {understood} |",
+        f"| asked correctly (the unclear part asked about, nothing wrongly saved for it) | {sum(1 for s in all_scores if s.case.asks)} | {asked} |",
+        f"| machine-handled (auto-reply or bounce: nothing saved, nothing sent) | {len(by_kind['machine'])} | {machine} |",
+        f"| forwarded (reached the admins, sender told) | {sum(1 for s in all_scores if s.case.forwarded)} | {forwarded} |",
+        f"| wrong saves (a value stored that the reply did not mean) | | {sum(bool(s.wrong_save) for s in all_scores)} |",
+        f"| lost text (words that had to survive quote stripping and did not) | | {sum(bool(s.lost_text) for s in all_scores)} |",
+    ]  # fmt: skip
+    failing = sorted(s.detail for s in all_scores if not s.met)
+    return "\n".join([
+        "# Email replies", "",
+        "How well the bot understands real replies: the corpus in `tests/email_corpus` (realistic replies written for this",
+        "project, built as raw RFC 822 the way each mail program writes them) posted to the running app's webhook and",
+        f"scored by `bench/email_replies.py` (`tests/test_email_corpus.py` asserts the same cases). Bot code at `{revision}`.", "",
+        "A case's expectation is met when every value it names is saved exactly as the dialog stores it and echoed in",
+        "the answer, every unclear part is asked about specifically, nothing else is saved, every phrase that must survive",
+        "quote stripping reaches what was saved, asked or passed on, robots get no answer, and questions for a person reach",
+        "the admins.", "",
+        "## Totals", "", *totals, "",
+        table("Per client", all_scores, lambda s: [CLIENTS[s.case.client].label]), "",
+        table("Per language", all_scores, lambda s: [LANGUAGE_NAMES[s.case.lang]]), "",
+        table("Per question", all_scores, _question, by_key=True), "",
+        "## Cases not met", "", *[f"- {line}" for line in failing], "",
+    ])  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "email-replies.md")
+    parser.add_argument("--failures", action="store_true", help="also print every case not met")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="email-replies-") as folder:
+        scores = asyncio.run(webhook_scores(CASES, Path(folder), now=NOW))
+    # The bot's own revision: the last commit that changed the code under test.
+    revision = subprocess.run(["git", "log", "-1", "--format=%h %s", "--", "bot", "storage"], cwd=ROOT, capture_output=True, text=True).stdout.strip()[:90] or "unknown"
+    text = report(scores, revision=revision)
+    args.out.write_text(text, encoding="utf-8")
+    printed = text if args.failures else text.split("## Cases not met")[0]
+    print(printed)
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

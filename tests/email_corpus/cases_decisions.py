@@ -1,0 +1,76 @@
+"""Replies from principals asked to approve a mentor, from pairs asked whether they met, and to the end-of-round survey."""
+
+from __future__ import annotations
+
+from tests.email_corpus.model import case
+
+APPROVAL = [
+    case("ap-outlook-approved", "outlook_desktop", "en", "approval", "Approved.", saved={"decision": "approve"},
+         signature="Dr. Helen Park\nPrincipal, Lincoln Middle School"),
+    case("ap-gmail-yes-approved-comment", "gmail_web", "en", "approval", "Yes, approved. She's great.", saved={"decision": "approve"}),
+    case("ap-ios-one", "ios_mail", "en", "approval", "1", saved={"decision": "approve"}),
+    case("ap-outlook-web-only-one", "outlook_web", "en", "approval", "Approve, but only one mentee please", saved={"decision": "change", "capacity": 1}),
+    case("ap-outlook-decline-committees", "outlook_desktop", "en", "approval", "Not this term, she's already on two committees.", saved={"decision": "decline"}),
+    case("ap-apple-no", "apple_mail", "en", "approval", "No", saved={"decision": "decline"}),
+    case("ap-gmail-es-aprobado", "gmail_web", "es", "approval", "Aprobado", saved={"decision": "approve"}),
+    case("ap-outlook-fr-approuve", "outlook_desktop", "fr", "approval", "Approuvé, avec plaisir.", charset="windows-1252", saved={"decision": "approve"}),
+    case("ap-outlook-de-genehmigt", "outlook_desktop", "de", "approval", "Genehmigt.", saved={"decision": "approve"}),
+    case("ap-outlook-mobile-yes-with-one", "outlook_mobile", "en", "approval", "Yes with 1", saved={"decision": "change", "capacity": 1}),
+    case("ap-gmail-change-inline", "gmail_web", "en", "approval", style="inline", inline={1: "2 - one mentee only, she's new to the grade level"},
+         asks=("capacity",), saved={"decision": "change"}),
+    case("ap-thunderbird-bottom-approve", "thunderbird", "en", "approval", "Approve", style="bottom", saved={"decision": "approve"}),
+    case("ap-outlook-talk-first", "outlook_desktop", "en", "approval", "Can we talk first? I have some concerns about her workload this spring.",
+         forwarded=True, kept=("concerns about her workload",)),
+    case("ap-gmail-who-is-this", "gmail_web", "en", "approval", "Who is this? I don't remember anyone asking me about a mentoring program.",
+         forwarded=True, kept=("I don't remember anyone asking me",)),
+]
+
+CHECK_IN = [
+    case("ci-gmail-we-met", "gmail_web", "en", "check_in", "We met!", saved={"met": "met"}),
+    case("ci-ios-one", "ios_mail", "en", "check_in", "1", saved={"met": "met"}),
+    case("ci-outlook-met-tuesday", "outlook_desktop", "en", "check_in", "Met on Tuesday, it went really well.", saved={"met": "met"}),
+    case("ci-gmail-havent-met-no-reply", "gmail_web", "en", "check_in", "We haven't met, she hasn't replied to my emails.",
+         saved={"met": "need_help"}, forwarded=True, kept=("she hasn't replied",)),
+    case("ci-apple-rescheduled", "apple_mail", "en", "check_in", "Rescheduled to next week", saved={"met": "rescheduled"}),
+    case("ci-outlook-web-snow-day", "outlook_web", "en", "check_in", "We had to reschedule, snow day.", saved={"met": "rescheduled"}),
+    case("ci-outlook-mobile-move-thursday", "outlook_mobile", "en", "check_in", "Can we move it to Thursday? Zoom link?",
+         forwarded=True, kept=("move it to Thursday",)),
+    case("ci-gmail-not-going-to-work", "gmail_web", "en", "check_in", "It's not going to work, our schedules never line up.", saved={"met": "not_happening"}),
+    case("ci-gmail-es-nos-reunimos", "gmail_web", "es", "check_in", "Sí, nos reunimos el martes.", saved={"met": "met"}),
+    case("ci-apple-fr-vus", "apple_mail", "fr", "check_in", "Oui, on s'est vus jeudi.", saved={"met": "met"}),
+    case("ci-outlook-de-getroffen", "outlook_desktop", "de", "check_in", "Ja, wir haben uns getroffen.", saved={"met": "met"}),
+    case("ci-ios-pt-encontramos", "ios_mail", "pt", "check_in", "Sim, nos encontramos ontem.", saved={"met": "met"}),
+    case("ci-gmail-nl-gesproken", "gmail_web", "nl", "check_in", "Ja, we hebben elkaar gesproken.", saved={"met": "met"}),
+    case("ci-gmail-it-visti", "gmail_web", "it", "check_in", "Sì, ci siamo visti lunedì.", saved={"met": "met"}),
+    case("ci-outlook-not-yet", "outlook_desktop", "en", "check_in", "Not yet", asks=("met",)),
+    case("ci-samsung-three", "samsung", "en", "check_in", "3", saved={"met": "need_help"}),
+    case("ci-thunderbird-inline", "thunderbird", "en", "check_in", style="inline", inline={1: "We met"}, saved={"met": "met"}),
+    case("ci-yahoo-met-twice", "yahoo", "en", "check_in", "We've met twice already", saved={"met": "met"}),
+    case("ci-outlook-de-verschieben", "outlook_desktop", "de", "check_in", "Können wir den Termin auf nächste Woche verschieben? Ich bin krank.",
+         forwarded=True, kept=("Ich bin krank",)),
+    case("ci-gmail-maternity-leave", "gmail_web", "en", "check_in", "My mentor went on maternity leave last week. Can I be matched with someone else?",
+         role="mentee", forwarded=True, kept=("maternity leave",)),
+]
+
+SURVEY = [
+    case("sv-gmail-numbered-comment", "gmail_web", "en", "survey", "1. 4\n2. 5\n3. 5\n4. Loved it, my mentor was fantastic.",
+         saved={"voice": 4, "useful": 5, "again": 5, "comment": "Loved it, my mentor was fantastic."}, kept=("my mentor was fantastic",)),
+    case("sv-outlook-words", "outlook_desktop", "en", "survey", "1. Agree\n2. Strongly agree\n3. Neutral", saved={"voice": 4, "useful": 5, "again": 3}),
+    case("sv-apple-inline", "apple_mail", "en", "survey", style="inline", inline={1: "3", 2: "4", 3: "5", 4: "Would love more time for observations."},
+         saved={"voice": 3, "useful": 4, "again": 5, "comment": "Would love more time for observations."}, kept=("more time for observations",)),
+    case("sv-outlook-web-comment-thread", "outlook_web", "en", "survey", "4. More time to meet would help. Thanks for organizing!",
+         prior={"voice": "4", "useful": "4", "again": "4"}, saved={"comment": "More time to meet would help. Thanks for organizing!"},
+         kept=("More time to meet would help",)),
+    case("sv-gmail-one-line", "gmail_web", "en", "survey", "5, 5, 4", saved={"voice": 5, "useful": 5, "again": 4}),
+    case("sv-thunderbird-fr", "thunderbird", "fr", "survey", "1. D'accord\n2. Tout à fait d'accord\n3. D'accord\n4. Très utile, merci !",
+         charset="iso-8859-1", cte="quoted-printable", saved={"voice": 4, "useful": 5, "again": 4, "comment": "Très utile, merci !"}, kept=("Très utile",)),
+    case("sv-gmail-signature", "gmail_web", "en", "survey", "1. 5\n2. 5\n3. 5\n4. Best PD I had all year.\n\n--\nJamal Haddad\nGrade 5, Garfield Elementary",
+         signature="", saved={"voice": 5, "useful": 5, "again": 5, "comment": "Best PD I had all year."}, kept=("Best PD I had all year",)),
+    case("sv-ios-strongly-agree-all", "ios_mail", "en", "survey", "Strongly agree to all three!", saved={"voice": 5, "useful": 5, "again": 5}),
+    case("sv-outlook-comment-only", "outlook_desktop", "en", "survey", "4. My mentee moved schools in March so we only met twice.",
+         prior={"voice": "3", "useful": "3", "again": "4"}, saved={"comment": "My mentee moved schools in March so we only met twice."},
+         kept=("moved schools in March",)),
+    case("sv-gmail-es-comment", "gmail_web", "es", "survey", "1. 4\n2. 4\n3. 5\n4. Me ayudó muchísimo con la planificación.",
+         saved={"voice": 4, "useful": 4, "again": 5, "comment": "Me ayudó muchísimo con la planificación."}, kept=("muchísimo",)),
+    case("sv-samsung-html-numbers", "samsung", "en", "survey", "1. 2\n2. 3\n3. 2", saved={"voice": 2, "useful": 3, "again": 2}),
+]
