@@ -255,11 +255,11 @@ def test_what_matters_too_many_is_asked_back() -> None:
 def test_availability_certain_proposed_and_doubtful() -> None:
     profile = numbered(PROFILE)
     certain = answered({"availability": "M/W after school, F mornings"}, profile)
-    assert certain.values == {"availability": "Mon 15:30-16:30; Wed 15:30-16:30; Fri 07:00-07:45"}
-    assert certain.understood == {"availability": "Mon and Wed 15:30-16:30; Fri 07:00-07:45"}
+    assert certain.values == {"availability": "Mon 15:30-17:00; Wed 15:30-17:00; Fri 07:00-08:00"}
+    assert certain.understood == {"availability": "Mon and Wed 15:30-17:00; Fri 07:00-08:00"}
     typo = answered({"availability": "wensdays after school"}, profile)
-    assert (typo.values, typo.proposals) == ({}, {"availability": "Wed 15:30-16:30"})
-    assert typo.understood == {"availability": 'Wed 15:30-16:30 (you wrote "wensdays", which I read as Wed)'}
+    assert (typo.values, typo.proposals) == ({}, {"availability": "Wed 15:30-17:00"})
+    assert typo.understood == {"availability": 'Wed 15:30-17:00 (you wrote "wensdays", which I read as Wed)'}
     vague = answered({"availability": "before school most days"}, profile)
     assert (vague.values, vague.proposals) == ({}, {})
     assert vague.doubts == {"availability": 'Which days do you mean by "most days"? Please name them, e.g. "Mon, Tue and Thu before school".'}
@@ -267,8 +267,8 @@ def test_availability_certain_proposed_and_doubtful() -> None:
 
 def test_availability_echo_names_the_days_ruled_out() -> None:
     reading = answered({"availability": "after school, not Fridays"}, numbered(PROFILE))
-    assert reading.values == {"availability": "Mon 15:30-16:30; Tue 15:30-16:30; Wed 15:30-16:30; Thu 15:30-16:30"}
-    assert reading.understood == {"availability": "Mon, Tue, Wed and Thu 15:30-16:30 (not Fri)"}
+    assert reading.values == {"availability": "Mon 15:30-17:00; Tue 15:30-17:00; Wed 15:30-17:00; Thu 15:30-17:00"}
+    assert reading.understood == {"availability": "Mon, Tue, Wed and Thu 15:30-17:00 (not Fri)"}
 
 
 def test_availability_uses_the_programs_bell_times_and_languages() -> None:
@@ -280,7 +280,7 @@ def test_availability_uses_the_programs_bell_times_and_languages() -> None:
 def test_volunteered_profile_answers_in_an_opt_in_reply() -> None:
     text = "Mentor! I teach 7th and 8th grade math and I'm free Tuesdays after school."
     reading = whole(text)
-    assert reading.values == {"role": "mentor", "grade_bands": "6-8", "subjects": "math", "availability": "Tue 15:30-16:30"}
+    assert reading.values == {"role": "mentor", "grade_bands": "6-8", "subjects": "math", "availability": "Tue 15:30-17:00"}
 
 
 def test_volunteered_strengths() -> None:

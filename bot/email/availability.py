@@ -55,8 +55,8 @@ _EXAMPLE = '"Tuesdays and Thursdays after 3:30" or "Mon 15:00-16:00"'
 class BellTimes:
     """A program's school day, in minutes after local midnight."""
 
-    before_school: tuple[int, int] = (7 * 60, 7 * 60 + 45)
-    after_school: tuple[int, int] = (15 * 60 + 30, 16 * 60 + 30)
+    before_school: tuple[int, int] = (7 * 60, 8 * 60)  # the hour before the first bell at most schools
+    after_school: tuple[int, int] = (15 * 60 + 30, 17 * 60)  # from dismissal until staff usually leave
     lunch: tuple[int, int] = (12 * 60, 12 * 60 + 45)
     planning_period: tuple[int, int] | None = None  # unknown unless the program sets it: then we ask
     day_start: int = 7 * 60  # 12-hour times without am/pm are read inside day_start..day_end

@@ -307,6 +307,8 @@ def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now
         "notice": "flow_reply", "flow": flow, "context": context, "subject": mail.subject,
         "understood": understood, "errors": errors, "unplaced": extraction.unplaced[:3] if not answered else [],
         "proposed": proposed, "proposals": proposals, "doubts": doubts, "passed_on": passed_on,
+        # The questions this answer asks about specifically: in doubt, or proposed and waiting for a yes.
+        "asks": {item[1]: "confirm" for item in proposals} | {key_: question for key_, question in reading.doubts.items() if key_ in still_open},
         "completed": outcome.complete and bool(outcome.saved), "next_flow": next_flow, "next_context": next_context,
         "done_message": done_message, "thread": _thread(mail),
     }  # fmt: skip
