@@ -234,8 +234,10 @@ def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now
     # An opt-in reply often says more than it was asked ("Mentee please. I need help with assessment"): the profile's
     # questions are read from it too, so what was volunteered is kept and not asked again.
     later = dialog_view(engine, person_id=located.person_id, flow="profile", context=context, now=now, every=True) if flow == "opt_in" else None
-    own = {item.question.key: item for item in view.numbered}
-    questions = list(view.numbered) + ([item for item in later.numbered if item.question.key not in own] if later else [])
+    # Every question of this dialog may be answered, even one asked only after another's answer ("mentor, two").
+    whole = dialog_view(engine, person_id=located.person_id, flow=flow, context=context, now=now, every=True)
+    own = {item.question.key: item for item in whole.numbered}
+    questions = list(whole.numbered) + ([item for item in later.numbered if item.question.key not in own] if later else [])
     with session_scope(engine) as session:
         bell, languages = _reading_settings(session, view.ctx.program_id)
         earlier = _last_proposals(session, person_id=located.person_id, flow=flow, context=context)
