@@ -5,7 +5,7 @@ Each poll logs in, selects IMAP_FOLDER, asks for UNSEEN messages by UID, fetches
 flagging means the message is read again on the next poll; the handler recognises it by its Message-ID
 and does nothing twice. A message the handler fails on stays unseen and is tried on the next poll.
 
-Messages are parsed in a worker thread within the same limits as the webhook's (INBOUND_MAX_MB, _PARTS, _DEPTH);
+Messages are parsed away from the event loop (bot.email.limits.off_loop) within the same limits as the webhook's (INBOUND_MAX_MB, _PARTS, _DEPTH);
 one over a limit is logged, flagged read and \\Flagged, and left in the mailbox for a person to look at.
 """
 
@@ -22,7 +22,7 @@ from aioimaplib import IMAP4, IMAP4_SSL
 from sqlalchemy.engine import Engine
 
 from bot.email.inbound import InboundMail, InboundResult
-from bot.email.limits import MailRefused, MimeLimits
+from bot.email.limits import MailRefused, MimeLimits, off_loop
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class ImapPoller:
                 try:
                     if len(raw) > limits.max_bytes:
                         raise MailRefused(f"message of {len(raw):,} bytes is over the {limits.max_bytes:,}-byte limit")
-                    mail = await asyncio.to_thread(InboundMail.from_bytes, raw, limits=limits, authserv_id=self.settings.inbound_authserv_id)
+                    mail = await off_loop(InboundMail.from_bytes, raw, limits=limits, authserv_id=self.settings.inbound_authserv_id, size=len(raw))
                     from bot.email.router import handle_mail  # data requests and round sign-ups, then the dialogs, as the webhook does
 
                     result = await asyncio.to_thread(handle_mail, self.engine, self.settings, mail, now=self.clock())

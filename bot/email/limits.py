@@ -4,13 +4,29 @@ Python's email parser takes seconds on a message of ten thousand parts and raise
 nested a few hundred deep. `structure_problem` scans the raw bytes once (a regular expression over the lines
 that start with ``--``) and says why a message is refused before any parsing is done; `check_parsed` walks the
 parsed tree without recursion as a second guard for structures the scan can't see (an RFC 2231-encoded boundary).
+
+`off_loop` runs the parsing away from the event loop. A worker thread is enough for everyday mail, but not for a
+big one: the standard parser makes single C calls over a whole part (a regular expression over a 20 MB attachment,
+a 20 MB StringIO) that hold the GIL for up to 150 ms, and the event loop's thread waits that long for it. A message
+over SEPARATE_PROCESS_BYTES is parsed in a separate process instead, which shares no GIL with the app.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import multiprocessing
 import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from email.message import Message
+from typing import Any, TypeVar
+
+SEPARATE_PROCESS_BYTES = 2 * 1024 * 1024  # under this, the parser's longest GIL hold is a few milliseconds
+T = TypeVar("T")
 
 _BOUNDARY_RE = re.compile(rb"""boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))""", re.IGNORECASE)
 _DELIMITER_RE = re.compile(rb"^--([^\r\n]{1,204})", re.MULTILINE)
@@ -97,3 +113,33 @@ def check_parsed(message: Message, limits: MimeLimits) -> str | None:
         if isinstance(payload, list):
             stack.extend((child, depth + 1) for child in payload)
     return None
+
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _parser_pool() -> ProcessPoolExecutor:
+    """One worker process for big messages, started on first use (most instances never need it)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            # A fresh interpreter: a fork of a process with running threads and open connections is unsafe.
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+async def off_loop(function: Callable[..., T], /, *args: Any, size: int, **kwargs: Any) -> T:
+    """`function(*args, **kwargs)` away from the event loop: in a worker thread, or for `size` bytes over
+    SEPARATE_PROCESS_BYTES in a separate process (`function` and its arguments must then pickle)."""
+    global _pool
+    if size <= SEPARATE_PROCESS_BYTES:
+        return await asyncio.to_thread(function, *args, **kwargs)
+    pool = _parser_pool()
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(function, *args, **kwargs))
+    except BrokenProcessPool:
+        with _pool_lock:  # the worker died (out of memory, killed): the next big message gets a new one
+            if _pool is pool:
+                _pool = None
+        raise
