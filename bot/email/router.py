@@ -11,7 +11,8 @@ address (``reply+<token>@REPLY_DOMAIN``) from that person's own address, and the
 checks, when reported, don't refuse the sender. Erasing one's data by email takes a second reply with a fresh code.
 
 A hostile post can't hold up the app: the body is read with a size limit as it streams in, and the form and the
-MIME are parsed in a worker thread, the MIME only after a scan that refuses too many parts or too deep a nesting.
+MIME are parsed away from the event loop (a big message in a separate process), the MIME only after a scan that
+refuses too many parts or too deep a nesting (bot.email.limits).
 A refused message gets an answer the provider does not retry: Mailgun stops on 406 (any other non-200 code is
 retried for hours), SendGrid retries everything but 2xx, so it gets 200 with ``{"status": "refused"}``.
 
@@ -164,9 +165,6 @@ def _mailgun_mail(fields: dict[str, bytes], *, limits: MimeLimits, authserv_id: 
     if fields.get("body-mime"):
         mail = InboundMail.from_bytes(fields["body-mime"], envelope_recipients=[form.get("recipient", "")], limits=limits, authserv_id=authserv_id)
         return replace(mail, auth_failed=sender_auth.from_mailgun(form, sender=mail.sender, authserv_id=authserv_id) or mail.auth_failed)
-    total = sum(len(v) for v in fields.values())
-    if total > limits.max_bytes:
-        raise MailRefused(f"message of {total:,} bytes is over the {limits.max_bytes:,}-byte limit")
     headers: dict[str, str] = {}
     try:
         headers = {str(k).lower(): str(v) for k, v in reversed(json.loads(form.get("message-headers") or "[]"))}  # the topmost wins
@@ -204,9 +202,6 @@ def _sendgrid_mail(fields: dict[str, bytes], *, limits: MimeLimits, authserv_id:
     if fields.get("email"):  # "POST the raw, full MIME message"
         mail = InboundMail.from_bytes(fields["email"], envelope_recipients=envelope_to, limits=limits, authserv_id=authserv_id, transport_charset=charsets.get("email"))
         return replace(mail, auth_failed=sender_auth.from_sendgrid(form, sender=mail.sender).refusal() or mail.auth_failed)
-    total = sum(len(v) for v in fields.values())
-    if total > limits.max_bytes:
-        raise MailRefused(f"message of {total:,} bytes is over the {limits.max_bytes:,}-byte limit")
     raw_headers = form.get("headers", "")
     header = lambda name: next(iter(re.findall(rf"(?im)^{name}:\s*(.*(?:\n[ \t].*)*)", raw_headers)), "")  # noqa: E731
     sender = parseaddr(form.get("from", ""))[1].lower()
