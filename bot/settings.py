@@ -81,6 +81,16 @@ class Settings(BaseSettings):
     sendgrid_inbound_key: str | None = Field(
         None, description="Secret in the SendGrid Inbound Parse URL (/email/inbound?key=…); enables SendGrid posts."
     )
+    inbound_max_mb: float = Field(
+        25.0, gt=0, le=200, description="Largest inbound email (webhook post or IMAP message) read, in MB; a bigger one is refused unread."
+    )
+    inbound_max_parts: int = Field(500, ge=10, le=100_000, description="Most MIME parts an inbound email may have; more is refused before parsing.")
+    inbound_max_depth: int = Field(20, ge=3, le=200, description="Deepest nesting of multiparts an inbound email may have; deeper is refused before parsing.")
+    inbound_authserv_id: str | None = Field(
+        None,
+        description="Name our receiving mail server writes in the Authentication-Results header it adds (e.g. mx.district.example); "
+        "set = results from any other server are ignored. Unset = the topmost such header is taken as ours.",
+    )
     log_level: str = Field("INFO", description="Logging level.")
 
     # --- Admin pages -----------------------------------------------------------------------------

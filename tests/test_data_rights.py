@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections import Counter
 from datetime import datetime
@@ -413,7 +414,11 @@ def test_a_reply_saying_my_data_or_delete_my_data_works_only_from_the_person(tmp
         assert sent[0].body["data"]["person"]["email"] == email
     not_a_request = handle_mail(engine, settings, reply(email, "Thanks, my data looks right.", 3), now=now)
     assert not_a_request.reason != "data erasure" and not _erased(engine, person_id)
-    erased = handle_mail(engine, settings, reply(email, "Delete my data.", 4), now=now)
+    asked_to_erase = handle_mail(engine, settings, reply(email, "Delete my data.", 4), now=now)
+    assert (asked_to_erase.reason, _erased(engine, person_id)) == ("erasure code sent", False)  # a second reply confirms
+    with session_scope(engine) as session:
+        code = re.search(r"ERASE (\d{6})", session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "data.erasure_code")).one().body["text"])[1]
+    erased = handle_mail(engine, settings, reply(email, f"ERASE {code}", 5), now=now)
     assert erased.status == "applied" and _erased(engine, person_id)
     assert mentions(engine, ["Tara Xu", email]) == []
     with session_scope(engine) as session:

@@ -92,9 +92,13 @@ def test_html_only_replies_and_in_reply_to_without_a_token(engine: Engine, tmp_p
     html = "<div dir='ltr'>Mentee</div><div class='gmail_quote'><blockquote>1 = Mentor</blockquote></div>"
     stranger = InboundMail(sender="eve@evil.example", recipients=["mentoring@district.example"], html=html, message_id="<e@x>", in_reply_to="<mb.invite@district.example>")
     assert handle_inbound(engine, SETTINGS, stranger, now=now).status == "ignored"  # In-Reply-To alone is not enough
-    ben = InboundMail(sender="ben@d.example", recipients=["mentoring@district.example"], html=html, message_id="<b@x>", in_reply_to="<mb.invite@district.example>")
+    # Not even with Ben's address in From: a Message-ID is no secret and a From is trivially forged.
+    posing = InboundMail(sender="ben@d.example", recipients=["mentoring@district.example"], html=html, message_id="<b@x>", in_reply_to="<mb.invite@district.example>")
+    assert handle_inbound(engine, SETTINGS, posing, now=now).status == "ignored"
+    context = dialogs.context_key(flow="opt_in", term_id=term_id)
+    ben = _mail(engine, "ben@d.example", "opt_in", context, "", now, 3, html=html, in_reply_to="<mb.invite@district.example>")
     result = handle_inbound(engine, SETTINGS, ben, now=now)
-    assert (result.status, result.reason, result.saved) == ("applied", "in-reply-to", {"role": "mentee"})
+    assert (result.status, result.reason, result.saved) == ("applied", "token", {"role": "mentee"})
 
 
 def test_replies_to_notices_expired_tokens_and_unknown_people_change_nothing(engine: Engine, tmp_path: Path, now: datetime) -> None:

@@ -4,6 +4,9 @@ Each poll logs in, selects IMAP_FOLDER, asks for UNSEEN messages by UID, fetches
 (which does not mark it read), handles it, and only then sets \\Seen. A crash between handling and
 flagging means the message is read again on the next poll; the handler recognises it by its Message-ID
 and does nothing twice. A message the handler fails on stays unseen and is tried on the next poll.
+
+Messages are parsed away from the event loop (bot.email.limits.off_loop) within the same limits as the webhook's (INBOUND_MAX_MB, _PARTS, _DEPTH);
+one over a limit is logged, flagged read and \\Flagged, and left in the mailbox for a person to look at.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from aioimaplib import IMAP4, IMAP4_SSL
 from sqlalchemy.engine import Engine
 
 from bot.email.inbound import InboundMail, InboundResult
+from bot.email.limits import MailRefused, MimeLimits, off_loop
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -72,11 +76,20 @@ class ImapPoller:
                 if raw is None:
                     logger.warning("IMAP message %s had no body; skipped", uid)
                     continue
+                limits = MimeLimits.from_settings(self.settings)
                 try:
-                    mail = InboundMail.from_bytes(raw)
+                    if len(raw) > limits.max_bytes:
+                        raise MailRefused(f"message of {len(raw):,} bytes is over the {limits.max_bytes:,}-byte limit")
+                    mail = await off_loop(InboundMail.from_bytes, raw, limits=limits, authserv_id=self.settings.inbound_authserv_id, size=len(raw))
                     from bot.email.router import handle_mail  # data requests and round sign-ups, then the dialogs, as the webhook does
 
                     result = await asyncio.to_thread(handle_mail, self.engine, self.settings, mail, now=self.clock())
+                except MailRefused as exc:
+                    # The same bytes would be refused on every poll: flag it for a person and move on.
+                    logger.warning("IMAP message %s refused unparsed: %s; flagged read and left in the mailbox", uid, exc)
+                    results.append(InboundResult("refused", str(exc)))
+                    _check(await client.uid("store", uid, "+FLAGS", "(\\Seen \\Flagged)"), f"flag {uid}")
+                    continue
                 except Exception:
                     self._failures[uid] = self._failures.get(uid, 0) + 1
                     if self._failures[uid] < MAX_FAILURES:

@@ -26,9 +26,11 @@ from bot.email import tokens
 from bot.email.availability import DEFAULT_LANGUAGES, BellTimes
 from bot.email.forward import REASON_CHECK_IN_COMMENT, REASON_QUESTION, hold_for_people
 from bot.email.intent import confirmation, needs_person
+from bot.email.limits import MailRefused, MimeLimits, check_parsed, structure_problem
 from bot.email.machines import clear_failing
 from bot.email.questions import NumberedQuestion, dialog_view, show_value
 from bot.email.replies import Extraction, extract_answers, html_to_text, strip_quoted
+from bot.email.sender_auth import from_authentication_results
 from bot.email.understand import read_reply
 from bot.outbox import enqueue
 from bot.programs.store import spec_of
@@ -50,23 +52,50 @@ class InboundMail:
     text: str = ""
     html: str = ""
     message_id: str | None = None
-    in_reply_to: str | None = None
+    in_reply_to: str | None = None  # for threading our answer only: a Message-ID proves nothing about the sender
     references: list[str] = field(default_factory=list)
     auto_submitted: bool = False
+    auth_failed: str | None = None  # why the receiving server's SPF/DKIM/DMARC checks refuse the sender, if they do
 
     @classmethod
-    def from_bytes(cls, raw: bytes, *, envelope_recipients: list[str] | None = None) -> InboundMail:
-        return cls.from_message(message_from_bytes(raw, policy=policy.default), envelope_recipients=envelope_recipients)
+    def from_bytes(
+        cls, raw: bytes, *, envelope_recipients: list[str] | None = None, limits: MimeLimits | None = None,
+        authserv_id: str | None = None, transport_charset: str | None = None,
+    ) -> InboundMail:  # fmt: skip
+        """Parse raw MIME within `limits` (MailRefused when over one; checked before parsing, so a hostile message
+        costs a scan, not a parse). `transport_charset`: the charset the bytes came in, when the carrier says
+        (SendGrid's `charsets`)."""
+        limits = limits or MimeLimits()
+        problem = structure_problem(raw, limits)
+        if problem is None:
+            try:
+                message = message_from_bytes(raw, policy=policy.default)
+            except RecursionError:  # a structure the scan could not see (an encoded boundary) nested very deep
+                problem = "message nests multiparts too deep to read"
+            else:
+                problem = check_parsed(message, limits)
+        if problem is not None:
+            raise MailRefused(problem)
+        return cls.from_message(message, envelope_recipients=envelope_recipients, authserv_id=authserv_id, transport_charset=transport_charset)
 
     @classmethod
-    def from_message(cls, message: EmailMessage, *, envelope_recipients: list[str] | None = None) -> InboundMail:
+    def from_message(
+        cls, message: EmailMessage, *, envelope_recipients: list[str] | None = None, authserv_id: str | None = None,
+        transport_charset: str | None = None,
+    ) -> InboundMail:  # fmt: skip
+        """The handler's view of a parsed message, with the verdict of the topmost Authentication-Results header."""
         text_part = message.get_body(preferencelist=("plain",))
         html_part = message.get_body(preferencelist=("html",))
+        for part in (text_part, html_part):
+            if part is not None and transport_charset:
+                cls._read_8bit_as(part, transport_charset)
         recipients = [address for _name, address in getaddresses([str(v) for key in ("To", "Cc", "Delivered-To", "X-Original-To") for v in message.get_all(key, [])])]
         auto = str(message.get("Auto-Submitted", "no")).strip().lower()
         precedence = str(message.get("Precedence", "")).strip().lower()
+        sender = parseaddr(str(message.get("From", "")))[1].lower()
+        checks = from_authentication_results([str(v) for v in message.get_all("Authentication-Results", [])], sender=sender, authserv_id=authserv_id)
         return cls(
-            sender=parseaddr(str(message.get("From", "")))[1].lower(),
+            sender=sender,
             recipients=list(envelope_recipients or []) + recipients,
             subject=str(message.get("Subject", "")),
             text=_part_text(text_part),
@@ -75,7 +104,36 @@ class InboundMail:
             in_reply_to=_one_id(message.get("In-Reply-To")),
             references=re.findall(r"<[^<>\s]+>", str(message.get("References", ""))),
             auto_submitted=(auto not in ("", "no")) or precedence in ("bulk", "junk", "auto_reply", "list"),
+            auth_failed=checks.refusal(),
         )
+
+    @staticmethod
+    def _read_8bit_as(part: EmailMessage, charset: str) -> None:
+        """Read an unencoded 8-bit text part in the charset its carrier declared, when its own label can't be right.
+
+        A part with no charset gets the carrier's. A carrier that re-encoded the message (SendGrid declaring
+        UTF-8 for a body labelled ISO-8859-1) would otherwise turn "français" into "franÃ§ais"; a body whose
+        bytes don't fit its own label but fit the carrier's is read with the carrier's too.
+        """
+        own = part.get_param("charset")
+        if own is None:
+            part.set_param("charset", charset)
+            return
+        if str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower() not in ("7bit", "8bit", "binary"):
+            return  # base64 or quoted-printable bytes are in the part's own charset, whatever carried them
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes) or payload.isascii():
+            return
+
+        def fits(name: str) -> bool:
+            try:
+                payload.decode(name)
+            except (LookupError, UnicodeError):
+                return False
+            return True
+
+        if fits(charset) and (charset.lower().replace("_", "-") in ("utf-8", "utf8") or not fits(str(own))):
+            part.set_param("charset", charset)
 
 
 def _part_text(part: EmailMessage | None) -> str:
@@ -112,30 +170,16 @@ class InboundResult:
 
 
 def _locate(engine: Engine, settings: Settings, mail: InboundMail, now: datetime) -> tuple[tokens.ReplyToken | None, str]:
-    """The dialog a reply belongs to: from the signed token, or (sender must match) the message it answers."""
+    """The dialog a reply belongs to, from the signed token in the address it was sent to (the handler then checks
+    that it came from the token's person). In-Reply-To and References decide nothing: a Message-ID is no secret, and
+    a matching From is trivially forged."""
     token = tokens.token_from_address(*mail.recipients)
-    if token is not None:
-        try:
-            return tokens.read_reply_token(settings.token_secret, token, now=now), "token"
-        except tokens.BadToken as exc:
-            return None, f"reply token rejected ({exc})"
-    wanted = [mail.in_reply_to, *reversed(mail.references)]
-    wanted = [w for w in wanted if w]
-    if not wanted:
-        return None, "no reply token and no In-Reply-To"
-    with session_scope(engine) as session:
-        for message_id in wanted:
-            sent = session.exec(select(OutboxMessage).where(OutboxMessage.provider_id == message_id, OutboxMessage.channel == "email")).first()
-            if sent is None or sent.person_id is None:
-                continue
-            person = session.get(Person, sent.person_id)
-            if person is None or person.email.lower() != mail.sender:
-                return None, "In-Reply-To names a message sent to someone else"
-            body = sent.body
-            flow = body.get("next_flow") if body.get("notice") == "flow_reply" and body.get("next_flow") else body.get("flow")
-            context = body.get("next_context") if flow == body.get("next_flow") and body.get("next_context") else body.get("context", "")
-            return tokens.ReplyToken(person_id=person.id, flow=flow, context=context or "", expires_on=now.date()), "in-reply-to"
-    return None, "In-Reply-To names no message we sent"
+    if token is None:
+        return None, "no reply token (In-Reply-To alone is not trusted)"
+    try:
+        return tokens.read_reply_token(settings.token_secret, token, now=now), "token"
+    except tokens.BadToken as exc:
+        return None, f"reply token rejected ({exc})"
 
 
 def _reply_key(mail: InboundMail) -> str:

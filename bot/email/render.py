@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -43,10 +42,10 @@ _env = Environment(
 )
 
 
-def message_id_for(idempotency_key: str, domain: str) -> str:
-    """The stable Message-ID of the email an outbox message becomes: the same key always gives the same id."""
-    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:32]
-    return f"<mb.{digest}@{domain}>"
+def message_id_for(idempotency_key: str, domain: str, secret: str) -> str:
+    """The stable Message-ID of the email an outbox message becomes: the same key always gives the same id (so a
+    retried send is recognised), and the id is keyed with `secret` so nobody can predict it from the key."""
+    return f"<mb.{tokens.message_id_digest(secret, idempotency_key)}@{domain}>"
 
 
 def mail_domain(settings: Settings) -> str:
@@ -177,7 +176,7 @@ def _flow_prompt(session: Session, message: OutboxMessage, person: Person, setti
     rendered = Rendered(subject=subject, text=text, html=html, reply_flow=view.flow.key, reply_context=view.context)
     root_key = f"prompt.{view.flow.key}:{view.context}:{person.id}:1:email"
     if message.idempotency_key != root_key:  # a reminder continues the first prompt's thread
-        root = message_id_for(root_key, mail_domain(settings))
+        root = message_id_for(root_key, mail_domain(settings), settings.token_secret)
         rendered.in_reply_to, rendered.references = root, [root]
         rendered.subject = _reply_subject(subject)
     return rendered
@@ -336,7 +335,7 @@ class _Obj(dict):
 
 def program_thread_root(*, program_id: int, person_id: int, settings: Settings) -> str:
     """The Message-ID every email of one program to one person refers to, so each program reads as its own thread."""
-    return message_id_for(f"program-thread:{program_id}:{person_id}", mail_domain(settings))
+    return message_id_for(f"program-thread:{program_id}:{person_id}", mail_domain(settings), settings.token_secret)
 
 
 def _round_signup(message: OutboxMessage, person: Person, settings: Settings, base: dict[str, Any]) -> Rendered:
@@ -487,7 +486,7 @@ def build_mime(message: OutboxMessage, rendered: Rendered, *, settings: Settings
     """The MIME message: multipart/alternative text+HTML (inside multipart/mixed with the .ics when there is one)."""
     mail = EmailMessage()
     domain = mail_domain(settings)
-    mail["Message-ID"] = message_id_for(message.idempotency_key, domain)
+    mail["Message-ID"] = message_id_for(message.idempotency_key, domain, settings.token_secret)
     mail["Date"] = format_datetime(now)
     sender_name = rendered.sender_name or settings.program_name
     mail["From"] = Address(sender_name, addr_spec=settings.mail_from)

@@ -6,6 +6,16 @@ more than 15 minutes off, or a token seen before (by any instance: used tokens a
 with 401. SendGrid's
 Inbound Parse signs nothing, so its URL carries a secret: ``/email/inbound?key=SENDGRID_INBOUND_KEY``.
 
+Only the person an email was sent to can answer it: a reply is applied when it reaches that person's signed reply
+address (``reply+<token>@REPLY_DOMAIN``) from that person's own address, and the receiving server's SPF/DKIM/DMARC
+checks, when reported, don't refuse the sender. Erasing one's data by email takes a second reply with a fresh code.
+
+A hostile post can't hold up the app: the body is read with a size limit as it streams in, and the form and the
+MIME are parsed away from the event loop (a big message in a separate process), the MIME only after a scan that
+refuses too many parts or too deep a nesting (bot.email.limits).
+A refused message gets an answer the provider does not retry: Mailgun stops on 406 (any other non-200 code is
+retried for hours), SendGrid retries everything but 2xx, so it gets 200 with ``{"status": "refused"}``.
+
 Unsubscribe follows RFC 8058: the List-Unsubscribe URL answers a POST of ``List-Unsubscribe=One-Click`` by
 unsubscribing at once; a GET (a person clicking, or a link scanner) only shows a page with a button.
 """
@@ -21,16 +31,21 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from email.utils import getaddresses, parseaddr
+from urllib.parse import unquote_to_bytes
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.email import tokens
+import python_multipart
+
+from bot.email import sender_auth, tokens
 from bot.email.inbound import InboundMail, InboundResult, handle_inbound
+from bot.email.limits import MailRefused, MimeLimits, off_loop
 from bot.email.replies import html_to_text, strip_quoted
 from bot.outbox import enqueue
 from bot.email.render import _env
@@ -96,16 +111,67 @@ def claim_webhook_token(engine: Engine, *, token: str, now: datetime) -> bool:
     return True
 
 
-def _mailgun_mail(form: dict[str, str]) -> InboundMail:
-    if form.get("body-mime"):
-        return InboundMail.from_bytes(form["body-mime"].encode("utf-8"), envelope_recipients=[form.get("recipient", "")])
+class BadForm(ValueError):
+    """A post body that is not a readable form."""
+
+
+def parse_form(content_type: str, body: bytes) -> dict[str, bytes]:
+    """The fields of a url-encoded or multipart form as raw bytes, each in the charset its sender used (files are
+    skipped: no attachment is needed).
+
+    Runs in a worker thread: a 20 MB post takes a while to split, and the event loop must keep answering Slack.
+    """
+    if content_type.lower().startswith("application/x-www-form-urlencoded"):
+        pairs = (pair.partition(b"=") for pair in body.split(b"&") if pair)
+        return {
+            unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8", "replace"): unquote_to_bytes(value.replace(b"+", b" "))
+            for name, _eq, value in reversed(list(pairs))  # the first of a repeated field wins, as in the multipart case
+        }
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise BadForm(f"not a form ({content_type or 'no content type'})")
+    fields: dict[str, bytes] = {}
+
+    def on_field(found: python_multipart.multipart.Field) -> None:
+        if found.field_name is not None:
+            fields.setdefault(found.field_name.decode("utf-8", "replace"), found.value or b"")
+
+    def on_file(found: python_multipart.multipart.File) -> None:
+        found.close()
+
+    try:
+        parser = python_multipart.create_form_parser(
+            {"Content-Type": content_type.encode("latin-1")}, on_field, on_file, config={"MAX_MEMORY_FILE_SIZE": len(body) + 1},
+        )  # fmt: skip
+        for start in range(0, len(body), 1 << 20):
+            parser.write(body[start : start + (1 << 20)])
+        parser.finalize()
+    except Exception as exc:  # python-multipart raises its own errors, ValueError and, on odd input, others
+        raise BadForm(f"form not readable ({type(exc).__name__})") from exc
+    return fields
+
+
+def _text(raw: bytes | None, charset: str | None = None) -> str:
+    """A form field as text, in the charset its sender declared (UTF-8 when none or an unknown one)."""
+    try:
+        return (raw or b"").decode(charset or "utf-8", "replace")
+    except LookupError:
+        return (raw or b"").decode("utf-8", "replace")
+
+
+def _mailgun_mail(fields: dict[str, bytes], *, limits: MimeLimits, authserv_id: str | None = None) -> InboundMail:
+    """The InboundMail of a (verified) Mailgun route post, raw MIME or parsed; MailRefused when over a limit."""
+    form = {key: _text(value) for key, value in fields.items() if key != "body-mime"}
+    sender = parseaddr(form.get("from") or form.get("sender") or "")[1].lower()
+    if fields.get("body-mime"):
+        mail = InboundMail.from_bytes(fields["body-mime"], envelope_recipients=[form.get("recipient", "")], limits=limits, authserv_id=authserv_id)
+        return replace(mail, auth_failed=sender_auth.from_mailgun(form, sender=mail.sender, authserv_id=authserv_id) or mail.auth_failed)
     headers: dict[str, str] = {}
     try:
-        headers = {str(k).lower(): str(v) for k, v in json.loads(form.get("message-headers") or "[]")}
+        headers = {str(k).lower(): str(v) for k, v in reversed(json.loads(form.get("message-headers") or "[]"))}  # the topmost wins
     except (ValueError, TypeError):
         pass
     return InboundMail(
-        sender=parseaddr(form.get("from") or form.get("sender") or "")[1].lower(),
+        sender=sender,
         recipients=[form.get("recipient", "")] + [a for _n, a in getaddresses([form.get("To", headers.get("to", ""))])],
         subject=form.get("subject", ""),
         text=form.get("body-plain", ""),
@@ -114,22 +180,37 @@ def _mailgun_mail(form: dict[str, str]) -> InboundMail:
         in_reply_to=_angle(form.get("In-Reply-To") or headers.get("in-reply-to")),
         references=re.findall(r"<[^<>\s]+>", form.get("References") or headers.get("references", "")),
         auto_submitted=headers.get("auto-submitted", "no").lower() not in ("", "no"),
+        auth_failed=sender_auth.from_mailgun(form, sender=sender, authserv_id=authserv_id),
     )
 
 
-def _sendgrid_mail(form: dict[str, str]) -> InboundMail:
+def _sendgrid_mail(fields: dict[str, bytes], *, limits: MimeLimits, authserv_id: str | None = None) -> InboundMail:
+    """The InboundMail of a SendGrid Inbound Parse post, raw or parsed, each field read in the charset SendGrid
+    declares for it in `charsets` (it posts a Latin-1 body as Latin-1 bytes); MailRefused when over a limit."""
+    charsets: dict[str, str] = {}
+    try:
+        charsets = {str(k): str(v) for k, v in json.loads(_text(fields.get("charsets")) or "{}").items()}
+    except (ValueError, TypeError, AttributeError):
+        pass
+    form = {key: _text(value, charsets.get(key)) for key, value in fields.items() if key != "email"}
     envelope: dict = {}
     try:
         envelope = json.loads(form.get("envelope") or "{}")
     except ValueError:
         pass
-    envelope_to = [str(a) for a in envelope.get("to") or []]
-    if form.get("email"):  # "POST the raw, full MIME message"
-        return InboundMail.from_bytes(form["email"].encode("utf-8"), envelope_recipients=envelope_to)
+    envelope_to = [str(a) for a in (envelope.get("to") or [] if isinstance(envelope, dict) else [])]
+    if fields.get("email"):  # "POST the raw, full MIME message"
+        mail = InboundMail.from_bytes(fields["email"], envelope_recipients=envelope_to, limits=limits, authserv_id=authserv_id, transport_charset=charsets.get("email"))
+        return replace(mail, auth_failed=sender_auth.from_sendgrid(form, sender=mail.sender).refusal() or mail.auth_failed)
     raw_headers = form.get("headers", "")
     header = lambda name: next(iter(re.findall(rf"(?im)^{name}:\s*(.*(?:\n[ \t].*)*)", raw_headers)), "")  # noqa: E731
+    sender = parseaddr(form.get("from", ""))[1].lower()
+    # Parsed mode also passes the message's headers, with any Authentication-Results: the topmost may refuse too.
+    reported = re.findall(r"(?im)^Authentication-Results:\s*(.*(?:\n[ \t].*)*)", raw_headers)
+    refusal = sender_auth.from_sendgrid(form, sender=sender).refusal()
+    refusal = refusal or sender_auth.from_authentication_results(reported, sender=sender, authserv_id=authserv_id).refusal()
     return InboundMail(
-        sender=parseaddr(form.get("from", ""))[1].lower(),
+        sender=sender,
         recipients=envelope_to + [a for _n, a in getaddresses([form.get("to", "")])],
         subject=form.get("subject", ""),
         text=form.get("text", ""),
@@ -138,6 +219,7 @@ def _sendgrid_mail(form: dict[str, str]) -> InboundMail:
         in_reply_to=_angle(header("In-Reply-To")),
         references=re.findall(r"<[^<>\s]+>", header("References")),
         auto_submitted=header("Auto-Submitted").strip().lower() not in ("", "no"),
+        auth_failed=refusal,
     )
 
 
@@ -164,6 +246,10 @@ def signup_reply(engine: Engine, settings: Settings, mail: InboundMail, *, now: 
         person = session.get(Person, located.person_id)
         if person is None:
             return InboundResult("ignored", "unknown person")
+        if person.email.lower() != mail.sender.strip().lower():
+            # A reply address is a bearer token: a forwarded announcement must not sign its owner up (or off).
+            logger.warning("sign-up reply from %r ignored: its reply token belongs to person %s", mail.sender, person.id)
+            return InboundResult("ignored", "reply token belongs to someone else")
         if session.exec(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)).first() is not None:
             return InboundResult("duplicate", "already handled", person_id=person.id, reply_key=key)
         from bot.rounds.events import apply_reply_in, program_of_round
@@ -184,14 +270,29 @@ def signup_reply(engine: Engine, settings: Settings, mail: InboundMail, *, now: 
 
 
 DATA_REPLIES = {"my data": "export", "send my data": "export", "delete my data": "erasure", "erase my data": "erasure"}
+_ERASE_CODE_RE = re.compile(r"^\W*erase\W*(\d{3})[ -]?(\d{3})\b", re.IGNORECASE)
+
+
+def _erasure_code_notice(text: str, mail: InboundMail) -> dict[str, object]:
+    """An email about erasing one's data, in the thread of the reply that asked. "data_export" is the one kind of
+    notice sent even to someone who unsubscribed: it only ever answers their own request about their data."""
+    references = [*(mail.references or ([mail.in_reply_to] if mail.in_reply_to else [])), *([mail.message_id] if mail.message_id else [])]
+    return {
+        "notice": "data_export", "subject": "Erasing your data in mentorbot", "text": text,
+        "thread": {"in_reply_to": mail.message_id, "references": references[-10:]},
+    }  # fmt: skip
 
 
 def data_rights_reply(engine: Engine, settings: Settings, mail: InboundMail, *, now: datetime) -> InboundResult | None:
-    """"my data" or "delete my data" as the first line of a reply to any mentorbot email, from the person it was sent to."""
+    """"my data", "delete my data" or "ERASE <code>" as the first line of a reply to any mentorbot email, from the
+    person it was sent to. An export goes out at once (only to the person's own address); an erasure, which can't be
+    undone, first sends a six-digit code and is done when the person replies "ERASE <code>" within 24 hours."""
     from bot import data_rights
 
-    words = re.sub(r"[^a-z ]", "", (strip_quoted(mail.text or html_to_text(mail.html)).strip().splitlines() or [""])[0].lower()).strip()
-    kind = DATA_REPLIES.get(" ".join(w for w in words.split() if w not in ("please", "thanks", "thank", "you", "hi", "hello")))
+    first_line = (strip_quoted(mail.text or html_to_text(mail.html)).strip().splitlines() or [""])[0]
+    code = _ERASE_CODE_RE.match(first_line)
+    words = re.sub(r"[^a-z ]", "", first_line.lower()).strip()
+    kind = "confirm erasure" if code else DATA_REPLIES.get(" ".join(w for w in words.split() if w not in ("please", "thanks", "thank", "you", "hi", "hello")))
     token = tokens.token_from_address(*mail.recipients)
     if kind is None or token is None or mail.auto_submitted:
         return None
@@ -209,14 +310,75 @@ def data_rights_reply(engine: Engine, settings: Settings, mail: InboundMail, *, 
         if kind == "export":
             done = data_rights.export(session, person_id=person.id, requested_by=mail.sender, channel="email", now=now, request_key=key)
             return InboundResult("duplicate" if done is None else "applied", "data export", person_id=person.id, reply_key=key)
+        if kind == "erasure":
+            fresh = tokens.erasure_code(settings.token_secret, person_id=person.id, now=now)
+            text = (
+                f"You asked us to erase everything {settings.program_name} holds about you. This can't be undone.\n\n"
+                f"To erase it, reply to this email with:\n\nERASE {fresh}\n\nwithin {tokens.ERASURE_CODE_HOURS} hours. "
+                "If you didn't ask, ignore this email: nothing will be erased."
+            )
+            _message, created = enqueue(
+                session, idempotency_key=key, channel="email", purpose="data.erasure_code", recipient=person.email,
+                person_id=person.id, body=_erasure_code_notice(text, mail), now=now,
+            )  # fmt: skip
+            logger.info("person %s asked by email to erase their data; a confirmation code is on its way", person.id)
+            return InboundResult("applied" if created else "duplicate", "erasure code sent", person_id=person.id, reply_key=key)
+        if not tokens.erasure_code_matches(settings.token_secret, "".join(code.groups()), person_id=person.id, now=now):
+            text = (
+                f"That code isn't the one we sent you, or it is more than {tokens.ERASURE_CODE_HOURS} hours old, so nothing was erased. "
+                'To erase your data, reply "delete my data" and we\'ll send you a new code.'
+            )
+            enqueue(
+                session, idempotency_key=key, channel="email", purpose="data.erasure_code", recipient=person.email,
+                person_id=person.id, body=_erasure_code_notice(text, mail), now=now,
+            )  # fmt: skip
+            logger.warning("erasure by email for person %s not done: the code is wrong or expired", person.id)
+            return InboundResult("ignored", "erasure code wrong or expired", person_id=person.id, reply_key=key)
         result = data_rights.erase(session, person_id=person.id, requested_by=mail.sender, channel="email", now=now, admin_slack_ids=tuple(settings.slack_admin_ids))
     logger.info("person %s erased their data by email (request %s)", located.person_id, result.request_id)
     return InboundResult("applied", "data erasure", person_id=located.person_id, reply_key=key)
 
 
+def refuse_unauthenticated(mail: InboundMail) -> InboundResult | None:
+    """A refusal, logged, when the receiving server's SPF/DKIM/DMARC checks say the sender is not who From claims."""
+    if mail.auth_failed is None:
+        return None
+    logger.warning("inbound email from %r refused: sender authentication failed (%s); nothing applied", mail.sender, mail.auth_failed)
+    return InboundResult("refused", f"sender authentication failed: {mail.auth_failed}")
+
+
 def handle_mail(engine: Engine, settings: Settings, mail: InboundMail, *, now: datetime) -> InboundResult:
-    """Every inbound email: a data request; a reply to a round's announcement joins or leaves it; anything else goes to the dialogs."""
-    return data_rights_reply(engine, settings, mail, now=now) or signup_reply(engine, settings, mail, now=now) or handle_inbound(engine, settings, mail, now=now)
+    """Every inbound email: refused when the sender fails authentication; else a data request; a reply to a round's
+    announcement joins or leaves it; anything else goes to the dialogs."""
+    return (
+        refuse_unauthenticated(mail)
+        or data_rights_reply(engine, settings, mail, now=now)
+        or signup_reply(engine, settings, mail, now=now)
+        or handle_inbound(engine, settings, mail, now=now)
+    )
+
+
+async def read_limited(request: Request, max_bytes: int) -> bytes | None:
+    """The request body, or None when it is over `max_bytes` (known from Content-Length, or counted as it streams in,
+    so a huge post is never held in memory). The rest of a refused body is read and dropped, up to as much again,
+    so the sender gets the answer instead of a reset connection."""
+    declared = request.headers.get("content-length", "")
+    chunks: list[bytes] = []
+    total = 0
+    too_big = declared.isdecimal() and int(declared) > max_bytes
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > max_bytes:
+            too_big = True
+        if too_big:
+            chunks.clear()
+            if total > 2 * max_bytes:
+                break
+            continue
+        chunks.append(chunk)
+    if too_big:
+        return None
+    return await asyncio.to_thread(b"".join, chunks)  # copying 20 MB takes the loop's thread ~10 ms
 
 
 def email_router(settings: Settings, engine: Engine, *, clock: Callable[[], datetime]) -> APIRouter:
@@ -224,33 +386,63 @@ def email_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
     router = APIRouter(tags=["email"])
     seen = _SeenTokens()
 
+    limits = MimeLimits.from_settings(settings)
+
+    def refusal(reason: str, *, mailgun: bool) -> JSONResponse:
+        # Mailgun stops retrying on 406 only; SendGrid on any 2xx only. Either way the message is not wanted again.
+        return JSONResponse({"status": "refused", "reason": reason}, status_code=406 if mailgun else 200)
+
     @router.post("/email/inbound")
     async def inbound(request: Request) -> JSONResponse:
         """A Mailgun route post or a SendGrid Inbound Parse post, verified, then handed to the one handler."""
-        form = {key: (value if isinstance(value, str) else (await value.read()).decode("utf-8", "replace")) for key, value in (await request.form()).multi_items()}
-        if "signature" in form and "token" in form:
+        sendgrid_url = "key" in request.query_params  # only SendGrid's URL carries the secret
+        if sendgrid_url and not (settings.sendgrid_inbound_key and hmac.compare_digest(request.query_params["key"].encode(), settings.sendgrid_inbound_key.encode())):
+            logger.warning("SendGrid inbound post refused: wrong key")
+            return JSONResponse({"error": "bad key"}, status_code=401)
+        body = await read_limited(request, limits.max_bytes)
+        if body is None:
+            reason = f"post over the {limits.max_bytes:,}-byte limit (INBOUND_MAX_MB)"
+            logger.warning("inbound email refused unread: %s", reason)
+            if sendgrid_url:
+                return refusal(reason, mailgun=False)
+            return JSONResponse({"status": "refused", "reason": reason}, status_code=413)
+        try:
+            fields = await asyncio.to_thread(parse_form, request.headers.get("content-type", ""), body)
+        except BadForm as exc:
+            logger.warning("inbound email post refused: %s", exc)
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        del body
+        form = lambda name: _text(fields.get(name))  # noqa: E731
+        if "signature" in fields and "token" in fields:
             if not settings.mailgun_signing_key:
                 return JSONResponse({"error": "Mailgun inbound is not set up (MAILGUN_SIGNING_KEY)"}, status_code=404)
             refused = verify_mailgun(
-                settings.mailgun_signing_key, timestamp=form.get("timestamp", ""), token=form.get("token", ""),
-                signature=form.get("signature", ""), now=time.time(), seen=seen,
+                settings.mailgun_signing_key, timestamp=form("timestamp"), token=form("token"), signature=form("signature"), now=time.time(), seen=seen,
             )  # fmt: skip
-            if not refused and not await asyncio.to_thread(claim_webhook_token, engine, token=form["token"], now=clock()):
+            if not refused and not await asyncio.to_thread(claim_webhook_token, engine, token=form("token"), now=clock()):
                 refused = "token reused"  # seen by another instance sharing the database
             if refused:
                 logger.warning("Mailgun inbound post refused: %s", refused)
                 return JSONResponse({"error": refused}, status_code=401)
-            mail = _mailgun_mail(form)
-        elif "envelope" in form or "email" in form or "headers" in form:
-            key = request.query_params.get("key", "")
+            mailgun, build = True, _mailgun_mail
+        elif "envelope" in fields or "email" in fields or "headers" in fields:
             if not settings.sendgrid_inbound_key:
                 return JSONResponse({"error": "SendGrid inbound is not set up (SENDGRID_INBOUND_KEY)"}, status_code=404)
-            if not hmac.compare_digest(key.encode(), settings.sendgrid_inbound_key.encode()):
+            if not sendgrid_url:
                 logger.warning("SendGrid inbound post refused: wrong key")
                 return JSONResponse({"error": "bad key"}, status_code=401)
-            mail = _sendgrid_mail(form)
+            mailgun, build = False, _sendgrid_mail
         else:
             return JSONResponse({"error": "not a Mailgun or SendGrid inbound post"}, status_code=400)
+        try:
+            size = sum(len(value) for value in fields.values())
+            mail = await off_loop(build, fields, limits=limits, authserv_id=settings.inbound_authserv_id, size=size)
+        except MailRefused as exc:
+            logger.warning("inbound email refused unparsed: %s", exc)
+            return refusal(str(exc), mailgun=mailgun)
+        except Exception:  # the same bytes would fail the same way: a retry can't help
+            logger.exception("inbound email could not be read; refused")
+            return refusal("message could not be read", mailgun=mailgun)
         try:
             result = await asyncio.to_thread(handle_mail, engine, settings, mail, now=clock())
         except Exception:

@@ -1,7 +1,8 @@
 """Signed tokens carried in reply addresses and unsubscribe links.
 
 A reply token names a person and the dialog a reply belongs to (flow + context) and when it stops being
-accepted; an unsubscribe token names only the person. Both are HMAC-SHA256 signed with EMAIL_TOKEN_SECRET
+accepted; an unsubscribe token names only the person. The same secret also keys the digest in our Message-IDs (so
+nobody can predict the id of an email we sent) and the six-digit codes that confirm an erasure asked for by email. Both are HMAC-SHA256 signed with EMAIL_TOKEN_SECRET
 (a separate derived key per kind, so one kind can never be passed off as the other) and encoded in
 lower-case base32, because mail systems may change the case of an address's local part. A reply address
 looks like ``reply+<token>@REPLY_DOMAIN`` and stays under the 64-character local-part limit.
@@ -16,14 +17,18 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-__all__ = ["BadToken", "ReplyToken", "make_reply_token", "read_reply_token", "make_unsubscribe_token", "read_unsubscribe_token", "reply_address", "token_from_address"]
+__all__ = [
+    "BadToken", "ReplyToken", "make_reply_token", "read_reply_token", "make_unsubscribe_token", "read_unsubscribe_token", "reply_address",
+    "token_from_address", "message_id_digest", "erasure_code", "erasure_code_matches",
+]  # fmt: skip
 
 VERSION = 1
 MAC_BYTES = 10  # 80 bits: forging one needs ~2^79 tries against a server that rate-limits nothing but logs each
 EPOCH = date(2020, 1, 1)
 FLOWS = ("", "opt_in", "profile", "approval", "check_in", "survey")  # index = code; "" = a notice, no dialog
 CONTEXT_NAMES = ("", "term", "mentor", "pairing", "round")
-KIND_REPLY, KIND_UNSUBSCRIBE = 1, 2
+KIND_REPLY, KIND_UNSUBSCRIBE, KIND_MESSAGE_ID, KIND_ERASURE_CODE = 1, 2, 3, 4
+ERASURE_CODE_HOURS = 24
 
 
 class BadToken(ValueError):
@@ -180,3 +185,40 @@ def token_from_address(*addresses: str | None) -> str | None:
             if match:
                 return match.group(1).lower()
     return None
+
+
+def message_id_digest(secret: str, idempotency_key: str) -> str:
+    """A keyed digest of an outbox key for its Message-ID: the same key always gives the same digest, and without the
+    secret nobody can work out the id of an email we sent (and so cannot pose as a reply to it)."""
+    return hmac.new(_key(secret, KIND_MESSAGE_ID), idempotency_key.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def _erasure_code_for_hour(secret: str, person_id: int, hour: int) -> str:
+    digest = hmac.new(_key(secret, KIND_ERASURE_CODE), f"{person_id}:{hour}".encode(), hashlib.sha256).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 1_000_000:06d}"
+
+
+def _hour(now: datetime) -> int:
+    return int(now.timestamp() // 3600)
+
+
+def erasure_code(secret: str, *, person_id: int, now: datetime) -> str:
+    """The six-digit code that confirms `person_id`'s erasure by email; it works for ERASURE_CODE_HOURS from `now`.
+
+    Stateless: the code is an HMAC of the person and the hour it was made, so nothing is stored until it is used.
+    """
+    return _erasure_code_for_hour(secret, person_id, _hour(now))
+
+
+def erasure_code_matches(secret: str, code: str, *, person_id: int, now: datetime, hours: int = ERASURE_CODE_HOURS) -> bool:
+    """True when `code` was made for `person_id` in the last `hours` whole hours: a code works for at least `hours`
+    hours after it is made and stops within the hour after that."""
+    code = re.sub(r"\D", "", code)
+    if len(code) != 6:
+        return False
+    current = _hour(now)
+    # Compare against every hour's code without stopping early, so timing does not tell how old a code is.
+    found = False
+    for hour in range(current - hours, current + 1):
+        found |= hmac.compare_digest(code, _erasure_code_for_hour(secret, person_id, hour))
+    return found

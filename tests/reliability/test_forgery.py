@@ -267,3 +267,54 @@ def test_every_one_character_change_to_a_reply_token_is_refused() -> None:
                 accepted.append(changed)
     assert accepted == []
     assert tokens.read_reply_token(TOKEN_SECRET, token.upper(), now=now).person_id == 4242  # mail systems may change case
+
+
+async def test_forged_from_with_a_real_in_reply_to_changes_nothing(tmp_path: Path, database_url: str, scale, record_figure) -> None:
+    """A genuine (correctly signed) webhook post of a forged email: the principal's or a mentee's address in From,
+    the In-Reply-To of the real email we sent them, no reply token. Once enough to approve a mentor or opt a mentee out."""
+    from bot import notify
+    from tests.slack_helpers import ROSTER
+
+    count = scale.pick(200, 1000)
+    rng = random.Random(23)
+    now = datetime.now(timezone.utc)
+    # Pat, the principal, and Dee, a mentee, have no Slack: everything reaches them by email.
+    roster = tuple(row.replace(",UPAT00001,", ",,") for row in ROSTER)
+    async with slack_harness(tmp_path, database_url, roster=roster, **_email_settings()) as h:
+        term_id, context = _open_term(h.engine)
+        notify.invite_to_term(h.engine, term_id=term_id, now=now)
+        ana_token = _reply_token(h, ANA.email, context, now=now)
+        async with httpx.AsyncClient(base_url=h.url, timeout=30) as client:
+            # Ana offers to mentor, by email; the approval request goes by email to her principal, Pat.
+            for n, text in enumerate(("Mentor", "2")):
+                answer = await client.post("/email/inbound", data=_mailgun_form(_reply_mime(ANA.email, ana_token, text, f"<ana{n}@mail.example>")))
+                assert answer.json()["status"] == "applied"
+            sent_ids = {}
+            with session_scope(h.engine) as session:
+                for purpose, email in (("prompt.approval", "pat@d.example"), ("prompt.opt_in", "dee@d.example")):
+                    message = session.execute(sa.select(OutboxMessage).where(OutboxMessage.purpose == purpose, OutboxMessage.recipient == email)).scalar_one()
+                    # As sent: the outbox keeps each email's Message-ID (this is the one a plain hash of the key gave).
+                    message.provider_id, message.status = f"<mb.{hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:32]}@d.example>", "sent"
+                    sent_ids[email] = message.provider_id
+            before_rows = row_counts(h.engine)
+            statuses: list[str] = []
+            for index in range(count):
+                sender, text = rng.choice([("pat@d.example", t) for t in ("Yes, approved.", "approve", "Yes")] + [("dee@d.example", t) for t in ("No thanks", "Not this term")])
+                mime = (
+                    f"From: {sender}\r\nTo: mentoring@d.example\r\nSubject: Re: Mentoring\r\nMessage-ID: <irt{index}@mail.example>\r\n"
+                    f"In-Reply-To: {sent_ids[sender]}\r\nReferences: {sent_ids[sender]}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
+                )
+                response = await client.post("/email/inbound", data={**_mailgun_form(mime), "recipient": "mentoring@d.example"})
+                assert response.status_code == 200
+                statuses.append(response.json()["status"])
+            after_rows = row_counts(h.engine)
+        assert set(statuses) == {"ignored"}
+        assert after_rows == before_rows
+        with session_scope(h.engine) as session:
+            approval = session.execute(sa.text("select approval from enrollment where term_id = :t and person_id = :p"), {"t": term_id, "p": h.person_id(ANA.email)}).scalar_one()
+            dee_said = session.execute(sa.text("select count(*) from dialog_state where person_id = :p"), {"p": h.person_id("dee@d.example")}).scalar_one()
+        assert (approval, dee_said) == ("pending", 0)
+    record_figure(
+        "Forgery: From + In-Reply-To", tried="signed webhook posts of emails with the principal's or a mentee's From and the In-Reply-To of the real email, no reply token",
+        count=count, held="all ignored; no row written; the approval stays pending", backend=h.engine.dialect.name,
+    )  # fmt: skip
