@@ -37,7 +37,7 @@ from bot.rounds import service
 from bot.settings import Settings
 from storage import repo
 from storage.db import session_scope
-from storage.models import DialogState, OutboxMessage
+from storage.models import DialogState, HeldReply, OutboxMessage
 from tests.emailkit import Dovecot, start_dovecot
 from tests.slack_helpers import PROGRAM, signature, slack_harness
 from tests.test_web import serving
@@ -243,10 +243,13 @@ async def test_sendgrid_posts_are_read_in_the_charsets_sendgrid_declares(engine:
             assert response.json()["status"] == "applied", (name, response.text)
     with session_scope(engine) as session:
         answers = {m.body["thread"]["in_reply_to"]: m.body for m in session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "email.reply.opt_in"))}
+        held = [h.text for h in session.exec(select(HeldReply))]
     assert len(answers) == 4
     for n in (11, 12, 13, 14):
-        quoted = answers[f"<lim{n}@mail.d.example>"]["errors"]["role"]  # the reply quotes what it could not place
-        assert "Je préférerais être mentoré" in quoted and "Ã" not in quoted and "\ufffd" not in quoted, (n, quoted)
+        assert answers[f"<lim{n}@mail.d.example>"]["passed_on"]  # words that answer nothing go to a person, as they were written
+    assert len(held) == 4
+    for quoted in held:
+        assert "Je préférerais en parler d'abord" in quoted and "Ã" not in quoted and "\ufffd" not in quoted, quoted
     assert answers["<lim14@mail.d.example>"]["subject"] == "Re: Mentorat – été"
 
 

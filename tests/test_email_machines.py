@@ -997,3 +997,13 @@ def test_erasing_a_person_erases_their_bounce_too(engine: Engine, now: datetime)
         assert (ana.email_failing_at, ana.email_failure) == (None, None)
         notices = outbox.messages(session, purpose="email.failing")
         assert notices and not any("ana.chen@district.example" in str(m.body).lower() for m in notices)
+
+
+def test_a_french_absence_subject_and_a_challenge_response_filter_are_robots() -> None:
+    absence = classify_fields(headers={"from": "Léa <lea@ecole.example>"}, subject="Absence : Did you meet?", text="Bonjour, je suis en congé.")
+    challenge = classify_fields(
+        headers={"from": "guard@mail.example", "x-challenge": "verify"}, subject="Please verify your email address",
+        text="Click the link below to verify you are a real person.",
+    )  # fmt: skip
+    person = classify_fields(headers={"from": "lea@ecole.example"}, subject="Re: Absence de mon mentor", text="Il n'est jamais venu.")
+    assert (absence.kind, challenge.kind, person.kind) == ("auto_reply", "auto_reply", "person")

@@ -27,7 +27,7 @@ from bot.email.availability import DEFAULT_LANGUAGES, BellTimes
 from bot.email.forward import REASON_CHECK_IN_COMMENT, REASON_QUESTION, hold_for_people
 from bot.email.intent import confirmation, needs_person
 from bot.email.limits import MailRefused, MimeLimits, check_parsed, structure_problem
-from bot.email.machines import clear_failing
+from bot.email.machines import Verdict, classify, clear_failing
 from bot.email.questions import NumberedQuestion, dialog_view, show_value
 from bot.email.replies import Extraction, extract_answers, html_to_text, strip_quoted
 from bot.email.sender_auth import from_authentication_results
@@ -56,6 +56,7 @@ class InboundMail:
     references: list[str] = field(default_factory=list)
     auto_submitted: bool = False
     auth_failed: str | None = None  # why the receiving server's SPF/DKIM/DMARC checks refuse the sender, if they do
+    machine: Verdict | None = None  # an out-of-office robot or a bounce is never read as a person's answer
 
     @classmethod
     def from_bytes(
@@ -94,6 +95,7 @@ class InboundMail:
         precedence = str(message.get("Precedence", "")).strip().lower()
         sender = parseaddr(str(message.get("From", "")))[1].lower()
         checks = from_authentication_results([str(v) for v in message.get_all("Authentication-Results", [])], sender=sender, authserv_id=authserv_id)
+        machine = classify(message)
         return cls(
             sender=sender,
             recipients=list(envelope_recipients or []) + recipients,
@@ -103,8 +105,9 @@ class InboundMail:
             message_id=_one_id(message.get("Message-ID")),
             in_reply_to=_one_id(message.get("In-Reply-To")),
             references=re.findall(r"<[^<>\s]+>", str(message.get("References", ""))),
-            auto_submitted=(auto not in ("", "no")) or precedence in ("bulk", "junk", "auto_reply", "list"),
+            auto_submitted=(auto not in ("", "no")) or precedence in ("bulk", "junk", "auto_reply", "list") or not machine.is_person,
             auth_failed=checks.refusal(),
+            machine=machine,
         )
 
     @staticmethod

@@ -44,14 +44,17 @@ from sqlalchemy.engine import Engine
 import python_multipart
 
 from bot.email import sender_auth, tokens
+from bot.email.forward import admin_recipients, concerns
 from bot.email.inbound import InboundMail, InboundResult, handle_inbound
 from bot.email.limits import MailRefused, MimeLimits, off_loop
+from bot.email.machines import classify_fields, record_bounce
 from bot.email.replies import html_to_text, strip_quoted
 from bot.outbox import enqueue
 from bot.email.render import _env
 from bot.settings import Settings
 from sqlmodel import select
 
+from storage import repo
 from storage.db import session_scope
 from storage.models import OutboxMessage, Person, Round, ScheduledAction
 
@@ -170,6 +173,10 @@ def _mailgun_mail(fields: dict[str, bytes], *, limits: MimeLimits, authserv_id: 
         headers = {str(k).lower(): str(v) for k, v in reversed(json.loads(form.get("message-headers") or "[]"))}  # the topmost wins
     except (ValueError, TypeError):
         pass
+    machine = classify_fields(
+        headers={**headers, "from": form.get("from") or headers.get("from", "")}, subject=form.get("subject", ""),
+        text=form.get("body-plain", ""), content_type=headers.get("content-type", ""),
+    )  # fmt: skip
     return InboundMail(
         sender=sender,
         recipients=[form.get("recipient", "")] + [a for _n, a in getaddresses([form.get("To", headers.get("to", ""))])],
@@ -179,8 +186,9 @@ def _mailgun_mail(fields: dict[str, bytes], *, limits: MimeLimits, authserv_id: 
         message_id=_angle(form.get("Message-Id") or headers.get("message-id")),
         in_reply_to=_angle(form.get("In-Reply-To") or headers.get("in-reply-to")),
         references=re.findall(r"<[^<>\s]+>", form.get("References") or headers.get("references", "")),
-        auto_submitted=headers.get("auto-submitted", "no").lower() not in ("", "no"),
+        auto_submitted=headers.get("auto-submitted", "no").lower() not in ("", "no") or not machine.is_person,
         auth_failed=sender_auth.from_mailgun(form, sender=sender, authserv_id=authserv_id),
+        machine=machine,
     )
 
 
@@ -209,6 +217,11 @@ def _sendgrid_mail(fields: dict[str, bytes], *, limits: MimeLimits, authserv_id:
     reported = re.findall(r"(?im)^Authentication-Results:\s*(.*(?:\n[ \t].*)*)", raw_headers)
     refusal = sender_auth.from_sendgrid(form, sender=sender).refusal()
     refusal = refusal or sender_auth.from_authentication_results(reported, sender=sender, authserv_id=authserv_id).refusal()
+    parsed_headers = {name.lower(): value.strip() for name, value in re.findall(r"(?m)^([A-Za-z0-9-]+):[ \t]*(.*(?:\n[ \t].*)*)", raw_headers)}
+    machine = classify_fields(
+        headers={**parsed_headers, "from": form.get("from", "")}, subject=form.get("subject", ""), text=form.get("text", ""),
+        content_type=parsed_headers.get("content-type", ""),
+    )  # fmt: skip
     return InboundMail(
         sender=sender,
         recipients=envelope_to + [a for _n, a in getaddresses([form.get("to", "")])],
@@ -218,8 +231,9 @@ def _sendgrid_mail(fields: dict[str, bytes], *, limits: MimeLimits, authserv_id:
         message_id=_angle(header("Message-ID")),
         in_reply_to=_angle(header("In-Reply-To")),
         references=re.findall(r"<[^<>\s]+>", header("References")),
-        auto_submitted=header("Auto-Submitted").strip().lower() not in ("", "no"),
+        auto_submitted=header("Auto-Submitted").strip().lower() not in ("", "no") or not machine.is_person,
         auth_failed=refusal,
+        machine=machine,
     )
 
 
@@ -347,11 +361,33 @@ def refuse_unauthenticated(mail: InboundMail) -> InboundResult | None:
     return InboundResult("refused", f"sender authentication failed: {mail.auth_failed}")
 
 
+def machine_mail(engine: Engine, settings: Settings, mail: InboundMail, *, now: datetime) -> InboundResult | None:
+    """An out-of-office robot or a bounce: never saved, never answered; a bounce marks its address failing and tells the
+    admins (and the person on Slack). None when a person wrote the email."""
+    verdict = mail.machine
+    if verdict is None or verdict.is_person:
+        return None
+    if verdict.kind == "auto_reply":
+        logger.info("inbound email from %r ignored: an automatic reply (%s)", mail.sender, verdict.reason)
+        return InboundResult("ignored", "automatic reply")
+    with session_scope(engine) as session:
+        people = repo.people_by_email(session, emails=list(verdict.failed_recipients)) if verdict.failed_recipients else {}
+        program = concerns(session, person=next(iter(people.values())), context="", settings=settings).program if people else None
+        admins = admin_recipients(program, settings)
+        marked = record_bounce(
+            session, verdict=verdict, now=now, admin_emails=[r for channel, r in admins if channel == "email"],
+            admin_slack_ids=[r for channel, r in admins if channel == "slack"],
+        )  # fmt: skip
+    logger.info("bounce for %d address(es) (%s); %d newly marked failing", len(verdict.failed_recipients), verdict.reason, len(marked))
+    return InboundResult("ignored", "bounce", saved={"failing": marked})
+
+
 def handle_mail(engine: Engine, settings: Settings, mail: InboundMail, *, now: datetime) -> InboundResult:
-    """Every inbound email: refused when the sender fails authentication; else a data request; a reply to a round's
-    announcement joins or leaves it; anything else goes to the dialogs."""
+    """Every inbound email: refused when the sender fails authentication; a robot's or a bounce is never read as an
+    answer; else a data request; a reply to a round's announcement joins or leaves it; anything else goes to the dialogs."""
     return (
         refuse_unauthenticated(mail)
+        or machine_mail(engine, settings, mail, now=now)
         or data_rights_reply(engine, settings, mail, now=now)
         or signup_reply(engine, settings, mail, now=now)
         or handle_inbound(engine, settings, mail, now=now)

@@ -326,7 +326,8 @@ def score(case: Case, seen: Observed) -> Score:
     result = Score(case, met=False, wrong_save=wrong, lost_text=lost)
     problems = []
     if case.machine:
-        result.machine_handled = seen.status != "applied" and not new and not seen.replies and not seen.held
+        # A bounce is meant to reach the admins (the address is failing); an auto-reply reaches no one.
+        result.machine_handled = seen.status != "applied" and not new and not seen.replies and (case.machine == "bounce" or not seen.held)
         if not result.machine_handled:
             problems.append(f"treated as a person's reply (status {seen.status}, {len(seen.replies)} answer(s) queued)")
     if case.forwarded:

@@ -48,6 +48,8 @@ PROGRAM = "Reply Program"
 ROSTER = "email,name,role,site\nben@d.example,Ben Ortiz,mentee,Garfield\n"
 CHARSETS = ("utf-8", "iso-8859-1", "windows-1252", "utf-16", "shift_jis", "koi8-r", "gb2312", "us-ascii")
 COULD_NOT_READ = "I couldn't find an answer I could use"
+SAVED_NOTHING = "so I saved nothing for it"
+NOT_SAVED_YET = "but I haven't saved it yet"
 
 plausible = st.sampled_from([
     "Tue 15:30-16:30", "Tuesdays after 3pm", "mornings", "1. math\n2. SEL", "Availability: Mon 8-9am", "yes", "no", "2",
@@ -240,7 +242,8 @@ async def test_arbitrary_replies_never_crash_and_lose_nothing(postgres_url: str,
             assert follow_up.text.strip() and follow_up.subject.startswith("Re:")
             assert follow_up.in_reply_to == message_id, (follow_up.in_reply_to, message_id)  # answered in its thread
             if not understood:
-                assert COULD_NOT_READ in follow_up.text, follow_up.text
+                # Nothing saved: the answer says so, asks about the doubtful part, or proposes a reading to confirm.
+                assert any(words in follow_up.text for words in (COULD_NOT_READ, SAVED_NOTHING, NOT_SAVED_YET, "passed your message on")), follow_up.text
                 totals["answered_nothing"] += 1
             else:
                 totals["saved_something"] += 1
