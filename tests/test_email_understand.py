@@ -57,7 +57,6 @@ def test_mentor_with_capacity_in_one_sentence(text: str) -> None:
         ("Not this term, thanks!", {"role": "none"}),
         ("No thanks", {"role": "none"}),
         ("both!", {"role": "both"}),
-        ("I'd be happy to do either", {"role": "both"}),
         ("I'd like a mentor this year", {"role": "mentee"}),
         ("I can't mentor this term but would love to be mentored", {"role": "mentee"}),
         ("mentor, I can take up to 3 mentees", {"role": "mentor", "capacity": "3"}),
@@ -69,6 +68,23 @@ def test_mentor_with_capacity_in_one_sentence(text: str) -> None:
 def test_role_sentences(text: str, values: dict[str, str]) -> None:
     reading = whole(text)
     assert reading.values == values and reading.doubts == {} and reading.proposals == {}
+
+
+@pytest.mark.parametrize("text", ["I'd be happy to do either", "Either is fine with me", "mentor or mentee, whatever you need most", "Me da igual, lo que necesiten"])
+def test_either_leaves_the_choice_to_us_and_is_asked_back(text: str) -> None:
+    reading = whole(text)
+    assert (reading.values, reading.proposals) == ({}, {})
+    assert "a mentor, a mentee, or both" in reading.doubts["role"]
+
+
+@pytest.mark.parametrize("text", ["Who do I talk to about becoming a mentor lead for my building?", "Is the mentor training on Zoom?"])
+def test_a_question_about_mentoring_is_not_a_role(text: str) -> None:
+    assert "role" not in whole(text).values
+
+
+@pytest.mark.parametrize(("text", "value"), [("Mentee bitte", "mentee"), ("Ich wäre gern Mentee", "mentee"), ("Mentorée, merci", "mentee"), ("Both, either way is fine", "both")])
+def test_role_words_in_other_languages(text: str, value: str) -> None:
+    assert whole(text, person_role="mentor").values == {"role": value}
 
 
 @pytest.mark.parametrize(("person_role", "value"), [("mentee", "mentee"), ("mentor", "mentor"), ("both", "both")])
