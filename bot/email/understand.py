@@ -539,8 +539,9 @@ _OPTION_WORDS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 # "All subjects", "all of them": every option, which matches nothing in particular; asked about.
 _ALL_OPTIONS_RE = re.compile(
-    r"^\W*(?:all|everything|every subject|all subjects|all of (?:them|the above|these)|todas?|todos|todas las materias|tout|toutes|toutes les matieres"
-    r"|alle|alle facher|tudo|todas as disciplinas|allemaal|alle vakken|tutto|tutte|tutte le materie)\b"
+    r"\W*(?:all|everything|every subject|all subjects|all topics|all of (?:them|the above|these)|todas?|todos|todas las materias|tout|toutes"
+    r"|toutes les matieres|alle|alle facher|tudo|todas as disciplinas|allemaal|alle vakken|tutto|tutte|tutte le materie)"
+    r"(?:\s+(?:of them|honestly|really|please|of the above|subjects|topics))*\W*(?:\([^)]*\))?\W*"
 )
 
 
@@ -577,7 +578,7 @@ def _read_options(item: NumberedQuestion, raw: str, *, explicit: bool) -> _Read:
     picked: list[int] = []
     own: list[str] = []
     unsure = False
-    everything = _ALL_OPTIONS_RE.match(_words(raw))
+    everything = _ALL_OPTIONS_RE.fullmatch(_words(raw))
     if everything:
         listing = ", ".join(f"{n}. {c.label}" for n, c in enumerate(options, 1))
         return _Read(doubt=f'"{raw.strip()[:40]}" matches every option alike; which matter most for you? {listing}')
