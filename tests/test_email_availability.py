@@ -60,6 +60,17 @@ CERTAIN = [
     ("woensdag van 15 tot 16 uur", "Wed 15:00-16:00"),
     ("lunedì dopo le 15", "Mon 15:00-17:00"),
     ("martedì e giovedì 16:00-17:00", "Tue 16:00-17:00; Thu 16:00-17:00"),
+    ("il martedì dalle 15:30 alle 16:30", "Tue 15:30-16:30"),
+    ("from 3:15 to 4 on Thursdays", "Thu 15:15-16:00"),
+    ("donnerstags von 15:30 bis 16:15", "Thu 15:30-16:15"),
+    # a day and a part of it in one word
+    ("Woensdagmiddag na 14:00", "Wed 14:00-17:00"),
+    ("dinsdagochtend", "Tue 07:00-08:00"),
+    ("Dienstagnachmittag und Freitagmorgen", "Tue 15:30-17:00; Fri 07:00-08:00"),
+    # a quote header's date is one day, not a weekly slot
+    ("Dienstags ab 15 Uhr\n\nGesendet: Montag, 23. November 2026 um 09:00 Uhr", "Tue 15:00-17:00"),
+    ("Thursdays 3:30-4:30\n\nOn Mon, Nov 23, 2026 at 9:00 AM Riverside Mentoring wrote:", "Thu 15:30-16:30"),
+    ("Le jeudi après 16h\nLe lun. 23 nov. 2026 à 09:00, Riverside Mentoring a écrit :", "Thu 16:00-17:00"),
 ]
 
 
@@ -117,6 +128,18 @@ def test_typos_and_hedges_are_proposals(text: str, slots: str, why: str) -> None
     assert not reading.certain
     with pytest.raises(AnswerError, match="please check"):
         parse_availability(text)
+
+
+@pytest.mark.parametrize("text", ["I'm free 3rd period (10:05-10:55) on A days", "B-day lunch", "after school on A/B days", "every other day after school"])
+def test_rotating_schedules_are_asked_about_not_read_as_weekdays(text: str) -> None:
+    reading = read_availability(text)
+    assert reading.slots == () and reading.doubts[0].startswith("Your days rotate")
+
+
+def test_a_date_alone_is_not_availability() -> None:
+    reading = read_availability("On Mon, Nov 23, 2026 at 9:00 AM Riverside Mentoring")
+    assert (reading.slots, reading.mentions_days) == ((), False)
+    assert format_slots(read_availability("A day that suits me: Tuesday at 4").slots) == "Tue 16:00-17:00"
 
 
 def test_an_unknown_planning_period_is_asked_for_and_a_known_one_is_used() -> None:

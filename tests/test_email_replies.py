@@ -147,6 +147,7 @@ LANGUAGE_HEADERS = {
     "pl-library": "Dnia 4 stycznia 2027 09:00 District Mentoring <reply+k7@mentor.example> napisał(a):",
     "cs-library": "Dne 4. 1. 2027 9:00 District Mentoring <reply+k7@mentor.example> napsal(a):",
     "ja-library": "2027年1月4日(月) 9:00 District Mentoring <reply+k7@mentor.example>:",
+    "de-yahoo": "Am Montag, 4. Januar 2027 um 09:00:00 MEZ hat District Mentoring <reply+k7@mentor.example> Folgendes geschrieben:",
 }
 
 
@@ -171,6 +172,8 @@ OUTLOOK_BLOCKS = {
     "de-separator": "-----Ursprüngliche Nachricht-----\nVon: District Mentoring <reply+k7@mentor.example>\nGesendet: Montag, 4. Januar 2027 09:00\nAn: Ana Chen\nBetreff: Ihr Profil",
     "fr-separator": "-----Message d'origine-----\nDe : District Mentoring\nEnvoyé : lundi 4 janvier 2027 09:00\nÀ : Ana Chen\nObjet : Votre profil",
     "es-android": "-------- Mensaje original --------\nDe: District Mentoring <reply+k7@mentor.example>\nFecha: 4/1/27 9:00 (GMT+01:00)\nPara: Ana Chen\nAsunto: Su perfil",
+    "fr-zimbra": "----- Mail original -----\nDe: \"District Mentoring\" <reply+k7@mentor.example>\nÀ: Ana Chen <ana@school.example>\nEnvoyé: Lundi 4 Janvier 2027 09:00:00\nObjet: Votre profil",
+    "de-gmx": "Gesendet: Montag, 04. Januar 2027 um 09:00 Uhr\nVon: \"District Mentoring\" <reply+k7@mentor.example>\nAn: ana@school.example\nBetreff: Ihr Profil",
 }
 
 

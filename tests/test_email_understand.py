@@ -57,7 +57,6 @@ def test_mentor_with_capacity_in_one_sentence(text: str) -> None:
         ("Not this term, thanks!", {"role": "none"}),
         ("No thanks", {"role": "none"}),
         ("both!", {"role": "both"}),
-        ("I'd be happy to do either", {"role": "both"}),
         ("I'd like a mentor this year", {"role": "mentee"}),
         ("I can't mentor this term but would love to be mentored", {"role": "mentee"}),
         ("mentor, I can take up to 3 mentees", {"role": "mentor", "capacity": "3"}),
@@ -69,6 +68,23 @@ def test_mentor_with_capacity_in_one_sentence(text: str) -> None:
 def test_role_sentences(text: str, values: dict[str, str]) -> None:
     reading = whole(text)
     assert reading.values == values and reading.doubts == {} and reading.proposals == {}
+
+
+@pytest.mark.parametrize("text", ["I'd be happy to do either", "Either is fine with me", "mentor or mentee, whatever you need most", "Me da igual, lo que necesiten"])
+def test_either_leaves_the_choice_to_us_and_is_asked_back(text: str) -> None:
+    reading = whole(text)
+    assert (reading.values, reading.proposals) == ({}, {})
+    assert "a mentor, a mentee, or both" in reading.doubts["role"]
+
+
+@pytest.mark.parametrize("text", ["Who do I talk to about becoming a mentor lead for my building?", "Is the mentor training on Zoom?"])
+def test_a_question_about_mentoring_is_not_a_role(text: str) -> None:
+    assert "role" not in whole(text).values
+
+
+@pytest.mark.parametrize(("text", "value"), [("Mentee bitte", "mentee"), ("Ich wäre gern Mentee", "mentee"), ("Mentorée, merci", "mentee"), ("Both, either way is fine", "both")])
+def test_role_words_in_other_languages(text: str, value: str) -> None:
+    assert whole(text, person_role="mentor").values == {"role": value}
 
 
 @pytest.mark.parametrize(("person_role", "value"), [("mentee", "mentee"), ("mentor", "mentor"), ("both", "both")])
@@ -112,6 +128,33 @@ def test_a_couple_is_a_proposal() -> None:
     assert answered({"capacity": "a couple"}, numbered(OPT_IN)).proposals == {"capacity": "2"}
 
 
+@pytest.mark.parametrize(
+    ("text", "capacity"),
+    [
+        ("I'll be a mentor. Put me down for 2.", "2"),
+        ("Mentor - count me in for three", "3"),
+        ("Mentor, one max", "1"),
+        ("Sí, me gustaría ser mentora. Puedo con dos.", "2"),
+        ("Mentor, je peux en prendre deux", "2"),
+        ("Mentor, deux personnes maximum.", "2"),
+        ("Mentor - bis zu zwei Personen", "2"),
+    ],
+)
+def test_capacity_in_the_sentence_that_makes_a_mentor(text: str, capacity: str) -> None:
+    assert whole(text).values == {"role": "mentor", "capacity": capacity}
+
+
+@pytest.mark.parametrize("text", ["I can take 2-3", "happy to take two or three", "2 to 3 mentees"])
+def test_a_range_of_mentees_is_asked_back(text: str) -> None:
+    reading = answered({"capacity": text}, numbered(OPT_IN))
+    assert reading.values == {} and reading.doubts == {"capacity": "How many mentees can you take: 2 or 3?"}
+
+
+def test_a_time_range_is_not_a_number_of_mentees() -> None:
+    reading = whole("I'd love to mentor, Tuesdays 3-4pm work best")
+    assert reading.values == {"role": "mentor", "availability": "Tue 15:00-16:00"}
+
+
 # ---------------------------------------------------------------- approval
 
 
@@ -128,6 +171,10 @@ def test_a_couple_is_a_proposal() -> None:
         ("Declined", {"decision": "decline"}),
         ("3", {"decision": "decline"}),
         ("Aprobado", {"decision": "approve"}),
+        ("Yes with 1", {"decision": "change", "capacity": "1"}),
+        ("2 - one mentee only, she's new to the grade level", {"decision": "change", "capacity": "1"}),
+        ("On Mon, Nov 23, 2026 at 9:00 AM Ms Park wrote\n1 - but just one mentee", {"decision": "change", "capacity": "1"}),
+        ("3 - not this term", {"decision": "decline"}),
     ],
 )
 def test_approval_sentences(text: str, values: dict[str, str]) -> None:
@@ -154,6 +201,9 @@ def test_approval_with_a_different_number_unnamed_asks_how_many() -> None:
         ("It's not going to happen, he's on leave", "not_happening"),
         ("we need help finding a time", "need_help"),
         ("1", "met"),
+        ("Ja, we hebben elkaar gesproken.", "met"),
+        ("Sì, ci siamo visti lunedì.", "met"),
+        ("Wir haben uns am Montag gesehen", "met"),
     ],
 )
 def test_check_in_sentences(text: str, value: str) -> None:
@@ -164,6 +214,12 @@ def test_check_in_sentences(text: str, value: str) -> None:
 def test_the_check_in_comment_is_kept_for_a_person() -> None:
     reading = answered({"met": "we haven't met, she hasn't replied"}, numbered(CHECK_IN))
     assert reading.remarks == {"met": "we haven't met, she hasn't replied"}
+
+
+@pytest.mark.parametrize("text", ["We hebben elkaar nog niet gesproken", "Wir haben uns noch nicht gesehen", "Non ci siamo ancora visti"])
+def test_not_met_in_other_languages_is_not_met(text: str) -> None:
+    reading = answered({"met": text}, numbered(CHECK_IN))
+    assert reading.values == {} and "met" in reading.doubts
 
 
 def test_not_met_without_a_reason_is_asked_which() -> None:
@@ -184,6 +240,20 @@ def test_likert_in_words_certain(text: str, value: str) -> None:
 def test_likert_in_loose_words_is_a_proposal(text: str, value: str) -> None:
     reading = answered({"useful": text}, numbered(SURVEY))
     assert (reading.values, reading.proposals) == ({}, {"useful": value})
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("5, 5, 4", {"voice": "5", "useful": "5", "again": "4"}),
+        ("4 3 5", {"voice": "4", "useful": "3", "again": "5"}),
+        ("Strongly agree to all three!", {"voice": "5", "useful": "5", "again": "5"}),
+        ("agree with all of them", {"voice": "4", "useful": "4", "again": "4"}),
+        ("4/5", {"voice": "4"}),
+    ],
+)
+def test_several_statements_answered_in_one_line(text: str, values: dict[str, str]) -> None:
+    assert answered({"voice": text}, numbered(SURVEY)).values == values
 
 
 def test_survey_comment_is_kept_as_written() -> None:
@@ -232,6 +302,28 @@ def test_topics_keep_own_words_and_fix_small_typos() -> None:
 
 def test_topics_by_number() -> None:
     assert answered({"strengths": "1, 3"}, numbered(PROFILE)).values == {"strengths": "classroom management; assessment"}
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "value"),
+    [
+        ("subjects", "Matemáticas", "math"),
+        ("subjects", "Mathe und Sport", "math; PE"),
+        ("subjects", "maths and history", "math; social studies"),
+        ("subjects", "Sciences, EPS", "science; PE"),
+        ("needs", "Gestion de classe", "classroom management"),
+        ("needs", "planificación y evaluación", "lesson planning; assessment"),
+    ],
+)
+def test_subjects_and_topics_in_the_programs_languages(key: str, text: str, value: str) -> None:
+    reading = answered({key: text}, numbered(PROFILE), person_role="mentee")
+    assert (reading.values, reading.proposals) == ({key: value}, {})
+
+
+@pytest.mark.parametrize("text", ["All subjects (self-contained)", "all of them", "Todas las materias"])
+def test_all_subjects_is_asked_which_matter(text: str) -> None:
+    reading = answered({"subjects": text}, numbered(PROFILE))
+    assert reading.values == {} and "which matter most for you? 1. math" in reading.doubts["subjects"]
 
 
 def test_what_matters_in_words() -> None:
@@ -301,6 +393,12 @@ def test_explicit_answers_win_over_the_text() -> None:
 
 def test_skip_for_an_optional_question_passes_through() -> None:
     assert answered({"comment": "skip"}, numbered(SURVEY)).values == {"comment": "skip"}
+
+
+@pytest.mark.parametrize("text", ["Please take me off this list, I retired in June.", "Ya no trabajo en esta escuela.", "Ich bin seit Juli im Ruhestand."])
+def test_someone_leaving_is_kept_for_a_person(text: str) -> None:
+    reading = whole(text, key="grade_bands", questions=numbered(PROFILE))
+    assert reading.values == {} and reading.remarks == {"grade_bands": text}
 
 
 @pytest.mark.parametrize("text", ["", "\x00", "?" * 3000, "1. 2. 3.", "Ω≈ç√∫", "mentor " * 2000])

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from babel.dates import get_day_names
+from babel.dates import get_day_names, get_month_names
 from rapidfuzz import fuzz, process
 
 from bot.flows.parsers import DAY_NAMES, AnswerError, Slot, parse_slots
@@ -241,7 +241,7 @@ def _phrase(words: Sequence[str]) -> str:
 
 _TOKEN_RE = re.compile(
     rf"""
-    (?P<range>(?:(?<![\w]){_FROM}\s+{_ART})?{_time("a")}\s*(?:{_RANGE_TO})\s*{_ART}{_time("b")})
+    (?P<range>(?:(?<![\w])(?:{_FROM})\s+{_ART})?{_time("a")}\s*(?:{_RANGE_TO})\s*{_ART}{_time("b")})
   | (?P<after>(?<![\w])(?:{_AFTER})\s+{_ART}{_time("c")})
   | (?P<before>(?<![\w])(?:{_BEFORE})\s+{_ART}{_time("d")})
   | (?P<period>{_phrase(list(_PERIOD_OF))})
@@ -338,6 +338,12 @@ def _tokens(text: str, languages: tuple[str, ...]) -> list[_Tok]:
             found.append(_Tok(kind, " ".join(match[0].split()), start, end))
         elif kind == "compound":
             found.extend(_compound(match[0], original[start:end], start, forms))
+        elif (joined := _day_and_part(match["word"], forms)) is not None:
+            day, split, period = joined
+            found.append(_Tok("days", [day], start, start + split, upper=original[start:start + 1].isupper()))
+            found.append(_Tok("time", _Spec("period", period=period), start + split, match.end("word")))
+            if match["dot"]:
+                found.append(_Tok("sep", ".", match.end("word"), end))
         else:
             word_end = match.end("word")
             tok = _word(match["word"] + (match["dot"] or ""), original[start:end], start, forms)
@@ -348,6 +354,24 @@ def _tokens(text: str, languages: tuple[str, ...]) -> list[_Tok]:
     _accept_weak_days(found)
     _day_ranges(found)
     return found
+
+
+# Dutch and German write a day and a part of it as one word: "woensdagmiddag", "Dienstagnachmittag", "montagmorgens".
+_DAY_PART_SUFFIXES = {
+    "ochtend": "before_school", "morgen": "before_school", "vormittag": "before_school", "voormiddag": "before_school",
+    "middag": "after_school", "namiddag": "after_school", "nachmittag": "after_school", "mittag": "lunch",
+    "avond": "evening", "abend": "evening",
+}  # fmt: skip
+
+
+def _day_and_part(word: str, forms: _Forms) -> tuple[int, int, str] | None:
+    """(day, where the part starts, part of the day) for a day written together with a part of it, or None."""
+    for suffix, period in _DAY_PART_SUFFIXES.items():
+        for ending in (suffix, suffix + "s"):
+            stem = word[: -len(ending)]
+            if word.endswith(ending) and len(stem) >= 5 and stem in forms.strong:
+                return forms.strong[stem], len(stem), period
+    return None
 
 
 def _abbreviation(tok: _Tok, word: str) -> bool:
@@ -623,6 +647,53 @@ def _quote(text: str, limit: int = 40) -> str:
     return f'"{text[: limit - 1].rstrip()}…"' if len(text) > limit else f'"{text}"'
 
 
+@lru_cache(maxsize=16)
+def _dates_re(languages: tuple[str, ...]) -> re.Pattern[str]:
+    """A calendar date with a year ("Mon, Nov 23, 2026 at 9:00 AM", "Montag, 23. November 2026 um 09:00 Uhr"), folded.
+
+    A date names one day, not a weekly slot: quote headers that survive in a reply must not read as availability.
+    """
+    months: set[str] = set()
+    for language in languages:
+        for width in ("wide", "abbreviated"):
+            for context in ("format", "stand-alone"):
+                try:
+                    names = get_month_names(width, context, language)
+                except (ValueError, LookupError):
+                    continue
+                months.update(fold(name).strip(".").strip() for name in names.values())
+    forms = _forms(languages)
+    day = _alts(*(form for form in (*forms.strong, *forms.weak) if len(form) >= 2))
+    month = _alts(*(m for m in months if m))
+    year = r"(?:19|20)\d{2}"
+    number = r"\d{1,2}(?:st|nd|rd|th|er|e|o|\.)?"
+    date = (
+        rf"(?:{number}\s*(?:de\s+)?(?:{month})\.?,?\s*(?:de\s+)?{year}|(?:{month})\.?\s+{number},?\s+{year}"
+        rf"|{year}-\d{{2}}-\d{{2}}|\d{{1,2}}[/.]\d{{1,2}}[/.]{year})"
+    )
+    weekday = rf"(?:(?:{day})\.?,?\s+(?:(?:den|le|el|il|de|the)\s+)?)?"
+    clock = (
+        rf"(?:,?\s*(?:{_alts('at', 'um', 'a las', 'a la', 'as', 'a', 'om', 'alle', 'alle ore', 'kl.')})?\s*\d{{1,2}}[:.h]\d{{2}}(?::\d{{2}})?"
+        rf"(?:\s*[ap]\.?m\b\.?)?(?:\s*(?:uhr|h|u)\b)?(?:\s*(?:gmt|utc)\s*(?:[+-]\s*\d{{1,2}}(?::?\d{{2}})?)?)?)?"
+    )
+    return re.compile(rf"(?<![\w]){weekday}{date}{clock}(?![\w])")
+
+
+# Schedules that rotate ("A days", "B-day", "A/B days", "every other day") don't fall on fixed weekdays: ask.
+_ROTATING_RE = re.compile(
+    r"\b[AB](?:\s*/\s*[AB])?(?:-days?\b|\s+days\b)|\b(?:on|an|every|each)\s+[AB]\s+day\b|\b[AB][- ]weeks?\b|\b[Ww]eek\s+[AB]\b"
+    r"|\b(?:odd|even|alternating|alternate|rotating|every other)\s+(?:days?|weeks?|schedule)\b",
+)
+
+
+def _blank(text: str, pattern: re.Pattern[str], folded: str | None = None) -> str:
+    """`text` with what `pattern` finds (in `folded`, when given) replaced by spaces, so positions still match."""
+    spans = [m.span() for m in pattern.finditer(text if folded is None else folded)]
+    for start, end in spans:
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
+
+
 def _day_list(days: Sequence[int]) -> str:
     names = [DAY_NAMES[day] for day in days]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -639,8 +710,15 @@ def read_availability(text: str | None, *, bell: BellTimes = BellTimes(), langua
         strict = ()
     if strict:
         return AvailabilityReading(slots=strict, mentions_days=True)
+    languages = tuple(languages) or DEFAULT_LANGUAGES
     cleaned = _GRADES_RE.sub(lambda m: " " * len(m[0]), str(text or "")[:2000])
-    found = _tokens(cleaned, tuple(languages) or DEFAULT_LANGUAGES)
+    cleaned = _blank(cleaned, _dates_re(languages), fold(cleaned))
+    rotating = _ROTATING_RE.search(cleaned)
+    if rotating:
+        return AvailabilityReading(
+            doubts=(f"Your days rotate ({_quote(rotating[0])}); which weekdays and times are you usually free? e.g. {_EXAMPLE}",), mentions_days=True,
+        )
+    found = _tokens(cleaned, languages)
     troubles = _apply_negation(found)
     unsure = [f'you wrote {_quote(t.typo, 20)}, which I read as {_day_list(t.value)}' for t in found if t.kind in ("days", "xdays") and t.typo]
     unsure += [f'you said "{t.value}"' for t in found if t.kind == "hedge"]

@@ -51,11 +51,11 @@ _INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 
 # "On <date>, <name> wrote:" and its translations: the verb (and for Germanic languages, the name) at the end.
 _WROTE_END_RE = re.compile(
-    r"(?:\bwrote|\ba\s+écrit|\bescribió|\bescreveu|\bha\s+scritto|\bhet\s+volgende\s+geschreven|\bnapsal\(a\)"
+    r"(?:\bwrote|\bFolgendes\s+geschrieben|\ba\s+écrit|\bescribió|\bescreveu|\bha\s+scritto|\bhet\s+volgende\s+geschreven|\bnapsal\(a\)"
     r"|\bnapisał(?:\(a\))?|\b(?:schrieb|schreef|skrev|skreiv)(?:\s[^:\n]{0,200})?)\s*:\s*$",
     re.IGNORECASE,
 )
-_WROTE_VERB_RE = re.compile(r"\b(?:wrote|a\s+écrit|escribió|escreveu|ha\s+scritto|schrieb|schreef|skrev|geschreven)\b", re.IGNORECASE)
+_WROTE_VERB_RE = re.compile(r"\b(?:wrote|geschrieben|a\s+écrit|escribió|escreveu|ha\s+scritto|schrieb|schreef|skrev|geschreven)\b", re.IGNORECASE)
 # How such a header starts: the intro word of each language, or a date first (Norwegian Gmail, Apple's Swedish).
 _WROTE_START_RE = re.compile(
     r"^\s*(?:On|Le|Am|El|Em|Op|Il|Den|Dne|Dnia|W\s+dniu|Pe|\d{1,4}[./\-\s]|[^\W\d_]{2,5}\.?,?\s+\d{1,2}\b)", re.IGNORECASE
@@ -64,7 +64,7 @@ _WROTE_START_RE = re.compile(
 _ISO_HEADER_START_RE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s+\d{1,2}:\d{2}(?:\s+GMT[+\-]\d{1,2}:\d{2})?\s")
 _ZOHO_HEADER_RE = re.compile(r"^\s*-{2,}\s*(\S.{0,300}?)\s*-{2,}\s*$")  # "---- On Tue, … Ana <a@x> wrote ----"
 _SEPARATOR_RE = re.compile(
-    r"^\s*-{2,}\s*(?:Original Message|Forwarded message|Message d'origine|Message original|Message transféré"
+    r"^\s*-{2,}\s*(?:Original Message|Forwarded message|Message d'origine|Message original|Mail original|Message transféré"
     r"|Ursprüngliche Nachricht|Originalnachricht|Weitergeleitete Nachricht|Mensaje original|Mensaje reenviado"
     r"|Mensagem original|Mensagem encaminhada|Oorspronkelijk bericht|Origineel bericht|Doorgestuurd bericht"
     r"|Messaggio originale|Messaggio inoltrato|Ursprungligt meddelande|Originalmeddelande|Vidarebefordrat meddelande"
@@ -366,6 +366,8 @@ def _wrote_header_end(lines: list[str], end: int, library_budget: list[int]) -> 
 def _field_block_end(lines: list[str], start: int) -> int | None:
     """The line after an Outlook-style "From:/Sent:/To:/Subject:" block starting at `start`, if it is one."""
     sender = _FROM_FIELD_RE.match(lines[start])
+    if not sender and _DATE_OR_SUBJECT_FIELD_RE.match(lines[start]) and start + 1 < len(lines):
+        sender = _FROM_FIELD_RE.match(lines[start + 1])  # GMX and web.de put "Gesendet:" before "Von:"
     if not sender or lines[start][sender.end() :].lstrip()[:1].isdigit():
         return None  # "From: 3:30pm / To: 4:30pm / Date: …" is someone's availability, not a sender
     fields, dated, last = 1, False, start

@@ -109,9 +109,22 @@ _MENTEE_RE = re.compile(
     r"\b(?:mentee|menteee|mentoree|be(?:ing)? mentored|get mentored|(?:get|have|want|need|like|love|appreciate|request) (?:a |some )?mentor(?:ing|ship)?\b(?! (?:a|someone|others|new|colleagues?|teachers?|people)\b)"
     r"|mentorad[oa]|mentore|mentoree|tutorad[oa]|receive (?:mentoring|support)|be supported|learn from)\b"
 )
-_MENTOR_RE = re.compile(r"\b(?:mentor|mentoring|mentora|mentore|be a mentor|to mentor|support a colleague|coach)\b")
+_MENTOR_RE = re.compile(r"\b(?:mentor|mentoring|mentora|mentore|be a mentor|to mentor|support a colleague|coach)\b(?![\s-]+(?:leads?|coordinators?|program(?:me)?s?|training|trainings)\b)")
 _NOT_MENTOR_RE = re.compile(r"\b(?:can'?t|cannot|can not|not able to|unable to|won'?t|don'?t want to|not|no)\s+(?:be\s+an?\s+|to\s+)?mentor(?:ing)?\b")
-_BOTH_RE = _phrases(("both", "either", "either one", "either role", "mentor and mentee", "mentor and a mentee", "mentor/mentee", "mentor or mentee", "ambos", "los dos", "les deux", "beides", "beide", "ambos", "os dois", "allebei", "entrambi", "tutti e due"))
+_BOTH_RE = _phrases(("both", "mentor and mentee", "mentor and a mentee", "mentor/mentee", "ambos", "los dos", "les deux", "beides", "beide", "ambos", "os dois", "allebei", "entrambi", "tutti e due"))
+# "Either", "whatever you need": a choice left to us, which can't be saved as "both" (that means two matches).
+_EITHER_RE = _phrases((
+    "either", "either one", "either role", "either way", "whichever", "whatever you need", "whatever you need most", "whatever works",
+    "whatever is needed", "whatever helps", "wherever i'm needed", "where i'm needed", "wherever needed", "mentor or mentee",
+    "mentee or mentor", "doesn't matter", "does not matter", "don't mind", "no preference", "up to you", "your call", "cualquiera",
+    "me da igual", "lo que necesiten", "lo que haga falta", "peu importe", "comme vous voulez", "egal", "ist mir egal", "wie ihr wollt",
+    "tanto faz", "o que precisarem", "maakt niet uit", "wat jullie nodig hebben", "indifferente", "come preferite", "quello che serve",
+))
+# A question ("Who do I talk to about becoming a mentor lead?") asks; its words are not an answer.
+_QUESTION_SENTENCE_RE = re.compile(
+    r"(?:^|(?<=[.!?\n]))\s*(?:who|what|where|when|why|how|which|is|are|do|does|did|can|could|would|should|will|may|quien|que|donde|cuando|como|"
+    r"qui|quoi|ou|quand|comment|est-ce|wer|was|wo|wann|wie|quem|onde|wie|wat|waar|wanneer|hoe|chi|cosa|dove|quando|come)\b[^.!?\n]*\?"
+)
 _NONE_RE = _phrases((
     "neither", "not this term", "not this time", "not this year", "not this semester", "no thanks", "no thank you",
     "sit this one out", "sit out", "opt out", "i'll pass", "pass this time", "can't this term", "cannot this term",
@@ -128,20 +141,23 @@ def _read_role(item: NumberedQuestion, raw: str, person_role: str) -> _Read:
     if bare.isdecimal() and 1 <= int(bare) <= len(item.options):
         choice = item.options[int(bare) - 1]
         return _Read(choice.value, understood=choice.label)
-    cleaned = _NOT_MENTOR_RE.sub(" ", text)
+    cleaned = _NOT_MENTOR_RE.sub(" ", _QUESTION_SENTENCE_RE.sub(" ", text))
     for pattern in _CAPACITY_RES:  # "I can take 3 mentees" names a number, not a role
         cleaned = pattern.sub(" ", cleaned)
     mentee = bool(_MENTEE_RE.search(cleaned))
     mentor = bool(_MENTOR_RE.search(_MENTEE_RE.sub(" ", cleaned)))
-    if _BOTH_RE.search(text) or (mentee and mentor):
+    either = _EITHER_RE.search(cleaned)
+    if _BOTH_RE.search(cleaned) or (mentee and mentor and not either):
         return _Read("both", understood=label.get("both", "Both"))
+    if either:
+        return _Read(doubt=f'You wrote "{either[0]}": would you like to be a mentor, a mentee, or both (matched both ways)?')
     if mentee:
         return _Read("mentee", understood=label.get("mentee", "Mentee"))
     if mentor:
         return _Read("mentor", understood=label.get("mentor", "Mentor"))
-    if _NONE_RE.search(text) or _NO_START_RE.match(text):
+    if _NONE_RE.search(cleaned) or _NO_START_RE.match(cleaned):
         return _Read("none", understood=label.get("none", "Not this term"))
-    if _YES_RE.search(text):
+    if _YES_RE.search(cleaned):
         if person_role in ("mentor", "mentee", "both"):
             return _Read(person_role, understood=label.get(person_role, person_role))
         return _Read(doubt="Glad you'd like to take part! As a mentor, a mentee, or both?")
@@ -152,21 +168,32 @@ def _read_role(item: NumberedQuestion, raw: str, person_role: str) -> _Read:
     return _Read(doubt="How would you like to take part this term: as a mentor, a mentee, both, or not this term?")
 
 
+# A number, or a range of two ("2-3", "two or three"), which is asked about rather than guessed.
+_AMOUNT = rf"(?P<n>{_NUMBER})(?:\s*(?:-|–|/|or|to|o|ou|oder|of|a)\s*(?P<m>{_NUMBER}))?"
+_NOT_A_COUNT = r"(?!\s*(?:(?:st|nd|rd|th)\b|:|\.\d|[-–/]\s*\d|pm|am|h\b|uhr\b|uur\b|ore\b|grade|days?\b|hours?\b|minutes?\b|o'?clock))"
 _CAPACITY_RES = (
-    re.compile(rf"\b(?:take|taking|have|mentor|support|handle|manage|work with|accept|host)\s+(?:on\s+)?(?:up to\s+|only\s+|just\s+|at most\s+|maybe\s+)?(?P<n>{_NUMBER})\b(?!\s*(?:(?:st|nd|rd|th)\b|:|\.\d|pm|am|h\b|grade))"),
-    re.compile(rf"\b(?P<n>{_NUMBER})\s+(?:more\s+|new\s+)?{_COUNTED}\b"),
-    re.compile(rf"\b(?:only|just|max(?:imum)?|at most|up to)\s+(?P<n>{_NUMBER})\b(?!\s*(?:(?:st|nd|rd|th)\b|:|\.\d|pm|am|h\b|grade|days?|hours?|minutes?))"),
+    re.compile(
+        rf"\b(?:take|taking|have|mentor|support|handle|manage|work with|accept|host"
+        rf"|(?:put|sign|count|pencil|mark|write)\s+me\s+(?:down\s+|in\s+|up\s+)?(?:for|as|with)"
+        rf"|puedo\s+(?:con|tomar|aceptar|recibir|atender(?:\s+a)?|acompanar(?:\s+a)?)|je\s+peux\s+(?:en\s+)?(?:prendre|accompagner|suivre)"
+        rf"|posso\s+(?:com|ficar\s+com|receber|acompanhar|prendere|seguire|seguirne)|ik\s+kan\s+er)"
+        rf"\s+(?:on\s+)?(?:up to\s+|only\s+|just\s+|at most\s+|maybe\s+|hasta\s+|jusqu'a\s+)?{_AMOUNT}\b{_NOT_A_COUNT}"
+    ),
+    re.compile(rf"\b{_AMOUNT}\s+(?:more\s+|new\s+)?{_COUNTED}\b"),
+    re.compile(rf"\b(?:only|just|max(?:imum)?|at most|up to|no more than|bis zu|maximal)\s+{_AMOUNT}\b{_NOT_A_COUNT}"),
+    re.compile(rf"\b{_AMOUNT}\s+(?:max(?:imum)?|at most|tops|maximo|maximum|maximal|höchstens|hochstens|no maximo|maximaal|al massimo)\b"),
 )
 
 
-def _capacity_in(text: str) -> list[int]:
-    """Numbers of mentees a sentence names ("I can take two", "only 1 this time", "2 mentees")."""
+def _capacity_in(text: str, extra: Sequence[re.Pattern[str]] = ()) -> list[int]:
+    """Numbers of mentees a sentence names ("I can take two", "only 1 this time", "2 mentees"); both ends of a range."""
     found: list[int] = []
-    for pattern in _CAPACITY_RES:
+    for pattern in (*_CAPACITY_RES, *extra):
         for match in pattern.finditer(text):
-            number = _number_of(match["n"])
-            if number is not None and number not in found:
-                found.append(number)
+            first, last = _number_of(match["n"]), _number_of(match["m"]) if match["m"] else None
+            for number in (first, last) if last is not None and first is not None and last > first else (first,):
+                if number is not None and number not in found:
+                    found.append(number)
     return found
 
 
@@ -215,9 +242,12 @@ def _read_decision(item: NumberedQuestion, raw: str) -> tuple[_Read, _Read]:
         return _Read(choice.value, understood=choice.label), _NOTHING
     if bare in label:
         return _Read(bare, understood=label[bare]), _NOTHING
+    picked = next((m for m in _OPTION_LINE_RE.finditer(fold(raw)) if 1 <= int(m["n"]) <= len(item.options)), None)
+    if picked is not None:
+        return _decision_of(item.options[int(picked["n"]) - 1].value, picked["rest"], label)
     approve = bool(_APPROVE_RE.search(text))
     decline = bool(_DECLINE_RE.search(_NOT_NUMBER_NO.sub(" ", text)))
-    counted = _capacity_in(text)
+    counted = _capacity_in(text, (_WITH_NUMBER_RE,))
     if approve and not decline and counted:
         if len(counted) > 1:
             return _Read("change", understood=label.get("change", "change")), _Read(doubt=f"How many mentees should they take: {' or '.join(map(str, counted[:3]))}?")
@@ -232,12 +262,32 @@ def _read_decision(item: NumberedQuestion, raw: str) -> tuple[_Read, _Read]:
 
 
 _NOT_NUMBER_NO = re.compile(r"\bno (?=more than|fewer than|less than)")
+# "Yes with 1", "ok for two": a number of mentees after an approval.
+_WITH_NUMBER_RE = re.compile(rf"\b(?:with|for)\s+(?:only\s+|just\s+)?{_AMOUNT}\b{_NOT_A_COUNT}")
+# An option picked by its number at the start of a line, and what follows it: "2 - one mentee only, she's new".
+_OPTION_LINE_RE = re.compile(r"(?m)^\s*(?P<n>\d)\s*(?:[-–—.):,]|$)\s*(?P<rest>.*)$")
+
+
+def _decision_of(value: str, rest: str, label: Mapping[str, str]) -> tuple[_Read, _Read]:
+    """A decision picked by its number, with the number of mentees the rest of its line names."""
+    counted = _capacity_in(rest, (_WITH_NUMBER_RE,)) if value in ("approve", "change") else []
+    if counted:
+        value = "change"
+    decision = _Read(value, understood=label.get(value, value))
+    if value != "change":
+        return decision, _NOTHING
+    if len(counted) == 1:
+        return decision, _Read(str(counted[0]), understood=str(counted[0]))
+    asked = f": {' or '.join(map(str, counted[:3]))}?" if counted else "?"
+    return decision, _Read(doubt=f"How many mentees should they take{asked}")
 
 # ---------------------------------------------------------------- check-in
 
 
-_NOT_MET_RE = re.compile(r"\b(?:haven'?t|have not|hasn'?t|has not|didn'?t|did not|never|not yet|yet to|still haven'?t|no hemos|pas encore|noch nicht|ainda nao|nog niet|non ancora) (?:\w+ )?(?:met|meet|connected|connect|reunido|rencontre|getroffen|encontramos|ontmoet|incontrat[io])|\bnot met\b")
-_MET_RE = re.compile(r"\b(?:we'?ve met|we have met|we met|met (?:up|once|twice|three times|weekly|every|last|on|yesterday|today)|had (?:our|a|two|three) (?:first |second )?(?:meetings?|sessions?|chats?|conversations?)|going (?:well|great|fine)|it'?s going well|yes\b|nos reunimos|on s'est vus|nous nous sommes rencontres|wir haben uns getroffen|nos encontramos|we hebben elkaar ontmoet|ci siamo incontrati)")
+_NOT_MET_RE = re.compile(r"\b(?:haven'?t|have not|hasn'?t|has not|didn'?t|did not|never|not yet|yet to|still haven'?t|no hemos|pas encore|noch nicht|ainda nao|nog niet|non ancora) (?:\w+ )?(?:met|meet|connected|connect|reunido|visto|rencontre|vus|getroffen|gesehen|gesprochen|encontramos|ontmoet|gesproken|gezien|incontrat[io]|vist[ie]|sentit[ie])|\bnot met\b")
+_MET_RE = re.compile(r"\b(?:we'?ve met|we have met|we met|met (?:up|once|twice|three times|weekly|every|last|on|yesterday|today)|had (?:our|a|two|three) (?:first |second )?(?:meetings?|sessions?|chats?|conversations?)|going (?:well|great|fine)|it'?s going well|yes\b|nos reunimos|nos vimos|nos hemos (?:reunido|visto)|hemos hablado|on s'est (?:vu|vus|vues|parle|rencontres?)|nous nous sommes (?:rencontres|vus|parle)"
+    r"|wir haben uns (?:\w+ ){0,3}(?:getroffen|gesehen|unterhalten)|wir haben (?:\w+ ){0,3}gesprochen|nos encontramos|nos vimos|nos falamos|a gente se (?:encontrou|falou)"
+    r"|we hebben elkaar (?:\w+ ){0,3}(?:ontmoet|gesproken|gezien)|we hebben (?:\w+ ){0,3}gesproken|ci siamo (?:incontrati|visti|viste|sentiti|parlati))")
 _RESCHEDULED_RE = re.compile(r"\b(?:rescheduled?|postponed?|moved (?:it|our meeting)?|pushed (?:it )?back|scheduled for|planned for|set up for|meeting (?:next|on)|will meet|going to meet|next week|reprogramad[oa]|reporte|verschoben|remarcad[oa]|verzet|rimandat[oa])\b")
 _HELP_RE = re.compile(r"\b(?:need help|could use (?:some )?help|help us|stuck|no (?:reply|response|answer)|hasn'?t (?:replied|responded|answered|gotten back)|has not (?:replied|responded)|not (?:replying|responding)|doesn'?t (?:reply|respond|answer)|can'?t (?:reach|find a time|get hold)|ghost(?:ed|ing)|unresponsive|necesitamos ayuda|besoin d'aide|brauchen hilfe|precisamos de ajuda|hulp nodig|abbiamo bisogno di aiuto)\b")
 _NOT_HAPPENING_RE = re.compile(r"\b(?:not (?:going to|gonna) (?:happen|work)|isn'?t (?:going to )?work(?:ing)?|won'?t (?:happen|work)|give up|giving up|cancel(?:led|ed)?|call it off|stop|end (?:it|the pairing)|left (?:the school|the district)|on leave|not happening|no va a funcionar|ne va pas marcher|wird nicht|nao vai dar|gaat niet lukken|non funzionera)\b")
@@ -299,6 +349,38 @@ def _likert_match(text: str, table: Mapping[int, Sequence[str]]) -> int | None:
             if match and (best is None or (match.start(), -len(phrase)) < (best[0], -best[1])):
                 best = (match.start(), len(phrase), score)
     return None if best is None else best[2]
+
+
+# "5, 5, 4" or "5/5/4": one score per statement, in order.
+_SCORES_RE = re.compile(r"\s*[1-5](?:\s*[,;/ ]\s*[1-5])+\s*[.!]?\s*")
+_OUT_OF_FIVE_RE = re.compile(r"\s*[1-5]\s*/\s*5\s*[.!]?\s*")  # "4/5" is one score out of five
+# "Strongly agree to all three!": one answer for every statement.
+_TO_ALL_RE = re.compile(
+    r"\b(?:(?:to|for|on|with)\s+(?:all|every|each|everything)|all\s+(?:three|four|five|3|4|5|of them|of the above)|across the board|a todo|a todas|para todo"
+    r"|a tout|pour tout|zu allem|bei allem|allem|a tudo|para tudo|op alles|met alles|a tutto|su tutto|per tutto)\b"
+)
+
+
+def _spread_likert(answers: Mapping[str, str], questions: Sequence[NumberedQuestion]) -> dict[str, str]:
+    """Answers to survey statements written once for several: "5, 5, 4" or "strongly agree to all three" on the first."""
+    likert = [item.question.key for item in questions if _is_likert(item)]
+    spread = dict(answers)
+    for position, key in enumerate(likert):
+        raw = str(answers.get(key) or "")
+        rest = [k for k in likert[position + 1 :] if k not in answers]
+        if not rest:
+            continue
+        if _SCORES_RE.fullmatch(raw) and not _OUT_OF_FIVE_RE.fullmatch(raw):
+            scores = re.findall(r"[1-5]", raw)
+            if len(scores) <= len(rest) + 1:
+                spread.update(zip([key, *rest], scores))
+        elif _TO_ALL_RE.search(_words(raw)):
+            spread.update({k: raw for k in rest})
+    return spread
+
+
+def _is_likert(item: NumberedQuestion) -> bool:
+    return item.question.kind == "choice" and {c.value for c in item.options} == {"1", "2", "3", "4", "5"}
 
 
 def _read_likert(item: NumberedQuestion, raw: str) -> _Read:
@@ -394,6 +476,75 @@ _MATTERS_WORDS = {
 }
 
 
+# The default subjects and topics as teachers name them, in English and the program's other languages; a program's
+# own options are matched by their names (and close spellings) only.
+_OPTION_WORDS: dict[str, tuple[str, ...]] = {
+    "math": (
+        "maths", "mathematics", "matematicas", "matematica", "mates", "mathematiques", "mathe", "mathematik", "wiskunde",
+        "rekenen", "algebra", "geometry",
+    ),
+    "science": (
+        "sciences", "ciencias", "ciencia", "ciencias naturales", "sciences naturelles", "svt", "naturwissenschaften", "biologie",
+        "natuurwetenschappen", "scienze", "biology", "chemistry", "physics",
+    ),
+    "ELA": (
+        "english", "english language arts", "language arts", "reading", "writing", "literacy", "lengua", "lenguaje",
+        "artes del lenguaje", "lectoescritura", "lecture", "ecriture", "lesen", "lingua portuguesa", "lezen", "taal", "lettura",
+    ),
+    "social studies": (
+        "history", "geography", "civics", "estudios sociales", "ciencias sociales", "historia", "geografia", "histoire",
+        "histoire-geographie", "sciences sociales", "geschichte", "sozialkunde", "gesellschaftslehre", "estudos sociais",
+        "geschiedenis", "aardrijkskunde", "storia", "studi sociali",
+    ),
+    "SPED": (
+        "special education", "special ed", "sped", "educacion especial", "education specialisee", "enseignement specialise",
+        "sonderpadagogik", "forderschule", "educacao especial", "speciaal onderwijs", "sostegno", "educazione speciale",
+    ),
+    "ELD": ("english language development", "esl", "ell", "esol", "eal", "english learners", "english as a second language"),
+    "arts": ("art", "music", "drama", "theater", "theatre", "visual arts", "arte", "artes", "musica", "arts plastiques", "kunst", "musik", "muziek"),
+    "PE": (
+        "physical education", "p.e.", "gym", "phys ed", "educacion fisica", "eps", "education physique", "sport", "sportunterricht",
+        "educacao fisica", "gymnastiek", "lichamelijke opvoeding", "educazione fisica", "scienze motorie",
+    ),
+    "classroom management": (
+        "behavior management", "behaviour management", "gestion de classe", "gestion de la classe", "manejo del aula",
+        "manejo de clase", "gestion del aula", "manejo de grupo", "klassenfuhrung", "klassenmanagement", "gestao de sala de aula",
+        "gestao da sala de aula", "orde houden", "gestione della classe", "gestione d'aula",
+    ),
+    "lesson planning": (
+        "planning", "unit planning", "planificacion", "planificacion de clases", "planeacion", "preparation de cours",
+        "preparation des cours", "planification", "unterrichtsplanung", "unterrichtsvorbereitung", "planejamento",
+        "planejamento de aulas", "lesvoorbereiding", "lessen voorbereiden", "progettazione", "programmazione",
+    ),
+    "differentiation": (
+        "differentiated instruction", "diferenciacion", "differenciation", "pedagogie differenciee", "differenzierung",
+        "binnendifferenzierung", "diferenciacao", "differentiatie", "didattica differenziata", "differenziazione",
+    ),
+    "assessment": ("grading", "evaluacion", "evaluation", "bewertung", "leistungsbeurteilung", "avaliacao", "toetsing", "beoordeling", "valutazione"),
+    "data-driven instruction": ("data", "using data", "datos", "uso de datos", "donnees", "daten", "dados", "datagestuurd onderwijs", "dati"),
+    "family engagement": (
+        "parents", "parent communication", "families", "relacion con las familias", "familias", "relations avec les familles",
+        "familles", "elternarbeit", "zusammenarbeit mit eltern", "relacao com as familias", "ouderbetrokkenheid", "rapporto con le famiglie",
+    ),
+    "SEL": (
+        "social emotional learning", "social-emotional learning", "aprendizaje socioemocional", "apprentissage socio-emotionnel",
+        "sozial-emotionales lernen", "aprendizagem socioemocional", "sociaal-emotioneel leren", "apprendimento socio-emotivo",
+    ),
+    "restorative practices": ("restorative justice", "practicas restaurativas", "pratiques restauratives", "praticas restaurativas", "herstelgericht werken", "pratiche riparative"),
+    "co-teaching": ("coteaching", "co teaching", "team teaching", "coensenanza", "co-enseignement", "co-intervention", "teamteaching", "coensino", "co-docentie", "compresenza"),
+    "technology integration": (
+        "edtech", "ed tech", "technology", "integracion de tecnologia", "tecnologia", "numerique", "integration du numerique",
+        "digitale medien", "medienbildung", "tecnologia educacional", "ict", "technologie", "tecnologia didattica",
+    ),
+}  # fmt: skip
+# "All subjects", "all of them": every option, which matches nothing in particular; asked about.
+_ALL_OPTIONS_RE = re.compile(
+    r"\W*(?:all|everything|every subject|all subjects|all topics|all of (?:them|the above|these)|todas?|todos|todas las materias|tout|toutes"
+    r"|toutes les matieres|alle|alle facher|tudo|todas as disciplinas|allemaal|alle vakken|tutto|tutte|tutte le materie)"
+    r"(?:\s+(?:of them|honestly|really|please|of the above|subjects|topics))*\W*(?:\([^)]*\))?\W*"
+)
+
+
 def _match_option(item_text: str, options: Sequence[Choice], *, synonyms: Mapping[str, Sequence[str]] | None = None) -> tuple[int | None, bool]:
     """(index of the option an item names, sure?): exact name or number, a known phrase, or a close spelling (not sure)."""
     text = _words(item_text).strip(" .!?:")
@@ -406,8 +557,9 @@ def _match_option(item_text: str, options: Sequence[Choice], *, synonyms: Mappin
     for index, choice in enumerate(options):
         for name in (choice.value, choice.label):
             names.setdefault(_words(name), index)
-        for word in (synonyms or {}).get(choice.value, ()):
-            names.setdefault(word, index)
+    for index, choice in enumerate(options):
+        for word in (synonyms if synonyms is not None else _OPTION_WORDS).get(choice.value, ()):
+            names.setdefault(_words(word), index)
     if text in names:
         return names[text], True
     close = process.extractOne(text, list(names), scorer=fuzz.ratio, score_cutoff=80)
@@ -426,6 +578,10 @@ def _read_options(item: NumberedQuestion, raw: str, *, explicit: bool) -> _Read:
     picked: list[int] = []
     own: list[str] = []
     unsure = False
+    everything = _ALL_OPTIONS_RE.fullmatch(_words(raw))
+    if everything:
+        listing = ", ".join(f"{n}. {c.label}" for n, c in enumerate(options, 1))
+        return _Read(doubt=f'"{raw.strip()[:40]}" matches every option alike; which matter most for you? {listing}')
     for piece in _SPLIT_RE.split(raw):
         piece = _LEAD_IN_RE.sub("", " ".join(piece.split()).strip(" .!?…")).strip(" .!?…")
         if not piece:
@@ -542,7 +698,7 @@ def _read_one(item: NumberedQuestion, raw: str, *, explicit: bool, person_role: 
         return _read_options(item, raw, explicit=True) if explicit else _volunteered_options(item, raw)
     if not explicit:
         return _NOTHING
-    if kind == "choice" and {c.value for c in item.options} == {"1", "2", "3", "4", "5"}:
+    if _is_likert(item):
         return _read_likert(item, raw)
     if kind == "choice":
         return _read_choice(item, raw)
@@ -550,6 +706,16 @@ def _read_one(item: NumberedQuestion, raw: str, *, explicit: bool, person_role: 
         return _read_number(raw)
     text = raw.strip()
     return _Read(text, understood=text) if text else _NOTHING
+
+
+# Someone leaving the program or the school: nothing a question can hold, so a person reads it.
+_LEAVING_RE = re.compile(
+    r"\b(?:take me off|remove me|unsubscribe|stop (?:emailing|sending|contacting)|don'?t (?:email|contact) me|i(?:'m| am| have)? retir(?:ed|ing)"
+    r"|no longer (?:teach|work|at|with|in|a teacher)|(?:left|leaving|leave) the (?:school|district|profession|program)"
+    r"|(?:moving|moved|transferring|transferred) to (?:another|a different|a new) (?:school|district)|wrong person"
+    r"|darme de baja|ya no trabajo|me jubil\w*|jubilad[oa]|desinscri\w*|a la retraite|je pars a la retraite|im ruhestand|pensioniert"
+    r"|arbeite nicht mehr|aposentad[oa]|me aposentei|met pensioen|uitschrijven|in pensione|non lavoro piu)\b"
+)
 
 
 def read_reply(
@@ -582,6 +748,7 @@ def read_reply(
             remarks[key] = read.remark
 
     by_key = {item.question.key: item for item in questions}
+    answers = _spread_likert(answers, questions)
     for item in questions:
         key = item.question.key
         if key in answers:
@@ -600,4 +767,6 @@ def read_reply(
         if key == "capacity" and ("role" in by_key and values.get("role", proposals.get("role")) in ("mentee", "none")):
             continue  # a mentee's "two" is not a number of mentees
         keep(key, _read_one(item, text, explicit=False, person_role=person_role, bell=bell, languages=languages))
+    if questions and not remarks and _LEAVING_RE.search(_words(text)):
+        remarks[next(iter(answers), questions[0].question.key)] = text.strip()
     return Reading(values, proposals, doubts, understood, remarks)

@@ -17,7 +17,7 @@ APPROVAL = [
     case("ap-outlook-de-genehmigt", "outlook_desktop", "de", "approval", "Genehmigt.", saved={"decision": "approve"}),
     case("ap-outlook-mobile-yes-with-one", "outlook_mobile", "en", "approval", "Yes with 1", saved={"decision": "change", "capacity": 1}),
     case("ap-gmail-change-inline", "gmail_web", "en", "approval", style="inline", inline={1: "2 - one mentee only, she's new to the grade level"},
-         asks=("capacity",), saved={"decision": "change"}),
+         saved={"decision": "change", "capacity": 1}, note="option 2 (a different number) and the number in the same line"),
     case("ap-thunderbird-bottom-approve", "thunderbird", "en", "approval", "Approve", style="bottom", saved={"decision": "approve"}),
     case("ap-outlook-talk-first", "outlook_desktop", "en", "approval", "Can we talk first? I have some concerns about her workload this spring.",
          forwarded=True, kept=("concerns about her workload",)),

@@ -18,7 +18,8 @@ def avail(id: str, client: str, lang: str, words: str, slots: list[str] | None =
 
 AVAILABILITY = [
     avail("av-gmail-mw-f", "gmail_web", "en", "M/W after school, F mornings", ["Mon 15:30-17:00", "Wed 15:30-17:00", "Fri 07:00-08:00"]),
-    avail("av-ios-wensdays", "ios_mail", "en", "wensdays after 3", ["Wed 15:00-17:00"]),
+    avail("av-ios-wensdays", "ios_mail", "en", "wensdays after 3", None,
+          note="a misspelt day is read as Wed 15:00-17:00 and proposed: the answer asks the person to confirm it, nothing is saved until they do"),
     avail("av-apple-fr-jeudi", "apple_mail", "fr", "Le jeudi, 16:00-17:00", ["Thu 16:00-17:00"], charset="iso-8859-1", cte="quoted-printable"),
     avail("av-gmail-es-martes-jueves", "gmail_web", "es", "Martes y jueves después de las 3:30", ["Tue 15:30-17:00", "Thu 15:30-17:00"]),
     avail("av-outlook-before-school-most-days", "outlook_desktop", "en", "before school most days", None),
