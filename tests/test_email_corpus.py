@@ -2,8 +2,8 @@
 (Mailgun body-mime and SendGrid raw posts in turn), and every third one also delivered to a private dovecot and read
 by one IMAP poll. Each case asserts its own expectation (saved, asked, kept, machine, forwarded).
 
-Cases the bot does not handle yet are listed in KNOWN_FAILING_TODAY and run as strict expected failures: a case
-that starts passing fails the run until it is taken off the list.
+Every case must be met: understood, or (where the reply is truly ambiguous) answered with a specific question and
+nothing saved wrongly; robots ignored; questions for a person passed on.
 """
 
 from __future__ import annotations
@@ -22,19 +22,6 @@ from tests.emailkit import Dovecot, start_dovecot
 NOW = datetime(2026, 11, 23, 17, 0, tzinfo=timezone.utc)
 IMAP_SHARE = CASES[::3]  # a representative third: every client, language and flow appears in it
 
-# The cases the bot gets wrong today, by id (docs/email-replies.md says why each fails). Emptied as the bot learns them.
-KNOWN_FAILING_TODAY: frozenset[str] = frozenset({
-    "ma-challenge-response", "ma-de-abwesenheit", "ma-de-abwesenheitsnotiz-gmx", "ma-es-respuesta-automatica",
-    "ma-exchange-automatic-reply-no-header", "ma-fr-absence-orange", "ma-fr-reponse-automatique",
-    "ma-html-automatic-reply", "ma-it-risposta-automatica", "ma-nl-automatisch-antwoord",
-    "ma-out-of-office-x-autorespond", "ma-pt-resposta-automatica", "ma-x-autoreply", "pf-ios-mobile-short"
-})  # fmt: skip
-# Cases the IMAP path gets wrong while the webhook path gets them right (none expected: both use one handler).
-KNOWN_FAILING_TODAY_IMAP: frozenset[str] = frozenset()
-
-
-def _marks(ids: frozenset[str]):
-    return [pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=True, reason="known failing today")] if c.id in ids else []) for c in CASES]
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +57,13 @@ def imap_run(tmp_path_factory: pytest.TempPathFactory, dovecot: Dovecot) -> dict
     return {c.id: score(c, observed[c.id]) for c in IMAP_SHARE}
 
 
-@pytest.mark.parametrize("case", _marks(KNOWN_FAILING_TODAY))
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_webhook(case, webhook_run: dict[str, Score]) -> None:
     outcome = webhook_run[case.id]
     assert outcome.met, outcome.detail
 
 
-@pytest.mark.parametrize("case", [p for p in _marks(KNOWN_FAILING_TODAY | KNOWN_FAILING_TODAY_IMAP) if p.values[0] in IMAP_SHARE])
+@pytest.mark.parametrize("case", IMAP_SHARE, ids=[c.id for c in IMAP_SHARE])
 def test_imap(case, imap_run: dict[str, Score]) -> None:
     outcome = imap_run[case.id]
     assert outcome.met, outcome.detail
@@ -90,4 +77,3 @@ def test_the_corpus_is_wide_enough() -> None:
     assert {c.expectation for c in CASES} == {"saved", "asks", "machine", "forwarded"}
     assert {c.style for c in CASES} == {"top", "bottom", "inline"}
     assert {c.cte for c in CASES} >= {"base64", "quoted-printable"} and {c.charset for c in CASES} >= {"iso-8859-1", "windows-1252"}
-    assert not set(KNOWN_FAILING_TODAY) - {c.id for c in CASES}, "a known failure names no case"

@@ -483,3 +483,11 @@ def test_a_megabyte_of_hostile_html_is_read_quickly() -> None:
     nested = "<div><blockquote>" * 20_000 + "x" + "</blockquote></div>" * 20_000
     assert _seconds(html_to_text, nested) < 20
     assert _seconds(html_to_text, "<p>" + "<b>a</b> " * 120_000) < 20
+
+
+def test_numbers_typed_without_a_dot_on_a_phone_still_name_their_questions() -> None:
+    asked = [Asked(1, "grade_bands", ("Grade bands",)), Asked(2, "subjects", ("Subjects",)), Asked(3, "needs", ("Needs",))]
+    assert extract_answers("1 K-2\n2 ELA", asked).answers == {"grade_bands": "K-2", "subjects": "ELA"}
+    # One such line is an answer, not a question number; nor are lines whose numbers don't rise.
+    assert extract_answers("3 mentees", asked, default="needs").answers == {"needs": "3 mentees"}
+    assert extract_answers("2 ELA\n1 K-2", asked, default="needs").answers == {"needs": "2 ELA\n1 K-2"}

@@ -6,7 +6,7 @@ import pytest
 
 from bot.email.questions import NumberedQuestion
 from bot.email.understand import BellTimes, Reading, read_reply
-from bot.flows.definitions import APPROVAL, CHECK_IN, OPT_IN, PROFILE, SURVEY
+from bot.flows.definitions import APPROVAL, CHECK_IN, OPT_IN, PROFILE, ROLE_CHOICES, SURVEY
 from bot.flows.model import Flow, FlowContext
 
 CTX = FlowContext(topics=("classroom management", "lesson planning", "assessment", "family engagement", "co-teaching"))
@@ -407,3 +407,11 @@ def test_any_text_gives_a_reading_never_an_exception(text: str) -> None:
     reading = read_reply({q.question.key: text for q in questions[:3]}, text, questions, person_role="mentor")
     assert isinstance(reading, Reading)
     assert set(reading.values).isdisjoint(reading.proposals)
+
+
+def test_french_si_possible_is_not_a_yes_to_taking_part() -> None:
+    role = NumberedQuestion(1, OPT_IN.questions[0], ROLE_CHOICES)
+    said = "Je préférerais en parler d'abord avec la directrice, si possible en français"
+    reading = read_reply({"role": said}, said, [role], person_role="mentee")
+    assert "role" not in reading.values and "role" in reading.doubts
+    assert read_reply({"role": "Sí, claro"}, "Sí, claro", [role], person_role="mentee").values == {"role": "mentee"}

@@ -30,7 +30,7 @@ from __future__ import annotations
 import difflib
 import html as html_lib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import lxml.html
@@ -564,6 +564,20 @@ def _clean_loose(lines: list[str]) -> list[str]:
     return [_LIST_MARK_RE.sub("", line) for line in lines]
 
 
+_BARE_NUMBER_RE = re.compile(r"^\s*(\d{1,2})\s+(\S.*)$")
+
+
+def _with_bare_numbers_marked(body: str, by_number: Mapping[int, Asked]) -> str:
+    """"1 K-2" / "2 ELA" typed on a phone, without the dot: read as numbered when every line starts with an asked
+    question's number, rising, on at least two lines (so "3 mentees" alone stays an answer, not question 3)."""
+    lines = [line for line in body.split("\n") if line.strip()]
+    found = [_BARE_NUMBER_RE.match(line) for line in lines]
+    numbers = [int(match[1]) for match in found if match]
+    if len(lines) < 2 or len(numbers) != len(lines) or any(n not in by_number for n in numbers) or numbers != sorted(set(numbers)):
+        return body
+    return "\n".join(_BARE_NUMBER_RE.sub(r"\1. \2", line) for line in body.split("\n"))
+
+
 def extract_answers(body: str, asked: Sequence[Asked], default: str | None = None) -> Extraction:
     """Map a reply body to raw answers for the questions in `asked` (numbered lines, labelled lines, or one answer).
 
@@ -571,6 +585,7 @@ def extract_answers(body: str, asked: Sequence[Asked], default: str | None = Non
     question asked, when nothing else in the reply was an answer.
     """
     by_number = {question.number: question for question in asked}
+    body = _with_bare_numbers_marked(body, by_number)
     result = Extraction()
     current: str | None = None
     loose: list[str] = []

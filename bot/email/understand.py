@@ -133,6 +133,12 @@ _NONE_RE = _phrases((
 ))
 
 
+def _yes_in(text: str) -> bool:
+    """A yes in the text; a two-letter one ("si", "ja", "ok") only where it starts it, since French "si possible"
+    means "if possible" and is no yes."""
+    return any(len(found[0]) > 2 or not text[: found.start()].strip(" ,.!") for found in _YES_RE.finditer(text))
+
+
 def _read_role(item: NumberedQuestion, raw: str, person_role: str) -> _Read:
     text = _words(raw)
     options = {choice.value: choice for choice in item.options}
@@ -157,7 +163,7 @@ def _read_role(item: NumberedQuestion, raw: str, person_role: str) -> _Read:
         return _Read("mentor", understood=label.get("mentor", "Mentor"))
     if _NONE_RE.search(cleaned) or _NO_START_RE.match(cleaned):
         return _Read("none", understood=label.get("none", "Not this term"))
-    if _YES_RE.search(cleaned):
+    if _yes_in(cleaned):
         if person_role in ("mentor", "mentee", "both"):
             return _Read(person_role, understood=label.get(person_role, person_role))
         return _Read(doubt="Glad you'd like to take part! As a mentor, a mentee, or both?")
