@@ -85,8 +85,7 @@ class InboundMail:
         transport_charset: str | None = None,
     ) -> InboundMail:  # fmt: skip
         """The handler's view of a parsed message, with the verdict of the topmost Authentication-Results header."""
-        text_part = message.get_body(preferencelist=("plain",))
-        html_part = message.get_body(preferencelist=("html",))
+        text_part, html_part = _body_part(message, "plain"), _body_part(message, "html")
         for part in (text_part, html_part):
             if part is not None and transport_charset:
                 cls._read_8bit_as(part, transport_charset)
@@ -137,6 +136,18 @@ class InboundMail:
 
         if fits(charset) and (charset.lower().replace("_", "-") in ("utf-8", "utf8") or not fits(str(own))):
             part.set_param("charset", charset)
+
+
+def _body_part(message: EmailMessage, subtype: str) -> EmailMessage | None:
+    """The message's text/`subtype` body. The standard library's `get_body` raises on a multipart left empty (a
+    boundary opened and never given a part); the first such leaf found by walking the tree is as good then."""
+    try:
+        return message.get_body(preferencelist=(subtype,))
+    except (AttributeError, TypeError, KeyError, IndexError):
+        for part in message.walk():
+            if not part.is_multipart() and part.get_content_type() == f"text/{subtype}":
+                return part
+        return None
 
 
 def _part_text(part: EmailMessage | None) -> str:
