@@ -220,6 +220,8 @@ ROUTE_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("GET", "/admin/exports"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("GET", "/admin/exports/{kind}.{fmt}"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("GET", "/admin/data-requests"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
+    ("GET", "/admin/replies"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
+    ("POST", "/admin/replies/{held_reply_id}/handled"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("POST", "/admin/data-requests/export"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("POST", "/admin/data-requests/erase"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
 }
