@@ -219,6 +219,7 @@ class ProgramSpec(_Strict):
     auto_publish: bool = False
     guide_overrides: dict[str, str] = Field(default_factory=dict)
     bell_times: BellTimesSpec = Field(default_factory=BellTimesSpec)
+    organizer_email: Email | None = Field(default=None, description="who calendar invites come from; unset: the first admin email, else MAIL_FROM")
     languages: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES), description="languages replies may be written in (CLDR codes)")
 
     @field_validator("languages")
