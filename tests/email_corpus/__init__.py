@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.email_corpus.cases_decisions import APPROVAL, CHECK_IN, SURVEY
+from tests.email_corpus.cases_heldout import HELDOUT
 from tests.email_corpus.cases_matrix import MATRIX
 from tests.email_corpus.cases_opt_in import OPT_IN
 from tests.email_corpus.cases_people import FOR_A_PERSON
@@ -10,7 +11,7 @@ from tests.email_corpus.cases_profile import AVAILABILITY, PROFILE
 from tests.email_corpus.cases_robots import MACHINES
 from tests.email_corpus.model import Case
 
-CASES: tuple[Case, ...] = (*OPT_IN, *MATRIX, *PROFILE, *AVAILABILITY, *APPROVAL, *CHECK_IN, *SURVEY, *MACHINES, *FOR_A_PERSON)
+CASES: tuple[Case, ...] = (*OPT_IN, *MATRIX, *PROFILE, *AVAILABILITY, *APPROVAL, *CHECK_IN, *SURVEY, *MACHINES, *FOR_A_PERSON, *HELDOUT)
 
 _ids = [c.id for c in CASES]
 assert len(_ids) == len(set(_ids)), sorted({i for i in _ids if _ids.count(i) > 1})
