@@ -9,7 +9,8 @@ import jsonschema
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
+# Slack's published manifest schema, vendored with its MIT licence (tests/data/slack/LICENSE-manifest-schema).
+SCHEMA = ROOT / "tests" / "data" / "slack" / "manifest.schema.1.0.0.json"
 
 
 def test_manifest_matches_slacks_schema() -> None:
