@@ -29,7 +29,7 @@ from bot.importer import import_roster
 from bot.rounds import service
 from bot.settings import Settings
 from bot.web.admin import auth
-from bot.web.app import create_app
+from bot.web.app import create_app, loopback_socket
 from tests.conftest import SHARED_ROSTER
 
 PROGRAM = "District Mentoring"
@@ -45,8 +45,7 @@ def admin_settings(tmp_path: Path, database_url: str, **extra: Any) -> Settings:
 
 def reserve_port() -> tuple[socket.socket, str]:
     """A bound loopback socket and its base URL, so settings can name the address before the app starts."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = loopback_socket()
     return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 

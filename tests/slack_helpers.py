@@ -8,7 +8,6 @@ import contextlib
 import hashlib
 import hmac
 import json
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from sqlalchemy.engine import Engine
 from bot.importer import import_roster
 from bot.settings import Settings
 from bot.slack.standin import SlackDriver, SlackStandIn
-from bot.web.app import create_app
+from bot.web.app import create_app, loopback_socket
 from storage import db, repo
 from storage.db import session_scope
 
@@ -91,8 +90,7 @@ def make_settings(tmp_path: Path, database_url: str, standin: SlackStandIn, **ex
 
 @contextlib.asynccontextmanager
 async def running_app(settings: Settings) -> AsyncIterator[tuple[str, Any]]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = loopback_socket()
     port = sock.getsockname()[1]
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -16,7 +15,7 @@ from bot.importer import import_roster
 from bot.rounds import schedule, service
 from bot.rounds.guides import guide_link_key
 from bot.settings import Settings
-from bot.web.app import create_app
+from bot.web.app import create_app, loopback_socket
 from storage import db, repo
 from storage.db import session_scope
 from tests.conftest import SHARED_ROSTER
@@ -26,8 +25,7 @@ from tests.test_storage import HEAD
 @contextlib.asynccontextmanager
 async def serving(settings: Settings, clock=None) -> AsyncIterator[str]:
     """Run the app under uvicorn on a free loopback port and yield its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = loopback_socket()
     port = sock.getsockname()[1]
     app = create_app(settings, clock=clock) if clock else create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))

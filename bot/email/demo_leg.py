@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import socket
 import time
 from datetime import datetime
 from email.message import EmailMessage
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from bot.web.app import loopback_socket
 from bot import notify
 from bot.dialogs import context_key
 from bot.email.sender import EmailSender
@@ -71,8 +71,7 @@ async def _leg(settings: Settings, *, term_id: int, now: datetime, lines: list[s
         term = session.get(Term, term_id)
         notify.prompt_flow(session, person=person, flow="opt_in", context=context_key(flow="opt_in", term_id=term_id), now=now, extra={"term_name": term.name}, attempt="1")
     mail_dir = settings.data_dir / "mail"
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = loopback_socket()
     port = sock.getsockname()[1]
     settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
     sender = EmailSender(settings, clock=lambda: now)

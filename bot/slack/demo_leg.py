@@ -13,7 +13,6 @@ import contextlib
 import json
 import re
 import secrets
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta, timezone
@@ -51,10 +50,9 @@ async def _until(check: Callable[[], Any], *, timeout: float = 15.0) -> Any:
 
 @contextlib.asynccontextmanager
 async def _serving(settings: Settings) -> AsyncIterator[str]:
-    from bot.web.app import create_app
+    from bot.web.app import create_app, loopback_socket
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = loopback_socket()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     await _until(lambda: server.started or task.done())
