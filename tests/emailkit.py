@@ -19,9 +19,16 @@ import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
 from bot.email.sink import start_smtp_server
+from bot.importer import import_roster
+from bot.rounds import service
+from storage import repo
+from storage.db import session_scope
 
 
 @dataclass
@@ -105,6 +112,20 @@ async def smtp_server(handler: object) -> tuple[asyncio.base_events.Server, int]
 
 
 # --- dovecot ----------------------------------------------------------------------------------------
+
+
+def open_term_with_roster(engine: Engine, tmp_path: Path, roster: str, now: datetime, *, program: str = "P") -> int:
+    """Import `roster` (CSV text) into `program` and open its term "Spring 2027"; the term's id."""
+    path = tmp_path / "roster.csv"
+    path.write_text(roster, encoding="utf-8")
+    import_roster(engine, path, program_name=program, default_timezone="America/Los_Angeles", now=now)
+    return service.open_term(engine, program_name=program, timezone="America/Los_Angeles", name="Spring 2027", opt_in_by=None, now=now).id
+
+
+def person_id(engine: Engine, email: str) -> int:
+    """The id of the person with this email."""
+    with session_scope(engine) as session:
+        return repo.people_by_email(session, emails=[email])[email].id
 
 
 def free_port() -> int:

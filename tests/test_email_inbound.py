@@ -12,12 +12,11 @@ from bot import dialogs, notify
 from bot.email import tokens
 from bot.email.inbound import InboundMail, handle_inbound
 from bot.email.render import render_notice
-from bot.importer import import_roster
-from bot.rounds import service
 from bot.settings import Settings
 from storage import repo
 from storage.db import session_scope
 from storage.models import OutboxMessage, Person
+from tests.emailkit import open_term_with_roster, person_id
 
 ROSTER = (
     "email,name,role,slack_user_id,site,capacity,principal_email\n"
@@ -29,15 +28,10 @@ SETTINGS = Settings(_env_file=None, email_token_secret="t" * 32, reply_domain="r
 
 
 def _term(engine: Engine, tmp_path: Path, now: datetime) -> int:
-    roster = tmp_path / "roster.csv"
-    roster.write_text(ROSTER, encoding="utf-8")
-    import_roster(engine, roster, program_name="P", default_timezone="America/Los_Angeles", now=now)
-    return service.open_term(engine, program_name="P", timezone="America/Los_Angeles", name="Spring 2027", opt_in_by=None, now=now).id
+    return open_term_with_roster(engine, tmp_path, ROSTER, now)
 
 
-def _id(engine: Engine, email: str) -> int:
-    with session_scope(engine) as session:
-        return repo.people_by_email(session, emails=[email])[email].id
+_id = person_id
 
 
 def _mail(engine: Engine, email: str, flow: str | None, context: str, text: str, now: datetime, n: int, **extra) -> InboundMail:

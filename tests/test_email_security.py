@@ -27,12 +27,12 @@ from bot.email import tokens
 from bot.email.inbound import InboundMail
 from bot.email.render import build_mime, message_id_for, render_notice
 from bot.email.router import handle_mail
-from bot.importer import import_roster
-from bot.rounds import events, service
+from bot.rounds import events
 from bot.settings import Settings
 from storage import repo
 from storage.db import session_scope
 from storage.models import DialogState, Enrollment, OutboxMessage, Person
+from tests.emailkit import open_term_with_roster, person_id
 from tests.test_web import serving
 
 SECRET = "k" * 40
@@ -46,15 +46,10 @@ ROSTER = (
 
 
 def _term(engine: Engine, tmp_path: Path, now: datetime) -> int:
-    roster = tmp_path / "roster.csv"
-    roster.write_text(ROSTER, encoding="utf-8")
-    import_roster(engine, roster, program_name="P", default_timezone="America/Los_Angeles", now=now)
-    return service.open_term(engine, program_name="P", timezone="America/Los_Angeles", name="Spring 2027", opt_in_by=None, now=now).id
+    return open_term_with_roster(engine, tmp_path, ROSTER, now)
 
 
-def _id(engine: Engine, email: str) -> int:
-    with session_scope(engine) as session:
-        return repo.people_by_email(session, emails=[email])[email].id
+_id = person_id
 
 
 def _reply(engine: Engine, owner: str, flow: str | None, context: str, text: str, n: int, now: datetime, *, sender: str | None = None) -> InboundMail:
