@@ -70,6 +70,52 @@ def test_role_sentences(text: str, values: dict[str, str]) -> None:
     assert reading.values == values and reading.doubts == {} and reading.proposals == {}
 
 
+@pytest.mark.parametrize(
+    ("text", "role"),
+    [
+        ("Actually mentor, not mentee — I've been teaching for 15 years now.", "mentor"),
+        ("Mentee rather than mentor this year, please", "mentee"),
+        ("Plutôt mentor, pas mentorée", "mentor"),
+        ("Mentor, nicht als Mentee", "mentor"),
+        ("I'd like to be mentored instead of being a mentor", "mentee"),
+    ],
+)
+def test_a_role_ruled_out_is_not_read_as_chosen(text: str, role: str) -> None:
+    reading = whole(text, person_role="mentee")
+    assert (reading.values, reading.proposals, reading.doubts) == ({"role": role}, {}, {})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hmm I'm not sure yet, can I let you know after winter break?",
+        "Not sure — let me think about it",
+        "Todavía no sé, te aviso la semana que viene",
+        "Ich weiß es noch nicht, ich melde mich.",
+        "Je ne sais pas encore.",
+    ],
+)
+def test_a_deferral_is_asked_about_never_saved(text: str) -> None:
+    reading = whole(text, person_role="mentee")
+    assert (reading.values, reading.proposals) == ({}, {})
+    assert "role" in reading.doubts
+
+
+def test_a_hedged_role_is_only_proposed() -> None:
+    reading = whole("Not sure yet, maybe a mentee?", person_role="mentor")
+    assert (reading.values, reading.proposals) == ({}, {"role": "mentee"})
+
+
+def test_a_question_after_a_dash_names_no_role() -> None:
+    reading = whole("I'm a long-term sub through March — am I eligible to be a mentee?", person_role="mentee")
+    assert reading.values == {} and "role" in reading.doubts
+
+
+@pytest.mark.parametrize("text", ["Dieses Halbjahr leider nicht, sorry!", "Dit schooljaar niet, helaas.", "Cette année non, désolée", "Unfortunately not, my plate is full"])
+def test_a_term_turned_down_in_any_language(text: str) -> None:
+    assert whole(text).values == {"role": "none"}
+
+
 @pytest.mark.parametrize("text", ["I'd be happy to do either", "Either is fine with me", "mentor or mentee, whatever you need most", "Me da igual, lo que necesiten"])
 def test_either_leaves_the_choice_to_us_and_is_asked_back(text: str) -> None:
     reading = whole(text)
@@ -276,6 +322,9 @@ def test_survey_comment_is_kept_as_written() -> None:
         ("Pre-K", "PK"),
         ("2nd grade", "K-2"),
         ("juniors and seniors", "9-12"),
+        ("middle & high school", "6-8; 9-12"),
+        ("middle and high schools", "6-8; 9-12"),
+        ("middle/high school (7-12)", "6-8; 9-12"),
     ],
 )
 def test_grade_bands_in_words(text: str, value: str) -> None:
@@ -329,6 +378,19 @@ def test_all_subjects_is_asked_which_matter(text: str) -> None:
 def test_what_matters_in_words() -> None:
     reading = answered({"match_weights": "same subject, time, and someone from another school"}, numbered(PROFILE))
     assert reading.values == {"match_weights": "subject; schedule; cross_site"}
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("same grade level + same content area", "grade_band; subject"),
+        ("grade + subject", "grade_band; subject"),
+        ("content area and plenty of shared time", "subject; schedule"),
+    ],
+)
+def test_what_matters_several_joined(text: str, value: str) -> None:
+    reading = answered({"match_weights": text}, numbered(PROFILE))
+    assert (reading.values, reading.proposals) == ({"match_weights": value}, {})
 
 
 def test_what_matters_unknown_is_asked_back() -> None:

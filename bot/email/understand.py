@@ -110,7 +110,22 @@ _MENTEE_RE = re.compile(
     r"|mentorad[oa]|mentore|mentoree|tutorad[oa]|receive (?:mentoring|support)|be supported|learn from)\b"
 )
 _MENTOR_RE = re.compile(r"\b(?:mentor|mentoring|mentora|mentore|be a mentor|to mentor|support a colleague|coach)\b(?![\s-]+(?:leads?|coordinators?|program(?:me)?s?|training|trainings)\b)")
-_NOT_MENTOR_RE = re.compile(r"\b(?:can'?t|cannot|can not|not able to|unable to|won'?t|don'?t want to|not|no)\s+(?:be\s+an?\s+|to\s+)?mentor(?:ing)?\b")
+# A role that is ruled out: "I can't mentor", "mentor, not mentee", "rather than a mentee", "pas comme mentor".
+_NOT_ROLE_RE = re.compile(
+    r"\b(?:can'?t|cannot|can not|not able to|unable to|won'?t|don'?t want to|not|no|rather than|instead of|pas|nicht|niet|nao|non)"
+    r"\s+(?:be\s+|being\s+|to\s+be\s+|to\s+|as\s+|als\s+|comme\s+|como\s+|come\s+)?(?:an?\s+)?"
+    r"(?:mentee|menteee|mentoree|mentored|mentor(?:ing|a|in)?|mentorad[oa])\b"
+)
+# Not decided yet ("not sure yet", "can I let you know after the break?"): a deferral is asked about, never read as a yes.
+_UNDECIDED_RE = _phrases((
+    "not sure", "unsure", "not certain", "don't know yet", "dont know yet", "do not know yet", "don't know", "not decided", "undecided",
+    "haven't decided", "let you know", "get back to you", "think about it", "thinking about it", "need to think", "still deciding",
+    "no estoy segura", "no estoy seguro", "todavia no se", "no se todavia", "no se aun", "te aviso", "les aviso", "lo pienso",
+    "je ne sais pas encore", "pas encore decide", "pas sure", "je vous dirai", "je reviens vers vous", "j'hesite",
+    "weiss noch nicht", "weiss es noch nicht", "bin mir nicht sicher", "noch unsicher", "melde mich", "ich uberlege",
+    "ainda nao sei", "nao tenho certeza", "nao sei ainda", "te aviso depois", "weet het nog niet", "weet nog niet", "twijfel",
+    "laat het weten", "ik laat het", "non so ancora", "non sono sicura", "non sono sicuro", "vi faccio sapere", "ci penso",
+))
 _BOTH_RE = _phrases(("both", "mentor and mentee", "mentor and a mentee", "mentor/mentee", "ambos", "los dos", "les deux", "beides", "beide", "ambos", "os dois", "allebei", "entrambi", "tutti e due"))
 # "Either", "whatever you need": a choice left to us, which can't be saved as "both" (that means two matches).
 _EITHER_RE = _phrases((
@@ -122,7 +137,7 @@ _EITHER_RE = _phrases((
 ))
 # A question ("Who do I talk to about becoming a mentor lead?") asks; its words are not an answer.
 _QUESTION_SENTENCE_RE = re.compile(
-    r"(?:^|(?<=[.!?\n]))\s*(?:who|what|where|when|why|how|which|is|are|do|does|did|can|could|would|should|will|may|quien|que|donde|cuando|como|"
+    r"(?:^|(?<=[.!?\n—–]))\s*(?:who|what|where|when|why|how|which|is|are|am|do|does|did|can|could|would|should|will|may|quien|que|donde|cuando|como|"
     r"qui|quoi|ou|quand|comment|est-ce|wer|was|wo|wann|wie|quem|onde|wie|wat|waar|wanneer|hoe|chi|cosa|dove|quando|come)\b[^.!?\n]*\?"
 )
 _NONE_RE = _phrases((
@@ -130,13 +145,23 @@ _NONE_RE = _phrases((
     "sit this one out", "sit out", "opt out", "i'll pass", "pass this time", "can't this term", "cannot this term",
     "not now", "none", "not taking part", "not participating", "next term", "next year", "este trimestre no", "pas ce trimestre",
     "dieses mal nicht", "nicht dieses", "desta vez nao", "deze keer niet", "questa volta no", "ninguno", "aucun",
+    "unfortunately not", "sadly not", "lamentablemente no", "desafortunadamente no", "malheureusement pas", "malheureusement non",
+    "leider nicht", "leider nein", "infelizmente nao", "helaas niet", "helaas nee", "purtroppo no", "purtroppo non",
 ))
+# "Dieses Halbjahr leider nicht", "ce semestre non", "dit jaar niet": a term named, then turned down.
+_NOT_THIS_TERM_RE = re.compile(
+    r"\b(?:this|dieses|diesem|ce|cette|este|esta|dit|deze|questo|quest')\s*(?:term|semester|year|time|round|halbjahr|jahr|schuljahr|mal"
+    r"|trimester|semestre|trimestre|annee|ano|jaar|keer|schooljaar|anno|volta)\s+(?:\w+\s+)?(?:not|nicht|pas|non|niet|no|nao)\b"
+)
 
 
 def _yes_in(text: str) -> bool:
     """A yes in the text; a two-letter one ("si", "ja", "ok") only where it starts it, since French "si possible"
     means "if possible" and is no yes."""
-    return any(len(found[0]) > 2 or not text[: found.start()].strip(" ,.!") for found in _YES_RE.finditer(text))
+    return any(
+        (len(found[0]) > 2 or not text[: found.start()].strip(" ,.!")) and not re.search(r"\b(?:not|no|pas|nicht|niet|nao|non)\s+$", text[: found.start()])
+        for found in _YES_RE.finditer(text)
+    )
 
 
 def _read_role(item: NumberedQuestion, raw: str, person_role: str) -> _Read:
@@ -147,12 +172,18 @@ def _read_role(item: NumberedQuestion, raw: str, person_role: str) -> _Read:
     if bare.isdecimal() and 1 <= int(bare) <= len(item.options):
         choice = item.options[int(bare) - 1]
         return _Read(choice.value, understood=choice.label)
-    cleaned = _NOT_MENTOR_RE.sub(" ", _QUESTION_SENTENCE_RE.sub(" ", text))
+    cleaned = _NOT_ROLE_RE.sub(" ", _QUESTION_SENTENCE_RE.sub(" ", text))
+    undecided = _UNDECIDED_RE.search(text)
     for pattern in _CAPACITY_RES:  # "I can take 3 mentees" names a number, not a role
         cleaned = pattern.sub(" ", cleaned)
     mentee = bool(_MENTEE_RE.search(cleaned))
     mentor = bool(_MENTOR_RE.search(_MENTEE_RE.sub(" ", cleaned)))
     either = _EITHER_RE.search(cleaned)
+    if undecided:
+        named = "both" if _BOTH_RE.search(cleaned) or (mentee and mentor) else "mentee" if mentee else "mentor" if mentor else None
+        if named is not None and not either:
+            return _Read(proposal=named, understood=label.get(named, named))
+        return _Read(doubt=f'You wrote "{undecided[0]}"; no rush. When you know, reply: mentor, mentee, both, or not this term.')
     if _BOTH_RE.search(cleaned) or (mentee and mentor and not either):
         return _Read("both", understood=label.get("both", "Both"))
     if either:
@@ -161,7 +192,7 @@ def _read_role(item: NumberedQuestion, raw: str, person_role: str) -> _Read:
         return _Read("mentee", understood=label.get("mentee", "Mentee"))
     if mentor:
         return _Read("mentor", understood=label.get("mentor", "Mentor"))
-    if _NONE_RE.search(cleaned) or _NO_START_RE.match(cleaned):
+    if _NONE_RE.search(cleaned) or _NO_START_RE.match(cleaned) or _NOT_THIS_TERM_RE.search(cleaned):
         return _Read("none", understood=label.get("none", "Not this term"))
     if _yes_in(cleaned):
         if person_role in ("mentor", "mentee", "both"):
@@ -415,7 +446,9 @@ _ORDINALS = {
     "junior": 11, "juniors": 11, "senior": 12, "seniors": 12, "k": 0, "kinder": 0, "kindergarten": 0, "kindy": 0, "tk": 0,
 }
 _SCHOOL_LEVELS = {"high school": ("9-12",), "middle school": ("6-8",), "junior high": ("6-8",), "preschool": ("PK",), "pre-k": ("PK",), "prek": ("PK",), "pre k": ("PK",)}
-_GRADE_CONTEXT_RE = re.compile(r"\b(?:grades?|graders?|kinder\w*|kindy|high school|middle school|junior high|elementary|preschool|pre-?k|tk|freshm[ae]n|sophomores?|juniors?|seniors?)\b")
+# "middle & high school", "elementary/middle schools": levels sharing one "school", each a level of its own.
+_SHARED_SCHOOL_RE = re.compile(r"\b(middle|high|elementary|junior high)\s*(?:and|&|/|\+|or|,)\s*(?=(?:middle|high|elementary|junior high)\s+schools?\b)")
+_GRADE_CONTEXT_RE = re.compile(r"\b(?:grades?|graders?|kinder\w*|kindy|high schools?|middle schools?|junior high|elementary|preschools?|pre-?k|tk|freshm[ae]n|sophomores?|juniors?|seniors?)\b")
 _GRADE_TOKEN = r"(?:\d{1,2}(?:st|nd|rd|th)?|" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + r")"
 
 
@@ -436,8 +469,9 @@ def _read_grades(raw: str, *, explicit: bool) -> _Read:
         return _NOTHING if not explicit else _Read(doubt='Which grades do you teach? e.g. "K-2", "6-8" or "7th and 8th grade".')
     found: set[str] = set()
     unsure = False
+    text = _SHARED_SCHOOL_RE.sub(r"\1 school and ", text)
     for level, bands in _SCHOOL_LEVELS.items():
-        if re.search(rf"\b{re.escape(level)}\b", text):
+        if re.search(rf"\b{re.escape(level)}s?\b", text):
             found.update(bands)
     if re.search(r"\belementary\b", text):
         found.update(("K-2", "3-5"))
@@ -472,7 +506,7 @@ _LEAD_IN_RE = re.compile(
     r"^(?:(?:i|we)\s+(?:would|'d)?\s*(?:really\s+)?(?:need|want|like|love)\s+(?:some\s+|more\s+)?(?:help|support|guidance|ideas|coaching)?\s*(?:with|on|in|around)?\s*"
     r"|(?:i\s+)?(?:can|could)\s+(?:help|support)\s+(?:with|on)\s+|i\s+teach\s+|mostly\s+|mainly\s+|especially\s+|also\s+|maybe\s+|probably\s+|definitely\s+|and\s+|the\s+|other\s*:\s*|help\s+with\s+|support\s+(?:with|on)\s+)+"
 )
-_SPLIT_RE = re.compile(r"\s*(?:[;,\n/]|\band\b|\bas well as\b|\bplus\b|&|\by\b|\bet\b|\bund\b|\be\b|\ben\b)\s*")
+_SPLIT_RE = re.compile(r"\s*(?:[;,\n/+]|\band\b|\bas well as\b|\bplus\b|&|\by\b|\bet\b|\bund\b|\be\b|\ben\b)\s*")
 _MATTERS_WORDS = {
     "grade_band": ("grade", "grades", "grade band", "grade level", "same grade"),
     "subject": ("subject", "same subject", "content", "content area"),
@@ -568,13 +602,14 @@ def _match_option(item_text: str, options: Sequence[Choice], *, synonyms: Mappin
             names.setdefault(_words(word), index)
     if text in names:
         return names[text], True
-    close = process.extractOne(text, list(names), scorer=fuzz.ratio, score_cutoff=80)
-    if close is not None:
-        return names[close[0]], close[1] >= 92 and len(text) >= 8
-    # An option named inside a longer item: "help with lesson planning" -> lesson planning.
+    # An option named whole inside a longer item ("help with lesson planning", "same grade level") is surer than a
+    # close spelling of the whole item.
     inside = [(len(name), index) for name, index in names.items() if len(name) >= 2 and re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text)]
     if inside:
         return max(inside)[1], True
+    close = process.extractOne(text, list(names), scorer=fuzz.ratio, score_cutoff=80)
+    if close is not None:
+        return names[close[0]], close[1] >= 92 and len(text) >= 8
     return None, True
 
 
