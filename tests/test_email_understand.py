@@ -165,6 +165,29 @@ def test_capacity_answered_on_its_own(text: str, value: str) -> None:
     assert answered({"capacity": text}, numbered(OPT_IN)).values == {"capacity": value}
 
 
+@pytest.mark.parametrize("text", ["None this time, I'm coaching the robotics team.", "Keine dieses Mal, sorry", "Aucun cette année.", "no one this time"])
+def test_none_with_a_reason_is_zero(text: str) -> None:
+    assert answered({"capacity": text}, numbered(OPT_IN)).values == {"capacity": "0"}
+
+
+def test_none_now_and_a_number_later_is_asked_back() -> None:
+    reading = answered({"capacity": "None this term, but two next term"}, numbered(OPT_IN))
+    assert reading.values == {} and reading.doubts == {"capacity": "How many mentees can you take this term: 0 or 2?"}
+
+
+@pytest.mark.parametrize(
+    ("text", "capacity"),
+    [
+        ("Je veux bien être mentor cette année, pour une seule personne.", "1"),
+        ("Ik wil graag mentor zijn, maximaal twee collega's.", "2"),
+        ("Ich bin gern Mentorin, höchstens zwei Kolleginnen.", "2"),
+        ("Sí, como mentora, solo dos profes nuevos.", "2"),
+    ],
+)
+def test_capacity_inside_a_sentence_in_other_languages(text: str, capacity: str) -> None:
+    assert whole(text).values == {"role": "mentor", "capacity": capacity}
+
+
 def test_capacity_with_two_numbers_is_asked_back() -> None:
     reading = answered({"capacity": "one or two"}, numbered(OPT_IN))
     assert reading.values == {} and reading.doubts == {"capacity": "How many mentees can you take: 1 or 2?"}
@@ -221,11 +244,31 @@ def test_a_time_range_is_not_a_number_of_mentees() -> None:
         ("2 - one mentee only, she's new to the grade level", {"decision": "change", "capacity": "1"}),
         ("On Mon, Nov 23, 2026 at 9:00 AM Ms Park wrote\n1 - but just one mentee", {"decision": "change", "capacity": "1"}),
         ("3 - not this term", {"decision": "decline"}),
+        # other languages, and declines worded as a wish
+        ("Einverstanden, aber bitte nur eine Mentee.", {"decision": "change", "capacity": "1"}),
+        ("D'accord, mais seulement une personne.", {"decision": "change", "capacity": "1"}),
+        ("Akkoord, maar maximaal één mentee.", {"decision": "change", "capacity": "1"}),
+        ("Akkoord!", {"decision": "approve"}),
+        ("Va bene così.", {"decision": "approve"}),
+        ("Non, pas ce semestre.", {"decision": "decline"}),
+        ("Nein, leider nicht.", {"decision": "decline"}),
+        ("Dit semester niet.", {"decision": "decline"}),
+        ("Pas d'accord, elle débute.", {"decision": "decline"}),
+        ("Nicht einverstanden.", {"decision": "decline"}),
+        ("I'd prefer she not mentor this term. She's new to our building.", {"decision": "decline"}),
+        ("I'd rather he waited until next year.", {"decision": "decline"}),
+        ("De acuerdo, con dos está bien", {"decision": "change", "capacity": "2"}),
     ],
 )
 def test_approval_sentences(text: str, values: dict[str, str]) -> None:
     reading = answered({"decision": text}, numbered(APPROVAL))
     assert reading.values == values and reading.doubts == {}
+
+
+@pytest.mark.parametrize("text", ["Non conosco questa insegnante, è davvero della mia scuola?", "No conozco a esta maestra", "Não conheço essa professora."])
+def test_a_not_that_negates_a_verb_is_no_decline(text: str) -> None:
+    reading = answered({"decision": text}, numbered(APPROVAL))
+    assert reading.values == {} and "decision" in reading.doubts
 
 
 def test_approval_with_a_different_number_unnamed_asks_how_many() -> None:
@@ -250,6 +293,24 @@ def test_approval_with_a_different_number_unnamed_asks_how_many() -> None:
         ("Ja, we hebben elkaar gesproken.", "met"),
         ("Sì, ci siamo visti lunedì.", "met"),
         ("Wir haben uns am Montag gesehen", "met"),
+        # met, in free words
+        ("Yep, we got together Thursday after school.", "met"),
+        ("We caught up over coffee on Monday", "met"),
+        ("Ja, am Montag getroffen 👍", "met"),
+        ("Oui, on s'est retrouvés mardi midi.", "met"),
+        ("Sim, conversamos na quarta.", "met"),
+        # rescheduled, in free words
+        ("Had to push it back a week — she had jury duty.", "rescheduled"),
+        ("We bumped it to Friday", "rescheduled"),
+        ("On a dû reporter à la semaine prochaine.", "rescheduled"),
+        ("Remarcamos para semana que vem.", "rescheduled"),
+        ("Hemos aplazado la reunión", "rescheduled"),
+        ("Wir haben den Termin verschoben", "rescheduled"),
+        ("We hebben het verplaatst naar dinsdag", "rescheduled"),
+        # a request for help, in any language
+        ("Nee, nog niet gelukt. Kunnen jullie ons helpen?", "need_help"),
+        ("Pas encore. Pouvez-vous nous aider à trouver un créneau ?", "need_help"),
+        ("Todavía no. ¿Nos pueden ayudar?", "need_help"),
     ],
 )
 def test_check_in_sentences(text: str, value: str) -> None:
@@ -257,12 +318,29 @@ def test_check_in_sentences(text: str, value: str) -> None:
     assert reading.values == {"met": value} and reading.doubts == {}
 
 
+@pytest.mark.parametrize("text", ["Can we move it to Thursday? Zoom link?", "Können wir den Termin auf nächste Woche verschieben? Ich bin krank.", "On peut se voir la semaine prochaine ?"])
+def test_a_question_about_meeting_is_no_report_of_it(text: str) -> None:
+    reading = answered({"met": text}, numbered(CHECK_IN))
+    assert reading.values == {} and "met" in reading.doubts
+
+
+def test_a_request_for_help_is_kept_for_a_person() -> None:
+    said = "Nee, nog niet gelukt. Kunnen jullie ons helpen?"
+    assert answered({"met": said}, numbered(CHECK_IN)).remarks == {"met": said}
+
+
 def test_the_check_in_comment_is_kept_for_a_person() -> None:
     reading = answered({"met": "we haven't met, she hasn't replied"}, numbered(CHECK_IN))
     assert reading.remarks == {"met": "we haven't met, she hasn't replied"}
 
 
-@pytest.mark.parametrize("text", ["We hebben elkaar nog niet gesproken", "Wir haben uns noch nicht gesehen", "Non ci siamo ancora visti"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We hebben elkaar nog niet gesproken", "Wir haben uns noch nicht gesehen", "Non ci siamo ancora visti", "Nein, wir haben uns nicht getroffen.",
+        "No nos hemos visto todavía.", "Nous ne nous sommes pas encore vus", "Not yet, she's been out sick",
+    ],
+)
 def test_not_met_in_other_languages_is_not_met(text: str) -> None:
     reading = answered({"met": text}, numbered(CHECK_IN))
     assert reading.values == {} and "met" in reading.doubts

@@ -73,7 +73,13 @@ _NUMBERS = {
     "quattro": 4, "cero": 0, "null": 0, "nul": 0,
 }
 _NUMBER = r"(?:\d{1,2}|" + "|".join(re.escape(w) for w in sorted(_NUMBERS, key=len, reverse=True) if w not in ("no", "none")) + r")"
-_COUNTED = r"(?:mentees?|people|teachers?|colleagues?|new teachers?|folks|persons?|mentorados?|menteees?|personas?|personnes?|personen|persone)"
+_COUNTED = (
+    r"(?:mentees?|people|teachers?|colleagues?|new teachers?|folks|persons?|mentorados?|menteees?|personas?|personnes?|personen|persone"
+    r"|collegues?|kollegen|kolleginnen|kollegin|colegas?|collega'?s?|colleghi|docentes?|docenti|profes?|profs?|enseignante?s?|lehrkrafte"
+    r"|lehrer(?:innen)?|leerkrachten|leraren|professores?|professeurs?|professori|starters?|beginners?|debutante?s?|novatos?)"
+)
+# "une seule personne", "a single colleague", "einen einzigen Kollegen": one, with a word that stresses it.
+_ONLY_ADJECTIVE = r"(?:seule?s?|single|sol[ao]|einzigen?|einzige|enkele|only|unic[oa])"
 
 
 def _phrases(words: Sequence[str]) -> re.Pattern[str]:
@@ -216,8 +222,11 @@ _CAPACITY_RES = (
         rf"|posso\s+(?:com|ficar\s+com|receber|acompanhar|prendere|seguire|seguirne)|ik\s+kan\s+er)"
         rf"\s+(?:on\s+)?(?:up to\s+|only\s+|just\s+|at most\s+|maybe\s+|hasta\s+|jusqu'a\s+)?{_AMOUNT}\b{_NOT_A_COUNT}"
     ),
-    re.compile(rf"\b{_AMOUNT}\s+(?:more\s+|new\s+)?{_COUNTED}\b"),
-    re.compile(rf"\b(?:only|just|max(?:imum)?|at most|up to|no more than|bis zu|maximal)\s+{_AMOUNT}\b{_NOT_A_COUNT}"),
+    re.compile(rf"\b{_AMOUNT}\s+(?:more\s+|new\s+|{_ONLY_ADJECTIVE}\s+)?{_COUNTED}(?![\w])"),
+    re.compile(
+        rf"\b(?:only|just|max(?:imum)?|at most|up to|no more than|bis zu|maximal|nur|hochstens|seulement|au plus|au maximum|jusqu'a|solo|solamente"
+        rf"|como maximo|hasta|apenas|no maximo|ate|alleen|slechts|maximaal|hoogstens|hooguit|soltanto|al massimo|fino a)\s+{_AMOUNT}\b{_NOT_A_COUNT}"
+    ),
     re.compile(rf"\b{_AMOUNT}\s+(?:max(?:imum)?|at most|tops|maximo|maximum|maximal|höchstens|hochstens|no maximo|maximaal|al massimo)\b"),
 )
 
@@ -234,13 +243,25 @@ def _capacity_in(text: str, extra: Sequence[re.Pattern[str]] = ()) -> list[int]:
     return found
 
 
+# An answer that opens with "none" and goes on about why: zero, when no other number is named.
+_ZERO_FIRST_RE = re.compile(
+    r"^\W*(?:none|zero|nobody|no one|not this (?:term|time|year|semester)|ninguno|ninguna|nadie|aucun|aucune|personne|keine|keinen|niemand"
+    r"|nenhum|nenhuma|ninguem|geen|niemand|nessuno|nessuna)(?:\s+(?:this|for now|right now|at the moment|este|esta|ce|cette|dieses|diesmal|deze|dit|questo|questa)(?:\s+(?:time|term|year|semester|round|trimestre|semestre|annee|mal|halbjahr|keer|jaar|volta|anno))?)?\s*(?:[,.;:!—–-]|$)"
+)
+
+
 def _read_capacity(raw: str, *, explicit: bool) -> _Read:
     text = _words(raw)
     bare = text.strip(" .!")
     if explicit:
         if bare in ("no", "none", "zero", "0", "nobody", "no one", "not this term") or bare in SKIP_WORDS - {"skip", "pass", "-"}:
             return _Read("0", understood="0")
+        text = re.sub(r"\bno one\b", "nobody", text)  # "no one" is nobody, not the number one
         numbers = [n for n in (_number_of(w) for w in re.findall(rf"\b{_NUMBER}\b", text)) if n is not None]
+        if _ZERO_FIRST_RE.match(text):  # "None this time, I'm coaching the robotics team."
+            if not numbers:
+                return _Read("0", understood="0")
+            return _Read(doubt=f"How many mentees can you take this term: {' or '.join(map(str, dict.fromkeys([0, *numbers])))}?")
         numbers = list(dict.fromkeys(numbers))
         if len(numbers) == 1 and len(text) <= 80:
             return _Read(str(numbers[0]), understood=str(numbers[0]))
@@ -261,11 +282,18 @@ def _read_capacity(raw: str, *, explicit: bool) -> _Read:
 
 
 _DECLINE_RE = re.compile(
-    r"\b(?:not approved?|don'?t approve|do not approve|can'?t approve|cannot approve|won'?t approve|decline[ds]?|declining|deny|denied|reject(?:ed)?|not this term|not at this time|no\b)"
-    r"|\b(?:rechazad[oa]|refuse|abgelehnt|recusad[oa]|afgewezen|rifiutat[oa])\b"
+    r"\b(?:not approved?|don'?t approve|do not approve|can'?t approve|cannot approve|won'?t approve|decline[ds]?|declining|deny|denied|reject(?:ed)?|not this term|not at this time)"
+    r"|\b(?:rechazad[oa]|refuse|abgelehnt|recusad[oa]|afgewezen|rifiutat[oa]|nein|nee)\b"
+    # "No, ..." or "Non." as the answer; a "no"/"non"/"não" that starts a sentence ("Non conosco...") only negates its verb
+    r"|(?:^|[\n.!?]\s*)(?:no|non|nao)\s*(?:[,.!;:—–-]|$|(?:thanks|thank you|merci|grazie|gracias|obrigad[oa])\b)|\b(?:say|saying) no\b"
+    # a wish that they not take part: "I'd prefer she not mentor this term", "I'd rather he waited a year"
+    r"|\b(?:prefer|rather)\b[^.!?\n]{0,30}\b(?:not|didn'?t|wait(?:ed)?|hold off)\b|\b(?:shouldn'?t|should not|can'?t|cannot)\s+(?:mentor|take on)\b"
+    r"|\b(?:pas d'accord|nicht einverstanden|niet akkoord|no estoy de acuerdo|nao concordo|non sono d'accordo|no estoy conforme)\b"
 )
 _APPROVE_RE = re.compile(
-    r"\b(?:approved?|approving|yes|ok|okay|fine|go ahead|sure|absolutely|of course|sounds good|happy to|all good|agreed|granted|si|oui|ja|sim|aprobad[oa]|approuve|genehmigt|aprovad[oa]|goedgekeurd|approvat[oa])\b"
+    r"\b(?:approved?|approving|yes|ok|okay|fine|go ahead|sure|absolutely|of course|sounds good|happy to|all good|agreed|granted|no problem|si|oui|ja|sim"
+    r"|aprobad[oa]|de acuerdo|sin problema|approuve|d'accord|c'est bon|genehmigt|einverstanden|in ordnung|aprovad[oa]|tudo bem|concordo|pode ser"
+    r"|goedgekeurd|akkoord|prima|goed|approvat[oa]|va bene|d'accordo)\b"
 )
 
 
@@ -283,7 +311,7 @@ def _read_decision(item: NumberedQuestion, raw: str) -> tuple[_Read, _Read]:
     if picked is not None:
         return _decision_of(item.options[int(picked["n"]) - 1].value, picked["rest"], label)
     approve = bool(_APPROVE_RE.search(text))
-    decline = bool(_DECLINE_RE.search(_NOT_NUMBER_NO.sub(" ", text)))
+    decline = bool(_DECLINE_RE.search(_NOT_NUMBER_NO.sub(" ", text)) or _NOT_THIS_TERM_RE.search(text))
     counted = _capacity_in(text, (_WITH_NUMBER_RE,))
     if approve and not decline and counted:
         if len(counted) > 1:
@@ -293,14 +321,14 @@ def _read_decision(item: NumberedQuestion, raw: str) -> tuple[_Read, _Read]:
         return _Read("change", understood=label.get("change", "change")), _Read(doubt="How many mentees should they take?")
     if approve and not decline:
         return _Read("approve", understood=label.get("approve", "Approve")), _NOTHING
-    if decline and not approve or (decline and re.search(r"\bnot approved?|don'?t approve|can'?t approve|cannot approve", text)):
+    if decline and not approve or (decline and re.search(r"\bnot approved?|don'?t approve|can'?t approve|cannot approve|pas d'accord|nicht einverstanden|niet akkoord", text)):
         return _Read("decline", understood=label.get("decline", "Decline")), _NOTHING
     return _Read(doubt="Do you approve? Reply approve, decline, or approve with a different number of mentees."), _NOTHING
 
 
 _NOT_NUMBER_NO = re.compile(r"\bno (?=more than|fewer than|less than)")
 # "Yes with 1", "ok for two": a number of mentees after an approval.
-_WITH_NUMBER_RE = re.compile(rf"\b(?:with|for)\s+(?:only\s+|just\s+)?{_AMOUNT}\b{_NOT_A_COUNT}")
+_WITH_NUMBER_RE = re.compile(rf"\b(?:with|for|con|avec|pour|mit|com|met)\s+(?:only\s+|just\s+)?{_AMOUNT}\b{_NOT_A_COUNT}")
 # An option picked by its number at the start of a line, and what follows it: "2 - one mentee only, she's new".
 _OPTION_LINE_RE = re.compile(r"(?m)^\s*(?P<n>\d)\s*(?:[-–—.):,]|$)\s*(?P<rest>.*)$")
 
@@ -321,12 +349,48 @@ def _decision_of(value: str, rest: str, label: Mapping[str, str]) -> tuple[_Read
 # ---------------------------------------------------------------- check-in
 
 
-_NOT_MET_RE = re.compile(r"\b(?:haven'?t|have not|hasn'?t|has not|didn'?t|did not|never|not yet|yet to|still haven'?t|no hemos|pas encore|noch nicht|ainda nao|nog niet|non ancora) (?:\w+ )?(?:met|meet|connected|connect|reunido|visto|rencontre|vus|getroffen|gesehen|gesprochen|encontramos|ontmoet|gesproken|gezien|incontrat[io]|vist[ie]|sentit[ie])|\bnot met\b")
-_MET_RE = re.compile(r"\b(?:we'?ve met|we have met|we met|met (?:up|once|twice|three times|weekly|every|last|on|yesterday|today)|had (?:our|a|two|three) (?:first |second )?(?:meetings?|sessions?|chats?|conversations?)|going (?:well|great|fine)|it'?s going well|yes\b|nos reunimos|nos vimos|nos hemos (?:reunido|visto)|hemos hablado|on s'est (?:vu|vus|vues|parle|rencontres?)|nous nous sommes (?:rencontres|vus|parle)"
-    r"|wir haben uns (?:\w+ ){0,3}(?:getroffen|gesehen|unterhalten)|wir haben (?:\w+ ){0,3}gesprochen|nos encontramos|nos vimos|nos falamos|a gente se (?:encontrou|falou)"
-    r"|we hebben elkaar (?:\w+ ){0,3}(?:ontmoet|gesproken|gezien)|we hebben (?:\w+ ){0,3}gesproken|ci siamo (?:incontrati|visti|viste|sentiti|parlati))")
-_RESCHEDULED_RE = re.compile(r"\b(?:rescheduled?|postponed?|moved (?:it|our meeting)?|pushed (?:it )?back|scheduled for|planned for|set up for|meeting (?:next|on)|will meet|going to meet|next week|reprogramad[oa]|reporte|verschoben|remarcad[oa]|verzet|rimandat[oa])\b")
-_HELP_RE = re.compile(r"\b(?:need help|could use (?:some )?help|help us|stuck|no (?:reply|response|answer)|hasn'?t (?:replied|responded|answered|gotten back)|has not (?:replied|responded)|not (?:replying|responding)|doesn'?t (?:reply|respond|answer)|can'?t (?:reach|find a time|get hold)|ghost(?:ed|ing)|unresponsive|necesitamos ayuda|besoin d'aide|brauchen hilfe|precisamos de ajuda|hulp nodig|abbiamo bisogno di aiuto)\b")
+# Meeting verbs, as people write them in each language (past participles and first person plural pasts).
+_MEET_VERB = (
+    r"(?:met|meet|meeting|connected|connect|got together|gotten together|caught up|talked|spoken|spoke|"
+    r"reunido|visto|hablado|juntado|rencontres?|rencontrees?|vus?|vues|parle|retrouves?|getroffen|gesehen|gesprochen|unterhalten|"
+    r"encontramos|encontrado|falado|conversado|ontmoet|gesproken|gezien|afgesproken|incontrat[ie]|vist[ie]|sentit[ie]|parlato)"
+)
+# Words between a "not" and the verb in the other languages: "no nos hemos visto", "nous ne nous sommes pas encore vus".
+_NOT_MET_GAP = r"(?:(?:uns|elkaar|nous|nos|se|ci|ancora|noch|nog|encore|ainda|todavia|aun|hemos|avons|haben|hebben|temos|siamo|abbiamo|wir|we|on|s'est|sommes|gelukt|geklappt)\s+){0,3}"
+_NOT_MET_RE = re.compile(
+    rf"\b(?:haven'?t|have not|hasn'?t|has not|didn'?t|did not|never|not yet|yet to|still haven'?t) (?:\w+ )?{_MEET_VERB}\b|\bnot met\b"
+    rf"|\b(?:no|pas|nicht|niet|nao|non)\s+{_NOT_MET_GAP}{_MEET_VERB}\b"
+    r"|^\W*(?:(?:no|nee|nein|non|nao),?\s+)?(?:not yet|todavia no|aun no|pas encore|noch nicht|ainda nao|nog niet|non ancora)\b"
+    # "not yet managed": the meeting hasn't happened
+    r"|\b(?:nog niet gelukt|noch nicht geklappt|pas encore reussi|todavia no (?:hemos )?podido|ainda nao conseguimos|non ancora riusciti|haven'?t managed)\b"
+)
+_MET_RE = re.compile(
+    r"^\W*(?:yes|yep|yeah|yup|si|oui|ja|sim|jawel)\b"
+    r"|\b(?:we'?ve met|we have met|we met|met (?:up|once|twice|three times|weekly|every|last|on|yesterday|today)|had (?:our|a|two|three) (?:first |second )?(?:meetings?|sessions?|chats?|conversations?|coffee)"
+    r"|we (?:got together|caught up|sat down|talked|spoke|chatted|connected|touched base|had coffee|had lunch)|going (?:well|great|fine)|it'?s going well"
+    r"|nos reunimos|nos vimos|nos juntamos|nos hemos (?:reunido|visto|juntado)|hemos hablado|hablamos|on s'est (?:vu|vus|vues|parle|rencontres?|retrouves?)"
+    r"|nous nous sommes (?:rencontres|vus|parle|retrouves)|nous avons (?:discute|parle)"
+    r"|(?:getroffen|gesehen|unterhalten|gesprochen)|nos encontramos|nos falamos|conversamos|nos reunimos|a gente se (?:encontrou|falou)"
+    r"|(?:ontmoet|gesproken|gezien|afgesproken)|ci siamo (?:incontrati|visti|viste|sentiti|parlati))\b"
+)
+_RESCHEDULED_RE = re.compile(
+    r"\b(?:resched\w*|postpon\w*|delay(?:ed)?|moved (?:it|our meeting|the meeting|things)?|move (?:it|our meeting|the meeting)"
+    r"|push(?:ed)? (?:it |things |our meeting |the meeting )?back|bump(?:ed)? (?:it|our meeting|the meeting)|scheduled for|planned for|set up for"
+    r"|meeting (?:next|on)|will meet|going to meet|next week|later this week|another day|another time"
+    r"|reprogram\w*|aplaz\w*|pospus\w*|pospuest[oa]|posponer|cambiamos (?:la fecha|el dia)|la semana que viene|la proxima semana"
+    r"|report(?:e|er|ee|ees|es|ons|ez)|repouss\w*|decal(?:e|er|ee|ons)|semaine prochaine"
+    r"|verschoben|verlegt|vertagt|nachste woche"
+    r"|remarc\w*|reagend\w*|adiad[oa]|adiamos|adiar|semana que vem|proxima semana"
+    r"|verzet|verplaatst|uitgesteld|volgende week"
+    r"|rimand\w*|spostat[oa]|rinviat[oa]|prossima settimana|settimana prossima)\b"
+)
+_HELP_RE = re.compile(
+    r"\b(?:need help|could use (?:some )?help|help us|stuck|no (?:reply|response|answer)|hasn'?t (?:replied|responded|answered|gotten back)|has not (?:replied|responded)"
+    r"|not (?:replying|responding)|doesn'?t (?:reply|respond|answer)|can'?t (?:reach|find a time|get hold)|ghost(?:ed|ing)|unresponsive"
+    r"|necesitamos ayuda|besoin d'aide|brauchen hilfe|precisamos de ajuda|hulp nodig|abbiamo bisogno di aiuto)\b"
+    # a question asking for help, in any of the languages: "Kunnen jullie ons helpen?", "Pouvez-vous nous aider ?"
+    r"|\b(?:help|helpen|helfen|aider|aidez|ayudar\w*|ayuden\w*|ajudar\w*|aiutar\w*|aiutateci)\b[^.!?\n]*\?"
+)
 _NOT_HAPPENING_RE = re.compile(r"\b(?:not (?:going to|gonna) (?:happen|work)|isn'?t (?:going to )?work(?:ing)?|won'?t (?:happen|work)|give up|giving up|cancel(?:led|ed)?|call it off|stop|end (?:it|the pairing)|left (?:the school|the district)|on leave|not happening|no va a funcionar|ne va pas marcher|wird nicht|nao vai dar|gaat niet lukken|non funzionera)\b")
 
 
@@ -338,15 +402,18 @@ def _read_check_in(item: NumberedQuestion, raw: str) -> _Read:
         choice = item.options[int(bare) - 1]
         return _Read(choice.value, understood=choice.label)
     found = None
-    if _NOT_HAPPENING_RE.search(text):
+    # A question asks for something ("Can we move it to Thursday?") rather than telling what happened; only a call
+    # for help counts there.
+    told = re.sub(r"[^.!?\n]*\?", " ", text)
+    if _NOT_HAPPENING_RE.search(told):
         found = "not_happening"
     elif _HELP_RE.search(text):
         found = "need_help"
-    elif _RESCHEDULED_RE.search(text):
+    elif _RESCHEDULED_RE.search(told):
         found = "rescheduled"
-    elif _NOT_MET_RE.search(text):
+    elif _NOT_MET_RE.search(told):
         found = None
-    elif _MET_RE.search(text):
+    elif _MET_RE.search(told):
         found = "met"
     if found is None:
         exact = next((c for c in item.options if _words(c.label) == bare or c.value == bare.replace(" ", "_")), None)
