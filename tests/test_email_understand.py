@@ -355,7 +355,7 @@ def test_not_met_without_a_reason_is_asked_which() -> None:
 # ---------------------------------------------------------------- survey
 
 
-@pytest.mark.parametrize(("text", "value"), [("strongly agree", "5"), ("Agree", "4"), ("Neutral", "3"), ("disagree", "2"), ("Strongly Disagree", "1"), ("4", "4"), ("5/5", "5"), ("d'accord", "4"), ("totalmente de acuerdo", "5")])
+@pytest.mark.parametrize(("text", "value"), [("Helemaal eens", "5"), ("Eens", "4"), ("Niet eens", "2"), ("strongly agree", "5"), ("Agree", "4"), ("Neutral", "3"), ("disagree", "2"), ("Strongly Disagree", "1"), ("4", "4"), ("5/5", "5"), ("d'accord", "4"), ("totalmente de acuerdo", "5")])
 def test_likert_in_words_certain(text: str, value: str) -> None:
     assert answered({"voice": text}, numbered(SURVEY)).values == {"voice": value}
 
@@ -374,6 +374,20 @@ def test_likert_in_loose_words_is_a_proposal(text: str, value: str) -> None:
         ("Strongly agree to all three!", {"voice": "5", "useful": "5", "again": "5"}),
         ("agree with all of them", {"voice": "4", "useful": "4", "again": "4"}),
         ("4/5", {"voice": "4"}),
+        # words, one per statement
+        ("Agree, agree, strongly agree", {"voice": "4", "useful": "4", "again": "5"}),
+        ("D'accord, d'accord, pas d'accord", {"voice": "4", "useful": "4", "again": "2"}),
+        ("Eens / Helemaal eens", {"voice": "4", "useful": "5"}),
+        # the next statements' numbers on the same line
+        ("4 2) 3 3) 5", {"voice": "4", "useful": "3", "again": "5"}),
+        ("agree 2. neutral 3. strongly agree", {"voice": "4", "useful": "3", "again": "5"}),
+        # statements named by their place
+        ("Disagree on the first one, agree on the other two.", {"voice": "2", "useful": "4", "again": "4"}),
+        ("Strongly agree on the first two, neutral on the last", {"voice": "5", "useful": "5", "again": "3"}),
+        ("Agree on the second one", {"useful": "4"}),
+        ("Pas d'accord pour la première, d'accord pour les autres", {"voice": "2", "useful": "4", "again": "4"}),
+        # one answer with a comment is one answer
+        ("Agree, it was great", {"voice": "4"}),
     ],
 )
 def test_several_statements_answered_in_one_line(text: str, values: dict[str, str]) -> None:
@@ -440,6 +454,12 @@ def test_topics_by_number() -> None:
         ("subjects", "Sciences, EPS", "science; PE"),
         ("needs", "Gestion de classe", "classroom management"),
         ("needs", "planificación y evaluación", "lesson planning; assessment"),
+        # articles and short forms
+        ("needs", "L'évaluation", "assessment"),
+        ("needs", "la gestion de classe", "classroom management"),
+        ("needs", "classroom mgmt + family engmt", "classroom management; family engagement"),
+        ("needs", "lesson plans and assess.", "lesson planning; assessment"),
+        ("subjects", "soc studies + sci", "social studies; science"),
     ],
 )
 def test_subjects_and_topics_in_the_programs_languages(key: str, text: str, value: str) -> None:
@@ -535,7 +555,13 @@ def test_skip_for_an_optional_question_passes_through() -> None:
     assert answered({"comment": "skip"}, numbered(SURVEY)).values == {"comment": "skip"}
 
 
-@pytest.mark.parametrize("text", ["Please take me off this list, I retired in June.", "Ya no trabajo en esta escuela.", "Ich bin seit Juli im Ruhestand."])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please take me off this list, I retired in June.", "Ya no trabajo en esta escuela.", "Ich bin seit Juli im Ruhestand.",
+        "Please take me out of the program, I'm moving to Ohio in January.", "We're relocating over the summer, so please withdraw me.",
+    ],
+)
 def test_someone_leaving_is_kept_for_a_person(text: str) -> None:
     reading = whole(text, key="grade_bands", questions=numbered(PROFILE))
     assert reading.values == {} and reading.remarks == {"grade_bands": text}

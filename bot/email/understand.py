@@ -429,11 +429,11 @@ def _read_check_in(item: NumberedQuestion, raw: str) -> _Read:
 # ---------------------------------------------------------------- survey statements
 
 _LIKERT_CERTAIN = {
-    5: ("strongly agree", "totally agree", "completely agree", "totalmente de acuerdo", "muy de acuerdo", "tout a fait d'accord", "stimme voll zu", "stimme voll und ganz zu", "concordo totalmente", "helemaal mee eens", "molto d'accordo", "completamente d'accordo"),
-    4: ("agree", "de acuerdo", "d'accord", "stimme zu", "concordo", "mee eens", "d'accordo"),
+    5: ("helemaal eens", "volledig eens", "volkomen eens", "strongly agree", "totally agree", "completely agree", "totalmente de acuerdo", "muy de acuerdo", "tout a fait d'accord", "stimme voll zu", "stimme voll und ganz zu", "concordo totalmente", "helemaal mee eens", "molto d'accordo", "completamente d'accordo"),
+    4: ("agree", "de acuerdo", "d'accord", "stimme zu", "concordo", "mee eens", "eens", "d'accordo"),
     3: ("neutral", "neither agree nor disagree", "neither", "neutro", "neutre", "weder noch", "neutraal", "neutrale"),
-    2: ("disagree", "en desacuerdo", "pas d'accord", "stimme nicht zu", "discordo", "oneens", "niet mee eens", "in disaccordo", "non d'accordo"),
-    1: ("strongly disagree", "totally disagree", "completely disagree", "totalmente en desacuerdo", "pas du tout d'accord", "stimme gar nicht zu", "discordo totalmente", "helemaal oneens", "per niente d'accordo"),
+    2: ("disagree", "en desacuerdo", "pas d'accord", "stimme nicht zu", "discordo", "oneens", "niet mee eens", "niet eens", "in disaccordo", "non d'accordo"),
+    1: ("strongly disagree", "totally disagree", "completely disagree", "totalmente en desacuerdo", "pas du tout d'accord", "stimme gar nicht zu", "discordo totalmente", "helemaal oneens", "helemaal niet eens", "per niente d'accordo"),
 }
 _LIKERT_LOOSE = {
     5: ("definitely", "absolutely", "totally", "100%", "very much", "of course", "for sure", "a lot", "so much"),
@@ -465,14 +465,94 @@ _TO_ALL_RE = re.compile(
 )
 
 
+# "4 2) 3 3) 5", "agree 2. agree 3. neutral": the next statements' numbers written on the same line.
+_INLINE_NUMBER_RE = re.compile(r"(?:^|\s)([1-9])\s*[).:-]\s+")
+# Statements named by their place: "disagree on the first one, agree on the other two".
+_PLACES = {
+    0: r"first|1st|primer[oa]?|premiere?|erste[nr]?|eerste|primeir[oa]|prim[oa]",
+    1: r"second|2nd|segund[oa]|deuxieme|zweite[nr]?|tweede|second[oa]",
+    2: r"third|3rd|tercer[oa]?|troisieme|dritte[nr]?|derde|terceir[oa]|terz[oa]",
+    -1: r"last|ultim[oa]|derniere?|letzte[nr]?|laatste",
+}
+_ANY_PLACE_RE = re.compile(r"\b(?:" + "|".join(_PLACES.values()) + r")\b")
+_FIRST_TWO_RE = re.compile(r"\b(?:first two|first 2|ersten beiden|deux premieres?|primeros dos|dos primeros|eerste twee|primi due)\b")
+_LAST_TWO_RE = re.compile(r"\b(?:last two|last 2|letzten beiden|deux dernieres?|ultimos dos|dos ultimos|laatste twee|ultimi due)\b")
+_REST_RE = re.compile(
+    r"\b(?:(?:the\s+)?others?(?:\s+(?:two|ones?|2))?|(?:the\s+)?rest|(?:the\s+)?remaining(?:\s+(?:two|ones?))?|both others|otros dos|otras dos|los otros|las otras"
+    r"|les autres|les deux autres|die anderen(?: beiden)?|de andere(?: twee)?|de rest|os outros|as outras|gli altri|le altre)\b"
+)
+_CLAUSE_SPLIT_RE = re.compile(r"\s*(?:[,;]|\bbut\b|\band\b|\bpero\b|\bmais\b|\baber\b|\bmaar\b|\bma\b|\bmas\b)\s*")
+
+
+def _likert_by_place(raw: str, likert: Sequence[str]) -> dict[str, str] | None:
+    """Answers to statements named by their place ("agree on the first, neutral on the rest"), or None."""
+    text = _words(raw)
+    if not any(pattern.search(text) for pattern in (_ANY_PLACE_RE, _FIRST_TWO_RE, _LAST_TWO_RE, _REST_RE)):
+        return None
+    placed: dict[str, str] = {}
+    rest_answer: str | None = None
+    for clause in filter(None, _CLAUSE_SPLIT_RE.split(text.strip(" .!"))):
+        if _likert_match(clause, _LIKERT_CERTAIN) is None and _likert_match(clause, _LIKERT_LOOSE) is None:
+            return None
+        if _FIRST_TWO_RE.search(clause):
+            targets = list(likert[:2])
+        elif _LAST_TWO_RE.search(clause):
+            targets = list(likert[-2:])
+        elif _REST_RE.search(clause):
+            rest_answer = clause
+            continue
+        else:
+            places = [index for index, words in _PLACES.items() if re.search(rf"\b(?:{words})\b", clause)]
+            if len(places) != 1 or places[0] >= len(likert):
+                return None
+            targets = [likert[places[0]]]
+        placed.update({key: clause for key in targets})
+    if not placed:
+        return None
+    if rest_answer is not None:
+        placed.update({key: rest_answer for key in likert if key not in placed})
+    return placed
+
+
+def _likert_list(raw: str, count: int) -> list[str] | None:
+    """ "Agree, agree, strongly agree": one answer in words per statement, or None."""
+    pieces = [piece.strip(" .!") for piece in re.split(r"\s*[,;/]\s*|\s+-\s+", raw.strip()) if piece.strip(" .!")]
+    if not 2 <= len(pieces) <= count or all(piece.isdecimal() for piece in pieces):  # "5/5", "5, 4": read as scores
+        return None
+    if any(not re.fullmatch(r"[1-5]", piece) and _likert_match(_words(piece), _LIKERT_CERTAIN) is None for piece in pieces):
+        return None
+    if any(len(piece.split()) > 5 for piece in pieces):
+        return None
+    return pieces
+
+
 def _spread_likert(answers: Mapping[str, str], questions: Sequence[NumberedQuestion]) -> dict[str, str]:
-    """Answers to survey statements written once for several: "5, 5, 4" or "strongly agree to all three" on the first."""
+    """Answers to survey statements written once for several: "5, 5, 4", "agree, agree, neutral", "1) 4 2) 3 3) 5",
+    "disagree on the first, agree on the rest" or "strongly agree to all three" on the first."""
     likert = [item.question.key for item in questions if _is_likert(item)]
+    by_number = {item.number: item.question.key for item in questions}
     spread = dict(answers)
     for position, key in enumerate(likert):
         raw = str(answers.get(key) or "")
         rest = [k for k in likert[position + 1 :] if k not in answers]
         if not rest:
+            continue
+        parts = _INLINE_NUMBER_RE.split(raw)
+        if len(parts) >= 3:
+            numbers = [int(n) for n in parts[1::2]]
+            keys = [by_number.get(n) for n in numbers]
+            if all(k in rest for k in keys) and numbers == sorted(set(numbers)):
+                spread.update({k: v.strip() for k, v in zip(keys, parts[2::2])})
+                if parts[0].strip():
+                    spread[key] = parts[0].strip()
+                continue
+        if position == 0 and (placed := _likert_by_place(raw, likert)) is not None:
+            if key not in placed:
+                del spread[key]
+            spread.update(placed)
+            continue
+        if (listed := _likert_list(raw, len(rest) + 1)) is not None:
+            spread.update(zip([key, *rest], listed))
             continue
         if _SCORES_RE.fullmatch(raw) and not _OUT_OF_FIVE_RE.fullmatch(raw):
             scores = re.findall(r"[1-5]", raw)
@@ -652,6 +732,17 @@ _ALL_OPTIONS_RE = re.compile(
 )
 
 
+_ARTICLE_RE = re.compile(r"^(?:l'|d'|(?:the|la|le|les|el|los|las|die|der|das|den|het|il|lo|gli|os|as|o|a)\s+)")
+# Short forms teachers write in topic and subject lists.
+_SHORT_FORMS = {
+    "mgmt": "management", "mgt": "management", "mngmt": "management", "mgmnt": "management", "managment": "management",
+    "diff": "differentiation", "differentiating": "differentiation", "assess": "assessment", "assessments": "assessment",
+    "sci": "science", "soc": "social", "stud": "studies", "lang": "language", "lit": "literacy", "hist": "history",
+    "geo": "geography", "bio": "biology", "chem": "chemistry", "eng": "english", "educ": "education", "tech": "technology",
+    "engmt": "engagement", "prac": "practices", "plan": "planning", "plans": "planning",
+}  # fmt: skip
+
+
 def _match_option(item_text: str, options: Sequence[Choice], *, synonyms: Mapping[str, Sequence[str]] | None = None) -> tuple[int | None, bool]:
     """(index of the option an item names, sure?): exact name or number, a known phrase, or a close spelling (not sure)."""
     text = _words(item_text).strip(" .!?:")
@@ -667,6 +758,11 @@ def _match_option(item_text: str, options: Sequence[Choice], *, synonyms: Mappin
     for index, choice in enumerate(options):
         for word in (synonyms if synonyms is not None else _OPTION_WORDS).get(choice.value, ()):
             names.setdefault(_words(word), index)
+    if text in names:
+        return names[text], True
+    # "L'évaluation", "the planning": an article is not part of the name; "classroom mgmt": a short form is.
+    text = _ARTICLE_RE.sub("", text)
+    text = re.sub(r"[a-z]+\.?", lambda m: _SHORT_FORMS.get(m[0].rstrip("."), m[0]), text)
     if text in names:
         return names[text], True
     # An option named whole inside a longer item ("help with lesson planning", "same grade level") is surer than a
@@ -818,7 +914,8 @@ def _read_one(item: NumberedQuestion, raw: str, *, explicit: bool, person_role: 
 
 # Someone leaving the program or the school: nothing a question can hold, so a person reads it.
 _LEAVING_RE = re.compile(
-    r"\b(?:take me off|remove me|unsubscribe|stop (?:emailing|sending|contacting)|don'?t (?:email|contact) me|i(?:'m| am| have)? retir(?:ed|ing)"
+    r"\b(?:take me (?:off|out)|remove me|unsubscribe|withdraw(?: me)?|drop (?:me|out)|(?:quit|leave|leaving) the program(?:me)?"
+    r"|(?:i'?m|i am|we'?re|we are) (?:moving|relocating)|stop (?:emailing|sending|contacting)|don'?t (?:email|contact) me|i(?:'m| am| have)? retir(?:ed|ing)"
     r"|no longer (?:teach|work|at|with|in|a teacher)|(?:left|leaving|leave) the (?:school|district|profession|program)"
     r"|(?:moving|moved|transferring|transferred) to (?:another|a different|a new) (?:school|district)|wrong person"
     r"|darme de baja|ya no trabajo|me jubil\w*|jubilad[oa]|desinscri\w*|a la retraite|je pars a la retraite|im ruhestand|pensioniert"
