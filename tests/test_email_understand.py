@@ -258,6 +258,9 @@ def test_a_time_range_is_not_a_number_of_mentees() -> None:
         ("I'd prefer she not mentor this term. She's new to our building.", {"decision": "decline"}),
         ("I'd rather he waited until next year.", {"decision": "decline"}),
         ("De acuerdo, con dos está bien", {"decision": "change", "capacity": "2"}),
+        ("Niet goedgekeurd.", {"decision": "decline"}),
+        ("Não aprovado, desculpe.", {"decision": "decline"}),
+        ("Approved, this time no changes", {"decision": "approve"}),
     ],
 )
 def test_approval_sentences(text: str, values: dict[str, str]) -> None:

@@ -157,7 +157,8 @@ _NONE_RE = _phrases((
 # "Dieses Halbjahr leider nicht", "ce semestre non", "dit jaar niet": a term named, then turned down.
 _NOT_THIS_TERM_RE = re.compile(
     r"\b(?:this|dieses|diesem|ce|cette|este|esta|dit|deze|questo|quest')\s*(?:term|semester|year|time|round|halbjahr|jahr|schuljahr|mal"
-    r"|trimester|semestre|trimestre|annee|ano|jaar|keer|schooljaar|anno|volta)\s+(?:\w+\s+)?(?:not|nicht|pas|non|niet|no|nao)\b"
+    r"|trimester|semestre|trimestre|annee|ano|jaar|keer|schooljaar|anno|volta)\s+(?:\w+\s+)?(?:not|nicht|pas|non|niet|no|nao)"
+    r"(?=\s*(?:[,.!;:—–-]|$|sorry|thanks|thank you|desolee?|leider|helaas|lo siento|purtroppo|infelizmente|merci|danke|gracias))"
 )
 
 
@@ -288,12 +289,13 @@ _DECLINE_RE = re.compile(
     r"|(?:^|[\n.!?]\s*)(?:no|non|nao)\s*(?:[,.!;:—–-]|$|(?:thanks|thank you|merci|grazie|gracias|obrigad[oa])\b)|\b(?:say|saying) no\b"
     # a wish that they not take part: "I'd prefer she not mentor this term", "I'd rather he waited a year"
     r"|\b(?:prefer|rather)\b[^.!?\n]{0,30}\b(?:not|didn'?t|wait(?:ed)?|hold off)\b|\b(?:shouldn'?t|should not|can'?t|cannot)\s+(?:mentor|take on)\b"
-    r"|\b(?:pas d'accord|nicht einverstanden|niet akkoord|no estoy de acuerdo|nao concordo|non sono d'accordo|no estoy conforme)\b"
+    r"|\b(?:pas d'accord|nicht einverstanden|niet akkoord|no estoy de acuerdo|nao concordo|non sono d'accordo|no estoy conforme"
+    r"|niet goedgekeurd|nicht genehmigt|non approvat[oa]|nao aprovad[oa]|no aprobad[oa]|pas approuvee?)\b"
 )
 _APPROVE_RE = re.compile(
     r"\b(?:approved?|approving|yes|ok|okay|fine|go ahead|sure|absolutely|of course|sounds good|happy to|all good|agreed|granted|no problem|si|oui|ja|sim"
     r"|aprobad[oa]|de acuerdo|sin problema|approuve|d'accord|c'est bon|genehmigt|einverstanden|in ordnung|aprovad[oa]|tudo bem|concordo|pode ser"
-    r"|goedgekeurd|akkoord|prima|goed|approvat[oa]|va bene|d'accordo)\b"
+    r"|goedgekeurd|akkoord|prima|approvat[oa]|va bene|d'accordo)\b"
 )
 
 
@@ -321,11 +323,16 @@ def _read_decision(item: NumberedQuestion, raw: str) -> tuple[_Read, _Read]:
         return _Read("change", understood=label.get("change", "change")), _Read(doubt="How many mentees should they take?")
     if approve and not decline:
         return _Read("approve", understood=label.get("approve", "Approve")), _NOTHING
-    if decline and not approve or (decline and re.search(r"\bnot approved?|don'?t approve|can'?t approve|cannot approve|pas d'accord|nicht einverstanden|niet akkoord", text)):
+    if decline and not approve or (decline and _NOT_APPROVED_RE.search(text)):
         return _Read("decline", understood=label.get("decline", "Decline")), _NOTHING
     return _Read(doubt="Do you approve? Reply approve, decline, or approve with a different number of mentees."), _NOTHING
 
 
+# A decline that names the approval it refuses ("not approved", "nicht einverstanden") wins over the approving word in it.
+_NOT_APPROVED_RE = re.compile(
+    r"\bnot approved?|don'?t approve|can'?t approve|cannot approve|pas d'accord|nicht einverstanden|niet akkoord|niet goedgekeurd|nicht genehmigt"
+    r"|non approvat[oa]|nao aprovad[oa]|no aprobad[oa]|pas approuvee?|no estoy de acuerdo|nao concordo|non sono d'accordo"
+)
 _NOT_NUMBER_NO = re.compile(r"\bno (?=more than|fewer than|less than)")
 # "Yes with 1", "ok for two": a number of mentees after an approval.
 _WITH_NUMBER_RE = re.compile(rf"\b(?:with|for|con|avec|pour|mit|com|met)\s+(?:only\s+|just\s+)?{_AMOUNT}\b{_NOT_A_COUNT}")
@@ -371,7 +378,7 @@ _MET_RE = re.compile(
     r"|nos reunimos|nos vimos|nos juntamos|nos hemos (?:reunido|visto|juntado)|hemos hablado|hablamos|on s'est (?:vu|vus|vues|parle|rencontres?|retrouves?)"
     r"|nous nous sommes (?:rencontres|vus|parle|retrouves)|nous avons (?:discute|parle)"
     r"|(?:getroffen|gesehen|unterhalten|gesprochen)|nos encontramos|nos falamos|conversamos|nos reunimos|a gente se (?:encontrou|falou)"
-    r"|(?:ontmoet|gesproken|gezien|afgesproken)|ci siamo (?:incontrati|visti|viste|sentiti|parlati))\b"
+    r"|(?:ontmoet|gesproken|gezien)|ci siamo (?:incontrati|visti|viste|sentiti|parlati))\b"
 )
 _RESCHEDULED_RE = re.compile(
     r"\b(?:resched\w*|postpon\w*|delay(?:ed)?|moved (?:it|our meeting|the meeting|things)?|move (?:it|our meeting|the meeting)"
@@ -404,7 +411,7 @@ def _read_check_in(item: NumberedQuestion, raw: str) -> _Read:
     found = None
     # A question asks for something ("Can we move it to Thursday?") rather than telling what happened; only a call
     # for help counts there.
-    told = re.sub(r"[^.!?\n]*\?", " ", text)
+    told = " ".join(sentence for sentence in re.split(r"(?<=[.!?\n])", text) if not sentence.endswith("?"))
     if _NOT_HAPPENING_RE.search(told):
         found = "not_happening"
     elif _HELP_RE.search(text):
