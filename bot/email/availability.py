@@ -14,12 +14,14 @@ How words are read (the school day comes from `BellTimes`, a program's bell sche
   "M/W/F", "MWF", "Tu/Th", "T/Th" and day ranges ("Mon-Wed") too. Short forms that are also everyday words
   ("do", "so", "mar", "sat") count only where they clearly name a day (a list like "Di/Do", a capital, a time after).
 * no day named: every weekday; "weekdays", "every day", "any day": Mon-Fri; "weekends": Sat and Sun.
-* "not Fridays", "no Mondays", "except Wednesdays", "Fridays are out", "can't do Fri": that day is never booked.
+* "not Fridays", "no Mondays", "except Wednesdays", "Fridays are out", "can't do Fri": that day is never booked;
+  after a universal ("any afternoon but Wed", "every day but Friday") "but" means "except".
 * "before school" / "mornings", "after school" / "afternoons", "lunch", "planning period": the bell times.
   A time next to one of these refines it ("mornings before 8", "after school until 5").
 * "after 3:30": until the end of the school day, or for an hour when that is later; "before 8": the hour
   before; a single time ("at 3", "3pm"): that hour. 12-hour times without am/pm are read inside the school day.
-* days and times pair up in the order written: "Mon 3-4pm and Wed mornings", "3-4pm on Mon and Wed".
+* days and times pair up in the order written: "Mon 3-4pm and Wed mornings", "3-4pm on Mon and Wed"; a time alone
+  after a comma refines the day just named ("Mercoledì pomeriggio, dopo le 15" is Wednesday from 3).
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ Teachers answer in sentences: "Yes I'd love to mentor! I can take two.", "Approv
 
 A question answered explicitly (a numbered or labelled line) is read from its answer; any other question is
 filled from the whole text only when the text clearly answers it (a capacity next to "take", a topic after
-"I need help with", grades next to "grade"), so what people volunteer is kept and not asked again.
+"I need help with", grades next to "grade"), so what people volunteer is kept and not asked again. A role ruled out ("mentor, not mentee") is not chosen, a
+deferral ("not sure yet, can I let you know?") is asked about, and a question ("can we move it to Thursday?") is
+not read as a report of what happened.
 """
 
 from __future__ import annotations
@@ -247,7 +249,9 @@ def _capacity_in(text: str, extra: Sequence[re.Pattern[str]] = ()) -> list[int]:
 # An answer that opens with "none" and goes on about why: zero, when no other number is named.
 _ZERO_FIRST_RE = re.compile(
     r"^\W*(?:none|zero|nobody|no one|not this (?:term|time|year|semester)|ninguno|ninguna|nadie|aucun|aucune|personne|keine|keinen|niemand"
-    r"|nenhum|nenhuma|ninguem|geen|niemand|nessuno|nessuna)(?:\s+(?:this|for now|right now|at the moment|este|esta|ce|cette|dieses|diesmal|deze|dit|questo|questa)(?:\s+(?:time|term|year|semester|round|trimestre|semestre|annee|mal|halbjahr|keer|jaar|volta|anno))?)?\s*(?:[,.;:!—–-]|$)"
+    r"|nenhum|nenhuma|ninguem|geen|niemand|nessuno|nessuna)"
+    r"(?:\s+(?:this|for now|right now|at the moment|este|esta|ce|cette|dieses|diesmal|deze|dit|questo|questa)"
+    r"(?:\s+(?:time|term|year|semester|round|trimestre|semestre|annee|mal|halbjahr|keer|jaar|volta|anno))?)?\s*(?:[,.;:!—–-]|$)"
 )
 
 
@@ -363,7 +367,10 @@ _MEET_VERB = (
     r"encontramos|encontrado|falado|conversado|ontmoet|gesproken|gezien|afgesproken|incontrat[ie]|vist[ie]|sentit[ie]|parlato)"
 )
 # Words between a "not" and the verb in the other languages: "no nos hemos visto", "nous ne nous sommes pas encore vus".
-_NOT_MET_GAP = r"(?:(?:uns|elkaar|nous|nos|se|ci|ancora|noch|nog|encore|ainda|todavia|aun|hemos|avons|haben|hebben|temos|siamo|abbiamo|wir|we|on|s'est|sommes|gelukt|geklappt)\s+){0,3}"
+_NOT_MET_GAP = (
+    r"(?:(?:uns|elkaar|nous|nos|se|ci|ancora|noch|nog|encore|ainda|todavia|aun|hemos|avons|haben|hebben|temos|siamo|abbiamo"
+    r"|wir|we|on|s'est|sommes|gelukt|geklappt)\s+){0,3}"
+)
 _NOT_MET_RE = re.compile(
     rf"\b(?:haven'?t|have not|hasn'?t|has not|didn'?t|did not|never|not yet|yet to|still haven'?t) (?:\w+ )?{_MEET_VERB}\b|\bnot met\b"
     rf"|\b(?:no|pas|nicht|niet|nao|non)\s+{_NOT_MET_GAP}{_MEET_VERB}\b"
@@ -373,7 +380,8 @@ _NOT_MET_RE = re.compile(
 )
 _MET_RE = re.compile(
     r"^\W*(?:yes|yep|yeah|yup|si|oui|ja|sim|jawel)\b"
-    r"|\b(?:we'?ve met|we have met|we met|met (?:up|once|twice|three times|weekly|every|last|on|yesterday|today)|had (?:our|a|two|three) (?:first |second )?(?:meetings?|sessions?|chats?|conversations?|coffee)"
+    r"|\b(?:we'?ve met|we have met|we met|met (?:up|once|twice|three times|weekly|every|last|on|yesterday|today)"
+    r"|had (?:our|a|two|three) (?:first |second )?(?:meetings?|sessions?|chats?|conversations?|coffee)"
     r"|we (?:got together|caught up|sat down|talked|spoke|chatted|connected|touched base|had coffee|had lunch)|going (?:well|great|fine)|it'?s going well"
     r"|nos reunimos|nos vimos|nos juntamos|nos hemos (?:reunido|visto|juntado)|hemos hablado|hablamos|on s'est (?:vu|vus|vues|parle|rencontres?|retrouves?)"
     r"|nous nous sommes (?:rencontres|vus|parle|retrouves)|nous avons (?:discute|parle)"
@@ -436,12 +444,19 @@ def _read_check_in(item: NumberedQuestion, raw: str) -> _Read:
 # ---------------------------------------------------------------- survey statements
 
 _LIKERT_CERTAIN = {
-    5: ("helemaal eens", "volledig eens", "volkomen eens", "strongly agree", "totally agree", "completely agree", "totalmente de acuerdo", "muy de acuerdo", "tout a fait d'accord", "stimme voll zu", "stimme voll und ganz zu", "concordo totalmente", "helemaal mee eens", "molto d'accordo", "completamente d'accordo"),
+    5: (
+        "strongly agree", "totally agree", "completely agree", "totalmente de acuerdo", "muy de acuerdo", "tout a fait d'accord", "stimme voll zu",
+        "stimme voll und ganz zu", "concordo totalmente", "helemaal mee eens", "helemaal eens", "volledig eens", "volkomen eens", "molto d'accordo",
+        "completamente d'accordo",
+    ),
     4: ("agree", "de acuerdo", "d'accord", "stimme zu", "concordo", "mee eens", "eens", "d'accordo"),
     3: ("neutral", "neither agree nor disagree", "neither", "neutro", "neutre", "weder noch", "neutraal", "neutrale"),
     2: ("disagree", "en desacuerdo", "pas d'accord", "stimme nicht zu", "discordo", "oneens", "niet mee eens", "niet eens", "in disaccordo", "non d'accordo"),
-    1: ("strongly disagree", "totally disagree", "completely disagree", "totalmente en desacuerdo", "pas du tout d'accord", "stimme gar nicht zu", "discordo totalmente", "helemaal oneens", "helemaal niet eens", "per niente d'accordo"),
-}
+    1: (
+        "strongly disagree", "totally disagree", "completely disagree", "totalmente en desacuerdo", "pas du tout d'accord", "stimme gar nicht zu",
+        "discordo totalmente", "helemaal oneens", "helemaal niet eens", "per niente d'accordo",
+    ),
+}  # fmt: skip
 _LIKERT_LOOSE = {
     5: ("definitely", "absolutely", "totally", "100%", "very much", "of course", "for sure", "a lot", "so much"),
     4: ("mostly", "yes", "yeah", "yep", "generally", "largely", "pretty much", "i think so", "usually", "si", "oui", "ja", "sim"),
