@@ -41,6 +41,23 @@ CERTAIN = [
     ("Mornings before 8, not Fridays", every(("Mon", "Tue", "Wed", "Thu"), "07:00-08:00")),
     ("After school except Mondays and Fridays", every(("Tue", "Wed", "Thu"), "15:30-17:00")),
     ("Tuesdays after 3:30. Fridays are out.", "Tue 15:30-17:00"),
+    # after a universal ("any", "every", "all week"), "but" before a day is "except"
+    ("any afternoon but Wed", every(("Mon", "Tue", "Thu", "Fri"), "15:30-17:00")),
+    ("Every day but Friday, before school", every(("Mon", "Tue", "Wed", "Thu"), "07:00-08:00")),
+    ("all week but Mon and Tue after 3", every(("Wed", "Thu", "Fri"), "15:00-17:00")),
+    ("Mon after school but Wed mornings", "Mon 15:30-17:00; Wed 07:00-08:00"),
+    # a time after a comma refines the day just named
+    ("Mercoledì pomeriggio, dopo le 15", "Wed 15:00-17:00"),
+    ("Tuesday afternoon, after 4", "Tue 16:00-17:00"),
+    ("Mittwochnachmittag, ab 15 Uhr", "Wed 15:00-17:00"),
+    ("Mon after school, 3-4 on Fridays", "Mon 15:30-17:00; Fri 15:00-16:00"),
+    # the end of the school day named by what happens then
+    ("Tuesdays after dismissal", "Tue 15:30-17:00"),
+    ("Thursdays after the last bell", "Thu 15:30-17:00"),
+    ("Mittwochs nach Schulschluss", "Wed 15:30-17:00"),
+    # "anytime" next to a time is emphasis, not a hedge
+    ("Anytime Tuesday between 12 and 3", "Tue 12:00-15:00"),
+    ("Fridays, any time from 2 to 4", "Fri 14:00-16:00"),
     # Spanish, French, German, Portuguese, Dutch, Italian
     ("Martes y jueves después de las 3:30", "Tue 15:30-17:00; Thu 15:30-17:00"),
     ("los martes de 4 a 5", "Tue 16:00-17:00"),
@@ -207,3 +224,9 @@ def test_a_program_sets_its_bell_times_and_languages() -> None:
         ProgramSpec(name="Bad", bell_times={"lunch": ["13:00", "12:00"]})
     with pytest.raises(ValidationError, match="not a language code"):
         ProgramSpec(name="Bad", languages=["klingon-please"])
+
+
+@pytest.mark.parametrize("text", ["anytime", "whenever on Thursdays"])
+def test_anytime_without_a_time_is_not_a_time(text: str) -> None:
+    reading = read_availability(text)
+    assert not reading.certain and reading.doubts

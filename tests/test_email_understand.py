@@ -70,6 +70,52 @@ def test_role_sentences(text: str, values: dict[str, str]) -> None:
     assert reading.values == values and reading.doubts == {} and reading.proposals == {}
 
 
+@pytest.mark.parametrize(
+    ("text", "role"),
+    [
+        ("Actually mentor, not mentee — I've been teaching for 15 years now.", "mentor"),
+        ("Mentee rather than mentor this year, please", "mentee"),
+        ("Plutôt mentor, pas mentorée", "mentor"),
+        ("Mentor, nicht als Mentee", "mentor"),
+        ("I'd like to be mentored instead of being a mentor", "mentee"),
+    ],
+)
+def test_a_role_ruled_out_is_not_read_as_chosen(text: str, role: str) -> None:
+    reading = whole(text, person_role="mentee")
+    assert (reading.values, reading.proposals, reading.doubts) == ({"role": role}, {}, {})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hmm I'm not sure yet, can I let you know after winter break?",
+        "Not sure — let me think about it",
+        "Todavía no sé, te aviso la semana que viene",
+        "Ich weiß es noch nicht, ich melde mich.",
+        "Je ne sais pas encore.",
+    ],
+)
+def test_a_deferral_is_asked_about_never_saved(text: str) -> None:
+    reading = whole(text, person_role="mentee")
+    assert (reading.values, reading.proposals) == ({}, {})
+    assert "role" in reading.doubts
+
+
+def test_a_hedged_role_is_only_proposed() -> None:
+    reading = whole("Not sure yet, maybe a mentee?", person_role="mentor")
+    assert (reading.values, reading.proposals) == ({}, {"role": "mentee"})
+
+
+def test_a_question_after_a_dash_names_no_role() -> None:
+    reading = whole("I'm a long-term sub through March — am I eligible to be a mentee?", person_role="mentee")
+    assert reading.values == {} and "role" in reading.doubts
+
+
+@pytest.mark.parametrize("text", ["Dieses Halbjahr leider nicht, sorry!", "Dit schooljaar niet, helaas.", "Cette année non, désolée", "Unfortunately not, my plate is full"])
+def test_a_term_turned_down_in_any_language(text: str) -> None:
+    assert whole(text).values == {"role": "none"}
+
+
 @pytest.mark.parametrize("text", ["I'd be happy to do either", "Either is fine with me", "mentor or mentee, whatever you need most", "Me da igual, lo que necesiten"])
 def test_either_leaves_the_choice_to_us_and_is_asked_back(text: str) -> None:
     reading = whole(text)
@@ -117,6 +163,29 @@ def test_a_mentees_number_is_not_a_capacity() -> None:
 @pytest.mark.parametrize(("text", "value"), [("2", "2"), ("two", "2"), ("Two mentees please", "2"), ("none", "0"), ("no", "0"), ("just one", "1"), ("dos", "2"), ("3 max", "3")])
 def test_capacity_answered_on_its_own(text: str, value: str) -> None:
     assert answered({"capacity": text}, numbered(OPT_IN)).values == {"capacity": value}
+
+
+@pytest.mark.parametrize("text", ["None this time, I'm coaching the robotics team.", "Keine dieses Mal, sorry", "Aucun cette année.", "no one this time"])
+def test_none_with_a_reason_is_zero(text: str) -> None:
+    assert answered({"capacity": text}, numbered(OPT_IN)).values == {"capacity": "0"}
+
+
+def test_none_now_and_a_number_later_is_asked_back() -> None:
+    reading = answered({"capacity": "None this term, but two next term"}, numbered(OPT_IN))
+    assert reading.values == {} and reading.doubts == {"capacity": "How many mentees can you take this term: 0 or 2?"}
+
+
+@pytest.mark.parametrize(
+    ("text", "capacity"),
+    [
+        ("Je veux bien être mentor cette année, pour une seule personne.", "1"),
+        ("Ik wil graag mentor zijn, maximaal twee collega's.", "2"),
+        ("Ich bin gern Mentorin, höchstens zwei Kolleginnen.", "2"),
+        ("Sí, como mentora, solo dos profes nuevos.", "2"),
+    ],
+)
+def test_capacity_inside_a_sentence_in_other_languages(text: str, capacity: str) -> None:
+    assert whole(text).values == {"role": "mentor", "capacity": capacity}
 
 
 def test_capacity_with_two_numbers_is_asked_back() -> None:
@@ -175,11 +244,34 @@ def test_a_time_range_is_not_a_number_of_mentees() -> None:
         ("2 - one mentee only, she's new to the grade level", {"decision": "change", "capacity": "1"}),
         ("On Mon, Nov 23, 2026 at 9:00 AM Ms Park wrote\n1 - but just one mentee", {"decision": "change", "capacity": "1"}),
         ("3 - not this term", {"decision": "decline"}),
+        # other languages, and declines worded as a wish
+        ("Einverstanden, aber bitte nur eine Mentee.", {"decision": "change", "capacity": "1"}),
+        ("D'accord, mais seulement une personne.", {"decision": "change", "capacity": "1"}),
+        ("Akkoord, maar maximaal één mentee.", {"decision": "change", "capacity": "1"}),
+        ("Akkoord!", {"decision": "approve"}),
+        ("Va bene così.", {"decision": "approve"}),
+        ("Non, pas ce semestre.", {"decision": "decline"}),
+        ("Nein, leider nicht.", {"decision": "decline"}),
+        ("Dit semester niet.", {"decision": "decline"}),
+        ("Pas d'accord, elle débute.", {"decision": "decline"}),
+        ("Nicht einverstanden.", {"decision": "decline"}),
+        ("I'd prefer she not mentor this term. She's new to our building.", {"decision": "decline"}),
+        ("I'd rather he waited until next year.", {"decision": "decline"}),
+        ("De acuerdo, con dos está bien", {"decision": "change", "capacity": "2"}),
+        ("Niet goedgekeurd.", {"decision": "decline"}),
+        ("Não aprovado, desculpe.", {"decision": "decline"}),
+        ("Approved, this time no changes", {"decision": "approve"}),
     ],
 )
 def test_approval_sentences(text: str, values: dict[str, str]) -> None:
     reading = answered({"decision": text}, numbered(APPROVAL))
     assert reading.values == values and reading.doubts == {}
+
+
+@pytest.mark.parametrize("text", ["Non conosco questa insegnante, è davvero della mia scuola?", "No conozco a esta maestra", "Não conheço essa professora."])
+def test_a_not_that_negates_a_verb_is_no_decline(text: str) -> None:
+    reading = answered({"decision": text}, numbered(APPROVAL))
+    assert reading.values == {} and "decision" in reading.doubts
 
 
 def test_approval_with_a_different_number_unnamed_asks_how_many() -> None:
@@ -204,6 +296,24 @@ def test_approval_with_a_different_number_unnamed_asks_how_many() -> None:
         ("Ja, we hebben elkaar gesproken.", "met"),
         ("Sì, ci siamo visti lunedì.", "met"),
         ("Wir haben uns am Montag gesehen", "met"),
+        # met, in free words
+        ("Yep, we got together Thursday after school.", "met"),
+        ("We caught up over coffee on Monday", "met"),
+        ("Ja, am Montag getroffen 👍", "met"),
+        ("Oui, on s'est retrouvés mardi midi.", "met"),
+        ("Sim, conversamos na quarta.", "met"),
+        # rescheduled, in free words
+        ("Had to push it back a week — she had jury duty.", "rescheduled"),
+        ("We bumped it to Friday", "rescheduled"),
+        ("On a dû reporter à la semaine prochaine.", "rescheduled"),
+        ("Remarcamos para semana que vem.", "rescheduled"),
+        ("Hemos aplazado la reunión", "rescheduled"),
+        ("Wir haben den Termin verschoben", "rescheduled"),
+        ("We hebben het verplaatst naar dinsdag", "rescheduled"),
+        # a request for help, in any language
+        ("Nee, nog niet gelukt. Kunnen jullie ons helpen?", "need_help"),
+        ("Pas encore. Pouvez-vous nous aider à trouver un créneau ?", "need_help"),
+        ("Todavía no. ¿Nos pueden ayudar?", "need_help"),
     ],
 )
 def test_check_in_sentences(text: str, value: str) -> None:
@@ -211,12 +321,29 @@ def test_check_in_sentences(text: str, value: str) -> None:
     assert reading.values == {"met": value} and reading.doubts == {}
 
 
+@pytest.mark.parametrize("text", ["Can we move it to Thursday? Zoom link?", "Können wir den Termin auf nächste Woche verschieben? Ich bin krank.", "On peut se voir la semaine prochaine ?"])
+def test_a_question_about_meeting_is_no_report_of_it(text: str) -> None:
+    reading = answered({"met": text}, numbered(CHECK_IN))
+    assert reading.values == {} and "met" in reading.doubts
+
+
+def test_a_request_for_help_is_kept_for_a_person() -> None:
+    said = "Nee, nog niet gelukt. Kunnen jullie ons helpen?"
+    assert answered({"met": said}, numbered(CHECK_IN)).remarks == {"met": said}
+
+
 def test_the_check_in_comment_is_kept_for_a_person() -> None:
     reading = answered({"met": "we haven't met, she hasn't replied"}, numbered(CHECK_IN))
     assert reading.remarks == {"met": "we haven't met, she hasn't replied"}
 
 
-@pytest.mark.parametrize("text", ["We hebben elkaar nog niet gesproken", "Wir haben uns noch nicht gesehen", "Non ci siamo ancora visti"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We hebben elkaar nog niet gesproken", "Wir haben uns noch nicht gesehen", "Non ci siamo ancora visti", "Nein, wir haben uns nicht getroffen.",
+        "No nos hemos visto todavía.", "Nous ne nous sommes pas encore vus", "Not yet, she's been out sick",
+    ],
+)
 def test_not_met_in_other_languages_is_not_met(text: str) -> None:
     reading = answered({"met": text}, numbered(CHECK_IN))
     assert reading.values == {} and "met" in reading.doubts
@@ -231,7 +358,7 @@ def test_not_met_without_a_reason_is_asked_which() -> None:
 # ---------------------------------------------------------------- survey
 
 
-@pytest.mark.parametrize(("text", "value"), [("strongly agree", "5"), ("Agree", "4"), ("Neutral", "3"), ("disagree", "2"), ("Strongly Disagree", "1"), ("4", "4"), ("5/5", "5"), ("d'accord", "4"), ("totalmente de acuerdo", "5")])
+@pytest.mark.parametrize(("text", "value"), [("Helemaal eens", "5"), ("Eens", "4"), ("Niet eens", "2"), ("strongly agree", "5"), ("Agree", "4"), ("Neutral", "3"), ("disagree", "2"), ("Strongly Disagree", "1"), ("4", "4"), ("5/5", "5"), ("d'accord", "4"), ("totalmente de acuerdo", "5")])
 def test_likert_in_words_certain(text: str, value: str) -> None:
     assert answered({"voice": text}, numbered(SURVEY)).values == {"voice": value}
 
@@ -250,6 +377,20 @@ def test_likert_in_loose_words_is_a_proposal(text: str, value: str) -> None:
         ("Strongly agree to all three!", {"voice": "5", "useful": "5", "again": "5"}),
         ("agree with all of them", {"voice": "4", "useful": "4", "again": "4"}),
         ("4/5", {"voice": "4"}),
+        # words, one per statement
+        ("Agree, agree, strongly agree", {"voice": "4", "useful": "4", "again": "5"}),
+        ("D'accord, d'accord, pas d'accord", {"voice": "4", "useful": "4", "again": "2"}),
+        ("Eens / Helemaal eens", {"voice": "4", "useful": "5"}),
+        # the next statements' numbers on the same line
+        ("4 2) 3 3) 5", {"voice": "4", "useful": "3", "again": "5"}),
+        ("agree 2. neutral 3. strongly agree", {"voice": "4", "useful": "3", "again": "5"}),
+        # statements named by their place
+        ("Disagree on the first one, agree on the other two.", {"voice": "2", "useful": "4", "again": "4"}),
+        ("Strongly agree on the first two, neutral on the last", {"voice": "5", "useful": "5", "again": "3"}),
+        ("Agree on the second one", {"useful": "4"}),
+        ("Pas d'accord pour la première, d'accord pour les autres", {"voice": "2", "useful": "4", "again": "4"}),
+        # one answer with a comment is one answer
+        ("Agree, it was great", {"voice": "4"}),
     ],
 )
 def test_several_statements_answered_in_one_line(text: str, values: dict[str, str]) -> None:
@@ -276,6 +417,9 @@ def test_survey_comment_is_kept_as_written() -> None:
         ("Pre-K", "PK"),
         ("2nd grade", "K-2"),
         ("juniors and seniors", "9-12"),
+        ("middle & high school", "6-8; 9-12"),
+        ("middle and high schools", "6-8; 9-12"),
+        ("middle/high school (7-12)", "6-8; 9-12"),
     ],
 )
 def test_grade_bands_in_words(text: str, value: str) -> None:
@@ -313,6 +457,12 @@ def test_topics_by_number() -> None:
         ("subjects", "Sciences, EPS", "science; PE"),
         ("needs", "Gestion de classe", "classroom management"),
         ("needs", "planificación y evaluación", "lesson planning; assessment"),
+        # articles and short forms
+        ("needs", "L'évaluation", "assessment"),
+        ("needs", "la gestion de classe", "classroom management"),
+        ("needs", "classroom mgmt + family engmt", "classroom management; family engagement"),
+        ("needs", "lesson plans and assess.", "lesson planning; assessment"),
+        ("subjects", "soc studies + sci", "social studies; science"),
     ],
 )
 def test_subjects_and_topics_in_the_programs_languages(key: str, text: str, value: str) -> None:
@@ -329,6 +479,19 @@ def test_all_subjects_is_asked_which_matter(text: str) -> None:
 def test_what_matters_in_words() -> None:
     reading = answered({"match_weights": "same subject, time, and someone from another school"}, numbered(PROFILE))
     assert reading.values == {"match_weights": "subject; schedule; cross_site"}
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("same grade level + same content area", "grade_band; subject"),
+        ("grade + subject", "grade_band; subject"),
+        ("content area and plenty of shared time", "subject; schedule"),
+    ],
+)
+def test_what_matters_several_joined(text: str, value: str) -> None:
+    reading = answered({"match_weights": text}, numbered(PROFILE))
+    assert (reading.values, reading.proposals) == ({"match_weights": value}, {})
 
 
 def test_what_matters_unknown_is_asked_back() -> None:
@@ -395,7 +558,13 @@ def test_skip_for_an_optional_question_passes_through() -> None:
     assert answered({"comment": "skip"}, numbered(SURVEY)).values == {"comment": "skip"}
 
 
-@pytest.mark.parametrize("text", ["Please take me off this list, I retired in June.", "Ya no trabajo en esta escuela.", "Ich bin seit Juli im Ruhestand."])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please take me off this list, I retired in June.", "Ya no trabajo en esta escuela.", "Ich bin seit Juli im Ruhestand.",
+        "Please take me out of the program, I'm moving to Ohio in January.", "We're relocating over the summer, so please withdraw me.",
+    ],
+)
 def test_someone_leaving_is_kept_for_a_person(text: str) -> None:
     reading = whole(text, key="grade_bands", questions=numbered(PROFILE))
     assert reading.values == {} and reading.remarks == {"grade_bands": text}

@@ -14,12 +14,14 @@ How words are read (the school day comes from `BellTimes`, a program's bell sche
   "M/W/F", "MWF", "Tu/Th", "T/Th" and day ranges ("Mon-Wed") too. Short forms that are also everyday words
   ("do", "so", "mar", "sat") count only where they clearly name a day (a list like "Di/Do", a capital, a time after).
 * no day named: every weekday; "weekdays", "every day", "any day": Mon-Fri; "weekends": Sat and Sun.
-* "not Fridays", "no Mondays", "except Wednesdays", "Fridays are out", "can't do Fri": that day is never booked.
+* "not Fridays", "no Mondays", "except Wednesdays", "Fridays are out", "can't do Fri": that day is never booked;
+  after a universal ("any afternoon but Wed", "every day but Friday") "but" means "except".
 * "before school" / "mornings", "after school" / "afternoons", "lunch", "planning period": the bell times.
   A time next to one of these refines it ("mornings before 8", "after school until 5").
 * "after 3:30": until the end of the school day, or for an hour when that is later; "before 8": the hour
   before; a single time ("at 3", "3pm"): that hour. 12-hour times without am/pm are read inside the school day.
-* days and times pair up in the order written: "Mon 3-4pm and Wed mornings", "3-4pm on Mon and Wed".
+* days and times pair up in the order written: "Mon 3-4pm and Wed mornings", "3-4pm on Mon and Wed"; a time alone
+  after a comma refines the day just named ("Mercoledì pomeriggio, dopo le 15" is Wednesday from 3).
 """
 
 from __future__ import annotations
@@ -168,6 +170,10 @@ _PERIOD_WORDS = {
         "apres l'ecole", "apres les cours", "l'apres-midi", "apres-midi", "nach der schule", "nach dem unterricht", "nachmittags",
         "depois das aulas", "a tarde", "de tarde", "na school", "na de lessen", "'s middags", "middag", "middags",
         "dopo la scuola", "dopo scuola", "dopo le lezioni", "pomeriggio", "il pomeriggio", "di pomeriggio",
+        # the end of the school day named by what happens then
+        "after dismissal", "after the bell", "after the last bell", "after last bell", "after the kids leave", "after the students leave",
+        "once the kids leave", "once the students leave", "after the final bell", "despues de la salida", "a la salida", "apres la sortie",
+        "nach schulschluss", "nach unterrichtsschluss", "na schooltijd", "depois da saida", "dopo l'uscita",
     ),
     "lunch": (
         "lunch", "lunchtime", "lunch time", "lunch break", "at lunch", "almuerzo", "hora del almuerzo", "hora de almuerzo",
@@ -203,6 +209,7 @@ _HEDGES = (
     "generalement", "normalement", "peut-etre", "normalerweise", "vielleicht", "geralmente", "talvez", "meestal", "misschien",
     "di solito", "solitamente", "forse",
 )
+_OPEN_HEDGES = {"anytime", "any time", "whenever", "flexible"}
 _NEG_BEFORE = (
     "not", "no", "never", "except", "except for", "excluding", "other than", "apart from", "besides", "without", "but not",
     "menos", "excepto", "salvo", "nunca", "sauf", "pas", "jamais", "ausser", "außer", "nicht", "kein", "keine", "nie",
@@ -353,7 +360,26 @@ def _tokens(text: str, languages: tuple[str, ...]) -> list[_Tok]:
                 found.append(_Tok("sep", ".", word_end, end))  # a full stop, not an abbreviation's dot
     _accept_weak_days(found)
     _day_ranges(found)
+    _exceptive_but(found)
     return found
+
+
+_UNIVERSAL_WORDS = {"any", "every", "all", "each", "anytime"}
+
+
+def _exceptive_but(found: list[_Tok]) -> None:
+    """ "any afternoon but Wed", "every day but Friday": after a universal, "but" before a day means "except"."""
+    universal = False
+    for index, tok in enumerate(found):
+        if tok.kind == "sep" and tok.value == "but":
+            following = next((t for t in found[index + 1 :] if t.kind != "conj"), None)
+            if universal and following is not None and following.kind == "days":
+                tok.kind = "neg_before"
+                continue
+        if tok.kind == "sep":
+            universal = False
+        elif (tok.kind == "word" and tok.value in _UNIVERSAL_WORDS) or (tok.kind == "days" and tok.value == list(WEEKDAYS)):
+            universal = True
 
 
 # Dutch and German write a day and a part of it as one word: "woensdagmiddag", "Dienstagnachmittag", "montagmorgens".
@@ -530,15 +556,25 @@ def _clauses(found: list[_Tok]) -> list[tuple[list[int], list[_Spec], bool]]:
     excluded_in_piece = False
     previous = None
 
+    continues = False  # this clause follows a comma after days with times: "Mercoledì pomeriggio, dopo le 15"
+
     def flush() -> None:
-        nonlocal days, specs, dead, times_first
-        clauses.append((days, specs, dead and not days))
-        days, specs, dead, times_first = [], [], False, False
+        nonlocal days, specs, dead, times_first, continues
+        if continues and specs and not days and not dead and clauses:
+            # Times alone after a comma refine the days just named rather than every weekday.
+            before_days, before_specs, before_dead = clauses[-1]
+            clauses[-1] = (before_days, before_specs + specs, before_dead)
+        else:
+            clauses.append((days, specs, dead and not days))
+        days, specs, dead, times_first, continues = [], [], False, False, False
 
     for tok in found:
         if tok.kind in ("sep", "comma"):
             if days and specs:
                 flush()
+                continues = tok.kind == "comma"
+            elif tok.kind == "sep":
+                continues = False
             previous, excluded_in_piece = None, False
             continue
         if tok.kind == "xdays":
@@ -721,7 +757,9 @@ def read_availability(text: str | None, *, bell: BellTimes = BellTimes(), langua
     found = _tokens(cleaned, languages)
     troubles = _apply_negation(found)
     unsure = [f'you wrote {_quote(t.typo, 20)}, which I read as {_day_list(t.value)}' for t in found if t.kind in ("days", "xdays") and t.typo]
-    unsure += [f'you said "{t.value}"' for t in found if t.kind == "hedge"]
+    # "Anytime" or "whenever" next to a time is emphasis ("anytime Tuesday between 12 and 3"); alone it is no time at all.
+    timed = any(t.kind == "time" and t.value is not None for t in found)
+    unsure += [f'you said "{t.value}"' for t in found if t.kind == "hedge" and not (timed and t.value in _OPEN_HEDGES)]
     vague = [t.value for t in found if t.kind == "vague"]
     excluded = sorted({day for t in found if t.kind == "xdays" for day in t.value})
     mentions = any(t.kind in ("days", "xdays", "vague") or (t.kind == "time" and t.value is not None and t.value.kind == "period") for t in found)

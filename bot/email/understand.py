@@ -12,7 +12,9 @@ Teachers answer in sentences: "Yes I'd love to mentor! I can take two.", "Approv
 
 A question answered explicitly (a numbered or labelled line) is read from its answer; any other question is
 filled from the whole text only when the text clearly answers it (a capacity next to "take", a topic after
-"I need help with", grades next to "grade"), so what people volunteer is kept and not asked again.
+"I need help with", grades next to "grade"), so what people volunteer is kept and not asked again. A role ruled out ("mentor, not mentee") is not chosen, a
+deferral ("not sure yet, can I let you know?") is asked about, and a question ("can we move it to Thursday?") is
+not read as a report of what happened.
 """
 
 from __future__ import annotations
@@ -73,7 +75,13 @@ _NUMBERS = {
     "quattro": 4, "cero": 0, "null": 0, "nul": 0,
 }
 _NUMBER = r"(?:\d{1,2}|" + "|".join(re.escape(w) for w in sorted(_NUMBERS, key=len, reverse=True) if w not in ("no", "none")) + r")"
-_COUNTED = r"(?:mentees?|people|teachers?|colleagues?|new teachers?|folks|persons?|mentorados?|menteees?|personas?|personnes?|personen|persone)"
+_COUNTED = (
+    r"(?:mentees?|people|teachers?|colleagues?|new teachers?|folks|persons?|mentorados?|menteees?|personas?|personnes?|personen|persone"
+    r"|collegues?|kollegen|kolleginnen|kollegin|colegas?|collega'?s?|colleghi|docentes?|docenti|profes?|profs?|enseignante?s?|lehrkrafte"
+    r"|lehrer(?:innen)?|leerkrachten|leraren|professores?|professeurs?|professori|starters?|beginners?|debutante?s?|novatos?)"
+)
+# "une seule personne", "a single colleague", "einen einzigen Kollegen": one, with a word that stresses it.
+_ONLY_ADJECTIVE = r"(?:seule?s?|single|sol[ao]|einzigen?|einzige|enkele|only|unic[oa])"
 
 
 def _phrases(words: Sequence[str]) -> re.Pattern[str]:
@@ -110,7 +118,22 @@ _MENTEE_RE = re.compile(
     r"|mentorad[oa]|mentore|mentoree|tutorad[oa]|receive (?:mentoring|support)|be supported|learn from)\b"
 )
 _MENTOR_RE = re.compile(r"\b(?:mentor|mentoring|mentora|mentore|be a mentor|to mentor|support a colleague|coach)\b(?![\s-]+(?:leads?|coordinators?|program(?:me)?s?|training|trainings)\b)")
-_NOT_MENTOR_RE = re.compile(r"\b(?:can'?t|cannot|can not|not able to|unable to|won'?t|don'?t want to|not|no)\s+(?:be\s+an?\s+|to\s+)?mentor(?:ing)?\b")
+# A role that is ruled out: "I can't mentor", "mentor, not mentee", "rather than a mentee", "pas comme mentor".
+_NOT_ROLE_RE = re.compile(
+    r"\b(?:can'?t|cannot|can not|not able to|unable to|won'?t|don'?t want to|not|no|rather than|instead of|pas|nicht|niet|nao|non)"
+    r"\s+(?:be\s+|being\s+|to\s+be\s+|to\s+|as\s+|als\s+|comme\s+|como\s+|come\s+)?(?:an?\s+)?"
+    r"(?:mentee|menteee|mentoree|mentored|mentor(?:ing|a|in)?|mentorad[oa])\b"
+)
+# Not decided yet ("not sure yet", "can I let you know after the break?"): a deferral is asked about, never read as a yes.
+_UNDECIDED_RE = _phrases((
+    "not sure", "unsure", "not certain", "don't know yet", "dont know yet", "do not know yet", "don't know", "not decided", "undecided",
+    "haven't decided", "let you know", "get back to you", "think about it", "thinking about it", "need to think", "still deciding",
+    "no estoy segura", "no estoy seguro", "todavia no se", "no se todavia", "no se aun", "te aviso", "les aviso", "lo pienso",
+    "je ne sais pas encore", "pas encore decide", "pas sure", "je vous dirai", "je reviens vers vous", "j'hesite",
+    "weiss noch nicht", "weiss es noch nicht", "bin mir nicht sicher", "noch unsicher", "melde mich", "ich uberlege",
+    "ainda nao sei", "nao tenho certeza", "nao sei ainda", "te aviso depois", "weet het nog niet", "weet nog niet", "twijfel",
+    "laat het weten", "ik laat het", "non so ancora", "non sono sicura", "non sono sicuro", "vi faccio sapere", "ci penso",
+))
 _BOTH_RE = _phrases(("both", "mentor and mentee", "mentor and a mentee", "mentor/mentee", "ambos", "los dos", "les deux", "beides", "beide", "ambos", "os dois", "allebei", "entrambi", "tutti e due"))
 # "Either", "whatever you need": a choice left to us, which can't be saved as "both" (that means two matches).
 _EITHER_RE = _phrases((
@@ -122,7 +145,7 @@ _EITHER_RE = _phrases((
 ))
 # A question ("Who do I talk to about becoming a mentor lead?") asks; its words are not an answer.
 _QUESTION_SENTENCE_RE = re.compile(
-    r"(?:^|(?<=[.!?\n]))\s*(?:who|what|where|when|why|how|which|is|are|do|does|did|can|could|would|should|will|may|quien|que|donde|cuando|como|"
+    r"(?:^|(?<=[.!?\n—–]))\s*(?:who|what|where|when|why|how|which|is|are|am|do|does|did|can|could|would|should|will|may|quien|que|donde|cuando|como|"
     r"qui|quoi|ou|quand|comment|est-ce|wer|was|wo|wann|wie|quem|onde|wie|wat|waar|wanneer|hoe|chi|cosa|dove|quando|come)\b[^.!?\n]*\?"
 )
 _NONE_RE = _phrases((
@@ -130,13 +153,24 @@ _NONE_RE = _phrases((
     "sit this one out", "sit out", "opt out", "i'll pass", "pass this time", "can't this term", "cannot this term",
     "not now", "none", "not taking part", "not participating", "next term", "next year", "este trimestre no", "pas ce trimestre",
     "dieses mal nicht", "nicht dieses", "desta vez nao", "deze keer niet", "questa volta no", "ninguno", "aucun",
+    "unfortunately not", "sadly not", "lamentablemente no", "desafortunadamente no", "malheureusement pas", "malheureusement non",
+    "leider nicht", "leider nein", "infelizmente nao", "helaas niet", "helaas nee", "purtroppo no", "purtroppo non",
 ))
+# "Dieses Halbjahr leider nicht", "ce semestre non", "dit jaar niet": a term named, then turned down.
+_NOT_THIS_TERM_RE = re.compile(
+    r"\b(?:this|dieses|diesem|ce|cette|este|esta|dit|deze|questo|quest')\s*(?:term|semester|year|time|round|halbjahr|jahr|schuljahr|mal"
+    r"|trimester|semestre|trimestre|annee|ano|jaar|keer|schooljaar|anno|volta)\s+(?:\w+\s+)?(?:not|nicht|pas|non|niet|no|nao)"
+    r"(?=\s*(?:[,.!;:—–-]|$|sorry|thanks|thank you|desolee?|leider|helaas|lo siento|purtroppo|infelizmente|merci|danke|gracias))"
+)
 
 
 def _yes_in(text: str) -> bool:
     """A yes in the text; a two-letter one ("si", "ja", "ok") only where it starts it, since French "si possible"
     means "if possible" and is no yes."""
-    return any(len(found[0]) > 2 or not text[: found.start()].strip(" ,.!") for found in _YES_RE.finditer(text))
+    return any(
+        (len(found[0]) > 2 or not text[: found.start()].strip(" ,.!")) and not re.search(r"\b(?:not|no|pas|nicht|niet|nao|non)\s+$", text[: found.start()])
+        for found in _YES_RE.finditer(text)
+    )
 
 
 def _read_role(item: NumberedQuestion, raw: str, person_role: str) -> _Read:
@@ -147,12 +181,18 @@ def _read_role(item: NumberedQuestion, raw: str, person_role: str) -> _Read:
     if bare.isdecimal() and 1 <= int(bare) <= len(item.options):
         choice = item.options[int(bare) - 1]
         return _Read(choice.value, understood=choice.label)
-    cleaned = _NOT_MENTOR_RE.sub(" ", _QUESTION_SENTENCE_RE.sub(" ", text))
+    cleaned = _NOT_ROLE_RE.sub(" ", _QUESTION_SENTENCE_RE.sub(" ", text))
+    undecided = _UNDECIDED_RE.search(text)
     for pattern in _CAPACITY_RES:  # "I can take 3 mentees" names a number, not a role
         cleaned = pattern.sub(" ", cleaned)
     mentee = bool(_MENTEE_RE.search(cleaned))
     mentor = bool(_MENTOR_RE.search(_MENTEE_RE.sub(" ", cleaned)))
     either = _EITHER_RE.search(cleaned)
+    if undecided:
+        named = "both" if _BOTH_RE.search(cleaned) or (mentee and mentor) else "mentee" if mentee else "mentor" if mentor else None
+        if named is not None and not either:
+            return _Read(proposal=named, understood=label.get(named, named))
+        return _Read(doubt=f'You wrote "{undecided[0]}"; no rush. When you know, reply: mentor, mentee, both, or not this term.')
     if _BOTH_RE.search(cleaned) or (mentee and mentor and not either):
         return _Read("both", understood=label.get("both", "Both"))
     if either:
@@ -161,7 +201,7 @@ def _read_role(item: NumberedQuestion, raw: str, person_role: str) -> _Read:
         return _Read("mentee", understood=label.get("mentee", "Mentee"))
     if mentor:
         return _Read("mentor", understood=label.get("mentor", "Mentor"))
-    if _NONE_RE.search(cleaned) or _NO_START_RE.match(cleaned):
+    if _NONE_RE.search(cleaned) or _NO_START_RE.match(cleaned) or _NOT_THIS_TERM_RE.search(cleaned):
         return _Read("none", understood=label.get("none", "Not this term"))
     if _yes_in(cleaned):
         if person_role in ("mentor", "mentee", "both"):
@@ -185,8 +225,11 @@ _CAPACITY_RES = (
         rf"|posso\s+(?:com|ficar\s+com|receber|acompanhar|prendere|seguire|seguirne)|ik\s+kan\s+er)"
         rf"\s+(?:on\s+)?(?:up to\s+|only\s+|just\s+|at most\s+|maybe\s+|hasta\s+|jusqu'a\s+)?{_AMOUNT}\b{_NOT_A_COUNT}"
     ),
-    re.compile(rf"\b{_AMOUNT}\s+(?:more\s+|new\s+)?{_COUNTED}\b"),
-    re.compile(rf"\b(?:only|just|max(?:imum)?|at most|up to|no more than|bis zu|maximal)\s+{_AMOUNT}\b{_NOT_A_COUNT}"),
+    re.compile(rf"\b{_AMOUNT}\s+(?:more\s+|new\s+|{_ONLY_ADJECTIVE}\s+)?{_COUNTED}(?![\w])"),
+    re.compile(
+        rf"\b(?:only|just|max(?:imum)?|at most|up to|no more than|bis zu|maximal|nur|hochstens|seulement|au plus|au maximum|jusqu'a|solo|solamente"
+        rf"|como maximo|hasta|apenas|no maximo|ate|alleen|slechts|maximaal|hoogstens|hooguit|soltanto|al massimo|fino a)\s+{_AMOUNT}\b{_NOT_A_COUNT}"
+    ),
     re.compile(rf"\b{_AMOUNT}\s+(?:max(?:imum)?|at most|tops|maximo|maximum|maximal|höchstens|hochstens|no maximo|maximaal|al massimo)\b"),
 )
 
@@ -203,13 +246,27 @@ def _capacity_in(text: str, extra: Sequence[re.Pattern[str]] = ()) -> list[int]:
     return found
 
 
+# An answer that opens with "none" and goes on about why: zero, when no other number is named.
+_ZERO_FIRST_RE = re.compile(
+    r"^\W*(?:none|zero|nobody|no one|not this (?:term|time|year|semester)|ninguno|ninguna|nadie|aucun|aucune|personne|keine|keinen|niemand"
+    r"|nenhum|nenhuma|ninguem|geen|niemand|nessuno|nessuna)"
+    r"(?:\s+(?:this|for now|right now|at the moment|este|esta|ce|cette|dieses|diesmal|deze|dit|questo|questa)"
+    r"(?:\s+(?:time|term|year|semester|round|trimestre|semestre|annee|mal|halbjahr|keer|jaar|volta|anno))?)?\s*(?:[,.;:!—–-]|$)"
+)
+
+
 def _read_capacity(raw: str, *, explicit: bool) -> _Read:
     text = _words(raw)
     bare = text.strip(" .!")
     if explicit:
         if bare in ("no", "none", "zero", "0", "nobody", "no one", "not this term") or bare in SKIP_WORDS - {"skip", "pass", "-"}:
             return _Read("0", understood="0")
+        text = re.sub(r"\bno one\b", "nobody", text)  # "no one" is nobody, not the number one
         numbers = [n for n in (_number_of(w) for w in re.findall(rf"\b{_NUMBER}\b", text)) if n is not None]
+        if _ZERO_FIRST_RE.match(text):  # "None this time, I'm coaching the robotics team."
+            if not numbers:
+                return _Read("0", understood="0")
+            return _Read(doubt=f"How many mentees can you take this term: {' or '.join(map(str, dict.fromkeys([0, *numbers])))}?")
         numbers = list(dict.fromkeys(numbers))
         if len(numbers) == 1 and len(text) <= 80:
             return _Read(str(numbers[0]), understood=str(numbers[0]))
@@ -230,11 +287,19 @@ def _read_capacity(raw: str, *, explicit: bool) -> _Read:
 
 
 _DECLINE_RE = re.compile(
-    r"\b(?:not approved?|don'?t approve|do not approve|can'?t approve|cannot approve|won'?t approve|decline[ds]?|declining|deny|denied|reject(?:ed)?|not this term|not at this time|no\b)"
-    r"|\b(?:rechazad[oa]|refuse|abgelehnt|recusad[oa]|afgewezen|rifiutat[oa])\b"
+    r"\b(?:not approved?|don'?t approve|do not approve|can'?t approve|cannot approve|won'?t approve|decline[ds]?|declining|deny|denied|reject(?:ed)?|not this term|not at this time)"
+    r"|\b(?:rechazad[oa]|refuse|abgelehnt|recusad[oa]|afgewezen|rifiutat[oa]|nein|nee)\b"
+    # "No, ..." or "Non." as the answer; a "no"/"non"/"não" that starts a sentence ("Non conosco...") only negates its verb
+    r"|(?:^|[\n.!?]\s*)(?:no|non|nao)\s*(?:[,.!;:—–-]|$|(?:thanks|thank you|merci|grazie|gracias|obrigad[oa])\b)|\b(?:say|saying) no\b"
+    # a wish that they not take part: "I'd prefer she not mentor this term", "I'd rather he waited a year"
+    r"|\b(?:prefer|rather)\b[^.!?\n]{0,30}\b(?:not|didn'?t|wait(?:ed)?|hold off)\b|\b(?:shouldn'?t|should not|can'?t|cannot)\s+(?:mentor|take on)\b"
+    r"|\b(?:pas d'accord|nicht einverstanden|niet akkoord|no estoy de acuerdo|nao concordo|non sono d'accordo|no estoy conforme"
+    r"|niet goedgekeurd|nicht genehmigt|non approvat[oa]|nao aprovad[oa]|no aprobad[oa]|pas approuvee?)\b"
 )
 _APPROVE_RE = re.compile(
-    r"\b(?:approved?|approving|yes|ok|okay|fine|go ahead|sure|absolutely|of course|sounds good|happy to|all good|agreed|granted|si|oui|ja|sim|aprobad[oa]|approuve|genehmigt|aprovad[oa]|goedgekeurd|approvat[oa])\b"
+    r"\b(?:approved?|approving|yes|ok|okay|fine|go ahead|sure|absolutely|of course|sounds good|happy to|all good|agreed|granted|no problem|si|oui|ja|sim"
+    r"|aprobad[oa]|de acuerdo|sin problema|approuve|d'accord|c'est bon|genehmigt|einverstanden|in ordnung|aprovad[oa]|tudo bem|concordo|pode ser"
+    r"|goedgekeurd|akkoord|prima|approvat[oa]|va bene|d'accordo)\b"
 )
 
 
@@ -252,7 +317,7 @@ def _read_decision(item: NumberedQuestion, raw: str) -> tuple[_Read, _Read]:
     if picked is not None:
         return _decision_of(item.options[int(picked["n"]) - 1].value, picked["rest"], label)
     approve = bool(_APPROVE_RE.search(text))
-    decline = bool(_DECLINE_RE.search(_NOT_NUMBER_NO.sub(" ", text)))
+    decline = bool(_DECLINE_RE.search(_NOT_NUMBER_NO.sub(" ", text)) or _NOT_THIS_TERM_RE.search(text))
     counted = _capacity_in(text, (_WITH_NUMBER_RE,))
     if approve and not decline and counted:
         if len(counted) > 1:
@@ -262,14 +327,19 @@ def _read_decision(item: NumberedQuestion, raw: str) -> tuple[_Read, _Read]:
         return _Read("change", understood=label.get("change", "change")), _Read(doubt="How many mentees should they take?")
     if approve and not decline:
         return _Read("approve", understood=label.get("approve", "Approve")), _NOTHING
-    if decline and not approve or (decline and re.search(r"\bnot approved?|don'?t approve|can'?t approve|cannot approve", text)):
+    if decline and not approve or (decline and _NOT_APPROVED_RE.search(text)):
         return _Read("decline", understood=label.get("decline", "Decline")), _NOTHING
     return _Read(doubt="Do you approve? Reply approve, decline, or approve with a different number of mentees."), _NOTHING
 
 
+# A decline that names the approval it refuses ("not approved", "nicht einverstanden") wins over the approving word in it.
+_NOT_APPROVED_RE = re.compile(
+    r"\bnot approved?|don'?t approve|can'?t approve|cannot approve|pas d'accord|nicht einverstanden|niet akkoord|niet goedgekeurd|nicht genehmigt"
+    r"|non approvat[oa]|nao aprovad[oa]|no aprobad[oa]|pas approuvee?|no estoy de acuerdo|nao concordo|non sono d'accordo"
+)
 _NOT_NUMBER_NO = re.compile(r"\bno (?=more than|fewer than|less than)")
 # "Yes with 1", "ok for two": a number of mentees after an approval.
-_WITH_NUMBER_RE = re.compile(rf"\b(?:with|for)\s+(?:only\s+|just\s+)?{_AMOUNT}\b{_NOT_A_COUNT}")
+_WITH_NUMBER_RE = re.compile(rf"\b(?:with|for|con|avec|pour|mit|com|met)\s+(?:only\s+|just\s+)?{_AMOUNT}\b{_NOT_A_COUNT}")
 # An option picked by its number at the start of a line, and what follows it: "2 - one mentee only, she's new".
 _OPTION_LINE_RE = re.compile(r"(?m)^\s*(?P<n>\d)\s*(?:[-–—.):,]|$)\s*(?P<rest>.*)$")
 
@@ -290,12 +360,52 @@ def _decision_of(value: str, rest: str, label: Mapping[str, str]) -> tuple[_Read
 # ---------------------------------------------------------------- check-in
 
 
-_NOT_MET_RE = re.compile(r"\b(?:haven'?t|have not|hasn'?t|has not|didn'?t|did not|never|not yet|yet to|still haven'?t|no hemos|pas encore|noch nicht|ainda nao|nog niet|non ancora) (?:\w+ )?(?:met|meet|connected|connect|reunido|visto|rencontre|vus|getroffen|gesehen|gesprochen|encontramos|ontmoet|gesproken|gezien|incontrat[io]|vist[ie]|sentit[ie])|\bnot met\b")
-_MET_RE = re.compile(r"\b(?:we'?ve met|we have met|we met|met (?:up|once|twice|three times|weekly|every|last|on|yesterday|today)|had (?:our|a|two|three) (?:first |second )?(?:meetings?|sessions?|chats?|conversations?)|going (?:well|great|fine)|it'?s going well|yes\b|nos reunimos|nos vimos|nos hemos (?:reunido|visto)|hemos hablado|on s'est (?:vu|vus|vues|parle|rencontres?)|nous nous sommes (?:rencontres|vus|parle)"
-    r"|wir haben uns (?:\w+ ){0,3}(?:getroffen|gesehen|unterhalten)|wir haben (?:\w+ ){0,3}gesprochen|nos encontramos|nos vimos|nos falamos|a gente se (?:encontrou|falou)"
-    r"|we hebben elkaar (?:\w+ ){0,3}(?:ontmoet|gesproken|gezien)|we hebben (?:\w+ ){0,3}gesproken|ci siamo (?:incontrati|visti|viste|sentiti|parlati))")
-_RESCHEDULED_RE = re.compile(r"\b(?:rescheduled?|postponed?|moved (?:it|our meeting)?|pushed (?:it )?back|scheduled for|planned for|set up for|meeting (?:next|on)|will meet|going to meet|next week|reprogramad[oa]|reporte|verschoben|remarcad[oa]|verzet|rimandat[oa])\b")
-_HELP_RE = re.compile(r"\b(?:need help|could use (?:some )?help|help us|stuck|no (?:reply|response|answer)|hasn'?t (?:replied|responded|answered|gotten back)|has not (?:replied|responded)|not (?:replying|responding)|doesn'?t (?:reply|respond|answer)|can'?t (?:reach|find a time|get hold)|ghost(?:ed|ing)|unresponsive|necesitamos ayuda|besoin d'aide|brauchen hilfe|precisamos de ajuda|hulp nodig|abbiamo bisogno di aiuto)\b")
+# Meeting verbs, as people write them in each language (past participles and first person plural pasts).
+_MEET_VERB = (
+    r"(?:met|meet|meeting|connected|connect|got together|gotten together|caught up|talked|spoken|spoke|"
+    r"reunido|visto|hablado|juntado|rencontres?|rencontrees?|vus?|vues|parle|retrouves?|getroffen|gesehen|gesprochen|unterhalten|"
+    r"encontramos|encontrado|falado|conversado|ontmoet|gesproken|gezien|afgesproken|incontrat[ie]|vist[ie]|sentit[ie]|parlato)"
+)
+# Words between a "not" and the verb in the other languages: "no nos hemos visto", "nous ne nous sommes pas encore vus".
+_NOT_MET_GAP = (
+    r"(?:(?:uns|elkaar|nous|nos|se|ci|ancora|noch|nog|encore|ainda|todavia|aun|hemos|avons|haben|hebben|temos|siamo|abbiamo"
+    r"|wir|we|on|s'est|sommes|gelukt|geklappt)\s+){0,3}"
+)
+_NOT_MET_RE = re.compile(
+    rf"\b(?:haven'?t|have not|hasn'?t|has not|didn'?t|did not|never|not yet|yet to|still haven'?t) (?:\w+ )?{_MEET_VERB}\b|\bnot met\b"
+    rf"|\b(?:no|pas|nicht|niet|nao|non)\s+{_NOT_MET_GAP}{_MEET_VERB}\b"
+    r"|^\W*(?:(?:no|nee|nein|non|nao),?\s+)?(?:not yet|todavia no|aun no|pas encore|noch nicht|ainda nao|nog niet|non ancora)\b"
+    # "not yet managed": the meeting hasn't happened
+    r"|\b(?:nog niet gelukt|noch nicht geklappt|pas encore reussi|todavia no (?:hemos )?podido|ainda nao conseguimos|non ancora riusciti|haven'?t managed)\b"
+)
+_MET_RE = re.compile(
+    r"^\W*(?:yes|yep|yeah|yup|si|oui|ja|sim|jawel)\b"
+    r"|\b(?:we'?ve met|we have met|we met|met (?:up|once|twice|three times|weekly|every|last|on|yesterday|today)"
+    r"|had (?:our|a|two|three) (?:first |second )?(?:meetings?|sessions?|chats?|conversations?|coffee)"
+    r"|we (?:got together|caught up|sat down|talked|spoke|chatted|connected|touched base|had coffee|had lunch)|going (?:well|great|fine)|it'?s going well"
+    r"|nos reunimos|nos vimos|nos juntamos|nos hemos (?:reunido|visto|juntado)|hemos hablado|hablamos|on s'est (?:vu|vus|vues|parle|rencontres?|retrouves?)"
+    r"|nous nous sommes (?:rencontres|vus|parle|retrouves)|nous avons (?:discute|parle)"
+    r"|(?:getroffen|gesehen|unterhalten|gesprochen)|nos encontramos|nos falamos|conversamos|nos reunimos|a gente se (?:encontrou|falou)"
+    r"|(?:ontmoet|gesproken|gezien)|ci siamo (?:incontrati|visti|viste|sentiti|parlati))\b"
+)
+_RESCHEDULED_RE = re.compile(
+    r"\b(?:resched\w*|postpon\w*|delay(?:ed)?|moved (?:it|our meeting|the meeting|things)?|move (?:it|our meeting|the meeting)"
+    r"|push(?:ed)? (?:it |things |our meeting |the meeting )?back|bump(?:ed)? (?:it|our meeting|the meeting)|scheduled for|planned for|set up for"
+    r"|meeting (?:next|on)|will meet|going to meet|next week|later this week|another day|another time"
+    r"|reprogram\w*|aplaz\w*|pospus\w*|pospuest[oa]|posponer|cambiamos (?:la fecha|el dia)|la semana que viene|la proxima semana"
+    r"|report(?:e|er|ee|ees|es|ons|ez)|repouss\w*|decal(?:e|er|ee|ons)|semaine prochaine"
+    r"|verschoben|verlegt|vertagt|nachste woche"
+    r"|remarc\w*|reagend\w*|adiad[oa]|adiamos|adiar|semana que vem|proxima semana"
+    r"|verzet|verplaatst|uitgesteld|volgende week"
+    r"|rimand\w*|spostat[oa]|rinviat[oa]|prossima settimana|settimana prossima)\b"
+)
+_HELP_RE = re.compile(
+    r"\b(?:need help|could use (?:some )?help|help us|stuck|no (?:reply|response|answer)|hasn'?t (?:replied|responded|answered|gotten back)|has not (?:replied|responded)"
+    r"|not (?:replying|responding)|doesn'?t (?:reply|respond|answer)|can'?t (?:reach|find a time|get hold)|ghost(?:ed|ing)|unresponsive"
+    r"|necesitamos ayuda|besoin d'aide|brauchen hilfe|precisamos de ajuda|hulp nodig|abbiamo bisogno di aiuto)\b"
+    # a question asking for help, in any of the languages: "Kunnen jullie ons helpen?", "Pouvez-vous nous aider ?"
+    r"|\b(?:help|helpen|helfen|aider|aidez|ayudar\w*|ayuden\w*|ajudar\w*|aiutar\w*|aiutateci)\b[^.!?\n]*\?"
+)
 _NOT_HAPPENING_RE = re.compile(r"\b(?:not (?:going to|gonna) (?:happen|work)|isn'?t (?:going to )?work(?:ing)?|won'?t (?:happen|work)|give up|giving up|cancel(?:led|ed)?|call it off|stop|end (?:it|the pairing)|left (?:the school|the district)|on leave|not happening|no va a funcionar|ne va pas marcher|wird nicht|nao vai dar|gaat niet lukken|non funzionera)\b")
 
 
@@ -307,15 +417,18 @@ def _read_check_in(item: NumberedQuestion, raw: str) -> _Read:
         choice = item.options[int(bare) - 1]
         return _Read(choice.value, understood=choice.label)
     found = None
-    if _NOT_HAPPENING_RE.search(text):
+    # A question asks for something ("Can we move it to Thursday?") rather than telling what happened; only a call
+    # for help counts there.
+    told = " ".join(sentence for sentence in re.split(r"(?<=[.!?\n])", text) if not sentence.endswith("?"))
+    if _NOT_HAPPENING_RE.search(told):
         found = "not_happening"
     elif _HELP_RE.search(text):
         found = "need_help"
-    elif _RESCHEDULED_RE.search(text):
+    elif _RESCHEDULED_RE.search(told):
         found = "rescheduled"
-    elif _NOT_MET_RE.search(text):
+    elif _NOT_MET_RE.search(told):
         found = None
-    elif _MET_RE.search(text):
+    elif _MET_RE.search(told):
         found = "met"
     if found is None:
         exact = next((c for c in item.options if _words(c.label) == bare or c.value == bare.replace(" ", "_")), None)
@@ -331,12 +444,19 @@ def _read_check_in(item: NumberedQuestion, raw: str) -> _Read:
 # ---------------------------------------------------------------- survey statements
 
 _LIKERT_CERTAIN = {
-    5: ("strongly agree", "totally agree", "completely agree", "totalmente de acuerdo", "muy de acuerdo", "tout a fait d'accord", "stimme voll zu", "stimme voll und ganz zu", "concordo totalmente", "helemaal mee eens", "molto d'accordo", "completamente d'accordo"),
-    4: ("agree", "de acuerdo", "d'accord", "stimme zu", "concordo", "mee eens", "d'accordo"),
+    5: (
+        "strongly agree", "totally agree", "completely agree", "totalmente de acuerdo", "muy de acuerdo", "tout a fait d'accord", "stimme voll zu",
+        "stimme voll und ganz zu", "concordo totalmente", "helemaal mee eens", "helemaal eens", "volledig eens", "volkomen eens", "molto d'accordo",
+        "completamente d'accordo",
+    ),
+    4: ("agree", "de acuerdo", "d'accord", "stimme zu", "concordo", "mee eens", "eens", "d'accordo"),
     3: ("neutral", "neither agree nor disagree", "neither", "neutro", "neutre", "weder noch", "neutraal", "neutrale"),
-    2: ("disagree", "en desacuerdo", "pas d'accord", "stimme nicht zu", "discordo", "oneens", "niet mee eens", "in disaccordo", "non d'accordo"),
-    1: ("strongly disagree", "totally disagree", "completely disagree", "totalmente en desacuerdo", "pas du tout d'accord", "stimme gar nicht zu", "discordo totalmente", "helemaal oneens", "per niente d'accordo"),
-}
+    2: ("disagree", "en desacuerdo", "pas d'accord", "stimme nicht zu", "discordo", "oneens", "niet mee eens", "niet eens", "in disaccordo", "non d'accordo"),
+    1: (
+        "strongly disagree", "totally disagree", "completely disagree", "totalmente en desacuerdo", "pas du tout d'accord", "stimme gar nicht zu",
+        "discordo totalmente", "helemaal oneens", "helemaal niet eens", "per niente d'accordo",
+    ),
+}  # fmt: skip
 _LIKERT_LOOSE = {
     5: ("definitely", "absolutely", "totally", "100%", "very much", "of course", "for sure", "a lot", "so much"),
     4: ("mostly", "yes", "yeah", "yep", "generally", "largely", "pretty much", "i think so", "usually", "si", "oui", "ja", "sim"),
@@ -367,14 +487,94 @@ _TO_ALL_RE = re.compile(
 )
 
 
+# "4 2) 3 3) 5", "agree 2. agree 3. neutral": the next statements' numbers written on the same line.
+_INLINE_NUMBER_RE = re.compile(r"(?:^|\s)([1-9])\s*[).:-]\s+")
+# Statements named by their place: "disagree on the first one, agree on the other two".
+_PLACES = {
+    0: r"first|1st|primer[oa]?|premiere?|erste[nr]?|eerste|primeir[oa]|prim[oa]",
+    1: r"second|2nd|segund[oa]|deuxieme|zweite[nr]?|tweede|second[oa]",
+    2: r"third|3rd|tercer[oa]?|troisieme|dritte[nr]?|derde|terceir[oa]|terz[oa]",
+    -1: r"last|ultim[oa]|derniere?|letzte[nr]?|laatste",
+}
+_ANY_PLACE_RE = re.compile(r"\b(?:" + "|".join(_PLACES.values()) + r")\b")
+_FIRST_TWO_RE = re.compile(r"\b(?:first two|first 2|ersten beiden|deux premieres?|primeros dos|dos primeros|eerste twee|primi due)\b")
+_LAST_TWO_RE = re.compile(r"\b(?:last two|last 2|letzten beiden|deux dernieres?|ultimos dos|dos ultimos|laatste twee|ultimi due)\b")
+_REST_RE = re.compile(
+    r"\b(?:(?:the\s+)?others?(?:\s+(?:two|ones?|2))?|(?:the\s+)?rest|(?:the\s+)?remaining(?:\s+(?:two|ones?))?|both others|otros dos|otras dos|los otros|las otras"
+    r"|les autres|les deux autres|die anderen(?: beiden)?|de andere(?: twee)?|de rest|os outros|as outras|gli altri|le altre)\b"
+)
+_CLAUSE_SPLIT_RE = re.compile(r"\s*(?:[,;]|\bbut\b|\band\b|\bpero\b|\bmais\b|\baber\b|\bmaar\b|\bma\b|\bmas\b)\s*")
+
+
+def _likert_by_place(raw: str, likert: Sequence[str]) -> dict[str, str] | None:
+    """Answers to statements named by their place ("agree on the first, neutral on the rest"), or None."""
+    text = _words(raw)
+    if not any(pattern.search(text) for pattern in (_ANY_PLACE_RE, _FIRST_TWO_RE, _LAST_TWO_RE, _REST_RE)):
+        return None
+    placed: dict[str, str] = {}
+    rest_answer: str | None = None
+    for clause in filter(None, _CLAUSE_SPLIT_RE.split(text.strip(" .!"))):
+        if _likert_match(clause, _LIKERT_CERTAIN) is None and _likert_match(clause, _LIKERT_LOOSE) is None:
+            return None
+        if _FIRST_TWO_RE.search(clause):
+            targets = list(likert[:2])
+        elif _LAST_TWO_RE.search(clause):
+            targets = list(likert[-2:])
+        elif _REST_RE.search(clause):
+            rest_answer = clause
+            continue
+        else:
+            places = [index for index, words in _PLACES.items() if re.search(rf"\b(?:{words})\b", clause)]
+            if len(places) != 1 or places[0] >= len(likert):
+                return None
+            targets = [likert[places[0]]]
+        placed.update({key: clause for key in targets})
+    if not placed:
+        return None
+    if rest_answer is not None:
+        placed.update({key: rest_answer for key in likert if key not in placed})
+    return placed
+
+
+def _likert_list(raw: str, count: int) -> list[str] | None:
+    """ "Agree, agree, strongly agree": one answer in words per statement, or None."""
+    pieces = [piece.strip(" .!") for piece in re.split(r"\s*[,;/]\s*|\s+-\s+", raw.strip()) if piece.strip(" .!")]
+    if not 2 <= len(pieces) <= count or all(piece.isdecimal() for piece in pieces):  # "5/5", "5, 4": read as scores
+        return None
+    if any(not re.fullmatch(r"[1-5]", piece) and _likert_match(_words(piece), _LIKERT_CERTAIN) is None for piece in pieces):
+        return None
+    if any(len(piece.split()) > 5 for piece in pieces):
+        return None
+    return pieces
+
+
 def _spread_likert(answers: Mapping[str, str], questions: Sequence[NumberedQuestion]) -> dict[str, str]:
-    """Answers to survey statements written once for several: "5, 5, 4" or "strongly agree to all three" on the first."""
+    """Answers to survey statements written once for several: "5, 5, 4", "agree, agree, neutral", "1) 4 2) 3 3) 5",
+    "disagree on the first, agree on the rest" or "strongly agree to all three" on the first."""
     likert = [item.question.key for item in questions if _is_likert(item)]
+    by_number = {item.number: item.question.key for item in questions}
     spread = dict(answers)
     for position, key in enumerate(likert):
         raw = str(answers.get(key) or "")
         rest = [k for k in likert[position + 1 :] if k not in answers]
         if not rest:
+            continue
+        parts = _INLINE_NUMBER_RE.split(raw)
+        if len(parts) >= 3:
+            numbers = [int(n) for n in parts[1::2]]
+            keys = [by_number.get(n) for n in numbers]
+            if all(k in rest for k in keys) and numbers == sorted(set(numbers)):
+                spread.update({k: v.strip() for k, v in zip(keys, parts[2::2])})
+                if parts[0].strip():
+                    spread[key] = parts[0].strip()
+                continue
+        if position == 0 and (placed := _likert_by_place(raw, likert)) is not None:
+            if key not in placed:
+                del spread[key]
+            spread.update(placed)
+            continue
+        if (listed := _likert_list(raw, len(rest) + 1)) is not None:
+            spread.update(zip([key, *rest], listed))
             continue
         if _SCORES_RE.fullmatch(raw) and not _OUT_OF_FIVE_RE.fullmatch(raw):
             scores = re.findall(r"[1-5]", raw)
@@ -415,7 +615,9 @@ _ORDINALS = {
     "junior": 11, "juniors": 11, "senior": 12, "seniors": 12, "k": 0, "kinder": 0, "kindergarten": 0, "kindy": 0, "tk": 0,
 }
 _SCHOOL_LEVELS = {"high school": ("9-12",), "middle school": ("6-8",), "junior high": ("6-8",), "preschool": ("PK",), "pre-k": ("PK",), "prek": ("PK",), "pre k": ("PK",)}
-_GRADE_CONTEXT_RE = re.compile(r"\b(?:grades?|graders?|kinder\w*|kindy|high school|middle school|junior high|elementary|preschool|pre-?k|tk|freshm[ae]n|sophomores?|juniors?|seniors?)\b")
+# "middle & high school", "elementary/middle schools": levels sharing one "school", each a level of its own.
+_SHARED_SCHOOL_RE = re.compile(r"\b(middle|high|elementary|junior high)\s*(?:and|&|/|\+|or|,)\s*(?=(?:middle|high|elementary|junior high)\s+schools?\b)")
+_GRADE_CONTEXT_RE = re.compile(r"\b(?:grades?|graders?|kinder\w*|kindy|high schools?|middle schools?|junior high|elementary|preschools?|pre-?k|tk|freshm[ae]n|sophomores?|juniors?|seniors?)\b")
 _GRADE_TOKEN = r"(?:\d{1,2}(?:st|nd|rd|th)?|" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + r")"
 
 
@@ -436,8 +638,9 @@ def _read_grades(raw: str, *, explicit: bool) -> _Read:
         return _NOTHING if not explicit else _Read(doubt='Which grades do you teach? e.g. "K-2", "6-8" or "7th and 8th grade".')
     found: set[str] = set()
     unsure = False
+    text = _SHARED_SCHOOL_RE.sub(r"\1 school and ", text)
     for level, bands in _SCHOOL_LEVELS.items():
-        if re.search(rf"\b{re.escape(level)}\b", text):
+        if re.search(rf"\b{re.escape(level)}s?\b", text):
             found.update(bands)
     if re.search(r"\belementary\b", text):
         found.update(("K-2", "3-5"))
@@ -472,7 +675,7 @@ _LEAD_IN_RE = re.compile(
     r"^(?:(?:i|we)\s+(?:would|'d)?\s*(?:really\s+)?(?:need|want|like|love)\s+(?:some\s+|more\s+)?(?:help|support|guidance|ideas|coaching)?\s*(?:with|on|in|around)?\s*"
     r"|(?:i\s+)?(?:can|could)\s+(?:help|support)\s+(?:with|on)\s+|i\s+teach\s+|mostly\s+|mainly\s+|especially\s+|also\s+|maybe\s+|probably\s+|definitely\s+|and\s+|the\s+|other\s*:\s*|help\s+with\s+|support\s+(?:with|on)\s+)+"
 )
-_SPLIT_RE = re.compile(r"\s*(?:[;,\n/]|\band\b|\bas well as\b|\bplus\b|&|\by\b|\bet\b|\bund\b|\be\b|\ben\b)\s*")
+_SPLIT_RE = re.compile(r"\s*(?:[;,\n/+]|\band\b|\bas well as\b|\bplus\b|&|\by\b|\bet\b|\bund\b|\be\b|\ben\b)\s*")
 _MATTERS_WORDS = {
     "grade_band": ("grade", "grades", "grade band", "grade level", "same grade"),
     "subject": ("subject", "same subject", "content", "content area"),
@@ -551,6 +754,17 @@ _ALL_OPTIONS_RE = re.compile(
 )
 
 
+_ARTICLE_RE = re.compile(r"^(?:l'|d'|(?:the|la|le|les|el|los|las|die|der|das|den|het|il|lo|gli|os|as|o|a)\s+)")
+# Short forms teachers write in topic and subject lists.
+_SHORT_FORMS = {
+    "mgmt": "management", "mgt": "management", "mngmt": "management", "mgmnt": "management", "managment": "management",
+    "diff": "differentiation", "differentiating": "differentiation", "assess": "assessment", "assessments": "assessment",
+    "sci": "science", "soc": "social", "stud": "studies", "lang": "language", "lit": "literacy", "hist": "history",
+    "geo": "geography", "bio": "biology", "chem": "chemistry", "eng": "english", "educ": "education", "tech": "technology",
+    "engmt": "engagement", "prac": "practices", "plan": "planning", "plans": "planning",
+}  # fmt: skip
+
+
 def _match_option(item_text: str, options: Sequence[Choice], *, synonyms: Mapping[str, Sequence[str]] | None = None) -> tuple[int | None, bool]:
     """(index of the option an item names, sure?): exact name or number, a known phrase, or a close spelling (not sure)."""
     text = _words(item_text).strip(" .!?:")
@@ -568,13 +782,19 @@ def _match_option(item_text: str, options: Sequence[Choice], *, synonyms: Mappin
             names.setdefault(_words(word), index)
     if text in names:
         return names[text], True
-    close = process.extractOne(text, list(names), scorer=fuzz.ratio, score_cutoff=80)
-    if close is not None:
-        return names[close[0]], close[1] >= 92 and len(text) >= 8
-    # An option named inside a longer item: "help with lesson planning" -> lesson planning.
+    # "L'évaluation", "the planning": an article is not part of the name; "classroom mgmt": a short form is.
+    text = _ARTICLE_RE.sub("", text)
+    text = re.sub(r"[a-z]+\.?", lambda m: _SHORT_FORMS.get(m[0].rstrip("."), m[0]), text)
+    if text in names:
+        return names[text], True
+    # An option named whole inside a longer item ("help with lesson planning", "same grade level") is surer than a
+    # close spelling of the whole item.
     inside = [(len(name), index) for name, index in names.items() if len(name) >= 2 and re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text)]
     if inside:
         return max(inside)[1], True
+    close = process.extractOne(text, list(names), scorer=fuzz.ratio, score_cutoff=80)
+    if close is not None:
+        return names[close[0]], close[1] >= 92 and len(text) >= 8
     return None, True
 
 
@@ -716,7 +936,8 @@ def _read_one(item: NumberedQuestion, raw: str, *, explicit: bool, person_role: 
 
 # Someone leaving the program or the school: nothing a question can hold, so a person reads it.
 _LEAVING_RE = re.compile(
-    r"\b(?:take me off|remove me|unsubscribe|stop (?:emailing|sending|contacting)|don'?t (?:email|contact) me|i(?:'m| am| have)? retir(?:ed|ing)"
+    r"\b(?:take me (?:off|out)|remove me|unsubscribe|withdraw(?: me)?|drop (?:me|out)|(?:quit|leave|leaving) the program(?:me)?"
+    r"|(?:i'?m|i am|we'?re|we are) (?:moving|relocating)|stop (?:emailing|sending|contacting)|don'?t (?:email|contact) me|i(?:'m| am| have)? retir(?:ed|ing)"
     r"|no longer (?:teach|work|at|with|in|a teacher)|(?:left|leaving|leave) the (?:school|district|profession|program)"
     r"|(?:moving|moved|transferring|transferred) to (?:another|a different|a new) (?:school|district)|wrong person"
     r"|darme de baja|ya no trabajo|me jubil\w*|jubilad[oa]|desinscri\w*|a la retraite|je pars a la retraite|im ruhestand|pensioniert"
