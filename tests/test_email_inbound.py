@@ -109,3 +109,31 @@ def test_replies_to_notices_expired_tokens_and_unknown_people_change_nothing(eng
         assert session.exec(select(OutboxMessage)).all() == []
         assert all(p.unsubscribed_at is None for p in session.exec(select(Person)))
     assert dialogs.current_state(engine, person_id=_id(engine, "ben@d.example"), flow="opt_in", context=context) is None
+
+
+def test_a_guess_is_held_until_yes_kept_open_by_other_answers_and_dropped_by_no(engine: Engine, tmp_path: Path, now: datetime) -> None:
+    term_id = _term(engine, tmp_path, now)
+    context = dialogs.context_key(flow="opt_in", term_id=term_id)
+    handle_inbound(engine, SETTINGS, _mail(engine, "ben@d.example", "opt_in", context, "Mentee please", now, 1), now=now)
+    profile = dialogs.context_key(flow="profile", term_id=term_id)
+    ben = _id(engine, "ben@d.example")
+
+    # A misspelt day is proposed, not saved; the answer says so and how to confirm.
+    guess = handle_inbound(engine, SETTINGS, _mail(engine, "ben@d.example", "profile", profile, "4. wensdays 3-5pm", now, 2), now=now)
+    assert "availability" in guess.proposals and "availability" not in guess.saved
+    assert "I think you meant the following, but I haven't saved it yet" in _follow_up(engine, now, "<m2@x.example>")
+    assert "availability" not in (dialogs.current_state(engine, person_id=ben, flow="profile", context=profile).answers)
+
+    # Answering something else keeps the proposal open, still to confirm.
+    other = handle_inbound(engine, SETTINGS, _mail(engine, "ben@d.example", "profile", profile, "1. 6-8", now, 3), now=now)
+    assert other.saved == {"grade_bands": ["6-8"]} and "availability" in other.proposals
+
+    # "No" drops it: nothing saved, and the question is asked again.
+    dropped = handle_inbound(engine, SETTINGS, _mail(engine, "ben@d.example", "profile", profile, "No", now, 4), now=now)
+    assert dropped.saved == {} and dropped.proposals == {}
+    text = _follow_up(engine, now, "<m4@x.example>")
+    assert "I haven't saved that" in text and "When are you usually free" in text
+
+    # Written again clearly, it is saved at once.
+    again = handle_inbound(engine, SETTINGS, _mail(engine, "ben@d.example", "profile", profile, "4. Wednesdays 3-5pm", now, 5), now=now)
+    assert again.saved == {"availability": ["Wed 15:00-17:00"]}

@@ -367,6 +367,8 @@ def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now
         "notice": "flow_reply", "flow": flow, "context": context, "subject": mail.subject,
         "understood": understood, "errors": errors, "unplaced": extraction.unplaced[:3] if not answered else [],
         "proposed": proposed, "proposals": proposals, "doubts": doubts, "passed_on": passed_on,
+        # "No" to what was proposed: nothing of it is saved, and the questions are asked again.
+        "dropped": [_labelled(labels, key_, words) for _flow, key_, _value, words in earlier] if confirmed is False else [],
         # The questions this answer asks about specifically: in doubt, or proposed and waiting for a yes.
         "asks": {item[1]: "confirm" for item in proposals} | {key_: question for key_, question in reading.doubts.items() if key_ in still_open},
         "completed": outcome.complete and bool(outcome.saved), "next_flow": next_flow, "next_context": next_context,

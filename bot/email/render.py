@@ -197,6 +197,7 @@ def _flow_reply(session: Session, message: OutboxMessage, person: Person, settin
         "flow_reply", **base, subject=notice.get("subject", ""), understood=notice.get("understood") or [],
         unplaced=notice.get("unplaced") or [], done_message=done_message, next_intro=next_intro,
         proposed=notice.get("proposed") or [], doubts=notice.get("doubts") or [], passed_on=notice.get("passed_on"),
+        dropped=notice.get("dropped") or [],
         questions=list(view.pending), errors=errors, example_for=_example_for,
     )  # fmt: skip
     thread = notice.get("thread") or {}
