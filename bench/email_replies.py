@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.email_corpus import CASES  # noqa: E402
+from tests.email_corpus import CASES, HELDOUT_2  # noqa: E402
 from tests.email_corpus.clients import CLIENTS  # noqa: E402
 from tests.email_corpus.runner import Score, webhook_scores  # noqa: E402
 
@@ -49,6 +49,13 @@ def table(title: str, scores: Iterable[Score], group: Callable[[Score], Iterable
     lines = [f"### {title}", "", "| | cases | expectation met | wrong saves | lost text |", "|---|---:|---:|---:|---:|"]
     lines += [_row(name, items, name.split(" ")[-1] if by_key and not name.startswith("(") else None) for name, items in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
     return "\n".join(lines)
+
+
+def _set(s: Score) -> list[str]:
+    """Which part of the corpus a case belongs to, by its id's prefix."""
+    if s.case.id.startswith("h2-"):
+        return ["held-out 2"]
+    return ["held-out (written later)" if s.case.id.startswith("ho-") else "first corpus"]
 
 
 def _question(s: Score) -> list[str]:
@@ -95,7 +102,13 @@ def report(scores: dict[str, Score], *, revision: str) -> str:
         "were written afterwards by someone who had not seen the reader's code: on first run the reader met 96 of them",
         "(75 %), with 7 wrong saves. That figure, not the one below, is the honest estimate of how a reader that has",
         "only been tuned on its own corpus does on new mail. The held-out failures were then fixed as general rules.", "",
-        table("Per set", all_scores, lambda s: ["held-out (written later)" if s.case.id.startswith("ho-") else "first corpus"]), "",
+        f"A second held-out set of {sum(s.case.id.startswith('h2-') for s in all_scores)} replies (ids `h2-…`, "
+        "`tests/email_corpus/cases_heldout2.py`) was written once the reader met all",
+        "345, again without reading its code, in fresh phrasings (UK, Australian and Indian English, texting, rambling replies,",
+        "corrections, pasted tables, conditions, time zones). On first run the reader met 90 of 136 (66 %), with 19 wrong",
+        "saves; one expectation was then judged unreasonable and corrected. This set is not asserted by the tests, so its",
+        "row below stays a measure rather than a target.", "",
+        table("Per set", all_scores, _set), "",
         table("Per client", all_scores, lambda s: [CLIENTS[s.case.client].label]), "",
         table("Per language", all_scores, lambda s: [LANGUAGE_NAMES[s.case.lang]]), "",
         table("Per question", all_scores, _question, by_key=True), "",
@@ -109,7 +122,7 @@ def main() -> None:
     parser.add_argument("--failures", action="store_true", help="also print every case not met")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="email-replies-") as folder:
-        scores = asyncio.run(webhook_scores(CASES, Path(folder), now=NOW))
+        scores = asyncio.run(webhook_scores((*CASES, *HELDOUT_2), Path(folder), now=NOW))
     # The bot's own revision: the last commit that changed the code under test.
     revision = subprocess.run(["git", "log", "-1", "--format=%h %s", "--", "bot", "storage"], cwd=ROOT, capture_output=True, text=True).stdout.strip()[:90] or "unknown"
     text = report(scores, revision=revision)
