@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
 from itertools import repeat
 from operator import attrgetter
-from datetime import date
 from pathlib import Path
 
 # Speed events bring everyone to one room at one time and rotate quickly: the grade-band,
@@ -33,8 +34,7 @@ class RosterPeople:
 def roster_participants(rows, *, week_of: date, default_capacity: int = 1) -> list:
     """The matcher's view of parsed roster rows, as `match_roster_file` builds it but without the
     storage models in between (a 75k-row roster converts in about a second)."""
-    from functools import lru_cache
-
+    # Imported here, not at the top: the matcher loads OR-Tools and numpy, and `mentorbot` imports this module to start.
     from bot.matching.availability import weekly_windows_many
     from bot.matching.graph import no_gc_pauses
     from bot.matching.model import participants_from_columns
@@ -102,7 +102,7 @@ def _row_interests(row) -> tuple[str, ...]:
 
 def read_roster_people(path: Path, *, default_timezone: str, week_of: date) -> RosterPeople:
     """Read a roster file for matching; bad rows are left out and reported."""
-    from bot.roster import read_roster
+    from bot.roster import read_roster  # imported here: the roster reader is needed only when a file is read
 
     read = read_roster(path, default_timezone=default_timezone)
     return RosterPeople(

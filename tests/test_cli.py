@@ -36,7 +36,7 @@ class Ran:
     stderr: str
 
 
-def run(tmp_path: Path, *args: str, database_url: str | None = None, extra_env: dict | None = None, input: str | None = None) -> Ran:
+def run(tmp_path: Path, *args: str, database_url: str | None = None, extra_env: dict | None = None) -> Ran:
     """Run `mentorbot ARGS` in `tmp_path` with DATA_DIR there, as a shell would: same variables, same width."""
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(tmp_path)
@@ -49,7 +49,7 @@ def run(tmp_path: Path, *args: str, database_url: str | None = None, extra_env: 
         for shown in (console, err_console):
             patch.setattr(shown, "width", 200)  # what COLUMNS=200 gives a fresh process's consoles
         # An exception that escapes the command is a traceback the user would see: the test fails with it.
-        result = CliRunner().invoke(app, list(args), input=input, prog_name="mentorbot", catch_exceptions=False)
+        result = CliRunner().invoke(app, list(args), prog_name="mentorbot", catch_exceptions=False)
     ran = Ran(result.exit_code, result.stdout, result.stderr)
     assert "Traceback" not in ran.stdout + ran.stderr, ran.stdout + ran.stderr
     return ran
