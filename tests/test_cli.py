@@ -157,6 +157,24 @@ def test_a_wrong_setting_is_named(tmp_path: Path) -> None:
     assert "DEFAULT_TIMEZONE" in result.stderr and "Mars/Olympus" in result.stderr
 
 
+def test_a_database_that_cannot_be_reached_gets_one_plain_line(tmp_path: Path) -> None:
+    result = run(tmp_path, "term", "list", database_url="postgresql+psycopg://mentorbot@127.0.0.1:1/nowhere")
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: cannot use the database:") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_bug_is_admitted_plainly_with_exit_code_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.rounds import service
+
+    def broken(*args, **kwargs):
+        raise KeyError("enrollment")
+
+    monkeypatch.setattr(service, "close_term", broken)
+    result = run(tmp_path, "term", "close", "Spring 2027")
+    assert result.returncode == 3
+    assert "Something went wrong (KeyError: 'enrollment'). Nothing half-done was saved" in result.stderr
+
+
 def test_a_term_and_round_from_the_command_line(tmp_path: Path) -> None:
     assert run(tmp_path, "import", "roster", str(SHARED_ROSTER)).returncode == 0
     opened = run(tmp_path, "term", "open", "Spring 2027", "--enroll-roster", extra_env={"REQUIRE_PRINCIPAL_APPROVAL": "false"})

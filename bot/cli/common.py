@@ -121,7 +121,7 @@ def friendly_errors(command: F) -> F:
         try:
             for given in (*args, *kwargs.values()):
                 if isinstance(given, typer.Context):
-                    context_of(given).settings
+                    context_of(given).settings  # read now: a wrong setting stops the command before it starts
             return command(*args, **kwargs)
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
