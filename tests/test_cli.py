@@ -1,4 +1,8 @@
-"""The `mentorbot` command as a user runs it: a real process, real files, a real database."""
+"""The `mentorbot` command as a user runs it: real files, a real database, the environment a shell would give it.
+
+The commands run in this process through typer's test runner (starting a Python process per command would cost
+most of this file's time); the last test starts the installed console script itself, end to end.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,55 @@ import csv
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
+from bot.cli import app
+from bot.cli.common import console, err_console
 from tests.conftest import SHARED_ROSTER
 from tests.test_storage import HEAD
 
 MENTORBOT = str(Path(sys.executable).parent / "mentorbot")
+ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ("demo", "serve", "import", "term", "round", "match", "export", "db")
 
 
-def run(tmp_path: Path, *args: str, database_url: str | None = None, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+@dataclass(frozen=True)
+class Ran:
+    """What one `mentorbot` run left behind: its exit code and what it printed on each stream."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(tmp_path: Path, *args: str, database_url: str | None = None, extra_env: dict | None = None) -> Ran:
+    """Run `mentorbot ARGS` in `tmp_path` with DATA_DIR there, as a shell would: same variables, same width."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        for name in ("DATABASE_URL", "DATA_DIR", "PROGRAM_NAME"):
+            patch.delenv(name, raising=False)
+        for name, value in {"DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200", "TERM": "dumb", **(extra_env or {})}.items():
+            patch.setenv(name, value)
+        if database_url:
+            patch.setenv("DATABASE_URL", database_url)
+        for shown in (console, err_console):
+            patch.setattr(shown, "width", 200)  # what COLUMNS=200 gives a fresh process's consoles
+        # An exception that escapes the command is a traceback the user would see: the test fails with it.
+        result = CliRunner().invoke(app, list(args), prog_name="mentorbot", catch_exceptions=False)
+    ran = Ran(result.exit_code, result.stdout, result.stderr)
+    assert "Traceback" not in ran.stdout + ran.stderr, ran.stdout + ran.stderr
+    return ran
+
+
+def run_installed(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the installed `mentorbot` console script on this checkout's code, in a process of its own."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATA_DIR", "PROGRAM_NAME")}
-    env.update({"DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200", "TERM": "dumb", **(extra_env or {})})
-    if database_url:
-        env["DATABASE_URL"] = database_url
+    env.update({"DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200", "TERM": "dumb", "PYTHONPATH": str(ROOT)})
     result = subprocess.run([MENTORBOT, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
     return result
@@ -119,6 +155,24 @@ def test_a_wrong_setting_is_named(tmp_path: Path) -> None:
     result = run(tmp_path, "db", "current", extra_env={"DEFAULT_TIMEZONE": "Mars/Olympus"})
     assert result.returncode == 2
     assert "DEFAULT_TIMEZONE" in result.stderr and "Mars/Olympus" in result.stderr
+
+
+def test_a_database_that_cannot_be_reached_gets_one_plain_line(tmp_path: Path) -> None:
+    result = run(tmp_path, "term", "list", database_url="postgresql+psycopg://mentorbot@127.0.0.1:1/nowhere")
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: cannot use the database:") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_bug_is_admitted_plainly_with_exit_code_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.rounds import service
+
+    def broken(*args, **kwargs):
+        raise KeyError("enrollment")
+
+    monkeypatch.setattr(service, "close_term", broken)
+    result = run(tmp_path, "term", "close", "Spring 2027")
+    assert result.returncode == 3
+    assert "Something went wrong (KeyError: 'enrollment'). Nothing half-done was saved" in result.stderr
 
 
 def test_a_term_and_round_from_the_command_line(tmp_path: Path) -> None:
@@ -219,3 +273,15 @@ def test_opening_a_term_asks_everyone_to_opt_in(tmp_path: Path) -> None:
         with_slack = sum(1 for row in csv.DictReader(handle) if row["slack_user_id"])
     assert channels == {"slack": with_slack, "email": 70 - with_slack}
     assert reminders == 2
+
+
+def test_the_installed_console_script_starts_and_runs_a_command(tmp_path: Path) -> None:
+    top = run_installed(tmp_path, "--help")
+    assert top.returncode == 0, top.stderr
+    assert all(command in top.stdout for command in COMMANDS)
+    imported = run_installed(tmp_path, "import", "roster", str(SHARED_ROSTER))
+    assert imported.returncode == 0, imported.stderr
+    assert "Imported 70 of 70 rows" in imported.stdout
+    assert people_in(tmp_path) == 70
+    refused = run_installed(tmp_path, "round", "publish", "1")
+    assert refused.returncode == 1 and "Error:" in refused.stderr

@@ -1,4 +1,4 @@
-"""`mentorbot match`, `speed` and `pool` on a roster file, as a user runs them: a real process, real files."""
+"""`mentorbot match`, `speed` and `pool` on a roster file, as a user runs them: real files, the commands run in-process."""
 
 from __future__ import annotations
 

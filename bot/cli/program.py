@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bot.programs.store import apply_specs, export_specs, list_programs
-from bot.programs.yamlfile import ProgramFileError, dump_programs, read_programs
+from bot.cli.common import console, context_of, err_console, friendly_errors
 
-program_app = typer.Typer(help="Define programs in YAML files: apply, export, list and show them.", no_args_is_help=True)
+app = typer.Typer(help="Define programs in YAML files: apply, export, list and show them.", no_args_is_help=True)
 
 
+@app.command("apply")
+@friendly_errors
 def program_apply(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="YAML file with one program or a list of programs.")],
@@ -23,9 +24,11 @@ def program_apply(
 
     Example: [bold]mentorbot program apply programs.yaml --dry-run[/bold]
     """
-    from bot.cli import _ctx, console, err_console
+    # Imported here, not at the top: the program store loads the database (start-up time).
+    from bot.programs.store import apply_specs
+    from bot.programs.yamlfile import ProgramFileError, read_programs
 
-    context = _ctx(ctx)
+    context = context_of(ctx)
     try:
         specs = read_programs(file)
     except ProgramFileError as exc:
@@ -38,6 +41,8 @@ def program_apply(
         console.print("Dry run: nothing was changed.")
 
 
+@app.command("export")
+@friendly_errors
 def program_export(
     ctx: typer.Context,
     names: Annotated[list[str] | None, typer.Argument(help="Programs to export (default: all).")] = None,
@@ -47,9 +52,11 @@ def program_export(
 
     Example: [bold]mentorbot program export "New Teacher Induction" --out induction.yaml[/bold]
     """
-    from bot.cli import _ctx, console
+    # Imported here, not at the top: the program store loads the database (start-up time).
+    from bot.programs.store import export_specs
+    from bot.programs.yamlfile import dump_programs
 
-    specs = export_specs(_ctx(ctx).engine, names=names or None)
+    specs = export_specs(context_of(ctx).engine, names=names or None)
     text = dump_programs(specs) if specs else ""
     if out is None:
         print(text, end="")
@@ -58,20 +65,22 @@ def program_export(
     console.print(f"Wrote {len(specs)} program{'' if len(specs) == 1 else 's'} to {out}", highlight=False)
 
 
+@app.command("list")
+@friendly_errors
 def program_list(ctx: typer.Context) -> None:
     """List the programs with their pools, admins and questions.
 
     Example: [bold]mentorbot program list[/bold]
     """
-    from bot.cli import _ctx, console
-
-    table = Table("program", "time zone", "pool", "admins", "questions", "open terms")
+    # Imported here, not at the top: the program store and the models load the database (start-up time).
     from sqlmodel import select
 
+    from bot.programs.store import list_programs
     from storage.db import session_scope
     from storage.models import Term
 
-    engine = _ctx(ctx).engine
+    table = Table("program", "time zone", "pool", "admins", "questions", "open terms")
+    engine = context_of(ctx).engine
     rows = list_programs(engine)
     with session_scope(engine) as session:
         open_terms = {
@@ -86,22 +95,15 @@ def program_list(ctx: typer.Context) -> None:
     console.print(table if rows else "No programs yet; create one with `mentorbot program apply FILE`.")
 
 
+@app.command("show")
+@friendly_errors
 def program_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Program name.")]) -> None:
     """Show one program's definition as YAML.
 
     Example: [bold]mentorbot program show "New Teacher Induction"[/bold]
     """
-    from bot.cli import _ctx
+    # Imported here, not at the top: the program store loads the database (start-up time).
+    from bot.programs.store import export_specs
+    from bot.programs.yamlfile import dump_programs
 
-    print(dump_programs(export_specs(_ctx(ctx).engine, names=[name])), end="")
-
-
-def register(app: typer.Typer) -> None:
-    """Add `mentorbot program ...` to the app."""
-    from bot.cli import friendly_errors
-
-    program_app.command("apply")(friendly_errors(program_apply))
-    program_app.command("export")(friendly_errors(program_export))
-    program_app.command("list")(friendly_errors(program_list))
-    program_app.command("show")(friendly_errors(program_show))
-    app.add_typer(program_app, name="program")
+    print(dump_programs(export_specs(context_of(ctx).engine, names=[name])), end="")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 from typing import Annotated
@@ -9,20 +10,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from storage.db import session_scope
+from bot.cli.common import console, context_of, friendly_errors
 
-person_app = typer.Typer(help="A person's data: send them a copy, erase it, and the log of such requests.", no_args_is_help=True)
+app = typer.Typer(help="A person's data: send them a copy, erase it, and the log of such requests.", no_args_is_help=True)
 
 
 def _who() -> str:
-    import getpass
-
     try:
         return f"admin:cli:{getpass.getuser()}"
     except (KeyError, OSError):  # no login name in some containers
         return "admin:cli"
 
 
+@app.command("export")
+@friendly_errors
 def export_command(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The person's email address.")],
@@ -32,10 +33,10 @@ def export_command(
 
     Example: [bold]mentorbot person export ana@district.example --out ana.json[/bold]
     """
-    from bot import data_rights
-    from bot.cli import _ctx, console
+    from bot import data_rights  # start-up time: data rights load the database
+    from storage.db import session_scope
 
-    context = _ctx(ctx)
+    context = context_of(ctx)
     with session_scope(context.engine) as session:
         person = data_rights.find_person(session, email=email)
         result = data_rights.export(session, person_id=person.id, requested_by=_who(), channel="cli", now=context.now)
@@ -46,6 +47,8 @@ def export_command(
     console.print(f"Export request #{result.request_id}: the data is {sent}" + (" and summarised by Slack DM." if result.data["person"]["slack_user_id"] else "."))
 
 
+@app.command("erase")
+@friendly_errors
 def erase_command(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The person's email address.")],
@@ -55,10 +58,10 @@ def erase_command(
 
     Example: [bold]mentorbot person erase ana@district.example[/bold]
     """
-    from bot import data_rights
-    from bot.cli import _ctx, console
+    from bot import data_rights  # start-up time: data rights load the database
+    from storage.db import session_scope
 
-    context = _ctx(ctx)
+    context = context_of(ctx)
     with session_scope(context.engine) as session:
         person = data_rights.find_person(session, email=email)
         name, person_id = person.name, person.id
@@ -72,15 +75,17 @@ def erase_command(
     console.print(result.message())
 
 
+@app.command("requests")
+@friendly_errors
 def requests_command(ctx: typer.Context) -> None:
     """The log of data requests (exports and erasures), newest first: counts only, never the data.
 
     Example: [bold]mentorbot person requests[/bold]
     """
-    from bot import data_rights
-    from bot.cli import _ctx, console
+    from bot import data_rights  # start-up time: data rights load the database
+    from storage.db import session_scope
 
-    context = _ctx(ctx)
+    context = context_of(ctx)
     with session_scope(context.engine) as session:
         rows = data_rights.list_requests(session)
     if not rows:
@@ -95,13 +100,3 @@ def requests_command(ctx: typer.Context) -> None:
             row.requested_by, row.channel, row.status, what,
         )  # fmt: skip
     console.print(table)
-
-
-def register(app: typer.Typer) -> None:
-    """Add `mentorbot person ...` to the app."""
-    from bot.cli import friendly_errors
-
-    person_app.command("export")(friendly_errors(export_command))
-    person_app.command("erase")(friendly_errors(erase_command))
-    person_app.command("requests")(friendly_errors(requests_command))
-    app.add_typer(person_app, name="person")

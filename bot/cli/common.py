@@ -1,0 +1,156 @@
+"""What every `mentorbot` command shares: the consoles, the context (settings, clock, engine) and friendly errors.
+
+This module is loaded on every start, `--help` included, so it imports typer, rich and the standard library only:
+settings, the database and the domain load when a command first asks for them.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from bot.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+logger = logging.getLogger("mentorbot")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CommandError(Exception):
+    """A request on the command line that cannot be carried out; the message says why."""
+
+
+# The errors a user can cause, by module and class name. A command raises them only after importing their module,
+# so they are looked up among the loaded modules: `--help` never has to load the domain to know them.
+USER_ERRORS = (
+    ("bot.rounds.service", "RoundError"),
+    ("bot.rounds.lifecycle", "IllegalTransition"),
+    ("storage.repo", "NotFound"),
+    ("bot.roster", "RosterFileError"),
+)
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """Whether the error is one a user caused (a plain line and exit code 1) rather than a bug of ours."""
+    if isinstance(exc, CommandError):
+        return True
+    return any(
+        isinstance(exc, getattr(sys.modules[module], name)) for module, name in USER_ERRORS if module in sys.modules
+    )
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether the error says the database cannot be reached or used (only once SQLAlchemy is loaded)."""
+    exc_module = sys.modules.get("sqlalchemy.exc")
+    return exc_module is not None and isinstance(exc, exc_module.OperationalError)
+
+
+def read_settings() -> Settings:
+    """Settings from the environment and `.env`; a wrong one is named and the command stops with exit code 2."""
+    # Imported here, not at the top: pydantic-settings would slow every start, `--help` included.
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        err_console.print(f"[red]Error:[/red] a setting is wrong: {problems}")
+        raise typer.Exit(2) from None
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    # Migration chatter is noise on a command line; `mentorbot db current` says where the schema is.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    return settings
+
+
+class Context:
+    """What every command needs: settings read on first use, the clock, and a migrated engine made on first use."""
+
+    def __init__(self, now: datetime, load_settings: Callable[[], Settings] = read_settings) -> None:
+        self.now = now
+        self._load_settings = load_settings
+        self._engine: Engine | None = None
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        return self._load_settings()
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            # Imported here, not at the top: SQLAlchemy and the models are loaded only by commands that use the database.
+            from storage import db
+
+            self._engine = db.create_db_engine(self.settings.resolved_database_url)
+            db.upgrade(self._engine)
+        return self._engine
+
+    def close(self) -> None:
+        """Close the database connections the command opened (a command run in-process leaves none behind)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+def context_of(ctx: typer.Context) -> Context:
+    """The command's shared context, made by the `mentorbot` callback."""
+    return ctx.find_root().obj
+
+
+def friendly_errors(command: F) -> F:
+    """Turn the errors a user can cause into one plain line and exit code 1, never a traceback.
+
+    The settings are read (and checked) before the command runs, as every command needs them.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            for given in (*args, *kwargs.values()):
+                if isinstance(given, typer.Context):
+                    context_of(given).settings  # read now: a wrong setting stops the command before it starts
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if is_user_error(exc):
+                err_console.print(f"[red]Error:[/red] {exc}")
+                raise typer.Exit(1) from None
+            if is_database_error(exc):
+                err_console.print(f"[red]Error:[/red] cannot use the database: {exc.orig or exc}".splitlines()[0])
+                raise typer.Exit(1) from None
+            # A bug of ours: say so plainly, keep the details in the log rather than on the user's screen.
+            logger.debug("unexpected error", exc_info=True)
+            err_console.print(
+                f"[red]Something went wrong[/red] ({type(exc).__name__}: {exc}). Nothing half-done was saved; "
+                "run again with LOG_LEVEL=DEBUG for details."
+            )
+            raise typer.Exit(3) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+ProgramOption = Annotated[
+    str | None, typer.Option("--program", "-p", help="Program to act on (default: the only one, else PROGRAM_NAME).")
+]
+
+
+def chosen_program(context: Context, requested: str | None, *, district_wide: bool = False) -> str:
+    """The program a command acts on; an unknown name is refused with the list of programs."""
+    # Imported here, not at the top: the program store loads SQLAlchemy and the models (start-up time).
+    from bot.programs.store import resolve_program_name
+
+    return resolve_program_name(context.engine, requested=requested, default=context.settings.program_name, district_wide=district_wide)
