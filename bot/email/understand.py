@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from bot.email.availability import DEFAULT_LANGUAGES, BellTimes, describe_slots, fold, format_slots, read_availability
+from bot.email.coverage import asks_something, corrected, has_condition, unaccounted, without_questions
 from bot.email.questions import NumberedQuestion
 from bot.flows.model import SKIP_WORDS, Choice
 from bot.flows.parsers import GRADE_BANDS, AnswerError, parse_grade_bands
@@ -886,7 +887,19 @@ def _read_availability(raw: str, *, explicit: bool, bell: BellTimes, languages: 
         return _Read(proposal=format_slots(reading.slots) or None, doubt=reading.doubts[0], understood=shown)
     if reading.unsure:
         return _Read(proposal=format_slots(reading.slots), understood=f"{shown} ({'; '.join(reading.unsure)})")
+    leftover = unaccounted(" ".join(reading.unread), _AVAILABILITY_WORDS)
+    if explicit and len(leftover) >= _MOST_UNREAD:
+        # Words next to the days and times that nothing read may change them ("every", "staff meeting"): confirm.
+        return _Read(proposal=format_slots(reading.slots), understood=f'{shown} (you also wrote "{" ".join(leftover[:6])}")')
     return _Read(format_slots(reading.slots), understood=shown)
+
+
+# How many unread words an answer may hold and still be saved at once.
+_MOST_UNREAD = 3
+# Words around days and times that say nothing about them.
+_AVAILABILITY_WORDS = ("free", "available", "works", "work", "best", "can", "meet", "meeting", "ok", "fine", "either", "day", "days", "time", "times", "from", "to", "until",
+    "whichever", "suits", "suit", "convenient", "partner", "mentor", "mentee", "each", "week", "every", "usually", "normally",
+)
 
 
 def _read_choice(item: NumberedQuestion, raw: str) -> _Read:
@@ -934,6 +947,30 @@ def _read_one(item: NumberedQuestion, raw: str, *, explicit: bool, person_role: 
     return _Read(text, understood=text) if text else _NOTHING
 
 
+def _asked_apart(item: NumberedQuestion, raw: str, read) -> _Read:  # noqa: ANN001 - a reader of one answer's words
+    """An answer read without the questions it asks; a question alone ("can I be a mentee?") is at most a proposal."""
+    if item.question.key == "met" or item.question.kind == "text" or not asks_something(raw):
+        return read(raw)  # a check-in reads its questions itself; a comment is kept whole
+    told = without_questions(raw)
+    found = read(told) if told.strip(" .,!;:-—–\n") else _NOTHING
+    if found.value is not None or found.proposal is not None:
+        return found
+    asked = read(raw)
+    if asked.value is not None:
+        return _Read(proposal=asked.value, understood=asked.understood, remark=asked.remark)
+    return asked if asked.doubt or asked.proposal is not None else found
+
+
+def _guarded(item: NumberedQuestion, raw: str, read: _Read) -> _Read:
+    """A value saved at once only when nothing in the answer makes it conditional: "unless", "only if" ask to confirm."""
+    if read.value is None or read.doubt or item.question.kind == "text":
+        return read
+    condition = has_condition(raw)
+    if condition is not None:
+        return _Read(proposal=read.value, understood=f"{read.understood or read.value} (you wrote \"{condition}\")", remark=read.remark)
+    return read
+
+
 # Someone leaving the program or the school: nothing a question can hold, so a person reads it.
 _LEAVING_RE = re.compile(
     r"\b(?:take me (?:off|out)|remove me|unsubscribe|withdraw(?: me)?|drop (?:me|out)|(?:quit|leave|leaving) the program(?:me)?"
@@ -979,14 +1016,15 @@ def read_reply(
     for item in questions:
         key = item.question.key
         if key in answers:
-            raw = str(answers[key] or "")
+            raw = corrected(str(answers[key] or ""))  # "4 - no wait, 5": the corrected part is the answer
             if key == "decision":
                 decision, capacity = _read_decision(item, raw)
-                keep(key, decision)
+                keep(key, _guarded(item, raw, decision))
                 if capacity is not _NOTHING and "capacity" not in answers:
-                    keep("capacity", capacity)
+                    keep("capacity", _guarded(item, raw, capacity))
                 continue
-            keep(key, _read_one(item, raw, explicit=True, person_role=person_role, bell=bell, languages=languages))
+            read = lambda words: _read_one(item, words, explicit=True, person_role=person_role, bell=bell, languages=languages)  # noqa: E731
+            keep(key, _guarded(item, raw, _asked_apart(item, raw, read)))
     for item in questions:
         key = item.question.key
         if key in answers or key in values or key in proposals or key in doubts or not text.strip():
