@@ -77,7 +77,7 @@ _NUMBERS = {
 }
 _NUMBER = r"(?:\d{1,2}|" + "|".join(re.escape(w) for w in sorted(_NUMBERS, key=len, reverse=True) if w not in ("no", "none")) + r")"
 _COUNTED = (
-    r"(?:mentees?|people|teachers?|colleagues?|new teachers?|folks|persons?|mentorados?|menteees?|personas?|personnes?|personen|persone"
+    r"(?:mentees?|mentorees?|people|teachers?|colleagues?|new teachers?|folks|persons?|mentorados?|menteees?|personas?|personnes?|personen|persone"
     r"|collegues?|kollegen|kolleginnen|kollegin|colegas?|collega'?s?|colleghi|docentes?|docenti|profes?|profs?|enseignante?s?|lehrkrafte"
     r"|lehrer(?:innen)?|leerkrachten|leraren|professores?|professeurs?|professori|starters?|beginners?|debutante?s?|novatos?)"
 )
@@ -116,7 +116,7 @@ def _topic_value(choice: Choice, number: int) -> str:
 
 _MENTEE_RE = re.compile(
     r"\b(?:mentee|menteee|mentoree|be(?:ing)? mentored|get mentored|(?:get|have|want|need|like|love|appreciate|request) (?:a |some )?mentor(?:ing|ship)?\b(?! (?:a|someone|others|new|colleagues?|teachers?|people)\b)"
-    r"|mentorad[oa]|mentore|mentoree|tutorad[oa]|receive (?:mentoring|support)|be supported|learn from)\b"
+    r"|mentorad[oa]|mentoree|tutorad[oa]|receive (?:mentoring|support)|be supported|learn from)\b"
 )
 _MENTOR_RE = re.compile(r"\b(?:mentor|mentoring|mentora|mentore|be a mentor|to mentor|support a colleague|coach)\b(?![\s-]+(?:leads?|coordinators?|program(?:me)?s?|training|trainings)\b)")
 # A role that is ruled out: "I can't mentor", "mentor, not mentee", "rather than a mentee", "pas comme mentor".
@@ -220,7 +220,8 @@ _AMOUNT = rf"(?P<n>{_NUMBER})(?:\s*(?:-|–|/|or|to|o|ou|oder|of|a)\s*(?P<m>{_NU
 _NOT_A_COUNT = r"(?!\s*(?:(?:st|nd|rd|th)\b|:|\.\d|[-–/]\s*\d|pm|am|h\b|uhr\b|uur\b|ore\b|grade|days?\b|hours?\b|minutes?\b|o'?clock))"
 _CAPACITY_RES = (
     re.compile(
-        rf"\b(?:take|taking|have|mentor|support|handle|manage|work with|accept|host"
+        rf"\b(?:take|taking|have|mentor|support|handle|manage|work with|accept|host|cap(?:ped)?(?:\s+(?:it|that|them|him|her))?\s+at"
+        rf"|(?:limit|keep)(?:\s+(?:it|that|them|him|her))?\s+to|a pair of|al massimo"
         rf"|(?:put|sign|count|pencil|mark|write)\s+me\s+(?:down\s+|in\s+|up\s+)?(?:for|as|with)"
         rf"|puedo\s+(?:con|tomar|aceptar|recibir|atender(?:\s+a)?|acompanar(?:\s+a)?)|je\s+peux\s+(?:en\s+)?(?:prendre|accompagner|suivre)"
         rf"|posso\s+(?:com|ficar\s+com|receber|acompanhar|prendere|seguire|seguirne)|ik\s+kan\s+er)"
@@ -451,7 +452,11 @@ _LIKERT_CERTAIN = {
         "completamente d'accordo",
     ),
     4: ("agree", "de acuerdo", "d'accord", "stimme zu", "concordo", "mee eens", "eens", "d'accordo"),
-    3: ("neutral", "neither agree nor disagree", "neither", "neutro", "neutre", "weder noch", "neutraal", "neutrale"),
+    3: (
+        "neither agree or disagree", "ni de acuerdo ni en desacuerdo", "ni d'accord ni pas d'accord", "ni d'accord ni en desaccord",
+        "weder zustimmung noch ablehnung", "stimme weder zu noch nicht zu", "nem concordo nem discordo", "niet eens niet oneens",
+        "niet mee eens niet mee oneens", "ne d'accordo ne in disaccordo",
+    ) + ("neutral", "neither agree nor disagree", "neither", "neutro", "neutre", "weder noch", "neutraal", "neutrale"),
     2: ("disagree", "en desacuerdo", "pas d'accord", "stimme nicht zu", "discordo", "oneens", "niet mee eens", "niet eens", "in disaccordo", "non d'accordo"),
     1: (
         "strongly disagree", "totally disagree", "completely disagree", "totalmente en desacuerdo", "pas du tout d'accord", "stimme gar nicht zu",
@@ -465,6 +470,9 @@ _LIKERT_LOOSE = {
     2: ("not really", "no", "not much", "not very", "rarely", "hardly", "nope", "non", "nein", "nao", "nee"),
     1: ("not at all", "never", "absolutely not", "definitely not", "no way", "nada", "pas du tout", "gar nicht", "de jeito nenhum", "helemaal niet", "per niente"),
 }
+
+
+_LIKERT_SHORT = {"sa": "5", "a": "4", "n": "3", "d": "2", "sd": "1"}
 
 
 def _likert_match(text: str, table: Mapping[int, Sequence[str]]) -> int | None:
@@ -596,6 +604,9 @@ def _read_likert(item: NumberedQuestion, raw: str) -> _Read:
     number = re.fullmatch(r"\s*([1-5])(?:\s*(?:/|out of|of)\s*5)?[\s.!]*", text)
     if number:
         return _Read(number[1], understood=label.get(number[1], number[1]))
+    short = _LIKERT_SHORT.get(text.strip(" .!"))
+    if short is not None:  # "SA", "A", "N": the survey's own initials, only as the whole answer
+        return _Read(short, understood=label.get(short, short))
     certain = _likert_match(text, _LIKERT_CERTAIN)
     loose = _likert_match(text, _LIKERT_LOOSE)
     negated = re.search(r"\b(?:don'?t|do not|doesn'?t|not) (?:really )?agree\b", text)
@@ -676,7 +687,7 @@ _LEAD_IN_RE = re.compile(
     r"^(?:(?:i|we)\s+(?:would|'d)?\s*(?:really\s+)?(?:need|want|like|love)\s+(?:some\s+|more\s+)?(?:help|support|guidance|ideas|coaching)?\s*(?:with|on|in|around)?\s*"
     r"|(?:i\s+)?(?:can|could)\s+(?:help|support)\s+(?:with|on)\s+|i\s+teach\s+|mostly\s+|mainly\s+|especially\s+|also\s+|maybe\s+|probably\s+|definitely\s+|and\s+|the\s+|other\s*:\s*|help\s+with\s+|support\s+(?:with|on)\s+)+"
 )
-_SPLIT_RE = re.compile(r"\s*(?:[;,\n/+]|\band\b|\bas well as\b|\bplus\b|&|\by\b|\bet\b|\bund\b|\be\b|\ben\b)\s*")
+_SPLIT_RE = re.compile(r"\s*(?:[;,\n/+>→]|\bthen\b|\band\b|\bas well as\b|\bplus\b|&|\by\b|\bet\b|\bund\b|\be\b|\ben\b)\s*")
 _MATTERS_WORDS = {
     "grade_band": ("grade", "grades", "grade band", "grade level", "same grade"),
     "subject": ("subject", "same subject", "content", "content area"),
@@ -710,7 +721,12 @@ _OPTION_WORDS: dict[str, tuple[str, ...]] = {
         "special education", "special ed", "sped", "educacion especial", "education specialisee", "enseignement specialise",
         "sonderpadagogik", "forderschule", "educacao especial", "speciaal onderwijs", "sostegno", "educazione speciale",
     ),
-    "ELD": ("english language development", "esl", "ell", "esol", "eal", "english learners", "english as a second language"),
+    "ELD": (
+        "english language development", "esl", "ell", "esol", "eal", "english learners", "english as a second language",
+        "english as an additional language", "ingles como segunda lengua", "ingles como segundo idioma", "espanol como segunda lengua",
+        "francais langue seconde", "fls", "deutsch als zweitsprache", "daz", "ingles como segunda lingua", "portugues como segunda lingua",
+        "portugues lingua nao materna", "nederlands als tweede taal", "nt2", "italiano l2", "italiano come lingua seconda", "italiano per stranieri",
+    ),
     "arts": ("art", "music", "drama", "theater", "theatre", "visual arts", "arte", "artes", "musica", "arts plastiques", "kunst", "musik", "muziek"),
     "PE": (
         "physical education", "p.e.", "gym", "phys ed", "educacion fisica", "eps", "education physique", "sport", "sportunterricht",
