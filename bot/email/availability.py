@@ -98,7 +98,8 @@ def fold(text: str) -> str:
 # ---------------------------------------------------------------- day names (CLDR via Babel)
 
 # Everyday words that are also short day forms; they count only where they clearly name a day.
-_WEAK_WORDS = {"sat", "sun", "mar", "mer", "jeu", "ven", "sam", "sab", "dom", "seg", "ter", "qua", "qui", "sex", "die", "son"}
+_WEAK_WORDS = {"sat", "sun", "mar", "mer", "jeu", "ven", "sam", "sab", "dom", "seg", "ter", "qua", "qui", "sex", "die", "son",
+               "segunda", "terca", "quarta", "quinta", "sexta"}  # "segunda lengua", "quarta elementare": second, fourth
 # English letters people use in timetables: "MWF", "T/Th", "TR" (R is Thursday, registrar style).
 _EN_CODES = {"m": 0, "mo": 0, "t": 1, "tu": 1, "w": 2, "we": 2, "th": 3, "r": 3, "f": 4, "fr": 4, "sa": 5, "su": 6}
 # Words that sit close to a day name but are not one.
@@ -145,7 +146,7 @@ def _forms(languages: tuple[str, ...]) -> _Forms:
             for extra in extras:
                 add(extra, day, 1)
     for form, (rank, day) in ranked.items():
-        if rank == 0 or (len(form) >= 3 and form not in _WEAK_WORDS):
+        if form not in _WEAK_WORDS and (rank == 0 or len(form) >= 3):
             strong[form] = day
         else:
             weak[form] = day
@@ -480,7 +481,9 @@ def _accept_weak_days(found: list[_Tok]) -> None:
         before = meaningful[position - 1] if position else None
         after = meaningful[position + 1] if position + 1 < len(meaningful) else None
         neighbour_day = any(n is not None and n.kind == "days" and n.upper for n in (before, after))
-        if tok.upper and (neighbour_day or (after is not None and after.kind == "time")):
+        # "quarta e sexta das 15": a whole day name that is also an ordinal counts next to a time or another day.
+        whole_name = tok.end - tok.start >= 5 and after is not None and after.kind in ("time", "days")
+        if whole_name or (tok.upper and (neighbour_day or (after is not None and after.kind == "time"))):
             tok.weak = False
         else:
             found[index] = _Tok("word", None, tok.start, tok.end)

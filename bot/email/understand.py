@@ -637,8 +637,33 @@ def _band_of(grade: int) -> str:
     return "K-2" if grade <= 2 else "3-5" if grade <= 5 else "6-8" if grade <= 8 else "9-12"
 
 
+# School years named the way other countries name them, as the US grade each one is: Dutch "groep 5" is grade 3,
+# French "CM1" grade 4 and "5e" grade 7, Portuguese "4º ano" grade 4, Indian "Standard VI" grade 6.
+_FRENCH_GRADES = {"cp": 1, "ce1": 2, "ce2": 3, "cm1": 4, "cm2": 5, "6e": 6, "6eme": 6, "5e": 7, "5eme": 7, "4e": 8, "4eme": 8, "3e": 9, "3eme": 9, "seconde": 10, "terminale": 12}
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10, "xi": 11, "xii": 12}
+_GROEP_RE = re.compile(r"\bgroep(?:en)?\s+(\d)(?:\s*(?:/|-|en|tot|t/m|,)\s*(\d))?\b")
+_FRENCH_GRADE_RE = re.compile(r"(?<![\w])(" + "|".join(sorted(_FRENCH_GRADES, key=len, reverse=True)) + r")(?![\w])")
+_ANO_RE = re.compile(r"\b(\d)\s*[oa°]?\s*ano\b")
+_ROMAN_RE = re.compile(r"\b(?:standard|std|class)\.?\s+(" + "|".join(sorted(_ROMAN, key=len, reverse=True)) + r")\b(?:\s*(?:to|-|–|and|&)\s*(" + "|".join(sorted(_ROMAN, key=len, reverse=True)) + r")\b)?")
+
+
+def _as_us_grades(text: str) -> str:
+    """Folded text with other countries' school years written as US grades ("groep 5/6" -> "grade 3 and grade 4")."""
+
+    def grades(first: int, last: int | None) -> str:
+        numbers = range(first, (last if last is not None and last >= first else first) + 1)
+        return " and ".join("grade k" if number <= 0 else f"grade {number}" for number in numbers)
+
+    text = _GROEP_RE.sub(lambda m: grades(int(m[1]) - 2, int(m[2]) - 2 if m[2] else None), text)
+    text = _ROMAN_RE.sub(lambda m: grades(_ROMAN[m[1]], _ROMAN[m[2]] if m[2] else None), text)
+    text = _ANO_RE.sub(lambda m: grades(int(m[1]), None), text)
+    return _FRENCH_GRADE_RE.sub(lambda m: grades(_FRENCH_GRADES[m[1]], None), text)
+
+
 def _read_grades(raw: str, *, explicit: bool) -> _Read:
-    text = _words(raw)
+    text = _as_us_grades(_words(raw))
+    if text != _words(raw):
+        raw = text
     if explicit:
         try:
             bands = parse_grade_bands(raw)
@@ -896,6 +921,9 @@ def _read_availability(raw: str, *, explicit: bool, bell: BellTimes, languages: 
     reading = read_availability(raw, bell=bell, languages=languages)
     if not explicit and not (reading.mentions_days and (reading.slots or reading.excluded)):
         return _NOTHING
+    leftover = unaccounted(" ".join(reading.unread), _AVAILABILITY_WORDS)
+    if not explicit and len(leftover) >= _MOST_UNREAD:
+        return _NOTHING  # a day and a time among other words ("Inglés como segunda lengua"): nothing volunteered
     shown = describe_slots(reading.slots) if reading.slots else None
     if reading.excluded and shown:
         shown += " (not " + ", ".join(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[d] for d in reading.excluded) + ")"
@@ -903,7 +931,6 @@ def _read_availability(raw: str, *, explicit: bool, bell: BellTimes, languages: 
         return _Read(proposal=format_slots(reading.slots) or None, doubt=reading.doubts[0], understood=shown)
     if reading.unsure:
         return _Read(proposal=format_slots(reading.slots), understood=f"{shown} ({'; '.join(reading.unsure)})")
-    leftover = unaccounted(" ".join(reading.unread), _AVAILABILITY_WORDS)
     if explicit and len(leftover) >= _MOST_UNREAD:
         # Words next to the days and times that nothing read may change them ("every", "staff meeting"): confirm.
         return _Read(proposal=format_slots(reading.slots), understood=f'{shown} (you also wrote "{" ".join(leftover[:6])}")')
