@@ -878,7 +878,7 @@ def _read_options(item: NumberedQuestion, raw: str, *, explicit: bool) -> _Read:
 
 
 _NEEDS_TRIGGER_RE = re.compile(
-    r"\b(?:need|needs|want|would like|'d like|looking for|could use|hoping for|hope to get|love)\s+(?:some\s+|more\s+|a little\s+)?(?:help|support|guidance|ideas|feedback|coaching)\s+(?:with|on|in|around|for)\s+(?P<rest>[^.!?\n;]+)"
+    r"\b(?:need|needs|want|would like|'d like|looking for|could use|hoping for|hope to get|love)\s+(?:some\s+|more\s+|a little\s+)?(?:help|support|guidance|ideas|feedback|coaching)\s+(?:with|on|in|around|for)\s*:?\s+(?P<rest>[^.!?\n;]+)"
     r"|\b(?:struggl\w*|work on|working on|improve|improving|get better at|grow in)\s+(?:with\s+)?(?P<rest2>[^.!?\n;]+)"
 )
 _STRENGTHS_TRIGGER_RE = re.compile(
@@ -990,6 +990,16 @@ def _read_one(item: NumberedQuestion, raw: str, *, explicit: bool, person_role: 
     return _Read(text, understood=text) if text else _NOTHING
 
 
+# A later line with a label of its own ("I'd like help with: technology") answers another question, not this one.
+_OTHER_LABEL_RE = re.compile(r"\n\s*(?:[^\W\d][\w'’]*\s+){2,}[\w'’]+\s*:[ \t]*\S")
+
+
+def _own_lines(raw: str) -> str:
+    """An answer up to a later line labelled as the answer to something else."""
+    other = _OTHER_LABEL_RE.search(raw)
+    return raw[: other.start()] if other else raw
+
+
 def _asked_apart(item: NumberedQuestion, raw: str, read) -> _Read:  # noqa: ANN001 - a reader of one answer's words
     """An answer read without the questions it asks; a question alone ("can I be a mentee?") is at most a proposal."""
     if item.question.key == "met" or item.question.kind == "text" or not asks_something(raw):
@@ -1059,7 +1069,7 @@ def read_reply(
     for item in questions:
         key = item.question.key
         if key in answers:
-            raw = corrected(str(answers[key] or ""))  # "4 - no wait, 5": the corrected part is the answer
+            raw = corrected(_own_lines(str(answers[key] or "")))  # "4 - no wait, 5": the corrected part is the answer
             if key == "decision":
                 decision, capacity = _read_decision(item, raw)
                 keep(key, _guarded(item, raw, decision))
