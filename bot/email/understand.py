@@ -70,7 +70,7 @@ _NO = (
 )
 _NUMBERS = {
     "zero": 0, "none": 0, "no": 0, "one": 1, "a single": 1, "two": 2, "a couple of": 2, "three": 3, "four": 4, "five": 5,
-    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "uno": 1, "una": 1, "un": 1, "dos": 2, "tres": 3, "cuatro": 4,
+    "a pair of": 2, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "uno": 1, "una": 1, "un": 1, "dos": 2, "tres": 3, "cuatro": 4,
     "une": 1, "deux": 2, "trois": 3, "quatre": 4, "ein": 1, "eine": 1, "einen": 1, "zwei": 2, "drei": 3, "vier": 4,
     "um": 1, "uma": 1, "dois": 2, "duas": 2, "tres": 3, "quatro": 4, "een": 1, "twee": 2, "drie": 3, "due": 2, "tre": 3,
     "quattro": 4, "cero": 0, "null": 0, "nul": 0,
@@ -152,7 +152,7 @@ _QUESTION_SENTENCE_RE = re.compile(
 _NONE_RE = _phrases((
     "neither", "not this term", "not this time", "not this year", "not this semester", "no thanks", "no thank you",
     "sit this one out", "sit out", "opt out", "i'll pass", "pass this time", "can't this term", "cannot this term",
-    "not now", "none", "not taking part", "not participating", "next term", "next year", "este trimestre no", "pas ce trimestre",
+    "not now", "none", "passer mon tour", "je passe mon tour", "not taking part", "not participating", "next term", "next year", "este trimestre no", "pas ce trimestre",
     "dieses mal nicht", "nicht dieses", "desta vez nao", "deze keer niet", "questa volta no", "ninguno", "aucun",
     "unfortunately not", "sadly not", "lamentablemente no", "desafortunadamente no", "malheureusement pas", "malheureusement non",
     "leider nicht", "leider nein", "infelizmente nao", "helaas niet", "helaas nee", "purtroppo no", "purtroppo non",
@@ -174,11 +174,18 @@ def _yes_in(text: str) -> bool:
     )
 
 
+# "Option 2, please", "Opção 2", "nº 3": an option picked by its number.
+_OPTION_NUMBER_RE = re.compile(
+    r"^(?:option|opcao|opcion|optie|opzione|choice|number|numero|nummer|no\.?|nr\.?|#)\s*(\d)\b[\s,.!]*"
+    r"(?:please|por favor|s'il vous plait|svp|bitte|alstublieft|graag|per favore)?[\s.!]*$"
+)
+
+
 def _read_role(item: NumberedQuestion, raw: str, person_role: str) -> _Read:
     text = _words(raw)
     options = {choice.value: choice for choice in item.options}
     label = {value: choice.label for value, choice in options.items()}
-    bare = text.strip(" .!)")
+    bare = _OPTION_NUMBER_RE.sub(r"\1", text.strip(" .!)"))
     if bare.isdecimal() and 1 <= int(bare) <= len(item.options):
         choice = item.options[int(bare) - 1]
         return _Read(choice.value, understood=choice.label)
@@ -221,7 +228,7 @@ _NOT_A_COUNT = r"(?!\s*(?:(?:st|nd|rd|th)\b|:|\.\d|[-–/]\s*\d|pm|am|h\b|uhr\b|
 _CAPACITY_RES = (
     re.compile(
         rf"\b(?:take|taking|have|mentor|support|handle|manage|work with|accept|host|cap(?:ped)?(?:\s+(?:it|that|them|him|her))?\s+at"
-        rf"|(?:limit|keep)(?:\s+(?:it|that|them|him|her))?\s+to|a pair of|al massimo"
+        rf"|(?:limit|keep)(?:\s+(?:it|that|them|him|her))?\s+to"
         rf"|(?:put|sign|count|pencil|mark|write)\s+me\s+(?:down\s+|in\s+|up\s+)?(?:for|as|with)"
         rf"|puedo\s+(?:con|tomar|aceptar|recibir|atender(?:\s+a)?|acompanar(?:\s+a)?)|je\s+peux\s+(?:en\s+)?(?:prendre|accompagner|suivre)"
         rf"|posso\s+(?:com|ficar\s+com|receber|acompanhar|prendere|seguire|seguirne)|ik\s+kan\s+er)"
@@ -296,12 +303,12 @@ _DECLINE_RE = re.compile(
     # a wish that they not take part: "I'd prefer she not mentor this term", "I'd rather he waited a year"
     r"|\b(?:prefer|rather)\b[^.!?\n]{0,30}\b(?:not|didn'?t|wait(?:ed)?|hold off)\b|\b(?:shouldn'?t|should not|can'?t|cannot)\s+(?:mentor|take on)\b"
     r"|\b(?:pas d'accord|nicht einverstanden|niet akkoord|no estoy de acuerdo|nao concordo|non sono d'accordo|no estoy conforme"
-    r"|niet goedgekeurd|nicht genehmigt|non approvat[oa]|nao aprovad[oa]|no aprobad[oa]|pas approuvee?)\b"
+    r"|niet goedgekeurd|nicht genehmigt|non approvat[oa]|(?:no|non|nao)\s+(?:lo\s+|la\s+|o\s+|a\s+)?(?:apruebo|approvo|aprovo)|nao aprovad[oa]|no aprobad[oa]|pas approuvee?)\b"
 )
 _APPROVE_RE = re.compile(
     r"\b(?:approved?|approving|yes|ok|okay|fine|go ahead|sure|absolutely|of course|sounds good|happy to|all good|agreed|granted|no problem|si|oui|ja|sim"
     r"|aprobad[oa]|de acuerdo|sin problema|approuve|d'accord|c'est bon|genehmigt|einverstanden|in ordnung|aprovad[oa]|tudo bem|concordo|pode ser"
-    r"|goedgekeurd|akkoord|prima|approvat[oa]|va bene|d'accordo)\b"
+    r"|goedgekeurd|akkoord|prima|approvat[oa]|va bene|d'accordo|aprovo|apruebo|approvo|approuve|genehmige|keur goed|ik keur het goed)\b"
 )
 
 
@@ -315,6 +322,9 @@ def _read_decision(item: NumberedQuestion, raw: str) -> tuple[_Read, _Read]:
         return _Read(choice.value, understood=choice.label), _NOTHING
     if bare in label:
         return _Read(bare, understood=label[bare]), _NOTHING
+    if bare in ("y", "n"):  # a one-letter reply from a phone
+        value = "approve" if bare == "y" else "decline"
+        return _Read(value, understood=label.get(value, value)), _NOTHING
     picked = next((m for m in _OPTION_LINE_RE.finditer(fold(raw)) if 1 <= int(m["n"]) <= len(item.options)), None)
     if picked is not None:
         return _decision_of(item.options[int(picked["n"]) - 1].value, picked["rest"], label)
@@ -336,7 +346,7 @@ def _read_decision(item: NumberedQuestion, raw: str) -> tuple[_Read, _Read]:
 
 # A decline that names the approval it refuses ("not approved", "nicht einverstanden") wins over the approving word in it.
 _NOT_APPROVED_RE = re.compile(
-    r"\bnot approved?|don'?t approve|can'?t approve|cannot approve|pas d'accord|nicht einverstanden|niet akkoord|niet goedgekeurd|nicht genehmigt"
+    r"\b(?:no|non|nao|nicht)\s+(?:lo\s+|la\s+|o\s+|a\s+)?(?:apruebo|approvo|aprovo)\b|\bne l'approuve pas\b|\bnot approved?|don'?t approve|can'?t approve|cannot approve|pas d'accord|nicht einverstanden|niet akkoord|niet goedgekeurd|nicht genehmigt"
     r"|non approvat[oa]|nao aprovad[oa]|no aprobad[oa]|pas approuvee?|no estoy de acuerdo|nao concordo|non sono d'accordo"
 )
 _NOT_NUMBER_NO = re.compile(r"\bno (?=more than|fewer than|less than)")
@@ -404,11 +414,12 @@ _RESCHEDULED_RE = re.compile(
 _HELP_RE = re.compile(
     r"\b(?:need help|could use (?:some )?help|help us|stuck|no (?:reply|response|answer)|hasn'?t (?:replied|responded|answered|gotten back)|has not (?:replied|responded)"
     r"|not (?:replying|responding)|doesn'?t (?:reply|respond|answer)|can'?t (?:reach|find a time|get hold)|ghost(?:ed|ing)|unresponsive"
-    r"|necesitamos ayuda|besoin d'aide|brauchen hilfe|precisamos de ajuda|hulp nodig|abbiamo bisogno di aiuto)\b"
+    r"|necesitamos ayuda|besoin d'aide|brauchen hilfe|precisamos de ajuda|hulp nodig|abbiamo bisogno di aiuto|(?:pls|please|plz)\s+help"
+    r"|ci serve (?:una mano|aiuto)|keep missing each other|nos falta ayuda|on a besoin d'un coup de main)\b"
     # a question asking for help, in any of the languages: "Kunnen jullie ons helpen?", "Pouvez-vous nous aider ?"
     r"|\b(?:help|helpen|helfen|aider|aidez|ayudar\w*|ayuden\w*|ajudar\w*|aiutar\w*|aiutateci)\b[^.!?\n]*\?"
 )
-_NOT_HAPPENING_RE = re.compile(r"\b(?:not (?:going to|gonna) (?:happen|work)|isn'?t (?:going to )?work(?:ing)?|won'?t (?:happen|work)|give up|giving up|cancel(?:led|ed)?|call it off|stop|end (?:it|the pairing)|left (?:the school|the district)|on leave|not happening|no va a funcionar|ne va pas marcher|wird nicht|nao vai dar|gaat niet lukken|non funzionera)\b")
+_NOT_HAPPENING_RE = re.compile(r"\b(?:not (?:going to|gonna) (?:happen|work)|isn'?t (?:going to )?work(?:ing)?|won'?t (?:happen|work)|give up|giving up|cancel(?:led|ed)?|call it off|stop|end (?:it|the pairing)|left (?:the school|the district)|on leave|not happening|no va a funcionar|ne va pas marcher|wird nicht|nao vai dar|nao vai rolar|nao vai acontecer|gaat niet lukken|non funzionera)\b")
 
 
 def _read_check_in(item: NumberedQuestion, raw: str) -> _Read:
@@ -492,7 +503,7 @@ _OUT_OF_FIVE_RE = re.compile(r"\s*[1-5]\s*/\s*5\s*[.!]?\s*")  # "4/5" is one sco
 # "Strongly agree to all three!": one answer for every statement.
 _TO_ALL_RE = re.compile(
     r"\b(?:(?:to|for|on|with)\s+(?:all|every|each|everything)|all\s+(?:three|four|five|3|4|5|of them|of the above)|across the board|a todo|a todas|para todo"
-    r"|a tout|pour tout|zu allem|bei allem|allem|a tudo|para tudo|op alles|met alles|a tutto|su tutto|per tutto)\b"
+    r"|a tout|pour tout|avec tout|zu allem|bei allem|allem|a tudo|para tudo|com tudo|con todo|op alles|met alles|a tutto|su tutto|per tutto|con tutto)\b"
 )
 
 
