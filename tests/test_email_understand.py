@@ -584,3 +584,108 @@ def test_french_si_possible_is_not_a_yes_to_taking_part() -> None:
     reading = read_reply({"role": said}, said, [role], person_role="mentee")
     assert "role" not in reading.values and "role" in reading.doubts
     assert read_reply({"role": "Sí, claro"}, "Sí, claro", [role], person_role="mentee").values == {"role": "mentee"}
+
+
+# ---------------------------------------------------------------- the safety net: nothing saved that the words don't account for
+
+PROFILE_ONLY = numbered(PROFILE)
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "questions", "value"),
+    [
+        ("grade_bands", "3-5 - sorry, I mean K-2, I moved down to 2nd grade", PROFILE_ONLY, "K-2"),
+        ("voice", "4 - no wait, 5", numbered(SURVEY), "5"),
+        ("capacity", "Deux, non attendez, une seule", numbered(OPT_IN), "1"),
+        ("grade_bands", "6-8, ich meine 9-12", PROFILE_ONLY, "9-12"),
+    ],
+)
+def test_a_correction_takes_the_corrected_part(key: str, text: str, questions, value: str) -> None:
+    reading = answered({key: text}, questions)
+    assert reading.values.get(key) == value and key not in reading.proposals
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thursdays at 4pm ET",  # another time zone than the school's
+        "Jeudi 16h heure de Paris, fuseau horaire différent",
+        "Every other Friday morning",  # not every week
+        "Lunes después de clase, cada dos semanas",
+        "Il giovedì dopo scuola, tranne il primo del mese",
+        "Dienstags nach der Schule, alle zwei Wochen",
+        "Tuesdays after school except when I have bus duty",  # an exception that names no day
+    ],
+)
+def test_availability_that_changes_meaning_is_asked_about(text: str) -> None:
+    reading = answered({"availability": text}, PROFILE_ONLY)
+    assert "availability" not in reading.values
+    assert "availability" in reading.doubts
+
+
+def test_the_schools_own_time_zone_is_accounted_for() -> None:
+    assert answered({"availability": "Wed 3:30-4:30pm Pacific"}, PROFILE_ONLY).values == {"availability": "Wed 15:30-16:30"}
+
+
+def test_a_pasted_table_keeps_times_inside_the_school_day() -> None:
+    reading = answered({"availability": "Mon\t7:30-8:00\nWed\t3:45-4:30"}, PROFILE_ONLY)
+    assert reading.values == {"availability": "Mon 07:30-08:00; Wed 15:45-16:30"}
+    header = answered({"availability": "Day\tFrom\tTo\nTuesday\t15:30\t16:30"}, PROFILE_ONLY)
+    assert header.values == {"availability": "Tue 15:30-16:30"}
+
+
+def test_a_strict_slot_at_night_is_never_saved_silently() -> None:
+    reading = answered({"availability": "Tue 22:00-23:00"}, PROFILE_ONLY)
+    assert "availability" not in reading.values and reading.proposals == {"availability": "Tue 22:00-23:00"}
+
+
+def test_unread_words_beside_the_days_make_a_proposal() -> None:
+    reading = answered({"availability": "Tuesdays after school when the robotics club isn't running"}, PROFILE_ONLY)
+    assert reading.proposals == {"availability": "Tue 15:30-17:00"} and "availability" not in reading.values
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "questions"),
+    [
+        ("role", "Je suis stagiaire cette année, est-ce que je peux être mentorée ?", numbered(OPT_IN)),
+        ("role", "Can I be a mentee even though I'm part-time?", numbered(OPT_IN)),
+        ("capacity", "¿Puedo con dos?", numbered(OPT_IN)),
+    ],
+)
+def test_a_question_is_never_a_saved_answer(key: str, text: str, questions) -> None:
+    reading = answered({key: text}, questions)
+    assert key not in reading.values
+    assert key in reading.proposals or key in reading.doubts
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "questions"),
+    [
+        ("role", "Mentor, unless my timetable changes in January", numbered(OPT_IN)),
+        ("decision", "Approved as long as it stays after school", numbered(APPROVAL)),
+        ("capacity", "Zwei, aber nur wenn sie an meiner Schule sind", numbered(OPT_IN)),
+    ],
+)
+def test_a_condition_makes_a_proposal(key: str, text: str, questions) -> None:
+    reading = answered({key: text}, questions)
+    assert key not in reading.values and key in reading.proposals
+
+
+@pytest.mark.parametrize(
+    ("text", "bands"),
+    [("groep 5/6", "3-5"), ("CM1-CM2", "3-5"), ("Ensino fundamental, 4º ano", "3-5"), ("Standard VI to VIII", "6-8"), ("5e et 4e", "6-8")],
+)
+def test_school_years_as_other_countries_name_them(text: str, bands: str) -> None:
+    assert answered({"grade_bands": text}, PROFILE_ONLY).values == {"grade_bands": bands}
+
+
+def test_a_line_labelled_for_another_question_is_not_part_of_this_answer() -> None:
+    text = "I can help with: family engagement\nI'd like help with: assessment"
+    reading = read_reply({"strengths": text}, text, numbered(PROFILE, ctx=CTX), person_role="both")
+    assert reading.values.get("strengths") == "family engagement" and reading.values.get("needs") == "assessment"
+
+
+def test_a_day_and_time_among_other_words_is_not_volunteered() -> None:
+    text = "1. 9-12\n2. Inglés como segunda lengua"
+    reading = read_reply({"grade_bands": "9-12", "subjects": "Inglés como segunda lengua"}, text, PROFILE_ONLY, person_role="mentee")
+    assert "availability" not in reading.values and reading.values.get("subjects") == "ELD"

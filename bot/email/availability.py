@@ -30,7 +30,9 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import get_day_names, get_month_names
 from rapidfuzz import fuzz, process
@@ -63,6 +65,7 @@ class BellTimes:
     planning_period: tuple[int, int] | None = None  # unknown unless the program sets it: then we ask
     day_start: int = 7 * 60  # 12-hour times without am/pm are read inside day_start..day_end
     day_end: int = 17 * 60
+    time_zone: str = "America/Los_Angeles"  # the zone times are written in; another zone named in an answer is asked about
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class AvailabilityReading:
     doubts: tuple[str, ...] = ()  # questions to ask back; while there is one, nothing is certain
     excluded: tuple[int, ...] = ()  # days the person ruled out
     mentions_days: bool = False  # a day, "weekdays", "most days" or a part of the school day was named
+    unread: tuple[str, ...] = ()  # words no day, time or negation accounts for ("every", "staff", "meeting")
 
     @property
     def certain(self) -> bool:
@@ -94,7 +98,8 @@ def fold(text: str) -> str:
 # ---------------------------------------------------------------- day names (CLDR via Babel)
 
 # Everyday words that are also short day forms; they count only where they clearly name a day.
-_WEAK_WORDS = {"sat", "sun", "mar", "mer", "jeu", "ven", "sam", "sab", "dom", "seg", "ter", "qua", "qui", "sex", "die", "son"}
+_WEAK_WORDS = {"sat", "sun", "mar", "mer", "jeu", "ven", "sam", "sab", "dom", "seg", "ter", "qua", "qui", "sex", "die", "son",
+               "segunda", "terca", "quarta", "quinta", "sexta"}  # "segunda lengua", "quarta elementare": second, fourth
 # English letters people use in timetables: "MWF", "T/Th", "TR" (R is Thursday, registrar style).
 _EN_CODES = {"m": 0, "mo": 0, "t": 1, "tu": 1, "w": 2, "we": 2, "th": 3, "r": 3, "f": 4, "fr": 4, "sa": 5, "su": 6}
 # Words that sit close to a day name but are not one.
@@ -141,7 +146,7 @@ def _forms(languages: tuple[str, ...]) -> _Forms:
             for extra in extras:
                 add(extra, day, 1)
     for form, (rank, day) in ranked.items():
-        if rank == 0 or (len(form) >= 3 and form not in _WEAK_WORDS):
+        if form not in _WEAK_WORDS and (rank == 0 or len(form) >= 3):
             strong[form] = day
         else:
             weak[form] = day
@@ -178,7 +183,7 @@ _PERIOD_WORDS = {
     "lunch": (
         "lunch", "lunchtime", "lunch time", "lunch break", "at lunch", "almuerzo", "hora del almuerzo", "hora de almuerzo",
         "hora de comida", "dejeuner", "pause de midi", "pause midi", "mittagspause", "almoco", "hora do almoco",
-        "lunchpauze", "pranzo", "pausa pranzo",
+        "lunchpauze", "pranzo", "pausa pranzo", "midi", "le midi", "entre midi et deux",
     ),
     "planning_period": (
         "planning period", "planning time", "plan period", "prep period", "prep time", "conference period", "free period",
@@ -248,7 +253,7 @@ def _phrase(words: Sequence[str]) -> str:
 
 _TOKEN_RE = re.compile(
     rf"""
-    (?P<range>(?:(?<![\w])(?:{_FROM})\s+{_ART})?{_time("a")}\s*(?:{_RANGE_TO})\s*{_ART}{_time("b")})
+    (?P<range>(?:(?<![\w])(?:{_FROM})\s+{_ART})?{_time("a")}(?:\s*(?:{_RANGE_TO})\s*|[ ]*\t[ \t]*){_ART}{_time("b")})
   | (?P<after>(?<![\w])(?:{_AFTER})\s+{_ART}{_time("c")})
   | (?P<before>(?<![\w])(?:{_BEFORE})\s+{_ART}{_time("d")})
   | (?P<period>{_phrase(list(_PERIOD_OF))})
@@ -274,6 +279,7 @@ _GRADES_RE = re.compile(
     re.IGNORECASE,
 )
 _NEG_BEFORE_SET = {fold(w) for w in _NEG_BEFORE}
+_EXCEPT_WORDS = {"except", "excluding", "besides", "menos", "excepto", "salvo", "sauf", "ausser", "exceto", "behalve", "tranne", "eccetto"}
 _NEG_AFTER_SET = {fold(w) for w in _NEG_AFTER if " " not in w}
 _CONJ_SET = set(_CONJ)
 _DAY_TO_SET = set(_DAY_TO)
@@ -475,7 +481,9 @@ def _accept_weak_days(found: list[_Tok]) -> None:
         before = meaningful[position - 1] if position else None
         after = meaningful[position + 1] if position + 1 < len(meaningful) else None
         neighbour_day = any(n is not None and n.kind == "days" and n.upper for n in (before, after))
-        if tok.upper and (neighbour_day or (after is not None and after.kind == "time")):
+        # "quarta e sexta das 15": a whole day name that is also an ordinal counts next to a time or another day.
+        whole_name = tok.end - tok.start >= 5 and after is not None and after.kind in ("time", "days")
+        if whole_name or (tok.upper and (neighbour_day or (after is not None and after.kind == "time"))):
             tok.weak = False
         else:
             found[index] = _Tok("word", None, tok.start, tok.end)
@@ -530,6 +538,11 @@ def _apply_negation(found: list[_Tok]) -> list[str]:
                 negated_time = True
         if negated_time:
             troubles.append("not")
+        # "except the first of the month", "sauf quand j'ai surveillance": an exception that names no day or time
+        # changes the answer in a way nothing here can read.
+        for index, tok in enumerate(piece):
+            if tok.kind == "neg_before" and tok.value in _EXCEPT_WORDS and not any(t.kind in ("days", "xdays", "time") for t in piece[index + 1 :]):
+                troubles.append(tok.value)
         piece.clear()
 
     for tok in found:
@@ -715,11 +728,63 @@ def _dates_re(languages: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w]){weekday}{date}{clock}(?![\w])")
 
 
-# Schedules that rotate ("A days", "B-day", "A/B days", "every other day") don't fall on fixed weekdays: ask.
+# Schedules that rotate ("A days", "B-day", "A/B days", "every other day") or repeat less than weekly ("every other
+# Friday", "fortnightly", "the first Tuesday of the month") don't fall on fixed weekdays: ask.
 _ROTATING_RE = re.compile(
     r"\b[AB](?:\s*/\s*[AB])?(?:-days?\b|\s+days\b)|\b(?:on|an|every|each)\s+[AB]\s+day\b|\b[AB][- ]weeks?\b|\b[Ww]eek\s+[AB]\b"
     r"|\b(?:odd|even|alternating|alternate|rotating|every other)\s+(?:days?|weeks?|schedule)\b",
 )
+_LESS_THAN_WEEKLY_RE = re.compile(
+    r"(?<![\w'])(?:every (?:other|second|third|2nd|3rd)|alternate|alternating|fortnightly|biweekly|bi-weekly|twice a month|once a month|monthly"
+    r"|(?:first|second|third|fourth|last|1st|2nd|3rd|4th)\s+(?:\w+\s+)?(?:of|in)\s+(?:the|each|every)\s+month|of the month"
+    r"|cada dos semanas|cada quince dias|quincenal\w*|una semana si y otra no|mensual\w*|(?:primer|segundo|ultimo)\w*\s+(?:\w+\s+)?del mes|del mes\b"
+    r"|tous les quinze jours|une semaine sur deux|toutes les deux semaines|un \w+ sur deux|bimensuel\w*|mensuel\w*|du mois"
+    r"|alle zwei wochen|alle 14 tage|jede(?:n)? zweite(?:n)?|vierzehntagig\w*|monatlich|des monats"
+    r"|a cada duas semanas|de quinze em quinze dias|quinzena\w*|semana sim,? semana nao|mensal\w*|do mes"
+    r"|om de week|om de twee weken|tweewekelijks|een keer per maand|maandelijks|van de maand"
+    r"|ogni due settimane|a settimane alterne|quindicinal\w*|una volta al mese|mensil\w*|del mese)(?![\w'])"
+)
+# Time zones people name after a time ("4pm ET", "15:00 CET", "3:30 Pacific"). Abbreviations count only in capitals.
+_ZONE_ABBREVIATIONS = {
+    "ET": "America/New_York", "EST": "America/New_York", "EDT": "America/New_York", "CT": "America/Chicago", "CST": "America/Chicago",
+    "CDT": "America/Chicago", "MT": "America/Denver", "MST": "America/Denver", "MDT": "America/Denver", "PT": "America/Los_Angeles",
+    "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "AKST": "America/Anchorage", "HST": "Pacific/Honolulu",
+    "GMT": "Europe/London", "BST": "Europe/London", "UTC": "UTC", "WET": "Europe/Lisbon", "CET": "Europe/Paris", "CEST": "Europe/Paris",
+    "MEZ": "Europe/Berlin", "MESZ": "Europe/Berlin", "EET": "Europe/Athens", "IST": "Asia/Kolkata", "AEST": "Australia/Sydney",
+    "AEDT": "Australia/Sydney", "AWST": "Australia/Perth", "NZST": "Pacific/Auckland",
+}  # fmt: skip
+_ZONE_NAMES = {
+    "eastern": "America/New_York", "central": "America/Chicago", "mountain": "America/Denver", "pacific": "America/Los_Angeles",
+    "new york": "America/New_York", "chicago": "America/Chicago", "denver": "America/Denver", "california": "America/Los_Angeles",
+    "london": "Europe/London", "uk": "Europe/London", "paris": "Europe/Paris", "madrid": "Europe/Madrid", "berlin": "Europe/Berlin",
+    "lisbon": "Europe/Lisbon", "lisboa": "Europe/Lisbon", "amsterdam": "Europe/Amsterdam", "rome": "Europe/Rome", "roma": "Europe/Rome",
+    "brasilia": "America/Sao_Paulo", "mexico": "America/Mexico_City", "india": "Asia/Kolkata", "sydney": "Australia/Sydney",
+}  # fmt: skip
+_ZONE_RE = re.compile(
+    r"(?<![\w])(?P<abbr>" + "|".join(sorted(_ZONE_ABBREVIATIONS, key=len, reverse=True)) + r")(?![\w])"
+    r"|(?i:(?<![\w])(?P<name>" + "|".join(sorted(_ZONE_NAMES, key=len, reverse=True)) + r")\s+(?:standard\s+|daylight\s+)?time(?![\w]))"
+    r"|(?i:(?<=\d|m)\s*(?P<after>" + "|".join(sorted(_ZONE_NAMES, key=len, reverse=True)) + r")(?![\w]))"
+    r"|(?i:(?P<generic>time ?zone|hora (?:del|de) (?:este|centro|pacifico)|heure de (?:paris|l'est)|fuseau horaire|zeitzone|fuso horario|tijdzone|fuso orario))"
+)
+
+
+def _other_zone(text: str, bell_zone: str) -> str | None:
+    """A time zone named in the text that is not the program's own ("4pm ET" for a school on Pacific time), or None."""
+    for found in _ZONE_RE.finditer(text):
+        if found["generic"]:
+            return found[0].strip()
+        named = found["abbr"] or found["name"] or found["after"]
+        zone = _ZONE_ABBREVIATIONS.get(named) or _ZONE_NAMES.get(named.lower())
+        try:
+            same = all(
+                datetime(2026, month, 15, 12, tzinfo=ZoneInfo(zone)).utcoffset() == datetime(2026, month, 15, 12, tzinfo=ZoneInfo(bell_zone)).utcoffset()
+                for month in (1, 7)
+            )
+        except (ZoneInfoNotFoundError, ValueError):
+            same = False
+        if not same:
+            return found[0].strip()
+    return None
 
 
 def _blank(text: str, pattern: re.Pattern[str], folded: str | None = None) -> str:
@@ -744,8 +809,10 @@ def read_availability(text: str | None, *, bell: BellTimes = BellTimes(), langua
         strict = parse_slots(re.sub(r"\s*[\n,]\s*(?=[A-Za-z]{3})", ";", str(text or "").strip()))
     except AnswerError:
         strict = ()
-    if strict:
+    if strict and all(_in_school_day(slot, bell) for slot in strict):
         return AvailabilityReading(slots=strict, mentions_days=True)
+    # A strict-looking slot outside the school day ("Wed 3:45-4:30" in a pasted table is 3:45 am to the strict form) is
+    # read again in plain words, where a time without am/pm falls inside the school day.
     languages = tuple(languages) or DEFAULT_LANGUAGES
     cleaned = _GRADES_RE.sub(lambda m: " " * len(m[0]), str(text or "")[:2000])
     cleaned = _blank(cleaned, _dates_re(languages), fold(cleaned))
@@ -753,6 +820,18 @@ def read_availability(text: str | None, *, bell: BellTimes = BellTimes(), langua
     if rotating:
         return AvailabilityReading(
             doubts=(f"Your days rotate ({_quote(rotating[0])}); which weekdays and times are you usually free? e.g. {_EXAMPLE}",), mentions_days=True,
+        )
+    sparse = _LESS_THAN_WEEKLY_RE.search(fold(cleaned))
+    if sparse:
+        return AvailabilityReading(
+            doubts=(f"Matches meet every week; you wrote {_quote(sparse[0])}: which weekday and time can you make every week? e.g. {_EXAMPLE}",),
+            mentions_days=True,
+        )
+    zone = _other_zone(cleaned, bell.time_zone)
+    if zone is not None:
+        return AvailabilityReading(
+            doubts=(f'You wrote "{zone}": which days and times is that in the school\'s local time ({bell.time_zone.split("/")[-1].replace("_", " ")})? e.g. {_EXAMPLE}',),
+            mentions_days=True,
         )
     found = _tokens(cleaned, languages)
     troubles = _apply_negation(found)
@@ -799,7 +878,31 @@ def read_availability(text: str | None, *, bell: BellTimes = BellTimes(), langua
             doubts.append(f"Which days and times are you free, apart from {_day_list(excluded)}? e.g. {_EXAMPLE}")
         else:
             doubts.append(f"I couldn't find a day or a time in that; when are you usually free? e.g. {_EXAMPLE}")
-    return AvailabilityReading(tuple(slots), tuple(dict.fromkeys(unsure)), tuple(dict.fromkeys(doubts)), tuple(excluded), mentions)
+    late = [slot for slot in slots if not _in_school_day(slot, bell)]
+    if late:
+        unsure.append(f"{describe_slots(late)} is outside the school day")
+    unread = _unread(found)
+    return AvailabilityReading(tuple(slots), tuple(dict.fromkeys(unsure)), tuple(dict.fromkeys(doubts)), tuple(excluded), mentions, unread)
+
+
+def _unread(found: list[_Tok]) -> tuple[str, ...]:
+    """Words no token accounts for, in the sentences and clauses that name a day or a time (the rest of a long reply, or
+    "and I'd like someone in my subject" after a comma, is not the answer)."""
+    unread: list[str] = []
+    sentence: list[_Tok] = []
+    for tok in [*found, _Tok("sep")]:
+        if tok.kind not in ("sep", "comma"):
+            sentence.append(tok)
+            continue
+        if any(t.kind in ("days", "xdays", "time") for t in sentence):
+            unread += [t.value for t in sentence if t.kind == "word" and isinstance(t.value, str)]
+        sentence = []
+    return tuple(unread)
+
+
+def _in_school_day(slot: Slot, bell: BellTimes) -> bool:
+    """True for a slot inside the school day, give or take an hour before it and the evening after it."""
+    return slot.start >= bell.day_start - 60 and slot.end <= bell.day_end + 180
 
 
 def parse_availability(text: str | None, *, bell: BellTimes = BellTimes(), languages: Sequence[str] = DEFAULT_LANGUAGES) -> tuple[Slot, ...]:

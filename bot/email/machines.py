@@ -220,7 +220,16 @@ def _auto_reply_evidence(mail: _Mail) -> str:
     subject = _normal_subject(mail.subject)
     if _AUTO_SUBJECT.match(subject):
         return f"responder's subject {mail.subject[:60]!r}"
+    if "disposition-notification" in mail.content_type or (_RECEIPT_SUBJECT.match(subject) and _RECEIPT_TEXT.search(mail.text[:2000])):
+        return "read receipt"
     return ""
+
+
+# A read receipt: "Read: <subject>" over "Your message ... was read on <date>", in the languages teachers write in.
+_RECEIPT_SUBJECT = re.compile(r"^(?:read|gelesen|lu|leído|leido|lida|lido|gelezen|letto)\s*:", re.IGNORECASE)
+_RECEIPT_TEXT = re.compile(
+    r"\bwas read on\b|\bwurde am .{0,40} gelesen|\ba été lu\b|\bfue leído\b|\bfoi lida\b|\bis gelezen op\b|\bè stato letto\b", re.IGNORECASE
+)
 
 
 def _normal_subject(subject: str) -> str:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from bot.email.availability import DEFAULT_LANGUAGES, BellTimes, describe_slots, fold, format_slots, read_availability
+from bot.email.coverage import asks_something, corrected, has_condition, unaccounted, without_questions
 from bot.email.questions import NumberedQuestion
 from bot.flows.model import SKIP_WORDS, Choice
 from bot.flows.parsers import GRADE_BANDS, AnswerError, parse_grade_bands
@@ -69,14 +70,14 @@ _NO = (
 )
 _NUMBERS = {
     "zero": 0, "none": 0, "no": 0, "one": 1, "a single": 1, "two": 2, "a couple of": 2, "three": 3, "four": 4, "five": 5,
-    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "uno": 1, "una": 1, "un": 1, "dos": 2, "tres": 3, "cuatro": 4,
+    "a pair of": 2, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "uno": 1, "una": 1, "un": 1, "dos": 2, "tres": 3, "cuatro": 4,
     "une": 1, "deux": 2, "trois": 3, "quatre": 4, "ein": 1, "eine": 1, "einen": 1, "zwei": 2, "drei": 3, "vier": 4,
     "um": 1, "uma": 1, "dois": 2, "duas": 2, "tres": 3, "quatro": 4, "een": 1, "twee": 2, "drie": 3, "due": 2, "tre": 3,
     "quattro": 4, "cero": 0, "null": 0, "nul": 0,
 }
 _NUMBER = r"(?:\d{1,2}|" + "|".join(re.escape(w) for w in sorted(_NUMBERS, key=len, reverse=True) if w not in ("no", "none")) + r")"
 _COUNTED = (
-    r"(?:mentees?|people|teachers?|colleagues?|new teachers?|folks|persons?|mentorados?|menteees?|personas?|personnes?|personen|persone"
+    r"(?:mentees?|mentorees?|people|teachers?|colleagues?|new teachers?|folks|persons?|mentorados?|menteees?|personas?|personnes?|personen|persone"
     r"|collegues?|kollegen|kolleginnen|kollegin|colegas?|collega'?s?|colleghi|docentes?|docenti|profes?|profs?|enseignante?s?|lehrkrafte"
     r"|lehrer(?:innen)?|leerkrachten|leraren|professores?|professeurs?|professori|starters?|beginners?|debutante?s?|novatos?)"
 )
@@ -115,7 +116,7 @@ def _topic_value(choice: Choice, number: int) -> str:
 
 _MENTEE_RE = re.compile(
     r"\b(?:mentee|menteee|mentoree|be(?:ing)? mentored|get mentored|(?:get|have|want|need|like|love|appreciate|request) (?:a |some )?mentor(?:ing|ship)?\b(?! (?:a|someone|others|new|colleagues?|teachers?|people)\b)"
-    r"|mentorad[oa]|mentore|mentoree|tutorad[oa]|receive (?:mentoring|support)|be supported|learn from)\b"
+    r"|mentorad[oa]|mentoree|tutorad[oa]|receive (?:mentoring|support)|be supported|learn from)\b"
 )
 _MENTOR_RE = re.compile(r"\b(?:mentor|mentoring|mentora|mentore|be a mentor|to mentor|support a colleague|coach)\b(?![\s-]+(?:leads?|coordinators?|program(?:me)?s?|training|trainings)\b)")
 # A role that is ruled out: "I can't mentor", "mentor, not mentee", "rather than a mentee", "pas comme mentor".
@@ -151,7 +152,7 @@ _QUESTION_SENTENCE_RE = re.compile(
 _NONE_RE = _phrases((
     "neither", "not this term", "not this time", "not this year", "not this semester", "no thanks", "no thank you",
     "sit this one out", "sit out", "opt out", "i'll pass", "pass this time", "can't this term", "cannot this term",
-    "not now", "none", "not taking part", "not participating", "next term", "next year", "este trimestre no", "pas ce trimestre",
+    "not now", "none", "passer mon tour", "je passe mon tour", "not taking part", "not participating", "next term", "next year", "este trimestre no", "pas ce trimestre",
     "dieses mal nicht", "nicht dieses", "desta vez nao", "deze keer niet", "questa volta no", "ninguno", "aucun",
     "unfortunately not", "sadly not", "lamentablemente no", "desafortunadamente no", "malheureusement pas", "malheureusement non",
     "leider nicht", "leider nein", "infelizmente nao", "helaas niet", "helaas nee", "purtroppo no", "purtroppo non",
@@ -173,11 +174,18 @@ def _yes_in(text: str) -> bool:
     )
 
 
+# "Option 2, please", "Opção 2", "nº 3": an option picked by its number.
+_OPTION_NUMBER_RE = re.compile(
+    r"^(?:option|opcao|opcion|optie|opzione|choice|number|numero|nummer|no\.?|nr\.?|#)\s*(\d)\b[\s,.!]*"
+    r"(?:please|por favor|s'il vous plait|svp|bitte|alstublieft|graag|per favore)?[\s.!]*$"
+)
+
+
 def _read_role(item: NumberedQuestion, raw: str, person_role: str) -> _Read:
     text = _words(raw)
     options = {choice.value: choice for choice in item.options}
     label = {value: choice.label for value, choice in options.items()}
-    bare = text.strip(" .!)")
+    bare = _OPTION_NUMBER_RE.sub(r"\1", text.strip(" .!)"))
     if bare.isdecimal() and 1 <= int(bare) <= len(item.options):
         choice = item.options[int(bare) - 1]
         return _Read(choice.value, understood=choice.label)
@@ -219,7 +227,8 @@ _AMOUNT = rf"(?P<n>{_NUMBER})(?:\s*(?:-|–|/|or|to|o|ou|oder|of|a)\s*(?P<m>{_NU
 _NOT_A_COUNT = r"(?!\s*(?:(?:st|nd|rd|th)\b|:|\.\d|[-–/]\s*\d|pm|am|h\b|uhr\b|uur\b|ore\b|grade|days?\b|hours?\b|minutes?\b|o'?clock))"
 _CAPACITY_RES = (
     re.compile(
-        rf"\b(?:take|taking|have|mentor|support|handle|manage|work with|accept|host"
+        rf"\b(?:take|taking|have|mentor|support|handle|manage|work with|accept|host|cap(?:ped)?(?:\s+(?:it|that|them|him|her))?\s+at"
+        rf"|(?:limit|keep)(?:\s+(?:it|that|them|him|her))?\s+to"
         rf"|(?:put|sign|count|pencil|mark|write)\s+me\s+(?:down\s+|in\s+|up\s+)?(?:for|as|with)"
         rf"|puedo\s+(?:con|tomar|aceptar|recibir|atender(?:\s+a)?|acompanar(?:\s+a)?)|je\s+peux\s+(?:en\s+)?(?:prendre|accompagner|suivre)"
         rf"|posso\s+(?:com|ficar\s+com|receber|acompanhar|prendere|seguire|seguirne)|ik\s+kan\s+er)"
@@ -294,12 +303,12 @@ _DECLINE_RE = re.compile(
     # a wish that they not take part: "I'd prefer she not mentor this term", "I'd rather he waited a year"
     r"|\b(?:prefer|rather)\b[^.!?\n]{0,30}\b(?:not|didn'?t|wait(?:ed)?|hold off)\b|\b(?:shouldn'?t|should not|can'?t|cannot)\s+(?:mentor|take on)\b"
     r"|\b(?:pas d'accord|nicht einverstanden|niet akkoord|no estoy de acuerdo|nao concordo|non sono d'accordo|no estoy conforme"
-    r"|niet goedgekeurd|nicht genehmigt|non approvat[oa]|nao aprovad[oa]|no aprobad[oa]|pas approuvee?)\b"
+    r"|niet goedgekeurd|nicht genehmigt|non approvat[oa]|(?:no|non|nao)\s+(?:lo\s+|la\s+|o\s+|a\s+)?(?:apruebo|approvo|aprovo)|nao aprovad[oa]|no aprobad[oa]|pas approuvee?)\b"
 )
 _APPROVE_RE = re.compile(
     r"\b(?:approved?|approving|yes|ok|okay|fine|go ahead|sure|absolutely|of course|sounds good|happy to|all good|agreed|granted|no problem|si|oui|ja|sim"
     r"|aprobad[oa]|de acuerdo|sin problema|approuve|d'accord|c'est bon|genehmigt|einverstanden|in ordnung|aprovad[oa]|tudo bem|concordo|pode ser"
-    r"|goedgekeurd|akkoord|prima|approvat[oa]|va bene|d'accordo)\b"
+    r"|goedgekeurd|akkoord|prima|approvat[oa]|va bene|d'accordo|aprovo|apruebo|approvo|approuve|genehmige|keur goed|ik keur het goed)\b"
 )
 
 
@@ -313,6 +322,9 @@ def _read_decision(item: NumberedQuestion, raw: str) -> tuple[_Read, _Read]:
         return _Read(choice.value, understood=choice.label), _NOTHING
     if bare in label:
         return _Read(bare, understood=label[bare]), _NOTHING
+    if bare in ("y", "n"):  # a one-letter reply from a phone
+        value = "approve" if bare == "y" else "decline"
+        return _Read(value, understood=label.get(value, value)), _NOTHING
     picked = next((m for m in _OPTION_LINE_RE.finditer(fold(raw)) if 1 <= int(m["n"]) <= len(item.options)), None)
     if picked is not None:
         return _decision_of(item.options[int(picked["n"]) - 1].value, picked["rest"], label)
@@ -334,7 +346,7 @@ def _read_decision(item: NumberedQuestion, raw: str) -> tuple[_Read, _Read]:
 
 # A decline that names the approval it refuses ("not approved", "nicht einverstanden") wins over the approving word in it.
 _NOT_APPROVED_RE = re.compile(
-    r"\bnot approved?|don'?t approve|can'?t approve|cannot approve|pas d'accord|nicht einverstanden|niet akkoord|niet goedgekeurd|nicht genehmigt"
+    r"\b(?:no|non|nao|nicht)\s+(?:lo\s+|la\s+|o\s+|a\s+)?(?:apruebo|approvo|aprovo)\b|\bne l'approuve pas\b|\bnot approved?|don'?t approve|can'?t approve|cannot approve|pas d'accord|nicht einverstanden|niet akkoord|niet goedgekeurd|nicht genehmigt"
     r"|non approvat[oa]|nao aprovad[oa]|no aprobad[oa]|pas approuvee?|no estoy de acuerdo|nao concordo|non sono d'accordo"
 )
 _NOT_NUMBER_NO = re.compile(r"\bno (?=more than|fewer than|less than)")
@@ -402,11 +414,12 @@ _RESCHEDULED_RE = re.compile(
 _HELP_RE = re.compile(
     r"\b(?:need help|could use (?:some )?help|help us|stuck|no (?:reply|response|answer)|hasn'?t (?:replied|responded|answered|gotten back)|has not (?:replied|responded)"
     r"|not (?:replying|responding)|doesn'?t (?:reply|respond|answer)|can'?t (?:reach|find a time|get hold)|ghost(?:ed|ing)|unresponsive"
-    r"|necesitamos ayuda|besoin d'aide|brauchen hilfe|precisamos de ajuda|hulp nodig|abbiamo bisogno di aiuto)\b"
+    r"|necesitamos ayuda|besoin d'aide|brauchen hilfe|precisamos de ajuda|hulp nodig|abbiamo bisogno di aiuto|(?:pls|please|plz)\s+help"
+    r"|ci serve (?:una mano|aiuto)|keep missing each other|nos falta ayuda|on a besoin d'un coup de main)\b"
     # a question asking for help, in any of the languages: "Kunnen jullie ons helpen?", "Pouvez-vous nous aider ?"
     r"|\b(?:help|helpen|helfen|aider|aidez|ayudar\w*|ayuden\w*|ajudar\w*|aiutar\w*|aiutateci)\b[^.!?\n]*\?"
 )
-_NOT_HAPPENING_RE = re.compile(r"\b(?:not (?:going to|gonna) (?:happen|work)|isn'?t (?:going to )?work(?:ing)?|won'?t (?:happen|work)|give up|giving up|cancel(?:led|ed)?|call it off|stop|end (?:it|the pairing)|left (?:the school|the district)|on leave|not happening|no va a funcionar|ne va pas marcher|wird nicht|nao vai dar|gaat niet lukken|non funzionera)\b")
+_NOT_HAPPENING_RE = re.compile(r"\b(?:not (?:going to|gonna) (?:happen|work)|isn'?t (?:going to )?work(?:ing)?|won'?t (?:happen|work)|give up|giving up|cancel(?:led|ed)?|call it off|stop|end (?:it|the pairing)|left (?:the school|the district)|on leave|not happening|no va a funcionar|ne va pas marcher|wird nicht|nao vai dar|nao vai rolar|nao vai acontecer|gaat niet lukken|non funzionera)\b")
 
 
 def _read_check_in(item: NumberedQuestion, raw: str) -> _Read:
@@ -450,7 +463,11 @@ _LIKERT_CERTAIN = {
         "completamente d'accordo",
     ),
     4: ("agree", "de acuerdo", "d'accord", "stimme zu", "concordo", "mee eens", "eens", "d'accordo"),
-    3: ("neutral", "neither agree nor disagree", "neither", "neutro", "neutre", "weder noch", "neutraal", "neutrale"),
+    3: (
+        "neither agree or disagree", "ni de acuerdo ni en desacuerdo", "ni d'accord ni pas d'accord", "ni d'accord ni en desaccord",
+        "weder zustimmung noch ablehnung", "stimme weder zu noch nicht zu", "nem concordo nem discordo", "niet eens niet oneens",
+        "niet mee eens niet mee oneens", "ne d'accordo ne in disaccordo",
+    ) + ("neutral", "neither agree nor disagree", "neither", "neutro", "neutre", "weder noch", "neutraal", "neutrale"),
     2: ("disagree", "en desacuerdo", "pas d'accord", "stimme nicht zu", "discordo", "oneens", "niet mee eens", "niet eens", "in disaccordo", "non d'accordo"),
     1: (
         "strongly disagree", "totally disagree", "completely disagree", "totalmente en desacuerdo", "pas du tout d'accord", "stimme gar nicht zu",
@@ -464,6 +481,9 @@ _LIKERT_LOOSE = {
     2: ("not really", "no", "not much", "not very", "rarely", "hardly", "nope", "non", "nein", "nao", "nee"),
     1: ("not at all", "never", "absolutely not", "definitely not", "no way", "nada", "pas du tout", "gar nicht", "de jeito nenhum", "helemaal niet", "per niente"),
 }
+
+
+_LIKERT_SHORT = {"sa": "5", "a": "4", "n": "3", "d": "2", "sd": "1"}
 
 
 def _likert_match(text: str, table: Mapping[int, Sequence[str]]) -> int | None:
@@ -483,7 +503,7 @@ _OUT_OF_FIVE_RE = re.compile(r"\s*[1-5]\s*/\s*5\s*[.!]?\s*")  # "4/5" is one sco
 # "Strongly agree to all three!": one answer for every statement.
 _TO_ALL_RE = re.compile(
     r"\b(?:(?:to|for|on|with)\s+(?:all|every|each|everything)|all\s+(?:three|four|five|3|4|5|of them|of the above)|across the board|a todo|a todas|para todo"
-    r"|a tout|pour tout|zu allem|bei allem|allem|a tudo|para tudo|op alles|met alles|a tutto|su tutto|per tutto)\b"
+    r"|a tout|pour tout|avec tout|zu allem|bei allem|allem|a tudo|para tudo|com tudo|con todo|op alles|met alles|a tutto|su tutto|per tutto|con tutto)\b"
 )
 
 
@@ -595,6 +615,9 @@ def _read_likert(item: NumberedQuestion, raw: str) -> _Read:
     number = re.fullmatch(r"\s*([1-5])(?:\s*(?:/|out of|of)\s*5)?[\s.!]*", text)
     if number:
         return _Read(number[1], understood=label.get(number[1], number[1]))
+    short = _LIKERT_SHORT.get(text.strip(" .!"))
+    if short is not None:  # "SA", "A", "N": the survey's own initials, only as the whole answer
+        return _Read(short, understood=label.get(short, short))
     certain = _likert_match(text, _LIKERT_CERTAIN)
     loose = _likert_match(text, _LIKERT_LOOSE)
     negated = re.search(r"\b(?:don'?t|do not|doesn'?t|not) (?:really )?agree\b", text)
@@ -625,8 +648,33 @@ def _band_of(grade: int) -> str:
     return "K-2" if grade <= 2 else "3-5" if grade <= 5 else "6-8" if grade <= 8 else "9-12"
 
 
+# School years named the way other countries name them, as the US grade each one is: Dutch "groep 5" is grade 3,
+# French "CM1" grade 4 and "5e" grade 7, Portuguese "4º ano" grade 4, Indian "Standard VI" grade 6.
+_FRENCH_GRADES = {"cp": 1, "ce1": 2, "ce2": 3, "cm1": 4, "cm2": 5, "6e": 6, "6eme": 6, "5e": 7, "5eme": 7, "4e": 8, "4eme": 8, "3e": 9, "3eme": 9, "seconde": 10, "terminale": 12}
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10, "xi": 11, "xii": 12}
+_GROEP_RE = re.compile(r"\bgroep(?:en)?\s+(\d)(?:\s*(?:/|-|en|tot|t/m|,)\s*(\d))?\b")
+_FRENCH_GRADE_RE = re.compile(r"(?<![\w])(" + "|".join(sorted(_FRENCH_GRADES, key=len, reverse=True)) + r")(?![\w])")
+_ANO_RE = re.compile(r"\b(\d)\s*[oa°]?\s*ano\b")
+_ROMAN_RE = re.compile(r"\b(?:standard|std|class)\.?\s+(" + "|".join(sorted(_ROMAN, key=len, reverse=True)) + r")\b(?:\s*(?:to|-|–|and|&)\s*(" + "|".join(sorted(_ROMAN, key=len, reverse=True)) + r")\b)?")
+
+
+def _as_us_grades(text: str) -> str:
+    """Folded text with other countries' school years written as US grades ("groep 5/6" -> "grade 3 and grade 4")."""
+
+    def grades(first: int, last: int | None) -> str:
+        numbers = range(first, (last if last is not None and last >= first else first) + 1)
+        return " and ".join("grade k" if number <= 0 else f"grade {number}" for number in numbers)
+
+    text = _GROEP_RE.sub(lambda m: grades(int(m[1]) - 2, int(m[2]) - 2 if m[2] else None), text)
+    text = _ROMAN_RE.sub(lambda m: grades(_ROMAN[m[1]], _ROMAN[m[2]] if m[2] else None), text)
+    text = _ANO_RE.sub(lambda m: grades(int(m[1]), None), text)
+    return _FRENCH_GRADE_RE.sub(lambda m: grades(_FRENCH_GRADES[m[1]], None), text)
+
+
 def _read_grades(raw: str, *, explicit: bool) -> _Read:
-    text = _words(raw)
+    text = _as_us_grades(_words(raw))
+    if text != _words(raw):
+        raw = text
     if explicit:
         try:
             bands = parse_grade_bands(raw)
@@ -675,7 +723,7 @@ _LEAD_IN_RE = re.compile(
     r"^(?:(?:i|we)\s+(?:would|'d)?\s*(?:really\s+)?(?:need|want|like|love)\s+(?:some\s+|more\s+)?(?:help|support|guidance|ideas|coaching)?\s*(?:with|on|in|around)?\s*"
     r"|(?:i\s+)?(?:can|could)\s+(?:help|support)\s+(?:with|on)\s+|i\s+teach\s+|mostly\s+|mainly\s+|especially\s+|also\s+|maybe\s+|probably\s+|definitely\s+|and\s+|the\s+|other\s*:\s*|help\s+with\s+|support\s+(?:with|on)\s+)+"
 )
-_SPLIT_RE = re.compile(r"\s*(?:[;,\n/+]|\band\b|\bas well as\b|\bplus\b|&|\by\b|\bet\b|\bund\b|\be\b|\ben\b)\s*")
+_SPLIT_RE = re.compile(r"\s*(?:[;,\n/+>→]|\bthen\b|\band\b|\bas well as\b|\bplus\b|&|\by\b|\bet\b|\bund\b|\be\b|\ben\b)\s*")
 _MATTERS_WORDS = {
     "grade_band": ("grade", "grades", "grade band", "grade level", "same grade"),
     "subject": ("subject", "same subject", "content", "content area"),
@@ -709,7 +757,12 @@ _OPTION_WORDS: dict[str, tuple[str, ...]] = {
         "special education", "special ed", "sped", "educacion especial", "education specialisee", "enseignement specialise",
         "sonderpadagogik", "forderschule", "educacao especial", "speciaal onderwijs", "sostegno", "educazione speciale",
     ),
-    "ELD": ("english language development", "esl", "ell", "esol", "eal", "english learners", "english as a second language"),
+    "ELD": (
+        "english language development", "esl", "ell", "esol", "eal", "english learners", "english as a second language",
+        "english as an additional language", "ingles como segunda lengua", "ingles como segundo idioma", "espanol como segunda lengua",
+        "francais langue seconde", "fls", "deutsch als zweitsprache", "daz", "ingles como segunda lingua", "portugues como segunda lingua",
+        "portugues lingua nao materna", "nederlands als tweede taal", "nt2", "italiano l2", "italiano come lingua seconda", "italiano per stranieri",
+    ),
     "arts": ("art", "music", "drama", "theater", "theatre", "visual arts", "arte", "artes", "musica", "arts plastiques", "kunst", "musik", "muziek"),
     "PE": (
         "physical education", "p.e.", "gym", "phys ed", "educacion fisica", "eps", "education physique", "sport", "sportunterricht",
@@ -836,7 +889,7 @@ def _read_options(item: NumberedQuestion, raw: str, *, explicit: bool) -> _Read:
 
 
 _NEEDS_TRIGGER_RE = re.compile(
-    r"\b(?:need|needs|want|would like|'d like|looking for|could use|hoping for|hope to get|love)\s+(?:some\s+|more\s+|a little\s+)?(?:help|support|guidance|ideas|feedback|coaching)\s+(?:with|on|in|around|for)\s+(?P<rest>[^.!?\n;]+)"
+    r"\b(?:need|needs|want|would like|'d like|looking for|could use|hoping for|hope to get|love)\s+(?:some\s+|more\s+|a little\s+)?(?:help|support|guidance|ideas|feedback|coaching)\s+(?:with|on|in|around|for)\s*:?\s+(?P<rest>[^.!?\n;]+)"
     r"|\b(?:struggl\w*|work on|working on|improve|improving|get better at|grow in)\s+(?:with\s+)?(?P<rest2>[^.!?\n;]+)"
 )
 _STRENGTHS_TRIGGER_RE = re.compile(
@@ -879,6 +932,9 @@ def _read_availability(raw: str, *, explicit: bool, bell: BellTimes, languages: 
     reading = read_availability(raw, bell=bell, languages=languages)
     if not explicit and not (reading.mentions_days and (reading.slots or reading.excluded)):
         return _NOTHING
+    leftover = unaccounted(" ".join(reading.unread), _AVAILABILITY_WORDS)
+    if not explicit and len(leftover) >= _MOST_UNREAD:
+        return _NOTHING  # a day and a time among other words ("Inglés como segunda lengua"): nothing volunteered
     shown = describe_slots(reading.slots) if reading.slots else None
     if reading.excluded and shown:
         shown += " (not " + ", ".join(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[d] for d in reading.excluded) + ")"
@@ -886,7 +942,18 @@ def _read_availability(raw: str, *, explicit: bool, bell: BellTimes, languages: 
         return _Read(proposal=format_slots(reading.slots) or None, doubt=reading.doubts[0], understood=shown)
     if reading.unsure:
         return _Read(proposal=format_slots(reading.slots), understood=f"{shown} ({'; '.join(reading.unsure)})")
+    if explicit and len(leftover) >= _MOST_UNREAD:
+        # Words next to the days and times that nothing read may change them ("every", "staff meeting"): confirm.
+        return _Read(proposal=format_slots(reading.slots), understood=f'{shown} (you also wrote "{" ".join(leftover[:6])}")')
     return _Read(format_slots(reading.slots), understood=shown)
+
+
+# How many unread words an answer may hold and still be saved at once.
+_MOST_UNREAD = 3
+# Words around days and times that say nothing about them.
+_AVAILABILITY_WORDS = ("free", "available", "works", "work", "best", "can", "meet", "meeting", "ok", "fine", "either", "day", "days", "time", "times", "from", "to", "until",
+    "whichever", "suits", "suit", "convenient", "partner", "mentor", "mentee", "each", "week", "every", "usually", "normally",
+)
 
 
 def _read_choice(item: NumberedQuestion, raw: str) -> _Read:
@@ -934,6 +1001,40 @@ def _read_one(item: NumberedQuestion, raw: str, *, explicit: bool, person_role: 
     return _Read(text, understood=text) if text else _NOTHING
 
 
+# A later line with a label of its own ("I'd like help with: technology") answers another question, not this one.
+_OTHER_LABEL_RE = re.compile(r"\n\s*(?:[^\W\d][\w'’]*\s+){2,}[\w'’]+\s*:[ \t]*\S")
+
+
+def _own_lines(raw: str) -> str:
+    """An answer up to a later line labelled as the answer to something else."""
+    other = _OTHER_LABEL_RE.search(raw)
+    return raw[: other.start()] if other else raw
+
+
+def _asked_apart(item: NumberedQuestion, raw: str, read) -> _Read:  # noqa: ANN001 - a reader of one answer's words
+    """An answer read without the questions it asks; a question alone ("can I be a mentee?") is at most a proposal."""
+    if item.question.key == "met" or item.question.kind == "text" or not asks_something(raw):
+        return read(raw)  # a check-in reads its questions itself; a comment is kept whole
+    told = without_questions(raw)
+    found = read(told) if told.strip(" .,!;:-—–\n") else _NOTHING
+    if found.value is not None or found.proposal is not None:
+        return found
+    asked = read(raw)
+    if asked.value is not None:
+        return _Read(proposal=asked.value, understood=asked.understood, remark=asked.remark)
+    return asked if asked.doubt or asked.proposal is not None else found
+
+
+def _guarded(item: NumberedQuestion, raw: str, read: _Read) -> _Read:
+    """A value saved at once only when nothing in the answer makes it conditional: "unless", "only if" ask to confirm."""
+    if read.value is None or read.doubt or item.question.kind == "text":
+        return read
+    condition = has_condition(raw)
+    if condition is not None:
+        return _Read(proposal=read.value, understood=f"{read.understood or read.value} (you wrote \"{condition}\")", remark=read.remark)
+    return read
+
+
 # Someone leaving the program or the school: nothing a question can hold, so a person reads it.
 _LEAVING_RE = re.compile(
     r"\b(?:take me (?:off|out)|remove me|unsubscribe|withdraw(?: me)?|drop (?:me|out)|(?:quit|leave|leaving) the program(?:me)?"
@@ -979,14 +1080,15 @@ def read_reply(
     for item in questions:
         key = item.question.key
         if key in answers:
-            raw = str(answers[key] or "")
+            raw = corrected(_own_lines(str(answers[key] or "")))  # "4 - no wait, 5": the corrected part is the answer
             if key == "decision":
                 decision, capacity = _read_decision(item, raw)
-                keep(key, decision)
+                keep(key, _guarded(item, raw, decision))
                 if capacity is not _NOTHING and "capacity" not in answers:
-                    keep("capacity", capacity)
+                    keep("capacity", _guarded(item, raw, capacity))
                 continue
-            keep(key, _read_one(item, raw, explicit=True, person_role=person_role, bell=bell, languages=languages))
+            read = lambda words: _read_one(item, words, explicit=True, person_role=person_role, bell=bell, languages=languages)  # noqa: E731
+            keep(key, _guarded(item, raw, _asked_apart(item, raw, read)))
     for item in questions:
         key = item.question.key
         if key in answers or key in values or key in proposals or key in doubts or not text.strip():
