@@ -137,3 +137,17 @@ def test_a_guess_is_held_until_yes_kept_open_by_other_answers_and_dropped_by_no(
     # Written again clearly, it is saved at once.
     again = handle_inbound(engine, SETTINGS, _mail(engine, "ben@d.example", "profile", profile, "4. Wednesdays 3-5pm", now, 5), now=now)
     assert again.saved == {"availability": ["Wed 15:00-17:00"]}
+
+
+def test_a_time_zone_is_read_against_the_persons_own(engine: Engine, tmp_path: Path, now: datetime) -> None:
+    roster = ROSTER.replace("slack_user_id,site", "slack_user_id,timezone,site").replace(",,Garfield", ",,America/New_York,Garfield").replace(",,Lincoln", ",,America/Los_Angeles,Lincoln")
+    term_id = open_term_with_roster(engine, tmp_path, roster, now)
+    context = dialogs.context_key(flow="opt_in", term_id=term_id)
+    handle_inbound(engine, SETTINGS, _mail(engine, "ben@d.example", "opt_in", context, "Mentee please", now, 1), now=now)
+    profile = dialogs.context_key(flow="profile", term_id=term_id)
+    # Ben lives on Eastern time. Pacific time from him is another zone: asked about, never saved as if it were his.
+    other = handle_inbound(engine, SETTINGS, _mail(engine, "ben@d.example", "profile", profile, "4. Fridays at 1pm Pacific", now, 2), now=now)
+    assert "availability" not in other.saved and ("availability" in other.doubts or "availability" in other.proposals)
+    # "4pm ET" is his own time, and is saved.
+    own = handle_inbound(engine, SETTINGS, _mail(engine, "ben@d.example", "profile", profile, "4. Thursdays at 4pm ET", now, 3), now=now)
+    assert own.saved.get("availability") == ["Thu 16:00-17:00"]

@@ -201,16 +201,20 @@ def _reply_key(mail: InboundMail) -> str:
     return "email.reply:" + hashlib.sha256(basis.encode()).hexdigest()[:40]
 
 
-def _reading_settings(session: Session, program_id: int | None) -> tuple[BellTimes, tuple[str, ...]]:
-    """The program's school day and reply languages, for reading free text."""
+def _reading_settings(session: Session, program_id: int | None, person_id: int) -> tuple[BellTimes, tuple[str, ...]]:
+    """The program's school day, in the person's own time zone, and the languages replies may be written in."""
     program = session.get(Program, program_id) if program_id is not None else None
-    if program is None:
-        return BellTimes(), tuple(DEFAULT_LANGUAGES)
-    try:
-        spec = spec_of(program)
-    except ValueError:  # a stored definition that no longer validates must not stop a reply being read
-        return BellTimes(), tuple(DEFAULT_LANGUAGES)
-    return spec.bell_times.bell(), tuple(spec.languages)
+    person = session.get(Person, person_id)
+    bell, languages = BellTimes(), tuple(DEFAULT_LANGUAGES)
+    if program is not None:
+        try:
+            spec = spec_of(program)
+            bell, languages = spec.bell_times.bell(), tuple(spec.languages)
+        except ValueError:  # a stored definition that no longer validates must not stop a reply being read
+            pass
+    # Availability is kept in the person's zone, so "4pm ET" is their own time only when they live on Eastern time.
+    zone = (person.timezone if person is not None else None) or (program.timezone if program is not None else None)
+    return (replace(bell, time_zone=zone) if zone else bell), languages
 
 
 def _last_proposals(session: Session, *, person_id: int, flow: str, context: str) -> list[list[str]]:
@@ -297,7 +301,7 @@ def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now
     own = {item.question.key: item for item in whole.numbered}
     questions = list(whole.numbered) + ([item for item in later.numbered if item.question.key not in own] if later else [])
     with session_scope(engine) as session:
-        bell, languages = _reading_settings(session, view.ctx.program_id)
+        bell, languages = _reading_settings(session, view.ctx.program_id, located.person_id)
         earlier = _last_proposals(session, person_id=located.person_id, flow=flow, context=context)
     confirmed = confirmation(body) if earlier else None
     if confirmed is not None:  # a bare "yes" or "no" to what was proposed answers that, and no question of its own
