@@ -40,6 +40,8 @@ def test_anything_else_is_neither(text: str) -> None:
         ("I need to cancel, I'm going on maternity leave in March", "profile", True, "a request for help"),
         ("Thanks, see you Tuesday in room 12", None, False, "a reply to a notice"),
         ("mentee", "opt_in", False, "answered nothing asked"),
+        ("We never clicked and I'd rather explain why to a person than in a form.", "survey", True, "a request for help"),
+        ("Prefiero hablar con alguien del programa.", "survey", True, "a request for help"),
     ],
 )  # fmt: skip
 def test_replies_that_need_a_person(text: str, flow: str | None, answered: bool, reason: str) -> None:

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from bot import dialogs, notify
 from bot.email import tokens
 from bot.email.availability import DEFAULT_LANGUAGES, BellTimes
-from bot.email.forward import REASON_CHECK_IN_COMMENT, REASON_QUESTION, hold_for_people
+from bot.email.forward import REASON_CHECK_IN_COMMENT, REASON_NOTHING_ASKED, REASON_QUESTION, hold_for_people
 from bot.email.intent import confirmation, needs_person
 from bot.email.limits import MailRefused, MimeLimits, check_parsed, structure_problem
 from bot.email.machines import Verdict, classify, clear_failing
@@ -354,6 +354,10 @@ def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now
     doubts = [_labelled(labels, key_, question) for key_, question in reading.doubts.items() if key_ in still_open]
     answered = bool(saved or proposals or doubts or confirmed is not None)
     reason = needs_person(body, answered=answered, flow=flow)
+    if reason is None and not (saved or proposals or confirmed is not None) and len(body.split()) >= 8:
+        # Only a question back came of a whole sentence ("I'm not her principal any more, please ask Dr. Reyes"):
+        # the bot could use none of it, so a person reads it too.
+        reason = REASON_NOTHING_ASKED
     remark = "\n".join(reading.remarks.values())
     if reason is None and remark:
         reason = REASON_CHECK_IN_COMMENT if flow == "check_in" else REASON_QUESTION

@@ -38,7 +38,9 @@ _HELP_RE = re.compile(
     r"|has not (?:replied|answered|responded)|no (?:reply|response|answer)|never (?:replied|answered|showed)|no[- ]show"
     r"|reschedul\w*|move (?:it|our|the)|cancel\w*|zoom|teams link|meet link|link\b|sick|on leave|maternity|paternity"
     r"|leaving|resign\w*|new (?:mentor|mentee|partner)|different (?:mentor|mentee|partner)|not a good (?:fit|match)"
-    r"|uncomfortable|concern\w*|complain\w*|urgent|call me|contact me|get in touch)\b",
+    r"|uncomfortable|concern\w*|complain\w*|urgent|call me|contact me|get in touch"
+    r"|(?:to|with) a (?:real )?(?:person|human)|(?:talk|speak|explain\w*) (?:it |this |why )?(?:to|with) (?:someone|somebody|a person|you)"
+    r"|hablar con alguien|parler à quelqu'un|mit jemandem sprechen|falar com alguém|met iemand praten|parlare con qualcuno)\b",
     re.IGNORECASE,
 )
 
