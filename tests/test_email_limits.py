@@ -172,7 +172,9 @@ async def test_slack_acks_stay_fast_while_a_20_mb_or_10000_part_email_is_handled
         with session_scope(h.engine) as session:
             assert session.exec(select(DialogState).where(DialogState.flow == "opt_in")).one().answers == {"role": "mentee"}
         assert figures["20 MB reply"]["acks"] >= 3, figures  # acks were measured while the big one was in flight
-        assert all(f["max_ms"] < 100 for f in figures.values()), figures
+        # Parsed on the event loop, such mail held every ack for 8-40 s. The latency itself is measured against a bare
+        # baseline in `bench/inbound_acks.py`; here only that nothing waits on the mail (a bound load can't break).
+        assert all(f["max_ms"] < 2000 for f in figures.values()), figures
     print(f"Slack ack latency while inbound email is handled: {figures}")
 
 
