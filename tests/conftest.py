@@ -151,18 +151,25 @@ class PostgresDatabases:
     """
 
     def __init__(self, admin: Engine, template: str) -> None:
-        self._admin, self._template, self._free, self._all = admin, template, [], set()
+        self._admin, self._template, self._free = admin, template, []
+        self._connections: dict[str, sa.Connection] = {}  # one per database made, kept open: connecting costs more than wiping
         engine = sa.create_engine(_postgres_database_url(template), poolclass=sa.pool.NullPool)
         try:
             metadata = sa.MetaData()
             metadata.reflect(engine)
             with engine.connect() as connection:
                 self._fingerprint = connection.execute(_SCHEMA_FINGERPRINT).scalar_one()
-                sequences = connection.execute(sa.text("select sequencename from pg_sequences where schemaname = 'public'")).scalars().all()
         finally:
             engine.dispose()
         children_first = [table.name for table in reversed(metadata.sorted_tables) if table.name != "alembic_version"]
-        self._wipe = "; ".join([f'delete from "{table}"' for table in children_first] + [f'alter sequence "{sequence}" restart' for sequence in sequences])
+        self._wipe = "; ".join(
+            ["select pg_terminate_backend(pid, 10000) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()"]
+            + ["set lock_timeout = '10s'", "begin"]
+            + [f'delete from "{table}"' for table in children_first]
+            # setval, unlike ALTER SEQUENCE .. RESTART, writes no new file; `false` makes the next value the start again
+            + ["select setval(quote_ident(sequencename), start_value, false) from pg_sequences where schemaname = 'public' and last_value is not null"]
+            + ["commit"]
+        )
         self._vacuum = "vacuum " + ", ".join(f'"{table}"' for table in children_first)
 
     def take(self) -> str:
@@ -172,37 +179,36 @@ class PostgresDatabases:
         name = f"mb_{uuid.uuid4().hex[:12]}"
         with self._admin.connect() as connection:
             connection.execute(sa.text(f'create database "{name}" template "{self._template}"'))
-        self._all.add(name)
-        return _postgres_database_url(name)
+        url = _postgres_database_url(name)
+        self._connections[name] = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT").connect()
+        return url
 
     def give_back(self, url: str) -> None:
         """Wipe the database at `url` for the next test, or drop it when its schema no longer matches the template."""
         name = make_url(url).database
-        engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+        connection = self._connections[name]
         try:
-            with engine.connect() as connection:
-                # What the test (or a process it started) left connected could hold locks; dropping a database would end it too.
-                connection.execute(sa.text("select pg_terminate_backend(pid, 10000) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()"))
-                connection.exec_driver_sql(f"set lock_timeout = '10s'; begin; {self._wipe}; commit")
-                connection.exec_driver_sql(self._vacuum)  # empty pages go, so rows land where a new database puts them
-                reusable = connection.execute(_SCHEMA_FINGERPRINT).scalar_one() == self._fingerprint
+            # It ends what the test (or a process it started) left connected, which could hold locks, as dropping would.
+            connection.exec_driver_sql(self._wipe)
+            connection.exec_driver_sql(self._vacuum)  # empty pages go, so rows land where a new database puts them
+            reusable = connection.execute(_SCHEMA_FINGERPRINT).scalar_one() == self._fingerprint
         except sa.exc.DBAPIError:
             reusable = False
-        finally:
-            engine.dispose()
         if reusable:
             self._free.append(name)
         else:
             self._drop(name)
 
     def _drop(self, name: str) -> None:
-        with self._admin.connect() as connection:
-            connection.execute(sa.text(f'drop database "{name}" with (force)'))
-        self._all.discard(name)
+        connection = self._connections.pop(name)
+        connection.close()
+        connection.engine.dispose()
+        with self._admin.connect() as admin:
+            admin.execute(sa.text(f'drop database "{name}" with (force)'))
 
     def close(self) -> None:
         """Drop every database made."""
-        for name in list(self._all):
+        for name in list(self._connections):
             self._drop(name)
 
 
