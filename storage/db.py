@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -50,8 +52,16 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+@functools.cache
+def head_revision() -> str:
+    """The newest revision of the migrations (read once: the scripts do not change while mentorbot runs)."""
+    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema up to `revision` (head by default)."""
+    if revision == "head" and current_revision(engine) == head_revision():
+        return  # already there; one query instead of loading every migration script again
     command.upgrade(alembic_config(engine), revision)
 
 

@@ -971,8 +971,8 @@ def test_failing_notices_render_on_email_and_slack(engine: Engine, now: datetime
         assert block_kit_problems(rendered.blocks, surface="message") == []
 
 
-def test_migration_0006_adds_and_removes_the_columns(database_url: str) -> None:
-    engine = db.create_db_engine(database_url)
+def test_migration_0006_adds_and_removes_the_columns(empty_database_url: str) -> None:
+    engine = db.create_db_engine(empty_database_url)
     try:
         db.upgrade(engine, "0006")
         columns = {c["name"] for c in sa.inspect(engine).get_columns("person")}

@@ -30,8 +30,8 @@ def _person(session, now, email="ana@district.example", **extra) -> Person:
     return person
 
 
-def test_migrations_create_every_table_and_downgrade_to_empty(database_url: str) -> None:
-    engine = db.create_db_engine(database_url)
+def test_migrations_create_every_table_and_downgrade_to_empty(empty_database_url: str) -> None:
+    engine = db.create_db_engine(empty_database_url)
     assert db.current_revision(engine) is None
     db.upgrade(engine)
     assert db.current_revision(engine) == HEAD
@@ -43,13 +43,13 @@ def test_migrations_create_every_table_and_downgrade_to_empty(database_url: str)
     engine.dispose()
 
 
-def test_migrations_match_the_models(database_url: str) -> None:
+def test_migrations_match_the_models(empty_database_url: str) -> None:
     """Alembic sees no difference between the migrated schema and the SQLModel tables."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    engine = db.create_db_engine(database_url)
+    engine = db.create_db_engine(empty_database_url)
     db.upgrade(engine)
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
