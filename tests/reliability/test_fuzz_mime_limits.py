@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from bot.email.inbound import InboundMail
 from bot.email.limits import MailRefused, MimeLimits, structure_problem
+from tests.reliability.conftest import FULL
 
 LIMITS = MimeLimits(max_bytes=200_000, max_parts=40, max_depth=6)
 HEAD = b"From: Ana Chen <ana@school.example>\r\nTo: reply+abc@mail.example\r\nSubject: Re: profile\r\nMessage-ID: <f@x>\r\n"
@@ -64,7 +65,8 @@ def _read(raw: bytes) -> InboundMail | str:
         return str(refused)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# A quick pass in the default run; `./dev reliability` tries 3,000 structures.
+@settings(max_examples=3000 if FULL else 120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(tree=_tree(), junk=st.binary(max_size=40), fold=st.booleans())
 # Found by this fuzzer: a multipart whose boundary is opened and never given a part made the standard library's
 # get_body raise AttributeError (a 500 the provider would retry).
