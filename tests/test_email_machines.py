@@ -1007,3 +1007,21 @@ def test_a_french_absence_subject_and_a_challenge_response_filter_are_robots() -
     )  # fmt: skip
     person = classify_fields(headers={"from": "lea@ecole.example"}, subject="Re: Absence de mon mentor", text="Il n'est jamais venu.")
     assert (absence.kind, challenge.kind, person.kind) == ("auto_reply", "auto_reply", "person")
+
+
+def test_mail_to_a_failing_address_is_held_back_until_the_person_writes_in(engine: Engine, now: datetime) -> None:
+    ids = _people(engine, now)
+    settings = Settings(_env_file=None, email_token_secret="m" * 40, program_name="Riverside Mentoring")
+    with session_scope(engine) as session:
+        record_bounce(session, verdict=_bounce("ana.chen@district.example"), now=now, **ADMINS)
+        reminder, _ = outbox.enqueue(
+            session, idempotency_key="reminder:test:ana", channel="email", purpose="reminder", recipient="ana.chen@district.example",
+            person_id=ids["Ana Chen"], body={"notice": "reminder", "text": "Your session is tomorrow."}, now=now,
+        )  # fmt: skip
+        session.flush()
+        assert render_email(session, message=reminder, settings=settings, now=now).skip.startswith("address failing since")
+    with session_scope(engine) as session:
+        assert clear_failing(session, ids["Ana Chen"], now)
+    with session_scope(engine) as session:
+        reminder = session.exec(sa.select(OutboxMessage).where(OutboxMessage.idempotency_key == "reminder:test:ana")).scalar_one()
+        assert render_email(session, message=reminder, settings=settings, now=now).skip is None

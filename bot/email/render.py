@@ -423,6 +423,10 @@ def render_notice(session: Session, *, message: OutboxMessage, settings: Setting
     person = session.get(Person, message.person_id) if message.person_id is not None else None
     if person is not None and person.unsubscribed_at is not None and message.body.get("notice") not in ("flow_reply", "data_export"):
         return Rendered(skip="unsubscribed")
+    if person is not None and person.email_failing_at is not None and message.recipient.lower() == person.email.lower():
+        # A bounce said this address can't take mail: sending again only bounces again. The admins were told when it
+        # bounced (and the person on Slack); the mark lifts as soon as the person writes in from it.
+        return Rendered(skip=f"address failing since {person.email_failing_at:%Y-%m-%d}: {person.email_failure or 'bounced'}")
     name = person.name if person is not None else str(message.body.get("person_name") or "")
     program_name = program_name_of(session, message.body) or settings.program_name
     unsubscribe_url = None
