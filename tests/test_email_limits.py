@@ -96,7 +96,7 @@ def test_the_scan_refuses_hostile_structures_and_passes_everyday_mail() -> None:
     for hostile in (nested(to, 2000), many_parts(to, 10_000)):
         with pytest.raises(MailRefused):
             InboundMail.from_bytes(hostile)
-    assert time.perf_counter() - started < 0.5  # refused from the scan: parsing 10,000 parts alone takes seconds
+    assert time.perf_counter() - started < 3  # refused from the scan (milliseconds); parsing 10,000 parts took 8 s and more
     # A boundary the scan can't see (RFC 2231 form) is still caught: by the parser's own depth, or by the walk after it.
     for depth in (30, 2000):
         with pytest.raises(MailRefused, match="deep"):
