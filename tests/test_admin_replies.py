@@ -147,3 +147,23 @@ async def test_an_admin_reads_a_reply_and_marks_it_handled_in_the_browser(browse
         await context.close()
     assert errors == []
     engine.dispose()
+
+
+async def test_many_replies_are_read_page_by_page(tmp_path: Path, sqlite_url: str, now: datetime) -> None:
+    settings = admin_settings(tmp_path, sqlite_url)
+    engine = db.create_db_engine(sqlite_url)
+    db.upgrade(engine)
+    ids, _replies = seed_replies(engine, settings, now)
+    for n in range(60):  # a busy week: 60 more questions from one teacher, a minute apart
+        hold(engine, settings, now + timedelta(hours=1, minutes=n), person_id=ids.dev, text=f"Question number {n}", key=f"busy-{n}")
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        await sign_in_with_link(client, settings, now)
+        first = await client.get("/admin/replies?show=open")
+        second = await client.get("/admin/replies?show=open&page=2")
+        beyond = await client.get("/admin/replies?show=open&page=9")
+    engine.dispose()
+    cards = lambda page: re.findall(r'<section class="card" id="reply-(\d+)"', page.text)  # noqa: E731
+    assert len(cards(first)) == 50 and "Question number 59" in first.text and "Older replies" in first.text and "Newer replies" not in first.text
+    assert len(cards(second)) == 13 and "Question number 9" in second.text and "Newer replies" in second.text and "Older replies" not in second.text
+    assert not set(cards(first)) & set(cards(second))  # every reply on exactly one page
+    assert beyond.status_code == 200 and cards(beyond) == [] and "Newer replies" in beyond.text

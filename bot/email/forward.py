@@ -209,12 +209,12 @@ class HeldRow:
     about: str  # the pairing ("Ana Chen and Ben Ortiz") or "" when the reply names none
 
 
-def list_held(session: Session, *, program_id: int | None, show: str, limit: int = 200) -> list[HeldRow]:
-    """Held replies of the program (open, done or all), newest first."""
+def list_held(session: Session, *, program_id: int | None, show: str, limit: int = 200, offset: int = 0) -> list[HeldRow]:
+    """Held replies of the program (open, done or all), newest first; `limit` of them from the `offset`-th on."""
     query = select(HeldReply, Person).join(Person, col(Person.id) == HeldReply.person_id).where(_visible(program_id))
     if show in ("open", "done"):
         query = query.where(HeldReply.status == show)
-    found = list(session.exec(query.order_by(col(HeldReply.created_at).desc(), col(HeldReply.id).desc()).limit(limit)))
+    found = list(session.exec(query.order_by(col(HeldReply.created_at).desc(), col(HeldReply.id).desc()).offset(offset).limit(limit)))
     # The pairings' people in two queries, not two per row.
     pairings = {p.id: p for p in session.exec(select(Pairing).where(col(Pairing.id).in_({r.pairing_id for r, _ in found if r.pairing_id})))}
     ids = {i for p in pairings.values() for i in (p.mentor_id, p.mentee_id)}

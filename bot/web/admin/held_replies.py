@@ -26,6 +26,7 @@ from storage.models import Program
 
 logger = logging.getLogger(__name__)
 Show = Literal["open", "done", "all"]
+PAGE_SIZE = 50  # replies per page: long threads pasted in make each one tall
 
 
 def _program(session: Session, name: str) -> Program | None:
@@ -58,14 +59,19 @@ def register(
     """Add GET /admin/replies and its form (mark handled, or open again) to the admin router."""
 
     @router.get("/replies")
-    def replies(request: Request, who: admin, show: Show = "open") -> Response:  # type: ignore[valid-type]
+    def replies(request: Request, who: admin, show: Show = "open", page: int = 1) -> Response:  # type: ignore[valid-type]
+        page = max(1, min(page, 100_000))
         with session_scope(engine) as session:
             program = _program(session, program_name())
             program_id = program.id if program else None
-            rows = forward.list_held(session, program_id=program_id, show=show)
+            # One more than a page tells whether an older page exists, without counting them all.
+            rows = forward.list_held(session, program_id=program_id, show=show, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
             waiting = forward.open_count(session, program_id=program_id)
         zone = ZoneInfo(program.timezone if program else settings.default_timezone)
-        return render(request, "replies.html", active="replies", rows=rows, show=show, waiting=waiting, zone=zone)
+        return render(
+            request, "replies.html", active="replies", rows=rows[:PAGE_SIZE], show=show, waiting=waiting, zone=zone, page=page,
+            older=len(rows) > PAGE_SIZE,
+        )  # fmt: skip
 
     @router.post("/replies/{held_reply_id}/handled")
     def mark_handled(
