@@ -137,6 +137,9 @@ def test_a_guess_is_held_until_yes_kept_open_by_other_answers_and_dropped_by_no(
     # Written again clearly, it is saved at once.
     again = handle_inbound(engine, SETTINGS, _mail(engine, "ben@d.example", "profile", profile, "4. Wednesdays 3-5pm", now, 5), now=now)
     assert again.saved == {"availability": ["Wed 15:00-17:00"]}
+    # A saved answer is corrected by its number, as the echo says, while other questions are still open.
+    fixed = handle_inbound(engine, SETTINGS, _mail(engine, "ben@d.example", "profile", profile, "1. K-2, sorry", now, 6), now=now)
+    assert fixed.saved == {"grade_bands": ["K-2"]}
 
 
 def test_a_time_zone_is_read_against_the_persons_own(engine: Engine, tmp_path: Path, now: datetime) -> None:

@@ -290,8 +290,9 @@ def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now
     pending_keys = [item.question.key for item in view.pending]
     default = pending_keys[0] if pending_keys else None
     extraction = extract_answers(body, [item.asked() for item in view.numbered], default)
-    if pending_keys and extraction.answers and not set(extraction.answers) & set(pending_keys):
-        # Only answered questions were named: most likely a numbered list answering the open question.
+    if pending_keys and len(extraction.answers) > 1 and not set(extraction.answers) & set(pending_keys):
+        # Only answered questions were named, several of them: most likely a numbered list ("1. math 2. science")
+        # answering the open question. One answered question named alone is a correction of it, as the echo invites.
         extraction = extract_answers(body, [item.asked() for item in view.pending], default)
     # An opt-in reply often says more than it was asked ("Mentee please. I need help with assessment"): the profile's
     # questions are read from it too, so what was volunteered is kept and not asked again.
