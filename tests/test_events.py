@@ -6,6 +6,7 @@ import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -17,6 +18,7 @@ from bot.rounds.guides import guide_context
 from storage import repo
 from storage.db import session_scope
 from storage.models import OutboxMessage, Person, Program, Round, RoundSignup, ScheduledAction
+from tests.adminkit import admin_settings, serving, sign_in_with_link
 
 PROGRAM = "Event Program"
 CONFIG = schedule.ScheduleConfig(session_minutes=30, public_base_url="http://mentorbot.test")
@@ -483,3 +485,17 @@ def test_a_superscript_number_names_no_topic_and_raises_nothing(engine: Engine, 
     outcome = events.apply_reply(engine, round_id=round_id, person_id=person_id(engine, "ben@d.example"), text="join ¹", source="email", now=at(OPENS, 12))
     assert outcome.status != "joined" and outcome.text  # a friendly answer, not a crash
     assert signups(engine, round_id) == []
+
+
+async def test_opening_an_event_from_the_admin_page_announces_it_like_round_open(engine: Engine, database_url: str, tmp_path: Path, now: datetime) -> None:
+    setup_program(engine, tmp_path, now)
+    round_id = new_event(engine, now)
+    settings = admin_settings(tmp_path, database_url).model_copy(update={"program_name": PROGRAM})
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        csrf = await sign_in_with_link(client, settings, now)
+        opened = await client.post(f"/admin/rounds/{round_id}/move", data={"csrf_token": csrf, "target": "collecting"})
+        page = await client.get(opened.headers["location"])
+        again = await client.post(f"/admin/rounds/{round_id}/move", data={"csrf_token": csrf, "target": "collecting"})
+    assert opened.status_code == 303 and "is now collecting. Announced to 6 people or channels." in page.text
+    assert len(outbox(engine, "round.announce")) == 6  # everyone in the pool, once
+    assert again.status_code in (303, 400, 409) and len(outbox(engine, "round.announce")) == 6  # a second click invites nobody twice

@@ -22,6 +22,7 @@ from sqlmodel import col, select
 
 from bot import dialogs, notify
 from bot.rounds import service
+from bot.rounds.events import open_round
 from bot.rounds.lifecycle import IllegalTransition
 from bot.settings import Settings
 from bot.slack import blocks as bk
@@ -342,8 +343,6 @@ def _round_line(round_: Round) -> str:
 
 
 def _round_open(engine: Engine, settings: Settings, args: argparse.Namespace, now: datetime) -> list[dict[str, Any]]:
-    from bot.rounds.events import open_round
-
     queued = open_round(engine, round_id=args.round_id, now=now)  # a round that announces itself invites its pool, once
     told = f" Announced to {queued} people or channels." if queued else ""
     return [bk.section(f"Round *{args.round_id}* is collecting.{told} Preview it with `{COMMAND} round preview {args.round_id}`.")]
@@ -356,7 +355,8 @@ def _round_preview(engine: Engine, settings: Settings, args: argparse.Namespace,
     if kind == "speed":
         raise service.RoundError("a speed-mentoring event is paired by rotation at the event, so it has no preview; it runs as scheduled")
     if status == "draft":
-        service.move_round(engine, round_id=args.round_id, target="collecting", now=now)
+        # The same opening as `round open`: a round that announces itself invites its pool, once.
+        open_round(engine, round_id=args.round_id, now=now)
         status = "collecting"
     if status == "collecting" or (status == "review" and args.rematch):
         service.run_matching(engine, round_id=args.round_id, session_minutes=settings.session_minutes, now=now)

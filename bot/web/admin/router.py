@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from bot.roster import RosterFileError
-from bot.rounds import service
+from bot.rounds import events, service
 from bot.rounds.lifecycle import IllegalTransition, allowed_round_moves
 from bot.settings import Settings
 from bot.rounds import reports
@@ -455,7 +455,13 @@ def admin_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
     @router.post("/rounds/{round_id}/move")
     def move(request: Request, admin: Posted, round_id: int, target: Annotated[Literal["collecting", "running", "closed"], Form()]) -> Response:
         with session_scope(engine) as session:
-            get_round(session, round_id)
+            draft = get_round(session, round_id)[0].status == "draft"
+        if target == "collecting" and draft:
+            # Opening for collection is the same operation the CLI's and Slack's `round open` run: a topic event or
+            # interview round also announces itself to its pool (once per person).
+            queued = events.open_round(engine, round_id=round_id, now=now())
+            note = f"Round {round_id} is now collecting." + (f" Announced to {queued} people or channels." if queued else "")
+            return done(request, f"/admin/rounds/{round_id}", note)
         round_ = service.move_round(engine, round_id=round_id, target=target, now=now())
         return done(request, f"/admin/rounds/{round_id}", f"Round {round_id} is now {round_.status}.")
 
