@@ -109,6 +109,11 @@ class InboundMail:
             machine=machine,
         )
 
+    def answer_thread(self) -> dict[str, Any]:
+        """Where our answer to this email goes in its thread: In-Reply-To it, References the last ten of the thread."""
+        references = [*(self.references or ([self.in_reply_to] if self.in_reply_to else [])), *([self.message_id] if self.message_id else [])]
+        return {"in_reply_to": self.message_id, "references": references[-10:]}
+
     @staticmethod
     def _read_8bit_as(part: EmailMessage, charset: str) -> None:
         """Read an unencoded 8-bit text part in the charset its carrier declared, when its own label can't be right.
@@ -250,11 +255,6 @@ def _pass_on(engine: Engine, settings: Settings, *, person_id: int, text: str, s
     return held.told
 
 
-def _thread(mail: InboundMail) -> dict[str, Any]:
-    references = [*(mail.references or ([mail.in_reply_to] if mail.in_reply_to else [])), *([mail.message_id] if mail.message_id else [])]
-    return {"in_reply_to": mail.message_id, "references": references[-10:]}
-
-
 def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now: datetime) -> InboundResult:
     """Apply one inbound email to the dialog it answers, and queue the follow-up. Never raises for bad input."""
     # NUL never means anything in mail text, and PostgreSQL cannot store it: drop it before anything is saved.
@@ -381,7 +381,7 @@ def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now
         # The questions this answer asks about specifically: in doubt, or proposed and waiting for a yes.
         "asks": {item[1]: "confirm" for item in proposals} | {key_: question for key_, question in reading.doubts.items() if key_ in still_open},
         "completed": outcome.complete and bool(outcome.saved), "next_flow": next_flow, "next_context": next_context,
-        "done_message": done_message, "thread": _thread(mail),
+        "done_message": done_message, "thread": mail.answer_thread(),
     }  # fmt: skip
     with session_scope(engine) as session:
         person = session.get(Person, located.person_id)
@@ -411,6 +411,6 @@ def _notice_reply(engine: Engine, settings: Settings, mail: InboundMail, located
         person = session.get(Person, located.person_id)
         enqueue(
             session, idempotency_key=key, channel="email", purpose="email.reply.notice", recipient=person.email, person_id=person.id,
-            body={"notice": "passed_on", "subject": mail.subject, "text": told, "thread": _thread(mail), "person_name": person.name}, now=now,
+            body={"notice": "passed_on", "subject": mail.subject, "text": told, "thread": mail.answer_thread(), "person_name": person.name}, now=now,
         )  # fmt: skip
     return InboundResult("applied", "passed on", person_id=located.person_id, reply_key=key, passed_on=told)

@@ -23,7 +23,7 @@ from email.header import decode_header, make_header
 from email.iterators import body_line_iterator
 from email.message import EmailMessage, Message
 from email.parser import HeaderParser
-from email.utils import getaddresses, parseaddr
+from email.utils import parseaddr
 from typing import Literal
 
 import sqlalchemy as sa

@@ -271,11 +271,10 @@ def signup_reply(engine: Engine, settings: Settings, mail: InboundMail, *, now: 
         outcome = apply_reply_in(session, round_id=round_id, person_id=person.id, text=strip_quoted(mail.text or html_to_text(mail.html)), source="email", now=now)
         round_ = session.get(Round, round_id)
         program = program_of_round(session, round_) if round_ is not None else None
-        references = [*(mail.references or ([mail.in_reply_to] if mail.in_reply_to else [])), *([mail.message_id] if mail.message_id else [])]
         notice = {
             "notice": "signup.reply", "round_id": round_id, "program_id": program.id if program else 0,
             "program_name": program.name if program else settings.program_name, "status": outcome.status,
-            "text": outcome.text, "subject": mail.subject, "thread": {"in_reply_to": mail.message_id, "references": references[-10:]},
+            "text": outcome.text, "subject": mail.subject, "thread": mail.answer_thread(),
             "person_name": person.name,
         }  # fmt: skip
         enqueue(session, idempotency_key=key, channel="email", purpose="email.reply.signup", recipient=person.email, person_id=person.id, body=notice, now=now)
@@ -290,10 +289,8 @@ _ERASE_CODE_RE = re.compile(r"^\W*erase\W*(\d{3})[ -]?(\d{3})\b", re.IGNORECASE)
 def _erasure_code_notice(text: str, mail: InboundMail) -> dict[str, object]:
     """An email about erasing one's data, in the thread of the reply that asked. "data_export" is the one kind of
     notice sent even to someone who unsubscribed: it only ever answers their own request about their data."""
-    references = [*(mail.references or ([mail.in_reply_to] if mail.in_reply_to else [])), *([mail.message_id] if mail.message_id else [])]
     return {
-        "notice": "data_export", "subject": "Erasing your data in mentorbot", "text": text,
-        "thread": {"in_reply_to": mail.message_id, "references": references[-10:]},
+        "notice": "data_export", "subject": "Erasing your data in mentorbot", "text": text, "thread": mail.answer_thread(),
     }  # fmt: skip
 
 
