@@ -6,7 +6,7 @@ import pytest
 
 from bot.email.questions import NumberedQuestion
 from bot.email.understand import BellTimes, Reading, read_reply
-from bot.flows.definitions import APPROVAL, CHECK_IN, OPT_IN, PROFILE, ROLE_CHOICES, SURVEY
+from bot.flows.definitions import APPROVAL, CHECK_IN, GRADE_BAND_CHOICES, OPT_IN, PROFILE, ROLE_CHOICES, SURVEY
 from bot.flows.model import Flow, FlowContext
 
 CTX = FlowContext(topics=("classroom management", "lesson planning", "assessment", "family engagement", "co-teaching"))
@@ -689,3 +689,13 @@ def test_a_day_and_time_among_other_words_is_not_volunteered() -> None:
     text = "1. 9-12\n2. Inglés como segunda lengua"
     reading = read_reply({"grade_bands": "9-12", "subjects": "Inglés como segunda lengua"}, text, PROFILE_ONLY, person_role="mentee")
     assert "availability" not in reading.values and reading.values.get("subjects") == "ELD"
+
+
+@pytest.mark.parametrize("piece", ["x", "\n", "12 ", "1", "? ", "mon 3-"])
+def test_hostile_lengths_are_read_quickly_and_never_raise(piece: str) -> None:
+    # Once quadratic (a 200,000-letter word took 80 s, 60,000 newlines 135 s) or a crash (20,000 digits as a grade).
+    questions = [NumberedQuestion(i + 1, q, GRADE_BAND_CHOICES if q.key == "grade_bands" else ()) for i, q in enumerate(PROFILE.questions)]
+    text = piece * (200_000 // len(piece))
+    for key in ("grade_bands", "availability", "needs"):
+        reading = read_reply({key: text}, text, questions, person_role="mentee")
+        assert isinstance(reading, Reading) and key not in reading.values or reading.values[key]

@@ -131,7 +131,7 @@ def test_parse_grade_bands_accepts(text, expected):
     assert parse_grade_bands(text) == expected
 
 
-@pytest.mark.parametrize("text", ["middle", "elementary", "13", "0", "K-13", "6-8;high school"])
+@pytest.mark.parametrize("text", ["middle", "elementary", "13", "0", "K-13", "6-8;high school", "1" * 5000, "12 " * 3000])
 def test_parse_grade_bands_rejects(text):
     message = error_for(parse_grade_bands, text)
     assert "is not a grade band" in message

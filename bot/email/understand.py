@@ -33,6 +33,14 @@ from bot.flows.parsers import GRADE_BANDS, AnswerError, parse_grade_bands
 
 __all__ = ["DEFAULT_LANGUAGES", "BellTimes", "Reading", "read_reply"]
 
+MAX_READ = 8000  # characters of one answer, or of a whole reply, that are read
+
+
+def _bounded(text: object) -> str:
+    """At most MAX_READ characters, with runs of digits cut to six: no answer here needs a longer number (a time, a
+    grade, a count), and Python refuses int() of one over 4,300 digits."""
+    return re.sub(r"\d{7,}", lambda run: run[0][:6], str(text or "")[:MAX_READ])
+
 
 @dataclass(frozen=True)
 class Reading:
@@ -1002,7 +1010,8 @@ def _read_one(item: NumberedQuestion, raw: str, *, explicit: bool, person_role: 
 
 
 # A later line with a label of its own ("I'd like help with: technology") answers another question, not this one.
-_OTHER_LABEL_RE = re.compile(r"\n\s*(?:[^\W\d][\w'’]*\s+){2,}[\w'’]+\s*:[ \t]*\S")
+# Only spaces may lead the line: "\n\s*" ran over every blank line after each newline (quadratic: 135 s on 60,000).
+_OTHER_LABEL_RE = re.compile(r"\n[ \t]*(?:[^\W\d][\w'’]*[ \t]+){2,}[\w'’]+[ \t]*:[ \t]*\S")
 
 
 def _own_lines(raw: str) -> str:
@@ -1061,7 +1070,10 @@ def read_reply(
     doubts: dict[str, str] = {}
     understood: dict[str, str] = {}
     remarks: dict[str, str] = {}
-    text = str(text or "")[:20000]
+    # No real answer runs to thousands of characters; reading is bounded so a hostile reply can't hold a worker (the
+    # whole text still reaches a person when it is passed on).
+    text = _bounded(text)
+    answers = {key: _bounded(value) for key, value in answers.items()}
 
     def keep(key: str, read: _Read) -> None:
         if read.value is not None and not read.doubt:

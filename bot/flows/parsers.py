@@ -153,7 +153,8 @@ def _grade(word: str) -> int | None:
     word = re.sub(r"(?<=\d)(?:st|nd|rd|th)$", "", word)
     if word in _GRADE_WORDS:
         return _GRADE_WORDS[word]
-    if word.isdecimal() and 1 <= int(word) <= 12:
+    # A grade has at most two digits; int() of a long run of them is refused by Python (and pointless).
+    if word.isdecimal() and len(word) <= 2 and 1 <= int(word) <= 12:
         return int(word)
     return None
 
