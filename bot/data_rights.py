@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
+from bot.errors import NotFound
 from bot.outbox import enqueue
 from storage import repo
 from storage.models import (
@@ -49,7 +50,7 @@ UNSENT = ("pending", "sending", "committing", "failed")
 EXPORT_FILENAME = "mentorbot-my-data.json"
 
 
-class NoSuchPerson(repo.NotFound):
+class NoSuchPerson(repo.NotFound, NotFound):
     """Nobody on file matches; the message says so plainly (every channel shows NotFound as a friendly line)."""
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.programs.pools import pool_member_ids, refresh_all_pools
 from bot.roster import RosterRow, RowError, read_roster
@@ -142,36 +143,44 @@ def _columns_of(answers: dict[str, Any], program_prefix: str | None) -> dict[str
     return out
 
 
-def write_roster_csv(engine: Engine, path: Path, *, program_name: str | None = None) -> int:
-    """Write everyone on file in the roster format (custom answers as extra columns); returns the count.
+def roster_rows_in(session: Session, *, program_name: str | None = None) -> tuple[list[str], list[list[Any]]]:
+    """Everyone on file in the roster format (custom answers as extra columns): the header and one row per person.
 
-    With `program_name`, only that program's pool is written, with the roster's extra columns and that
-    program's own question answers (never another program's).
+    With `program_name`, only that program's pool, with the roster's extra columns and that program's own
+    question answers (never another program's).
     """
     program_prefix = None
-    with session_scope(engine) as session:
-        people = repo.list_people(session)
-        if program_name is not None:
-            program = repo.get_program(session, name=program_name)
-            program_prefix = f"custom:{program.id}:"
-            members = pool_member_ids(session, program_id=program.id)
-            people = [person for person in people if members is None or person.id in members]
-        stored = repo.profiles(session, person_ids=[person.id for person in people])
+    people = repo.list_people(session)
+    if program_name is not None:
+        program = repo.get_program(session, name=program_name)
+        program_prefix = f"custom:{program.id}:"
+        members = pool_member_ids(session, program_id=program.id)
+        people = [person for person in people if members is None or person.id in members]
+    stored = repo.profiles(session, person_ids=[person.id for person in people])
     answers = {person_id: _columns_of(mine, program_prefix) for person_id, mine in stored.items()}
     custom = sorted({q.removeprefix("custom:") for a in answers.values() for q in a if q.startswith("custom:")})
+    rows = []
+    for person in people:
+        mine = answers[person.id]
+        joined = {key: ";".join(mine.get(key) or ()) for key in LIST_ANSWERS}
+        rows.append(
+            [
+                person.email, person.name, person.role, person.slack_user_id or "", person.site or "",
+                person.prep_program or "", joined["grade_bands"], joined["subjects"], joined["strengths"],
+                joined["needs"], joined["availability"], person.timezone,
+                person.capacity if person.role in ("mentor", "both") else "", person.principal_email or "",
+                joined["avoid"], *(mine.get(f"custom:{name}", "") for name in custom),
+            ]
+        )  # fmt: skip
+    return [*ROSTER_COLUMNS, *custom], rows
+
+
+def write_roster_csv(engine: Engine, path: Path, *, program_name: str | None = None) -> int:
+    """Write everyone on file as a roster CSV that `import_roster` reads back; returns the count."""
+    with session_scope(engine) as session:
+        headers, rows = roster_rows_in(session, program_name=program_name)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow([*ROSTER_COLUMNS, *custom])
-        for person in people:
-            mine = answers[person.id]
-            joined = {key: ";".join(mine.get(key) or ()) for key in LIST_ANSWERS}
-            writer.writerow(
-                [
-                    person.email, person.name, person.role, person.slack_user_id or "", person.site or "",
-                    person.prep_program or "", joined["grade_bands"], joined["subjects"], joined["strengths"],
-                    joined["needs"], joined["availability"], person.timezone,
-                    person.capacity if person.role in ("mentor", "both") else "", person.principal_email or "",
-                    joined["avoid"], *(mine.get(f"custom:{name}", "") for name in custom),
-                ]
-            )  # fmt: skip
-    return len(people)
+        writer.writerow(headers)
+        writer.writerows(rows)
+    return len(rows)

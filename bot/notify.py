@@ -19,7 +19,7 @@ from bot.outbox import enqueue
 from bot.programs.pools import pool_member_ids
 from bot.rounds.lifecycle import check_term_accepts_rounds
 from storage import repo
-from storage.db import session_scope
+from storage.db import in_transaction, session_scope
 from storage.models import Enrollment, OutboxMessage, Person, Term
 
 
@@ -109,27 +109,29 @@ def dispatch_events(engine: Engine, events: Iterable[Event], *, now: datetime) -
     return queued
 
 
-def invite_to_term(engine: Engine, *, term_id: int, now: datetime) -> int:
+def invite_to_term_in(session: Session, *, term_id: int, now: datetime) -> int:
     """Send the term's opt-in question to everyone on file who has not answered it yet; returns how many were asked."""
     asked = 0
-    with session_scope(engine) as session:
-        term = session.get(Term, term_id)
-        if term is None:
-            raise repo.NotFound(f"there is no term {term_id}")
-        check_term_accepts_rounds(term.status)
-        answered = {
-            e.person_id for e in session.exec(select(Enrollment).where(Enrollment.term_id == term_id)) if e.status != "invited"
-        }
-        members = pool_member_ids(session, program_id=term.program_id)
-        for person in repo.list_people(session):
-            if person.id in answered or person.role == "none" or person.unsubscribed_at is not None:
-                continue
-            if members is not None and person.id not in members:
-                continue  # only the program's pool is invited to its terms
-            repo.upsert_enrollment(
-                session, term_id=term_id, person_id=person.id, role=person.role, capacity=person.capacity,
-                status="invited", approval="not_required", now=now,
-            )  # fmt: skip
-            context = context_key(flow="opt_in", term_id=term_id)
-            asked += bool(prompt_flow(session, person=person, flow="opt_in", context=context, now=now, extra={"term_name": term.name}))
+    term = session.get(Term, term_id)
+    if term is None:
+        raise repo.NotFound(f"there is no term {term_id}")
+    check_term_accepts_rounds(term.status)
+    answered = {
+        e.person_id for e in session.exec(select(Enrollment).where(Enrollment.term_id == term_id)) if e.status != "invited"
+    }
+    members = pool_member_ids(session, program_id=term.program_id)
+    for person in repo.list_people(session):
+        if person.id in answered or person.role == "none" or person.unsubscribed_at is not None:
+            continue
+        if members is not None and person.id not in members:
+            continue  # only the program's pool is invited to its terms
+        repo.upsert_enrollment(
+            session, term_id=term_id, person_id=person.id, role=person.role, capacity=person.capacity,
+            status="invited", approval="not_required", now=now,
+        )  # fmt: skip
+        context = context_key(flow="opt_in", term_id=term_id)
+        asked += bool(prompt_flow(session, person=person, flow="opt_in", context=context, now=now, extra={"term_name": term.name}))
     return asked
+
+
+invite_to_term = in_transaction(invite_to_term_in)

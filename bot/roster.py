@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from bot.errors import UserError
 from bot.flows.parsers import (
     AnswerError,
     Slot,
@@ -109,7 +110,7 @@ class RosterReadResult:
     data_rows: int = 0
 
 
-class RosterFileError(Exception):
+class RosterFileError(UserError):
     """The roster file as a whole can't be read; the message names the file and says why."""
 
 

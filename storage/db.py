@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -15,6 +16,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+
+T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -90,3 +93,18 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def in_transaction(function: Callable[..., T]) -> Callable[..., T]:
+    """The engine form of a function that takes a session: `f(engine, ...)` runs `f_in(session, ...)` in its own transaction.
+
+    Every operation is written once, against a session (the caller's unit of work); this makes the one-call form
+    for scripts, the demo and tests without a second copy of the body.
+    """
+
+    @functools.wraps(function)
+    def in_own_transaction(engine: Engine, /, *args: Any, **kwargs: Any) -> T:
+        with session_scope(engine) as session:
+            return function(session, *args, **kwargs)
+
+    return in_own_transaction

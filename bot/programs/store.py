@@ -10,14 +10,15 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.errors import NotFound
 from bot.programs.pools import refresh_pool, roster_snapshot
 from bot.programs.spec import DERIVED_KEYS, ProgramSpec
 from storage import repo
-from storage.db import session_scope
+from storage.db import in_transaction, session_scope
 from storage.models import Program
 
 
-class UnknownProgram(repo.NotFound):
+class UnknownProgram(repo.NotFound, NotFound):
     """A program name that does not exist; the message lists the programs there are."""
 
 
@@ -49,54 +50,58 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return sorted(key for key in set(old) | set(new) if key not in DERIVED_KEYS and old.get(key) != new.get(key))
 
 
-def apply_specs(engine: Engine, specs: Sequence[ProgramSpec], *, now: datetime, dry_run: bool = False) -> list[ProgramChange]:
+def apply_specs_in(session: Session, specs: Sequence[ProgramSpec], *, now: datetime, dry_run: bool = False) -> list[ProgramChange]:
     """Create or update each program and resolve its pool, all in one transaction (none of it on a dry run)."""
     from bot.programs.pools import members_pool
     from storage.models import PoolMember
 
     changes: list[ProgramChange] = []
-    with session_scope(engine) as session:
-        roster = roster_snapshot(session)  # people are the same for every program of the file
-        for spec in specs:
-            program = session.exec(select(Program).where(Program.name == spec.name)).first()
-            new_settings = spec.settings_dict()
-            if program is None:
-                program = Program(name=spec.name, timezone=spec.timezone, settings=new_settings, created_at=now)
-                session.add(program)
-                session.flush()
-                change = ProgramChange(spec.name, "created")
-            else:
-                old = spec_of(program)
-                fields = _diff(old.settings_dict(), new_settings)
-                if program.timezone != spec.timezone:
-                    fields = sorted([*fields, "timezone"])
-                had_pool = members_pool(session, program_id=program.id) is not None
-                change = ProgramChange(spec.name, "updated" if fields or not had_pool else "unchanged", fields or ([] if had_pool else ["pool"]))
-                # Keys other features keep on the program survive; the definition's own keys are replaced.
-                kept = {key: value for key, value in (program.settings or {}).items() if key not in ProgramSpec.model_fields and key not in DERIVED_KEYS}
-                program.timezone = spec.timezone
-                program.settings = {**kept, **new_settings}
-            change.pool_added, change.pool_removed = refresh_pool(session, program=program, spec=spec, roster=roster)
-            pool = members_pool(session, program_id=program.id)
-            change.pool_size = len(session.exec(select(PoolMember.person_id).where(PoolMember.pool_id == pool.id)).all())
-            if change.action == "unchanged" and (change.pool_added or change.pool_removed):
-                change.action, change.fields = "updated", ["pool members"]
-            changes.append(change)
-        if dry_run:
-            session.rollback()  # the plan is reported; nothing is kept
+    roster = roster_snapshot(session)  # people are the same for every program of the file
+    for spec in specs:
+        program = session.exec(select(Program).where(Program.name == spec.name)).first()
+        new_settings = spec.settings_dict()
+        if program is None:
+            program = Program(name=spec.name, timezone=spec.timezone, settings=new_settings, created_at=now)
+            session.add(program)
+            session.flush()
+            change = ProgramChange(spec.name, "created")
+        else:
+            old = spec_of(program)
+            fields = _diff(old.settings_dict(), new_settings)
+            if program.timezone != spec.timezone:
+                fields = sorted([*fields, "timezone"])
+            had_pool = members_pool(session, program_id=program.id) is not None
+            change = ProgramChange(spec.name, "updated" if fields or not had_pool else "unchanged", fields or ([] if had_pool else ["pool"]))
+            # Keys other features keep on the program survive; the definition's own keys are replaced.
+            kept = {key: value for key, value in (program.settings or {}).items() if key not in ProgramSpec.model_fields and key not in DERIVED_KEYS}
+            program.timezone = spec.timezone
+            program.settings = {**kept, **new_settings}
+        change.pool_added, change.pool_removed = refresh_pool(session, program=program, spec=spec, roster=roster)
+        pool = members_pool(session, program_id=program.id)
+        change.pool_size = len(session.exec(select(PoolMember.person_id).where(PoolMember.pool_id == pool.id)).all())
+        if change.action == "unchanged" and (change.pool_added or change.pool_removed):
+            change.action, change.fields = "updated", ["pool members"]
+        changes.append(change)
+    if dry_run:
+        session.rollback()  # the plan is reported; nothing is kept
     return changes
 
 
-def list_programs(engine: Engine) -> list[tuple[Program, ProgramSpec, int | None]]:
+apply_specs = in_transaction(apply_specs_in)
+
+
+def list_programs_in(session: Session) -> list[tuple[Program, ProgramSpec, int | None]]:
     """Every program with its definition and pool size (None: no pool, everyone takes part), by name."""
     from bot.programs.pools import pool_member_ids
 
-    with session_scope(engine) as session:
-        out = []
-        for program in session.exec(select(Program).order_by(Program.name)):
-            members = pool_member_ids(session, program_id=program.id)
-            out.append((program, spec_of(program), None if members is None else len(members)))
-        return out
+    out = []
+    for program in session.exec(select(Program).order_by(Program.name)):
+        members = pool_member_ids(session, program_id=program.id)
+        out.append((program, spec_of(program), None if members is None else len(members)))
+    return out
+
+
+list_programs = in_transaction(list_programs_in)
 
 
 def export_specs(engine: Engine, *, names: Sequence[str] | None = None) -> list[ProgramSpec]:

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from bot.errors import UserError
 from bot.programs.spec import ProgramFile, ProgramSpec
 
 
@@ -25,7 +26,7 @@ class Problem:
         return f"{at}: {self.where}: {self.message}" if self.where else f"{at}: {self.message}"
 
 
-class ProgramFileError(ValueError):
+class ProgramFileError(UserError):
     """A program file that cannot be applied; `problems` lists every one found."""
 
     def __init__(self, path: str, problems: list[Problem]) -> None:

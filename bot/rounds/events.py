@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.errors import UserError
 from bot.matching import MatchResult, match_round
 from bot.notify import send_notice
 from bot.outbox import enqueue
@@ -45,7 +46,7 @@ _JOIN_WORDS = ("join", "in", "yes", "sign me up", "sign up", "add me", "count me
 _LEAVE_WORDS = ("leave", "drop", "cancel", "withdraw", "remove me", "out", "not going", "stop")
 
 
-class SignupError(ValueError):
+class SignupError(UserError):
     """A request about a sign-up that cannot be carried out; the message is meant for the person."""
 
 

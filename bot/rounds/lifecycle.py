@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.errors import Conflict
+
 ROUND_STATES = ("draft", "collecting", "matching", "review", "published", "running", "closed")
 TERM_STATES = ("open", "closed")
 
@@ -30,7 +32,7 @@ _NEXT_STEP_HINT = {
 }
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(Conflict):
     """A state change the lifecycle does not allow; the message says why, in plain words."""
 
 

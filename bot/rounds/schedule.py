@@ -29,7 +29,7 @@ from bot.rounds.calendar import PairPlan, ProgramCalendar, is_quiet, next_sendab
 from bot.rounds.participants import history_from, round_settings_for, to_participant
 from bot.settings import Settings
 from storage import repo
-from storage.db import session_scope
+from storage.db import in_transaction, session_scope
 from storage.models import CheckIn, Enrollment, OutboxMessage, Pairing, Person, PlannedSession, Program, Round, ScheduledAction, Term
 
 logger = logging.getLogger(__name__)
@@ -159,16 +159,18 @@ def _schedule(session: Session, *, round_id: int, actions) -> None:
         )
 
 
-def schedule_term_reminders(engine: Engine, *, term_id: int, now: datetime, offsets_days: tuple[int, ...] = (3, 7)) -> int:
+def schedule_term_reminders_in(session: Session, *, term_id: int, now: datetime, offsets_days: tuple[int, ...] = (3, 7)) -> int:
     """Remind people who have not answered the opt-in (or left the profile half done) after each offset."""
-    with session_scope(engine) as session:
-        program, _calendar = program_calendar(session, term_id=term_id)
-        for n, days in enumerate(offsets_days, start=2):
-            repo.schedule_action(
-                session, idempotency_key=f"term.remind:{term_id}:{n}", kind="term.remind", due_at=now + timedelta(days=days),
-                payload={"term_id": term_id, "attempt": n, "quiet_tz": program.timezone},
-            )  # fmt: skip
+    program, _calendar = program_calendar(session, term_id=term_id)
+    for n, days in enumerate(offsets_days, start=2):
+        repo.schedule_action(
+            session, idempotency_key=f"term.remind:{term_id}:{n}", kind="term.remind", due_at=now + timedelta(days=days),
+            payload={"term_id": term_id, "attempt": n, "quiet_tz": program.timezone},
+        )  # fmt: skip
     return len(offsets_days)
+
+
+schedule_term_reminders = in_transaction(schedule_term_reminders_in)
 
 
 # --- the sweep ---------------------------------------------------------------------------------
@@ -641,54 +643,56 @@ HANDLERS = {
 # --- rematch -----------------------------------------------------------------------------------
 
 
-def rematch(engine: Engine, *, pairing_id: int, now: datetime, config: ScheduleConfig) -> Pairing | None:
+def rematch_in(session: Session, *, pairing_id: int, now: datetime, config: ScheduleConfig) -> Pairing | None:
     """Cancel a stalled pairing and find the mentee a new mentor with the matcher (never the same one again)."""
-    with session_scope(engine) as session:
-        old = session.get(Pairing, pairing_id)
-        if old is None:
-            raise repo.NotFound(f"there is no pairing {pairing_id}")
-        if old.status in ("cancelled", "completed"):
-            raise service.RoundError(f"pairing {pairing_id} is {old.status}; only a running pair can be rematched")
-        round_ = repo.get_round(session, round_id=old.round_id)
-        old.status = "cancelled"
-        session.flush()
-        withdraw_pairing(session, pairing=old, now=now, why="the program is finding the mentee a new mentor.")
-        week_of = round_.start_on or now.date()
-        people = repo.enrollments(session, term_id=round_.term_id)
-        answers = repo.profiles(session, person_ids=[p.id for _, p in people])
-        earlier = [p for p in repo.earlier_pairings_in_term(session, term_id=round_.term_id, before_round_id=round_.id + 1)]
-        load = repo.mentor_load(p for p in earlier if p.status != "cancelled")
-        participants = []
-        for enrollment, person in people:
-            if enrollment.status != "opted_in":
-                continue
-            if person.id == old.mentee_id:
-                mentee = to_participant(enrollment, person, answers[person.id], capacity_left=0, week_of=week_of)
-                participants.append(replace(mentee, role="mentee"))
-            elif enrollment.role in ("mentor", "both"):
-                participant = to_participant(enrollment, person, answers[person.id], capacity_left=enrollment.capacity - load.get(person.id, 0), week_of=week_of)
-                # Only the one mentee is being placed: everyone else takes part as a mentor here.
-                participants.append(replace(participant, role="mentor"))
-        email_of = {person.id: person.email for _, person in people}
-        history = history_from(earlier, email_of)
-        history = History(past_pairs=history.past_pairs | {(email_of[old.mentor_id], email_of[old.mentee_id])}, recent_load=history.recent_load)
-        # The round's own relaxations and its program's rules hold for a replacement mentor as for the first match.
-        settings = round_settings_for(session, round_, topic=round_.topic, sessions=round_.sessions, session_minutes=config.session_minutes, reference_date=week_of)
-        result = match_round(participants, settings, history)
-        if not result.pairs:
-            return None
-        (pair,) = result.pairs
-        id_of = {person.email: person.id for _, person in people}
-        new = Pairing(
-            round_id=round_.id, mentor_id=id_of[pair.mentor], mentee_id=id_of[pair.mentee], score=pair.score,
-            breakdown={part.factor: part.points for part in pair.breakdown}, reasons=list(pair.reasons),
-            status="active" if round_.status == "running" else "published", created_at=now,
-        )  # fmt: skip
-        session.add(new)
-        session.flush()
-        plans = _plan_pairs(session, round_=round_, pairs=[new], now=now, config=config)
-        _, calendar = program_calendar(session, term_id=round_.term_id)
-        actions = [a for a in plan_round(round_id=round_.id, published_at=now, end_on=round_.end_on, pairs=plans, calendar=calendar) if a.kind not in ("round.notify", "survey.ask", "round.close", "round.start")]
-        _schedule(session, round_id=round_.id, actions=actions)
-        notify_pairing(session, pairing=new, round_=round_, now=now, config=config)
-        return new
+    old = session.get(Pairing, pairing_id)
+    if old is None:
+        raise repo.NotFound(f"there is no pairing {pairing_id}")
+    if old.status in ("cancelled", "completed"):
+        raise service.RoundError(f"pairing {pairing_id} is {old.status}; only a running pair can be rematched")
+    round_ = repo.get_round(session, round_id=old.round_id)
+    old.status = "cancelled"
+    session.flush()
+    withdraw_pairing(session, pairing=old, now=now, why="the program is finding the mentee a new mentor.")
+    week_of = round_.start_on or now.date()
+    people = repo.enrollments(session, term_id=round_.term_id)
+    answers = repo.profiles(session, person_ids=[p.id for _, p in people])
+    earlier = [p for p in repo.earlier_pairings_in_term(session, term_id=round_.term_id, before_round_id=round_.id + 1)]
+    load = repo.mentor_load(p for p in earlier if p.status != "cancelled")
+    participants = []
+    for enrollment, person in people:
+        if enrollment.status != "opted_in":
+            continue
+        if person.id == old.mentee_id:
+            mentee = to_participant(enrollment, person, answers[person.id], capacity_left=0, week_of=week_of)
+            participants.append(replace(mentee, role="mentee"))
+        elif enrollment.role in ("mentor", "both"):
+            participant = to_participant(enrollment, person, answers[person.id], capacity_left=enrollment.capacity - load.get(person.id, 0), week_of=week_of)
+            # Only the one mentee is being placed: everyone else takes part as a mentor here.
+            participants.append(replace(participant, role="mentor"))
+    email_of = {person.id: person.email for _, person in people}
+    history = history_from(earlier, email_of)
+    history = History(past_pairs=history.past_pairs | {(email_of[old.mentor_id], email_of[old.mentee_id])}, recent_load=history.recent_load)
+    # The round's own relaxations and its program's rules hold for a replacement mentor as for the first match.
+    settings = round_settings_for(session, round_, topic=round_.topic, sessions=round_.sessions, session_minutes=config.session_minutes, reference_date=week_of)
+    result = match_round(participants, settings, history)
+    if not result.pairs:
+        return None
+    (pair,) = result.pairs
+    id_of = {person.email: person.id for _, person in people}
+    new = Pairing(
+        round_id=round_.id, mentor_id=id_of[pair.mentor], mentee_id=id_of[pair.mentee], score=pair.score,
+        breakdown={part.factor: part.points for part in pair.breakdown}, reasons=list(pair.reasons),
+        status="active" if round_.status == "running" else "published", created_at=now,
+    )  # fmt: skip
+    session.add(new)
+    session.flush()
+    plans = _plan_pairs(session, round_=round_, pairs=[new], now=now, config=config)
+    _, calendar = program_calendar(session, term_id=round_.term_id)
+    actions = [a for a in plan_round(round_id=round_.id, published_at=now, end_on=round_.end_on, pairs=plans, calendar=calendar) if a.kind not in ("round.notify", "survey.ask", "round.close", "round.start")]
+    _schedule(session, round_id=round_.id, actions=actions)
+    notify_pairing(session, pairing=new, round_=round_, now=now, config=config)
+    return new
+
+
+rematch = in_transaction(rematch_in)

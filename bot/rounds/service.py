@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.errors import UserError
 from bot.matching import MatchResult, SideConstraints, match_round, solve_with_side_constraints
 from bot.rounds.lifecycle import (
     IllegalTransition,
@@ -21,22 +22,22 @@ from bot.rounds.lifecycle import (
 from bot.programs.pools import members_pool, pool_member_ids
 from bot.rounds.participants import ProgramRules, history_from, round_settings, to_participant
 from storage import repo
-from storage.db import session_scope
+from storage.db import in_transaction, session_scope
 from storage.models import Enrollment, Person, Program, Round, Term
 
 MATCH_ACTION = "round.match"
 logger = logging.getLogger(__name__)
 
 
-class RoundError(ValueError):
+class RoundError(UserError):
     """A request about a term or round that cannot be carried out; the message is meant for the admin."""
 
 
 # --- terms -------------------------------------------------------------------------------------
 
 
-def open_term(
-    engine: Engine, *, program_name: str, timezone: str, name: str, opt_in_by: date | None, now: datetime
+def open_term_in(
+    session: Session, *, program_name: str, timezone: str, name: str, opt_in_by: date | None, now: datetime
 ) -> Term:
     """Open a new term for the program; a second term with the same name is refused."""
     name = name.strip()
@@ -44,22 +45,26 @@ def open_term(
         raise RoundError("a term needs a name, such as \"Spring 2027\"")
     if opt_in_by is not None and opt_in_by < now.date():
         raise RoundError(f"the opt-in date {opt_in_by} is already past")
-    with session_scope(engine) as session:
-        program = repo.get_or_create_program(session, name=program_name, timezone=timezone, now=now)
-        if repo.find_term(session, program_id=program.id, name=name) is not None:
-            raise RoundError(f"a term called '{name}' already exists")
-        return repo.create_term(session, program_id=program.id, name=name, opt_in_by=opt_in_by, now=now)
+    program = repo.get_or_create_program(session, name=program_name, timezone=timezone, now=now)
+    if repo.find_term(session, program_id=program.id, name=name) is not None:
+        raise RoundError(f"a term called '{name}' already exists")
+    return repo.create_term(session, program_id=program.id, name=name, opt_in_by=opt_in_by, now=now)
 
 
-def close_term(engine: Engine, *, program_name: str, name: str | None, now: datetime) -> Term:
+open_term = in_transaction(open_term_in)
+
+
+def close_term_in(session: Session, *, program_name: str, name: str | None, now: datetime) -> Term:
     """Close a term whose rounds are all closed."""
-    with session_scope(engine) as session:
-        program = repo.get_program(session, name=program_name)
-        term = repo.get_term(session, program_id=program.id, name=name)
-        unfinished = [(r.id, r.status) for r in repo.list_rounds(session, term_id=term.id) if r.status != "closed"]
-        check_term_close(term.status, unfinished)
-        term.status, term.closed_at = "closed", now
-        return term
+    program = repo.get_program(session, name=program_name)
+    term = repo.get_term(session, program_id=program.id, name=name)
+    unfinished = [(r.id, r.status) for r in repo.list_rounds(session, term_id=term.id) if r.status != "closed"]
+    check_term_close(term.status, unfinished)
+    term.status, term.closed_at = "closed", now
+    return term
+
+
+close_term = in_transaction(close_term_in)
 
 
 @dataclass
@@ -71,44 +76,46 @@ class EnrollmentCounts:
     awaiting_approval: int = 0
 
 
-def enroll_from_roster(engine: Engine, *, program_name: str, term_name: str | None, require_approval: bool, now: datetime) -> EnrollmentCounts:
+def enroll_from_roster_in(session: Session, *, program_name: str, term_name: str | None, require_approval: bool, now: datetime) -> EnrollmentCounts:
     """Enroll everyone on file in the term as their roster row says (role and capacity), for programs that opt in by roster."""
     counts = EnrollmentCounts()
-    with session_scope(engine) as session:
-        term = _open_term(session, program_name=program_name, term_name=term_name)
-        program = session.get(Program, term.program_id)
-        members = pool_member_ids(session, program_id=term.program_id)
-        rules = ProgramRules.of(program.settings)
-        # The program's own setting wins over the site-wide default the caller passes.
-        require_approval = bool((program.settings or {}).get("require_approval", require_approval))
-        for person in repo.list_people(session):
-            if members is not None and person.id not in members:
-                continue  # the program's pool decides who takes part
-            role = rules.role_for(person.role)
-            is_mentor = role in ("mentor", "both")
-            opted_out = is_mentor and person.capacity <= 0 and role == "mentor"
-            approval = "pending" if (is_mentor and require_approval and not opted_out) else "not_required"
-            repo.upsert_enrollment(
-                session,
-                term_id=term.id,
-                person_id=person.id,
-                role="none" if opted_out else role,
-                capacity=person.capacity if is_mentor else 0,
-                status="opted_out" if opted_out else "opted_in",
-                approval=approval,
-                now=now,
-            )
-            if opted_out:
-                counts.opted_out += 1
-                continue
-            counter = {"mentor": "mentors", "mentee": "mentees", "both": "both"}[role]
-            setattr(counts, counter, getattr(counts, counter) + 1)
-            counts.awaiting_approval += approval == "pending"
+    term = _open_term(session, program_name=program_name, term_name=term_name)
+    program = session.get(Program, term.program_id)
+    members = pool_member_ids(session, program_id=term.program_id)
+    rules = ProgramRules.of(program.settings)
+    # The program's own setting wins over the site-wide default the caller passes.
+    require_approval = bool((program.settings or {}).get("require_approval", require_approval))
+    for person in repo.list_people(session):
+        if members is not None and person.id not in members:
+            continue  # the program's pool decides who takes part
+        role = rules.role_for(person.role)
+        is_mentor = role in ("mentor", "both")
+        opted_out = is_mentor and person.capacity <= 0 and role == "mentor"
+        approval = "pending" if (is_mentor and require_approval and not opted_out) else "not_required"
+        repo.upsert_enrollment(
+            session,
+            term_id=term.id,
+            person_id=person.id,
+            role="none" if opted_out else role,
+            capacity=person.capacity if is_mentor else 0,
+            status="opted_out" if opted_out else "opted_in",
+            approval=approval,
+            now=now,
+        )
+        if opted_out:
+            counts.opted_out += 1
+            continue
+        counter = {"mentor": "mentors", "mentee": "mentees", "both": "both"}[role]
+        setattr(counts, counter, getattr(counts, counter) + 1)
+        counts.awaiting_approval += approval == "pending"
     return counts
 
 
-def decide_approval(
-    engine: Engine,
+enroll_from_roster = in_transaction(enroll_from_roster_in)
+
+
+def decide_approval_in(
+    session: Session,
     *,
     program_name: str,
     term_name: str | None,
@@ -121,19 +128,21 @@ def decide_approval(
     """Record a principal's decision on a mentor: approve (optionally changing capacity) or decline."""
     if capacity is not None and not 0 <= capacity <= 10:
         raise RoundError("capacity must be a whole number from 0 to 10")
-    with session_scope(engine) as session:
-        term = _open_term(session, program_name=program_name, term_name=term_name)
-        person = repo.people_by_email(session, emails=[mentor_email.strip().lower()]).get(mentor_email.strip().lower())
-        if person is None:
-            raise RoundError(f"nobody with the email {mentor_email} is on the roster")
-        enrollment = repo.get_enrollment(session, term_id=term.id, person_id=person.id)
-        if enrollment.role not in ("mentor", "both"):
-            raise RoundError(f"{person.name} has not opted in as a mentor this term")
-        enrollment.approval = "approved" if approve else "declined"
-        enrollment.approved_by, enrollment.decided_at, enrollment.updated_at = decided_by, now, now
-        if capacity is not None:
-            enrollment.capacity = capacity
-        return enrollment
+    term = _open_term(session, program_name=program_name, term_name=term_name)
+    person = repo.people_by_email(session, emails=[mentor_email.strip().lower()]).get(mentor_email.strip().lower())
+    if person is None:
+        raise RoundError(f"nobody with the email {mentor_email} is on the roster")
+    enrollment = repo.get_enrollment(session, term_id=term.id, person_id=person.id)
+    if enrollment.role not in ("mentor", "both"):
+        raise RoundError(f"{person.name} has not opted in as a mentor this term")
+    enrollment.approval = "approved" if approve else "declined"
+    enrollment.approved_by, enrollment.decided_at, enrollment.updated_at = decided_by, now, now
+    if capacity is not None:
+        enrollment.capacity = capacity
+    return enrollment
+
+
+decide_approval = in_transaction(decide_approval_in)
 
 
 def _open_term(session: Session, *, program_name: str, term_name: str | None) -> Term:
@@ -215,59 +224,61 @@ def _check_signup_window(request: RoundRequest, *, today: date) -> None:
         raise RoundError("the sessions (--end-on) come after the match date")
 
 
-def create_round(engine: Engine, *, program_name: str, term_name: str | None, request: RoundRequest, now: datetime) -> Round:
+def create_round_in(session: Session, *, program_name: str, term_name: str | None, request: RoundRequest, now: datetime) -> Round:
     """Create a draft round in the term and, when it has a match date, schedule its matching."""
     validate_round_request(request, today=now.date())
-    with session_scope(engine) as session:
-        term = _open_term(session, program_name=program_name, term_name=term_name)
-        program = repo.get_program(session, name=program_name)
-        fields: dict[str, Any] = {
-            "kind": request.kind,
-            "topic": (request.topic or "").strip() or None,
-            "sessions": request.sessions if request.kind == "micro" else 1,
-            "start_on": request.start_on,
-            "match_on": request.match_on,
-            "end_on": request.end_on,
-            "rotations": request.rotations,
-            "rotation_minutes": request.rotation_minutes,
-        }
-        if request.kind in ("event", "interview"):
-            from bot.rounds.events import parse_topics
+    term = _open_term(session, program_name=program_name, term_name=term_name)
+    program = repo.get_program(session, name=program_name)
+    fields: dict[str, Any] = {
+        "kind": request.kind,
+        "topic": (request.topic or "").strip() or None,
+        "sessions": request.sessions if request.kind == "micro" else 1,
+        "start_on": request.start_on,
+        "match_on": request.match_on,
+        "end_on": request.end_on,
+        "rotations": request.rotations,
+        "rotation_minutes": request.rotation_minutes,
+    }
+    if request.kind in ("event", "interview"):
+        from bot.rounds.events import parse_topics
 
-            topics = parse_topics(request.topics or request.topic) if request.kind == "event" else []
-            fields["topic"] = topics[0] if len(topics) == 1 else None
-            fields["sessions"] = request.sessions if request.kind == "event" else 1
-            fields["settings"] = {"topics": topics} if topics else {}
-        if request.kind == "speed" and request.starts_at is not None:
-            if request.starts_at < now:
-                raise RoundError(f"{request.starts_at:%Y-%m-%d %H:%M} is already past")
-            fields["settings"] = {"starts_at": request.starts_at.isoformat()}
-            fields["start_on"] = fields["end_on"] = request.starts_at.astimezone(ZoneInfo(program.timezone)).date()
-        members = members_pool(session, program_id=program.id)
-        if members is not None:
-            fields["pool_id"] = members.id  # the round draws on its program's pool
-        round_ = repo.create_round(session, term_id=term.id, fields=fields, now=now)
-        if request.kind == "speed":
-            # The rotation schedule goes out the school day before the event (the sweep moves it out of quiet time).
-            starts = speed_start(round_, timezone_name=program.timezone)
-            repo.schedule_action(
-                session, idempotency_key=f"speed.plan:{round_.id}", kind="speed.plan", due_at=starts - timedelta(days=1),
-                round_id=round_.id, payload={"quiet_tz": program.timezone},
-            )  # fmt: skip
-        if request.kind in ("event", "interview"):
-            # The announcement goes out when sign-ups open (08:00 program time; at once if that is now or past).
-            opens = datetime.combine(request.start_on or now.date(), time(8, 0), ZoneInfo(program.timezone))
-            repo.schedule_action(
-                session, idempotency_key=f"round.announce:{round_.id}", kind="round.announce", due_at=max(opens, now),
-                round_id=round_.id, payload={"quiet_tz": program.timezone},
-            )  # fmt: skip
-        if request.kind != "speed" and request.match_on:
-            # Match at 06:00 in the program's zone, before the school day, on the match date.
-            due = datetime.combine(request.match_on, time(6, 0), ZoneInfo(program.timezone))
-            repo.schedule_action(
-                session, idempotency_key=f"{MATCH_ACTION}:{round_.id}", kind=MATCH_ACTION, due_at=due, round_id=round_.id
-            )
-        return round_
+        topics = parse_topics(request.topics or request.topic) if request.kind == "event" else []
+        fields["topic"] = topics[0] if len(topics) == 1 else None
+        fields["sessions"] = request.sessions if request.kind == "event" else 1
+        fields["settings"] = {"topics": topics} if topics else {}
+    if request.kind == "speed" and request.starts_at is not None:
+        if request.starts_at < now:
+            raise RoundError(f"{request.starts_at:%Y-%m-%d %H:%M} is already past")
+        fields["settings"] = {"starts_at": request.starts_at.isoformat()}
+        fields["start_on"] = fields["end_on"] = request.starts_at.astimezone(ZoneInfo(program.timezone)).date()
+    members = members_pool(session, program_id=program.id)
+    if members is not None:
+        fields["pool_id"] = members.id  # the round draws on its program's pool
+    round_ = repo.create_round(session, term_id=term.id, fields=fields, now=now)
+    if request.kind == "speed":
+        # The rotation schedule goes out the school day before the event (the sweep moves it out of quiet time).
+        starts = speed_start(round_, timezone_name=program.timezone)
+        repo.schedule_action(
+            session, idempotency_key=f"speed.plan:{round_.id}", kind="speed.plan", due_at=starts - timedelta(days=1),
+            round_id=round_.id, payload={"quiet_tz": program.timezone},
+        )  # fmt: skip
+    if request.kind in ("event", "interview"):
+        # The announcement goes out when sign-ups open (08:00 program time; at once if that is now or past).
+        opens = datetime.combine(request.start_on or now.date(), time(8, 0), ZoneInfo(program.timezone))
+        repo.schedule_action(
+            session, idempotency_key=f"round.announce:{round_.id}", kind="round.announce", due_at=max(opens, now),
+            round_id=round_.id, payload={"quiet_tz": program.timezone},
+        )  # fmt: skip
+    if request.kind != "speed" and request.match_on:
+        # Match at 06:00 in the program's zone, before the school day, on the match date.
+        due = datetime.combine(request.match_on, time(6, 0), ZoneInfo(program.timezone))
+        repo.schedule_action(
+            session, idempotency_key=f"{MATCH_ACTION}:{round_.id}", kind=MATCH_ACTION, due_at=due, round_id=round_.id
+        )
+    return round_
+
+
+create_round = in_transaction(create_round_in)
 
 
 def move_round(engine: Engine, *, round_id: int, target: str, now: datetime) -> Round:
@@ -441,28 +452,30 @@ class PairView:
     topic: str | None = None  # topic events: the pair's topic; interviews: what the mentee asked to learn about
 
 
-def round_pairs(engine: Engine, *, round_id: int) -> tuple[Round, list[PairView]]:
+def round_pairs_in(session: Session, *, round_id: int) -> tuple[Round, list[PairView]]:
     """The round and its pairings with names, for display and export."""
     from bot.rounds.events import pairing_topic
 
-    with session_scope(engine) as session:
-        round_ = repo.get_round(session, round_id=round_id)
-        pairings = repo.round_pairings(session, round_id=round_id)
-        people = {p.id: p for p in _people(session, {x.mentor_id for x in pairings} | {x.mentee_id for x in pairings})}
-        views = [
-            PairView(
-                mentor_name=people[p.mentor_id].name,
-                mentor_email=people[p.mentor_id].email,
-                mentee_name=people[p.mentee_id].name,
-                mentee_email=people[p.mentee_id].email,
-                score=p.score,
-                reasons=list(p.reasons),
-                status=p.status,
-                topic=pairing_topic(round_, p),
-            )
-            for p in pairings
-        ]
-        return round_, views
+    round_ = repo.get_round(session, round_id=round_id)
+    pairings = repo.round_pairings(session, round_id=round_id)
+    people = {p.id: p for p in _people(session, {x.mentor_id for x in pairings} | {x.mentee_id for x in pairings})}
+    views = [
+        PairView(
+            mentor_name=people[p.mentor_id].name,
+            mentor_email=people[p.mentor_id].email,
+            mentee_name=people[p.mentee_id].name,
+            mentee_email=people[p.mentee_id].email,
+            score=p.score,
+            reasons=list(p.reasons),
+            status=p.status,
+            topic=pairing_topic(round_, p),
+        )
+        for p in pairings
+    ]
+    return round_, views
+
+
+round_pairs = in_transaction(round_pairs_in)
 
 
 def _people(session: Session, ids: set[int]) -> list[Person]:
