@@ -8,13 +8,14 @@ when they send. People with a Slack ID are reached on Slack, everyone else by em
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from bot.dialogs import Event, context_key
+from bot.dialogs import Event, context_key, current_state_in
 from bot.outbox import enqueue
 from bot.programs.pools import pool_member_ids
 from bot.rounds.lifecycle import check_term_accepts_rounds
@@ -82,31 +83,33 @@ def principal_for(session: Session, *, mentor: Person, now: datetime) -> Person 
     return principal
 
 
-def dispatch_events(engine: Engine, events: Iterable[Event], *, now: datetime) -> int:
+def dispatch_events_in(session: Session, events: Iterable[Event], *, now: datetime) -> int:
     """Queue the messages that dialog events call for; returns how many were queued."""
     queued = 0
-    with session_scope(engine) as session:
-        for event in events:
-            person = session.get(Person, event.person_id)
-            if person is None:
+    for event in events:
+        person = session.get(Person, event.person_id)
+        if person is None:
+            continue
+        if event.kind == "approval_requested":
+            principal = principal_for(session, mentor=person, now=now)
+            term_id = event.data["term_id"]
+            if principal is None:
+                # No principal on file: the program admins decide instead (they see pending mentors in `status`).
                 continue
-            if event.kind == "approval_requested":
-                principal = principal_for(session, mentor=person, now=now)
-                term_id = event.data["term_id"]
-                if principal is None:
-                    # No principal on file: the program admins decide instead (they see pending mentors in `status`).
-                    continue
-                context = context_key(flow="approval", term_id=term_id, subject_id=person.id)
-                queued += len(
-                    prompt_flow(
-                        session, person=principal, flow="approval", context=context, now=now,
-                        extra={"mentor_name": person.name, "mentor_email": person.email, "capacity": event.data["capacity"]},
-                    )
-                )  # fmt: skip
-            elif event.kind == "approval_decided":
-                notice = {"notice": "approval_decided", **event.data}
-                queued += len(send_notice(session, person=person, purpose="approval.decided", key=f"{event.data['term_id']}:{person.id}:{event.data['approval']}:{event.data['capacity']}", notice=notice, now=now))
+            context = context_key(flow="approval", term_id=term_id, subject_id=person.id)
+            queued += len(
+                prompt_flow(
+                    session, person=principal, flow="approval", context=context, now=now,
+                    extra={"mentor_name": person.name, "mentor_email": person.email, "capacity": event.data["capacity"]},
+                )
+            )  # fmt: skip
+        elif event.kind == "approval_decided":
+            notice = {"notice": "approval_decided", **event.data}
+            queued += len(send_notice(session, person=person, purpose="approval.decided", key=f"{event.data['term_id']}:{person.id}:{event.data['approval']}:{event.data['capacity']}", notice=notice, now=now))
     return queued
+
+
+dispatch_events = in_transaction(dispatch_events_in)
 
 
 def invite_to_term_in(session: Session, *, term_id: int, now: datetime) -> int:
@@ -135,3 +138,49 @@ def invite_to_term_in(session: Session, *, term_id: int, now: datetime) -> int:
 
 
 invite_to_term = in_transaction(invite_to_term_in)
+
+
+@dataclass
+class Reminded:
+    """How many people a reminder asked again, by what they had left unanswered."""
+
+    opt_in: int = 0
+    profile: int = 0
+    approval: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.opt_in + self.profile + self.approval
+
+
+def remind_unanswered(session: Session, *, term: Term, now: datetime, attempt: str, principals: bool) -> Reminded:
+    """Ask again everyone in the term who hasn't answered: the opt-in, an unfinished profile and, with `principals`,
+    a principal's decision on a mentor waiting for them.
+
+    The scheduled term reminders and an admin's nudge are this one function; `attempt` keys the messages, so a
+    reminder repeated with the same attempt (a retried job, a double click) is sent once.
+    """
+    counts = Reminded()
+    enrollments = session.exec(select(Enrollment).where(Enrollment.term_id == term.id, col(Enrollment.status).in_(("invited", "opted_in"))))
+    for enrollment in list(enrollments):
+        person = session.get(Person, enrollment.person_id)
+        if person is None or person.unsubscribed_at is not None:
+            continue
+        if enrollment.status == "invited":
+            context = context_key(flow="opt_in", term_id=term.id)
+            prompt_flow(session, person=person, flow="opt_in", context=context, now=now, extra={"term_name": term.name, "reminder": True}, attempt=attempt)
+            counts.opt_in += 1
+            continue
+        context = context_key(flow="profile", term_id=term.id)
+        state = current_state_in(session, person_id=person.id, flow="profile", context=context)
+        if state is None or state.status != "complete":
+            prompt_flow(session, person=person, flow="profile", context=context, now=now, extra={"term_name": term.name, "reminder": True}, attempt=attempt)
+            counts.profile += 1
+        if principals and enrollment.approval == "pending":
+            principal = principal_for(session, mentor=person, now=now)
+            if principal is not None:
+                context = context_key(flow="approval", term_id=term.id, subject_id=person.id)
+                extra = {"mentor_name": person.name, "mentor_email": person.email, "capacity": enrollment.capacity, "reminder": True}
+                prompt_flow(session, person=principal, flow="approval", context=context, now=now, extra=extra, attempt=attempt)
+                counts.approval += 1
+    return counts

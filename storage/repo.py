@@ -42,9 +42,14 @@ def get_or_create_program(session: Session, *, name: str, timezone: str, now: da
     return program
 
 
+def find_program(session: Session, *, name: str) -> Program | None:
+    """The program called `name`, if any."""
+    return session.exec(select(Program).where(Program.name == name)).first()
+
+
 def get_program(session: Session, *, name: str) -> Program:
     """The program called `name`, or NotFound."""
-    program = session.exec(select(Program).where(Program.name == name)).first()
+    program = find_program(session, name=name)
     if program is None:
         raise NotFound(f"there is no program called '{name}' yet; import a roster first")
     return program
@@ -350,6 +355,16 @@ def finish_action(session: Session, *, action_id: int, status: str, result: str,
         .where(ScheduledAction.id == action_id)
         .values(status=status, result=result, done_at=now)
     )
+
+
+def drop_pending_actions(session: Session, *, round_id: int, why: str, now: datetime) -> int:
+    """Mark the round's actions that have not run yet as skipped, with the reason; returns how many."""
+    result = session.execute(
+        sa.update(ScheduledAction)
+        .where(ScheduledAction.round_id == round_id, ScheduledAction.status == "pending")
+        .values(status="skipped", result=why, done_at=now)
+    )
+    return result.rowcount or 0
 
 
 def round_actions(session: Session, *, round_id: int) -> list[ScheduledAction]:

@@ -14,7 +14,8 @@ import pytest
 
 from bot.matching import Participant
 from bot.rounds import reports
-from bot.web.admin import charts, exports, mail
+from bot import exports
+from bot.web.admin import charts, mail
 from storage.models import ScheduledAction
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from bot.dialogs import context_key, current_state_in
 from bot.guides import GuideContext, Mentee, Mentor
 from bot.matching import History, RoundSettings, WeeklyWindow, match_round, speed_schedule
-from bot.notify import prompt_flow, send_notice
+from bot.notify import prompt_flow, remind_unanswered, send_notice
 from bot.outbox import enqueue
 from bot.rounds import events, service
 from bot.rounds.guides import guide_context, guide_renderings, overrides_of, program_of
@@ -507,19 +507,8 @@ def _term_remind(session: Session, action: ScheduledAction, now: datetime, confi
     term = session.get(Term, action.payload["term_id"])
     if term is None or term.status != "open" or (term.opt_in_by and now.date() > term.opt_in_by):
         return "skipped", "opt-in has closed"
-    attempt = str(action.payload["attempt"])
-    reminded = 0
-    for enrollment in session.exec(select(Enrollment).where(Enrollment.term_id == term.id, col(Enrollment.status).in_(("invited", "opted_in")))):
-        person = session.get(Person, enrollment.person_id)
-        if enrollment.status == "invited":
-            prompt_flow(session, person=person, flow="opt_in", context=context_key(flow="opt_in", term_id=term.id), now=now, extra={"term_name": term.name, "reminder": True}, attempt=attempt)
-            reminded += 1
-            continue
-        state = current_state_in(session, person_id=person.id, flow="profile", context=context_key(flow="profile", term_id=term.id))
-        if state is None or state.status != "complete":
-            prompt_flow(session, person=person, flow="profile", context=context_key(flow="profile", term_id=term.id), now=now, extra={"term_name": term.name, "reminder": True}, attempt=attempt)
-            reminded += 1
-    return "done", f"reminded {reminded} people"
+    reminded = remind_unanswered(session, term=term, now=now, attempt=str(action.payload["attempt"]), principals=False)
+    return "done", f"reminded {reminded.total} people"
 
 
 # --- speed-mentoring events -------------------------------------------------------------------

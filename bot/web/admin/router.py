@@ -34,7 +34,8 @@ from bot.rounds import events, service
 from bot.rounds.lifecycle import IllegalTransition, allowed_round_moves
 from bot.settings import Settings
 from bot.rounds import reports
-from bot.web.admin import auth, charts, exports, held_replies, mail, review, roster_upload
+from bot import exports
+from bot.web.admin import auth, charts, held_replies, mail, review, roster_upload
 from storage import repo
 from storage.db import session_scope
 from storage.models import Enrollment, Pairing, Person, Program, Round, ScheduledAction, Term

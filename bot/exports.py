@@ -1,4 +1,6 @@
-"""Exports for sharing with a district: pairings, participation and survey results, as CSV or XLSX.
+"""Exports for sharing with a district: pairings, people, participation and survey results, as CSV or XLSX.
+
+One table per export, the same on every front end (the admin pages, the CLI and `/mentoring export`).
 
 Text cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or carriage return) are
 written with a leading apostrophe, so a name or comment typed by a teacher can never become a formula.
@@ -19,6 +21,7 @@ from openpyxl.styles import Font
 from sqlmodel import Session, col, select
 
 from bot.flows.definitions import LIKERT, SURVEY_ITEMS
+from bot.importer import roster_rows_in
 from storage import repo
 from storage.models import CheckIn, Pairing, Person, PlannedSession, Round, SurveyAnswer, Term
 
@@ -115,6 +118,17 @@ def pairings_table(session: Session, *, round_: Round, zone: ZoneInfo) -> Table:
         "mentee_program", "fit", "status", "reasons", f"proposed_sessions ({zone.key})",
     ]  # fmt: skip
     return Table(f"Round {round_.id} pairings", headers, rows, f"round-{round_.id}-pairings")
+
+
+def people_table(session: Session, *, program_name: str | None) -> Table:
+    """Everyone on file (the program's pool, when named) as a roster that `mentorbot import roster` reads back."""
+    headers, rows = roster_rows_in(session, program_name=program_name)
+    return Table("People", headers, rows, "people-roster")
+
+
+def to_text(table: Table) -> str:
+    """The table as CSV text (formula-safe cells), for showing in a message rather than as a file."""
+    return to_csv(table).decode("utf-8-sig")
 
 
 def participation_table(session: Session, *, term: Term) -> Table:

@@ -1,0 +1,248 @@
+"""Round operations: create, list, open, match, preview, publish, start, close and cancel a round; rematch a pair; the pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from bot.actions.access import Actor
+from bot.actions.scope import pairing_for, program_for, round_for
+from bot.errors import Conflict, UserError
+from bot.rounds import events, schedule, service
+from bot.rounds.reports import PoolReport, load_pool_report
+from bot.settings import Settings
+from storage import repo
+from storage.models import Pairing, Person, Round, Term
+
+CANCELLABLE = ("draft", "collecting", "review")
+
+
+@dataclass(frozen=True)
+class NewRound:
+    """What an admin asks for when creating a round; `at` is the speed event's start in the program's own time."""
+
+    kind: str
+    topic: str | None = None
+    topics: str | None = None
+    sessions: int = 1
+    start_on: date | None = None
+    match_on: date | None = None
+    end_on: date | None = None
+    rotations: int | None = None
+    rotation_minutes: int | None = None
+    at: datetime | None = None
+
+
+def create_round(
+    session: Session, *, actor: Actor, now: datetime, settings: Settings, request: NewRound, term: str | None = None, program: str | None = None
+) -> Round:
+    """Create a round of any kind in the program's open term (or the named one)."""
+    the_program = program_for(session, actor=actor, operation="round.create", requested=program, default=settings.program_name)
+    kind = (request.kind or "").strip().lower()
+    starts_at = None
+    if request.at is not None:
+        # A time typed by an admin is the program's wall-clock time unless it says otherwise.
+        starts_at = request.at if request.at.tzinfo else request.at.replace(tzinfo=ZoneInfo(the_program.timezone))
+    wanted = service.RoundRequest(
+        kind=kind, topic=request.topic, sessions=request.sessions, start_on=request.start_on, match_on=request.match_on,
+        end_on=request.end_on, rotations=request.rotations, rotation_minutes=request.rotation_minutes, starts_at=starts_at,
+        topics=request.topics,
+    )  # fmt: skip
+    return service.create_round_in(session, program_name=the_program.name, term_name=term, request=wanted, now=now)
+
+
+def list_rounds(session: Session, *, actor: Actor, settings: Settings, term: str | None = None, program: str | None = None) -> tuple[Term, list[Round]]:
+    """The term's rounds (the open term unless one is named), oldest first."""
+    the_program = program_for(session, actor=actor, operation="round.list", requested=program, default=settings.program_name)
+    the_term = repo.get_term(session, program_id=the_program.id, name=term)
+    return the_term, repo.list_rounds(session, term_id=the_term.id)
+
+
+@dataclass(frozen=True)
+class RoundView:
+    """A round with its pairs as people read them."""
+
+    round: Round
+    pairs: list[service.PairView]
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.round.match_summary or {}
+
+
+def show_round(session: Session, *, actor: Actor, round_id: int, program: str | None = None) -> RoundView:
+    """A round, its pairs with reasons, and who is unmatched and why."""
+    round_for(session, actor=actor, operation="round.show", round_id=round_id, requested=program)
+    round_, pairs = service.round_pairs_in(session, round_id=round_id)
+    return RoundView(round_, pairs)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A round after a move, and how many announcements the move queued."""
+
+    round: Round
+    announced: int = 0
+
+
+def open_round(session: Session, *, actor: Actor, now: datetime, round_id: int, program: str | None = None) -> Moved:
+    """Open a draft round for collection; a topic event or interview round announces itself to its pool, once."""
+    round_, _term, _program = round_for(session, actor=actor, operation="round.open", round_id=round_id, requested=program)
+    queued = events.open_round_in(session, round_id=round_id, now=now)
+    return Moved(round_, queued)
+
+
+def start_round(session: Session, *, actor: Actor, now: datetime, round_id: int, program: str | None = None) -> Moved:
+    """Start a published round's sessions."""
+    round_for(session, actor=actor, operation="round.start", round_id=round_id, requested=program)
+    return Moved(service.move_round_in(session, round_id=round_id, target="running", now=now))
+
+
+def close_round(session: Session, *, actor: Actor, now: datetime, round_id: int, program: str | None = None) -> Moved:
+    """Close a running round."""
+    round_for(session, actor=actor, operation="round.close", round_id=round_id, requested=program)
+    return Moved(service.move_round_in(session, round_id=round_id, target="closed", now=now))
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """A round called off before anyone was told of a pair: what it dropped."""
+
+    round: Round
+    pairs_dropped: int
+    actions_dropped: int
+
+
+def cancel_round(session: Session, *, actor: Actor, now: datetime, round_id: int, program: str | None = None) -> Cancelled:
+    """Call off a round that has told no one of a pair yet (draft, collecting or in review): nothing is sent."""
+    round_for(session, actor=actor, operation="round.cancel", round_id=round_id, requested=program)
+    round_ = repo.get_round(session, round_id=round_id, for_update=True)
+    if round_.status not in CANCELLABLE:
+        raise Conflict(
+            f"round {round_id} is {round_.status}: its pairs have been told, so it can't be called off; "
+            "close it when the sessions are over, or rematch a stalled pair"
+        )
+    pairs = repo.set_pairing_status(session, round_id=round_id, status="cancelled", only_from=("proposed",))
+    actions = repo.drop_pending_actions(session, round_id=round_id, why="the round was cancelled", now=now)
+    round_.status, round_.status_changed_at = "closed", now
+    round_.settings = {**(round_.settings or {}), "cancelled_at": now.isoformat(), "cancelled_by": actor.name}
+    return Cancelled(round_, pairs, actions)
+
+
+@dataclass(frozen=True)
+class Matched:
+    """A match run: the round in review with its pairs, and the matcher's counts."""
+
+    round: Round
+    pairs: list[service.PairView]
+    mentors: int
+    mentees: int
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.round.match_summary or {}
+
+
+def match_round(session: Session, *, actor: Actor, now: datetime, settings: Settings, round_id: int, program: str | None = None) -> Matched:
+    """Run the matcher on a collecting round (or again on one in review); the pairs wait in review, nothing is sent."""
+    round_for(session, actor=actor, operation="round.match", round_id=round_id, requested=program)
+    outcome = service.match_in(session, round_id=round_id, session_minutes=settings.session_minutes, now=now)
+    round_, pairs = service.round_pairs_in(session, round_id=round_id)
+    return Matched(round_, pairs, outcome.mentors, outcome.mentees)
+
+
+@dataclass(frozen=True)
+class PoolView:
+    """The pool at a glance: the matcher's own health report, and who is missing what."""
+
+    term: Term
+    report: PoolReport
+    without_availability: list[str]
+    invited: int
+    opted_out: int
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A round as it would go out: its pairs and reasons, who is unmatched and why, and the pool; nothing is sent."""
+
+    round: Round
+    pairs: list[service.PairView]
+    pool: PoolView
+    opened: bool = False
+    matched: bool = False
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.round.match_summary or {}
+
+
+def preview_round(
+    session: Session, *, actor: Actor, now: datetime, settings: Settings, round_id: int, rematch: bool = False, program: str | None = None
+) -> Preview:
+    """Open a draft round if needed, match it if it has no pairs yet (or again with `rematch`), and show the result."""
+    round_, term, _program = round_for(session, actor=actor, operation="round.preview", round_id=round_id, requested=program)
+    if round_.kind == "speed":
+        raise UserError("a speed-mentoring event is paired by rotation at the event, so it has no preview; it runs as scheduled")
+    opened = matched = False
+    if round_.status == "draft":
+        events.open_round_in(session, round_id=round_id, now=now)  # the same opening as `round open`
+        opened = True
+    if round_.status == "collecting" or (round_.status == "review" and rematch):
+        service.match_in(session, round_id=round_id, session_minutes=settings.session_minutes, now=now)
+        matched = True
+    round_, pairs = service.round_pairs_in(session, round_id=round_id)
+    return Preview(round_, pairs, _pool_view(session, term=term, settings=settings, now=now, round_=round_), opened, matched)
+
+
+def pool(session: Session, *, actor: Actor, now: datetime, settings: Settings, program: str | None = None) -> PoolView:
+    """The open term's pool: places, thin areas, the forecast, and who is missing what."""
+    the_program = program_for(session, actor=actor, operation="pool.show", requested=program, default=settings.program_name)
+    term = repo.get_term(session, program_id=the_program.id)
+    return _pool_view(session, term=term, settings=settings, now=now)
+
+
+def _pool_view(session: Session, *, term: Term, settings: Settings, now: datetime, round_: Round | None = None) -> PoolView:
+    report = load_pool_report(session, term=term, session_minutes=settings.session_minutes, today=now.date(), round_=round_)
+    people = repo.enrollments(session, term_id=term.id)
+    answers = repo.profiles(session, person_ids=[p.id for e, p in people if e.status == "opted_in"])
+    no_time = [p.name for e, p in people if e.status == "opted_in" and e.role in ("mentee", "both") and not answers[p.id].get("availability")]
+    return PoolView(
+        term=term, report=report, without_availability=no_time, invited=sum(1 for e, _ in people if e.status == "invited"),
+        opted_out=sum(1 for e, _ in people if e.status == "opted_out"),
+    )  # fmt: skip
+
+
+def publish_round(
+    session: Session, *, actor: Actor, now: datetime, settings: Settings, round_id: int, message: str | None = None, program: str | None = None
+) -> schedule.PublishOutcome:
+    """Publish a reviewed round: propose session times and schedule every notice, reminder, check-in and the survey."""
+    round_for(session, actor=actor, operation="round.publish", round_id=round_id, requested=program)
+    note = (message or "").strip() or None
+    return schedule.publish_in(session, round_id=round_id, now=now, config=schedule.schedule_config(settings), message=note)
+
+
+@dataclass(frozen=True)
+class Rematched:
+    """A stalled pairing cancelled, and the new one when another mentor could take the mentee."""
+
+    old: Pairing
+    mentee_name: str
+    new: Pairing | None = None
+    new_mentor_name: str | None = None
+    reasons: list[str] = field(default_factory=list)
+
+
+def rematch(session: Session, *, actor: Actor, now: datetime, settings: Settings, pairing_id: int, program: str | None = None) -> Rematched:
+    """Cancel a stalled pairing and match its mentee again (never with the same mentor); both are told."""
+    old, _round, _program = pairing_for(session, actor=actor, operation="pairing.rematch", pairing_id=pairing_id, requested=program)
+    new = schedule.rematch_in(session, pairing_id=pairing_id, now=now, config=schedule.schedule_config(settings))
+    mentee = session.get(Person, old.mentee_id)
+    if new is None:
+        return Rematched(old, mentee.name)
+    mentor = session.get(Person, new.mentor_id)
+    return Rematched(old, mentee.name, new, mentor.name, list(new.reasons))
