@@ -75,7 +75,7 @@ def set_option(session: Session, *, actor: Actor, settings: Settings, key: str, 
         stored = [item.strip() for item in value.split(";") if item.strip()]
         if not stored:
             raise UserError(f"{key} needs at least one item")
-    _change(session, actor=actor, settings=settings, program=program, change=lambda current: {**current, key: stored})
+    _change(session, actor=actor, settings=settings, program=program, change=lambda current: {**current, key: stored}, operation="program.set")
     return stored
 
 
@@ -97,7 +97,7 @@ def add_question(
         kept = [q for q in current.get("custom_questions") or () if q["key"] != key]
         return {**current, "custom_questions": [*kept, question.model_dump(mode="json")]}
 
-    _change(session, actor=actor, settings=settings, program=program, change=change)
+    _change(session, actor=actor, settings=settings, program=program, change=change, operation="program.question")
     return question
 
 
@@ -111,7 +111,7 @@ def remove_question(session: Session, *, actor: Actor, settings: Settings, key: 
             raise NotFound(f"there is no custom question '{key}'")
         return {**current, "custom_questions": questions}
 
-    _change(session, actor=actor, settings=settings, program=program, change=change)
+    _change(session, actor=actor, settings=settings, program=program, change=change, operation="program.question")
 
 
 def apply_programs(session: Session, *, actor: Actor, now: datetime, specs: Sequence[ProgramSpec], dry_run: bool = False) -> list[ProgramChange]:
@@ -120,9 +120,12 @@ def apply_programs(session: Session, *, actor: Actor, now: datetime, specs: Sequ
     return apply_specs_in(session, specs, now=now, dry_run=dry_run)
 
 
-def _change(session: Session, *, actor: Actor, settings: Settings, program: str | None, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+def _change(
+    session: Session, *, actor: Actor, settings: Settings, program: str | None, change: Callable[[dict[str, Any]], dict[str, Any]],
+    operation: str,
+) -> None:
     """Write a program's settings through its definition: a change the definition refuses is refused, nothing stored."""
-    the_program = program_for(session, actor=actor, operation="program.set", requested=program, default=settings.program_name)
+    the_program = program_for(session, actor=actor, operation=operation, requested=program, default=settings.program_name)
     updated = change(dict(the_program.settings or {}))
     try:
         ProgramSpec.from_settings(name=the_program.name, timezone=the_program.timezone, settings=updated)

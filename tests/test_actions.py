@@ -1,0 +1,216 @@
+"""The use-case layer on both backends: each operation once, who may run it, one unit of work, typed results."""
+
+from __future__ import annotations
+
+import ast
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bot.actions import access, exports, people, programs, rounds, terms
+from bot.actions.access import ACCESS, Actor
+from bot.actions.scope import unit_of_work
+from bot.errors import Conflict, NotAllowed, NotFound, UserError
+from bot.importer import import_roster
+from bot.programs.spec import ProgramSpec
+from bot.settings import Settings
+from storage.models import OutboxMessage, Pairing, ScheduledAction
+
+PROGRAM = "Northside Induction"
+OTHER = "Eastside Residency"
+HEADER = "email,name,role,site,grade_bands,subjects,strengths,needs,availability,timezone,capacity,principal_email,avoid"
+ROWS = (
+    "ana@d.example,Ana Chen,mentor,Lincoln,6-8,math,classroom management;SEL,,Tue 15:00-16:30,America/Los_Angeles,1,boss@d.example,",
+    "omar@d.example,Omar Khan,mentor,Garfield,9-12,science,assessment,,Wed 15:00-16:00,America/Los_Angeles,1,boss@d.example,",
+    "ben@d.example,Ben Ortiz,mentee,Garfield,6-8,math,,classroom management,Tue 15:30-16:30,America/Los_Angeles,,,",
+    "cai@d.example,Cai Li,mentee,Lincoln,9-12,science,,assessment,Wed 15:00-15:45,America/Los_Angeles,,,",
+)
+OPERATOR = Actor.operator()
+# A program admin named in the program's definition, by email: an admin of that program, and of no other.
+NORTH_ADMIN = Actor(name="Pat Lee", email="pat.lee@d.example", slack_user_id="U0PAT")
+
+
+def _settings(database_url: str, tmp_path: Path, **values) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path / "data", database_url=database_url, program_name=PROGRAM, require_principal_approval=False, **values)
+
+
+@pytest.fixture
+def term(engine: Engine, database_url: str, tmp_path: Path, now: datetime) -> Settings:
+    """A program with an open term, everyone enrolled from the roster, and a second program beside it."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("\n".join([HEADER, *ROWS]) + "\n", encoding="utf-8")
+    import_roster(engine, roster, program_name=PROGRAM, default_timezone="America/Los_Angeles", now=now)
+    settings = _settings(database_url, tmp_path)
+    with unit_of_work(engine) as session:
+        programs.apply_programs(
+            session, actor=OPERATOR, now=now,
+            specs=[ProgramSpec(name=PROGRAM, admins=["pat.lee@d.example"], require_approval=False), ProgramSpec(name=OTHER)],
+        )  # fmt: skip
+    with unit_of_work(engine) as session:
+        opened = terms.open_term(session, actor=OPERATOR, now=now, settings=settings, name="Spring 2027", enroll_roster=True, program=PROGRAM)
+    assert opened.enrolled.mentors == 2 and opened.enrolled.mentees == 2
+    with unit_of_work(engine) as session:
+        terms.open_term(session, actor=OPERATOR, now=now, settings=settings, name="Spring 2027", enroll_roster=True, program=OTHER)
+    return settings
+
+
+def _micro_round(engine: Engine, settings: Settings, now: datetime, actor: Actor = OPERATOR, program: str | None = PROGRAM) -> int:
+    with unit_of_work(engine) as session:
+        round_ = rounds.create_round(
+            session, actor=actor, now=now, settings=settings, program=program,
+            request=rounds.NewRound(kind=" Micro ", topic="classroom management", sessions=2, start_on=date(2027, 2, 1)),
+        )  # fmt: skip
+        return round_.id
+
+
+def test_a_round_goes_from_draft_to_running_through_the_actions(engine: Engine, term: Settings, now: datetime) -> None:
+    round_id = _micro_round(engine, term, now)
+    with unit_of_work(engine) as session:
+        opened = rounds.open_round(session, actor=OPERATOR, now=now, round_id=round_id)
+    assert opened.round.status == "collecting" and opened.announced == 0
+    with unit_of_work(engine) as session:
+        matched = rounds.match_round(session, actor=OPERATOR, now=now, settings=term, round_id=round_id)
+    assert matched.round.status == "review"
+    assert {(p.mentor_email, p.mentee_email) for p in matched.pairs} == {("ana@d.example", "ben@d.example")}
+    assert matched.summary["matched"] == 1 and matched.mentees == 2
+    with unit_of_work(engine) as session:
+        table = exports.export_pairings(session, actor=OPERATOR, round_id=round_id)
+    assert table.headers[:3] == ["round", "mentor_name", "mentor_email"] and table.rows[0][2] == "ana@d.example"
+    with unit_of_work(engine) as session:
+        published = rounds.publish_round(session, actor=OPERATOR, now=now, settings=term, round_id=round_id, message="  Welcome!  ")
+    assert published.pairs == 1 and published.actions > 0
+    with unit_of_work(engine) as session:
+        started = rounds.start_round(session, actor=OPERATOR, now=now + timedelta(days=1), round_id=round_id)
+    assert started.round.status == "running"
+    with unit_of_work(engine) as session, pytest.raises(Conflict, match="can't be called off"):
+        rounds.cancel_round(session, actor=OPERATOR, now=now, round_id=round_id)
+
+
+def test_a_round_in_review_is_cancelled_without_a_message_and_the_term_can_close(engine: Engine, term: Settings, now: datetime) -> None:
+    round_id = _micro_round(engine, term, now)
+    with unit_of_work(engine) as session:
+        rounds.preview_round(session, actor=OPERATOR, now=now, settings=term, round_id=round_id)
+        sent_before = len(session.exec(select(OutboxMessage)).all())
+    with unit_of_work(engine) as session:
+        cancelled = rounds.cancel_round(session, actor=NORTH_ADMIN, now=now, round_id=round_id)
+    assert cancelled.round.status == "closed" and cancelled.pairs_dropped == 1
+    with unit_of_work(engine) as session:
+        assert len(session.exec(select(OutboxMessage)).all()) == sent_before
+        assert {p.status for p in session.exec(select(Pairing).where(Pairing.round_id == round_id))} == {"cancelled"}
+        assert {a.status for a in session.exec(select(ScheduledAction).where(ScheduledAction.round_id == round_id))} <= {"skipped", "done"}
+    with unit_of_work(engine) as session:
+        closed = terms.close_term(session, actor=OPERATOR, now=now, settings=term, program=PROGRAM)
+    assert closed.status == "closed"
+
+
+def test_a_program_admin_acts_on_their_program_only(engine: Engine, term: Settings, now: datetime) -> None:
+    mine = _micro_round(engine, term, now, actor=NORTH_ADMIN)
+    theirs = _micro_round(engine, term, now, program=OTHER)
+    with unit_of_work(engine) as session:
+        assert rounds.open_round(session, actor=NORTH_ADMIN, now=now, round_id=mine).round.status == "collecting"
+    with unit_of_work(engine) as session, pytest.raises(NotAllowed, match="only the program's admins of Eastside Residency"):
+        rounds.open_round(session, actor=NORTH_ADMIN, now=now, round_id=theirs)
+    # Naming a program the round is not in is refused with where it belongs, whoever asks.
+    with unit_of_work(engine) as session, pytest.raises(NotFound, match=f"belongs to {OTHER}, not {PROGRAM}"):
+        rounds.open_round(session, actor=OPERATOR, now=now, round_id=theirs, program=PROGRAM)
+    with unit_of_work(engine) as session, pytest.raises(NotAllowed, match="site's admins"):
+        people.erase_person(session, actor=NORTH_ADMIN, now=now, settings=term, email="ben@d.example", confirmed=True, channel="slack")
+    with unit_of_work(engine) as session:
+        assert [p.name for p, _spec, _size in programs.list_programs(session, actor=NORTH_ADMIN)] == [PROGRAM]
+        assert len(programs.list_programs(session, actor=OPERATOR)) == 2
+
+
+def test_a_participant_reaches_their_own_data_and_nothing_else(engine: Engine, term: Settings, now: datetime) -> None:
+    with unit_of_work(engine) as session:
+        ben = Actor(name="Ben Ortiz", email="ben@d.example", person_id=_person_id(session, "ben@d.example"))
+        result = people.my_data(session, actor=ben, now=now, channel="email")
+    assert result.emailed_to == "ben@d.example"
+    with unit_of_work(engine) as session, pytest.raises(NotAllowed):
+        terms.nudge(session, actor=ben, now=now, settings=term)
+    with unit_of_work(engine) as session, pytest.raises(NotAllowed):
+        people.my_data(session, actor=OPERATOR, now=now, channel="email")  # the operator is nobody on the roster
+
+
+def test_a_missing_record_is_a_user_error_and_nothing_half_done_is_kept(engine: Engine, term: Settings, now: datetime) -> None:
+    with pytest.raises(NotFound, match="there is no round 999"):
+        with unit_of_work(engine) as session:
+            rounds.publish_round(session, actor=OPERATOR, now=now, settings=term, round_id=999)
+    # One unit of work: the round created before the failing step is rolled back with it.
+    with pytest.raises(NotFound, match="no term called 'Autumn'"):
+        with unit_of_work(engine) as session:
+            _created = rounds.create_round(session, actor=OPERATOR, now=now, settings=term, request=rounds.NewRound(kind="micro"))
+            terms.close_term(session, actor=OPERATOR, now=now, settings=term, name="Autumn")
+    with unit_of_work(engine) as session:
+        _term, listed = rounds.list_rounds(session, actor=OPERATOR, settings=term, program=PROGRAM)
+    assert listed == []
+
+
+def test_an_admins_decision_on_a_mentor_reaches_the_mentor_once(engine: Engine, term: Settings, now: datetime) -> None:
+    for _ in range(2):
+        with unit_of_work(engine) as session:
+            decision = terms.decide_on_mentor(session, actor=NORTH_ADMIN, now=now, settings=term, mentor_email=" ANA@d.example ", capacity=2)
+    assert (decision.approval, decision.capacity) == ("approved", 2)
+    with unit_of_work(engine) as session:
+        told = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "approval.decided")).all()
+    assert len(told) == 1 and told[0].body.get("by") == "Pat Lee"
+    with unit_of_work(engine) as session, pytest.raises(UserError, match="has not opted in as a mentor"):
+        terms.decide_on_mentor(session, actor=OPERATOR, now=now, settings=term, mentor_email="ben@d.example")
+
+
+def test_program_settings_change_through_the_definition_and_refuse_what_it_refuses(engine: Engine, term: Settings, now: datetime) -> None:
+    with unit_of_work(engine) as session:
+        assert programs.set_option(session, actor=NORTH_ADMIN, settings=term, key="topics", value=" SEL ;; assessment ;") == ["SEL", "assessment"]
+        programs.add_question(session, actor=NORTH_ADMIN, settings=term, key="Coaching_Style", prompt="How do you like feedback?", kind="choice", options="direct; gentle")
+    with unit_of_work(engine) as session:
+        shown = programs.show_program(session, actor=OPERATOR, now=now, settings=term, program=PROGRAM)
+    assert shown.topics == ("SEL", "assessment") and [q.key for q in shown.custom_questions] == ["coaching_style"]
+    for key, value, message in (("max_capacity", "eleven", "1 to 10"), ("allow_weekends", "maybe", "not on or off"), ("colour", "blue", "not a setting")):
+        with unit_of_work(engine) as session, pytest.raises(UserError, match=message):
+            programs.set_option(session, actor=OPERATOR, settings=term, key=key, value=value)
+    with unit_of_work(engine) as session, pytest.raises(NotFound, match="no custom question 'mood'"):
+        programs.remove_question(session, actor=OPERATOR, settings=term, key="mood")
+
+
+def test_a_nudge_twice_in_one_minute_reaches_each_person_once(engine: Engine, database_url: str, tmp_path: Path, now: datetime) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("\n".join([HEADER, *ROWS]) + "\n", encoding="utf-8")
+    import_roster(engine, roster, program_name=PROGRAM, default_timezone="America/Los_Angeles", now=now)
+    settings = _settings(database_url, tmp_path)
+    with unit_of_work(engine) as session:
+        opened = terms.open_term(session, actor=OPERATOR, now=now, settings=settings, name="Fall 2027")
+    assert opened.asked == 4 and dict(opened.asked_by_channel) == {"email": 4}
+    counts = []
+    for seconds in (0, 20):
+        with unit_of_work(engine) as session:
+            counts.append(terms.nudge(session, actor=OPERATOR, now=now + timedelta(days=2, seconds=seconds), settings=settings).opt_in)
+    assert counts == [4, 4]
+    with unit_of_work(engine) as session:
+        prompts = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "prompt.opt_in")).all()
+    assert len(prompts) == 8  # the invitation and one nudge each
+
+
+def test_the_access_table_names_exactly_the_operations_the_actions_check() -> None:
+    used: set[str] = set()
+    folder = Path(access.__file__).parent
+    for path in folder.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                for keyword in node.keywords:
+                    if keyword.arg == "operation" and isinstance(keyword.value, ast.Constant):
+                        used.add(keyword.value.value)
+                if getattr(node.func, "id", None) in ("authorize", "may") and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant):
+                    used.add(node.args[1].value)
+    assert used <= set(ACCESS), used - set(ACCESS)
+    assert set(ACCESS) - used == set(), f"operations in the table that no action checks: {set(ACCESS) - used}"
+    assert all(re.fullmatch(r"[a-z]+\.[a-z_]+", name) for name in ACCESS)
+
+
+def _person_id(session, email: str) -> int:
+    from storage import repo
+
+    return repo.people_by_email(session, emails=[email])[email].id
