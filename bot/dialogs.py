@@ -23,7 +23,7 @@ from bot.flows.definitions import DEFAULT_SUBJECTS, DEFAULT_TOPICS
 from bot.flows.model import CustomQuestion
 from bot.programs.pools import pool_member_ids
 from storage import repo
-from storage.db import session_scope
+from storage.db import in_transaction, session_scope
 from storage.models import CheckIn, DialogState, Enrollment, Pairing, Person, Program, Round, SurveyAnswer, Term
 
 MENTOR_ROLES = ("mentor", "both")
@@ -182,16 +182,13 @@ def _save(session: Session, record: DialogState | None, state: FlowState, *, per
     return record
 
 
-def current_state(engine: Engine, *, person_id: int, flow: str, context: str) -> FlowState | None:
-    """The person's saved dialog, or None if they never started it."""
-    with session_scope(engine) as session:
-        return current_state_in(session, person_id=person_id, flow=flow, context=context)
-
-
 def current_state_in(session: Session, *, person_id: int, flow: str, context: str) -> FlowState | None:
-    """`current_state` inside the caller's transaction."""
+    """The person's saved dialog, or None if they never started it."""
     record = _load(session, person_id=person_id, flow=flow, context=context)
     return None if record is None else _to_flow_state(record)
+
+
+current_state = in_transaction(current_state_in)
 
 
 def answer(

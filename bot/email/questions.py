@@ -19,7 +19,7 @@ from bot.email.replies import Asked
 from bot.flows import FlowContext, get_flow, start
 from bot.flows.engine import questions_for
 from bot.flows.model import Choice, Flow, Question
-from storage.db import session_scope
+from storage.db import in_transaction, session_scope
 
 # Words people may put before a colon to answer a question by name ("Availability: Tue 3-4pm").
 LABELS: dict[str, tuple[str, ...]] = {
@@ -69,14 +69,8 @@ class DialogView:
     person_role: str  # the roster role, for "yes" to the opt-in question
 
 
-def dialog_view(engine: Engine, *, person_id: int, flow: str, context: str, now: datetime, every: bool = False) -> DialogView:
-    """Load the dialog and the program's options and number its questions (`every`: also those not asked of this person yet)."""
-    with session_scope(engine) as session:
-        return dialog_view_in(session, person_id=person_id, flow=flow, context=context, now=now, every=every)
-
-
 def dialog_view_in(session: Session, *, person_id: int, flow: str, context: str, now: datetime, every: bool = False) -> DialogView:
-    """`dialog_view` inside the caller's transaction."""
+    """Load the dialog and the program's options and number its questions (`every`: also those not asked of this person yet)."""
     the_flow = get_flow(flow)
     scope = dialogs.dialog_scope(session, person_id=person_id, context=context)
     person, ctx = scope.person, scope.ctx
@@ -91,6 +85,9 @@ def dialog_view_in(session: Session, *, person_id: int, flow: str, context: str,
         flow=the_flow, context=context, ctx=ctx, answers=answers, numbered=numbered, pending=pending,
         complete=state.status == "complete", person_role=person.role,
     )  # fmt: skip
+
+
+dialog_view = in_transaction(dialog_view_in)
 
 
 def show_value(question: Question, value: Any, options: tuple[Choice, ...]) -> str:

@@ -27,7 +27,7 @@ from bot.notify import send_notice
 from bot.outbox import enqueue
 from bot.rounds.participants import MENTOR_READY_APPROVALS, ProgramRules, history_from, round_settings, to_participant
 from storage import repo
-from storage.db import session_scope
+from storage.db import in_transaction, session_scope
 from storage.models import Enrollment, OutboxMessage, Pairing, Person, Pool, PoolMember, Program, Round, RoundSignup, Term
 
 EVENT_KINDS = ("event", "interview")
@@ -222,10 +222,7 @@ def open_round_in(session: Session, *, round_id: int, now: datetime) -> int:
     return announce_in(session, round_id=round_id, now=now)
 
 
-def open_round(engine: Engine, *, round_id: int, now: datetime) -> int:
-    """`open_round_in` in its own transaction; returns how many announcements were queued."""
-    with session_scope(engine) as session:
-        return open_round_in(session, round_id=round_id, now=now)
+open_round = in_transaction(open_round_in)
 
 
 # --- joining and leaving ------------------------------------------------------------------------
@@ -349,6 +346,9 @@ def join_in(
     return SignupOutcome("joined", f"You're in for {label}{as_mentor}{_when_text(round_)}.", round_id, topic, role)
 
 
+join = in_transaction(join_in)
+
+
 def leave_in(session: Session, *, round_id: int, person_id: int, topic: str | None, now: datetime) -> SignupOutcome:
     """Withdraw a person's sign-up before matching."""
     round_ = session.get(Round, round_id)
@@ -373,16 +373,7 @@ def leave_in(session: Session, *, round_id: int, person_id: int, topic: str | No
     return SignupOutcome("left", f"Done: you've left {label}.", round_id, topic)
 
 
-def join(engine: Engine, *, round_id: int, person_id: int, topic: str | None = None, interest: str | None = None, source: str = "admin", now: datetime) -> SignupOutcome:
-    """`join_in` in its own transaction."""
-    with session_scope(engine) as session:
-        return join_in(session, round_id=round_id, person_id=person_id, topic=topic, interest=interest, source=source, now=now)
-
-
-def leave(engine: Engine, *, round_id: int, person_id: int, topic: str | None = None, now: datetime) -> SignupOutcome:
-    """`leave_in` in its own transaction."""
-    with session_scope(engine) as session:
-        return leave_in(session, round_id=round_id, person_id=person_id, topic=topic, now=now)
+leave = in_transaction(leave_in)
 
 
 def resolve_topic(round_: Round, wanted: str | None) -> str | None:
@@ -426,14 +417,8 @@ def read_reply(round_: Round, text: str) -> ReplyIntent:
     return ReplyIntent(action, topic=words)
 
 
-def apply_reply(engine: Engine, *, round_id: int, person_id: int, text: str, source: str, now: datetime) -> SignupOutcome:
-    """Apply a typed or emailed reply to a round's announcement (join or leave)."""
-    with session_scope(engine) as session:
-        return apply_reply_in(session, round_id=round_id, person_id=person_id, text=text, source=source, now=now)
-
-
 def apply_reply_in(session: Session, *, round_id: int, person_id: int, text: str, source: str, now: datetime) -> SignupOutcome:
-    """`apply_reply` inside the caller's transaction (so an email's join and its answer are written together)."""
+    """Apply a typed or emailed reply to a round's announcement (join or leave), in the caller's transaction."""
     round_ = session.get(Round, round_id)
     if round_ is None:
         return SignupOutcome("closed", "Sorry, that round no longer exists; your program admin can tell you what's coming next.", round_id)
@@ -446,6 +431,9 @@ def apply_reply_in(session: Session, *, round_id: int, person_id: int, text: str
         known = {choice.casefold(): choice for choice in interview_choices(session, round_)}
         interest = known.get(interest.casefold(), interest)
     return join_in(session, round_id=round_id, person_id=person_id, topic=intent.topic, interest=interest, source=source, now=now)
+
+
+apply_reply = in_transaction(apply_reply_in)
 
 
 # --- matching ----------------------------------------------------------------------------------

@@ -67,7 +67,6 @@ def schedule_config(settings: Settings) -> ScheduleConfig:
     )
 
 
-
 def program_calendar(session: Session, *, term_id: int) -> tuple[Program, ProgramCalendar]:
     """The program a term belongs to, and its calendar."""
     term = session.get(Term, term_id)
@@ -106,14 +105,8 @@ def _participants_by_id(session: Session, *, person_ids: set[int], term_id: int,
     return found
 
 
-def publish_round(engine: Engine, *, round_id: int, now: datetime, config: ScheduleConfig, message: str | None = None) -> PublishOutcome:
-    """Publish a reviewed round: propose session times per pair and schedule every notice, reminder and check-in."""
-    with session_scope(engine) as session:
-        return publish_in(session, round_id=round_id, now=now, config=config, message=message)
-
-
 def publish_in(session: Session, *, round_id: int, now: datetime, config: ScheduleConfig, message: str | None = None) -> PublishOutcome:
-    """`publish_round` inside the caller's transaction."""
+    """Publish a reviewed round: propose session times per pair and schedule every notice, reminder and check-in."""
     round_ = service.move_round_in(session, round_id=round_id, target="published", now=now)
     if message:
         round_.settings = {**round_.settings, "message": message.strip()}
@@ -123,6 +116,9 @@ def publish_in(session: Session, *, round_id: int, now: datetime, config: Schedu
     actions = plan_round(round_id=round_id, published_at=now, end_on=round_.end_on, pairs=plans, calendar=calendar)
     _schedule(session, round_id=round_id, actions=actions)
     return PublishOutcome(round_id=round_id, pairs=len(pairs), actions=len(actions))
+
+
+publish_round = in_transaction(publish_in)
 
 
 def _plan_pairs(session: Session, *, round_: Round, pairs: list[Pairing], now: datetime, config: ScheduleConfig) -> list[PairPlan]:

@@ -281,14 +281,8 @@ def create_round_in(session: Session, *, program_name: str, term_name: str | Non
 create_round = in_transaction(create_round_in)
 
 
-def move_round(engine: Engine, *, round_id: int, target: str, now: datetime) -> Round:
-    """Move a round along its lifecycle, refusing illegal moves with the reason."""
-    with session_scope(engine) as session:
-        return move_round_in(session, round_id=round_id, target=target, now=now)
-
-
 def move_round_in(session: Session, *, round_id: int, target: str, now: datetime) -> Round:
-    """`move_round` inside the caller's transaction; pairings follow the round (published, active, completed)."""
+    """Move a round along its lifecycle, refusing illegal moves with the reason; pairings follow the round (published, active, completed)."""
     round_ = repo.get_round(session, round_id=round_id, for_update=True)
     _move(round_, target, now)
     if target in ("published", "running", "closed"):
@@ -296,6 +290,9 @@ def move_round_in(session: Session, *, round_id: int, target: str, now: datetime
         # A stalled pair stays stalled (the record admins learn from); only live pairs move on.
         repo.set_pairing_status(session, round_id=round_id, status=pairing_status, only_from=("proposed", "published", "active"))
     return round_
+
+
+move_round = in_transaction(move_round_in)
 
 
 def _move(round_: Round, target: str, now: datetime) -> None:
@@ -314,14 +311,8 @@ class MatchOutcome:
     names: dict[str, str] = field(default_factory=dict)
 
 
-def run_matching(engine: Engine, *, round_id: int, session_minutes: int, now: datetime) -> MatchOutcome:
-    """Match a collecting round (or re-match one in review) and leave its proposed pairs in review."""
-    with session_scope(engine) as session:
-        return match_in(session, round_id=round_id, session_minutes=session_minutes, now=now)
-
-
 def match_in(session: Session, *, round_id: int, session_minutes: int, now: datetime) -> MatchOutcome:
-    """`run_matching` inside the caller's transaction."""
+    """Match a collecting round (or re-match one in review) and leave its proposed pairs in review."""
     round_ = repo.get_round(session, round_id=round_id, for_update=True)
     if round_.kind in ("event", "interview"):
         return _match_signups(session, round_=round_, session_minutes=session_minutes, now=now)
@@ -403,6 +394,9 @@ def match_in(session: Session, *, round_id: int, session_minutes: int, now: date
     }
     _move(round_, "review", now)
     return MatchOutcome(round=round_, result=result, mentors=mentors, mentees=mentees, names=names)
+
+
+run_matching = in_transaction(match_in)
 
 
 def _match_signups(session: Session, *, round_: Round, session_minutes: int, now: datetime) -> MatchOutcome:
