@@ -285,7 +285,7 @@ def _when_text(round_: Round) -> str:
 
 
 def join_in(
-    session: Session, *, round_id: int, person_id: int, topic: str | None, interest: str | None, source: str, now: datetime
+    session: Session, *, round_id: int, person_id: int, topic: str | None = None, interest: str | None = None, source: str = "admin", now: datetime
 ) -> SignupOutcome:
     """Sign a person up for a topic (or, interviews, with what they want to learn about), once."""
     round_ = session.get(Round, round_id)
@@ -349,7 +349,7 @@ def join_in(
 join = in_transaction(join_in)
 
 
-def leave_in(session: Session, *, round_id: int, person_id: int, topic: str | None, now: datetime) -> SignupOutcome:
+def leave_in(session: Session, *, round_id: int, person_id: int, topic: str | None = None, now: datetime) -> SignupOutcome:
     """Withdraw a person's sign-up before matching."""
     round_ = session.get(Round, round_id)
     if round_ is None:
