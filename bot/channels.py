@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
+from bot.email.sender import EmailSender
 from bot.outbox import Sender
 from bot.settings import Settings
+from bot.slack.sender import SlackSender
 
 
 def default_senders(settings: Settings) -> dict[str, Sender]:
-    """A sender for each channel that is set up: Slack when its tokens are set; email once its sender exists.
+    """A sender for each channel that is set up: email always, Slack when its tokens are set.
 
     Messages for a channel without a sender stay pending in the outbox; nothing is dropped.
     """
-    senders: dict[str, Sender] = {}
     # Email: always on; with no SMTP_HOST it delivers to the local sink in DATA_DIR/mail.
-    from bot.email.sender import EmailSender
-
-    senders["email"] = EmailSender(settings)
+    senders: dict[str, Sender] = {"email": EmailSender(settings)}
     # Slack: DMs through the Web API once SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set.
     if settings.slack_enabled:
-        from bot.slack.sender import SlackSender
-
         senders["slack"] = SlackSender(settings)
     return senders

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections import Counter
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -12,10 +13,10 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.table import Table
 
-from bot import report
+from bot import dialogs, report
 from bot.email.demo_leg import run_email_leg
 from bot.importer import import_roster
-from bot.rounds import service
+from bot.rounds import events, service
 from bot.rounds.calendar import ProgramCalendar, next_sendable
 from bot.rounds.schedule import ScheduleConfig, publish_round, run_due_actions, schedule_config
 from bot.settings import Settings
@@ -131,10 +132,6 @@ def run_demo(settings: Settings, *, console: Console, now: datetime, roster: Pat
 
 def run_event_leg(engine, *, term_name: str, now: datetime, session_minutes: int) -> list[str]:
     """A three-topic event: announced once to the pool, joined by one reply each, matched topic by topic."""
-    from collections import Counter
-
-    from bot.rounds import events
-
     with session_scope(engine) as session:
         people = [(e, p) for e, p in repo.enrollments(session, term_id=repo.get_term(session, program_id=repo.get_program(session, name=DEMO_PROGRAM).id, name=term_name).id) if e.status == "opted_in"]
         answers = repo.profiles(session, person_ids=[p.id for _, p in people])
@@ -165,8 +162,6 @@ def run_event_leg(engine, *, term_name: str, now: datetime, session_minutes: int
 
 def run_schedule_leg(engine, *, round_id: int, start: datetime, config: ScheduleConfig) -> list[OutboxMessage]:
     """Advance the clock hour by hour until the round closes; participants answer check-ins as real people might."""
-    from bot import dialogs
-
     moment = start
     answered: set[tuple[int, int]] = set()
     for _ in range(24 * 120):  # four months of hours is far longer than any round

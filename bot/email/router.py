@@ -43,6 +43,7 @@ from sqlalchemy.engine import Engine
 
 import python_multipart
 
+from bot import data_rights
 from bot.email import sender_auth, tokens
 from bot.email.forward import admin_recipients, concerns
 from bot.email.inbound import InboundMail, InboundResult, handle_inbound
@@ -50,6 +51,7 @@ from bot.email.limits import MailRefused, MimeLimits, off_loop
 from bot.email.machines import classify_fields, record_bounce
 from bot.email.replies import html_to_text, strip_quoted
 from bot.outbox import enqueue
+from bot.rounds.events import apply_reply_in, program_of_round
 from bot.email.render import _env
 from bot.settings import Settings
 from sqlmodel import select
@@ -266,8 +268,6 @@ def signup_reply(engine: Engine, settings: Settings, mail: InboundMail, *, now: 
             return InboundResult("ignored", "reply token belongs to someone else")
         if session.exec(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)).first() is not None:
             return InboundResult("duplicate", "already handled", person_id=person.id, reply_key=key)
-        from bot.rounds.events import apply_reply_in, program_of_round
-
         outcome = apply_reply_in(session, round_id=round_id, person_id=person.id, text=strip_quoted(mail.text or html_to_text(mail.html)), source="email", now=now)
         round_ = session.get(Round, round_id)
         program = program_of_round(session, round_) if round_ is not None else None
@@ -298,8 +298,6 @@ def data_rights_reply(engine: Engine, settings: Settings, mail: InboundMail, *, 
     """"my data", "delete my data" or "ERASE <code>" as the first line of a reply to any mentorbot email, from the
     person it was sent to. An export goes out at once (only to the person's own address); an erasure, which can't be
     undone, first sends a six-digit code and is done when the person replies "ERASE <code>" within 24 hours."""
-    from bot import data_rights
-
     first_line = (strip_quoted(mail.text or html_to_text(mail.html)).strip().splitlines() or [""])[0]
     code = _ERASE_CODE_RE.match(first_line)
     words = re.sub(r"[^a-z ]", "", first_line.lower()).strip()

@@ -14,7 +14,6 @@ import logging
 import ssl
 from email import policy as email_policy
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import aiosmtplib
@@ -22,6 +21,8 @@ from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 from sqlalchemy.engine import Engine
 
 from bot.email.render import build_mime, render_notice
+from bot.email.sink import LocalSink
+from bot.email.smtp import SmtpConfig
 from bot.flows.parsers import AnswerError, parse_email
 from bot.outbox import PermanentFailure, TemporaryFailure, Unconfirmed
 from bot.settings import Settings
@@ -35,28 +36,6 @@ logger = logging.getLogger(__name__)
 _WIRE = email_policy.SMTP.clone(max_line_length=998)
 
 Checkpoint = Callable[[], Awaitable[None] | None]
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    """Where and how to reach the SMTP server."""
-
-    host: str
-    port: int
-    security: str = "starttls"  # starttls | ssl | none
-    username: str | None = None
-    password: str | None = None
-    timeout: float = 30.0
-    max_connections: int = 4
-    validate_certs: bool = True
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SmtpConfig:
-        return cls(
-            host=settings.smtp_host or "127.0.0.1", port=settings.smtp_port, security=settings.smtp_security,
-            username=settings.smtp_username, password=settings.smtp_password, timeout=settings.smtp_timeout,
-            max_connections=settings.smtp_max_connections,
-        )  # fmt: skip
 
 
 class _Pool:
@@ -133,8 +112,6 @@ class EmailSender:
         self._engine = engine
         self.sink = None
         if smtp is None and not settings.smtp_host:
-            from bot.email.sink import LocalSink
-
             self.sink = LocalSink(settings.data_dir / "mail")
             smtp = self.sink.smtp_config
         self._smtp = smtp if callable(smtp) else (lambda config=smtp or SmtpConfig.from_settings(settings): config)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from aiosmtpd.smtp import SMTP as SMTPServer
 
+from bot.email.smtp import SmtpConfig
+
 logger = logging.getLogger(__name__)
 
 
@@ -82,9 +84,8 @@ class LocalSink:
             await self._server.wait_closed()
             self._server = None
 
-    def smtp_config(self):
-        from bot.email.sender import SmtpConfig
-
+    def smtp_config(self) -> SmtpConfig:
+        """How the sender reaches this sink."""
         return SmtpConfig(host=self.host, port=self.port, security="none", timeout=10.0)
 
 

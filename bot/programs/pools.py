@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot.programs.spec import PoolSpec, ProgramSpec
 from storage import repo
-from storage.models import Person, Pool, PoolMember, ProfileAnswer, Program
+from storage.models import Person, Pool, PoolMember, ProfileAnswer, Program, Term
 
 MEMBERS_POOL = "members"
 logger = logging.getLogger(__name__)
@@ -128,7 +128,5 @@ def pool_member_ids(session: Session, *, program_id: int) -> frozenset[int] | No
 
 def pool_ids_for_term(session: Session, *, term_id: int) -> frozenset[int] | None:
     """The pool of the program a term belongs to (None: everyone)."""
-    from storage.models import Term
-
     term = session.get(Term, term_id)
     return None if term is None else pool_member_ids(session, program_id=term.program_id)

@@ -11,11 +11,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.errors import NotFound
-from bot.programs.pools import refresh_pool, roster_snapshot
+from bot.programs.pools import members_pool, pool_member_ids, refresh_pool, roster_snapshot
 from bot.programs.spec import DERIVED_KEYS, ProgramSpec
 from storage import repo
 from storage.db import in_transaction, session_scope
-from storage.models import Program
+from storage.models import PoolMember, Program
 
 
 class UnknownProgram(repo.NotFound, NotFound):
@@ -52,9 +52,6 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 def apply_specs_in(session: Session, specs: Sequence[ProgramSpec], *, now: datetime, dry_run: bool = False) -> list[ProgramChange]:
     """Create or update each program and resolve its pool, all in one transaction (none of it on a dry run)."""
-    from bot.programs.pools import members_pool
-    from storage.models import PoolMember
-
     changes: list[ProgramChange] = []
     roster = roster_snapshot(session)  # people are the same for every program of the file
     for spec in specs:
@@ -92,8 +89,6 @@ apply_specs = in_transaction(apply_specs_in)
 
 def list_programs_in(session: Session) -> list[tuple[Program, ProgramSpec, int | None]]:
     """Every program with its definition and pool size (None: no pool, everyone takes part), by name."""
-    from bot.programs.pools import pool_member_ids
-
     out = []
     for program in session.exec(select(Program).order_by(Program.name)):
         members = pool_member_ids(session, program_id=program.id)

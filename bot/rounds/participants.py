@@ -11,7 +11,9 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.flows.parsers import AnswerError, parse_slots
+from bot.importer import person_fields, profile_answers
 from bot.matching import History, MatchResult, Participant, RoundSettings, match_round, weekly_windows_utc
+from bot.roster import read_roster
 from storage.models import Enrollment, Pairing, Person, Program, Round, Term
 
 # Mentors take part only once their principal said yes, or when the program needs no approval.
@@ -141,9 +143,6 @@ def match_roster_file(
     path: Path, *, default_timezone: str, topic: str | None, sessions: int, session_minutes: int, week_of: date
 ) -> RosterMatch:
     """Read a roster and match it as one round, with no database; bad rows are left out and reported."""
-    from bot.importer import person_fields, profile_answers
-    from bot.roster import read_roster
-
     read = read_roster(path, default_timezone=default_timezone)
     participants = []
     for row in read.rows:
