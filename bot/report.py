@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.importer import ImportReport
+from bot.rounds.kinds import describe
 from bot.rounds.service import EnrollmentCounts, PairView
 from storage.models import OutboxMessage, Round, ScheduledAction
 
@@ -44,10 +45,10 @@ def print_enrollment_counts(console: Console, counts: EnrollmentCounts) -> None:
 
 
 def print_rounds(console: Console, term_name: str, rounds: Sequence[Round]) -> None:
-    """A table of the term's rounds."""
-    table = Table("id", "kind", "topic", "sessions", "status", "match on", "start", title=f"Rounds in {term_name}")
+    """A table of the term's rounds, each described as its kind says (a topic event by its topics, speed by its rotations)."""
+    table = Table("id", "round", "status", "match on", "start", title=f"Rounds in {term_name}")
     for r in rounds:
-        table.add_row(str(r.id), r.kind, r.topic or "(any)", str(r.sessions), r.status, str(r.match_on or ""), str(r.start_on or ""))
+        table.add_row(str(r.id), describe(r), r.status, str(r.match_on or ""), str(r.start_on or ""))
     console.print(table)
 
 
@@ -61,8 +62,7 @@ def _pairs_table(rows: Sequence[tuple[str, str, float, Sequence[str]]]) -> Table
 def print_match(console: Console, round_: Round, pairs: Sequence[PairView]) -> None:
     """The round's proposed or published pairs with reasons, then the unmatched with why."""
     summary = round_.match_summary or {}
-    topic = f" on '{round_.topic}'" if round_.topic else ""
-    console.print(f"[bold]Round {round_.id}[/bold]: {round_.kind}{topic}, {round_.sessions} session(s), {round_.status}")
+    console.print(f"[bold]Round {round_.id}[/bold]: {describe(round_)}, {round_.status}")
     if not summary:
         console.print("Not matched yet.")
         return

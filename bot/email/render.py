@@ -27,6 +27,7 @@ from bot.email.questions import DialogView, NumberedQuestion, dialog_view_in
 from bot.flows import get_flow
 from bot.guides import GuideContext, Mentee, Mentor, SessionTime, render_email_parts
 from bot.rounds.guides import guide_context, overrides_of, program_of
+from bot.rounds.kinds import kind_of
 from bot.settings import Settings
 from storage.models import OutboxMessage, Pairing, Person, Program, Round, Term
 
@@ -345,7 +346,7 @@ def _round_signup(message: OutboxMessage, person: Person, settings: Settings, ba
     program_name = str(notice.get("program_name") or settings.program_name)
     base = {**base, "program_name": program_name}
     if notice.get("notice") == "round.announce":
-        if notice.get("kind") == "interview":
+        if kind_of(str(notice.get("kind"))).asks_interest:
             subject = f"{program_name}: informational interviews"
             how = "Reply with the position or site you'd like to learn about (for example \"assistant principal\" or a school's name)."
             choices = [str(c) for c in notice.get("choices") or ()]

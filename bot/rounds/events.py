@@ -25,16 +25,14 @@ from bot.errors import UserError
 from bot.matching import MatchResult, match_round
 from bot.notify import send_notice
 from bot.outbox import enqueue
+from bot.rounds.kinds import ANNOUNCE_ACTION, KINDS, TOPIC_LENGTH, kind_of, parse_topics
 from bot.rounds.participants import MENTOR_READY_APPROVALS, ProgramRules, history_from, round_settings, to_participant
 from storage import repo
 from storage.db import in_transaction, session_scope
 from storage.models import Enrollment, OutboxMessage, Pairing, Person, Pool, PoolMember, Program, Round, RoundSignup, Term
 
-EVENT_KINDS = ("event", "interview")
-ANNOUNCE_ACTION = "round.announce"
+EVENT_KINDS = tuple(name for name, kind in KINDS.items() if kind.announces)  # the kinds that announce themselves
 DEFAULT_EVENT_CAP = 3
-MAX_TOPICS = 10
-TOPIC_LENGTH = 200
 POSITION_ANSWER = "custom:position"  # the roster column "position", kept as a custom profile answer
 
 
@@ -53,43 +51,14 @@ class SignupError(UserError):
 # --- topics ------------------------------------------------------------------------------------
 
 
-def parse_topics(text: str | None) -> list[str]:
-    """The topics of an event from "SEL; assessment; family communication" (semicolons or new lines)."""
-    topics: list[str] = []
-    for part in re.split(r"[;\n]", text or ""):
-        topic = " ".join(part.split())
-        if topic and topic.casefold() not in {t.casefold() for t in topics}:
-            topics.append(topic)
-    if not topics:
-        raise SignupError('a topic event needs at least one topic, such as --topics "SEL; assessment; family communication"')
-    if len(topics) > MAX_TOPICS:
-        raise SignupError(f"a topic event offers at most {MAX_TOPICS} topics; this one lists {len(topics)}")
-    long = [t for t in topics if len(t) > TOPIC_LENGTH]
-    if long:
-        raise SignupError(f"a topic is at most {TOPIC_LENGTH} characters; '{long[0][:40]}…' is longer")
-    return topics
-
-
 def topics_of(round_: Round) -> list[str]:
     """The topics a round offers; an interview round has one unnamed topic ("")."""
-    if round_.kind == "interview":
-        return [""]
-    stored = list((round_.settings or {}).get("topics") or ())
-    return stored or ([round_.topic] if round_.topic else [""])
+    return kind_of(round_).topics(round_)
 
 
 def pairing_topic(round_: Round, pairing: Pairing) -> str | None:
     """The topic a pairing is about: its own for event and interview pairings, else the round's."""
-    if pairing.topic:
-        return pairing.topic
-    # Pairings stored before pairings had a topic column carry an event topic's number in `rotation`.
-    if round_.kind == "event" and pairing.rotation:
-        topics = topics_of(round_)
-        if 0 < pairing.rotation <= len(topics):
-            return topics[pairing.rotation - 1] or None
-    if round_.kind == "interview":
-        return (pairing.breakdown or {}).get("interest") if isinstance((pairing.breakdown or {}).get("interest"), str) else None
-    return round_.topic
+    return kind_of(round_).pairing_topic(round_, pairing)
 
 
 def topic_guide_note(program: Program | None, topic: str | None) -> str | None:
@@ -151,7 +120,7 @@ def announcement(session: Session, round_: Round) -> dict[str, Any]:
     """The channel-neutral announcement of a round (each channel renders it with its own buttons or numbers)."""
     program = program_of_round(session, round_)
     topics = topics_of(round_)
-    if round_.kind == "interview":
+    if kind_of(round_).asks_interest:
         choices = interview_choices(session, round_)
         text = (
             f"Informational interviews in {program.name}: spend one session with someone in a position, or at a site, "
@@ -217,7 +186,7 @@ def open_round_in(session: Session, *, round_id: int, now: datetime) -> int:
         service.move_round_in(session, round_id=round_id, target="collecting", now=now)
     elif round_.status != "collecting":
         raise service.RoundError(f"round {round_id} is {round_.status}; only a draft or collecting round can be announced")
-    if round_.kind not in EVENT_KINDS:
+    if not kind_of(round_).announces:
         return 0
     return announce_in(session, round_id=round_id, now=now)
 
@@ -251,7 +220,7 @@ def _event_cap(program: Program) -> int:
 
 
 def _label(round_: Round, topic: str, interest: str | None = None) -> str:
-    if round_.kind == "interview":
+    if kind_of(round_).asks_interest:
         return f"an informational interview about {interest}" if interest else "informational interviews"
     return f"'{topic}'" if topic else f"round {round_.id}"
 
@@ -268,7 +237,7 @@ def current_signups(session: Session, *, person_id: int, term_id: int) -> list[t
 
 
 def _role_for(round_: Round, topic: str, person: Person, enrollment: Enrollment | None, strengths: Iterable[str], mentor_load: int) -> str:
-    if round_.kind == "interview" or enrollment is None:
+    if kind_of(round_).asks_interest or enrollment is None:
         return "mentee"
     ready = enrollment.role in ("mentor", "both") and enrollment.approval in MENTOR_READY_APPROVALS
     covers = topic.casefold() in {str(s).strip().casefold() for s in strengths}
@@ -295,7 +264,7 @@ def join_in(
     # the person's row on PostgreSQL and takes SQLite's write lock before anything below is read.
     session.execute(sa.update(Person).where(col(Person.id) == person_id).values(updated_at=Person.updated_at))
     person = session.exec(select(Person).where(Person.id == person_id)).one()
-    if round_.kind not in EVENT_KINDS:
+    if not kind_of(round_).announces:
         return SignupOutcome("closed", f"Round {round_id} doesn't take sign-ups.", round_id)
     if round_.status != "collecting":
         state = "hasn't opened yet" if round_.status == "draft" else "has closed its sign-ups"
@@ -303,7 +272,7 @@ def join_in(
     pool = dict((p.id, e) for p, e in pool_people(session, round_))
     if person.id not in pool:
         return SignupOutcome("not_in_pool", "Sorry, this round is for its program's pool, and you're not in it this term.", round_id)
-    if round_.kind == "interview":
+    if kind_of(round_).asks_interest:
         topic, interest = "", " ".join((interest or "").split())[:TOPIC_LENGTH]
         if not interest:
             return SignupOutcome("needs_interest", "Which position or site would you like to learn about? Name one (for example \"assistant principal\" or \"Lincoln\").", round_id)
@@ -314,7 +283,7 @@ def join_in(
             return SignupOutcome("unknown_topic", f"I couldn't tell which topic you meant. The topics are: {listed}.", round_id)
     existing = session.exec(select(RoundSignup).where(RoundSignup.round_id == round_id, RoundSignup.person_id == person.id, RoundSignup.topic == topic)).first()
     label = _label(round_, topic, interest)
-    if existing is not None and existing.status == "joined" and (round_.kind != "interview" or existing.interest == interest):
+    if existing is not None and existing.status == "joined" and (not kind_of(round_).asks_interest or existing.interest == interest):
         return SignupOutcome("already", f"You're already in for {label}{_when_text(round_)}.", round_id, topic, existing.role)
     if existing is None or existing.status != "joined":
         program = program_of_round(session, round_)
@@ -354,7 +323,7 @@ def leave_in(session: Session, *, round_id: int, person_id: int, topic: str | No
     round_ = session.get(Round, round_id)
     if round_ is None:
         return SignupOutcome("closed", "Sorry, that round no longer exists; your program admin can tell you what's coming next.", round_id)
-    if round_.kind == "interview":
+    if kind_of(round_).asks_interest:
         topic = ""
     else:
         topic = resolve_topic(round_, topic)
@@ -412,7 +381,7 @@ def read_reply(round_: Round, text: str) -> ReplyIntent:
             action, words = name, words[len(verb):].lstrip(" :-")
             break
     words = re.sub(r"^(?:for|the|me)\s+", "", words, flags=re.IGNORECASE).strip()
-    if round_.kind == "interview":
+    if kind_of(round_).asks_interest:
         return ReplyIntent(action, topic="", interest=words or None)
     return ReplyIntent(action, topic=words)
 
@@ -426,7 +395,7 @@ def apply_reply_in(session: Session, *, round_id: int, person_id: int, text: str
     if intent.action == "leave":
         return leave_in(session, round_id=round_id, person_id=person_id, topic=intent.topic, now=now)
     interest = intent.interest
-    if round_.kind == "interview" and interest:
+    if kind_of(round_).asks_interest and interest:
         # Spell it the way the pool does when it names a position or site we know.
         known = {choice.casefold(): choice for choice in interview_choices(session, round_)}
         interest = known.get(interest.casefold(), interest)
@@ -485,7 +454,7 @@ def match_signups_in(session: Session, *, round_: Round, session_minutes: int, n
     relax = frozenset((round_.settings or {}).get("relax", ()))
     results: list[TopicResult] = []
     rows: list[dict[str, Any]] = []
-    if round_.kind == "interview":
+    if kind_of(round_).asks_interest:
         hosts_pool = [(person, enrollment) for person, enrollment in pool_people(session, round_)]
         answers = repo.profiles(session, person_ids=[p.id for p, _ in hosts_pool] + list(everyone))
         mentees = [(s, p) for s, p in signups if s.interest]
@@ -645,7 +614,7 @@ def open_rounds_for(session: Session, *, person_id: int, term_ids: Iterable[int]
     found = []
     for term_id in term_ids:
         for round_ in repo.list_rounds(session, term_id=term_id):
-            if round_.kind not in EVENT_KINDS or round_.status != "collecting":
+            if not kind_of(round_).announces or round_.status != "collecting":
                 continue
             if person_id not in {p.id for p, _ in pool_people(session, round_)}:
                 continue
@@ -729,7 +698,7 @@ def program_sections(engine: Engine, *, slack_user_id: str) -> list[ProgramSecti
             section.signups = signup_views(session, person_id=person.id, term_ids=term_ids)
             for round_, left in open_rounds_for(session, person_id=person.id, term_ids=term_ids):
                 numbered = [(n, t) for n, t in enumerate(topics_of(round_), start=1) if t in left]
-                title = "Informational interviews" if round_.kind == "interview" else f"Topic event (sign-ups close {_short_day(round_.match_on)})"
+                title = "Informational interviews" if kind_of(round_).asks_interest else f"Topic event (sign-ups close {_short_day(round_.match_on)})"
                 section.open_rounds.append((round_.id, title, numbered))
             for pairing, round_ in pairings:
                 section.pairing_ids.add(pairing.id)

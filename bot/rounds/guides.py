@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.guides import GuideContext, Mentee, Mentor, SessionTime, guide_kind, render_email, render_slack_message
-from bot.rounds.events import EVENT_KINDS, pairing_topic, topic_guide_note
+from bot.rounds.events import pairing_topic, topic_guide_note
+from bot.rounds.kinds import kind_of
 from storage import repo
 from storage.db import session_scope
 from storage.models import Pairing, Person, PlannedSession, Program, Round, Term
@@ -51,7 +52,8 @@ def guide_context(
     # An event's pairing is about one of the round's topics; the program may add its own words for that topic.
     topic = pairing_topic(round_, pairing)
     custom_message = (round_.settings or {}).get("message")
-    if round_.kind in EVENT_KINDS:
+    kind = kind_of(round_)
+    if kind.announces:
         custom_message = "\n\n".join(x for x in (custom_message, topic_guide_note(program, topic)) if x) or None
     return GuideContext(
         program_name=program.name,
@@ -59,7 +61,7 @@ def guide_context(
         mentees=tuple(Mentee(name=m.name, asked_for=tuple(group_answers[m.id].get("needs") or ()), site=m.site) for m in mentees),
         topic=topic,
         sessions=round_.sessions,
-        kind=guide_kind(round_kind=round_.kind, mentees_in_group=len(mentees)),
+        kind=guide_kind(round_kind=kind.guide, mentees_in_group=len(mentees)),
         reasons=tuple(pairing.reasons),
         times=tuple(SessionTime(s.number, s.starts_at, s.ends_at) for s in sessions if s.number <= round_.sessions),
         timezone=(reader or mentee).timezone,

@@ -1,10 +1,10 @@
-"""The term and round state machines: which moves are legal, and why a move is refused."""
+"""The term and round state machines: which moves are legal, and why a move (or any term or round request) is refused."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.errors import Conflict
+from bot.errors import Conflict, UserError
 
 ROUND_STATES = ("draft", "collecting", "matching", "review", "published", "running", "closed")
 TERM_STATES = ("open", "closed")
@@ -30,6 +30,10 @@ _NEXT_STEP_HINT = {
     "running": "close it when the sessions are over",
     "closed": "it is closed; create a new round instead",
 }
+
+
+class RoundError(UserError):
+    """A request about a term or round that cannot be carried out; the message is meant for the admin."""
 
 
 class IllegalTransition(Conflict):

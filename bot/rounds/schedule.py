@@ -24,6 +24,7 @@ from bot.matching import History, RoundSettings, WeeklyWindow, match_round, spee
 from bot.notify import prompt_flow, remind_unanswered, send_notice
 from bot.outbox import enqueue
 from bot.rounds import events, service
+from bot.rounds.kinds import ANNOUNCE_ACTION, MATCH_ACTION, SPEED_PLAN_ACTION, speed_start
 from bot.rounds.guides import guide_context, guide_renderings, overrides_of, program_of
 from bot.rounds.calendar import PairPlan, ProgramCalendar, is_quiet, next_sendable, plan_round, propose_sessions
 from bot.rounds.participants import history_from, round_settings_for, to_participant
@@ -43,7 +44,7 @@ STILL_USEFUL = {
     "checkin.escalate": timedelta(days=14),
     "survey.ask": timedelta(days=14),
     "term.remind": timedelta(days=2),
-    "round.announce": timedelta(days=14),
+    ANNOUNCE_ACTION: timedelta(days=14),
 }
 
 
@@ -516,7 +517,7 @@ def _speed_plan(session: Session, action: ScheduledAction, now: datetime, config
     if round_.status not in ("draft", "collecting"):
         return "skipped", f"round {round_.id} was already {round_.status}"
     program, calendar = program_calendar(session, term_id=round_.term_id)
-    starts = service.speed_start(round_, timezone_name=program.timezone)
+    starts = speed_start(round_, timezone_name=program.timezone)
     for step in ("collecting", "matching", "review", "published")[("draft", "collecting").index(round_.status):]:
         service.move_round_in(session, round_id=round_.id, target=step, now=now)
     people = [(e, p) for e, p in repo.enrollments(session, term_id=round_.term_id) if e.status == "opted_in"]
@@ -608,10 +609,10 @@ def _round_announce(session: Session, action: ScheduledAction, now: datetime, co
 
 
 HANDLERS = {
-    "round.announce": _round_announce,
-    "speed.plan": _speed_plan,
+    ANNOUNCE_ACTION: _round_announce,
+    SPEED_PLAN_ACTION: _speed_plan,
     "speed.rotation": _speed_rotation,
-    service.MATCH_ACTION: _round_match,
+    MATCH_ACTION: _round_match,
     "round.notify": _round_notify,
     "round.start": _round_status("running", ("published",)),
     "round.close": _round_status("closed", ("running",)),

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.errors import UserError
 from bot.matching import MatchResult, SideConstraints, match_round, solve_with_side_constraints
+from bot.rounds.kinds import MATCH_ACTION, Matcher, RoundRequest, kind_of, speed_start  # noqa: F401  (the last two lived here; callers still read them here)
 from bot.rounds.lifecycle import (
     IllegalTransition,
+    RoundError,
     check_round_move,
     check_term_accepts_rounds,
     check_term_close,
@@ -25,12 +25,7 @@ from storage import repo
 from storage.db import in_transaction, session_scope
 from storage.models import Enrollment, Person, Program, Round, Term
 
-MATCH_ACTION = "round.match"
 logger = logging.getLogger(__name__)
-
-
-class RoundError(UserError):
-    """A request about a term or round that cannot be carried out; the message is meant for the admin."""
 
 
 # --- terms -------------------------------------------------------------------------------------
@@ -155,73 +150,9 @@ def _open_term(session: Session, *, program_name: str, term_name: str | None) ->
 # --- rounds ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RoundRequest:
-    """What an admin asks for when creating a round."""
-
-    kind: str = "micro"
-    topic: str | None = None
-    sessions: int = 1
-    start_on: date | None = None
-    match_on: date | None = None
-    end_on: date | None = None
-    rotations: int | None = None
-    rotation_minutes: int | None = None
-    starts_at: datetime | None = None  # speed events: when the first rotation begins
-    topics: str | None = None  # topic events: "SEL; assessment; family communication"
-
-
-def speed_start(round_: Round, *, timezone_name: str) -> datetime:
-    """When a speed event begins: the time it was created with, else 15:30 program time on its start date."""
-    stored = (round_.settings or {}).get("starts_at")
-    if stored:
-        moment = datetime.fromisoformat(stored)
-        return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone_name))
-    day = round_.start_on or round_.created_at.date()
-    return datetime.combine(day, time(15, 30), ZoneInfo(timezone_name))
-
-
 def validate_round_request(request: RoundRequest, *, today: date) -> None:
     """Refuse a round that could not run, with the reason."""
-    if request.kind not in ("micro", "speed", "event", "interview"):
-        raise RoundError(f"'{request.kind}' is not a kind of round; use micro, speed, event or interview")
-    if request.kind in ("micro", "event") and not 1 <= request.sessions <= 3:
-        raise RoundError(f"a {'topic event' if request.kind == 'event' else 'micro-mentoring round'} has 1, 2 or 3 sessions")
-    if request.kind in ("event", "interview"):
-        _check_signup_window(request, today=today)
-        return
-    if request.kind == "speed":
-        if not request.rotations or request.rotations < 1:
-            raise RoundError("a speed-mentoring event needs --rotations (how many partners each mentee meets)")
-        if not request.rotation_minutes or not 3 <= request.rotation_minutes <= 60:
-            raise RoundError("each speed rotation lasts 3 to 60 minutes (--minutes)")
-    if request.starts_at is not None and request.starts_at.tzinfo is None:
-        raise RoundError("the event time needs a time zone")
-    if request.match_on and request.match_on < today:
-        raise RoundError(f"the match date {request.match_on} is already past")
-    if request.match_on and request.start_on and request.match_on > request.start_on:
-        raise RoundError("the match date must come on or before the start date")
-    if request.start_on and request.end_on and request.end_on < request.start_on:
-        raise RoundError("the end date must come after the start date")
-
-
-def _check_signup_window(request: RoundRequest, *, today: date) -> None:
-    # A round that announces itself collects sign-ups from start_on until match_on; its sessions follow, by end_on.
-    from bot.rounds.events import SignupError, parse_topics
-
-    if request.kind == "event":
-        try:
-            parse_topics(request.topics or request.topic)
-        except SignupError as exc:
-            raise RoundError(str(exc)) from None
-    if request.match_on is None:
-        raise RoundError(f"a{'n interview round' if request.kind == 'interview' else ' topic event'} needs --match-on, the day sign-ups close and pairs are made")
-    if request.match_on < today:
-        raise RoundError(f"the match date {request.match_on} is already past")
-    if request.start_on and request.start_on > request.match_on:
-        raise RoundError("sign-ups open (--start-on) on or before the match date")
-    if request.end_on and request.end_on < request.match_on:
-        raise RoundError("the sessions (--end-on) come after the match date")
+    kind_of(request).validate(request, today=today)
 
 
 def create_round_in(session: Session, *, program_name: str, term_name: str | None, request: RoundRequest, now: datetime) -> Round:
@@ -229,51 +160,15 @@ def create_round_in(session: Session, *, program_name: str, term_name: str | Non
     validate_round_request(request, today=now.date())
     term = _open_term(session, program_name=program_name, term_name=term_name)
     program = repo.get_program(session, name=program_name)
-    fields: dict[str, Any] = {
-        "kind": request.kind,
-        "topic": (request.topic or "").strip() or None,
-        "sessions": request.sessions if request.kind == "micro" else 1,
-        "start_on": request.start_on,
-        "match_on": request.match_on,
-        "end_on": request.end_on,
-        "rotations": request.rotations,
-        "rotation_minutes": request.rotation_minutes,
-    }
-    if request.kind in ("event", "interview"):
-        from bot.rounds.events import parse_topics
-
-        topics = parse_topics(request.topics or request.topic) if request.kind == "event" else []
-        fields["topic"] = topics[0] if len(topics) == 1 else None
-        fields["sessions"] = request.sessions if request.kind == "event" else 1
-        fields["settings"] = {"topics": topics} if topics else {}
-    if request.kind == "speed" and request.starts_at is not None:
-        if request.starts_at < now:
-            raise RoundError(f"{request.starts_at:%Y-%m-%d %H:%M} is already past")
-        fields["settings"] = {"starts_at": request.starts_at.isoformat()}
-        fields["start_on"] = fields["end_on"] = request.starts_at.astimezone(ZoneInfo(program.timezone)).date()
+    kind = kind_of(request)
+    fields = kind.fields(request, timezone=program.timezone, now=now)
     members = members_pool(session, program_id=program.id)
     if members is not None:
         fields["pool_id"] = members.id  # the round draws on its program's pool
     round_ = repo.create_round(session, term_id=term.id, fields=fields, now=now)
-    if request.kind == "speed":
-        # The rotation schedule goes out the school day before the event (the sweep moves it out of quiet time).
-        starts = speed_start(round_, timezone_name=program.timezone)
+    for planned in kind.plan(round_, timezone=program.timezone, now=now):
         repo.schedule_action(
-            session, idempotency_key=f"speed.plan:{round_.id}", kind="speed.plan", due_at=starts - timedelta(days=1),
-            round_id=round_.id, payload={"quiet_tz": program.timezone},
-        )  # fmt: skip
-    if request.kind in ("event", "interview"):
-        # The announcement goes out when sign-ups open (08:00 program time; at once if that is now or past).
-        opens = datetime.combine(request.start_on or now.date(), time(8, 0), ZoneInfo(program.timezone))
-        repo.schedule_action(
-            session, idempotency_key=f"round.announce:{round_.id}", kind="round.announce", due_at=max(opens, now),
-            round_id=round_.id, payload={"quiet_tz": program.timezone},
-        )  # fmt: skip
-    if request.kind != "speed" and request.match_on:
-        # Match at 06:00 in the program's zone, before the school day, on the match date.
-        due = datetime.combine(request.match_on, time(6, 0), ZoneInfo(program.timezone))
-        repo.schedule_action(
-            session, idempotency_key=f"{MATCH_ACTION}:{round_.id}", kind=MATCH_ACTION, due_at=due, round_id=round_.id
+            session, idempotency_key=planned.key, kind=planned.action, due_at=planned.due_at, round_id=round_.id, payload=planned.payload
         )
     return round_
 
@@ -314,10 +209,11 @@ class MatchOutcome:
 def match_in(session: Session, *, round_id: int, session_minutes: int, now: datetime) -> MatchOutcome:
     """Match a collecting round (or re-match one in review) and leave its proposed pairs in review."""
     round_ = repo.get_round(session, round_id=round_id, for_update=True)
-    if round_.kind in ("event", "interview"):
+    kind = kind_of(round_)
+    if kind.matcher is Matcher.SIGNUPS:
         return _match_signups(session, round_=round_, session_minutes=session_minutes, now=now)
-    if round_.kind != "micro":
-        raise RoundError("speed-mentoring events are scheduled by rotation, not by this matcher")
+    if kind.matcher is not Matcher.SOLVER:
+        raise RoundError(f"{kind.noun}s are scheduled by rotation, not by this matcher")
     if round_.status not in ("collecting", "review"):
         raise IllegalTransition(
             f"round {round_id} is {round_.status}; only a collecting round (or one in review, to re-run) can be matched"
@@ -448,8 +344,6 @@ class PairView:
 
 def round_pairs_in(session: Session, *, round_id: int) -> tuple[Round, list[PairView]]:
     """The round and its pairings with names, for display and export."""
-    from bot.rounds.events import pairing_topic
-
     round_ = repo.get_round(session, round_id=round_id)
     pairings = repo.round_pairings(session, round_id=round_id)
     people = {p.id: p for p in _people(session, {x.mentor_id for x in pairings} | {x.mentee_id for x in pairings})}
@@ -462,7 +356,7 @@ def round_pairs_in(session: Session, *, round_id: int) -> tuple[Round, list[Pair
             score=p.score,
             reasons=list(p.reasons),
             status=p.status,
-            topic=pairing_topic(round_, p),
+            topic=kind_of(round_).pairing_topic(round_, p),
         )
         for p in pairings
     ]

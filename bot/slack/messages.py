@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.rounds.kinds import kind_of
 from bot.slack import blocks as bk
 from bot.slack.store import Snapshot
 
@@ -158,9 +159,10 @@ def round_announcement(notice: Mapping[str, Any]) -> bk.Rendered:
     """A topic event's or interview round's announcement: one button per topic, or a select of positions and sites."""
     round_id = notice.get("round_id")
     text = str(notice.get("text") or "A new mentoring round is open.")
-    title = "Informational interviews" if notice.get("kind") == "interview" else "A topic event: join a topic"
+    asks_interest = kind_of(str(notice.get("kind"))).asks_interest
+    title = "Informational interviews" if asks_interest else "A topic event: join a topic"
     blocks: list[dict[str, Any]] = [bk.header(title), *bk.text_sections(text)]
-    if notice.get("kind") == "interview":
+    if asks_interest:
         choices = [str(c) for c in notice.get("choices") or ()][: bk.SELECT_OPTIONS]
         if choices:
             options = [{"text": bk.plain(c, bk.OPTION_TEXT), "value": c[: bk.OPTION_VALUE]} for c in choices]
