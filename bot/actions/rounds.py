@@ -13,6 +13,7 @@ from bot.actions.access import Actor
 from bot.actions.scope import pairing_for, program_for, round_for
 from bot.errors import Conflict, UserError
 from bot.rounds import events, schedule, service
+from bot.rounds.kinds import Matcher, kind_of
 from bot.rounds.reports import PoolReport, load_pool_report
 from bot.settings import Settings
 from storage import repo
@@ -186,7 +187,7 @@ def preview_round(
 ) -> Preview:
     """Open a draft round if needed, match it if it has no pairs yet (or again with `rematch`), and show the result."""
     round_, term, _program = round_for(session, actor=actor, operation="round.preview", round_id=round_id, requested=program)
-    if round_.kind == "speed":
+    if kind_of(round_).matcher is Matcher.ROTATION:
         raise UserError("a speed-mentoring event is paired by rotation at the event, so it has no preview; it runs as scheduled")
     opened = matched = False
     if round_.status == "draft":
