@@ -17,9 +17,9 @@ from typing import Any
 import uvicorn
 from sqlalchemy.engine import Engine
 
+from bot.doubles.slack import SlackDriver, SlackStandIn
 from bot.importer import import_roster
 from bot.settings import Settings
-from bot.slack.standin import SlackDriver, SlackStandIn
 from bot.web.app import create_app, loopback_socket
 from storage import db, repo
 from storage.db import session_scope

@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot import data_rights, outbox
+from bot.doubles.slack import block_kit_problems
 from bot.email import machines
 from bot.email.machines import Verdict, classify, classify_fields, clear_failing, record_bounce
 from bot.email.render import render_notice as render_email
 from bot.settings import Settings
 from bot.slack.messages import render_notice as render_slack
-from bot.slack.standin import block_kit_problems
 from storage import db, repo
 from storage.db import session_scope
 from storage.models import OutboxMessage, Person

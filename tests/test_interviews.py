@@ -105,7 +105,7 @@ async def test_a_mentee_picks_a_position_from_the_slack_select_and_is_told_once(
     import time
     from datetime import timedelta, timezone
 
-    from bot.slack.standin import user_ref
+    from bot.doubles.slack import user_ref
     from storage.models import ProfileAnswer
     from tests.slack_helpers import PROGRAM as SLACK_PROGRAM
     from tests.slack_helpers import slack_harness

@@ -8,11 +8,11 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.doubles.slack import SlackStandIn, block_kit_problems, view_problems
 from bot.flows import FLOWS, PROFILE, FlowContext, Question, pending_questions, questions_for
 from bot.slack import blocks as bk
 from bot.slack.home import home_view
 from bot.slack.messages import render_notice, render_prompt
-from bot.slack.standin import SlackStandIn, block_kit_problems, view_problems
 from bot.slack.store import HomeModel, Member, PairingView, Snapshot
 
 MANY_TOPICS = tuple(f"topic {n}: " + "a rather long description of a teaching practice " * 2 for n in range(150))

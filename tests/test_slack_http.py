@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 
 from bot import dialogs
+from bot.doubles.slack import event_callback, message_im, slash_command
 from bot.rounds import service
-from bot.slack.standin import event_callback, message_im, slash_command
 from storage import repo
 from storage.db import session_scope
 from tests.slack_helpers import ADMIN, PROGRAM, signature, slack_harness, wait_for
@@ -125,7 +125,7 @@ def test_receipts_are_claimed_once_and_old_ones_are_forgotten(engine) -> None:
     from datetime import datetime, timedelta, timezone
 
     from bot.slack import store
-    from bot.slack.app import receipt_key
+    from bot.slack.inbox import receipt_key
 
     now = datetime(2026, 11, 23, 17, tzinfo=timezone.utc)
     key = receipt_key({"type": "event_callback", "event_id": "Ev123"})

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
+from bot.doubles.slack import event_callback, message_im, slash_command
 from bot.slack import inbox
-from bot.slack.standin import event_callback, message_im, slash_command
 from storage.db import session_scope
 from storage.models import SlackDelivery
 from tests.slack_helpers import PROGRAM, signature, slack_harness, wait_for

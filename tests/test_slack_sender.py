@@ -11,12 +11,12 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from bot import notify
+from bot.doubles.slack import SlackStandIn
 from bot.importer import import_roster
 from bot.outbox import claim_due, deliver_due, enqueue, messages
 from bot.rounds import service
 from bot.settings import Settings
 from bot.slack.sender import METADATA_EVENT, SlackSender
-from bot.slack.standin import SlackStandIn
 from storage.db import session_scope
 from tests.slack_helpers import HEADER, PROGRAM, ROSTER, SECRET, SLACK_USERS
 

@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.doubles.slack import app_home_opened, event_callback, slash_command, state_values, user_ref
 from bot.slack.blocks import block_id_for
 from bot.slack.socket import socket_mode
-from bot.slack.standin import app_home_opened, event_callback, slash_command, state_values, user_ref
 from tests.slack_helpers import ADMIN, SECRET, slack_harness, wait_for
 
 MENTORBOT = str(Path(sys.executable).parent / "mentorbot")

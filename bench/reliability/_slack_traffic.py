@@ -114,7 +114,7 @@ def _standin_main(conn: Any, people: list[tuple[str, str, str]]) -> None:
 
 
 async def _standin_serve(conn: Any, people: list[tuple[str, str, str]]) -> None:
-    from bot.slack.standin import SlackStandIn
+    from bot.doubles.slack import SlackStandIn
 
     standin = SlackStandIn()
     await standin.start()

@@ -20,6 +20,8 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 from bot.settings import Settings
+from bot.slack.app import build_slack_app
+from storage import db
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +58,6 @@ def handler_main(settings: Settings) -> None:
 
 async def handle_forever(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Take and handle kept requests as they arrive until `stop` is set (or SIGTERM/SIGINT); finish the running ones."""
-    from bot.slack.app import build_slack_app
-    from storage import db
-
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.dialogs import context_key
 from bot.rounds.kinds import kind_of
 from bot.slack import blocks as bk
 from bot.slack.store import Snapshot
@@ -59,8 +60,6 @@ def follow_ups(snap: Snapshot) -> list[dict[str, Any]]:
         if approval == "pending":
             out.append(bk.section(PENDING_APPROVAL))
         if role != "none" and snap.term_id is not None and not snap.profile_complete:
-            from bot.dialogs import context_key
-
             out.append(bk.section(snap.flow.done_message))
             out.append({"type": "actions", "block_id": "next|profile", "elements": [bk.open_flow_button("profile", context_key(flow="profile", term_id=snap.term_id), "Start my profile")]})
             return out

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.slack.standin import Call, SlackStandIn
+from bot.doubles.slack import Call, SlackStandIn
 from tests.emailkit import DataFaults, RecordingHandler
 
 # Faults a real SMTP server shows; each leaves the outcome of the transaction unambiguous to the client.

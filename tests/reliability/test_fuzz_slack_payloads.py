@@ -32,11 +32,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
 from bot import dialogs
+from bot.doubles.slack import slash_command, user_ref, view_problems
 from bot.flows import FLOWS
 from bot.slack import admin
 from bot.slack import blocks as bk
 from bot.slack import store
-from bot.slack.standin import slash_command, user_ref, view_problems
 from storage import repo
 from storage.db import session_scope
 from storage.models import CheckIn, Enrollment
@@ -459,7 +459,7 @@ def test_a_page_never_asks_a_question_twice() -> None:
     """Found by the fuzzer: a submitted page whose metadata repeated a key in "r" got a next page with one block_id twice,
     a view Slack refuses."""
     from bot.flows import FlowContext, get_flow, questions_for
-    from bot.slack.standin import view_problems
+    from bot.doubles.slack import view_problems
 
     page = bk.paginate("profile", "term:1", ["match_weights", "match_weights", "needs", "match_weights", "strengths"], edit=True, number=5)
     assert page.keys == ("match_weights", "needs", "strengths") and page.rest == ()
@@ -478,7 +478,7 @@ def test_private_metadata_that_names_no_page_raises_bad_page() -> None:
     assert bk.Page.from_metadata(page.metadata()) == page
 
 
-# --- found by the fuzzer, fixed in bot/slack/app.py, inbox.py and store.py (9c6d460, fe66c62) -----------------------
+# --- found by the fuzzer, fixed in bot/slack/app.py (its listeners now in bot/slack/listeners/), inbox.py and store.py (9c6d460, fe66c62)
 
 
 async def _sent_over_http(tmp_path: Path, database_url: str, kind: str, clicker: str, payload: Any) -> tuple[int, str, list[str], int]:
@@ -512,19 +512,19 @@ OPEN_CASES = {
     "actions_not_a_list": ("click", "UBEN00001", _click(True), "bot/slack/inbox.py delivery_of + bot/slack/router.py: answer a signed but malformed interaction 200 instead of handing it to Bolt (500)"),
     "action_without_action_id": ("click", "UBEN00001", _click([{"block_id": "x", "value": "1"}]), "bot/slack/inbox.py delivery_of: an action without a text action_id is malformed (Bolt's matcher raises KeyError)"),
     "action_id_not_text": ("click", "UBEN00001", _click([{"action_id": 7, "block_id": "x", "value": "1", "action_ts": "1.0"}]), "bot/slack/inbox.py delivery_of: an action_id that is not text is malformed (Bolt's regex raises TypeError)"),
-    "submission_of_another_callback": ("modal", "UBEN00001", _submission(OPEN_PAGE, callback_id="flow_done"), "bot/slack/app.py _register: a catch-all view listener that acks (Bolt answers 404)"),
-    "metadata_not_a_page": ("modal", "UBEN00001", _submission('{"f": 1}'), "bot/slack/app.py on_submit and _keep_half_done: catch bk.BadPage from Page.from_metadata"),
-    "view_state_not_an_object": ("modal", "UBEN00001", _submission(OPEN_PAGE, state="x"), "bot/slack/app.py on_submit and _keep_half_done: read state.values only from an object"),
-    "open_flow_value_not_json": ("click", "UBEN00001", _click([{"action_id": "open_flow", "block_id": "x", "value": "not json", "action_ts": "1.0"}]), "bot/slack/app.py _open_from_button: a value that is not {\"f\", \"c\"} is ignored"),
-    "selected_option_not_an_object": ("click", "UBEN00001", _click([{"action_id": "answer:select", "block_id": "ask|profile|term:{term}|subjects", "selected_option": "math", "action_ts": "1.0"}]), "bot/slack/app.py _answer: read selected_option only from an object"),
-    "container_not_an_object": ("click", "UBEN00001", _click([{"action_id": "answer:0", "block_id": "ask|profile|term:{term}|subjects", "value": "math", "action_ts": "1.0"}], container="x"), "bot/slack/app.py _answer: read the container only from an object"),
-    "unknown_flow": ("click", "UBEN00001", _click([{"action_id": "answer:0", "block_id": "ask|bogus|term:{term}|subjects", "value": "math", "action_ts": "1.0"}]), "bot/slack/app.py _answer (and on_submit, _open_from_button): a flow not in FLOWS is ignored before store.apply/snapshot"),
+    "submission_of_another_callback": ("modal", "UBEN00001", _submission(OPEN_PAGE, callback_id="flow_done"), "bot/slack/listeners/__init__.py register: a catch-all view listener that acks (Bolt answers 404)"),
+    "metadata_not_a_page": ("modal", "UBEN00001", _submission('{"f": 1}'), "bot/slack/listeners/views.py on_submit and _keep_half_done: catch bk.BadPage from Page.from_metadata"),
+    "view_state_not_an_object": ("modal", "UBEN00001", _submission(OPEN_PAGE, state="x"), "bot/slack/listeners/views.py on_submit and _keep_half_done: read state.values only from an object"),
+    "open_flow_value_not_json": ("click", "UBEN00001", _click([{"action_id": "open_flow", "block_id": "x", "value": "not json", "action_ts": "1.0"}]), "bot/slack/listeners/actions.py _open_from_button: a value that is not {\"f\", \"c\"} is ignored"),
+    "selected_option_not_an_object": ("click", "UBEN00001", _click([{"action_id": "answer:select", "block_id": "ask|profile|term:{term}|subjects", "selected_option": "math", "action_ts": "1.0"}]), "bot/slack/listeners/actions.py _answer: read selected_option only from an object"),
+    "container_not_an_object": ("click", "UBEN00001", _click([{"action_id": "answer:0", "block_id": "ask|profile|term:{term}|subjects", "value": "math", "action_ts": "1.0"}], container="x"), "bot/slack/listeners/actions.py _answer: read the container only from an object"),
+    "unknown_flow": ("click", "UBEN00001", _click([{"action_id": "answer:0", "block_id": "ask|bogus|term:{term}|subjects", "value": "math", "action_ts": "1.0"}]), "bot/slack/listeners/actions.py _answer (and views.py on_submit, _open_from_button): a flow not in FLOWS is ignored before store.apply/snapshot"),
     "context_not_in_its_flows_shape": ("click", "UBEN00001", _click([{"action_id": "answer:0", "block_id": "ask|check_in|pairing:x|met", "value": "met", "action_ts": "1.0"}]), "bot/slack/store.py apply/snapshot: refuse (NotAllowed) when dialogs.refusal() names the context, before snapshot_in reads its ids with int()"),
     "id_too_large_in_a_check_in": ("click", "UBEN00001", _click([{"action_id": "answer:0", "block_id": f"ask|check_in|pairing:{2**40}|met", "value": "met", "action_ts": "1.0"}]), "bot/slack/store.py apply/snapshot: refuse when dialogs.refusal() names the context, before snapshot_in looks the pairing up"),
-    "refused_page_without_questions": ("modal", "UCY000001", _submission(json.dumps({"f": "approval", "c": "term:{term}:mentor:{ana}", "k": [], "r": []})), "bot/slack/app.py on_submit: a NotAllowed page with no keys answers errors under a fixed block_id (page.keys[0] raises IndexError)"),
-    "open_flow_context_too_long_for_metadata": ("click", "UBEN00001", _click([{"action_id": "open_flow", "block_id": "x", "value": json.dumps({"f": "profile", "c": "term:{term}:" + "x" * 3000}), "action_ts": "1.0"}]), "bot/slack/app.py _open_from_button: refuse a context dialogs.refusal() names before building the modal (Page.metadata raises ValueError past 3,000 characters)"),
-    "message_container_without_channel": ("click", "UBEN00001", _click([{"action_id": "answer:0", "block_id": "ask|profile|term:{term}|subjects", "value": "math", "action_ts": "1.0"}], container={"type": "message"}), "bot/slack/app.py _answer: a message container without channel_id or message_ts gets the prompt by DM (container[\"channel_id\"] raises KeyError)"),
-    "cancel_without_response_url": ("click", "UBEN00001", _click([{"action_id": admin.ERASE_CANCEL_ACTION, "block_id": "data_erase", "value": "cancel", "action_ts": "1.0"}], response_url=None), "bot/slack/app.py on_erase_cancelled: without a response_url, say it by DM (respond raises)"),
+    "refused_page_without_questions": ("modal", "UCY000001", _submission(json.dumps({"f": "approval", "c": "term:{term}:mentor:{ana}", "k": [], "r": []})), "bot/slack/listeners/views.py on_submit: a NotAllowed page with no keys answers errors under a fixed block_id (page.keys[0] raises IndexError)"),
+    "open_flow_context_too_long_for_metadata": ("click", "UBEN00001", _click([{"action_id": "open_flow", "block_id": "x", "value": json.dumps({"f": "profile", "c": "term:{term}:" + "x" * 3000}), "action_ts": "1.0"}]), "bot/slack/listeners/actions.py _open_from_button: refuse a context dialogs.refusal() names before building the modal (Page.metadata raises ValueError past 3,000 characters)"),
+    "message_container_without_channel": ("click", "UBEN00001", _click([{"action_id": "answer:0", "block_id": "ask|profile|term:{term}|subjects", "value": "math", "action_ts": "1.0"}], container={"type": "message"}), "bot/slack/listeners/actions.py _answer: a message container without channel_id or message_ts gets the prompt by DM (container[\"channel_id\"] raises KeyError)"),
+    "cancel_without_response_url": ("click", "UBEN00001", _click([{"action_id": admin.ERASE_CANCEL_ACTION, "block_id": "data_erase", "value": "cancel", "action_ts": "1.0"}], response_url=None), "bot/slack/listeners/erasure.py on_erase_cancelled: without a response_url, say it by DM (respond raises)"),
 }  # fmt: skip
 
 

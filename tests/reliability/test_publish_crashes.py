@@ -27,10 +27,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot import outbox
+from bot.doubles.slack import SlackStandIn
 from bot.importer import import_roster
 from bot.rounds import service
 from bot.slack.sender import METADATA_EVENT
-from bot.slack.standin import SlackStandIn
 from storage import db
 from storage.db import session_scope
 from storage.models import OutboxMessage, Person, Round

@@ -27,8 +27,8 @@ from sqlmodel import SQLModel, select
 
 from bench.reliability._slack_traffic import Teacher, sign, submit_request
 from bot import dialogs
+from bot.doubles.slack import event_callback, find_element, message_im, slash_command
 from bot.rounds import service
-from bot.slack.standin import event_callback, find_element, message_im, slash_command
 from storage.db import session_scope
 from storage.models import OutboxMessage
 from tests.conftest import POSTGRES_URL
