@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.programs.pools import pool_member_ids, refresh_all_pools
-from bot.roster import RosterRow, RowError, read_roster
+from bot.roster import RosterReadResult, RosterRow, RowError, read_roster
 from storage import repo
 from storage.db import session_scope
 
@@ -90,43 +90,61 @@ def import_roster(
 ) -> ImportReport:
     """Read `path` and upsert every good row in one transaction; with `strict`, any bad row stops the whole file."""
     result = read_roster(path, default_timezone=default_timezone, on_progress=on_progress)
+    with session_scope(engine) as session:
+        return store_roster_in(
+            session, result, path=path, program_name=program_name, default_timezone=default_timezone, now=now, strict=strict,
+            default_capacity=default_capacity,
+        )  # fmt: skip
+
+
+def store_roster_in(
+    session: Session,
+    result: RosterReadResult,
+    *,
+    path: Path,
+    program_name: str,
+    default_timezone: str,
+    now: datetime,
+    strict: bool = False,
+    default_capacity: int = 1,
+) -> ImportReport:
+    """Upsert every good row of a roster already read (nothing at all, with `strict`, when a row is bad)."""
     report = ImportReport(path=path, data_rows=result.data_rows, errors=list(result.errors))
     if strict and result.errors:
         report.strict_rejected = True
         return report
-    with session_scope(engine) as session:
-        repo.get_or_create_program(session, name=program_name, timezone=default_timezone, now=now)
-        existing = repo.people_by_email(session, emails=(row.email for row in result.rows))
-        saved = []
-        for row in result.rows:
-            person, outcome = repo.upsert_person(
-                session,
-                existing=existing.get(row.email),
-                fields=person_fields(row, default_capacity=default_capacity),
-                now=now,
-            )
-            saved.append((row, person, outcome))
-        session.flush()  # assigns ids to new people before their answers are written
-        stored = repo.profile_rows(session, person_ids=[person.id for person in existing.values()])
-        for row, person, outcome in saved:
-            answers_changed = repo.set_profile_answers(
-                session,
-                person_id=person.id,
-                answers=profile_answers(row),
-                source="roster",
-                now=now,
-                keep_answers_from=SELF_REPORTED_SOURCES,
-                current=stored.get(person.id, {}),
-            )
-            if outcome == "created":
-                report.created += 1
-            elif outcome == "updated" or answers_changed:
-                report.updated += 1
-            else:
-                report.unchanged += 1
-        session.flush()
-        # Programs pick their people by roster fields, so every program's pool follows the roster.
-        report.pool_changes = refresh_all_pools(session)
+    repo.get_or_create_program(session, name=program_name, timezone=default_timezone, now=now)
+    existing = repo.people_by_email(session, emails=(row.email for row in result.rows))
+    saved = []
+    for row in result.rows:
+        person, outcome = repo.upsert_person(
+            session,
+            existing=existing.get(row.email),
+            fields=person_fields(row, default_capacity=default_capacity),
+            now=now,
+        )
+        saved.append((row, person, outcome))
+    session.flush()  # assigns ids to new people before their answers are written
+    stored = repo.profile_rows(session, person_ids=[person.id for person in existing.values()])
+    for row, person, outcome in saved:
+        answers_changed = repo.set_profile_answers(
+            session,
+            person_id=person.id,
+            answers=profile_answers(row),
+            source="roster",
+            now=now,
+            keep_answers_from=SELF_REPORTED_SOURCES,
+            current=stored.get(person.id, {}),
+        )
+        if outcome == "created":
+            report.created += 1
+        elif outcome == "updated" or answers_changed:
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    session.flush()
+    # Programs pick their people by roster fields, so every program's pool follows the roster.
+    report.pool_changes = refresh_all_pools(session)
     return report
 
 

@@ -1,4 +1,4 @@
-"""Readable terminal output for imports, enrollments, rounds and match results (rich)."""
+"""Readable terminal output for imports, enrollments, terms, rounds, pools and match results (rich)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.table import Table
 
+from bot.actions.rounds import PoolView
+from bot.actions.terms import TermStatus
 from bot.importer import ImportReport
 from bot.rounds.kinds import describe
+from bot.rounds.events import EVENT_KINDS, topic_lines
 from bot.rounds.service import EnrollmentCounts, PairView
 from storage.models import OutboxMessage, Round, ScheduledAction
 
@@ -50,6 +53,66 @@ def print_rounds(console: Console, term_name: str, rounds: Sequence[Round]) -> N
     for r in rounds:
         table.add_row(str(r.id), describe(r), r.status, str(r.match_on or ""), str(r.start_on or ""))
     console.print(table)
+
+
+def print_round(console: Console, round_: Round, pairs: Sequence[PairView]) -> None:
+    """A round as `round show`, `round match` and `round preview` give it: pairs and reasons, the unmatched, and, for
+    topic events and interviews, each topic's result and which topic each pair is about."""
+    print_match(console, round_, pairs)
+    if round_.kind not in EVENT_KINDS or not round_.match_summary:
+        return
+    for line in topic_lines(round_.match_summary):
+        console.print(f"  {line}", highlight=False)
+    for pair in pairs:
+        if pair.topic:
+            console.print(f"  {pair.mentor_name} -> {pair.mentee_name}: {pair.topic}", highlight=False)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def print_pool(console: Console, pool: PoolView) -> None:
+    """The pool at a glance, from the matcher's own pool-health report: places, thin areas, the forecast; who is missing."""
+    health = pool.report.health
+    thin = [
+        f"{a.rule} {a.area}: {_n(a.mentors, 'mentor')} for {_n(a.mentees, 'mentee')}" + (f", {a.forecast_unmatched} left unmatched" if a.forecast_unmatched else "")
+        for a in health.areas
+        if a.flagged
+    ]
+    lines = [
+        f"{_n(health.mentors, 'mentor')} ready with room for {_n(health.seats, 'mentee')}; {_n(health.mentees, 'mentee')}"
+        + (" (more mentees than places)" if health.mentees > health.seats else ""),
+        f"{pool.report.awaiting_approval} mentor(s) waiting for their principal",
+        f"a round now would match {pool.report.forecast_matched} of {_n(health.mentees, 'mentee')}",
+        "thin areas: " + ("; ".join(thin[:8]) + (f"; and {len(thin) - 8} more" if len(thin) > 8 else "") if thin else "none"),
+        f"{_n(len(pool.without_availability), 'mentee')} without availability"
+        + (f": {', '.join(pool.without_availability[:10])}" if pool.without_availability else ""),
+        f"{pool.invited} invited without an answer yet; {pool.opted_out} opted out",
+    ]
+    console.print(f"[bold]Pool of {pool.term.name}[/bold]")
+    for line in lines:
+        console.print(f"  {line}", highlight=False)
+
+
+def print_term_status(console: Console, status: TermStatus) -> None:
+    """Where the open term stands: who answered, roles, approvals, profiles, messages waiting, and its rounds."""
+    statuses, roles, approvals = status.statuses, status.roles, status.approvals
+    by = f" (opt-in by {status.term.opt_in_by})" if status.term.opt_in_by else ""
+    console.print(f"[bold]{status.term.name}[/bold]{by}")
+    for line in (
+        f"{status.invited} invited: {statuses.get('opted_in', 0)} in, {statuses.get('opted_out', 0)} out, {statuses.get('invited', 0)} not answered yet",
+        f"{roles.get('mentor', 0)} mentors, {roles.get('mentee', 0)} mentees, {roles.get('both', 0)} both",
+        f"mentors: {approvals.get('approved', 0)} confirmed, {approvals.get('pending', 0)} waiting for principals, "
+        f"{approvals.get('declined', 0)} declined, {approvals.get('not_required', 0)} need no approval",
+        f"{status.profiles_complete} of {statuses.get('opted_in', 0)} profiles complete",
+        f"messages: {status.messages_waiting} waiting to send, {status.messages_failed} failed",
+    ):
+        console.print(f"  {line}", highlight=False)
+    if status.rounds:
+        print_rounds(console, status.term.name, status.rounds)
+    else:
+        console.print("  No rounds yet.")
 
 
 def _pairs_table(rows: Sequence[tuple[str, str, float, Sequence[str]]]) -> Table:

@@ -54,6 +54,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "program.apply": _SITE,
     "person.export": _SITE,
     "person.erase": _SITE,
+    "person.requests": _SITE,
+    "roster.import": _SITE,
     "self.data": frozenset({PARTICIPANT}),
     "self.erase": frozenset({PARTICIPANT}),
 }

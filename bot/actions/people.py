@@ -11,7 +11,7 @@ from bot import data_rights
 from bot.actions.access import Actor, authorize
 from bot.errors import NotFound
 from bot.settings import Settings
-from storage.models import Person
+from storage.models import DataRequest, Person
 
 
 def my_data(session: Session, *, actor: Actor, now: datetime, channel: str) -> data_rights.ExportResult:
@@ -62,3 +62,18 @@ def export_person(session: Session, *, actor: Actor, now: datetime, email: str, 
     if data_rights.is_erased(person):
         raise NotFound("that person's data was erased; nothing is held")
     return data_rights.collect(session, person_id=person.id)
+
+
+def send_person_data(session: Session, *, actor: Actor, now: datetime, email: str, channel: str) -> data_rights.ExportResult:
+    """Send the person with this email everything held about them (a Slack summary, the full file by email); logged."""
+    authorize(actor, "person.export", None)
+    person = data_rights.find_person(session, email=email)
+    result = data_rights.export(session, person_id=person.id, requested_by=f"admin:{actor.name}", channel=channel, now=now)
+    assert result is not None  # no request key: never a repeat
+    return result
+
+
+def data_requests(session: Session, *, actor: Actor) -> list[DataRequest]:
+    """The log of data requests (exports and erasures), newest first: counts only, never the data."""
+    authorize(actor, "person.requests", None)
+    return data_rights.list_requests(session)

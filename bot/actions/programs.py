@@ -14,9 +14,10 @@ from bot import dialogs
 from bot.actions.access import Actor, authorize, may
 from bot.actions.scope import program_for
 from bot.errors import NotFound, UserError
-from bot.programs.spec import CustomQuestion, ProgramSpec
-from bot.programs.store import ProgramChange, apply_specs_in, list_programs_in
+from bot.programs.spec import EMAIL_RE, CustomQuestion, ProgramSpec
+from bot.programs.store import ProgramChange, apply_specs_in, export_specs_in, list_programs_in
 from bot.settings import Settings
+from storage import repo
 from storage.models import Program
 
 # The settings `program set` changes, with what each means.
@@ -49,6 +50,37 @@ def list_programs(session: Session, *, actor: Actor) -> list[tuple[Program, Prog
     return [row for row in list_programs_in(session) if _may_see(actor, row[0])]
 
 
+@dataclass(frozen=True)
+class ProgramSummary:
+    """One program in a list: its definition, pool size (None: everyone takes part) and the terms open now."""
+
+    program: Program
+    spec: ProgramSpec
+    pool_size: int | None
+    open_terms: tuple[str, ...]
+
+
+def program_summaries(session: Session, *, actor: Actor) -> list[ProgramSummary]:
+    """Every program the actor may see, by name, with its pool size and open terms."""
+    return [
+        ProgramSummary(program, spec, size, tuple(t.name for t in repo.list_terms(session, program_id=program.id) if t.status == "open"))
+        for program, spec, size in list_programs(session, actor=actor)
+    ]
+
+
+def export_programs(session: Session, *, actor: Actor, names: Sequence[str] | None = None) -> list[ProgramSpec]:
+    """The definitions of the named programs (all the actor may see when none are named), as `apply_programs` takes them."""
+    specs = export_specs_in(session, names=names or None)
+    shown = []
+    for spec in specs:
+        program = repo.get_program(session, name=spec.name)
+        if names:
+            authorize(actor, "program.show", program)  # a program asked for by name and not allowed is refused, not left out
+        if may(actor, "program.show", program):
+            shown.append(spec)
+    return shown
+
+
 def show_program(session: Session, *, actor: Actor, now: datetime, settings: Settings, program: str | None = None) -> ProgramView:
     """The program's settings: approvals, capacity, topics, subjects, who hears of stalled pairs, weekends, questions."""
     the_program = program_for(session, actor=actor, operation="program.show", requested=program, default=settings.program_name)
@@ -75,6 +107,10 @@ def set_option(session: Session, *, actor: Actor, settings: Settings, key: str, 
         stored = [item.strip() for item in value.split(";") if item.strip()]
         if not stored:
             raise UserError(f"{key} needs at least one item")
+        # The definition leaves a wrong address out of its admins without a word; here the admin who typed it hears.
+        wrong = [item for item in stored if not EMAIL_RE.match(item)] if key == "admin_emails" else []
+        if wrong:
+            raise UserError(f"admin_emails takes email addresses separated by \";\"; not an address: {', '.join(wrong)}")
     _change(session, actor=actor, settings=settings, program=program, change=lambda current: {**current, key: stored}, operation="program.set")
     return stored
 
@@ -91,7 +127,7 @@ def add_question(
     try:
         question = CustomQuestion(key=key, prompt=prompt.strip()[:300], kind=kind or "text", options=choices, min=minimum, max=maximum, required=required)
     except ValidationError as exc:
-        raise UserError("; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())) from None
+        raise UserError("; ".join(_problem(error) for error in exc.errors())) from None
 
     def change(current: dict[str, Any]) -> dict[str, Any]:
         kept = [q for q in current.get("custom_questions") or () if q["key"] != key]
@@ -136,6 +172,13 @@ def _change(
 
 def _may_see(actor: Actor, program: Program) -> bool:
     return may(actor, "program.list", program)
+
+
+def _problem(error: Any) -> str:
+    """One problem of a question as the admin reads it: the option it is about (when one is), then what is wrong."""
+    message = error["msg"].removeprefix("Value error, ")
+    where = ".".join(str(part) for part in error.get("loc") or ())
+    return f"{where}: {message}" if where else message
 
 
 def _switch(value: str) -> bool:

@@ -17,7 +17,7 @@ from bot.rounds.kinds import Matcher, kind_of
 from bot.rounds.reports import PoolReport, load_pool_report
 from bot.settings import Settings
 from storage import repo
-from storage.models import Pairing, Person, Round, Term
+from storage.models import Pairing, Person, Round, ScheduledAction, Term
 
 CANCELLABLE = ("draft", "collecting", "review")
 
@@ -82,6 +82,12 @@ def show_round(session: Session, *, actor: Actor, round_id: int, program: str | 
     return RoundView(round_, pairs)
 
 
+def round_timeline(session: Session, *, actor: Actor, round_id: int, program: str | None = None) -> list[ScheduledAction]:
+    """What the round has sent and what is due, in time order."""
+    round_for(session, actor=actor, operation="round.show", round_id=round_id, requested=program)
+    return repo.round_actions(session, round_id=round_id)
+
+
 @dataclass(frozen=True)
 class Moved:
     """A round after a move, and how many announcements the move queued."""
@@ -122,6 +128,8 @@ def cancel_round(session: Session, *, actor: Actor, now: datetime, round_id: int
     """Call off a round that has told no one of a pair yet (draft, collecting or in review): nothing is sent."""
     round_for(session, actor=actor, operation="round.cancel", round_id=round_id, requested=program)
     round_ = repo.get_round(session, round_id=round_id, for_update=True)
+    if (round_.settings or {}).get("cancelled_at"):
+        raise Conflict(f"round {round_id} was cancelled already; there is nothing more to call off")
     if round_.status not in CANCELLABLE:
         raise Conflict(
             f"round {round_id} is {round_.status}: its pairs have been told, so it can't be called off; "

@@ -1,12 +1,16 @@
 """What every `mentorbot` command shares: the consoles, the context (settings, clock, engine) and friendly errors.
 
-This module is loaded on every start, `--help` included, so it imports typer, rich and the standard library only:
-settings, the database and the domain load when a command first asks for them.
+This module is loaded on every start, `--help` included, so it imports typer, rich, the standard library and
+`bot.errors` (a leaf) only: settings, the database and the use-case layer load when a command first asks for them.
+A command only translates: it parses its options, runs one operation of `bot/actions/` (`perform`) and renders the
+typed result.
 """
 
 from __future__ import annotations
 
 import functools
+import getpass
+import inspect
 import logging
 import sys
 from collections.abc import Callable
@@ -15,10 +19,14 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+
+from bot.errors import UserError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from bot.actions.access import Actor
     from bot.settings import Settings
 
 console = Console()
@@ -26,29 +34,11 @@ err_console = Console(stderr=True)
 logger = logging.getLogger("mentorbot")
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
-class CommandError(Exception):
+class CommandError(UserError):
     """A request on the command line that cannot be carried out; the message says why."""
-
-
-# The errors a user can cause, by module and class name. A command raises them only after importing their module,
-# so they are looked up among the loaded modules: `--help` never has to load the domain to know them.
-USER_ERRORS = (
-    ("bot.rounds.service", "RoundError"),
-    ("bot.rounds.lifecycle", "IllegalTransition"),
-    ("storage.repo", "NotFound"),
-    ("bot.roster", "RosterFileError"),
-)
-
-
-def is_user_error(exc: BaseException) -> bool:
-    """Whether the error is one a user caused (a plain line and exit code 1) rather than a bug of ours."""
-    if isinstance(exc, CommandError):
-        return True
-    return any(
-        isinstance(exc, getattr(sys.modules[module], name)) for module, name in USER_ERRORS if module in sys.modules
-    )
 
 
 def is_database_error(exc: BaseException) -> bool:
@@ -98,6 +88,14 @@ class Context:
             db.upgrade(self._engine)
         return self._engine
 
+    @functools.cached_property
+    def actor(self) -> Actor:
+        """Whoever runs the command: the operator of this installation, a site admin, named by their login."""
+        # Imported here, not at the top: the access table loads the program store and SQLAlchemy (start-up time).
+        from bot.actions.access import Actor
+
+        return Actor.operator(f"cli:{login_name()}")
+
     def close(self) -> None:
         """Close the database connections the command opened (a command run in-process leaves none behind)."""
         if self._engine is not None:
@@ -125,17 +123,17 @@ def friendly_errors(command: F) -> F:
             return command(*args, **kwargs)
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
+        except UserError as exc:
+            err_console.print(f"[red]Error:[/red] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(1) from None
         except Exception as exc:
-            if is_user_error(exc):
-                err_console.print(f"[red]Error:[/red] {exc}")
-                raise typer.Exit(1) from None
             if is_database_error(exc):
-                err_console.print(f"[red]Error:[/red] cannot use the database: {exc.orig or exc}".splitlines()[0])
+                err_console.print(f"[red]Error:[/red] cannot use the database: {escape(str(exc.orig or exc))}".splitlines()[0])
                 raise typer.Exit(1) from None
             # A bug of ours: say so plainly, keep the details in the log rather than on the user's screen.
             logger.debug("unexpected error", exc_info=True)
             err_console.print(
-                f"[red]Something went wrong[/red] ({type(exc).__name__}: {exc}). Nothing half-done was saved; "
+                f"[red]Something went wrong[/red] ({type(exc).__name__}: {escape(str(exc))}). Nothing half-done was saved; "
                 "run again with LOG_LEVEL=DEBUG for details."
             )
             raise typer.Exit(3) from None
@@ -148,9 +146,25 @@ ProgramOption = Annotated[
 ]
 
 
-def chosen_program(context: Context, requested: str | None, *, district_wide: bool = False) -> str:
-    """The program a command acts on; an unknown name is refused with the list of programs."""
-    # Imported here, not at the top: the program store loads SQLAlchemy and the models (start-up time).
-    from bot.programs.store import resolve_program_name
+def perform(ctx: typer.Context, action: Callable[..., T], /, **arguments: Any) -> T:
+    """Run one operation of `bot/actions/` in one unit of work, as the operator, at the command's clock and settings.
 
-    return resolve_program_name(context.engine, requested=requested, default=context.settings.program_name, district_wide=district_wide)
+    `now` and `settings` are passed to the operations that take them; everything else is the command's `arguments`.
+    The work is committed when the operation returns and rolled back when it raises.
+    """
+    # Imported here, not at the top: the unit of work loads SQLAlchemy and the models (start-up time).
+    from bot.actions.scope import unit_of_work
+
+    context = context_of(ctx)
+    takes = inspect.signature(action).parameters
+    given = {"actor": context.actor, "now": context.now, "settings": context.settings}
+    with unit_of_work(context.engine) as session:
+        return action(session, **{name: value for name, value in given.items() if name in takes}, **arguments)
+
+
+def login_name() -> str:
+    """The login name of whoever runs the command, for the records it leaves ("operator" when there is none)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "operator"

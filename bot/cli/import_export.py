@@ -1,18 +1,19 @@
-"""`mentorbot import` and `mentorbot export`: people in from roster files, people and pairings out to CSV."""
+"""`mentorbot import` and `mentorbot export`: people in from roster files, people and pairings out to CSV.
+
+The exports write the same tables as the admin pages and `/mentoring export` (`bot.exports`), formula-safe.
+"""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bot.cli.common import ProgramOption, chosen_program, console, context_of, err_console, friendly_errors
+from bot.cli.common import ProgramOption, console, context_of, err_console, friendly_errors, perform
 
 import_app = typer.Typer(help="Bring people in from files.", no_args_is_help=True)
 export_app = typer.Typer(help="Write people and pairings to CSV.", no_args_is_help=True)
-
 
 
 @import_app.command("roster")
@@ -27,11 +28,12 @@ def import_roster_command(
 
     Example: [bold]mentorbot import roster teachers.csv[/bold]
     """
-    # Imported here, not at the top: the importer loads the database and the matcher's pools (start-up time).
+    # Imported here, not at the top: the roster reader, the importer and the database load only to import (start-up time).
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from bot import report
-    from bot.importer import import_roster
+    from bot.actions import roster as roster_actions
+    from bot.roster import read_roster
 
     context = context_of(ctx)
     with Progress(
@@ -44,15 +46,11 @@ def import_roster_command(
         disable=not err_console.is_terminal,
     ) as progress:
         task = progress.add_task(f"Reading {file.name}", total=None)
-        result = import_roster(
-            context.engine,
-            file,
-            program_name=chosen_program(context, program, district_wide=True),  # the roster serves every program's pool
-            default_timezone=context.settings.default_timezone,
-            now=context.now,
-            strict=strict,
-            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        rows = read_roster(
+            file, default_timezone=context.settings.default_timezone, on_progress=lambda done, total: progress.update(task, completed=done, total=total)
         )
+    # The roster serves every program's pool: without --program it lands under the default program, never refused.
+    result = perform(ctx, roster_actions.import_roster, roster=rows, path=file, strict=strict, program=program)
     report.print_import(console, result)
     for name, (added, removed) in result.pool_changes.items():
         if added or removed:
@@ -67,21 +65,19 @@ def export_pairings(
     ctx: typer.Context,
     round_id: Annotated[int, typer.Argument(help="Round number.")],
     out: Annotated[Path, typer.Option(help="CSV file to write.")] = Path("pairings.csv"),
+    program: ProgramOption = None,
 ) -> None:
-    """Write a round's pairs with scores and reasons to CSV.
+    """Write a round's pairs with sites, fit, reasons and proposed session times to CSV (the admin pages' columns).
 
     Example: [bold]mentorbot export pairings 1 --out spring-round-1.csv[/bold]
     """
-    # Imported here, not at the top: the round service loads the database and the matcher (start-up time).
-    from bot.rounds import service
+    # Imported here, not at the top: the exports load the database and openpyxl (start-up time).
+    from bot import exports
+    from bot.actions import exports as export_actions
 
-    _round, pairs = service.round_pairs(context_of(ctx).engine, round_id=round_id)
-    with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["mentor_email", "mentee_email", "mentor_name", "mentee_name", "score", "status", "reasons"])
-        for pair in pairs:
-            writer.writerow([pair.mentor_email, pair.mentee_email, pair.mentor_name, pair.mentee_name, f"{pair.score:.1f}", pair.status, "; ".join(pair.reasons)])
-    console.print(f"Wrote {len(pairs)} pairs to {out}")
+    table = perform(ctx, export_actions.export_pairings, round_id=round_id, program=program)
+    out.write_bytes(exports.to_csv(table))
+    console.print(f"Wrote {len(table.rows)} pairs to {out}")
 
 
 @export_app.command("people")
@@ -89,13 +85,14 @@ def export_pairings(
 def export_people(
     ctx: typer.Context, out: Annotated[Path, typer.Option(help="CSV file to write.")] = Path("people.csv"), program: ProgramOption = None
 ) -> None:
-    """Write everyone on file as a roster CSV that `mentorbot import roster` reads back.
+    """Write everyone in the program's pool as a roster CSV that `mentorbot import roster` reads back.
 
     Example: [bold]mentorbot export people --out roster-backup.csv[/bold]
     """
-    # Imported here, not at the top: the importer loads the database and the matcher's pools (start-up time).
-    from bot.importer import write_roster_csv
+    # Imported here, not at the top: the exports load the database and openpyxl (start-up time).
+    from bot import exports
+    from bot.actions import exports as export_actions
 
-    context = context_of(ctx)
-    count = write_roster_csv(context.engine, out, program_name=chosen_program(context, program))
-    console.print(f"Wrote {count} people to {out}")
+    table = perform(ctx, export_actions.export_people, program=program)
+    out.write_bytes(exports.to_csv(table))
+    console.print(f"Wrote {len(table.rows)} people to {out}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 from typing import Annotated
@@ -10,16 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bot.cli.common import console, context_of, friendly_errors
+from bot.cli.common import console, friendly_errors, perform
 
 app = typer.Typer(help="A person's data: send them a copy, erase it, and the log of such requests.", no_args_is_help=True)
-
-
-def _who() -> str:
-    try:
-        return f"admin:cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no login name in some containers
-        return "admin:cli"
 
 
 @app.command("export")
@@ -33,13 +25,9 @@ def export_command(
 
     Example: [bold]mentorbot person export ana@district.example --out ana.json[/bold]
     """
-    from bot import data_rights  # start-up time: data rights load the database
-    from storage.db import session_scope
+    from bot.actions import people  # start-up time: data rights load the database
 
-    context = context_of(ctx)
-    with session_scope(context.engine) as session:
-        person = data_rights.find_person(session, email=email)
-        result = data_rights.export(session, person_id=person.id, requested_by=_who(), channel="cli", now=context.now)
+    result = perform(ctx, people.send_person_data, email=email, channel="cli")
     if out is not None:
         out.write_text(json.dumps(result.data, indent=2, ensure_ascii=False), encoding="utf-8")
         console.print(f"Wrote {out}")
@@ -58,21 +46,18 @@ def erase_command(
 
     Example: [bold]mentorbot person erase ana@district.example[/bold]
     """
-    from bot import data_rights  # start-up time: data rights load the database
-    from storage.db import session_scope
+    from bot.actions import people  # start-up time: data rights load the database
 
-    context = context_of(ctx)
-    with session_scope(context.engine) as session:
-        person = data_rights.find_person(session, email=email)
-        name, person_id = person.name, person.id
-    if not yes and not typer.confirm(f"Erase the data of {name} ({email.strip()})? This can't be undone.", default=False):
-        console.print("Nothing was erased.")
-        raise typer.Exit(1)
-    with session_scope(context.engine) as session:
-        result = data_rights.erase(
-            session, person_id=person_id, requested_by=_who(), channel="cli", now=context.now, admin_slack_ids=tuple(context.settings.slack_admin_ids)
-        )
-    console.print(result.message())
+    if not yes:
+        plan = perform(ctx, people.erase_person, email=email, confirmed=False, channel="cli")
+        if plan.already_erased:
+            console.print("This person's data was erased already; there is nothing more to remove.")
+            return
+        if not typer.confirm(f"Erase the data of {plan.person.name} ({email.strip()})? This can't be undone.", default=False):
+            console.print("Nothing was erased.")
+            raise typer.Exit(1)
+    done = perform(ctx, people.erase_person, email=email, confirmed=True, channel="cli")
+    console.print(done.result.message() if done.result is not None else "This person's data was erased already; there is nothing more to remove.")
 
 
 @app.command("requests")
@@ -82,12 +67,9 @@ def requests_command(ctx: typer.Context) -> None:
 
     Example: [bold]mentorbot person requests[/bold]
     """
-    from bot import data_rights  # start-up time: data rights load the database
-    from storage.db import session_scope
+    from bot.actions import people  # start-up time: data rights load the database
 
-    context = context_of(ctx)
-    with session_scope(context.engine) as session:
-        rows = data_rights.list_requests(session)
+    rows = perform(ctx, people.data_requests)
     if not rows:
         console.print("No data requests yet.")
         return

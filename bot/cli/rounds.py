@@ -1,7 +1,7 @@
 """`mentorbot round`: create micro-mentoring rounds, speed events, topic events and interviews, and move them along.
 
-Every command imports the round service, the scheduler or the reports when it runs, not when this module loads:
-they bring in the database, OR-Tools and the matcher, which `--help` and the other commands never need.
+Every command runs one operation of `bot/actions/rounds.py` and imports it, and the reports, when it runs, not when
+this module loads: they bring in the database, OR-Tools and the matcher, which `--help` and the other commands never need.
 """
 
 from __future__ import annotations
@@ -12,9 +12,13 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import ProgramOption, chosen_program, console, context_of, friendly_errors
+from bot.cli.common import ProgramOption, console, friendly_errors, perform
 
-app = typer.Typer(help="Create micro-mentoring rounds and speed events and move them along.", no_args_is_help=True)
+app = typer.Typer(
+    help="Create micro-mentoring rounds, speed events, topic events and interviews; preview, publish or cancel them.", no_args_is_help=True
+)
+
+RoundId = Annotated[int, typer.Argument(help="Round number.")]
 
 
 @app.command("new")
@@ -45,35 +49,13 @@ def round_new(
       [bold]mentorbot round new event --topics "SEL; assessment; family communication" --sessions 1 --start-on 2027-02-01 --match-on 2027-02-05 --end-on 2027-02-09[/bold]
       [bold]mentorbot round new interview --start-on 2027-02-01 --match-on 2027-02-05[/bold]
     """
-    from bot.rounds import service  # start-up time: see the module's docstring
+    from bot.actions import rounds  # start-up time: see the module's docstring
 
-    context = context_of(ctx)
-    program_name = chosen_program(context, program)
-    starts_at = None
-    if at is not None:
-        from zoneinfo import ZoneInfo
-
-        from storage import repo
-        from storage.db import session_scope
-
-        with session_scope(context.engine) as session:
-            zone = repo.get_program(session, name=program_name).timezone
-        starts_at = at.replace(tzinfo=ZoneInfo(zone))
-    request = service.RoundRequest(
-        kind=kind.strip().lower(),
-        topic=topic,
-        sessions=sessions,
-        start_on=start,
-        match_on=match_on,
-        end_on=end,
-        rotations=rotations,
-        rotation_minutes=minutes,
-        starts_at=starts_at,
-        topics=topics,
-    )
-    round_ = service.create_round(
-        context.engine, program_name=program_name, term_name=term, request=request, now=context.now
-    )
+    request = rounds.NewRound(
+        kind=kind, topic=topic, topics=topics, sessions=sessions, start_on=start, match_on=match_on, end_on=end, rotations=rotations,
+        rotation_minutes=minutes, at=at,  # naive: the program's own wall-clock time
+    )  # fmt: skip
+    round_ = perform(ctx, rounds.create_round, request=request, term=term, program=program)
     console.print(f"Created {round_.kind} round [bold]{round_.id}[/bold] ({round_.status})")
 
 
@@ -85,143 +67,159 @@ def round_list(ctx: typer.Context, term: Annotated[str | None, typer.Option(help
     Example: [bold]mentorbot round list[/bold]
     """
     from bot import report  # start-up time: see the module's docstring
-    from storage import repo
-    from storage.db import session_scope
+    from bot.actions import rounds
 
-    context = context_of(ctx)
-    with session_scope(context.engine) as session:
-        the_program = repo.get_program(session, name=chosen_program(context, program))
-        the_term = repo.get_term(session, program_id=the_program.id, name=term)
-        rounds = repo.list_rounds(session, term_id=the_term.id)
-    report.print_rounds(console, the_term.name, rounds)
+    the_term, listed = perform(ctx, rounds.list_rounds, term=term, program=program)
+    report.print_rounds(console, the_term.name, listed)
 
 
-def _move_command(target: str, verb: str) -> Callable[..., None]:
+def _move_command(operation: str, verb: str) -> Callable[..., None]:
     @friendly_errors
-    def command(ctx: typer.Context, round_id: Annotated[int, typer.Argument(help="Round number.")]) -> None:
-        from bot.rounds import service  # start-up time: see the module's docstring
+    def command(ctx: typer.Context, round_id: RoundId, program: ProgramOption = None) -> None:
+        from bot.actions import rounds  # start-up time: see the module's docstring
 
-        context = context_of(ctx)
-        if target == "collecting":
-            # Opening a round that announces itself also invites its pool (once per person, even if run again).
-            from bot.rounds.events import open_round
-
-            queued = open_round(context.engine, round_id=round_id, now=context.now)
-            round_ = service.round_pairs(context.engine, round_id=round_id)[0]
-            if queued:
-                console.print(f"Announced to {queued} people or channels.")
-        else:
-            round_ = service.move_round(context.engine, round_id=round_id, target=target, now=context.now)
-        console.print(f"Round {round_.id} is now [bold]{round_.status}[/bold]")
+        moved = perform(ctx, getattr(rounds, operation), round_id=round_id, program=program)
+        if moved.announced:
+            console.print(f"Announced to {moved.announced} people or channels.")
+        console.print(f"Round {moved.round.id} is now [bold]{moved.round.status}[/bold]")
 
     command.__doc__ = f"{verb}.\n\nExample: [bold]mentorbot round {{name}} 1[/bold]"
     return command
 
 
-for _name, _target, _verb in (
-    ("open", "collecting", "Open a draft round to participants (collecting)"),
-    ("start", "running", "Start a published round's sessions"),
-    ("close", "closed", "Close a running round"),
+for _name, _operation, _verb in (
+    ("open", "open_round", "Open a draft round to participants (collecting); a topic event or interview round announces itself"),
+    ("start", "start_round", "Start a published round's sessions"),
+    ("close", "close_round", "Close a running round"),
 ):
-    _command = _move_command(_target, _verb)
+    _command = _move_command(_operation, _verb)
     _command.__doc__ = _command.__doc__.replace("{name}", _name)
     app.command(_name)(_command)
+
+
+@app.command("cancel")
+@friendly_errors
+def round_cancel(ctx: typer.Context, round_id: RoundId, program: ProgramOption = None) -> None:
+    """Call off a round nobody has been told a pair of yet (draft, collecting or in review): nothing is sent.
+
+    A published round can't be called off: close it when its sessions are over, or rematch a stalled pair.
+
+    Example: [bold]mentorbot round cancel 3[/bold]
+    """
+    from bot.actions import rounds  # start-up time: see the module's docstring
+
+    cancelled = perform(ctx, rounds.cancel_round, round_id=round_id, program=program)
+    console.print(
+        f"Round {cancelled.round.id} is cancelled: {cancelled.pairs_dropped} proposed pair(s) dropped, "
+        f"{cancelled.actions_dropped} scheduled action(s) called off; nobody was told.",
+        highlight=False,
+    )
+
+
+@app.command("preview")
+@friendly_errors
+def round_preview(
+    ctx: typer.Context,
+    round_id: RoundId,
+    rematch: Annotated[bool, typer.Option("--rematch", help="Run the matcher again on a round already in review.")] = False,
+    program: ProgramOption = None,
+) -> None:
+    """Show a round as it would go out: open a draft, match it if it has no pairs yet, and show the pool; nothing is sent.
+
+    Example: [bold]mentorbot round preview 1[/bold]
+    """
+    from bot import report  # start-up time: see the module's docstring
+    from bot.actions import rounds
+
+    preview = perform(ctx, rounds.preview_round, round_id=round_id, rematch=rematch, program=program)
+    if preview.opened:
+        console.print(f"Round {preview.round.id} was a draft: it is open now (collecting), as `round open` does.")
+    if preview.matched:
+        console.print("The matcher ran on the round's pool just now.")
+    elif preview.round.status == "review":
+        console.print("These are the pairs of the last match; add --rematch to match again.")
+    report.print_round(console, preview.round, preview.pairs)
+    report.print_pool(console, preview.pool)
+    if preview.round.status == "review":
+        console.print(
+            f"Nothing has been sent. Publish with `mentorbot round publish {preview.round.id}`, "
+            f"or match again with `mentorbot round preview {preview.round.id} --rematch`.",
+            highlight=False,
+        )
 
 
 @app.command("publish")
 @friendly_errors
 def round_publish(
     ctx: typer.Context,
-    round_id: Annotated[int, typer.Argument(help="Round number.")],
+    round_id: RoundId,
     message: Annotated[str | None, typer.Option(help="A note from the program added to every pairing notice.")] = None,
+    program: ProgramOption = None,
 ) -> None:
     """Publish a reviewed round: propose session times and schedule notices, reminders, check-ins and the survey.
 
     Example: [bold]mentorbot round publish 1 --message "Thank you for mentoring this spring!"[/bold]
     """
-    from bot.rounds.schedule import publish_round, schedule_config  # start-up time: see the module's docstring
+    from bot.actions import rounds  # start-up time: see the module's docstring
 
-    context = context_of(ctx)
-    outcome = publish_round(context.engine, round_id=round_id, now=context.now, config=schedule_config(context.settings), message=message)
+    outcome = perform(ctx, rounds.publish_round, round_id=round_id, message=message, program=program)
     console.print(f"Round {round_id} is now [bold]published[/bold]: {outcome.pairs} pairs, {outcome.actions} scheduled actions.")
 
 
 @app.command("rematch")
 @friendly_errors
-def round_rematch(ctx: typer.Context, pairing_id: Annotated[int, typer.Argument(help="The stalled pairing's number.")]) -> None:
+def round_rematch(
+    ctx: typer.Context, pairing_id: Annotated[int, typer.Argument(help="The stalled pairing's number.")], program: ProgramOption = None
+) -> None:
     """Cancel a stalled pairing and match its mentee again (never with the same mentor).
 
     Example: [bold]mentorbot round rematch 12[/bold]
     """
-    from bot.rounds.schedule import rematch, schedule_config  # start-up time: see the module's docstring
+    from bot.actions import rounds  # start-up time: see the module's docstring
 
-    context = context_of(ctx)
-    new = rematch(context.engine, pairing_id=pairing_id, now=context.now, config=schedule_config(context.settings))
-    if new is None:
+    rematched = perform(ctx, rounds.rematch, pairing_id=pairing_id, program=program)
+    if rematched.new is None:
         console.print(f"Pairing {pairing_id} is cancelled; no other mentor can take this mentee now.")
     else:
-        console.print(f"Pairing {pairing_id} is cancelled; new pairing {new.id}: {'; '.join(new.reasons)}")
+        console.print(f"Pairing {pairing_id} is cancelled; new pairing {rematched.new.id}: {'; '.join(rematched.reasons)}")
 
 
 @app.command("timeline")
 @friendly_errors
-def round_timeline(ctx: typer.Context, round_id: Annotated[int, typer.Argument(help="Round number.")]) -> None:
+def round_timeline(ctx: typer.Context, round_id: RoundId, program: ProgramOption = None) -> None:
     """Show what the round has sent and what is due, in time order.
 
     Example: [bold]mentorbot round timeline 1[/bold]
     """
     from bot import report  # start-up time: see the module's docstring
-    from storage import repo
-    from storage.db import session_scope
+    from bot.actions import rounds
 
-    context = context_of(ctx)
-    with session_scope(context.engine) as session:
-        actions = repo.round_actions(session, round_id=round_id)
-    report.print_timeline(console, actions)
+    report.print_timeline(console, perform(ctx, rounds.round_timeline, round_id=round_id, program=program))
 
 
 @app.command("match")
 @friendly_errors
-def round_match(ctx: typer.Context, round_id: Annotated[int, typer.Argument(help="Round number.")]) -> None:
+def round_match(ctx: typer.Context, round_id: RoundId, program: ProgramOption = None) -> None:
     """Run the matcher on a collecting round (or re-run it in review) and show the proposed pairs.
 
     Example: [bold]mentorbot round match 1[/bold]
     """
     from bot import report  # start-up time: see the module's docstring
-    from bot.rounds import service
+    from bot.actions import rounds
 
-    context = context_of(ctx)
-    outcome = service.run_matching(
-        context.engine, round_id=round_id, session_minutes=context.settings.session_minutes, now=context.now
-    )
-    _round, pairs = service.round_pairs(context.engine, round_id=round_id)
-    report.print_match(console, outcome.round, pairs)
-    _print_topics(outcome.round, pairs)
+    matched = perform(ctx, rounds.match_round, round_id=round_id, program=program)
+    report.print_round(console, matched.round, matched.pairs)
 
 
 @app.command("show")
 @friendly_errors
-def round_show(ctx: typer.Context, round_id: Annotated[int, typer.Argument(help="Round number.")]) -> None:
+def round_show(ctx: typer.Context, round_id: RoundId, program: ProgramOption = None) -> None:
     """Show a round, its pairs with reasons, and who is unmatched and why.
 
     Example: [bold]mentorbot round show 1[/bold]
     """
     from bot import report  # start-up time: see the module's docstring
-    from bot.rounds import service
+    from bot.actions import rounds
 
-    round_, pairs = service.round_pairs(context_of(ctx).engine, round_id=round_id)
-    report.print_match(console, round_, pairs)
-    _print_topics(round_, pairs)
-
-
-def _print_topics(round_, pairs) -> None:
-    """Topic events and interviews: each topic's result, and which topic each pair is about."""
-    from bot.rounds.events import EVENT_KINDS, topic_lines  # start-up time: see the module's docstring
-
-    if round_.kind not in EVENT_KINDS or not round_.match_summary:
-        return
-    for line in topic_lines(round_.match_summary):
-        console.print(f"  {line}", highlight=False)
-    for pair in pairs:
-        if pair.topic:
-            console.print(f"  {pair.mentor_name} -> {pair.mentee_name}: {pair.topic}", highlight=False)
+    shown = perform(ctx, rounds.show_round, round_id=round_id, program=program)
+    report.print_round(console, shown.round, shown.pairs)

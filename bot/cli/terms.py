@@ -1,4 +1,8 @@
-"""`mentorbot term`: open, list and close terms; enroll people and record principal approval."""
+"""`mentorbot term`: open, list and close terms; decide on mentors; nudge who hasn't answered; the term at a glance.
+
+Every command runs one operation of `bot/actions/terms.py` and imports it when it runs: the actions bring in the
+database and the domain, which `--help` and the other commands never need.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bot.cli.common import ProgramOption, chosen_program, console, context_of, friendly_errors
+from bot.cli.common import CommandError, ProgramOption, console, friendly_errors, perform
 
-app = typer.Typer(help="Open, list and close terms; enroll people and record principal approval.", no_args_is_help=True)
+app = typer.Typer(
+    help="Open, list and close terms; decide on mentors; nudge who hasn't answered; see where the term stands.", no_args_is_help=True
+)
 
 
 @app.command("open")
@@ -24,43 +30,14 @@ def term_open(
     ] = False,
     program: ProgramOption = None,
 ) -> None:
-    """Open a term.
+    """Open a term and ask everyone to opt in (reminders follow), or enroll them as the roster says.
 
     Example: [bold]mentorbot term open "Spring 2027" --opt-in-by 2027-01-22 --enroll-roster[/bold]
     """
-    # Imported here, not at the top: the round service loads the database and the matcher (start-up time).
-    from bot import report
-    from bot.rounds import service
+    from bot.actions import terms  # start-up time: see the module's docstring
 
-    context = context_of(ctx)
-    settings = context.settings
-    program_name = chosen_program(context, program)
-    term = service.open_term(
-        context.engine,
-        program_name=program_name,
-        timezone=settings.default_timezone,
-        name=name,
-        opt_in_by=opt_in_by,
-        now=context.now,
-    )
-    console.print(f"Opened term [bold]{term.name}[/bold]" + (f", opt-in by {term.opt_in_by}" if term.opt_in_by else ""))
-    if not enroll_roster:
-        # Imported here: inviting and reminding load only when people are asked rather than enrolled.
-        from bot.notify import invite_to_term
-        from bot.rounds.schedule import schedule_term_reminders
-
-        asked = invite_to_term(context.engine, term_id=term.id, now=context.now)
-        schedule_term_reminders(context.engine, term_id=term.id, now=context.now)
-        console.print(f"Asked {asked} people to opt in (Slack DM or email); reminders follow after 3 and 7 days.")
-    else:
-        counts = service.enroll_from_roster(
-            context.engine,
-            program_name=program_name,
-            term_name=term.name,
-            require_approval=settings.require_principal_approval,
-            now=context.now,
-        )
-        report.print_enrollment_counts(console, counts)
+    opened = perform(ctx, terms.open_term, name=name, opt_in_by=opt_in_by, enroll_roster=enroll_roster, program=program)
+    console.print(opened.summary(), markup=False, highlight=False)
 
 
 @app.command("list")
@@ -70,32 +47,28 @@ def term_list(ctx: typer.Context, program: ProgramOption = None) -> None:
 
     Example: [bold]mentorbot term list[/bold]
     """
-    # Imported here, not at the top: SQLAlchemy and the models load only when a command uses them (start-up time).
-    from storage import repo
-    from storage.db import session_scope
+    from bot.actions import terms  # start-up time: see the module's docstring
 
-    context = context_of(ctx)
-    with session_scope(context.engine) as session:
-        the_program = repo.get_program(session, name=chosen_program(context, program))
-        terms = repo.list_terms(session, program_id=the_program.id)
     table = Table("term", "status", "opt-in by", "opened")
-    for term in terms:
+    for term in perform(ctx, terms.list_terms, program=program):
         table.add_row(term.name, term.status, str(term.opt_in_by or ""), term.opened_at.strftime("%Y-%m-%d") if term.opened_at else "")
     console.print(table)
 
 
 @app.command("close")
 @friendly_errors
-def term_close(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Term to close.")], program: ProgramOption = None) -> None:
+def term_close(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Term to close (default: the open term).")] = None,
+    program: ProgramOption = None,
+) -> None:
     """Close a term once all its rounds are closed.
 
     Example: [bold]mentorbot term close "Spring 2027"[/bold]
     """
-    # Imported here, not at the top: the round service loads the database and the matcher (start-up time).
-    from bot.rounds import service
+    from bot.actions import terms  # start-up time: see the module's docstring
 
-    context = context_of(ctx)
-    term = service.close_term(context.engine, program_name=chosen_program(context, program), name=name, now=context.now)
+    term = perform(ctx, terms.close_term, name=name, program=program)
     console.print(f"Closed term [bold]{term.name}[/bold]")
 
 
@@ -103,31 +76,68 @@ def term_close(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Ter
 @friendly_errors
 def term_approve(
     ctx: typer.Context,
-    mentor_email: Annotated[str, typer.Argument(help="The mentor's email.")],
+    mentor_email: Annotated[str | None, typer.Argument(help="The mentor's email.")] = None,
+    all_pending: Annotated[
+        bool, typer.Option("--all-pending", help="Approve every mentor of the open term still waiting for their principal.")
+    ] = False,
     decline: Annotated[bool, typer.Option("--decline", help="Decline instead of approving.")] = False,
     capacity: Annotated[int | None, typer.Option(help="Change how many mentees they take this term.")] = None,
     by: Annotated[str, typer.Option(help="Who decided (a principal's email).")] = "admin",
     term: Annotated[str | None, typer.Option(help="Term name (default: the open term).")] = None,
     program: ProgramOption = None,
 ) -> None:
-    """Record a principal's decision on a mentor.
+    """Record a principal's decision on a mentor (the mentor is told), or approve everyone still waiting.
 
-    Example: [bold]mentorbot term approve ana.chen@district.example --capacity 2 --by principal@district.example[/bold]
+    Examples:
+      [bold]mentorbot term approve ana.chen@district.example --capacity 2 --by principal@district.example[/bold]
+      [bold]mentorbot term approve --all-pending[/bold]
     """
-    # Imported here, not at the top: the round service loads the database and the matcher (start-up time).
-    from bot.rounds import service
+    from bot.actions import terms  # start-up time: see the module's docstring
 
-    context = context_of(ctx)
-    enrollment = service.decide_approval(
-        context.engine,
-        program_name=chosen_program(context, program),
-        term_name=term,
-        mentor_email=mentor_email,
-        approve=not decline,
-        decided_by=by,
-        capacity=capacity,
-        now=context.now,
+    if all_pending:
+        if mentor_email or decline or capacity is not None or term:
+            raise CommandError("--all-pending approves everyone waiting in the open term as they are: name no mentor, and no --decline, --capacity or --term")
+        decisions = perform(ctx, terms.approve_all, program=program)
+        for decision in decisions:
+            console.print(decision.summary(), markup=False, highlight=False)
+        console.print(f"Approved {len(decisions)} mentor{'' if len(decisions) == 1 else 's'}." if decisions else "No mentor is waiting for a principal's approval.")
+        return
+    if not mentor_email or not mentor_email.strip():
+        raise CommandError("name the mentor by email (mentorbot term approve ana.chen@district.example), or use --all-pending")
+    decision = perform(
+        ctx, terms.decide_on_mentor, mentor_email=mentor_email.strip(), approve=not decline, capacity=capacity, decided_by=by, term=term,
+        program=program,
+    )  # fmt: skip
+    console.print(decision.summary(), markup=False, highlight=False)
+
+
+@app.command("nudge")
+@friendly_errors
+def term_nudge(ctx: typer.Context, program: ProgramOption = None) -> None:
+    """Ask again everyone in the open term who hasn't answered: the opt-in, their profile, a principal's decision.
+
+    Running it twice in the same minute reaches each person once.
+
+    Example: [bold]mentorbot term nudge[/bold]
+    """
+    from bot.actions import terms  # start-up time: see the module's docstring
+
+    reminded = perform(ctx, terms.nudge, program=program)
+    console.print(
+        f"Nudged {reminded.opt_in} people about opting in, {reminded.profile} about their profile and "
+        f"{reminded.approval} principals about a mentor waiting for them.",
+        markup=False, highlight=False,
     )
-    console.print(f"{mentor_email}: {enrollment.approval}, capacity {enrollment.capacity}")
 
 
+@app.command("status")
+@friendly_errors
+def term_status(ctx: typer.Context, program: ProgramOption = None) -> None:
+    """Show where the open term stands: answers, roles, approvals, profiles, messages waiting and rounds.
+
+    Example: [bold]mentorbot term status[/bold]
+    """
+    from bot import report  # start-up time: see the module's docstring
+    from bot.actions import terms
+
+    report.print_term_status(console, perform(ctx, terms.term_status, program=program))

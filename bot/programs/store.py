@@ -99,17 +99,19 @@ def list_programs_in(session: Session) -> list[tuple[Program, ProgramSpec, int |
 list_programs = in_transaction(list_programs_in)
 
 
-def export_specs(engine: Engine, *, names: Sequence[str] | None = None) -> list[ProgramSpec]:
+def export_specs_in(session: Session, *, names: Sequence[str] | None = None) -> list[ProgramSpec]:
     """The stored definitions of the named programs (all of them when no names are given)."""
-    with session_scope(engine) as session:
-        programs = list(session.exec(select(Program).order_by(Program.name)))
-        if names:
-            by_name = {program.name: program for program in programs}
-            for name in names:
-                if name not in by_name:
-                    raise UnknownProgram(unknown_program_message(name, [p.name for p in programs]))
-            programs = [by_name[name] for name in names]
-        return [spec_of(program) for program in programs]
+    programs = list(session.exec(select(Program).order_by(Program.name)))
+    if names:
+        by_name = {program.name: program for program in programs}
+        for name in names:
+            if name not in by_name:
+                raise UnknownProgram(unknown_program_message(name, [p.name for p in programs]))
+        programs = [by_name[name] for name in names]
+    return [spec_of(program) for program in programs]
+
+
+export_specs = in_transaction(export_specs_in)
 
 
 def unknown_program_message(name: str, known: Sequence[str]) -> str:
