@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.errors import UserError
+from bot.errors import Conflict
 from bot.matching import MatchResult, SideConstraints, match_round, solve_with_side_constraints
 from bot.rounds.lifecycle import (
     IllegalTransition,
@@ -29,8 +29,8 @@ MATCH_ACTION = "round.match"
 logger = logging.getLogger(__name__)
 
 
-class RoundError(UserError):
-    """A request about a term or round that cannot be carried out; the message is meant for the admin."""
+class RoundError(Conflict):
+    """A request about a term or round that cannot be carried out as things stand; the message is meant for the admin."""
 
 
 # --- terms -------------------------------------------------------------------------------------
