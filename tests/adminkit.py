@@ -103,13 +103,15 @@ def session_cookie(settings: Settings, *, subject: str, name: str, via: str, now
     return auth.dump_session(auth.admin_secret(settings), session), session.csrf
 
 
-def seed_program(engine: Engine, now: datetime, *, match: bool = True, sessions: int = 2, topic: str | None = None) -> int:
+def seed_program(
+    engine: Engine, now: datetime, *, match: bool = True, sessions: int = 2, topic: str | None = None, program: str = PROGRAM
+) -> int:
     """The shared roster imported, a term open with everyone enrolled, and a round (matched, in review); returns its id."""
-    import_roster(engine, SHARED_ROSTER, program_name=PROGRAM, default_timezone=ZONE, now=now)
-    service.open_term(engine, program_name=PROGRAM, timezone=ZONE, name="Spring 2027", opt_in_by=None, now=now)
-    service.enroll_from_roster(engine, program_name=PROGRAM, term_name=None, require_approval=False, now=now)
+    import_roster(engine, SHARED_ROSTER, program_name=program, default_timezone=ZONE, now=now)
+    service.open_term(engine, program_name=program, timezone=ZONE, name="Spring 2027", opt_in_by=None, now=now)
+    service.enroll_from_roster(engine, program_name=program, term_name=None, require_approval=False, now=now)
     round_ = service.create_round(
-        engine, program_name=PROGRAM, term_name=None, request=service.RoundRequest(sessions=sessions, topic=topic, start_on=date(2026, 12, 7)), now=now
+        engine, program_name=program, term_name=None, request=service.RoundRequest(sessions=sessions, topic=topic, start_on=date(2026, 12, 7)), now=now
     )
     if match:
         service.move_round(engine, round_id=round_.id, target="collecting", now=now)

@@ -275,7 +275,7 @@ async def test_opening_a_term_by_invitation_asks_everyone(tmp_path: Path, databa
         home = await client.get("/admin")
         duplicate = await client.post("/admin/terms", data={"csrf_token": csrf, "name": "Fall 2027", "join": "invite"})
         bad_date = await client.post("/admin/rounds", data={"csrf_token": csrf, "start_on": "next week"})
-    assert "asked 70 people to opt in" in home.text and "70 invited, not answered yet" in home.text
+    assert "Asked 70 people to opt in" in home.text and "70 invited, not answered yet" in home.text  # the summary `term open` prints too
     assert duplicate.status_code == 409 and "already exists" in duplicate.text
     assert bad_date.status_code == 409 and "not a date like 2027-02-01" in bad_date.text
     with session_scope(engine) as session:
@@ -337,3 +337,72 @@ async def test_an_admin_switches_the_pages_between_programs(tmp_path: Path, data
         sel = repo.get_program(session, name="SEL Series")
         assert {t.name for t in repo.list_terms(session, program_id=sel.id)} == {"SEL Winter", "SEL Spring"}
     assert "Fall 2027" in fallback.text
+
+
+async def test_a_database_whose_only_program_is_not_program_name_shows_its_rounds(tmp_path: Path, database_url: str, engine, now: datetime) -> None:
+    # The demo's database: its one program is not PROGRAM_NAME (left at its default), so the pages show that program.
+    round_id = seed_program(engine, now, program="Demo District Mentoring")
+    settings = admin_settings(tmp_path, database_url)
+    assert settings.program_name != "Demo District Mentoring"
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        csrf = await sign_in_with_link(client, settings, now)
+        home = await client.get("/admin")
+        page = await client.get(f"/admin/rounds/{round_id}")
+        rematched = await client.post(f"/admin/rounds/{round_id}/match", data={"csrf_token": csrf})
+        exported = await client.get(f"/admin/exports/pairings.csv?round={round_id}")
+    assert "Demo District Mentoring" in home.text and "Spring 2027" in home.text
+    assert page.status_code == 200 and f"Round {round_id}" in page.text and "Publish 10 pairs" in page.text
+    assert rematched.status_code == 303 and rematched.headers["location"] == f"/admin/rounds/{round_id}"
+    assert exported.status_code == 200 and len(list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))) == 11
+
+
+async def test_a_round_in_review_is_cancelled_from_its_page_and_nobody_is_told(tmp_path: Path, database_url: str, engine, now: datetime) -> None:
+    round_id = seed_program(engine, now)
+    settings = admin_settings(tmp_path, database_url)
+    with session_scope(engine) as session:
+        messages = len(session.exec(select(OutboxMessage)).all())
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        csrf = await sign_in_with_link(client, settings, now)
+        before = await client.get(f"/admin/rounds/{round_id}")
+        unconfirmed = await client.post(f"/admin/rounds/{round_id}/cancel", data={"csrf_token": csrf})
+        kept = await client.get(f"/admin/rounds/{round_id}")
+        cancelled = await client.post(f"/admin/rounds/{round_id}/cancel", data={"csrf_token": csrf, "confirm": "yes"})
+        after = await client.get(f"/admin/rounds/{round_id}")
+        twice = await client.post(f"/admin/rounds/{round_id}/cancel", data={"csrf_token": csrf, "confirm": "yes"})
+    assert f'action="/admin/rounds/{round_id}/cancel"' in before.text and 'name="confirm" value="yes" required' in before.text
+    assert unconfirmed.status_code == 303 and "Nothing was cancelled" in kept.text and "Publish 10 pairs" in kept.text
+    assert cancelled.status_code == 303 and "10 proposed pairs dropped, and nobody was told anything" in after.text
+    assert "by Admin (sign-in link)" in after.text and f'action="/admin/rounds/{round_id}/cancel"' not in after.text
+    assert twice.status_code == 409 and "can&#39;t be called off" in twice.text
+    with session_scope(engine) as session:
+        round_ = session.get(Round, round_id)
+        assert round_.status == "closed" and round_.settings["cancelled_by"] == "Admin (sign-in link)"
+        assert {p.status for p in repo.round_pairings(session, round_id=round_id)} == {"cancelled"}
+        assert len(session.exec(select(OutboxMessage)).all()) == messages  # nothing was sent about it
+
+
+async def test_every_kind_of_round_is_created_from_the_program_page(tmp_path: Path, database_url: str, engine, now: datetime) -> None:
+    seed_program(engine, now, match=False)
+    settings = admin_settings(tmp_path, database_url)
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        csrf = await sign_in_with_link(client, settings, now)
+        home = await client.get("/admin")
+        forms = {
+            "event": {"kind": "event", "topics": "SEL; assessment", "sessions": "1", "start_on": "2026-11-30", "match_on": "2026-12-04", "end_on": "2026-12-11"},
+            "interview": {"kind": "interview", "match_on": "2026-12-04"},
+            "speed": {"kind": "speed", "rotations": "3", "rotation_minutes": "10", "starts_at": "2026-12-10T15:30"},
+        }
+        created = {kind: await client.post("/admin/rounds", data={"csrf_token": csrf, **form}) for kind, form in forms.items()}
+        no_match_day = await client.post("/admin/rounds", data={"csrf_token": csrf, "kind": "interview"})
+        bad_time = await client.post("/admin/rounds", data={"csrf_token": csrf, "kind": "speed", "rotations": "3", "rotation_minutes": "10", "starts_at": "soon"})
+    assert all(f'<option value="{kind}"' in home.text for kind in ("micro", "speed", "event", "interview"))
+    assert all(answer.status_code == 303 for answer in created.values()), {k: a.status_code for k, a in created.items()}
+    ids = {kind: int(answer.headers["location"].rsplit("/", 1)[1]) for kind, answer in created.items()}
+    with session_scope(engine) as session:
+        made = {kind: session.get(Round, round_id) for kind, round_id in ids.items()}
+    assert {kind: r.kind for kind, r in made.items()} == {"event": "event", "interview": "interview", "speed": "speed"}
+    assert made["event"].match_on.isoformat() == "2026-12-04" and made["speed"].start_on.isoformat() == "2026-12-10"
+    # The time typed is the program's own (Los Angeles), not the server's.
+    assert datetime.fromisoformat(made["speed"].settings["starts_at"]).utcoffset().total_seconds() == -8 * 3600
+    assert no_match_day.status_code == 409 and "match" in no_match_day.text
+    assert bad_time.status_code == 409 and "not a date and time" in bad_time.text

@@ -87,7 +87,7 @@ def engine(database_url: str):
 def test_equity_counts_the_round_as_it_stands_after_hand_edits(engine, now: datetime) -> None:
     from collections import Counter
 
-    from bot.web.admin import review
+    from bot.rounds import review
     from storage import repo
     from storage.db import session_scope
     from storage.models import Person, Round

@@ -38,6 +38,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "round.show": _ADMINS,
     "round.open": _ADMINS,
     "round.match": _ADMINS,
+    "round.edit_pairs": _ADMINS,
     "round.preview": _ADMINS,
     "round.publish": _ADMINS,
     "round.start": _ADMINS,

@@ -1,4 +1,5 @@
-"""Round operations: create, list, open, match, preview, publish, start, close and cancel a round; rematch a pair; the pool."""
+"""Round operations: create, list, open, match, edit pairs in review, preview, publish, start, close and cancel a round;
+rematch a pair; the pool."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlmodel import Session
 from bot.actions.access import Actor
 from bot.actions.scope import pairing_for, program_for, round_for
 from bot.errors import Conflict, UserError
-from bot.rounds import events, schedule, service
+from bot.rounds import events, review, schedule, service
 from bot.rounds.kinds import Matcher, kind_of
 from bot.rounds.reports import PoolReport, load_pool_report
 from bot.settings import Settings
@@ -162,6 +163,46 @@ def match_round(session: Session, *, actor: Actor, now: datetime, settings: Sett
     outcome = service.match_in(session, round_id=round_id, session_minutes=settings.session_minutes, now=now)
     round_, pairs = service.round_pairs_in(session, round_id=round_id)
     return Matched(round_, pairs, outcome.mentors, outcome.mentees)
+
+
+@dataclass(frozen=True)
+class MentorChoice:
+    """The mentors an admin may pick for one mentee of a round in review, those who meet every rule first."""
+
+    round: Round
+    mentee: Person
+    options: list[review.MentorOption]
+
+
+def mentor_options(
+    session: Session, *, actor: Actor, now: datetime, settings: Settings, round_id: int, mentee_id: int, program: str | None = None
+) -> MentorChoice:
+    """Every mentor of the term for this mentee of a round in review, each with the rules pairing them would break."""
+    round_, _term, _program = round_for(session, actor=actor, operation="round.show", round_id=round_id, requested=program)
+    review.check_in_review(round_)
+    mentee, options = review.mentor_options(session, round_=round_, mentee_id=mentee_id, session_minutes=settings.session_minutes, today=now.date())
+    return MentorChoice(round_, mentee, options)
+
+
+def set_pair(
+    session: Session, *, actor: Actor, now: datetime, settings: Settings, round_id: int, mentee_id: int, mentor_id: int,
+    override: bool = False, program: str | None = None,
+) -> review.PairCheck:  # fmt: skip
+    """Pair a mentee with this mentor in a round in review, replacing their pair; a pair that breaks a rule needs `override`.
+
+    Without `override`, such a pair raises `review.BreaksRules` (a Conflict carrying the rules) and nothing is saved.
+    """
+    round_for(session, actor=actor, operation="round.edit_pairs", round_id=round_id, requested=program)
+    return review.set_pair(
+        session, round_id=round_id, mentor_id=mentor_id, mentee_id=mentee_id, admin=actor.name, session_minutes=settings.session_minutes,
+        now=now, override=override,
+    )  # fmt: skip
+
+
+def remove_pair(session: Session, *, actor: Actor, now: datetime, round_id: int, pairing_id: int, program: str | None = None) -> Person:
+    """Undo a proposed pair of a round in review; the mentee (returned) goes back on the unmatched list, with the reason."""
+    round_for(session, actor=actor, operation="round.edit_pairs", round_id=round_id, requested=program)
+    return review.remove_pair(session, round_id=round_id, pairing_id=pairing_id, admin=actor.name, now=now)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.errors import Conflict, UserError
+from bot.errors import Conflict
 
 ROUND_STATES = ("draft", "collecting", "matching", "review", "published", "running", "closed")
 TERM_STATES = ("open", "closed")
@@ -32,8 +32,8 @@ _NEXT_STEP_HINT = {
 }
 
 
-class RoundError(UserError):
-    """A request about a term or round that cannot be carried out; the message is meant for the admin."""
+class RoundError(Conflict):
+    """A request about a term or round that cannot be carried out as things stand; the message is meant for the admin."""
 
 
 class IllegalTransition(Conflict):

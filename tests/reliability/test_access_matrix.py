@@ -203,6 +203,7 @@ ROUTE_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("POST", "/admin/rounds/{round_id}/pair"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("POST", "/admin/rounds/{round_id}/pairs/{pairing_id}/remove"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("POST", "/admin/rounds/{round_id}/publish"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
+    ("POST", "/admin/rounds/{round_id}/cancel"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("GET", "/admin/pool"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("GET", "/admin/equity"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("GET", "/admin/engagement"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.engine import Engine
 
+from bot.errors import UserError
 from bot.settings import Settings, secret_in
 from storage.db import session_scope
 from storage.models import ScheduledAction
@@ -44,7 +45,7 @@ SLACK_TEAM_CLAIM = "https://slack.com/team_id"
 OIDC_STATE_SECONDS = 600
 
 
-class AuthError(Exception):
+class AuthError(UserError):
     """Sign-in did not work; the message is safe to show the person trying."""
 
 

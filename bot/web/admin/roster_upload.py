@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from bot.errors import UserError
 from bot.importer import ImportReport, import_roster
 from bot.roster import CSV_SUFFIXES, XLSX_SUFFIXES, RosterRow, RowError, read_roster
 from bot.settings import Settings
@@ -27,7 +28,7 @@ STAGE_SECONDS = 24 * 3600
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
-class UploadProblem(ValueError):
+class UploadProblem(UserError):
     """The upload cannot be used; the message says why and what to do."""
 
 

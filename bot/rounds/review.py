@@ -4,7 +4,7 @@ Every edit is checked against the matcher's hard rules (`bot.matching.ineligibil
 of people the matcher had: capacity left after the term's earlier rounds and this round's other pairs, and the
 term's earlier pairs as history. A pair that breaks a rule is saved only when the admin confirms after seeing
 why; its reasons then say it was made by hand and which rules it overrides. Each edit is logged in the round's
-match summary.
+match summary. The admin pages reach these through `bot.actions.rounds` (mentor_options, set_pair, remove_pair).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from bot.errors import Conflict
 from bot.matching import Participant, RoundSettings, ineligibility_reasons, match_round
 from bot.rounds.participants import MENTOR_READY_APPROVALS, history_from, round_settings_for, to_participant
 from bot.rounds.service import RoundError
@@ -22,8 +23,8 @@ from storage import repo
 from storage.models import Enrollment, Pairing, Person, Round
 
 
-class BreaksRules(Exception):
-    """The pair breaks hard rules; carries the check for the warning page."""
+class BreaksRules(Conflict):
+    """The pair breaks hard rules, so nothing was saved; carries the check, so a front end can show why and offer to save it anyway."""
 
     def __init__(self, check: PairCheck) -> None:
         super().__init__("; ".join(check.broken))
@@ -50,10 +51,15 @@ class PairCheck:
     broken: list[str]
 
 
+def check_in_review(round_: Round) -> None:
+    """Refuse hand edits unless the round is in review (its pairs are proposals nobody has been told of)."""
+    if round_.status != "review":
+        raise RoundError(f"round {round_.id} is {round_.status}; pairs can be changed by hand only while it is in review")
+
+
 def _round_in_review(session: Session, round_id: int) -> Round:
     round_ = repo.get_round(session, round_id=round_id, for_update=True)
-    if round_.status != "review":
-        raise RoundError(f"round {round_id} is {round_.status}; pairs can be changed by hand only while it is in review")
+    check_in_review(round_)
     return round_
 
 

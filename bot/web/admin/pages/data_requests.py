@@ -1,0 +1,42 @@
+"""The admin page "Data requests": the log of people's exports and erasures, and forms to carry either out.
+
+The work is `bot.actions.people` (send_person_data, erase_person), over `bot.data_rights`; this module only reads
+forms and renders.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from starlette.responses import Response
+
+from bot import data_rights
+from bot.actions import people
+from bot.actions.scope import unit_of_work
+from bot.web.admin.page import Page, PostedPage
+
+router = APIRouter()
+
+
+@router.get("/data-requests")
+def data_requests(page: Page) -> Response:
+    with unit_of_work(page.engine) as session:
+        rows = data_rights.list_requests(session)
+    return page.render("data_requests.html", active="data", rows=rows)
+
+
+@router.post("/data-requests/export")
+def export(page: PostedPage, email: Annotated[str, Form()]) -> Response:
+    with unit_of_work(page.engine) as session:
+        result = people.send_person_data(session, actor=page.actor, now=page.now(), email=email, channel="admin")
+    sent = f"emailed to {result.emailed_to}" if result.emailed_to else "not emailed: there is no email address on file"
+    return page.done("/admin/data-requests", f"Export request #{result.request_id}: the person's data is {sent}.")
+
+
+@router.post("/data-requests/erase")
+def erase(page: PostedPage, email: Annotated[str, Form()], confirm: Annotated[str, Form()] = "") -> Response:
+    if confirm != "yes":
+        return page.done("/admin/data-requests", "Nothing was erased: tick the box to confirm that the erasure can't be undone.")
+    with unit_of_work(page.engine) as session:
+        plan = people.erase_person(session, actor=page.actor, now=page.now(), settings=page.settings, email=email, confirmed=True, channel="admin")
+    result = plan.result if plan.result is not None else data_rights.ErasureResult(plan.person.id, already_erased=True)
+    return page.done("/admin/data-requests", result.message())

@@ -1,0 +1,68 @@
+"""People: everyone on file, searchable, with their part in the open term; and the admin's decisions on mentors
+(one at a time, or every waiting mentor at once) on their principals' behalf."""
+
+import math
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Form, Query
+from sqlmodel import col, select
+from starlette.responses import Response
+
+from bot.actions import terms
+from bot.actions.scope import unit_of_work
+from bot.errors import NotFound
+from bot.web.admin.page import Page, PostedPage
+from storage.models import Enrollment, Person
+
+PAGE_SIZE = 50
+
+router = APIRouter()
+
+
+@router.get("/people")
+def people(page: Page, q: str = "", number: Annotated[int, Query(ge=1, alias="page")] = 1) -> Response:
+    with unit_of_work(page.engine) as session:
+        term = page.term(session, None)
+        statement = select(Person)
+        if q.strip():
+            like = f"%{q.strip().lower()}%"
+            statement = statement.where(
+                sa.or_(*(sa.func.lower(sa.func.coalesce(column, "")).like(like) for column in (Person.name, Person.email, Person.site, Person.prep_program)))
+            )
+        total = session.exec(select(sa.func.count()).select_from(statement.subquery())).one()
+        found = list(session.exec(statement.order_by(Person.name, Person.email).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+        enrolled: dict[int, Enrollment] = {}
+        pending = 0
+        if term is not None:
+            ids = [p.id for p in found]
+            if ids:
+                enrolled = {e.person_id: e for e in session.exec(select(Enrollment).where(Enrollment.term_id == term.id, col(Enrollment.person_id).in_(ids)))}
+            pending = session.exec(
+                select(sa.func.count()).select_from(Enrollment).where(
+                    Enrollment.term_id == term.id, Enrollment.status == "opted_in", Enrollment.approval == "pending"
+                )
+            ).one()  # fmt: skip
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    return page.render("people.html", active="people", people=found, total=total, q=q, page=number, pages=pages, term=term, enrolled=enrolled, pending=pending)
+
+
+@router.post("/people/{person_id}/approval")
+def approval(page: PostedPage, person_id: int, decision: Annotated[Literal["approve", "decline"], Form()], q: Annotated[str, Form()] = "") -> Response:
+    with unit_of_work(page.engine) as session:
+        person = session.get(Person, person_id)
+        if person is None:
+            raise NotFound(f"there is nobody with number {person_id} on file")
+        decided = terms.decide_on_mentor(
+            session, actor=page.actor, now=page.now(), settings=page.settings, mentor_email=person.email, approve=decision == "approve",
+            program=page.program,
+        )  # fmt: skip
+    return page.done("/admin/people" + (f"?q={quote(q)}" if q else ""), f"{decided.name}: {decided.approval} as a mentor, capacity {decided.capacity}.")
+
+
+@router.post("/people/approve-all")
+def approve_all(page: PostedPage) -> Response:
+    with unit_of_work(page.engine) as session:
+        decided = terms.approve_all(session, actor=page.actor, now=page.now(), settings=page.settings, program=page.program)
+    return page.done("/admin/people", f"Approved {len(decided)} mentors on their principals' behalf.")
