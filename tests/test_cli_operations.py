@@ -48,7 +48,7 @@ def test_a_round_is_previewed_without_sending_and_cancelled_only_before_anyone_i
     assert preview.returncode == 0, preview.stderr
     shown = " ".join(preview.stdout.split())
     assert "Round 1 was a draft: it is open now (collecting)" in shown and "The matcher ran on the round's pool just now." in shown
-    assert "Round 1: micro, 1 session(s), review" in shown and "Matched " in shown and " of 40 mentees" in shown
+    assert "Round 1: 1-session micro-mentoring, review" in shown and "Matched " in shown and " of 40 mentees" in shown
     assert f"Pool of Spring 2027 {MENTORS_ON_ROSTER} mentors ready" in shown and "3 opted out" in shown
     assert "Nothing has been sent. Publish with `mentorbot round publish 1`" in shown
     proposed = _count(tmp_path, "select count(*) from pairing where round_id = 1 and status = 'proposed'", database_url)
@@ -67,7 +67,7 @@ def test_a_round_is_previewed_without_sending_and_cancelled_only_before_anyone_i
     assert _count(tmp_path, "select count(*) from outbox_message where purpose = 'pairing'", database_url) == 0
     _refused(run(tmp_path, "round", "cancel", "1", database_url=database_url), "round 1 was cancelled already")
     closed = run(tmp_path, "round", "preview", "1", database_url=database_url)  # shown as it stands: never opened or matched again
-    assert "Round 1: micro, 1 session(s), closed" in closed.stdout and "The matcher ran" not in closed.stdout
+    assert "Round 1: 1-session micro-mentoring, closed" in closed.stdout and "The matcher ran" not in closed.stdout
 
     # A published round has told its pairs: it is never called off, and nothing about it changes.
     assert run(tmp_path, "round", "new", "micro", database_url=database_url).returncode == 0
@@ -89,7 +89,7 @@ def test_a_speed_event_has_no_preview(tmp_path: Path) -> None:
     assert "Created speed round 1 (draft)" in created.stdout, created.stderr
     _refused(run(tmp_path, "round", "preview", "1"), "a speed-mentoring event is paired by rotation at the event, so it has no preview")
     listed = " ".join(run(tmp_path, "round", "list").stdout.split())
-    assert "│ 1 │ speed │ (any) │ 4 x 8 min │ draft │" in listed
+    assert "│ 1 │ speed mentoring, 4×8 min │ draft │" in listed
 
 
 def test_round_list_calls_each_round_by_its_own_kind(tmp_path: Path) -> None:
@@ -99,9 +99,9 @@ def test_round_list_calls_each_round_by_its_own_kind(tmp_path: Path) -> None:
     assert "Created event round 2" in event.stdout, event.stderr
     assert run(tmp_path, "--now", NOW, "round", "new", "interview", "--match-on", "2027-01-21").returncode == 0
     rows = [" ".join(line.split()) for line in run(tmp_path, "round", "list").stdout.splitlines()]
-    assert "│ 1 │ micro │ SEL │ 1 │ draft │ │ │" in rows
-    assert "│ 2 │ event │ classroom management; SEL │ 1 │ draft │ 2027-01-20 │ │" in rows
-    assert "│ 3 │ interview │ (their interests) │ 1 │ draft │ 2027-01-21 │ │" in rows
+    assert "│ 1 │ 1-session micro-mentoring on SEL │ draft │ │ │" in rows
+    assert "│ 2 │ topic event on classroom management; SEL │ draft │ 2027-01-20 │ │" in rows
+    assert "│ 3 │ informational interviews │ draft │ 2027-01-21 │ │" in rows
     assert not any("│ 2 │ micro" in row for row in rows)
 
 
@@ -121,7 +121,7 @@ def test_a_round_of_another_program_is_refused_by_name(tmp_path: Path) -> None:
     _refused(run(tmp_path, "round", "show", "1", "--program", "Speed Day"), "round 1 belongs to Induction, not Speed Day")
     assert _count(tmp_path, "select count(*) from round where status = 'draft'") == 1  # nothing was moved by the refusals
     # The right program, however it is typed, and no program at all, both reach the round.
-    assert "Round 1: micro" in run(tmp_path, "round", "show", "1", "--program", "  INDUCTION ").stdout
+    assert "Round 1: 1-session micro-mentoring" in run(tmp_path, "round", "show", "1", "--program", "  INDUCTION ").stdout
     assert "Round 1 is cancelled" in run(tmp_path, "round", "cancel", "1").stdout
 
 
