@@ -656,39 +656,12 @@ class SlackChannel:
         if parsed is not None and parsed.name in ("profile", "opt-in"):
             await self._personal_flow(user_id, parsed.name, command.get("trigger_id"), respond, program_name=parsed.program)
             return
-        if parsed is not None and parsed.name == "me":
-            member = await self.member(user_id)
-            await self.reply(respond, user_id, await self.db(admin.me_blocks, self.engine, self.settings, person_id=member.person_id if member else None))
-            return
-        if parsed is not None and parsed.name in ("my-data", "delete-my-data"):
-            member = await self.member(user_id)
-            person_id = member.person_id if member else None
-            if parsed.name == "my-data":
-                blocks = await self.db(admin.my_data_blocks, self.engine, self.settings, person_id=person_id, slack_user_id=user_id, now=self.clock())
-            else:
-                blocks = admin.delete_confirm_blocks(person_id=person_id)
-            await self.reply(respond, user_id, blocks)
-            return
-        is_admin = await self.is_admin(user_id)
-        if not is_admin and parsed is not None and not parsed.personal and parsed.name not in admin.WHOLE_SITE_ONLY:
-            # A program's own admins (its definition names them) run admin commands for that program only.
-            is_admin = await self.db(admin.is_program_admin, self.engine, self.settings, parsed, slack_user_id=user_id)
-        if usage is not None:
-            await self.reply(respond, user_id, admin.usage_blocks(usage, admin=is_admin))
-        elif parsed.name == "help":
-            await self.reply(respond, user_id, [bk.section(admin.ADMIN_HELP), bk.section(admin.PERSONAL_HELP)] if is_admin else [bk.section(admin.PERSONAL_HELP)])
-        elif not is_admin:
-            await self.reply(respond, user_id, admin.refusal_blocks())
-        else:
-            parsed.args.admin_user = user_id  # who asked, for the data-rights log
-            try:
-                result = await self.db(admin.run, self.engine, self.settings, parsed, now=self.clock())
-            except admin.UsageError as exc:
-                result = admin.usage_blocks(exc, admin=True)
-            except Exception:
-                logger.exception("/mentoring %s failed", command.get("text"))
-                result = [bk.section(":warning: Something went wrong on our side while doing that; the details are in the server log. Please try again.")]
-            await self.reply(respond, user_id, result)
+        member = await self.member(user_id)
+        # A command about oneself needs no admin verdict (users.info); for the rest the action decides who may.
+        site_admin = not (parsed is not None and parsed.about_self) and await self.is_admin(user_id)
+        actor = admin.slack_actor(user_id, site_admin=site_admin, member=member)
+        blocks = await self.db(admin.answer, self.engine, self.settings, parsed if parsed is not None else usage, actor=actor, now=self.clock())
+        await self.reply(respond, user_id, blocks)
 
     async def _personal_flow(
         self, user_id: str, name: str, trigger_id: str | None, respond: Callable[..., Awaitable[Any]], *, program_name: str | None = None
