@@ -309,7 +309,7 @@ async def test_over_slack_an_admin_erases_a_person_only_with_yes(tmp_path: Path,
         assert "Dee Park" in preview and "--yes" in preview
         assert not _erased(h.engine, dee)
         refused = await _command(h, "UBEN00001", "erase dee@d.example --yes")
-        assert "Only program admins can run that" in refused and not _erased(h.engine, dee)
+        assert ":lock: Only the site's admins can do that" in refused and not _erased(h.engine, dee)
         done = await _command(h, ADMIN, "erase dee@d.example --yes")
         assert f"Erased person #{dee}" in done and _erased(h.engine, dee)
         again = await _command(h, ADMIN, "erase dee@d.example --yes")  # a second erasure is a friendly no-op

@@ -24,6 +24,7 @@ from bot.rounds.schedule import ScheduleConfig, publish_round, run_due_actions
 from bot.settings import Settings
 from bot.slack import admin
 from bot.slack import blocks as bk
+from bot.slack.store import member_for
 from storage import repo
 from storage.db import session_scope
 from storage.models import Enrollment, OutboxMessage, Pairing, Person, Program, ProfileAnswer
@@ -265,27 +266,45 @@ def test_a_programs_admins_act_on_that_program_only(engine: Engine, now: datetim
     settings = Settings(_env_file=None, program_name="Induction")
     request = service.RoundRequest(kind="micro", sessions=1)
     sel_round = service.create_round(engine, program_name="SEL", term_name=TERM, request=request, now=now)
+    site_admin = admin.slack_actor("USITEADM1", site_admin=True, member=None)
+
+    def as_user(user: str):
+        """The Slack user as `/mentoring` sees them: not a workspace admin, their roster record when they have one."""
+        return admin.slack_actor(user, site_admin=False, member=member_for(engine, slack_user_id=user))
+
+    def answer(text: str, user: str) -> str:
+        return str(admin.run(engine, settings, admin.parse(text), actor=as_user(user), now=now))
 
     def allowed(text: str, user: str) -> bool:
-        return admin.is_program_admin(engine, settings, admin.parse(text), slack_user_id=user)
+        shown = answer(text, user)
+        assert "went wrong" not in shown
+        return ":lock:" not in shown
 
     assert allowed("status", "UINDADM01") and allowed("round list -p Induction", "UINDADM01")
     assert not allowed("round list --program SEL", "UINDADM01")
     assert allowed("round list --program SEL", "USELADM01") and not allowed("status", "USELADM01")
-    assert not allowed("status --program Nowhere", "USELADM01")
+    assert "the programs are: Induction, SEL" in answer("status --program Nowhere", "USELADM01")
+    # Their help lists the admin commands of their own program only.
+    assert admin.sees_admin_help(engine, settings, actor=as_user("USELADM01"), program="SEL")
+    assert not admin.sees_admin_help(engine, settings, actor=as_user("USELADM01"), program=None)
     # By email: the Slack user whose roster email is an Induction admin.
     with session_scope(engine) as session:
         session.add(Person(email="lead@d.example", name="Lee Lead", role="none", slack_user_id="ULEAD0001", created_at=now, updated_at=now))
     assert allowed("status", "ULEAD0001") and not allowed("status -p SEL", "ULEAD0001")
-    # A round of SEL cannot be reached through Induction, even by naming its number.
-    blocks = admin.run(engine, settings, admin.parse(f"round open {sel_round.id} -p Induction"), now=now)
-    assert "belongs to SEL" in str(blocks)
+    # A round of SEL cannot be reached by an Induction admin, even by naming its number; nor by naming the wrong program.
+    refused = answer(f"round open {sel_round.id}", "UINDADM01")
+    assert ":lock: Only the program's admins of SEL can do that" in refused
+    blocks = admin.run(engine, settings, admin.parse(f"round open {sel_round.id} -p Induction"), actor=site_admin, now=now)
+    assert f"Round {sel_round.id} belongs to SEL, not Induction" in str(blocks)
     with session_scope(engine) as session:
         assert repo.get_round(session, round_id=sel_round.id).status == "draft"
-    unknown = admin.run(engine, settings, admin.parse("status -p Nowhere"), now=now)
+    unknown = admin.run(engine, settings, admin.parse("status -p Nowhere"), actor=site_admin, now=now)
     assert "the programs are: Induction, SEL" in str(unknown)
-    listing = str(admin.run(engine, settings, admin.parse("program list"), now=now))
+    listing = str(admin.run(engine, settings, admin.parse("program list"), actor=site_admin, now=now))
     assert "Induction" in listing and "SEL" in listing and "pool 4" in listing
+    # A program's admin lists only the programs they run.
+    own = answer("program list", "USELADM01")
+    assert "*SEL*" in own and "Induction" not in own
 
 
 def test_a_roster_import_moves_people_in_and_out_of_pools(engine: Engine, now: datetime, district: dict[str, int], tmp_path: Path) -> None:

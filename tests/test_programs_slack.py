@@ -45,16 +45,19 @@ async def test_program_admins_run_commands_for_their_own_program_only(tmp_path: 
             sel = repo.get_program(session, name="SEL Series")
             term = repo.get_term(session, program_id=sel.id, name="Fall 2026")
             assert {p.email for _e, p in repo.enrollments(session, term_id=term.id)} == {"ana@d.example", "dee@d.example", "pat@d.example"}
-        assert "Only program admins" in await _run(h, "UCY000001", "status")  # the default program is not theirs
-        assert "Only program admins" in await _run(h, "UBEN00001", "status --program 'SEL Series'")
-        assert "Only program admins" in await _run(h, "UANA00001", "round list -p 'SEL Series'")  # a member, not an admin
+        assert f":lock: Only the program's admins of {PROGRAM} can do that" in await _run(h, "UCY000001", "status")  # the default program is not theirs
+        assert ":lock: Only the program's admins of SEL Series can do that" in await _run(h, "UBEN00001", "status --program 'SEL Series'")
+        assert ":lock: Only the program's admins of SEL Series" in await _run(h, "UANA00001", "round list -p 'SEL Series'")  # a member, not an admin
 
         ben_opened = await _run(h, "UBEN00001", 'term open "Fall 2026"')
         assert "Opened *Fall 2026*" in ben_opened and "Asked 5 people" in ben_opened  # everyone, the same term name
         request = service.RoundRequest(kind="micro", sessions=1)
         sel_round = service.create_round(h.engine, program_name="SEL Series", term_name="Fall 2026", request=request, now=now)
-        refused = await _run(h, ADMIN, f"round open {sel_round.id}")
-        assert f"Round {sel_round.id} belongs to SEL Series" in refused and "--program" in refused
+        # A round is acted on in its own program: another program's admin is refused, and naming the wrong program is refused.
+        refused = await _run(h, "UBEN00001", f"round open {sel_round.id}")
+        assert ":lock: Only the program's admins of SEL Series can do that" in refused
+        mistyped = await _run(h, ADMIN, f"round open {sel_round.id} -p '{PROGRAM}'")
+        assert f"Round {sel_round.id} belongs to SEL Series, not {PROGRAM}" in mistyped and "--program" in mistyped
         with session_scope(h.engine) as session:
             assert repo.get_round(session, round_id=sel_round.id).status == "draft"
         assert "collecting" in await _run(h, "UCY000001", f"round open {sel_round.id} -p 'SEL Series'")
@@ -88,16 +91,17 @@ def test_program_question_add_takes_a_kind_and_refuses_a_bad_one(engine, now) ->
 
     settings = Settings(_env_file=None, program_name="SEL Series")
     apply_specs(engine, parse_programs(PROGRAMS), now=now)
-    added = admin.run(engine, settings, admin.parse('program question add style "Feedback?" --kind choice --options "Notes; Chat" --required -p "SEL Series"'), now=now)
+    actor = admin.slack_actor("UCY000001", site_admin=False, member=None)  # SEL Series names them its admin
+    added = admin.run(engine, settings, admin.parse('program question add style "Feedback?" --kind choice --options "Notes; Chat" --required -p "SEL Series"'), actor=actor, now=now)
     assert "Question *style* added" in str(added)
-    refused = admin.run(engine, settings, admin.parse('program question add mood "Mood?" --kind scale --min 5 --max 1'), now=now)
+    refused = admin.run(engine, settings, admin.parse('program question add mood "Mood?" --kind scale --min 5 --max 1'), actor=actor, now=now)
     assert "A scale runs from min to max" in str(refused)
     with session_scope(engine) as session:
         options = dialogs.ProgramOptions.of(repo.get_program(session, name="SEL Series"))
     assert [(q.key, q.kind, q.options, q.required) for q in options.custom_questions] == [
         ("hope", "text", (), False), ("style", "choice", ("Notes", "Chat"), True),
     ]
-    shown = str(admin.run(engine, settings, admin.parse("program show"), now=now))
+    shown = str(admin.run(engine, settings, admin.parse("program show"), actor=actor, now=now))
     assert "style: Feedback? (choice: Notes, Chat)" in shown
 
 

@@ -1,5 +1,5 @@
-"""/mentoring for admins: term, rounds (new, preview, publish), status, pool, nudge, export, program settings;
-refusals for everyone else and usage help for wrong arguments."""
+"""/mentoring for admins: term (open, approve), rounds (new, preview, publish, start, close, cancel), status, pool,
+nudge, export, program settings; refusals for everyone else, usage help for wrong arguments, and a bug answered as one."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ import pytest
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from sqlmodel import select
 
+from bot.programs.store import apply_specs
+from bot.programs.yamlfile import parse_programs
 from bot.rounds import service
+from bot.settings import Settings
 from bot.slack import admin
 from bot.slack import blocks as bk
 from storage import repo
@@ -101,8 +104,8 @@ async def test_status_pool_nudge_export_and_program_settings(tmp_path: Path, sql
         with session_scope(h.engine) as session:
             reminders = [m for m in session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "prompt.opt_in")) if "nudge" in m.idempotency_key]
         assert len(reminders) == 5
-        exported = await _run(h, ADMIN, "export")
-        assert "name,email,role,capacity,status,approval,site" in exported and "ana@d.example" in exported
+        exported = await _run(h, ADMIN, "export")  # the program's people, in the one roster table every front end exports
+        assert "email,name,role,slack_user_id,site,program" in exported and "ana@d.example,Ana Chen,mentor,UANA00001" in exported
 
         shown = await _run(h, ADMIN, "program show")
         assert "require_approval: on" in shown and "max_capacity: 3" in shown
@@ -123,7 +126,7 @@ async def test_status_pool_nudge_export_and_program_settings(tmp_path: Path, sql
 async def test_everyone_else_gets_a_friendly_refusal_and_their_own_options(tmp_path: Path, sqlite_url: str) -> None:
     async with slack_harness(tmp_path, sqlite_url) as h:
         refused = await _run(h, "UBEN00001", 'term open "Spring 2027"')
-        assert "Only program admins can run that" in refused and "/mentoring profile" in refused
+        assert f":lock: Only the program's admins of {PROGRAM} can do that" in refused and "/mentoring profile" in refused
         helped = await _run(h, "UBEN00001", "help")
         assert "/mentoring me" in helped and "round new" not in helped
         wrong = await _run(h, ADMIN, "round new micro --sessions 9")
@@ -151,3 +154,78 @@ async def test_a_long_answer_is_split_into_messages_slack_accepts(tmp_path: Path
         rest = await wait_for(lambda: h.standin.dms(ADMIN), what="the rest by DM")
         assert sum(len(p["blocks"]) for p in posted) + sum(len(m["blocks"]) for m in rest) == len(blocks)
         assert not [c for c in h.standin.calls if not c.ok]
+
+
+async def test_approve_cancel_start_and_close_as_on_the_command_line(tmp_path: Path, sqlite_url: str) -> None:
+    async with slack_harness(tmp_path, sqlite_url) as h:
+        await _run(h, ADMIN, 'term open "Spring 2027"')
+        service.enroll_from_roster(h.engine, program_name=PROGRAM, term_name=None, require_approval=True, now=datetime.now(timezone.utc))
+        assert "--all-pending approves every waiting mentor as they offered" in await _run(h, ADMIN, "term approve --all-pending --capacity 1")
+        everyone = await _run(h, ADMIN, "term approve --all-pending")
+        assert "Approved 1 mentor on their principals' behalf" in everyone and "Ana Chen (ana@d.example): approved as a mentor, capacity 2." in everyone
+        assert "No mentor is waiting" in await _run(h, ADMIN, "term approve --all-pending")
+        declined = await _run(h, ADMIN, "term approve ana@d.example --decline")
+        assert "Ana Chen (ana@d.example): declined as a mentor" in declined
+        assert await h.dm_with("UANA00001", "Your program admin has not confirmed you as a mentor")
+        approved = await _run(h, ADMIN, "term approve ana@d.example --capacity 1")
+        assert "Ana Chen (ana@d.example): approved as a mentor, capacity 1." in approved
+        assert await h.dm_with("UANA00001", "Your program admin confirmed you as a mentor this term, for 1 mentee(s)")
+        assert ":warning: Nobody with the email zed@d.example is on the roster." in await _run(h, ADMIN, "term approve zed@d.example")
+
+        await _run(h, ADMIN, "round new micro --sessions 1")
+        cancelled = await _run(h, ADMIN, "round cancel 1")
+        assert "Round *1* is cancelled" in cancelled and "Nobody was told of a pair" in cancelled
+        with session_scope(h.engine) as session:
+            assert repo.get_round(session, round_id=1).status == "closed"
+        await _run(h, ADMIN, "round new micro --sessions 1")
+        await _run(h, ADMIN, "round preview 2")
+        await _run(h, ADMIN, "round publish 2")
+        assert ":warning: Round 2 is published: its pairs have been told, so it can't be called off" in await _run(h, ADMIN, "round cancel 2")
+        assert "Round *2* is running" in await _run(h, ADMIN, "round start 2")
+        assert "Round *2* is closed" in await _run(h, ADMIN, "round close 2")
+        listing = await _run(h, ADMIN, "round list")
+        assert "*1*: 1-session micro, closed" in listing and "*2*: 1-session micro, closed" in listing
+        assert ":warning: There is no round 9." in await _run(h, ADMIN, "round start 9")
+        # None of it is anyone else's to do.
+        assert ":lock:" in await _run(h, "UANA00001", "round close 2") and ":lock:" in await _run(h, "UANA00001", "term approve --all-pending")
+
+
+async def test_a_topic_event_is_listed_as_one_and_an_export_is_formula_safe(tmp_path: Path, sqlite_url: str) -> None:
+    async with slack_harness(tmp_path, sqlite_url) as h:
+        await _run(h, ADMIN, 'term open "Spring 2027"')
+        await _run(h, ADMIN, 'round new event --topics "SEL; assessment" --match-on 2030-01-10')
+        await _run(h, ADMIN, "round new interview --match-on 2030-01-10")
+        listing = await _run(h, ADMIN, "round list")
+        assert "*1*: 1-session topic event, draft" in listing and "*2*: 1-session informational interviews, draft" in listing
+        with session_scope(h.engine) as session:
+            repo.people_by_email(session, emails=["dee@d.example"])["dee@d.example"].name = "=1+2 Dee"
+        exported = await _run(h, ADMIN, "export")
+        assert "dee@d.example,'=1+2 Dee," in exported and ",=1+2" not in exported
+
+
+def test_a_user_error_is_answered_and_a_bug_is_not_dressed_as_one(engine, now, caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(_env_file=None, program_name="Speed Day")
+    apply_specs(engine, parse_programs("- name: Speed Day\n"), now=now)
+    admin_actor = admin.slack_actor(ADMIN, site_admin=True, member=None)
+    refused = json.dumps(admin.answer(engine, settings, admin.parse("program set max_capacity lots"), actor=admin_actor, now=now))
+    assert ":warning: Max_capacity must be a whole number from 1 to 10." in refused
+    # Nobody else sees the program's settings, and a usage mistake shows them only their own commands.
+    stranger = admin.slack_actor("UNOBODY01", site_admin=False, member=None)
+    assert ":lock: Only the program's admins can do that" in json.dumps(admin.run(engine, settings, admin.parse("program list"), actor=stranger, now=now))
+    assert ":lock: Only the program's admins of Speed Day" in json.dumps(admin.run(engine, settings, admin.parse("program show"), actor=stranger, now=now))
+    with pytest.raises(admin.UsageError) as caught:
+        admin.parse("round new micro --sessions 9")
+    assert admin.answer(engine, settings, caught.value, actor=stranger, now=now)[-1] == bk.section(admin.PERSONAL_HELP)
+    assert admin.answer(engine, settings, caught.value, actor=admin_actor, now=now)[-1] == bk.section(admin.ADMIN_HELP)
+    # A value no command can store (written around the program's definition): reading it fails with a ValueError,
+    # which is a bug to log, not a sentence for the admin.
+    with session_scope(engine) as session:
+        program = repo.get_program(session, name="Speed Day")
+        program.settings = {**(program.settings or {}), "max_capacity": "lots"}
+    with caplog.at_level("ERROR", logger="bot.slack.admin"):
+        shown = admin.answer(engine, settings, admin.parse("program show"), actor=admin_actor, now=now)
+    assert shown == [bk.section(admin.WENT_WRONG)] and "Something went wrong on our side" in admin.WENT_WRONG  # nothing of the error's text
+    assert [r for r in caplog.records if r.name == "bot.slack.admin" and r.exc_info and issubclass(r.exc_info[0], ValueError)]
+    # Run on its own, the command lets the bug through rather than answering it as a user error.
+    with pytest.raises(ValueError):
+        admin.run(engine, settings, admin.parse("program show"), actor=admin_actor, now=now)

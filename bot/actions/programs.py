@@ -46,8 +46,11 @@ class ProgramView:
 
 
 def list_programs(session: Session, *, actor: Actor) -> list[tuple[Program, ProgramSpec, int | None]]:
-    """Every program the actor may see, with its definition and pool size, by name."""
-    return [row for row in list_programs_in(session) if _may_see(actor, row[0])]
+    """Every program the actor may see, with its definition and pool size, by name; refused to whoever runs none."""
+    rows = [row for row in list_programs_in(session) if _may_see(actor, row[0])]
+    if not rows:
+        authorize(actor, "program.list", None)  # a site admin sees that there are none; anyone else is refused
+    return rows
 
 
 @dataclass(frozen=True)

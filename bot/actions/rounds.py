@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.actions.access import Actor
-from bot.actions.scope import pairing_for, program_for, round_for
+from bot.actions.scope import open_term_of, pairing_for, program_for, round_for
 from bot.errors import Conflict, UserError
 from bot.rounds import events, review, schedule, service
 from bot.rounds.kinds import Matcher, kind_of
@@ -60,7 +60,7 @@ def create_round(
 def list_rounds(session: Session, *, actor: Actor, settings: Settings, term: str | None = None, program: str | None = None) -> tuple[Term, list[Round]]:
     """The term's rounds (the open term unless one is named), oldest first."""
     the_program = program_for(session, actor=actor, operation="round.list", requested=program, default=settings.program_name)
-    the_term = repo.get_term(session, program_id=the_program.id, name=term)
+    the_term = open_term_of(session, program=the_program) if term is None else repo.get_term(session, program_id=the_program.id, name=term)
     return the_term, repo.list_rounds(session, term_id=the_term.id)
 
 
@@ -252,7 +252,7 @@ def preview_round(
 def pool(session: Session, *, actor: Actor, now: datetime, settings: Settings, program: str | None = None) -> PoolView:
     """The open term's pool: places, thin areas, the forecast, and who is missing what."""
     the_program = program_for(session, actor=actor, operation="pool.show", requested=program, default=settings.program_name)
-    term = repo.get_term(session, program_id=the_program.id)
+    term = open_term_of(session, program=the_program)
     return _pool_view(session, term=term, settings=settings, now=now)
 
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.actions.access import Actor, authorize
+from bot.actions.access import Actor, authorize, may
 from bot.errors import NotFound, UserError
 from bot.programs.store import choose_program_name
 from storage import repo
@@ -42,6 +42,23 @@ def program_for(session: Session, *, actor: Actor, operation: str, requested: st
     program = repo.get_program(session, name=program_name_for(session, requested=requested, default=default))
     authorize(actor, operation, program)
     return program
+
+
+def may_act_on(session: Session, *, actor: Actor, operation: str, requested: str | None, default: str) -> bool:
+    """Whether `actor` may run `operation` on the program a request means (a program that can't be resolved: site admins only)."""
+    try:
+        name = program_name_for(session, requested=requested, default=default)
+    except UserError:
+        return may(actor, operation, None)
+    return may(actor, operation, repo.find_program(session, name=name))
+
+
+def open_term_of(session: Session, *, program: Program) -> Term:
+    """The program's most recently opened open term; a `NotFound` with code "no_open_term" when none is open."""
+    try:
+        return repo.get_term(session, program_id=program.id)
+    except repo.NotFound as exc:
+        raise NotFound(str(exc), code="no_open_term") from None
 
 
 def program_of_term(session: Session, term: Term) -> Program:

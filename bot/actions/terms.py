@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from bot import dialogs, notify
 from bot.actions.access import Actor, authorize
-from bot.actions.scope import program_for, program_name_for
+from bot.actions.scope import open_term_of, program_for, program_name_for
 from bot.rounds import schedule, service
 from bot.settings import Settings
 from storage import repo
@@ -110,13 +110,15 @@ def decide_on_mentor(
     return Decision(name=person.name, email=person.email, approval=enrollment.approval, capacity=enrollment.capacity)
 
 
-def approve_all(session: Session, *, actor: Actor, now: datetime, settings: Settings, program: str | None = None) -> list[Decision]:
+def approve_all(
+    session: Session, *, actor: Actor, now: datetime, settings: Settings, decided_by: str | None = None, program: str | None = None
+) -> list[Decision]:
     """Approve every mentor of the open term still waiting for their principal."""
     program_name = _program_name(session, actor=actor, operation="mentor.approve_all", requested=program, settings=settings)
-    term = repo.get_term(session, program_id=repo.get_program(session, name=program_name).id)
+    term = open_term_of(session, program=repo.get_program(session, name=program_name))
     waiting = [p.email for e, p in repo.enrollments(session, term_id=term.id) if e.status == "opted_in" and e.approval == "pending"]
     return [
-        decide_on_mentor(session, actor=actor, now=now, settings=settings, mentor_email=email, term=term.name, program=program_name)
+        decide_on_mentor(session, actor=actor, now=now, settings=settings, mentor_email=email, decided_by=decided_by, term=term.name, program=program_name)
         for email in waiting
     ]
 
@@ -124,7 +126,7 @@ def approve_all(session: Session, *, actor: Actor, now: datetime, settings: Sett
 def nudge(session: Session, *, actor: Actor, now: datetime, settings: Settings, program: str | None = None) -> notify.Reminded:
     """Ask again everyone in the open term who hasn't answered: the opt-in, their profile, a principal's decision."""
     program_name = _program_name(session, actor=actor, operation="term.nudge", requested=program, settings=settings)
-    term = repo.get_term(session, program_id=repo.get_program(session, name=program_name).id)
+    term = open_term_of(session, program=repo.get_program(session, name=program_name))
     # One nudge a minute at most: the same minute's nudge, sent twice, reaches each person once.
     return notify.remind_unanswered(session, term=term, now=now, attempt=f"nudge-{now:%Y%m%d%H%M}", principals=True)
 
@@ -147,7 +149,7 @@ class TermStatus:
 def term_status(session: Session, *, actor: Actor, settings: Settings, program: str | None = None) -> TermStatus:
     """Where the program's open term stands."""
     the_program = program_for(session, actor=actor, operation="term.status", requested=program, default=settings.program_name)
-    term = repo.get_term(session, program_id=the_program.id)
+    term = open_term_of(session, program=the_program)
     people = repo.enrollments(session, term_id=term.id)
     context = dialogs.context_key(flow="profile", term_id=term.id)
     complete = 0

@@ -60,6 +60,7 @@ SLASH_MATRIX: dict[str, tuple[str, str, str, str, str, str]] = {
     "erase": ("erase dee@d.example", OK, REFUSED, REFUSED, REFUSED, REFUSED),
     "term open": ('term open "Fall 2027"', OK, REFUSED, REFUSED, REFUSED, REFUSED),
     "term close": ("term close", OK, REFUSED, REFUSED, REFUSED, REFUSED),
+    "term approve": ("term approve --all-pending", OK, REFUSED, REFUSED, REFUSED, REFUSED),
     "round new micro": ("round new micro --topic SEL", OK, REFUSED, REFUSED, REFUSED, REFUSED),
     "round new speed": ('round new speed --rotations 2 --minutes 10 --at "2030-01-02 15:00"', OK, REFUSED, REFUSED, REFUSED, REFUSED),
     "round new event": ('round new event --topics "SEL; assessment" --match-on 2030-01-10', OK, REFUSED, REFUSED, REFUSED, REFUSED),
@@ -68,6 +69,9 @@ SLASH_MATRIX: dict[str, tuple[str, str, str, str, str, str]] = {
     "round open": ("round open 1", OK, REFUSED, REFUSED, REFUSED, REFUSED),
     "round preview": ("round preview 1", OK, REFUSED, REFUSED, REFUSED, REFUSED),
     "round publish": ("round publish 1", OK, REFUSED, REFUSED, REFUSED, REFUSED),
+    "round start": ("round start 1", OK, REFUSED, REFUSED, REFUSED, REFUSED),
+    "round close": ("round close 1", OK, REFUSED, REFUSED, REFUSED, REFUSED),
+    "round cancel": ("round cancel 1", OK, REFUSED, REFUSED, REFUSED, REFUSED),
     "program show": ("program show", OK, REFUSED, REFUSED, REFUSED, REFUSED),
     "program list": ("program list", OK, REFUSED, REFUSED, REFUSED, REFUSED),
     "program set": ("program set max_capacity 2", OK, REFUSED, REFUSED, REFUSED, REFUSED),
@@ -115,7 +119,7 @@ async def slash(h, user: str, text: str) -> tuple[str, str]:
 
     shown = await wait_for(answered, what=f"an answer to {user}: /mentoring {text}", timeout=20)
     assert "Traceback" not in shown and "went wrong" not in shown and "usage: /mentoring" not in shown, (user, text, shown[:400])
-    if "Only program admins can run that" in shown:
+    if ":lock:" in shown:  # the refusal: why, from the access table
         return REFUSED, shown
     if "find you on the" in shown:
         return NOT_ON_ROSTER, shown
