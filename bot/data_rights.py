@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
+from bot.notices import DataErasure, DataExport
 from bot.outbox import enqueue
 from storage import repo
 from storage.models import (
@@ -197,7 +198,7 @@ def export(
     if person.slack_user_id:
         enqueue(
             session, idempotency_key=f"data.export:{key}:slack", channel="slack", purpose="data.export", recipient=person.slack_user_id,
-            person_id=person_id, body={"notice": "data_export", "text": summary}, now=now,
+            person_id=person_id, body=DataExport(text=summary).to_payload(), now=now,
         )  # fmt: skip
         queued.append("slack")
     if emailed_to:
@@ -205,7 +206,7 @@ def export(
         enqueue(
             session, idempotency_key=f"data.export:{key}:email", channel="email", purpose="data.export", recipient=emailed_to,
             person_id=person_id, subject="Your data in mentorbot",
-            body={"notice": "data_export", "subject": "Your data in mentorbot", "text": text, "data": data}, now=now,
+            body=DataExport(subject="Your data in mentorbot", text=text, data=data).to_payload(), now=now,
         )  # fmt: skip
         queued.append("email")
     request.status, request.completed_at = "done", now
@@ -382,7 +383,7 @@ def _tell_admins(session: Session, *, result: ErasureResult, by: str, admin_slac
         enqueue(
             session, idempotency_key=f"data.erasure:{result.request_id}:{channel}:{recipient}", channel=channel, purpose="data.erasure",
             recipient=recipient, subject="A person's data was erased", now=now,
-            body={"notice": "data_erasure", "subject": "A person's data was erased", "text": text},
+            body=DataErasure(subject="A person's data was erased", text=text).to_payload(),
         )  # fmt: skip
     return len(recipients)
 
