@@ -112,7 +112,7 @@ class FlowReply(Notice):
     kind: ClassVar[str] = "flow_reply"
     flow: str
     context: str
-    # Lists of [question label, words]: the words are usually text, but a value read from a reply may stand in for them.
+    # [question label, words] lists: the words are usually text, but a value read from a reply may stand in for them.
     understood: list[list[Any]] = Field(default_factory=list)  # what was saved
     errors: dict[str, str] = Field(default_factory=dict)  # question key -> what was wrong with the answer
     unplaced: list[str] = Field(default_factory=list)  # lines that answered no question
@@ -324,7 +324,8 @@ KINDS: dict[str, type[Notice]] = {
     )
 }  # fmt: skip
 
-# Outbox purpose -> the kind its messages carry. "prompt.*" stands for "prompt.<flow>", one purpose per dialog.
+# Outbox purpose -> the kind its messages carry. "prompt.*" stands for "prompt.<flow>" and "email.reply.*" for
+# "email.reply.<flow>", one purpose per dialog; an exact name ("email.reply.notice") wins over its family.
 PURPOSES: dict[str, type[Notice]] = {
     "prompt.*": FlowPrompt,
     "email.reply.*": FlowReply,
