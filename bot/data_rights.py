@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
 from bot.errors import NotFound
+from bot.notices import DataErasure, DataExport
 from bot.outbox import enqueue
 from storage import repo
 from storage.models import (
@@ -198,7 +199,7 @@ def export(
     if person.slack_user_id:
         enqueue(
             session, idempotency_key=f"data.export:{key}:slack", channel="slack", purpose="data.export", recipient=person.slack_user_id,
-            person_id=person_id, body={"notice": "data_export", "text": summary}, now=now,
+            person_id=person_id, body=DataExport(text=summary).to_payload(), now=now,
         )  # fmt: skip
         queued.append("slack")
     if emailed_to:
@@ -206,7 +207,7 @@ def export(
         enqueue(
             session, idempotency_key=f"data.export:{key}:email", channel="email", purpose="data.export", recipient=emailed_to,
             person_id=person_id, subject="Your data in mentorbot",
-            body={"notice": "data_export", "subject": "Your data in mentorbot", "text": text, "data": data}, now=now,
+            body=DataExport(subject="Your data in mentorbot", text=text, data=data).to_payload(), now=now,
         )  # fmt: skip
         queued.append("email")
     request.status, request.completed_at = "done", now
@@ -383,7 +384,7 @@ def _tell_admins(session: Session, *, result: ErasureResult, by: str, admin_slac
         enqueue(
             session, idempotency_key=f"data.erasure:{result.request_id}:{channel}:{recipient}", channel=channel, purpose="data.erasure",
             recipient=recipient, subject="A person's data was erased", now=now,
-            body={"notice": "data_erasure", "subject": "A person's data was erased", "text": text},
+            body=DataErasure(subject="A person's data was erased", text=text).to_payload(),
         )  # fmt: skip
     return len(recipients)
 

@@ -1,7 +1,7 @@
 """Who hears what, on which channel: turns dialog events and campaigns into outbox messages.
 
-A notice is channel-neutral data (`{"notice": kind, ...}`); the Slack and email channels each render it
-when they send. People with a Slack ID are reached on Slack, everyone else by email; a few notices
+A notice is channel-neutral data, one typed model per kind (`bot.notices`); the outbox stores its payload and the
+Slack and email channels each render it when they send. People with a Slack ID are reached on Slack, everyone else by email; a few notices
 (pairings) go by email too so nobody depends on one channel.
 """
 
@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.dialogs import Event, context_key, current_state_in
+from bot.notices import ApprovalDecided, FlowPrompt, Notice, model_for_purpose
 from bot.outbox import enqueue
 from bot.programs.pools import pool_member_ids
 from bot.rounds.lifecycle import check_term_accepts_rounds
@@ -35,11 +36,14 @@ def send_notice(
     person: Person,
     purpose: str,
     key: str,
-    notice: Mapping[str, Any],
+    notice: Notice,
     now: datetime,
     email_copy: bool = False,
 ) -> list[OutboxMessage]:
     """Queue a notice for a person once per key (on their channel, plus email when `email_copy`)."""
+    if not isinstance(notice, model_for_purpose(purpose)):
+        raise TypeError(f"a {notice.kind!r} notice can't go out as {purpose!r} (bot.notices.PURPOSES)")
+    payload = notice.addressed_to(person.name).to_payload()
     channels = [channel_for(person)]
     if email_copy and "email" not in channels:
         channels.append("email")
@@ -53,7 +57,7 @@ def send_notice(
             purpose=purpose,
             recipient=recipient,
             person_id=person.id,
-            body={**notice, "person_name": person.name},
+            body=payload,
             now=now,
         )
         queued.append(message)
@@ -61,8 +65,8 @@ def send_notice(
 
 
 def prompt_flow(session: Session, *, person: Person, flow: str, context: str, now: datetime, extra: Mapping[str, Any] | None = None, attempt: str = "1") -> list[OutboxMessage]:
-    """Ask a person to start or continue a dialog (the channel renders the questions still pending)."""
-    notice = {"notice": "flow_prompt", "flow": flow, "context": context, **(extra or {})}
+    """Ask a person to start or continue a dialog (the channel renders the questions still pending); `extra`: more `FlowPrompt` fields."""
+    notice = FlowPrompt(flow=flow, context=context, **(extra or {}))
     return send_notice(session, person=person, purpose=f"prompt.{flow}", key=f"{context}:{person.id}:{attempt}", notice=notice, now=now)
 
 
@@ -104,7 +108,7 @@ def dispatch_events_in(session: Session, events: Iterable[Event], *, now: dateti
                 )
             )  # fmt: skip
         elif event.kind == "approval_decided":
-            notice = {"notice": "approval_decided", **event.data}
+            notice = ApprovalDecided(**event.data)
             queued += len(send_notice(session, person=person, purpose="approval.decided", key=f"{event.data['term_id']}:{person.id}:{event.data['approval']}:{event.data['capacity']}", notice=notice, now=now))
     return queued
 

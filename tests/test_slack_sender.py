@@ -101,8 +101,8 @@ async def test_a_long_retry_after_goes_back_to_the_outbox_with_its_time(engine: 
 async def test_unknown_people_and_channels_fail_for_good_with_the_reason(engine: Engine, tmp_path: Path) -> None:
     _setup(engine, tmp_path)
     with session_scope(engine) as session:
-        gone, _ = enqueue(session, idempotency_key="t:gone", channel="slack", purpose="test", recipient="UGONE0001", body={"notice": "note", "text": "hello"}, now=NOW)
-        lost, _ = enqueue(session, idempotency_key="t:lost", channel="slack", purpose="test", recipient="UBEN00001", body={"notice": "note", "text": "hello"}, now=NOW)
+        gone, _ = enqueue(session, idempotency_key="t:gone", channel="slack", purpose="session.reminder", recipient="UGONE0001", body={"notice": "reminder", "text": "hello"}, now=NOW)
+        lost, _ = enqueue(session, idempotency_key="t:lost", channel="slack", purpose="session.reminder", recipient="UBEN00001", body={"notice": "reminder", "text": "hello"}, now=NOW)
         ids = {gone.id: "user_not_found", lost.id: "channel_not_found"}
     async with SlackStandIn() as standin:
         _users(standin)
@@ -117,7 +117,7 @@ async def test_unknown_people_and_channels_fail_for_good_with_the_reason(engine:
 async def test_a_message_handed_over_again_after_a_crash_is_not_posted_twice(engine: Engine, tmp_path: Path) -> None:
     _setup(engine, tmp_path)
     with session_scope(engine) as session:
-        enqueue(session, idempotency_key="t:once", channel="slack", purpose="test", recipient="UBEN00001", body={"notice": "note", "text": "once"}, now=NOW)
+        enqueue(session, idempotency_key="t:once", channel="slack", purpose="session.reminder", recipient="UBEN00001", body={"notice": "reminder", "text": "once"}, now=NOW)
     async with SlackStandIn() as standin:
         _users(standin)
         sender = _sender(tmp_path, engine, standin)

@@ -18,6 +18,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from bot import notices
 from bot.outbox import enqueue
 from bot.programs.store import spec_of
 from bot.settings import Settings
@@ -26,7 +27,7 @@ from storage.models import Enrollment, HeldReply, Pairing, Person, Program, Roun
 REASON_QUESTION = "a question for a person"
 REASON_CHECK_IN_COMMENT = "check-in comment"
 REASON_NOTHING_ASKED = "answered nothing asked"
-NOTICE = "held_reply"
+NOTICE = "held_reply"  # the outbox purpose of the notices to admins
 PAGE_PATH = "/admin/replies"
 
 
@@ -161,7 +162,7 @@ def hold_for_people(
     names = _admin_names(session, recipients)
     notice = admin_notice(held, person=person, about=about, settings=settings)
     for channel_, recipient in recipients:
-        body = {**notice, "person_name": names.get((channel_, recipient), "")}  # the reader's name, for the greeting
+        body = notice.addressed_to(names.get((channel_, recipient), "")).to_payload()  # the reader's name, for the greeting
         enqueue(
             session, idempotency_key=f"held_reply:{held.id}:{channel_}:{recipient}"[:255], channel=channel_, purpose=NOTICE,
             recipient=recipient, body=body, now=now,
@@ -174,15 +175,15 @@ def _clean(text: str) -> str:
     return str(text or "").replace("\x00", "")
 
 
-def admin_notice(held: HeldReply, *, person: Person, about: Concerns, settings: Settings) -> dict:
+def admin_notice(held: HeldReply, *, person: Person, about: Concerns, settings: Settings) -> notices.HeldReply:
     """The channel-neutral notice an admin gets: the words, who wrote them and how to reach them, what they concern."""
-    return {
-        "notice": NOTICE, "held_reply_id": held.id, "reason": held.reason, "text": held.text, "subject": held.subject,
-        "from_name": person.name, "from_email": person.email, "from_slack_id": person.slack_user_id,
-        "about": about.label, "round_id": about.round_id, "pairing_id": about.pairing_id,
-        "program_id": about.program.id if about.program else None, "program_name": about.program.name if about.program else settings.program_name,
-        "page_url": f"{settings.public_base_url.rstrip('/')}{PAGE_PATH}?show=open",
-    }  # fmt: skip
+    return notices.HeldReply(
+        held_reply_id=held.id, reason=held.reason, text=held.text, subject=held.subject,
+        from_name=person.name, from_email=person.email, from_slack_id=person.slack_user_id,
+        about=about.label, round_id=about.round_id, pairing_id=about.pairing_id,
+        program_id=about.program.id if about.program else None, program_name=about.program.name if about.program else settings.program_name,
+        page_url=f"{settings.public_base_url.rstrip('/')}{PAGE_PATH}?show=open",
+    )  # fmt: skip
 
 
 # --- the admin page's reads and writes ----------------------------------------------------------------

@@ -32,6 +32,7 @@ from bot.email.questions import NumberedQuestion, dialog_view, show_value
 from bot.email.replies import Extraction, extract_answers, html_to_text, strip_quoted
 from bot.email.sender_auth import from_authentication_results
 from bot.email.understand import read_reply
+from bot.notices import FlowReply, PassedOn
 from bot.outbox import enqueue
 from bot.programs.store import spec_of
 from bot.settings import Settings
@@ -372,22 +373,22 @@ def handle_inbound(engine: Engine, settings: Settings, mail: InboundMail, *, now
     done_message = None
     if flow == "opt_in" and outcome.complete and role == "none":
         done_message = "Thanks for letting us know. You won't be matched this term; we'll ask again next term."
-    notice = {
-        "notice": "flow_reply", "flow": flow, "context": context, "subject": mail.subject,
-        "understood": understood, "errors": errors, "unplaced": extraction.unplaced[:3] if not answered else [],
-        "proposed": proposed, "proposals": proposals, "doubts": doubts, "passed_on": passed_on,
+    notice = FlowReply(
+        flow=flow, context=context, subject=mail.subject,
+        understood=understood, errors=errors, unplaced=extraction.unplaced[:3] if not answered else [],
+        proposed=proposed, proposals=proposals, doubts=doubts, passed_on=passed_on,
         # "No" to what was proposed: nothing of it is saved, and the questions are asked again.
-        "dropped": [_labelled(labels, key_, words) for _flow, key_, _value, words in earlier] if confirmed is False else [],
+        dropped=[_labelled(labels, key_, words) for _flow, key_, _value, words in earlier] if confirmed is False else [],
         # The questions this answer asks about specifically: in doubt, or proposed and waiting for a yes.
-        "asks": {item[1]: "confirm" for item in proposals} | {key_: question for key_, question in reading.doubts.items() if key_ in still_open},
-        "completed": outcome.complete and bool(outcome.saved), "next_flow": next_flow, "next_context": next_context,
-        "done_message": done_message, "thread": mail.answer_thread(),
-    }  # fmt: skip
+        asks={item[1]: "confirm" for item in proposals} | {key_: question for key_, question in reading.doubts.items() if key_ in still_open},
+        completed=outcome.complete and bool(outcome.saved), next_flow=next_flow, next_context=next_context,
+        done_message=done_message, thread=mail.answer_thread(),
+    )  # fmt: skip
     with session_scope(engine) as session:
         person = session.get(Person, located.person_id)
         enqueue(
             session, idempotency_key=key, channel="email", purpose=f"email.reply.{flow}", recipient=person.email,
-            person_id=person.id, body={**notice, "person_name": person.name}, now=now,
+            person_id=person.id, body=notice.addressed_to(person.name).to_payload(), now=now,
         )  # fmt: skip
     logger.info(
         "reply from person %s applied to %s/%s: saved %s, %d proposed, %d in doubt, %d problem(s)",
@@ -411,6 +412,6 @@ def _notice_reply(engine: Engine, settings: Settings, mail: InboundMail, located
         person = session.get(Person, located.person_id)
         enqueue(
             session, idempotency_key=key, channel="email", purpose="email.reply.notice", recipient=person.email, person_id=person.id,
-            body={"notice": "passed_on", "subject": mail.subject, "text": told, "thread": mail.answer_thread(), "person_name": person.name}, now=now,
+            body=PassedOn(subject=mail.subject, text=told, thread=mail.answer_thread(), person_name=person.name).to_payload(), now=now,
         )  # fmt: skip
     return InboundResult("applied", "passed on", person_id=located.person_id, reply_key=key, passed_on=told)

@@ -31,6 +31,7 @@ from flufl.bounce import all_failures
 from sqlmodel import Session, col, func, select
 
 from bot.email.replies import html_to_text
+from bot.notices import EmailFailing, EmailFailingYou
 from bot.notify import send_notice
 from bot.outbox import enqueue
 from storage.models import Person
@@ -492,7 +493,7 @@ def record_bounce(
                 f"We couldn't reach you by email at {person.email}: {failure}. "
                 "Please check your address with your program coordinator."
             )
-            notice = {"notice": "email_failing_you", "subject": "We couldn't reach you by email", "text": text}
+            notice = EmailFailingYou(subject="We couldn't reach you by email", text=text)
             send_notice(session, person=person, purpose="email.failing.person", key=_episode(person), notice=notice, now=now)
         logger.info("mail to person %s is failing: %s", person.id, failure)
     return marked
@@ -509,7 +510,7 @@ def _tell_admins(
 ) -> None:
     text = f"Mail to {person.name} <{person.email}> is failing: {failure} — check the roster address."
     subject = f"Mail to {person.name} is failing"
-    body = {"notice": "email_failing", "subject": subject, "text": text, "failing_person_id": person.id, "failing_email": person.email, "failure": failure}
+    body = EmailFailing(subject=subject, text=text, failing_person_id=person.id, failing_email=person.email, failure=failure).to_payload()
     recipients = [("slack", user) for user in admin_slack_ids if user] + [("email", address) for address in admin_emails if address]
     for channel, recipient in dict.fromkeys(recipients):
         enqueue(

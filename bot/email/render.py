@@ -21,11 +21,16 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 from sqlmodel import Session
 
+from bot import notices
 from bot.email import tokens
 from bot.email.ics import Party, session_invite
 from bot.email.questions import DialogView, NumberedQuestion, dialog_view_in
 from bot.flows import get_flow
 from bot.guides import GuideContext, Mentee, Mentor, SessionTime, render_email_parts
+from bot.notices import (
+    ApprovalDecided, DataExport, Escalation, FlowPrompt, FlowReply, Notice, PairingCancelled, PassedOn, RoundAnnouncement,
+    SessionReminder, SignupReply, Thread, TouchpointFeedback, TouchpointShare, notice_of,
+)  # fmt: skip
 from bot.rounds.guides import guide_context, overrides_of, program_of
 from bot.rounds.kinds import kind_of
 from bot.settings import Settings
@@ -70,6 +75,7 @@ class Rendered:
     sender_name: str | None = None  # the program the email speaks for; None = PROGRAM_NAME
     reply_to: Address | None = None  # answers go here rather than back to mentorbot (a teacher's reply held for an admin)
     auto_submitted: str = "auto-generated"  # RFC 3834: "auto-replied" when the email answers something a person sent
+    to_name: str = ""  # the reader's name for the To header when no person is on file (an admin by address)
 
 
 def _example_for(item: NumberedQuestion) -> str:
@@ -91,25 +97,25 @@ def _first_name(name: str) -> str:
     return (name or "there").split()[0]
 
 
-def _intro(view: DialogView, notice: dict[str, Any]) -> str:
+def _intro(view: DialogView, notice: FlowPrompt) -> str:
     intro = view.flow.intro
-    if view.flow.key == "opt_in" and notice.get("term_name"):
-        intro = f"A new mentoring term ({notice['term_name']}) is opening. Would you like to take part?"
-    if view.flow.key == "approval" and notice.get("mentor_name"):
-        mentees = notice.get("capacity")
+    if view.flow.key == "opt_in" and notice.term_name:
+        intro = f"A new mentoring term ({notice.term_name}) is opening. Would you like to take part?"
+    if view.flow.key == "approval" and notice.mentor_name:
+        mentees = notice.capacity
         intro = (
-            f"{notice['mentor_name']} ({notice.get('mentor_email', '')}) has offered to mentor"
+            f"{notice.mentor_name} ({notice.mentor_email or ''}) has offered to mentor"
             + (f" {mentees} mentee{'s' if mentees != 1 else ''}" if mentees is not None else "")
             + " this term and needs your approval."
         )
     return intro
 
 
-def _subject_for(view: DialogView, notice: dict[str, Any]) -> str:
-    if view.flow.key == "opt_in" and notice.get("term_name"):
-        return f"Mentoring this term: {notice['term_name']}"
-    if view.flow.key == "approval" and notice.get("mentor_name"):
-        return f"Please approve {notice['mentor_name']} as a mentor"
+def _subject_for(view: DialogView, notice: FlowPrompt) -> str:
+    if view.flow.key == "opt_in" and notice.term_name:
+        return f"Mentoring this term: {notice.term_name}"
+    if view.flow.key == "approval" and notice.mentor_name:
+        return f"Please approve {notice.mentor_name} as a mentor"
     return view.flow.title
 
 
@@ -165,9 +171,8 @@ def rebase_link(url: str, base_url: str) -> str:
 APP_ROUTES = ("/guides/", "/email/")
 
 
-def _flow_prompt(session: Session, message: OutboxMessage, person: Person, settings: Settings, now: datetime, base: dict[str, Any]) -> Rendered:
-    notice = message.body
-    view = dialog_view_in(session, person_id=person.id, flow=notice["flow"], context=notice["context"], now=now)
+def _flow_prompt(session: Session, notice: FlowPrompt, message: OutboxMessage, person: Person, settings: Settings, now: datetime, base: dict[str, Any]) -> Rendered:
+    view = dialog_view_in(session, person_id=person.id, flow=notice.flow, context=notice.context, now=now)
     if not view.pending:
         return Rendered(skip=f"nothing left to ask in {view.flow.key}")
     subject = _subject_for(view, notice)
@@ -183,44 +188,40 @@ def _flow_prompt(session: Session, message: OutboxMessage, person: Person, setti
     return rendered
 
 
-def _flow_reply(session: Session, message: OutboxMessage, person: Person, settings: Settings, now: datetime, base: dict[str, Any]) -> Rendered:
-    notice = message.body
-    view = dialog_view_in(session, person_id=person.id, flow=notice["flow"], context=notice["context"], now=now)
-    done_message = (notice.get("done_message") or view.flow.done_message) if view.complete and notice.get("completed") else ""
+def _flow_reply(session: Session, notice: FlowReply, person: Person, settings: Settings, now: datetime, base: dict[str, Any]) -> Rendered:
+    view = dialog_view_in(session, person_id=person.id, flow=notice.flow, context=notice.context, now=now)
+    done_message = (notice.done_message or view.flow.done_message) if view.complete and notice.completed else ""
     next_intro = ""
-    if not view.pending and notice.get("next_flow"):
-        following = dialog_view_in(session, person_id=person.id, flow=notice["next_flow"], context=notice["next_context"], now=now)
+    if not view.pending and notice.next_flow:
+        following = dialog_view_in(session, person_id=person.id, flow=notice.next_flow, context=notice.next_context or "", now=now)
         if following.pending:
             view, next_intro = following, following.flow.intro
-            done_message = get_flow(notice["flow"]).done_message if notice.get("completed") else done_message
-    errors = {key: text for key, text in (notice.get("errors") or {}).items()}
+            done_message = get_flow(notice.flow).done_message if notice.completed else done_message
     text, html = _render_pair(
-        "flow_reply", **base, subject=notice.get("subject", ""), understood=notice.get("understood") or [],
-        unplaced=notice.get("unplaced") or [], done_message=done_message, next_intro=next_intro,
-        proposed=notice.get("proposed") or [], doubts=notice.get("doubts") or [], passed_on=notice.get("passed_on"),
-        dropped=notice.get("dropped") or [],
-        questions=list(view.pending), errors=errors, example_for=_example_for,
+        "flow_reply", **base, subject=notice.subject, understood=notice.understood,
+        unplaced=notice.unplaced, done_message=done_message, next_intro=next_intro,
+        proposed=notice.proposed, doubts=notice.doubts, passed_on=notice.passed_on,
+        dropped=notice.dropped,
+        questions=list(view.pending), errors=dict(notice.errors), example_for=_example_for,
     )  # fmt: skip
-    thread = notice.get("thread") or {}
     return Rendered(
-        subject=_reply_subject(notice.get("subject", "")), text=text, html=html, reply_flow=view.flow.key, reply_context=view.context,
-        in_reply_to=thread.get("in_reply_to"), references=list(thread.get("references") or []),
+        subject=_reply_subject(notice.subject), text=text, html=html, reply_flow=view.flow.key, reply_context=view.context,
+        in_reply_to=notice.thread.in_reply_to, references=list(notice.thread.references),
     )  # fmt: skip
 
 
-def _guide_url(notice: dict[str, Any], settings: Settings) -> str | None:
+def _guide_url(notice: notices.Pairing, settings: Settings) -> str | None:
     """The guide's address at today's PUBLIC_BASE_URL (notices queued earlier carry the address of their day)."""
-    stored = str(notice.get("guide_url") or "")
-    if not stored:
+    if not notice.guide_url:
         return None
-    return rebase_link(stored, settings.public_base_url)
+    return rebase_link(notice.guide_url, settings.public_base_url)
 
 
 def _guide_context_from_storage(
-    session: Session, notice: dict[str, Any], person: Person, settings: Settings, program_name: str, guide_url: str | None
+    session: Session, notice: notices.Pairing, person: Person, settings: Settings, program_name: str, guide_url: str | None
 ) -> tuple[GuideContext, Mapping[str, str] | None] | None:
     """The guide as the rounds build it (profiles, group, program overrides), or None when the pairing is not on file."""
-    pairing = session.get(Pairing, int(notice["pairing_id"])) if str(notice.get("pairing_id") or "").isdecimal() else None
+    pairing = session.get(Pairing, notice.pairing_id) if notice.pairing_id else None
     round_ = session.get(Round, pairing.round_id) if pairing is not None else None
     if pairing is None or round_ is None or person.id not in (pairing.mentor_id, pairing.mentee_id):
         return None
@@ -231,36 +232,36 @@ def _guide_context_from_storage(
     return replace(ctx, guide_url=guide_url, program_name=program_name), overrides_of(program_of(session, round_))
 
 
-def _guide(session: Session, notice: dict[str, Any], person: Person, settings: Settings, zone: str, program_name: str, guide_url: str | None) -> tuple[str, Markup] | None:
+def _guide(session: Session, notice: notices.Pairing, person: Person, settings: Settings, zone: str, program_name: str, guide_url: str | None) -> tuple[str, Markup] | None:
     """The conversation guide (bot.guides) for this reader, as text and an HTML fragment; None if it can't be rendered."""
     try:
         found = _guide_context_from_storage(session, notice, person, settings, program_name, guide_url)
         if found is not None:
             ctx, overrides = found
         else:  # a notice without its pairing on file: the guide from what the notice says
-            partner = str(notice.get("partner_name") or "your partner")
-            topic = notice.get("topic")
-            mentor_name, mentee_name = (partner, person.name) if notice.get("role") == "mentee" else (person.name, partner)
+            partner = notice.partner_name or "your partner"
+            topic = notice.topic
+            mentor_name, mentee_name = (partner, person.name) if notice.role == "mentee" else (person.name, partner)
             times = tuple(
                 SessionTime(number, datetime.fromisoformat(start), datetime.fromisoformat(end))
-                for number, (start, end) in enumerate(notice.get("proposed") or [], start=1)
+                for number, (start, end) in enumerate(notice.proposed, start=1)
             )
             ctx = GuideContext(
                 program_name=program_name, mentor=Mentor(mentor_name, offers=(topic,) if topic else ()),
                 mentees=(Mentee(mentee_name, asked_for=(topic,) if topic else ()),), topic=topic,
-                sessions=int(notice.get("sessions") or max(len(times), 1)), reasons=tuple(notice.get("reasons") or ()), times=times,
-                timezone=zone, session_minutes=settings.session_minutes, custom_message=notice.get("custom_message"), guide_url=guide_url,
+                sessions=notice.sessions, reasons=tuple(notice.reasons), times=times,
+                timezone=zone, session_minutes=settings.session_minutes, custom_message=notice.custom_message, guide_url=guide_url,
             )  # fmt: skip
             overrides = None
         text, fragment = render_email_parts(ctx, overrides=overrides)
         # The fragment is our own markup, built with every piece of people's text escaped (bot.guides.render).
         return text, Markup(fragment)
     except Exception:  # the pairing must still go out; the guide link stays in the email
-        logger.exception("rendering the conversation guide for pairing %s failed", notice.get("pairing_id"))
+        logger.exception("rendering the conversation guide for pairing %s failed", notice.pairing_id)
         return None
 
 
-def _organizer(session: Session, notice: dict[str, Any], settings: Settings, program_name: str) -> Party:
+def _organizer(session: Session, notice: Notice, settings: Settings, program_name: str) -> Party:
     """Who invites: the program's `organizer_email`, else its first admin email, else the From address; named as the program."""
     program = program_of_notice(session, notice)
     program_settings = (program.settings or {}) if program is not None else {}
@@ -268,41 +269,43 @@ def _organizer(session: Session, notice: dict[str, Any], settings: Settings, pro
     return Party(program_name, str(address))
 
 
-def _invite(session: Session, notice: dict[str, Any], person: Person, settings: Settings, now: datetime, program_name: str, *, method: str, guide_url: str | None) -> tuple[str, bytes, dict[str, str]] | None:
+def _invite(
+    session: Session, notice: notices.Pairing | PairingCancelled, person: Person, settings: Settings, now: datetime, program_name: str, *,
+    method: str, guide_url: str | None,
+) -> tuple[str, bytes, dict[str, str]] | None:
     """The .ics for a pairing's sessions (REQUEST, or CANCEL when the pairing is withdrawn); None without session times."""
-    proposed = [pair for pair in notice.get("proposed") or [] if len(pair) == 2]
+    proposed = [pair for pair in notice.proposed if len(pair) == 2]
     if not proposed:
         return None
-    names = sorted([person.name, str(notice.get("partner_name") or "")])
+    names = sorted([person.name, notice.partner_name])
     ics = session_invite(
-        method=method, proposed=proposed, uid_base=f"mentorbot-pairing-{notice.get('pairing_id')}", uid_domain=mail_domain(settings),
-        summary=f"{program_name}: {names[0]} & {names[1]}" + (f" ({notice['topic']})" if notice.get("topic") else ""),
+        method=method, proposed=proposed, uid_base=f"mentorbot-pairing-{notice.pairing_id}", uid_domain=mail_domain(settings),
+        summary=f"{program_name}: {names[0]} & {names[1]}" + (f" ({notice.topic})" if notice.topic else ""),
         description=("Cancelled mentoring session." if method == "CANCEL" else "Proposed mentoring session.") + (f" Guide: {guide_url}" if guide_url and method != "CANCEL" else ""),
         organizer=_organizer(session, notice, settings, program_name),
-        attendees=[Party(person.name, person.email), Party(str(notice.get("partner_name") or ""), str(notice.get("partner_email") or ""))],
-        sequence=int(notice.get("ics_sequence") or 0), now=now,
+        attendees=[Party(person.name, person.email), Party(notice.partner_name, notice.partner_email)],
+        sequence=notice.ics_sequence, now=now,
     )  # fmt: skip
     return ("mentoring.ics", ics, {"method": method})
 
 
-def _pairing(session: Session, message: OutboxMessage, person: Person, settings: Settings, now: datetime, base: dict[str, Any]) -> Rendered:
-    notice = message.body
-    pairing = session.get(Pairing, int(notice["pairing_id"])) if str(notice.get("pairing_id") or "").isdecimal() else None
+def _pairing(session: Session, notice: notices.Pairing, person: Person, settings: Settings, now: datetime, base: dict[str, Any]) -> Rendered:
+    pairing = session.get(Pairing, notice.pairing_id) if notice.pairing_id else None
     if pairing is not None and pairing.status == "cancelled":
         return Rendered(skip=f"pairing {pairing.id} was cancelled before this notice went out")
     zone = ZoneInfo(person.timezone or settings.default_timezone)
-    proposed = [pair for pair in notice.get("proposed") or [] if len(pair) == 2]
+    proposed = [pair for pair in notice.proposed if len(pair) == 2]
     times = [
         f"{datetime.fromisoformat(start).astimezone(zone):%a %b %-d, %H:%M}-{datetime.fromisoformat(end).astimezone(zone):%H:%M}"
         for start, end in proposed
     ]
     guide_url = _guide_url(notice, settings)
     guide = _guide(session, notice, person, settings, str(zone), base["program_name"], guide_url)
-    subject = f"You're matched with {notice.get('partner_name', 'a colleague')}" + (f" on {notice['topic']}" if notice.get("topic") else "")
-    if notice.get("changed"):
+    subject = f"You're matched with {notice.partner_name or 'a colleague'}" + (f" on {notice.topic}" if notice.topic else "")
+    if notice.changed:
         subject = f"Updated: {subject}"
     text, html = _render_pair(
-        "pairing", **base, subject=subject, n=_Obj(notice), times=times, zone=str(zone), guide_url=guide_url,
+        "pairing", **base, subject=subject, n=notice, times=times, zone=str(zone), guide_url=guide_url,
         guide_text=guide[0] if guide else "", guide_html=guide[1] if guide else "",
     )  # fmt: skip
     rendered = Rendered(subject=subject, text=text, html=html)
@@ -312,13 +315,12 @@ def _pairing(session: Session, message: OutboxMessage, person: Person, settings:
     return rendered
 
 
-def _pairing_cancelled(session: Session, message: OutboxMessage, person: Person, settings: Settings, now: datetime, base: dict[str, Any]) -> Rendered:
+def _pairing_cancelled(session: Session, notice: PairingCancelled, person: Person, settings: Settings, now: datetime, base: dict[str, Any]) -> Rendered:
     """A pairing withdrawn (rematched or cancelled): a short note and a METHOD:CANCEL that takes the sessions off calendars."""
-    notice = message.body
-    partner = str(notice.get("partner_name") or "your partner")
+    partner = notice.partner_name or "your partner"
     subject = f"Cancelled: your mentoring sessions with {partner}"
-    body = str(notice.get("text") or f"Your mentoring pairing with {partner} has been cancelled, and its sessions with it.")
-    if notice.get("proposed"):
+    body = notice.text or f"Your mentoring pairing with {partner} has been cancelled, and its sessions with it."
+    if notice.proposed:
         body += "\n\nThe attached calendar update (mentoring.ics) removes the sessions from your calendar."
     text, html = _render_pair("notice", **base, subject=subject, text=body)
     rendered = Rendered(subject=subject, text=text, html=html)
@@ -328,145 +330,156 @@ def _pairing_cancelled(session: Session, message: OutboxMessage, person: Person,
     return rendered
 
 
-class _Obj(dict):
-    """A notice dict whose keys read as attributes in templates, missing ones as None."""
-
-    def __getattr__(self, name: str) -> Any:
-        return self.get(name)
-
-
 def program_thread_root(*, program_id: int, person_id: int, settings: Settings) -> str:
     """The Message-ID every email of one program to one person refers to, so each program reads as its own thread."""
     return message_id_for(f"program-thread:{program_id}:{person_id}", mail_domain(settings), settings.token_secret)
 
 
-def _round_signup(message: OutboxMessage, person: Person, settings: Settings, base: dict[str, Any]) -> Rendered:
+def _round_signup(notice: RoundAnnouncement | SignupReply, person: Person, settings: Settings, base: dict[str, Any]) -> Rendered:
     """A round's announcement (numbered topics; a reply joins) or the answer to such a reply, in the program's thread."""
-    notice = message.body
-    program_name = str(notice.get("program_name") or settings.program_name)
+    program_name = notice.program_name or settings.program_name
     base = {**base, "program_name": program_name}
-    if notice.get("notice") == "round.announce":
-        if kind_of(str(notice.get("kind"))).asks_interest:
+    thread = Thread()
+    if isinstance(notice, RoundAnnouncement):
+        if kind_of(notice.round_kind).asks_interest:
             subject = f"{program_name}: informational interviews"
             how = "Reply with the position or site you'd like to learn about (for example \"assistant principal\" or a school's name)."
-            choices = [str(c) for c in notice.get("choices") or ()]
-            lines = ["People in the program work as or at: " + ", ".join(choices)] if choices else []
+            lines = ["People in the program work as or at: " + ", ".join(notice.choices)] if notice.choices else []
         else:
             subject = f"{program_name}: join a topic event"
             how = "Reply with a topic's number or name to join (for example \"2\" or \"join assessment\"); reply \"leave 2\" to change your mind before matching."
             lines = []
-        body = "\n\n".join([str(notice.get("text") or ""), *lines, how])
+        body = "\n\n".join([notice.text, *lines, how])
     else:
-        subject = _reply_subject(str(notice.get("subject") or "your reply"))
-        body = str(notice.get("text") or "")
+        subject = _reply_subject(notice.subject or "your reply")
+        body, thread = notice.text, notice.thread
     text, html = _render_pair("notice", **base, subject=subject, text=body)
-    rendered = Rendered(subject=subject, text=text, html=html, reply_context=f"round:{notice['round_id']}" if notice.get("round_id") else "")
-    thread = notice.get("thread") or {}
-    root = program_thread_root(program_id=int(notice.get("program_id") or 0), person_id=person.id, settings=settings)
-    rendered.in_reply_to = thread.get("in_reply_to") or root
-    rendered.references = [root, *[r for r in thread.get("references") or () if r != root]]
+    rendered = Rendered(subject=subject, text=text, html=html, reply_context=f"round:{notice.round_id}" if notice.round_id else "")
+    root = program_thread_root(program_id=notice.program_id or 0, person_id=person.id, settings=settings)
+    rendered.in_reply_to = thread.in_reply_to or root
+    rendered.references = [root, *[r for r in thread.references if r != root]]
     return rendered
 
 
-def _approval_decided(notice: dict[str, Any]) -> tuple[str, str]:
-    approval, by, capacity = notice.get("approval"), notice.get("by") or "your principal", notice.get("capacity")
-    if approval == "approved":
+def _approval_decided(notice: ApprovalDecided) -> tuple[str, str]:
+    by, capacity = notice.by or "your principal", notice.capacity
+    if notice.approval == "approved":
         return "You're approved to mentor", f"{by} approved you to mentor {capacity} mentee{'s' if capacity != 1 else ''} this term. We'll let you know when you're matched."
     return "About mentoring this term", f"{by} did not approve mentoring for you this term. Thank you for offering; you can opt in again next term."
 
 
-def _generic(message: OutboxMessage, base: dict[str, Any]) -> Rendered:
-    notice = message.body
-    kind = str(notice.get("notice", "notice"))
-    if kind == "approval_decided":
+# The subject of a notice that brings no subject of its own and has no email of its own kind.
+GENERIC_SUBJECTS: dict[type[Notice], str] = {
+    SessionReminder: "Mentoring session reminder",
+    Escalation: "Your mentoring pair needs a hand",
+    TouchpointShare: "Between mentoring sessions",
+    TouchpointFeedback: "Between mentoring sessions",
+}
+
+
+def _generic(notice: Notice, base: dict[str, Any]) -> Rendered:
+    """A notice as a subject and a few lines of text (speed events, data rights, bounces, reminders...)."""
+    if isinstance(notice, ApprovalDecided):
         subject, text_body = _approval_decided(notice)
     else:
-        subject = str(notice.get("subject") or {"reminder": "Mentoring session reminder", "escalation": "Your mentoring pair needs a hand"}.get(kind.split(".")[0], "A note about mentoring"))
-        if kind.startswith("touchpoint"):
-            subject = "Between mentoring sessions"
-        text_body = str(notice.get("text") or "There is news about your mentoring; please check with your program.")
+        subject = notice.subject or GENERIC_SUBJECTS.get(type(notice), "A note about mentoring")
+        text_body = notice.text or "There is news about your mentoring; please check with your program."
     text, html = _render_pair("notice", **base, subject=subject, text=text_body)
     return Rendered(subject=subject, text=text, html=html)
 
 
-def _passed_on(message: OutboxMessage, base: dict[str, Any]) -> Rendered:
+def _passed_on(notice: PassedOn, base: dict[str, Any]) -> Rendered:
     """The answer to a reply that went to a person: who has it, in the same thread."""
-    notice = message.body
-    subject = _reply_subject(str(notice.get("subject") or ""))
-    text, html = _render_pair("notice", **base, subject=subject, text=str(notice.get("text") or ""))
-    thread = notice.get("thread") or {}
-    return Rendered(subject=subject, text=text, html=html, in_reply_to=thread.get("in_reply_to"), references=list(thread.get("references") or []))
+    subject = _reply_subject(notice.subject)
+    text, html = _render_pair("notice", **base, subject=subject, text=notice.text)
+    return Rendered(subject=subject, text=text, html=html, in_reply_to=notice.thread.in_reply_to, references=list(notice.thread.references))
 
 
-def _held_reply(message: OutboxMessage, base: dict[str, Any]) -> Rendered:
+def _held_reply(notice: notices.HeldReply, base: dict[str, Any]) -> Rendered:
     """A teacher's reply the bot could not place, for an admin; answering the email answers the teacher."""
-    notice = _Obj(message.body)
     subject = f"{notice.from_name or 'A teacher'} wrote something for a person to read" + (f": {notice.subject}" if notice.subject else "")
     text, html = _render_pair("held_reply", **base, subject=subject, n=notice)
     rendered = Rendered(subject=" ".join(subject.split())[:300], text=text, html=html)  # a header holds one line
     try:
-        rendered.reply_to = Address(str(notice.from_name or ""), addr_spec=str(notice.from_email or ""))
+        rendered.reply_to = Address(notice.from_name, addr_spec=notice.from_email)
     except (ValueError, IndexError, TypeError):  # an address a header cannot carry: the email names it in the text
         logger.warning("held reply %s: the teacher's address can't be a Reply-To", notice.held_reply_id)
     return rendered
+
+
 # Notices that answer something a person sent (RFC 3834 "auto-replied"); every other notice is "auto-generated".
-REPLY_NOTICES = frozenset({"flow_reply", "signup.reply", "data_export", "passed_on"})
+REPLY_NOTICES: tuple[type[Notice], ...] = (FlowReply, SignupReply, DataExport, PassedOn)
+# Notices sent even to someone who unsubscribed: each only answers what they themselves just wrote or asked for.
+SENT_WHEN_UNSUBSCRIBED: tuple[type[Notice], ...] = (FlowReply, DataExport)
 
 
-def _why(kind: str, program_name: str) -> str:
-    if kind in REPLY_NOTICES:
+def _why(notice: Notice, program_name: str) -> str:
+    if isinstance(notice, REPLY_NOTICES):
         return f"You get this because you wrote to {program_name}."
     return f"You get this because you take part in {program_name}."
 
 
+def _email_of(
+    session: Session, notice: Notice, message: OutboxMessage, person: Person | None, settings: Settings, now: datetime, base: dict[str, Any]
+) -> Rendered:
+    """The email of each kind of notice; kinds about a person's own dialog, pairing or sign-up need the person on file."""
+    match notice:
+        case FlowPrompt() if person is not None:
+            return _flow_prompt(session, notice, message, person, settings, now, base)
+        case FlowReply() if person is not None:
+            return _flow_reply(session, notice, person, settings, now, base)
+        case notices.Pairing() if person is not None:
+            return _pairing(session, notice, person, settings, now, base)
+        case PairingCancelled() if person is not None:
+            return _pairing_cancelled(session, notice, person, settings, now, base)
+        case RoundAnnouncement() | SignupReply() if person is not None:
+            return _round_signup(notice, person, settings, base)
+        case PassedOn():
+            return _passed_on(notice, base)
+        case notices.HeldReply():
+            return _held_reply(notice, base)
+        case _:
+            return _generic(notice, base)
+
+
 def render_notice(session: Session, *, message: OutboxMessage, settings: Settings, now: datetime) -> Rendered:
-    """The email an outbox message becomes (or why it should not be sent); links are built from today's settings."""
+    """The email an outbox message becomes (or why it should not be sent); links are built from today's settings.
+
+    Raises `NoticeError` when the message holds no notice that can be read (the sender fails the message for good).
+    """
+    notice = notice_of(message)
     person = session.get(Person, message.person_id) if message.person_id is not None else None
-    if person is not None and person.unsubscribed_at is not None and message.body.get("notice") not in ("flow_reply", "data_export"):
+    if person is not None and person.unsubscribed_at is not None and not isinstance(notice, SENT_WHEN_UNSUBSCRIBED):
         return Rendered(skip="unsubscribed")
     if person is not None and person.email_failing_at is not None and message.recipient.lower() == person.email.lower():
         # A bounce said this address can't take mail: sending again only bounces again. The admins were told when it
         # bounced (and the person on Slack); the mark lifts as soon as the person writes in from it.
         return Rendered(skip=f"address failing since {person.email_failing_at:%Y-%m-%d}: {person.email_failure or 'bounced'}")
-    name = person.name if person is not None else str(message.body.get("person_name") or "")
-    program_name = program_name_of(session, message.body) or settings.program_name
+    name = person.name if person is not None else notice.person_name
+    program_name = program_name_of(session, notice) or settings.program_name
     unsubscribe_url = None
     if person is not None:
         token = tokens.make_unsubscribe_token(settings.token_secret, person_id=person.id)
         unsubscribe_url = f"{settings.public_base_url.rstrip('/')}/email/unsubscribe/{token}"
-    kind = str(message.body.get("notice") or "")
-    base = {"first_name": _first_name(name), "program_name": program_name, "unsubscribe_url": unsubscribe_url, "why": _why(kind, program_name)}
-    if person is not None and kind == "flow_prompt":
-        rendered = _flow_prompt(session, message, person, settings, now, base)
-    elif person is not None and kind == "flow_reply":
-        rendered = _flow_reply(session, message, person, settings, now, base)
-    elif person is not None and kind == "pairing":
-        rendered = _pairing(session, message, person, settings, now, base)
-    elif person is not None and kind == "pairing.cancelled":
-        rendered = _pairing_cancelled(session, message, person, settings, now, base)
-    elif person is not None and kind in ("round.announce", "signup.reply"):
-        rendered = _round_signup(message, person, settings, base)
-    elif kind == "passed_on":
-        rendered = _passed_on(message, base)
-    elif kind == "held_reply":
-        rendered = _held_reply(message, base)
-    else:
-        rendered = _generic(message, base)
-    if kind == "data_export" and message.body.get("data") is not None:  # the person's own data, asked for by them
-        data = json.dumps(message.body["data"], indent=2, ensure_ascii=False).encode("utf-8")
+    base = {"first_name": _first_name(name), "program_name": program_name, "unsubscribe_url": unsubscribe_url, "why": _why(notice, program_name)}
+    rendered = _email_of(session, notice, message, person, settings, now, base)
+    if isinstance(notice, DataExport) and notice.data is not None:  # the person's own data, asked for by them
+        data = json.dumps(notice.data, indent=2, ensure_ascii=False).encode("utf-8")
         rendered.attachments.append(("mentorbot-my-data.json", data, {}))
     rendered.unsubscribe_url = unsubscribe_url
     rendered.sender_name = program_name
-    rendered.auto_submitted = "auto-replied" if kind in REPLY_NOTICES else "auto-generated"
+    rendered.to_name = name
+    rendered.auto_submitted = "auto-replied" if isinstance(notice, REPLY_NOTICES) else "auto-generated"
     return rendered
 
 
-def program_of_notice(session: Session, notice: dict[str, Any]) -> Program | None:
+def program_of_notice(session: Session, notice: Notice) -> Program | None:
     """The program a notice belongs to, found through its program, term, round or pairing."""
-    if notice.get("program_id"):
-        return session.get(Program, int(notice["program_id"]))
-    kind, _, number = str(notice.get("context") or "").partition(":")
-    ids = {"term": notice.get("term_id"), "round": notice.get("round_id"), "pairing": notice.get("pairing_id")}
+    refs = notice.refs()
+    if refs.program_id:
+        return session.get(Program, refs.program_id)
+    kind, _, number = (refs.context or "").partition(":")
+    ids = {"term": refs.term_id, "round": refs.round_id, "pairing": refs.pairing_id}
     if kind in ids and number.split(":")[0].isdecimal():
         ids[kind] = ids[kind] or int(number.split(":")[0])
     term_id = ids["term"]
@@ -480,10 +493,10 @@ def program_of_notice(session: Session, notice: dict[str, Any]) -> Program | Non
     return session.get(Program, term.program_id) if term is not None else None
 
 
-def program_name_of(session: Session, notice: dict[str, Any]) -> str | None:
+def program_name_of(session: Session, notice: Notice) -> str | None:
     """The program a notice belongs to (named in it, or found through its term, round or pairing), so its email speaks for that program."""
-    if notice.get("program_name"):
-        return str(notice["program_name"])
+    if notice.refs().program_name:
+        return notice.refs().program_name
     program = program_of_notice(session, notice)
     return program.name if program is not None else None
 
@@ -496,7 +509,7 @@ def build_mime(message: OutboxMessage, rendered: Rendered, *, settings: Settings
     mail["Date"] = format_datetime(now)
     sender_name = rendered.sender_name or settings.program_name
     mail["From"] = Address(sender_name, addr_spec=settings.mail_from)
-    to_name = person.name if person is not None else str(message.body.get("person_name") or "")
+    to_name = person.name if person is not None else rendered.to_name
     mail["To"] = Address(to_name, addr_spec=message.recipient)
     mail["Subject"] = rendered.subject
     if rendered.reply_to is not None:

@@ -50,6 +50,7 @@ from bot.email.inbound import InboundMail, InboundResult, handle_inbound
 from bot.email.limits import MailRefused, MimeLimits, off_loop
 from bot.email.machines import classify_fields, record_bounce
 from bot.email.replies import html_to_text, strip_quoted
+from bot.notices import DataExport, SignupReply
 from bot.outbox import enqueue
 from bot.rounds.events import apply_reply_in, program_of_round
 from bot.email.render import _env
@@ -271,13 +272,11 @@ def signup_reply(engine: Engine, settings: Settings, mail: InboundMail, *, now: 
         outcome = apply_reply_in(session, round_id=round_id, person_id=person.id, text=strip_quoted(mail.text or html_to_text(mail.html)), source="email", now=now)
         round_ = session.get(Round, round_id)
         program = program_of_round(session, round_) if round_ is not None else None
-        notice = {
-            "notice": "signup.reply", "round_id": round_id, "program_id": program.id if program else 0,
-            "program_name": program.name if program else settings.program_name, "status": outcome.status,
-            "text": outcome.text, "subject": mail.subject, "thread": mail.answer_thread(),
-            "person_name": person.name,
-        }  # fmt: skip
-        enqueue(session, idempotency_key=key, channel="email", purpose="email.reply.signup", recipient=person.email, person_id=person.id, body=notice, now=now)
+        notice = SignupReply(
+            round_id=round_id, program_id=program.id if program else 0, program_name=program.name if program else settings.program_name,
+            status=outcome.status, text=outcome.text, subject=mail.subject, thread=mail.answer_thread(), person_name=person.name,
+        )  # fmt: skip
+        enqueue(session, idempotency_key=key, channel="email", purpose="email.reply.signup", recipient=person.email, person_id=person.id, body=notice.to_payload(), now=now)
     logger.info("reply from person %s to round %s: %s", person.id, round_id, outcome.status)
     return InboundResult("applied", "round sign-up", person_id=located.person_id, saved={"signup": outcome.status}, reply_key=key)
 
@@ -286,12 +285,10 @@ DATA_REPLIES = {"my data": "export", "send my data": "export", "delete my data":
 _ERASE_CODE_RE = re.compile(r"^\W*erase\W*(\d{3})[ -]?(\d{3})\b", re.IGNORECASE)
 
 
-def _erasure_code_notice(text: str, mail: InboundMail) -> dict[str, object]:
+def _erasure_code_notice(text: str, mail: InboundMail) -> DataExport:
     """An email about erasing one's data, in the thread of the reply that asked. "data_export" is the one kind of
     notice sent even to someone who unsubscribed: it only ever answers their own request about their data."""
-    return {
-        "notice": "data_export", "subject": "Erasing your data in mentorbot", "text": text, "thread": mail.answer_thread(),
-    }  # fmt: skip
+    return DataExport(subject="Erasing your data in mentorbot", text=text, thread=mail.answer_thread())
 
 
 def data_rights_reply(engine: Engine, settings: Settings, mail: InboundMail, *, now: datetime) -> InboundResult | None:
@@ -328,7 +325,7 @@ def data_rights_reply(engine: Engine, settings: Settings, mail: InboundMail, *, 
             )
             _message, created = enqueue(
                 session, idempotency_key=key, channel="email", purpose="data.erasure_code", recipient=person.email,
-                person_id=person.id, body=_erasure_code_notice(text, mail), now=now,
+                person_id=person.id, body=_erasure_code_notice(text, mail).to_payload(), now=now,
             )  # fmt: skip
             logger.info("person %s asked by email to erase their data; a confirmation code is on its way", person.id)
             return InboundResult("applied" if created else "duplicate", "erasure code sent", person_id=person.id, reply_key=key)
@@ -339,7 +336,7 @@ def data_rights_reply(engine: Engine, settings: Settings, mail: InboundMail, *, 
             )
             enqueue(
                 session, idempotency_key=key, channel="email", purpose="data.erasure_code", recipient=person.email,
-                person_id=person.id, body=_erasure_code_notice(text, mail), now=now,
+                person_id=person.id, body=_erasure_code_notice(text, mail).to_payload(), now=now,
             )  # fmt: skip
             logger.warning("erasure by email for person %s not done: the code is wrong or expired", person.id)
             return InboundResult("ignored", "erasure code wrong or expired", person_id=person.id, reply_key=key)

@@ -24,6 +24,7 @@ from bot.email.render import build_mime, render_notice
 from bot.email.sink import LocalSink
 from bot.email.smtp import SmtpConfig
 from bot.flows.parsers import AnswerError, parse_email
+from bot.notices import NoticeError
 from bot.outbox import PermanentFailure, TemporaryFailure, Unconfirmed
 from bot.settings import Settings
 from storage import db
@@ -134,7 +135,10 @@ class EmailSender:
     def _render(self, message: OutboxMessage, now: datetime):
         with session_scope(self.engine) as session:
             person = session.get(Person, message.person_id) if message.person_id is not None else None
-            rendered = render_notice(session, message=message, settings=self.settings, now=now)
+            try:
+                rendered = render_notice(session, message=message, settings=self.settings, now=now)
+            except NoticeError as exc:  # no retry can read it: the message fails with the reason, for an admin to see
+                raise PermanentFailure(f"can't render the email: {exc}") from exc
             if rendered.skip:
                 return None, rendered.skip
             return build_mime(message, rendered, settings=self.settings, person=person, now=now), None

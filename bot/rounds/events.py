@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from bot.errors import UserError
 from bot.matching import MatchResult, match_round
+from bot.notices import RoundAnnouncement
 from bot.notify import send_notice
 from bot.outbox import enqueue
 from bot.rounds.kinds import ANNOUNCE_ACTION, KINDS, TOPIC_LENGTH, kind_of, parse_topics
@@ -116,7 +117,7 @@ def interview_choices(session: Session, round_: Round) -> list[str]:
     return list(seen.values())
 
 
-def announcement(session: Session, round_: Round) -> dict[str, Any]:
+def announcement(session: Session, round_: Round) -> RoundAnnouncement:
     """The channel-neutral announcement of a round (each channel renders it with its own buttons or numbers)."""
     program = program_of_round(session, round_)
     topics = topics_of(round_)
@@ -137,19 +138,18 @@ def announcement(session: Session, round_: Round) -> dict[str, Any]:
             + ". Join the topics you'd like:\n" + "\n".join(lines)
             + (f"\nYou'll get your match on {_short_day(round_.match_on)}." if round_.match_on else "")
         )
-    return {
-        "notice": "round.announce",
-        "round_id": round_.id,
-        "program_id": program.id,
-        "program_name": program.name,
-        "kind": round_.kind,
-        "topics": topics,
-        "choices": choices,
-        "sessions": round_.sessions,
-        "match_on": round_.match_on.isoformat() if round_.match_on else None,
-        "end_on": round_.end_on.isoformat() if round_.end_on else None,
-        "text": text,
-    }
+    return RoundAnnouncement(
+        round_id=round_.id,
+        program_id=program.id,
+        program_name=program.name,
+        round_kind=round_.kind,
+        topics=topics,
+        choices=choices,
+        sessions=round_.sessions,
+        match_on=round_.match_on.isoformat() if round_.match_on else None,
+        end_on=round_.end_on.isoformat() if round_.end_on else None,
+        text=text,
+    )
 
 
 def announce_in(session: Session, *, round_id: int, now: datetime) -> int:
@@ -162,7 +162,7 @@ def announce_in(session: Session, *, round_id: int, now: datetime) -> int:
     if channel:
         _message, created = enqueue(
             session, idempotency_key=f"round.announce:{round_.id}:channel:{channel}", channel="slack", purpose="round.announce",
-            recipient=channel, body={**notice, "person_name": ""}, now=now,
+            recipient=channel, body=notice.to_payload(), now=now,
         )  # fmt: skip
         queued += created
     for person, _enrollment in pool_people(session, round_):

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot import notices
 from bot.dialogs import context_key, current_state_in
 from bot.guides import GuideContext, Mentee, Mentor
 from bot.matching import History, RoundSettings, WeeklyWindow, match_round, speed_schedule
@@ -247,8 +248,11 @@ def _sessions(session: Session, pairing_id: int) -> list[PlannedSession]:
     return list(session.exec(select(PlannedSession).where(PlannedSession.pairing_id == pairing_id).order_by(PlannedSession.number)))
 
 
-def pairing_notice(session: Session, *, pairing: Pairing, round_: Round, reader: Person, partner: Person, role: str, config: ScheduleConfig) -> dict[str, Any]:
-    """The channel-neutral pairing notice for one side of a pair, with a plain-text fallback."""
+def pairing_notice(
+    session: Session, *, pairing: Pairing, round_: Round, reader: Person, partner: Person, role: str, config: ScheduleConfig,
+    ics_sequence: int = 0, changed: str | None = None,
+) -> notices.Pairing:
+    """The channel-neutral pairing notice for one side of a pair, with a plain-text fallback (`changed`: what moved)."""
     times = [(s.starts_at, s.ends_at) for s in _sessions(session, pairing.id)]
     zone = ZoneInfo(reader.timezone)
     shown = [f"{start.astimezone(zone):%a %b %-d, %H:%M}-{end.astimezone(zone):%H:%M}" for start, end in times]
@@ -267,22 +271,23 @@ def pairing_notice(session: Session, *, pairing: Pairing, round_: Round, reader:
             f"Your conversation guide: {ctx.guide_url}",
         ]
     )
-    return {
-        "notice": "pairing",
-        "round_id": round_.id,
-        "pairing_id": pairing.id,
-        "role": role,
-        "partner_name": partner.name,
-        "partner_email": partner.email,
-        "reasons": list(pairing.reasons),
-        "topic": the_topic,
-        "sessions": round_.sessions,
-        "proposed": [[start.isoformat(), end.isoformat()] for start, end in times],
-        "custom_message": message,
-        "guide_url": ctx.guide_url,
-        "guide": guide,
-        "text": text,
-    }
+    return notices.Pairing(
+        round_id=round_.id,
+        pairing_id=pairing.id,
+        role=role,
+        partner_name=partner.name,
+        partner_email=partner.email,
+        reasons=list(pairing.reasons),
+        topic=the_topic,
+        sessions=round_.sessions,
+        proposed=[[start.isoformat(), end.isoformat()] for start, end in times],
+        custom_message=message,
+        guide_url=ctx.guide_url,
+        guide=guide,
+        text=text,
+        ics_sequence=ics_sequence,
+        changed=changed,
+    )
 
 
 def _round_notify(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
@@ -303,8 +308,7 @@ def notify_pairing(session: Session, *, pairing: Pairing, round_: Round, now: da
     sequence = calendar_sequence(session, pairing=pairing)
     queued = 0
     for reader, partner, role in ((mentor, mentee, "mentor"), (mentee, mentor, "mentee")):
-        notice = pairing_notice(session, pairing=pairing, round_=round_, reader=reader, partner=partner, role=role, config=config)
-        notice["ics_sequence"] = sequence
+        notice = pairing_notice(session, pairing=pairing, round_=round_, reader=reader, partner=partner, role=role, config=config, ics_sequence=sequence)
         queued += len(send_notice(session, person=reader, purpose="pairing", key=f"{pairing.id}:{reader.id}", notice=notice, now=now, email_copy=True))
     return queued
 
@@ -345,12 +349,11 @@ def withdraw_pairing(session: Session, *, pairing: Pairing, now: datetime, why: 
     for reader, partner, role in ((mentor, mentee, "mentor"), (mentee, mentor, "mentee")):
         if reader.id not in told:
             continue
-        notice = {
-            "notice": "pairing.cancelled", "round_id": pairing.round_id, "pairing_id": pairing.id, "role": role,
-            "partner_name": partner.name, "partner_email": partner.email, "topic": events.pairing_topic(round_, pairing),
-            "proposed": times, "ics_sequence": sequence,
-            "text": f"Your mentoring pairing with {partner.name} is cancelled, and its planned sessions with it: {why}",
-        }  # fmt: skip
+        notice = notices.PairingCancelled(
+            round_id=pairing.round_id, pairing_id=pairing.id, role=role, partner_name=partner.name, partner_email=partner.email,
+            topic=events.pairing_topic(round_, pairing), proposed=times, ics_sequence=sequence,
+            text=f"Your mentoring pairing with {partner.name} is cancelled, and its planned sessions with it: {why}",
+        )  # fmt: skip
         queued += len(send_notice(session, person=reader, purpose="pairing.cancelled", key=f"{pairing.id}:{reader.id}", notice=notice, now=now, email_copy=True))
     return queued
 
@@ -384,9 +387,11 @@ def move_session(engine: Engine, *, pairing_id: int, number: int, starts_at: dat
         _schedule(session, round_id=round_.id, actions=reminders)
         sequence = calendar_sequence(session, pairing=pairing)
         for reader, partner, role in ((mentor, mentee, "mentor"), (mentee, mentor, "mentee")):
-            notice = pairing_notice(session, pairing=pairing, round_=round_, reader=reader, partner=partner, role=role, config=config)
             local = starts_at.astimezone(ZoneInfo(reader.timezone))
-            notice |= {"ics_sequence": sequence, "changed": f"session {number} moved to {local:%a %b %-d, %H:%M} ({reader.timezone})."}
+            notice = pairing_notice(
+                session, pairing=pairing, round_=round_, reader=reader, partner=partner, role=role, config=config, ics_sequence=sequence,
+                changed=f"session {number} moved to {local:%a %b %-d, %H:%M} ({reader.timezone}).",
+            )  # fmt: skip
             send_notice(session, person=reader, purpose="pairing.update", key=f"{pairing.id}:{reader.id}:{sequence}", notice=notice, now=now, email_copy=True)
         return planned
 
@@ -420,9 +425,14 @@ def _session_reminder(session: Session, action: ScheduledAction, now: datetime, 
     local = planned.starts_at.astimezone(ZoneInfo(reader.timezone))
     when = "tomorrow" if action.payload["before"] == "day" else "in an hour"
     text = f"Reminder: session {number} with {partner.name} is {when}, {local:%a %b %-d at %H:%M} ({reader.timezone})."
-    notice = {"notice": "reminder", "pairing_id": pairing.id, "number": number, "partner_name": partner.name, "starts_at": planned.starts_at.isoformat(), "text": text}
+    notice = notices.SessionReminder(pairing_id=pairing.id, number=number, partner_name=partner.name, starts_at=planned.starts_at.isoformat(), text=text)
     send_notice(session, person=reader, purpose="session.reminder", key=action.idempotency_key, notice=notice, now=now)
     return "done", f"reminded {reader.email}"
+
+
+TOUCHPOINTS: dict[str, type[notices.TouchpointShare | notices.TouchpointFeedback]] = {
+    "share": notices.TouchpointShare, "feedback": notices.TouchpointFeedback,
+}  # fmt: skip
 
 
 def _touchpoint(kind: str):
@@ -445,7 +455,7 @@ def _touchpoint(kind: str):
                 f"Between sessions: {mentee.name} should have shared their plan or work by now. A few lines of feedback "
                 f"before session {after + 1} make the next conversation count."
             )
-        notice = {"notice": f"touchpoint.{kind}", "pairing_id": pairing.id, "after_session": after, "text": text}
+        notice = TOUCHPOINTS[kind](pairing_id=pairing.id, after_session=after, text=text)
         send_notice(session, person=reader, purpose=f"touchpoint.{kind}", key=action.idempotency_key, notice=notice, now=now)
         return "done", f"prompted {reader.email}"
 
@@ -480,7 +490,7 @@ def _check_in_escalate(session: Session, action: ScheduledAction, now: datetime,
         f"The pair {mentor.name} and {mentee.name} (round {pairing.round_id}) looks stalled: {why}. "
         f"Rematch the mentee with `mentorbot round rematch {pairing.id}` or `/mentoring rematch {pairing.id}`."
     )
-    body = {"notice": "escalation", "pairing_id": pairing.id, "why": why, "text": text}
+    body = notices.Escalation(pairing_id=pairing.id, why=why, text=text).to_payload()
     program, _calendar = program_calendar(session, term_id=repo.get_round(session, round_id=pairing.round_id).term_id)
     for email in (program.settings or {}).get("admin_emails") or ():
         enqueue(session, idempotency_key=f"escalation:{pairing.id}:email:{email}", channel="email", purpose="escalation", recipient=email, body=body, now=now)
@@ -565,7 +575,7 @@ def _send_speed_schedules(session: Session, *, round_: Round, plan, people: dict
             for rotation, who in sorted(entries)
         ]
         text = f"Your speed-mentoring schedule for {starts.astimezone(zone):%a %b %-d} ({reader.timezone}), {minutes} minutes each:\n" + "\n".join(lines)
-        notice = {"notice": "speed.schedule", "round_id": round_.id, "rotations": [list(e) for e in sorted(entries)], "text": text}
+        notice = notices.SpeedSchedule(round_id=round_.id, rotations=sorted(entries), text=text)
         send_notice(session, person=reader, purpose="speed.schedule", key=f"{round_.id}:{reader.id}", notice=notice, now=now, email_copy=True)
 
 
@@ -589,11 +599,10 @@ def _speed_rotation(session: Session, action: ScheduledAction, now: datetime, co
                 program_name=program.name, kind="speed", mentor=Mentor(name=mentor.name), mentees=(Mentee(name=mentee.name),),
                 topic=round_.topic, timezone=reader.timezone, rotation=rotation, rotation_minutes=minutes, rotation_starts_at=action.due_at,
             )  # fmt: skip
-            notice = {
-                "notice": "speed.rotation", "round_id": round_.id, "rotation": rotation, "partner_name": partner.name,
-                "guide": guide_renderings(card, overrides=overrides_of(program)),
-                "text": f"Rotation {rotation} is starting: you're meeting {partner.name} for {minutes} minutes.",
-            }  # fmt: skip
+            notice = notices.SpeedRotation(
+                round_id=round_.id, rotation=rotation, partner_name=partner.name, guide=guide_renderings(card, overrides=overrides_of(program)),
+                text=f"Rotation {rotation} is starting: you're meeting {partner.name} for {minutes} minutes.",
+            )  # fmt: skip
             send_notice(session, person=reader, purpose="speed.rotation", key=f"{round_.id}:{rotation}:{reader.id}", notice=notice, now=now)
             told += 1
     return "done", f"rotation {rotation}: told {told} people"

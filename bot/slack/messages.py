@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.dialogs import context_key
 from bot.rounds.kinds import kind_of
+from bot.notices import ApprovalDecided, FlowReply, HeldReply, Notice, Pairing, RoundAnnouncement, notice_from_payload
 from bot.slack import blocks as bk
 from bot.slack.store import Snapshot
 
@@ -107,18 +108,30 @@ def _profile_prompt(snap: Snapshot) -> list[dict[str, Any]]:
 # --- notices ------------------------------------------------------------------------------------------------
 
 
-def render_notice(notice: Mapping[str, Any], *, timezone: str | None = None) -> bk.Rendered:
-    """A channel-neutral notice (other than a dialog prompt) as a Slack message; times in the reader's `timezone`."""
-    kind = notice.get("notice")
-    if kind == "approval_decided":
-        return _approval_decided(notice)
-    if kind == "pairing":
-        return _pairing(notice, timezone)
-    if kind == "round.announce":
-        return round_announcement(notice)
-    if kind == "held_reply":
-        return held_reply(notice)
-    text = str(notice.get("text") or "You have an update from the mentoring program; the Home tab shows where things stand.")
+def render_notice(notice: Notice | Mapping[str, Any], *, timezone: str | None = None) -> bk.Rendered:
+    """A channel-neutral notice (other than a dialog prompt) as a Slack message; times in the reader's `timezone`.
+
+    A stored payload is read into its notice first (`bot.notices`); one that is no notice raises `NoticeError`.
+    """
+    if not isinstance(notice, Notice):
+        notice = notice_from_payload(notice)
+    match notice:
+        case ApprovalDecided():
+            return _approval_decided(notice)
+        case Pairing():
+            return _pairing(notice, timezone)
+        case RoundAnnouncement():
+            return round_announcement(notice)
+        case HeldReply():
+            return held_reply(notice)
+        case FlowReply():
+            return _flow_reply(notice)
+        case _:  # reminders, touchpoints, speed events, cancellations, data rights, bounces: the notice's own text
+            return _plain_text(notice)
+
+
+def _plain_text(notice: Notice) -> bk.Rendered:
+    text = notice.text or "You have an update from the mentoring program; the Home tab shows where things stand."
     return bk.Rendered(text=bk.trim(text, 3000), blocks=bk.text_sections(text)[: bk.MESSAGE_BLOCKS])
 
 
@@ -130,22 +143,22 @@ def _escaped(text: Any) -> str:
 HELD_TEXT_SHOWN = 12_000  # longer words are cut here; the admin page and the email hold them whole
 
 
-def held_reply(notice: Mapping[str, Any]) -> bk.Rendered:
+def held_reply(notice: HeldReply) -> bk.Rendered:
     """A teacher's reply the bot could not place, for an admin: who, how to reach them, what about, their words."""
-    who, email = _escaped(notice.get("from_name") or "A teacher"), str(notice.get("from_email") or "")
+    who, email = _escaped(notice.from_name or "A teacher"), notice.from_email
     contact = f"<mailto:{_escaped(email)}|{_escaped(email)}>" if email else "no email on file"
-    if notice.get("from_slack_id"):
-        contact += f", <@{_escaped(notice['from_slack_id'])}>"
-    words = str(notice.get("text") or "")
+    if notice.from_slack_id:
+        contact += f", <@{_escaped(notice.from_slack_id)}>"
+    words = notice.text
     blocks: list[dict[str, Any]] = [
         bk.header("A reply for a person to read"),
-        bk.section(f"*{who}* ({contact}) wrote something mentorbot can't answer: {_escaped(notice.get('reason'))}.\nAbout: {_escaped(notice.get('about'))}"),
+        bk.section(f"*{who}* ({contact}) wrote something mentorbot can't answer: {_escaped(notice.reason)}.\nAbout: {_escaped(notice.about)}"),
     ]
     # Cut before escaping, so no entity is split and an escaped part stays under Slack's 3,000 characters; verbatim,
     # so Slack turns none of the words into links or mentions either.
     parts = [part["text"]["text"] for part in bk.text_sections(bk.trim(words, HELD_TEXT_SHOWN) or "(no text)", limit=700)]
     blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": _escaped(part), "verbatim": True}} for part in parts]
-    page = str(notice.get("page_url") or "")
+    page = notice.page_url
     handled = f" Then <{_escaped(page)}|mark it handled>." if page.startswith(("http://", "https://")) else ""  # a link, not a button: nothing to acknowledge
     blocks.append(bk.context(f"Answer {who} directly{' by email' if email else ''}; they have been told a coordinator will get back to them.{handled}"))
     return bk.Rendered(text=bk.trim(f"{who} wrote something for a person to read: {_escaped(words)}", 3000), blocks=blocks[: bk.MESSAGE_BLOCKS])
@@ -154,15 +167,15 @@ def held_reply(notice: Mapping[str, Any]) -> bk.Rendered:
 SIGNUP_PREFIX = "signup:"
 
 
-def round_announcement(notice: Mapping[str, Any]) -> bk.Rendered:
+def round_announcement(notice: RoundAnnouncement) -> bk.Rendered:
     """A topic event's or interview round's announcement: one button per topic, or a select of positions and sites."""
-    round_id = notice.get("round_id")
-    text = str(notice.get("text") or "A new mentoring round is open.")
-    asks_interest = kind_of(str(notice.get("kind"))).asks_interest
+    round_id = notice.round_id
+    text = notice.text or "A new mentoring round is open."
+    asks_interest = kind_of(notice.round_kind).asks_interest
     title = "Informational interviews" if asks_interest else "A topic event: join a topic"
     blocks: list[dict[str, Any]] = [bk.header(title), *bk.text_sections(text)]
     if asks_interest:
-        choices = [str(c) for c in notice.get("choices") or ()][: bk.SELECT_OPTIONS]
+        choices = notice.choices[: bk.SELECT_OPTIONS]
         if choices:
             options = [{"text": bk.plain(c, bk.OPTION_TEXT), "value": c[: bk.OPTION_VALUE]} for c in choices]
             select = {"type": "static_select", "action_id": f"{SIGNUP_PREFIX}pick:{round_id}", "placeholder": bk.plain("A position or site", bk.PLACEHOLDER), "options": options}
@@ -171,7 +184,7 @@ def round_announcement(notice: Mapping[str, Any]) -> bk.Rendered:
     else:
         buttons = [
             bk.button(f"Join: {topic}", action_id=f"{SIGNUP_PREFIX}join:{round_id}:{number}", value=str(number))
-            for number, topic in enumerate(notice.get("topics") or (), start=1)
+            for number, topic in enumerate(notice.topics, start=1)
         ]
         for start in range(0, len(buttons), 5):  # an actions block holds a handful of buttons comfortably
             blocks.append({"type": "actions", "block_id": f"signup|{round_id}|{start}", "elements": buttons[start : start + 5]})
@@ -179,13 +192,38 @@ def round_announcement(notice: Mapping[str, Any]) -> bk.Rendered:
     return bk.Rendered(text=bk.trim(text, 3000), blocks=blocks[: bk.MESSAGE_BLOCKS])
 
 
-def _approval_decided(notice: Mapping[str, Any]) -> bk.Rendered:
-    by = notice.get("by") or "Your principal"
-    if notice.get("approval") == "approved":
-        text = f":tada: {by} confirmed you as a mentor this term, for {notice.get('capacity')} mentee(s). You're in the pool for the next round."
+def _approval_decided(notice: ApprovalDecided) -> bk.Rendered:
+    by = notice.by or "Your principal"
+    if notice.approval == "approved":
+        text = f":tada: {by} confirmed you as a mentor this term, for {notice.capacity} mentee(s). You're in the pool for the next round."
     else:
         text = f"{by} has not confirmed you as a mentor this term. Thank you for offering; you can still take part as a mentee from the Home tab."
     return bk.Rendered(text=text.replace(":tada: ", ""), blocks=[bk.section(text)])
+
+
+def _labelled_lines(items: list[list[Any]]) -> list[str]:
+    """[label, words] pairs as "label: words" lines, the person's words escaped."""
+    return [f"{_escaped(item[0])}: {_escaped(item[1])}" for item in items if len(item) >= 2]
+
+
+def _flow_reply(notice: FlowReply) -> bk.Rendered:
+    """The answer to a person's email reply (sent by email; shown on Slack the same way): what was saved, what waits for a
+    yes, what is asked back, what went to a person."""
+    blocks: list[dict[str, Any]] = [bk.section(f"Thanks for your answers{' to *' + _escaped(notice.subject) + '*' if notice.subject else ''}.")]
+    for title, lines in (
+        ("*Saved:*", _labelled_lines(notice.understood)),
+        ("*Is this right? Answer yes or no:*", _labelled_lines(notice.proposed)),
+        ("*A question back:*", _labelled_lines(notice.doubts)),
+        ("*Please check:*", [_escaped(problem) for problem in notice.errors.values()]),
+    ):
+        if lines:
+            blocks.extend(bk.bullet_sections(title, lines))
+    if notice.passed_on:
+        blocks.extend(bk.text_sections(notice.passed_on))
+    if notice.completed and notice.done_message:
+        blocks.extend(bk.text_sections(notice.done_message))
+    text = " ".join(block["text"]["text"] for block in blocks if block.get("type") == "section")
+    return bk.Rendered(text=bk.trim(text.replace("*", ""), 3000), blocks=blocks[: bk.MESSAGE_BLOCKS])
 
 
 def when(start: datetime, end: datetime, zone: str | None) -> str:
@@ -195,22 +233,21 @@ def when(start: datetime, end: datetime, zone: str | None) -> str:
     return f"{start:%a %b} {start.day}, {start:%H:%M}–{end:%H:%M} ({zone})"
 
 
-def _pairing(notice: Mapping[str, Any], timezone: str | None) -> bk.Rendered:
-    role = "mentor" if notice.get("role") == "mentor" else "mentee"
-    topic = f" on *{notice['topic']}*" if notice.get("topic") else ""
+def _pairing(notice: Pairing, timezone: str | None) -> bk.Rendered:
+    role = "mentor" if notice.role == "mentor" else "mentee"
+    topic = f" on *{notice.topic}*" if notice.topic else ""
     blocks: list[dict[str, Any]] = [
         bk.header("You have a mentoring match"),
-        bk.section(f"You're matched with *{notice.get('partner_name')}* ({notice.get('partner_email')}) as their {role} for {notice.get('sessions', 1)} session(s){topic}."),
+        bk.section(f"You're matched with *{notice.partner_name}* ({notice.partner_email}) as their {role} for {notice.sessions} session(s){topic}."),
     ]
-    reasons = list(notice.get("reasons") or [])
-    if reasons:
-        blocks.extend(bk.bullet_sections("*Why you two:*", reasons))
-    proposed = list(notice.get("proposed") or [])
+    if notice.reasons:
+        blocks.extend(bk.bullet_sections("*Why you two:*", notice.reasons))
+    proposed = [pair for pair in notice.proposed if len(pair) == 2]
     if proposed:
         blocks.extend(bk.bullet_sections("*Proposed times:*", [when(datetime.fromisoformat(start), datetime.fromisoformat(end), timezone) for start, end in proposed]))
-    if notice.get("custom_message"):
-        blocks.extend(bk.text_sections(f"_{notice['custom_message']}_"))
-    if notice.get("guide_url"):
-        blocks.append({"type": "actions", "block_id": "pairing|guide", "elements": [bk.button("Open the conversation guide", action_id="guide_link", url=str(notice["guide_url"]))]})
-    text = str(notice.get("text") or f"You're matched with {notice.get('partner_name')}.")
+    if notice.custom_message:
+        blocks.extend(bk.text_sections(f"_{notice.custom_message}_"))
+    if notice.guide_url:
+        blocks.append({"type": "actions", "block_id": "pairing|guide", "elements": [bk.button("Open the conversation guide", action_id="guide_link", url=notice.guide_url)]})
+    text = notice.text or f"You're matched with {notice.partner_name}."
     return bk.Rendered(text=bk.trim(text, 3000), blocks=blocks[: bk.MESSAGE_BLOCKS])

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 
+from bot.notices import FlowPrompt, NoticeError, notice_of
 from bot.outbox import PermanentFailure, TemporaryFailure
 from bot.settings import Settings
 from bot.slack import blocks as bk
@@ -113,7 +114,10 @@ class SlackSender:
         return self._client
 
     async def send(self, message: OutboxMessage) -> str | None:
-        rendered = await asyncio.to_thread(self.render, message)
+        try:
+            rendered = await asyncio.to_thread(self.render, message)
+        except NoticeError as exc:  # no retry can read it: the message fails with the reason, for an admin to see
+            raise PermanentFailure(f"can't render the Slack message: {exc}") from exc
         channel = await self._dm_channel(message.recipient)
         if message.attempts > 1:
             found = await self._already_posted(channel, message.idempotency_key)
@@ -130,17 +134,20 @@ class SlackSender:
         return f"{channel}/{response['ts']}"
 
     def render(self, message: OutboxMessage) -> bk.Rendered:
-        """The Slack message for an outbox message (dialog prompts are rendered from the dialog as it stands now)."""
-        body = message.body or {}
-        if body.get("notice") == "flow_prompt" and message.person_id is not None:
-            snap = snapshot(self.engine, self.settings, person_id=message.person_id, flow=body["flow"], context=body["context"])
-            return render_prompt(snap, reminder=bool(body.get("reminder")))
+        """The Slack message for an outbox message (dialog prompts are rendered from the dialog as it stands now).
+
+        Raises `NoticeError` when the message holds no notice that can be read.
+        """
+        notice = notice_of(message)
+        if isinstance(notice, FlowPrompt) and message.person_id is not None:
+            snap = snapshot(self.engine, self.settings, person_id=message.person_id, flow=notice.flow, context=notice.context)
+            return render_prompt(snap, reminder=notice.reminder)
         timezone = None
         if message.person_id is not None:
             with session_scope(self.engine) as session:
                 person = session.get(Person, message.person_id)
                 timezone = person.timezone if person else None
-        return render_notice(body, timezone=timezone)
+        return render_notice(notice, timezone=timezone)
 
     async def _dm_channel(self, recipient: str) -> str:
         if recipient.startswith(("C", "G")):
