@@ -40,7 +40,7 @@ COMMAND = "/mentoring"
 ABOUT_SELF = ("me", "my-data", "delete-my-data")  # what these answer depends on the person only, never on admin rights
 
 ADMIN_HELP = f"""*Run the program with `{COMMAND}`:*
-• `term open "Spring 2027" --opt-in-by 2027-01-22`: open a term and DM everyone the opt-in question
+• `term open "Spring 2027" --opt-in-by 2027-01-22`: open a term and DM everyone the opt-in question (`--enroll-roster`: enroll them as the roster says)
 • `term approve EMAIL [--decline] [--capacity N]` · `term approve --all-pending`: decide on mentors for their principals
 • `round new micro --topic "SEL" --sessions 2 --start 2027-02-01 --match-on 2027-01-25`
 • `round new speed --rotations 6 --minutes 10 --at "2027-02-03 15:30"`
@@ -138,6 +138,7 @@ def _parser() -> _Parser:
     term_open = term.add_parser("open", prog=f"{COMMAND} term open")
     term_open.add_argument("name", help='e.g. "Spring 2027"')
     term_open.add_argument("--opt-in-by", type=_date, help="last day to opt in, YYYY-MM-DD")
+    term_open.add_argument("--enroll-roster", action="store_true", help="enroll everyone as their roster row says instead of asking them")
     term_close = term.add_parser("close", prog=f"{COMMAND} term close")
     term_close.add_argument("name", nargs="?")
     approve = term.add_parser("approve", prog=f"{COMMAND} term approve")
@@ -362,7 +363,12 @@ def _delete_my_data(session: Session, asked: Asked, args: argparse.Namespace) ->
 
 
 def _term_open(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
-    opened = terms.open_term(session, actor=asked.actor, now=asked.now, settings=asked.settings, name=args.name, opt_in_by=args.opt_in_by, program=asked.program)
+    opened = terms.open_term(
+        session, actor=asked.actor, now=asked.now, settings=asked.settings, name=args.name, opt_in_by=args.opt_in_by,
+        enroll_roster=args.enroll_roster, program=asked.program,
+    )  # fmt: skip
+    if opened.enrolled is not None:
+        return [bk.section(f":white_check_mark: {opened.summary()}")]
     channels = dict(opened.asked_by_channel)
     by = f", opt-in by {opened.term.opt_in_by}" if opened.term.opt_in_by else ""
     return [bk.section(

@@ -215,6 +215,7 @@ ROUTE_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("GET", "/admin/people"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("POST", "/admin/people/{person_id}/approval"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("POST", "/admin/people/approve-all"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
+    ("POST", "/admin/people/nudge"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("GET", "/admin/roster"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("POST", "/admin/roster"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
     ("POST", "/admin/roster/confirm"): (SIGNED_IN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),

@@ -66,3 +66,15 @@ def approve_all(page: PostedPage) -> Response:
     with unit_of_work(page.engine) as session:
         decided = terms.approve_all(session, actor=page.actor, now=page.now(), settings=page.settings, program=page.program)
     return page.done("/admin/people", f"Approved {len(decided)} mentors on their principals' behalf.")
+
+
+@router.post("/people/nudge")
+def nudge(page: PostedPage) -> Response:
+    """Ask again everyone in the open term who hasn't answered: the opt-in, their profile, a principal's decision."""
+    with unit_of_work(page.engine) as session:
+        reminded = terms.nudge(session, actor=page.actor, now=page.now(), settings=page.settings, program=page.program)
+    return page.done(
+        "/admin/people",
+        f"Nudged {reminded.opt_in} people about opting in, {reminded.profile} about their profile and "
+        f"{reminded.approval} principals about a mentor waiting for them.",
+    )
