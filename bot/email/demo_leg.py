@@ -18,8 +18,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
+import uvicorn
 
-from bot.web.app import loopback_socket
 from bot import notify
 from bot.dialogs import context_key
 from bot.email.sender import EmailSender
@@ -27,6 +27,7 @@ from bot.email.sink import read_folder
 from bot.outbox import deliver_due
 from bot.settings import Settings
 from storage import db, repo
+from bot.web.app import create_app, loopback_socket
 from storage.db import session_scope
 from storage.models import Term
 
@@ -75,10 +76,6 @@ async def _leg(settings: Settings, *, term_id: int, now: datetime, lines: list[s
     port = sock.getsockname()[1]
     settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
     sender = EmailSender(settings, clock=lambda: now)
-
-    import uvicorn
-
-    from bot.web.app import create_app
 
     app = create_app(settings, clock=lambda: now, senders={"email": sender})
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))

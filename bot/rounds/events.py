@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -27,6 +27,8 @@ from bot.notices import RoundAnnouncement
 from bot.notify import send_notice
 from bot.outbox import enqueue
 from bot.rounds.kinds import ANNOUNCE_ACTION, KINDS, TOPIC_LENGTH, kind_of, parse_topics
+from bot.rounds.lifecycle import RoundError
+from bot.rounds.moves import move_round_in
 from bot.rounds.participants import MENTOR_READY_APPROVALS, ProgramRules, history_from, round_settings, to_participant
 from storage import repo
 from storage.db import in_transaction, session_scope
@@ -179,13 +181,11 @@ def announce_in(session: Session, *, round_id: int, now: datetime) -> int:
 
 def open_round_in(session: Session, *, round_id: int, now: datetime) -> int:
     """Open a draft round for sign-ups and announce it (again, harmlessly, when it is already collecting)."""
-    from bot.rounds import service
-
     round_ = repo.get_round(session, round_id=round_id, for_update=True)
     if round_.status == "draft":
-        service.move_round_in(session, round_id=round_id, target="collecting", now=now)
+        move_round_in(session, round_id=round_id, target="collecting", now=now)
     elif round_.status != "collecting":
-        raise service.RoundError(f"round {round_id} is {round_.status}; only a draft or collecting round can be announced")
+        raise RoundError(f"round {round_id} is {round_.status}; only a draft or collecting round can be announced")
     if not kind_of(round_).announces:
         return 0
     return announce_in(session, round_id=round_id, now=now)
@@ -440,8 +440,6 @@ def _ready_enrollment(enrollment: Enrollment | None, person: Person, role: str) 
 
 def match_signups_in(session: Session, *, round_: Round, session_minutes: int, now: datetime) -> list[TopicResult]:
     """Match each topic of an event (or the interviews) from its sign-ups, and store the pairs with their topic."""
-    from dataclasses import replace
-
     program = program_of_round(session, round_)
     week_of = round_.start_on or round_.match_on or now.date()
     pool = {person.id: enrollment for person, enrollment in pool_people(session, round_)}

@@ -15,11 +15,12 @@ from bot.rounds.kinds import MATCH_ACTION, Matcher, RoundRequest, kind_of, speed
 from bot.rounds.lifecycle import (
     IllegalTransition,
     RoundError,
-    check_round_move,
     check_term_accepts_rounds,
     check_term_close,
 )
 from bot.programs.pools import members_pool, pool_member_ids
+from bot.rounds.events import match_signups_in, merged_result
+from bot.rounds.moves import move_round, move_round_in, step_round  # noqa: F401  (callers read the moves here too)
 from bot.rounds.participants import ProgramRules, history_from, round_settings, to_participant
 from storage import repo
 from storage.db import in_transaction, session_scope
@@ -176,25 +177,6 @@ def create_round_in(session: Session, *, program_name: str, term_name: str | Non
 create_round = in_transaction(create_round_in)
 
 
-def move_round_in(session: Session, *, round_id: int, target: str, now: datetime) -> Round:
-    """Move a round along its lifecycle, refusing illegal moves with the reason; pairings follow the round (published, active, completed)."""
-    round_ = repo.get_round(session, round_id=round_id, for_update=True)
-    _move(round_, target, now)
-    if target in ("published", "running", "closed"):
-        pairing_status = {"published": "published", "running": "active", "closed": "completed"}[target]
-        # A stalled pair stays stalled (the record admins learn from); only live pairs move on.
-        repo.set_pairing_status(session, round_id=round_id, status=pairing_status, only_from=("proposed", "published", "active"))
-    return round_
-
-
-move_round = in_transaction(move_round_in)
-
-
-def _move(round_: Round, target: str, now: datetime) -> None:
-    check_round_move(round_.status, target)
-    round_.status, round_.status_changed_at = target, now
-
-
 @dataclass
 class MatchOutcome:
     """A match run as the admin sees it."""
@@ -218,7 +200,7 @@ def match_in(session: Session, *, round_id: int, session_minutes: int, now: date
         raise IllegalTransition(
             f"round {round_id} is {round_.status}; only a collecting round (or one in review, to re-run) can be matched"
         )
-    _move(round_, "matching", now)
+    step_round(round_, "matching", now)
     week_of = round_.start_on or round_.match_on or now.date()
     people = repo.enrollments(session, term_id=round_.term_id)
     term = session.get(Term, round_.term_id)
@@ -288,7 +270,7 @@ def match_in(session: Session, *, round_id: int, session_minutes: int, now: date
         "candidate_edges": result.candidate_edges,
         "unmatched": [{"email": u.key, "name": names.get(u.key, u.key), "reasons": list(u.reasons)} for u in result.unmatched],
     }
-    _move(round_, "review", now)
+    step_round(round_, "review", now)
     return MatchOutcome(round=round_, result=result, mentors=mentors, mentees=mentees, names=names)
 
 
@@ -296,15 +278,13 @@ run_matching = in_transaction(match_in)
 
 
 def _match_signups(session: Session, *, round_: Round, session_minutes: int, now: datetime) -> MatchOutcome:
-    from bot.rounds.events import match_signups_in, merged_result
-
     if round_.status not in ("collecting", "review"):
         raise IllegalTransition(
             f"round {round_.id} is {round_.status}; only a collecting round (or one in review, to re-run) can be matched"
         )
-    _move(round_, "matching", now)
+    step_round(round_, "matching", now)
     results = match_signups_in(session, round_=round_, session_minutes=session_minutes, now=now)
-    _move(round_, "review", now)
+    step_round(round_, "review", now)
     names = {email: name for item in results for email, name in item.names.items()}
     summary = round_.match_summary
     return MatchOutcome(round=round_, result=merged_result(results), mentors=summary["mentors"], mentees=summary["mentees"], names=names)

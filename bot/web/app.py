@@ -25,6 +25,7 @@ from bot.rounds.leader import Leadership
 from bot.web.guides import guides_router
 from bot.rounds.schedule import run_due_actions, schedule_config
 from bot.settings import Settings
+from bot.slack.router import mount_slack
 from storage import db
 
 if TYPE_CHECKING:
@@ -189,8 +190,6 @@ def create_app(
 
     # Slack: POST /slack/events (events, interactivity, /mentoring) when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set
     if settings.slack_enabled:
-        from bot.slack.router import mount_slack
-
         mount_slack(app, settings, engine=engine, clock=clock)
 
     app.include_router(
