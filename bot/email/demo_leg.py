@@ -26,8 +26,8 @@ from bot.email.sender import EmailSender
 from bot.email.sink import read_folder
 from bot.outbox import deliver_due
 from bot.settings import Settings
-from storage import db, repo
 from bot.web.app import create_app, loopback_socket
+from storage import db, repo
 from storage.db import session_scope
 from storage.models import Term
 
