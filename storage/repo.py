@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from storage.models import (
     Enrollment,
+    OutboxMessage,
     Pairing,
     Person,
     ProfileAnswer,
@@ -379,3 +380,17 @@ def get_action(session: Session, *, action_id: int) -> ScheduledAction:
     if action is None:
         raise NotFound(f"there is no scheduled action {action_id}")
     return action
+
+
+# --- the outbox, counted -------------------------------------------------------------------------
+
+
+def outbox_status_counts(session: Session) -> Counter[str]:
+    """Messages in the outbox by status."""
+    return Counter(session.exec(select(OutboxMessage.status)))
+
+
+def message_channels(session: Session, *, purpose: str, key_prefix: str) -> Counter[str]:
+    """How many messages of `purpose` whose idempotency key starts with `key_prefix` went to each channel."""
+    statement = select(OutboxMessage.channel).where(OutboxMessage.purpose == purpose, col(OutboxMessage.idempotency_key).startswith(key_prefix))
+    return Counter(session.exec(statement))

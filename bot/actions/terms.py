@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot import dialogs, notify
 from bot.actions.access import Actor, authorize
@@ -14,7 +14,7 @@ from bot.actions.scope import open_term_of, program_for, program_name_for
 from bot.rounds import schedule, service
 from bot.settings import Settings
 from storage import repo
-from storage.models import OutboxMessage, Person, Round, Term
+from storage.models import Person, Round, Term
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,7 @@ def open_term(
         return TermOpened(term=term, program_name=program_name, enrolled=counts)
     asked = notify.invite_to_term_in(session, term_id=term.id, now=now)
     schedule.schedule_term_reminders_in(session, term_id=term.id, now=now)
-    prompts = session.exec(
-        select(OutboxMessage.channel).where(
-            OutboxMessage.purpose == "prompt.opt_in", col(OutboxMessage.idempotency_key).like(f"prompt.opt_in:term:{term.id}:%")
-        )
-    )  # fmt: skip
-    channels = Counter(prompts)
+    channels = repo.message_channels(session, purpose="prompt.opt_in", key_prefix=f"prompt.opt_in:term:{term.id}:")
     return TermOpened(term=term, program_name=program_name, asked=asked, asked_by_channel=tuple(sorted(channels.items())))
 
 
@@ -157,7 +152,7 @@ def term_status(session: Session, *, actor: Actor, settings: Settings, program: 
         if enrollment.status == "opted_in":
             state = dialogs.current_state_in(session, person_id=person.id, flow="profile", context=context)
             complete += state is not None and state.status == "complete"
-    outbox = Counter(session.exec(select(OutboxMessage.status).where(col(OutboxMessage.status).in_(("pending", "sending", "failed")))))
+    outbox = repo.outbox_status_counts(session)
     return TermStatus(
         term=term, invited=len(people), statuses=dict(Counter(e.status for e, _ in people)),
         roles=dict(Counter(e.role for e, _ in people if e.status == "opted_in")),
