@@ -156,6 +156,13 @@ class Reminded:
     def total(self) -> int:
         return self.opt_in + self.profile + self.approval
 
+    def summary(self) -> str:
+        """One plain line saying who was asked again."""
+        return (
+            f"Nudged {self.opt_in} people about opting in, {self.profile} about their profile and "
+            f"{self.approval} principals about a mentor waiting for them."
+        )
+
 
 def remind_unanswered(session: Session, *, term: Term, now: datetime, attempt: str, principals: bool) -> Reminded:
     """Ask again everyone in the term who hasn't answered: the opt-in, an unfinished profile and, with `principals`,

@@ -62,7 +62,7 @@ def test_a_round_is_previewed_without_sending_and_cancelled_only_before_anyone_i
 
     cancelled = run(tmp_path, "round", "cancel", "1", database_url=database_url)
     assert cancelled.returncode == 0, cancelled.stderr
-    assert f"Round 1 is cancelled: {proposed} proposed pair(s) dropped" in cancelled.stdout and "nobody was told" in cancelled.stdout
+    assert f"Round 1 is cancelled: {proposed} proposed pairs and" in cancelled.stdout and "nobody was told of a pair" in cancelled.stdout
     assert _count(tmp_path, "select count(*) from pairing where round_id = 1 and status <> 'cancelled'", database_url) == 0
     assert _count(tmp_path, "select count(*) from outbox_message where purpose = 'pairing'", database_url) == 0
     _refused(run(tmp_path, "round", "cancel", "1", database_url=database_url), "round 1 was cancelled already")

@@ -174,7 +174,7 @@ async def test_approve_cancel_start_and_close_as_on_the_command_line(tmp_path: P
 
         await _run(h, ADMIN, "round new micro --sessions 1")
         cancelled = await _run(h, ADMIN, "round cancel 1")
-        assert "Round *1* is cancelled" in cancelled and "Nobody was told of a pair" in cancelled
+        assert "Round 1 is cancelled" in cancelled and "nobody was told of a pair" in cancelled
         with session_scope(h.engine) as session:
             assert repo.get_round(session, round_id=1).status == "closed"
         await _run(h, ADMIN, "round new micro --sessions 1")

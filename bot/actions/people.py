@@ -56,24 +56,6 @@ def erase_person(
 
 
 def send_person_data(session: Session, *, actor: Actor, now: datetime, email: str, channel: str) -> data_rights.ExportResult:
-    """Queue the person with this email a copy of their data, as if they had asked (the request is logged as the admin's)."""
-    authorize(actor, "person.export", None)
-    person = data_rights.find_person(session, email=email)
-    result = data_rights.export(session, person_id=person.id, requested_by=f"admin:{actor.name}", channel=channel, now=now)
-    assert result is not None  # no request key: never a repeat
-    return result
-
-
-def export_person(session: Session, *, actor: Actor, now: datetime, email: str, channel: str) -> dict:
-    """Everything held about the person with this email, as data (the request is logged)."""
-    authorize(actor, "person.export", None)
-    person = data_rights.find_person(session, email=email)
-    if data_rights.is_erased(person):
-        raise NotFound("that person's data was erased; nothing is held")
-    return data_rights.collect(session, person_id=person.id)
-
-
-def send_person_data(session: Session, *, actor: Actor, now: datetime, email: str, channel: str) -> data_rights.ExportResult:
     """Send the person with this email everything held about them (a Slack summary, the full file by email); logged."""
     authorize(actor, "person.export", None)
     person = data_rights.find_person(session, email=email)

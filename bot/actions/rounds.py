@@ -124,6 +124,12 @@ class Cancelled:
     pairs_dropped: int
     actions_dropped: int
 
+    def summary(self) -> str:
+        """One plain line saying what was dropped."""
+        pairs = f"{self.pairs_dropped} proposed pair{'' if self.pairs_dropped == 1 else 's'}"
+        actions = f"{self.actions_dropped} scheduled message{'' if self.actions_dropped == 1 else 's'}"
+        return f"Round {self.round.id} is cancelled: {pairs} and {actions} dropped; nobody was told of a pair."
+
 
 def cancel_round(session: Session, *, actor: Actor, now: datetime, round_id: int, program: str | None = None) -> Cancelled:
     """Call off a round that has told no one of a pair yet (draft, collecting or in review): nothing is sent."""

@@ -109,11 +109,7 @@ def round_cancel(ctx: typer.Context, round_id: RoundId, program: ProgramOption =
     from bot.actions import rounds  # start-up time: see the module's docstring
 
     cancelled = perform(ctx, rounds.cancel_round, round_id=round_id, program=program)
-    console.print(
-        f"Round {cancelled.round.id} is cancelled: {cancelled.pairs_dropped} proposed pair(s) dropped, "
-        f"{cancelled.actions_dropped} scheduled action(s) called off; nobody was told.",
-        highlight=False,
-    )
+    console.print(cancelled.summary(), highlight=False)
 
 
 @app.command("preview")

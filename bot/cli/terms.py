@@ -123,11 +123,7 @@ def term_nudge(ctx: typer.Context, program: ProgramOption = None) -> None:
     from bot.actions import terms  # start-up time: see the module's docstring
 
     reminded = perform(ctx, terms.nudge, program=program)
-    console.print(
-        f"Nudged {reminded.opt_in} people about opting in, {reminded.profile} about their profile and "
-        f"{reminded.approval} principals about a mentor waiting for them.",
-        markup=False, highlight=False,
-    )
+    console.print(reminded.summary(), markup=False, highlight=False)
 
 
 @app.command("status")

@@ -466,10 +466,7 @@ def _round_close(session: Session, asked: Asked, args: argparse.Namespace) -> Bl
 
 def _round_cancel(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     cancelled = rounds.cancel_round(session, actor=asked.actor, now=asked.now, round_id=args.round_id, program=asked.program)
-    return [bk.section(
-        f":white_check_mark: Round *{cancelled.round.id}* is cancelled: {_n(cancelled.pairs_dropped, 'proposed pair')} and "
-        f"{_n(cancelled.actions_dropped, 'scheduled message')} dropped. Nobody was told of a pair."
-    )]  # fmt: skip
+    return [bk.section(f":white_check_mark: {cancelled.summary()}")]
 
 
 def _round_preview(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
@@ -563,10 +560,7 @@ def _pool(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
 
 def _nudge(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     reminded = terms.nudge(session, actor=asked.actor, now=asked.now, settings=asked.settings, program=asked.program)
-    return [bk.section(
-        f"Nudged {reminded.opt_in} people about opting in, {reminded.profile} about their profile and "
-        f"{reminded.approval} principals about a mentor waiting for them."
-    )]  # fmt: skip
+    return [bk.section(reminded.summary())]
 
 
 def _export(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:

@@ -73,8 +73,4 @@ def nudge(page: PostedPage) -> Response:
     """Ask again everyone in the open term who hasn't answered: the opt-in, their profile, a principal's decision."""
     with unit_of_work(page.engine) as session:
         reminded = terms.nudge(session, actor=page.actor, now=page.now(), settings=page.settings, program=page.program)
-    return page.done(
-        "/admin/people",
-        f"Nudged {reminded.opt_in} people about opting in, {reminded.profile} about their profile and "
-        f"{reminded.approval} principals about a mentor waiting for them.",
-    )
+    return page.done("/admin/people", reminded.summary())

@@ -119,8 +119,7 @@ def cancel(page: PostedPage, round_id: int, confirm: Annotated[str, Form()] = ""
         return page.done(f"/admin/rounds/{round_id}", "Nothing was cancelled: tick the box to confirm that the round is called off.")
     with unit_of_work(page.engine) as session:
         cancelled = rounds.cancel_round(session, actor=page.actor, now=page.now(), round_id=round_id, program=page.program)
-    dropped = f"{cancelled.pairs_dropped} proposed pairs dropped" if cancelled.pairs_dropped else "it had no pairs"
-    return page.done(f"/admin/rounds/{round_id}", f"Round {round_id} is cancelled: {dropped}, and nobody was told anything.")
+    return page.done(f"/admin/rounds/{round_id}", cancelled.summary())
 
 
 def _cancelled_at(round_: Round) -> datetime | None:
