@@ -62,7 +62,7 @@ def _micro_round(engine: Engine, settings: Settings, now: datetime, actor: Actor
     with unit_of_work(engine) as session:
         round_ = rounds.create_round(
             session, actor=actor, now=now, settings=settings, program=program,
-            request=rounds.NewRound(kind=" Micro ", topic="classroom management", sessions=2, start_on=date(2027, 2, 1)),
+            request=rounds.RoundRequest(kind=" Micro ", topic="classroom management", sessions=2, start_on=date(2027, 2, 1)),
         )  # fmt: skip
         return round_.id
 
@@ -142,7 +142,7 @@ def test_a_missing_record_is_a_user_error_and_nothing_half_done_is_kept(engine: 
     # One unit of work: the round created before the failing step is rolled back with it.
     with pytest.raises(NotFound, match="no term called 'Autumn'"):
         with unit_of_work(engine) as session:
-            _created = rounds.create_round(session, actor=OPERATOR, now=now, settings=term, request=rounds.NewRound(kind="micro"))
+            _created = rounds.create_round(session, actor=OPERATOR, now=now, settings=term, request=rounds.RoundRequest(kind="micro"))
             terms.close_term(session, actor=OPERATOR, now=now, settings=term, name="Autumn")
     with unit_of_work(engine) as session:
         _term, listed = rounds.list_rounds(session, actor=OPERATOR, settings=term, program=PROGRAM)

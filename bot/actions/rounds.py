@@ -3,8 +3,8 @@ rematch a pair; the pool."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ from bot.actions.access import Actor
 from bot.actions.scope import open_term_of, pairing_for, program_for, round_for
 from bot.errors import Conflict, UserError
 from bot.rounds import events, review, schedule, service
-from bot.rounds.kinds import Matcher, kind_of
+from bot.rounds.kinds import Matcher, RoundRequest, kind_of
 from bot.rounds.reports import PoolReport, load_pool_report
 from bot.settings import Settings
 from storage import repo
@@ -23,37 +23,19 @@ from storage.models import Pairing, Person, Round, ScheduledAction, Term
 CANCELLABLE = ("draft", "collecting", "review")
 
 
-@dataclass(frozen=True)
-class NewRound:
-    """What an admin asks for when creating a round; `at` is the speed event's start in the program's own time."""
-
-    kind: str
-    topic: str | None = None
-    topics: str | None = None
-    sessions: int = 1
-    start_on: date | None = None
-    match_on: date | None = None
-    end_on: date | None = None
-    rotations: int | None = None
-    rotation_minutes: int | None = None
-    at: datetime | None = None
-
-
 def create_round(
-    session: Session, *, actor: Actor, now: datetime, settings: Settings, request: NewRound, term: str | None = None, program: str | None = None
+    session: Session, *, actor: Actor, now: datetime, settings: Settings, request: RoundRequest, term: str | None = None,
+    program: str | None = None,
 ) -> Round:
-    """Create a round of any kind in the program's open term (or the named one)."""
+    """Create a round of any kind in the program's open term (or the named one).
+
+    A speed event's start typed without a zone (`starts_at`) is the program's wall-clock time.
+    """
     the_program = program_for(session, actor=actor, operation="round.create", requested=program, default=settings.program_name)
-    kind = (request.kind or "").strip().lower()
-    starts_at = None
-    if request.at is not None:
-        # A time typed by an admin is the program's wall-clock time unless it says otherwise.
-        starts_at = request.at if request.at.tzinfo else request.at.replace(tzinfo=ZoneInfo(the_program.timezone))
-    wanted = service.RoundRequest(
-        kind=kind, topic=request.topic, sessions=request.sessions, start_on=request.start_on, match_on=request.match_on,
-        end_on=request.end_on, rotations=request.rotations, rotation_minutes=request.rotation_minutes, starts_at=starts_at,
-        topics=request.topics,
-    )  # fmt: skip
+    starts_at = request.starts_at
+    if starts_at is not None and starts_at.tzinfo is None:
+        starts_at = starts_at.replace(tzinfo=ZoneInfo(the_program.timezone))
+    wanted = replace(request, kind=(request.kind or "").strip().lower(), starts_at=starts_at)
     return service.create_round_in(session, program_name=the_program.name, term_name=term, request=wanted, now=now)
 
 

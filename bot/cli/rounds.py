@@ -51,9 +51,9 @@ def round_new(
     """
     from bot.actions import rounds  # start-up time: see the module's docstring
 
-    request = rounds.NewRound(
+    request = rounds.RoundRequest(
         kind=kind, topic=topic, topics=topics, sessions=sessions, start_on=start, match_on=match_on, end_on=end, rotations=rotations,
-        rotation_minutes=minutes, at=at,  # naive: the program's own wall-clock time
+        rotation_minutes=minutes, starts_at=at,  # naive: the program's own wall-clock time
     )  # fmt: skip
     round_ = perform(ctx, rounds.create_round, request=request, term=term, program=program)
     console.print(f"Created {round_.kind} round [bold]{round_.id}[/bold] ({round_.status})")

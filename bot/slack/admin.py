@@ -403,14 +403,14 @@ def _term_approve(session: Session, asked: Asked, args: argparse.Namespace) -> B
 
 def _round_new(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     if args.kind in ("event", "interview"):
-        request = rounds.NewRound(
+        request = rounds.RoundRequest(
             kind=args.kind, topics=getattr(args, "topics", None), sessions=getattr(args, "sessions", 1),
             start_on=args.start_on, match_on=args.match_on, end_on=args.end_on,
         )  # fmt: skip
     elif args.kind == "micro":
-        request = rounds.NewRound(kind="micro", topic=args.topic, sessions=args.sessions, start_on=args.start, match_on=args.match_on, end_on=args.end)
+        request = rounds.RoundRequest(kind="micro", topic=args.topic, sessions=args.sessions, start_on=args.start, match_on=args.match_on, end_on=args.end)
     else:
-        request = rounds.NewRound(kind="speed", topic=args.topic, rotations=args.rotations, rotation_minutes=args.minutes, at=args.at)
+        request = rounds.RoundRequest(kind="speed", topic=args.topic, rotations=args.rotations, rotation_minutes=args.minutes, starts_at=args.at)
     round_ = rounds.create_round(session, actor=asked.actor, now=asked.now, settings=asked.settings, request=request, program=asked.program)
     if round_.kind in ("event", "interview"):
         what = "informational interviews" if round_.kind == "interview" else "a topic event on " + "; ".join(f"*{t}*" for t in round_.settings.get("topics", ()))

@@ -63,10 +63,10 @@ def new_round(
     match_on: Annotated[str, Form()] = "", end_on: Annotated[str, Form()] = "", rotations: Annotated[str, Form()] = "",
     rotation_minutes: Annotated[str, Form()] = "", starts_at: Annotated[str, Form()] = "",
 ) -> Response:  # fmt: skip
-    wanted = rounds.NewRound(
+    wanted = rounds.RoundRequest(
         kind=kind, topic=topic.strip() or None, topics=topics.strip() or None, sessions=sessions, start_on=_date(start_on, "start date"),
         match_on=_date(match_on, "match date"), end_on=_date(end_on, "end date"), rotations=_int(rotations, "rotations"),
-        rotation_minutes=_int(rotation_minutes, "minutes per rotation"), at=_time(starts_at, "first rotation's time"),
+        rotation_minutes=_int(rotation_minutes, "minutes per rotation"), starts_at=_time(starts_at, "first rotation's time"),
     )  # fmt: skip
     with unit_of_work(page.engine) as session:
         round_ = rounds.create_round(session, actor=page.actor, now=page.now(), settings=page.settings, request=wanted, program=page.program)
