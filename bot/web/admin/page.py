@@ -32,6 +32,7 @@ from bot.actions.scope import program_name_for, unit_of_work
 from bot.email import forward
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
 from bot.rounds import reports
+from bot.rounds.kinds import describe as describe_round
 from bot.settings import Settings
 from bot.web.admin import auth
 from storage import repo
@@ -78,6 +79,7 @@ def _environment() -> Environment:
     env.filters["pct"] = lambda value: "–" if value is None else f"{value * 100:.0f}%"
     env.filters["num"] = lambda value, digits=1: "–" if value is None else f"{value:.{digits}f}"
     env.globals["action_label"] = reports.action_label
+    env.globals["describe_round"] = describe_round
     env.globals["check_in_labels"] = reports.CHECK_IN_LABELS
     return env
 
