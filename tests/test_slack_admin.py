@@ -65,7 +65,7 @@ async def test_an_admin_opens_a_term_creates_previews_and_publishes_a_round(tmp_
         service.enroll_from_roster(h.engine, program_name=PROGRAM, term_name=None, require_approval=False, now=datetime.now(timezone.utc))
 
         created = await _run(h, ADMIN, 'round new micro --topic "SEL" --sessions 2 --start 2027-02-01 --match-on 2027-01-25')
-        assert "Created round *1*: micro-mentoring on *SEL*, 2 session(s), starting 2027-02-01" in created
+        assert "Created round *1*: 2-session micro-mentoring on SEL, starting 2027-02-01" in created
         with session_scope(h.engine) as session:
             match = session.exec(select(ScheduledAction).where(ScheduledAction.round_id == 1)).one()
         assert match.kind == "round.match"
@@ -86,7 +86,7 @@ async def test_an_admin_opens_a_term_creates_previews_and_publishes_a_round(tmp_
         published = await _run(h, ADMIN, 'round publish 1 --message "Thank you for mentoring!"')
         assert "Round *1* is published: 2 pairs" in published
         listing = await _run(h, ADMIN, "round list")
-        assert "*1*: 2-session micro on SEL, published" in listing and "*2*: 6\u00d710 min speed" in listing
+        assert "*1*: 2-session micro-mentoring on SEL, published" in listing and "*2*: speed mentoring, 6\u00d710 min" in listing
         speed_preview = await _run(h, ADMIN, "round preview 2")
         assert "paired by rotation" in speed_preview
 
@@ -184,7 +184,7 @@ async def test_approve_cancel_start_and_close_as_on_the_command_line(tmp_path: P
         assert "Round *2* is running" in await _run(h, ADMIN, "round start 2")
         assert "Round *2* is closed" in await _run(h, ADMIN, "round close 2")
         listing = await _run(h, ADMIN, "round list")
-        assert "*1*: 1-session micro, closed" in listing and "*2*: 1-session micro, closed" in listing
+        assert "*1*: 1-session micro-mentoring, closed" in listing and "*2*: 1-session micro-mentoring, closed" in listing
         assert ":warning: There is no round 9." in await _run(h, ADMIN, "round start 9")
         # None of it is anyone else's to do.
         assert ":lock:" in await _run(h, "UANA00001", "round close 2") and ":lock:" in await _run(h, "UANA00001", "term approve --all-pending")
@@ -196,7 +196,7 @@ async def test_a_topic_event_is_listed_as_one_and_an_export_is_formula_safe(tmp_
         await _run(h, ADMIN, 'round new event --topics "SEL; assessment" --match-on 2030-01-10')
         await _run(h, ADMIN, "round new interview --match-on 2030-01-10")
         listing = await _run(h, ADMIN, "round list")
-        assert "*1*: 1-session topic event, draft" in listing and "*2*: 1-session informational interviews, draft" in listing
+        assert "*1*: topic event on SEL; assessment, draft" in listing and "*2*: informational interviews, draft" in listing
         with session_scope(h.engine) as session:
             repo.people_by_email(session, emails=["dee@d.example"])["dee@d.example"].name = "=1+2 Dee"
         exported = await _run(h, ADMIN, "export")

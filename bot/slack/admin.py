@@ -29,6 +29,7 @@ from bot.actions.access import Actor
 from bot.errors import NotAllowed, UserError
 from bot.exports import Table, to_text
 from bot.rounds.events import topic_lines
+from bot.rounds.kinds import Matcher, describe, kind_of
 from bot.settings import Settings
 from bot.slack import blocks as bk
 from bot.slack.store import Member, open_term, open_terms_of
@@ -402,22 +403,20 @@ def _term_approve(session: Session, asked: Asked, args: argparse.Namespace) -> B
 
 
 def _round_new(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
-    if args.kind in ("event", "interview"):
-        request = rounds.RoundRequest(
-            kind=args.kind, topics=getattr(args, "topics", None), sessions=getattr(args, "sessions", 1),
-            start_on=args.start_on, match_on=args.match_on, end_on=args.end_on,
-        )  # fmt: skip
-    elif args.kind == "micro":
-        request = rounds.RoundRequest(kind="micro", topic=args.topic, sessions=args.sessions, start_on=args.start, match_on=args.match_on, end_on=args.end)
-    else:
-        request = rounds.RoundRequest(kind="speed", topic=args.topic, rotations=args.rotations, rotation_minutes=args.minutes, starts_at=args.at)
+    # Each kind's sub-command names its own options; the kind itself checks what they say (bot/rounds/kinds.py).
+    request = rounds.RoundRequest(
+        kind=args.kind, topic=getattr(args, "topic", None), topics=getattr(args, "topics", None), sessions=getattr(args, "sessions", 1),
+        start_on=getattr(args, "start_on", None) or getattr(args, "start", None), match_on=getattr(args, "match_on", None),
+        end_on=getattr(args, "end_on", None) or getattr(args, "end", None), rotations=getattr(args, "rotations", None),
+        rotation_minutes=getattr(args, "minutes", None), starts_at=getattr(args, "at", None),
+    )  # fmt: skip
     round_ = rounds.create_round(session, actor=asked.actor, now=asked.now, settings=asked.settings, request=request, program=asked.program)
-    if round_.kind in ("event", "interview"):
-        what = "informational interviews" if round_.kind == "interview" else "a topic event on " + "; ".join(f"*{t}*" for t in round_.settings.get("topics", ()))
+    kind = kind_of(round_)
+    if kind.announces:
         opens = f"on {round_.start_on}" if round_.start_on else "now"
-        text = f":white_check_mark: Created round *{round_.id}*: {what}. It announces itself {opens}; sign-ups close and pairs are made on {round_.match_on}."
+        text = f":white_check_mark: Created round *{round_.id}*: {describe(round_)}. It announces itself {opens}; sign-ups close and pairs are made on {round_.match_on}."
         return [bk.section(text + f"\nOpen it at once with `{COMMAND} round open {round_.id}`.")]
-    if round_.kind == "speed":
+    if kind.matcher is Matcher.ROTATION:
         _round, _term, program = scope.round_for(session, actor=asked.actor, operation="round.show", round_id=round_.id)
         at = datetime.fromisoformat(round_.settings["starts_at"]).astimezone(ZoneInfo(program.timezone))
         text = (
@@ -425,9 +424,8 @@ def _round_new(session: Session, asked: Asked, args: argparse.Namespace) -> Bloc
             f"{round_.rotations} rotations of {round_.rotation_minutes} minutes ({round_.rotations * round_.rotation_minutes} minutes in all)."
         )
     else:
-        topic = f" on *{round_.topic}*" if round_.topic else ""
         when = (f", starting {round_.start_on}" if round_.start_on else "") + (f"; the matcher runs on {round_.match_on} at 06:00" if round_.match_on else "")
-        text = f":white_check_mark: Created round *{round_.id}*: micro-mentoring{topic}, {round_.sessions} session(s){when}."
+        text = f":white_check_mark: Created round *{round_.id}*: {describe(round_)}{when}."
     return [bk.section(text + f"\nPreview the pairs with `{COMMAND} round preview {round_.id}`.")]
 
 
@@ -436,16 +434,8 @@ def _round_list(session: Session, asked: Asked, args: argparse.Namespace) -> Blo
     return bk.bullet_sections(f"*Rounds in {term.name}*", [_round_line(r) for r in listed] or ["none yet"])
 
 
-SHAPES = {"event": "topic event", "interview": "informational interviews", "micro": "micro"}
-
-
 def _round_line(round_: Round) -> str:
-    topic = f" on {round_.topic}" if round_.topic else ""
-    if round_.kind == "speed":
-        shape = f"{round_.rotations}×{round_.rotation_minutes} min speed"
-    else:
-        shape = f"{round_.sessions}-session {SHAPES.get(round_.kind, round_.kind)}"
-    return f"*{round_.id}*: {shape}{topic}, {round_.status}" + (f", match on {round_.match_on}" if round_.match_on else "")
+    return f"*{round_.id}*: {describe(round_)}, {round_.status}" + (f", match on {round_.match_on}" if round_.match_on else "")
 
 
 def _round_open(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
@@ -474,9 +464,8 @@ def _round_preview(session: Session, asked: Asked, args: argparse.Namespace) -> 
         session, actor=asked.actor, now=asked.now, settings=asked.settings, round_id=args.round_id, rematch=args.rematch, program=asked.program
     )  # fmt: skip
     round_, summary = preview.round, preview.summary
-    topic = f" on {round_.topic}" if round_.topic else ""
-    kind = {"event": "Topic event", "interview": "Informational interviews"}.get(round_.kind, "Micro-mentoring")
-    out: Blocks = [bk.header(f"Round {round_.id} preview"), bk.section(f"{kind}{topic}, {round_.sessions} session(s). Status: *{round_.status}*.")]
+    described = describe(round_)
+    out: Blocks = [bk.header(f"Round {round_.id} preview"), bk.section(f"{described[:1].upper()}{described[1:]}. Status: *{round_.status}*.")]
     if summary:
         out.append(bk.section(
             f"Matched *{summary.get('matched', 0)} of {summary.get('mentees', 0)}* mentees with {summary.get('mentors', 0)} available mentors "
