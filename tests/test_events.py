@@ -297,7 +297,7 @@ async def test_slack_clicks_and_an_email_reply_fill_an_event_from_one_announceme
             # Preview from Slack: per-topic results.
             _response, url = await h.driver.command("UADMIN001", f"round preview {round_id}")
             preview = json.dumps(await h.responses(url), ensure_ascii=False)
-            assert "SEL: 2 of 2 matched" in preview and "assessment: 0 of 1 matched" in preview and "Topic event, 1 session(s)" in preview
+            assert "SEL: 2 of 2 matched" in preview and "assessment: 0 of 1 matched" in preview and "Topic event on SEL; assessment; family communication. Status" in preview
             assert "*Ana Chen* → *Dee Park* (SEL)" in preview
             assert len(outbox(h.engine, "round.announce")) == 4  # Ana, Ben, Cy on Slack; Dee by email
     finally:
