@@ -46,13 +46,13 @@ class LeaderWatch(threading.Thread):
 
 
 def test_two_servers_under_load_keep_one_leader_and_do_each_action_once(postgres_url: str, tmp_path: Path, scale, record_figure) -> None:
-    rate, seconds = scale.pick(30, 40), scale.pick(6, 60)
+    rate, seconds = scale.pick(30, 40), scale.pick(3, 60)
     people = teachers()
     prepared = prepare_database(postgres_url, tmp_path, people)
     engine = db.create_db_engine(postgres_url)
     now = datetime.now(timezone.utc)
     invite_to_term(engine, term_id=prepared["term_id"], now=now)
-    actions = scale.pick(6, 30)
+    actions = scale.pick(4, 30)
     with session_scope(engine) as session:
         program = repo.get_program(session, name=PROGRAM)
         program.settings = {**(program.settings or {}), "allow_weekends": True, "quiet_hours": ["00:00", "00:00"]}  # send at once
