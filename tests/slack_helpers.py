@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from sqlalchemy.engine import Engine
 
 from bot.importer import import_roster
 from bot.settings import Settings
 from bot.slack.standin import SlackDriver, SlackStandIn
-from bot.web.app import create_app, loopback_socket
+from bot.web.app import create_app
 from storage import db, repo
 from storage.db import session_scope
+from tests.appserver import serve_app
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 PROGRAM = "Slack Program"
@@ -90,21 +90,10 @@ def make_settings(tmp_path: Path, database_url: str, standin: SlackStandIn, **ex
 
 @contextlib.asynccontextmanager
 async def running_app(settings: Settings) -> AsyncIterator[tuple[str, Any]]:
-    sock = loopback_socket()
-    port = sock.getsockname()[1]
+    """The app for `settings` under uvicorn on a loopback port: its base URL and the app."""
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    for _ in range(500):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve_app(app) as url:
+        yield url, app
 
 
 @contextlib.asynccontextmanager
