@@ -46,7 +46,10 @@ def signature(body: str, *, secret: str = SECRET, timestamp: int | None = None) 
 
 
 async def wait_for(check: Callable[[], Any], *, timeout: float = 10.0, what: str = "the condition") -> Any:
-    """Poll `check` (sync) until it returns something truthy."""
+    """Poll `check` (sync) every 10 ms until it returns something truthy.
+
+    Most answers come within a few tens of milliseconds and the Slack tests wait for many of them: with a 50 ms poll
+    each wait ran on about 25 ms after its answer was there (3 s of the 135 commands of the access matrix alone)."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -54,7 +57,7 @@ async def wait_for(check: Callable[[], Any], *, timeout: float = 10.0, what: str
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.01)
 
 
 @dataclass
