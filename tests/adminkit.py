@@ -3,7 +3,6 @@ Slack's OpenID Connect endpoints (authorize, token, userInfo, keys) that answers
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import re
@@ -19,7 +18,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI, Form, Header, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -30,6 +28,7 @@ from bot.rounds import service
 from bot.settings import Settings
 from bot.web.admin import auth
 from bot.web.app import create_app, loopback_socket
+from tests.appserver import serve_app
 from tests.conftest import SHARED_ROSTER
 
 PROGRAM = "District Mentoring"
@@ -47,28 +46,6 @@ def reserve_port() -> tuple[socket.socket, str]:
     """A bound loopback socket and its base URL, so settings can name the address before the app starts."""
     sock = loopback_socket()
     return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
-@contextlib.asynccontextmanager
-async def serve_app(app: FastAPI, sock: socket.socket | None = None) -> AsyncIterator[str]:
-    """Run an ASGI app under uvicorn on a free loopback port (or on `sock`) and yield its base URL."""
-    if sock is None:
-        sock, _base = reserve_port()
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    for _ in range(500):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.02)
-    if task.done():
-        task.result()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 @contextlib.asynccontextmanager

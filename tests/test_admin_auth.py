@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +18,7 @@ from storage import db
 from storage.db import session_scope
 from storage.models import ScheduledAction
 from tests.adminkit import SlackOidcStandIn, admin_settings, csrf_of, query_of, reserve_port, serve_app, serving, session_cookie
+from tests.test_cli import run
 
 
 async def _slack_sign_in(client: httpx.AsyncClient, next_path: str = "/admin") -> httpx.Response:
@@ -171,12 +170,12 @@ async def test_expired_tampered_and_foreign_links_are_refused(tmp_path: Path, sq
     assert home.status_code == 303
 
 
-def test_the_admin_link_command_prints_a_link_the_server_accepts(tmp_path: Path, sqlite_url: str, now: datetime) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADMIN_", "SLACK_", "DATABASE_URL", "DATA_DIR", "PUBLIC_BASE_URL"))}
-    env.update(DATA_DIR=str(tmp_path / "data"), DATABASE_URL=sqlite_url, PUBLIC_BASE_URL="http://127.0.0.1:8123", PROGRAM_NAME="District Mentoring")
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "--now", now.strftime("%Y-%m-%dT%H:%M:%S"), "admin-link", "--minutes", "5"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+def test_the_admin_link_command_prints_a_link_the_server_accepts(tmp_path: Path, sqlite_url: str, now: datetime, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith(("ADMIN_", "SLACK_", "PUBLIC_BASE_URL"))]:
+        monkeypatch.delenv(name)
+    result = run(
+        tmp_path, "--now", now.strftime("%Y-%m-%dT%H:%M:%S"), "admin-link", "--minutes", "5",
+        database_url=sqlite_url, extra_env={"PUBLIC_BASE_URL": "http://127.0.0.1:8123", "PROGRAM_NAME": "District Mentoring"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     url = next(line for line in result.stdout.splitlines() if line.startswith("http"))

@@ -36,8 +36,8 @@ class Ran:
     stderr: str
 
 
-def run(tmp_path: Path, *args: str, database_url: str | None = None, extra_env: dict | None = None) -> Ran:
-    """Run `mentorbot ARGS` in `tmp_path` with DATA_DIR there, as a shell would: same variables, same width."""
+def run(tmp_path: Path, *args: str, database_url: str | None = None, extra_env: dict | None = None, input: str | None = None) -> Ran:  # noqa: A002 (click's name)
+    """Run `mentorbot ARGS` in `tmp_path` with DATA_DIR there, as a shell would: same variables, same width; `input` is what is typed."""
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(tmp_path)
         for name in ("DATABASE_URL", "DATA_DIR", "PROGRAM_NAME"):
@@ -49,7 +49,7 @@ def run(tmp_path: Path, *args: str, database_url: str | None = None, extra_env: 
         for shown in (console, err_console):
             patch.setattr(shown, "width", 200)  # what COLUMNS=200 gives a fresh process's consoles
         # An exception that escapes the command is a traceback the user would see: the test fails with it.
-        result = CliRunner().invoke(app, list(args), prog_name="mentorbot", catch_exceptions=False)
+        result = CliRunner().invoke(app, list(args), input=input, prog_name="mentorbot", catch_exceptions=False)
     ran = Ran(result.exit_code, result.stdout, result.stderr)
     assert "Traceback" not in ran.stdout + ran.stderr, ran.stdout + ran.stderr
     return ran

@@ -116,61 +116,98 @@ def brute_force(people, s: RoundSettings, h: History, group_size: int = 1) -> tu
 
 
 # --- random small instances ---------------------------------------------------------------------
+# Every strategy is built once, here: building one (and Hypothesis validating it) cost more than drawing from it, and
+# `instances` used to build about fifteen per person on every draw. The values drawn are the same as before.
 
-def windows():
-    # Starts cluster near Sunday midnight UTC and early Monday so overlaps (and wrap-arounds) are common.
-    start = st.sampled_from([9990, 10020, 10050, 10065, 0, 15, 30, 45, 60, 90])
-    length = st.sampled_from([15, 20, 30, 45, 60, 90])
+def _weekly(spans: list[tuple[int, int]]) -> tuple[WeeklyWindow, ...]:
+    out = []
+    for s, n in spans:
+        if s + n <= WEEK:
+            out.append(WeeklyWindow(s, s + n))
+        else:
+            out += [WeeklyWindow(s, WEEK), WeeklyWindow(0, s + n - WEEK)]
+    return merge_windows(out)
 
-    def build(spans):
-        out = []
-        for s, n in spans:
-            if s + n <= WEEK:
-                out.append(WeeklyWindow(s, s + n))
-            else:
-                out += [WeeklyWindow(s, WEEK), WeeklyWindow(0, s + n - WEEK)]
-        return merge_windows(out)
 
-    return st.lists(st.tuples(start, length), max_size=2).map(build)
+# Starts cluster near Sunday midnight UTC and early Monday so overlaps (and wrap-arounds) are common.
+WINDOWS = st.lists(
+    st.tuples(st.sampled_from([9990, 10020, 10050, 10065, 0, 15, 30, 45, 60, 90]), st.sampled_from([15, 20, 30, 45, 60, 90])), max_size=2
+).map(_weekly)
+
+
+def _picks(values: list, most: int):
+    return st.lists(st.sampled_from(values), max_size=most)
+
+
+SITE = st.sampled_from([None, "North", "south", "South", " north "])
+PROGRAM = st.sampled_from([None, "EPP", "epp", "Corps"])
+GRADE_BANDS = _picks(BANDS, 2).map(frozenset)
+SUBJECT_SET = _picks(SUBJECTS, 2).map(frozenset)
+STRENGTHS = _picks(TOPICS, 3).map(frozenset)
+NEEDS = _picks(TOPICS, 3).map(tuple)
+TIMEZONE = st.sampled_from(["UTC", "America/Los_Angeles", "Asia/Kolkata"])
+CAPACITY = st.integers(0, 3)
+WEIGHTS = st.dictionaries(st.sampled_from(FACTORS), st.sampled_from([0.0, 0.25, 0.5, 1.0]), max_size=2).map(lambda d: tuple(d.items()))
+POSITION = st.sampled_from(POSITIONS)
+INTEREST_SET = _picks(INTERESTS, 2).map(frozenset)
+RECENT = st.integers(0, 2)
+LOADED = st.booleans()
+TOPIC = st.sampled_from([None, None, "SEL", "assessment"])
+SESSION = st.sampled_from([30, 45])
+CROSS_SITE = st.sampled_from(["prefer", "avoid", "neutral"])
+RELAX = _picks(RELAXABLE, 2).map(frozenset)
+REQUIRE = _picks(ADDABLE, 2).map(frozenset)
+
+
+@lru_cache(maxsize=None)
+def _count(low: int, high: int):
+    return st.integers(low, high)
+
+
+@lru_cache(maxsize=None)
+def _keyed(people: int):
+    """The keys of `people` people, and the strategies that pick among them (one set per head count)."""
+    keys = [f"p{i}@x.example" for i in range(people)]
+    avoid = _picks(keys, 1).map(lambda picked: frozenset(k.upper() for k in picked))
+    past_pairs = st.lists(st.tuples(st.sampled_from(keys), st.sampled_from(keys)), max_size=2).map(frozenset)
+    return keys, avoid, past_pairs
 
 
 @st.composite
 def instances(draw, most_mentors: int = 6, most_mentees: int = 7):
-    n_both = draw(st.integers(0, min(2, most_mentors, most_mentees)))
-    n_mentors = draw(st.integers(0, most_mentors - n_both))
-    n_mentees = draw(st.integers(0, most_mentees - n_both))
+    n_both = draw(_count(0, min(2, most_mentors, most_mentees)))
+    n_mentors = draw(_count(0, most_mentors - n_both))
+    n_mentees = draw(_count(0, most_mentees - n_both))
     roles = ["mentor"] * n_mentors + ["mentee"] * n_mentees + ["both"] * n_both
-    keys = [f"p{i}@x.example" for i in range(len(roles))]
+    keys, avoid, past_pairs = _keyed(len(roles))
     people = []
     for key, role in zip(keys, roles):
         people.append(Participant(
             key=key, name=f"P{key[1]} Test", role=role,
-            site=draw(st.sampled_from([None, "North", "south", "South", " north "])),
-            program=draw(st.sampled_from([None, "EPP", "epp", "Corps"])),
-            grade_bands=frozenset(draw(st.lists(st.sampled_from(BANDS), max_size=2))),
-            subjects=frozenset(draw(st.lists(st.sampled_from(SUBJECTS), max_size=2))),
-            strengths=frozenset(draw(st.lists(st.sampled_from(TOPICS), max_size=3))) if role != "mentee" else frozenset(),
-            needs=tuple(draw(st.lists(st.sampled_from(TOPICS), max_size=3))) if role != "mentor" else (),
-            availability=draw(windows()),
-            timezone=draw(st.sampled_from(["UTC", "America/Los_Angeles", "Asia/Kolkata"])),
-            capacity=draw(st.integers(0, 3)),
-            avoid=frozenset(k.upper() for k in draw(st.lists(st.sampled_from(keys), max_size=1))),
-            weights=tuple(draw(st.dictionaries(st.sampled_from(FACTORS), st.sampled_from([0.0, 0.25, 0.5, 1.0]),
-                                               max_size=2)).items()),
-            position=draw(st.sampled_from(POSITIONS)),
-            interests=frozenset(draw(st.lists(st.sampled_from(INTERESTS), max_size=2))) if role != "mentor" else frozenset(),
+            site=draw(SITE),
+            program=draw(PROGRAM),
+            grade_bands=draw(GRADE_BANDS),
+            subjects=draw(SUBJECT_SET),
+            strengths=draw(STRENGTHS) if role != "mentee" else frozenset(),
+            needs=draw(NEEDS) if role != "mentor" else (),
+            availability=draw(WINDOWS),
+            timezone=draw(TIMEZONE),
+            capacity=draw(CAPACITY),
+            avoid=draw(avoid),
+            weights=draw(WEIGHTS),
+            position=draw(POSITION),
+            interests=draw(INTEREST_SET) if role != "mentor" else frozenset(),
         ))
-    pair_keys = st.tuples(st.sampled_from(keys), st.sampled_from(keys)) if keys else st.nothing()
     history = History(
-        past_pairs=frozenset(draw(st.lists(pair_keys, max_size=2))) if keys else frozenset(),
-        recent_load=tuple((k, draw(st.integers(0, 2))) for k in keys if draw(st.booleans())),
+        past_pairs=draw(past_pairs) if keys else frozenset(),
+        recent_load=tuple((k, draw(RECENT)) for k in keys if draw(LOADED)),
     )
     round_settings = RoundSettings(
-        topic=draw(st.sampled_from([None, None, "SEL", "assessment"])),
-        session_minutes=draw(st.sampled_from([30, 45])),
-        cross_site=draw(st.sampled_from(["prefer", "avoid", "neutral"])),
-        relax=frozenset(draw(st.lists(st.sampled_from(RELAXABLE), max_size=2))),
-        require=frozenset(draw(st.lists(st.sampled_from(ADDABLE), max_size=2))),
+        topic=draw(TOPIC),
+        session_minutes=draw(SESSION),
+        cross_site=draw(CROSS_SITE),
+        relax=draw(RELAX),
+        require=draw(REQUIRE),
     )
     return people, round_settings, history
 
@@ -262,7 +299,7 @@ def test_vectorised_fit_equals_fit_parts_on_every_edge(instance):
 
 
 @SETTINGS
-@given(st.lists(windows(), min_size=2, max_size=5), st.sampled_from([1, 15, 30, 45, 90]))
+@given(st.lists(WINDOWS, min_size=2, max_size=5), st.sampled_from([1, 15, 30, 45, 90]))
 def test_interval_availability_matches_the_bitmask_definition(people_windows, length):
     profiles = [Profile(Participant(key=f"p{i}@x.example", name="P", role="both", availability=w))
                 for i, w in enumerate(people_windows)]
@@ -406,22 +443,21 @@ def brute_group_network(people, s: RoundSettings, h: History, c: SideConstraints
     return best
 
 
-@st.composite
-def side_constraints(draw):
-    sites = st.sampled_from(["North", "south", "Nowhere"])
-    programs = st.sampled_from(["EPP", "Corps"])
-    return SideConstraints(
-        site_minimums=draw(st.dictionaries(sites, st.integers(0, 3), max_size=2)),
-        site_caps=draw(st.dictionaries(sites, st.integers(3, 4), max_size=1)),
-        program_caps=draw(st.dictionaries(programs, st.integers(0, 2), max_size=1)),
-        fairness_floor=draw(st.sampled_from([None, 40, 70, 100])),
-        fairness_by=draw(st.sampled_from(["site", "program"])),
-        time_limit_seconds=20,
-    )
+CONSTRAINT_SITES = st.sampled_from(["North", "south", "Nowhere"])
+CONSTRAINT_PROGRAMS = st.sampled_from(["EPP", "Corps"])
+SIDE_CONSTRAINTS = st.builds(
+    SideConstraints,
+    site_minimums=st.dictionaries(CONSTRAINT_SITES, st.integers(0, 3), max_size=2),
+    site_caps=st.dictionaries(CONSTRAINT_SITES, st.integers(3, 4), max_size=1),
+    program_caps=st.dictionaries(CONSTRAINT_PROGRAMS, st.integers(0, 2), max_size=1),
+    fairness_floor=st.sampled_from([None, 40, 70, 100]),
+    fairness_by=st.sampled_from(["site", "program"]),
+    time_limit_seconds=st.just(20),
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(instances(most_mentors=3, most_mentees=5), side_constraints(), st.booleans(), st.booleans())
+@given(instances(most_mentors=3, most_mentees=5), SIDE_CONSTRAINTS, st.booleans(), st.booleans())
 def test_side_constraints_reach_the_brute_force_optimum(instance, c, open_rules, binding_floor):
     people, s, h = instance
     if open_rules:  # many eligible pairs, so quotas, caps and the floor have choices to make
@@ -459,7 +495,7 @@ def _result_key(result, people, c: SideConstraints) -> tuple[int, int, int]:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(instances(most_mentors=3, most_mentees=5), side_constraints(), st.integers(1, 3), st.booleans(), st.booleans())
+@given(instances(most_mentors=3, most_mentees=5), SIDE_CONSTRAINTS, st.integers(1, 3), st.booleans(), st.booleans())
 def test_group_side_constraints_keep_group_capacity_and_reach_the_brute_force_optimum(instance, c, k, timed, binding_floor):
     people, s, h = instance
     # Open rules, so that groups fill and the quotas have choices to make; with `timed` the

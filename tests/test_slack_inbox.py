@@ -110,7 +110,10 @@ async def test_a_dm_is_kept_acknowledged_handled_and_its_text_not_kept(tmp_path:
 
 
 async def test_a_request_acknowledged_by_a_process_that_stopped_is_handled_by_the_next_sweep_once(tmp_path: Path, database_url: str) -> None:
-    async with slack_harness(tmp_path, database_url) as h:
+    # The sweep here is the test's own call. With the scheduler on, its inbox job runs once at start-up, and on a
+    # loaded machine that run could query after the rows below were kept and take them first (then the call below
+    # finds nothing). test_the_scheduler_sweep_hands_over_kept_requests proves the scheduler calls this same sweep.
+    async with slack_harness(tmp_path, database_url, scheduler_enabled=False) as h:
         channel = h.app.state.slack
         _open_term(h.engine)
         # Two requests acknowledged by an instance that stopped before handling them: kept, never taken.
@@ -210,7 +213,8 @@ def test_serve_acks_in_the_web_process_and_works_in_a_lower_priority_handler_tha
 
 
 async def test_a_request_whose_handler_stopped_after_replying_is_finished_without_replying_again(tmp_path: Path, database_url: str, monkeypatch) -> None:
-    async with slack_harness(tmp_path, database_url) as h:
+    # No scheduler, as above: the sweep that takes the row over must be the test's own call, not a late start-up run.
+    async with slack_harness(tmp_path, database_url, scheduler_enabled=False) as h:
         channel = h.app.state.slack
         # The first handler sends its answer, then its process stops before it can mark the request done.
         finish, stopped = inbox.finish, []

@@ -9,15 +9,15 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from bot.importer import import_roster
 from bot.rounds import schedule, service
 from bot.rounds.guides import guide_link_key
 from bot.settings import Settings
-from bot.web.app import create_app, loopback_socket
+from bot.web.app import create_app
 from storage import db, repo
 from storage.db import session_scope
+from tests.appserver import serve_app
 from tests.conftest import SHARED_ROSTER
 from tests.test_storage import HEAD
 
@@ -25,21 +25,9 @@ from tests.test_storage import HEAD
 @contextlib.asynccontextmanager
 async def serving(settings: Settings, clock=None) -> AsyncIterator[str]:
     """Run the app under uvicorn on a free loopback port and yield its base URL."""
-    sock = loopback_socket()
-    port = sock.getsockname()[1]
     app = create_app(settings, clock=clock) if clock else create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve_app(app) as base:
+        yield base
 
 
 def _settings(tmp_path: Path, database_url: str, **extra) -> Settings:

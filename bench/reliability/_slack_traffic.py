@@ -256,6 +256,11 @@ class Server:
 
 def start_server(database_url: str, standin: StandInProcess, folder: Path, name: str, **env_extra: str) -> Server:
     """Start `mentorbot serve` on a free loopback port with Slack pointed at the stand-in; waits until healthy."""
+    return wait_until_healthy(launch_server(database_url, standin, folder, name, **env_extra))
+
+
+def launch_server(database_url: str, standin: StandInProcess, folder: Path, name: str, **env_extra: str) -> Server:
+    """Start `mentorbot serve` as `start_server` does, without waiting for it (to start several at once)."""
     port = free_port()
     data_dir = folder / name
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -270,7 +275,12 @@ def start_server(database_url: str, standin: StandInProcess, folder: Path, name:
     })  # fmt: skip
     log = data_dir / "serve.log"
     process = subprocess.Popen([MENTORBOT, "serve"], env=env, cwd=data_dir, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    server = Server(process, f"http://127.0.0.1:{port}", log)
+    return Server(process, f"http://127.0.0.1:{port}", log)
+
+
+def wait_until_healthy(server: Server) -> Server:
+    """Wait until a launched server answers /health; stop it and raise if it exits or never does."""
+    process, log = server.process, server.log
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

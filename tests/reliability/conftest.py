@@ -32,7 +32,7 @@ class Scale:
         return full if self.full else quick
 
 
-hypothesis_settings.register_profile("reliability-quick", max_examples=200, deadline=None)
+hypothesis_settings.register_profile("reliability-quick", max_examples=50, deadline=None)
 hypothesis_settings.register_profile("reliability-full", max_examples=10_000, deadline=None)
 
 
@@ -44,7 +44,7 @@ def scale() -> Scale:
 
 @pytest.fixture
 def fuzz_profile() -> str:
-    """The hypothesis profile name for fuzzing at this scale (200 examples quick, 10,000 full)."""
+    """The hypothesis profile name for fuzzing at this scale (50 examples quick, 10,000 full)."""
     return "reliability-full" if FULL else "reliability-quick"
 
 

@@ -59,7 +59,7 @@ async def test_an_smtp_server_faulting_30_percent_of_the_time_gets_every_message
     """421/451 answers and cut connections at random: every message arrives in the end, none twice (by Message-ID)."""
     engine = db.create_db_engine(database_url)
     db.upgrade(engine)
-    total = scale.pick(120, 2500)
+    total = scale.pick(40, 2500)
     _queue(engine, now, count=total, channel="email")
     handler = RandomFaultHandler(rate=FAULT_RATE, seed=7)
     server, port = await smtp_server(handler)

@@ -1,6 +1,6 @@
 """Forged requests change nothing: Slack signatures, the email webhook's signatures, and reply tokens.
 
-Each test sends many forgeries (200 quick, 1,000 full) into the app over real HTTP on both backends, then
+Each test sends many forgeries (50 quick, 1,000 full) into the app over real HTTP on both backends, then
 checks that every one was refused and that nothing moved: no row in any table, no call to the Slack stand-in.
 A properly signed request at the end proves the same setup does have an effect when it should.
 """
@@ -88,7 +88,7 @@ def forged_slack_headers(kind: str, body: bytes, other: bytes, rng: random.Rando
 
 
 async def test_forged_slack_requests_get_401_and_change_nothing(tmp_path: Path, database_url: str, scale, record_figure) -> None:
-    count = scale.pick(200, 1000)
+    count = scale.pick(50, 1000)
     rng = random.Random(20261123)
     async with slack_harness(tmp_path, database_url) as h:
         _term_id, context = _open_term(h.engine)
@@ -153,7 +153,7 @@ def _email_settings() -> dict[str, object]:
 
 
 async def test_forged_email_webhook_posts_are_refused_and_change_nothing(tmp_path: Path, database_url: str, scale, record_figure) -> None:
-    count = scale.pick(200, 1000)
+    count = scale.pick(50, 1000)
     rng = random.Random(7)
     now = datetime.now(timezone.utc)
     async with slack_harness(tmp_path, database_url, **_email_settings()) as h:
@@ -207,7 +207,7 @@ async def test_forged_email_webhook_posts_are_refused_and_change_nothing(tmp_pat
 async def test_forged_expired_or_someone_elses_reply_tokens_change_nothing_and_are_logged(
     tmp_path: Path, database_url: str, scale, record_figure, caplog: pytest.LogCaptureFixture
 ) -> None:
-    count = scale.pick(200, 1000)
+    count = scale.pick(50, 1000)
     rng = random.Random(11)
     now = datetime.now(timezone.utc)
     caplog.set_level(logging.WARNING, logger="bot.email.inbound")
@@ -275,7 +275,7 @@ async def test_forged_from_with_a_real_in_reply_to_changes_nothing(tmp_path: Pat
     from bot import notify
     from tests.slack_helpers import ROSTER
 
-    count = scale.pick(200, 1000)
+    count = scale.pick(50, 1000)
     rng = random.Random(23)
     now = datetime.now(timezone.utc)
     # Pat, the principal, and Dee, a mentee, have no Slack: everything reaches them by email.

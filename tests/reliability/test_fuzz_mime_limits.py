@@ -66,7 +66,7 @@ def _read(raw: bytes) -> InboundMail | str:
 
 
 # A quick pass in the default run; `./dev reliability` tries 3,000 structures.
-@settings(max_examples=3000 if FULL else 120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=3000 if FULL else 40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(tree=_tree(), junk=st.binary(max_size=40), fold=st.booleans())
 # Found by this fuzzer: a multipart whose boundary is opened and never given a part made the standard library's
 # get_body raise AttributeError (a 500 the provider would retry).

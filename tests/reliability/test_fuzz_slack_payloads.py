@@ -305,7 +305,7 @@ async def test_forged_slack_payloads_change_nothing_but_the_clickers_own_answers
 
     On PostgreSQL, the stricter store. Each example waits until the work its request started has finished.
     """
-    count = scale.pick(150, 10_000)
+    count = scale.pick(50, 10_000)
     async with slack_harness(tmp_path, postgres_url) as h:
         world = _setup_on(h.engine, tmp_path)
         with session_scope(h.engine) as session:

@@ -15,14 +15,13 @@ import random
 import signal
 import sys
 import time
-import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -34,7 +33,6 @@ from bot.slack.sender import METADATA_EVENT
 from storage import db
 from storage.db import session_scope
 from storage.models import OutboxMessage, Person, Round
-from tests.conftest import POSTGRES_URL
 from tests.emailkit import RecordingHandler, smtp_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,23 +112,13 @@ async def _kill_during(process: asyncio.subprocess.Process, phase: str, handler:
     return seen
 
 
-def _fresh_database(backend: str, folder: Path, admin: Engine | None) -> tuple[str, str | None]:
-    if backend == "sqlite":
-        return f"sqlite:///{(folder / 'mentorbot.db').as_posix()}", None
-    schema = f"mb_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'create schema "{schema}"'))
-    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", schema
-
-
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 async def test_kill_9_while_publishing_leaves_everyone_exactly_one_pairing_notice_per_channel(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path, scale, record_figure
+    backend: str, migrated_database: Callable[[str], str], tmp_path: Path, scale, record_figure
 ) -> None:
     """SIGKILL the publishing process at random moments; after the restart each person has one notice per channel."""
-    admin = request.getfixturevalue("postgres_admin") if backend == "postgres" else None
     # Quick: three trials in all (publishing and the sweep on SQLite, delivery on PostgreSQL); full: ten a backend.
-    trials, people = scale.pick(2 if backend == "sqlite" else 1, 10), scale.pick(40, 500)
+    trials, people = scale.pick(2 if backend == "sqlite" else 1, 10), scale.pick(20, 500)
     first_phase = 0 if backend == "sqlite" else 2
     rng = random.Random(2027)
     landed: Counter[str] = Counter()
@@ -139,10 +127,9 @@ async def test_kill_9_while_publishing_leaves_everyone_exactly_one_pairing_notic
     for trial in range(trials):
         folder = tmp_path / f"trial{trial}"
         folder.mkdir()
-        database_url, schema = _fresh_database(backend, folder, admin)
+        database_url = migrated_database(backend)  # a fresh database for each trial
         engine = db.create_db_engine(database_url)
         try:
-            db.upgrade(engine)
             round_id = _matched_round(engine, folder, people)
             with session_scope(engine) as session:
                 persons = list(session.exec(select(Person)))
@@ -182,9 +169,6 @@ async def test_kill_9_while_publishing_leaves_everyone_exactly_one_pairing_notic
             never_arrived += sum(1 for email in unconfirmed if emails[email] == 0)
         finally:
             engine.dispose()
-            if schema is not None:
-                with admin.connect() as connection:
-                    connection.execute(sa.text(f'drop schema "{schema}" cascade'))
     seconds = time.monotonic() - started
     record_figure(
         "Crashes while publishing", tried=f"kill -9 at a random moment while a round publishes to {people} people ({backend})",

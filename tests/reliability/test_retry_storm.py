@@ -13,9 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,6 @@ from bot.doubles.slack import event_callback, find_element, message_im, slash_co
 from bot.rounds import service
 from storage.db import session_scope
 from storage.models import OutboxMessage
-from tests.conftest import POSTGRES_URL
 from tests.slack_helpers import ADMIN, PROGRAM, Harness, slack_harness, wait_for
 
 RETRY_REASONS = ("http_timeout", "http_error", "too_many_requests")
@@ -151,24 +149,13 @@ async def play(tmp_path: Path, database_url: str, *, people_count: int, rounds: 
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def two_databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """Two fresh, empty databases of one backend: one for the single deliveries, one for the storm."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/once.db", f"sqlite:///{tmp_path}/storm.db"
-        return
-    admin = request.getfixturevalue("postgres_admin")
-    schemas = [f"mb_{uuid.uuid4().hex[:12]}" for _ in range(2)]
-    with admin.connect() as connection:
-        for schema in schemas:
-            connection.execute(sa.text(f'create schema "{schema}"'))
-    yield tuple(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}" for schema in schemas)
-    with admin.connect() as connection:
-        for schema in schemas:
-            connection.execute(sa.text(f'drop schema "{schema}" cascade'))
+def two_databases(request: pytest.FixtureRequest, migrated_database: Callable[[str], str]) -> tuple[str, str]:
+    """Two fresh databases of one backend, migrated to head: one for the single deliveries, one for the storm."""
+    return migrated_database(request.param), migrated_database(request.param)
 
 
 async def test_every_delivery_four_times_has_the_effects_of_one(tmp_path: Path, two_databases: tuple[str, str], scale, record_figure) -> None:
-    people, rounds = scale.pick(6, 30), scale.pick(2, 10)
+    people, rounds = scale.pick(4, 30), scale.pick(1, 10)
     once_url, storm_url = two_databases
     once, once_statuses = await play(tmp_path / "once", once_url, people_count=people, rounds=rounds, times=1)
     storm, storm_statuses = await play(tmp_path / "storm", storm_url, people_count=people, rounds=rounds, times=4)

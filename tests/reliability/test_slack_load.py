@@ -1,6 +1,6 @@
 """Slack load against a real `mentorbot serve` on PostgreSQL: every request is answered 200 and acknowledged in time.
 
-The quick run sends 30 requests a second for 5 seconds, the full run for 60 seconds;
+The quick run sends 30 requests a second for 2 seconds, the full run for 60 seconds;
 `bench/reliability/slack_load.py` is the measurement at 200 a second for 60 seconds whose p50 and p99 go in
 docs/RELIABILITY.md.
 """
@@ -32,7 +32,7 @@ def dm_answers(report: dict) -> int:
 
 
 def test_mixed_slack_traffic_is_all_acknowledged_and_answered_once(postgres_url: str, tmp_path: Path, scale, record_figure) -> None:
-    rate, seconds = scale.pick(30, 30), scale.pick(5, 60)
+    rate, seconds = scale.pick(30, 30), scale.pick(2, 60)
     people = teachers()
     prepared = prepare_database(postgres_url, tmp_path, people)
     with StandInProcess(people) as standin:

@@ -16,7 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bench.reliability._slack_traffic import PROGRAM, StandInProcess, mixed_requests, prepare_database, run_load, start_server, teachers
+from bench.reliability._slack_traffic import PROGRAM, StandInProcess, launch_server, mixed_requests, prepare_database, run_load, teachers, wait_until_healthy
 from bot.notify import invite_to_term
 from bot.rounds.leader import Leadership
 from storage import db, repo
@@ -46,13 +46,13 @@ class LeaderWatch(threading.Thread):
 
 
 def test_two_servers_under_load_keep_one_leader_and_do_each_action_once(postgres_url: str, tmp_path: Path, scale, record_figure) -> None:
-    rate, seconds = scale.pick(30, 40), scale.pick(6, 60)
-    people = teachers()
+    rate, seconds = scale.pick(30, 40), scale.pick(3, 60)
+    people = teachers(scale.pick(20, 60))  # each reminder DMs everyone unanswered, paced as Slack asks: fewer people, a shorter wait
     prepared = prepare_database(postgres_url, tmp_path, people)
     engine = db.create_db_engine(postgres_url)
     now = datetime.now(timezone.utc)
     invite_to_term(engine, term_id=prepared["term_id"], now=now)
-    actions = scale.pick(6, 30)
+    actions = scale.pick(4, 30)
     with session_scope(engine) as session:
         program = repo.get_program(session, name=PROGRAM)
         program.settings = {**(program.settings or {}), "allow_weekends": True, "quiet_hours": ["00:00", "00:00"]}  # send at once
@@ -63,7 +63,15 @@ def test_two_servers_under_load_keep_one_leader_and_do_each_action_once(postgres
             )  # fmt: skip
     key = Leadership(engine).key
     with StandInProcess(people) as standin:
-        servers = [start_server(postgres_url, standin, tmp_path, name, SWEEP_SECONDS="1", LEADER_SECONDS="1") for name in ("first", "second")]
+        # Both start at once, as two instances of a deployment do.
+        servers = [launch_server(postgres_url, standin, tmp_path, name, SWEEP_SECONDS="1", LEADER_SECONDS="1") for name in ("first", "second")]
+        try:
+            for server in servers:
+                wait_until_healthy(server)
+        except BaseException:
+            for server in servers:
+                server.stop()
+            raise
         watch = LeaderWatch(servers, engine, key)
         watch.start()
         try:
