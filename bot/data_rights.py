@@ -325,7 +325,7 @@ def erase(
     delete(HeldReply, HeldReply.person_id == person_id, label="replies held for admins")
     delete(OutboxMessage, OutboxMessage.person_id == person_id, col(OutboxMessage.status).in_(UNSENT), label="unsent messages")
     if person.slack_user_id:  # kept Slack requests and their receipts carry the Slack ID (and, until handled, what was typed)
-        delete(SlackDelivery, SlackDelivery.slack_user_id == person.slack_user_id, label="Slack requests kept")
+        counts["Slack requests kept"] += _empty_slack_requests(session, slack_user_id=person.slack_user_id, now=now)
     free_text = [a.id for a in session.exec(select(SurveyAnswer).where(SurveyAnswer.person_id == person_id)) if not _numeric(a.value)]
     if free_text:
         delete(SurveyAnswer, col(SurveyAnswer.id).in_(free_text), label="free-text survey answers")
@@ -367,6 +367,23 @@ def erase(
     result = ErasureResult(person_id, request_id=request.id, counts={k: v for k, v in counts.items() if v})
     _tell_admins(session, result=result, by="the person themselves" if own_request else requested_by, admin_slack_ids=admin_slack_ids, now=now)
     return result
+
+
+def _empty_slack_requests(session: Session, *, slack_user_id: str, now: datetime) -> int:
+    """Strip a person's kept Slack requests of their Slack ID and what they typed; returns how many.
+
+    The rows stay, emptied, rather than being deleted: the request that asked for the erasure is among them and is
+    still being handled, and a deleted newest row lets SQLite give its id to the next request, which that handler
+    would then mark done unhandled. Requests not yet taken are closed, as there is nobody left to answer.
+    """
+    rows = list(session.exec(select(SlackDelivery).where(SlackDelivery.slack_user_id == slack_user_id)))
+    for row in rows:
+        row.slack_user_id, row.body = None, ""
+        if row.delivery_key:
+            row.delivery_key = row.delivery_key.replace(slack_user_id, "erased")
+        if row.status == "new":
+            row.status, row.done_at = "done", now
+    return len(rows)
 
 
 def _numeric(value: Any) -> bool:

@@ -22,7 +22,9 @@ from bot.outbox import deliver_due, enqueue
 from bot.settings import Settings
 from storage import db, repo
 from storage.db import session_scope
-from storage.models import CheckIn, DataRequest, DialogState, OutboxMessage, Pairing, Person, Program, Round, RoundSignup, ScheduledAction, SurveyAnswer
+from storage.models import (
+    CheckIn, DataRequest, DialogState, OutboxMessage, Pairing, Person, Program, Round, RoundSignup, ScheduledAction, SlackDelivery, SurveyAnswer,
+)  # fmt: skip
 from tests.adminkit import PROGRAM, ZONE, seed_engagement, seed_program
 from tests.conftest import SHARED_ROSTER
 from tests.emailkit import RecordingHandler, smtp_server
@@ -82,7 +84,7 @@ def mentions(engine: Engine, needles: list[str]) -> list[tuple[str, str, str]]:
                     if value is None:
                         continue
                     text = value.lower()
-                    decoded = json.loads(value).__repr__().lower() if text[:1] in "[{\"" else text
+                    decoded = json.loads(value).__repr__().lower() if text[:1] and text[:1] in "[{\"" else text
                     if any(n in text or n in decoded for n in lowered):
                         found.append((table, column, value[:120]))
     return sorted(found)  # rows come back in storage order, which a rolled-back update may change
@@ -228,6 +230,28 @@ def test_a_second_erasure_is_a_friendly_no_op(engine: Engine, now: datetime) -> 
     assert not first.already_erased and second.already_erased
     assert "erased already" in second.message()
     assert len(requests) == 1
+
+
+def test_erasure_empties_the_persons_kept_slack_requests_and_deletes_none(engine: Engine, now: datetime) -> None:
+    _round_id, person_id = seeded(engine, now)
+    with session_scope(engine) as session:
+        slack_id = session.get(Person, person_id).slack_user_id
+        # The click that asks for the erasure is being handled; an older DM still waits; someone else's is done.
+        session.add(SlackDelivery(delivery_key=f"action:{slack_id}:1766.01", kind="action", slack_user_id=slack_id, body="{...delete my data...}", status="taken", received_at=now))
+        session.add(SlackDelivery(delivery_key="Ev0WAITING", kind="event", slack_user_id=slack_id, body='{"text": "my room is 214"}', status="new", received_at=now))
+        session.add(SlackDelivery(delivery_key="Ev0OTHER", kind="event", slack_user_id="UOTHER0001", body="", status="done", received_at=now))
+    with session_scope(engine) as session:
+        before = {row.id for row in session.exec(select(SlackDelivery))}
+        data_rights.erase(session, person_id=person_id, requested_by=slack_id, channel="slack", now=now)
+    with session_scope(engine) as session:
+        rows = {row.id: row for row in session.exec(select(SlackDelivery))}
+    # Nothing deleted: a deleted newest row would hand its id to the next request (SQLite), which the erasure's own
+    # handler would then mark done unhandled.
+    assert set(rows) == before
+    mine = [row for row in rows.values() if row.delivery_key != "Ev0OTHER"]
+    assert all(row.slack_user_id is None and row.body == "" and slack_id not in (row.delivery_key or "") for row in mine)
+    assert sorted(row.status for row in mine) == ["done", "taken"]  # the waiting one closed; the one in hand left to finish
+    assert not mentions(engine, [slack_id])
 
 
 def test_names_that_merely_look_alike_are_left_alone(engine: Engine, now: datetime) -> None:
