@@ -371,6 +371,8 @@ async def test_a_round_in_review_is_cancelled_from_its_page_and_nobody_is_told(t
         twice = await client.post(f"/admin/rounds/{round_id}/cancel", data={"csrf_token": csrf, "confirm": "yes"})
     assert f'action="/admin/rounds/{round_id}/cancel"' in before.text and 'name="confirm" value="yes" required' in before.text
     assert unconfirmed.status_code == 303 and "Nothing was cancelled" in kept.text and "Publish 10 pairs" in kept.text
+    # The cancel box sits in the page, once, never inside its <title>.
+    assert re.search(r"<title>Round \d+ · [^<]*</title>", kept.text) and kept.text.count("Cancel this round") == 1
     assert cancelled.status_code == 303 and "10 proposed pairs and " in after.text and "nobody was told of a pair" in after.text
     assert "by Admin (sign-in link)" in after.text and f'action="/admin/rounds/{round_id}/cancel"' not in after.text
     assert twice.status_code == 409 and "was cancelled already" in twice.text
