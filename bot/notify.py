@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.dialogs import Event, context_key, current_state_in
@@ -21,7 +20,7 @@ from bot.outbox import enqueue
 from bot.programs.pools import pool_member_ids
 from bot.rounds.lifecycle import check_term_accepts_rounds
 from storage import repo
-from storage.db import in_transaction, session_scope
+from storage.db import in_transaction
 from storage.models import Enrollment, OutboxMessage, Person, Term
 
 

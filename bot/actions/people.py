@@ -9,7 +9,6 @@ from sqlmodel import Session
 
 from bot import data_rights
 from bot.actions.access import Actor, authorize
-from bot.errors import NotFound
 from bot.settings import Settings
 from storage.models import DataRequest, Person
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot import dialogs
@@ -19,7 +18,7 @@ from bot.email.replies import Asked
 from bot.flows import FlowContext, get_flow, start
 from bot.flows.engine import questions_for
 from bot.flows.model import Choice, Flow, Question
-from storage.db import in_transaction, session_scope
+from storage.db import in_transaction
 
 # Words people may put before a colon to answer a question by name ("Availability: Tue 3-4pm").
 LABELS: dict[str, tuple[str, ...]] = {

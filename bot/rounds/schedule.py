@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import notices
-from bot.dialogs import context_key, current_state_in
+from bot.dialogs import context_key
 from bot.guides import GuideContext, Mentee, Mentor
 from bot.matching import History, RoundSettings, WeeklyWindow, match_round, speed_schedule
 from bot.notify import prompt_flow, remind_unanswered, send_notice
@@ -32,7 +32,7 @@ from bot.rounds.participants import history_from, round_settings_for, to_partici
 from bot.settings import Settings
 from storage import repo
 from storage.db import in_transaction, session_scope
-from storage.models import CheckIn, Enrollment, OutboxMessage, Pairing, Person, PlannedSession, Program, Round, ScheduledAction, Term
+from storage.models import CheckIn, OutboxMessage, Pairing, Person, PlannedSession, Program, Round, ScheduledAction, Term
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.matching import MatchResult, SideConstraints, match_round, solve_with_side_constraints
@@ -23,7 +22,7 @@ from bot.rounds.events import match_signups_in, merged_result
 from bot.rounds.moves import move_round, move_round_in, step_round  # noqa: F401  (callers read the moves here too)
 from bot.rounds.participants import ProgramRules, history_from, round_settings, to_participant
 from storage import repo
-from storage.db import in_transaction, session_scope
+from storage.db import in_transaction
 from storage.models import Enrollment, Person, Program, Round, Term
 
 logger = logging.getLogger(__name__)
