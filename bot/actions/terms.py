@@ -164,7 +164,8 @@ def term_status(session: Session, *, actor: Actor, settings: Settings, program: 
 
 def _program_name(session: Session, *, actor: Actor, operation: str, requested: str | None, settings: Settings) -> str:
     """The name of the program an operation acts on, once the actor may; opening a term may create the program."""
+    if operation != "term.open":
+        return program_for(session, actor=actor, operation=operation, requested=requested, default=settings.program_name).name
     name = program_name_for(session, requested=requested, default=settings.program_name)
-    program = repo.find_program(session, name=name) if operation == "term.open" else repo.get_program(session, name=name)
-    authorize(actor, operation, program)
+    authorize(actor, operation, repo.find_program(session, name=name))
     return name
