@@ -7,13 +7,15 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from bot.actions.rounds import PoolView
+from bot.actions.rounds import PoolView, lead_of
 from bot.actions.terms import TermStatus
 from bot.importer import ImportReport
 from bot.rounds.kinds import describe
 from bot.rounds.events import EVENT_KINDS, topic_lines
+from bot.report_match import SHOWN_PAIRS, grouped_by_reasons, print_lead, print_unmatched_by_cause
 from bot.rounds.service import EnrollmentCounts, PairView
 from storage.models import OutboxMessage, Round, ScheduledAction
 
@@ -55,17 +57,27 @@ def print_rounds(console: Console, term_name: str, rounds: Sequence[Round]) -> N
     console.print(table)
 
 
-def print_round(console: Console, round_: Round, pairs: Sequence[PairView]) -> None:
-    """A round as `round show`, `round match` and `round preview` give it: pairs and reasons, the unmatched, and, for
-    topic events and interviews, each topic's result and which topic each pair is about."""
-    print_match(console, round_, pairs)
-    if round_.kind not in EVENT_KINDS or not round_.match_summary:
-        return
-    for line in topic_lines(round_.match_summary):
-        console.print(f"  {line}", highlight=False)
-    for pair in pairs:
-        if pair.topic:
-            console.print(f"  {pair.mentor_name} -> {pair.mentee_name}: {pair.topic}", highlight=False)
+def print_round(console: Console, round_: Round, pairs: Sequence[PairView], *, show_all: bool = False, closing: bool = True) -> None:
+    """A round as `round show`, `round match` and `round preview` give it: the lead paragraph, pairs and reasons, the
+    unmatched, and, for topic events and interviews, each topic's result and which topic each pair is about; then
+    (with `closing`) the lead paragraph again, so it is the last thing on the screen."""
+    print_match(console, round_, pairs, show_all=show_all)
+    if round_.kind in EVENT_KINDS and round_.match_summary:
+        for line in topic_lines(round_.match_summary):
+            console.print(f"  {escape(line)}", highlight=False)
+        topical = [pair for pair in pairs if pair.topic]
+        for pair in topical if show_all else topical[:SHOWN_PAIRS]:
+            console.print(f"  {escape(pair.mentor_name)} -> {escape(pair.mentee_name)}: {escape(pair.topic)}", highlight=False)
+        if not show_all and len(topical) > SHOWN_PAIRS:
+            console.print(f"  ({SHOWN_PAIRS} of {len(topical)} shown; --all prints every one)", highlight=False)
+    if closing:
+        print_round_lead(console, round_)
+
+
+def print_round_lead(console: Console, round_: Round) -> None:
+    """The lead paragraph of the round's last match, if it has one."""
+    lead = lead_of(round_.match_summary)
+    print_lead(console, lead.paragraph("mentorbot") if lead is not None else None)
 
 
 def _n(count: int, word: str) -> str:
@@ -118,32 +130,49 @@ def print_term_status(console: Console, status: TermStatus) -> None:
 def _pairs_table(rows: Sequence[tuple[str, str, float, Sequence[str]]]) -> Table:
     table = Table("mentor", "mentee", "fit", "why", show_lines=True)
     for mentor, mentee, score, reasons in rows:
-        table.add_row(mentor, mentee, f"{score:.0f}", "\n".join(reasons))
+        table.add_row(escape(mentor), escape(mentee), f"{score:.0f}", escape("\n".join(reasons)))
     return table
 
 
-def print_match(console: Console, round_: Round, pairs: Sequence[PairView]) -> None:
-    """The round's proposed or published pairs with reasons, then the unmatched with why."""
+def print_match(console: Console, round_: Round, pairs: Sequence[PairView], *, show_all: bool = False) -> None:
+    """The lead paragraph, the round's proposed or published pairs with reasons (20 unless `show_all`), then the
+    unmatched: grouped by cause with a few names each, or every one with why when `show_all`."""
     summary = round_.match_summary or {}
-    console.print(f"[bold]Round {round_.id}[/bold]: {describe(round_)}, {round_.status}")
+    console.print(f"[bold]Round {round_.id}[/bold]: {escape(describe(round_))}, {round_.status}", highlight=False)
     if not summary:
         console.print("Not matched yet.")
         return
-    console.print(
-        f"Matched {summary['matched']} of {summary['mentees']} mentees with {summary['mentors']} available mentors "
-        f"(total fit {summary['total_score']:.0f}, solved in {summary['solve_seconds'] * 1000:.0f} ms)."
-    )
-    console.print(_pairs_table([(p.mentor_name, p.mentee_name, p.score, p.reasons) for p in pairs]))
-    _print_unmatched(console, [(u["name"], u["reasons"]) for u in summary.get("unmatched", [])])
+    lead = lead_of(summary)
+    solved = f"total fit {summary['total_score']:.0f}, solved in {summary['solve_seconds'] * 1000:.0f} ms"
+    if lead is not None:
+        print_lead(console, lead.paragraph("mentorbot"))
+        console.print(f"({solved}.)", highlight=False)
+    else:
+        console.print(
+            f"Matched {summary['matched']} of {summary['mentees']} mentees with {summary['mentors']} available mentors ({solved}).",
+            highlight=False,
+        )
+    shown = pairs if show_all else pairs[:SHOWN_PAIRS]
+    if shown:
+        console.print(_pairs_table([(p.mentor_name, p.mentee_name, p.score, p.reasons) for p in shown]))
+    if len(shown) < len(pairs):
+        console.print(f"({len(shown)} of {len(pairs)} pairs shown; --all prints every one)", highlight=False)
+    unmatched = summary.get("unmatched", [])
+    if not unmatched:
+        console.print("[green]Every mentee has a mentor.[/green]")
+    elif show_all:
+        _print_unmatched(console, [(u["name"], u["reasons"]) for u in unmatched])
+    elif lead is not None and lead.groups:
+        name_of = {u["email"]: u["name"] for u in unmatched}
+        print_unmatched_by_cause(console, [(g.cause, [name_of.get(k, k) for k in g.keys]) for g in lead.groups])
+    else:
+        print_unmatched_by_cause(console, grouped_by_reasons([(u["name"], u["reasons"]) for u in unmatched]))
 
 
 def _print_unmatched(console: Console, unmatched: Sequence[tuple[str, Sequence[str]]]) -> None:
-    if not unmatched:
-        console.print("[green]Every mentee has a mentor.[/green]")
-        return
     table = Table("unmatched mentee", "why", title="Unmatched", show_lines=True)
     for name, reasons in unmatched:
-        table.add_row(name, "\n".join(reasons))
+        table.add_row(escape(name), escape("\n".join(reasons)))
     console.print(table)
 
 

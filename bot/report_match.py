@@ -5,11 +5,45 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-# Big rosters would print for minutes; beyond these the CSV holds the rest.
-MAX_PAIR_ROWS = 200
+# Without --all a result shows this many pairs (and groups); the lead paragraph and the unmatched by cause say the rest.
+SHOWN_PAIRS = 20
+# A cause names this many of its mentees, then "and N more".
+NAMES_PER_CAUSE = 4
 MAX_UNMATCHED_ROWS = 100
+
+
+def names_and_more(names: Sequence[str], shown: int = NAMES_PER_CAUSE) -> str:
+    """The first few names, then how many more: "Ana Usman, Ben Morales and 12 more"."""
+    if len(names) <= shown:
+        return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + (names[-1] if names else "")
+    return f"{', '.join(names[:shown])} and {len(names) - shown} more"
+
+
+def print_lead(console: Console, paragraph: str | None) -> None:
+    """The lead paragraph of a result, as plain text (names and topics in it are people's own words)."""
+    if paragraph:
+        console.print(escape(paragraph), highlight=False)
+
+
+def print_unmatched_by_cause(console: Console, groups: Sequence[tuple[str, Sequence[str]]]) -> None:
+    """The unmatched grouped by cause: each cause with its count and a few names."""
+    table = Table("unmatched", "cause", "who", title="Unmatched, by cause", show_lines=True)
+    for column in table.columns:
+        column.overflow = "fold"
+    for cause, names in groups:
+        table.add_row(str(len(names)), escape(cause), escape(names_and_more(list(names))))
+    console.print(table)
+
+
+def grouped_by_reasons(unmatched: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[str, list[str]]]:
+    """Unmatched (name, reasons) grouped by identical reasons, biggest group first (for results without a lead)."""
+    groups: dict[str, list[str]] = {}
+    for name, reasons in unmatched:
+        groups.setdefault("; ".join(reasons) or "no reason given", []).append(name)
+    return sorted(groups.items(), key=lambda item: -len(item[1]))
 
 
 def _name(names: dict[str, str], key: str) -> str:
@@ -24,33 +58,42 @@ def _table(*headers: str, **options) -> Table:
     return table
 
 
-def print_match(console: Console, result, people) -> None:
-    """Pairs (or groups), the unmatched with why, and a summary line with the solver's report."""
+def print_match(console: Console, result, people, lead=None, *, show_all: bool = False) -> None:
+    """The lead paragraph, the pairs (or groups; 20 unless `show_all`), the unmatched by cause (each with why when
+    `show_all`), a summary line with the solver's report, and the lead paragraph again, last."""
     names = people.names
+    paragraph = lead.paragraph("mentorbot") if lead is not None else None
     if people.skipped_rows:
         console.print(f"[yellow]{len({e.line for e in people.skipped_rows})} roster row(s) skipped for problems; "
                       "run `mentorbot import roster` to see them.[/yellow]")
+    print_lead(console, paragraph)
+    limit = None if show_all else SHOWN_PAIRS
     if result.groups:
         table = _table("mentor", "group", "meets", "mentees", title="Groups", show_lines=True)
-        for group in result.groups[:MAX_PAIR_ROWS]:
-            table.add_row(_name(names, group.mentor), str(group.number), group.time,
-                          "\n".join(_name(names, m) for m in group.mentees))
+        for group in result.groups[:limit]:
+            table.add_row(escape(_name(names, group.mentor)), str(group.number), escape(group.time),
+                          escape("\n".join(_name(names, m) for m in group.mentees)))
         console.print(table)
     elif result.pairs:
         table = _table("mentor", "mentee", "fit", "why", show_lines=True)
-        for pair in result.pairs[:MAX_PAIR_ROWS]:
-            table.add_row(_name(names, pair.mentor), _name(names, pair.mentee), f"{pair.score:.0f}", "\n".join(pair.reasons))
+        for pair in result.pairs[:limit]:
+            table.add_row(escape(_name(names, pair.mentor)), escape(_name(names, pair.mentee)), f"{pair.score:.0f}",
+                          escape("\n".join(pair.reasons)))
         console.print(table)
     shown = len(result.groups or result.pairs)
-    if shown > MAX_PAIR_ROWS:
-        console.print(f"(first {MAX_PAIR_ROWS} of {shown} shown; --out writes them all)")
+    if limit is not None and shown > limit:
+        what = "groups" if result.groups else "pairs"
+        console.print(f"({limit} of {shown} {what} shown; --all prints every one, --out writes them to a file)")
     if result.unmatched:
-        table = _table("unmatched mentee", "why", title="Unmatched", show_lines=True)
-        for entry in result.unmatched[:MAX_UNMATCHED_ROWS]:
-            table.add_row(_name(names, entry.key), "\n".join(entry.reasons))
-        console.print(table)
-        if len(result.unmatched) > MAX_UNMATCHED_ROWS:
-            console.print(f"(first {MAX_UNMATCHED_ROWS} of {len(result.unmatched)} unmatched shown)")
+        if show_all:
+            table = _table("unmatched mentee", "why", title="Unmatched", show_lines=True)
+            for entry in result.unmatched:
+                table.add_row(escape(_name(names, entry.key)), escape("\n".join(entry.reasons)))
+            console.print(table)
+        elif lead is not None and lead.groups:
+            print_unmatched_by_cause(console, [(g.cause, [_name(names, k) for k in g.keys]) for g in lead.groups])
+        else:
+            print_unmatched_by_cause(console, grouped_by_reasons([(_name(names, u.key), u.reasons) for u in result.unmatched]))
     else:
         console.print("[green]Every mentee has a mentor.[/green]")
     solver = result.solver
@@ -70,7 +113,8 @@ def print_match(console: Console, result, people) -> None:
     )
     if solver is not None:
         for note in solver.notes:
-            console.print(f"[yellow]Note:[/yellow] {note}")
+            console.print(f"[yellow]Note:[/yellow] {escape(note)}")
+    print_lead(console, paragraph)
 
 
 def _stats_table(title: str, rows: Sequence) -> Table:

@@ -8,12 +8,13 @@ typed result.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import getpass
 import inspect
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -168,3 +169,27 @@ def login_name() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name in some containers
         return "operator"
+
+
+@contextlib.contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A transient progress bar on stderr, fed by the `progress(done, total)` callable this yields.
+
+    Only when stderr is a terminal: otherwise this yields None (the action then reports nothing) and prints nothing,
+    so piped output and logs stay as they were.
+    """
+    if not err_console.is_terminal:
+        yield None
+        return
+    # Imported here, not at the top: only long commands draw a bar (start-up time).
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance

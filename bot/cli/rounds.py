@@ -12,13 +12,14 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import ProgramOption, console, friendly_errors, perform
+from bot.cli.common import ProgramOption, console, friendly_errors, perform, progress_bar
 
 app = typer.Typer(
     help="Create micro-mentoring rounds, speed events, topic events and interviews; preview, publish or cancel them.", no_args_is_help=True
 )
 
 RoundId = Annotated[int, typer.Argument(help="Round number.")]
+ShowAll = Annotated[bool, typer.Option("--all", help="Print every pair and every unmatched mentee with why (default: the first 20 pairs and the unmatched by cause).")]
 
 
 @app.command("new")
@@ -118,6 +119,7 @@ def round_preview(
     ctx: typer.Context,
     round_id: RoundId,
     rematch: Annotated[bool, typer.Option("--rematch", help="Run the matcher again on a round already in review.")] = False,
+    show_all: ShowAll = False,
     program: ProgramOption = None,
 ) -> None:
     """Show a round as it would go out: open a draft, match it if it has no pairs yet, and show the pool; nothing is sent.
@@ -127,14 +129,15 @@ def round_preview(
     from bot import report  # start-up time: see the module's docstring
     from bot.actions import rounds
 
-    preview = perform(ctx, rounds.preview_round, round_id=round_id, rematch=rematch, program=program)
+    with progress_bar("Matching") as progress:
+        preview = perform(ctx, rounds.preview_round, round_id=round_id, rematch=rematch, program=program, progress=progress)
     if preview.opened:
         console.print(f"Round {preview.round.id} was a draft: it is open now (collecting), as `round open` does.")
     if preview.matched:
         console.print("The matcher ran on the round's pool just now.")
     elif preview.round.status == "review":
         console.print("These are the pairs of the last match; add --rematch to match again.")
-    report.print_round(console, preview.round, preview.pairs)
+    report.print_round(console, preview.round, preview.pairs, show_all=show_all, closing=False)
     report.print_pool(console, preview.pool)
     if preview.round.status == "review":
         console.print(
@@ -142,6 +145,7 @@ def round_preview(
             f"or match again with `mentorbot round preview {preview.round.id} --rematch`.",
             highlight=False,
         )
+    report.print_round_lead(console, preview.round)  # last, so it is not scrolled away
 
 
 @app.command("publish")
@@ -158,7 +162,8 @@ def round_publish(
     """
     from bot.actions import rounds  # start-up time: see the module's docstring
 
-    outcome = perform(ctx, rounds.publish_round, round_id=round_id, message=message, program=program)
+    with progress_bar("Publishing") as progress:
+        outcome = perform(ctx, rounds.publish_round, round_id=round_id, message=message, program=program, progress=progress)
     console.print(f"Round {round_id} is now [bold]published[/bold]: {outcome.pairs} pairs, {outcome.actions} scheduled actions.")
 
 
@@ -195,7 +200,7 @@ def round_timeline(ctx: typer.Context, round_id: RoundId, program: ProgramOption
 
 @app.command("match")
 @friendly_errors
-def round_match(ctx: typer.Context, round_id: RoundId, program: ProgramOption = None) -> None:
+def round_match(ctx: typer.Context, round_id: RoundId, show_all: ShowAll = False, program: ProgramOption = None) -> None:
     """Run the matcher on a collecting round (or re-run it in review) and show the proposed pairs.
 
     Example: [bold]mentorbot round match 1[/bold]
@@ -203,13 +208,14 @@ def round_match(ctx: typer.Context, round_id: RoundId, program: ProgramOption = 
     from bot import report  # start-up time: see the module's docstring
     from bot.actions import rounds
 
-    matched = perform(ctx, rounds.match_round, round_id=round_id, program=program)
-    report.print_round(console, matched.round, matched.pairs)
+    with progress_bar("Matching") as progress:
+        matched = perform(ctx, rounds.match_round, round_id=round_id, program=program, progress=progress)
+    report.print_round(console, matched.round, matched.pairs, show_all=show_all)
 
 
 @app.command("show")
 @friendly_errors
-def round_show(ctx: typer.Context, round_id: RoundId, program: ProgramOption = None) -> None:
+def round_show(ctx: typer.Context, round_id: RoundId, show_all: ShowAll = False, program: ProgramOption = None) -> None:
     """Show a round, its pairs with reasons, and who is unmatched and why.
 
     Example: [bold]mentorbot round show 1[/bold]
@@ -218,4 +224,4 @@ def round_show(ctx: typer.Context, round_id: RoundId, program: ProgramOption = N
     from bot.actions import rounds
 
     shown = perform(ctx, rounds.show_round, round_id=round_id, program=program)
-    report.print_round(console, shown.round, shown.pairs)
+    report.print_round(console, shown.round, shown.pairs, show_all=show_all)
