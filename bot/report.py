@@ -87,24 +87,19 @@ def _n(count: int, word: str) -> str:
 def print_pool(console: Console, pool: PoolView) -> None:
     """The pool at a glance, from the matcher's own pool-health report: places, thin areas, the forecast; who is missing."""
     health = pool.report.health
-    thin = [
-        f"{a.rule} {a.area}: {_n(a.mentors, 'mentor')} for {_n(a.mentees, 'mentee')}" + (f", {a.forecast_unmatched} left unmatched" if a.forecast_unmatched else "")
-        for a in health.areas
-        if a.flagged
-    ]
     lines = [
         f"{_n(health.mentors, 'mentor')} ready with room for {_n(health.seats, 'mentee')}; {_n(health.mentees, 'mentee')}"
         + (" (more mentees than places)" if health.mentees > health.seats else ""),
         f"{pool.report.awaiting_approval} mentor(s) waiting for their principal",
         f"a round now would match {pool.report.forecast_matched} of {_n(health.mentees, 'mentee')}",
-        "thin areas: " + ("; ".join(thin[:8]) + (f"; and {len(thin) - 8} more" if len(thin) > 8 else "") if thin else "none"),
+        health.advice() or "no area is short of places",
         f"{_n(len(pool.without_availability), 'mentee')} without availability"
         + (f": {', '.join(pool.without_availability[:10])}" if pool.without_availability else ""),
         f"{pool.invited} invited without an answer yet; {pool.opted_out} opted out",
     ]
-    console.print(f"[bold]Pool of {pool.term.name}[/bold]")
+    console.print(f"[bold]Pool of {escape(pool.term.name)}[/bold]")
     for line in lines:
-        console.print(f"  {line}", highlight=False)
+        console.print(f"  {escape(line)}", highlight=False)
 
 
 def print_term_status(console: Console, status: TermStatus) -> None:

@@ -8,18 +8,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-# Without --all a result shows this many pairs (and groups); the lead paragraph and the unmatched by cause say the rest.
-SHOWN_PAIRS = 20
-# A cause names this many of its mentees, then "and N more".
-NAMES_PER_CAUSE = 4
+from bot.matching.reports import SHOWN_PAIRS, names_and_more
+
 MAX_UNMATCHED_ROWS = 100
-
-
-def names_and_more(names: Sequence[str], shown: int = NAMES_PER_CAUSE) -> str:
-    """The first few names, then how many more: "Ana Usman, Ben Morales and 12 more"."""
-    if len(names) <= shown:
-        return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + (names[-1] if names else "")
-    return f"{', '.join(names[:shown])} and {len(names) - shown} more"
 
 
 def print_lead(console: Console, paragraph: str | None) -> None:
@@ -120,7 +111,7 @@ def print_match(console: Console, result, people, lead=None, *, show_all: bool =
 def _stats_table(title: str, rows: Sequence) -> Table:
     table = Table(title, "mentees", "matched", "match rate", "mean fit", title=f"By {title}")
     for row in rows:
-        table.add_row(row.name, str(row.mentees), str(row.matched), f"{row.match_rate * 100:.0f} %",
+        table.add_row(escape(row.name), str(row.mentees), str(row.matched), f"{row.match_rate * 100:.0f} %",
                       "-" if row.mean_fit is None else f"{row.mean_fit:.1f}")
     return table
 
@@ -142,26 +133,26 @@ def print_pool_health(console: Console, health, names: dict[str, str]) -> None:
     """Mentors per mentee in each area (thin ones flagged) and the forecast of who goes unmatched."""
     console.print(f"Pool: {health.mentors} mentors with {health.seats} seats for {health.mentees} mentees.")
     table = Table("rule", "area", "mentors", "seats", "mentees", "mentors per mentee", "forecast unmatched",
-                  title=f"Health per area (flagged under {health.healthy_ratio:g} mentors per mentee)")
+                  title="Health per area (short: fewer seats than mentees)")
     for area in health.areas:
         ratio = "-" if area.ratio is None else f"{area.ratio:.2f}"
-        if area.flagged:
-            ratio = f"[red]{ratio} (thin)[/red]"
-        table.add_row(area.rule, area.area, str(area.mentors), str(area.seats), str(area.mentees), ratio,
+        if area.short:
+            ratio = f"[red]{ratio} (short)[/red]"
+        table.add_row(area.rule, escape(area.area), str(area.mentors), str(area.seats), str(area.mentees), ratio,
                       str(area.forecast_unmatched))
     console.print(table)
     if not health.forecast:
         console.print("[green]Forecast: every mentee would be matched.[/green]")
         return
-    table = _table("mentee", "why", title=f"Forecast: {len(health.forecast)} would go unmatched", show_lines=True)
-    for entry in health.forecast[:MAX_UNMATCHED_ROWS]:
-        table.add_row(_name(names, entry.key), "\n".join(entry.reasons))
-    console.print(table)
-    flagged = [a for a in health.areas if a.flagged and a.forecast_unmatched]
-    if flagged:
-        worst = sorted(flagged, key=lambda a: -a.forecast_unmatched)[:3]
-        console.print("Recruit first for: " + "; ".join(
-            f"{a.rule} {a.area} ({a.forecast_unmatched} would go unmatched)" for a in worst) + ".")
+    if health.lead is not None and health.lead.groups:
+        console.print(f"Forecast: {len(health.forecast)} would go unmatched.")
+        print_unmatched_by_cause(console, [(g.cause, [_name(names, k) for k in g.keys]) for g in health.lead.groups])
+    else:
+        table = _table("mentee", "why", title=f"Forecast: {len(health.forecast)} would go unmatched", show_lines=True)
+        for entry in health.forecast[:MAX_UNMATCHED_ROWS]:
+            table.add_row(escape(_name(names, entry.key)), escape("\n".join(entry.reasons)))
+        console.print(table)
+    print_lead(console, health.advice())
 
 
 def print_speed(console: Console, schedule, people) -> None:
@@ -178,7 +169,7 @@ def print_speed(console: Console, schedule, people) -> None:
         out = sit_outs.get(rotation, [])
         shown = ", ".join(out[:6]) + (f" and {len(out) - 6} more" if len(out) > 6 else "")
         table.add_row(str(rotation), f"+{(rotation - 1) * schedule.minutes} min", str(per_rotation.get(rotation, 0)),
-                      shown or "nobody")
+                      escape(shown) or "nobody")
     console.print(table)
     pairs = {(m.mentor, m.mentee) for m in schedule.meetings}
     console.print(

@@ -69,8 +69,9 @@ class AreaHealth:
     seats: int                  # their capacity summed
     mentees: int                # mentees who need it
     ratio: float | None         # mentors : mentees; None when no mentee needs it
-    flagged: bool               # ratio under the healthy level
+    flagged: bool               # ratio under the healthy level (thin, but not necessarily short)
     forecast_unmatched: int     # of its mentees, how many the forecast leaves unmatched
+    short: bool = False         # fewer places than mentees, or no mentor at all: where recruiting would help
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,32 @@ class PoolHealth:
     areas: tuple[AreaHealth, ...]
     forecast: tuple[Unmatched, ...]
     healthy_ratio: float
+    lead: MatchLead | None = None   # the forecast's lead: what binds, and what relaxing it would gain
+
+    @property
+    def short_areas(self) -> tuple[AreaHealth, ...]:
+        """The areas short of places (or without any mentor), most mentees left unmatched first."""
+        return tuple(sorted((a for a in self.areas if a.short), key=lambda a: (-a.forecast_unmatched, a.seats - a.mentees)))
+
+    def advice(self) -> str:
+        """Where recruiting would help (areas short of places), else what really holds the forecast back."""
+        short = self.short_areas
+        parts = []
+        if short:
+            shown = [
+                f"{a.rule} {a.area} ({'no mentor' if a.mentors == 0 else _plural(a.seats, 'place')} for {_plural(a.mentees, 'mentee')})"
+                for a in short[:5]
+            ]
+            more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+            parts.append(f"Recruit mentors for {', '.join(shown)}{more}: there are fewer places than mentees.")
+        elif self.mentees:
+            parts.append("No grade band, subject or topic is short of places.")
+        binding = self.lead.binding_sentence() if self.lead is not None else ""
+        if binding:
+            parts.append(f"What holds the forecast back: {binding}")
+        elif not short and self.forecast and self.lead is not None and self.lead.crowded_out:
+            parts.append(f"{self.lead.crowded_out} would-be unmatched had eligible mentors whose seats went to others.")
+        return " ".join(parts)
 
 
 def _fit_points(pair) -> float:
@@ -156,17 +183,19 @@ def pool_health(
     profiles = [Profile(p) for p in participants]
     mentors = [p for p in profiles if p.is_mentor and p.person.capacity > 0]
     mentees = [p for p in profiles if p.is_mentee]
-    forecast = match_round(participants, settings, history).unmatched
+    forecast_result = match_round(participants, settings, history)
+    forecast = forecast_result.unmatched
     left = {u.key.casefold() for u in forecast}
 
     areas: list[AreaHealth] = []
 
     def add(rule: str, area: str, serving: list[Profile], needing: list[Profile]) -> None:
         ratio = len(serving) / len(needing) if needing else None
+        seats = sum(m.person.capacity for m in serving)
         areas.append(AreaHealth(
-            rule=rule, area=area, mentors=len(serving), seats=sum(m.person.capacity for m in serving),
+            rule=rule, area=area, mentors=len(serving), seats=seats,
             mentees=len(needing), ratio=ratio, flagged=ratio is not None and ratio < healthy_ratio,
-            forecast_unmatched=sum(1 for e in needing if e.key in left),
+            forecast_unmatched=sum(1 for e in needing if e.key in left), short=bool(needing) and seats < len(needing),
         ))
 
     # Rule 3: a mentor who lists no grade band (or subject) can serve any.
@@ -202,6 +231,7 @@ def pool_health(
         areas=tuple(areas),
         forecast=forecast,
         healthy_ratio=healthy_ratio,
+        lead=match_lead(participants, settings, forecast_result, history) if forecast else None,
     )
 
 
@@ -219,6 +249,10 @@ _RELAXING = {
     "same_subject": "dropping the shared-subject rule",
 }
 NO_SEAT = "found no mentor with a seat left"
+# Without --all a result shows this many pairs; the lead and the unmatched by cause say the rest.
+SHOWN_PAIRS = 20
+# A cause names this many of its mentees, then "and N more".
+NAMES_PER_CAUSE = 4
 CROWDED_OUT = "had eligible mentors, but their seats went to other mentees"
 SEVERAL_RULES = "are ruled out by several rules at once (relaxing any one alone finds them no mentor)"
 
@@ -242,6 +276,14 @@ def _rule_phrase(rule: str, settings: RoundSettings) -> str:
     if rule == "same_subject":
         return "find no mentor who otherwise fits and lists a subject they list"
     return "are kept from every mentor who otherwise fits by avoid lists or earlier pairings"
+
+
+def names_and_more(names: Sequence[str], shown: int = NAMES_PER_CAUSE) -> str:
+    """The first few names, then how many more: "Ana Usman, Ben Morales and 12 more"."""
+    names = list(names)
+    if len(names) > shown:
+        return f"{', '.join(names[:shown])} and {len(names) - shown} more"
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
 
 
 def _plural(count: int, word: str) -> str:
@@ -299,10 +341,7 @@ class MatchLead:
                     f"{_plural(self.seats, 'seat')} of {_plural(self.mentors, 'mentor')}; {self.unmatched} unmatched.")
         sentences = [text]
         if self.binding_rule is not None:
-            sentences.append(
-                f"{self.binding_count} of {self.unmatched} unmatched {self.binding_phrase}; "
-                f"{_RELAXING[self.binding_rule]} would match {_more(self.binding_gain)}."
-            )
+            sentences.append(self.binding_sentence())
         if self.crowded_out:
             sentences.append(
                 f"{self.crowded_out} of {self.unmatched} unmatched had eligible mentors whose seats went to others: "
@@ -321,6 +360,13 @@ class MatchLead:
                 f"only recruiting mentors (or more capacity) can place the other {self.mentees - self.seats}."
             )
         return " ".join(sentences)
+
+    def binding_sentence(self) -> str:
+        """The rule that binds most and what relaxing it would gain, or "" when no single rule binds."""
+        if self.binding_rule is None:
+            return ""
+        return (f"{self.binding_count} of {self.unmatched} unmatched {self.binding_phrase}; "
+                f"{_RELAXING[self.binding_rule]} would match {_more(self.binding_gain)}.")
 
     def as_dict(self) -> dict:
         """Plain JSON-ready values, for storing with a round."""

@@ -53,8 +53,12 @@ class AreaHealth:
 
     @property
     def scarce(self) -> bool:
-        """Fewer than 1.5 mentors with capacity per mentee."""
-        return self.mentees > 0 and self.mentors < SCARCE_RATIO * self.mentees
+        """Fewer places (mentors' capacity summed) than mentees, or no mentor at all: where recruiting would help.
+
+        A thin ratio of mentors alone (under SCARCE_RATIO per mentee) is no shortage when their capacity covers the
+        mentees; advising to recruit there sent admins after the wrong cause.
+        """
+        return self.mentees > 0 and (self.mentors == 0 or self.capacity < self.mentees)
 
 
 def _folded(values: Iterable[str]) -> dict[str, str]:
