@@ -15,7 +15,7 @@ import inspect
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -193,3 +193,41 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None
             bar.update(task, completed=done, total=total)
 
         yield advance
+
+
+def _bad_moment(option: str, value: str, what: str, example: str) -> typer.Exit:
+    err_console.print(f"[red]Error:[/red] {option}: {escape(repr(value))} is not {what}; write it as {example}", highlight=False)
+    return typer.Exit(2)  # a usage error, as click's own
+
+
+def date_value(option: str) -> Callable[[str], date]:
+    """A parser for a date option: ISO forms (2027-02-01; a time after it, as in 2027-02-01 15:30, is dropped);
+    anything else stops the command with one line saying how to write it, and the usage-error exit code 2."""
+
+    def parse(value: str | date) -> date:
+        if isinstance(value, date):
+            return value.date() if isinstance(value, datetime) else value
+        text = value.strip()
+        for read in (date.fromisoformat, lambda t: datetime.fromisoformat(t).date()):
+            try:
+                return read(text)
+            except ValueError:
+                continue
+        raise _bad_moment(option, value, "a date", "YYYY-MM-DD, e.g. 2027-02-01")
+
+    return parse
+
+
+def datetime_value(option: str) -> Callable[[str], datetime]:
+    """A parser for a date-and-time option: ISO forms (2027-02-01 15:30, 2027-02-01T15:30, 2027-02-01 for midnight);
+    anything else stops the command with one line saying how to write it, and the usage-error exit code 2."""
+
+    def parse(value: str | datetime) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise _bad_moment(option, value, "a date and time", '"YYYY-MM-DD HH:MM", e.g. "2027-02-01 15:30"') from None
+
+    return parse

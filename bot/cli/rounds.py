@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import ProgramOption, console, friendly_errors, perform, progress_bar
+from bot.cli.common import ProgramOption, console, date_value, datetime_value, friendly_errors, perform, progress_bar
 
 app = typer.Typer(
     help="Create micro-mentoring rounds, speed events, topic events and interviews; preview, publish or cancel them.", no_args_is_help=True
@@ -29,15 +29,15 @@ def round_new(
     kind: Annotated[str, typer.Argument(help="micro, speed, event (topic event) or interview (informational interviews)")],
     topic: Annotated[str | None, typer.Option(help="Topic of a micro round; mentors must list it as a strength.")] = None,
     sessions: Annotated[int, typer.Option(help="Sessions in a micro round or per event topic: 1, 2 or 3.")] = 1,
-    start: Annotated[date | None, typer.Option("--start", "--start-on", formats=["%Y-%m-%d"], help="First day of sessions (events and interviews: the day sign-ups open and the round announces itself).")] = None,
-    match_on: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Day the matcher runs by itself.")] = None,
-    end: Annotated[date | None, typer.Option("--end", "--end-on", formats=["%Y-%m-%d"], help="Last day of the round (events: the event day).")] = None,
+    start: Annotated[date | None, typer.Option("--start", "--start-on", parser=date_value("--start"), metavar="YYYY-MM-DD", help="First day of sessions (events and interviews: the day sign-ups open and the round announces itself).")] = None,
+    match_on: Annotated[date | None, typer.Option(parser=date_value("--match-on"), metavar="YYYY-MM-DD", help="Day the matcher runs by itself.")] = None,
+    end: Annotated[date | None, typer.Option("--end", "--end-on", parser=date_value("--end"), metavar="YYYY-MM-DD", help="Last day of the round (events: the event day).")] = None,
     topics: Annotated[str | None, typer.Option(help='Topic events: the topics, separated by ";" (e.g. "SEL; assessment; family communication").')] = None,
     rotations: Annotated[int | None, typer.Option(help="Speed events: partners each mentee meets.")] = None,
     minutes: Annotated[int | None, typer.Option(help="Speed events: minutes per rotation.")] = None,
     at: Annotated[
         datetime | None,
-        typer.Option(formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"], help="Speed events: when the first rotation starts, program time."),
+        typer.Option(parser=datetime_value("--at"), metavar="\"YYYY-MM-DD HH:MM\"", help="Speed events: when the first rotation starts, program time."),
     ] = None,
     term: Annotated[str | None, typer.Option(help="Term name (default: the open term).")] = None,
     program: ProgramOption = None,

@@ -342,7 +342,7 @@ class MatchLead:
         sentences = [text]
         if self.binding_rule is not None:
             sentences.append(self.binding_sentence())
-        if self.crowded_out:
+        if self.crowded_out and self.matched < self.seats:  # with every seat taken, the seats sentence says it
             sentences.append(
                 f"{self.crowded_out} of {self.unmatched} unmatched had eligible mentors whose seats went to others: "
                 "more mentors, or more capacity, would place them."
