@@ -10,14 +10,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bot.actions.rounds import PoolView, lead_of
+from bot.actions.rounds import PoolView, Timeline, lead_of
 from bot.actions.terms import TermStatus
 from bot.importer import ImportReport
 from bot.rounds.kinds import describe
 from bot.rounds.events import EVENT_KINDS, topic_lines
 from bot.report_match import SHOWN_PAIRS, grouped_by_reasons, print_lead, print_unmatched_by_cause
+from bot.rounds.reports import timeline_by_day
 from bot.rounds.service import EnrollmentCounts, PairView
-from storage.models import OutboxMessage, Round, ScheduledAction
+from storage.models import OutboxMessage, Round
 
 
 def print_import(console: Console, report: ImportReport) -> None:
@@ -171,12 +172,22 @@ def _print_unmatched(console: Console, unmatched: Sequence[tuple[str, Sequence[s
     console.print(table)
 
 
-def print_timeline(console: Console, actions: Sequence[ScheduledAction]) -> None:
-    """The round's promises in time order: when, what, and how it went."""
-    table = Table("due (UTC)", "action", "status", "result", title="Timeline")
-    for action in actions:
-        table.add_row(f"{action.due_at:%Y-%m-%d %H:%M}", action.idempotency_key, action.status, action.result or "")
+def print_timeline(console: Console, timeline: Timeline, *, show_all: bool = False) -> None:
+    """The round's promises in the program's time zone: by day and kind, or (`show_all`) every one on its own line."""
+    entries = timeline.entries
+    if not entries:
+        console.print(f"Round {timeline.round.id} has nothing scheduled yet (it is {timeline.round.status}).", highlight=False)
+        return
+    if show_all:
+        for entry in entries:
+            extra = f" ({entry.result})" if entry.result and entry.status in ("skipped", "failed") else ""
+            console.print(escape(entry.line() + extra), highlight=False)
+        return
+    table = Table("day", "what", "how many", "status", title=f"Timeline of round {timeline.round.id} ({escape(timeline.timezone)})")
+    for day in timeline_by_day(entries):
+        table.add_row(day.day, escape(day.what), str(day.count), day.statuses)
     console.print(table)
+    console.print(f"{len(entries)} scheduled actions; --all lists every one with whom it is for.", highlight=False)
 
 
 PURPOSE_LABELS = {  # purpose -> (one, several)

@@ -17,10 +17,10 @@ from bot.errors import Conflict, UserError
 from bot.matching import MatchLead
 from bot.rounds import events, review, schedule, service
 from bot.rounds.kinds import Matcher, RoundRequest, kind_of
-from bot.rounds.reports import PoolReport, load_pool_report
+from bot.rounds.reports import PoolReport, TimelineEntry, load_pool_report, timeline_entries
 from bot.settings import Settings
 from storage import repo
-from storage.models import Pairing, Person, Round, ScheduledAction, Term
+from storage.models import Pairing, Person, Round, Term
 
 CANCELLABLE = ("draft", "collecting", "review")
 # A long operation's progress, heard as (steps done, steps in all); the front end draws it, the action stays UI-free.
@@ -80,10 +80,19 @@ def show_round(session: Session, *, actor: Actor, round_id: int, program: str | 
     return RoundView(round_, pairs)
 
 
-def round_timeline(session: Session, *, actor: Actor, round_id: int, program: str | None = None) -> list[ScheduledAction]:
-    """What the round has sent and what is due, in time order."""
-    round_for(session, actor=actor, operation="round.show", round_id=round_id, requested=program)
-    return repo.round_actions(session, round_id=round_id)
+@dataclass(frozen=True)
+class Timeline:
+    """A round's promises in words, in time order, in its program's time zone."""
+
+    round: Round
+    timezone: str
+    entries: list[TimelineEntry]
+
+
+def round_timeline(session: Session, *, actor: Actor, round_id: int, program: str | None = None) -> Timeline:
+    """What the round has sent and what is due, in time order: when (the program's zone), what, for whom, status."""
+    round_, _term, the_program = round_for(session, actor=actor, operation="round.show", round_id=round_id, requested=program)
+    return Timeline(round_, the_program.timezone, timeline_entries(session, round_id=round_id, timezone_name=the_program.timezone))
 
 
 @dataclass(frozen=True)

@@ -187,15 +187,20 @@ def round_rematch(
 
 @app.command("timeline")
 @friendly_errors
-def round_timeline(ctx: typer.Context, round_id: RoundId, program: ProgramOption = None) -> None:
-    """Show what the round has sent and what is due, in time order.
+def round_timeline(
+    ctx: typer.Context,
+    round_id: RoundId,
+    show_all: Annotated[bool, typer.Option("--all", help="List every scheduled action with whom it is for (default: by day and kind).")] = False,
+    program: ProgramOption = None,
+) -> None:
+    """Show what the round has sent and what is due, day by day in the program's time zone.
 
-    Example: [bold]mentorbot round timeline 1[/bold]
+    Example: [bold]mentorbot round timeline 1 --all[/bold]
     """
     from bot import report  # start-up time: see the module's docstring
     from bot.actions import rounds
 
-    report.print_timeline(console, perform(ctx, rounds.round_timeline, round_id=round_id, program=program))
+    report.print_timeline(console, perform(ctx, rounds.round_timeline, round_id=round_id, program=program), show_all=show_all)
 
 
 @app.command("match")
