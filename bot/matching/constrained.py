@@ -397,6 +397,9 @@ class _Model:
             return solver, solver.solve(self.model)
         return solver, solver.solve(self.model, _OnSolution(on_solution))
 
+    def chosen(self, solver: cp_model.CpSolver) -> np.ndarray:
+        return np.array([e for e, var in enumerate(self.x) if solver.boolean_value(var)], dtype=np.int64)
+
 
 class _OnSolution(cp_model.CpSolverSolutionCallback):
     """Calls back on every solution CP-SAT finds (to report progress)."""
@@ -407,9 +410,6 @@ class _OnSolution(cp_model.CpSolverSolutionCallback):
 
     def on_solution_callback(self) -> None:
         self._call()
-
-    def chosen(self, solver: cp_model.CpSolver) -> np.ndarray:
-        return np.array([e for e, var in enumerate(self.x) if solver.boolean_value(var)], dtype=np.int64)
 
 
 def _groups_of(keys: np.ndarray) -> list[np.ndarray]:
