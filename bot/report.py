@@ -38,7 +38,7 @@ def print_import(console: Console, report: ImportReport) -> None:
         console.print(f"[yellow]{bad_rows} row(s) were not imported:[/yellow]")
         table = Table("line", "column", "value", "problem", show_lines=False)
         for error in report.errors:
-            table.add_row(str(error.line), error.column or "", error.value or "", error.message)
+            table.add_row(str(error.line), escape(error.column or ""), escape(error.value or ""), escape(error.message))
         console.print(table)
 
 

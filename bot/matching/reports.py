@@ -340,7 +340,7 @@ class MatchLead:
             text = (f"Matched {self.matched} of {_plural(self.mentees, 'mentee')}, using {self.matched} of "
                     f"{_plural(self.seats, 'seat')} of {_plural(self.mentors, 'mentor')}; {self.unmatched} unmatched.")
         sentences = [text]
-        if self.binding_rule is not None:
+        if self.binding_rule is not None and self.matched < self.seats:  # with every seat taken, seats bind, not a rule
             sentences.append(self.binding_sentence())
         if self.crowded_out and self.matched < self.seats:  # with every seat taken, the seats sentence says it
             sentences.append(
@@ -438,7 +438,7 @@ def match_lead(
     if binding is not None and not binds[binding]:
         binding = None
     gain = 0
-    if binding is not None:
+    if binding is not None and matched < sum(m.person.capacity for m in mentors):  # no seat left: nothing to gain
         relaxed = (replace(settings, relax=settings.relax | {binding}) if binding in RELAXABLE_RULES
                    else replace(settings, require=settings.require - {binding}))
         gain = max(0, len(match_round(participants, relaxed, history).pairs) - matched)
