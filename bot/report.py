@@ -7,15 +7,18 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from bot.actions.rounds import PoolView
+from bot.actions.rounds import PoolView, Timeline, lead_of
 from bot.actions.terms import TermStatus
 from bot.importer import ImportReport
 from bot.rounds.kinds import describe
 from bot.rounds.events import EVENT_KINDS, topic_lines
+from bot.report_match import SHOWN_PAIRS, grouped_by_reasons, print_lead, print_unmatched_by_cause
+from bot.rounds.reports import timeline_by_day
 from bot.rounds.service import EnrollmentCounts, PairView
-from storage.models import OutboxMessage, Round, ScheduledAction
+from storage.models import OutboxMessage, Round
 
 
 def print_import(console: Console, report: ImportReport) -> None:
@@ -35,7 +38,7 @@ def print_import(console: Console, report: ImportReport) -> None:
         console.print(f"[yellow]{bad_rows} row(s) were not imported:[/yellow]")
         table = Table("line", "column", "value", "problem", show_lines=False)
         for error in report.errors:
-            table.add_row(str(error.line), error.column or "", error.value or "", error.message)
+            table.add_row(str(error.line), escape(error.column or ""), escape(error.value or ""), escape(error.message))
         console.print(table)
 
 
@@ -55,17 +58,27 @@ def print_rounds(console: Console, term_name: str, rounds: Sequence[Round]) -> N
     console.print(table)
 
 
-def print_round(console: Console, round_: Round, pairs: Sequence[PairView]) -> None:
-    """A round as `round show`, `round match` and `round preview` give it: pairs and reasons, the unmatched, and, for
-    topic events and interviews, each topic's result and which topic each pair is about."""
-    print_match(console, round_, pairs)
-    if round_.kind not in EVENT_KINDS or not round_.match_summary:
-        return
-    for line in topic_lines(round_.match_summary):
-        console.print(f"  {line}", highlight=False)
-    for pair in pairs:
-        if pair.topic:
-            console.print(f"  {pair.mentor_name} -> {pair.mentee_name}: {pair.topic}", highlight=False)
+def print_round(console: Console, round_: Round, pairs: Sequence[PairView], *, show_all: bool = False, closing: bool = True) -> None:
+    """A round as `round show`, `round match` and `round preview` give it: the lead paragraph, pairs and reasons, the
+    unmatched, and, for topic events and interviews, each topic's result and which topic each pair is about; then
+    (with `closing`) the lead paragraph again, so it is the last thing on the screen."""
+    print_match(console, round_, pairs, show_all=show_all)
+    if round_.kind in EVENT_KINDS and round_.match_summary:
+        for line in topic_lines(round_.match_summary):
+            console.print(f"  {escape(line)}", highlight=False)
+        topical = [pair for pair in pairs if pair.topic]
+        for pair in topical if show_all else topical[:SHOWN_PAIRS]:
+            console.print(f"  {escape(pair.mentor_name)} -> {escape(pair.mentee_name)}: {escape(pair.topic)}", highlight=False)
+        if not show_all and len(topical) > SHOWN_PAIRS:
+            console.print(f"  ({SHOWN_PAIRS} of {len(topical)} shown; --all prints every one)", highlight=False)
+    if closing:
+        print_round_lead(console, round_)
+
+
+def print_round_lead(console: Console, round_: Round) -> None:
+    """The lead paragraph of the round's last match, if it has one."""
+    lead = lead_of(round_.match_summary)
+    print_lead(console, lead.paragraph("mentorbot") if lead is not None else None)
 
 
 def _n(count: int, word: str) -> str:
@@ -75,24 +88,19 @@ def _n(count: int, word: str) -> str:
 def print_pool(console: Console, pool: PoolView) -> None:
     """The pool at a glance, from the matcher's own pool-health report: places, thin areas, the forecast; who is missing."""
     health = pool.report.health
-    thin = [
-        f"{a.rule} {a.area}: {_n(a.mentors, 'mentor')} for {_n(a.mentees, 'mentee')}" + (f", {a.forecast_unmatched} left unmatched" if a.forecast_unmatched else "")
-        for a in health.areas
-        if a.flagged
-    ]
     lines = [
         f"{_n(health.mentors, 'mentor')} ready with room for {_n(health.seats, 'mentee')}; {_n(health.mentees, 'mentee')}"
         + (" (more mentees than places)" if health.mentees > health.seats else ""),
         f"{pool.report.awaiting_approval} mentor(s) waiting for their principal",
         f"a round now would match {pool.report.forecast_matched} of {_n(health.mentees, 'mentee')}",
-        "thin areas: " + ("; ".join(thin[:8]) + (f"; and {len(thin) - 8} more" if len(thin) > 8 else "") if thin else "none"),
+        health.advice() or "no area is short of places",
         f"{_n(len(pool.without_availability), 'mentee')} without availability"
         + (f": {', '.join(pool.without_availability[:10])}" if pool.without_availability else ""),
         f"{pool.invited} invited without an answer yet; {pool.opted_out} opted out",
     ]
-    console.print(f"[bold]Pool of {pool.term.name}[/bold]")
+    console.print(f"[bold]Pool of {escape(pool.term.name)}[/bold]")
     for line in lines:
-        console.print(f"  {line}", highlight=False)
+        console.print(f"  {escape(line)}", highlight=False)
 
 
 def print_term_status(console: Console, status: TermStatus) -> None:
@@ -118,41 +126,68 @@ def print_term_status(console: Console, status: TermStatus) -> None:
 def _pairs_table(rows: Sequence[tuple[str, str, float, Sequence[str]]]) -> Table:
     table = Table("mentor", "mentee", "fit", "why", show_lines=True)
     for mentor, mentee, score, reasons in rows:
-        table.add_row(mentor, mentee, f"{score:.0f}", "\n".join(reasons))
+        table.add_row(escape(mentor), escape(mentee), f"{score:.0f}", escape("\n".join(reasons)))
     return table
 
 
-def print_match(console: Console, round_: Round, pairs: Sequence[PairView]) -> None:
-    """The round's proposed or published pairs with reasons, then the unmatched with why."""
+def print_match(console: Console, round_: Round, pairs: Sequence[PairView], *, show_all: bool = False) -> None:
+    """The lead paragraph, the round's proposed or published pairs with reasons (20 unless `show_all`), then the
+    unmatched: grouped by cause with a few names each, or every one with why when `show_all`."""
     summary = round_.match_summary or {}
-    console.print(f"[bold]Round {round_.id}[/bold]: {describe(round_)}, {round_.status}")
+    console.print(f"[bold]Round {round_.id}[/bold]: {escape(describe(round_))}, {round_.status}", highlight=False)
     if not summary:
         console.print("Not matched yet.")
         return
-    console.print(
-        f"Matched {summary['matched']} of {summary['mentees']} mentees with {summary['mentors']} available mentors "
-        f"(total fit {summary['total_score']:.0f}, solved in {summary['solve_seconds'] * 1000:.0f} ms)."
-    )
-    console.print(_pairs_table([(p.mentor_name, p.mentee_name, p.score, p.reasons) for p in pairs]))
-    _print_unmatched(console, [(u["name"], u["reasons"]) for u in summary.get("unmatched", [])])
+    lead = lead_of(summary)
+    solved = f"total fit {summary['total_score']:.0f}, solved in {summary['solve_seconds'] * 1000:.0f} ms"
+    if lead is not None:
+        print_lead(console, lead.paragraph("mentorbot"))
+        console.print(f"({solved}.)", highlight=False)
+    else:
+        console.print(
+            f"Matched {summary['matched']} of {summary['mentees']} mentees with {summary['mentors']} available mentors ({solved}).",
+            highlight=False,
+        )
+    shown = pairs if show_all else pairs[:SHOWN_PAIRS]
+    if shown:
+        console.print(_pairs_table([(p.mentor_name, p.mentee_name, p.score, p.reasons) for p in shown]))
+    if len(shown) < len(pairs):
+        console.print(f"({len(shown)} of {len(pairs)} pairs shown; --all prints every one)", highlight=False)
+    unmatched = summary.get("unmatched", [])
+    if not unmatched:
+        console.print("[green]Every mentee has a mentor.[/green]")
+    elif show_all:
+        _print_unmatched(console, [(u["name"], u["reasons"]) for u in unmatched])
+    elif lead is not None and lead.groups:
+        name_of = {u["email"]: u["name"] for u in unmatched}
+        print_unmatched_by_cause(console, [(g.cause, [name_of.get(k, k) for k in g.keys]) for g in lead.groups])
+    else:
+        print_unmatched_by_cause(console, grouped_by_reasons([(u["name"], u["reasons"]) for u in unmatched]))
 
 
 def _print_unmatched(console: Console, unmatched: Sequence[tuple[str, Sequence[str]]]) -> None:
-    if not unmatched:
-        console.print("[green]Every mentee has a mentor.[/green]")
-        return
     table = Table("unmatched mentee", "why", title="Unmatched", show_lines=True)
     for name, reasons in unmatched:
-        table.add_row(name, "\n".join(reasons))
+        table.add_row(escape(name), escape("\n".join(reasons)))
     console.print(table)
 
 
-def print_timeline(console: Console, actions: Sequence[ScheduledAction]) -> None:
-    """The round's promises in time order: when, what, and how it went."""
-    table = Table("due (UTC)", "action", "status", "result", title="Timeline")
-    for action in actions:
-        table.add_row(f"{action.due_at:%Y-%m-%d %H:%M}", action.idempotency_key, action.status, action.result or "")
+def print_timeline(console: Console, timeline: Timeline, *, show_all: bool = False) -> None:
+    """The round's promises in the program's time zone: by day and kind, or (`show_all`) every one on its own line."""
+    entries = timeline.entries
+    if not entries:
+        console.print(f"Round {timeline.round.id} has nothing scheduled yet (it is {timeline.round.status}).", highlight=False)
+        return
+    if show_all:
+        for entry in entries:
+            extra = f" ({entry.result})" if entry.result and entry.status in ("skipped", "failed") else ""
+            console.print(escape(entry.line() + extra), highlight=False)
+        return
+    table = Table("day", "what", "how many", "status", title=f"Timeline of round {timeline.round.id} ({escape(timeline.timezone)})")
+    for day in timeline_by_day(entries):
+        table.add_row(day.day, escape(day.what), str(day.count), day.statuses)
     console.print(table)
+    console.print(f"{len(entries)} scheduled actions; --all lists every one with whom it is for.", highlight=False)
 
 
 PURPOSE_LABELS = {  # purpose -> (one, several)

@@ -41,20 +41,23 @@ def test_pool_health_counts_mentors_who_could_serve_each_area() -> None:
         person("e3@x", "mentee", bands=["K-2"], subjects=["ELA"], needs=["SEL"]),
         person("e4@x", "mentee", bands=["K-2"], subjects=["ELA"], needs=["SEL"]),
         person("e5@x", "mentee"),  # lists nothing: the "any" area
+        person("e6@x", "mentee", bands=["9-12"], subjects=["PE"], needs=["SEL"]),  # nobody can serve
     ]
     areas = {(a.grade_band, a.subject, a.topic): a for a in reports.pool_health(people)}
     assessment = areas[("6-8", "math", "assessment")]
     assert (assessment.mentees, assessment.mentors, assessment.capacity) == (2, 3, 4)  # m1, m2 (any case) and m3
     assert assessment.mentors_per_mentee == 1.5 and not assessment.scarce
     sel_68 = areas[("6-8", "math", "SEL")]
-    assert (sel_68.mentees, sel_68.mentors) == (1, 1) and sel_68.scarce  # 1 < 1.5
+    # One mentor for a mentee is a thin ratio, but no shortage: advice to recruit goes only where places fall short.
+    assert (sel_68.mentees, sel_68.mentors, sel_68.capacity) == (1, 1, 2) and not sel_68.scarce
     k2 = areas[("K-2", "ELA", "SEL")]
-    assert (k2.mentees, k2.mentors, k2.capacity) == (2, 1, 3) and k2.scarce
+    assert (k2.mentees, k2.mentors, k2.capacity) == (2, 1, 3) and not k2.scarce  # 3 places for 2 mentees
     anything = areas[("any", "any", "any")]
     assert (anything.mentees, anything.mentors) == (1, 4)  # every mentor with capacity left
     ordered = reports.pool_health(people)
     assert [a.scarce for a in ordered] == sorted((a.scarce for a in ordered), reverse=True)  # scarce areas first
-    assert ordered[0].label == "K-2 · ELA · SEL"  # the scarcest (0.5 per mentee) leads
+    assert [a.label for a in ordered if a.scarce] == ["9-12 · PE · SEL"]  # no mentor at all: the only real shortage
+    assert ordered[1].label == "K-2 · ELA · SEL"  # then the thinnest (0.5 mentors per mentee)
 
 
 def test_pool_health_uses_the_round_topic_instead_of_needs() -> None:

@@ -194,7 +194,8 @@ def test_a_term_and_round_from_the_command_line(tmp_path: Path) -> None:
     published = run(tmp_path, "round", "publish", "1", "--message", "Welcome!")
     assert "Round 1 is now published" in published.stdout and "scheduled actions" in published.stdout
     timeline = run(tmp_path, "round", "timeline", "1")
-    assert "round.notify:1" in timeline.stdout and "survey.ask:1" in timeline.stdout
+    assert "pairing notices to every pair" in timeline.stdout and "end-of-round survey" in timeline.stdout
+    assert "round.notify:1" not in timeline.stdout and "(America/Los_Angeles)" in timeline.stdout
 
     out = tmp_path / "pairs.csv"
     exported = run(tmp_path, "export", "pairings", "1", "--out", str(out))

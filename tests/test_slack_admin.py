@@ -75,10 +75,12 @@ async def test_an_admin_opens_a_term_creates_previews_and_publishes_a_round(tmp_
             assert repo.get_round(session, round_id=2).settings["starts_at"] == "2027-02-03T15:30:00-08:00"
 
         preview = await _run(h, ADMIN, "round preview 1")
-        assert "Matched *2 of 3* mentees" in preview and "Pool health" in preview
+        lead = ("Matched 2 of 3 mentees, using 2 of 2 seats of 1 mentor; 1 unmatched. There are 2 seats for 3 mentees: "
+                "only recruiting mentors (or more capacity) can place the other 1.")
+        assert preview.count(lead) == 2 and "Pool health" in preview  # first and last
         assert "1 mentor ready with room for 2 mentees; 3 mentees" in preview and "more mentees than places" in preview
         assert "a round now would match 2 of 3 mentees" in preview
-        assert "*Ana Chen* \u2192" in preview and "Not matched, and why" in preview
+        assert "*Ana Chen* \u2192" in preview and "Not matched, by cause" in preview
         assert "Nothing has been sent" in preview
         with session_scope(h.engine) as session:
             assert not session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "pairing")).all()

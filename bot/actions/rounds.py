@@ -3,6 +3,7 @@ rematch a pair; the pool."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -13,14 +14,23 @@ from sqlmodel import Session
 from bot.actions.access import Actor
 from bot.actions.scope import open_term_of, pairing_for, program_for, round_for
 from bot.errors import Conflict, UserError
+from bot.matching import MatchLead
 from bot.rounds import events, review, schedule, service
 from bot.rounds.kinds import Matcher, RoundRequest, kind_of
-from bot.rounds.reports import PoolReport, load_pool_report
+from bot.rounds.reports import PoolReport, TimelineEntry, load_pool_report, timeline_entries
 from bot.settings import Settings
 from storage import repo
-from storage.models import Pairing, Person, Round, ScheduledAction, Term
+from storage.models import Pairing, Person, Round, Term
 
 CANCELLABLE = ("draft", "collecting", "review")
+# A long operation's progress, heard as (steps done, steps in all); the front end draws it, the action stays UI-free.
+Progress = Callable[[int, int], None]
+
+
+def lead_of(summary: dict[str, Any] | None) -> MatchLead | None:
+    """The lead paragraph's facts stored with a round's last match (None before a match, or for rounds matched by sign-ups)."""
+    stored = (summary or {}).get("lead")
+    return MatchLead.from_dict(stored) if stored else None
 
 
 def create_round(
@@ -57,6 +67,11 @@ class RoundView:
     def summary(self) -> dict[str, Any]:
         return self.round.match_summary or {}
 
+    @property
+    def lead(self) -> MatchLead | None:
+        """The facts the result leads with (render with `lead.paragraph(command)`)."""
+        return lead_of(self.round.match_summary)
+
 
 def show_round(session: Session, *, actor: Actor, round_id: int, program: str | None = None) -> RoundView:
     """A round, its pairs with reasons, and who is unmatched and why."""
@@ -65,10 +80,19 @@ def show_round(session: Session, *, actor: Actor, round_id: int, program: str | 
     return RoundView(round_, pairs)
 
 
-def round_timeline(session: Session, *, actor: Actor, round_id: int, program: str | None = None) -> list[ScheduledAction]:
-    """What the round has sent and what is due, in time order."""
-    round_for(session, actor=actor, operation="round.show", round_id=round_id, requested=program)
-    return repo.round_actions(session, round_id=round_id)
+@dataclass(frozen=True)
+class Timeline:
+    """A round's promises in words, in time order, in its program's time zone."""
+
+    round: Round
+    timezone: str
+    entries: list[TimelineEntry]
+
+
+def round_timeline(session: Session, *, actor: Actor, round_id: int, program: str | None = None) -> Timeline:
+    """What the round has sent and what is due, in time order: when (the program's zone), what, for whom, status."""
+    round_, _term, the_program = round_for(session, actor=actor, operation="round.show", round_id=round_id, requested=program)
+    return Timeline(round_, the_program.timezone, timeline_entries(session, round_id=round_id, timezone_name=the_program.timezone))
 
 
 @dataclass(frozen=True)
@@ -144,11 +168,19 @@ class Matched:
     def summary(self) -> dict[str, Any]:
         return self.round.match_summary or {}
 
+    @property
+    def lead(self) -> MatchLead | None:
+        """The facts the result leads with (render with `lead.paragraph(command)`)."""
+        return lead_of(self.round.match_summary)
 
-def match_round(session: Session, *, actor: Actor, now: datetime, settings: Settings, round_id: int, program: str | None = None) -> Matched:
+
+def match_round(
+    session: Session, *, actor: Actor, now: datetime, settings: Settings, round_id: int, program: str | None = None,
+    progress: Progress | None = None,
+) -> Matched:
     """Run the matcher on a collecting round (or again on one in review); the pairs wait in review, nothing is sent."""
     round_for(session, actor=actor, operation="round.match", round_id=round_id, requested=program)
-    outcome = service.match_in(session, round_id=round_id, session_minutes=settings.session_minutes, now=now)
+    outcome = service.match_in(session, round_id=round_id, session_minutes=settings.session_minutes, now=now, progress=progress)
     round_, pairs = service.round_pairs_in(session, round_id=round_id)
     return Matched(round_, pairs, outcome.mentors, outcome.mentees)
 
@@ -218,9 +250,15 @@ class Preview:
     def summary(self) -> dict[str, Any]:
         return self.round.match_summary or {}
 
+    @property
+    def lead(self) -> MatchLead | None:
+        """The facts the result leads with (render with `lead.paragraph(command)`)."""
+        return lead_of(self.round.match_summary)
+
 
 def preview_round(
-    session: Session, *, actor: Actor, now: datetime, settings: Settings, round_id: int, rematch: bool = False, program: str | None = None
+    session: Session, *, actor: Actor, now: datetime, settings: Settings, round_id: int, rematch: bool = False, program: str | None = None,
+    progress: Progress | None = None,
 ) -> Preview:
     """Open a draft round if needed, match it if it has no pairs yet (or again with `rematch`), and show the result."""
     round_, term, _program = round_for(session, actor=actor, operation="round.preview", round_id=round_id, requested=program)
@@ -231,7 +269,7 @@ def preview_round(
         events.open_round_in(session, round_id=round_id, now=now)  # the same opening as `round open`
         opened = True
     if round_.status == "collecting" or (round_.status == "review" and rematch):
-        service.match_in(session, round_id=round_id, session_minutes=settings.session_minutes, now=now)
+        service.match_in(session, round_id=round_id, session_minutes=settings.session_minutes, now=now, progress=progress)
         matched = True
     round_, pairs = service.round_pairs_in(session, round_id=round_id)
     return Preview(round_, pairs, _pool_view(session, term=term, settings=settings, now=now, round_=round_), opened, matched)
@@ -256,12 +294,13 @@ def _pool_view(session: Session, *, term: Term, settings: Settings, now: datetim
 
 
 def publish_round(
-    session: Session, *, actor: Actor, now: datetime, settings: Settings, round_id: int, message: str | None = None, program: str | None = None
+    session: Session, *, actor: Actor, now: datetime, settings: Settings, round_id: int, message: str | None = None, program: str | None = None,
+    progress: Progress | None = None,
 ) -> schedule.PublishOutcome:
     """Publish a reviewed round: propose session times and schedule every notice, reminder, check-in and the survey."""
     round_for(session, actor=actor, operation="round.publish", round_id=round_id, requested=program)
     note = (message or "").strip() or None
-    return schedule.publish_in(session, round_id=round_id, now=now, config=schedule.schedule_config(settings), message=note)
+    return schedule.publish_in(session, round_id=round_id, now=now, config=schedule.schedule_config(settings), message=note, progress=progress)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from bot.cli import database, import_export, match, person, program, rounds, server, terms
-from bot.cli.common import Context
+from bot.cli.common import Context, datetime_value
 
 app = typer.Typer(
     help="mentorbot runs teacher mentoring programs: roster, terms, rounds, fair matching, Slack and email.",
@@ -28,7 +28,7 @@ def main_callback(
     ctx: typer.Context,
     now: Annotated[
         datetime | None,
-        typer.Option(help="Pretend the time is this UTC moment (for rehearsals and tests).", hidden=True),
+        typer.Option(parser=datetime_value("--now"), help="Pretend the time is this UTC moment (for rehearsals and tests).", hidden=True),
     ] = None,
 ) -> None:
     """Set the clock; the settings are read from the environment and `.env` once, when a command first needs them."""

@@ -8,13 +8,14 @@ typed result.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import getpass
 import inspect
 import logging
 import sys
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -168,3 +169,65 @@ def login_name() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name in some containers
         return "operator"
+
+
+@contextlib.contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A transient progress bar on stderr, fed by the `progress(done, total)` callable this yields.
+
+    Only when stderr is a terminal: otherwise this yields None (the action then reports nothing) and prints nothing,
+    so piped output and logs stay as they were.
+    """
+    if not err_console.is_terminal:
+        yield None
+        return
+    # Imported here, not at the top: only long commands draw a bar (start-up time).
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def _bad_moment(option: str, value: str, what: str, example: str) -> typer.Exit:
+    err_console.print(f"[red]Error:[/red] {option}: {escape(repr(value))} is not {what}; write it as {example}", highlight=False)
+    return typer.Exit(2)  # a usage error, as click's own
+
+
+def date_value(option: str) -> Callable[[str], date]:
+    """A parser for a date option: ISO forms (2027-02-01; a time after it, as in 2027-02-01 15:30, is dropped);
+    anything else stops the command with one line saying how to write it, and the usage-error exit code 2."""
+
+    def parse(value: str | date) -> date:
+        if isinstance(value, date):
+            return value.date() if isinstance(value, datetime) else value
+        text = value.strip()
+        for read in (date.fromisoformat, lambda t: datetime.fromisoformat(t).date()):
+            try:
+                return read(text)
+            except ValueError:
+                continue
+        raise _bad_moment(option, value, "a date", "YYYY-MM-DD, e.g. 2027-02-01")
+
+    return parse
+
+
+def datetime_value(option: str) -> Callable[[str], datetime]:
+    """A parser for a date-and-time option: ISO forms (2027-02-01 15:30, 2027-02-01T15:30, 2027-02-01 for midnight);
+    anything else stops the command with one line saying how to write it, and the usage-error exit code 2."""
+
+    def parse(value: str | datetime) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise _bad_moment(option, value, "a date and time", '"YYYY-MM-DD HH:MM", e.g. "2027-02-01 15:30"') from None
+
+    return parse

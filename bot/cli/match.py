@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import CommandError, console, context_of, friendly_errors
+from bot.cli.common import CommandError, console, context_of, date_value, friendly_errors, progress_bar
 from bot.cli_match import SPEED_RELAX, RosterPeople, read_roster_people
 
 app = typer.Typer()
@@ -45,7 +45,7 @@ def match_roster(
     roster: Annotated[Path, typer.Argument(help="Roster file, .csv or .xlsx.")],
     topic: Annotated[str | None, typer.Option(help="Topic round: mentors must list it as a strength.")] = None,
     sessions: Annotated[int, typer.Option(help="Sessions in the round: 1, 2 or 3.")] = 1,
-    week_of: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Week the sessions fall in (for time zones).")] = None,
+    week_of: Annotated[date | None, typer.Option(parser=date_value("--week-of"), metavar="YYYY-MM-DD", help="Week the sessions fall in (for time zones).")] = None,
     group_size: Annotated[int | None, typer.Option(help="Small groups: each mentor hosts up to CAPACITY groups of this many mentees.")] = None,
     fair: Annotated[bool, typer.Option("--fair", help="Hold every site's mean fit to a floor (default: the plain result's overall mean).")] = False,
     fair_floor: Annotated[int | None, typer.Option(help="Fairness floor in fit points (implies --fair).")] = None,
@@ -60,6 +60,7 @@ def match_roster(
         "is in the mentee's `interests` column; positions come from the `position` column)."))] = None,
     show_report: Annotated[bool, typer.Option("--report", help="Also print match rate and fit per site and program, and mentor load.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write pairs to this CSV.")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Print every pair and every unmatched mentee with why (default: the first 20 pairs and the unmatched by cause).")] = False,
 ) -> None:
     """Match a roster file straight away, with no database: prints the pairs, the unmatched and why.
 
@@ -72,7 +73,7 @@ def match_roster(
     """
     from bot import report_match  # start-up time: see the module's docstring
     from bot.matching import (
-        ADDABLE_RULES, RoundSettings, SideConstraints, match_round, result_report, solve_groups, solve_with_side_constraints,
+        ADDABLE_RULES, RoundSettings, SideConstraints, match_lead, match_round, result_report, solve_groups, solve_with_side_constraints,
     )
 
     if not 1 <= sessions <= 3:
@@ -102,16 +103,18 @@ def match_roster(
                          else match_round(people.participants, settings))
                 mean = result_report(plain, people.participants).mean_fit
                 floor = int(mean) if mean is not None else None
-            result = solve_with_side_constraints(people.participants, settings, constraints=SideConstraints(
-                **quotas, fairness_floor=floor, fairness_by=fair_by, time_limit_seconds=time_limit),
-                group_size=group_size)
+            with progress_bar("Matching under the added rules") as progress:
+                result = solve_with_side_constraints(people.participants, settings, constraints=SideConstraints(
+                    **quotas, fairness_floor=floor, fairness_by=fair_by, time_limit_seconds=time_limit),
+                    group_size=group_size, progress=progress)
         elif group_size is not None:
             result = solve_groups(people.participants, settings, group_size=group_size)
         else:
             result = match_round(people.participants, settings)
     except ValueError as exc:
         raise MatchOptionError(str(exc)) from None
-    report_match.print_match(console, result, people)
+    lead = match_lead(people.participants, settings, result)
+    report_match.print_match(console, result, people, lead, show_all=show_all)
     if show_report:
         report_match.print_result_report(console, result_report(result, people.participants))
     if out is not None:
@@ -141,7 +144,7 @@ def speed_roster(
     rotations: Annotated[int, typer.Option(help="How many rotations the event has.")],
     minutes: Annotated[int, typer.Option(help="Minutes per rotation.")] = 10,
     per_mentor: Annotated[int, typer.Option(help="Mentees a mentor meets at once in one rotation.")] = 1,
-    week_of: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Week of the event (for time zones).")] = None,
+    week_of: Annotated[date | None, typer.Option(parser=date_value("--week-of"), metavar="YYYY-MM-DD", help="Week of the event (for time zones).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the schedule to this CSV.")] = None,
 ) -> None:
     """Plan a speed-mentoring event from a roster: every rotation each mentee meets a new mentor.
@@ -177,7 +180,7 @@ def pool_roster(
     ctx: typer.Context,
     roster: Annotated[Path, typer.Argument(help="Roster file, .csv or .xlsx.")],
     topic: Annotated[str | None, typer.Option(help="Check the pool for a topic round.")] = None,
-    week_of: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Week the sessions fall in (for time zones).")] = None,
+    week_of: Annotated[date | None, typer.Option(parser=date_value("--week-of"), metavar="YYYY-MM-DD", help="Week the sessions fall in (for time zones).")] = None,
 ) -> None:
     """Pool health before a round: mentors per mentee in each grade band, subject and topic, and who would go unmatched.
 

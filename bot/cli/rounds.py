@@ -12,13 +12,14 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import ProgramOption, console, friendly_errors, perform
+from bot.cli.common import ProgramOption, console, date_value, datetime_value, friendly_errors, perform, progress_bar
 
 app = typer.Typer(
     help="Create micro-mentoring rounds, speed events, topic events and interviews; preview, publish or cancel them.", no_args_is_help=True
 )
 
 RoundId = Annotated[int, typer.Argument(help="Round number.")]
+ShowAll = Annotated[bool, typer.Option("--all", help="Print every pair and every unmatched mentee with why (default: the first 20 pairs and the unmatched by cause).")]
 
 
 @app.command("new")
@@ -28,15 +29,15 @@ def round_new(
     kind: Annotated[str, typer.Argument(help="micro, speed, event (topic event) or interview (informational interviews)")],
     topic: Annotated[str | None, typer.Option(help="Topic of a micro round; mentors must list it as a strength.")] = None,
     sessions: Annotated[int, typer.Option(help="Sessions in a micro round or per event topic: 1, 2 or 3.")] = 1,
-    start: Annotated[date | None, typer.Option("--start", "--start-on", formats=["%Y-%m-%d"], help="First day of sessions (events and interviews: the day sign-ups open and the round announces itself).")] = None,
-    match_on: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Day the matcher runs by itself.")] = None,
-    end: Annotated[date | None, typer.Option("--end", "--end-on", formats=["%Y-%m-%d"], help="Last day of the round (events: the event day).")] = None,
+    start: Annotated[date | None, typer.Option("--start", "--start-on", parser=date_value("--start"), metavar="YYYY-MM-DD", help="First day of sessions (events and interviews: the day sign-ups open and the round announces itself).")] = None,
+    match_on: Annotated[date | None, typer.Option(parser=date_value("--match-on"), metavar="YYYY-MM-DD", help="Day the matcher runs by itself.")] = None,
+    end: Annotated[date | None, typer.Option("--end", "--end-on", parser=date_value("--end"), metavar="YYYY-MM-DD", help="Last day of the round (events: the event day).")] = None,
     topics: Annotated[str | None, typer.Option(help='Topic events: the topics, separated by ";" (e.g. "SEL; assessment; family communication").')] = None,
     rotations: Annotated[int | None, typer.Option(help="Speed events: partners each mentee meets.")] = None,
     minutes: Annotated[int | None, typer.Option(help="Speed events: minutes per rotation.")] = None,
     at: Annotated[
         datetime | None,
-        typer.Option(formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"], help="Speed events: when the first rotation starts, program time."),
+        typer.Option(parser=datetime_value("--at"), metavar="\"YYYY-MM-DD HH:MM\"", help="Speed events: when the first rotation starts, program time."),
     ] = None,
     term: Annotated[str | None, typer.Option(help="Term name (default: the open term).")] = None,
     program: ProgramOption = None,
@@ -118,6 +119,7 @@ def round_preview(
     ctx: typer.Context,
     round_id: RoundId,
     rematch: Annotated[bool, typer.Option("--rematch", help="Run the matcher again on a round already in review.")] = False,
+    show_all: ShowAll = False,
     program: ProgramOption = None,
 ) -> None:
     """Show a round as it would go out: open a draft, match it if it has no pairs yet, and show the pool; nothing is sent.
@@ -127,14 +129,15 @@ def round_preview(
     from bot import report  # start-up time: see the module's docstring
     from bot.actions import rounds
 
-    preview = perform(ctx, rounds.preview_round, round_id=round_id, rematch=rematch, program=program)
+    with progress_bar("Matching") as progress:
+        preview = perform(ctx, rounds.preview_round, round_id=round_id, rematch=rematch, program=program, progress=progress)
     if preview.opened:
         console.print(f"Round {preview.round.id} was a draft: it is open now (collecting), as `round open` does.")
     if preview.matched:
         console.print("The matcher ran on the round's pool just now.")
     elif preview.round.status == "review":
         console.print("These are the pairs of the last match; add --rematch to match again.")
-    report.print_round(console, preview.round, preview.pairs)
+    report.print_round(console, preview.round, preview.pairs, show_all=show_all, closing=False)
     report.print_pool(console, preview.pool)
     if preview.round.status == "review":
         console.print(
@@ -142,6 +145,7 @@ def round_preview(
             f"or match again with `mentorbot round preview {preview.round.id} --rematch`.",
             highlight=False,
         )
+    report.print_round_lead(console, preview.round)  # last, so it is not scrolled away
 
 
 @app.command("publish")
@@ -158,7 +162,8 @@ def round_publish(
     """
     from bot.actions import rounds  # start-up time: see the module's docstring
 
-    outcome = perform(ctx, rounds.publish_round, round_id=round_id, message=message, program=program)
+    with progress_bar("Publishing") as progress:
+        outcome = perform(ctx, rounds.publish_round, round_id=round_id, message=message, program=program, progress=progress)
     console.print(f"Round {round_id} is now [bold]published[/bold]: {outcome.pairs} pairs, {outcome.actions} scheduled actions.")
 
 
@@ -182,20 +187,25 @@ def round_rematch(
 
 @app.command("timeline")
 @friendly_errors
-def round_timeline(ctx: typer.Context, round_id: RoundId, program: ProgramOption = None) -> None:
-    """Show what the round has sent and what is due, in time order.
+def round_timeline(
+    ctx: typer.Context,
+    round_id: RoundId,
+    show_all: Annotated[bool, typer.Option("--all", help="List every scheduled action with whom it is for (default: by day and kind).")] = False,
+    program: ProgramOption = None,
+) -> None:
+    """Show what the round has sent and what is due, day by day in the program's time zone.
 
-    Example: [bold]mentorbot round timeline 1[/bold]
+    Example: [bold]mentorbot round timeline 1 --all[/bold]
     """
     from bot import report  # start-up time: see the module's docstring
     from bot.actions import rounds
 
-    report.print_timeline(console, perform(ctx, rounds.round_timeline, round_id=round_id, program=program))
+    report.print_timeline(console, perform(ctx, rounds.round_timeline, round_id=round_id, program=program), show_all=show_all)
 
 
 @app.command("match")
 @friendly_errors
-def round_match(ctx: typer.Context, round_id: RoundId, program: ProgramOption = None) -> None:
+def round_match(ctx: typer.Context, round_id: RoundId, show_all: ShowAll = False, program: ProgramOption = None) -> None:
     """Run the matcher on a collecting round (or re-run it in review) and show the proposed pairs.
 
     Example: [bold]mentorbot round match 1[/bold]
@@ -203,13 +213,14 @@ def round_match(ctx: typer.Context, round_id: RoundId, program: ProgramOption = 
     from bot import report  # start-up time: see the module's docstring
     from bot.actions import rounds
 
-    matched = perform(ctx, rounds.match_round, round_id=round_id, program=program)
-    report.print_round(console, matched.round, matched.pairs)
+    with progress_bar("Matching") as progress:
+        matched = perform(ctx, rounds.match_round, round_id=round_id, program=program, progress=progress)
+    report.print_round(console, matched.round, matched.pairs, show_all=show_all)
 
 
 @app.command("show")
 @friendly_errors
-def round_show(ctx: typer.Context, round_id: RoundId, program: ProgramOption = None) -> None:
+def round_show(ctx: typer.Context, round_id: RoundId, show_all: ShowAll = False, program: ProgramOption = None) -> None:
     """Show a round, its pairs with reasons, and who is unmatched and why.
 
     Example: [bold]mentorbot round show 1[/bold]
@@ -218,4 +229,4 @@ def round_show(ctx: typer.Context, round_id: RoundId, program: ProgramOption = N
     from bot.actions import rounds
 
     shown = perform(ctx, rounds.show_round, round_id=round_id, program=program)
-    report.print_round(console, shown.round, shown.pairs)
+    report.print_round(console, shown.round, shown.pairs, show_all=show_all)

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bot.cli.common import CommandError, ProgramOption, console, friendly_errors, perform
+from bot.cli.common import CommandError, ProgramOption, console, date_value, friendly_errors, perform
 
 app = typer.Typer(
     help="Open, list and close terms; decide on mentors; nudge who hasn't answered; see where the term stands.", no_args_is_help=True
@@ -24,7 +24,7 @@ app = typer.Typer(
 def term_open(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help='Term name, e.g. "Spring 2027".')],
-    opt_in_by: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Last day to opt in.")] = None,
+    opt_in_by: Annotated[date | None, typer.Option(parser=date_value("--opt-in-by"), metavar="YYYY-MM-DD", help="Last day to opt in.")] = None,
     enroll_roster: Annotated[
         bool, typer.Option("--enroll-roster", help="Enroll everyone as their roster row says instead of asking them.")
     ] = False,

@@ -21,17 +21,21 @@ from .model import (
     Unmatched,
     WeeklyWindow,
 )
-from .reports import AreaHealth, GroupStats, LoadCount, PoolHealth, ResultReport, pool_health, result_report
+from .reports import (
+    AreaHealth, CauseGroup, GroupStats, LoadCount, MatchLead, PoolHealth, ResultReport, match_lead, pool_health, result_report,
+)
 from .speed import Meeting, SitOut, SpeedSchedule, speed_schedule
 
 __all__ = [
     "ADDABLE_RULES",
     "RELAXABLE_RULES",
     "AreaHealth",
+    "CauseGroup",
     "Group",
     "GroupStats",
     "History",
     "LoadCount",
+    "MatchLead",
     "MatchResult",
     "Meeting",
     "Pair",
@@ -48,6 +52,7 @@ __all__ = [
     "Unmatched",
     "WeeklyWindow",
     "ineligibility_reasons",
+    "match_lead",
     "match_round",
     "pool_health",
     "result_report",

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -391,12 +391,25 @@ class _Model:
         for var, site, minimum in self.met:
             model.add_hint(var, min(int((sites == site).sum()), minimum))
 
-    def solve(self, limit: float, workers: int) -> tuple[cp_model.CpSolver, int]:
+    def solve(self, limit: float, workers: int, on_solution: Callable[[], None] | None = None) -> tuple[cp_model.CpSolver, int]:
         solver = _solver(limit, workers)
-        return solver, solver.solve(self.model)
+        if on_solution is None:
+            return solver, solver.solve(self.model)
+        return solver, solver.solve(self.model, _OnSolution(on_solution))
 
     def chosen(self, solver: cp_model.CpSolver) -> np.ndarray:
         return np.array([e for e, var in enumerate(self.x) if solver.boolean_value(var)], dtype=np.int64)
+
+
+class _OnSolution(cp_model.CpSolverSolutionCallback):
+    """Calls back on every solution CP-SAT finds (to report progress)."""
+
+    def __init__(self, call: Callable[[], None]) -> None:
+        super().__init__()
+        self._call = call
+
+    def on_solution_callback(self) -> None:
+        self._call()
 
 
 def _groups_of(keys: np.ndarray) -> list[np.ndarray]:
@@ -493,15 +506,25 @@ def solve_with_side_constraints(
     history: History = History(),
     constraints: SideConstraints = SideConstraints(),
     group_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> MatchResult:
     """Match under quotas, caps and a fairness floor: exact flows where they suffice, CP-SAT
     (warm-started, time-limited) where they don't; the result's solver report carries the gap.
 
     With group_size, mentees are placed in small groups as solve_groups does (the same group
     times, each mentor hosting up to `capacity` groups of up to group_size), under the same rules.
+    `progress(done, total)`, when given, hears the time spent against the time limit (tenths of a second) as the
+    phases end and CP-SAT finds solutions.
     """
     started = time.perf_counter()
     deadline = started + constraints.time_limit_seconds
+    total = max(1, round(constraints.time_limit_seconds * 10))
+
+    def tick() -> None:
+        if progress is not None:
+            progress(min(total, round((time.perf_counter() - started) * 10)), total)
+
+    tick()
     graph = build_graph(participants, settings, history)
     if group_size is None:
         network = _mentor_network(graph)
@@ -544,7 +567,8 @@ def solve_with_side_constraints(
         phase1 = problem.trim_to_program_caps(phase1)
         model.hint(phase1)
         model.model.maximize((len(problem.graph.mentees) + 1) * model.fill + model.count)
-        solver, status = model.solve((deadline - time.perf_counter()) / 3, constraints.workers)
+        tick()
+        solver, status = model.solve((deadline - time.perf_counter()) / 3, constraints.workers, tick if progress else None)
         cp_seconds += solver.wall_time
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             found = model.chosen(solver)
@@ -588,6 +612,7 @@ def solve_with_side_constraints(
                     bound = min(bound, lag_bound)
                     if found_value > best_value:
                         best, best_value = found, found_value
+    tick()
     model.hint(best)
     model.model.maximize(cp_model.LinearExpr.weighted_sum(*model.objective_terms))
     remaining = deadline - time.perf_counter()
@@ -595,7 +620,7 @@ def solve_with_side_constraints(
     if close_enough:
         remaining = min(remaining, PROOF_SECONDS)  # only a short try to prove it optimal
     if remaining > 0.5 and not (np.isfinite(bound) and bound <= best_value):
-        solver, status = model.solve(remaining, constraints.workers)
+        solver, status = model.solve(remaining, constraints.workers, tick if progress else None)
         cp_seconds += solver.wall_time
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             if solver.objective_value > best_value:
@@ -623,6 +648,8 @@ def solve_with_side_constraints(
         objective=float(best_value), bound=float(bound) if np.isfinite(bound) else None, gap=gap,
         warm_start_score=warm_score, notes=tuple(notes),
     )
+    if progress is not None:
+        progress(total, total)
     return finish(best, report)
 
 

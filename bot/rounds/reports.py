@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -53,8 +54,12 @@ class AreaHealth:
 
     @property
     def scarce(self) -> bool:
-        """Fewer than 1.5 mentors with capacity per mentee."""
-        return self.mentees > 0 and self.mentors < SCARCE_RATIO * self.mentees
+        """Fewer places (mentors' capacity summed) than mentees, or no mentor at all: where recruiting would help.
+
+        A thin ratio of mentors alone (under SCARCE_RATIO per mentee) is no shortage when their capacity covers the
+        mentees; advising to recruit there sent admins after the wrong cause.
+        """
+        return self.mentees > 0 and (self.mentors == 0 or self.capacity < self.mentees)
 
 
 def _folded(values: Iterable[str]) -> dict[str, str]:
@@ -448,3 +453,121 @@ def when(moment: datetime | None, zone: Any) -> str:
     if moment is None:
         return ""
     return moment.astimezone(zone).strftime("%a %b %-d, %H:%M")
+
+
+# --- a round's timeline in words ---------------------------------------------------------------
+
+STATUS_WORDS = {"pending": "due", "running": "sending", "done": "done", "skipped": "skipped", "failed": "failed"}
+_BEFORE = {"day": "a day", "hour": "an hour"}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One promise of a round as an admin reads it: when (in the program's zone), what, for whom, and how it stands."""
+
+    due: datetime
+    kind: str
+    what: str
+    who: str
+    status: str
+    result: str = ""
+
+    def line(self) -> str:
+        """"Mon 1 Feb 07:00 PST · reminder a day before session 1 · Priya Silva (mentee) · due"."""
+        return " · ".join(part for part in (moment_words(self.due), self.what, self.who, self.status) if part)
+
+
+def moment_words(moment: datetime) -> str:
+    """A moment as "Mon 1 Feb 07:00 PST" (already in the zone wanted)."""
+    return f"{moment:%a} {moment.day} {moment:%b %H:%M %Z}".strip()
+
+
+def day_words(moment: datetime) -> str:
+    """A day as "Mon 1 Feb 2027"."""
+    return f"{moment:%a} {moment.day} {moment:%b %Y}"
+
+
+def _what(action: ScheduledAction) -> str:
+    payload = action.payload or {}
+    number = payload.get("number") or payload.get("after_session")
+    if action.kind == "session.reminder":
+        return f"reminder {_BEFORE.get(payload.get('before'), 'a day')} before session {number}"
+    if action.kind == "touchpoint.share":
+        return f"prompt to share work after session {number}"
+    if action.kind == "touchpoint.feedback":
+        return f"prompt to give feedback after session {number}"
+    if action.kind == "speed.rotation":
+        return f"rotation {action.idempotency_key.rsplit(':', 1)[-1]} starts"
+    return {
+        "round.notify": "pairing notices to every pair",
+        "checkin.ask": "check-in: did you meet?",
+        "checkin.escalate": "tell the admins if the pair has stalled",
+        "survey.ask": "end-of-round survey",
+        "round.start": "sessions start",
+        "round.close": "the round closes",
+        "round.match": "the matcher runs",
+    }.get(action.kind, action_label(action.kind).lower())
+
+
+def timeline_entries(session: Session, *, round_id: int, timezone_name: str) -> list[TimelineEntry]:
+    """The round's scheduled actions in time order, in words: when in the program's zone, what, for whom, status."""
+    zone = ZoneInfo(timezone_name)
+    actions = repo.round_actions(session, round_id=round_id)
+    pairing_ids = {int((a.payload or {})["pairing_id"]) for a in actions if (a.payload or {}).get("pairing_id")}
+    pairings = {p.id: p for p in repo.round_pairings(session, round_id=round_id) if p.id in pairing_ids}
+    people_ids = {p.mentor_id for p in pairings.values()} | {p.mentee_id for p in pairings.values()}
+    names = {p.id: p.name for p in session.exec(select(Person).where(col(Person.id).in_(list(people_ids))))} if people_ids else {}
+    entries = []
+    for action in actions:
+        payload = action.payload or {}
+        pairing = pairings.get(int(payload["pairing_id"])) if payload.get("pairing_id") else None
+        who = ""
+        if pairing is not None:
+            mentor, mentee = names.get(pairing.mentor_id, "?"), names.get(pairing.mentee_id, "?")
+            role = payload.get("role") or {"touchpoint.share": "mentee", "touchpoint.feedback": "mentor"}.get(action.kind)
+            if role == "mentor":
+                who = f"{mentor} (mentor)"
+            elif role == "mentee":
+                who = f"{mentee} (mentee)"
+            else:
+                who = f"{mentor} and {mentee}"
+        moment = (action.done_at if action.status == "done" and action.done_at else action.due_at)
+        if moment.tzinfo is None:  # SQLite hands back naive UTC
+            moment = moment.replace(tzinfo=timezone.utc)
+        entries.append(TimelineEntry(
+            due=moment.astimezone(zone), kind=action.kind, what=_what(action), who=who,
+            status=STATUS_WORDS.get(action.status, action.status), result=action.result or "",
+        ))  # fmt: skip
+    return entries
+
+
+@dataclass(frozen=True)
+class TimelineDay:
+    """The entries of one kind on one day: how many, and how they stand ("24 due", "10 done, 2 skipped")."""
+
+    day: str
+    what: str
+    count: int
+    statuses: str
+
+
+def timeline_by_day(entries: Sequence[TimelineEntry]) -> list[TimelineDay]:
+    """Entries summarised by day and kind, in time order (a reminder's "session 1" and "session 2" count together)."""
+    groups: dict[tuple[str, str], list[TimelineEntry]] = {}
+    for entry in entries:
+        what = _kind_words(entry)
+        groups.setdefault((day_words(entry.due), what), []).append(entry)
+    out = []
+    for (day, what), group in groups.items():
+        counts = Counter(e.status for e in group)
+        statuses = next(iter(counts)) if len(counts) == 1 else ", ".join(f"{n} {status}" for status, n in counts.most_common())
+        out.append(TimelineDay(day, what, len(group), statuses))
+    return out
+
+
+def _kind_words(entry: TimelineEntry) -> str:
+    if entry.kind == "session.reminder":
+        return "session reminders " + entry.what.split(" before ")[0].removeprefix("reminder ") + " before"
+    if entry.kind.startswith("touchpoint."):
+        return entry.what.rsplit(" after session", 1)[0].replace("prompt", "prompts")
+    return entry.what

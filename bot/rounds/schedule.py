@@ -9,6 +9,7 @@ done. What an action sends goes through the outbox (keyed), so sending is exactl
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -107,23 +108,34 @@ def _participants_by_id(session: Session, *, person_ids: set[int], term_id: int,
     return found
 
 
-def publish_in(session: Session, *, round_id: int, now: datetime, config: ScheduleConfig, message: str | None = None) -> PublishOutcome:
-    """Publish a reviewed round: propose session times per pair and schedule every notice, reminder and check-in."""
+def publish_in(
+    session: Session, *, round_id: int, now: datetime, config: ScheduleConfig, message: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> PublishOutcome:
+    """Publish a reviewed round: propose session times per pair and schedule every notice, reminder and check-in.
+
+    `progress(done, total)`, when given, hears how far it is: planning each pair, then scheduling its actions.
+    """
     round_ = service.move_round_in(session, round_id=round_id, target="published", now=now)
     if message:
         round_.settings = {**round_.settings, "message": message.strip()}
     pairs = repo.round_pairings(session, round_id=round_id)
-    plans = _plan_pairs(session, round_=round_, pairs=pairs, now=now, config=config)
+    total = 2 * len(pairs) or 1
+    tick = progress or (lambda done, total: None)
+    plans = _plan_pairs(session, round_=round_, pairs=pairs, now=now, config=config, tick=lambda done: tick(done, total))
     _, calendar = program_calendar(session, term_id=round_.term_id)
     actions = plan_round(round_id=round_id, published_at=now, end_on=round_.end_on, pairs=plans, calendar=calendar)
-    _schedule(session, round_id=round_id, actions=actions)
+    _schedule(session, round_id=round_id, actions=actions, tick=lambda done: tick(len(pairs) + done * len(pairs) // max(len(actions), 1), total))
+    tick(total, total)
     return PublishOutcome(round_id=round_id, pairs=len(pairs), actions=len(actions))
 
 
 publish_round = in_transaction(publish_in)
 
 
-def _plan_pairs(session: Session, *, round_: Round, pairs: list[Pairing], now: datetime, config: ScheduleConfig) -> list[PairPlan]:
+def _plan_pairs(
+    session: Session, *, round_: Round, pairs: list[Pairing], now: datetime, config: ScheduleConfig, tick: Callable[[int], None] | None = None
+) -> list[PairPlan]:
     _, calendar = program_calendar(session, term_id=round_.term_id)
     week_of = round_.start_on or now.date()
     people = _participants_by_id(session, person_ids={p.mentor_id for p in pairs} | {p.mentee_id for p in pairs}, term_id=round_.term_id, week_of=week_of)
@@ -144,11 +156,15 @@ def _plan_pairs(session: Session, *, round_: Round, pairs: list[Pairing], now: d
         plans.append(
             PairPlan(pairing.id, mentor.timezone if mentor else calendar.timezone, mentee.timezone if mentee else calendar.timezone, tuple(times))
         )
+        if tick is not None:
+            tick(len(plans))
     return plans
 
 
-def _schedule(session: Session, *, round_id: int, actions) -> None:
-    for action in actions:
+def _schedule(session: Session, *, round_id: int, actions, tick: Callable[[int], None] | None = None) -> None:
+    for done, action in enumerate(actions, start=1):
+        if tick is not None and done % 50 == 0:
+            tick(done)
         payload = dict(action.payload)
         if action.person_timezone:
             payload["quiet_tz"] = action.person_timezone

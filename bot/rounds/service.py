@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session
 
-from bot.matching import MatchResult, SideConstraints, match_round, solve_with_side_constraints
+from bot.matching import MatchResult, SideConstraints, match_lead, match_round, solve_with_side_constraints
 from bot.rounds.kinds import MATCH_ACTION, Matcher, RoundRequest, kind_of, speed_start  # noqa: F401  (the last two lived here; callers still read them here)
 from bot.rounds.lifecycle import (
     IllegalTransition,
@@ -187,8 +188,19 @@ class MatchOutcome:
     names: dict[str, str] = field(default_factory=dict)
 
 
-def match_in(session: Session, *, round_id: int, session_minutes: int, now: datetime) -> MatchOutcome:
-    """Match a collecting round (or re-match one in review) and leave its proposed pairs in review."""
+Progress = Callable[[int, int], None]
+MATCH_STEPS = 3  # read the pool, match, work out the lead (two more matcher runs at most)
+
+
+def match_in(
+    session: Session, *, round_id: int, session_minutes: int, now: datetime, progress: Progress | None = None
+) -> MatchOutcome:
+    """Match a collecting round (or re-match one in review) and leave its proposed pairs in review.
+
+    `progress(done, total)`, when given, hears each step as it ends.
+    """
+    tick = progress or (lambda done, total: None)
+    tick(0, MATCH_STEPS)
     round_ = repo.get_round(session, round_id=round_id, for_update=True)
     kind = kind_of(round_)
     if kind.matcher is Matcher.SIGNUPS:
@@ -235,11 +247,22 @@ def match_in(session: Session, *, round_id: int, session_minutes: int, now: date
         session_minutes=session_minutes,
         reference_date=week_of,
     )
+    # Mentors still waiting for their principal, as they would take part once approved: what approving them would gain.
+    awaiting = [
+        replace(participant, capacity=max(enrollment.capacity - load.get(person.id, 0), 0))
+        for participant, (enrollment, person) in zip(participants, active)
+        if enrollment.role in ("mentor", "both") and enrollment.approval == "pending"
+    ]
+    tick(1, MATCH_STEPS)
     constraints = equity_constraints(program.settings, participants)
+    history = history_from(earlier, email_of)
     if constraints.active:
-        result = solve_with_side_constraints(participants, settings, history_from(earlier, email_of), constraints)
+        result = solve_with_side_constraints(participants, settings, history, constraints)
     else:
-        result = match_round(participants, settings, history_from(earlier, email_of))
+        result = match_round(participants, settings, history)
+    tick(2, MATCH_STEPS)
+    lead = match_lead(participants, settings, result, history, awaiting=awaiting)
+    tick(3, MATCH_STEPS)
     id_of = {person.email: person.id for _, person in active}
     repo.replace_pairings(
         session,
@@ -268,6 +291,7 @@ def match_in(session: Session, *, round_id: int, session_minutes: int, now: date
         "solve_seconds": result.solve_seconds,
         "candidate_edges": result.candidate_edges,
         "unmatched": [{"email": u.key, "name": names.get(u.key, u.key), "reasons": list(u.reasons)} for u in result.unmatched],
+        "lead": lead.as_dict(),
     }
     step_round(round_, "review", now)
     return MatchOutcome(round=round_, result=result, mentors=mentors, mentees=mentees, names=names)

@@ -28,6 +28,7 @@ from bot.actions import people, programs, rounds, scope, terms
 from bot.actions.access import Actor
 from bot.errors import NotAllowed, UserError
 from bot.exports import Table, to_text
+from bot.matching.reports import SHOWN_PAIRS, names_and_more
 from bot.rounds.events import topic_lines
 from bot.rounds.kinds import Matcher, describe, kind_of
 from bot.settings import Settings
@@ -466,7 +467,10 @@ def _round_preview(session: Session, asked: Asked, args: argparse.Namespace) -> 
     round_, summary = preview.round, preview.summary
     described = describe(round_)
     out: Blocks = [bk.header(f"Round {round_.id} preview"), bk.section(f"{described[:1].upper()}{described[1:]}. Status: *{round_.status}*.")]
-    if summary:
+    lead = preview.lead
+    if lead is not None:
+        out.append(bk.section(lead.paragraph(COMMAND)))
+    elif summary:
         out.append(bk.section(
             f"Matched *{summary.get('matched', 0)} of {summary.get('mentees', 0)}* mentees with {summary.get('mentors', 0)} available mentors "
             f"(total fit {summary.get('total_score', 0):.0f})."
@@ -474,13 +478,25 @@ def _round_preview(session: Session, asked: Asked, args: argparse.Namespace) -> 
     if summary.get("topics"):
         out.extend(bk.bullet_sections("*Topic by topic*", topic_lines(summary)))
     out.extend(_pool_health(preview.pool))
+    # A long round would flood the channel: the first pairs, then the unmatched by cause with a few names each.
     pairs = [f"*{p.mentor_name}* → *{p.mentee_name}*{f' ({p.topic})' if p.topic else ''} (fit {p.score:.0f}): {'; '.join(p.reasons)}" for p in preview.pairs]
+    if len(pairs) > SHOWN_PAIRS:
+        pairs = [*pairs[:SHOWN_PAIRS], f"and {len(pairs) - SHOWN_PAIRS} more (`mentorbot round show {round_.id} --all` lists every one)"]
     out.extend(bk.bullet_sections("*Pairs and why*", pairs or ["no pairs"]))
     unmatched = summary.get("unmatched") or []
-    if unmatched:
-        out.extend(bk.bullet_sections("*Not matched, and why*", [f"*{u['name']}*: {'; '.join(u['reasons'])}" for u in unmatched]))
+    if unmatched and lead is not None and lead.groups:
+        name_of = {u["email"]: u["name"] for u in unmatched}
+        out.extend(bk.bullet_sections(
+            "*Not matched, by cause*", [f"{len(g.keys)} {g.cause}: {names_and_more([name_of.get(k, k) for k in g.keys])}" for g in lead.groups]
+        ))  # fmt: skip
+    elif unmatched:
+        shown = [f"*{u['name']}*: {'; '.join(u['reasons'])}" for u in unmatched[:SHOWN_PAIRS]]
+        more = [f"and {len(unmatched) - SHOWN_PAIRS} more"] if len(unmatched) > SHOWN_PAIRS else []
+        out.extend(bk.bullet_sections("*Not matched, and why*", shown + more))
     if round_.status == "review":
         out.append(bk.context(f"Nothing has been sent. Publish with `{COMMAND} round publish {round_.id} --message \"...\"`, or re-run with `{COMMAND} round preview {round_.id} --rematch`."))
+    if lead is not None:
+        out.append(bk.context(lead.paragraph(COMMAND)))  # last as well, where the reader ends up
     return out
 
 
@@ -492,17 +508,13 @@ def _pool_health(pool: rounds.PoolView) -> Blocks:
     """The pool at a glance, from the matcher's own pool-health report: places, thin areas, the forecast; and who is missing."""
     report = pool.report
     health = report.health
-    thin = [
-        f"{a.rule} {a.area}: {_n(a.mentors, 'mentor')} for {_n(a.mentees, 'mentee')}" + (f", {a.forecast_unmatched} left unmatched" if a.forecast_unmatched else "")
-        for a in health.areas if a.flagged
-    ]  # fmt: skip
     no_time = pool.without_availability
     lines = [
         f"{_n(health.mentors, 'mentor')} ready with room for {_n(health.seats, 'mentee')}; {_n(health.mentees, 'mentee')}"
         + (" :warning: more mentees than places" if health.mentees > health.seats else ""),
         f"{report.awaiting_approval} mentor(s) waiting for their principal",
         f"a round now would match {report.forecast_matched} of {_n(health.mentees, 'mentee')}",
-        "thin areas: " + ("; ".join(thin[:8]) + (f"; and {len(thin) - 8} more" if len(thin) > 8 else "") if thin else "none"),
+        health.advice() or "no area is short of places",
         f"{_n(len(no_time), 'mentee')} without availability" + (f": {', '.join(no_time[:10])}" if no_time else ""),
         f"{pool.invited} invited without an answer yet; {pool.opted_out} opted out",
     ]

@@ -32,11 +32,12 @@ def pool(page: Page, term: int | None = None, round: int | None = None, topic: s
         choices = page.terms(session)
     rule_chart = combined_chart = None
     if report is not None:
-        flag = f"scarce: under {report.health.healthy_ratio} mentors per mentee"
-        by_rule = sorted(report.health.areas, key=lambda a: (not a.flagged, a.ratio if a.ratio is not None else 99, a.rule, a.area))
+        # Flag only where places really fall short of mentees (or no mentor can serve): that is where recruiting helps.
+        flag = "short: fewer places than mentees"
+        by_rule = sorted(report.health.areas, key=lambda a: (not a.short, a.ratio if a.ratio is not None else 99, a.rule, a.area))
         rule_chart = charts.paired_bars(
             "Mentors with capacity and mentees, one matching rule at a time",
-            [(f"{a.rule}: {a.area}", a.mentors, a.mentees, a.flagged) for a in by_rule if a.mentees],
+            [(f"{a.rule}: {a.area}", a.mentors, a.mentees, a.short) for a in by_rule if a.mentees],
             series=("Mentors with capacity", "Mentees"), flag_text=flag, empty="Nobody has opted in yet.",
         )  # fmt: skip
         combined_chart = charts.paired_bars(

@@ -42,6 +42,7 @@ def round_page(page: Page, round_id: int) -> Response:
         moves=[m for m in allowed_round_moves(round_.status) if m in MOVE_LABELS], move_labels=MOVE_LABELS,
         cancellable=round_.status in rounds.CANCELLABLE, cancelled=_cancelled_at(round_),
         zone=zone, when=reports.when, edits=list((round_.match_summary or {}).get("edits", [])),
+        lead=rounds.lead_of(round_.match_summary),  # the paragraph the match result leads with, as the CLI and Slack show it
     )  # fmt: skip
 
 
