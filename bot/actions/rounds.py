@@ -20,7 +20,7 @@ from bot.settings import Settings
 from storage import repo
 from storage.models import Pairing, Person, Round, ScheduledAction, Term
 
-CANCELLABLE = ("draft", "collecting", "review")
+CANCELLABLE = ("draft", "collecting", "matching", "review", "published", "running")  # every state but closed
 
 
 def create_round(
@@ -100,35 +100,51 @@ def close_round(session: Session, *, actor: Actor, now: datetime, round_id: int,
 
 @dataclass(frozen=True)
 class Cancelled:
-    """A round called off before anyone was told of a pair: what it dropped."""
+    """A round called off: how many pairs, who will be told, and what was dropped."""
 
     round: Round
     pairs_dropped: int
+    told: int
     actions_dropped: int
+    messages_dropped: int = 0
 
     def summary(self) -> str:
-        """One plain line saying what was dropped."""
-        pairs = f"{self.pairs_dropped} proposed pair{'' if self.pairs_dropped == 1 else 's'}"
-        actions = f"{self.actions_dropped} scheduled message{'' if self.actions_dropped == 1 else 's'}"
-        return f"Round {self.round.id} is cancelled: {pairs} and {actions} dropped; nobody was told of a pair."
+        """One plain line saying what was called off, who is told and what was dropped."""
+        told = f"{_count(self.told, 'person', 'people')} will be told" if self.told else "nobody had been told of a pair"
+        dropped = _count(self.actions_dropped, "scheduled message")
+        if self.messages_dropped:
+            dropped += f" and {_count(self.messages_dropped, 'unsent notice')}"
+        return f"Cancelled round {self.round.id}: {_count(self.pairs_dropped, 'pair')} called off, {told}, {dropped} dropped."
 
 
-def cancel_round(session: Session, *, actor: Actor, now: datetime, round_id: int, program: str | None = None) -> Cancelled:
-    """Call off a round that has told no one of a pair yet (draft, collecting or in review): nothing is sent."""
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def cancel_round(
+    session: Session, *, actor: Actor, now: datetime, round_id: int, message: str | None = None, program: str | None = None
+) -> Cancelled:
+    """Call off a round in any state but closed. Nothing it scheduled or queued is sent; everyone who was already told
+    of a pair hears once that it is off (with `message`, the admin's note); the round is closed, so the term can close."""
     round_for(session, actor=actor, operation="round.cancel", round_id=round_id, requested=program)
-    round_ = repo.get_round(session, round_id=round_id, for_update=True)
-    if (round_.settings or {}).get("cancelled_at"):
-        raise Conflict(f"round {round_id} was cancelled already; there is nothing more to call off")
-    if round_.status not in CANCELLABLE:
-        raise Conflict(
-            f"round {round_id} is {round_.status}: its pairs have been told, so it can't be called off; "
-            "close it when the sessions are over, or rematch a stalled pair"
-        )
-    pairs = repo.set_pairing_status(session, round_id=round_id, status="cancelled", only_from=("proposed",))
-    actions = repo.drop_pending_actions(session, round_id=round_id, why="the round was cancelled", now=now)
-    round_.status, round_.status_changed_at = "closed", now
-    round_.settings = {**(round_.settings or {}), "cancelled_at": now.isoformat(), "cancelled_by": actor.name}
-    return Cancelled(round_, pairs, actions)
+    outcome = schedule.cancel_round_in(session, round_id=round_id, now=now, by=actor.name, message=message)
+    return Cancelled(outcome.round, outcome.pairs, outcome.told, outcome.actions_dropped, outcome.messages_dropped)
+
+
+@dataclass(frozen=True)
+class CancelPreview:
+    """What cancelling a round would do, for a confirmation box: pairs called off and people told."""
+
+    round: Round
+    pairs: int
+    told: int
+
+
+def cancel_preview(session: Session, *, actor: Actor, round_id: int, program: str | None = None) -> CancelPreview:
+    """How many pairs cancelling the round calls off and how many people it tells; nothing changes."""
+    round_, _term, _program = round_for(session, actor=actor, operation="round.show", round_id=round_id, requested=program)
+    pairs, told = schedule.cancel_reach(session, round_=round_)
+    return CancelPreview(round_, pairs, told)
 
 
 @dataclass(frozen=True)

@@ -99,16 +99,22 @@ for _name, _operation, _verb in (
 
 @app.command("cancel")
 @friendly_errors
-def round_cancel(ctx: typer.Context, round_id: RoundId, program: ProgramOption = None) -> None:
-    """Call off a round nobody has been told a pair of yet (draft, collecting or in review): nothing is sent.
+def round_cancel(
+    ctx: typer.Context,
+    round_id: RoundId,
+    message: Annotated[str | None, typer.Option(help="A note from the program for everyone who is told the round is off.")] = None,
+    program: ProgramOption = None,
+) -> None:
+    """Call off a round in any state but closed: its pairs are cancelled and nothing it scheduled is sent.
 
-    A published round can't be called off: close it when its sessions are over, or rematch a stalled pair.
+    Everyone already told of a pair (a published or running round) hears once that it is off, with your --message;
+    the round is closed, so the term can close.
 
-    Example: [bold]mentorbot round cancel 3[/bold]
+    Example: [bold]mentorbot round cancel 3 --message "We'll run it again in the autumn."[/bold]
     """
     from bot.actions import rounds  # start-up time: see the module's docstring
 
-    cancelled = perform(ctx, rounds.cancel_round, round_id=round_id, program=program)
+    cancelled = perform(ctx, rounds.cancel_round, round_id=round_id, message=message, program=program)
     console.print(cancelled.summary(), highlight=False)
 
 

@@ -9,6 +9,7 @@ done. What an action sends goes through the outbox (keyed), so sending is exactl
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -23,9 +24,9 @@ from bot.dialogs import context_key
 from bot.guides import GuideContext, Mentee, Mentor
 from bot.matching import History, RoundSettings, WeeklyWindow, match_round, speed_schedule
 from bot.notify import prompt_flow, remind_unanswered, send_notice
-from bot.outbox import enqueue
+from bot.outbox import drop_unsent, enqueue
 from bot.rounds import events, service
-from bot.rounds.kinds import ANNOUNCE_ACTION, MATCH_ACTION, SPEED_PLAN_ACTION, speed_start
+from bot.rounds.kinds import ANNOUNCE_ACTION, MATCH_ACTION, SPEED_PLAN_ACTION, describe, speed_start
 from bot.rounds.guides import guide_context, guide_renderings, overrides_of, program_of
 from bot.rounds.calendar import PairPlan, ProgramCalendar, is_quiet, next_sendable, plan_round, propose_sessions
 from bot.rounds.participants import history_from, round_settings_for, to_participant
@@ -108,7 +109,13 @@ def _participants_by_id(session: Session, *, person_ids: set[int], term_id: int,
 
 
 def publish_in(session: Session, *, round_id: int, now: datetime, config: ScheduleConfig, message: str | None = None) -> PublishOutcome:
-    """Publish a reviewed round: propose session times per pair and schedule every notice, reminder and check-in."""
+    """Publish a reviewed round: propose session times per pair and schedule every notice, reminder and check-in.
+
+    A round whose match paired nobody is refused (a Conflict saying why and what to do next): publishing it would
+    send nothing and leave the term with a round that looks under way."""
+    round_ = repo.get_round(session, round_id=round_id, for_update=True)
+    if round_.status == "review" and not any(p.status != "cancelled" for p in repo.round_pairings(session, round_id=round_id)):
+        raise service.RoundError(_nothing_to_publish(session, round_))
     round_ = service.move_round_in(session, round_id=round_id, target="published", now=now)
     if message:
         round_.settings = {**round_.settings, "message": message.strip()}
@@ -121,6 +128,23 @@ def publish_in(session: Session, *, round_id: int, now: datetime, config: Schedu
 
 
 publish_round = in_transaction(publish_in)
+
+
+def _nothing_to_publish(session: Session, round_: Round) -> str:
+    """Why a round in review has no pairs, in plain words, and the ways on from there."""
+    summary = round_.match_summary or {}
+    waiting = sum(1 for e, _p in repo.enrollments(session, term_id=round_.term_id) if e.status == "opted_in" and e.approval == "pending")
+    mentees, mentors = summary.get("mentees", 0), summary.get("mentors", 0)
+    why = f"the match paired none of its {mentees} mentee{'' if mentees == 1 else 's'} ({mentors} mentor{' was' if mentors == 1 else 's were'} available"
+    why += f"; {waiting} {'is' if waiting == 1 else 'are'} waiting for approval)" if waiting else ")"
+    reasons = Counter(u["reasons"][0] for u in summary.get("unmatched", []) if u.get("reasons"))
+    if reasons:
+        reason, count = reasons.most_common(1)[0]
+        why += f"; most often: {reason} ({count})"
+    return (
+        f"round {round_.id} has no pairs to publish: {why}. Nothing was sent. Next: approve the mentors waiting for their "
+        f"principals, or relax a rule and match the round again, or cancel round {round_.id}"
+    )
 
 
 def _plan_pairs(session: Session, *, round_: Round, pairs: list[Pairing], now: datetime, config: ScheduleConfig) -> list[PairPlan]:
@@ -235,6 +259,8 @@ def _round_match(session: Session, action: ScheduledAction, now: datetime, confi
     matched = f"matched {len(outcome.result.pairs)} of {outcome.mentees} mentees"
     program, _calendar = program_calendar(session, term_id=round_.term_id)
     if (round_.settings or {}).get("auto_publish", (program.settings or {}).get("auto_publish", False)):
+        if not outcome.result.pairs:
+            return "done", f"{matched}; left in review, as there are no pairs to publish"
         publish_in(session, round_id=round_.id, now=now, config=config)
         return "done", f"{matched}; published"
     return "done", matched
@@ -356,6 +382,113 @@ def withdraw_pairing(session: Session, *, pairing: Pairing, now: datetime, why: 
         )  # fmt: skip
         queued += len(send_notice(session, person=reader, purpose="pairing.cancelled", key=f"{pairing.id}:{reader.id}", notice=notice, now=now, email_copy=True))
     return queued
+
+
+# --- calling a round off ----------------------------------------------------------------------
+
+# What the round's people may have been sent about it: the notices that tell of a pair, and what follows them.
+TELLS_OF_A_PAIR = ("pairing", "pairing.update", "speed.schedule", "speed.rotation")
+FOLLOWS_A_PAIR = ("session.reminder", "touchpoint.share", "touchpoint.feedback", "prompt.check_in", "prompt.survey")
+# A message a worker has taken, or that went out, may have reached its reader; a skipped email did not.
+REACHED = ("sending", "committing", "sent")
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    """What calling a round off did: pairs called off, people who will hear of it, and what will never be sent."""
+
+    round: Round
+    pairs: int
+    told: int
+    actions_dropped: int
+    messages_dropped: int
+
+
+def cancel_round_in(session: Session, *, round_id: int, now: datetime, by: str, message: str | None = None) -> CancelOutcome:
+    """Call off a round in any state but closed: its pairs are cancelled, what it scheduled and what is still queued is
+    dropped, and each person who was already told of a pair hears once (their channel, and email with the calendar
+    CANCEL of their sessions) that it is off, with the admin's `message`. The round ends closed and marked cancelled."""
+    round_ = repo.get_round(session, round_id=round_id, for_update=True)
+    stamp = (round_.settings or {}).get("cancelled_at")
+    if stamp:
+        raise service.RoundError(f"round {round_id} was cancelled already ({stamp[:10]}); there is nothing more to call off")
+    if round_.status == "closed":
+        raise service.RoundError(f"round {round_id} is closed: its sessions are over, so there is nothing to call off")
+    live, about_round, told = _reach(session, round_)
+    why = f"round {round_id} was cancelled"
+    unsent = drop_unsent(session, message_ids=[m.id for m in about_round if m.status == "pending"], why=why)
+    # Each reader's pairs, and the sessions their calendars hold, read before the pairs are marked cancelled.
+    pairs_of: dict[int, list[notices.CancelledPair]] = {person_id: [] for person_id in told}
+    for pairing in live.values():
+        times = [[s.starts_at.isoformat(), s.ends_at.isoformat()] for s in _sessions(session, pairing.id)]
+        sequence = calendar_sequence(session, pairing=pairing) if times else 0
+        mentor, mentee = _pair_people(session, pairing)
+        for reader, partner in ((mentor, mentee), (mentee, mentor)):
+            if reader.id in pairs_of:
+                pairs_of[reader.id].append(
+                    notices.CancelledPair(
+                        pairing_id=pairing.id, partner_name=partner.name, partner_email=partner.email, topic=events.pairing_topic(round_, pairing),
+                        proposed=times, ics_sequence=sequence,
+                    )  # fmt: skip
+                )
+    called_off = repo.set_pairing_status(session, round_id=round_id, status="cancelled", only_from=("proposed", "published", "active", "stalled"))
+    repo.cancel_planned_sessions(session, pairing_ids=live)
+    actions = repo.drop_pending_actions(session, round_id=round_id, why=why, now=now)
+    note = (message or "").strip() or None
+    what = describe(round_)
+    for person_id in sorted(told):
+        reader = session.get(Person, person_id)
+        notice = notices.RoundCancelled(
+            round_id=round_id, round_name=what, pairs=pairs_of[person_id], custom_message=note, subject=f"Called off: {what}",
+            text=_cancel_text(what, pairs_of[person_id], note),
+        )  # fmt: skip
+        send_notice(session, person=reader, purpose="round.cancelled", key=f"{round_id}:{person_id}", notice=notice, now=now, email_copy=True)
+    round_.status, round_.status_changed_at = "closed", now
+    round_.settings = {
+        **(round_.settings or {}), "cancelled_at": now.isoformat(), "cancelled_by": by, "cancelled_told": len(told),
+        **({"cancel_message": note} if note else {}),
+    }  # fmt: skip
+    return CancelOutcome(round_, called_off, len(told), actions, unsent)
+
+
+def cancel_reach(session: Session, *, round_: Round) -> tuple[int, int]:
+    """What cancelling the round now would reach: (live pairs called off, people told); nothing changes."""
+    live, _messages, told = _reach(session, round_)
+    return len(live), len(told)
+
+
+def _reach(session: Session, round_: Round) -> tuple[dict[int, Pairing], list[OutboxMessage], set[int]]:
+    """The round's live pairs, the outbox messages about them or the round, and who has (or may have) been told of a pair."""
+    live = {p.id: p for p in repo.round_pairings(session, round_id=round_.id) if p.status not in ("cancelled", "completed")}
+    people = {person_id for p in live.values() for person_id in (p.mentor_id, p.mentee_id)}
+    about_round = [m for m in repo.messages_to(session, person_ids=people, purposes=TELLS_OF_A_PAIR + FOLLOWS_A_PAIR) if _about(m, round_.id, live)]
+    told = {
+        m.person_id for m in about_round
+        if m.purpose in TELLS_OF_A_PAIR and m.status in REACHED and not (m.provider_id or "").startswith("skipped:")
+    }  # fmt: skip
+    return live, about_round, told
+
+
+def _about(message: OutboxMessage, round_id: int, live: dict[int, Pairing]) -> bool:
+    """Whether an outbox message is about this round or one of its live pairs."""
+    body = message.body or {}
+    if body.get("round_id") == round_id or body.get("pairing_id") in live:
+        return True
+    context = body.get("context")
+    return context == context_key(flow="survey", round_id=round_id) or context in {context_key(flow="check_in", pairing_id=p) for p in live}
+
+
+def _cancel_text(what: str, pairs: list[notices.CancelledPair], note: str | None) -> str:
+    partners = sorted({pair.partner_name for pair in pairs})
+    named = ", ".join(partners[:-1]) + f" and {partners[-1]}" if len(partners) > 1 else (partners[0] if partners else "your partner")
+    lines = [
+        f"The mentoring round you were paired in ({what}) has been called off.",
+        f"Your {'meetings' if len(pairs) > 1 else 'pairing'} with {named} won't go ahead"
+        + (", and the planned sessions are cancelled." if any(pair.proposed for pair in pairs) else "."),
+    ]
+    if note:
+        lines.append(f"A note from the program: {note}")
+    return "\n".join(lines)
 
 
 def move_session(engine: Engine, *, pairing_id: int, number: int, starts_at: datetime, now: datetime, config: ScheduleConfig) -> PlannedSession:

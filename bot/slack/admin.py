@@ -50,7 +50,8 @@ ADMIN_HELP = f"""*Run the program with `{COMMAND}`:*
 • `round list` · `round open ID`: start collecting (events and interviews announce themselves to the pool)
 • `round preview ID [--rematch]`: pairs, reasons and pool health; nothing is sent
 • `round publish ID --message "..."`: send the pairings and schedule reminders
-• `round start ID` · `round close ID` · `round cancel ID`: call off a round before anyone hears of a pair
+• `round start ID` · `round close ID`
+• `round cancel ID [--message "..."]`: call off a round in any state but closed; anyone told of a pair hears it is off
 • `rematch PAIRING_ID`: find a stalled pair's mentee a new mentor
 • `status` · `pool` · `nudge` · `export [ROUND_ID]`
 • `program show` · `program set require_approval off` · `program set topics "SEL; assessment"`
@@ -183,6 +184,8 @@ def _parser() -> _Parser:
             sub.add_argument("--rematch", action="store_true", help="run the matcher again")
         if name == "publish":
             sub.add_argument("--message", help="a note added to every pairing message")
+        if name == "cancel":
+            sub.add_argument("--message", help="a note for everyone told the round is off")
 
     program = top.add_parser("program", prog=f"{COMMAND} program").add_subparsers(dest="action", parser_class=_Parser, metavar="show|set|question|list")
     program.required = True
@@ -455,7 +458,7 @@ def _round_close(session: Session, asked: Asked, args: argparse.Namespace) -> Bl
 
 
 def _round_cancel(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
-    cancelled = rounds.cancel_round(session, actor=asked.actor, now=asked.now, round_id=args.round_id, program=asked.program)
+    cancelled = rounds.cancel_round(session, actor=asked.actor, now=asked.now, round_id=args.round_id, message=args.message, program=asked.program)
     return [bk.section(f":white_check_mark: {cancelled.summary()}")]
 
 
