@@ -13,6 +13,8 @@ from bot.actions.rounds import PoolView
 from bot.actions.terms import TermStatus
 from bot.importer import ImportReport
 from bot.rounds.kinds import describe
+from bot.rounds.reports import rotation_lines
+from bot.rounds.schedule import SpeedTiming
 from bot.rounds.events import EVENT_KINDS, topic_lines
 from bot.rounds.service import EnrollmentCounts, PairView
 from storage.models import OutboxMessage, Round, ScheduledAction
@@ -55,10 +57,16 @@ def print_rounds(console: Console, term_name: str, rounds: Sequence[Round]) -> N
     console.print(table)
 
 
-def print_round(console: Console, round_: Round, pairs: Sequence[PairView]) -> None:
+def print_round(console: Console, round_: Round, pairs: Sequence[PairView], timing: SpeedTiming | None = None) -> None:
     """A round as `round show`, `round match` and `round preview` give it: pairs and reasons, the unmatched, and, for
-    topic events and interviews, each topic's result and which topic each pair is about."""
-    print_match(console, round_, pairs)
+    topic events and interviews, each topic's result and which topic each pair is about; for a speed event, its
+    rotation plan and what happens when."""
+    if round_.match_summary and "rotations" in round_.match_summary:
+        _print_rotations(console, round_, pairs)
+    else:
+        print_match(console, round_, pairs)
+    for line in timing.lines() if timing else ():
+        console.print(line, highlight=False)
     if round_.kind not in EVENT_KINDS or not round_.match_summary:
         return
     for line in topic_lines(round_.match_summary):
@@ -66,6 +74,19 @@ def print_round(console: Console, round_: Round, pairs: Sequence[PairView]) -> N
     for pair in pairs:
         if pair.topic:
             console.print(f"  {pair.mentor_name} -> {pair.mentee_name}: {pair.topic}", highlight=False)
+
+
+def _print_rotations(console: Console, round_: Round, pairs: Sequence[PairView]) -> None:
+    """A speed event's plan: the summary (rotations, people, pairs per rotation, who sits out and why), then who meets whom."""
+    console.print(f"[bold]Round {round_.id}[/bold]: {describe(round_)}, {round_.status}")
+    for line in rotation_lines(round_.match_summary):
+        console.print(line, highlight=False)
+    live = [p for p in pairs if p.status != "cancelled"]
+    if live:
+        table = Table("rotation", "mentor", "mentee")
+        for pair in live:
+            table.add_row(str(pair.rotation or ""), pair.mentor_name, pair.mentee_name)
+        console.print(table)
 
 
 def _n(count: int, word: str) -> str:

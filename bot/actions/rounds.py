@@ -12,7 +12,6 @@ from sqlmodel import Session
 
 from bot.actions.access import Actor
 from bot.actions.scope import open_term_of, pairing_for, program_for, round_for
-from bot.errors import Conflict, UserError
 from bot.rounds import events, review, schedule, service
 from bot.rounds.kinds import Matcher, RoundRequest, kind_of
 from bot.rounds.reports import PoolReport, load_pool_report
@@ -52,17 +51,24 @@ class RoundView:
 
     round: Round
     pairs: list[service.PairView]
+    timing: schedule.SpeedTiming | None = None  # speed events: when the schedules go out and the rotations start
 
     @property
     def summary(self) -> dict[str, Any]:
         return self.round.match_summary or {}
 
 
-def show_round(session: Session, *, actor: Actor, round_id: int, program: str | None = None) -> RoundView:
-    """A round, its pairs with reasons, and who is unmatched and why."""
+def show_round(session: Session, *, actor: Actor, round_id: int, now: datetime | None = None, program: str | None = None) -> RoundView:
+    """A round, its pairs with reasons, and who is unmatched and why; a speed event also says what happens when."""
     round_for(session, actor=actor, operation="round.show", round_id=round_id, requested=program)
     round_, pairs = service.round_pairs_in(session, round_id=round_id)
-    return RoundView(round_, pairs)
+    return RoundView(round_, pairs, _timing(session, round_, now))
+
+
+def _timing(session: Session, round_: Round, now: datetime | None) -> schedule.SpeedTiming | None:
+    if kind_of(round_).matcher is not Matcher.ROTATION or round_.status == "closed":
+        return None
+    return schedule.speed_timing(session, round_=round_, now=now or round_.status_changed_at)
 
 
 def round_timeline(session: Session, *, actor: Actor, round_id: int, program: str | None = None) -> list[ScheduledAction]:
@@ -155,6 +161,7 @@ class Matched:
     pairs: list[service.PairView]
     mentors: int
     mentees: int
+    timing: schedule.SpeedTiming | None = None  # speed events: when the schedules go out and the rotations start
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -162,11 +169,13 @@ class Matched:
 
 
 def match_round(session: Session, *, actor: Actor, now: datetime, settings: Settings, round_id: int, program: str | None = None) -> Matched:
-    """Run the matcher on a collecting round (or again on one in review); the pairs wait in review, nothing is sent."""
+    """Run the matcher on a collecting round (or again on one in review); the pairs wait in review, nothing is sent.
+
+    A speed event (draft, collecting or in review) has its rotations planned now over who takes part, for review."""
     round_for(session, actor=actor, operation="round.match", round_id=round_id, requested=program)
     outcome = service.match_in(session, round_id=round_id, session_minutes=settings.session_minutes, now=now)
     round_, pairs = service.round_pairs_in(session, round_id=round_id)
-    return Matched(round_, pairs, outcome.mentors, outcome.mentees)
+    return Matched(round_, pairs, outcome.mentors, outcome.mentees, _timing(session, round_, now))
 
 
 @dataclass(frozen=True)
@@ -229,6 +238,7 @@ class Preview:
     pool: PoolView
     opened: bool = False
     matched: bool = False
+    timing: schedule.SpeedTiming | None = None  # speed events: when the schedules go out and the rotations start
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -240,8 +250,6 @@ def preview_round(
 ) -> Preview:
     """Open a draft round if needed, match it if it has no pairs yet (or again with `rematch`), and show the result."""
     round_, term, _program = round_for(session, actor=actor, operation="round.preview", round_id=round_id, requested=program)
-    if kind_of(round_).matcher is Matcher.ROTATION:
-        raise UserError("a speed-mentoring event is paired by rotation at the event, so it has no preview; it runs as scheduled")
     opened = matched = False
     if round_.status == "draft":
         events.open_round_in(session, round_id=round_id, now=now)  # the same opening as `round open`
@@ -250,7 +258,8 @@ def preview_round(
         service.match_in(session, round_id=round_id, session_minutes=settings.session_minutes, now=now)
         matched = True
     round_, pairs = service.round_pairs_in(session, round_id=round_id)
-    return Preview(round_, pairs, _pool_view(session, term=term, settings=settings, now=now, round_=round_), opened, matched)
+    pool_view = _pool_view(session, term=term, settings=settings, now=now, round_=round_)
+    return Preview(round_, pairs, pool_view, opened, matched, _timing(session, round_, now))
 
 
 def pool(session: Session, *, actor: Actor, now: datetime, settings: Settings, program: str | None = None) -> PoolView:

@@ -140,7 +140,7 @@ def round_preview(
         console.print("The matcher ran on the round's pool just now.")
     elif preview.round.status == "review":
         console.print("These are the pairs of the last match; add --rematch to match again.")
-    report.print_round(console, preview.round, preview.pairs)
+    report.print_round(console, preview.round, preview.pairs, preview.timing)
     report.print_pool(console, preview.pool)
     if preview.round.status == "review":
         console.print(
@@ -165,6 +165,11 @@ def round_publish(
     from bot.actions import rounds  # start-up time: see the module's docstring
 
     outcome = perform(ctx, rounds.publish_round, round_id=round_id, message=message, program=program)
+    if outcome.timing is not None:  # a speed event: nothing goes out now
+        console.print(f"Round {round_id} is now [bold]published[/bold]: {outcome.pairs} meetings.")
+        for line in outcome.timing.lines():
+            console.print(line, highlight=False)
+        return
     console.print(f"Round {round_id} is now [bold]published[/bold]: {outcome.pairs} pairs, {outcome.actions} scheduled actions.")
 
 
@@ -204,13 +209,17 @@ def round_timeline(ctx: typer.Context, round_id: RoundId, program: ProgramOption
 def round_match(ctx: typer.Context, round_id: RoundId, program: ProgramOption = None) -> None:
     """Run the matcher on a collecting round (or re-run it in review) and show the proposed pairs.
 
+    A speed event has its rotations planned now (who meets whom in each rotation, who sits out and why), for review.
+
     Example: [bold]mentorbot round match 1[/bold]
     """
     from bot import report  # start-up time: see the module's docstring
     from bot.actions import rounds
 
     matched = perform(ctx, rounds.match_round, round_id=round_id, program=program)
-    report.print_round(console, matched.round, matched.pairs)
+    report.print_round(console, matched.round, matched.pairs, matched.timing)
+    if matched.round.status == "review":
+        console.print(f"Nothing has been sent. Publish with `mentorbot round publish {matched.round.id}`.", highlight=False)
 
 
 @app.command("show")
@@ -224,4 +233,4 @@ def round_show(ctx: typer.Context, round_id: RoundId, program: ProgramOption = N
     from bot.actions import rounds
 
     shown = perform(ctx, rounds.show_round, round_id=round_id, program=program)
-    report.print_round(console, shown.round, shown.pairs)
+    report.print_round(console, shown.round, shown.pairs, shown.timing)

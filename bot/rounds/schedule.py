@@ -22,11 +22,11 @@ from sqlmodel import Session, col, select
 from bot import notices
 from bot.dialogs import context_key
 from bot.guides import GuideContext, Mentee, Mentor
-from bot.matching import History, RoundSettings, WeeklyWindow, match_round, speed_schedule
+from bot.matching import History, WeeklyWindow, match_round
 from bot.notify import prompt_flow, remind_unanswered, send_notice
 from bot.outbox import drop_unsent, enqueue
 from bot.rounds import events, service
-from bot.rounds.kinds import ANNOUNCE_ACTION, MATCH_ACTION, SPEED_PLAN_ACTION, describe, speed_start
+from bot.rounds.kinds import ANNOUNCE_ACTION, MATCH_ACTION, SPEED_PLAN_ACTION, Matcher, describe, kind_of, speed_start
 from bot.rounds.guides import guide_context, guide_renderings, overrides_of, program_of
 from bot.rounds.calendar import PairPlan, ProgramCalendar, is_quiet, next_sendable, plan_round, propose_sessions
 from bot.rounds.participants import history_from, round_settings_for, to_participant
@@ -82,9 +82,12 @@ def program_calendar(session: Session, *, term_id: int) -> tuple[Program, Progra
 
 @dataclass(frozen=True)
 class PublishOutcome:
+    """A published round: its pairs (a speed event: its meetings), the actions scheduled, and for a speed event when what happens."""
+
     round_id: int
     pairs: int
     actions: int
+    timing: SpeedTiming | None = None
 
 
 def _shared_windows(a: tuple[WeeklyWindow, ...], b: tuple[WeeklyWindow, ...]) -> list[tuple[int, int]]:
@@ -116,6 +119,8 @@ def publish_in(session: Session, *, round_id: int, now: datetime, config: Schedu
     round_ = repo.get_round(session, round_id=round_id, for_update=True)
     if round_.status == "review" and not any(p.status != "cancelled" for p in repo.round_pairings(session, round_id=round_id)):
         raise service.RoundError(_nothing_to_publish(session, round_))
+    if kind_of(round_).matcher is Matcher.ROTATION:
+        return _publish_rotations(session, round_=round_, now=now, message=message)
     round_ = service.move_round_in(session, round_id=round_id, target="published", now=now)
     if message:
         round_.settings = {**round_.settings, "message": message.strip()}
@@ -128,6 +133,26 @@ def publish_in(session: Session, *, round_id: int, now: datetime, config: Schedu
 
 
 publish_round = in_transaction(publish_in)
+
+
+def _publish_rotations(session: Session, *, round_: Round, now: datetime, message: str | None) -> PublishOutcome:
+    """Publish a speed event's reviewed plan: nothing is sent now; the day-before job sends each person's schedule
+    from this plan, and each rotation is announced as it starts."""
+    service.move_round_in(session, round_id=round_.id, target="published", now=now)
+    if message:
+        round_.settings = {**(round_.settings or {}), "message": message.strip()}
+    program, _calendar = program_calendar(session, term_id=round_.term_id)
+    (planned,) = kind_of(round_).plan(round_, timezone=program.timezone, now=now)
+    job = repo.schedule_action(
+        session, idempotency_key=planned.key, kind=planned.action, due_at=planned.due_at, round_id=round_.id, payload=planned.payload
+    )  # fmt: skip
+    if job.status != "pending":  # the job was used up (it waited out a review past the event start): one more, for this publish
+        repo.schedule_action(
+            session, idempotency_key=f"{planned.key}:{now:%Y%m%dT%H%M%S}", kind=planned.action, due_at=max(planned.due_at, now), round_id=round_.id,
+            payload=planned.payload,
+        )  # fmt: skip
+    pairs = sum(1 for p in repo.round_pairings(session, round_id=round_.id) if p.status != "cancelled")
+    return PublishOutcome(round_id=round_.id, pairs=pairs, actions=1, timing=speed_timing(session, round_=round_, now=now))
 
 
 def _nothing_to_publish(session: Session, round_: Round) -> str:
@@ -655,31 +680,41 @@ def _term_remind(session: Session, action: ScheduledAction, now: datetime, confi
 
 
 def _speed_plan(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
-    """The day before a speed event: plan every rotation, send each person their schedule, and time the rotations."""
+    """The day before a speed event: send each person their rotation schedule, and time the rotations.
+
+    A round an admin planned and published (`round match` / `round publish`) goes out as planned; if someone opted in
+    or out since it was planned, the whole event is planned again first (nobody has seen a schedule yet, and a plan
+    over the wrong people would seat someone absent). A round nobody planned (draft or collecting) is planned and
+    published here, as before. A round still in review waits for its admin (checked every half hour until the event).
+    """
     round_ = repo.get_round(session, round_id=action.round_id, for_update=True)
-    if round_.status not in ("draft", "collecting"):
-        return "skipped", f"round {round_.id} was already {round_.status}"
-    program, calendar = program_calendar(session, term_id=round_.term_id)
+    program, _calendar = program_calendar(session, term_id=round_.term_id)
     starts = speed_start(round_, timezone_name=program.timezone)
-    for step in ("collecting", "matching", "review", "published")[("draft", "collecting").index(round_.status):]:
-        service.move_round_in(session, round_id=round_.id, target=step, now=now)
-    people = [(e, p) for e, p in repo.enrollments(session, term_id=round_.term_id) if e.status == "opted_in"]
-    answers = repo.profiles(session, person_ids=[p.id for _, p in people])
-    participants = [to_participant(e, p, answers[p.id], capacity_left=max(e.capacity, 1), week_of=starts.date()) for e, p in people]
-    # At the event everyone is in the room: time windows and earlier pairs of the term do not apply.
-    settings = RoundSettings(topic=round_.topic, session_minutes=round_.rotation_minutes or 10, reference_date=starts.date(), relax=frozenset({"availability"}))
-    plan = speed_schedule(participants, settings, rotations=round_.rotations or 1, minutes=round_.rotation_minutes or 10)
-    by_email = {p.email: p for _, p in people}
-    repo.replace_pairings(
-        session,
-        round_id=round_.id,
-        pairings=[
-            {"mentor_id": by_email[m.mentor].id, "mentee_id": by_email[m.mentee].id, "rotation": m.rotation, "score": m.score, "status": "published", "reasons": []}
-            for m in plan.meetings
-        ],
-        now=now,
-    )
-    _send_speed_schedules(session, round_=round_, plan=plan, people=by_email, starts=starts, now=now)
+    if round_.status == "review":
+        if now >= starts:
+            return "skipped", f"round {round_.id} was still in review when the event began"
+        action.due_at = min(now + timedelta(minutes=30), starts)
+        return "deferred", f"round {round_.id} is in review: waiting for an admin to publish it"
+    if round_.status in ("draft", "collecting"):
+        for step in ("collecting", "matching")[("draft", "collecting").index(round_.status):]:
+            service.move_round_in(session, round_id=round_.id, target=step, now=now)
+        service.plan_rotations_in(session, round_=round_, now=now, status="proposed")
+        service.move_round_in(session, round_id=round_.id, target="review", now=now)
+        service.move_round_in(session, round_id=round_.id, target="published", now=now)
+        how = "planned and published now"
+    elif round_.status == "published":
+        planned_for = set((round_.match_summary or {}).get("people") or ())
+        taking_part = {p.id for _, p in service.speed_people(session, round_=round_)}
+        if planned_for == taking_part:
+            how = "as planned"
+        else:
+            service.plan_rotations_in(session, round_=round_, now=now, status="published")
+            joined, left = len(taking_part - planned_for), len(planned_for - taking_part)
+            how = f"planned again: {joined} joined and {left} left since it was planned"
+    else:
+        return "skipped", f"round {round_.id} was already {round_.status}"
+    pairings = [p for p in repo.round_pairings(session, round_id=round_.id) if p.status != "cancelled"]
+    told = _send_speed_schedules(session, round_=round_, pairings=pairings, starts=starts, now=now)
     minutes = round_.rotation_minutes or 10
     for rotation in range(1, (round_.rotations or 1) + 1):
         repo.schedule_action(
@@ -689,27 +724,93 @@ def _speed_plan(session: Session, action: ScheduledAction, now: datetime, config
     repo.schedule_action(session, idempotency_key=f"round.start:{round_.id}", kind="round.start", due_at=starts, round_id=round_.id)
     end = starts + timedelta(minutes=minutes * (round_.rotations or 1))
     repo.schedule_action(session, idempotency_key=f"round.close:{round_.id}", kind="round.close", due_at=end + timedelta(hours=1), round_id=round_.id)
-    return "done", f"{len(plan.meetings)} meetings over {round_.rotations} rotations; {len(plan.sit_outs)} sit-outs"
+    resting = len((round_.match_summary or {}).get("sitting_out") or ())
+    return "done", f"{len(pairings)} meetings over {round_.rotations} rotations ({how}); schedules to {told} people; {resting} sit out a rotation"
 
 
-def _send_speed_schedules(session: Session, *, round_: Round, plan, people: dict[str, Person], starts: datetime, now: datetime) -> None:
+def _send_speed_schedules(session: Session, *, round_: Round, pairings: list[Pairing], starts: datetime, now: datetime) -> int:
+    """Each person's tables, from the stored plan (the round's pairings and who sits out), once per person."""
     minutes = round_.rotation_minutes or 10
-    rows: dict[str, list[tuple[int, str]]] = {}
-    for meeting in plan.meetings:
-        rows.setdefault(meeting.mentor, []).append((meeting.rotation, people[meeting.mentee].name))
-        rows.setdefault(meeting.mentee, []).append((meeting.rotation, people[meeting.mentor].name))
-    for sit_out in plan.sit_outs:
-        rows.setdefault(sit_out.key, []).append((sit_out.rotation, "a short break"))
-    for email, entries in rows.items():
-        reader = people[email]
+    people = {person.id: person for _enrollment, person in service.speed_people(session, round_=round_)}
+    for pairing in pairings:  # someone who left the term after the plan still hears where they were seated
+        for person_id in (pairing.mentor_id, pairing.mentee_id):
+            people.setdefault(person_id, session.get(Person, person_id))
+    rows: dict[int, list[tuple[int, str]]] = {}
+    for pairing in pairings:
+        rows.setdefault(pairing.mentor_id, []).append((pairing.rotation, people[pairing.mentee_id].name))
+        rows.setdefault(pairing.mentee_id, []).append((pairing.rotation, people[pairing.mentor_id].name))
+    by_email = {person.email: person for person in people.values()}
+    for entry in (round_.match_summary or {}).get("sitting_out") or ():
+        person = by_email.get(entry["email"])
+        if person is not None:
+            rows.setdefault(person.id, []).extend((rotation, "a short break") for rotation in entry["rotations"])
+    note = (round_.settings or {}).get("message")
+    for person_id, entries in rows.items():
+        reader = people[person_id]
         zone = ZoneInfo(reader.timezone)
         lines = [
             f"Rotation {rotation} at {(starts + timedelta(minutes=(rotation - 1) * minutes)).astimezone(zone):%H:%M}: {who}"
             for rotation, who in sorted(entries)
         ]
         text = f"Your speed-mentoring schedule for {starts.astimezone(zone):%a %b %-d} ({reader.timezone}), {minutes} minutes each:\n" + "\n".join(lines)
+        if note:
+            text += f"\n{note}"
         notice = notices.SpeedSchedule(round_id=round_.id, rotations=sorted(entries), text=text)
         send_notice(session, person=reader, purpose="speed.schedule", key=f"{round_.id}:{reader.id}", notice=notice, now=now, email_copy=True)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class SpeedTiming:
+    """When a speed event's schedules go out (or went out) and when its rotations begin, in program time."""
+
+    schedules_at: datetime | None  # None: nothing will send them (the round is closed or the job is gone)
+    schedules_sent: bool
+    starts_at: datetime
+    timezone: str
+    rotations: int
+    minutes: int
+    waits_for_publish: bool
+
+    def lines(self) -> list[str]:
+        """What will happen when, in plain words."""
+        lines = []
+        if self.schedules_sent:
+            lines.append(f"Rotation schedules went out on {_day(self.schedules_at)} program time ({self.timezone}).")
+        elif self.schedules_at is not None:
+            after = " once the round is published" if self.waits_for_publish else ""
+            lines.append(f"Rotation schedules go out on {_day(self.schedules_at)} program time ({self.timezone}){after}.")
+        lines.append(
+            f"The event starts {_day(self.starts_at)}: {self.rotations} rotation{'' if self.rotations == 1 else 's'} of {self.minutes} minutes, "
+            "each announced to its tables as it starts."
+        )
+        return lines
+
+
+def _day(moment: datetime | None) -> str:
+    return f"{moment:%a} {moment.day} {moment:%b} at {moment:%H:%M}" if moment else "(unknown)"
+
+
+def speed_timing(session: Session, *, round_: Round, now: datetime) -> SpeedTiming:
+    """When the round's rotation schedules go out (the day-before job, moved out of quiet time as the sweep will) and when it starts."""
+    program, calendar = program_calendar(session, term_id=round_.term_id)
+    zone = ZoneInfo(program.timezone)
+    starts = speed_start(round_, timezone_name=program.timezone)
+    jobs = [a for a in repo.round_actions(session, round_id=round_.id) if a.kind == SPEED_PLAN_ACTION]
+    sent = next((a for a in jobs if a.status == "done"), None)
+    pending = next((a for a in jobs if a.status in ("pending", "running")), None)
+    if sent is not None:
+        when = sent.done_at
+    elif pending is not None:
+        when = max(pending.due_at, now)
+        if is_quiet(when, person_timezone=program.timezone, calendar=calendar):
+            when = next_sendable(when, person_timezone=program.timezone, calendar=calendar)
+    else:
+        when = None
+    return SpeedTiming(
+        schedules_at=when.astimezone(zone) if when else None, schedules_sent=sent is not None, starts_at=starts.astimezone(zone), timezone=program.timezone,
+        rotations=round_.rotations or 1, minutes=round_.rotation_minutes or 10, waits_for_publish=round_.status == "review",
+    )  # fmt: skip
 
 
 def _speed_rotation(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
