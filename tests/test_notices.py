@@ -293,6 +293,24 @@ def test_every_kind_renders_on_email_and_on_slack(world: World, kind: str) -> No
         assert "mentorbot-my-data.json" in attachments
 
 
+def test_a_round_called_off_takes_each_of_a_readers_pairs_off_their_calendar(world: World) -> None:
+    zoe = world.people["Zoë"]
+    first = [["2027-03-09T23:30:00+00:00", "2027-03-10T00:00:00+00:00"]]
+    second = [["2027-03-11T23:30:00+00:00", "2027-03-12T00:00:00+00:00"]]
+    notice = RoundCancelled(
+        round_id=world.round_id, round_name="1-session micro-mentoring", subject="Called off: 1-session micro-mentoring",
+        pairs=[
+            CancelledPair(pairing_id=world.pairing_id, partner_name=zoe.name, partner_email=zoe.email, proposed=first, ics_sequence=2),
+            CancelledPair(pairing_id=world.pairing_id + 100, partner_name="Ben Ortiz", partner_email="ben@riverside.example", proposed=second),
+            CancelledPair(pairing_id=world.pairing_id + 101, partner_name="Dee Park", partner_email="dee@riverside.example"),  # never had times
+        ],
+        text="The mentoring round you were paired in (1-session micro-mentoring) has been called off.",
+    )  # fmt: skip
+    subject, text, _html, attachments = email_of(world, _queue(world, Example(notice, "José", ()), channel="email"))
+    assert subject == "Called off: 1-session micro-mentoring" and "removes the sessions from your calendar" in " ".join(text.split())
+    assert attachments == ["mentoring-1.ics", "mentoring-2.ics"]
+
+
 def test_a_teachers_words_can_ping_nobody_on_slack_and_stay_text_in_the_email(world: World) -> None:
     example = example_of("held_reply", world)
     _subject, text, html, _ = email_of(world, _queue(world, example, channel="email"))
