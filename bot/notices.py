@@ -183,6 +183,29 @@ class PairingCancelled(Notice):
     ics_sequence: int = 0
 
 
+class CancelledPair(BaseModel):
+    """One pair of a cancelled round as its reader knew it: whom with, and the sessions to take off their calendar."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    pairing_id: int | None = None
+    partner_name: str = ""
+    partner_email: str = ""
+    topic: str | None = None
+    proposed: list[list[str]] = Field(default_factory=list)  # [start, end] of each session, ISO 8601
+    ics_sequence: int = 0
+
+
+class RoundCancelled(Notice):
+    """A round called off after its pairs were told: one notice per person, naming their pairs, with the admin's note."""
+
+    kind: ClassVar[str] = "round.cancelled"
+    round_id: int | None = None
+    round_name: str = ""  # what the round was: "2-session micro-mentoring on SEL"
+    pairs: list[CancelledPair] = Field(default_factory=list)
+    custom_message: str | None = None
+
+
 class SessionReminder(Notice):
     """A planned session is near."""
 
@@ -318,7 +341,7 @@ class HeldReply(Notice):
 KINDS: dict[str, type[Notice]] = {
     model.kind: model
     for model in (
-        FlowPrompt, FlowReply, PassedOn, ApprovalDecided, Pairing, PairingCancelled, SessionReminder, TouchpointShare,
+        FlowPrompt, FlowReply, PassedOn, ApprovalDecided, Pairing, PairingCancelled, RoundCancelled, SessionReminder, TouchpointShare,
         TouchpointFeedback, Escalation, RoundAnnouncement, SignupReply, SpeedSchedule, SpeedRotation, DataExport,
         DataErasure, EmailFailingYou, EmailFailing, HeldReply,
     )
@@ -335,6 +358,7 @@ PURPOSES: dict[str, type[Notice]] = {
     "pairing": Pairing,
     "pairing.update": Pairing,
     "pairing.cancelled": PairingCancelled,
+    "round.cancelled": RoundCancelled,
     "session.reminder": SessionReminder,
     "touchpoint.share": TouchpointShare,
     "touchpoint.feedback": TouchpointFeedback,

@@ -1,6 +1,7 @@
 """The outbox: every message is written to the database first, then delivered by a worker, once.
 
-States: ``pending -> sending -> (committing ->) sent | pending (retry) | failed``.
+States: ``pending -> sending -> (committing ->) sent | pending (retry) | failed``; a pending message whose reason to
+be sent went away (its round was called off) is ``dropped`` instead, and never sent (`drop_unsent`).
 
 * A worker claims one message at a time by moving it from `pending` to `sending` with a lease
   (`next_attempt_at` = now + SEND_LEASE) and bumping `attempts`. `attempts` is the claim's fencing token:
@@ -212,6 +213,20 @@ def settle_unconfirmed(engine: Engine, *, now: datetime) -> int:
             )
         )  # fmt: skip
         return result.rowcount
+
+
+def drop_unsent(session: Session, *, message_ids: Sequence[int], why: str) -> int:
+    """Withdraw messages nobody has started sending (still `pending`): they become `dropped` with the reason and are
+    never sent. A message a worker holds already (`sending`, `committing`) is left alone: it may have reached its reader.
+    Returns how many were dropped."""
+    if not message_ids:
+        return 0
+    result = session.execute(
+        sa.update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(list(message_ids)), OutboxMessage.status == "pending")
+        .values(status="dropped", last_error=why[:500], next_attempt_at=None)
+    )
+    return result.rowcount or 0
 
 
 def problems(session: Session) -> list[OutboxMessage]:

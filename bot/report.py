@@ -13,10 +13,11 @@ from rich.table import Table
 from bot.actions.rounds import PoolView, Timeline, lead_of
 from bot.actions.terms import TermStatus
 from bot.importer import ImportReport
-from bot.rounds.kinds import describe
-from bot.rounds.events import EVENT_KINDS, topic_lines
 from bot.report_match import SHOWN_PAIRS, grouped_by_reasons, print_lead, print_unmatched_by_cause
-from bot.rounds.reports import timeline_by_day
+from bot.rounds.events import EVENT_KINDS, topic_lines
+from bot.rounds.kinds import describe
+from bot.rounds.reports import rotation_lines, timeline_by_day
+from bot.rounds.schedule import SpeedTiming
 from bot.rounds.service import EnrollmentCounts, PairView
 from storage.models import OutboxMessage, Round
 
@@ -58,11 +59,20 @@ def print_rounds(console: Console, term_name: str, rounds: Sequence[Round]) -> N
     console.print(table)
 
 
-def print_round(console: Console, round_: Round, pairs: Sequence[PairView], *, show_all: bool = False, closing: bool = True) -> None:
+def print_round(
+    console: Console, round_: Round, pairs: Sequence[PairView], timing: SpeedTiming | None = None, *, show_all: bool = False,
+    closing: bool = True,
+) -> None:
     """A round as `round show`, `round match` and `round preview` give it: the lead paragraph, pairs and reasons, the
-    unmatched, and, for topic events and interviews, each topic's result and which topic each pair is about; then
-    (with `closing`) the lead paragraph again, so it is the last thing on the screen."""
-    print_match(console, round_, pairs, show_all=show_all)
+    unmatched, and, for topic events and interviews, each topic's result and which topic each pair is about; for a
+    speed event, its rotation plan and what happens when; then (with `closing`) the lead paragraph again, so it is
+    the last thing on the screen."""
+    if round_.match_summary and "rotations" in round_.match_summary:
+        _print_rotations(console, round_, pairs, show_all=show_all)
+    else:
+        print_match(console, round_, pairs, show_all=show_all)
+    for line in timing.lines() if timing else ():
+        console.print(escape(line), highlight=False)
     if round_.kind in EVENT_KINDS and round_.match_summary:
         for line in topic_lines(round_.match_summary):
             console.print(f"  {escape(line)}", highlight=False)
@@ -79,6 +89,23 @@ def print_round_lead(console: Console, round_: Round) -> None:
     """The lead paragraph of the round's last match, if it has one."""
     lead = lead_of(round_.match_summary)
     print_lead(console, lead.paragraph("mentorbot") if lead is not None else None)
+
+
+def _print_rotations(console: Console, round_: Round, pairs: Sequence[PairView], *, show_all: bool = False) -> None:
+    """A speed event's plan: the summary (rotations, people, pairs per rotation, who sits out and why), then who meets
+    whom (the first rotations' worth unless `show_all`)."""
+    console.print(f"[bold]Round {round_.id}[/bold]: {escape(describe(round_))}, {round_.status}")
+    for line in rotation_lines(round_.match_summary):
+        console.print(escape(line), highlight=False)
+    live = [p for p in pairs if p.status != "cancelled"]
+    shown = live if show_all else live[:SHOWN_PAIRS]
+    if shown:
+        table = Table("rotation", "mentor", "mentee")
+        for pair in shown:
+            table.add_row(str(pair.rotation or ""), escape(pair.mentor_name), escape(pair.mentee_name))
+        console.print(table)
+    if len(shown) < len(live):
+        console.print(f"({len(shown)} of {len(live)} meetings shown; --all prints every one)", highlight=False)
 
 
 def _n(count: int, word: str) -> str:

@@ -241,7 +241,7 @@ class OutboxMessage(SQLModel, table=True):
     recipient: str = Field(max_length=320)
     subject: str | None = Field(default=None, max_length=300)
     body: dict = _json_column(dict)
-    status: str = Field(default="pending", max_length=16, index=True)  # pending | sending | sent | failed
+    status: str = Field(default="pending", max_length=16, index=True)  # pending | sending | committing | sent | failed | dropped
     attempts: int = 0
     next_attempt_at: datetime | None = _utc_column()
     last_error: str | None = None

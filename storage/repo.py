@@ -15,6 +15,7 @@ from storage.models import (
     OutboxMessage,
     Pairing,
     Person,
+    PlannedSession,
     ProfileAnswer,
     Program,
     Round,
@@ -278,6 +279,19 @@ def set_pairing_status(session: Session, *, round_id: int, status: str, only_fro
     return result.rowcount
 
 
+def cancel_planned_sessions(session: Session, *, pairing_ids: Iterable[int]) -> int:
+    """Mark the pairings' sessions that have not happened (proposed or confirmed) as cancelled; returns how many."""
+    ids = list(pairing_ids)
+    if not ids:
+        return 0
+    result = session.execute(
+        sa.update(PlannedSession)
+        .where(col(PlannedSession.pairing_id).in_(ids), col(PlannedSession.status).in_(("proposed", "confirmed")))
+        .values(status="cancelled")
+    )
+    return result.rowcount or 0
+
+
 def earlier_pairings_in_term(session: Session, *, term_id: int, before_round_id: int) -> list[Pairing]:
     """Live pairings from the term's other rounds created before this one."""
     statement = (
@@ -388,6 +402,19 @@ def get_action(session: Session, *, action_id: int) -> ScheduledAction:
 def outbox_status_counts(session: Session) -> Counter[str]:
     """Messages in the outbox by status."""
     return Counter(session.exec(select(OutboxMessage.status)))
+
+
+def messages_to(session: Session, *, person_ids: Iterable[int], purposes: Iterable[str]) -> list[OutboxMessage]:
+    """The outbox messages of these purposes to these people, oldest first (callers read each body for what it is about)."""
+    ids, wanted = list(person_ids), list(purposes)
+    if not ids or not wanted:
+        return []
+    statement = (
+        select(OutboxMessage)
+        .where(col(OutboxMessage.person_id).in_(ids), col(OutboxMessage.purpose).in_(wanted))
+        .order_by(OutboxMessage.id)
+    )
+    return list(session.exec(statement))
 
 
 def message_channels(session: Session, *, purpose: str, key_prefix: str) -> Counter[str]:

@@ -18,7 +18,10 @@ from bot.errors import Conflict, NotAllowed, NotFound, UserError
 from bot.importer import import_roster
 from bot.programs.spec import ProgramSpec
 from bot.settings import Settings
-from storage.models import OutboxMessage, Pairing, ScheduledAction
+from bot.outbox import claim_due
+from bot.rounds import schedule
+from storage import repo
+from storage.models import OutboxMessage, Pairing, PlannedSession, ScheduledAction
 
 PROGRAM = "Northside Induction"
 OTHER = "Eastside Residency"
@@ -86,8 +89,94 @@ def test_a_round_goes_from_draft_to_running_through_the_actions(engine: Engine, 
     with unit_of_work(engine) as session:
         started = rounds.start_round(session, actor=OPERATOR, now=now + timedelta(days=1), round_id=round_id)
     assert started.round.status == "running"
-    with unit_of_work(engine) as session, pytest.raises(Conflict, match="can't be called off"):
-        rounds.cancel_round(session, actor=OPERATOR, now=now, round_id=round_id)
+    with unit_of_work(engine) as session:
+        assert rounds.close_round(session, actor=OPERATOR, now=now + timedelta(days=40), round_id=round_id).round.status == "closed"
+    # A closed round is over: there is nothing to call off, and nobody hears anything.
+    with unit_of_work(engine) as session, pytest.raises(Conflict, match="round .* is closed: its sessions are over, so there is nothing to call off"):
+        rounds.cancel_round(session, actor=OPERATOR, now=now + timedelta(days=41), round_id=round_id)
+    with unit_of_work(engine) as session:
+        assert session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "round.cancelled")).all() == []
+        assert {p.status for p in session.exec(select(Pairing).where(Pairing.round_id == round_id))} == {"completed"}
+
+
+def test_a_published_round_is_called_off_and_only_those_told_of_a_pair_hear_it_once(engine: Engine, term: Settings, now: datetime) -> None:
+    with unit_of_work(engine) as session:
+        round_id = rounds.create_round(
+            session, actor=OPERATOR, now=now, settings=term, request=rounds.RoundRequest(kind="micro", sessions=2, start_on=date(2027, 2, 1))
+        ).id  # fmt: skip
+    with unit_of_work(engine) as session:
+        rounds.preview_round(session, actor=OPERATOR, now=now, settings=term, round_id=round_id)
+    with unit_of_work(engine) as session:
+        published = rounds.publish_round(session, actor=OPERATOR, now=now, settings=term, round_id=round_id)
+    assert published.pairs == 2
+    # The sweep queues the pairing notices; the delivery worker has sent Ana's and Omar's, Ben's and Cai's still wait.
+    schedule.run_due_actions(engine, now=now + timedelta(minutes=5), config=schedule.schedule_config(term))
+    with unit_of_work(engine) as session:
+        queued = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "pairing")).all()
+        assert sorted(m.recipient for m in queued) == ["ana@d.example", "ben@d.example", "cai@d.example", "omar@d.example"]
+        for message in queued:
+            if message.recipient in ("ana@d.example", "omar@d.example"):
+                message.status, message.sent_at = "sent", now + timedelta(minutes=6)
+        pending_actions = len(session.exec(select(ScheduledAction).where(ScheduledAction.round_id == round_id, ScheduledAction.status == "pending")).all())
+        sent_before = {m.id for m in session.exec(select(OutboxMessage))}
+    assert pending_actions > 10  # reminders, touchpoints, check-ins, the survey, start and close
+    with unit_of_work(engine) as session:
+        preview = rounds.cancel_preview(session, actor=NORTH_ADMIN, round_id=round_id)
+    assert (preview.pairs, preview.told) == (2, 2)
+
+    later = now + timedelta(hours=2)
+    with unit_of_work(engine) as session:
+        cancelled = rounds.cancel_round(session, actor=NORTH_ADMIN, now=later, round_id=round_id, message="  The district paused the program; thank you!  ")
+    assert cancelled.summary() == (
+        f"Cancelled round {round_id}: 2 pairs called off, 2 people will be told, {pending_actions} scheduled messages and 2 unsent notices dropped."
+    )
+    with unit_of_work(engine) as session:
+        new = [m for m in session.exec(select(OutboxMessage).order_by(OutboxMessage.id)) if m.id not in sent_before]
+        assert [(m.purpose, m.recipient, m.channel) for m in new] == [
+            ("round.cancelled", "ana@d.example", "email"), ("round.cancelled", "omar@d.example", "email")
+        ]  # fmt: skip
+        body = new[0].body
+        assert body["custom_message"] == "The district paused the program; thank you!" and "Ben Ortiz" in body["text"]
+        assert [pair["partner_name"] for pair in body["pairs"]] == ["Ben Ortiz"] and len(body["pairs"][0]["proposed"]) == 2
+        assert body["pairs"][0]["ics_sequence"] == 1  # outranks the invitation Ana's calendar holds
+        unsent = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "pairing", OutboxMessage.status == "dropped")).all()
+        assert sorted(m.recipient for m in unsent) == ["ben@d.example", "cai@d.example"]
+        assert all(m.last_error == f"round {round_id} was cancelled" for m in unsent)
+        assert {p.status for p in session.exec(select(Pairing).where(Pairing.round_id == round_id))} == {"cancelled"}
+        assert {a.status for a in session.exec(select(ScheduledAction).where(ScheduledAction.round_id == round_id))} == {"done", "skipped"}
+        sessions = session.exec(select(PlannedSession).join(Pairing, Pairing.id == PlannedSession.pairing_id).where(Pairing.round_id == round_id)).all()
+        assert sessions and {s.status for s in sessions} == {"cancelled"}
+
+    # Twice is refused, and tells nobody again; the sweep and the delivery worker find nothing of the round to do.
+    with unit_of_work(engine) as session, pytest.raises(Conflict, match=f"round {round_id} was cancelled already"):
+        rounds.cancel_round(session, actor=OPERATOR, now=later, round_id=round_id, message="again")
+    assert schedule.run_due_actions(engine, now=now + timedelta(days=60), config=schedule.schedule_config(term)) == []
+    claimed = claim_due(engine, now=now + timedelta(days=60))
+    assert sorted(m.purpose for m in claimed) == ["round.cancelled", "round.cancelled"]
+    with unit_of_work(engine) as session:
+        closed = terms.close_term(session, actor=OPERATOR, now=later, settings=term, program=PROGRAM)
+    assert closed.status == "closed"
+
+
+def test_a_round_whose_match_paired_nobody_is_not_published(engine: Engine, term: Settings, now: datetime) -> None:
+    with unit_of_work(engine) as session:
+        round_id = rounds.create_round(
+            session, actor=OPERATOR, now=now, settings=term, request=rounds.RoundRequest(kind="micro", topic="family communication", sessions=1)
+        ).id  # fmt: skip
+    with unit_of_work(engine) as session:
+        preview = rounds.preview_round(session, actor=OPERATOR, now=now, settings=term, round_id=round_id)
+    assert preview.round.status == "review" and preview.pairs == []
+    with unit_of_work(engine) as session, pytest.raises(Conflict) as refused:
+        rounds.publish_round(session, actor=NORTH_ADMIN, now=now, settings=term, round_id=round_id)
+    said = str(refused.value)
+    assert said.startswith(f"round {round_id} has no pairs to publish: the match paired none of its 2 mentees (2 mentors were available)")
+    assert "Nothing was sent" in said and "approve the mentors waiting" in said and "relax a rule" in said and f"cancel round {round_id}" in said
+    with unit_of_work(engine) as session:
+        assert repo.get_round(session, round_id=round_id).status == "review"
+        assert session.exec(select(ScheduledAction).where(ScheduledAction.round_id == round_id, ScheduledAction.kind == "round.notify")).all() == []
+        assert rounds.cancel_round(session, actor=NORTH_ADMIN, now=now, round_id=round_id).summary() == (
+            f"Cancelled round {round_id}: 0 pairs called off, nobody had been told of a pair, 0 scheduled messages dropped."
+        )
 
 
 def test_a_round_in_review_is_cancelled_without_a_message_and_the_term_can_close(engine: Engine, term: Settings, now: datetime) -> None:

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 from sqlmodel import select
 
-from bot.rounds import service
+from bot.rounds import schedule, service
 from bot.web.admin.mail import mail_folder
 from storage import db, repo
 from storage.db import session_scope
@@ -375,7 +375,8 @@ async def test_a_round_in_review_is_cancelled_from_its_page_and_nobody_is_told(t
     assert unconfirmed.status_code == 303 and "Nothing was cancelled" in kept.text and "Publish 10 pairs" in kept.text
     # The cancel box sits in the page, once, never inside its <title>.
     assert re.search(r"<title>Round \d+ · [^<]*</title>", kept.text) and kept.text.count("Cancel this round") == 1
-    assert cancelled.status_code == 303 and "10 proposed pairs and " in after.text and "nobody was told of a pair" in after.text
+    assert "Nobody has been told of a pair yet, so" in before.text and "people will be told" not in before.text
+    assert cancelled.status_code == 303 and "Cancelled round" in after.text and "10 pairs called off, nobody had been told of a pair" in after.text
     assert "by Admin (sign-in link)" in after.text and f'action="/admin/rounds/{round_id}/cancel"' not in after.text
     assert twice.status_code == 409 and "was cancelled already" in twice.text
     with session_scope(engine) as session:
@@ -383,6 +384,48 @@ async def test_a_round_in_review_is_cancelled_from_its_page_and_nobody_is_told(t
         assert round_.status == "closed" and round_.settings["cancelled_by"] == "Admin (sign-in link)"
         assert {p.status for p in repo.round_pairings(session, round_id=round_id)} == {"cancelled"}
         assert len(session.exec(select(OutboxMessage)).all()) == messages  # nothing was sent about it
+
+
+async def test_a_published_round_is_cancelled_from_its_page_and_the_box_says_who_will_be_told(tmp_path: Path, database_url: str, engine, now: datetime) -> None:
+    round_id = seed_program(engine, now)
+    settings = admin_settings(tmp_path, database_url)
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        csrf = await sign_in_with_link(client, settings, now)
+        published = await client.post(f"/admin/rounds/{round_id}/publish", data={"csrf_token": csrf})
+        assert published.status_code == 303
+        # The sweep queues the pairing notices and the delivery worker sends them (recorded here as it would).
+        with session_scope(engine) as session:
+            notify = session.exec(select(ScheduledAction).where(ScheduledAction.round_id == round_id, ScheduledAction.kind == "round.notify")).one()
+            due = notify.due_at
+        schedule.run_due_actions(engine, now=due, config=schedule.schedule_config(settings))
+        with session_scope(engine) as session:
+            pairing_notices = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "pairing")).all()
+            for message in pairing_notices:
+                message.status, message.sent_at = "sent", due
+            told = len({m.person_id for m in pairing_notices})
+            before_ids = {m.id for m in session.exec(select(OutboxMessage))}
+        assert told == 19  # 10 pairs: one mentor has two mentees
+        page = await client.get(f"/admin/rounds/{round_id}")
+        cancelled = await client.post(
+            f"/admin/rounds/{round_id}/cancel", data={"csrf_token": csrf, "confirm": "yes", "message": "Room 4 flooded; we'll start again in May."}
+        )  # fmt: skip
+        after = await client.get(f"/admin/rounds/{round_id}")
+    shown = " ".join(page.text.split())
+    assert "19 people have been told of a pair and will be told it is off" in shown and "Call off round" in shown and "and tell 19 people" in shown
+    assert 'name="message"' in shown
+    assert cancelled.status_code == 303
+    flash = " ".join(after.text.split())
+    assert f"Cancelled round {round_id}: 10 pairs called off, 19 people will be told," in flash and "scheduled messages dropped" in flash
+    assert "the 19 people who had been told of a pair were told it is off" in flash
+    with session_scope(engine) as session:
+        new = [m for m in session.exec(select(OutboxMessage)) if m.id not in before_ids]
+        assert {m.purpose for m in new} == {"round.cancelled"} and len({m.person_id for m in new}) == 19
+        assert len(new) == len({(m.person_id, m.channel) for m in new})  # once per person and channel
+        # The mentor with two mentees hears once, of both pairs, each with its sessions to take off the calendar.
+        (busy,) = {m.person_id for m in new if len(m.body["pairs"]) == 2}
+        assert all(len(pair["proposed"]) >= 1 for m in new if m.person_id == busy for pair in m.body["pairs"])
+        assert all("Room 4 flooded" in m.body["text"] for m in new)
+        assert not session.exec(select(ScheduledAction).where(ScheduledAction.round_id == round_id, ScheduledAction.status == "pending")).all()
 
 
 async def test_every_kind_of_round_is_created_from_the_program_page(tmp_path: Path, database_url: str, engine, now: datetime) -> None:

@@ -7,10 +7,12 @@ test on a traceback).
 from __future__ import annotations
 
 import csv
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from bot.rounds import schedule
 from tests.conftest import SHARED_ROSTER
 from tests.test_cli import Ran, run
 
@@ -40,7 +42,7 @@ def _enrolled_term(tmp_path: Path, database_url: str | None = None, **env: str) 
     assert opened.returncode == 0, opened.stderr
 
 
-def test_a_round_is_previewed_without_sending_and_cancelled_only_before_anyone_is_told(tmp_path: Path, database_url: str) -> None:
+def test_a_round_is_previewed_without_sending_and_called_off_in_any_state_but_closed(tmp_path: Path, database_url: str) -> None:
     _enrolled_term(tmp_path, database_url, REQUIRE_PRINCIPAL_APPROVAL="false")
     assert "Created micro round 1 (draft)" in run(tmp_path, "round", "new", "micro", database_url=database_url).stdout
 
@@ -62,20 +64,29 @@ def test_a_round_is_previewed_without_sending_and_cancelled_only_before_anyone_i
 
     cancelled = run(tmp_path, "round", "cancel", "1", database_url=database_url)
     assert cancelled.returncode == 0, cancelled.stderr
-    assert f"Round 1 is cancelled: {proposed} proposed pairs and" in cancelled.stdout and "nobody was told of a pair" in cancelled.stdout
+    assert f"Cancelled round 1: {proposed} pairs called off, nobody had been told of a pair, 0 scheduled messages dropped." in " ".join(cancelled.stdout.split())
     assert _count(tmp_path, "select count(*) from pairing where round_id = 1 and status <> 'cancelled'", database_url) == 0
     assert _count(tmp_path, "select count(*) from outbox_message where purpose = 'pairing'", database_url) == 0
     _refused(run(tmp_path, "round", "cancel", "1", database_url=database_url), "round 1 was cancelled already")
     closed = run(tmp_path, "round", "preview", "1", database_url=database_url)  # shown as it stands: never opened or matched again
     assert "Round 1: 1-session micro-mentoring, closed" in closed.stdout and "The matcher ran" not in closed.stdout
 
-    # A published round has told its pairs: it is never called off, and nothing about it changes.
+    # A published round is called off too: what it scheduled is dropped (the sweep had not sent the notices yet, so
+    # nobody had heard of a pair and nobody is told), and then the term can close.
     assert run(tmp_path, "round", "new", "micro", database_url=database_url).returncode == 0
     assert run(tmp_path, "round", "preview", "2", database_url=database_url).returncode == 0
     assert "is now published" in run(tmp_path, "round", "publish", "2", database_url=database_url).stdout
     told = _count(tmp_path, "select count(*) from pairing where round_id = 2 and status = 'published'", database_url)
-    _refused(run(tmp_path, "round", "cancel", "2", database_url=database_url), "round 2 is published: its pairs have been told, so it can't be called off")
-    assert _count(tmp_path, "select count(*) from pairing where round_id = 2 and status = 'published'", database_url) == told > 0
+    due = _count(tmp_path, "select count(*) from scheduled_action where round_id = 2 and status = 'pending'", database_url)
+    _refused(run(tmp_path, "term", "close", database_url=database_url), "the term still has rounds that are not closed: round 2 (published)")
+    off = run(tmp_path, "round", "cancel", "2", "--message", "Postponed to the autumn", database_url=database_url)
+    assert off.returncode == 0, off.stderr
+    assert f"Cancelled round 2: {told} pairs called off, nobody had been told of a pair, {due} scheduled messages dropped." in " ".join(off.stdout.split())
+    assert _count(tmp_path, "select count(*) from scheduled_action where round_id = 2 and status = 'pending'", database_url) == 0 < due
+    assert _count(tmp_path, "select count(*) from outbox_message", database_url) == 0
+    _refused(run(tmp_path, "round", "cancel", "2", database_url=database_url), "round 2 was cancelled already")
+    closed = run(tmp_path, "term", "close", database_url=database_url)
+    assert closed.returncode == 0 and "Closed term Spring 2027" in closed.stdout, closed.stderr
 
     _refused(run(tmp_path, "round", "cancel", "99", database_url=database_url), "there is no round 99")
     _refused(run(tmp_path, "round", "preview", "99", database_url=database_url), "there is no round 99")
@@ -83,13 +94,58 @@ def test_a_round_is_previewed_without_sending_and_cancelled_only_before_anyone_i
     assert typed_badly.returncode == 2 and "round_id" in typed_badly.stderr
 
 
-def test_a_speed_event_has_no_preview(tmp_path: Path) -> None:
+def test_a_speed_event_is_planned_previewed_and_published_from_the_command_line(tmp_path: Path) -> None:
     _enrolled_term(tmp_path, REQUIRE_PRINCIPAL_APPROVAL="false")
     created = run(tmp_path, "--now", NOW, "round", "new", "speed", "--rotations", "4", "--minutes", "8", "--at", "2027-03-04 15:30")
     assert "Created speed round 1 (draft)" in created.stdout, created.stderr
-    _refused(run(tmp_path, "round", "preview", "1"), "a speed-mentoring event is paired by rotation at the event, so it has no preview")
+    _refused(run(tmp_path, "round", "publish", "1"), "a round that is draft cannot become published: open it for collection first")
+
+    matched = run(tmp_path, "--now", NOW, "round", "match", "1")
+    assert matched.returncode == 0, matched.stderr
+    shown = " ".join(matched.stdout.split())
+    meetings = _count(tmp_path, "select count(*) from pairing where round_id = 1 and status = 'proposed'")
+    assert "Round 1: speed mentoring, 4×8 min, review" in shown
+    assert "4 rotations of 8 minutes; 67 people (27 mentors, 40 mentees);" in shown and f"{meetings} meetings in all, no pair meets twice" in shown
+    assert "Sitting out (more mentees than mentor seats, so mentees take turns resting):" in shown
+    assert "Rotation schedules go out on Wed 3 Mar at 15:30 program time (America/Los_Angeles) once the round is published." in shown
+    assert "The event starts Thu 4 Mar at 15:30: 4 rotations of 8 minutes" in shown and "Publish with `mentorbot round publish 1`" in shown
+    assert 0 < meetings <= 27 * 4 and _count(tmp_path, "select count(*) from outbox_message") == 0
+
+    preview = " ".join(run(tmp_path, "--now", NOW, "round", "preview", "1").stdout.split())
+    assert "These are the pairs of the last match" in preview and f"{meetings} meetings in all" in preview and "Pool of Spring 2027" in preview
+    published = " ".join(run(tmp_path, "--now", NOW, "round", "publish", "1", "--message", "Library, room 2").stdout.split())
+    assert f"Round 1 is now published: {meetings} meetings. Rotation schedules go out on Wed 3 Mar at 15:30 program time" in published
+    assert _count(tmp_path, "select count(*) from outbox_message") == 0  # nothing goes out before the day before
+    planned = _pairs(tmp_path)
+
+    # The day before, the job sends each person their schedule from the published plan: once, however often it runs.
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'mentorbot.db'}")
+    try:
+        config = schedule.ScheduleConfig()
+        day_before = datetime(2027, 3, 3, 23, 31, tzinfo=timezone.utc)
+        ran = schedule.run_due_actions(engine, now=day_before, config=config)
+        assert [status for _id, status, _result in ran] == ["done"] and "(as planned)" in ran[0][2]
+        assert schedule.run_due_actions(engine, now=day_before + timedelta(minutes=1), config=config) == []
+    finally:
+        engine.dispose()
+    assert _pairs(tmp_path) == planned  # the same meetings, not planned again
+    people = _count(tmp_path, "select count(distinct person_id) from outbox_message where purpose = 'speed.schedule'")
+    assert people == _count(tmp_path, "select count(*) from outbox_message where purpose = 'speed.schedule' and channel = 'email'") > 50
+    assert _count(tmp_path, "select count(*) from outbox_message where purpose = 'speed.schedule' and body like '%Library, room 2%'") >= people
+    assert _count(tmp_path, "select count(*) from scheduled_action where round_id = 1 and kind = 'speed.rotation'") == 4
+    show = " ".join(run(tmp_path, "round", "show", "1").stdout.split())
+    assert "Rotation schedules went out on Wed 3 Mar at 15:31 program time" in show
     listed = " ".join(run(tmp_path, "round", "list").stdout.split())
-    assert "│ 1 │ speed mentoring, 4×8 min │ draft │" in listed
+    assert "│ 1 │ speed mentoring, 4×8 min │ published │" in listed
+
+
+def _pairs(tmp_path: Path) -> list[tuple]:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'mentorbot.db'}")
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(sa.text("select id, rotation, mentor_id, mentee_id, status from pairing where round_id = 1 order by id")))
+    finally:
+        engine.dispose()
 
 
 def test_round_list_calls_each_round_by_its_own_kind(tmp_path: Path) -> None:
@@ -122,7 +178,7 @@ def test_a_round_of_another_program_is_refused_by_name(tmp_path: Path) -> None:
     assert _count(tmp_path, "select count(*) from round where status = 'draft'") == 1  # nothing was moved by the refusals
     # The right program, however it is typed, and no program at all, both reach the round.
     assert "Round 1: 1-session micro-mentoring" in run(tmp_path, "round", "show", "1", "--program", "  INDUCTION ").stdout
-    assert "Round 1 is cancelled" in run(tmp_path, "round", "cancel", "1").stdout
+    assert "Cancelled round 1: 0 pairs called off" in run(tmp_path, "round", "cancel", "1").stdout
 
 
 def test_approving_one_mentor_then_everyone_still_waiting(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from bot.email.sender import EmailSender
 from bot.importer import import_roster
 from bot.notices import (
     KINDS, PURPOSES, ApprovalDecided, DataErasure, DataExport, EmailFailing, EmailFailingYou, Escalation, FlowPrompt, FlowReply,
-    HeldReply, Notice, NoticeError, Pairing, PairingCancelled, PassedOn, RoundAnnouncement, SessionReminder, SignupReply,
+    CancelledPair, HeldReply, Notice, NoticeError, Pairing, PairingCancelled, PassedOn, RoundAnnouncement, RoundCancelled, SessionReminder, SignupReply,
     SpeedRotation, SpeedSchedule, Thread, TouchpointFeedback, TouchpointShare, model_for_purpose, notice_from_payload, notice_of,
     purpose_pattern,
 )  # fmt: skip
@@ -170,6 +170,14 @@ def example_of(kind: str, w: World) -> Example:
             ),
             "Zoë", ("José Ñúñez", "cancelled"),
         ),
+        RoundCancelled: lambda: Example(
+            RoundCancelled(
+                round_id=w.round_id, round_name="2-session micro-mentoring", subject="Called off: 2-session micro-mentoring", custom_message="Budget freeze — sorry! <!channel>",
+                pairs=[CancelledPair(pairing_id=w.pairing_id, partner_name=jose.name, partner_email=jose.email, proposed=proposed, ics_sequence=1)],
+                text=f"The mentoring round you were paired in (2-session micro-mentoring) has been called off.\nYour pairing with {jose.name} won't go ahead.\nA note from the program: Budget freeze — sorry!",
+            ),
+            "Zoë", ("José Ñúñez", "called off", "Budget freeze"),
+        ),
         SessionReminder: lambda: Example(
             SessionReminder(pairing_id=w.pairing_id, number=1, partner_name=jose.name, starts_at=proposed[0][0], text=f"Reminder: session 1 with {jose.name} is tomorrow, Tue Mar 9 at 15:30 ({ZONE})."),
             "Zoë", ("José Ñúñez", "session 1"),
@@ -279,10 +287,28 @@ def test_every_kind_renders_on_email_and_on_slack(world: World, kind: str) -> No
         assert words in subject + "\n" + " ".join(text.split()), f"email of {kind} lacks {words!r}:\n{subject}\n{text}"
         assert words in slack_text + blocks, f"Slack message of {kind} lacks {words!r}:\n{blocks}"
     assert "Hi " in text and "\n-- \n" in text and "<html" in html  # greeting, signature and the HTML part
-    if isinstance(example.notice, (Pairing, PairingCancelled)):
+    if isinstance(example.notice, (Pairing, PairingCancelled, RoundCancelled)):
         assert "mentoring.ics" in attachments  # the sessions as calendar entries (CANCEL for a cancelled pair)
     if isinstance(example.notice, DataExport):
         assert "mentorbot-my-data.json" in attachments
+
+
+def test_a_round_called_off_takes_each_of_a_readers_pairs_off_their_calendar(world: World) -> None:
+    zoe = world.people["Zoë"]
+    first = [["2027-03-09T23:30:00+00:00", "2027-03-10T00:00:00+00:00"]]
+    second = [["2027-03-11T23:30:00+00:00", "2027-03-12T00:00:00+00:00"]]
+    notice = RoundCancelled(
+        round_id=world.round_id, round_name="1-session micro-mentoring", subject="Called off: 1-session micro-mentoring",
+        pairs=[
+            CancelledPair(pairing_id=world.pairing_id, partner_name=zoe.name, partner_email=zoe.email, proposed=first, ics_sequence=2),
+            CancelledPair(pairing_id=world.pairing_id + 100, partner_name="Ben Ortiz", partner_email="ben@riverside.example", proposed=second),
+            CancelledPair(pairing_id=world.pairing_id + 101, partner_name="Dee Park", partner_email="dee@riverside.example"),  # never had times
+        ],
+        text="The mentoring round you were paired in (1-session micro-mentoring) has been called off.",
+    )  # fmt: skip
+    subject, text, _html, attachments = email_of(world, _queue(world, Example(notice, "José", ()), channel="email"))
+    assert subject == "Called off: 1-session micro-mentoring" and "removes the sessions from your calendar" in " ".join(text.split())
+    assert attachments == ["mentoring-1.ics", "mentoring-2.ics"]
 
 
 def test_a_teachers_words_can_ping_nobody_on_slack_and_stay_text_in_the_email(world: World) -> None:
@@ -474,6 +500,19 @@ def a_term_of_everything(engine: Engine, settings: Settings) -> None:
         request=service.RoundRequest(kind="speed", rotations=2, rotation_minutes=10, starts_at=speed_at),
     )  # fmt: skip
     _run_actions_until(engine, speed_at + timedelta(hours=2))
+    # A second speed event, its schedules out the day before, then called off with a note: everyone told hears once.
+    second_at = la(2027, 4, 21, 15, 30)
+    second = service.create_round(
+        engine, program_name=PROGRAM, term_name=None, now=event_day,
+        request=service.RoundRequest(kind="speed", rotations=1, rotation_minutes=10, starts_at=second_at),
+    )  # fmt: skip
+    _run_actions_until(engine, second_at - timedelta(hours=12))
+    with session_scope(engine) as session:
+        for message in session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "speed.schedule")):
+            if message.body.get("round_id") == second.id:
+                message.status, message.sent_at = "sent", second_at - timedelta(hours=12)  # as the delivery worker would
+        cancelled = schedule.cancel_round_in(session, round_id=second.id, now=second_at - timedelta(hours=11), by="coordinator", message="The library is closed that day.")
+        assert cancelled.told > 0
 
     # Data rights: an export, an erasure asked for by email (a code goes out), an erasure done; then a bounce.
     later = speed_at + timedelta(days=1)

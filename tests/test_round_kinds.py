@@ -129,8 +129,10 @@ def test_every_kind_is_created_opened_and_paired_as_its_kind_says(engine: Engine
         assert refused.status == "closed" and "doesn't take sign-ups" in refused.text
 
     if kind.matcher is Matcher.ROTATION:
-        with pytest.raises(service.RoundError, match="scheduled by rotation, not by this matcher"):
-            service.run_matching(engine, round_id=round_.id, session_minutes=30, now=now)
+        # Planned now, like any round's match, and published; the day-before job sends the schedules from this plan.
+        outcome = service.run_matching(engine, round_id=round_.id, session_minutes=30, now=now)
+        assert outcome.round.status == "review" and outcome.rotations is not None and outcome.rotations.meetings
+        schedule.publish_round(engine, round_id=round_.id, now=now, config=CONFIG)
         (plan,) = planned
         done = schedule.run_due_actions(engine, now=plan.due_at + timedelta(minutes=1), config=CONFIG)
         assert [result for result in done if result[1] == "done"], done

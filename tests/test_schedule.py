@@ -391,3 +391,39 @@ def test_a_speed_event_sends_schedules_the_day_before_and_announces_each_rotatio
     assert per_rotation == {1: 4, 2: 4, 3: 4}
     sat_out = Counter(p.mentee_id for p in pairings)
     assert sorted(sat_out.values()) == [2, 2, 2, 3, 3]  # the odd mentee out takes turns sitting out
+
+
+def test_a_speed_event_planned_by_hand_is_planned_again_the_day_before_when_someone_left(engine: Engine, tmp_path: Path) -> None:
+    mentors = [f"m{i}@d.example,Mentor {i},mentor,Lincoln,6-8,math,SEL,,,America/Los_Angeles,1" for i in range(3)]
+    mentees = [f"e{i}@d.example,Mentee {i},mentee,Garfield,6-8,math,,SEL,,America/Los_Angeles," for i in range(4)]
+    roster = tmp_path / "roster.csv"
+    roster.write_text("\n".join([HEADER, *mentors, *mentees]) + "\n", encoding="utf-8")
+    created = la(2027, 2, 1, 9, 0)
+    import_roster(engine, roster, program_name=PROGRAM, default_timezone="America/Los_Angeles", now=created)
+    service.open_term(engine, program_name=PROGRAM, timezone="America/Los_Angeles", name="Spring 2027", opt_in_by=None, now=created)
+    service.enroll_from_roster(engine, program_name=PROGRAM, term_name=None, require_approval=False, now=created)
+    event = la(2027, 2, 10, 15, 30)
+    request = service.RoundRequest(kind="speed", rotations=2, rotation_minutes=10, starts_at=event)
+    round_ = service.create_round(engine, program_name=PROGRAM, term_name=None, now=created, request=request)
+    planned = service.run_matching(engine, round_id=round_.id, session_minutes=30, now=created)
+    assert planned.round.status == "review" and len(planned.rotations.meetings) == 6  # 3 mentors x 2 rotations
+    summary = planned.round.match_summary
+    assert summary["per_rotation"] == [3, 3] and {e["why"] for e in summary["sitting_out"]} == {"more mentees than mentor seats, so mentees take turns resting"}
+    schedule.publish_round(engine, round_id=round_.id, now=created, config=CONFIG, message="Room 12, bring a lesson plan")
+    with session_scope(engine) as session:
+        gone = repo.people_by_email(session, emails=["e0@d.example"])["e0@d.example"]
+        repo.get_enrollment(session, term_id=repo.get_round(session, round_id=round_.id).term_id, person_id=gone.id).status = "opted_out"
+
+    ran = schedule.run_due_actions(engine, now=event - timedelta(hours=23), config=CONFIG)
+    assert [(status, "planned again: 0 joined and 1 left" in result) for _id, status, result in ran] == [("done", True)], ran
+    with session_scope(engine) as session:
+        pairs = repo.round_pairings(session, round_id=round_.id)
+        schedules = list(session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "speed.schedule")))
+        rotations = [a for a in repo.round_actions(session, round_id=round_.id) if a.kind == "speed.rotation"]
+    assert len(pairs) == 6 and all(gone.id not in (p.mentor_id, p.mentee_id) for p in pairs) and {p.status for p in pairs} == {"published"}
+    assert all(m.person_id != gone.id for m in schedules) and len([m for m in schedules if m.channel == "email"]) == 6
+    assert all("Room 12, bring a lesson plan" in m.body["text"] for m in schedules) and len(rotations) == 2
+    # The sweep running again sends nothing twice.
+    assert [r for r in schedule.run_due_actions(engine, now=event - timedelta(hours=22), config=CONFIG) if r[1] == "done"] == []
+    with session_scope(engine) as session:
+        assert len(session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "speed.schedule")).all()) == len(schedules)

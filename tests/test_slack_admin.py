@@ -13,10 +13,12 @@ from sqlmodel import select
 
 from bot.programs.store import apply_specs
 from bot.programs.yamlfile import parse_programs
-from bot.rounds import service
+from bot.outbox import deliver_due
+from bot.rounds import schedule, service
 from bot.settings import Settings
 from bot.slack import admin
 from bot.slack import blocks as bk
+from bot.slack.sender import SlackSender
 from storage import repo
 from storage.db import session_scope
 from storage.models import OutboxMessage, Program, ScheduledAction
@@ -89,8 +91,17 @@ async def test_an_admin_opens_a_term_creates_previews_and_publishes_a_round(tmp_
         assert "Round *1* is published: 2 pairs" in published
         listing = await _run(h, ADMIN, "round list")
         assert "*1*: 2-session micro-mentoring on SEL, published" in listing and "*2*: speed mentoring, 6\u00d710 min" in listing
+        # A speed event is previewed like any round: its rotations are planned now, for review, and it publishes.
         speed_preview = await _run(h, ADMIN, "round preview 2")
-        assert "paired by rotation" in speed_preview
+        assert "The rotation plan" in speed_preview and "6 rotations of 10 minutes" in speed_preview and "Status: *review*" in speed_preview
+        assert "Rotation schedules go out on Tue 2 Feb at 15:30 program time (America/Los_Angeles) once the round is published." in speed_preview
+        assert "Rotation 1: *Ana Chen* →" in speed_preview and "Who meets whom" in speed_preview
+        replanned = await _run(h, ADMIN, "round match 2")
+        assert "Round 2 matched" in replanned and "The rotation plan" in replanned
+        speed_published = await _run(h, ADMIN, "round publish 2")
+        assert "Round *2* is published:" in speed_published and "meetings" in speed_published and "Rotation schedules go out on Tue 2 Feb" in speed_published
+        with session_scope(h.engine) as session:
+            assert not session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "speed.schedule")).all()
 
 
 async def test_status_pool_nudge_export_and_program_settings(tmp_path: Path, sqlite_url: str) -> None:
@@ -158,6 +169,13 @@ async def test_a_long_answer_is_split_into_messages_slack_accepts(tmp_path: Path
         assert not [c for c in h.standin.calls if not c.ok]
 
 
+def _slack_pairings_sent(h) -> set[str] | None:
+    """The Slack users whose pairing notice the outbox has sent, once none is still on its way."""
+    with session_scope(h.engine) as session:
+        slack = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "pairing", OutboxMessage.channel == "slack")).all()
+    return {m.recipient for m in slack} if slack and all(m.status == "sent" for m in slack) else None
+
+
 async def test_approve_cancel_start_and_close_as_on_the_command_line(tmp_path: Path, sqlite_url: str) -> None:
     async with slack_harness(tmp_path, sqlite_url) as h:
         await _run(h, ADMIN, 'term open "Spring 2027"')
@@ -176,20 +194,47 @@ async def test_approve_cancel_start_and_close_as_on_the_command_line(tmp_path: P
 
         await _run(h, ADMIN, "round new micro --sessions 1")
         cancelled = await _run(h, ADMIN, "round cancel 1")
-        assert "Round 1 is cancelled" in cancelled and "nobody was told of a pair" in cancelled
+        assert "Cancelled round 1: 0 pairs called off, nobody had been told of a pair" in cancelled
         with session_scope(h.engine) as session:
             assert repo.get_round(session, round_id=1).status == "closed"
+
+        # A published round whose pairing notices reached people on Slack is called off: each of them hears it once.
         await _run(h, ADMIN, "round new micro --sessions 1")
         await _run(h, ADMIN, "round preview 2")
         await _run(h, ADMIN, "round publish 2")
-        assert ":warning: Round 2 is published: its pairs have been told, so it can't be called off" in await _run(h, ADMIN, "round cancel 2")
-        assert "Round *2* is running" in await _run(h, ADMIN, "round start 2")
-        assert "Round *2* is closed" in await _run(h, ADMIN, "round close 2")
+        with session_scope(h.engine) as session:
+            notify = session.exec(select(ScheduledAction).where(ScheduledAction.round_id == 2, ScheduledAction.kind == "round.notify")).one()
+            due = notify.due_at  # the next school-day moment: the sweep would run it then
+        schedule.run_due_actions(h.engine, now=due, config=schedule.schedule_config(h.settings))
+        await deliver_due(h.engine, {"slack": SlackSender(h.settings, engine=h.engine)}, now=due)  # the worker, at that moment
+        reached = await wait_for(lambda: _slack_pairings_sent(h), what="the pairing notices sent on Slack")
+        assert "UANA00001" in reached and len(reached) == 2  # Ana and her mentee (Ben or Cy), both on Slack
+        mentee = next(user for user in reached if user != "UANA00001")
+        off = await _run(h, ADMIN, 'round cancel 2 --message "The district paused the program <!channel>"')
+        assert "Cancelled round 2: 1 pair called off, 2 people will be told," in off and "scheduled messages" in off
+        for user in reached:
+            await h.dm_with(user, "has been called off")
+        assert ":warning: Round 2 was cancelled already" in await _run(h, ADMIN, "round cancel 2")
+        with session_scope(h.engine) as session:
+            notices = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "round.cancelled")).all()
+        emails = {"UBEN00001": "ben@d.example", "UCY000001": "cy@d.example"}
+        assert sorted((m.recipient, m.channel) for m in notices) == sorted(
+            [("UANA00001", "slack"), (mentee, "slack"), ("ana@d.example", "email"), (emails[mentee], "email")]
+        )  # each told once on Slack, and once by email with the calendar cancel
+        said = [m for m in h.standin.dms("UANA00001") if "called off" in json.dumps(m)]
+        assert len(said) == 1 and "&lt;!channel&gt;" in json.dumps(said[0]) and "<!channel>" not in json.dumps(said[0])
+
+        await _run(h, ADMIN, "round new micro --sessions 1")
+        await _run(h, ADMIN, "round preview 3")
+        await _run(h, ADMIN, "round publish 3")
+        assert "Round *3* is running" in await _run(h, ADMIN, "round start 3")
+        assert "Round *3* is closed" in await _run(h, ADMIN, "round close 3")
+        assert ":warning: Round 3 is closed: its sessions are over, so there is nothing to call off" in await _run(h, ADMIN, "round cancel 3")
         listing = await _run(h, ADMIN, "round list")
-        assert "*1*: 1-session micro-mentoring, closed" in listing and "*2*: 1-session micro-mentoring, closed" in listing
+        assert "*1*: 1-session micro-mentoring, closed" in listing and "*3*: 1-session micro-mentoring, closed" in listing
         assert ":warning: There is no round 9." in await _run(h, ADMIN, "round start 9")
         # None of it is anyone else's to do.
-        assert ":lock:" in await _run(h, "UANA00001", "round close 2") and ":lock:" in await _run(h, "UANA00001", "term approve --all-pending")
+        assert ":lock:" in await _run(h, "UANA00001", "round close 3") and ":lock:" in await _run(h, "UANA00001", "round cancel 3") and ":lock:" in await _run(h, "UANA00001", "term approve --all-pending")
 
 
 async def test_a_topic_event_is_listed_as_one_and_an_export_is_formula_safe(tmp_path: Path, sqlite_url: str) -> None:

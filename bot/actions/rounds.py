@@ -13,7 +13,6 @@ from sqlmodel import Session
 
 from bot.actions.access import Actor
 from bot.actions.scope import open_term_of, pairing_for, program_for, round_for
-from bot.errors import Conflict, UserError
 from bot.matching import MatchLead
 from bot.rounds import events, review, schedule, service
 from bot.rounds.kinds import Matcher, RoundRequest, kind_of
@@ -22,7 +21,7 @@ from bot.settings import Settings
 from storage import repo
 from storage.models import Pairing, Person, Round, Term
 
-CANCELLABLE = ("draft", "collecting", "review")
+CANCELLABLE = ("draft", "collecting", "matching", "review", "published", "running")  # every state but closed
 # A long operation's progress, heard as (steps done, steps in all); the front end draws it, the action stays UI-free.
 Progress = Callable[[int, int], None]
 
@@ -62,6 +61,7 @@ class RoundView:
 
     round: Round
     pairs: list[service.PairView]
+    timing: schedule.SpeedTiming | None = None  # speed events: when the schedules go out and the rotations start
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -73,11 +73,17 @@ class RoundView:
         return lead_of(self.round.match_summary)
 
 
-def show_round(session: Session, *, actor: Actor, round_id: int, program: str | None = None) -> RoundView:
-    """A round, its pairs with reasons, and who is unmatched and why."""
+def show_round(session: Session, *, actor: Actor, round_id: int, now: datetime | None = None, program: str | None = None) -> RoundView:
+    """A round, its pairs with reasons, and who is unmatched and why; a speed event also says what happens when."""
     round_for(session, actor=actor, operation="round.show", round_id=round_id, requested=program)
     round_, pairs = service.round_pairs_in(session, round_id=round_id)
-    return RoundView(round_, pairs)
+    return RoundView(round_, pairs, _timing(session, round_, now))
+
+
+def _timing(session: Session, round_: Round, now: datetime | None) -> schedule.SpeedTiming | None:
+    if kind_of(round_).matcher is not Matcher.ROTATION or round_.status == "closed":
+        return None
+    return schedule.speed_timing(session, round_=round_, now=now or round_.status_changed_at)
 
 
 @dataclass(frozen=True)
@@ -124,35 +130,51 @@ def close_round(session: Session, *, actor: Actor, now: datetime, round_id: int,
 
 @dataclass(frozen=True)
 class Cancelled:
-    """A round called off before anyone was told of a pair: what it dropped."""
+    """A round called off: how many pairs, who will be told, and what was dropped."""
 
     round: Round
     pairs_dropped: int
+    told: int
     actions_dropped: int
+    messages_dropped: int = 0
 
     def summary(self) -> str:
-        """One plain line saying what was dropped."""
-        pairs = f"{self.pairs_dropped} proposed pair{'' if self.pairs_dropped == 1 else 's'}"
-        actions = f"{self.actions_dropped} scheduled message{'' if self.actions_dropped == 1 else 's'}"
-        return f"Round {self.round.id} is cancelled: {pairs} and {actions} dropped; nobody was told of a pair."
+        """One plain line saying what was called off, who is told and what was dropped."""
+        told = f"{_count(self.told, 'person', 'people')} will be told" if self.told else "nobody had been told of a pair"
+        dropped = _count(self.actions_dropped, "scheduled message")
+        if self.messages_dropped:
+            dropped += f" and {_count(self.messages_dropped, 'unsent notice')}"
+        return f"Cancelled round {self.round.id}: {_count(self.pairs_dropped, 'pair')} called off, {told}, {dropped} dropped."
 
 
-def cancel_round(session: Session, *, actor: Actor, now: datetime, round_id: int, program: str | None = None) -> Cancelled:
-    """Call off a round that has told no one of a pair yet (draft, collecting or in review): nothing is sent."""
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def cancel_round(
+    session: Session, *, actor: Actor, now: datetime, round_id: int, message: str | None = None, program: str | None = None
+) -> Cancelled:
+    """Call off a round in any state but closed. Nothing it scheduled or queued is sent; everyone who was already told
+    of a pair hears once that it is off (with `message`, the admin's note); the round is closed, so the term can close."""
     round_for(session, actor=actor, operation="round.cancel", round_id=round_id, requested=program)
-    round_ = repo.get_round(session, round_id=round_id, for_update=True)
-    if (round_.settings or {}).get("cancelled_at"):
-        raise Conflict(f"round {round_id} was cancelled already; there is nothing more to call off")
-    if round_.status not in CANCELLABLE:
-        raise Conflict(
-            f"round {round_id} is {round_.status}: its pairs have been told, so it can't be called off; "
-            "close it when the sessions are over, or rematch a stalled pair"
-        )
-    pairs = repo.set_pairing_status(session, round_id=round_id, status="cancelled", only_from=("proposed",))
-    actions = repo.drop_pending_actions(session, round_id=round_id, why="the round was cancelled", now=now)
-    round_.status, round_.status_changed_at = "closed", now
-    round_.settings = {**(round_.settings or {}), "cancelled_at": now.isoformat(), "cancelled_by": actor.name}
-    return Cancelled(round_, pairs, actions)
+    outcome = schedule.cancel_round_in(session, round_id=round_id, now=now, by=actor.name, message=message)
+    return Cancelled(outcome.round, outcome.pairs, outcome.told, outcome.actions_dropped, outcome.messages_dropped)
+
+
+@dataclass(frozen=True)
+class CancelPreview:
+    """What cancelling a round would do, for a confirmation box: pairs called off and people told."""
+
+    round: Round
+    pairs: int
+    told: int
+
+
+def cancel_preview(session: Session, *, actor: Actor, round_id: int, program: str | None = None) -> CancelPreview:
+    """How many pairs cancelling the round calls off and how many people it tells; nothing changes."""
+    round_, _term, _program = round_for(session, actor=actor, operation="round.show", round_id=round_id, requested=program)
+    pairs, told = schedule.cancel_reach(session, round_=round_)
+    return CancelPreview(round_, pairs, told)
 
 
 @dataclass(frozen=True)
@@ -163,6 +185,7 @@ class Matched:
     pairs: list[service.PairView]
     mentors: int
     mentees: int
+    timing: schedule.SpeedTiming | None = None  # speed events: when the schedules go out and the rotations start
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -178,11 +201,13 @@ def match_round(
     session: Session, *, actor: Actor, now: datetime, settings: Settings, round_id: int, program: str | None = None,
     progress: Progress | None = None,
 ) -> Matched:
-    """Run the matcher on a collecting round (or again on one in review); the pairs wait in review, nothing is sent."""
+    """Run the matcher on a collecting round (or again on one in review); the pairs wait in review, nothing is sent.
+
+    A speed event (draft, collecting or in review) has its rotations planned now over who takes part, for review."""
     round_for(session, actor=actor, operation="round.match", round_id=round_id, requested=program)
     outcome = service.match_in(session, round_id=round_id, session_minutes=settings.session_minutes, now=now, progress=progress)
     round_, pairs = service.round_pairs_in(session, round_id=round_id)
-    return Matched(round_, pairs, outcome.mentors, outcome.mentees)
+    return Matched(round_, pairs, outcome.mentors, outcome.mentees, _timing(session, round_, now))
 
 
 @dataclass(frozen=True)
@@ -245,6 +270,7 @@ class Preview:
     pool: PoolView
     opened: bool = False
     matched: bool = False
+    timing: schedule.SpeedTiming | None = None  # speed events: when the schedules go out and the rotations start
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -262,8 +288,6 @@ def preview_round(
 ) -> Preview:
     """Open a draft round if needed, match it if it has no pairs yet (or again with `rematch`), and show the result."""
     round_, term, _program = round_for(session, actor=actor, operation="round.preview", round_id=round_id, requested=program)
-    if kind_of(round_).matcher is Matcher.ROTATION:
-        raise UserError("a speed-mentoring event is paired by rotation at the event, so it has no preview; it runs as scheduled")
     opened = matched = False
     if round_.status == "draft":
         events.open_round_in(session, round_id=round_id, now=now)  # the same opening as `round open`
@@ -272,7 +296,8 @@ def preview_round(
         service.match_in(session, round_id=round_id, session_minutes=settings.session_minutes, now=now, progress=progress)
         matched = True
     round_, pairs = service.round_pairs_in(session, round_id=round_id)
-    return Preview(round_, pairs, _pool_view(session, term=term, settings=settings, now=now, round_=round_), opened, matched)
+    pool_view = _pool_view(session, term=term, settings=settings, now=now, round_=round_)
+    return Preview(round_, pairs, pool_view, opened, matched, _timing(session, round_, now))
 
 
 def pool(session: Session, *, actor: Actor, now: datetime, settings: Settings, program: str | None = None) -> PoolView:

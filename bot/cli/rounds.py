@@ -100,16 +100,22 @@ for _name, _operation, _verb in (
 
 @app.command("cancel")
 @friendly_errors
-def round_cancel(ctx: typer.Context, round_id: RoundId, program: ProgramOption = None) -> None:
-    """Call off a round nobody has been told a pair of yet (draft, collecting or in review): nothing is sent.
+def round_cancel(
+    ctx: typer.Context,
+    round_id: RoundId,
+    message: Annotated[str | None, typer.Option(help="A note from the program for everyone who is told the round is off.")] = None,
+    program: ProgramOption = None,
+) -> None:
+    """Call off a round in any state but closed: its pairs are cancelled and nothing it scheduled is sent.
 
-    A published round can't be called off: close it when its sessions are over, or rematch a stalled pair.
+    Everyone already told of a pair (a published or running round) hears once that it is off, with your --message;
+    the round is closed, so the term can close.
 
-    Example: [bold]mentorbot round cancel 3[/bold]
+    Example: [bold]mentorbot round cancel 3 --message "We'll run it again in the autumn."[/bold]
     """
     from bot.actions import rounds  # start-up time: see the module's docstring
 
-    cancelled = perform(ctx, rounds.cancel_round, round_id=round_id, program=program)
+    cancelled = perform(ctx, rounds.cancel_round, round_id=round_id, message=message, program=program)
     console.print(cancelled.summary(), highlight=False)
 
 
@@ -137,7 +143,7 @@ def round_preview(
         console.print("The matcher ran on the round's pool just now.")
     elif preview.round.status == "review":
         console.print("These are the pairs of the last match; add --rematch to match again.")
-    report.print_round(console, preview.round, preview.pairs, show_all=show_all, closing=False)
+    report.print_round(console, preview.round, preview.pairs, preview.timing, show_all=show_all, closing=False)
     report.print_pool(console, preview.pool)
     if preview.round.status == "review":
         console.print(
@@ -164,6 +170,11 @@ def round_publish(
 
     with progress_bar("Publishing") as progress:
         outcome = perform(ctx, rounds.publish_round, round_id=round_id, message=message, program=program, progress=progress)
+    if outcome.timing is not None:  # a speed event: nothing goes out now
+        console.print(f"Round {round_id} is now [bold]published[/bold]: {outcome.pairs} meetings.")
+        for line in outcome.timing.lines():
+            console.print(line, highlight=False)
+        return
     console.print(f"Round {round_id} is now [bold]published[/bold]: {outcome.pairs} pairs, {outcome.actions} scheduled actions.")
 
 
@@ -208,6 +219,8 @@ def round_timeline(
 def round_match(ctx: typer.Context, round_id: RoundId, show_all: ShowAll = False, program: ProgramOption = None) -> None:
     """Run the matcher on a collecting round (or re-run it in review) and show the proposed pairs.
 
+    A speed event has its rotations planned now (who meets whom in each rotation, who sits out and why), for review.
+
     Example: [bold]mentorbot round match 1[/bold]
     """
     from bot import report  # start-up time: see the module's docstring
@@ -215,7 +228,9 @@ def round_match(ctx: typer.Context, round_id: RoundId, show_all: ShowAll = False
 
     with progress_bar("Matching") as progress:
         matched = perform(ctx, rounds.match_round, round_id=round_id, program=program, progress=progress)
-    report.print_round(console, matched.round, matched.pairs, show_all=show_all)
+    report.print_round(console, matched.round, matched.pairs, matched.timing, show_all=show_all)
+    if matched.round.status == "review":
+        console.print(f"Nothing has been sent. Publish with `mentorbot round publish {matched.round.id}`.", highlight=False)
 
 
 @app.command("show")
@@ -229,4 +244,4 @@ def round_show(ctx: typer.Context, round_id: RoundId, show_all: ShowAll = False,
     from bot.actions import rounds
 
     shown = perform(ctx, rounds.show_round, round_id=round_id, program=program)
-    report.print_round(console, shown.round, shown.pairs, show_all=show_all)
+    report.print_round(console, shown.round, shown.pairs, shown.timing, show_all=show_all)

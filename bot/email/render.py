@@ -330,6 +330,29 @@ def _pairing_cancelled(session: Session, notice: PairingCancelled, person: Perso
     return rendered
 
 
+def _round_cancelled(session: Session, notice: notices.RoundCancelled, person: Person, settings: Settings, now: datetime, base: dict[str, Any]) -> Rendered:
+    """A round called off after its pairs were told: the note, and a METHOD:CANCEL per pair that had session times."""
+    subject = notice.subject or "A mentoring round has been called off"
+    body = notice.text or f"The mentoring round {notice.round_name} has been called off."
+    cancels = []
+    for pair in notice.pairs:
+        withdrawn = PairingCancelled(
+            round_id=notice.round_id, pairing_id=pair.pairing_id, partner_name=pair.partner_name, partner_email=pair.partner_email,
+            topic=pair.topic, proposed=pair.proposed, ics_sequence=pair.ics_sequence,
+        )  # fmt: skip
+        cancel = _invite(session, withdrawn, person, settings, now, base["program_name"], method="CANCEL", guide_url=None)
+        if cancel is not None:
+            cancels.append(cancel)
+    if cancels:
+        body += "\n\nThe attached calendar update removes the sessions from your calendar."
+    text, html = _render_pair("notice", **base, subject=subject, text=body)
+    rendered = Rendered(subject=subject, text=text, html=html)
+    for number, (name, ics, params) in enumerate(cancels, start=1):
+        # One file per pair; a calendar reads each CANCEL by its own UIDs, so the names need only differ.
+        rendered.attachments.append((name if len(cancels) == 1 else name.replace(".ics", f"-{number}.ics"), ics, params))
+    return rendered
+
+
 def program_thread_root(*, program_id: int, person_id: int, settings: Settings) -> str:
     """The Message-ID every email of one program to one person refers to, so each program reads as its own thread."""
     return message_id_for(f"program-thread:{program_id}:{person_id}", mail_domain(settings), settings.token_secret)
@@ -432,6 +455,8 @@ def _email_of(
             return _pairing(session, notice, person, settings, now, base)
         case PairingCancelled() if person is not None:
             return _pairing_cancelled(session, notice, person, settings, now, base)
+        case notices.RoundCancelled() if person is not None:
+            return _round_cancelled(session, notice, person, settings, now, base)
         case RoundAnnouncement() | SignupReply() if person is not None:
             return _round_signup(notice, person, settings, base)
         case PassedOn():

@@ -571,3 +571,35 @@ def _kind_words(entry: TimelineEntry) -> str:
     if entry.kind.startswith("touchpoint."):
         return entry.what.rsplit(" after session", 1)[0].replace("prompt", "prompts")
     return entry.what
+
+
+# --- speed events -------------------------------------------------------------------------------------------------
+
+
+def rotation_lines(summary: dict[str, Any], *, most: int = 10) -> list[str]:
+    """A speed event's stored plan in a few lines: rotations, people, pairs per rotation, and who sits out when and why."""
+    if not summary or "rotations" not in summary:
+        return []
+    per_rotation = list(summary.get("per_rotation") or [])
+    people = summary["mentors"] + summary["mentees"]
+    if per_rotation and len(set(per_rotation)) == 1:
+        pairs = f"{per_rotation[0]} pair{'' if per_rotation[0] == 1 else 's'} in each rotation"
+    else:
+        pairs = "pairs per rotation: " + ", ".join(str(n) for n in per_rotation)
+    lines = [
+        f"{summary['rotations']} rotation{'' if summary['rotations'] == 1 else 's'} of {summary['minutes']} minutes; "
+        f"{people} {'person' if people == 1 else 'people'} ({summary['mentors']} mentors, {summary['mentees']} mentees); "
+        f"{pairs}; {summary['matched']} meetings in all, no pair meets twice.",
+    ]
+    resting = list(summary.get("sitting_out") or [])
+    if not resting:
+        lines.append("Nobody sits out a rotation.")
+    by_why: dict[str, list[str]] = {}
+    for entry in resting:
+        rotations = entry["rotations"]
+        when = "every rotation" if len(rotations) == summary["rotations"] else f"rotation{'' if len(rotations) == 1 else 's'} {', '.join(map(str, rotations))}"
+        by_why.setdefault(entry["why"], []).append(f"{entry['name']} ({when})")
+    for why, names in by_why.items():
+        shown = ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+        lines.append(f"Sitting out ({why}): {shown}.")
+    return lines

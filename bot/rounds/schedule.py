@@ -9,6 +9,7 @@ done. What an action sends goes through the outbox (keyed), so sending is exactl
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import replace
@@ -22,11 +23,11 @@ from sqlmodel import Session, col, select
 from bot import notices
 from bot.dialogs import context_key
 from bot.guides import GuideContext, Mentee, Mentor
-from bot.matching import History, RoundSettings, WeeklyWindow, match_round, speed_schedule
+from bot.matching import History, WeeklyWindow, match_round
 from bot.notify import prompt_flow, remind_unanswered, send_notice
-from bot.outbox import enqueue
+from bot.outbox import drop_unsent, enqueue
 from bot.rounds import events, service
-from bot.rounds.kinds import ANNOUNCE_ACTION, MATCH_ACTION, SPEED_PLAN_ACTION, speed_start
+from bot.rounds.kinds import ANNOUNCE_ACTION, MATCH_ACTION, SPEED_PLAN_ACTION, Matcher, describe, kind_of, speed_start
 from bot.rounds.guides import guide_context, guide_renderings, overrides_of, program_of
 from bot.rounds.calendar import PairPlan, ProgramCalendar, is_quiet, next_sendable, plan_round, propose_sessions
 from bot.rounds.participants import history_from, round_settings_for, to_participant
@@ -82,9 +83,12 @@ def program_calendar(session: Session, *, term_id: int) -> tuple[Program, Progra
 
 @dataclass(frozen=True)
 class PublishOutcome:
+    """A published round: its pairs (a speed event: its meetings), the actions scheduled, and for a speed event when what happens."""
+
     round_id: int
     pairs: int
     actions: int
+    timing: SpeedTiming | None = None
 
 
 def _shared_windows(a: tuple[WeeklyWindow, ...], b: tuple[WeeklyWindow, ...]) -> list[tuple[int, int]]:
@@ -115,7 +119,13 @@ def publish_in(
     """Publish a reviewed round: propose session times per pair and schedule every notice, reminder and check-in.
 
     `progress(done, total)`, when given, hears how far it is: planning each pair, then scheduling its actions.
-    """
+    A round whose match paired nobody is refused (a Conflict saying why and what to do next): publishing it would
+    send nothing and leave the term with a round that looks under way."""
+    round_ = repo.get_round(session, round_id=round_id, for_update=True)
+    if round_.status == "review" and not any(p.status != "cancelled" for p in repo.round_pairings(session, round_id=round_id)):
+        raise service.RoundError(_nothing_to_publish(session, round_))
+    if kind_of(round_).matcher is Matcher.ROTATION:
+        return _publish_rotations(session, round_=round_, now=now, message=message)
     round_ = service.move_round_in(session, round_id=round_id, target="published", now=now)
     if message:
         round_.settings = {**round_.settings, "message": message.strip()}
@@ -131,6 +141,43 @@ def publish_in(
 
 
 publish_round = in_transaction(publish_in)
+
+
+def _publish_rotations(session: Session, *, round_: Round, now: datetime, message: str | None) -> PublishOutcome:
+    """Publish a speed event's reviewed plan: nothing is sent now; the day-before job sends each person's schedule
+    from this plan, and each rotation is announced as it starts."""
+    service.move_round_in(session, round_id=round_.id, target="published", now=now)
+    if message:
+        round_.settings = {**(round_.settings or {}), "message": message.strip()}
+    program, _calendar = program_calendar(session, term_id=round_.term_id)
+    (planned,) = kind_of(round_).plan(round_, timezone=program.timezone, now=now)
+    job = repo.schedule_action(
+        session, idempotency_key=planned.key, kind=planned.action, due_at=planned.due_at, round_id=round_.id, payload=planned.payload
+    )  # fmt: skip
+    if job.status != "pending":  # the job was used up (it waited out a review past the event start): one more, for this publish
+        repo.schedule_action(
+            session, idempotency_key=f"{planned.key}:{now:%Y%m%dT%H%M%S}", kind=planned.action, due_at=max(planned.due_at, now), round_id=round_.id,
+            payload=planned.payload,
+        )  # fmt: skip
+    pairs = sum(1 for p in repo.round_pairings(session, round_id=round_.id) if p.status != "cancelled")
+    return PublishOutcome(round_id=round_.id, pairs=pairs, actions=1, timing=speed_timing(session, round_=round_, now=now))
+
+
+def _nothing_to_publish(session: Session, round_: Round) -> str:
+    """Why a round in review has no pairs, in plain words, and the ways on from there."""
+    summary = round_.match_summary or {}
+    waiting = sum(1 for e, _p in repo.enrollments(session, term_id=round_.term_id) if e.status == "opted_in" and e.approval == "pending")
+    mentees, mentors = summary.get("mentees", 0), summary.get("mentors", 0)
+    why = f"the match paired none of its {mentees} mentee{'' if mentees == 1 else 's'} ({mentors} mentor{' was' if mentors == 1 else 's were'} available"
+    why += f"; {waiting} {'is' if waiting == 1 else 'are'} waiting for approval)" if waiting else ")"
+    reasons = Counter(u["reasons"][0] for u in summary.get("unmatched", []) if u.get("reasons"))
+    if reasons:
+        reason, count = reasons.most_common(1)[0]
+        why += f"; most often: {reason} ({count})"
+    return (
+        f"round {round_.id} has no pairs to publish: {why}. Nothing was sent. Next: approve the mentors waiting for their "
+        f"principals, or relax a rule and match the round again, or cancel round {round_.id}"
+    )
 
 
 def _plan_pairs(
@@ -251,6 +298,8 @@ def _round_match(session: Session, action: ScheduledAction, now: datetime, confi
     matched = f"matched {len(outcome.result.pairs)} of {outcome.mentees} mentees"
     program, _calendar = program_calendar(session, term_id=round_.term_id)
     if (round_.settings or {}).get("auto_publish", (program.settings or {}).get("auto_publish", False)):
+        if not outcome.result.pairs:
+            return "done", f"{matched}; left in review, as there are no pairs to publish"
         publish_in(session, round_id=round_.id, now=now, config=config)
         return "done", f"{matched}; published"
     return "done", matched
@@ -372,6 +421,113 @@ def withdraw_pairing(session: Session, *, pairing: Pairing, now: datetime, why: 
         )  # fmt: skip
         queued += len(send_notice(session, person=reader, purpose="pairing.cancelled", key=f"{pairing.id}:{reader.id}", notice=notice, now=now, email_copy=True))
     return queued
+
+
+# --- calling a round off ----------------------------------------------------------------------
+
+# What the round's people may have been sent about it: the notices that tell of a pair, and what follows them.
+TELLS_OF_A_PAIR = ("pairing", "pairing.update", "speed.schedule", "speed.rotation")
+FOLLOWS_A_PAIR = ("session.reminder", "touchpoint.share", "touchpoint.feedback", "prompt.check_in", "prompt.survey")
+# A message a worker has taken, or that went out, may have reached its reader; a skipped email did not.
+REACHED = ("sending", "committing", "sent")
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    """What calling a round off did: pairs called off, people who will hear of it, and what will never be sent."""
+
+    round: Round
+    pairs: int
+    told: int
+    actions_dropped: int
+    messages_dropped: int
+
+
+def cancel_round_in(session: Session, *, round_id: int, now: datetime, by: str, message: str | None = None) -> CancelOutcome:
+    """Call off a round in any state but closed: its pairs are cancelled, what it scheduled and what is still queued is
+    dropped, and each person who was already told of a pair hears once (their channel, and email with the calendar
+    CANCEL of their sessions) that it is off, with the admin's `message`. The round ends closed and marked cancelled."""
+    round_ = repo.get_round(session, round_id=round_id, for_update=True)
+    stamp = (round_.settings or {}).get("cancelled_at")
+    if stamp:
+        raise service.RoundError(f"round {round_id} was cancelled already ({stamp[:10]}); there is nothing more to call off")
+    if round_.status == "closed":
+        raise service.RoundError(f"round {round_id} is closed: its sessions are over, so there is nothing to call off")
+    live, about_round, told = _reach(session, round_)
+    why = f"round {round_id} was cancelled"
+    unsent = drop_unsent(session, message_ids=[m.id for m in about_round if m.status == "pending"], why=why)
+    # Each reader's pairs, and the sessions their calendars hold, read before the pairs are marked cancelled.
+    pairs_of: dict[int, list[notices.CancelledPair]] = {person_id: [] for person_id in told}
+    for pairing in live.values():
+        times = [[s.starts_at.isoformat(), s.ends_at.isoformat()] for s in _sessions(session, pairing.id)]
+        sequence = calendar_sequence(session, pairing=pairing) if times else 0
+        mentor, mentee = _pair_people(session, pairing)
+        for reader, partner in ((mentor, mentee), (mentee, mentor)):
+            if reader.id in pairs_of:
+                pairs_of[reader.id].append(
+                    notices.CancelledPair(
+                        pairing_id=pairing.id, partner_name=partner.name, partner_email=partner.email, topic=events.pairing_topic(round_, pairing),
+                        proposed=times, ics_sequence=sequence,
+                    )  # fmt: skip
+                )
+    called_off = repo.set_pairing_status(session, round_id=round_id, status="cancelled", only_from=("proposed", "published", "active", "stalled"))
+    repo.cancel_planned_sessions(session, pairing_ids=live)
+    actions = repo.drop_pending_actions(session, round_id=round_id, why=why, now=now)
+    note = (message or "").strip() or None
+    what = describe(round_)
+    for person_id in sorted(told):
+        reader = session.get(Person, person_id)
+        notice = notices.RoundCancelled(
+            round_id=round_id, round_name=what, pairs=pairs_of[person_id], custom_message=note, subject=f"Called off: {what}",
+            text=_cancel_text(what, pairs_of[person_id], note),
+        )  # fmt: skip
+        send_notice(session, person=reader, purpose="round.cancelled", key=f"{round_id}:{person_id}", notice=notice, now=now, email_copy=True)
+    round_.status, round_.status_changed_at = "closed", now
+    round_.settings = {
+        **(round_.settings or {}), "cancelled_at": now.isoformat(), "cancelled_by": by, "cancelled_told": len(told),
+        **({"cancel_message": note} if note else {}),
+    }  # fmt: skip
+    return CancelOutcome(round_, called_off, len(told), actions, unsent)
+
+
+def cancel_reach(session: Session, *, round_: Round) -> tuple[int, int]:
+    """What cancelling the round now would reach: (live pairs called off, people told); nothing changes."""
+    live, _messages, told = _reach(session, round_)
+    return len(live), len(told)
+
+
+def _reach(session: Session, round_: Round) -> tuple[dict[int, Pairing], list[OutboxMessage], set[int]]:
+    """The round's live pairs, the outbox messages about them or the round, and who has (or may have) been told of a pair."""
+    live = {p.id: p for p in repo.round_pairings(session, round_id=round_.id) if p.status not in ("cancelled", "completed")}
+    people = {person_id for p in live.values() for person_id in (p.mentor_id, p.mentee_id)}
+    about_round = [m for m in repo.messages_to(session, person_ids=people, purposes=TELLS_OF_A_PAIR + FOLLOWS_A_PAIR) if _about(m, round_.id, live)]
+    told = {
+        m.person_id for m in about_round
+        if m.purpose in TELLS_OF_A_PAIR and m.status in REACHED and not (m.provider_id or "").startswith("skipped:")
+    }  # fmt: skip
+    return live, about_round, told
+
+
+def _about(message: OutboxMessage, round_id: int, live: dict[int, Pairing]) -> bool:
+    """Whether an outbox message is about this round or one of its live pairs."""
+    body = message.body or {}
+    if body.get("round_id") == round_id or body.get("pairing_id") in live:
+        return True
+    context = body.get("context")
+    return context == context_key(flow="survey", round_id=round_id) or context in {context_key(flow="check_in", pairing_id=p) for p in live}
+
+
+def _cancel_text(what: str, pairs: list[notices.CancelledPair], note: str | None) -> str:
+    partners = sorted({pair.partner_name for pair in pairs})
+    named = ", ".join(partners[:-1]) + f" and {partners[-1]}" if len(partners) > 1 else (partners[0] if partners else "your partner")
+    lines = [
+        f"The mentoring round you were paired in ({what}) has been called off.",
+        f"Your {'meetings' if len(pairs) > 1 else 'pairing'} with {named} won't go ahead"
+        + (", and the planned sessions are cancelled." if any(pair.proposed for pair in pairs) else "."),
+    ]
+    if note:
+        lines.append(f"A note from the program: {note}")
+    return "\n".join(lines)
 
 
 def move_session(engine: Engine, *, pairing_id: int, number: int, starts_at: datetime, now: datetime, config: ScheduleConfig) -> PlannedSession:
@@ -538,31 +694,41 @@ def _term_remind(session: Session, action: ScheduledAction, now: datetime, confi
 
 
 def _speed_plan(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:
-    """The day before a speed event: plan every rotation, send each person their schedule, and time the rotations."""
+    """The day before a speed event: send each person their rotation schedule, and time the rotations.
+
+    A round an admin planned and published (`round match` / `round publish`) goes out as planned; if someone opted in
+    or out since it was planned, the whole event is planned again first (nobody has seen a schedule yet, and a plan
+    over the wrong people would seat someone absent). A round nobody planned (draft or collecting) is planned and
+    published here, as before. A round still in review waits for its admin (checked every half hour until the event).
+    """
     round_ = repo.get_round(session, round_id=action.round_id, for_update=True)
-    if round_.status not in ("draft", "collecting"):
-        return "skipped", f"round {round_.id} was already {round_.status}"
-    program, calendar = program_calendar(session, term_id=round_.term_id)
+    program, _calendar = program_calendar(session, term_id=round_.term_id)
     starts = speed_start(round_, timezone_name=program.timezone)
-    for step in ("collecting", "matching", "review", "published")[("draft", "collecting").index(round_.status):]:
-        service.move_round_in(session, round_id=round_.id, target=step, now=now)
-    people = [(e, p) for e, p in repo.enrollments(session, term_id=round_.term_id) if e.status == "opted_in"]
-    answers = repo.profiles(session, person_ids=[p.id for _, p in people])
-    participants = [to_participant(e, p, answers[p.id], capacity_left=max(e.capacity, 1), week_of=starts.date()) for e, p in people]
-    # At the event everyone is in the room: time windows and earlier pairs of the term do not apply.
-    settings = RoundSettings(topic=round_.topic, session_minutes=round_.rotation_minutes or 10, reference_date=starts.date(), relax=frozenset({"availability"}))
-    plan = speed_schedule(participants, settings, rotations=round_.rotations or 1, minutes=round_.rotation_minutes or 10)
-    by_email = {p.email: p for _, p in people}
-    repo.replace_pairings(
-        session,
-        round_id=round_.id,
-        pairings=[
-            {"mentor_id": by_email[m.mentor].id, "mentee_id": by_email[m.mentee].id, "rotation": m.rotation, "score": m.score, "status": "published", "reasons": []}
-            for m in plan.meetings
-        ],
-        now=now,
-    )
-    _send_speed_schedules(session, round_=round_, plan=plan, people=by_email, starts=starts, now=now)
+    if round_.status == "review":
+        if now >= starts:
+            return "skipped", f"round {round_.id} was still in review when the event began"
+        action.due_at = min(now + timedelta(minutes=30), starts)
+        return "deferred", f"round {round_.id} is in review: waiting for an admin to publish it"
+    if round_.status in ("draft", "collecting"):
+        for step in ("collecting", "matching")[("draft", "collecting").index(round_.status):]:
+            service.move_round_in(session, round_id=round_.id, target=step, now=now)
+        service.plan_rotations_in(session, round_=round_, now=now, status="proposed")
+        service.move_round_in(session, round_id=round_.id, target="review", now=now)
+        service.move_round_in(session, round_id=round_.id, target="published", now=now)
+        how = "planned and published now"
+    elif round_.status == "published":
+        planned_for = set((round_.match_summary or {}).get("people") or ())
+        taking_part = {p.id for _, p in service.speed_people(session, round_=round_)}
+        if planned_for == taking_part:
+            how = "as planned"
+        else:
+            service.plan_rotations_in(session, round_=round_, now=now, status="published")
+            joined, left = len(taking_part - planned_for), len(planned_for - taking_part)
+            how = f"planned again: {joined} joined and {left} left since it was planned"
+    else:
+        return "skipped", f"round {round_.id} was already {round_.status}"
+    pairings = [p for p in repo.round_pairings(session, round_id=round_.id) if p.status != "cancelled"]
+    told = _send_speed_schedules(session, round_=round_, pairings=pairings, starts=starts, now=now)
     minutes = round_.rotation_minutes or 10
     for rotation in range(1, (round_.rotations or 1) + 1):
         repo.schedule_action(
@@ -572,27 +738,93 @@ def _speed_plan(session: Session, action: ScheduledAction, now: datetime, config
     repo.schedule_action(session, idempotency_key=f"round.start:{round_.id}", kind="round.start", due_at=starts, round_id=round_.id)
     end = starts + timedelta(minutes=minutes * (round_.rotations or 1))
     repo.schedule_action(session, idempotency_key=f"round.close:{round_.id}", kind="round.close", due_at=end + timedelta(hours=1), round_id=round_.id)
-    return "done", f"{len(plan.meetings)} meetings over {round_.rotations} rotations; {len(plan.sit_outs)} sit-outs"
+    resting = len((round_.match_summary or {}).get("sitting_out") or ())
+    return "done", f"{len(pairings)} meetings over {round_.rotations} rotations ({how}); schedules to {told} people; {resting} sit out a rotation"
 
 
-def _send_speed_schedules(session: Session, *, round_: Round, plan, people: dict[str, Person], starts: datetime, now: datetime) -> None:
+def _send_speed_schedules(session: Session, *, round_: Round, pairings: list[Pairing], starts: datetime, now: datetime) -> int:
+    """Each person's tables, from the stored plan (the round's pairings and who sits out), once per person."""
     minutes = round_.rotation_minutes or 10
-    rows: dict[str, list[tuple[int, str]]] = {}
-    for meeting in plan.meetings:
-        rows.setdefault(meeting.mentor, []).append((meeting.rotation, people[meeting.mentee].name))
-        rows.setdefault(meeting.mentee, []).append((meeting.rotation, people[meeting.mentor].name))
-    for sit_out in plan.sit_outs:
-        rows.setdefault(sit_out.key, []).append((sit_out.rotation, "a short break"))
-    for email, entries in rows.items():
-        reader = people[email]
+    people = {person.id: person for _enrollment, person in service.speed_people(session, round_=round_)}
+    for pairing in pairings:  # someone who left the term after the plan still hears where they were seated
+        for person_id in (pairing.mentor_id, pairing.mentee_id):
+            people.setdefault(person_id, session.get(Person, person_id))
+    rows: dict[int, list[tuple[int, str]]] = {}
+    for pairing in pairings:
+        rows.setdefault(pairing.mentor_id, []).append((pairing.rotation, people[pairing.mentee_id].name))
+        rows.setdefault(pairing.mentee_id, []).append((pairing.rotation, people[pairing.mentor_id].name))
+    by_email = {person.email: person for person in people.values()}
+    for entry in (round_.match_summary or {}).get("sitting_out") or ():
+        person = by_email.get(entry["email"])
+        if person is not None:
+            rows.setdefault(person.id, []).extend((rotation, "a short break") for rotation in entry["rotations"])
+    note = (round_.settings or {}).get("message")
+    for person_id, entries in rows.items():
+        reader = people[person_id]
         zone = ZoneInfo(reader.timezone)
         lines = [
             f"Rotation {rotation} at {(starts + timedelta(minutes=(rotation - 1) * minutes)).astimezone(zone):%H:%M}: {who}"
             for rotation, who in sorted(entries)
         ]
         text = f"Your speed-mentoring schedule for {starts.astimezone(zone):%a %b %-d} ({reader.timezone}), {minutes} minutes each:\n" + "\n".join(lines)
+        if note:
+            text += f"\n{note}"
         notice = notices.SpeedSchedule(round_id=round_.id, rotations=sorted(entries), text=text)
         send_notice(session, person=reader, purpose="speed.schedule", key=f"{round_.id}:{reader.id}", notice=notice, now=now, email_copy=True)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class SpeedTiming:
+    """When a speed event's schedules go out (or went out) and when its rotations begin, in program time."""
+
+    schedules_at: datetime | None  # None: nothing will send them (the round is closed or the job is gone)
+    schedules_sent: bool
+    starts_at: datetime
+    timezone: str
+    rotations: int
+    minutes: int
+    waits_for_publish: bool
+
+    def lines(self) -> list[str]:
+        """What will happen when, in plain words."""
+        lines = []
+        if self.schedules_sent:
+            lines.append(f"Rotation schedules went out on {_day(self.schedules_at)} program time ({self.timezone}).")
+        elif self.schedules_at is not None:
+            after = " once the round is published" if self.waits_for_publish else ""
+            lines.append(f"Rotation schedules go out on {_day(self.schedules_at)} program time ({self.timezone}){after}.")
+        lines.append(
+            f"The event starts {_day(self.starts_at)}: {self.rotations} rotation{'' if self.rotations == 1 else 's'} of {self.minutes} minutes, "
+            "each announced to its tables as it starts."
+        )
+        return lines
+
+
+def _day(moment: datetime | None) -> str:
+    return f"{moment:%a} {moment.day} {moment:%b} at {moment:%H:%M}" if moment else "(unknown)"
+
+
+def speed_timing(session: Session, *, round_: Round, now: datetime) -> SpeedTiming:
+    """When the round's rotation schedules go out (the day-before job, moved out of quiet time as the sweep will) and when it starts."""
+    program, calendar = program_calendar(session, term_id=round_.term_id)
+    zone = ZoneInfo(program.timezone)
+    starts = speed_start(round_, timezone_name=program.timezone)
+    jobs = [a for a in repo.round_actions(session, round_id=round_.id) if a.kind == SPEED_PLAN_ACTION]
+    sent = next((a for a in jobs if a.status == "done"), None)
+    pending = next((a for a in jobs if a.status in ("pending", "running")), None)
+    if sent is not None:
+        when = sent.done_at
+    elif pending is not None:
+        when = max(pending.due_at, now)
+        if is_quiet(when, person_timezone=program.timezone, calendar=calendar):
+            when = next_sendable(when, person_timezone=program.timezone, calendar=calendar)
+    else:
+        when = None
+    return SpeedTiming(
+        schedules_at=when.astimezone(zone) if when else None, schedules_sent=sent is not None, starts_at=starts.astimezone(zone), timezone=program.timezone,
+        rotations=round_.rotations or 1, minutes=round_.rotation_minutes or 10, waits_for_publish=round_.status == "review",
+    )  # fmt: skip
 
 
 def _speed_rotation(session: Session, action: ScheduledAction, now: datetime, config: ScheduleConfig) -> tuple[str, str]:

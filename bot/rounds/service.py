@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -10,7 +11,16 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.matching import MatchResult, SideConstraints, match_lead, match_round, solve_with_side_constraints
+from bot.matching import (
+    MatchResult,
+    RoundSettings,
+    SideConstraints,
+    SpeedSchedule,
+    match_lead,
+    match_round,
+    solve_with_side_constraints,
+    speed_schedule,
+)
 from bot.rounds.kinds import MATCH_ACTION, Matcher, RoundRequest, kind_of, speed_start  # noqa: F401  (the last two lived here; callers still read them here)
 from bot.rounds.lifecycle import (
     IllegalTransition,
@@ -186,6 +196,7 @@ class MatchOutcome:
     mentors: int
     mentees: int
     names: dict[str, str] = field(default_factory=dict)
+    rotations: SpeedSchedule | None = None  # speed events: the meetings by rotation (`result` then holds no pairs)
 
 
 Progress = Callable[[int, int], None]
@@ -205,8 +216,8 @@ def match_in(
     kind = kind_of(round_)
     if kind.matcher is Matcher.SIGNUPS:
         return _match_signups(session, round_=round_, session_minutes=session_minutes, now=now)
-    if kind.matcher is not Matcher.SOLVER:
-        raise RoundError(f"{kind.noun}s are scheduled by rotation, not by this matcher")
+    if kind.matcher is Matcher.ROTATION:
+        return _match_rotations(session, round_=round_, now=now)
     if round_.status not in ("collecting", "review"):
         raise IllegalTransition(
             f"round {round_id} is {round_.status}; only a collecting round (or one in review, to re-run) can be matched"
@@ -313,6 +324,92 @@ def _match_signups(session: Session, *, round_: Round, session_minutes: int, now
     return MatchOutcome(round=round_, result=merged_result(results), mentors=summary["mentors"], mentees=summary["mentees"], names=names)
 
 
+def _match_rotations(session: Session, *, round_: Round, now: datetime) -> MatchOutcome:
+    """Plan a speed event's rotations now and leave the plan in review (a draft is opened first: speed events announce nothing)."""
+    if round_.status == "draft":
+        step_round(round_, "collecting", now)
+    if round_.status not in ("collecting", "review"):
+        raise IllegalTransition(
+            f"round {round_.id} is {round_.status}; only a speed event not yet published can have its rotations planned again"
+        )
+    step_round(round_, "matching", now)
+    plan, names = plan_rotations_in(session, round_=round_, now=now, status="proposed")
+    step_round(round_, "review", now)
+    result = MatchResult(pairs=(), unmatched=(), total_score=plan.total_score, solve_seconds=plan.solve_seconds, candidate_edges=plan.candidate_edges)
+    return MatchOutcome(round=round_, result=result, mentors=plan.mentors, mentees=plan.mentees, names=names, rotations=plan)
+
+
+def speed_people(session: Session, *, round_: Round) -> list[tuple[Enrollment, Person]]:
+    """Who takes part in a speed event: everyone opted in to the term who is in the program's pool."""
+    term = session.get(Term, round_.term_id)
+    members = pool_member_ids(session, program_id=term.program_id)
+    return [(e, p) for e, p in repo.enrollments(session, term_id=round_.term_id) if e.status == "opted_in" and (members is None or p.id in members)]
+
+
+def plan_rotations_in(session: Session, *, round_: Round, now: datetime, status: str) -> tuple[SpeedSchedule, dict[str, str]]:
+    """Plan every rotation of a speed event over who takes part now, store the meetings as the round's pairings
+    (with `status`) and a summary a person can read (`reports.rotation_lines`); returns the plan and names by email."""
+    program = session.get(Program, session.get(Term, round_.term_id).program_id)
+    starts = speed_start(round_, timezone_name=program.timezone)
+    people = speed_people(session, round_=round_)
+    answers = repo.profiles(session, person_ids=[p.id for _, p in people])
+    participants = [to_participant(e, p, answers[p.id], capacity_left=max(e.capacity, 1), week_of=starts.date()) for e, p in people]
+    minutes, rotations = round_.rotation_minutes or 10, round_.rotations or 1
+    # At the event everyone is in the room: time windows and earlier pairs of the term do not apply.
+    settings = RoundSettings(topic=round_.topic, session_minutes=minutes, reference_date=starts.date(), relax=frozenset({"availability"}))
+    plan = speed_schedule(participants, settings, rotations=rotations, minutes=minutes)
+    by_email = {p.email: p for _, p in people}
+    repo.replace_pairings(
+        session,
+        round_id=round_.id,
+        pairings=[
+            {"mentor_id": by_email[m.mentor].id, "mentee_id": by_email[m.mentee].id, "rotation": m.rotation, "score": m.score, "status": status, "reasons": []}
+            for m in plan.meetings
+        ],
+        now=now,
+    )
+    names = {email: person.name for email, person in by_email.items()}
+    round_.match_summary = _rotation_summary(plan, names, people=sorted(p.id for _, p in people), now=now)
+    return plan, names
+
+
+def _rotation_summary(plan: SpeedSchedule, names: dict[str, str], *, people: list[int], now: datetime) -> dict[str, Any]:
+    """The plan as stored on the round: counts, meetings per rotation, who sits out when and why, and who took part."""
+    met = {key for m in plan.meetings for key in (m.mentor, m.mentee)}
+    seats = plan.mentors * plan.per_mentor
+    resting: dict[str, dict[str, Any]] = {}
+    for sit_out in plan.sit_outs:
+        entry = resting.setdefault(sit_out.key, {"email": sit_out.key, "name": names.get(sit_out.key, sit_out.key), "role": sit_out.role, "rotations": []})
+        entry["rotations"].append(sit_out.rotation)
+    for entry in resting.values():
+        if entry["email"] not in met:
+            entry["why"] = "no mentors take part" if entry["role"] == "mentee" and not plan.mentors else (
+                "no mentees take part" if entry["role"] == "mentor" and not plan.mentees else "nobody they may meet under the program's rules"
+            )
+        elif entry["role"] == "mentee" and plan.mentees > seats:
+            entry["why"] = "more mentees than mentor seats, so mentees take turns resting"
+        elif entry["role"] == "mentor" and plan.mentors * plan.per_mentor > plan.mentees:
+            entry["why"] = "more mentors than mentees, so mentors take turns resting"
+        else:
+            entry["why"] = "fewer partners they may meet than rotations"
+    per_rotation = Counter(m.rotation for m in plan.meetings)
+    return {
+        "ran_at": now.isoformat(),
+        "rotations": plan.rotations,
+        "minutes": plan.minutes,
+        "mentors": plan.mentors,
+        "mentees": plan.mentees,
+        "matched": len(plan.meetings),
+        "per_rotation": [per_rotation.get(r, 0) for r in range(1, plan.rotations + 1)],
+        "total_score": plan.total_score,
+        "solve_seconds": plan.solve_seconds,
+        "candidate_edges": plan.candidate_edges,
+        "people": people,
+        "sitting_out": sorted(resting.values(), key=lambda e: (-len(e["rotations"]), e["name"].casefold())),
+        "unmatched": [{"email": e["email"], "name": e["name"], "reasons": [e["why"]]} for e in resting.values() if e["email"] not in met],
+    }
+
+
 def equity_constraints(program_settings: dict[str, Any] | None, participants: list) -> SideConstraints:
     """The program's equity rules as the matcher's side constraints: high-need sites placed first, a cap per site, a fairness floor (fit points)."""
     equity = (program_settings or {}).get("equity") or {}
@@ -343,6 +440,7 @@ class PairView:
     reasons: list[str]
     status: str
     topic: str | None = None  # topic events: the pair's topic; interviews: what the mentee asked to learn about
+    rotation: int | None = None  # speed events: the rotation the pair meets in
 
 
 def round_pairs_in(session: Session, *, round_id: int) -> tuple[Round, list[PairView]]:
@@ -360,6 +458,7 @@ def round_pairs_in(session: Session, *, round_id: int) -> tuple[Round, list[Pair
             reasons=list(p.reasons),
             status=p.status,
             topic=kind_of(round_).pairing_topic(round_, p),
+            rotation=p.rotation if kind_of(round_).matcher is Matcher.ROTATION else None,
         )
         for p in pairings
     ]

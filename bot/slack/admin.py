@@ -30,6 +30,7 @@ from bot.errors import NotAllowed, UserError
 from bot.exports import Table, to_text
 from bot.matching.reports import SHOWN_PAIRS, names_and_more
 from bot.rounds.events import topic_lines
+from bot.rounds.reports import rotation_lines
 from bot.rounds.kinds import Matcher, describe, kind_of
 from bot.settings import Settings
 from bot.slack import blocks as bk
@@ -49,9 +50,10 @@ ADMIN_HELP = f"""*Run the program with `{COMMAND}`:*
 • `round new event --topics "SEL; assessment; family communication" --start-on 2027-02-01 --match-on 2027-02-04 --end-on 2027-02-09`
 • `round new interview --start-on 2027-02-01 --match-on 2027-02-04`: informational interviews across sites
 • `round list` · `round open ID`: start collecting (events and interviews announce themselves to the pool)
-• `round preview ID [--rematch]`: pairs, reasons and pool health; nothing is sent
+• `round preview ID [--rematch]`: pairs, reasons and pool health; nothing is sent (`round match ID`: match again; a speed event's rotations are planned)
 • `round publish ID --message "..."`: send the pairings and schedule reminders
-• `round start ID` · `round close ID` · `round cancel ID`: call off a round before anyone hears of a pair
+• `round start ID` · `round close ID`
+• `round cancel ID [--message "..."]`: call off a round in any state but closed; anyone told of a pair hears it is off
 • `rematch PAIRING_ID`: find a stalled pair's mentee a new mentor
 • `status` · `pool` · `nudge` · `export [ROUND_ID]`
 • `program show` · `program set require_approval off` · `program set topics "SEL; assessment"`
@@ -152,7 +154,7 @@ def _parser() -> _Parser:
     approve.set_defaults(check=_all_or_one(approve))
 
     rounds_ = top.add_parser("round", prog=f"{COMMAND} round").add_subparsers(
-        dest="action", parser_class=_Parser, metavar="new|list|open|preview|publish|start|close|cancel"
+        dest="action", parser_class=_Parser, metavar="new|list|open|preview|match|publish|start|close|cancel"
     )  # fmt: skip
     rounds_.required = True
     new = rounds_.add_parser("new", prog=f"{COMMAND} round new").add_subparsers(dest="kind", parser_class=_Parser, metavar="micro|speed|event|interview")
@@ -177,13 +179,15 @@ def _parser() -> _Parser:
         signup.add_argument("--match-on", type=_date, required=True, help="day sign-ups close and pairs are made, YYYY-MM-DD")
         signup.add_argument("--end-on", type=_date, help="the event day (sessions by then), YYYY-MM-DD")
     rounds_.add_parser("list", prog=f"{COMMAND} round list")
-    for name in ("open", "preview", "publish", "start", "close", "cancel"):
+    for name in ("open", "preview", "match", "publish", "start", "close", "cancel"):
         sub = rounds_.add_parser(name, prog=f"{COMMAND} round {name}")
         sub.add_argument("round_id", type=_positive)
         if name == "preview":
             sub.add_argument("--rematch", action="store_true", help="run the matcher again")
         if name == "publish":
             sub.add_argument("--message", help="a note added to every pairing message")
+        if name == "cancel":
+            sub.add_argument("--message", help="a note for everyone told the round is off")
 
     program = top.add_parser("program", prog=f"{COMMAND} program").add_subparsers(dest="action", parser_class=_Parser, metavar="show|set|question|list")
     program.required = True
@@ -456,7 +460,7 @@ def _round_close(session: Session, asked: Asked, args: argparse.Namespace) -> Bl
 
 
 def _round_cancel(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
-    cancelled = rounds.cancel_round(session, actor=asked.actor, now=asked.now, round_id=args.round_id, program=asked.program)
+    cancelled = rounds.cancel_round(session, actor=asked.actor, now=asked.now, round_id=args.round_id, message=args.message, program=asked.program)
     return [bk.section(f":white_check_mark: {cancelled.summary()}")]
 
 
@@ -464,12 +468,25 @@ def _round_preview(session: Session, asked: Asked, args: argparse.Namespace) -> 
     preview = rounds.preview_round(
         session, actor=asked.actor, now=asked.now, settings=asked.settings, round_id=args.round_id, rematch=args.rematch, program=asked.program
     )  # fmt: skip
-    round_, summary = preview.round, preview.summary
+    return _round_result(preview.round, preview.pairs, preview.timing, title=f"Round {preview.round.id} preview", pool=_pool_health(preview.pool))
+
+
+def _round_match(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
+    matched = rounds.match_round(session, actor=asked.actor, now=asked.now, settings=asked.settings, round_id=args.round_id, program=asked.program)
+    return _round_result(matched.round, matched.pairs, matched.timing, title=f"Round {matched.round.id} matched")
+
+
+def _round_result(round_: Round, pairs: list, timing: Any, *, title: str, pool: Blocks | None = None) -> Blocks:
+    """A matched round as `round preview` and `round match` show it: the result, the pool, the pairs and who is left out."""
+    summary = round_.match_summary or {}
     described = describe(round_)
-    out: Blocks = [bk.header(f"Round {round_.id} preview"), bk.section(f"{described[:1].upper()}{described[1:]}. Status: *{round_.status}*.")]
-    lead = preview.lead
+    out: Blocks = [bk.header(title), bk.section(f"{described[:1].upper()}{described[1:]}. Status: *{round_.status}*.")]
+    lead = rounds.lead_of(summary)
     if lead is not None:
         out.append(bk.section(lead.paragraph(COMMAND)))
+    speed = "rotations" in summary
+    if speed:
+        out.extend(bk.bullet_sections("*The rotation plan*", rotation_lines(summary)))
     elif summary:
         out.append(bk.section(
             f"Matched *{summary.get('matched', 0)} of {summary.get('mentees', 0)}* mentees with {summary.get('mentors', 0)} available mentors "
@@ -477,22 +494,30 @@ def _round_preview(session: Session, asked: Asked, args: argparse.Namespace) -> 
         ))  # fmt: skip
     if summary.get("topics"):
         out.extend(bk.bullet_sections("*Topic by topic*", topic_lines(summary)))
-    out.extend(_pool_health(preview.pool))
-    # A long round would flood the channel: the first pairs, then the unmatched by cause with a few names each.
-    pairs = [f"*{p.mentor_name}* → *{p.mentee_name}*{f' ({p.topic})' if p.topic else ''} (fit {p.score:.0f}): {'; '.join(p.reasons)}" for p in preview.pairs]
-    if len(pairs) > SHOWN_PAIRS:
-        pairs = [*pairs[:SHOWN_PAIRS], f"and {len(pairs) - SHOWN_PAIRS} more (`mentorbot round show {round_.id} --all` lists every one)"]
-    out.extend(bk.bullet_sections("*Pairs and why*", pairs or ["no pairs"]))
-    unmatched = summary.get("unmatched") or []
-    if unmatched and lead is not None and lead.groups:
-        name_of = {u["email"]: u["name"] for u in unmatched}
-        out.extend(bk.bullet_sections(
-            "*Not matched, by cause*", [f"{len(g.keys)} {g.cause}: {names_and_more([name_of.get(k, k) for k in g.keys])}" for g in lead.groups]
-        ))  # fmt: skip
-    elif unmatched:
-        shown = [f"*{u['name']}*: {'; '.join(u['reasons'])}" for u in unmatched[:SHOWN_PAIRS]]
-        more = [f"and {len(unmatched) - SHOWN_PAIRS} more"] if len(unmatched) > SHOWN_PAIRS else []
-        out.extend(bk.bullet_sections("*Not matched, and why*", shown + more))
+    if timing is not None:
+        out.extend(bk.bullet_sections("*When*", timing.lines()))
+    out.extend(pool or [])
+    if speed:
+        meetings = [f"Rotation {p.rotation}: *{p.mentor_name}* → *{p.mentee_name}*" for p in pairs if p.status != "cancelled"]
+        if len(meetings) > SHOWN_PAIRS:
+            meetings = [*meetings[:SHOWN_PAIRS], f"and {len(meetings) - SHOWN_PAIRS} more (`mentorbot round show {round_.id} --all` lists every one)"]
+        out.extend(bk.bullet_sections("*Who meets whom*", meetings or ["nobody"]))
+    else:
+        # A long round would flood the channel: the first pairs, then the unmatched by cause with a few names each.
+        lines = [f"*{p.mentor_name}* → *{p.mentee_name}*{f' ({p.topic})' if p.topic else ''} (fit {p.score:.0f}): {'; '.join(p.reasons)}" for p in pairs]
+        if len(lines) > SHOWN_PAIRS:
+            lines = [*lines[:SHOWN_PAIRS], f"and {len(lines) - SHOWN_PAIRS} more (`mentorbot round show {round_.id} --all` lists every one)"]
+        out.extend(bk.bullet_sections("*Pairs and why*", lines or ["no pairs"]))
+        unmatched = summary.get("unmatched") or []
+        if unmatched and lead is not None and lead.groups:
+            name_of = {u["email"]: u["name"] for u in unmatched}
+            out.extend(bk.bullet_sections(
+                "*Not matched, by cause*", [f"{len(g.keys)} {g.cause}: {names_and_more([name_of.get(k, k) for k in g.keys])}" for g in lead.groups]
+            ))  # fmt: skip
+        elif unmatched:
+            shown = [f"*{u['name']}*: {'; '.join(u['reasons'])}" for u in unmatched[:SHOWN_PAIRS]]
+            more = [f"and {len(unmatched) - SHOWN_PAIRS} more"] if len(unmatched) > SHOWN_PAIRS else []
+            out.extend(bk.bullet_sections("*Not matched, and why*", shown + more))
     if round_.status == "review":
         out.append(bk.context(f"Nothing has been sent. Publish with `{COMMAND} round publish {round_.id} --message \"...\"`, or re-run with `{COMMAND} round preview {round_.id} --rematch`."))
     if lead is not None:
@@ -525,6 +550,8 @@ def _round_publish(session: Session, asked: Asked, args: argparse.Namespace) -> 
     outcome = rounds.publish_round(
         session, actor=asked.actor, now=asked.now, settings=asked.settings, round_id=args.round_id, message=args.message, program=asked.program
     )  # fmt: skip
+    if outcome.timing is not None:  # a speed event: nothing goes out now
+        return [bk.section(f":white_check_mark: Round *{outcome.round_id}* is published: {outcome.pairs} meetings.\n" + "\n".join(outcome.timing.lines()))]
     return [bk.section(
         f":white_check_mark: Round *{outcome.round_id}* is published: {outcome.pairs} pair{'' if outcome.pairs == 1 else 's'}. Each person gets their pairing with the reasons, "
         f"proposed times and the conversation guide; {outcome.actions} reminders, check-ins and surveys are scheduled."
@@ -657,6 +684,7 @@ HANDLERS: dict[str, Callable[[Session, Asked, argparse.Namespace], Blocks]] = {
     "round list": _round_list,
     "round open": _round_open,
     "round preview": _round_preview,
+    "round match": _round_match,
     "round publish": _round_publish,
     "round start": _round_start,
     "round close": _round_close,

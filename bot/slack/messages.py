@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.dialogs import context_key
 from bot.rounds.kinds import kind_of
-from bot.notices import ApprovalDecided, FlowReply, HeldReply, Notice, Pairing, RoundAnnouncement, notice_from_payload
+from bot.notices import ApprovalDecided, FlowReply, HeldReply, Notice, Pairing, RoundAnnouncement, RoundCancelled, notice_from_payload
 from bot.slack import blocks as bk
 from bot.slack.store import Snapshot
 
@@ -126,6 +126,8 @@ def render_notice(notice: Notice | Mapping[str, Any], *, timezone: str | None = 
             return held_reply(notice)
         case FlowReply():
             return _flow_reply(notice)
+        case RoundCancelled():  # the admin's note is their own words: shown as typed, pinging nobody
+            return _plain_text(notice.model_copy(update={"text": _escaped(notice.text)}))
         case _:  # reminders, touchpoints, speed events, cancellations, data rights, bounces: the notice's own text
             return _plain_text(notice)
 

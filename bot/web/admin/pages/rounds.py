@@ -1,6 +1,6 @@
 """A round's page: its pairs with reasons, who is unmatched and why, its timeline; and the forms that move it on
-(open, start, close), match it, change pairs by hand while it is in review, publish it, or cancel it before anyone
-has been told of a pair. Each form calls one action of `bot.actions.rounds`."""
+(open, start, close), match it, change pairs by hand while it is in review, publish it, or cancel it (in any state but
+closed; the confirmation box says how many people will be told). Each form calls one action of `bot.actions.rounds`."""
 
 from datetime import datetime
 from typing import Annotated, Literal
@@ -35,12 +35,13 @@ def round_page(page: Page, round_id: int) -> Response:
         unmatched = list((round_.match_summary or {}).get("unmatched", []))
         emails = [u.get("email") for u in unmatched if u.get("email")]
         unmatched_ids = {p.email: p.id for p in repo.people_by_email(session, emails=emails).values()}
+        reach = rounds.cancel_preview(session, actor=page.actor, round_id=round_id, program=page.program) if round_.status in rounds.CANCELLABLE else None
     live = [p for p in pairings if p.status != "cancelled"]
     return page.render(
         "round.html", active="program", round=round_, term=term, pairings=pairings, live=len(live), people=people,
         actions=actions, steps=reports.timeline_steps(actions), summary=reports.summarize_actions(actions), unmatched=unmatched, unmatched_ids=unmatched_ids,
         moves=[m for m in allowed_round_moves(round_.status) if m in MOVE_LABELS], move_labels=MOVE_LABELS,
-        cancellable=round_.status in rounds.CANCELLABLE, cancelled=_cancelled_at(round_),
+        cancellable=reach is not None, reach=reach, cancelled=_cancelled_at(round_),
         zone=zone, when=reports.when, edits=list((round_.match_summary or {}).get("edits", [])),
         lead=rounds.lead_of(round_.match_summary),  # the paragraph the match result leads with, as the CLI and Slack show it
     )  # fmt: skip
@@ -115,11 +116,11 @@ def publish(page: PostedPage, round_id: int, message: Annotated[str, Form()] = "
 
 
 @router.post("/rounds/{round_id}/cancel")
-def cancel(page: PostedPage, round_id: int, confirm: Annotated[str, Form()] = "") -> Response:
+def cancel(page: PostedPage, round_id: int, confirm: Annotated[str, Form()] = "", message: Annotated[str, Form()] = "") -> Response:
     if confirm != "yes":
         return page.done(f"/admin/rounds/{round_id}", "Nothing was cancelled: tick the box to confirm that the round is called off.")
     with unit_of_work(page.engine) as session:
-        cancelled = rounds.cancel_round(session, actor=page.actor, now=page.now(), round_id=round_id, program=page.program)
+        cancelled = rounds.cancel_round(session, actor=page.actor, now=page.now(), round_id=round_id, message=message, program=page.program)
     return page.done(f"/admin/rounds/{round_id}", cancelled.summary())
 
 
