@@ -228,9 +228,10 @@ def round_match(ctx: typer.Context, round_id: RoundId, show_all: ShowAll = False
 
     with progress_bar("Matching") as progress:
         matched = perform(ctx, rounds.match_round, round_id=round_id, program=program, progress=progress)
-    report.print_round(console, matched.round, matched.pairs, matched.timing, show_all=show_all)
+    report.print_round(console, matched.round, matched.pairs, matched.timing, show_all=show_all, closing=False)
     if matched.round.status == "review":
         console.print(f"Nothing has been sent. Publish with `mentorbot round publish {matched.round.id}`.", highlight=False)
+    report.print_round_lead(console, matched.round)  # last, where the reader ends up
 
 
 @app.command("show")
