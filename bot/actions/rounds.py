@@ -36,13 +36,14 @@ def create_round(
     if starts_at is not None and starts_at.tzinfo is None:
         starts_at = starts_at.replace(tzinfo=ZoneInfo(the_program.timezone))
     wanted = replace(request, kind=(request.kind or "").strip().lower(), starts_at=starts_at)
-    return service.create_round_in(session, program_name=the_program.name, term_name=term, request=wanted, now=now)
+    the_term = open_term_of(session, program=the_program, name=term)
+    return service.create_round_in(session, program_name=the_program.name, term_name=the_term.name, request=wanted, now=now)
 
 
 def list_rounds(session: Session, *, actor: Actor, settings: Settings, term: str | None = None, program: str | None = None) -> tuple[Term, list[Round]]:
     """The term's rounds (the open term unless one is named), oldest first."""
     the_program = program_for(session, actor=actor, operation="round.list", requested=program, default=settings.program_name)
-    the_term = open_term_of(session, program=the_program) if term is None else repo.get_term(session, program_id=the_program.id, name=term)
+    the_term = open_term_of(session, program=the_program, name=term)
     return the_term, repo.list_rounds(session, term_id=the_term.id)
 
 
@@ -237,10 +238,10 @@ def preview_round(
     return Preview(round_, pairs, _pool_view(session, term=term, settings=settings, now=now, round_=round_), opened, matched)
 
 
-def pool(session: Session, *, actor: Actor, now: datetime, settings: Settings, program: str | None = None) -> PoolView:
-    """The open term's pool: places, thin areas, the forecast, and who is missing what."""
+def pool(session: Session, *, actor: Actor, now: datetime, settings: Settings, term: str | None = None, program: str | None = None) -> PoolView:
+    """The open term's (or the named term's) pool: places, thin areas, the forecast, and who is missing what."""
     the_program = program_for(session, actor=actor, operation="pool.show", requested=program, default=settings.program_name)
-    term = open_term_of(session, program=the_program)
+    term = open_term_of(session, program=the_program, name=term)
     return _pool_view(session, term=term, settings=settings, now=now)
 
 

@@ -140,6 +140,17 @@ def decide_approval_in(
 decide_approval = in_transaction(decide_approval_in)
 
 
+def approve_enrollments_in(session: Session, *, term: Term, enrollments: list[Enrollment], decided_by: str, now: datetime) -> list[Enrollment]:
+    """Approve many waiting mentors of an open term at once, as they offered (capacity unchanged); returns them."""
+    check_term_accepts_rounds(term.status)
+    for enrollment in enrollments:
+        if enrollment.term_id != term.id or enrollment.role not in ("mentor", "both"):
+            raise RoundError(f"enrollment {enrollment.id} is no mentor of {term.name}")
+        enrollment.approval = "approved"
+        enrollment.approved_by, enrollment.decided_at, enrollment.updated_at = decided_by, now, now
+    return enrollments
+
+
 def _open_term(session: Session, *, program_name: str, term_name: str | None) -> Term:
     program = repo.get_program(session, name=program_name)
     term = repo.get_term(session, program_id=program.id, name=term_name)

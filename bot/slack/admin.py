@@ -42,7 +42,7 @@ ABOUT_SELF = ("me", "my-data", "delete-my-data")  # what these answer depends on
 
 ADMIN_HELP = f"""*Run the program with `{COMMAND}`:*
 • `term open "Spring 2027" --opt-in-by 2027-01-22`: open a term and DM everyone the opt-in question (`--enroll-roster`: enroll them as the roster says)
-• `term approve EMAIL [--decline] [--capacity N]` · `term approve --all-pending`: decide on mentors for their principals
+• `term approve EMAIL [--decline] [--capacity N]` · `term approve --all` (or `--site "Lincoln High"`, `--principal EMAIL`): decide on mentors for their principals
 • `round new micro --topic "SEL" --sessions 2 --start 2027-02-01 --match-on 2027-01-25`
 • `round new speed --rotations 6 --minutes 10 --at "2027-02-03 15:30"`
 • `round new event --topics "SEL; assessment; family communication" --start-on 2027-02-01 --match-on 2027-02-04 --end-on 2027-02-09`
@@ -109,11 +109,19 @@ def _positive(text: str) -> int:
 
 
 def _all_or_one(parser: _Parser) -> Callable[[argparse.Namespace], None]:
-    """`term approve --all-pending` approves everyone as they offered: a decline or a capacity is for one mentor."""
+    """`term approve --all|--site S|--principal EMAIL` approves as they offered: a decline or a capacity is for one mentor."""
 
     def check(args: argparse.Namespace) -> None:
-        if args.all_pending and (args.decline or args.capacity is not None):
-            parser.error("--all-pending approves every waiting mentor as they offered; decide on one mentor by email to --decline or set --capacity")
+        many = args.all_waiting or args.site is not None or args.principal is not None
+        if many and args.email:
+            parser.error("name one mentor by email, or approve many with --all, --site or --principal, not both")
+        if not many and not args.email:
+            parser.error("name the mentor by email, or approve many with --all, --site \"Lincoln High\" or --principal EMAIL")
+        if many and (args.decline or args.capacity is not None):
+            parser.error("--all, --site and --principal approve every waiting mentor as they offered; decide on one mentor by email to --decline or set --capacity")
+        for option, value in (("--site", args.site), ("--principal", args.principal)):
+            if value is not None and not value.strip():
+                parser.error(f"{option} needs a value")
 
     return check
 
@@ -123,7 +131,9 @@ def _parser() -> _Parser:
     top = root.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     top.required = True
     for name in ("help", "me", "profile", "opt-in", "status", "pool", "nudge"):
-        top.add_parser(name, prog=f"{COMMAND} {name}")
+        plain = top.add_parser(name, prog=f"{COMMAND} {name}")
+        if name in ("status", "pool", "nudge"):
+            plain.add_argument("--term", help="the term (when two are open)")
     export = top.add_parser("export", prog=f"{COMMAND} export")
     export.add_argument("round_id", nargs="?", type=_positive, help="a round's pairings; without it, the program's people")
     rematch = top.add_parser("rematch", prog=f"{COMMAND} rematch")
@@ -140,14 +150,17 @@ def _parser() -> _Parser:
     term_open.add_argument("name", help='e.g. "Spring 2027"')
     term_open.add_argument("--opt-in-by", type=_date, help="last day to opt in, YYYY-MM-DD")
     term_open.add_argument("--enroll-roster", action="store_true", help="enroll everyone as their roster row says instead of asking them")
+    term_open.add_argument("--alongside", action="store_true", help="open it while another term of the program is still open")
     term_close = term.add_parser("close", prog=f"{COMMAND} term close")
     term_close.add_argument("name", nargs="?")
     approve = term.add_parser("approve", prog=f"{COMMAND} term approve")
-    whom = approve.add_mutually_exclusive_group(required=True)
-    whom.add_argument("email", nargs="?", help="the mentor's email address")
-    whom.add_argument("--all-pending", action="store_true", help="approve every mentor still waiting for their principal")
+    approve.add_argument("email", nargs="?", help="the mentor's email address")
+    approve.add_argument("--all", "--all-pending", dest="all_waiting", action="store_true", help="approve every mentor still waiting for their principal")
+    approve.add_argument("--site", help="approve the waiting mentors of this site")
+    approve.add_argument("--principal", help="approve the waiting mentors of this principal (email)")
     approve.add_argument("--decline", action="store_true", help="decline instead of approving")
     approve.add_argument("--capacity", type=int, help="how many mentees they take this term, 0 to 10")
+    approve.add_argument("--term", help="the term (when two are open)")
     approve.set_defaults(check=_all_or_one(approve))
 
     rounds_ = top.add_parser("round", prog=f"{COMMAND} round").add_subparsers(
@@ -366,7 +379,7 @@ def _delete_my_data(session: Session, asked: Asked, args: argparse.Namespace) ->
 def _term_open(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     opened = terms.open_term(
         session, actor=asked.actor, now=asked.now, settings=asked.settings, name=args.name, opt_in_by=args.opt_in_by,
-        enroll_roster=args.enroll_roster, program=asked.program,
+        enroll_roster=args.enroll_roster, alongside=args.alongside, program=asked.program,
     )  # fmt: skip
     if opened.enrolled is not None:
         return [bk.section(f":white_check_mark: {opened.summary()}")]
@@ -387,17 +400,21 @@ def _term_approve(session: Session, asked: Asked, args: argparse.Namespace) -> B
     # The mentor hears who decided: the admin by name when they are on the roster.
     admin = session.get(Person, asked.actor.person_id) if asked.actor.person_id is not None else None
     decided_by = admin.name if admin is not None else "Your program admin"
-    if args.all_pending:
-        decisions = terms.approve_all(session, actor=asked.actor, now=asked.now, settings=asked.settings, decided_by=decided_by, program=asked.program)
-        if not decisions:
-            return [bk.section("No mentor is waiting for their principal's approval.")]
+    if args.all_waiting or args.site is not None or args.principal is not None:
+        approved = terms.approve_all(
+            session, actor=asked.actor, now=asked.now, settings=asked.settings, site=args.site, principal=args.principal,
+            decided_by=decided_by, term=args.term, program=asked.program,
+        )  # fmt: skip
+        if not approved.decisions:
+            return [bk.section(approved.summary())]
         return bk.bullet_sections(
-            f":white_check_mark: Approved {_n(len(decisions), 'mentor')} on their principals' behalf; each hears it from mentorbot.",
-            [d.summary() for d in decisions],
+            f":white_check_mark: Approved {_n(len(approved.decisions), 'mentor')}{approved.scope} in {approved.term.name} on their principals' behalf; "
+            "each hears it from mentorbot.",
+            [d.summary() for d in approved.decisions],
         )  # fmt: skip
     decision = terms.decide_on_mentor(
         session, actor=asked.actor, now=asked.now, settings=asked.settings, mentor_email=args.email, approve=not args.decline,
-        capacity=args.capacity, decided_by=decided_by, program=asked.program,
+        capacity=args.capacity, decided_by=decided_by, term=args.term, program=asked.program,
     )  # fmt: skip
     return [bk.section(f":white_check_mark: {decision.summary()} They hear it from mentorbot.")]
 
@@ -527,7 +544,7 @@ def _rematch(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks
 
 
 def _status(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
-    status = terms.term_status(session, actor=asked.actor, settings=asked.settings, program=asked.program)
+    status = terms.term_status(session, actor=asked.actor, settings=asked.settings, term=args.term, program=asked.program)
     statuses, roles, approvals = status.statuses, status.roles, status.approvals
     lines = [
         f"{status.invited} invited: {statuses.get('opted_in', 0)} in, {statuses.get('opted_out', 0)} out, {statuses.get('invited', 0)} not answered yet",
@@ -543,12 +560,12 @@ def _status(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
 
 
 def _pool(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
-    pool = rounds.pool(session, actor=asked.actor, now=asked.now, settings=asked.settings, program=asked.program)
+    pool = rounds.pool(session, actor=asked.actor, now=asked.now, settings=asked.settings, term=args.term, program=asked.program)
     return [bk.section(f"*{pool.term.name}*"), *_pool_health(pool)]
 
 
 def _nudge(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
-    reminded = terms.nudge(session, actor=asked.actor, now=asked.now, settings=asked.settings, program=asked.program)
+    reminded = terms.nudge(session, actor=asked.actor, now=asked.now, settings=asked.settings, term=args.term, program=asked.program)
     return [bk.section(reminded.summary())]
 
 
