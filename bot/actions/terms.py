@@ -10,9 +10,10 @@ from sqlmodel import Session
 
 from bot import dialogs, notify
 from bot.actions.access import Actor, authorize
-from bot.actions.scope import open_term_of, open_terms, program_for, program_name_for
+from bot.actions.scope import open_term_of, open_terms, program_for, program_name_for, program_of_term
 from bot.rounds import schedule, service
 from bot.errors import Conflict, NotFound
+from bot.programs.spec import Effective, approval_rule
 from bot.settings import Settings
 from storage import repo
 from storage.models import Enrollment, Person, Round, Term
@@ -24,25 +25,28 @@ class TermOpened:
 
     term: Term
     program_name: str
+    approval: Effective
     enrolled: service.EnrollmentCounts | None = None
     asked: int = 0
     asked_by_channel: tuple[tuple[str, int], ...] = ()
 
     def summary(self) -> str:
-        """One plain line saying what happened."""
+        """What happened, then the approval rule the term runs under and where it comes from, on a line of its own."""
         by = f", opt-in by {self.term.opt_in_by}" if self.term.opt_in_by else ""
         if self.enrolled is not None:
             counts = self.enrolled
             waiting = f"; {counts.awaiting_approval} mentors await their principal's approval" if counts.awaiting_approval else ""
-            return (
+            done = (
                 f"Opened {self.term.name}{by}: enrolled {counts.mentors} mentors, {counts.mentees} mentees and {counts.both} both "
                 f"from the roster ({counts.opted_out} opted out){waiting}."
             )
-        channels = dict(self.asked_by_channel)
-        return (
-            f"Opened {self.term.name}{by}. Asked {self.asked} people to opt in ({channels.get('slack', 0)} by Slack DM, "
-            f"{channels.get('email', 0)} by email); reminders follow after 3 and 7 days."
-        )
+        else:
+            channels = dict(self.asked_by_channel)
+            done = (
+                f"Opened {self.term.name}{by}. Asked {self.asked} people to opt in ({channels.get('slack', 0)} by Slack DM, "
+                f"{channels.get('email', 0)} by email); reminders follow after 3 and 7 days."
+            )
+        return f"{done}\n{self.approval.line()}"
 
 
 def open_term(
@@ -65,22 +69,24 @@ def open_term(
             code="term_open",
         )
     term = service.open_term_in(session, program_name=program_name, timezone=settings.default_timezone, name=name, opt_in_by=opt_in_by, now=now)
+    approval = _approval(session, term=term, settings=settings)
     if enroll_roster:
         counts = service.enroll_from_roster_in(
             session, program_name=program_name, term_name=term.name, require_approval=settings.require_principal_approval, now=now
         )
-        return TermOpened(term=term, program_name=program_name, enrolled=counts)
+        return TermOpened(term=term, program_name=program_name, approval=approval, enrolled=counts)
     asked = notify.invite_to_term_in(session, term_id=term.id, now=now)
     schedule.schedule_term_reminders_in(session, term_id=term.id, now=now)
     channels = repo.message_channels(session, purpose="prompt.opt_in", key_prefix=f"prompt.opt_in:term:{term.id}:")
-    return TermOpened(term=term, program_name=program_name, asked=asked, asked_by_channel=tuple(sorted(channels.items())))
+    return TermOpened(term=term, program_name=program_name, approval=approval, asked=asked, asked_by_channel=tuple(sorted(channels.items())))
 
 
 def close_term(session: Session, *, actor: Actor, now: datetime, settings: Settings, name: str | None = None, program: str | None = None) -> Term:
     """Close a term (its open one when no name is given) once all its rounds are closed."""
     program_name = _program_name(session, actor=actor, operation="term.close", requested=program, settings=settings)
-    the_term = open_term_of(session, program=repo.get_program(session, name=program_name), name=name)
-    return service.close_term_in(session, program_name=program_name, name=the_term.name, now=now)
+    if not name:  # the open term, when exactly one is open
+        name = open_term_of(session, program=repo.get_program(session, name=program_name)).name
+    return service.close_term_in(session, program_name=program_name, name=name, now=now)
 
 
 def list_terms(session: Session, *, actor: Actor, settings: Settings, program: str | None = None) -> list[Term]:
@@ -227,6 +233,7 @@ class TermStatus:
     messages_waiting: int
     messages_failed: int
     rounds: list[Round]
+    approval: Effective  # whether mentors need their principal's approval, and who decided that
 
 
 def term_status(session: Session, *, actor: Actor, settings: Settings, term: str | None = None, program: str | None = None) -> TermStatus:
@@ -247,7 +254,14 @@ def term_status(session: Session, *, actor: Actor, settings: Settings, term: str
         approvals=dict(Counter(e.approval for e, _ in people if e.status == "opted_in" and e.role in ("mentor", "both"))),
         profiles_complete=complete, messages_waiting=outbox.get("pending", 0) + outbox.get("sending", 0),
         messages_failed=outbox.get("failed", 0), rounds=repo.list_rounds(session, term_id=term.id),
+        approval=_approval(session, term=term, settings=settings),
     )  # fmt: skip
+
+
+def _approval(session: Session, *, term: Term, settings: Settings) -> Effective:
+    """The approval rule of the term's program: its own `require_approval`, else REQUIRE_PRINCIPAL_APPROVAL."""
+    program = program_of_term(session, term)
+    return approval_rule(program.name, program.settings, setting=settings.require_principal_approval)
 
 
 def _program_name(session: Session, *, actor: Actor, operation: str, requested: str | None, settings: Settings) -> str:

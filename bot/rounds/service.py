@@ -18,6 +18,7 @@ from bot.rounds.lifecycle import (
     check_term_close,
 )
 from bot.programs.pools import members_pool, pool_member_ids
+from bot.programs.spec import approval_rule
 from bot.rounds.events import match_signups_in, merged_result
 from bot.rounds.moves import move_round, move_round_in, step_round  # noqa: F401  (callers read the moves here too)
 from bot.rounds.participants import ProgramRules, history_from, round_settings, to_participant
@@ -78,8 +79,8 @@ def enroll_from_roster_in(session: Session, *, program_name: str, term_name: str
     program = session.get(Program, term.program_id)
     members = pool_member_ids(session, program_id=term.program_id)
     rules = ProgramRules.of(program.settings)
-    # The program's own setting wins over the site-wide default the caller passes.
-    require_approval = bool((program.settings or {}).get("require_approval", require_approval))
+    # The program's own setting, when its definition sets one, wins over the site-wide default the caller passes.
+    require_approval = approval_rule(program.name, program.settings, setting=require_approval).value
     for person in repo.list_people(session):
         if members is not None and person.id not in members:
             continue  # the program's pool decides who takes part

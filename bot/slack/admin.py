@@ -387,7 +387,7 @@ def _term_open(session: Session, asked: Asked, args: argparse.Namespace) -> Bloc
     by = f", opt-in by {opened.term.opt_in_by}" if opened.term.opt_in_by else ""
     return [bk.section(
         f":white_check_mark: Opened *{opened.term.name}*{by}. Asked {opened.asked} people to opt in: {channels.get('slack', 0)} by Slack DM, "
-        f"{channels.get('email', 0)} by email. The DMs go out over the next minutes; reminders follow after 3 and 7 days."
+        f"{channels.get('email', 0)} by email. The DMs go out over the next minutes; reminders follow after 3 and 7 days.\n{opened.approval.line()}"
     )]  # fmt: skip
 
 
@@ -552,6 +552,7 @@ def _status(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
         f"mentors: {approvals.get('approved', 0)} confirmed, {approvals.get('pending', 0)} waiting for principals, {approvals.get('declined', 0)} declined, {approvals.get('not_required', 0)} need no approval",
         f"{status.profiles_complete} of {statuses.get('opted_in', 0)} profiles complete",
         f"messages: {status.messages_waiting} waiting to send, {status.messages_failed} failed",
+        status.approval.line(),
     ]
     by = f" (opt-in by {status.term.opt_in_by})" if status.term.opt_in_by else ""
     out = bk.bullet_sections(f"*{status.term.name}*{by}", lines)
@@ -594,7 +595,7 @@ def _table_blocks(table: Table) -> Blocks:
 def _program_show(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     view = programs.show_program(session, actor=asked.actor, now=asked.now, settings=asked.settings, program=asked.program)
     lines = [
-        f"require_approval: {'on' if view.require_approval else 'off'}",
+        f"require_approval: {'on' if view.require_approval else 'off'}: {view.approval.line()}",
         f"max_capacity: {view.max_capacity}",
         f"topics: {'; '.join(view.topics)}",
         f"subjects: {'; '.join(view.subjects)}",

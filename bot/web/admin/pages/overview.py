@@ -43,7 +43,7 @@ def open_term(
             session, actor=page.actor, now=page.now(), settings=page.settings, name=name, opt_in_by=by, enroll_roster=join == "roster",
             program=page.program,
         )  # fmt: skip
-    return page.done("/admin", opened.summary())
+    return page.done("/admin", opened.summary().replace("\n", " "))
 
 
 @router.post("/terms/{term_id}/close")
