@@ -327,7 +327,8 @@ async def test_an_admin_switches_the_pages_between_programs(tmp_path: Path, data
         unknown = await client.post("/admin/program", data={"csrf_token": csrf, "name": "Nope"})
         forged = await client.post("/admin/program", data={"csrf_token": "wrong", "name": "SEL Series"})
         switched = await client.post("/admin/program", data={"csrf_token": csrf, "name": "SEL Series"}, follow_redirects=True)
-        await client.post("/admin/terms", data={"csrf_token": csrf, "name": "SEL Spring", "join": "roster"})  # acts on SEL now
+        # Acts on SEL now: which has a term open already, so a second is refused by name (one open term per program).
+        second = await client.post("/admin/terms", data={"csrf_token": csrf, "name": "SEL Spring", "join": "roster"})
         client.cookies.set("mentorbot_admin_program", "Gone Program", path="/admin")  # a stale choice falls back
         fallback = await client.get("/admin")
     assert "Fall 2027" in first.text and "SEL Winter" not in first.text and 'value="SEL Series"' in first.text
@@ -335,7 +336,8 @@ async def test_an_admin_switches_the_pages_between_programs(tmp_path: Path, data
     assert "Showing SEL Series." in switched.text and "SEL Winter" in switched.text and "Fall 2027" not in switched.text
     with session_scope(engine) as session:
         sel = repo.get_program(session, name="SEL Series")
-        assert {t.name for t in repo.list_terms(session, program_id=sel.id)} == {"SEL Winter", "SEL Spring"}
+        assert {t.name for t in repo.list_terms(session, program_id=sel.id)} == {"SEL Winter"}
+    assert second.status_code == 409 and "SEL Series already has an open term (&#39;SEL Winter&#39;): close it first" in second.text
     assert "Fall 2027" in fallback.text
 
 

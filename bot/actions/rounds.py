@@ -18,7 +18,8 @@ from bot.rounds.kinds import Matcher, RoundRequest, kind_of
 from bot.rounds.reports import PoolReport, load_pool_report
 from bot.settings import Settings
 from storage import repo
-from storage.models import Pairing, Person, Round, ScheduledAction, Term
+from bot.rounds.participants import ProgramRules
+from storage.models import Pairing, Person, Program, Round, ScheduledAction, Term
 
 CANCELLABLE = ("draft", "collecting", "review")
 
@@ -48,11 +49,36 @@ def list_rounds(session: Session, *, actor: Actor, settings: Settings, term: str
 
 
 @dataclass(frozen=True)
+class RoundRules:
+    """The matching rules a round runs under beyond the defaults, and whether the round set them or its program did."""
+
+    relax: tuple[str, ...]
+    require: tuple[str, ...]
+    own: bool  # set when the round was created (--relax/--require); else the program's rules apply
+
+    def line(self) -> str:
+        """One line: "rules: relaxes availability; adds same_subject (set for this round)"."""
+        parts = ([f"relaxes {', '.join(self.relax)}"] if self.relax else []) + ([f"adds {', '.join(self.require)}"] if self.require else [])
+        said = "; ".join(parts) or "the default rules, nothing relaxed or added"
+        return f"rules: {said} ({'set for this round' if self.own else 'the program' + chr(39) + 's rules'})"
+
+
+def rules_of(round_: Round, program: Program) -> RoundRules:
+    """The rules a round matches by: its own when it was created with some, else its program's."""
+    stored, defaults = round_.settings or {}, ProgramRules.of(program.settings)
+    own = "relax" in stored or "require" in stored
+    relax = stored["relax"] if "relax" in stored else defaults.relax
+    require = stored["require"] if "require" in stored else defaults.require
+    return RoundRules(tuple(sorted(relax)), tuple(sorted(require)), own)
+
+
+@dataclass(frozen=True)
 class RoundView:
-    """A round with its pairs as people read them."""
+    """A round with its pairs as people read them, and the rules it matches by."""
 
     round: Round
     pairs: list[service.PairView]
+    rules: RoundRules | None = None
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -61,9 +87,9 @@ class RoundView:
 
 def show_round(session: Session, *, actor: Actor, round_id: int, program: str | None = None) -> RoundView:
     """A round, its pairs with reasons, and who is unmatched and why."""
-    round_for(session, actor=actor, operation="round.show", round_id=round_id, requested=program)
+    _round, _term, the_program = round_for(session, actor=actor, operation="round.show", round_id=round_id, requested=program)
     round_, pairs = service.round_pairs_in(session, round_id=round_id)
-    return RoundView(round_, pairs)
+    return RoundView(round_, pairs, rules_of(round_, the_program))
 
 
 def round_timeline(session: Session, *, actor: Actor, round_id: int, program: str | None = None) -> list[ScheduledAction]:

@@ -20,6 +20,7 @@ from .model import (
     SolveReport,
     Unmatched,
     WeeklyWindow,
+    rule_names,
 )
 from .reports import AreaHealth, GroupStats, LoadCount, PoolHealth, ResultReport, pool_health, result_report
 from .speed import Meeting, SitOut, SpeedSchedule, speed_schedule
@@ -38,6 +39,7 @@ __all__ = [
     "Participant",
     "PoolHealth",
     "ResultReport",
+    "rule_names",
     "Role",
     "RoundSettings",
     "ScorePart",

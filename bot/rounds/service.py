@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.matching import MatchResult, SideConstraints, match_round, solve_with_side_constraints
+from bot.matching import MatchResult, SideConstraints, match_round, rule_names, solve_with_side_constraints
 from bot.rounds.kinds import MATCH_ACTION, Matcher, RoundRequest, kind_of, speed_start  # noqa: F401  (the last two lived here; callers still read them here)
 from bot.rounds.lifecycle import (
     IllegalTransition,
@@ -163,8 +163,17 @@ def _open_term(session: Session, *, program_name: str, term_name: str | None) ->
 
 
 def validate_round_request(request: RoundRequest, *, today: date) -> None:
-    """Refuse a round that could not run, with the reason."""
+    """Refuse a round that could not run, with the reason (an unknown matching rule too, with the ones there are)."""
     kind_of(request).validate(request, today=today)
+    round_rules(request)
+
+
+def round_rules(request: RoundRequest) -> tuple[frozenset[str], frozenset[str]]:
+    """The rules a request relaxes and adds, in the matcher's spelling; a `RoundError` naming the valid ones for an unknown one."""
+    try:
+        return rule_names(request.relax, option="relax"), rule_names(request.require, option="require")
+    except ValueError as exc:
+        raise RoundError(str(exc)) from None
 
 
 def create_round_in(session: Session, *, program_name: str, term_name: str | None, request: RoundRequest, now: datetime) -> Round:
@@ -174,6 +183,11 @@ def create_round_in(session: Session, *, program_name: str, term_name: str | Non
     program = repo.get_program(session, name=program_name)
     kind = kind_of(request)
     fields = kind.fields(request, timezone=program.timezone, now=now)
+    relax, require = round_rules(request)
+    if relax or require:
+        # The round keeps its whole rule set: the program's rules at creation plus its own, as `round show` shows them.
+        rules = ProgramRules.of(program.settings)
+        fields["settings"] = {**(fields.get("settings") or {}), "relax": sorted(rules.relax | relax), "require": sorted(rules.require | require)}
     members = members_pool(session, program_id=program.id)
     if members is not None:
         fields["pool_id"] = members.id  # the round draws on its program's pool

@@ -47,6 +47,7 @@ ADMIN_HELP = f"""*Run the program with `{COMMAND}`:*
 • `round new speed --rotations 6 --minutes 10 --at "2027-02-03 15:30"`
 • `round new event --topics "SEL; assessment; family communication" --start-on 2027-02-01 --match-on 2027-02-04 --end-on 2027-02-09`
 • `round new interview --start-on 2027-02-01 --match-on 2027-02-04`: informational interviews across sites
+• any `round new` takes `--relax RULE` / `--require RULE` (repeatable) for its matching, and `--term NAME` when two terms are open
 • `round list` · `round open ID`: start collecting (events and interviews announce themselves to the pool)
 • `round preview ID [--rematch]`: pairs, reasons and pool health; nothing is sent
 • `round publish ID --message "..."`: send the pairings and schedule reminders
@@ -188,7 +189,12 @@ def _parser() -> _Parser:
         signup.add_argument("--start-on", type=_date, help="day sign-ups open and the round announces itself, YYYY-MM-DD")
         signup.add_argument("--match-on", type=_date, required=True, help="day sign-ups close and pairs are made, YYYY-MM-DD")
         signup.add_argument("--end-on", type=_date, help="the event day (sessions by then), YYYY-MM-DD")
-    rounds_.add_parser("list", prog=f"{COMMAND} round list")
+    for kind_parser in new.choices.values():
+        kind_parser.add_argument("--relax", action="append", default=[], help="relax a matching rule: grade_band, subject, availability, strengths")
+        kind_parser.add_argument("--require", action="append", default=[], help="add a matching rule: same_subject, cross_site, interest")
+        kind_parser.add_argument("--term", help="the term (when two are open)")
+    listing = rounds_.add_parser("list", prog=f"{COMMAND} round list")
+    listing.add_argument("--term", help="the term (default: the open one)")
     for name in ("open", "preview", "publish", "start", "close", "cancel"):
         sub = rounds_.add_parser(name, prog=f"{COMMAND} round {name}")
         sub.add_argument("round_id", type=_positive)
@@ -425,14 +431,21 @@ def _round_new(session: Session, asked: Asked, args: argparse.Namespace) -> Bloc
         kind=args.kind, topic=getattr(args, "topic", None), topics=getattr(args, "topics", None), sessions=getattr(args, "sessions", 1),
         start_on=getattr(args, "start_on", None) or getattr(args, "start", None), match_on=getattr(args, "match_on", None),
         end_on=getattr(args, "end_on", None) or getattr(args, "end", None), rotations=getattr(args, "rotations", None),
-        rotation_minutes=getattr(args, "minutes", None), starts_at=getattr(args, "at", None),
+        rotation_minutes=getattr(args, "minutes", None), starts_at=getattr(args, "at", None), relax=tuple(args.relax), require=tuple(args.require),
     )  # fmt: skip
-    round_ = rounds.create_round(session, actor=asked.actor, now=asked.now, settings=asked.settings, request=request, program=asked.program)
+    round_ = rounds.create_round(
+        session, actor=asked.actor, now=asked.now, settings=asked.settings, request=request, term=args.term, program=asked.program
+    )  # fmt: skip
     kind = kind_of(round_)
+    stored = round_.settings or {}
+    ruled = ""
+    if args.relax or args.require:
+        parts = [f"relaxes {', '.join(stored['relax'])}" if stored.get("relax") else "", f"adds {', '.join(stored['require'])}" if stored.get("require") else ""]
+        ruled = f"\nIts matching {'; '.join(p for p in parts if p)} (with the program's own rules)."
     if kind.announces:
         opens = f"on {round_.start_on}" if round_.start_on else "now"
         text = f":white_check_mark: Created round *{round_.id}*: {describe(round_)}. It announces itself {opens}; sign-ups close and pairs are made on {round_.match_on}."
-        return [bk.section(text + f"\nOpen it at once with `{COMMAND} round open {round_.id}`.")]
+        return [bk.section(text + ruled + f"\nOpen it at once with `{COMMAND} round open {round_.id}`.")]
     if kind.matcher is Matcher.ROTATION:
         _round, _term, program = scope.round_for(session, actor=asked.actor, operation="round.show", round_id=round_.id)
         at = datetime.fromisoformat(round_.settings["starts_at"]).astimezone(ZoneInfo(program.timezone))
@@ -443,11 +456,11 @@ def _round_new(session: Session, asked: Asked, args: argparse.Namespace) -> Bloc
     else:
         when = (f", starting {round_.start_on}" if round_.start_on else "") + (f"; the matcher runs on {round_.match_on} at 06:00" if round_.match_on else "")
         text = f":white_check_mark: Created round *{round_.id}*: {describe(round_)}{when}."
-    return [bk.section(text + f"\nPreview the pairs with `{COMMAND} round preview {round_.id}`.")]
+    return [bk.section(text + ruled + f"\nPreview the pairs with `{COMMAND} round preview {round_.id}`.")]
 
 
 def _round_list(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
-    term, listed = rounds.list_rounds(session, actor=asked.actor, settings=asked.settings, program=asked.program)
+    term, listed = rounds.list_rounds(session, actor=asked.actor, settings=asked.settings, term=args.term, program=asked.program)
     return bk.bullet_sections(f"*Rounds in {term.name}*", [_round_line(r) for r in listed] or ["none yet"])
 
 
