@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Form, Query
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from starlette.responses import Response
 
 from bot.actions import terms
@@ -66,14 +66,17 @@ def _counted(values: Iterable[str | None]) -> list[tuple[str, int]]:
 
 
 @router.post("/people/{person_id}/approval")
-def approval(page: PostedPage, person_id: int, decision: Annotated[Literal["approve", "decline"], Form()], q: Annotated[str, Form()] = "") -> Response:
+def approval(
+    page: PostedPage, person_id: int, decision: Annotated[Literal["approve", "decline"], Form()], q: Annotated[str, Form()] = "",
+    term_id: Annotated[int | None, Form()] = None,
+) -> Response:  # fmt: skip
     with unit_of_work(page.engine) as session:
         person = session.get(Person, person_id)
         if person is None:
             raise NotFound(f"there is nobody with number {person_id} on file")
         decided = terms.decide_on_mentor(
             session, actor=page.actor, now=page.now(), settings=page.settings, mentor_email=person.email, approve=decision == "approve",
-            program=page.program,
+            term=_term_name(page, session, term_id), program=page.program,
         )  # fmt: skip
     return page.done("/admin/people" + (f"?q={quote(q)}" if q else ""), f"{decided.name}: {decided.approval} as a mentor, capacity {decided.capacity}.")
 
@@ -84,17 +87,21 @@ def approve_all(
 ) -> Response:
     """Approve the waiting mentors on their principals' behalf: all of them, or a site's, or a principal's."""
     with unit_of_work(page.engine) as session:
-        term = page.term(session, term_id) if term_id is not None else None
         approved = terms.approve_all(
             session, actor=page.actor, now=page.now(), settings=page.settings, site=site.strip() or None, principal=principal.strip() or None,
-            term=term.name if term is not None else None, program=page.program,
+            term=_term_name(page, session, term_id), program=page.program,
         )  # fmt: skip
     return page.done("/admin/people", approved.summary().replace("; each is told", " on their principals' behalf; each is told"))
 
 
 @router.post("/people/nudge")
-def nudge(page: PostedPage) -> Response:
-    """Ask again everyone in the open term who hasn't answered: the opt-in, their profile, a principal's decision."""
+def nudge(page: PostedPage, term_id: Annotated[int | None, Form()] = None) -> Response:
+    """Ask again everyone in the open term (the one the page showed) who hasn't answered: the opt-in, their profile, a principal's decision."""
     with unit_of_work(page.engine) as session:
-        reminded = terms.nudge(session, actor=page.actor, now=page.now(), settings=page.settings, program=page.program)
+        reminded = terms.nudge(session, actor=page.actor, now=page.now(), settings=page.settings, term=_term_name(page, session, term_id), program=page.program)
     return page.done("/admin/people", reminded.summary())
+
+
+def _term_name(page: PostedPage, session: Session, term_id: int | None) -> str | None:
+    """The name of the term the form was shown for (its hidden term_id), so two open terms never leave it guessing."""
+    return page.term(session, term_id).name if term_id is not None else None
