@@ -139,7 +139,8 @@ def test_one_open_term_per_program_unless_alongside_and_then_every_command_names
     approved = run(tmp_path, "--now", NOW, "term", "approve", "--site", "Garfield High", "--term", "Summer Academy")
     assert "Approved 3 mentors at Garfield High in Summer Academy" in approved.stdout, approved.stderr
     assert "Created micro round 1" in run(tmp_path, "round", "new", "micro", "--term", "Summer Academy").stdout
-    assert "Summer Academy" in run(tmp_path, "term", "status", "--term", "Summer Academy").stdout
+    assert "Summer Academy" in run(tmp_path, "term", "status", "--term", " summer academy").stdout
+    _refused(run(tmp_path, "term", "status", "--term", "Sumer Academy"), "there is no term called 'Sumer Academy'")
     assert _count(tmp_path, "select count(*) from round r join term t on t.id = r.term_id where t.name = 'Summer Academy'") == 1
     assert _count(tmp_path, "select count(*) from enrollment e join term t on t.id = e.term_id where t.name = 'Spring 2027' and approval = 'approved'") == 0
     # Closing one leaves one open, and the commands find it again without --term.

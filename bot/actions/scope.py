@@ -60,7 +60,9 @@ def open_term_of(session: Session, *, program: Program, name: str | None = None)
     `Conflict` with code "several_open_terms" naming them, since guessing would act on the wrong one.
     """
     if name is not None and name.strip():
-        return repo.get_term(session, program_id=program.id, name=name.strip())
+        # Typed as people type it: "summer academy " is the term called "Summer Academy".
+        folded = [t for t in repo.list_terms(session, program_id=program.id) if t.name.casefold() == " ".join(name.split()).casefold()]
+        return folded[0] if len(folded) == 1 else repo.get_term(session, program_id=program.id, name=name.strip())
     opened = open_terms(session, program=program)
     if not opened:
         raise NotFound("no term is open; open one with `mentorbot term open NAME`", code="no_open_term")
