@@ -22,6 +22,7 @@ from bot.flows import DialogState as FlowState
 from bot.flows.definitions import DEFAULT_SUBJECTS, DEFAULT_TOPICS
 from bot.flows.model import CustomQuestion
 from bot.programs.pools import pool_member_ids
+from bot.programs.spec import approval_rule
 from storage import repo
 from storage.db import in_transaction, session_scope
 from storage.models import CheckIn, DialogState, Enrollment, Pairing, Person, Program, Round, SurveyAnswer, Term
@@ -49,7 +50,7 @@ class ProgramOptions:
             topics=tuple(settings.get("topics") or DEFAULT_TOPICS),
             subjects=tuple(settings.get("subjects") or DEFAULT_SUBJECTS),
             custom_questions=tuple(_custom_question(q) for q in settings.get("custom_questions") or ()),
-            require_approval=bool(settings.get("require_approval", require_approval_default)),
+            require_approval=approval_rule(program.name, settings, setting=require_approval_default).value,
             max_capacity=int(settings.get("max_capacity", 3)),
             program_id=program.id,
         )

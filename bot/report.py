@@ -142,8 +142,9 @@ def print_term_status(console: Console, status: TermStatus) -> None:
         f"{approvals.get('declined', 0)} declined, {approvals.get('not_required', 0)} need no approval",
         f"{status.profiles_complete} of {statuses.get('opted_in', 0)} profiles complete",
         f"messages: {status.messages_waiting} waiting to send, {status.messages_failed} failed",
+        status.approval.line(),
     ):
-        console.print(f"  {line}", highlight=False)
+        console.print(f"  {line}", highlight=False, markup=False)
     if status.rounds:
         print_rounds(console, status.term.name, status.rounds)
     else:

@@ -327,7 +327,8 @@ async def test_an_admin_switches_the_pages_between_programs(tmp_path: Path, data
         unknown = await client.post("/admin/program", data={"csrf_token": csrf, "name": "Nope"})
         forged = await client.post("/admin/program", data={"csrf_token": "wrong", "name": "SEL Series"})
         switched = await client.post("/admin/program", data={"csrf_token": csrf, "name": "SEL Series"}, follow_redirects=True)
-        await client.post("/admin/terms", data={"csrf_token": csrf, "name": "SEL Spring", "join": "roster"})  # acts on SEL now
+        # Acts on SEL now: which has a term open already, so a second is refused by name (one open term per program).
+        second = await client.post("/admin/terms", data={"csrf_token": csrf, "name": "SEL Spring", "join": "roster"})
         client.cookies.set("mentorbot_admin_program", "Gone Program", path="/admin")  # a stale choice falls back
         fallback = await client.get("/admin")
     assert "Fall 2027" in first.text and "SEL Winter" not in first.text and 'value="SEL Series"' in first.text
@@ -335,7 +336,8 @@ async def test_an_admin_switches_the_pages_between_programs(tmp_path: Path, data
     assert "Showing SEL Series." in switched.text and "SEL Winter" in switched.text and "Fall 2027" not in switched.text
     with session_scope(engine) as session:
         sel = repo.get_program(session, name="SEL Series")
-        assert {t.name for t in repo.list_terms(session, program_id=sel.id)} == {"SEL Winter", "SEL Spring"}
+        assert {t.name for t in repo.list_terms(session, program_id=sel.id)} == {"SEL Winter"}
+    assert second.status_code == 409 and "SEL Series already has an open term (&#39;SEL Winter&#39;): close it first" in second.text
     assert "Fall 2027" in fallback.text
 
 
@@ -453,3 +455,39 @@ async def test_every_kind_of_round_is_created_from_the_program_page(tmp_path: Pa
     assert datetime.fromisoformat(made["speed"].settings["starts_at"]).utcoffset().total_seconds() == -8 * 3600
     assert no_match_day.status_code == 409 and "match" in no_match_day.text
     assert bad_time.status_code == 409 and "not a date and time" in bad_time.text
+
+
+async def test_waiting_mentors_are_approved_by_site_or_principal_from_the_people_page(tmp_path: Path, database_url: str, engine, now: datetime) -> None:
+    from bot.importer import import_roster
+
+    import_roster(engine, SHARED_ROSTER, program_name=PROGRAM, default_timezone="America/Los_Angeles", now=now)
+    settings = admin_settings(tmp_path, database_url)
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        csrf = await sign_in_with_link(client, settings, now)
+        await client.post("/admin/terms", data={"csrf_token": csrf, "name": "Spring 2027", "join": "roster"})
+        page = await client.get("/admin/people")
+        assert "Approve all 27 waiting mentors" in page.text
+        assert '<option value="Lincoln Elementary">Lincoln Elementary (3 waiting)</option>' in page.text
+        assert "principal.madison@district.example (7 waiting)" in page.text
+        term_id = re.search(r'name="term_id" value="(\d+)"', page.text).group(1)
+
+        # A site posted as people type it (case, spaces) is the roster's site.
+        by_site = await client.post("/admin/people/approve-all", data={"csrf_token": csrf, "term_id": term_id, "site": "  lincoln  elementary "})
+        assert by_site.status_code == 303
+        shown = (await client.get("/admin/people")).text
+        assert "Approved 3 mentors at Lincoln Elementary in Spring 2027 on their principals&#39; behalf; each is told." in shown
+        assert "Approve all 24 waiting mentors" in shown and "Lincoln Elementary (3 waiting)" not in shown
+        # A principal nobody waits for: refused with those who have mentors waiting, and nothing approved.
+        nobody = await client.post("/admin/people/approve-all", data={"csrf_token": csrf, "principal": "principal.lincoln@district.example"})
+        assert nobody.status_code == 404 and "principal.madison@district.example (7)" in nobody.text
+        forged = await client.post("/admin/people/approve-all", data={"csrf_token": "not-the-token"})
+        assert forged.status_code == 403
+        by_principal = await client.post("/admin/people/approve-all", data={"csrf_token": csrf, "principal": "Principal.Madison@district.example"})
+        assert by_principal.status_code == 303
+        assert "Approved 7 mentors of principal principal.madison@district.example" in (await client.get("/admin/people")).text
+        rest = await client.post("/admin/people/approve-all", data={"csrf_token": csrf, "term_id": term_id})
+        assert rest.status_code == 303 and "Approved 17 mentors in Spring 2027" in (await client.get("/admin/people")).text
+    with session_scope(engine) as session:
+        waiting = session.exec(select(Enrollment).where(Enrollment.approval == "pending")).all()
+        told = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "approval.decided")).all()
+    assert waiting == [] and len(told) == 27 and len({m.person_id for m in told}) == 27  # each mentor told once

@@ -183,9 +183,24 @@ def test_require_interest_and_cross_site_from_a_roster_file(tmp_path: Path) -> N
     same_site, _ = _mentees_in(tmp_path, roster, "--require", "interest")
     assert same_site == {"ben@d.example", "dee@d.example"}
     bad = run(tmp_path, "match", str(roster), "--require", "same_grade")
-    assert bad.returncode == 1 and "--require takes cross_site, interest, same_subject; got same_grade" in bad.stderr
+    assert bad.returncode == 1 and "'same_grade' is not a rule a round can add; --require takes cross_site, interest, same_subject" in bad.stderr
+    typo = run(tmp_path, "match", str(roster), "--relax", "availabilty")
+    assert typo.returncode == 1 and "'availabilty' is not a rule a round can relax; --relax takes availability, grade_band, strengths, subject" in typo.stderr
     shown_help = " ".join(run(tmp_path, "match", "--help").stdout.split())
     assert "--require interest --require cross_site" in shown_help and "same_subject (both list subjects" in shown_help
+
+
+def test_relaxing_a_rule_from_the_command_line_lets_a_pair_through(tmp_path: Path) -> None:
+    # Two teachers of different grade bands: no pair under the default rules; with --relax grade_band, one.
+    roster = tmp_path / "bands.csv"
+    roster.write_text(
+        "email,name,role,site,grade_bands,subjects,availability,capacity\n"
+        "ana@d.example,Ana Ruiz,mentor,Lincoln,K-2,math,Tue 15:00-16:00,1\n"
+        "ben@d.example,Ben Ortiz,mentee,Roosevelt,9-12,math,Tue 15:00-16:00,\n",
+        encoding="utf-8",
+    )
+    assert _mentees_in(tmp_path, roster)[0] == set()
+    assert _mentees_in(tmp_path, roster, "--relax", " Grade-Band ")[0] == {"ben@d.example"}
 
 
 def test_people_who_share_a_name_are_told_apart_by_email(tmp_path: Path) -> None:

@@ -189,22 +189,38 @@ def test_approving_one_mentor_then_everyone_still_waiting(tmp_path: Path) -> Non
 
     _refused(run(tmp_path, "term", "approve"), "name the mentor by email")
     _refused(run(tmp_path, "term", "approve", "   "), "name the mentor by email")
-    _refused(run(tmp_path, "term", "approve", "ana.chen.mr6@district.example", "--all-pending"), "--all-pending approves everyone waiting")
-    _refused(run(tmp_path, "term", "approve", "--all-pending", "--decline"), "no --decline")
+    _refused(run(tmp_path, "term", "approve", "ana.chen.mr6@district.example", "--all-pending"), "name no mentor")
+    _refused(run(tmp_path, "term", "approve", "--all", "--decline"), "no --decline")
+    _refused(run(tmp_path, "term", "approve", "--site", "  "), "--site and --principal need a value")
     _refused(run(tmp_path, "term", "approve", "nobody@district.example"), "nobody with the email nobody@district.example is on the roster")
     _refused(run(tmp_path, "term", "approve", "ana.chen.mr6@district.example", "--capacity", "40"), "capacity must be a whole number from 0 to 10")
     _refused(run(tmp_path, "term", "approve", "--all-pending", "--program", "Nope"), "there is no program called 'Nope'")
+    # A site nobody waits at (a typo) is refused with the sites and principals that do have mentors waiting; nothing changes.
+    _refused(run(tmp_path, "term", "approve", "--site", "Lincon Elementary"), "no mentor at site 'Lincon Elementary' is waiting for approval in Spring 2027")
+    _refused(run(tmp_path, "term", "approve", "--site", "Lincon Elementary"), "mentors are waiting at Cesar Chavez High (5), Garfield High (3)")
+    _refused(run(tmp_path, "term", "approve", "--principal", "principal.nobody@district.example"), "mentors are waiting for principals principal.cesar@district.example (5)")
+    _refused(run(tmp_path, "term", "approve", "--site", "Madison K-8", "--principal", "principal.cesar@district.example"), "at site 'Madison K-8' and of principal")
+    assert _count(tmp_path, "select count(*) from enrollment where approval = 'approved'") == 0
 
     one = run(tmp_path, "--now", NOW, "term", "approve", " ANA.CHEN.MR6@District.Example ", "--capacity", "2", "--by", "principal@district.example")
     assert "Ana Chen (ana.chen.mr6@district.example): approved as a mentor, capacity 2." in one.stdout, one.stderr
+    # A site typed as people type it: case and spacing don't matter.
+    site = run(tmp_path, "--now", NOW, "term", "approve", "--site", "  lincoln   ELEMENTARY ")
+    assert site.returncode == 0, site.stderr
+    assert "Approved 3 mentors at Lincoln Elementary in Spring 2027; each is told." in site.stdout
+    principal = run(tmp_path, "--now", NOW, "term", "approve", "--principal", "Principal.Madison@District.Example")
+    assert "Approved 7 mentors of principal principal.madison@district.example in Spring 2027" in principal.stdout, principal.stderr
     rest = run(tmp_path, "--now", NOW, "term", "approve", "--all-pending")
     assert rest.returncode == 0, rest.stderr
-    assert f"Approved {MENTORS_ON_ROSTER - 1} mentors." in rest.stdout and "Ana Chen" not in rest.stdout
-    assert "No mentor is waiting for a principal's approval." in run(tmp_path, "term", "approve", "--all-pending").stdout
+    assert f"Approved {MENTORS_ON_ROSTER - 1 - 3 - 7} mentors in Spring 2027" in rest.stdout and "Ana Chen" not in rest.stdout
+    assert "No mentor is waiting for a principal's approval in Spring 2027." in run(tmp_path, "term", "approve", "--all").stdout
+    # With nobody waiting anywhere a filter is no mistake: it simply has nobody to approve.
+    assert "No mentor at Garfield High is waiting" in run(tmp_path, "term", "approve", "--site", "Garfield High").stdout
     assert _count(tmp_path, "select count(*) from enrollment where approval = 'pending'") == 0
     assert _count(tmp_path, "select count(*) from enrollment where approval = 'approved' and approved_by = 'principal@district.example'") == 1
-    # Every mentor hears the decision, as from a principal's own answer.
+    # Every mentor hears the decision once, as from a principal's own answer.
     assert _count(tmp_path, "select count(*) from outbox_message where body like '%approval_decided%'") == MENTORS_ON_ROSTER
+    assert _count(tmp_path, "select count(distinct person_id) from outbox_message where body like '%approval_decided%'") == MENTORS_ON_ROSTER
     status = " ".join(run(tmp_path, "term", "status").stdout.split())
     assert f"mentors: {MENTORS_ON_ROSTER} confirmed, 0 waiting for principals" in status
 

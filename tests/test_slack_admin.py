@@ -180,10 +180,18 @@ async def test_approve_cancel_start_and_close_as_on_the_command_line(tmp_path: P
     async with slack_harness(tmp_path, sqlite_url) as h:
         await _run(h, ADMIN, 'term open "Spring 2027"')
         service.enroll_from_roster(h.engine, program_name=PROGRAM, term_name=None, require_approval=True, now=datetime.now(timezone.utc))
-        assert "--all-pending approves every waiting mentor as they offered" in await _run(h, ADMIN, "term approve --all-pending --capacity 1")
-        everyone = await _run(h, ADMIN, "term approve --all-pending")
-        assert "Approved 1 mentor on their principals' behalf" in everyone and "Ana Chen (ana@d.example): approved as a mentor, capacity 2." in everyone
-        assert "No mentor is waiting" in await _run(h, ADMIN, "term approve --all-pending")
+        assert "--all, --site and --principal approve every waiting mentor as they offered" in await _run(h, ADMIN, "term approve --all-pending --capacity 1")
+        assert "Name one mentor by email, or approve many" in await _run(h, ADMIN, "term approve ana@d.example --site Lincoln")
+        assert "Name the mentor by email, or approve many" in await _run(h, ADMIN, "term approve")
+        # A site or principal nobody waits under is named back with where mentors do wait; nothing is approved.
+        typo = await _run(h, ADMIN, "term approve --site Lincon")
+        assert ":warning: No mentor at site 'Lincon' is waiting for approval in Spring 2027; mentors are waiting at Lincoln (1)." in typo
+        assert "mentors are waiting for principals pat@d.example (1)" in await _run(h, ADMIN, "term approve --principal boss@d.example")
+        everyone = await _run(h, ADMIN, "term approve --site \u201c  lincoln \u201d --principal PAT@d.example")
+        assert "Approved 1 mentor at Lincoln and of principal pat@d.example in Spring 2027 on their principals' behalf" in everyone
+        assert "Ana Chen (ana@d.example): approved as a mentor, capacity 2." in everyone
+        assert "No mentor is waiting" in await _run(h, ADMIN, "term approve --all")
+        assert await h.dm_with("UANA00001", "confirmed you as a mentor this term, for 2 mentee(s)")
         declined = await _run(h, ADMIN, "term approve ana@d.example --decline")
         assert "Ana Chen (ana@d.example): declined as a mentor" in declined
         assert await h.dm_with("UANA00001", "Your program admin has not confirmed you as a mentor")

@@ -14,7 +14,7 @@ from bot import dialogs
 from bot.actions.access import Actor, authorize, may
 from bot.actions.scope import program_for
 from bot.errors import NotFound, UserError
-from bot.programs.spec import EMAIL_RE, CustomQuestion, ProgramSpec
+from bot.programs.spec import EMAIL_RE, CustomQuestion, Effective, ProgramSpec, approval_rule
 from bot.programs.store import ProgramChange, apply_specs_in, export_specs_in, list_programs_in
 from bot.settings import Settings
 from storage import repo
@@ -43,6 +43,7 @@ class ProgramView:
     admin_emails: tuple[str, ...]
     allow_weekends: bool
     custom_questions: tuple[Any, ...]
+    approval: Effective  # whether approval is required, and whether the program or REQUIRE_PRINCIPAL_APPROVAL said so
 
 
 def list_programs(session: Session, *, actor: Actor) -> list[tuple[Program, ProgramSpec, int | None]]:
@@ -93,6 +94,7 @@ def show_program(session: Session, *, actor: Actor, now: datetime, settings: Set
         name=the_program.name, require_approval=options.require_approval, max_capacity=options.max_capacity,
         topics=tuple(options.topics), subjects=tuple(options.subjects), admin_emails=tuple(raw.get("admin_emails") or ()),
         allow_weekends=bool(raw.get("allow_weekends")), custom_questions=tuple(options.custom_questions),
+        approval=approval_rule(the_program.name, raw, setting=settings.require_principal_approval),
     )  # fmt: skip
 
 

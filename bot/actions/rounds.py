@@ -19,7 +19,8 @@ from bot.rounds.kinds import Matcher, RoundRequest, kind_of
 from bot.rounds.reports import PoolReport, TimelineEntry, load_pool_report, timeline_entries
 from bot.settings import Settings
 from storage import repo
-from storage.models import Pairing, Person, Round, Term
+from bot.rounds.participants import ProgramRules
+from storage.models import Pairing, Person, Program, Round, Term
 
 CANCELLABLE = ("draft", "collecting", "matching", "review", "published", "running")  # every state but closed
 # A long operation's progress, heard as (steps done, steps in all); the front end draws it, the action stays UI-free.
@@ -45,23 +46,49 @@ def create_round(
     if starts_at is not None and starts_at.tzinfo is None:
         starts_at = starts_at.replace(tzinfo=ZoneInfo(the_program.timezone))
     wanted = replace(request, kind=(request.kind or "").strip().lower(), starts_at=starts_at)
-    return service.create_round_in(session, program_name=the_program.name, term_name=term, request=wanted, now=now)
+    the_term = open_term_of(session, program=the_program, name=term)
+    return service.create_round_in(session, program_name=the_program.name, term_name=the_term.name, request=wanted, now=now)
 
 
 def list_rounds(session: Session, *, actor: Actor, settings: Settings, term: str | None = None, program: str | None = None) -> tuple[Term, list[Round]]:
     """The term's rounds (the open term unless one is named), oldest first."""
     the_program = program_for(session, actor=actor, operation="round.list", requested=program, default=settings.program_name)
-    the_term = open_term_of(session, program=the_program) if term is None else repo.get_term(session, program_id=the_program.id, name=term)
+    the_term = open_term_of(session, program=the_program, name=term)
     return the_term, repo.list_rounds(session, term_id=the_term.id)
 
 
 @dataclass(frozen=True)
+class RoundRules:
+    """The matching rules a round runs under beyond the defaults, and whether the round set them or its program did."""
+
+    relax: tuple[str, ...]
+    require: tuple[str, ...]
+    own: bool  # set when the round was created (--relax/--require); else the program's rules apply
+
+    def line(self) -> str:
+        """One line: "rules: relaxes availability; adds same_subject (set for this round)"."""
+        parts = ([f"relaxes {', '.join(self.relax)}"] if self.relax else []) + ([f"adds {', '.join(self.require)}"] if self.require else [])
+        said = "; ".join(parts) or "the default rules, nothing relaxed or added"
+        return f"rules: {said} ({'set for this round' if self.own else 'the program' + chr(39) + 's rules'})"
+
+
+def rules_of(round_: Round, program: Program) -> RoundRules:
+    """The rules a round matches by: its own when it was created with some, else its program's."""
+    stored, defaults = round_.settings or {}, ProgramRules.of(program.settings)
+    own = "relax" in stored or "require" in stored
+    relax = stored["relax"] if "relax" in stored else defaults.relax
+    require = stored["require"] if "require" in stored else defaults.require
+    return RoundRules(tuple(sorted(relax)), tuple(sorted(require)), own)
+
+
+@dataclass(frozen=True)
 class RoundView:
-    """A round with its pairs as people read them."""
+    """A round with its pairs as people read them, and the rules it matches by."""
 
     round: Round
     pairs: list[service.PairView]
     timing: schedule.SpeedTiming | None = None  # speed events: when the schedules go out and the rotations start
+    rules: RoundRules | None = None
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -75,9 +102,9 @@ class RoundView:
 
 def show_round(session: Session, *, actor: Actor, round_id: int, now: datetime | None = None, program: str | None = None) -> RoundView:
     """A round, its pairs with reasons, and who is unmatched and why; a speed event also says what happens when."""
-    round_for(session, actor=actor, operation="round.show", round_id=round_id, requested=program)
+    _round, _term, the_program = round_for(session, actor=actor, operation="round.show", round_id=round_id, requested=program)
     round_, pairs = service.round_pairs_in(session, round_id=round_id)
-    return RoundView(round_, pairs, _timing(session, round_, now))
+    return RoundView(round_, pairs, _timing(session, round_, now), rules_of(round_, the_program))
 
 
 def _timing(session: Session, round_: Round, now: datetime | None) -> schedule.SpeedTiming | None:
@@ -300,10 +327,10 @@ def preview_round(
     return Preview(round_, pairs, pool_view, opened, matched, _timing(session, round_, now))
 
 
-def pool(session: Session, *, actor: Actor, now: datetime, settings: Settings, program: str | None = None) -> PoolView:
-    """The open term's pool: places, thin areas, the forecast, and who is missing what."""
+def pool(session: Session, *, actor: Actor, now: datetime, settings: Settings, term: str | None = None, program: str | None = None) -> PoolView:
+    """The open term's (or the named term's) pool: places, thin areas, the forecast, and who is missing what."""
     the_program = program_for(session, actor=actor, operation="pool.show", requested=program, default=settings.program_name)
-    term = open_term_of(session, program=the_program)
+    term = open_term_of(session, program=the_program, name=term)
     return _pool_view(session, term=term, settings=settings, now=now)
 
 

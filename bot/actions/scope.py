@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.actions.access import Actor, authorize, may
-from bot.errors import NotFound, UserError
+from bot.errors import Conflict, NotFound, UserError
 from bot.programs.store import choose_program_name
 from storage import repo
 from storage.db import session_scope
@@ -53,12 +53,28 @@ def may_act_on(session: Session, *, actor: Actor, operation: str, requested: str
     return may(actor, operation, repo.find_program(session, name=name))
 
 
-def open_term_of(session: Session, *, program: Program) -> Term:
-    """The program's most recently opened open term; a `NotFound` with code "no_open_term" when none is open."""
-    try:
-        return repo.get_term(session, program_id=program.id)
-    except repo.NotFound as exc:
-        raise NotFound(str(exc), code="no_open_term") from None
+def open_term_of(session: Session, *, program: Program, name: str | None = None) -> Term:
+    """The term an operation means: the one named, else the program's one open term.
+
+    No open term is a `NotFound` with code "no_open_term"; two or more open at once (opened with `--alongside`) is a
+    `Conflict` with code "several_open_terms" naming them, since guessing would act on the wrong one.
+    """
+    if name is not None and name.strip():
+        # Typed as people type it: "summer academy " is the term called "Summer Academy".
+        folded = [t for t in repo.list_terms(session, program_id=program.id) if t.name.casefold() == " ".join(name.split()).casefold()]
+        return folded[0] if len(folded) == 1 else repo.get_term(session, program_id=program.id, name=name.strip())
+    opened = open_terms(session, program=program)
+    if not opened:
+        raise NotFound("no term is open; open one with `mentorbot term open NAME`", code="no_open_term")
+    if len(opened) > 1:
+        names = ", ".join(term.name for term in opened)
+        raise Conflict(f"{len(opened)} terms are open ({names}): name one with --term", code="several_open_terms")
+    return opened[0]
+
+
+def open_terms(session: Session, *, program: Program) -> list[Term]:
+    """The program's open terms, oldest first."""
+    return [term for term in repo.list_terms(session, program_id=program.id) if term.status == "open"]
 
 
 def program_of_term(session: Session, term: Term) -> Program:

@@ -125,7 +125,8 @@ def friendly_errors(command: F) -> F:
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
         except UserError as exc:
-            err_console.print(f"[red]Error:[/red] {escape(str(exc))}", highlight=False)
+            # soft_wrap: one line however long (a list of sites, say), for whoever reads or greps it.
+            err_console.print(f"[red]Error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except Exception as exc:
             if is_database_error(exc):

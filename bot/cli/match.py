@@ -58,6 +58,8 @@ def match_roster(
         "Add a hard rule (repeatable): same_subject (both list subjects and share one), cross_site (mentor and "
         "mentee at different, known sites), interest (informational interviews: the mentor's position or site "
         "is in the mentee's `interests` column; positions come from the `position` column)."))] = None,
+    relax: Annotated[list[str] | None, typer.Option(help=(
+        "Relax a default hard rule (repeatable): grade_band, subject, availability or strengths."))] = None,
     show_report: Annotated[bool, typer.Option("--report", help="Also print match rate and fit per site and program, and mentor load.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write pairs to this CSV.")] = None,
     show_all: Annotated[bool, typer.Option("--all", help="Print every pair and every unmatched mentee with why (default: the first 20 pairs and the unmatched by cause).")] = False,
@@ -65,7 +67,7 @@ def match_roster(
     """Match a roster file straight away, with no database: prints the pairs, the unmatched and why.
 
     The default hard rules are the minimal-match rules of the roster format. --require adds
-    same_subject, cross_site or interest on top of them.
+    same_subject, cross_site or interest on top of them; --relax drops grade_band, subject, availability or strengths.
 
     Example: [bold]mentorbot match roster.csv --topic "classroom management" --fair --out pairings.csv[/bold]
 
@@ -73,7 +75,8 @@ def match_roster(
     """
     from bot import report_match  # start-up time: see the module's docstring
     from bot.matching import (
-        ADDABLE_RULES, RoundSettings, SideConstraints, match_lead, match_round, result_report, solve_groups, solve_with_side_constraints,
+        RoundSettings, SideConstraints, match_lead, match_round, result_report, rule_names, solve_groups,
+        solve_with_side_constraints,
     )
 
     if not 1 <= sessions <= 3:
@@ -82,17 +85,17 @@ def match_roster(
         raise MatchOptionError("--group-size must be at least 1")
     if fair_by not in ("site", "program"):
         raise MatchOptionError(f'--fair-by takes "site" or "program", not "{fair_by}"')
-    required = frozenset(rule.strip().lower().replace("-", "_") for rule in require or ())
-    if required - ADDABLE_RULES:
-        unknown = ", ".join(sorted(required - ADDABLE_RULES))
-        raise MatchOptionError(f"--require takes {', '.join(sorted(ADDABLE_RULES))}; got {unknown}")
+    try:
+        required, relaxed = rule_names(require or (), option="require"), rule_names(relax or (), option="relax")
+    except ValueError as exc:
+        raise MatchOptionError(str(exc)) from None
     quotas = dict(site_minimums=_quotas(min_site, "--min-site"), site_caps=_quotas(max_site, "--max-site"),
                   program_caps=_quotas(max_program, "--max-program"))
     fair = fair or fair_floor is not None
     constrained = fair or any(quotas.values())
     people, week = _people(ctx, roster, week_of)
     settings = RoundSettings(topic=topic, sessions=sessions, session_minutes=context_of(ctx).settings.session_minutes,
-                             reference_date=week, require=required)
+                             reference_date=week, require=required, relax=relaxed)
     try:
         if constrained:
             floor = fair_floor

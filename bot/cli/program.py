@@ -87,14 +87,17 @@ def program_list(ctx: typer.Context) -> None:
 @app.command("show")
 @friendly_errors
 def program_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Program name.")]) -> None:
-    """Show one program's definition as YAML.
+    """Show one program's definition as YAML, then (as YAML comments) what applies where the file and the settings meet.
 
     Example: [bold]mentorbot program show "New Teacher Induction"[/bold]
     """
     from bot.actions import programs  # start-up time: see the module's docstring
     from bot.programs.yamlfile import dump_programs
 
-    print(dump_programs(perform(ctx, programs.export_programs, names=[name])), end="")
+    specs = perform(ctx, programs.export_programs, names=[name])
+    view = perform(ctx, programs.show_program, program=specs[0].name)
+    print(dump_programs(specs), end="")
+    print(f"# {view.approval.line()}")
 
 
 @app.command("set")

@@ -39,25 +39,36 @@ def round_new(
         datetime | None,
         typer.Option(parser=datetime_value("--at"), metavar="\"YYYY-MM-DD HH:MM\"", help="Speed events: when the first rotation starts, program time."),
     ] = None,
+    relax: Annotated[list[str] | None, typer.Option(help="Relax a matching rule for this round (repeatable): grade_band, subject, availability or strengths.")] = None,
+    require: Annotated[list[str] | None, typer.Option(help="Add a matching rule for this round (repeatable): same_subject, cross_site or interest.")] = None,
     term: Annotated[str | None, typer.Option(help="Term name (default: the open term).")] = None,
     program: ProgramOption = None,
 ) -> None:
-    """Create a round in the open term.
+    """Create a round in the open term; --relax and --require add to the program's own matching rules, for this round.
 
     Examples:
       [bold]mentorbot round new micro --topic SEL --sessions 2 --start 2027-02-01 --match-on 2027-01-25[/bold]
       [bold]mentorbot round new speed --rotations 6 --minutes 10 --at "2027-03-04 15:30"[/bold]
       [bold]mentorbot round new event --topics "SEL; assessment; family communication" --sessions 1 --start-on 2027-02-01 --match-on 2027-02-05 --end-on 2027-02-09[/bold]
       [bold]mentorbot round new interview --start-on 2027-02-01 --match-on 2027-02-05[/bold]
+      [bold]mentorbot round new micro --relax availability --require same_subject[/bold]
     """
     from bot.actions import rounds  # start-up time: see the module's docstring
 
     request = rounds.RoundRequest(
         kind=kind, topic=topic, topics=topics, sessions=sessions, start_on=start, match_on=match_on, end_on=end, rotations=rotations,
         rotation_minutes=minutes, starts_at=at,  # naive: the program's own wall-clock time
+        relax=tuple(relax or ()), require=tuple(require or ()),
     )  # fmt: skip
     round_ = perform(ctx, rounds.create_round, request=request, term=term, program=program)
     console.print(f"Created {round_.kind} round [bold]{round_.id}[/bold] ({round_.status})")
+    if relax or require:
+        settings = round_.settings or {}
+        added = "; ".join(
+            part for part in (f"relaxes {', '.join(settings.get('relax') or [])}" if settings.get("relax") else "",
+                              f"adds {', '.join(settings.get('require') or [])}" if settings.get("require") else "") if part
+        )  # fmt: skip
+        console.print(f"Its matching {added} (with the program's own rules).", markup=False, highlight=False)
 
 
 @app.command("list")
@@ -245,4 +256,6 @@ def round_show(ctx: typer.Context, round_id: RoundId, show_all: ShowAll = False,
     from bot.actions import rounds
 
     shown = perform(ctx, rounds.show_round, round_id=round_id, program=program)
-    report.print_round(console, shown.round, shown.pairs, shown.timing, show_all=show_all)
+    report.print_round(console, shown.round, shown.pairs, shown.timing, show_all=show_all, closing=False)
+    console.print(shown.rules.line(), markup=False, highlight=False)
+    report.print_round_lead(console, shown.round)  # last, where the reader ends up

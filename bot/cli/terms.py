@@ -14,6 +14,8 @@ from rich.table import Table
 
 from bot.cli.common import CommandError, ProgramOption, console, date_value, friendly_errors, perform
 
+TermOption = Annotated[str | None, typer.Option(help="Term name (default: the open term).")]
+
 app = typer.Typer(
     help="Open, list and close terms; decide on mentors; nudge who hasn't answered; see where the term stands.", no_args_is_help=True
 )
@@ -28,6 +30,9 @@ def term_open(
     enroll_roster: Annotated[
         bool, typer.Option("--enroll-roster", help="Enroll everyone as their roster row says instead of asking them.")
     ] = False,
+    alongside: Annotated[
+        bool, typer.Option("--alongside", help="Open it while another term of the program is still open (then name the term in each command).")
+    ] = False,
     program: ProgramOption = None,
 ) -> None:
     """Open a term and ask everyone to opt in (reminders follow), or enroll them as the roster says.
@@ -36,7 +41,7 @@ def term_open(
     """
     from bot.actions import terms  # start-up time: see the module's docstring
 
-    opened = perform(ctx, terms.open_term, name=name, opt_in_by=opt_in_by, enroll_roster=enroll_roster, program=program)
+    opened = perform(ctx, terms.open_term, name=name, opt_in_by=opt_in_by, enroll_roster=enroll_roster, alongside=alongside, program=program)
     console.print(opened.summary(), markup=False, highlight=False)
 
 
@@ -77,33 +82,41 @@ def term_close(
 def term_approve(
     ctx: typer.Context,
     mentor_email: Annotated[str | None, typer.Argument(help="The mentor's email.")] = None,
-    all_pending: Annotated[
-        bool, typer.Option("--all-pending", help="Approve every mentor of the open term still waiting for their principal.")
+    all_waiting: Annotated[
+        bool, typer.Option("--all", "--all-pending", help="Approve every mentor still waiting for their principal.")
     ] = False,
+    site: Annotated[str | None, typer.Option(help="Approve the waiting mentors of this site (case and spacing don't matter).")] = None,
+    principal: Annotated[str | None, typer.Option(help="Approve the waiting mentors whose principal has this email.")] = None,
     decline: Annotated[bool, typer.Option("--decline", help="Decline instead of approving.")] = False,
     capacity: Annotated[int | None, typer.Option(help="Change how many mentees they take this term.")] = None,
     by: Annotated[str, typer.Option(help="Who decided (a principal's email).")] = "admin",
     term: Annotated[str | None, typer.Option(help="Term name (default: the open term).")] = None,
     program: ProgramOption = None,
 ) -> None:
-    """Record a principal's decision on a mentor (the mentor is told), or approve everyone still waiting.
+    """Record a principal's decision on a mentor (the mentor is told), or approve everyone waiting: all, or a site's, or a principal's.
 
     Examples:
       [bold]mentorbot term approve ana.chen@district.example --capacity 2 --by principal@district.example[/bold]
-      [bold]mentorbot term approve --all-pending[/bold]
+      [bold]mentorbot term approve --all[/bold]
+      [bold]mentorbot term approve --site "Lincoln High"[/bold]
+      [bold]mentorbot term approve --principal r.diaz@district.example[/bold]
     """
     from bot.actions import terms  # start-up time: see the module's docstring
 
-    if all_pending:
-        if mentor_email or decline or capacity is not None or term:
-            raise CommandError("--all-pending approves everyone waiting in the open term as they are: name no mentor, and no --decline, --capacity or --term")
-        decisions = perform(ctx, terms.approve_all, program=program)
-        for decision in decisions:
+    if all_waiting or site is not None or principal is not None:
+        if mentor_email or decline or capacity is not None:
+            raise CommandError(
+                "--all, --site and --principal approve the waiting mentors as they offered: name no mentor, and no --decline or --capacity"
+            )
+        if (site is not None and not site.strip()) or (principal is not None and not principal.strip()):
+            raise CommandError("--site and --principal need a value, e.g. --site \"Lincoln High\"")
+        approved = perform(ctx, terms.approve_all, site=site, principal=principal, decided_by=by, term=term, program=program)
+        for decision in approved.decisions:
             console.print(decision.summary(), markup=False, highlight=False)
-        console.print(f"Approved {len(decisions)} mentor{'' if len(decisions) == 1 else 's'}." if decisions else "No mentor is waiting for a principal's approval.")
+        console.print(approved.summary(), markup=False, highlight=False)
         return
     if not mentor_email or not mentor_email.strip():
-        raise CommandError("name the mentor by email (mentorbot term approve ana.chen@district.example), or use --all-pending")
+        raise CommandError("name the mentor by email (mentorbot term approve ana.chen@district.example), or use --all, --site or --principal")
     decision = perform(
         ctx, terms.decide_on_mentor, mentor_email=mentor_email.strip(), approve=not decline, capacity=capacity, decided_by=by, term=term,
         program=program,
@@ -113,7 +126,7 @@ def term_approve(
 
 @app.command("nudge")
 @friendly_errors
-def term_nudge(ctx: typer.Context, program: ProgramOption = None) -> None:
+def term_nudge(ctx: typer.Context, term: TermOption = None, program: ProgramOption = None) -> None:
     """Ask again everyone in the open term who hasn't answered: the opt-in, their profile, a principal's decision.
 
     Running it twice in the same minute reaches each person once.
@@ -122,13 +135,13 @@ def term_nudge(ctx: typer.Context, program: ProgramOption = None) -> None:
     """
     from bot.actions import terms  # start-up time: see the module's docstring
 
-    reminded = perform(ctx, terms.nudge, program=program)
+    reminded = perform(ctx, terms.nudge, term=term, program=program)
     console.print(reminded.summary(), markup=False, highlight=False)
 
 
 @app.command("status")
 @friendly_errors
-def term_status(ctx: typer.Context, program: ProgramOption = None) -> None:
+def term_status(ctx: typer.Context, term: TermOption = None, program: ProgramOption = None) -> None:
     """Show where the open term stands: answers, roles, approvals, profiles, messages waiting and rounds.
 
     Example: [bold]mentorbot term status[/bold]
@@ -136,4 +149,4 @@ def term_status(ctx: typer.Context, program: ProgramOption = None) -> None:
     from bot import report  # start-up time: see the module's docstring
     from bot.actions import terms
 
-    report.print_term_status(console, perform(ctx, terms.term_status, program=program))
+    report.print_term_status(console, perform(ctx, terms.term_status, term=term, program=program))

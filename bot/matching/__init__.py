@@ -20,6 +20,7 @@ from .model import (
     SolveReport,
     Unmatched,
     WeeklyWindow,
+    rule_names,
 )
 from .reports import (
     AreaHealth, CauseGroup, GroupStats, LoadCount, MatchLead, PoolHealth, ResultReport, match_lead, pool_health, result_report,
@@ -42,6 +43,7 @@ __all__ = [
     "Participant",
     "PoolHealth",
     "ResultReport",
+    "rule_names",
     "Role",
     "RoundSettings",
     "ScorePart",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -25,6 +25,22 @@ RELAXABLE_RULES = frozenset({"grade_band", "subject", "availability", "strengths
 #   interest     - the mentor's position or site is among the mentee's interests (informational interviews).
 ADDABLE_RULES = frozenset({"same_subject", "cross_site", "interest"})
 DEFAULT_REFERENCE_DATE = date(2026, 1, 5)
+
+
+def rule_names(values: Iterable[str], *, option: Literal["relax", "require"]) -> frozenset[str]:
+    """Rule names as people type them (" Availability", "same-subject", "grade_band,subject") in the matcher's spelling.
+
+    An unknown name is a ValueError whose message lists the rules `--relax` (or `--require`) takes.
+    """
+    known = RELAXABLE_RULES if option == "relax" else ADDABLE_RULES
+    names = frozenset(
+        "_".join(part.strip().lower().replace("-", "_").split()) for value in values for part in str(value).split(",") if part.strip()
+    )
+    unknown = sorted(names - known)
+    if unknown:
+        what = "a rule a round can relax" if option == "relax" else "a rule a round can add"
+        raise ValueError(f"'{unknown[0]}' is not {what}; --{option} takes {', '.join(sorted(known))}")
+    return names
 
 
 def _frozenset_of_str(value: object, field: str) -> frozenset[str]:

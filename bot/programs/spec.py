@@ -8,6 +8,7 @@ read back with `ProgramSpec.from_settings`, which also understands settings writ
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -207,7 +208,8 @@ class ProgramSpec(_Strict):
     topics: list[str] = Field(default_factory=list, description="empty: the built-in topic list")
     subjects: list[str] = Field(default_factory=list, description="empty: the built-in subject list")
     custom_questions: list[CustomQuestion] = Field(default_factory=list)
-    require_approval: bool = True
+    # Unset (None): the site's REQUIRE_PRINCIPAL_APPROVAL decides; set, it overrides that setting (see `approval_rule`).
+    require_approval: bool | None = Field(default=None, description="unset: REQUIRE_PRINCIPAL_APPROVAL decides")
     max_capacity: int = Field(default=3, ge=1, le=10)
     event_cap: int = Field(default=3, ge=1, le=50, description="topic events one person may join per term")
     announce_channel: str | None = None
@@ -293,6 +295,8 @@ class ProgramSpec(_Strict):
     def settings_dict(self) -> dict[str, Any]:
         """What `Program.settings` holds for this definition (name and timezone live in their own columns)."""
         data = self.model_dump(mode="json", exclude={"name", "timezone"})
+        if data.get("require_approval") is None:
+            data.pop("require_approval", None)  # left to the setting: stored as absent, as every reader takes absent to mean
         data["admin_emails"] = self.admin_emails
         return data
 
@@ -319,6 +323,37 @@ class ProgramSpec(_Strict):
             {k: v for k, v in question.items() if k in CustomQuestion.model_fields} for question in known.get("custom_questions") or ()
         ]
         return cls.model_validate({"name": name, "timezone": timezone, **known})
+
+
+@dataclass(frozen=True)
+class Effective:
+    """A switch as it applies to one program: its value, and whether the program's definition or the site's setting decided."""
+
+    key: str  # as a program file names it: "require_approval"
+    setting: str  # as the environment names it: "REQUIRE_PRINCIPAL_APPROVAL"
+    label: str  # what it is called in a sentence: "approval"
+    value: bool
+    program_name: str
+    from_program: bool
+    setting_value: bool
+
+    def line(self) -> str:
+        """One line for the admin: "approval: required (program 'Spring cohort' sets require_approval: true; ...)"."""
+        shown = "required" if self.value else "not required"
+        setting = f"{self.setting}={'true' if self.setting_value else 'false'}"
+        if not self.from_program:
+            return f"{self.label}: {shown} ({setting})"
+        overridden = f"; {setting} is overridden" if self.setting_value != self.value else ""
+        return f"{self.label}: {shown} (program '{self.program_name}' sets {self.key}: {'true' if self.value else 'false'}{overridden})"
+
+
+def approval_rule(program_name: str, program_settings: dict[str, Any] | None, *, setting: bool) -> Effective:
+    """Whether a program's mentors need their principal's approval: its own `require_approval` when it sets one, else `setting`."""
+    own = (program_settings or {}).get("require_approval")
+    return Effective(
+        key="require_approval", setting="REQUIRE_PRINCIPAL_APPROVAL", label="approval", value=setting if own is None else bool(own),
+        program_name=program_name, from_program=own is not None, setting_value=setting,
+    )  # fmt: skip
 
 
 class ProgramFile(BaseModel):

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from bot.errors import NotFound
 from bot.programs.pools import members_pool, pool_member_ids, refresh_pool, roster_snapshot
-from bot.programs.spec import DERIVED_KEYS, ProgramSpec
+from bot.programs.spec import DERIVED_KEYS, PoolSpec, ProgramSpec
 from storage import repo
 from storage.db import in_transaction, session_scope
 from storage.models import PoolMember, Program
@@ -31,11 +31,14 @@ class ProgramChange:
     fields: list[str] = field(default_factory=list)  # top-level settings that changed
     pool_added: int = 0
     pool_removed: int = 0
-    pool_size: int = 0
+    pool_size: int | None = 0  # None: the program has no pool of its own and draws on everyone
 
     def describe(self) -> str:
         """One line for the admin."""
-        pool = f"pool {self.pool_size}" + (f" (+{self.pool_added} -{self.pool_removed})" if self.pool_added or self.pool_removed else "")
+        if self.pool_size is None:
+            pool = "pool everyone"
+        else:
+            pool = f"pool {self.pool_size}" + (f" (+{self.pool_added} -{self.pool_removed})" if self.pool_added or self.pool_removed else "")
         if self.action == "updated":
             return f"{self.name}: updated {', '.join(self.fields)}; {pool}"
         return f"{self.name}: {self.action}; {pool}"
@@ -48,6 +51,11 @@ def spec_of(program: Program) -> ProgramSpec:
 
 def _diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return sorted(key for key in set(old) | set(new) if key not in DERIVED_KEYS and old.get(key) != new.get(key))
+
+
+def _kept(program: Program) -> dict[str, Any]:
+    """Keys other features keep on the program: they survive an apply; the definition's own keys are replaced."""
+    return {key: value for key, value in (program.settings or {}).items() if key not in ProgramSpec.model_fields and key not in DERIVED_KEYS}
 
 
 def apply_specs_in(session: Session, specs: Sequence[ProgramSpec], *, now: datetime, dry_run: bool = False) -> list[ProgramChange]:
@@ -68,11 +76,16 @@ def apply_specs_in(session: Session, specs: Sequence[ProgramSpec], *, now: datet
             if program.timezone != spec.timezone:
                 fields = sorted([*fields, "timezone"])
             had_pool = members_pool(session, program_id=program.id) is not None
+            if not had_pool and spec.pool == PoolSpec():
+                # A program from before definitions draws on everyone, which is what a pool with no filters says: its
+                # own exported definition applied again must change nothing, so no pool is made for it.
+                if fields:  # nothing changed: the stored settings stay as they were written, byte for byte
+                    program.timezone, program.settings = spec.timezone, {**_kept(program), **new_settings}
+                changes.append(ProgramChange(spec.name, "updated" if fields else "unchanged", fields, pool_size=None))
+                continue
             change = ProgramChange(spec.name, "updated" if fields or not had_pool else "unchanged", fields or ([] if had_pool else ["pool"]))
-            # Keys other features keep on the program survive; the definition's own keys are replaced.
-            kept = {key: value for key, value in (program.settings or {}).items() if key not in ProgramSpec.model_fields and key not in DERIVED_KEYS}
-            program.timezone = spec.timezone
-            program.settings = {**kept, **new_settings}
+            if fields:
+                program.timezone, program.settings = spec.timezone, {**_kept(program), **new_settings}
         change.pool_added, change.pool_removed = refresh_pool(session, program=program, spec=spec, roster=roster)
         pool = members_pool(session, program_id=program.id)
         change.pool_size = len(session.exec(select(PoolMember.person_id).where(PoolMember.pool_id == pool.id)).all())

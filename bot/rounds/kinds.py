@@ -51,6 +51,8 @@ class RoundRequest:
     rotation_minutes: int | None = None
     starts_at: datetime | None = None  # speed events: when the first rotation begins
     topics: str | None = None  # topic events: "SEL; assessment; family communication"
+    relax: tuple[str, ...] = ()  # matching rules this round relaxes, on top of its program's (bot.matching.RELAXABLE_RULES)
+    require: tuple[str, ...] = ()  # matching rules this round adds, on top of its program's (bot.matching.ADDABLE_RULES)
 
 
 class Matcher(Enum):

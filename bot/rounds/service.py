@@ -18,6 +18,7 @@ from bot.matching import (
     SpeedSchedule,
     match_lead,
     match_round,
+    rule_names,
     solve_with_side_constraints,
     speed_schedule,
 )
@@ -29,6 +30,7 @@ from bot.rounds.lifecycle import (
     check_term_close,
 )
 from bot.programs.pools import members_pool, pool_member_ids
+from bot.programs.spec import approval_rule
 from bot.rounds.events import match_signups_in, merged_result
 from bot.rounds.moves import move_round, move_round_in, step_round  # noqa: F401  (callers read the moves here too)
 from bot.rounds.participants import ProgramRules, history_from, round_settings, to_participant
@@ -89,8 +91,8 @@ def enroll_from_roster_in(session: Session, *, program_name: str, term_name: str
     program = session.get(Program, term.program_id)
     members = pool_member_ids(session, program_id=term.program_id)
     rules = ProgramRules.of(program.settings)
-    # The program's own setting wins over the site-wide default the caller passes.
-    require_approval = bool((program.settings or {}).get("require_approval", require_approval))
+    # The program's own setting, when its definition sets one, wins over the site-wide default the caller passes.
+    require_approval = approval_rule(program.name, program.settings, setting=require_approval).value
     for person in repo.list_people(session):
         if members is not None and person.id not in members:
             continue  # the program's pool decides who takes part
@@ -151,6 +153,17 @@ def decide_approval_in(
 decide_approval = in_transaction(decide_approval_in)
 
 
+def approve_enrollments_in(session: Session, *, term: Term, enrollments: list[Enrollment], decided_by: str, now: datetime) -> list[Enrollment]:
+    """Approve many waiting mentors of an open term at once, as they offered (capacity unchanged); returns them."""
+    check_term_accepts_rounds(term.status)
+    for enrollment in enrollments:
+        if enrollment.term_id != term.id or enrollment.role not in ("mentor", "both"):
+            raise RoundError(f"enrollment {enrollment.id} is no mentor of {term.name}")
+        enrollment.approval = "approved"
+        enrollment.approved_by, enrollment.decided_at, enrollment.updated_at = decided_by, now, now
+    return enrollments
+
+
 def _open_term(session: Session, *, program_name: str, term_name: str | None) -> Term:
     program = repo.get_program(session, name=program_name)
     term = repo.get_term(session, program_id=program.id, name=term_name)
@@ -162,8 +175,17 @@ def _open_term(session: Session, *, program_name: str, term_name: str | None) ->
 
 
 def validate_round_request(request: RoundRequest, *, today: date) -> None:
-    """Refuse a round that could not run, with the reason."""
+    """Refuse a round that could not run, with the reason (an unknown matching rule too, with the ones there are)."""
     kind_of(request).validate(request, today=today)
+    round_rules(request)
+
+
+def round_rules(request: RoundRequest) -> tuple[frozenset[str], frozenset[str]]:
+    """The rules a request relaxes and adds, in the matcher's spelling; a `RoundError` naming the valid ones for an unknown one."""
+    try:
+        return rule_names(request.relax, option="relax"), rule_names(request.require, option="require")
+    except ValueError as exc:
+        raise RoundError(str(exc)) from None
 
 
 def create_round_in(session: Session, *, program_name: str, term_name: str | None, request: RoundRequest, now: datetime) -> Round:
@@ -173,6 +195,11 @@ def create_round_in(session: Session, *, program_name: str, term_name: str | Non
     program = repo.get_program(session, name=program_name)
     kind = kind_of(request)
     fields = kind.fields(request, timezone=program.timezone, now=now)
+    relax, require = round_rules(request)
+    if relax or require:
+        # The round keeps its whole rule set: the program's rules at creation plus its own, as `round show` shows them.
+        rules = ProgramRules.of(program.settings)
+        fields["settings"] = {**(fields.get("settings") or {}), "relax": sorted(rules.relax | relax), "require": sorted(rules.require | require)}
     members = members_pool(session, program_id=program.id)
     if members is not None:
         fields["pool_id"] = members.id  # the round draws on its program's pool

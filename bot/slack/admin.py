@@ -44,11 +44,12 @@ ABOUT_SELF = ("me", "my-data", "delete-my-data")  # what these answer depends on
 
 ADMIN_HELP = f"""*Run the program with `{COMMAND}`:*
 • `term open "Spring 2027" --opt-in-by 2027-01-22`: open a term and DM everyone the opt-in question (`--enroll-roster`: enroll them as the roster says)
-• `term approve EMAIL [--decline] [--capacity N]` · `term approve --all-pending`: decide on mentors for their principals
+• `term approve EMAIL [--decline] [--capacity N]` · `term approve --all` (or `--site "Lincoln High"`, `--principal EMAIL`): decide on mentors for their principals
 • `round new micro --topic "SEL" --sessions 2 --start 2027-02-01 --match-on 2027-01-25`
 • `round new speed --rotations 6 --minutes 10 --at "2027-02-03 15:30"`
 • `round new event --topics "SEL; assessment; family communication" --start-on 2027-02-01 --match-on 2027-02-04 --end-on 2027-02-09`
 • `round new interview --start-on 2027-02-01 --match-on 2027-02-04`: informational interviews across sites
+• any `round new` takes `--relax RULE` / `--require RULE` (repeatable) for its matching, and `--term NAME` when two terms are open
 • `round list` · `round open ID`: start collecting (events and interviews announce themselves to the pool)
 • `round preview ID [--rematch]`: pairs, reasons and pool health; nothing is sent (`round match ID`: match again; a speed event's rotations are planned)
 • `round publish ID --message "..."`: send the pairings and schedule reminders
@@ -112,11 +113,19 @@ def _positive(text: str) -> int:
 
 
 def _all_or_one(parser: _Parser) -> Callable[[argparse.Namespace], None]:
-    """`term approve --all-pending` approves everyone as they offered: a decline or a capacity is for one mentor."""
+    """`term approve --all|--site S|--principal EMAIL` approves as they offered: a decline or a capacity is for one mentor."""
 
     def check(args: argparse.Namespace) -> None:
-        if args.all_pending and (args.decline or args.capacity is not None):
-            parser.error("--all-pending approves every waiting mentor as they offered; decide on one mentor by email to --decline or set --capacity")
+        many = args.all_waiting or args.site is not None or args.principal is not None
+        if many and args.email:
+            parser.error("name one mentor by email, or approve many with --all, --site or --principal, not both")
+        if not many and not args.email:
+            parser.error("name the mentor by email, or approve many with --all, --site \"Lincoln High\" or --principal EMAIL")
+        if many and (args.decline or args.capacity is not None):
+            parser.error("--all, --site and --principal approve every waiting mentor as they offered; decide on one mentor by email to --decline or set --capacity")
+        for option, value in (("--site", args.site), ("--principal", args.principal)):
+            if value is not None and not value.strip():
+                parser.error(f"{option} needs a value")
 
     return check
 
@@ -126,7 +135,9 @@ def _parser() -> _Parser:
     top = root.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     top.required = True
     for name in ("help", "me", "profile", "opt-in", "status", "pool", "nudge"):
-        top.add_parser(name, prog=f"{COMMAND} {name}")
+        plain = top.add_parser(name, prog=f"{COMMAND} {name}")
+        if name in ("status", "pool", "nudge"):
+            plain.add_argument("--term", help="the term (when two are open)")
     export = top.add_parser("export", prog=f"{COMMAND} export")
     export.add_argument("round_id", nargs="?", type=_positive, help="a round's pairings; without it, the program's people")
     rematch = top.add_parser("rematch", prog=f"{COMMAND} rematch")
@@ -143,14 +154,17 @@ def _parser() -> _Parser:
     term_open.add_argument("name", help='e.g. "Spring 2027"')
     term_open.add_argument("--opt-in-by", type=_date, help="last day to opt in, YYYY-MM-DD")
     term_open.add_argument("--enroll-roster", action="store_true", help="enroll everyone as their roster row says instead of asking them")
+    term_open.add_argument("--alongside", action="store_true", help="open it while another term of the program is still open")
     term_close = term.add_parser("close", prog=f"{COMMAND} term close")
     term_close.add_argument("name", nargs="?")
     approve = term.add_parser("approve", prog=f"{COMMAND} term approve")
-    whom = approve.add_mutually_exclusive_group(required=True)
-    whom.add_argument("email", nargs="?", help="the mentor's email address")
-    whom.add_argument("--all-pending", action="store_true", help="approve every mentor still waiting for their principal")
+    approve.add_argument("email", nargs="?", help="the mentor's email address")
+    approve.add_argument("--all", "--all-pending", dest="all_waiting", action="store_true", help="approve every mentor still waiting for their principal")
+    approve.add_argument("--site", help="approve the waiting mentors of this site")
+    approve.add_argument("--principal", help="approve the waiting mentors of this principal (email)")
     approve.add_argument("--decline", action="store_true", help="decline instead of approving")
     approve.add_argument("--capacity", type=int, help="how many mentees they take this term, 0 to 10")
+    approve.add_argument("--term", help="the term (when two are open)")
     approve.set_defaults(check=_all_or_one(approve))
 
     rounds_ = top.add_parser("round", prog=f"{COMMAND} round").add_subparsers(
@@ -178,7 +192,12 @@ def _parser() -> _Parser:
         signup.add_argument("--start-on", type=_date, help="day sign-ups open and the round announces itself, YYYY-MM-DD")
         signup.add_argument("--match-on", type=_date, required=True, help="day sign-ups close and pairs are made, YYYY-MM-DD")
         signup.add_argument("--end-on", type=_date, help="the event day (sessions by then), YYYY-MM-DD")
-    rounds_.add_parser("list", prog=f"{COMMAND} round list")
+    for kind_parser in new.choices.values():
+        kind_parser.add_argument("--relax", action="append", default=[], help="relax a matching rule: grade_band, subject, availability, strengths")
+        kind_parser.add_argument("--require", action="append", default=[], help="add a matching rule: same_subject, cross_site, interest")
+        kind_parser.add_argument("--term", help="the term (when two are open)")
+    listing = rounds_.add_parser("list", prog=f"{COMMAND} round list")
+    listing.add_argument("--term", help="the term (default: the open one)")
     for name in ("open", "preview", "match", "publish", "start", "close", "cancel"):
         sub = rounds_.add_parser(name, prog=f"{COMMAND} round {name}")
         sub.add_argument("round_id", type=_positive)
@@ -371,7 +390,7 @@ def _delete_my_data(session: Session, asked: Asked, args: argparse.Namespace) ->
 def _term_open(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     opened = terms.open_term(
         session, actor=asked.actor, now=asked.now, settings=asked.settings, name=args.name, opt_in_by=args.opt_in_by,
-        enroll_roster=args.enroll_roster, program=asked.program,
+        enroll_roster=args.enroll_roster, alongside=args.alongside, program=asked.program,
     )  # fmt: skip
     if opened.enrolled is not None:
         return [bk.section(f":white_check_mark: {opened.summary()}")]
@@ -379,7 +398,7 @@ def _term_open(session: Session, asked: Asked, args: argparse.Namespace) -> Bloc
     by = f", opt-in by {opened.term.opt_in_by}" if opened.term.opt_in_by else ""
     return [bk.section(
         f":white_check_mark: Opened *{opened.term.name}*{by}. Asked {opened.asked} people to opt in: {channels.get('slack', 0)} by Slack DM, "
-        f"{channels.get('email', 0)} by email. The DMs go out over the next minutes; reminders follow after 3 and 7 days."
+        f"{channels.get('email', 0)} by email. The DMs go out over the next minutes; reminders follow after 3 and 7 days.\n{opened.approval.line()}"
     )]  # fmt: skip
 
 
@@ -392,17 +411,21 @@ def _term_approve(session: Session, asked: Asked, args: argparse.Namespace) -> B
     # The mentor hears who decided: the admin by name when they are on the roster.
     admin = session.get(Person, asked.actor.person_id) if asked.actor.person_id is not None else None
     decided_by = admin.name if admin is not None else "Your program admin"
-    if args.all_pending:
-        decisions = terms.approve_all(session, actor=asked.actor, now=asked.now, settings=asked.settings, decided_by=decided_by, program=asked.program)
-        if not decisions:
-            return [bk.section("No mentor is waiting for their principal's approval.")]
+    if args.all_waiting or args.site is not None or args.principal is not None:
+        approved = terms.approve_all(
+            session, actor=asked.actor, now=asked.now, settings=asked.settings, site=args.site, principal=args.principal,
+            decided_by=decided_by, term=args.term, program=asked.program,
+        )  # fmt: skip
+        if not approved.decisions:
+            return [bk.section(approved.summary())]
         return bk.bullet_sections(
-            f":white_check_mark: Approved {_n(len(decisions), 'mentor')} on their principals' behalf; each hears it from mentorbot.",
-            [d.summary() for d in decisions],
+            f":white_check_mark: Approved {_n(len(approved.decisions), 'mentor')}{approved.scope} in {approved.term.name} on their principals' behalf; "
+            "each hears it from mentorbot.",
+            [d.summary() for d in approved.decisions],
         )  # fmt: skip
     decision = terms.decide_on_mentor(
         session, actor=asked.actor, now=asked.now, settings=asked.settings, mentor_email=args.email, approve=not args.decline,
-        capacity=args.capacity, decided_by=decided_by, program=asked.program,
+        capacity=args.capacity, decided_by=decided_by, term=args.term, program=asked.program,
     )  # fmt: skip
     return [bk.section(f":white_check_mark: {decision.summary()} They hear it from mentorbot.")]
 
@@ -413,14 +436,21 @@ def _round_new(session: Session, asked: Asked, args: argparse.Namespace) -> Bloc
         kind=args.kind, topic=getattr(args, "topic", None), topics=getattr(args, "topics", None), sessions=getattr(args, "sessions", 1),
         start_on=getattr(args, "start_on", None) or getattr(args, "start", None), match_on=getattr(args, "match_on", None),
         end_on=getattr(args, "end_on", None) or getattr(args, "end", None), rotations=getattr(args, "rotations", None),
-        rotation_minutes=getattr(args, "minutes", None), starts_at=getattr(args, "at", None),
+        rotation_minutes=getattr(args, "minutes", None), starts_at=getattr(args, "at", None), relax=tuple(args.relax), require=tuple(args.require),
     )  # fmt: skip
-    round_ = rounds.create_round(session, actor=asked.actor, now=asked.now, settings=asked.settings, request=request, program=asked.program)
+    round_ = rounds.create_round(
+        session, actor=asked.actor, now=asked.now, settings=asked.settings, request=request, term=args.term, program=asked.program
+    )  # fmt: skip
     kind = kind_of(round_)
+    stored = round_.settings or {}
+    ruled = ""
+    if args.relax or args.require:
+        parts = [f"relaxes {', '.join(stored['relax'])}" if stored.get("relax") else "", f"adds {', '.join(stored['require'])}" if stored.get("require") else ""]
+        ruled = f"\nIts matching {'; '.join(p for p in parts if p)} (with the program's own rules)."
     if kind.announces:
         opens = f"on {round_.start_on}" if round_.start_on else "now"
         text = f":white_check_mark: Created round *{round_.id}*: {describe(round_)}. It announces itself {opens}; sign-ups close and pairs are made on {round_.match_on}."
-        return [bk.section(text + f"\nOpen it at once with `{COMMAND} round open {round_.id}`.")]
+        return [bk.section(text + ruled + f"\nOpen it at once with `{COMMAND} round open {round_.id}`.")]
     if kind.matcher is Matcher.ROTATION:
         _round, _term, program = scope.round_for(session, actor=asked.actor, operation="round.show", round_id=round_.id)
         at = datetime.fromisoformat(round_.settings["starts_at"]).astimezone(ZoneInfo(program.timezone))
@@ -431,11 +461,11 @@ def _round_new(session: Session, asked: Asked, args: argparse.Namespace) -> Bloc
     else:
         when = (f", starting {round_.start_on}" if round_.start_on else "") + (f"; the matcher runs on {round_.match_on} at 06:00" if round_.match_on else "")
         text = f":white_check_mark: Created round *{round_.id}*: {describe(round_)}{when}."
-    return [bk.section(text + f"\nPreview the pairs with `{COMMAND} round preview {round_.id}`.")]
+    return [bk.section(text + ruled + f"\nPreview the pairs with `{COMMAND} round preview {round_.id}`.")]
 
 
 def _round_list(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
-    term, listed = rounds.list_rounds(session, actor=asked.actor, settings=asked.settings, program=asked.program)
+    term, listed = rounds.list_rounds(session, actor=asked.actor, settings=asked.settings, term=args.term, program=asked.program)
     return bk.bullet_sections(f"*Rounds in {term.name}*", [_round_line(r) for r in listed] or ["none yet"])
 
 
@@ -566,7 +596,7 @@ def _rematch(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks
 
 
 def _status(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
-    status = terms.term_status(session, actor=asked.actor, settings=asked.settings, program=asked.program)
+    status = terms.term_status(session, actor=asked.actor, settings=asked.settings, term=args.term, program=asked.program)
     statuses, roles, approvals = status.statuses, status.roles, status.approvals
     lines = [
         f"{status.invited} invited: {statuses.get('opted_in', 0)} in, {statuses.get('opted_out', 0)} out, {statuses.get('invited', 0)} not answered yet",
@@ -574,6 +604,7 @@ def _status(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
         f"mentors: {approvals.get('approved', 0)} confirmed, {approvals.get('pending', 0)} waiting for principals, {approvals.get('declined', 0)} declined, {approvals.get('not_required', 0)} need no approval",
         f"{status.profiles_complete} of {statuses.get('opted_in', 0)} profiles complete",
         f"messages: {status.messages_waiting} waiting to send, {status.messages_failed} failed",
+        status.approval.line(),
     ]
     by = f" (opt-in by {status.term.opt_in_by})" if status.term.opt_in_by else ""
     out = bk.bullet_sections(f"*{status.term.name}*{by}", lines)
@@ -582,12 +613,12 @@ def _status(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
 
 
 def _pool(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
-    pool = rounds.pool(session, actor=asked.actor, now=asked.now, settings=asked.settings, program=asked.program)
+    pool = rounds.pool(session, actor=asked.actor, now=asked.now, settings=asked.settings, term=args.term, program=asked.program)
     return [bk.section(f"*{pool.term.name}*"), *_pool_health(pool)]
 
 
 def _nudge(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
-    reminded = terms.nudge(session, actor=asked.actor, now=asked.now, settings=asked.settings, program=asked.program)
+    reminded = terms.nudge(session, actor=asked.actor, now=asked.now, settings=asked.settings, term=args.term, program=asked.program)
     return [bk.section(reminded.summary())]
 
 
@@ -616,7 +647,7 @@ def _table_blocks(table: Table) -> Blocks:
 def _program_show(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     view = programs.show_program(session, actor=asked.actor, now=asked.now, settings=asked.settings, program=asked.program)
     lines = [
-        f"require_approval: {'on' if view.require_approval else 'off'}",
+        f"require_approval: {'on' if view.require_approval else 'off'}: {view.approval.line()}",
         f"max_capacity: {view.max_capacity}",
         f"topics: {'; '.join(view.topics)}",
         f"subjects: {'; '.join(view.subjects)}",

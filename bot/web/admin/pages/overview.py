@@ -43,7 +43,7 @@ def open_term(
             session, actor=page.actor, now=page.now(), settings=page.settings, name=name, opt_in_by=by, enroll_roster=join == "roster",
             program=page.program,
         )  # fmt: skip
-    return page.done("/admin", opened.summary())
+    return page.done("/admin", opened.summary().replace("\n", " "))
 
 
 @router.post("/terms/{term_id}/close")
@@ -62,14 +62,21 @@ def new_round(
     topics: Annotated[str, Form()] = "", sessions: Annotated[int, Form()] = 1, start_on: Annotated[str, Form()] = "",
     match_on: Annotated[str, Form()] = "", end_on: Annotated[str, Form()] = "", rotations: Annotated[str, Form()] = "",
     rotation_minutes: Annotated[str, Form()] = "", starts_at: Annotated[str, Form()] = "",
+    relax: Annotated[list[str], Form()] = [], require: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
+    term_id: Annotated[int | None, Form()] = None,
 ) -> Response:  # fmt: skip
     wanted = rounds.RoundRequest(
         kind=kind, topic=topic.strip() or None, topics=topics.strip() or None, sessions=sessions, start_on=_date(start_on, "start date"),
         match_on=_date(match_on, "match date"), end_on=_date(end_on, "end date"), rotations=_int(rotations, "rotations"),
         rotation_minutes=_int(rotation_minutes, "minutes per rotation"), starts_at=_time(starts_at, "first rotation's time"),
+        relax=tuple(relax), require=tuple(require),
     )  # fmt: skip
     with unit_of_work(page.engine) as session:
-        round_ = rounds.create_round(session, actor=page.actor, now=page.now(), settings=page.settings, request=wanted, program=page.program)
+        term = page.term(session, term_id) if term_id is not None else None
+        round_ = rounds.create_round(
+            session, actor=page.actor, now=page.now(), settings=page.settings, request=wanted, term=term.name if term is not None else None,
+            program=page.program,
+        )  # fmt: skip
     return page.done(f"/admin/rounds/{round_.id}", f"Created round {round_.id} ({round_.kind}); open it for collection when people are ready.")
 
 
