@@ -428,6 +428,15 @@ async def test_every_admin_page_meets_wcag_21_aa(browser: Browser, tmp_path: Pat
             if route not in ("/admin/login", "/admin/link/{token}", "/admin/auth/slack/callback"):
                 for url in urls:
                     await check_page(page, url, problems, rings)
+        # Buttons and links in a row say which row they act on.
+        await page.set_viewport_size({"width": 1280, "height": 900})
+        await page.goto(f"/admin/rounds/{ids['review']}")
+        rows = await page.locator("table.pairs tbody tr").count()
+        await expect(page.get_by_role("button", name=re.compile(r"^Unpair [A-Z]\S* [A-Z]\S* and [A-Z]\S* [A-Z]\S*$"))).to_have_count(rows)
+        await expect(page.get_by_role("link", name=re.compile(r"^Change mentor for [A-Z]\S* [A-Z]\S* \(now [A-Z]"))).to_have_count(rows)
+        await page.goto("/admin/exports")
+        await expect(page.get_by_role("link", name=f"CSV of the pairings of round {ids['review']}", exact=True)).to_have_count(1)
+        await expect(page.get_by_role("link", name="XLSX of participation in Spring 2027", exact=True)).to_have_count(1)
         # Pages a form answers with: an error, a roster to check, a pair that breaks a rule.
         await check_page(page, "/admin/rounds/999999", problems, rings)
         await page.set_viewport_size({"width": 1280, "height": 900})
