@@ -324,6 +324,8 @@ FOCUS_RINGS = """() => {
   }
   return found;
 }"""
+# A machine key shown as is ("round.announce", "prompt.check_in") instead of words.
+RAW_KEY = re.compile(r"\b(?:round|speed|checkin|session|survey|term|touchpoint|pairing|prompt|email|data|approval)\.[a-z_]+\b")
 # Routes that are not pages a person reads: the stylesheet, downloads, a message's own HTML (shown sandboxed inside
 # the mail page, where axe sees its frame), and the redirect to Slack's sign-in.
 NOT_PAGES = {
@@ -369,6 +371,8 @@ async def check_page(page: Page, url: str, problems: list[str], rings: list[tupl
     assert response is not None and response.status < 500, (url, response and response.status)
     for violation in await page.evaluate(RUN_AXE, WCAG_TAGS):
         problems.append(f"{url}: {violation}")
+    if raw := RAW_KEY.findall(await page.locator("body").inner_text()):
+        problems.append(f"{url}: shows raw keys {raw}")
     await page.keyboard.press("Tab")  # keyboard focus first, so :focus-visible applies to the elements focused below
     rings += [(url, ring) for ring in await page.evaluate(FOCUS_RINGS)]
     await page.set_viewport_size({"width": 320, "height": 640})
@@ -428,6 +432,14 @@ async def test_every_admin_page_meets_wcag_21_aa(browser: Browser, tmp_path: Pat
             if route not in ("/admin/login", "/admin/link/{token}", "/admin/auth/slack/callback"):
                 for url in urls:
                     await check_page(page, url, problems, rings)
+        # A topic event shows its topics, wherever its round is named.
+        await page.set_viewport_size({"width": 1280, "height": 900})
+        await page.goto(f"/admin/rounds/{ids['event']}")
+        await expect(page.get_by_role("heading", level=1)).to_contain_text("SEL; assessment; family communication")
+        await expect(page.locator("ol.timeline")).to_contain_text("Run the matcher")
+        await page.goto("/admin")
+        event_row = page.locator("main tr").filter(has=page.get_by_role("link", name=f"Round {ids['event']}", exact=True))
+        await expect(event_row.locator("td").nth(1)).to_have_text("SEL; assessment; family communication")
         # Buttons and links in a row say which row they act on.
         await page.set_viewport_size({"width": 1280, "height": 900})
         await page.goto(f"/admin/rounds/{ids['review']}")

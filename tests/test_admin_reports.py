@@ -155,7 +155,21 @@ def test_actions_summary_names_what_is_due_next() -> None:
     check = steps[3]
     assert (check.done, check.due, check.first, check.last) == (1, 1, t0 + timedelta(days=1), t0 + timedelta(days=3))
     assert steps[1].failed == 1 and steps[2].skipped == 1
-    assert reports.action_label("checkin.ask") == "Ask both: did you meet?" and reports.action_label("new.kind") == "new.kind"
+    assert reports.action_label("checkin.ask") == "Ask both: did you meet?" and reports.action_label("new.kind_of_thing") == "New kind of thing"
+
+
+def test_every_scheduled_action_and_message_has_plain_words() -> None:
+    """No admin page shows a machine key: every kind the scheduler runs and every purpose the outbox carries has words."""
+    from bot.notices import PURPOSES
+    from bot.rounds.schedule import HANDLERS
+
+    assert all(reports.action_label(kind) != kind and "." not in reports.action_label(kind) for kind in HANDLERS)
+    assert reports.action_label("round.announce") == "Announce the round and open sign-ups"
+    for purpose in PURPOSES:
+        concrete = purpose.replace("*", "check_in")
+        assert "." not in reports.message_label(concrete) and "_" not in reports.message_label(concrete), concrete
+    assert reports.message_label("prompt.check_in") == "Question: check in"
+    assert reports.message_label("round.announce") == "Round announcement"
 
 
 # --- charts ------------------------------------------------------------------------------------

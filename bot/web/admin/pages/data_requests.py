@@ -21,7 +21,8 @@ router = APIRouter()
 def data_requests(page: Page) -> Response:
     with unit_of_work(page.engine) as session:
         rows = data_rights.list_requests(session)
-    return page.render("data_requests.html", active="data", rows=rows)
+        zone = page.zone(page.program_row(session))
+    return page.render("data_requests.html", active="data", rows=rows, zone=zone)
 
 
 @router.post("/data-requests/export")
