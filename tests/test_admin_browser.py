@@ -1,6 +1,8 @@
 """End to end in headless Chromium (Debian's package, driven by Playwright; never a browser download) against the app
 on loopback: a new admin signs in, uploads a roster with a bad row, opens a term, launches, reviews, edits and
 publishes a round, reads every chart, rematches a stalled pair and exports. Screenshots go to tests/screenshots/.
+And every admin page (listed from the router) against WCAG 2.1 AA: axe-core's A and AA rules, no sideways scrolling at
+320 CSS px, a focus ring of 3:1 or more, row buttons named for their row, and a refused form read with its field.
 
 When the browser cannot start the tests fail: `./dev test` installs chromium and chromium-driver.
 """
@@ -399,7 +401,7 @@ async def test_every_admin_page_meets_wcag_21_aa(browser: Browser, tmp_path: Pat
         "/admin/link/{token}": [link.url.replace(settings.public_base_url, "").split("#")[0]],
         "/admin/auth/slack/callback": ["/admin/auth/slack/callback?state=forged&code=x"],
         "": ["/admin"],
-        "/admin/rounds/{round_id}": [f"/admin/rounds/{ids[k]}" for k in ("running", "review", "event", "draft")],
+        "/admin/rounds/{round_id}": [f"/admin/rounds/{ids[k]}" for k in ("running", "review", "event", "draft")] + [f"/admin/rounds/{ids['review']}?q=garfield"],
         "/admin/rounds/{round_id}/pair": [f"/admin/rounds/{ids['review']}/pair?mentee={ids['mentee']}"],
         "/admin/pool": ["/admin/pool", f"/admin/pool?round={ids['event']}"],
         "/admin/equity": ["/admin/equity"],
@@ -458,6 +460,17 @@ async def test_every_admin_page_meets_wcag_21_aa(browser: Browser, tmp_path: Pat
         await expect(page.get_by_text("Nothing has been saved yet.")).to_be_visible()
         for violation in await page.evaluate(RUN_AXE, WCAG_TAGS):
             problems.append(f"roster preview: {violation}")
+        # A refused form: the page again, the reason by the field and read with it.
+        await page.goto("/admin")
+        await page.get_by_label("Kind").select_option("event")
+        await page.get_by_label("Topic events: the topics").fill("SEL; assessment; family communication")
+        await page.get_by_role("button", name="Create the round").click()
+        match_on = page.get_by_label("Match automatically on")
+        await expect(match_on).to_have_attribute("aria-invalid", "true")
+        await expect(match_on).to_have_accessible_description(re.compile("needs “Match automatically on”"))
+        await expect(page.get_by_label("Topic events: the topics")).to_have_value("SEL; assessment; family communication")
+        for violation in await page.evaluate(RUN_AXE, WCAG_TAGS):
+            problems.append(f"refused new round: {violation}")
         await context.close()
     engine.dispose()
     assert not problems, "\n".join(problems)
