@@ -1,6 +1,8 @@
 """End to end in headless Chromium (Debian's package, driven by Playwright; never a browser download) against the app
 on loopback: a new admin signs in, uploads a roster with a bad row, opens a term, launches, reviews, edits and
 publishes a round, reads every chart, rematches a stalled pair and exports. Screenshots go to tests/screenshots/.
+And every admin page (listed from the router) against WCAG 2.1 AA: axe-core's A and AA rules, no sideways scrolling at
+320 CSS px, a focus ring of 3:1 or more, row buttons named for their row, and a refused form read with its field.
 
 When the browser cannot start the tests fail: `./dev test` installs chromium and chromium-driver.
 """
@@ -12,13 +14,16 @@ import io
 import os
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 import openpyxl
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
+
+from sqlmodel import select
 
 from bot.rounds import service
 from bot.web.admin import auth
@@ -36,7 +41,11 @@ ARGS = [
 SHOTS = Path(__file__).parent / "screenshots"
 
 
-@pytest.fixture
+# One browser for the whole module (each test opens its own context): starting Chromium is most of a page check's cost.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
     """Debian's Chromium; a browser that will not start fails the test (it is never skipped)."""
     if not Path(CHROMIUM).exists():
@@ -280,3 +289,191 @@ async def test_signing_in_with_slack_in_the_browser(browser: Browser, tmp_path: 
                     await expect(page.locator("main")).to_contain_text("SLACK_ADMIN_IDS")
                     await shot(page, "slack-not-an-admin")
                 await context.close()
+
+
+# --- accessibility: WCAG 2.1 AA on every admin page ----------------------------------------------------------------
+
+AXE = Path(__file__).parent / "data" / "axe" / "axe.min.js"  # axe-core, vendored (see its README): no network needed
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+RUN_AXE = """async (tags) => {
+  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+  return result.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at '
+    + v.nodes.slice(0, 4).map(n => n.target.join(' ') + ' [' + n.failureSummary.replace(/\\s+/g, ' ') + ']').join('; '));
+}"""
+# The focus ring of every focusable element, against the colour it sits on (the first opaque background outside it).
+FOCUS_RINGS = """() => {
+  const rgb = (text) => (text.match(/[\\d.]+/g) || []).map(Number);
+  const luminance = ([r, g, b]) => [r, g, b].map(c => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+  const contrast = (a, b) => { const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const behind = (element) => {
+    for (let node = element.parentElement; node; node = node.parentElement) {
+      const colour = rgb(getComputedStyle(node).backgroundColor);
+      if (colour.length === 3 || colour[3] > 0) return colour.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const found = [];
+  const focusable = document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex="-1"])');
+  for (const element of focusable) {
+    if (!element.getClientRects().length || element.closest('[hidden]')) continue;
+    element.focus();
+    if (document.activeElement !== element) continue;
+    const style = getComputedStyle(element);
+    const ring = rgb(style.outlineColor).slice(0, 3), width = parseFloat(style.outlineWidth);
+    const ratio = style.outlineStyle === 'none' ? 0 : contrast(ring, behind(element));
+    found.push({element: element.outerHTML.slice(0, 90), ratio: Math.round(ratio * 100) / 100, width});
+  }
+  return found;
+}"""
+# A machine key shown as is ("round.announce", "prompt.check_in") instead of words.
+RAW_KEY = re.compile(r"\b(?:round|speed|checkin|session|survey|term|touchpoint|pairing|prompt|email|data|approval)\.[a-z_]+\b")
+# Routes that are not pages a person reads: the stylesheet, downloads, a message's own HTML (shown sandboxed inside
+# the mail page, where axe sees its frame), and the redirect to Slack's sign-in.
+NOT_PAGES = {
+    "/admin/static/admin.css", "/admin/exports/{kind}.{fmt}", "/admin/mail/{name}/html", "/admin/auth/slack",
+}  # fmt: skip
+
+
+def seed_a_busy_term(engine, settings, now: datetime) -> dict[str, int]:
+    """A term in every state a page shows: a running round with check-ins, survey and a stalled pair, a round in
+    review, a topic event with three topics taking sign-ups, a draft round, held replies and a data request."""
+    from bot import data_rights
+    from bot.email import forward
+    from bot.rounds.kinds import RoundRequest
+    from storage.models import Person
+    from tests.adminkit import seed_engagement, seed_program
+
+    running = seed_program(engine, now, topic="classroom management")
+    seed_engagement(engine, running, now)
+    review = service.create_round(engine, program_name=settings.program_name, term_name=None, request=RoundRequest(sessions=1), now=now)
+    service.move_round(engine, round_id=review.id, target="collecting", now=now)
+    service.run_matching(engine, round_id=review.id, session_minutes=30, now=now)
+    topics = RoundRequest(kind="event", topics="SEL; assessment; family communication", sessions=1, start_on=date(2026, 12, 1), match_on=date(2026, 12, 4))
+    event = service.create_round(engine, program_name=settings.program_name, term_name=None, request=topics, now=now)
+    service.move_round(engine, round_id=event.id, target="collecting", now=now)
+    draft = service.create_round(engine, program_name=settings.program_name, term_name=None, request=RoundRequest(sessions=3, match_on=date(2026, 12, 1)), now=now)
+    with session_scope(engine) as session:
+        people = list(session.exec(select(Person).order_by(Person.id)).all())
+        for n, person in enumerate(people[:3]):
+            forward.hold_for_people(
+                session, person=person, text=f"Can we meet on Thursday instead? <b>{n}</b>", subject="Re: Check-in", reason=forward.REASON_QUESTION,
+                flow=None, context="", source_key=f"a11y-{n}", now=now, settings=settings,
+            )  # fmt: skip
+        data_rights.export(session, person_id=people[4].id, requested_by="admin:Ada", channel="admin", now=now)
+        unmatched = next(p for p in repo.round_pairings(session, round_id=review.id))
+        mentee = unmatched.mentee_id
+    return {"running": running, "review": review.id, "event": event.id, "draft": draft.id, "mentee": mentee}
+
+
+async def check_page(page: Page, url: str, problems: list[str], rings: list[tuple[str, dict]]) -> None:
+    """One page: no axe violation (WCAG 2.0/2.1 A and AA), no sideways scrolling at 320 CSS px, its focus rings."""
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    response = await page.goto(url)
+    assert response is not None and response.status < 500, (url, response and response.status)
+    for violation in await page.evaluate(RUN_AXE, WCAG_TAGS):
+        problems.append(f"{url}: {violation}")
+    if raw := RAW_KEY.findall(await page.locator("body").inner_text()):
+        problems.append(f"{url}: shows raw keys {raw}")
+    await page.keyboard.press("Tab")  # keyboard focus first, so :focus-visible applies to the elements focused below
+    rings += [(url, ring) for ring in await page.evaluate(FOCUS_RINGS)]
+    await page.set_viewport_size({"width": 320, "height": 640})
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    if width > 320:
+        wide = await page.evaluate(
+            "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 321 && !e.parentElement.closest('.scroll'))"
+            ".slice(0, 5).map(e => e.outerHTML.slice(0, 60) + ' ' + Math.round(e.getBoundingClientRect().right))"
+        )
+        problems.append(f"{url}: scrolls sideways at 320 px ({width} px wide): {wide}")
+
+
+async def test_every_admin_page_meets_wcag_21_aa(browser: Browser, tmp_path: Path, sqlite_url: str, now: datetime) -> None:
+    from bot.web.admin.router import admin_router
+
+    settings = admin_settings(tmp_path, sqlite_url)
+    engine = db.create_db_engine(sqlite_url)
+    ids = seed_a_busy_term(engine, settings, now)
+    sink_one_message(settings.data_dir / "mail")
+    link = auth.make_sign_in_link(settings, now=now)
+    mail_name = next((settings.data_dir / "mail").glob("*.eml")).name
+    pages: dict[str, list[str]] = {
+        "/admin/login": ["/admin/login?next=/admin/pool"],
+        "/admin/link/{token}": [link.url.replace(settings.public_base_url, "").split("#")[0]],
+        "/admin/auth/slack/callback": ["/admin/auth/slack/callback?state=forged&code=x"],
+        "": ["/admin"],
+        "/admin/rounds/{round_id}": [f"/admin/rounds/{ids[k]}" for k in ("running", "review", "event", "draft")] + [f"/admin/rounds/{ids['review']}?q=garfield"],
+        "/admin/rounds/{round_id}/pair": [f"/admin/rounds/{ids['review']}/pair?mentee={ids['mentee']}"],
+        "/admin/pool": ["/admin/pool", f"/admin/pool?round={ids['event']}"],
+        "/admin/equity": ["/admin/equity"],
+        "/admin/engagement": ["/admin/engagement"],
+        "/admin/people": ["/admin/people", "/admin/people?q=garfield", "/admin/people?q=nobody-at-all"],
+        "/admin/roster": ["/admin/roster"],
+        "/admin/mail": ["/admin/mail"],
+        "/admin/mail/{name}": [f"/admin/mail/{mail_name}"],
+        "/admin/exports": ["/admin/exports"],
+        "/admin/data-requests": ["/admin/data-requests"],
+        "/admin/replies": ["/admin/replies", "/admin/replies?show=all"],
+    }
+    pages["/admin"] = pages.pop("")
+    routes = {route.path for route in admin_router(settings, engine, clock=lambda: now).routes if "GET" in route.methods}
+    assert routes == set(pages) | NOT_PAGES, "a new admin page must be added to this test"
+    problems: list[str] = []
+    rings: list[tuple[str, dict]] = []
+    async with serving(settings, clock=lambda: now) as base:
+        context = await browser.new_context(base_url=base)
+        await context.add_init_script(path=str(AXE))
+        page = await context.new_page()
+        # Signed out: the sign-in pages.
+        for url in pages["/admin/login"] + pages["/admin/auth/slack/callback"]:
+            await check_page(page, url, problems, rings)
+        await check_page(page, pages["/admin/link/{token}"][0], problems, rings)
+        await page.set_viewport_size({"width": 1280, "height": 900})
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.get_by_role("heading", name="Program")).to_be_visible()
+        for route, urls in pages.items():
+            if route not in ("/admin/login", "/admin/link/{token}", "/admin/auth/slack/callback"):
+                for url in urls:
+                    await check_page(page, url, problems, rings)
+        # A topic event shows its topics, wherever its round is named.
+        await page.set_viewport_size({"width": 1280, "height": 900})
+        await page.goto(f"/admin/rounds/{ids['event']}")
+        await expect(page.get_by_role("heading", level=1)).to_contain_text("SEL; assessment; family communication")
+        await expect(page.locator("ol.timeline")).to_contain_text("Run the matcher")
+        await page.goto("/admin")
+        event_row = page.locator("main tr").filter(has=page.get_by_role("link", name=f"Round {ids['event']}", exact=True))
+        await expect(event_row.locator("td").nth(1)).to_have_text("SEL; assessment; family communication")
+        # Buttons and links in a row say which row they act on.
+        await page.set_viewport_size({"width": 1280, "height": 900})
+        await page.goto(f"/admin/rounds/{ids['review']}")
+        rows = await page.locator("table.pairs tbody tr").count()
+        await expect(page.get_by_role("button", name=re.compile(r"^Unpair [A-Z]\S* [A-Z]\S* and [A-Z]\S* [A-Z]\S*$"))).to_have_count(rows)
+        await expect(page.get_by_role("link", name=re.compile(r"^Change mentor for [A-Z]\S* [A-Z]\S* \(now [A-Z]"))).to_have_count(rows)
+        await page.goto("/admin/exports")
+        await expect(page.get_by_role("link", name=f"CSV of the pairings of round {ids['review']}", exact=True)).to_have_count(1)
+        await expect(page.get_by_role("link", name="XLSX of participation in Spring 2027", exact=True)).to_have_count(1)
+        # Pages a form answers with: an error, a roster to check, a pair that breaks a rule.
+        await check_page(page, "/admin/rounds/999999", problems, rings)
+        await page.set_viewport_size({"width": 1280, "height": 900})
+        await page.goto("/admin/roster")
+        await page.set_input_files("#file", str(roster_with_one_bad_row(tmp_path)))
+        await page.get_by_role("button", name="Check the file").click()
+        await expect(page.get_by_text("Nothing has been saved yet.")).to_be_visible()
+        for violation in await page.evaluate(RUN_AXE, WCAG_TAGS):
+            problems.append(f"roster preview: {violation}")
+        # A refused form: the page again, the reason by the field and read with it.
+        await page.goto("/admin")
+        await page.get_by_label("Kind").select_option("event")
+        await page.get_by_label("Topic events: the topics").fill("SEL; assessment; family communication")
+        await page.get_by_role("button", name="Create the round").click()
+        match_on = page.get_by_label("Match automatically on")
+        await expect(match_on).to_have_attribute("aria-invalid", "true")
+        await expect(match_on).to_have_accessible_description(re.compile("needs “Match automatically on”"))
+        await expect(page.get_by_label("Topic events: the topics")).to_have_value("SEL; assessment; family communication")
+        for violation in await page.evaluate(RUN_AXE, WCAG_TAGS):
+            problems.append(f"refused new round: {violation}")
+        await context.close()
+    engine.dispose()
+    assert not problems, "\n".join(problems)
+    assert len(rings) > 100
+    weak = [(url, ring) for url, ring in rings if ring["ratio"] < 3 or ring["width"] < 2]
+    assert weak == [], weak[:10]

@@ -374,7 +374,10 @@ async def test_a_round_in_review_is_cancelled_from_its_page_and_nobody_is_told(t
     assert f'action="/admin/rounds/{round_id}/cancel"' in before.text and 'name="confirm" value="yes" required' in before.text
     # The page leads with the paragraph the CLI and Slack print (matched and seats, and what binds).
     assert re.search(r'<p class="lead">Matched 10 of \d+ mentees, using 10 of \d+ seats', before.text), before.text[:3000]
-    assert unconfirmed.status_code == 303 and "Nothing was cancelled" in kept.text and "Publish 10 pairs" in kept.text
+    # Unticked: the page again, the reason beside the box (and read with it), nothing cancelled.
+    assert unconfirmed.status_code == 400 and "Nothing was cancelled" in unconfirmed.text and "Publish 10 pairs" in kept.text
+    assert 'name="confirm" value="yes" required aria-invalid="true" aria-describedby="cancel-confirm-error"' in unconfirmed.text
+    assert 'id="cancel-confirm-error">Nothing was cancelled' in unconfirmed.text
     # The cancel box sits in the page, once, never inside its <title>.
     assert re.search(r"<title>Round \d+ · [^<]*</title>", kept.text) and kept.text.count("Cancel this round") == 1
     assert "Nobody has been told of a pair yet, so" in before.text and "people will be told" not in before.text

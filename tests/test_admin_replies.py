@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.async_api import Browser, expect
 from sqlmodel import select
 
@@ -115,6 +116,7 @@ async def test_only_admins_read_or_handle_replies(tmp_path: Path, sqlite_url: st
     engine.dispose()
 
 
+@pytest.mark.asyncio(loop_scope="module")  # the module's one browser runs on the module's loop
 async def test_an_admin_reads_a_reply_and_marks_it_handled_in_the_browser(browser: Browser, tmp_path: Path, sqlite_url: str, now: datetime) -> None:  # noqa: F811
     from bot.web.admin import auth
 

@@ -158,7 +158,21 @@ def test_actions_summary_names_what_is_due_next() -> None:
     check = steps[3]
     assert (check.done, check.due, check.first, check.last) == (1, 1, t0 + timedelta(days=1), t0 + timedelta(days=3))
     assert steps[1].failed == 1 and steps[2].skipped == 1
-    assert reports.action_label("checkin.ask") == "Ask both: did you meet?" and reports.action_label("new.kind") == "new.kind"
+    assert reports.action_label("checkin.ask") == "Ask both: did you meet?" and reports.action_label("new.kind_of_thing") == "New kind of thing"
+
+
+def test_every_scheduled_action_and_message_has_plain_words() -> None:
+    """No admin page shows a machine key: every kind the scheduler runs and every purpose the outbox carries has words."""
+    from bot.notices import PURPOSES
+    from bot.rounds.schedule import HANDLERS
+
+    assert all(reports.action_label(kind) != kind and "." not in reports.action_label(kind) for kind in HANDLERS)
+    assert reports.action_label("round.announce") == "Announce the round and open sign-ups"
+    for purpose in PURPOSES:
+        concrete = purpose.replace("*", "check_in")
+        assert "." not in reports.message_label(concrete) and "_" not in reports.message_label(concrete), concrete
+    assert reports.message_label("prompt.check_in") == "Question: check in"
+    assert reports.message_label("round.announce") == "Round announcement"
 
 
 # --- charts ------------------------------------------------------------------------------------
@@ -207,6 +221,41 @@ def test_column_chart_and_paired_bars_and_empty_charts() -> None:
     assert "scarce" in root.find(f"{SVG}desc").text and "⚠ 6-8" in "".join(root.itertext())
     empty = _parse(str(charts.bar_chart("Nothing", [], empty="No mentees yet.")))
     assert empty.find(f"{SVG}desc").text == "No mentees yet."
+
+
+def _contrast_problems(svg: str) -> list[str]:
+    """Every text of a chart against what it sits on (the bar under it, else the white card), and every bar's edge."""
+    root = _parse(svg)
+    rects = [r for r in root.iter(f"{SVG}rect") if float(r.get("width")) > 0]
+    problems = []
+    for rect in rects:
+        edge = rect.get("stroke")
+        if charts.contrast(rect.get("fill"), "#ffffff") < 3 and (edge is None or charts.contrast(edge, "#ffffff") < 3):
+            problems.append(f"bar {rect.get('fill')} is under 3:1 on white and has no dark edge")
+    for text in root.iter(f"{SVG}text"):
+        x, y = float(text.get("x")), float(text.get("y"))
+        under = [r for r in rects if float(r.get("x")) <= x <= float(r.get("x")) + float(r.get("width")) and float(r.get("y")) <= y - 3 <= float(r.get("y")) + float(r.get("height"))]
+        background = under[-1].get("fill") if under else "#ffffff"
+        if charts.contrast(text.get("fill"), background) < 4.5:
+            problems.append(f"{text.text!r} in {text.get('fill')} on {background}: {charts.contrast(text.get('fill'), background):.2f}:1")
+    return problems
+
+
+def test_chart_text_and_bars_meet_wcag_contrast() -> None:
+    """Flagged labels read at 4.5:1 or better; counts inside bars of every colour too; every bar shows 3:1 at its edge."""
+    assert charts.contrast("#ffffff", "#000000") == pytest.approx(21)
+    assert charts.contrast(charts.VERMILLION, "#ffffff") == pytest.approx(3.87, abs=0.01)  # why flagged labels use FLAG_INK
+    flagged = charts.bar_chart("Match rate by site", [charts.Bar("Garfield High", 40, flagged=True), charts.Bar("Lincoln", 80)], unit="%")
+    every_colour = charts.stacked_bars(
+        "Check-ins", [("Mentors", [5] * 9)], series=[f"s{i}" for i in range(9)], colors=[*charts.PALETTE, "#C8CDD2"]
+    )
+    pairs = charts.paired_bars("Areas", [("6-8 · math", 1, 4, True), ("K-2 · SEL", 3, 3, False)], series=("Mentors", "Mentees"))
+    columns = charts.column_chart("Load", [("0", 2), ("1", 4)], x_label="mentees per mentor", y_label="mentors")
+    for svg in (flagged, every_colour, pairs, columns):
+        assert _contrast_problems(str(svg)) == []
+    assert f'fill="{charts.FLAG_INK}">⚠ Garfield High' in str(flagged)
+    # The old choice (white or ink by a rough brightness) put white on vermillion and green: under 4.5:1.
+    assert charts.contrast("#ffffff", charts.GREEN) < 4.5 and charts._text_on(charts.GREEN) == "#000000"
 
 
 # --- exports -----------------------------------------------------------------------------------

@@ -389,8 +389,9 @@ async def test_the_admin_page_lists_requests_and_erases_only_when_confirmed(tmp_
         sent = await client.post("/admin/data-requests/export", data={"csrf_token": csrf, "email": email})
         assert sent.status_code == 303
         unconfirmed = await client.post("/admin/data-requests/erase", data={"csrf_token": csrf, "email": email})
-        assert unconfirmed.status_code == 303
-        assert "Nothing was erased" in (await client.get("/admin/data-requests")).text
+        # Unticked: the form again with the address as typed and the reason beside the box.
+        assert unconfirmed.status_code == 400 and "Nothing was erased" in unconfirmed.text and f'value="{email}"' in unconfirmed.text
+        assert 'aria-describedby="erase-confirm-error"' in unconfirmed.text
         with session_scope(engine_) as session:
             assert not data_rights.is_erased(data_rights.find_person(session, email=email))
         unknown = await client.post("/admin/data-requests/erase", data={"csrf_token": csrf, "email": "nobody@district.example", "confirm": "yes"})

@@ -354,6 +354,9 @@ def summarize_actions(actions: Sequence[ScheduledAction]) -> ActionSummary:
 
 
 ACTION_LABELS = {
+    "round.announce": "Announce the round and open sign-ups",
+    "speed.plan": "Plan the rotations and send schedules",
+    "speed.rotation": "Tell each table who they meet",
     "round.match": "Run the matcher",
     "round.notify": "Send pairing notices",
     "round.start": "Start the sessions",
@@ -398,8 +401,34 @@ def timeline_steps(actions: Sequence[ScheduledAction]) -> list[TimelineStep]:
     return steps
 
 
+# What each outbox message is, in the words the admin pages use; prompts and email replies name their dialog after the dot.
+MESSAGE_LABELS = {
+    "approval.decided": "Principal's decision", "data.erasure": "Data erased", "data.erasure_code": "Erasure code",
+    "data.export": "Their data", "email.failing": "Email failing (to admins)", "email.failing.person": "Email failing",
+    "escalation": "Stalled pair (to admins)", "held_reply": "Reply to read (to admins)", "pairing": "Pairing notice",
+    "pairing.cancelled": "Pairing cancelled", "pairing.update": "Pairing changed", "round.announce": "Round announcement",
+    "session.reminder": "Session reminder", "speed.rotation": "Speed rotation", "speed.schedule": "Speed schedule",
+    "touchpoint.feedback": "Prompt to give feedback", "touchpoint.share": "Prompt to share work",
+}  # fmt: skip
+
+
+def plain_words(key: str) -> str:
+    """A machine key read aloud: "checkin.ask_again" -> "Checkin ask again"; for keys no label names yet."""
+    words = key.replace(".", " ").replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
 def action_label(kind: str) -> str:
-    return ACTION_LABELS.get(kind, kind)
+    """A scheduled action's kind as the admin pages say it ("round.notify" -> "Send pairing notices")."""
+    return ACTION_LABELS.get(kind) or plain_words(kind)
+
+
+def message_label(purpose: str) -> str:
+    """An outbox message's purpose as the admin pages say it ("prompt.check_in" -> "Question: check in")."""
+    for prefix, lead in (("prompt.", "Question: "), ("email.reply.", "Reply by email: ")):
+        if purpose.startswith(prefix) and purpose not in MESSAGE_LABELS:
+            return lead + plain_words(purpose.removeprefix(prefix)).lower()
+    return MESSAGE_LABELS.get(purpose) or plain_words(purpose)
 
 
 @dataclass

@@ -12,7 +12,7 @@ page (404, 403, 409, 400) with the error's own sentence. Anything else is a bug:
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from bot.email import forward
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
 from bot.rounds import reports
 from bot.rounds.kinds import describe as describe_round
+from bot.rounds.kinds import kind_of
 from bot.settings import Settings
 from bot.web.admin import auth
 from storage import repo
@@ -79,9 +80,18 @@ def _environment() -> Environment:
     env.filters["pct"] = lambda value: "–" if value is None else f"{value * 100:.0f}%"
     env.filters["num"] = lambda value, digits=1: "–" if value is None else f"{value:.{digits}f}"
     env.globals["action_label"] = reports.action_label
+    env.globals["message_label"] = reports.message_label
+    env.globals["round_topics"] = round_topics
+    env.globals["utc"] = timezone.utc  # stored times without a zone (SQLite gives them back naive) are UTC
     env.globals["describe_round"] = describe_round
     env.globals["check_in_labels"] = reports.CHECK_IN_LABELS
     return env
+
+
+def round_topics(round_: Round) -> str:
+    """What a round is about, as its kind says: a topic event's topics ("SEL; assessment; family communication"), a
+    round's one topic, else "any topic"."""
+    return "; ".join(topic for topic in kind_of(round_).topics(round_) if topic) or "any topic"
 
 
 class AdminSite:

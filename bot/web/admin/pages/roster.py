@@ -24,7 +24,11 @@ def roster(page: Page) -> Response:
 def upload(page: PostedPage, file: Annotated[UploadFile, File()]) -> Response:
     settings = page.settings
     data = file.file.read(settings.admin_upload_mb * 1024 * 1024 + 1)
-    token = roster_upload.stage(settings, filename=file.filename or "", data=data)
+    try:
+        token = roster_upload.stage(settings, filename=file.filename or "", data=data)
+    except roster_upload.UploadProblem as exc:
+        # Not a file we take (its type, empty, too large): the upload form again, the reason beside the file field.
+        return _roster_page(page, status=400, problem=exc.sentence())
     try:
         preview = roster_upload.preview(page.engine, settings, token=token, filename=file.filename or "roster")
     except RosterFileError as exc:

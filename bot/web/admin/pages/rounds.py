@@ -2,6 +2,7 @@
 (open, start, close), match it, change pairs by hand while it is in review, publish it, or cancel it (in any state but
 closed; the confirmation box says how many people will be told). Each form calls one action of `bot.actions.rounds`."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -14,7 +15,9 @@ from bot.actions.scope import unit_of_work
 from bot.rounds import reports
 from bot.rounds.lifecycle import allowed_round_moves
 from bot.rounds.review import BreaksRules
-from bot.web.admin.page import Page, PostedPage
+from bot.errors import UserError
+from bot.web.admin.forms import FormError, refused
+from bot.web.admin.page import AdminPage, Page, PostedPage
 from storage import repo
 from storage.models import Person, Round
 
@@ -24,7 +27,11 @@ router = APIRouter()
 
 
 @router.get("/rounds/{round_id}")
-def round_page(page: Page, round_id: int) -> Response:
+def round_page(page: Page, round_id: int, q: str = "") -> Response:
+    return _round_page(page, round_id, q=q)
+
+
+def _round_page(page: AdminPage, round_id: int, *, q: str = "", form_error: FormError | None = None) -> Response:
     with unit_of_work(page.engine) as session:
         round_, term = page.round(session, round_id)
         zone = page.zone(page.program_row(session))
@@ -34,11 +41,20 @@ def round_page(page: Page, round_id: int) -> Response:
         actions = repo.round_actions(session, round_id=round_id)
         unmatched = list((round_.match_summary or {}).get("unmatched", []))
         emails = [u.get("email") for u in unmatched if u.get("email")]
-        unmatched_ids = {p.email: p.id for p in repo.people_by_email(session, emails=emails).values()}
+        unmatched_people = {p.email: p for p in repo.people_by_email(session, emails=emails).values()}
         reach = rounds.cancel_preview(session, actor=page.actor, round_id=round_id, program=page.program) if round_.status in rounds.CANCELLABLE else None
+    unmatched_ids = {email: person.id for email, person in unmatched_people.items()}
     live = [p for p in pairings if p.status != "cancelled"]
+    summary = RoundSummary(
+        pairs=len(live), unmatched=len(unmatched), mentors_used=len({p.mentor_id for p in live}),
+        mean_fit=sum(p.score for p in live) / len(live) if live else None,
+    )  # fmt: skip
+    wanted = " ".join(q.split())[:100]
+    shown = [p for p in pairings if _matches(wanted, people[p.mentor_id], people[p.mentee_id])] if wanted else pairings
+    shown_unmatched = [u for u in unmatched if _matches(wanted, u, *filter(None, [unmatched_people.get(u.get("email"))]))] if wanted else unmatched
     return page.render(
-        "round.html", active="program", round=round_, term=term, pairings=pairings, live=len(live), people=people,
+        "round.html", status=form_error.status if form_error else 200, form_error=form_error, active="program", round=round_, term=term, pairings=shown, all_pairings=len(pairings), live=len(live), people=people,
+        review=summary, q=wanted, unmatched_shown=shown_unmatched,
         actions=actions, steps=reports.timeline_steps(actions), summary=reports.summarize_actions(actions), unmatched=unmatched, unmatched_ids=unmatched_ids,
         moves=[m for m in allowed_round_moves(round_.status) if m in MOVE_LABELS], move_labels=MOVE_LABELS,
         cancellable=reach is not None, reach=reach, cancelled=_cancelled_at(round_),
@@ -106,10 +122,14 @@ def unpair(page: PostedPage, round_id: int, pairing_id: int) -> Response:
 
 @router.post("/rounds/{round_id}/publish")
 def publish(page: PostedPage, round_id: int, message: Annotated[str, Form()] = "") -> Response:
-    with unit_of_work(page.engine) as session:
-        outcome = rounds.publish_round(
-            session, actor=page.actor, now=page.now(), settings=page.settings, round_id=round_id, message=message, program=page.program
-        )
+    try:
+        with unit_of_work(page.engine) as session:
+            outcome = rounds.publish_round(
+                session, actor=page.actor, now=page.now(), settings=page.settings, round_id=round_id, message=message, program=page.program
+            )
+    except UserError as error:
+        # The round page again with the note as typed; a round already published shows its state and the reason.
+        return _round_page(page, round_id, form_error=refused("publish", error, {"message": message}, {"note": "message"}))
     return page.done(
         f"/admin/rounds/{round_id}", f"Published round {round_id}: {outcome.pairs} pairs; {outcome.actions} notices, reminders and check-ins scheduled."
     )
@@ -118,10 +138,34 @@ def publish(page: PostedPage, round_id: int, message: Annotated[str, Form()] = "
 @router.post("/rounds/{round_id}/cancel")
 def cancel(page: PostedPage, round_id: int, confirm: Annotated[str, Form()] = "", message: Annotated[str, Form()] = "") -> Response:
     if confirm != "yes":
-        return page.done(f"/admin/rounds/{round_id}", "Nothing was cancelled: tick the box to confirm that the round is called off.")
-    with unit_of_work(page.engine) as session:
-        cancelled = rounds.cancel_round(session, actor=page.actor, now=page.now(), round_id=round_id, message=message, program=page.program)
+        unticked = FormError(form="cancel", field="confirm", status=400, message="Nothing was cancelled: tick the box to confirm that the round is called off.")
+        return _round_page(page, round_id, form_error=unticked)
+    try:
+        with unit_of_work(page.engine) as session:
+            cancelled = rounds.cancel_round(session, actor=page.actor, now=page.now(), round_id=round_id, message=message, program=page.program)
+    except UserError as error:
+        return _round_page(page, round_id, form_error=refused("cancel", error, {"confirm": confirm, "message": message}, {}))
     return page.done(f"/admin/rounds/{round_id}", cancelled.summary())
+
+
+@dataclass(frozen=True)
+class RoundSummary:
+    """The line above a round's pairs: how many, how many mentees left over, how many mentors used, and the mean fit."""
+
+    pairs: int
+    unmatched: int
+    mentors_used: int
+    mean_fit: float | None
+
+
+def _matches(wanted: str, *who: Person | dict) -> bool:
+    """Whether any of these people (stored, or an unmatched mentee's summary) has `wanted` in their name, email or site."""
+    needle = wanted.casefold()
+    for someone in who:
+        fields = (someone.get("name"), someone.get("email"), someone.get("site")) if isinstance(someone, dict) else (someone.name, someone.email, someone.site)
+        if any(needle in (text or "").casefold() for text in fields):
+            return True
+    return False
 
 
 def _cancelled_at(round_: Round) -> datetime | None:
