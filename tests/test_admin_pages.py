@@ -114,8 +114,8 @@ async def test_a_round_is_launched_reviewed_edited_and_published_through_the_for
         await client.post(f"/admin/rounds/{round_id}/move", data={"csrf_token": csrf, "target": "collecting"})
         matched = await client.post(f"/admin/rounds/{round_id}/match", data={"csrf_token": csrf})
         page = await client.get(f"/admin/rounds/{round_id}")
-        assert matched.status_code == 303 and "Matched 10 of 40 mentees" in page.text
-        assert "Publish 10 pairs" in page.text and "Unmatched mentees (30)" in page.text and "both teach" in page.text
+        assert matched.status_code == 303 and "Matched 37 of 40 mentees" in page.text
+        assert "Publish 37 pairs" in page.text and "Unmatched mentees (3)" in page.text and "both teach" in page.text
 
         with session_scope(engine) as session:
             round_ = session.get(Round, round_id)
@@ -149,7 +149,7 @@ async def test_a_round_is_launched_reviewed_edited_and_published_through_the_for
     assert forced_pair.mentor_id == breaking and forced_pair.reasons[0].startswith("Paired by hand by Admin (sign-in link), overriding:")
     assert first.mentee_id not in {p.mentee_id for p in pairs}
     assert {u["email"] for u in round_.match_summary["unmatched"]} >= {session_email(engine, first.mentee_id)}
-    assert round_.match_summary["matched"] == len(pairs) == 10
+    assert round_.match_summary["matched"] == len(pairs) == 37
     assert [e["action"] for e in round_.match_summary["edits"]] == ["paired", "unpaired"]
 
 
@@ -223,7 +223,7 @@ async def test_exports_hold_what_the_pages_show(tmp_path: Path, database_url: st
     assert len(table) == 70 and sum(int(r["pairs_as_mentee"]) for r in table) == len(pairs)
     assert sum(int(r["check_ins_asked"]) for r in table) == 2 * len(pairs)
     answers = list(openpyxl.load_workbook(io.BytesIO(survey.content)).active.iter_rows(min_row=2, values_only=True))
-    assert len(answers) == 3 * len(pairs) + 4 and all(row[3] == "mentee" for row in answers)
+    assert len(answers) == 3 * len(pairs) + len(pairs[::3]) and all(row[3] == "mentee" for row in answers)
     comment = next(row for row in answers if row[4] == "comment")
     assert comment[6].startswith("'=HYPERLINK")  # a teacher's text never becomes a formula
     assert len(list(csv.reader(io.StringIO(people.content.decode("utf-8-sig"))))) == 71
@@ -309,7 +309,7 @@ async def test_pool_health_page_shows_areas_and_the_forecast(tmp_path: Path, dat
         for_round = await client.get(f"/admin/pool?round={round_id}")
     assert page.status_code == 200 and 'role="img"' in page.text and "Who would go unmatched" in page.text
     forecast = int(re.search(r'<h2>Forecast</h2><p class="big">(\d+)', page.text).group(1))
-    assert forecast == 10  # the same 10 the matcher finds for this roster
+    assert forecast == 37  # the same 37 pairs the matcher finds for this roster
     assert "on “assessment”" in topic.text and " · assessment</text>" in topic.text
     assert for_round.status_code == 200
 
@@ -353,9 +353,9 @@ async def test_a_database_whose_only_program_is_not_program_name_shows_its_round
         rematched = await client.post(f"/admin/rounds/{round_id}/match", data={"csrf_token": csrf})
         exported = await client.get(f"/admin/exports/pairings.csv?round={round_id}")
     assert "Demo District Mentoring" in home.text and "Spring 2027" in home.text
-    assert page.status_code == 200 and f"Round {round_id}" in page.text and "Publish 10 pairs" in page.text
+    assert page.status_code == 200 and f"Round {round_id}" in page.text and "Publish 37 pairs" in page.text
     assert rematched.status_code == 303 and rematched.headers["location"] == f"/admin/rounds/{round_id}"
-    assert exported.status_code == 200 and len(list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))) == 11
+    assert exported.status_code == 200 and len(list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))) == 38  # a header and 37 pairs
 
 
 async def test_a_round_in_review_is_cancelled_from_its_page_and_nobody_is_told(tmp_path: Path, database_url: str, engine, now: datetime) -> None:
@@ -373,15 +373,15 @@ async def test_a_round_in_review_is_cancelled_from_its_page_and_nobody_is_told(t
         twice = await client.post(f"/admin/rounds/{round_id}/cancel", data={"csrf_token": csrf, "confirm": "yes"})
     assert f'action="/admin/rounds/{round_id}/cancel"' in before.text and 'name="confirm" value="yes" required' in before.text
     # The page leads with the paragraph the CLI and Slack print (matched and seats, and what binds).
-    assert re.search(r'<p class="lead">Matched 10 of \d+ mentees, using 10 of \d+ seats', before.text), before.text[:3000]
+    assert re.search(r'<p class="lead">Matched 37 of \d+ mentees, using 37 of \d+ seats', before.text), before.text[:3000]
     # Unticked: the page again, the reason beside the box (and read with it), nothing cancelled.
-    assert unconfirmed.status_code == 400 and "Nothing was cancelled" in unconfirmed.text and "Publish 10 pairs" in kept.text
+    assert unconfirmed.status_code == 400 and "Nothing was cancelled" in unconfirmed.text and "Publish 37 pairs" in kept.text
     assert 'name="confirm" value="yes" required aria-invalid="true" aria-describedby="cancel-confirm-error"' in unconfirmed.text
     assert 'id="cancel-confirm-error">Nothing was cancelled' in unconfirmed.text
     # The cancel box sits in the page, once, never inside its <title>.
     assert re.search(r"<title>Round \d+ · [^<]*</title>", kept.text) and kept.text.count("Cancel this round") == 1
     assert "Nobody has been told of a pair yet, so" in before.text and "people will be told" not in before.text
-    assert cancelled.status_code == 303 and "Cancelled round" in after.text and "10 pairs called off, nobody had been told of a pair" in after.text
+    assert cancelled.status_code == 303 and "Cancelled round" in after.text and "37 pairs called off, nobody had been told of a pair" in after.text
     assert "by Admin (sign-in link)" in after.text and f'action="/admin/rounds/{round_id}/cancel"' not in after.text
     assert twice.status_code == 409 and "was cancelled already" in twice.text
     with session_scope(engine) as session:

@@ -229,18 +229,53 @@ def test_match_a_roster_file_without_a_database(tmp_path: Path) -> None:
     assert not (tmp_path / "data" / "mentorbot.db").exists()
 
 
-def test_demo_runs_a_term_end_to_end(tmp_path: Path) -> None:
+def test_demo_runs_a_healthy_term_on_one_database_and_mails_every_notice(tmp_path: Path) -> None:
+    import re
+    from email import policy
+    from email.parser import BytesParser
+
     result = run(tmp_path, "demo")
     assert result.returncode == 0, result.stderr
-    for heading in ("1. Roster", "2. Term opens", "Who opted in", "2a. Teachers answer in Slack", "2b. A mentee without Slack",
-                    "3. A micro-mentoring round", "4. The round runs itself", "Summary"):
-        assert heading in result.stdout
-    assert "Imported 70 of 70 rows" in result.stdout
-    assert "pairing notices" in result.stdout and "surveys" in result.stdout
-    assert "ran on its own schedule" in result.stdout and "is closed" in result.stdout
-    assert "every request into the app was signed" in result.stdout  # the Slack leg went through signed requests
-    assert "Your profile is complete" in result.stdout  # the email leg finished by reply
-    assert "INFO" not in result.stdout + result.stderr
+    out = result.stdout
+    for heading in ("1. Roster", "2. Term opens", "2a. Late joiners answer in Slack", "2b. A mentee without Slack",
+                    "3. A micro-mentoring round", "4. The round runs itself", "5. A topic event", "Where to see everything"):
+        assert heading in out
+    assert "Imported 70 of 70 rows" in out
+    # A healthy program: most mentees matched, the few left out for three different, plainly named reasons.
+    matched, mentees = map(int, re.search(r"Matched (\d+) of (\d+) mentees", out).groups())
+    assert mentees == 43 and matched / mentees >= 0.85, out  # 40 roster mentees, 2 from Slack, 1 by email
+    assert "Unmatched (3), by reason:" in out
+    assert "  free only when no mentor is: Deshawn Carter" in out
+    assert "  no mentor teaches music: Nia Thompson" in out
+    assert re.search(r"  their one fitting mentor \(Noor Lopez\) was full: (Lena Fischer|Marcus Bell)", out)
+    # Short: no table of everyone, no per-person reasons; the rest is one command away.
+    assert "Who opted in" not in out and "relaxing the" not in out and "… and 34 more pairs." in out
+    assert len(out.splitlines()) <= 60, out  # 60 lines 200 columns wide, 68 at 80 columns (509 before)
+    assert f"DATA_DIR={tmp_path / 'data' / 'demo'} mentorbot round show 1" in out and "mentorbot admin-link" in out
+    # One database: the Slack leg's late joiners and the email leg's mentee are in the round the demo matched.
+    demo = tmp_path / "data" / "demo"
+    assert sorted(p.name for p in demo.glob("*.db")) == ["mentorbot.db"] and not list((demo / "slack").glob("*.db"))
+    engine = sa.create_engine(f"sqlite:///{demo / 'mentorbot.db'}")
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("select count(*) from round")).scalar() == 2  # the micro round and the event
+        assert connection.execute(sa.text("select count(*) from term")).scalar() == 1
+        names = [row[0] for row in connection.execute(sa.text("select name from person"))]
+        paired = {row[0] for row in connection.execute(sa.text(
+            "select p.email from pairing join person p on p.id in (pairing.mentor_id, pairing.mentee_id) where pairing.round_id = 1"))}
+        notices = connection.execute(sa.text(
+            "select recipient from outbox_message where purpose = 'pairing' and channel = 'email' and status = 'sent'")).scalars().all()
+        unsent = connection.execute(sa.text("select count(*) from outbox_message where channel = 'email' and status != 'sent'")).scalar()
+    engine.dispose()
+    assert len(names) == len(set(names)) == 75  # 70 on the roster, 4 late joiners in Slack, Jordan Lee by email; no two alike
+    assert {"rosa.alvarez@district.example", "sam.okafor@district.example", "jordan.lee@student.example"} <= paired
+    # Every email went to the sink, pairing notices (one to each side of each pair) included, as files Mail can open.
+    assert unsent == 0
+    assert len(notices) == 2 * matched
+    mail = [BytesParser(policy=policy.default).parsebytes(path.read_bytes()) for path in (demo / "mail").glob("*.eml")]
+    in_sink = [m for m in mail if "calendar" in {part.get_content_subtype() for part in m.walk()} or "matched" in str(m["Subject"]).lower()]
+    assert {m["To"].addresses[0].addr_spec for m in in_sink} >= set(notices)
+    assert f"All {len(mail)} emails sent are in the mail sink, {len(notices)} pairing notices among them." in out
+    assert "INFO" not in out + result.stderr
     # A second run starts clean rather than tripping over the first one's term.
     assert run(tmp_path, "demo").returncode == 0
 

@@ -23,7 +23,9 @@ def test_the_email_leg_completes_opt_in_and_profile_by_reply(tmp_path: Path, now
     lines = run_email_leg(Settings(_env_file=None, data_dir=tmp_path), database_url=url, term_id=term.id, now=now)
     text = "\n".join(lines)
     assert 'email to Jordan Lee: "Mentoring this term: Spring 2027"' in text
-    assert "from Outlook, with the whole thread quoted" in text and "Your profile is complete" in text
-    assert lines[-1].startswith("Stored for Jordan Lee: mentee, opted_in; needs classroom management, family engagement")
-    assert "haven't saved it yet" in text and "to the subjects it was unsure of" in text
+    assert "from Outlook, the thread quoted below" in text and "-> answer: saved 1 answer; profile complete" in text
+    assert lines[-1] == "Stored for Jordan Lee: mentee, opted_in; needs classroom management, family engagement"
+    # The second answer mail saved three answers, asked to confirm the subjects it read from "Math, sciense", and
+    # still needed the two questions left open.
+    assert "-> answer: saved 3 answers; asks to confirm one it hasn't saved; still needs 2, 5" in text
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 5

@@ -92,17 +92,17 @@ def test_example_roster_reads_without_errors():
     first = result.rows[0]
     assert first == RosterRow(
         line=2,
-        email="uma.brooks.ee21@district.example",
-        name="Uma Brooks",
+        email="luis.nguyen.ee3@district.example",
+        name="Luis Nguyen",
         role="mentee",
-        slack_user_id="UDADE25655",
-        site="Madison K-8",
-        program="Teach Corps",
+        slack_user_id="U0CA0BEE5D",
+        site="Mountain View Middle",
+        program="State University",
         grade_bands=("6-8",),
-        subjects=("math", "ELA"),
+        subjects=("PE", "social studies"),
         strengths=(),
-        needs=("assessment", "technology integration"),
-        availability=(Slot(1, 420, 465), Slot(2, 720, 765), Slot(2, 750, 810)),
+        needs=("lesson planning",),
+        availability=(Slot(0, 720, 765),),
         timezone="America/Los_Angeles",
         capacity=None,
         principal_email=None,
@@ -117,7 +117,11 @@ def test_example_roster_reads_without_errors():
         "principal.cesar@district.example",
         None,
     )
-    assert by_email["ana.alvarez.mr16@district.example"].capacity == 0
+    # Typed by hand: spaces around ";", a day written out, a dropped leading zero; all read as if written neatly.
+    ana_alvarez = by_email["ana.alvarez.mr16@district.example"]
+    assert (ana_alvarez.capacity, ana_alvarez.strengths) == (0, ("SEL", "lesson planning"))
+    assert Slot(3, 420, 465) in ana_alvarez.availability
+    assert len({row.name for row in result.rows}) == 70  # every person has a name of their own
     assert by_email["farid.johnson.ee26@district.example"].timezone == "America/New_York"
 
 

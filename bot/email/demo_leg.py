@@ -85,7 +85,7 @@ async def _leg(settings: Settings, *, term_id: int, now: datetime, lines: list[s
             if server.started:
                 break
             await asyncio.sleep(0.01)
-        lines.append(f"The app listens on 127.0.0.1:{port}; with no SMTP_HOST its mail goes to {mail_dir}")
+        lines.append(f"The app runs on 127.0.0.1:{port}; its mail goes to the sink in {mail_dir}")
         seen: set[Path] = set()
 
         async def next_mail() -> EmailMessage:
@@ -94,7 +94,7 @@ async def _leg(settings: Settings, *, term_id: int, now: datetime, lines: list[s
                 for path, mail in read_folder(mail_dir):
                     if path not in seen and mail["To"].addresses[0].addr_spec == email:
                         seen.add(path)
-                        lines.append(f"  -> email to {name}: \"{mail['Subject']}\" ({path.name})")
+                        lines.append(f"  -> email to {name}: \"{mail['Subject']}\"")
                         return mail
                 await asyncio.sleep(0.02)
             raise RuntimeError("the demo email did not arrive")
@@ -105,9 +105,18 @@ async def _leg(settings: Settings, *, term_id: int, now: datetime, lines: list[s
             response.raise_for_status()
 
         def understood(mail: EmailMessage) -> None:
-            for line in _text(mail).splitlines():
-                if line.startswith("  - ") or "still need" in line or "complete" in line or "haven't saved" in line or re.match(r"^\d+\. .*[?.]$", line):
-                    lines.append(f"       {line.strip()}")
+            # The answer mail in one line: how many answers it saved, whether it asks to confirm some, what it still needs.
+            text = _text(mail)
+            head, _, needs = text.partition("I still need")
+            saved = len(re.findall(r"^  - ", head.split("I think you meant")[0], flags=re.M))
+            parts = [f"saved {saved} answer{'s' if saved != 1 else ''}"]
+            if "haven't saved" in text:
+                parts.append("asks to confirm one it hasn't saved")
+            if missing := sorted(set(re.findall(r"^\s*(\d+)\. ", needs, flags=re.M)), key=int):
+                parts.append(f"still needs {', '.join(missing)}")
+            if "profile is complete" in text:
+                parts.append("profile complete")
+            lines[-1] = f"  -> answer: {'; '.join(parts)}"
 
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             invite = await next_mail()
@@ -115,13 +124,13 @@ async def _leg(settings: Settings, *, term_id: int, now: datetime, lines: list[s
             profile = await next_mail()
             understood(profile)
             answers = "1. K-2\r\n2. Math, sciense\r\n3. classroom managment, Family engagement\r\n4. Tuesdays and Thursdays after 3:30\r\n5. whatever works"
-            await reply(profile, answers, 2, "five numbered answers (a typo, plain-words availability, one unclear)")
+            await reply(profile, answers, 2, "five answers (a typo, plain-words times, one unclear)")
             missing = await next_mail()
             understood(missing)
-            await reply(missing, _outlook(missing, "5. 1, 3", name), 3, '"5. 1, 3" from Outlook, with the whole thread quoted below')
+            await reply(missing, _outlook(missing, "5. 1, 3", name), 3, '"5. 1, 3" from Outlook, the thread quoted below')
             confirm = await next_mail()
             understood(confirm)
-            await reply(confirm, "Yes, that's right\r\n\r\nSent from my iPhone", 4, '"Yes, that\'s right" to the subjects it was unsure of')
+            await reply(confirm, "Yes, that's right\r\n\r\nSent from my iPhone", 4, '"Yes, that\'s right" to what it asked to confirm')
             done = await next_mail()
             understood(done)
     finally:
@@ -133,7 +142,7 @@ async def _leg(settings: Settings, *, term_id: int, now: datetime, lines: list[s
         person = repo.people_by_email(session, emails=[email])[email]
         profile = repo.profiles(session, person_ids=[person.id]).get(person.id, {})
         enrollment = repo.get_enrollment(session, term_id=term_id, person_id=person.id)
-    lines.append(f"Stored for {name}: {enrollment.role}, {enrollment.status}; needs {', '.join(profile.get('needs', []))}; free {'; '.join(profile.get('availability', []))}")
+    lines.append(f"Stored for {name}: {enrollment.role}, {enrollment.status}; needs {', '.join(profile.get('needs', []))}")
 
 
 def run_email_leg(settings: Settings, *, database_url: str, term_id: int, now: datetime) -> list[str]:
