@@ -118,7 +118,7 @@ def run_demo(settings: Settings, *, console: Console, now: datetime, roster: Pat
     published_at = next_sendable(match_time + timedelta(hours=2), person_timezone=settings.default_timezone, calendar=ProgramCalendar(timezone=settings.default_timezone))
     publish_round(engine, round_id=round_.id, now=published_at, config=config, message="Thank you for taking part this term!")
     round_, pairs = service.round_pairs(engine, round_id=round_.id)
-    report.print_match_brief(console, round_, pairs, shown=6)
+    report.print_match_brief(console, round_, pairs, shown=5)
 
     console.print(Rule("4. The round runs itself"))
     timeline, end = asyncio.run(run_schedule_leg(engine, demo_settings, round_id=round_.id, start=published_at, config=config))

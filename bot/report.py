@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
@@ -215,61 +214,42 @@ def print_timeline(console: Console, timeline: Timeline, *, show_all: bool = Fal
     table = Table("day", "what", "how many", "status", title=f"Timeline of round {timeline.round.id} ({escape(timeline.timezone)})")
     for day in timeline_by_day(entries):
         table.add_row(day.day, escape(day.what), str(day.count), day.statuses)
-# The first reason the matcher gives an unmatched mentee, read back into one short heading per cause: the full
-# reasons stay in `round show`; a summary groups people by what kept them out.
-_UNMATCHED_CAUSES = (
-    (re.compile(r"^no mentor with capacity shares a \d+-minute window"), "free only when no mentor is"),
-    (re.compile(r"availability \(.*\) has no \d+-minute window"), "their own free time is too short for a session"),
-    (re.compile(r"^no mentor with capacity teaches (.+)$"), "no mentor teaches {0}"),
-    (re.compile(r"^no mentor with capacity shares grade bands? (.+)$"), "no mentor teaches grade {0}"),
-    (re.compile(r"^no mentor with capacity has a strength"), "no mentor's strengths meet their needs"),
-    (re.compile(r"^no mentor with capacity lists (the round topic .+) among strengths"), "no mentor lists {0}"),
-    (re.compile(r"^the only eligible mentor \((.+)\) was needed"), "their one fitting mentor ({0}) was full"),
-    (re.compile(r"^all \d+ eligible mentors .* were needed"), "every fitting mentor was full"),
-    (re.compile(r"none of those shares a \d+-minute window"), "no fitting mentor is free when they are"),
-    (re.compile(r"none of those (?:teaches|teach) "), "no mentor of their grades teaches their subject"),
-    (re.compile(r"none of those has a strength"), "no fitting mentor's strengths meet their needs"),
-    (re.compile(r"none of those lists the round topic"), "no fitting mentor lists the round topic"),
-    (re.compile(r"^no mentor has capacity left"), "no mentor has room left"),
-)
-
-
-def unmatched_cause(reasons: Sequence[str]) -> str:
-    """A short heading for why a mentee is unmatched, from the matcher's first reason (that reason when it is new)."""
-    first = reasons[0] if reasons else "no reason recorded"
-    for pattern, heading in _UNMATCHED_CAUSES:
-        if found := pattern.search(first):
-            return heading.format(*found.groups())
-    return first
+    console.print(table)
+    console.print(f"{len(entries)} scheduled actions; --all lists every one with whom it is for.", highlight=False)
 
 
 def print_match_brief(console: Console, round_: Round, pairs: Sequence[PairView], *, shown: int = 10) -> None:
     """The round in a few lines: the match rate, the first `shown` pairs, and the unmatched grouped by cause."""
     summary = round_.match_summary or {}
-    console.print(f"[bold]Round {round_.id}[/bold]: {describe(round_)}, {round_.status}")
+    console.print(f"[bold]Round {round_.id}[/bold]: {escape(describe(round_))}, {round_.status}")
     if not summary:
         console.print("Not matched yet.")
         return
-    matched, mentees = summary["matched"], summary["mentees"]
-    rate = f" ({matched / mentees:.0%})" if mentees else ""
-    console.print(f"Matched {matched} of {mentees} mentees{rate} with {summary['mentors']} available mentors.")
+    lead = lead_of(summary)
+    if lead is not None:  # the one paragraph every match result leads with
+        print_lead(console, lead.paragraph("mentorbot"))
+    else:
+        matched, mentees = summary["matched"], summary["mentees"]
+        rate = f" ({matched / mentees:.0%})" if mentees else ""
+        console.print(f"Matched {matched} of {mentees} mentees{rate} with {summary['mentors']} available mentors.", highlight=False)
     table = Table("mentor", "mentee", "fit", box=None, padding=(0, 2), pad_edge=False)
     for pair in pairs[:shown]:
-        table.add_row(pair.mentor_name, pair.mentee_name, f"{pair.score:.0f}")
+        table.add_row(escape(pair.mentor_name), escape(pair.mentee_name), f"{pair.score:.0f}")
     console.print(table)
     if len(pairs) > shown:
         console.print(f"… and {len(pairs) - shown} more pairs.")
-    groups: dict[str, list[str]] = defaultdict(list)
-    for unmatched in summary.get("unmatched", []):
-        groups[unmatched_cause(unmatched["reasons"])].append(unmatched["name"])
+    unmatched = summary.get("unmatched", [])
+    if lead is not None and lead.groups:  # the causes the lead paragraph found, each with its people
+        name_of = {u["email"]: u["name"] for u in unmatched}
+        groups = {g.cause: [name_of.get(k, k) for k in g.keys] for g in lead.groups}
+    else:
+        groups = dict(grouped_by_reasons([(u["name"], u["reasons"]) for u in unmatched]))
     if not groups:
         console.print("[green]Every mentee has a mentor.[/green]")
         return
     console.print(f"Unmatched ({sum(len(names) for names in groups.values())}), by reason:")
     for cause, names in groups.items():
-        console.print(f"  {cause}: {', '.join(names)}", highlight=False)
-    console.print(table)
-    console.print(f"{len(entries)} scheduled actions; --all lists every one with whom it is for.", highlight=False)
+        console.print(f"  {escape(cause)}: {escape(', '.join(names))}", highlight=False)
 
 
 PURPOSE_LABELS = {  # purpose -> (one, several)

@@ -60,7 +60,7 @@ def test_a_round_when_every_mentor_awaits_approval_then_after_approving(tmp_path
     waiting = run(tmp_path, "round", "match", "1")
     assert waiting.returncode == 0, waiting.stderr
     assert ("Matched 0 of 25 mentees: no mentor has a seat this round. 3 mentors await their principal's approval; "
-            "approving them would match 13 more (`mentorbot term approve --all-pending`)") in _flat(waiting.stdout)
+            "approving them would match 13 more (`mentorbot term approve --all`)") in _flat(waiting.stdout)
     assert "25 found no mentor with a seat left" in _flat(waiting.stdout.replace("│", " "))
     assert run(tmp_path, "term", "approve", "--all-pending").returncode == 0
     lead = ("Matched 13 of 25 mentees, using 13 of 30 seats of 3 mentors; 12 unmatched. 12 of 12 unmatched share no "

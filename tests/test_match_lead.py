@@ -72,7 +72,7 @@ def test_when_every_mentor_awaits_approval_the_lead_says_what_approving_them_wou
     text = lead.paragraph("/mentoring")
     assert text == (
         "Matched 0 of 7 mentees: no mentor has a seat this round. 2 mentors await their principal's approval; approving "
-        "them would match 2 more (`/mentoring term approve --all-pending`), or turn approval off for later terms "
+        "them would match 2 more (`/mentoring term approve --all`), or turn approval off for later terms "
         "(`/mentoring program set require_approval off`)."
     )
 

@@ -351,7 +351,7 @@ class MatchLead:
             they = "it" if self.awaiting == 1 else "them"
             sentences.append(
                 f"{_plural(self.awaiting, 'mentor')} {'awaits' if self.awaiting == 1 else 'await'} their principal's approval; "
-                f"approving {they} would match {_more(self.awaiting_gain)} (`{command} term approve --all-pending`), "
+                f"approving {they} would match {_more(self.awaiting_gain)} (`{command} term approve --all`), "
                 f"or turn approval off for later terms (`{command} program set require_approval off`)."
             )
         elif self.unmatched and self.seats < self.mentees and self.seats:
@@ -365,6 +365,9 @@ class MatchLead:
         """The rule that binds most and what relaxing it would gain, or "" when no single rule binds."""
         if self.binding_rule is None:
             return ""
+        if self.binding_gain == 0:  # the rule binds, yet dropping it alone places nobody: something else binds them too
+            return (f"{self.binding_count} of {self.unmatched} unmatched {self.binding_phrase}, "
+                    f"though {_RELAXING[self.binding_rule]} alone would place none of them.")
         return (f"{self.binding_count} of {self.unmatched} unmatched {self.binding_phrase}; "
                 f"{_RELAXING[self.binding_rule]} would match {_more(self.binding_gain)}.")
 
