@@ -372,13 +372,12 @@ def finish_action(session: Session, *, action_id: int, status: str, result: str,
     )
 
 
-def drop_pending_actions(session: Session, *, round_id: int, why: str, now: datetime) -> int:
-    """Mark the round's actions that have not run yet as skipped, with the reason; returns how many."""
-    result = session.execute(
-        sa.update(ScheduledAction)
-        .where(ScheduledAction.round_id == round_id, ScheduledAction.status == "pending")
-        .values(status="skipped", result=why, done_at=now)
-    )
+def drop_pending_actions(session: Session, *, round_id: int, why: str, now: datetime, kind: str | None = None) -> int:
+    """Mark the round's actions (of one `kind`, or all) that have not run yet as skipped, with the reason; returns how many."""
+    statement = sa.update(ScheduledAction).where(ScheduledAction.round_id == round_id, ScheduledAction.status == "pending")
+    if kind is not None:
+        statement = statement.where(ScheduledAction.kind == kind)
+    result = session.execute(statement.values(status="skipped", result=why, done_at=now))
     return result.rowcount or 0
 
 

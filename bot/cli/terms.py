@@ -77,6 +77,9 @@ def term_close(
     console.print(f"Closed term [bold]{term.name}[/bold]")
 
 
+SHOWN_DECISIONS = 10  # approvals listed one by one before the rest are counted
+
+
 @app.command("approve")
 @friendly_errors
 def term_approve(
@@ -111,8 +114,11 @@ def term_approve(
         if (site is not None and not site.strip()) or (principal is not None and not principal.strip()):
             raise CommandError("--site and --principal need a value, e.g. --site \"Lincoln High\"")
         approved = perform(ctx, terms.approve_all, site=site, principal=principal, decided_by=by, term=term, program=program)
-        for decision in approved.decisions:
+        # Hundreds of approvals would bury the total: the first few, then the count (the People page lists everyone).
+        for decision in approved.decisions[:SHOWN_DECISIONS]:
             console.print(decision.summary(), markup=False, highlight=False)
+        if len(approved.decisions) > SHOWN_DECISIONS:
+            console.print(f"… and {len(approved.decisions) - SHOWN_DECISIONS} more.", highlight=False)
         console.print(approved.summary(), markup=False, highlight=False)
         return
     if not mentor_email or not mentor_email.strip():

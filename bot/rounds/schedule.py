@@ -129,6 +129,8 @@ def publish_in(
     round_ = service.move_round_in(session, round_id=round_id, target="published", now=now)
     if message:
         round_.settings = {**round_.settings, "message": message.strip()}
+    # Matched by hand before its match date: the date's matcher run has nothing left to do (and the timeline says so).
+    repo.drop_pending_actions(session, round_id=round_id, why="matched and published before its match date", now=now, kind=MATCH_ACTION)
     pairs = repo.round_pairings(session, round_id=round_id)
     total = 2 * len(pairs) or 1
     tick = progress or (lambda done, total: None)
