@@ -178,3 +178,94 @@ def test_a_district_runs_its_first_term_from_the_cli(tmp_path: Path, district_ro
     left = _left_behind(url)
     assert left["rounds"] == [("micro", "published", False), ("speed", "published", False), ("event", "closed", True)]
     assert left["published pairs"] == pairs and left["pending actions"][3] == 0 and left["pending actions"][1] > pairs
+
+
+# --- the admin pages -------------------------------------------------------------------------------------------
+
+
+def _settings(tmp_path: Path, url: str, **extra: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data", "database_url": url, "program_name": PROGRAM, "require_principal_approval": True,
+        "scheduler_enabled": False, "admin_secret": "first-term-admin-secret-" + "x" * 20, "public_base_url": "http://mentorbot.test",
+        "default_timezone": "America/Los_Angeles",
+    }  # fmt: skip
+    values.update(extra)
+    return Settings(_env_file=None, **values)
+
+
+def _shown(page: httpx.Response) -> str:
+    """The page's text as a reader sees it: tags dropped, entities read, spaces collapsed."""
+    import html
+
+    return _flat(html.unescape(re.sub(r"<[^>]+>", " ", page.text)))
+
+
+async def test_a_district_runs_its_first_term_from_the_admin_pages(tmp_path: Path, district_roster: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'valley.db'}"
+    db.upgrade(engine := db.create_db_engine(url))
+    engine.dispose()
+    settings = _settings(tmp_path, url)
+    app = create_app(settings, clock=lambda: NOW, senders={})
+    async with serve_app(app) as base, httpx.AsyncClient(base_url=base, timeout=120) as client:
+        csrf = await sign_in_with_link(client, settings, NOW)
+
+        async def post(path: str, **form: str) -> str:
+            """Post a form as the browser does, and read the page it lands on (with the note the action left)."""
+            answer = await client.post(path, data={"csrf_token": csrf, **form})
+            if answer.status_code == 303:
+                answer = await client.get(answer.headers["location"])
+            assert answer.status_code == 200 and "Something went wrong" not in answer.text, (path, answer.status_code, answer.text[:3000])
+            return _shown(answer)
+
+        # The roster, uploaded, previewed, confirmed.
+        preview = await client.post("/admin/roster", data={"csrf_token": csrf}, files={"file": (district_roster.name, district_roster.read_bytes(), "text/csv")})
+        assert preview.status_code == 200, preview.text[:2000]
+        token = re.search(r'name="token" value="([^"]+)"', preview.text).group(1)
+        assert f"Imported {PEOPLE} of {PEOPLE} rows" in await post("/admin/roster/confirm", token=token, filename=district_roster.name)
+
+        opened = await post("/admin/terms", name="Spring 2027", join="roster", opt_in_by="2027-01-22")
+        mentors = int(re.search(r"enrolled (\d+) mentors", opened).group(1))
+        assert f"{mentors} mentors await their principal's approval" in opened
+
+        assert "Created round 1" in await post("/admin/rounds", kind="micro", topic="classroom management", sessions="2", start_on="2027-02-01", match_on="2027-01-25")
+        await post("/admin/rounds/1/move", target="collecting")
+        before = await post("/admin/rounds/1/match")
+        assert "Matched 0 of" in before and f"{mentors} mentors await their principal's approval; approving them would match" in before
+
+        people = await client.get("/admin/people")
+        term_id = re.search(r'name="term_id" value="(\d+)"', people.text).group(1)
+        assert re.search(r"Approved \d+ mentors at Lincoln Elementary in Spring 2027", await post("/admin/people/approve-all", term_id=term_id, site=FIRST_SITE))
+        assert re.search(rf"Approved \d+ mentors of principal {re.escape(FIRST_PRINCIPAL)}", await post("/admin/people/approve-all", term_id=term_id, principal=FIRST_PRINCIPAL))
+        assert "each is told" in await post("/admin/people/approve-all", term_id=term_id)
+        assert _waiting(url) == 0
+
+        review = await post("/admin/rounds/1/match")
+        pairs, mentees = _lead_numbers(review)
+        assert mentees > 1000 and pairs / mentees > 0.8
+        assert f"Publish {pairs} pairs" in review
+        # Review can be narrowed to a site, without JavaScript.
+        narrowed = _shown(await client.get("/admin/rounds/1", params={"q": "Garfield High"}))
+        assert "Garfield High" in narrowed and len(narrowed) < len(review)
+        pool = _shown(await client.get("/admin/pool"))
+        assert "Forecast" in pool or "forecast" in pool
+
+        published = await post("/admin/rounds/1/publish", message="Welcome to mentoring at Valley Unified!")
+        import pathlib; pathlib.Path("/tmp/published.txt").write_text(published)
+        assert "published" in published and "pairing notices to every pair" in published and "round.notify" not in published
+
+        assert "Created round 2" in await post("/admin/rounds", kind="speed", rotations="4", rotation_minutes="10", starts_at="2027-03-04T15:30")
+        planned = await post("/admin/rounds/2/match")
+        assert "4 rotations of 10 minutes" in planned
+        await post("/admin/rounds/2/publish")
+
+        assert "Created round 3" in await post("/admin/rounds", kind="event", topics="SEL; assessment; family engagement", sessions="1", start_on="2027-03-01", match_on="2027-03-04", end_on="2027-03-09")
+        await post("/admin/rounds/3/move", target="collecting")
+        called_off = await post("/admin/rounds/3/cancel", confirm="yes", message="We'll run it in the spring.")
+        assert "Cancelled round 3" in called_off
+
+        exported = await client.get("/admin/exports/pairings.csv", params={"round": "1"})
+        assert exported.status_code == 200 and len(_rows(exported.content.decode("utf-8-sig"))) == pairs + 1
+
+    left = _left_behind(url)
+    assert left["rounds"] == [("micro", "published", False), ("speed", "published", False), ("event", "closed", True)]
+    assert left["published pairs"] == pairs and left["pending actions"][3] == 0
