@@ -188,7 +188,7 @@ async def test_approve_cancel_start_and_close_as_on_the_command_line(tmp_path: P
         assert ":warning: No mentor at site 'Lincon' is waiting for approval in Spring 2027; mentors are waiting at Lincoln (1)." in typo
         assert "mentors are waiting for principals pat@d.example (1)" in await _run(h, ADMIN, "term approve --principal boss@d.example")
         everyone = await _run(h, ADMIN, "term approve --site \u201c  lincoln \u201d --principal PAT@d.example")
-        assert "Approved 1 mentor at Lincoln and of principal pat@d.example in Spring 2027 on their principals' behalf" in everyone
+        assert "Approved 1 mentor at Lincoln and of principal pat@d.example in Spring 2027; each is told" in everyone
         assert "Ana Chen (ana@d.example): approved as a mentor, capacity 2." in everyone
         assert "No mentor is waiting" in await _run(h, ADMIN, "term approve --all")
         assert await h.dm_with("UANA00001", "confirmed you as a mentor this term, for 2 mentee(s)")

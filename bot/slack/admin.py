@@ -30,7 +30,7 @@ from bot.errors import NotAllowed, UserError
 from bot.exports import Table, to_text
 from bot.matching.reports import SHOWN_PAIRS, names_and_more
 from bot.rounds.events import topic_lines
-from bot.rounds.reports import rotation_lines
+from bot.rounds.reports import rotation_lines, timeline_by_day
 from bot.rounds.kinds import Matcher, describe, kind_of
 from bot.settings import Settings
 from bot.slack import blocks as bk
@@ -55,6 +55,7 @@ ADMIN_HELP = f"""*Run the program with `{COMMAND}`:*
 • `round publish ID --message "..."`: send the pairings and schedule reminders
 • `round start ID` · `round close ID`
 • `round cancel ID [--message "..."]`: call off a round in any state but closed; anyone told of a pair hears it is off
+• `round timeline ID`: what the round has sent and what is due, by day, in the program's time zone
 • `rematch PAIRING_ID`: find a stalled pair's mentee a new mentor
 • `status` · `pool` · `nudge` · `export [ROUND_ID]`
 • `program show` · `program set require_approval off` · `program set topics "SEL; assessment"`
@@ -198,7 +199,7 @@ def _parser() -> _Parser:
         kind_parser.add_argument("--term", help="the term (when two are open)")
     listing = rounds_.add_parser("list", prog=f"{COMMAND} round list")
     listing.add_argument("--term", help="the term (default: the open one)")
-    for name in ("open", "preview", "match", "publish", "start", "close", "cancel"):
+    for name in ("open", "preview", "match", "publish", "start", "close", "cancel", "timeline"):
         sub = rounds_.add_parser(name, prog=f"{COMMAND} round {name}")
         sub.add_argument("round_id", type=_positive)
         if name == "preview":
@@ -407,6 +408,9 @@ def _term_close(session: Session, asked: Asked, args: argparse.Namespace) -> Blo
     return [bk.section(f"Closed *{term.name}*.")]
 
 
+SHOWN_DECISIONS = 10  # approvals listed one by one in an answer before the rest are counted
+
+
 def _term_approve(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     # The mentor hears who decided: the admin by name when they are on the roster.
     admin = session.get(Person, asked.actor.person_id) if asked.actor.person_id is not None else None
@@ -418,11 +422,11 @@ def _term_approve(session: Session, asked: Asked, args: argparse.Namespace) -> B
         )  # fmt: skip
         if not approved.decisions:
             return [bk.section(approved.summary())]
-        return bk.bullet_sections(
-            f":white_check_mark: Approved {_n(len(approved.decisions), 'mentor')}{approved.scope} in {approved.term.name} on their principals' behalf; "
-            "each hears it from mentorbot.",
-            [d.summary() for d in approved.decisions],
-        )  # fmt: skip
+        # Hundreds of approvals in one answer would pass Slack's block limit and bury the total: the first few, then a count.
+        listed = [d.summary() for d in approved.decisions[:SHOWN_DECISIONS]]
+        if len(approved.decisions) > SHOWN_DECISIONS:
+            listed.append(f"and {len(approved.decisions) - SHOWN_DECISIONS} more (`{COMMAND} status` counts them; the People page lists everyone)")
+        return bk.bullet_sections(f":white_check_mark: {approved.summary()} They hear it from mentorbot, as from their principal.", listed)
     decision = terms.decide_on_mentor(
         session, actor=asked.actor, now=asked.now, settings=asked.settings, mentor_email=args.email, approve=not args.decline,
         capacity=args.capacity, decided_by=decided_by, term=args.term, program=asked.program,
@@ -499,6 +503,24 @@ def _round_preview(session: Session, asked: Asked, args: argparse.Namespace) -> 
         session, actor=asked.actor, now=asked.now, settings=asked.settings, round_id=args.round_id, rematch=args.rematch, program=asked.program
     )  # fmt: skip
     return _round_result(preview.round, preview.pairs, preview.timing, title=f"Round {preview.round.id} preview", pool=_pool_health(preview.pool))
+
+
+SHOWN_DAYS = 40  # lines of a timeline summary in one Slack answer before the rest are counted
+
+
+def _round_timeline(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
+    """What the round has sent and what is due, by day and kind in the program's time zone (the CLI's summary)."""
+    timeline = rounds.round_timeline(session, actor=asked.actor, round_id=args.round_id, program=asked.program)
+    if not timeline.entries:
+        return [bk.section(f"Round *{timeline.round.id}* has nothing scheduled yet (it is {timeline.round.status}).")]
+    days = [f"{day.day} · {day.what} · {day.count} · {day.statuses}" for day in timeline_by_day(timeline.entries)]
+    if len(days) > SHOWN_DAYS:
+        days = [*days[:SHOWN_DAYS], f"and {len(days) - SHOWN_DAYS} more days (`mentorbot round timeline {timeline.round.id}` lists them all)"]
+    return [
+        bk.header(f"Round {timeline.round.id} timeline"),
+        bk.context(f"{len(timeline.entries)} scheduled actions, by day and kind, in {timeline.timezone}."),
+        *bk.bullet_sections("*When · what · how many · status*", days),
+    ]
 
 
 def _round_match(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
@@ -720,6 +742,7 @@ HANDLERS: dict[str, Callable[[Session, Asked, argparse.Namespace], Blocks]] = {
     "round start": _round_start,
     "round close": _round_close,
     "round cancel": _round_cancel,
+    "round timeline": _round_timeline,
     "rematch": _rematch,
     "status": _status,
     "pool": _pool,
