@@ -444,7 +444,7 @@ def _parse_row(
     role = required("role", parse_role, "The role is blank; write mentor, mentee or both")
     slack_user_id = optional("slack_user_id", parse_slack_user_id)
     bands = each_part(
-        "grade_bands", [part for part in re.split(r"[;,]", cell("grade_bands")) if part.strip()], parse_grade_bands,
+        "grade_bands", [part.strip() for part in re.split(r"[;,]", cell("grade_bands")) if part.strip()], parse_grade_bands,
         "the other grade bands were kept",
     )  # fmt: skip
     # Sorted into band order, as parse_grade_bands gives them for a whole cell.
