@@ -88,7 +88,7 @@ def test_example_roster_reads_without_errors():
     progress: list[tuple[int, int]] = []
     result = read_roster(EXAMPLE, default_timezone="America/Los_Angeles", on_progress=lambda d, t: progress.append((d, t)))
     assert isinstance(result, RosterReadResult)
-    assert result.errors == []
+    assert result.errors == [] and result.warnings == []
     assert result.data_rows == 70
     assert len(result.rows) == 70
     assert [row.line for row in result.rows] == list(range(2, 72))
