@@ -1,4 +1,8 @@
-"""Roster import: validated rows from `bot.roster` land in storage, updating people rather than duplicating them."""
+"""Roster import: validated rows from `bot.roster` land in storage, updating people rather than duplicating them.
+
+A value the reader left out of a row with a warning never wipes what is on file: the person's earlier value is kept,
+and the warning says so.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.programs.pools import pool_member_ids, refresh_all_pools
-from bot.roster import RosterReadResult, RosterRow, RowError, read_roster
+from bot.roster import RosterReadResult, RosterRow, RowError, RowWarning, read_roster
 from storage import repo
 from storage.db import session_scope
+from storage.models import Person
 
 # Answers people gave themselves in a dialog are theirs; a re-imported roster does not overwrite them.
 SELF_REPORTED_SOURCES = ("slack", "email")
@@ -25,6 +31,17 @@ ROSTER_COLUMNS = (
     "needs", "availability", "timezone", "capacity", "principal_email", "avoid",
 )  # fmt: skip
 LIST_ANSWERS = ("grade_bands", "subjects", "strengths", "needs", "availability", "avoid")
+# Roster columns stored on the person, by the person field that holds them.
+PERSON_FIELD_OF = {
+    "slack_user_id": "slack_user_id", "site": "site", "program": "prep_program", "timezone": "timezone",
+    "capacity": "capacity", "principal_email": "principal_email",
+}  # fmt: skip
+# How a warning names a column's value on file.
+COLUMN_LABELS = {
+    "slack_user_id": "Slack member ID", "site": "site", "program": "program", "timezone": "time zone",
+    "capacity": "capacity", "principal_email": "principal email", "grade_bands": "grade bands",
+    "availability": "availability", "avoid": "avoid list",
+}  # fmt: skip
 
 
 @dataclass
@@ -37,6 +54,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowWarning] = field(default_factory=list)
     strict_rejected: bool = False
     pool_changes: dict[str, tuple[int, int]] = field(default_factory=dict)  # program -> (people added, removed)
 
@@ -45,11 +63,36 @@ class ImportReport:
         """Rows written (new, updated or already current)."""
         return self.created + self.updated + self.unchanged
 
+    @property
+    def values_skipped(self) -> int:
+        """Values left out of imported rows (a warning each)."""
+        return sum(1 for warning in self.warnings if warning.used is None)
 
-def person_fields(row: RosterRow, *, default_capacity: int) -> dict[str, Any]:
-    """The person columns a roster row sets."""
+    @property
+    def values_corrected(self) -> int:
+        """Values read another way, such as "PST" as America/Los_Angeles (a warning each)."""
+        return sum(1 for warning in self.warnings if warning.used is not None)
+
+    def warning_summary(self) -> str:
+        """ "3 values skipped with a warning" (or "2 values skipped and 1 corrected with a warning"); "" if none."""
+        skipped, corrected = self.values_skipped, self.values_corrected
+        parts = []
+        if skipped:
+            parts.append(f"{skipped} value{'' if skipped == 1 else 's'} skipped")
+        if corrected:
+            parts.append(f"{corrected} corrected" if skipped else f"{corrected} value{'' if corrected == 1 else 's'} corrected")
+        return " and ".join(parts) + (" with a warning" if parts else "")
+
+
+def _keeps_capacity(row: RosterRow, on_file: Person) -> bool:
+    # A mentee's capacity on file is 0; a mentee turned mentor with a bad capacity gets the default, not 0.
+    return row.role in ("mentor", "both") and on_file.role in ("mentor", "both")
+
+
+def person_fields(row: RosterRow, *, default_capacity: int, on_file: Person | None = None) -> dict[str, Any]:
+    """The person columns a roster row sets; a column the reader left out keeps the value `on_file`."""
     is_mentor = row.role in ("mentor", "both")
-    return {
+    fields = {
         "email": row.email,
         "name": row.name,
         "role": row.role,
@@ -60,10 +103,17 @@ def person_fields(row: RosterRow, *, default_capacity: int) -> dict[str, Any]:
         "capacity": (row.capacity if row.capacity is not None else default_capacity) if is_mentor else 0,
         "principal_email": row.principal_email,
     }
+    if on_file is not None:
+        for column in row.dropped:
+            name = PERSON_FIELD_OF.get(column)
+            if name is not None and (name != "capacity" or _keeps_capacity(row, on_file)):
+                del fields[name]
+    return fields
 
 
-def profile_answers(row: RosterRow) -> dict[str, Any]:
-    """The profile answers a roster row carries, keyed by question."""
+def profile_answers(row: RosterRow, *, on_file: bool = False) -> dict[str, Any]:
+    """The profile answers a roster row carries, keyed by question; a list the reader left out is not
+    written for a person `on_file`, so their earlier answer stays."""
     answers: dict[str, Any] = {
         "grade_bands": list(row.grade_bands),
         "subjects": list(row.subjects),
@@ -74,7 +124,55 @@ def profile_answers(row: RosterRow) -> dict[str, Any]:
     }
     for header, value in row.custom:
         answers[f"custom:{header}"] = value
+    if on_file:
+        for column in row.dropped:
+            answers.pop(column, None)
     return answers
+
+
+def _shown(value: Any) -> str:
+    return "; ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+
+def warnings_against(
+    warnings: list[RowWarning], rows: list[RosterRow], *, people: dict[str, Person], answers: dict[int, dict[str, Any]],
+    default_capacity: int,
+) -> list[RowWarning]:  # fmt: skip
+    """The reader's warnings with their outcome as the import has it: a value on file kept, or the default capacity.
+
+    `people` are those on file by email and `answers` their stored profile answers, both read before the import writes.
+    """
+    row_at = {row.line: row for row in rows}
+    resolved = []
+    for warning in warnings:
+        row = row_at.get(warning.line)
+        if row is None or warning.column not in row.dropped:
+            resolved.append(warning)
+            continue
+        person = people.get(row.email)
+        kept: Any = None
+        if person is not None:
+            name = PERSON_FIELD_OF.get(warning.column)
+            if name is None:
+                kept = answers.get(person.id, {}).get(warning.column)
+            elif name != "capacity" or _keeps_capacity(row, person):
+                kept = getattr(person, name)
+        label = COLUMN_LABELS[warning.column]
+        if kept not in (None, "", [], ()):
+            verb = "were" if label.endswith("s") else "was"
+            resolved.append(replace(warning, outcome=f"the {label} on file ({_shown(kept)}) {verb} kept"))
+        elif warning.column == "capacity":
+            resolved.append(replace(warning, outcome=f"the default capacity of {default_capacity} was used"))
+        else:
+            resolved.append(warning)
+    return resolved
+
+
+def warnings_on_file(session: Session, result: RosterReadResult, *, default_capacity: int = 1) -> list[RowWarning]:
+    """`warnings_against` the people on file now: what importing `result` would do with each bad optional value."""
+    people = repo.people_by_email(session, emails=(row.email for row in result.rows))
+    answers = repo.profiles(session, person_ids=[person.id for person in people.values()])
+    return warnings_against(result.warnings, result.rows, people=people, answers=answers, default_capacity=default_capacity)
 
 
 def import_roster(
@@ -88,7 +186,7 @@ def import_roster(
     default_capacity: int = 1,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Read `path` and upsert every good row in one transaction; with `strict`, any bad row stops the whole file."""
+    """Read `path` and upsert every good row in one transaction; with `strict`, any bad row or value stops the whole file."""
     result = read_roster(path, default_timezone=default_timezone, on_progress=on_progress)
     with session_scope(engine) as session:
         return store_roster_in(
@@ -108,29 +206,39 @@ def store_roster_in(
     strict: bool = False,
     default_capacity: int = 1,
 ) -> ImportReport:
-    """Upsert every good row of a roster already read (nothing at all, with `strict`, when a row is bad)."""
-    report = ImportReport(path=path, data_rows=result.data_rows, errors=list(result.errors))
-    if strict and result.errors:
+    """Upsert every good row of a roster already read (nothing at all, with `strict`, when a row or a value is bad).
+
+    A value the reader left out keeps what is on file for that person; each warning says what was done instead.
+    """
+    report = ImportReport(path=path, data_rows=result.data_rows, errors=list(result.errors), warnings=list(result.warnings))
+    # --strict means every value must be right: a value that would be left out or read another way stops the file too.
+    if strict and (result.errors or result.warnings):
         report.strict_rejected = True
         return report
     repo.get_or_create_program(session, name=program_name, timezone=default_timezone, now=now)
     existing = repo.people_by_email(session, emails=(row.email for row in result.rows))
+    stored = repo.profile_rows(session, person_ids=[person.id for person in existing.values()])
+    # Read before anything is written: the warnings name the values on file that are kept.
+    report.warnings = warnings_against(
+        result.warnings, result.rows, people=existing, default_capacity=default_capacity,
+        answers={pid: {q: answer.value for q, answer in mine.items()} for pid, mine in stored.items()},
+    )  # fmt: skip
     saved = []
     for row in result.rows:
+        on_file = existing.get(row.email)
         person, outcome = repo.upsert_person(
             session,
-            existing=existing.get(row.email),
-            fields=person_fields(row, default_capacity=default_capacity),
+            existing=on_file,
+            fields=person_fields(row, default_capacity=default_capacity, on_file=on_file),
             now=now,
         )
-        saved.append((row, person, outcome))
+        saved.append((row, person, outcome, on_file is not None))
     session.flush()  # assigns ids to new people before their answers are written
-    stored = repo.profile_rows(session, person_ids=[person.id for person in existing.values()])
-    for row, person, outcome in saved:
+    for row, person, outcome, was_on_file in saved:
         answers_changed = repo.set_profile_answers(
             session,
             person_id=person.id,
-            answers=profile_answers(row),
+            answers=profile_answers(row, on_file=was_on_file),
             source="roster",
             now=now,
             keep_answers_from=SELF_REPORTED_SOURCES,

@@ -23,23 +23,36 @@ from storage.models import OutboxMessage, Round
 
 
 def print_import(console: Console, report: ImportReport) -> None:
-    """Summarise an import and list each bad row with its line and what to fix."""
+    """Summarise an import, list each bad row with its line and what to fix, then each value skipped with a warning."""
+    bad_rows = len({error.line for error in report.errors})
     if report.strict_rejected:
-        console.print(
-            f"[red]Nothing imported[/red] from {report.path.name}: --strict is on and "
-            f"{len({e.line for e in report.errors})} of {report.data_rows} rows have problems."
-        )
+        problems = [f"{bad_rows} of {report.data_rows} rows have problems"] if report.errors else []
+        if report.warnings:
+            count = len(report.warnings)
+            problems.append(f"{count} value{'' if count == 1 else 's'} would be skipped or corrected with a warning")
+        console.print(f"[red]Nothing imported[/red] from {escape(report.path.name)}: --strict is on: {' and '.join(problems)}.")
     else:
+        warned = report.warning_summary()
         console.print(
-            f"Imported {report.imported} of {report.data_rows} rows from {report.path.name}: "
-            f"{report.created} new, {report.updated} updated, {report.unchanged} unchanged."
+            f"Imported {report.imported} of {report.data_rows} rows from {escape(report.path.name)}: "
+            f"{report.created} new, {report.updated} updated, {report.unchanged} unchanged" + (f"; {warned}." if warned else ".")
         )
     if report.errors:
-        bad_rows = len({error.line for error in report.errors})
         console.print(f"[yellow]{bad_rows} row(s) were not imported:[/yellow]")
         table = Table("line", "column", "value", "problem", show_lines=False)
         for error in report.errors:
             table.add_row(str(error.line), escape(error.column or ""), escape(error.value or ""), escape(error.message))
+        console.print(table)
+    if report.warnings:
+        if report.strict_rejected:
+            console.print(f"[yellow]{len(report.warnings)} value(s) to fix (their rows are otherwise fine):[/yellow]")
+        else:
+            console.print(f"[yellow]{len(report.warnings)} value(s) with a warning (their rows were imported):[/yellow]")
+        table = Table("line", "column", "value", "warning", show_lines=False)
+        for warning in report.warnings:
+            # Under --strict nothing was done, so only the problem is shown, not what an import would have done.
+            text = warning.problem if report.strict_rejected else warning.message
+            table.add_row(str(warning.line), escape(warning.column), escape(warning.value), escape(text))
         console.print(table)
 
 

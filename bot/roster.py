@@ -1,9 +1,12 @@
 """Read a roster file (CSV or XLSX) into validated rows, per the roster format in the README.
 
 Pure apart from reading the one file: nothing here touches the database or the network.
-Good rows come back as `RosterRow`s; every problem in a bad row becomes a line-numbered
-`RowError` so an admin can fix the spreadsheet in one pass. Only problems with the file as a
-whole raise, and they raise `RosterFileError`.
+Good rows come back as `RosterRow`s; a problem with a required value (email, name, role) or a row
+that doesn't fit the header becomes a line-numbered `RowError` and the row is left out. A bad
+optional value (a Slack member ID, a slot, a grade band, a time zone, ...) costs only that value:
+the row comes through without it and a `RowWarning` says which value, why, and what was done
+instead. An admin can fix the spreadsheet in one pass. Only problems with the file as a whole
+raise, and they raise `RosterFileError`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import TypeVar
 
 from bot.errors import UserError
 from bot.flows.parsers import (
+    GRADE_BANDS,
     AnswerError,
     Slot,
     parse_capacity,
@@ -29,6 +33,7 @@ from bot.flows.parsers import (
     parse_slack_user_id,
     parse_slots,
     parse_timezone,
+    usual_timezone_for,
 )
 
 __all__ = [
@@ -38,6 +43,7 @@ __all__ = [
     "RosterReadResult",
     "RosterRow",
     "RowError",
+    "RowWarning",
     "read_roster",
 ]
 
@@ -89,6 +95,8 @@ class RosterRow:
     principal_email: str | None = None
     avoid: tuple[str, ...] = ()
     custom: tuple[tuple[str, str], ...] = ()
+    # Columns whose cell was wholly bad and was left out: an import keeps what is on file for them.
+    dropped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,12 +109,35 @@ class RowError:
     message: str
 
 
+@dataclass(frozen=True)
+class RowWarning:
+    """One optional value left out (or read as a usual zone) while its row was still imported.
+
+    `problem` says what is wrong and what a right value looks like; `outcome` what mentorbot did instead
+    (the importer rewrites it when the person's value on file was kept); `used` is the value used in its
+    place, when there is one (a time zone read from "PST").
+    """
+
+    line: int
+    column: str
+    value: str
+    problem: str
+    outcome: str
+    used: str | None = None
+
+    @property
+    def message(self) -> str:
+        """The problem and what was done about it, as one plain sentence pair."""
+        return f"{self.problem}. {self.outcome[:1].upper()}{self.outcome[1:]}."
+
+
 @dataclass
 class RosterReadResult:
-    """The rows that passed, the problems found, and how many data rows the file had."""
+    """The rows that passed, the problems found (rows left out, values left out), and how many data rows the file had."""
 
     rows: list[RosterRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowWarning] = field(default_factory=list)
     data_rows: int = 0
 
 
@@ -321,31 +352,76 @@ def _parse_header(path: Path, line: int, cells: list[str]) -> _Header:
 # ---------------------------------------------------------------- one row
 
 
+# What a row is imported without, per optional column, when its whole cell is bad (the person is new, or has
+# nothing on file for it; the importer says so when a value on file was kept instead).
+_WITHOUT = {
+    "slack_user_id": "the row was imported without a Slack member ID",
+    "site": "the row was imported without a site",
+    "program": "the row was imported without a program",
+    "grade_bands": "the row was imported without grade bands",
+    "availability": "the row was imported without availability",
+    "capacity": "the default capacity was used",
+    "principal_email": "the row was imported without a principal email",
+    "avoid": "it was left out of avoid",
+}
+
+
 def _parse_row(
     line: int,
     cells: list[str],
     header: _Header,
     default_timezone: str,
     first_line_of: dict[str, int],
-) -> tuple[RosterRow | None, list[RowError]]:
+) -> tuple[RosterRow | None, list[RowError], list[RowWarning]]:
     errors: list[RowError] = []
+    warnings: list[RowWarning] = []
+    dropped: list[str] = []
 
     def cell(column: str) -> str:
         position = header.known.get(column)
         return cells[position] if position is not None and position < len(cells) else ""
 
-    def check(column: str, parser: Callable[[str], T], *, required: str | None = None) -> T | None:
-        """Run one parser on one cell; a blank cell gives None unless the column is required."""
+    def required(column: str, parser: Callable[[str], T], blank: str) -> T | None:
+        """Run one parser on a required cell; a blank or bad one is an error that leaves the row out."""
         text = cell(column)
         if not text:
-            if required:
-                errors.append(RowError(line, column, None, required))
+            errors.append(RowError(line, column, None, blank))
             return None
         try:
             return parser(text)
         except AnswerError as exc:
             errors.append(RowError(line, column, text, exc.message))
             return None
+
+    def warn(column: str, value: str, problem: str, outcome: str | None = None, used: str | None = None) -> None:
+        warnings.append(RowWarning(line, column, value, problem, outcome or _WITHOUT[column], used))
+
+    def optional(column: str, parser: Callable[[str], T], outcome: str | None = None) -> T | None:
+        """Run one parser on an optional cell; a bad one is left out with a warning (None either way)."""
+        text = cell(column)
+        if not text:
+            return None
+        try:
+            return parser(text)
+        except AnswerError as exc:
+            warn(column, text, exc.message, outcome)
+            dropped.append(column)
+            return None
+
+    def each_part(column: str, parts: Sequence[str], parser: Callable[[str], tuple[T, ...]], kept: str) -> tuple[T, ...]:
+        """Parse a list cell part by part: good parts are kept, each bad one is left out with a warning."""
+        good: list[T] = []
+        bad: list[tuple[str, str]] = []
+        for part in parts:
+            try:
+                good.extend(item for item in parser(part) if item not in good)
+            except AnswerError as exc:
+                bad.append((part, exc.message))
+        for part, problem in bad:
+            warn(column, part, problem, kept if good else None)
+        if bad and not good:
+            dropped.append(column)
+        return tuple(good)
 
     stray = [
         (position, text) for position, text in enumerate(cells) if text and position not in header.named
@@ -363,15 +439,25 @@ def _parse_row(
             )
         )
 
-    email = check("email", parse_email, required='The email is blank; every person needs one, like "name@school.org"')
-    name = check("name", lambda text: _within(" ".join(text.split()), "name"), required="The name is blank; write the person's name")
-    role = check("role", parse_role, required="The role is blank; write mentor, mentee or both")
-    slack_user_id = check("slack_user_id", parse_slack_user_id)
-    grade_bands = check("grade_bands", parse_grade_bands) or ()
-    availability = check("availability", parse_slots) or ()
-    timezone = check("timezone", lambda text: parse_timezone(text, default_timezone)) or default_timezone
-    capacity = check("capacity", parse_capacity)
-    principal_email = check("principal_email", parse_email)
+    email = required("email", parse_email, 'The email is blank; every person needs one, like "name@school.org"')
+    name = required("name", lambda text: _within(" ".join(text.split()), "name"), "The name is blank; write the person's name")
+    role = required("role", parse_role, "The role is blank; write mentor, mentee or both")
+    slack_user_id = optional("slack_user_id", parse_slack_user_id)
+    bands = each_part(
+        "grade_bands", [part.strip() for part in re.split(r"[;,]", cell("grade_bands")) if part.strip()], parse_grade_bands,
+        "the other grade bands were kept",
+    )  # fmt: skip
+    # Sorted into band order, as parse_grade_bands gives them for a whole cell.
+    grade_bands = tuple(band for band in GRADE_BANDS if band in bands)
+    availability = each_part(
+        "availability", [part.strip() for part in cell("availability").split(";") if part.strip()], parse_slots,
+        "the other slots were kept",
+    )  # fmt: skip
+    timezone = _timezone(cell("timezone"), default_timezone, warn, dropped)
+    capacity = optional("capacity", parse_capacity)
+    principal_email = optional("principal_email", parse_email)
+    site = optional("site", lambda text: _within(text, "site"))
+    program = optional("program", lambda text: _within(text, "program"))
 
     if isinstance(email, str):
         if email in first_line_of:
@@ -387,25 +473,18 @@ def _parse_row(
         else:
             first_line_of[email] = line
 
-    avoid: list[str] = []
-    for entry in parse_list(cell("avoid")):
-        try:
-            address = parse_email(entry)
-        except AnswerError as exc:
-            errors.append(RowError(line, "avoid", entry, exc.message))
-            continue
+    def avoid_address(entry: str) -> tuple[str, ...]:
+        address = parse_email(entry)
         if address == email:
-            errors.append(
-                RowError(line, "avoid", entry, "This person lists themselves under avoid; avoid is only for other people's emails")
-            )
-        elif address not in avoid:
-            avoid.append(address)
+            raise AnswerError("This person lists themselves under avoid; avoid is only for other people's emails")
+        return (address,)
 
-    for column in ("site", "program"):
-        check(column, lambda text, column=column: _within(text, column))
+    avoid = each_part("avoid", parse_list(cell("avoid")), avoid_address, "it was left out of avoid")
 
     if errors:
-        return None, errors
+        # The row is left out anyway: its bad optional values are listed with the errors, so one pass fixes the row.
+        errors.extend(RowError(w.line, w.column, w.value, w.problem) for w in warnings)
+        return None, errors, []
     # No errors means every required cell was present and parsed.
     assert email is not None and name is not None and role is not None
     custom = tuple((title, cells[position]) for position, title in header.custom if position < len(cells) and cells[position])
@@ -415,8 +494,8 @@ def _parse_row(
         name=name,
         role=role,
         slack_user_id=slack_user_id,
-        site=cell("site") or None,
-        program=cell("program") or None,
+        site=site,
+        program=program,
         grade_bands=grade_bands,
         subjects=parse_list(cell("subjects")),
         strengths=parse_list(cell("strengths")),
@@ -425,10 +504,29 @@ def _parse_row(
         timezone=timezone,
         capacity=capacity,
         principal_email=principal_email,
-        avoid=tuple(avoid),
+        avoid=avoid,
         custom=custom,
+        dropped=tuple(dropped),
     )
-    return row, []
+    return row, [], warnings
+
+
+def _timezone(text: str, default_timezone: str, warn: Callable[..., None], dropped: list[str]) -> str:
+    """The row's time zone: a US abbreviation ("PST") is read as its usual zone and an unknown one gives the default,
+    each with a warning."""
+    if not text:
+        return default_timezone
+    try:
+        return parse_timezone(text, default_timezone)
+    except AnswerError as exc:
+        usual = usual_timezone_for(text)
+        if usual is not None:
+            warn("timezone", text, exc.message, f"it was read as {usual}", usual)
+            return usual
+        warn("timezone", text, exc.message, f"the default time zone {default_timezone} was used")
+        dropped.append("timezone")
+        return default_timezone
+
 
 
 # ---------------------------------------------------------------- the whole file
@@ -445,7 +543,8 @@ def read_roster(
     default_timezone: str = "UTC",
     on_progress: Callable[[int, int], None] | None = None,
 ) -> RosterReadResult:
-    """Read and validate a roster; good rows are returned, bad rows become line-numbered errors."""
+    """Read and validate a roster; good rows are returned, bad rows become line-numbered errors, and bad optional
+    values are left out of their (still good) rows with line-numbered warnings."""
     path = Path(path)
     # A wrong default is a settings mistake, not a roster one; AnswerError explains it plainly.
     default_timezone = parse_timezone(default_timezone, "UTC")
@@ -465,12 +564,14 @@ def read_roster(
     result = RosterReadResult(data_rows=total)
     first_line_of: dict[str, int] = {}
     for done, (line, cells) in enumerate(data, start=1):
-        row, errors = _parse_row(line, cells, header, default_timezone, first_line_of)
+        row, errors, warnings = _parse_row(line, cells, header, default_timezone, first_line_of)
         if row is not None:
             result.rows.append(row)
         result.errors.extend(errors)
+        result.warnings.extend(warnings)
         if on_progress and (done % step == 0 or done == total):
             on_progress(done, total)
     result.errors.sort(key=lambda error: (error.line, header.order.get(error.column, len(header_cells))))
+    result.warnings.sort(key=lambda warning: (warning.line, header.order.get(warning.column, len(header_cells))))
     return result
 

@@ -83,10 +83,14 @@ async def charts_are_labelled(page: Page, at_least: int) -> int:
     return count
 
 
-def roster_with_one_bad_row(folder: Path) -> Path:
+def roster_with_one_bad_row(folder: Path, *, with_warning: bool = False) -> Path:
+    """The shared roster and one row left out (role "coach"); `with_warning` adds a row that lands without its capacity "lots"."""
     path = folder / "district-roster.csv"
     text = SHARED_ROSTER.read_text(encoding="utf-8").rstrip("\n")
-    path.write_text(text + "\nlou.lots@district.example,Lou Lots,mentor,,Garfield High,,9-12,math,assessment,,,,lots,,\n", encoding="utf-8")
+    text += "\nlou.coach@district.example,Lou Coach,coach,,Garfield High,,9-12,math,assessment,,,,,,"
+    if with_warning:
+        text += "\nlou.lots@district.example,Lou Lots,mentor,,Garfield High,,9-12,math,assessment,,,,lots,,"
+    path.write_text(text + "\n", encoding="utf-8")
     return path
 
 
@@ -153,8 +157,9 @@ async def test_a_new_admin_runs_a_round_from_the_browser(browser: Browser, tmp_p
         problem = page.locator("table.errors tbody tr")
         await expect(problem).to_have_count(1)
         await expect(problem.first).to_contain_text("72")
-        await expect(problem.first).to_contain_text("capacity")
-        await expect(problem.first).to_contain_text("lots")
+        await expect(problem.first).to_contain_text("role")
+        await expect(problem.first).to_contain_text("coach")
+        await expect(page.locator("table.warnings")).to_have_count(0)
         await shot(page, f"{backend}-02-roster-preview")
         with session_scope(engine) as session:
             assert repo.count_people(session) == 0
@@ -455,9 +460,10 @@ async def test_every_admin_page_meets_wcag_21_aa(browser: Browser, tmp_path: Pat
         await check_page(page, "/admin/rounds/999999", problems, rings)
         await page.set_viewport_size({"width": 1280, "height": 900})
         await page.goto("/admin/roster")
-        await page.set_input_files("#file", str(roster_with_one_bad_row(tmp_path)))
+        await page.set_input_files("#file", str(roster_with_one_bad_row(tmp_path, with_warning=True)))
         await page.get_by_role("button", name="Check the file").click()
         await expect(page.get_by_text("Nothing has been saved yet.")).to_be_visible()
+        await expect(page.locator("table.warnings tbody tr")).to_contain_text("The default capacity of 1 was used.")
         for violation in await page.evaluate(RUN_AXE, WCAG_TAGS):
             problems.append(f"roster preview: {violation}")
         # A refused form: the page again, the reason by the field and read with it.

@@ -51,9 +51,12 @@ async def test_a_roster_with_bad_rows_is_previewed_and_saved_only_when_confirmed
         assert preview.status_code == 200
         assert people_count(engine) == 0  # nothing saved by looking
         assert "Nothing has been saved yet" in preview.text
-        lines = [int(n) for n in re.findall(r'<tr><td class="num">(\d+)</td><td>\w*</td><td><code>', preview.text)]
-        assert lines[:6] == [3, 4, 5, 6, 8, 9]  # every problem, by line
-        assert "Import 3 rows" in preview.text and "capacity" in preview.text and "Tuesday-ish" in preview.text
+        problems, _, warned = preview.text.partition('<table class="warnings">')
+        lines = [int(n) for n in re.findall(r'<tr><td class="num">(\d+)</td><td>\w*</td><td><code>', problems)]
+        assert lines == [3, 4, 5, 6, 16, 21, 21, 21, 21]  # every problem, by line
+        warned_lines = [int(n) for n in re.findall(r'<tr><td class="num">(\d+)</td><td>\w*</td><td><code>', warned)]
+        assert warned_lines == [8, 9, 10, 12, 13, 14, 15, 17, 18, 20]  # every value skipped, by line
+        assert "Import 13 rows" in preview.text and "Tuesday-ish" in warned and "The default capacity of 1 was used." in warned
         token = re.search(r'name="token" value="([^"]+)"', preview.text).group(1)
         cancelled = await client.post("/admin/roster/cancel", data={"csrf_token": csrf, "token": token})
         stale = await client.post("/admin/roster/confirm", data={"csrf_token": csrf, "token": token, "filename": "bad_roster.csv"})
@@ -66,8 +69,9 @@ async def test_a_roster_with_bad_rows_is_previewed_and_saved_only_when_confirmed
         assert imported.status_code == 303 and imported.headers["location"] == "/admin/people"
         people = await client.get("/admin/people")
         twice = await client.post("/admin/roster/confirm", data={"csrf_token": csrf, "token": token, "filename": "bad_roster.csv"})
-    assert people_count(engine) == 3
-    assert "Imported 3 of 19 rows from bad_roster.csv: 3 new" in people.text and "Ada Good" in people.text
+    assert people_count(engine) == 13
+    assert "Imported 13 of 19 rows from bad_roster.csv: 13 new" in people.text and "Ada Good" in people.text
+    assert "6 rows with problems were left out. 9 values skipped and 1 corrected with a warning." in people.text
     assert twice.status_code == 400  # the staged file is used once
     assert not list((settings.data_dir / "admin-uploads").glob("*.csv"))
 

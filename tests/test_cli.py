@@ -99,42 +99,68 @@ def test_importing_the_roster_twice_updates_and_never_duplicates(tmp_path: Path,
     assert people_in(tmp_path, database_url) == 70
 
 
-BAD_ROWS = {
+BAD_ROWS = {  # line: (row, column) of rows left out: a required value is wrong
     3: (",No Email,mentee,,", "email"),
     4: ("not-an-email,Bad Email,mentee,,", "email"),
     5: ("noname@d.example,,mentee,,", "name"),
     6: ("role@d.example,Role X,coach,,", "role"),
+    11: ("ok@d.example,Duplicate,mentee,,", "email"),
+}
+WARNED_ROWS = {  # line: (row, column) of rows imported without one bad optional value
     7: ("lots@d.example,Cap Lots,mentor,,lots", "capacity"),
     8: ("neg@d.example,Cap Neg,mentor,,-2", "capacity"),
     9: ("slot@d.example,Slot Ish,mentee,Tuesday-ish,", "availability"),
-    10: ("back@d.example,Slot Back,mentee,Tue 16:00-15:00,", "availability"),
-    11: ("ok@d.example,Duplicate,mentee,,", "email"),
+    10: ("back@d.example,Slot Back,mentee,Mon 09:00-10:00;Tue 16:00-15:00,", "availability"),
 }
 
 
 def _bad_roster(tmp_path: Path) -> Path:
     lines = ["email,name,role,availability,capacity", "ok@d.example,Okay Person,mentee,Mon 15:00-16:00,"]
-    lines += [row for row, _ in BAD_ROWS.values()]
+    rows = {**BAD_ROWS, **WARNED_ROWS}
+    lines += [rows[line][0] for line in sorted(rows)]
     lines += ["good@d.example,Good Mentor,mentor,Thu 07:30-08:15,2"]
     path = tmp_path / "bad.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
+def _table_lines(text: str) -> set[int]:
+    """The line numbers in the first column of the rich tables in `text`."""
+    return {int(line.split()[1]) for line in text.splitlines() if line.startswith("│ ") and line.split()[1].isdigit()}
+
+
 def test_bad_rows_are_reported_by_line_and_good_rows_land(tmp_path: Path) -> None:
     result = run(tmp_path, "import", "roster", str(_bad_roster(tmp_path)))
     assert result.returncode == 0, result.stderr
-    assert "Imported 2 of 11 rows" in result.stdout
-    reported = {int(line.split()[1]) for line in result.stdout.splitlines() if line.strip()[:3] == "│ " + line.strip()[2:3] and line.split()[1].isdigit()}
-    assert reported == set(BAD_ROWS), result.stdout
-    assert people_in(tmp_path) == 2
+    assert "Imported 6 of 11 rows from bad.csv: 6 new, 0 updated, 0 unchanged; 4 values skipped with a warning." in result.stdout
+    rejected, _, warned = result.stdout.partition("4 value(s) with a warning (their rows were imported):")
+    assert "5 row(s) were not imported:" in rejected
+    assert _table_lines(rejected) == set(BAD_ROWS), result.stdout
+    assert _table_lines(warned) == set(WARNED_ROWS), result.stdout
+    assert "capacity of 1" in warned and "slots were kept" in warned, warned
+    assert people_in(tmp_path) == 6
 
 
 def test_strict_imports_nothing_when_a_row_is_bad(tmp_path: Path) -> None:
     result = run(tmp_path, "import", "roster", "--strict", str(_bad_roster(tmp_path)))
     assert result.returncode == 1
-    assert "Nothing imported" in result.stdout
+    assert "Nothing imported from bad.csv: --strict is on: 5 of 11 rows have problems and 4 values would be skipped" in result.stdout
+    assert "was used" not in result.stdout  # nothing was done, so no warning says what was done
     assert people_in(tmp_path) == 0
+
+
+def test_strict_also_refuses_a_file_whose_only_problems_are_warnings(tmp_path: Path) -> None:
+    path = tmp_path / "tz.csv"
+    path.write_text("email,name,role,timezone\nkim@d.example,Kim Park,mentor,PST\nlee@d.example,Lee Ray,mentee,\n", encoding="utf-8")
+    strict = run(tmp_path, "import", "roster", "--strict", str(path))
+    assert strict.returncode == 1
+    assert "Nothing imported from tz.csv: --strict is on: 1 value would be skipped or corrected with a warning." in strict.stdout
+    assert people_in(tmp_path) == 0
+    relaxed = run(tmp_path, "import", "roster", str(path))
+    assert relaxed.returncode == 0
+    assert "Imported 2 of 2 rows from tz.csv: 2 new, 0 updated, 0 unchanged; 1 value corrected with a warning." in relaxed.stdout
+    assert "It was read as America/Los_Angeles." in relaxed.stdout
+    assert people_in(tmp_path) == 2
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.flows.parsers import AnswerError, Slot
-from bot.roster import RosterFileError, RosterReadResult, RosterRow, RowError, read_roster
+from bot.roster import RosterFileError, RosterReadResult, RosterRow, RowError, RowWarning, read_roster
 
 DATA = Path(__file__).parent / "data"
 # The example roster the demo ships (a copy of the program's shared example).
@@ -21,30 +21,38 @@ BAD = DATA / "bad_roster.csv"
 HEADER = "email,name,role,slack_user_id,site,program,grade_bands,subjects,strengths,needs,availability,timezone,capacity,principal_email,avoid"
 JARGON = ("Traceback", "Error", "None", "invalid literal", "NoneType", "Exception", "errno")
 
-# (line, column) of every problem planted in tests/data/bad_roster.csv.
+# (line, column) of every row-rejecting problem planted in tests/data/bad_roster.csv: a required value is wrong.
 BAD_EXPECTED = [
     (3, "email"),  # missing email
     (4, "email"),  # malformed email "bob@"
     (5, "name"),  # missing name
     (6, "role"),  # unknown role "coach"
-    (8, "capacity"),  # "lots"
-    (9, "capacity"),  # "-1"
-    (10, "availability"),  # "Tuesday-ish"
     # line 11 is blank and skipped
-    (12, "availability"),  # "Tue 16:00-15:00" ends before it starts
-    (13, "timezone"),  # "PST"
-    (14, "slack_user_id"),  # "@sid"
-    (15, "grade_bands"),  # "middle"
     (16, "email"),  # ADA.GOOD@... repeats line 2
-    (17, "avoid"),  # "not-an-email"
-    (18, "principal_email"),  # "principal@@school"
-    (20, "avoid"),  # lists themselves
-    (21, "email"),  # several problems in one row, each reported
+    (21, "email"),  # several problems in one row, each reported (its bad capacity too: the row is out anyway)
     (21, "name"),
     (21, "role"),
     (21, "capacity"),
 ]
-BAD_GOOD_EMAILS = ["ada.good@school.example", "bea.good@school.example", "cam.lee@school.example"]
+# (line, column) of every bad optional value: the row is imported without it, with a warning.
+BAD_WARNINGS = [
+    (8, "capacity"),  # "lots"
+    (9, "capacity"),  # "-1"
+    (10, "availability"),  # "Tuesday-ish"
+    (12, "availability"),  # "Tue 16:00-15:00" ends before it starts
+    (13, "timezone"),  # "PST", read as America/Los_Angeles
+    (14, "slack_user_id"),  # "@sid"
+    (15, "grade_bands"),  # "middle"
+    (17, "avoid"),  # "not-an-email"
+    (18, "principal_email"),  # "principal@@school"
+    (20, "avoid"),  # lists themselves
+]
+BAD_GOOD_EMAILS = [
+    "ada.good@school.example", "bea.good@school.example", "carl.lots@school.example", "nina.negative@school.example",
+    "tess.ish@school.example", "ethan.early@school.example", "pat.pst@school.example", "sid.slack@school.example",
+    "gus.grade@school.example", "ava.avoid@school.example", "pia.principal@school.example", "cam.lee@school.example",
+    "sam.self@school.example",
+]  # fmt: skip
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -80,7 +88,7 @@ def test_example_roster_reads_without_errors():
     progress: list[tuple[int, int]] = []
     result = read_roster(EXAMPLE, default_timezone="America/Los_Angeles", on_progress=lambda d, t: progress.append((d, t)))
     assert isinstance(result, RosterReadResult)
-    assert result.errors == []
+    assert result.errors == [] and result.warnings == []
     assert result.data_rows == 70
     assert len(result.rows) == 70
     assert [row.line for row in result.rows] == list(range(2, 72))
@@ -131,35 +139,55 @@ def test_example_roster_reads_without_errors():
 def test_bad_roster_reports_every_problem_with_line_and_column():
     result = read_roster(BAD)
     assert [(error.line, error.column) for error in result.errors] == BAD_EXPECTED
+    assert [(warning.line, warning.column) for warning in result.warnings] == BAD_WARNINGS
     assert [row.email for row in result.rows] == BAD_GOOD_EMAILS
     assert result.data_rows == 19  # lines 2-21 less the blank line 11
     for error in result.errors:
         assert isinstance(error, RowError)
         assert error.message and not any(word in error.message for word in JARGON), error
+    for warning in result.warnings:
+        assert isinstance(warning, RowWarning)
+        assert warning.value and not any(word in warning.message for word in JARGON), warning
 
 
 def test_bad_roster_messages_quote_the_value_and_explain():
-    errors = {(error.line, error.column): error for error in read_roster(BAD).errors}
+    result = read_roster(BAD)
+    errors = {(error.line, error.column): error for error in result.errors}
+    warnings = {(warning.line, warning.column): warning for warning in result.warnings}
     assert errors[3, "email"].value is None
     assert "blank" in errors[3, "email"].message
     assert errors[4, "email"].value == "bob@"
     assert errors[6, "role"].message == '"coach" is not a role; write mentor, mentee or both'
-    assert errors[8, "capacity"].value == "lots"
-    assert errors[9, "capacity"].value == "-1"
-    assert errors[10, "availability"].message == (
-        '"Tuesday-ish" is not a time slot; write a day and a time range like "Tue 15:30-16:30"'
-    )
-    # The cell held a good slot too; the message names only the bad piece.
-    assert errors[12, "availability"].value == "Mon 09:00-10:00;Tue 16:00-15:00"
-    assert errors[12, "availability"].message.startswith('"Tue 16:00-15:00" ends before it starts')
-    assert "America/Los_Angeles" in errors[13, "timezone"].message
-    assert errors[14, "slack_user_id"].value == "@sid"
-    assert errors[15, "grade_bands"].value == "middle"
     duplicate = errors[16, "email"]
     assert "line 2" in duplicate.message and duplicate.value == "ADA.GOOD@school.example"
-    assert errors[17, "avoid"].value == "not-an-email"
-    assert errors[18, "principal_email"].value == "principal@@school"
-    assert "themselves" in errors[20, "avoid"].message
+    # A rejected row lists its bad optional values as errors too, without what an import would have done.
+    assert errors[21, "capacity"].message == '"2.5" is not a number of mentees; write a whole number from 0 to 10 (0 means not this term)'
+
+    assert warnings[8, "capacity"].value == "lots"
+    assert warnings[8, "capacity"].message == (
+        '"lots" is not a number of mentees; write a whole number from 0 to 10 (0 means not this term). '
+        "The default capacity was used."
+    )
+    assert warnings[9, "capacity"].value == "-1"
+    assert warnings[10, "availability"].message == (
+        '"Tuesday-ish" is not a time slot; write a day and a time range like "Tue 15:30-16:30". '
+        "The row was imported without availability."
+    )
+    # The cell held a good slot too: the warning names only the bad piece, and the good one is kept.
+    assert warnings[12, "availability"].value == "Tue 16:00-15:00"
+    assert warnings[12, "availability"].message.startswith('"Tue 16:00-15:00" ends before it starts')
+    assert warnings[12, "availability"].message.endswith("The other slots were kept.")
+    pst = warnings[13, "timezone"]
+    assert (pst.value, pst.used) == ("PST", "America/Los_Angeles")
+    assert pst.message.endswith("It was read as America/Los_Angeles.")
+    assert warnings[14, "slack_user_id"].value == "@sid"
+    assert warnings[14, "slack_user_id"].message.endswith("The row was imported without a Slack member ID.")
+    assert warnings[15, "grade_bands"].value == "middle"
+    assert warnings[17, "avoid"].value == "not-an-email"
+    assert warnings[17, "avoid"].message.endswith("It was left out of avoid.")
+    assert warnings[18, "principal_email"].value == "principal@@school"
+    assert "themselves" in warnings[20, "avoid"].message
+    assert all(warning.used is None for key, warning in warnings.items() if key != (13, "timezone"))
 
 
 def test_bad_roster_good_rows_come_through_parsed():
@@ -173,6 +201,17 @@ def test_bad_roster_good_rows_come_through_parsed():
     assert bea.capacity is None  # blank stays blank; the importer applies the default
     assert bea.grade_bands == ("K-2", "6-8")
     assert bea.avoid == ("ada.good@school.example",)
+    # Rows with a bad optional value come through without just that value; `dropped` names the columns left out.
+    assert (rows["carl.lots@school.example"].capacity, rows["carl.lots@school.example"].dropped) == (None, ("capacity",))
+    assert rows["tess.ish@school.example"].availability == ()
+    assert (rows["ethan.early@school.example"].availability, rows["ethan.early@school.example"].dropped) == ((Slot(0, 540, 600),), ())
+    assert (rows["pat.pst@school.example"].timezone, rows["pat.pst@school.example"].dropped) == ("America/Los_Angeles", ())
+    assert (rows["sid.slack@school.example"].slack_user_id, rows["sid.slack@school.example"].dropped) == (None, ("slack_user_id",))
+    assert rows["gus.grade@school.example"].grade_bands == ()
+    assert rows["ava.avoid@school.example"].avoid == ("bea.good@school.example",)
+    assert rows["ava.avoid@school.example"].dropped == ()  # one good entry kept, so the cell is not wholly left out
+    assert rows["pia.principal@school.example"].principal_email is None
+    assert (rows["sam.self@school.example"].avoid, rows["sam.self@school.example"].dropped) == ((), ("avoid",))
     cam = rows["cam.lee@school.example"]
     assert cam == RosterRow(
         line=19,
@@ -200,6 +239,7 @@ def test_xlsx_reads_the_same_as_csv(tmp_path):
     from_csv, from_xlsx = read_roster(BAD), read_roster(workbook)
     assert from_xlsx.rows == from_csv.rows
     assert from_xlsx.errors == from_csv.errors
+    assert from_xlsx.warnings == from_csv.warnings
     assert from_xlsx.data_rows == from_csv.data_rows
 
 
@@ -222,10 +262,12 @@ def test_xlsx_cells_are_coerced(tmp_path):
     workbook.save(path)
 
     result = read_roster(path)
-    kim, lee = result.rows
+    kim, lee, max_ = result.rows
     assert (kim.line, kim.capacity, kim.custom) == (2, 2, (("Years Teaching", "12"),))
     assert (lee.line, lee.capacity, lee.custom) == (4, None, (("Years Teaching", "3.5"), ("Notes", "TRUE")))
-    assert result.errors == [RowError(5, "capacity", "2.5", result.errors[0].message)]
+    assert (max_.line, max_.capacity) == (5, None)  # 2.5 people is no capacity: the default applies, with a warning
+    assert result.errors == []
+    assert [(w.line, w.column, w.value) for w in result.warnings] == [(5, "capacity", "2.5")]
     assert result.data_rows == 3
 
 

@@ -21,10 +21,14 @@ export_app = typer.Typer(help="Write people and pairings to CSV.", no_args_is_he
 def import_roster_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Roster file, .csv or .xlsx (see the roster format in the README).")],
-    strict: Annotated[bool, typer.Option("--strict", help="Import nothing if any row has a problem.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Import nothing if any row has a problem or any value would be skipped with a warning.")
+    ] = False,
     program: ProgramOption = None,
 ) -> None:
     """Import or update people from a roster; bad rows are reported by line and the good rows still land.
+
+    A bad optional value (a Slack member ID, a slot, a time zone, ...) is skipped with a warning and its row still lands.
 
     Example: [bold]mentorbot import roster teachers.csv[/bold]
     """

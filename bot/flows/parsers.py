@@ -27,6 +27,7 @@ __all__ = [
     "parse_slack_user_id",
     "parse_slots",
     "parse_timezone",
+    "usual_timezone_for",
 ]
 
 
@@ -321,13 +322,28 @@ def _known_zones() -> dict[str, str]:
     return {name.lower(): name for name in zoneinfo.available_timezones() if name.lower() not in _TZ_REJECT}
 
 
+def _tz_words(raw: str) -> str:
+    """ "Pacific Standard Time", "pacific_time" and "PACIFIC" all become "pacific"."""
+    words = " ".join(raw.lower().replace("_", " ").split())
+    return re.sub(r"\s+(?:standard\s+|daylight\s+)?time(?:\s+zone)?$", "", words)
+
+
+def usual_timezone_for(text: str | None) -> str | None:
+    """The IANA zone a US abbreviation or region word usually means ("PST" -> "America/Los_Angeles"), else None.
+
+    For readers that take a best guess and say so (the roster import); a dialog asks the person instead.
+    """
+    hint = _TZ_HINTS.get(_tz_words(_clean(text)))
+    # "America/Denver (or America/Phoenix in Arizona)": the usual zone is the first name.
+    return hint.split(" ", 1)[0] if hint else None
+
+
 def parse_timezone(text: str | None, default: str) -> str:
     """Return an IANA time zone name (e.g. "America/Chicago"); a blank answer gives `default`."""
     raw = _clean(text)
     if not raw:
         return default
-    words = " ".join(raw.lower().replace("_", " ").split())
-    words = re.sub(r"\s+(?:standard\s+|daylight\s+)?time(?:\s+zone)?$", "", words)
+    words = _tz_words(raw)
     if words in _TZ_HINTS:
         raise AnswerError(f"{_quote(raw)} is not a full time zone name; write it like \"{_TZ_HINTS[words]}\"")
     if _TZ_OFFSET_RE.match(raw):

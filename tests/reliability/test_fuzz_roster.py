@@ -2,7 +2,8 @@
 
 What must hold for every file: no exception but a `RosterFileError` (a message about the file as a whole) reaches the
 admin; each data row either lands or gets at least one error naming its line (and the column, where one is at fault);
-rows built valid always land, with their values; nothing else is written.
+a warning (a bad optional value left out) only ever names a row that landed; rows built valid always land, with their
+values and no warning; nothing else is written.
 """
 
 from __future__ import annotations
@@ -132,6 +133,11 @@ def _check_import(
     for error in report.errors:
         assert error.message.strip() and error.line in lines and (error.column is None or error.column in COLUMNS), error
         errors_by_line.setdefault(error.line, []).append(error)
+    warned_lines = set()
+    for warning in report.warnings:
+        assert warning.message.strip() and warning.line in lines and warning.column in COLUMNS and warning.value, warning
+        assert warning.line not in errors_by_line, warning  # warnings belong to rows that landed
+        warned_lines.add(warning.line)
     emails = {cells[0].strip().lower() for cells, ok in zip(rows, valid) if ok}
     with session_scope(engine) as session:
         stored = repo.people_by_email(session, emails=emails)
@@ -139,13 +145,14 @@ def _check_import(
     for cells, ok, line in zip(rows, valid, lines):
         if ok:
             assert line not in errors_by_line, errors_by_line[line]
+            assert line not in warned_lines, [w for w in report.warnings if w.line == line]
             person = stored[cells[0].strip().lower()]
             if exact_text:
                 assert person.name == " ".join(cells[1].split())
             landed += 1
     # Every data row either landed or was reported, never both: no half-imported person.
     assert report.imported + len(errors_by_line) == report.data_rows
-    return {"rows": report.data_rows, "errors": len(report.errors), "landed": report.imported}
+    return {"rows": report.data_rows, "errors": len(report.errors), "warnings": len(report.warnings), "landed": report.imported}
 
 
 @pytest.fixture
@@ -162,7 +169,7 @@ def _unique(rows: list[list[str]], valid: list[bool]) -> list[list[str]]:
 
 def test_csv_rosters_with_arbitrary_cells_encodings_and_separators(fuzz_engine: Engine, tmp_path: Path, now: datetime, fuzz_profile: str, record_figure) -> None:
     """Arbitrary CSV rosters: bad rows get a line/column message, good rows land, nothing escapes but a file message."""
-    totals = {"examples": 0, "rows": 0, "errors": 0, "landed": 0, "refused": 0, "unencodable": 0}
+    totals = {"examples": 0, "rows": 0, "errors": 0, "warnings": 0, "landed": 0, "refused": 0, "unencodable": 0}
 
     @settings(settings.get_profile(fuzz_profile), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
     @given(rosters(), st.sampled_from(ENCODINGS), st.sampled_from(SEPARATORS), st.sampled_from(LINE_ENDINGS))
@@ -197,7 +204,7 @@ def test_xlsx_rosters_with_arbitrary_cells(sqlite_url: str, tmp_path: Path, now:
 
     fuzz_engine = db.create_db_engine(sqlite_url)
     db.upgrade(fuzz_engine)
-    totals = {"examples": 0, "rows": 0, "errors": 0, "landed": 0, "refused": 0}
+    totals = {"examples": 0, "rows": 0, "errors": 0, "warnings": 0, "landed": 0, "refused": 0}
 
     @settings(settings.get_profile(fuzz_profile), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
     @given(rosters())
@@ -244,7 +251,9 @@ def test_arbitrary_bytes_named_csv_or_xlsx_get_a_message_not_a_traceback(tmp_pat
 
 
 def test_cells_longer_than_storage_keeps_are_row_errors_not_a_failed_import(engine: Engine, tmp_path: Path, now: datetime) -> None:
-    """Found by the fuzzer: a 300-character name or site passed the reader, then PostgreSQL refused the whole import."""
+    """Found by the fuzzer: a 300-character name or site passed the reader, then PostgreSQL refused the whole import.
+
+    A name too long leaves its row out; a site or program too long (optional) is left out of a row that lands."""
     path = tmp_path / "roster.csv"
     path.write_text(
         "email,name,role,site,program,Favourite Book\n"
@@ -255,10 +264,13 @@ def test_cells_longer_than_storage_keeps_are_row_errors_not_a_failed_import(engi
         encoding="utf-8",
     )
     report = import_roster(engine, path, program_name="Fuzz Program", default_timezone="UTC", now=now)
-    assert [(e.line, e.column) for e in report.errors] == [(2, "name"), (3, "site"), (4, "program")]
-    assert all("at most 200" in e.message for e in report.errors)
+    assert [(e.line, e.column) for e in report.errors] == [(2, "name")]
+    assert [(w.line, w.column) for w in report.warnings] == [(3, "site"), (4, "program")]
+    assert all("at most 200" in e.message for e in [*report.errors, *report.warnings])
     with session_scope(engine) as session:
-        assert list(repo.people_by_email(session, emails=["a@d.example", "b@d.example", "c@d.example", "d@d.example"])) == ["d@d.example"]
+        landed = repo.people_by_email(session, emails=["a@d.example", "b@d.example", "c@d.example", "d@d.example"])
+        assert sorted(landed) == ["b@d.example", "c@d.example", "d@d.example"]
+        assert (landed["b@d.example"].site, landed["c@d.example"].prep_program, landed["d@d.example"].site) == (None, None, "S" * 200)
     long_header = tmp_path / "header.csv"
     long_header.write_text(f"email,name,role,{'Q' * 95}\nd@d.example,Di Park,mentee,x\n", encoding="utf-8")
     with pytest.raises(RosterFileError, match="95 characters long"):

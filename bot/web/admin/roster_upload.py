@@ -1,8 +1,9 @@
 """Roster uploads from the admin pages: the file is kept aside and checked; nothing is saved until the admin confirms.
 
 An upload is written to DATA_DIR/admin-uploads under a random name and read with `bot.roster.read_roster`, so
-the admin sees every bad row (line, column, value, what to write instead) and what the good rows would do (new
-people, updates) before anything touches the database. Confirming imports exactly that stored file with
+the admin sees every bad row (line, column, value, what to write instead), every value that would be skipped
+with a warning (and whether the value on file is kept), and what the good rows would do (new people, updates)
+before anything touches the database. Confirming imports exactly that stored file with
 `bot.importer.import_roster`; cancelling deletes it. Stale uploads are removed after a day.
 """
 
@@ -18,8 +19,8 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from bot.errors import UserError
-from bot.importer import ImportReport, import_roster
-from bot.roster import CSV_SUFFIXES, XLSX_SUFFIXES, RosterRow, RowError, read_roster
+from bot.importer import ImportReport, import_roster, warnings_on_file
+from bot.roster import CSV_SUFFIXES, XLSX_SUFFIXES, RosterRow, RowError, RowWarning, read_roster
 from bot.settings import Settings
 from storage import repo
 from storage.db import session_scope
@@ -41,6 +42,7 @@ class Preview:
     data_rows: int
     rows: list[RosterRow]
     errors: list[RowError]
+    warnings: list[RowWarning] = field(default_factory=list)
     new: int = 0
     updated: int = 0
     existing_emails: set[str] = field(default_factory=set)
@@ -89,10 +91,11 @@ def preview(engine: Engine, settings: Settings, *, token: str, filename: str) ->
     result = read_roster(path, default_timezone=settings.default_timezone)
     with session_scope(engine) as session:
         existing = set(repo.people_by_email(session, emails=(row.email for row in result.rows)))
+        warnings = warnings_on_file(session, result)
     new = sum(1 for row in result.rows if row.email not in existing)
     return Preview(
         token=token, filename=filename, data_rows=result.data_rows, rows=result.rows, errors=result.errors,
-        new=new, updated=len(result.rows) - new, existing_emails=existing,
+        warnings=warnings, new=new, updated=len(result.rows) - new, existing_emails=existing,
     )  # fmt: skip
 
 

@@ -44,7 +44,10 @@ def confirm_upload(page: PostedPage, token: Annotated[str, Form()], filename: An
     skipped = len({e.line for e in report.errors})
     note = f"Imported {report.imported} of {report.data_rows} rows from {filename}: {report.created} new, {report.updated} updated, {report.unchanged} unchanged."
     if skipped:
-        note += f" {skipped} rows with problems were left out."
+        note += f" {skipped} row with problems was left out." if skipped == 1 else f" {skipped} rows with problems were left out."
+    warned = report.warning_summary()
+    if warned:
+        note += f" {warned[:1].upper()}{warned[1:]}."
     return page.done("/admin/people", note)
 
 
