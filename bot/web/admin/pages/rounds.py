@@ -108,6 +108,7 @@ def _round_page(page: AdminPage, round_id: int, *, view: RoundView = RoundView()
         cancellable=reach is not None, reach=reach, cancelled=_cancelled_at(round_),
         zone=zone, when=reports.when, edits=list((round_.match_summary or {}).get("edits", [])),
         lead=rounds.lead_of(round_.match_summary),  # the paragraph the match result leads with, as the CLI and Slack show it
+        rotation_plan=reports.rotation_lines(round_.match_summary or {}),  # a speed event's plan, in the CLI's and Slack's words
     )  # fmt: skip
 
 
