@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -44,7 +44,7 @@ def district_round(tmp_path: Path, sqlite_url: str, now: datetime) -> int:
 
 
 def _nav(page: str, label: str) -> str:
-    found = re.search(rf'<nav class="pages" aria-label="{label}">(.*?)</nav>', page, re.S)
+    found = re.search(rf'<nav class="pages" aria-label="{label}">(.*?)</nav>', page, re.DOTALL)
     return found.group(1) if found else ""
 
 
@@ -158,14 +158,14 @@ async def test_a_published_district_round_sums_up_its_timeline_and_lists_every_a
     shown = _text(page.text)
     zone = ZoneInfo(ZONE)
     reminders = [a for a in actions if a.kind == "session.reminder"]
-    first_reminder = min(a.due_at for a in reminders).replace(tzinfo=timezone.utc).astimezone(zone)
+    first_reminder = min(a.due_at for a in reminders).replace(tzinfo=UTC).astimezone(zone)
     # By day and kind, in words, in the program's zone; no machine keys, and a few dozen rows for thousands of actions.
     assert len(actions) > 1500 and "Day by day" in shown and f"(times in {ZONE})" in shown
     assert f"{day_words(first_reminder)} session reminders a day before" in shown
     assert f"{day_words(now.astimezone(zone))} pairing notices to every pair 1 due" in shown
     assert "check-in: did you meet?" in shown and "prompts to share work" in shown
     assert not re.search(r"\b(session\.reminder|round\.notify|checkin\.ask|touchpoint\.\w+)\b", shown)
-    day_rows = re.search(r'<table class="days">(.*?)</table>', page.text, re.S).group(1).count("<tr>") - 1
+    day_rows = re.search(r'<table class="days">(.*?)</table>', page.text, re.DOTALL).group(1).count("<tr>") - 1
     assert 5 < day_rows < 60
     assert every_link == f"/admin/rounds/{round_id}?timeline=all#timeline"
     assert f"Every scheduled action ({len(actions):,}), with whom each is for" in shown
