@@ -251,7 +251,11 @@ async def test_a_district_runs_its_first_term_from_the_admin_pages(tmp_path: Pat
 
         published = await post("/admin/rounds/1/publish", message="Welcome to mentoring at Valley Unified!")
         assert f"Published round 1: {pairs} pairs" in published and "pairing notices to every pair" in published and "round.notify" not in published
-        assert len(published) < 100_000  # a page to read, not every pair and promise at once
+        # A thousand pairs and eleven thousand scheduled actions: a page of 50 pairs and the timeline by day (it was 3 MB).
+        round_page = await client.get("/admin/rounds/1")
+        assert len(round_page.content) < 100_000 and f"pairs 1–50 of {pairs:,}" in _shown(round_page)
+        every = await client.get("/admin/rounds/1", params={"timeline": "all", "entries_page": "2"})
+        assert "scheduled actions 201–400 of" in _shown(every) and "(mentee)" in _shown(every)
 
         assert "Created round 2" in await post("/admin/rounds", kind="speed", rotations="4", rotation_minutes="10", starts_at="2027-03-04T15:30")
         planned = await post("/admin/rounds/2/match")

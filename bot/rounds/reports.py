@@ -538,10 +538,15 @@ def _what(action: ScheduledAction) -> str:
     }.get(action.kind, action_label(action.kind).lower())
 
 
-def timeline_entries(session: Session, *, round_id: int, timezone_name: str) -> list[TimelineEntry]:
-    """The round's scheduled actions in time order, in words: when in the program's zone, what, for whom, status."""
+def timeline_entries(
+    session: Session, *, round_id: int, timezone_name: str, actions: Sequence[ScheduledAction] | None = None
+) -> list[TimelineEntry]:
+    """The round's scheduled actions in time order, in words: when in the program's zone, what, for whom, status.
+
+    `actions` are the round's, when the caller has loaded them already (the admin page counts them too).
+    """
     zone = ZoneInfo(timezone_name)
-    actions = repo.round_actions(session, round_id=round_id)
+    actions = repo.round_actions(session, round_id=round_id) if actions is None else actions
     pairing_ids = {int((a.payload or {})["pairing_id"]) for a in actions if (a.payload or {}).get("pairing_id")}
     pairings = {p.id: p for p in repo.round_pairings(session, round_id=round_id) if p.id in pairing_ids}
     people_ids = {p.mentor_id for p in pairings.values()} | {p.mentee_id for p in pairings.values()}
@@ -592,6 +597,14 @@ def timeline_by_day(entries: Sequence[TimelineEntry]) -> list[TimelineDay]:
         statuses = next(iter(counts)) if len(counts) == 1 else ", ".join(f"{n} {status}" for status, n in counts.most_common())
         out.append(TimelineDay(day, what, len(group), statuses))
     return out
+
+
+def timeline_days(entries: Sequence[TimelineEntry]) -> list[tuple[str, list[TimelineDay]]]:
+    """`timeline_by_day` with each day's kinds under it: [("Mon 1 Feb 2027", [reminders a day before: 504 due, …]), …]."""
+    days: dict[str, list[TimelineDay]] = {}
+    for line in timeline_by_day(entries):
+        days.setdefault(line.day, []).append(line)
+    return list(days.items())
 
 
 def _kind_words(entry: TimelineEntry) -> str:

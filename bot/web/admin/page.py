@@ -10,11 +10,11 @@ page (404, 403, 409, 400) with the error's own sentence. Anything else is a bug:
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -79,6 +79,7 @@ def _environment() -> Environment:
     )
     env.filters["pct"] = lambda value: "–" if value is None else f"{value * 100:.0f}%"
     env.filters["num"] = lambda value, digits=1: "–" if value is None else f"{value:.{digits}f}"
+    env.filters["count"] = lambda value: f"{value:,}"  # 1,090 pairs, 11,840 actions
     env.globals["action_label"] = reports.action_label
     env.globals["message_label"] = reports.message_label
     env.globals["round_topics"] = round_topics
@@ -86,6 +87,45 @@ def _environment() -> Environment:
     env.globals["describe_round"] = describe_round
     env.globals["check_in_labels"] = reports.CHECK_IN_LABELS
     return env
+
+
+@dataclass(frozen=True)
+class Pager:
+    """One page of a long list and the plain GET links to the others, for a `<nav>` that says "pairs 51–100 of 1,090"."""
+
+    items: Sequence[Any]
+    number: int  # the page shown, from 1
+    pages: int
+    total: int
+    size: int
+    link: Callable[[int], str]  # the address of page n, the other lists' pages and the filter kept
+
+    @property
+    def start(self) -> int:
+        """The position of the first item shown, from 1 (0 when there is none)."""
+        return (self.number - 1) * self.size + 1 if self.total else 0
+
+    @property
+    def end(self) -> int:
+        return min(self.number * self.size, self.total)
+
+    @property
+    def next_size(self) -> int:
+        """How many the next page holds ("Next 50", or fewer on the last)."""
+        return max(0, min(self.size, self.total - self.end))
+
+
+def paginate(items: Sequence[Any], *, number: int, size: int, link: Callable[[int], str]) -> Pager:
+    """The `number`th page of `size` items; a number past the end shows the last page, one below 1 the first."""
+    pages = max(1, -(-len(items) // size))
+    number = min(max(1, number), pages)
+    return Pager(items[(number - 1) * size : number * size], number, pages, len(items), size, link)
+
+
+def page_address(path: str, anchor: str = "", **params: object) -> str:
+    """`path` with the given query parameters, leaving out the empty ones (None, "", a first page passed as None)."""
+    kept = {name: value for name, value in params.items() if value not in (None, "")}
+    return path + ("?" + urlencode(kept) if kept else "") + (f"#{anchor}" if anchor else "")
 
 
 def round_topics(round_: Round) -> str:

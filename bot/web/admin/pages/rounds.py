@@ -2,11 +2,11 @@
 (open, start, close), match it, change pairs by hand while it is in review, publish it, or cancel it (in any state but
 closed; the confirmation box says how many people will be told). Each form calls one action of `bot.actions.rounds`."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Query
 from sqlmodel import col, select
 from starlette.responses import Response
 
@@ -17,7 +17,7 @@ from bot.rounds.lifecycle import allowed_round_moves
 from bot.rounds.review import BreaksRules
 from bot.errors import UserError
 from bot.web.admin.forms import FormError, refused
-from bot.web.admin.page import AdminPage, Page, PostedPage
+from bot.web.admin.page import AdminPage, Page, PostedPage, page_address, paginate
 from storage import repo
 from storage.models import Person, Round
 
@@ -26,12 +26,44 @@ MOVE_LABELS = {"collecting": "Open for collection", "running": "Start the sessio
 router = APIRouter()
 
 
+PAIRS_PER_PAGE = 50  # pairs, and unmatched mentees, per page: a district's 1,090 pairs with reasons were 1 MB of page
+ENTRIES_PER_PAGE = 200  # scheduled actions per page when every one is listed
+SMALL_TIMELINE = 24  # a round with this few scheduled actions lists them; more are summed up by day and kind
+
+
+@dataclass(frozen=True)
+class RoundView:
+    """What the round page is asked to show: the filter, which page of each long list, and the timeline in full or by day."""
+
+    q: str = ""
+    pairs_page: int = 1
+    unmatched_page: int = 1
+    every_entry: bool = False
+    entries_page: int = 1
+
+    def link(self, round_id: int, anchor: str = "", **changes: object) -> str:
+        """The address of this view with `changes` made, the rest kept (a first page and the day summary left out)."""
+        view = replace(self, **changes)
+        return page_address(
+            f"/admin/rounds/{round_id}", anchor, q=view.q, page=_beyond_first(view.pairs_page), unmatched_page=_beyond_first(view.unmatched_page),
+            timeline="all" if view.every_entry else None, entries_page=_beyond_first(view.entries_page) if view.every_entry else None,
+        )  # fmt: skip
+
+
+def _beyond_first(number: int) -> int | None:
+    return number if number > 1 else None
+
+
 @router.get("/rounds/{round_id}")
-def round_page(page: Page, round_id: int, q: str = "") -> Response:
-    return _round_page(page, round_id, q=q)
+def round_page(
+    page: Page, round_id: int, q: str = "", pairs_page: Annotated[int, Query(alias="page")] = 1, unmatched_page: int = 1,
+    timeline: Literal["days", "all"] = "days", entries_page: int = 1,
+) -> Response:  # fmt: skip
+    view = RoundView(" ".join(q.split())[:100], pairs_page, unmatched_page, timeline == "all", entries_page)
+    return _round_page(page, round_id, view=view)
 
 
-def _round_page(page: AdminPage, round_id: int, *, q: str = "", form_error: FormError | None = None) -> Response:
+def _round_page(page: AdminPage, round_id: int, *, view: RoundView = RoundView(), form_error: FormError | None = None) -> Response:
     with unit_of_work(page.engine) as session:
         round_, term = page.round(session, round_id)
         zone = page.zone(page.program_row(session))
@@ -39,6 +71,8 @@ def _round_page(page: AdminPage, round_id: int, *, q: str = "", form_error: Form
         ids = {p.mentor_id for p in pairings} | {p.mentee_id for p in pairings}
         people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(list(ids))))} if ids else {}
         actions = repo.round_actions(session, round_id=round_id)
+        # In words, in the program's zone, and for whom: what the CLI's `round timeline` prints.
+        entries = reports.timeline_entries(session, round_id=round_id, timezone_name=zone.key, actions=actions)
         unmatched = list((round_.match_summary or {}).get("unmatched", []))
         emails = [u.get("email") for u in unmatched if u.get("email")]
         unmatched_people = {p.email: p for p in repo.people_by_email(session, emails=emails).values()}
@@ -49,17 +83,32 @@ def _round_page(page: AdminPage, round_id: int, *, q: str = "", form_error: Form
         pairs=len(live), unmatched=len(unmatched), mentors_used=len({p.mentor_id for p in live}),
         mean_fit=sum(p.score for p in live) / len(live) if live else None,
     )  # fmt: skip
-    wanted = " ".join(q.split())[:100]
+    wanted = view.q
+    # The filter first, then the page: "pairs 51–100 of 312 with 'Garfield'".
     shown = [p for p in pairings if _matches(wanted, people[p.mentor_id], people[p.mentee_id])] if wanted else pairings
     shown_unmatched = [u for u in unmatched if _matches(wanted, u, *filter(None, [unmatched_people.get(u.get("email"))]))] if wanted else unmatched
+    pairs_pager = paginate(shown, number=view.pairs_page, size=PAIRS_PER_PAGE, link=lambda n: view.link(round_id, "pairs", pairs_page=n))
+    unmatched_pager = paginate(
+        shown_unmatched, number=view.unmatched_page, size=PAIRS_PER_PAGE, link=lambda n: view.link(round_id, "unmatched", unmatched_page=n)
+    )
+    summed_up = len(entries) > SMALL_TIMELINE
+    entries_pager = paginate(
+        entries if view.every_entry or not summed_up else [], number=view.entries_page, size=ENTRIES_PER_PAGE,
+        link=lambda n: view.link(round_id, "timeline", every_entry=True, entries_page=n),
+    )  # fmt: skip
     return page.render(
-        "round.html", status=form_error.status if form_error else 200, form_error=form_error, active="program", round=round_, term=term, pairings=shown, all_pairings=len(pairings), live=len(live), people=people,
-        review=summary, q=wanted, unmatched_shown=shown_unmatched,
+        "round.html", status=form_error.status if form_error else 200, form_error=form_error, active="program", round=round_, term=term,
+        pairings=pairs_pager.items, pairs_pager=pairs_pager, all_pairings=len(pairings), live=len(live), people=people,
+        review=summary, q=wanted, unmatched_shown=unmatched_pager.items, unmatched_pager=unmatched_pager,
         actions=actions, steps=reports.timeline_steps(actions), summary=reports.summarize_actions(actions), unmatched=unmatched, unmatched_ids=unmatched_ids,
+        entries=entries, entries_pager=entries_pager, every_entry=view.every_entry or not summed_up, summed_up=summed_up, moment_words=reports.moment_words,
+        timeline_days=reports.timeline_days(entries) if summed_up and not view.every_entry else [],
+        every_entry_link=view.link(round_id, "timeline", every_entry=True, entries_page=1), by_day_link=view.link(round_id, "timeline", every_entry=False),
         moves=[m for m in allowed_round_moves(round_.status) if m in MOVE_LABELS], move_labels=MOVE_LABELS,
         cancellable=reach is not None, reach=reach, cancelled=_cancelled_at(round_),
         zone=zone, when=reports.when, edits=list((round_.match_summary or {}).get("edits", [])),
         lead=rounds.lead_of(round_.match_summary),  # the paragraph the match result leads with, as the CLI and Slack show it
+        rotation_plan=reports.rotation_lines(round_.match_summary or {}),  # a speed event's plan, in the CLI's and Slack's words
     )  # fmt: skip
 
 
