@@ -107,7 +107,7 @@ def test_equity_counts_the_round_as_it_stands_after_hand_edits(engine, now: date
         people = {p.id: p for p in session.exec(__import__("sqlmodel").select(Person))}
         unmatched = [u["email"] for u in round_.match_summary["unmatched"]]
     result = equity.report
-    assert (result.mentees, result.matched) == (40, 9) and result.match_rate == pytest.approx(9 / 40)
+    assert (result.mentees, result.matched) == (40, 36) and result.match_rate == pytest.approx(36 / 40)  # 37 matched, one unpaired by hand
     assert first.mentee_id not in {p.mentee_id for p in pairings} and people[first.mentee_id].email in unmatched
     mentee_sites = Counter(people[p.mentee_id].site for p in pairings)
     for group in result.by_site:

@@ -68,6 +68,8 @@ SLASH_MATRIX: dict[str, tuple[str, str, str, str, str, str]] = {
     "round list": ("round list", OK, REFUSED, REFUSED, REFUSED, REFUSED),
     "round open": ("round open 1", OK, REFUSED, REFUSED, REFUSED, REFUSED),
     "round preview": ("round preview 1", OK, REFUSED, REFUSED, REFUSED, REFUSED),
+    "round match": ("round match 1", OK, REFUSED, REFUSED, REFUSED, REFUSED),
+    "round timeline": ("round timeline 1", OK, REFUSED, REFUSED, REFUSED, REFUSED),
     "round publish": ("round publish 1", OK, REFUSED, REFUSED, REFUSED, REFUSED),
     "round start": ("round start 1", OK, REFUSED, REFUSED, REFUSED, REFUSED),
     "round close": ("round close 1", OK, REFUSED, REFUSED, REFUSED, REFUSED),
