@@ -462,10 +462,10 @@ def _slack_reason(person: Person, *, slack_configured: bool) -> str | None:
     """Why Slack doesn't reach this person (None when it does)."""
     if not person.slack_user_id:
         return "no Slack ID"
-    if not slack_configured:
-        return "Slack not set up"
     if person.slack_failing_at is not None:
         return person.slack_failure or "Slack refused their messages"
+    if not slack_configured:
+        return "Slack not set up"
     return None
 
 

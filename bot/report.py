@@ -107,6 +107,8 @@ def print_term_status(console: Console, status: TermStatus) -> None:
         f"{approvals.get('declined', 0)} declined, {approvals.get('not_required', 0)} need no approval",
         f"{status.profiles_complete} of {statuses.get('opted_in', 0)} profiles complete",
         f"messages: {status.messages_waiting} waiting to send, {status.messages_failed} failed",
+        *([status.channels.summary(ZoneInfo(status.timezone))] if status.channels else []),
+        *(f"  unreachable: {who.name} ({who.reason})" for who in (status.channels.unreachable[:10] if status.channels else [])),
     ):
         console.print(f"  {line}", highlight=False)
     if status.rounds:

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from bot import dialogs, notify
 from bot.actions.access import Actor, authorize
 from bot.actions.scope import open_term_of, program_for, program_name_for
+from bot.outbox import Backlog, channel_backlog
 from bot.rounds import schedule, service
 from bot.settings import Settings
 from storage import repo
@@ -139,6 +140,8 @@ class TermStatus:
     messages_waiting: int
     messages_failed: int
     rounds: list[Round]
+    channels: Backlog | None = None  # what waits on Slack and on email, and why; who no channel reaches
+    timezone: str = "UTC"  # the program's, for the times in `channels`
 
 
 def term_status(session: Session, *, actor: Actor, settings: Settings, program: str | None = None) -> TermStatus:
@@ -159,6 +162,7 @@ def term_status(session: Session, *, actor: Actor, settings: Settings, program: 
         approvals=dict(Counter(e.approval for e, _ in people if e.status == "opted_in" and e.role in ("mentor", "both"))),
         profiles_complete=complete, messages_waiting=outbox.get("pending", 0) + outbox.get("sending", 0),
         messages_failed=outbox.get("failed", 0), rounds=repo.list_rounds(session, term_id=term.id),
+        channels=channel_backlog(session, slack_configured=settings.slack_enabled), timezone=the_program.timezone,
     )  # fmt: skip
 
 
