@@ -212,6 +212,11 @@ class SlackSender:
     async def _call(self, method: str, **kwargs: Any) -> Any:
         """One Web API call, paced; 429s are waited out (briefly) or handed back to the outbox with Retry-After."""
         for _attempt in range(3):
+            held = self.pacer.blocked_until - self.pacer.clock()
+            if held > self.longest_wait:
+                # Slack asked for a long wait already: back to the outbox at once, rather than holding this worker
+                # (and the email waiting behind it in the same delivery run) for minutes.
+                raise TemporaryFailure(f"Slack rate limit on {method}", retry_after=held)
             await self.pacer.wait()
             try:
                 return await getattr(self.client, method)(**kwargs)
