@@ -264,9 +264,9 @@ def move_to_fallback(engine: Engine, *, message: OutboxMessage, why: str, now: d
             session.rollback()
             return Delivery(message.id, "lost", "claimed by another worker")
         person = session.get(Person, message.person_id) if message.person_id is not None else None
-        if person_refused and person is not None and message.channel == "slack" and person.slack_user_id == message.recipient:
-            if person.slack_failing_at is None:
-                person.slack_failing_at, person.slack_failure = now, why[:300]
+        refused_here = person_refused and person is not None and message.channel == "slack" and person.slack_user_id == message.recipient
+        if refused_here and person.slack_failing_at is None:
+            person.slack_failing_at, person.slack_failure = now, why[:300]
         problem = _unreachable_reason(person, why=why, fallback=fallback or "reach") if fallback else f"{why}; no other channel"
         if problem is not None:
             session.execute(

@@ -13,7 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.settings import SERVED_AT, Settings, record_served_address, running_base_url, served_base_url, serving_settings
+from bot.settings import (
+    SERVED_AT,
+    Settings,
+    record_served_address,
+    running_base_url,
+    served_base_url,
+    serving_settings,
+)
 from tests.emailkit import free_port
 from tests.test_cli import MENTORBOT, ROOT, run
 

@@ -47,13 +47,12 @@ def serve(
 
     Example: [bold]mentorbot serve --port 8000[/bold]
     """
-    # Imported here, not at the top: the web app and uvicorn load only to serve (start-up time of every other command).
+    # Imported here, not at the top: the web app, uvicorn and the served-address helpers load only to serve
+    # (start-up time of every other command).
     import uvicorn
 
-    from bot.web.app import create_app
-
-    # Imported here: settings helpers are needed only to serve (start-up time of every other command).
     from bot.settings import forget_served_address, record_served_address, serving_settings
+    from bot.web.app import create_app
 
     settings = context_of(ctx).settings
     host, port = host or settings.http_host, settings.http_port if port is None else port
