@@ -11,7 +11,7 @@ from bot.slack.sender import SlackSender
 def default_senders(settings: Settings) -> dict[str, Sender]:
     """A sender for each channel that is set up: email always, Slack when its tokens are set.
 
-    Messages for a channel without a sender stay pending in the outbox; nothing is dropped.
+    Without Slack, the server's outbox worker moves Slack messages to email (`bot.outbox.FALLBACKS`); nothing is dropped.
     """
     # Email: always on; with no SMTP_HOST it delivers to the local sink in DATA_DIR/mail.
     senders: dict[str, Sender] = {"email": EmailSender(settings)}

@@ -105,7 +105,7 @@ def collect(session: Session, *, person_id: int) -> dict[str, Any]:
     pairing_ids = [p.id for p in pairings]
     sessions = list(session.exec(select(PlannedSession).where(col(PlannedSession.pairing_id).in_(pairing_ids)).order_by(PlannedSession.pairing_id, PlannedSession.number))) if pairing_ids else []
     return {
-        "person": _row(person, "id", "name", "email", "role", "slack_user_id", "site", "prep_program", "timezone", "capacity", "principal_email", "unsubscribed_at", "email_failing_at", "email_failure", "created_at", "updated_at"),
+        "person": _row(person, "id", "name", "email", "role", "slack_user_id", "site", "prep_program", "timezone", "capacity", "principal_email", "unsubscribed_at", "email_failing_at", "email_failure", "slack_failing_at", "slack_failure", "created_at", "updated_at"),
         "profile": {a.question: {"value": _plain(a.value), "source": a.source, "updated_at": _plain(a.updated_at)}
                     for a in session.exec(select(ProfileAnswer).where(ProfileAnswer.person_id == person_id).order_by(ProfileAnswer.question))},
         "enrollments": [{**_row(e, "role", "capacity", "status", "approval", "approved_by", "decided_at", "updated_at"), "term": terms.get(e.term_id)}
@@ -358,6 +358,7 @@ def erase(
     person.name, person.email, person.slack_user_id, person.principal_email = ERASED_NAME, erased_email(person_id), None, None
     person.role, person.capacity, person.unsubscribed_at, person.updated_at = "none", 0, person.unsubscribed_at or now, now
     person.email_failing_at, person.email_failure = None, None  # a bounce's words quote the erased address
+    person.slack_failing_at, person.slack_failure = None, None
     request = DataRequest(
         kind="erasure", person_id=person_id, requested_by="the person" if own_request else requested_by, channel=channel,
         status="done", detail={"counts": {k: v for k, v in counts.items() if v}}, created_at=now, completed_at=now,

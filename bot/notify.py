@@ -1,8 +1,9 @@
 """Who hears what, on which channel: turns dialog events and campaigns into outbox messages.
 
 A notice is channel-neutral data, one typed model per kind (`bot.notices`); the outbox stores its payload and the
-Slack and email channels each render it when they send. People with a Slack ID are reached on Slack, everyone else by email; a few notices
-(pairings) go by email too so nobody depends on one channel.
+Slack and email channels each render it when they send. People with a working Slack ID are reached on Slack, everyone else
+by email (and the outbox moves a Slack message to email when Slack can't carry it); a few notices (pairings) go by email
+too so nobody depends on one channel.
 """
 
 from __future__ import annotations
@@ -25,8 +26,12 @@ from storage.models import Enrollment, OutboxMessage, Person, Term
 
 
 def channel_for(person: Person) -> str:
-    """The channel a person is reached on: Slack when they have a Slack ID, else email."""
-    return "slack" if person.slack_user_id else "email"
+    """The channel a person is reached on: Slack when they have a Slack ID that works, else email.
+
+    A Slack account that refused the bot for good (`slack_failing_at`, set by the outbox) is skipped until Slack
+    works for them again; when Slack isn't set up at all, the outbox moves their Slack messages to email.
+    """
+    return "slack" if person.slack_user_id and person.slack_failing_at is None else "email"
 
 
 def send_notice(

@@ -1,7 +1,9 @@
 """The outbox: every message is written to the database first, then delivered by a worker, once.
 
-States: ``pending -> sending -> (committing ->) sent | pending (retry) | failed``; a pending message whose reason to
-be sent went away (its round was called off) is ``dropped`` instead, and never sent (`drop_unsent`).
+States: ``pending -> sending -> (committing ->) sent | pending (retry) | failed | moved``; a pending message whose
+reason to be sent went away (its round was called off) is ``dropped`` instead, and never sent (`drop_unsent`). A message
+its channel can't carry (Slack not set up, or the person's Slack account gone) is `moved`: a copy goes by email
+(`FALLBACKS`).
 
 * A worker claims one message at a time by moving it from `pending` to `sending` with a lease
   (`next_attempt_at` = now + SEND_LEASE) and bumping `attempts`. `attempts` is the claim's fencing token:
@@ -36,7 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from storage.db import session_scope
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, Person
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,14 @@ class PermanentFailure(Exception):
     """The send will never work (5xx rejection, unknown address, channel not found)."""
 
 
+class Unreachable(PermanentFailure):
+    """This person can't be reached on this channel any more (their Slack account is gone or refuses the bot).
+
+    With a fallback for the channel (`FALLBACKS`), the outbox sends the message that way instead, once, and marks
+    the person so their later messages go that way too.
+    """
+
+
 class Unconfirmed(Exception):
     """The message was handed over but the far side never confirmed it; it must not be sent again blindly."""
 
@@ -65,6 +75,11 @@ class LeaseLost(Exception):
 
 
 UNCONFIRMED_PREFIX = "unconfirmed: "
+UNREACHABLE_PREFIX = "unreachable: "
+# The channel that carries a message its own channel can't: Slack falls back to email.
+FALLBACKS: Mapping[str, str] = {"slack": "email"}
+CHANNEL_LABELS = {"slack": "Slack", "email": "Email"}
+WAITING = ("pending", "sending", "committing")
 
 
 class Sender(Protocol):
@@ -229,6 +244,74 @@ def drop_unsent(session: Session, *, message_ids: Sequence[int], why: str) -> in
     return result.rowcount or 0
 
 
+def fallback_key(key: str, *, channel: str, fallback: str) -> str:
+    """The idempotency key of a message's copy on the fallback channel: the key `notify.send_notice` gives that
+    channel, so a message that also went out as an email copy is not emailed twice."""
+    stem = key[: -len(channel) - 1] if key.endswith(f":{channel}") else key
+    return f"{stem}:{fallback}"
+
+
+def _unreachable_reason(person: Person | None, *, why: str, fallback: str) -> str | None:
+    """Why the fallback channel can't reach this person either (None when it can)."""
+    if person is None:
+        return f"{why}; it was for no person, so there is no one to {fallback} instead"
+    if not (person.email or "").strip():
+        return f"{why}; {person.name} has no email address on file"
+    if person.email_failing_at is not None:
+        return f"{why}; {person.name}'s email address bounces ({person.email_failure or 'bounced'})"
+    return None
+
+
+def move_to_fallback(engine: Engine, *, message: OutboxMessage, why: str, now: datetime, attempt: int | None, person_refused: bool) -> Delivery:
+    """Send a claimed message by its channel's fallback instead (email for Slack), exactly once.
+
+    The message becomes `moved` and names its copy; the copy is keyed as that channel's own message would be, so a
+    copy queued already is not queued again. With `person_refused` (Slack said the account is gone), the person is
+    marked so their later messages are queued for email straight away. A person with no working fallback either is
+    reported: the message fails with "unreachable: …" for admins to see, instead of waiting forever.
+    """
+    fallback = FALLBACKS.get(message.channel)
+    with session_scope(engine) as session:
+        # The fenced update first: a worker that lost its lease moves nothing (the new owner decides).
+        owned = session.execute(
+            sa.update(OutboxMessage).where(*_owned(message.id, attempt)).values(status="moved", last_error=why[:500], next_attempt_at=None)
+        )
+        if owned.rowcount != 1:
+            session.rollback()
+            return Delivery(message.id, "lost", "claimed by another worker")
+        person = session.get(Person, message.person_id) if message.person_id is not None else None
+        refused_here = person_refused and person is not None and message.channel == "slack" and person.slack_user_id == message.recipient
+        if refused_here and person.slack_failing_at is None:
+            person.slack_failing_at, person.slack_failure = now, why[:300]
+        problem = _unreachable_reason(person, why=why, fallback=fallback or "reach") if fallback else f"{why}; no other channel"
+        if problem is not None:
+            session.execute(
+                sa.update(OutboxMessage).where(col(OutboxMessage.id) == message.id).values(status="failed", last_error=(UNREACHABLE_PREFIX + problem)[:500])
+            )
+            return Delivery(message.id, "failed", UNREACHABLE_PREFIX + problem)
+        copy, _created = enqueue(
+            session, idempotency_key=fallback_key(message.idempotency_key, channel=message.channel, fallback=fallback),
+            channel=fallback, purpose=message.purpose, recipient=person.email, body=message.body, now=now,
+            person_id=person.id, subject=message.subject,
+        )  # fmt: skip
+        session.flush()
+        session.execute(sa.update(OutboxMessage).where(col(OutboxMessage.id) == message.id).values(provider_id=f"moved to {fallback} #{copy.id}"))
+        return Delivery(message.id, "moved", f"{fallback} #{copy.id}: {why}")
+
+
+def move_unserved(engine: Engine, *, senders: Mapping[str, Sender], fallbacks: Mapping[str, str], now: datetime) -> list[Delivery]:
+    """Messages due on a channel this server has no sender for (Slack not set up) go by its fallback channel."""
+    moved: list[Delivery] = []
+    for channel, fallback in fallbacks.items():
+        if channel in senders or fallback not in senders:
+            continue
+        why = f"{CHANNEL_LABELS.get(channel, channel)} is not set up on this server"
+        while claimed := claim_due(engine, now=now, channels=[channel], limit=100):
+            for message in claimed:
+                moved.append(move_to_fallback(engine, message=message, why=why, now=now, attempt=message.attempts, person_refused=False))
+    return moved
+
+
 def problems(session: Session) -> list[OutboxMessage]:
     """What admins should look at: failed messages and messages sent without confirmation, newest first."""
     statement = (
@@ -260,7 +343,7 @@ def resend(engine: Engine, *, message_id: int, now: datetime) -> bool:
 @dataclass(frozen=True)
 class Delivery:
     message_id: int
-    status: str  # sent | pending (will retry) | failed
+    status: str  # sent | pending (will retry) | failed | moved (to the fallback channel) | lost (another worker has it)
     detail: str | None = None
 
 
@@ -271,15 +354,19 @@ async def deliver_due(
     now: datetime,
     limit: int = 50,
     concurrency: int = 4,
+    fallbacks: Mapping[str, str] | None = None,
 ) -> list[Delivery]:
     """Send up to `limit` due messages on the channels that have a sender, `concurrency` at a time.
 
     Each worker slot claims one message just before sending it, so a crash strands at most `concurrency`
-    messages behind their leases rather than a whole batch.
+    messages behind their leases rather than a whole batch. With `fallbacks` (the server passes `FALLBACKS`),
+    messages on a channel without a sender, and messages whose person the channel says is gone (`Unreachable`),
+    go by the fallback channel instead; without it they wait for their channel (or fail), as before.
     """
     await asyncio.to_thread(settle_unconfirmed, engine, now=now)
+    fallbacks = fallbacks or {}
+    results: list[Delivery] = await asyncio.to_thread(move_unserved, engine, senders=senders, fallbacks=fallbacks, now=now)
     channels = list(senders)
-    results: list[Delivery] = []
     budget = [limit]
 
     async def deliver(message: OutboxMessage) -> Delivery:
@@ -308,6 +395,13 @@ async def deliver_due(
         except TemporaryFailure as exc:
             status = await asyncio.to_thread(mark_retry, engine, message=message, error=str(exc), now=now, retry_after=exc.retry_after)
             return Delivery(message.id, status, str(exc))
+        except Unreachable as exc:
+            if fallbacks.get(message.channel) in senders:
+                return await asyncio.to_thread(
+                    move_to_fallback, engine, message=message, why=str(exc), now=now, attempt=message.attempts, person_refused=True
+                )
+            await asyncio.to_thread(mark_failed, engine, message_id=message.id, error=str(exc), now=now, attempt=message.attempts)
+            return Delivery(message.id, "failed", str(exc))
         except PermanentFailure as exc:
             await asyncio.to_thread(mark_failed, engine, message_id=message.id, error=str(exc), now=now, attempt=message.attempts)
             return Delivery(message.id, "failed", str(exc))
@@ -329,6 +423,101 @@ async def deliver_due(
     if channels:
         await asyncio.gather(*(slot() for _ in range(max(1, concurrency))))
     return results
+
+
+@dataclass(frozen=True)
+class ChannelBacklog:
+    """What waits on one channel: how many, and for those a failure sent back, when the next try is and why."""
+
+    channel: str
+    waiting: int
+    retrying: int = 0
+    next_try: datetime | None = None
+    last_error: str | None = None
+    set_up: bool = True
+
+    def line(self, zone: Any = None) -> str:
+        """e.g. "Email: 12 waiting (next try 14:05, 421 try later (at MAIL))"."""
+        label = CHANNEL_LABELS.get(self.channel, self.channel)
+        if not self.set_up:
+            return f"{label}: not set up, {self.waiting} waiting to go by email instead"
+        text = f"{label}: {self.waiting} waiting"
+        if self.retrying and self.next_try is not None:
+            moment = self.next_try.astimezone(zone) if zone is not None else self.next_try
+            text += f" (next try {moment:%H:%M}, {self.last_error or 'failed'})"
+        return text
+
+
+@dataclass(frozen=True)
+class UnreachablePerson:
+    """Someone no channel reaches: no working Slack and no working email."""
+
+    person_id: int
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The outbox per channel, and who can't be reached at all, for the admin overview and `term status`."""
+
+    channels: list[ChannelBacklog]
+    unreachable: list[UnreachablePerson]
+
+    def summary(self, zone: Any = None) -> str:
+        """One line: "Slack: 0 waiting · Email: 12 waiting (next try 14:05, …) · 3 people unreachable (no email, …)"."""
+        parts = [channel.line(zone) for channel in self.channels]
+        if self.unreachable:
+            reasons = ", ".join(dict.fromkeys(person.reason for person in self.unreachable))
+            count = len(self.unreachable)
+            parts.append(f"{count} {'person' if count == 1 else 'people'} unreachable ({reasons})")
+        return " · ".join(parts)
+
+
+def _slack_reason(person: Person, *, slack_configured: bool) -> str | None:
+    """Why Slack doesn't reach this person (None when it does)."""
+    if not person.slack_user_id:
+        return "no Slack ID"
+    if person.slack_failing_at is not None:
+        return person.slack_failure or "Slack refused their messages"
+    if not slack_configured:
+        return "Slack not set up"
+    return None
+
+
+def channel_backlog(session: Session, *, slack_configured: bool) -> Backlog:
+    """What waits on each channel (and why, when it has failed before), and the people no channel reaches."""
+    rows = session.exec(
+        select(OutboxMessage.channel, OutboxMessage.last_error, OutboxMessage.next_attempt_at, OutboxMessage.status).where(
+            col(OutboxMessage.status).in_(WAITING)
+        )
+    ).all()
+    found: dict[str, list[Any]] = {"slack": [], "email": []}
+    for row in rows:
+        found.setdefault(row[0], []).append(row)
+    channels = []
+    for channel, waiting in found.items():
+        retrying = sorted((r for r in waiting if r[1] and r[3] == "pending" and r[2] is not None), key=lambda r: r[2])
+        channels.append(
+            ChannelBacklog(
+                channel=channel, waiting=len(waiting), retrying=len(retrying),
+                next_try=retrying[0][2] if retrying else None, last_error=retrying[-1][1][:120] if retrying else None,
+                set_up=slack_configured or channel != "slack",
+            )
+        )  # fmt: skip
+    suspects = session.exec(
+        select(Person).where(
+            col(Person.unsubscribed_at).is_(None),
+            sa.or_(col(Person.email_failing_at).is_not(None), col(Person.slack_failing_at).is_not(None), Person.email == ""),
+        )
+    )
+    unreachable = []
+    for person in suspects:
+        email_problem = "no email" if not (person.email or "").strip() else ("email bounces" if person.email_failing_at is not None else None)
+        slack_problem = _slack_reason(person, slack_configured=slack_configured)
+        if email_problem and slack_problem:
+            unreachable.append(UnreachablePerson(person.id, person.name, f"{email_problem}, {slack_problem}"))
+    return Backlog(channels=channels, unreachable=unreachable)
 
 
 def messages(session: Session, *, person_id: int | None = None, purpose: str | None = None) -> list[OutboxMessage]:

@@ -156,6 +156,8 @@ def print_term_status(console: Console, status: TermStatus) -> None:
         f"{status.profiles_complete} of {statuses.get('opted_in', 0)} profiles complete",
         f"messages: {status.messages_waiting} waiting to send, {status.messages_failed} failed",
         status.approval.line(),
+        *([status.channels.summary(ZoneInfo(status.timezone))] if status.channels else []),
+        *(f"  unreachable: {who.name} ({who.reason})" for who in (status.channels.unreachable[:10] if status.channels else [])),
     ):
         console.print(f"  {line}", highlight=False, markup=False)
     if status.rounds:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import time
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(".mentorbot")
@@ -38,7 +39,9 @@ class Settings(BaseSettings):
     leader_seconds: int = Field(15, ge=1, description="How often a standby process tries to take over the scheduler.")
     outbox_seconds: float = Field(2.0, gt=0, description="How often the outbox worker sends what is due.")
     public_base_url: str = Field(
-        "http://127.0.0.1:8000", description="Address people reach the app at (links to guides, unsubscribe)."
+        "http://127.0.0.1:8000",
+        description="Address people reach the app at (links to guides, unsubscribe, admin sign-in); "
+        "unset = http://HTTP_HOST:HTTP_PORT, the address `mentorbot serve` listens on.",
     )
 
     # --- Slack -----------------------------------------------------------------------------------
@@ -108,6 +111,15 @@ class Settings(BaseSettings):
     admin_link_minutes: int = Field(15, ge=1, le=24 * 60, description="How long a `mentorbot admin-link` link works (once).")
     admin_upload_mb: int = Field(20, ge=1, le=500, description="Largest roster file the admin pages accept, in MB.")
 
+    @model_validator(mode="after")
+    def _base_url_follows_the_port(self) -> Settings:
+        # Unset, the public address is the one the server listens on: one source of truth for the served address,
+        # so links never name port 8000 while the server runs on HTTP_PORT=8080. (Kept out of model_fields_set, so
+        # `mentorbot serve --port` can tell it was not set by hand.)
+        if "public_base_url" not in self.model_fields_set:
+            self.__dict__["public_base_url"] = served_base_url(self.http_host, self.http_port)
+        return self
+
     @field_validator("default_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -133,6 +145,57 @@ class Settings(BaseSettings):
     def slack_enabled(self) -> bool:
         """Slack runs only when a bot token and a signing secret are both set."""
         return bool(self.slack_bot_token and self.slack_signing_secret)
+
+
+SERVED_AT = "served-at.json"  # in DATA_DIR: where a running `mentorbot serve` listens, for `mentorbot admin-link`
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The URL of a server listening on `host:port` as a browser on this machine reaches it."""
+    shown = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
+    return f"http://{shown}:{port}"
+
+
+def serving_settings(settings: Settings, *, host: str, port: int) -> Settings:
+    """The settings of a server listening on `host:port` (`mentorbot serve --host/--port`): an unset public
+    address follows the port actually served."""
+    update: dict[str, object] = {"http_host": host, "http_port": port}
+    if "public_base_url" not in settings.model_fields_set:
+        update["public_base_url"] = served_base_url(host, port)
+    served = settings.model_copy(update=update)
+    served.__pydantic_fields_set__ = set(settings.model_fields_set)  # model_copy marks the update as set by hand
+    return served
+
+
+def record_served_address(settings: Settings) -> Path:
+    """Note in DATA_DIR the address this server is reached at, and its process, for other commands (admin-link)."""
+    path = Path(settings.data_dir) / SERVED_AT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"url": settings.public_base_url, "pid": os.getpid()}), encoding="utf-8")
+    return path
+
+
+def forget_served_address(settings: Settings) -> None:
+    """Remove this server's note (only its own: another server may have started on the same DATA_DIR since)."""
+    path = Path(settings.data_dir) / SERVED_AT
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def running_base_url(settings: Settings) -> str:
+    """The address of the server that shares this DATA_DIR: PUBLIC_BASE_URL when set; else the address a running
+    `mentorbot serve` noted (it may have been started with --port); else http://HTTP_HOST:HTTP_PORT."""
+    if "public_base_url" in settings.model_fields_set:
+        return settings.public_base_url
+    try:
+        noted = json.loads((Path(settings.data_dir) / SERVED_AT).read_text(encoding="utf-8"))
+        os.kill(int(noted["pid"]), 0)  # still running? (signal 0 only checks)
+        return str(noted["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return settings.public_base_url
 
 
 def secret_in(data_dir: Path, name: str, *, setting: str) -> str:

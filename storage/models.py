@@ -82,6 +82,8 @@ class Person(PersonBase, table=True):
     unsubscribed_at: datetime | None = _utc_column()
     email_failing_at: datetime | None = _utc_column()  # set by a permanent bounce, cleared by the person's next reply
     email_failure: str | None = Field(default=None, max_length=300)  # the bounce's short diagnostic, for admins
+    slack_failing_at: datetime | None = _utc_column()  # set when Slack refuses their DM for good, cleared when Slack works for them again
+    slack_failure: str | None = Field(default=None, max_length=300)  # Slack's error (user_not_found, account_inactive…), for admins
     created_at: datetime | None = _utc_column(nullable=False)
     updated_at: datetime | None = _utc_column(nullable=False)
 

@@ -83,6 +83,8 @@ def upsert_person(
     changed = [name for name, value in fields.items() if getattr(existing, name) != value]
     for name in changed:
         setattr(existing, name, fields[name])
+    if "slack_user_id" in changed:
+        existing.slack_failing_at, existing.slack_failure = None, None  # a new Slack ID gets its own chance
     if changed:
         existing.updated_at = now
     return existing, "updated" if changed else "unchanged"

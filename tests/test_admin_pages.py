@@ -272,11 +272,23 @@ async def test_opening_a_term_by_invitation_asks_everyone(tmp_path: Path, databa
     from bot.importer import import_roster
 
     import_roster(engine, SHARED_ROSTER, program_name=PROGRAM, default_timezone="America/Los_Angeles", now=now)
+    with session_scope(engine) as session:  # Uma's Slack account was deactivated and her school address bounces
+        uma = repo.people_by_email(session, emails=["uma.brooks.ee21@district.example"])["uma.brooks.ee21@district.example"]
+        uma.slack_failing_at, uma.slack_failure = now, "Slack account deactivated (user_disabled)"
+        uma.email_failing_at, uma.email_failure = now, "550 5.1.1 mailbox unavailable"
     settings = admin_settings(tmp_path, database_url)
     async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
         csrf = await sign_in_with_link(client, settings, now)
         await client.post("/admin/terms", data={"csrf_token": csrf, "name": "Fall 2027", "join": "invite", "opt_in_by": "2026-12-15"})
         home = await client.get("/admin")
+        mail = await client.get("/admin/mail")
+    # No Slack token: the per-channel line says where the 44 Slack invitations will go; Uma is reported, not queued on Slack.
+    waiting = "Slack: not set up, 44 waiting to go by email instead"
+    assert waiting in home.text and "Email: 26 waiting" in home.text
+    assert "1 unreachable: Uma Brooks (email bounces, Slack account deactivated (user_disabled))" in home.text
+    assert f"{waiting} · Email: 26 waiting · 1 person unreachable (email bounces, Slack account deactivated (user_disabled))" in mail.text
+    async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
+        csrf = await sign_in_with_link(client, settings, now)
         duplicate = await client.post("/admin/terms", data={"csrf_token": csrf, "name": "Fall 2027", "join": "invite"})
         bad_date = await client.post("/admin/rounds", data={"csrf_token": csrf, "start_on": "next week"})
     assert "Asked 70 people to opt in" in home.text and "70 invited, not answered yet" in home.text  # the summary `term open` prints too

@@ -25,7 +25,7 @@ from bot.web.app import create_app
 from storage import db
 from storage.db import session_scope
 from storage.models import Enrollment, OutboxMessage, Pairing, Round, ScheduledAction
-from tests.adminkit import csrf_of, serve_app, sign_in_with_link
+from tests.adminkit import serve_app, sign_in_with_link
 from tests.districtkit import principal_of, write_district_roster
 from tests.test_cli import run as run_cli
 from tests.test_parity import _eventually, _texts

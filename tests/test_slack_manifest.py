@@ -22,6 +22,19 @@ def test_the_manifest_declares_what_the_app_listens_for() -> None:
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     # chat.postMessage/update, slash commands, DM history (the resend check), conversations.open, users.info and its email
     assert {"chat:write", "commands", "im:history", "im:write", "users:read", "users:read.email"} <= scopes
+    # a program's announce_channel is posted to without inviting the bot there first
+    assert "chat:write.public" in scopes
+
+
+def test_the_manifest_lets_admins_sign_in_with_slack() -> None:
+    from bot.settings import Settings
+    from bot.web.admin.auth import redirect_uri
+
+    oauth = MANIFEST["oauth_config"]
+    # the scopes `auth.start_sign_in` asks for, and the callback `redirect_uri` names, on the manifest's address
+    assert set(oauth["scopes"]["user"]) == {"openid", "email", "profile"}
+    base = MANIFEST["settings"]["event_subscriptions"]["request_url"].removesuffix(EVENTS_PATH)
+    assert oauth["redirect_urls"] == [redirect_uri(Settings(_env_file=None, public_base_url=base))]
     assert MANIFEST["features"]["app_home"]["home_tab_enabled"] and MANIFEST["features"]["app_home"]["messages_tab_enabled"]
 
 

@@ -98,6 +98,31 @@ async def test_a_long_retry_after_goes_back_to_the_outbox_with_its_time(engine: 
         assert "rate limit" in waiting.last_error
 
 
+async def test_a_long_retry_after_sends_every_slack_message_back_without_holding_up_email(engine: Engine, tmp_path: Path) -> None:
+    from bot.outbox import FALLBACKS
+
+    term_id = _setup(engine, tmp_path)
+    notify.invite_to_term(engine, term_id=term_id, now=NOW)  # 4 Slack DMs and Dee's email
+    async with SlackStandIn() as standin:
+        _users(standin)
+        standin.rate_limit("conversations.open", retry_after=600, times=1)
+        started = time.monotonic()
+        deliveries = await deliver_due(engine, {"slack": _sender(tmp_path, engine, standin), "email": _RecordingEmail()}, now=NOW, fallbacks=FALLBACKS, concurrency=1)
+    assert time.monotonic() - started < 10  # nobody sat out the ten minutes
+    assert sorted(d.status for d in deliveries) == ["pending"] * 4 + ["sent"]
+    assert len(standin.calls_to("conversations.open")) == 1  # Slack was not asked again during its Retry-After
+    with session_scope(engine) as session:
+        waiting = [m for m in messages(session) if m.channel == "slack"]
+    assert {m.status for m in waiting} == {"pending"} and all(NOW + timedelta(seconds=590) <= m.next_attempt_at <= NOW + timedelta(seconds=600) for m in waiting)
+
+
+class _RecordingEmail:
+    """An email channel that takes every message (the SMTP path has tests of its own)."""
+
+    async def send(self, message) -> str:
+        return f"<{message.id}@test>"
+
+
 async def test_unknown_people_and_channels_fail_for_good_with_the_reason(engine: Engine, tmp_path: Path) -> None:
     _setup(engine, tmp_path)
     with session_scope(engine) as session:

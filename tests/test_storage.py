@@ -18,7 +18,7 @@ EXPECTED_TABLES = {
     "planned_session", "dialog_state", "outbox_message", "scheduled_action", "check_in", "survey_answer",
     "round_signup", "data_request", "held_reply",
 }  # fmt: skip
-HEAD = "0007"
+HEAD = "0008"
 
 
 def _person(session, now, email="ana@district.example", **extra) -> Person:
@@ -86,6 +86,32 @@ def test_upsert_person_reports_unchanged_and_updated(engine: Engine, now: dateti
         assert person.name == "Ana Chen-Ruiz"
         assert person.updated_at == later
         assert person.created_at == now
+
+
+def test_migration_0008_adds_and_removes_the_slack_failing_columns(empty_database_url: str) -> None:
+    engine = db.create_db_engine(empty_database_url)
+    try:
+        db.upgrade(engine, "0008")
+        assert {"slack_failing_at", "slack_failure"} <= {c["name"] for c in sa.inspect(engine).get_columns("person")}
+        db.downgrade(engine, "0007")
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("person")}
+        assert not {"slack_failing_at", "slack_failure"} & columns and "email_failing_at" in columns
+    finally:
+        engine.dispose()
+
+
+def test_a_new_slack_id_from_the_roster_lifts_the_slack_failing_mark(engine: Engine, now: datetime) -> None:
+    with session_scope(engine) as session:
+        ana = _person(session, now, slack_user_id="UOLD00001")
+        ana.slack_failing_at, ana.slack_failure = now, "Slack account deactivated (user_disabled)"
+    with session_scope(engine) as session:
+        existing = repo.people_by_email(session, emails=["ana@district.example"])["ana@district.example"]
+        repo.upsert_person(session, existing=existing, fields={"name": "Ana C."}, now=now)
+        assert existing.slack_failing_at == now  # another change leaves the mark
+        repo.upsert_person(session, existing=existing, fields={"slack_user_id": "UNEW00001"}, now=now)
+    with session_scope(engine) as session:
+        person = repo.people_by_email(session, emails=["ana@district.example"])["ana@district.example"]
+        assert (person.slack_user_id, person.slack_failing_at, person.slack_failure) == ("UNEW00001", None, None)
 
 
 def test_times_come_back_as_aware_utc(engine: Engine) -> None:

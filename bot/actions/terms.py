@@ -11,6 +11,7 @@ from sqlmodel import Session
 from bot import dialogs, notify
 from bot.actions.access import Actor, authorize
 from bot.actions.scope import open_term_of, open_terms, program_for, program_name_for, program_of_term
+from bot.outbox import Backlog, channel_backlog
 from bot.rounds import schedule, service
 from bot.errors import Conflict, NotFound
 from bot.programs.spec import Effective, approval_rule
@@ -234,6 +235,8 @@ class TermStatus:
     messages_failed: int
     rounds: list[Round]
     approval: Effective  # whether mentors need their principal's approval, and who decided that
+    channels: Backlog | None = None  # what waits on Slack and on email, and why; who no channel reaches
+    timezone: str = "UTC"  # the program's, for the times in `channels`
 
 
 def term_status(session: Session, *, actor: Actor, settings: Settings, term: str | None = None, program: str | None = None) -> TermStatus:
@@ -255,6 +258,7 @@ def term_status(session: Session, *, actor: Actor, settings: Settings, term: str
         profiles_complete=complete, messages_waiting=outbox.get("pending", 0) + outbox.get("sending", 0),
         messages_failed=outbox.get("failed", 0), rounds=repo.list_rounds(session, term_id=term.id),
         approval=_approval(session, term=term, settings=settings),
+        channels=channel_backlog(session, slack_configured=settings.slack_enabled), timezone=the_program.timezone,
     )  # fmt: skip
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -45,13 +47,24 @@ def serve(
 
     Example: [bold]mentorbot serve --port 8000[/bold]
     """
-    # Imported here, not at the top: the web app and uvicorn load only to serve (start-up time of every other command).
+    # Imported here, not at the top: the web app, uvicorn and the served-address helpers load only to serve
+    # (start-up time of every other command).
     import uvicorn
 
+    from bot.settings import forget_served_address, record_served_address, serving_settings
     from bot.web.app import create_app
 
     settings = context_of(ctx).settings
     host, port = host or settings.http_host, settings.http_port if port is None else port
+    # The address served is the one links name (when PUBLIC_BASE_URL is unset), here and in worker processes, and
+    # the one `mentorbot admin-link` prints while this server runs.
+    settings = serving_settings(settings, host=host, port=port)
+    os.environ["HTTP_HOST"], os.environ["HTTP_PORT"] = host, str(port)
+    record_served_address(settings)
+    # uvicorn stops on SIGTERM and then raises it again, which would end this process before the clean-up below:
+    # as SystemExit instead, the note of the served address and the handler process are cleaned up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    console.print(f"Serving at {settings.public_base_url}", highlight=False)
     if settings.slack_enabled and settings.slack_app_token:
         # Imported here: Socket Mode's client loads only when Slack is reached that way.
         import asyncio
@@ -59,7 +72,10 @@ def serve(
         from bot.slack.socket import serve_with_socket_mode
 
         console.print("Slack: Socket Mode (SLACK_APP_TOKEN is set)")
-        asyncio.run(serve_with_socket_mode(create_app(settings), settings, host=host, port=port))
+        try:
+            asyncio.run(serve_with_socket_mode(create_app(settings), settings, host=host, port=port))
+        finally:
+            forget_served_address(settings)
         return
     handler = None
     if settings.slack_enabled:
@@ -89,6 +105,7 @@ def serve(
     finally:
         if handler is not None:
             handler.stop()
+        forget_served_address(settings)
 
 
 @app.command("admin-link")
@@ -99,16 +116,19 @@ def admin_link(
 ) -> None:
     """Print a one-time link that signs you in to the admin pages (for trials, or before Slack sign-in is set up).
 
-    The link works once, for a few minutes, on the server at PUBLIC_BASE_URL that shares this DATA_DIR (or ADMIN_SECRET).
+    The link works once, for a few minutes, on the server that shares this DATA_DIR (or ADMIN_SECRET): at
+    PUBLIC_BASE_URL when it is set, else where the running `mentorbot serve` listens (HTTP_HOST:HTTP_PORT or --port).
 
     Example: [bold]mentorbot admin-link[/bold]
     """
     # Imported here, not at the top: the admin pages' sign-in loads the web stack (start-up time).
+    from bot.settings import running_base_url
     from bot.web.admin.auth import make_sign_in_link
 
     context = context_of(ctx)
     context.engine  # the link's single use is recorded in the database: make sure its schema is there
-    link = make_sign_in_link(context.settings, now=context.now, minutes=minutes)
+    served = context.settings.model_copy(update={"public_base_url": running_base_url(context.settings)})
+    link = make_sign_in_link(served, now=context.now, minutes=minutes)
     console.print("Open this link to sign in to the admin pages (it works once):", highlight=False)
     print(link.url)
     console.print(f"It expires at {link.expires_at:%Y-%m-%d %H:%M} UTC. Run `mentorbot serve` if the server is not running.", highlight=False)

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 from bot.errors import UserError
 from bot.matching import MatchResult, match_round
 from bot.notices import RoundAnnouncement
-from bot.notify import send_notice
+from bot.notify import channel_for, send_notice
 from bot.outbox import enqueue
 from bot.rounds.kinds import ANNOUNCE_ACTION, KINDS, TOPIC_LENGTH, kind_of, parse_topics
 from bot.rounds.lifecycle import RoundError
@@ -168,11 +168,11 @@ def announce_in(session: Session, *, round_id: int, now: datetime) -> int:
         )  # fmt: skip
         queued += created
     for person, _enrollment in pool_people(session, round_):
-        if channel and person.slack_user_id:
+        channel_name = channel_for(person)
+        if channel and channel_name == "slack":
             continue  # they read the channel post and click there
-        if not person.slack_user_id and person.unsubscribed_at is not None:
+        if channel_name == "email" and person.unsubscribed_at is not None:
             continue
-        channel_name = "slack" if person.slack_user_id else "email"
         if session.exec(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == f"round.announce:{round_.id}:{person.id}:{channel_name}")).first():
             continue  # announced already (the key below is the one `send_notice` gives it)
         queued += len(send_notice(session, person=person, purpose="round.announce", key=f"{round_.id}:{person.id}", notice=notice, now=now))

@@ -627,6 +627,7 @@ def _status(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
         f"{status.profiles_complete} of {statuses.get('opted_in', 0)} profiles complete",
         f"messages: {status.messages_waiting} waiting to send, {status.messages_failed} failed",
         status.approval.line(),
+        *([status.channels.summary(ZoneInfo(status.timezone))] if status.channels else []),
     ]
     by = f" (opt-in by {status.term.opt_in_by})" if status.term.opt_in_by else ""
     out = bk.bullet_sections(f"*{status.term.name}*{by}", lines)

@@ -8,6 +8,7 @@ Every text is cut to Slack's limits, long option lists are grouped, and long lis
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -409,6 +410,47 @@ class Rendered:
 
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+_MRKDWN_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
+_EMOJI = re.compile(r":[a-z0-9_+-]+: ?")
+
+
+def plain_text_of(blocks: Sequence[Mapping[str, Any]], *, limit: int = 3000) -> str:
+    """The whole message in plain words, for the `text` Slack shows in notifications and screen readers read.
+
+    Headers, sections (and their fields), context lines and the buttons' and menus' labels, in order; mrkdwn marks,
+    emoji codes and link markup are dropped (a link keeps its words).
+    """
+    lines: list[str] = []
+
+    def add(text: Any) -> None:
+        if isinstance(text, Mapping):
+            text = text.get("text")
+        if isinstance(text, str) and text.strip():
+            words = _MRKDWN_LINK.sub(r"\2", text)
+            words = _EMOJI.sub("", words).replace("*", "").replace("~", "").replace("`", "")
+            lines.append(words.strip())
+
+    for block in blocks:
+        kind = block.get("type")
+        if kind in ("header", "section"):
+            add(block.get("text"))
+            for part in block.get("fields") or ():
+                add(part)
+        elif kind == "context":
+            for element in block.get("elements") or ():
+                add(element)
+        elif kind == "actions":
+            labels = [element.get("text", {}).get("text") for element in block.get("elements") or () if isinstance(element.get("text"), Mapping)]
+            if labels:
+                lines.append("Choices: " + " · ".join(label for label in labels if label))
+    return trim("\n".join(lines) or "mentorbot", limit)
+
+
+def with_plain_text(rendered: Rendered) -> Rendered:
+    """The same message with its `text` made from all of its blocks (after a listener added or changed some)."""
+    return Rendered(text=plain_text_of(rendered.blocks), blocks=rendered.blocks)
 
 
 def answered_line(question: Question, value: Any, ctx: FlowContext) -> str:

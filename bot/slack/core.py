@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -209,4 +209,22 @@ class SlackCore:
         try:
             await self.client.views_publish(user_id=user_id, view=home_view(model, public_base_url=self.settings.public_base_url, programs=programs, link_secret=self.settings.token_secret))
         except SlackApiError as exc:
+            if exc.response.status_code == 429:
+                # Slack said not now: keep a rebuild for when it allows one, or the tab would show the old state
+                # until the person's next click.
+                retry_after = _retry_after(exc)
+                now = self.clock()
+                await self.db(inbox.enqueue_home_refresh, self.engine, slack_user_id=user_id, now=now, not_before=now + timedelta(seconds=retry_after))
+                logger.info("Home tab of %s rate-limited; rebuilding it in %.0fs", user_id, retry_after)
+                return
             logger.warning("could not publish the Home tab of %s: %s", user_id, slack_error(exc))
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    """The seconds a 429 asked to wait (Retry-After), at least one."""
+    headers = exc.response.headers or {}
+    value = headers.get("Retry-After", headers.get("retry-after", 1))
+    try:
+        return max(float(value), 1.0)
+    except (TypeError, ValueError):
+        return 1.0

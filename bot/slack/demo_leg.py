@@ -157,7 +157,7 @@ async def _play(slack: SlackDriver, standin: SlackStandIn, now: datetime, lines:
     lines.append(f"Profiles completed in modal pages: {', '.join(completed)}.")
     ask = await _until(lambda: next((m for m in standin.dms(PRINCIPAL[0]) if rosa[1] in json.dumps(m)), None))
     await slack.click(PRINCIPAL[0], "Approve", message=ask)
-    told = await _until(lambda: next((m for m in standin.dms(rosa[0]) if "confirmed you as a mentor" in m["text"]), None))
+    await _until(lambda: next((m for m in standin.dms(rosa[0]) if "confirmed you as a mentor" in m["text"]), None))  # the mentor is told
     lines.append(f"{PRINCIPAL[1]} clicked Approve, and {rosa[1]} was told so in Slack.")
 
     status = await _answer(slack, standin, ADMIN[0], "status")

@@ -120,11 +120,18 @@ def enqueue(engine: Engine, delivery: Delivery, *, body: str, content_type: str,
         return insert_if_new(connection, TABLE, values, unique="delivery_key")
 
 
-def enqueue_home_refresh(engine: Engine, *, slack_user_id: str, now: datetime) -> int | None:
-    """Keep a request to rebuild someone's Home tab, shaped as the event Slack sends when they open it."""
-    event = {"type": "app_home_opened", "user": slack_user_id, "tab": "home", "event_ts": f"{now.timestamp():.6f}"}
-    body = json.dumps({"type": "event_callback", "event": event, "event_time": int(now.timestamp())})
-    return enqueue(engine, Delivery("event", None, slack_user_id), body=body, content_type="application/json", now=now)
+def enqueue_home_refresh(engine: Engine, *, slack_user_id: str, now: datetime, not_before: datetime | None = None) -> int | None:
+    """Keep a request to rebuild someone's Home tab, shaped as the event Slack sends when they open it.
+
+    With `not_before` (Slack said 429 with a Retry-After), the request is kept for then: its `received_at` is that
+    time, and `waiting` takes no request before its `received_at`, so the rebuild survives a restart meanwhile. One
+    retry per person and moment: a second 429 for the same second is the same request.
+    """
+    when = not_before or now
+    event = {"type": "app_home_opened", "user": slack_user_id, "tab": "home", "event_ts": f"{when.timestamp():.6f}"}
+    body = json.dumps({"type": "event_callback", "event": event, "event_time": int(when.timestamp())})
+    key = f"home-retry:{slack_user_id}:{int(when.timestamp())}" if not_before is not None else None
+    return enqueue(engine, Delivery("event", key, slack_user_id), body=body, content_type="application/json", now=when)
 
 
 def take(engine: Engine, delivery_id: int, *, now: datetime, lease: timedelta) -> int | None:

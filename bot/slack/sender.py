@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 
 from bot.notices import FlowPrompt, NoticeError, notice_of
-from bot.outbox import PermanentFailure, TemporaryFailure
+from bot.outbox import PermanentFailure, TemporaryFailure, Unreachable
 from bot.settings import Settings
 from bot.slack import blocks as bk
 from bot.slack.messages import render_notice, render_prompt
@@ -35,8 +35,18 @@ METADATA_EVENT = "mentorbot_outbox"
 PERMANENT_ERRORS = frozenset({
     "channel_not_found", "user_not_found", "user_disabled", "account_inactive", "cannot_dm_bot", "is_archived",
     "not_in_channel", "invalid_blocks", "msg_too_long", "no_text", "invalid_arguments", "too_many_attachments",
-    "restricted_action", "team_access_not_granted", "users_not_found",
+    "restricted_action", "team_access_not_granted", "users_not_found", "user_not_visible",
 })  # fmt: skip
+# Of those, the ones that mean a person's DM can't be reached (conversations.open: user_not_found, user_disabled,
+# user_not_visible, cannot_dm_bot; chat.postMessage to their DM: channel_not_found, is_archived). Slack documents
+# account_inactive as "the token's user or workspace is deleted": then nobody is reachable on Slack, and email is
+# still the right way to reach each of them. What an admin reads for each:
+UNREACHABLE_ERRORS = {
+    "user_not_found": "Slack user not found", "users_not_found": "Slack user not found",
+    "user_disabled": "Slack account deactivated", "account_inactive": "Slack account deactivated",
+    "user_not_visible": "Slack user not visible to the bot", "cannot_dm_bot": "Slack ID is a bot",
+    "channel_not_found": "Slack DM not found", "is_archived": "Slack DM archived",
+}  # fmt: skip
 
 
 def slack_error(exc: SlackApiError) -> str:
@@ -114,24 +124,58 @@ class SlackSender:
         return self._client
 
     async def send(self, message: OutboxMessage) -> str | None:
+        refused = await asyncio.to_thread(self._refused_before, message)
+        if refused:  # queued before Slack refused this person: email, without asking Slack again
+            raise Unreachable(refused)
         try:
             rendered = await asyncio.to_thread(self.render, message)
         except NoticeError as exc:  # no retry can read it: the message fails with the reason, for an admin to see
             raise PermanentFailure(f"can't render the Slack message: {exc}") from exc
-        channel = await self._dm_channel(message.recipient)
-        if message.attempts > 1:
-            found = await self._already_posted(channel, message.idempotency_key)
-            if found:
-                return f"{channel}/{found}"
-        response = await self._call(
-            "chat_postMessage",
-            channel=channel,
-            text=rendered.text,
-            blocks=rendered.blocks,
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message.idempotency_key}},
-            unfurl_links=False,
-        )
+        try:
+            channel = await self._dm_channel(message.recipient)
+            if message.attempts > 1:
+                found = await self._already_posted(channel, message.idempotency_key)
+                if found:
+                    return f"{channel}/{found}"
+            response = await self._call(
+                "chat_postMessage",
+                channel=channel,
+                text=rendered.text,
+                blocks=rendered.blocks,
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message.idempotency_key}},
+                unfurl_links=False,
+            )
+        except PermanentFailure as exc:
+            raise self._sorted(exc, message.recipient) from None
         return f"{channel}/{response['ts']}"
+
+    @staticmethod
+    def _sorted(exc: PermanentFailure, recipient: str) -> PermanentFailure:
+        """A refusal that means the person can't be reached on Slack becomes `Unreachable` (the outbox emails them
+        instead); a refusal of a channel post says what the admin should do."""
+        error = getattr(exc, "slack_error", "")
+        if recipient.startswith(("C", "G")):
+            if error == "not_in_channel":
+                return PermanentFailure(
+                    f"the bot is not in channel {recipient}: invite it there (/invite @mentorbot), or give the app the "
+                    "chat:write.public scope and reinstall it (Slack said not_in_channel)"
+                )
+            if error in ("channel_not_found", "is_archived"):
+                return PermanentFailure(f"can't post in channel {recipient} ({error}): check the program's announce_channel")
+            return exc
+        if error in UNREACHABLE_ERRORS:
+            return Unreachable(f"{UNREACHABLE_ERRORS[error]} ({error})")
+        return exc
+
+    def _refused_before(self, message: OutboxMessage) -> str | None:
+        """Slack's earlier refusal of this message's person at this Slack ID, if it still stands."""
+        if message.person_id is None:
+            return None
+        with session_scope(self.engine) as session:
+            person = session.get(Person, message.person_id)
+            if person is None or person.slack_failing_at is None or person.slack_user_id != message.recipient:
+                return None
+            return person.slack_failure or "Slack refused their messages"
 
     def render(self, message: OutboxMessage) -> bk.Rendered:
         """The Slack message for an outbox message (dialog prompts are rendered from the dialog as it stands now).
@@ -168,6 +212,11 @@ class SlackSender:
     async def _call(self, method: str, **kwargs: Any) -> Any:
         """One Web API call, paced; 429s are waited out (briefly) or handed back to the outbox with Retry-After."""
         for _attempt in range(3):
+            held = self.pacer.blocked_until - self.pacer.clock()
+            if held > self.longest_wait:
+                # Slack asked for a long wait already: back to the outbox at once, rather than holding this worker
+                # (and the email waiting behind it in the same delivery run) for minutes.
+                raise TemporaryFailure(f"Slack rate limit on {method}", retry_after=held)
             await self.pacer.wait()
             try:
                 return await getattr(self.client, method)(**kwargs)
@@ -182,7 +231,9 @@ class SlackSender:
                     logger.info("Slack asked us to wait %.0fs before %s", retry_after, method)
                     continue
                 if error in PERMANENT_ERRORS:
-                    raise PermanentFailure(f"Slack refused {method}: {error}") from None
+                    refused = PermanentFailure(f"Slack refused {method}: {error}")
+                    refused.slack_error = error  # type: ignore[attr-defined]
+                    raise refused from None
                 raise TemporaryFailure(f"Slack error on {method}: {error}") from None
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                 raise TemporaryFailure(f"could not reach Slack for {method}: {type(exc).__name__}") from None

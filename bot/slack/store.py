@@ -59,6 +59,9 @@ def member_for(engine: Engine, *, slack_user_id: str) -> Member | None:
     """The person with this Slack ID, if the roster has them."""
     with session_scope(engine) as session:
         person = session.exec(select(Person).where(Person.slack_user_id == slack_user_id)).first()
+        if person is not None and person.slack_failing_at is not None:
+            # They wrote to the bot on Slack, so Slack reaches them again: their messages go there once more.
+            person.slack_failing_at, person.slack_failure = None, None
         return None if person is None else _member(person)
 
 
@@ -71,6 +74,7 @@ def link_member(engine: Engine, *, slack_user_id: str, email: str | None, now: d
         if person is None or (person.slack_user_id and person.slack_user_id != slack_user_id):
             return None
         person.slack_user_id, person.updated_at = slack_user_id, now
+        person.slack_failing_at, person.slack_failure = None, None
         return _member(person)
 
 

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from bot.channels import default_senders
-from bot.outbox import Sender, deliver_due
+from bot.outbox import FALLBACKS, Sender, deliver_due
 from bot.rounds.guides import guide_link_key, overrides_loader, print_context_loader
 from bot.rounds.leader import Leadership
 from bot.web.guides import guides_router
@@ -73,7 +73,8 @@ async def deliver_once(engine: Engine, senders: Mapping[str, Sender], state: Sch
     if state.leadership is None or not state.leadership.is_leader:
         return
     try:
-        deliveries = await deliver_due(engine, senders, now=clock())
+        # Slack falls back to email: when Slack isn't set up here, or refuses a person for good.
+        deliveries = await deliver_due(engine, senders, now=clock(), fallbacks=FALLBACKS)
     except Exception:
         logger.exception("outbox delivery failed")
         return

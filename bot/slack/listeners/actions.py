@@ -57,12 +57,14 @@ async def _answer(channel: SlackCore, body: dict[str, Any], action: dict[str, An
         updated = False
         if isinstance(channel_id, str) and isinstance(ts, str):
             try:
-                await channel.client.chat_update(channel=channel_id, ts=ts, text=rendered.text, blocks=rendered.blocks[: bk.MESSAGE_BLOCKS])
+                # The text is the whole updated message in words: it is what notifications and screen readers give.
+                shown = rendered.blocks[: bk.MESSAGE_BLOCKS]
+                await channel.client.chat_update(channel=channel_id, ts=ts, text=bk.plain_text_of(shown), blocks=shown)
                 updated = True
             except SlackApiError as exc:
                 logger.warning("could not update the message: %s", slack_error(exc))
         if not updated:  # the click names no message we could update: the next question comes as a new DM
-            await channel.post(user_id, rendered)
+            await channel.post(user_id, bk.with_plain_text(rendered))
     elif any(q.required for q in snap.pending):
         # Clicked on the Home tab and the dialog needs more (a mentor's number of mentees): ask in a modal.
         await open_flow(channel, user_id, snap, body.get("trigger_id"), edit=False)

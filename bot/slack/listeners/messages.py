@@ -39,7 +39,8 @@ async def _typed(channel: SlackCore, user_id: str, text: str) -> None:
         await channel.say_text(user_id, TYPED_HELP)
         return
     if word in ("status", "me", "home"):
-        await channel.post(user_id, bk.Rendered(text="Where you stand", blocks=await channel.db(admin.me_blocks, channel.engine, channel.settings, person_id=member.person_id)))
+        blocks = await channel.db(admin.me_blocks, channel.engine, channel.settings, person_id=member.person_id)
+        await channel.post(user_id, bk.Rendered(text=bk.plain_text_of(blocks), blocks=blocks))
         return
     if word in ("profile", "my profile", "edit profile", "opt in", "opt-in", "optin", "change"):
         contexts = await channel.db(store.term_dialogs, channel.engine, channel.settings, person_id=member.person_id)
@@ -73,5 +74,5 @@ async def _typed(channel: SlackCore, user_id: str, text: str) -> None:
     else:
         rendered.blocks.insert(0, bk.section(f"Got it: *{bk.answered_line(question, applied.saved.get(question.key), applied.snapshot.ctx)}*"))
     rendered.blocks = rendered.blocks[: bk.MESSAGE_BLOCKS]
-    await channel.post(user_id, rendered)
+    await channel.post(user_id, bk.with_plain_text(rendered))
     await channel.publish_home(user_id, fresh=applied.snapshot)

@@ -5,6 +5,7 @@ from starlette.responses import HTMLResponse, Response
 
 from bot.actions.scope import unit_of_work
 from bot.errors import NotFound
+from bot.outbox import channel_backlog
 from bot.web.admin.mail import list_mail, mail_folder, read_html, read_mail
 from bot.web.admin.page import Page
 
@@ -20,7 +21,8 @@ def mail_list(page: Page) -> Response:
     items, total = list_mail(folder)
     with unit_of_work(page.engine) as session:
         zone = page.zone(page.program_row(session))
-    return page.render("mail.html", active="mail", items=items, total=total, sink=not page.settings.smtp_host, folder=folder, zone=zone)
+        backlog = channel_backlog(session, slack_configured=page.settings.slack_enabled)
+    return page.render("mail.html", active="mail", items=items, total=total, sink=not page.settings.smtp_host, folder=folder, zone=zone, backlog=backlog)
 
 
 @router.get("/mail/{name}")

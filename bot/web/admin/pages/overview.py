@@ -9,7 +9,7 @@ from starlette.responses import Response
 from bot.actions import rounds, terms
 from bot.actions.scope import unit_of_work
 from bot.errors import Conflict, NotFound, UserError
-from bot.outbox import problems
+from bot.outbox import channel_backlog, problems
 from bot.rounds import reports
 from bot.web.admin.forms import FormError, refused
 from bot.web.admin.page import AdminPage, Page, PostedPage
@@ -44,10 +44,12 @@ def _overview_page(page: AdminPage, *, form_error: FormError | None = None) -> R
         people = repo.count_people(session)
         outbox = reports.outbox_counts(session)
         trouble = problems(session)[:10]
+        backlog = channel_backlog(session, slack_configured=page.settings.slack_enabled)
     open_term = next((t for t in lines if t.term.status == "open"), None)
     return page.render(
         "overview.html", status=form_error.status if form_error else 200, active="program", prog=program, terms=lines, open_term=open_term,
-        people=people, outbox=outbox, problems=trouble, zone=page.zone(program), when=reports.when, today=page.now().date(), form_error=form_error,
+        people=people, outbox=outbox, backlog=backlog, problems=trouble, zone=page.zone(program), when=reports.when, today=page.now().date(),
+        form_error=form_error,
     )  # fmt: skip
 
 
