@@ -51,11 +51,15 @@ class RecordingHandler:
         self.event.set()
         return "250 OK queued"
 
-    async def wait_for(self, count: int, timeout: float = 10.0) -> None:
+    def to(self, address: str) -> list[Received]:
+        """What reached one address, in order (others on the roster get mail too: their Slack messages fall back to email)."""
+        return [r for r in self.received if address in r.rcpt_tos]
+
+    async def wait_for(self, count: int, timeout: float = 10.0, *, to: str | None = None) -> None:
         deadline = time.monotonic() + timeout
-        while len(self.received) < count:
+        while len(self.to(to) if to else self.received) < count:
             if time.monotonic() > deadline:
-                raise AssertionError(f"expected {count} messages, got {len(self.received)}")
+                raise AssertionError(f"expected {count} messages{f' to {to}' if to else ''}, got {len(self.to(to) if to else self.received)}")
             await asyncio.sleep(0.01)
 
 

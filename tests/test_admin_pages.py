@@ -282,11 +282,11 @@ async def test_opening_a_term_by_invitation_asks_everyone(tmp_path: Path, databa
         await client.post("/admin/terms", data={"csrf_token": csrf, "name": "Fall 2027", "join": "invite", "opt_in_by": "2026-12-15"})
         home = await client.get("/admin")
         mail = await client.get("/admin/mail")
-    # No Slack token: the per-channel line says where the 44 Slack invitations will go; Uma is reported, not queued on Slack.
-    waiting = "Slack: not set up, 44 waiting to go by email instead"
-    assert waiting in home.text and "Email: 26 waiting" in home.text
+    # No Slack token: the per-channel line says where the 48 Slack invitations will go; Uma is reported, not queued on Slack.
+    waiting = "Slack: not set up, 48 waiting to go by email instead"
+    assert waiting in home.text and "Email: 22 waiting" in home.text
     assert "1 unreachable: Uma Brooks (email bounces, Slack account deactivated (user_disabled))" in home.text
-    assert f"{waiting} · Email: 26 waiting · 1 person unreachable (email bounces, Slack account deactivated (user_disabled))" in mail.text
+    assert f"{waiting} · Email: 22 waiting · 1 person unreachable (email bounces, Slack account deactivated (user_disabled))" in mail.text
     async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
         csrf = await sign_in_with_link(client, settings, now)
         duplicate = await client.post("/admin/terms", data={"csrf_token": csrf, "name": "Fall 2027", "join": "invite"})
