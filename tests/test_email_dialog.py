@@ -164,8 +164,8 @@ async def test_forged_stale_and_replayed_posts_and_bad_tokens_are_refused(engine
     settings = _settings(tmp_path, database_url, port)
     try:
         async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base) as client:
-            await handler.wait_for(1)
-            invite = handler.received[0].message
+            await handler.wait_for(1, to="ben@d.example")
+            invite = handler.to("ben@d.example")[0].message
             forged = reply_to(invite, "2", 1, key="not-the-key")
             assert (await client.post("/email/inbound", data=forged)).status_code == 401
             stale = reply_to(invite, "2", 2, timestamp=int(time.time()) - 3600)
