@@ -11,17 +11,23 @@ its channel can't carry (Slack not set up, or the person's Slack account gone) i
   no longer change the message.
 * A two-phase sender (email) calls the checkpoint just before the one step that hands the message over for
   good (SMTP's final "."); the checkpoint commits `committing`. Before it, a crash or a refusal leaves the
-  message to be sent again, and nothing reached anyone. After it, the message is never sent again
-  automatically: if the worker dies or the server goes silent, `settle_unconfirmed` records it as `sent`
-  with `last_error` starting "unconfirmed:", shown to admins (`problems`) who may `resend` it.
+  message to be sent again, and nothing reached anyone. After it, the hand-over is "unconfirmed" when the worker
+  dies (`settle_unconfirmed`, once its lease has run out) or the server goes silent after the "." (`Unconfirmed`).
+  With `resend_unconfirmed_after` (the server passes EMAIL_RESEND_UNCONFIRMED_MINUTES, 10 by default) such a
+  message is sent once more, that long after the first hand-over, with the same Message-ID (it is derived from the
+  idempotency key), which receivers that deduplicate on Message-ID fold into the first copy; its `provider_id`
+  holds `RESENDING_PREFIX` meanwhile, so a second unconfirmed hand-over is not resent again. Without it, or the
+  second time, the message is recorded as `sent` with `last_error` starting "unconfirmed:", shown to admins
+  (`problems`) who may `resend` it.
 
-What this guarantees across a kill at any moment: no message is sent twice by the outbox, and every
-message not yet handed over is sent after the restart (once the dead worker's lease has run out). The
-remaining window is between the `committing` commit and the write of the final "." (a few statements, no
-waiting on the network); a kill exactly there leaves a message recorded as unconfirmed that the server
-never completed. An SMTP server that accepts the message but never says so is the other unconfirmed case.
-Senders without a checkpoint (one-step APIs) get at-least-once across a crash, made "once" by the far
-side's idempotency check where it has one.
+What this guarantees across a kill at any moment: every message not yet handed over is sent after the restart
+(once the dead worker's lease has run out), and the outbox never hands a message over twice, except that one
+resend after an unconfirmed hand-over. That resend makes a second copy (same Message-ID) when the first did
+arrive, which is the likely case: the kill or the silence came after the "." was written; a receiver that does not
+deduplicate on Message-ID shows it twice. It is what the resend buys: the copy whose "." never went out (a kill in
+the few statements between the `committing` commit and the write of the ".") now arrives instead of being lost.
+Senders without a checkpoint (one-step APIs) get at-least-once across a crash, made "once" by the far side's
+idempotency check where it has one (Slack: the key in the message's metadata, `bot.slack.sender`).
 """
 
 from __future__ import annotations
@@ -75,6 +81,10 @@ class LeaseLost(Exception):
 
 
 UNCONFIRMED_PREFIX = "unconfirmed: "
+# The provider_id of a message waiting to be sent once more after an unconfirmed hand-over (the time of that hand-over
+# follows); it is how the outbox knows not to resend it a second time.
+RESENDING_PREFIX = "unconfirmed hand-over at "
+RESENT_NOTE = "resent once with the same Message-ID: the first hand-over was not confirmed"
 UNREACHABLE_PREFIX = "unreachable: "
 # The channel that carries a message its own channel can't: Slack falls back to email.
 FALLBACKS: Mapping[str, str] = {"slack": "email"}
@@ -216,18 +226,50 @@ def mark_failed(engine: Engine, *, message_id: int, error: str, now: datetime, a
         )
 
 
-def settle_unconfirmed(engine: Engine, *, now: datetime) -> int:
-    """Messages left `committing` by a worker that died (lease run out) count as sent, flagged unconfirmed. Returns how many."""
+def settle_unconfirmed(engine: Engine, *, now: datetime, resend_after: timedelta | None = None) -> int:
+    """Messages left `committing` by a worker that died (lease run out) are unconfirmed: sent again once after
+    `resend_after`, or counted as sent and flagged (`mark_unconfirmed`). Returns how many."""
     with session_scope(engine) as session:
-        result = session.execute(
-            sa.update(OutboxMessage)
-            .where(OutboxMessage.status == "committing", col(OutboxMessage.next_attempt_at) <= now)
-            .values(
-                status="sent", sent_at=now, next_attempt_at=None,
-                last_error=UNCONFIRMED_PREFIX + "the worker stopped after handing the message over; not sent again to avoid a duplicate",
+        stranded = session.exec(
+            select(OutboxMessage).where(OutboxMessage.status == "committing", col(OutboxMessage.next_attempt_at) <= now)
+        ).all()
+        for message in stranded:
+            # `mark_committing` set the lease from the moment of the hand-over, so that moment is known again here.
+            handed_over_at = message.next_attempt_at - SEND_LEASE
+            _unconfirmed(
+                session, message=message, attempt=message.attempts, handed_over_at=handed_over_at, now=now, resend_after=resend_after,
+                why="the worker stopped after handing the message over",
+            )  # fmt: skip
+        return len(stranded)
+
+
+def mark_unconfirmed(
+    engine: Engine, *, message: OutboxMessage, why: str, handed_over_at: datetime, now: datetime, resend_after: timedelta | None
+) -> str:
+    """A hand-over nobody confirmed: resend once (status "pending") or record it as sent and flagged ("sent")."""
+    with session_scope(engine) as session:
+        return _unconfirmed(session, message=message, attempt=message.attempts, handed_over_at=handed_over_at, now=now, resend_after=resend_after, why=why)
+
+
+def _unconfirmed(
+    session: Session, *, message: OutboxMessage, attempt: int, handed_over_at: datetime, now: datetime, resend_after: timedelta | None, why: str
+) -> str:
+    resent_before = (message.provider_id or "").startswith(RESENDING_PREFIX)
+    owned = [*_owned(message.id, attempt)]
+    if resend_after is not None and not resent_before:
+        # Not sooner than `resend_after` after the first hand-over: a server still finishing it (RFC 5321 gives the
+        # reply to the final "." ten minutes) has done so by then, and the two copies are one by Message-ID.
+        when = max(now, handed_over_at + resend_after)
+        session.execute(
+            sa.update(OutboxMessage).where(*owned).values(
+                status="pending", next_attempt_at=when, provider_id=f"{RESENDING_PREFIX}{handed_over_at.isoformat(timespec='seconds')}",
+                last_error=f"hand-over not confirmed ({why}); sending it once more with the same Message-ID"[:500],
             )
         )  # fmt: skip
-        return result.rowcount
+        return "pending"
+    note = UNCONFIRMED_PREFIX + why + ("; this was the one resend with the same Message-ID, not sent again" if resent_before else "; not sent again to avoid a duplicate")
+    session.execute(sa.update(OutboxMessage).where(*owned).values(status="sent", sent_at=now, next_attempt_at=None, last_error=note[:500]))
+    return "sent"
 
 
 def drop_unsent(session: Session, *, message_ids: Sequence[int], why: str) -> int:
@@ -355,15 +397,17 @@ async def deliver_due(
     limit: int = 50,
     concurrency: int = 4,
     fallbacks: Mapping[str, str] | None = None,
+    resend_unconfirmed_after: timedelta | None = None,
 ) -> list[Delivery]:
     """Send up to `limit` due messages on the channels that have a sender, `concurrency` at a time.
 
     Each worker slot claims one message just before sending it, so a crash strands at most `concurrency`
     messages behind their leases rather than a whole batch. With `fallbacks` (the server passes `FALLBACKS`),
     messages on a channel without a sender, and messages whose person the channel says is gone (`Unreachable`),
-    go by the fallback channel instead; without it they wait for their channel (or fail), as before.
+    go by the fallback channel instead; without it they wait for their channel (or fail), as before. With
+    `resend_unconfirmed_after`, a message whose hand-over was not confirmed is sent once more that long after it.
     """
-    await asyncio.to_thread(settle_unconfirmed, engine, now=now)
+    await asyncio.to_thread(settle_unconfirmed, engine, now=now, resend_after=resend_unconfirmed_after)
     fallbacks = fallbacks or {}
     results: list[Delivery] = await asyncio.to_thread(move_unserved, engine, senders=senders, fallbacks=fallbacks, now=now)
     channels = list(senders)
@@ -388,10 +432,10 @@ async def deliver_due(
             logger.warning("%s", exc)
             return Delivery(message.id, "lost", str(exc))
         except Unconfirmed as exc:
-            await asyncio.to_thread(
-                mark_sent, engine, message_id=message.id, provider_id=None, now=now, attempt=message.attempts, note=UNCONFIRMED_PREFIX + str(exc)
+            status = await asyncio.to_thread(
+                mark_unconfirmed, engine, message=message, why=str(exc), handed_over_at=now, now=now, resend_after=resend_unconfirmed_after
             )
-            return Delivery(message.id, "sent", UNCONFIRMED_PREFIX + str(exc))
+            return Delivery(message.id, status, UNCONFIRMED_PREFIX + str(exc))
         except TemporaryFailure as exc:
             status = await asyncio.to_thread(mark_retry, engine, message=message, error=str(exc), now=now, retry_after=exc.retry_after)
             return Delivery(message.id, status, str(exc))
@@ -409,7 +453,10 @@ async def deliver_due(
             logger.exception("sending outbox message %s failed", message.id)
             status = await asyncio.to_thread(mark_retry, engine, message=message, error=f"{type(exc).__name__}: {exc}", now=now)
             return Delivery(message.id, status, str(exc))
-        await asyncio.to_thread(mark_sent, engine, message_id=message.id, provider_id=provider_id, now=now, attempt=message.attempts)
+        resent = (message.provider_id or "").startswith(RESENDING_PREFIX)
+        await asyncio.to_thread(
+            mark_sent, engine, message_id=message.id, provider_id=provider_id, now=now, attempt=message.attempts, note=RESENT_NOTE if resent else None
+        )
         return Delivery(message.id, "sent", provider_id)
 
     async def slot() -> None:

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     email_reply_token_days: int = Field(60, ge=1, le=3650, description="Days a reply address keeps working after its email is sent.")
     smtp_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the mail server at each step.")
     smtp_max_connections: int = Field(4, ge=1, le=64, description="SMTP connections kept open and used at once.")
+    email_resend_unconfirmed_minutes: int = Field(
+        10, ge=0, le=1440,
+        description="Minutes after an unconfirmed SMTP hand-over (the worker killed, or the server silent, after the final '.') before the email is sent once more with the same Message-ID; 0 = never, an admin decides.",
+    )  # fmt: skip
     imap_host: str | None = Field(None, description="Mailbox that receives replies, polled over IMAP; unset = no polling.")
     imap_port: int = Field(993, ge=1, le=65535, description="IMAP port.")
     imap_security: Literal["ssl", "none"] = Field("ssl", description="IMAP over TLS (ssl) or plain (none, loopback only).")

@@ -154,6 +154,88 @@ async def test_a_server_that_goes_silent_after_the_message_is_not_sent_again(eng
     assert outbox.resend(engine, message_id=message_id, now=now) and _status(engine, message_id).status == "pending"
 
 
+RESEND = timedelta(minutes=10)
+
+
+async def test_a_server_silent_after_the_message_gets_it_once_more_with_the_same_message_id(
+    engine: Engine, database_url: str, tmp_path: Path, now: datetime
+) -> None:
+    """The server keeps the message and cuts the connection before its reply: ten minutes later, one more copy, same Message-ID."""
+    (message_id,) = _queue(engine, now, 1)
+    handler = FaultyHandler(script=["drop-after-data"])
+    server, port = await smtp_server(handler)
+    clock = [now]
+    sender = EmailSender(_settings(tmp_path, database_url, port), engine=engine, clock=lambda: clock[0])
+    passes = []
+    try:
+        for moment in (now, now + RESEND - timedelta(seconds=1), now + RESEND, now + RESEND + timedelta(minutes=1), now + timedelta(days=2)):
+            clock[0] = moment
+            passes.append([d.status for d in await outbox.deliver_due(engine, {"email": sender}, now=moment, resend_unconfirmed_after=RESEND)])
+    finally:
+        await sender.close()
+        server.close()
+    assert passes == [["pending"], [], ["sent"], [], []]  # resent once, not before ten minutes, never again
+    assert [r.rcpt_tos for r in handler.received] == [["p0@d.example"], ["p0@d.example"]]
+    first, second = (r.message for r in handler.received)
+    assert first["Message-ID"] == second["Message-ID"] and first["Message-ID"].startswith("<mb.")
+    assert first["Subject"] == second["Subject"] and first["Date"] != second["Date"]  # the same message, sent at its own time
+    stored = _status(engine, message_id)
+    assert (stored.status, stored.last_error, stored.provider_id) == ("sent", outbox.RESENT_NOTE, first["Message-ID"])
+    with session_scope(engine) as session:
+        assert outbox.problems(session) == []  # delivered and confirmed: nothing for an admin to do
+
+
+async def test_a_resend_left_unconfirmed_too_goes_to_an_admin_and_is_not_sent_a_third_time(
+    engine: Engine, database_url: str, tmp_path: Path, now: datetime
+) -> None:
+    """Silent after the first copy, a 451 on the resend (retried), silent again after the retry: two copies in all."""
+    (message_id,) = _queue(engine, now, 1)
+    handler = FaultyHandler(script=["drop-after-data", "451@DATA", "drop-after-data"])
+    server, port = await smtp_server(handler)
+    clock = [now]
+    sender = EmailSender(_settings(tmp_path, database_url, port), engine=engine, clock=lambda: clock[0])
+    passes = []
+    try:
+        for moment in (now, now + RESEND, now + RESEND + timedelta(minutes=1), now + timedelta(hours=3), now + timedelta(days=2)):
+            clock[0] = moment
+            passes.append([d.status for d in await outbox.deliver_due(engine, {"email": sender}, now=moment, resend_unconfirmed_after=RESEND)])
+    finally:
+        await sender.close()
+        server.close()
+    assert passes == [["pending"], ["pending"], ["sent"], [], []]
+    assert handler.transactions == 3 and len(handler.received) == 2  # the 451 kept nothing
+    assert len({r.message["Message-ID"] for r in handler.received}) == 1
+    stored = _status(engine, message_id)
+    assert stored.status == "sent" and stored.last_error.startswith("unconfirmed:") and "the one resend" in stored.last_error
+    with session_scope(engine) as session:
+        assert [m.id for m in outbox.problems(session)] == [message_id]
+
+
+async def test_a_worker_killed_between_its_checkpoint_and_the_final_dot_no_longer_loses_the_message(
+    engine: Engine, database_url: str, tmp_path: Path, now: datetime
+) -> None:
+    """The state a kill right after the `committing` commit leaves: the server never got the "."; the resend delivers it."""
+    (message_id,) = _queue(engine, now, 1)
+    (claimed,) = outbox.claim_due(engine, now=now)
+    assert outbox.mark_committing(engine, message=claimed, now=now)  # ...and the worker is killed here
+    handler = RecordingHandler()
+    server, port = await smtp_server(handler)
+    sender = EmailSender(_settings(tmp_path, database_url, port), engine=engine, clock=lambda: now + RESEND)
+    try:
+        # Once the dead worker's lease has run out, the message waits for ten minutes after its hand-over.
+        assert await outbox.deliver_due(engine, {"email": sender}, now=now + outbox.SEND_LEASE, resend_unconfirmed_after=RESEND) == []
+        waiting = _status(engine, message_id)
+        assert waiting.status == "pending" and waiting.provider_id.startswith(outbox.RESENDING_PREFIX)
+        assert waiting.next_attempt_at.replace(tzinfo=now.tzinfo) == now + RESEND
+        (delivery,) = await outbox.deliver_due(engine, {"email": sender}, now=now + RESEND, resend_unconfirmed_after=RESEND)
+        assert await outbox.deliver_due(engine, {"email": sender}, now=now + timedelta(days=1), resend_unconfirmed_after=RESEND) == []
+    finally:
+        await sender.close()
+        server.close()
+    assert delivery.status == "sent" and len(handler.received) == 1
+    assert _status(engine, message_id).provider_id == handler.received[0].message["Message-ID"]
+
+
 async def test_killing_the_sender_mid_burst_neither_loses_nor_doubles_a_message(engine: Engine, database_url: str, tmp_path: Path, now: datetime) -> None:
     """SIGKILL the delivering process twice during a burst, restart it, and count what the server received."""
     total = 60

@@ -9,7 +9,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -68,13 +68,16 @@ async def sweep_once(engine: Engine, settings: Settings, state: SchedulerState, 
     state.sweeps += 1
 
 
-async def deliver_once(engine: Engine, senders: Mapping[str, Sender], state: SchedulerState, clock: Callable[[], datetime]) -> None:
+async def deliver_once(
+    engine: Engine, senders: Mapping[str, Sender], state: SchedulerState, clock: Callable[[], datetime], resend_unconfirmed_minutes: int = 0
+) -> None:
     """Send what is due in the outbox; a failure is logged and the next tick tries again."""
     if state.leadership is None or not state.leadership.is_leader:
         return
+    resend_after = timedelta(minutes=resend_unconfirmed_minutes) if resend_unconfirmed_minutes else None
     try:
         # Slack falls back to email: when Slack isn't set up here, or refuses a person for good.
-        deliveries = await deliver_due(engine, senders, now=clock(), fallbacks=FALLBACKS)
+        deliveries = await deliver_due(engine, senders, now=clock(), fallbacks=FALLBACKS, resend_unconfirmed_after=resend_after)
     except Exception:
         logger.exception("outbox delivery failed")
         return
@@ -167,7 +170,7 @@ def create_app(
             every(scheduler, "seek-leadership", settings.leader_seconds, asyncio.to_thread, state.leadership.try_lead, start_now=False)
             every(scheduler, "sweep-due-actions", settings.sweep_seconds, sweep_once, engine, settings, state, clock)
             if senders:
-                every(scheduler, "deliver-outbox", settings.outbox_seconds, deliver_once, engine, senders, state, clock)
+                every(scheduler, "deliver-outbox", settings.outbox_seconds, deliver_once, engine, senders, state, clock, settings.email_resend_unconfirmed_minutes)
             if getattr(_app.state, "slack", None) is not None and _app.state.slack.handle_inline:
                 every(scheduler, "slack-inbox", settings.sweep_seconds, handle_waiting_slack, _app.state.slack, state)
             scheduler.start()
