@@ -73,7 +73,7 @@ def test_a_retried_delivery_is_kept_once_and_a_taken_row_is_not_taken_twice(engi
     # Requests Slack never retries have no key and are each kept.
     closed = inbox.Delivery("view_closed", None, "U1")
     assert inbox.enqueue(engine, closed, body="a", content_type=FORM, now=now) != inbox.enqueue(engine, closed, body="b", content_type=FORM, now=now)
-    assert inbox.take(engine, first, now=now, lease=timedelta(minutes=2)) == 0  # no replies sent yet
+    assert inbox.take(engine, first, now=now, lease=timedelta(minutes=2)) == (0, 1)  # no replies sent yet, first claim
     assert inbox.take(engine, first, now=now, lease=timedelta(minutes=2)) is None  # someone is on it
     inbox.finish(engine, first, now=now)
     assert inbox.take(engine, first, now=now + timedelta(hours=1), lease=timedelta(minutes=2)) is None  # done is done
@@ -89,7 +89,7 @@ def test_a_handler_that_died_is_retried_then_given_up_on(engine) -> None:
     later = now + timedelta(seconds=31)
     assert [w.body for w in inbox.waiting(engine, now=later, unclaimed_for=timedelta(seconds=30))] == ['{"x": 1}']
     for attempt in range(inbox.MAX_ATTEMPTS):
-        assert inbox.take(engine, row, now=later, lease=lease) == 0
+        assert inbox.take(engine, row, now=later, lease=lease) == (0, attempt + 1)
         later += lease + timedelta(seconds=1)  # ... and its handler never finishes
         if attempt < inbox.MAX_ATTEMPTS - 1:
             assert [w.delivery_id for w in inbox.waiting(engine, now=later, unclaimed_for=timedelta(seconds=30))] == [row]
@@ -241,3 +241,64 @@ async def test_a_request_whose_handler_stopped_after_replying_is_finished_withou
         assert (row.replies_sent, row.attempts, row.body) == (1, 2, "")
         await asyncio.sleep(0.3)
         assert len(h.standin.dms("UBEN00001")) == 1
+
+
+async def _retake(h, channel) -> SlackDelivery:
+    """Let the stopped handler wind down, run its lease out, and have the sweep hand the request to the next handler."""
+    await channel.close(grace_seconds=5)
+    with h.engine.begin() as connection:
+        connection.execute(sa.update(SlackDelivery).values(taken_until=_now() - timedelta(seconds=1)))
+    assert await channel.handle_waiting() == 1
+    (row,) = await wait_for(lambda: [r for r in _rows(h.engine) if r.status == "done"], what="the row done")
+    await asyncio.sleep(0.3)
+    return row
+
+
+async def test_a_handler_killed_after_its_dm_went_out_but_before_noting_it_is_not_followed_by_a_second_dm(
+    tmp_path: Path, database_url: str, monkeypatch
+) -> None:
+    """The last window of a kept request: the DM is in Slack, the count is not saved. The next handler finds the DM's
+    reply key in the DM's history (message metadata) and does not post it again."""
+    async with slack_harness(tmp_path, database_url, scheduler_enabled=False) as h:
+        channel = h.app.state.slack
+        note, stopped = inbox.note_replies, []
+
+        def stop_before_noting(*args, **kwargs):
+            if not stopped:
+                stopped.append(True)
+                raise asyncio.CancelledError  # the process goes away right after chat.postMessage answered
+            return note(*args, **kwargs)
+
+        monkeypatch.setattr(inbox, "note_replies", stop_before_noting)
+        await h.driver.event(message_im(h.standin, "UBEN00001", "help"), event_id="Ev0KILLED01")
+        await h.dm_with("UBEN00001", "Here is what you can do")
+        (row,) = await wait_for(lambda: [r for r in _rows(h.engine) if r.status == "taken" and stopped], what="the row left taken")
+        assert (row.replies_sent, row.attempts) == (0, 1)  # nothing recorded: the count is what a kill here loses
+        (dm,) = h.standin.dms("UBEN00001")
+        assert dm["metadata"] == {"event_type": "mentorbot_reply", "event_payload": {"key": f"reply:{row.id}:1"}}
+        row = await _retake(h, channel)
+        assert (row.replies_sent, row.attempts) == (1, 2)  # found in the DM, and recorded this time
+        assert len(h.standin.dms("UBEN00001")) == 1
+        assert h.standin.calls_to("conversations.history", ok=True)  # it looked, rather than guessed
+
+
+async def test_a_handler_killed_just_before_its_dm_went_out_leaves_the_next_one_to_send_it(tmp_path: Path, database_url: str, monkeypatch) -> None:
+    """The check does not swallow a reply that never reached Slack: nothing in the DM, so the next handler posts it."""
+    async with slack_harness(tmp_path, database_url, scheduler_enabled=False) as h:
+        channel = h.app.state.slack
+        post, stopped = channel.client.chat_postMessage, []
+
+        async def stop_before_posting(*args, **kwargs):
+            if not stopped:
+                stopped.append(True)
+                raise asyncio.CancelledError
+            return await post(*args, **kwargs)
+
+        monkeypatch.setattr(channel.client, "chat_postMessage", stop_before_posting)
+        await h.driver.event(message_im(h.standin, "UBEN00001", "help"), event_id="Ev0KILLED02")
+        (row,) = await wait_for(lambda: [r for r in _rows(h.engine) if r.status == "taken" and stopped], what="the row left taken")
+        assert h.standin.dms("UBEN00001") == []
+        row = await _retake(h, channel)
+        assert (row.replies_sent, row.attempts) == (1, 2)
+        (dm,) = h.standin.dms("UBEN00001")
+        assert "Here is what you can do" in dm["text"] + json.dumps(dm["blocks"])

@@ -36,23 +36,33 @@ NOT_ON_ROSTER = (
 )
 
 
+REPLY_METADATA_EVENT = "mentorbot_reply"  # the metadata a kept request's DM carries: its reply key, found again by a later handler
+REPLY_HISTORY_DEPTH = 50  # the DM's newest messages searched for a reply key; a retake comes minutes after the reply
+
+
 @dataclass
 class _Replies:
-    """The replies of the kept request being handled: how many an earlier handler sent before it stopped, and how
-    many this one has come to so far."""
+    """The replies of the kept request being handled: how many an earlier handler recorded before it stopped, whether
+    one did stop (`retaken`), and how many this one has come to so far."""
 
     delivery_id: int
     sent_before: int
+    retaken: bool = False
     count: int = 0
+
+    def key(self) -> str:
+        """The key of the reply being made: the request and the reply's place among its replies."""
+        return f"reply:{self.delivery_id}:{self.count}"
 
 
 # Set while a kept request is handled, so that its replies are counted and a second handler skips the first ones.
 _REPLIES: contextvars.ContextVar[_Replies | None] = contextvars.ContextVar("mentorbot_slack_replies", default=None)
 
 
-def count_replies(delivery_id: int, sent_before: int) -> None:
-    """From here on in this task, count the replies of kept request `delivery_id`; the first `sent_before` went out already."""
-    _REPLIES.set(_Replies(delivery_id, sent_before))  # the handling task's own context: no reset needed
+def count_replies(delivery_id: int, sent_before: int, *, retaken: bool = False) -> None:
+    """From here on in this task, count the replies of kept request `delivery_id`; the first `sent_before` went out
+    already, and with `retaken` an earlier handler stopped, so a later reply may have gone out unrecorded too."""
+    _REPLIES.set(_Replies(delivery_id, sent_before, retaken))  # the handling task's own context: no reset needed
 
 
 def as_object(value: Any) -> dict[str, Any]:
@@ -121,31 +131,54 @@ class SlackCore:
 
     async def post(self, user_id: str, rendered: bk.Rendered) -> None:
         """A DM to a user (chat.postMessage to a user ID lands in the app's DM with them), once per kept request."""
-        await self._once(lambda: self._post_now(user_id, rendered))
+        await self._once(user_id, lambda key: self._post_now(user_id, rendered, key=key))
 
-    async def _post_now(self, user_id: str, rendered: bk.Rendered) -> None:
+    async def _post_now(self, user_id: str, rendered: bk.Rendered, *, key: str | None = None) -> None:
+        metadata = {"event_type": REPLY_METADATA_EVENT, "event_payload": {"key": key}} if key else None
         try:
-            await self.client.chat_postMessage(channel=user_id, text=rendered.text, blocks=rendered.blocks)
+            await self.client.chat_postMessage(channel=user_id, text=rendered.text, blocks=rendered.blocks, metadata=metadata)
         except SlackApiError as exc:
             logger.warning("could not DM %s: %s", user_id, slack_error(exc))
 
-    async def _once(self, send: Callable[[], Awaitable[None]]) -> None:
+    async def _once(self, user_id: str, send: Callable[[str | None], Awaitable[None]]) -> None:
         """Send a reply, unless it is one an earlier handler of the same kept request sent before it stopped.
 
         Replies are counted in the order the listener makes them and the count is saved after each, so a handler
-        that dies after its second DM leaves the next one to send the rest, not all of them again. (A handler that
-        dies between sending a reply and saving the count still repeats that one reply.)
+        that dies after its second DM leaves the next one to send the rest, not all of them again. A DM carries its
+        reply key (the request and the reply's number) in Slack message metadata: a handler that dies between
+        posting it and saving the count leaves the next handler to find it in the DM's history and not post it
+        again. Only an ephemeral answer by response_url, which no history shows, can still come twice.
         """
         replies = _REPLIES.get()
         if replies is None:  # not a kept request: a modal's answer, a scheduled message
-            await send()
+            await send(None)
             return
         replies.count += 1
         if replies.count <= replies.sent_before:
             logger.info("reply %d of kept Slack request %d went out before its handler stopped; not sent again", replies.count, replies.delivery_id)
             return
-        await send()
+        key = replies.key()
+        if replies.retaken and await self._already_posted(user_id, key):
+            logger.info("reply %d of kept Slack request %d is in the DM already (its handler stopped before noting it)", replies.count, replies.delivery_id)
+        else:
+            await send(key)
         await self.db(inbox.note_replies, self.engine, replies.delivery_id, replies.count)
+
+    async def _already_posted(self, user_id: str, key: str) -> bool:
+        """Whether the DM with `user_id` holds a message carrying reply key `key` (False when Slack can't say)."""
+        try:
+            opened = await self.client.conversations_open(users=user_id)
+            history = await self.client.conversations_history(
+                channel=opened["channel"]["id"], limit=REPLY_HISTORY_DEPTH, include_all_metadata=True
+            )
+        except SlackApiError as exc:  # then the reply is sent: a repeat is better than an answer never given
+            logger.warning("could not read the DM with %s to look for reply %s: %s", user_id, key, slack_error(exc))
+            return False
+        for message in history.get("messages") or ():
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == REPLY_METADATA_EVENT and (metadata.get("event_payload") or {}).get("key") == key:
+                return True
+        return False
 
     async def say_text(self, user_id: str, text: str) -> None:
         """A plain-text DM to a user, once per kept request."""
@@ -157,9 +190,9 @@ class SlackCore:
         for number, chunk in enumerate(messages):
             fallback = next((b["text"]["text"] for b in chunk if b.get("type") == "section"), "mentorbot")
             rendered = bk.Rendered(text=bk.trim(fallback, 3000), blocks=chunk)
-            await self._once(functools.partial(self._reply_part, respond, user_id, rendered, by_url=number < 4))
+            await self._once(user_id, functools.partial(self._reply_part, respond, user_id, rendered, by_url=number < 4))
 
-    async def _reply_part(self, respond: Callable[..., Awaitable[Any]], user_id: str, rendered: bk.Rendered, *, by_url: bool) -> None:
+    async def _reply_part(self, respond: Callable[..., Awaitable[Any]], user_id: str, rendered: bk.Rendered, key: str | None, *, by_url: bool) -> None:
         if by_url:
             try:
                 answer = await respond(text=rendered.text, blocks=rendered.blocks, response_type="ephemeral", replace_original=False)
@@ -168,7 +201,7 @@ class SlackCore:
                 logger.info("response_url answered %s; answering by DM", getattr(answer, "status_code", "?"))
             except Exception as exc:  # an unreachable response_url: fall back to a DM
                 logger.info("response_url failed (%s); answering by DM", exc)
-        await self._post_now(user_id, rendered)
+        await self._post_now(user_id, rendered, key=key)
 
     async def guarded(self, user_id: str | None, work: Awaitable[Any]) -> None:
         """Run work after the ack; a failure is logged and the person hears a plain apology, never a traceback."""

@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs
 
 import sqlalchemy as sa
@@ -134,9 +134,16 @@ def enqueue_home_refresh(engine: Engine, *, slack_user_id: str, now: datetime, n
     return enqueue(engine, Delivery("event", key, slack_user_id), body=body, content_type="application/json", now=when)
 
 
-def take(engine: Engine, delivery_id: int, *, now: datetime, lease: timedelta) -> int | None:
-    """Claim a kept request for handling: how many replies an earlier handler of it sent before it stopped, or
-    None when another worker has it (or it is done)."""
+class Taken(NamedTuple):
+    """A kept request this handler now holds: how many replies earlier handlers of it recorded, and this claim's number
+    (above 1: an earlier handler stopped, and the reply it was sending may have gone out unrecorded)."""
+
+    replies_sent: int
+    attempt: int
+
+
+def take(engine: Engine, delivery_id: int, *, now: datetime, lease: timedelta) -> Taken | None:
+    """Claim a kept request for handling, or None when another worker has it (or it is done)."""
     claimable = sa.or_(TABLE.c.status == "new", sa.and_(TABLE.c.status == "taken", TABLE.c.taken_until < now))
     update = (
         sa.update(TABLE)
@@ -144,8 +151,8 @@ def take(engine: Engine, delivery_id: int, *, now: datetime, lease: timedelta) -
         .values(status="taken", attempts=TABLE.c.attempts + 1, taken_until=now + lease)
     )
     with engine.begin() as connection:
-        row = connection.execute(update.returning(TABLE.c.replies_sent)).first()
-    return None if row is None else row[0]
+        row = connection.execute(update.returning(TABLE.c.replies_sent, TABLE.c.attempts)).first()
+    return None if row is None else Taken(row[0], row[1])
 
 
 def note_replies(engine: Engine, delivery_id: int, sent: int) -> None:

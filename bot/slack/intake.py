@@ -85,10 +85,10 @@ class Intake:
             self._handlers = asyncio.Semaphore(INBOX_HANDLERS)
         try:
             async with self._handlers:
-                sent_before = await channel.db(inbox.take, channel.engine, kept.delivery_id, now=channel.clock(), lease=INBOX_LEASE)
-                if sent_before is None:
+                taken = await channel.db(inbox.take, channel.engine, kept.delivery_id, now=channel.clock(), lease=INBOX_LEASE)
+                if taken is None:
                     return  # another process took it, or it is done
-                count_replies(kept.delivery_id, sent_before)
+                count_replies(kept.delivery_id, taken.replies_sent, retaken=taken.attempt > 1)
                 error = None
                 try:
                     request = AsyncBoltRequest(body=kept.body, headers={"content-type": [kept.content_type]}, mode="http")

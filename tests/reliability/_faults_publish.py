@@ -2,14 +2,15 @@
 
 ``python -m tests.reliability._faults_publish DATABASE_URL SMTP_PORT SLACK_API_URL NOW ROUND_ID`` does what a
 running mentorbot does after an admin presses "publish", and prints each phase as it starts, so the test can
-kill it (SIGKILL) at a random moment and run it again, the way a restarted server picks up where it was.
+kill it (SIGKILL) at a random moment and run it again, the way a restarted server picks up where it was. It
+resends an unconfirmed email after the server's default EMAIL_RESEND_UNCONFIRMED_MINUTES, as `serve` does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 def _say(line: str) -> None:
@@ -45,7 +46,8 @@ async def run(database_url: str, smtp_port: int, slack_api_url: str, now: dateti
     _say("delivering")
     email = EmailSender(settings, engine=engine, smtp=SmtpConfig(host="127.0.0.1", port=smtp_port, security="none", timeout=10), clock=lambda: now)
     slack = SlackSender(settings, engine=engine, interval=0.002)
-    while await outbox.deliver_due(engine, {"email": email, "slack": slack}, now=now, limit=1000, concurrency=4):
+    resend = timedelta(minutes=settings.email_resend_unconfirmed_minutes)
+    while await outbox.deliver_due(engine, {"email": email, "slack": slack}, now=now, limit=1000, concurrency=4, resend_unconfirmed_after=resend):
         pass
     await email.close()
     _say("done")
