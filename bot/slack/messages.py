@@ -147,6 +147,7 @@ def _plain_text(notice: Notice, *, bold_title: bool = False) -> bk.Rendered:
 
 
 _SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")  # an address we make a mailto link of; anything else is shown as text
 
 
 def _link_target(target: str) -> str:
@@ -160,7 +161,7 @@ HELD_TEXT_SHOWN = 12_000  # longer words are cut here; the admin page and the em
 def held_reply(notice: HeldReply) -> bk.Rendered:
     """A teacher's reply the bot could not place, for an admin: who, how to reach them, what about, their words."""
     who, email = escape(notice.from_name or "A teacher"), notice.from_email
-    contact = f"<mailto:{_link_target(email)}|{escape(email)}>" if email else "no email on file"
+    contact = f"<mailto:{_link_target(email)}|{escape(email)}>" if _EMAIL.fullmatch(email or "") else escape(email) if email else "no email on file"
     if _SLACK_ID.fullmatch(notice.from_slack_id or ""):  # a mention of the writer, only when it is a Slack user ID
         contact += f", <@{notice.from_slack_id}>"
     words = notice.text
