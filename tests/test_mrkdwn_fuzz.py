@@ -218,17 +218,17 @@ def term_rendered(template: Path, folder: Path, words: str) -> dict[str, Any]:
     (folder / "roster.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     import_roster(engine, folder / "roster.csv", program_name="Riverside", default_timezone=ZONE, now=AT)
     out: dict[str, Any] = {}
-    term = service.open_term(engine, program_name="Riverside", timezone=ZONE, name=words, opt_in_by=None, now=AT)
+    actor = admin.slack_actor("U0ADMIN01", site_admin=True, member=None)
+    out["/mentoring term open"] = admin.answer(engine, settings, admin.parse(f"term open {json.dumps(words)}"), actor=actor, now=AT)  # everyone is asked
     sender = SlackSender(settings, engine=engine)
     with session_scope(engine) as session:
         prompts = session.exec(select(OutboxMessage)).all()
-        out["opt-in prompt"] = [(r.text, r.blocks) for r in map(sender.render, prompts)]
+        out["opt-in prompt"] = [{"text": r.text, "blocks": r.blocks} for r in map(sender.render, prompts)]
     service.enroll_from_roster(engine, program_name="Riverside", term_name=None, require_approval=False, now=AT)
     round_ = service.create_round(
         engine, program_name="Riverside", term_name=None, now=AT,
         request=service.RoundRequest(sessions=2, topic=one, start_on=date(2027, 3, 8), end_on=date(2027, 4, 9)),
     )  # fmt: skip
-    actor = admin.slack_actor("U0ADMIN01", site_admin=True, member=None)
     for command in ("round list", f"round preview {round_.id}", "status", "pool", "export", f"export {round_.id}", "program show", "program list",
                     f"round timeline {round_.id}", "erase mentor@r.example", f'program set topics "{words.replace(chr(34), "")}; SEL"'):
         out[f"/mentoring {command.split(' ')[0]} {command.split(' ')[1] if ' ' in command else ''}".strip()] = admin.answer(
@@ -248,7 +248,6 @@ def term_rendered(template: Path, folder: Path, words: str) -> dict[str, Any]:
         out[f"home tab {user[:8]}"] = home_view(model, public_base_url="https://m.example", link_secret="g" * 32)
     out["/mentoring me"] = admin.me_blocks(engine, settings, person_id=1)
     engine.dispose()
-    assert term.id
     return out
 
 
@@ -262,5 +261,6 @@ def test_a_term_of_hostile_people_shows_their_words_as_typed(hostile: str, harml
     attacked = term_rendered(migrated_sqlite_template, tmp_path, hostile)
     assert set(attacked) == set(harmless_term), set(attacked) ^ set(harmless_term)
     assert {"outbox pairing", "outbox round.cancelled", "/mentoring round preview", "home tab U0MENTEE"} <= set(attacked)
+    assert len(attacked["opt-in prompt"]) == 3  # the opt-in question, rendered from each person's dialog
     for surface in sorted(attacked):
         assert_no_more(surface, hostile, attacked[surface], harmless_term[surface])
