@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.guides import blockkit
+from bot.mrkdwn import escape
 from bot.guides.context import GuideContext
 from bot.guides.document import (
     Agenda,
@@ -56,8 +57,9 @@ def _clip(text: str, limit: int) -> str:
 
 
 def mrkdwn_escape(text: str) -> str:
-    """Escape text for Slack mrkdwn: only &, < and > are control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text shown as written in Slack mrkdwn (`bot.mrkdwn.escape`: entities, no marks, no mentions); the guide's own bold,
+    italics and links come from its spans, never from the words."""
+    return escape(text)
 
 
 def _slack_url(url: str) -> str:

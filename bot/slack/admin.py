@@ -34,6 +34,7 @@ from bot.rounds.reports import rotation_lines, timeline_by_day
 from bot.rounds.kinds import Matcher, describe, kind_of
 from bot.settings import Settings
 from bot.slack import blocks as bk
+from bot.slack.blocks import escape
 from bot.slack.store import Member, open_term, open_terms_of
 from storage.models import Enrollment, Person, Round, Term
 
@@ -289,15 +290,16 @@ def usage_blocks(error: UsageError, *, admin: bool) -> list[dict[str, Any]]:
     """Usage help for a command that could not be read."""
     out = []
     if error.message:
-        out.append(bk.section(f":thinking_face: {error.message[:1].upper() + error.message[1:]}."))
-    out.append(bk.section(f"```{bk.trim(error.usage.strip(), 2900)}```"))
+        # argparse repeats what was typed ("invalid choice: '<!here>'"): the person's words, shown as typed.
+        out.append(bk.section(f":thinking_face: {escape(error.message[:1].upper() + error.message[1:])}."))
+    out.append(bk.section(f"```{escape(bk.trim(error.usage.strip(), 2900), in_code=True)}```"))
     out.append(bk.section(ADMIN_HELP if admin else PERSONAL_HELP))
     return out
 
 
 def refusal_blocks(refused: NotAllowed) -> list[dict[str, Any]]:
     """What someone hears when the action refused them: why, and what they can do instead."""
-    return [bk.section(f":lock: {refused.sentence()}"), bk.section(PERSONAL_HELP)]
+    return [bk.section(f":lock: {_said(refused.sentence())}"), bk.section(PERSONAL_HELP)]
 
 
 def slack_actor(slack_user_id: str, *, site_admin: bool, member: Member | None) -> Actor:
@@ -355,7 +357,7 @@ def run(engine: Engine, settings: Settings, command: Command, *, actor: Actor, n
     except UserError as exc:
         if exc.code == "no_open_term":
             return [bk.section(NO_OPEN_TERM)]
-        return [bk.section(f":warning: {exc.sentence()}")]
+        return [bk.section(f":warning: {_said(exc.sentence())}")]
 
 
 def sees_admin_help(engine: Engine, settings: Settings, *, actor: Actor, program: str | None) -> bool:
@@ -365,6 +367,12 @@ def sees_admin_help(engine: Engine, settings: Settings, *, actor: Actor, program
 
 
 Blocks = list[dict[str, Any]]
+
+
+def _said(text: Any) -> str:
+    """A sentence the program built around people's values (names, topics, sites, typed options): escaped as their words are,
+    keeping our own `/mentoring …` command spans as code."""
+    return escape(text, keep_commands=True)
 
 
 def _help(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
@@ -380,7 +388,7 @@ def _my_data(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks
     if asked.actor.person_id is None:
         return [bk.section("I can't find you on the program's roster, so mentorbot holds no data about you.")]
     result = people.my_data(session, actor=asked.actor, now=asked.now, channel="slack")
-    where = f"and the full data as a JSON file to {result.emailed_to}" if result.emailed_to else "(you have no email address on file for the full file)"
+    where = f"and the full data as a JSON file to {escape(result.emailed_to)}" if result.emailed_to else "(you have no email address on file for the full file)"
     return [bk.section(f":open_file_folder: I'm sending you a summary in this DM {where}. Only you receive it.")]
 
 
@@ -394,18 +402,18 @@ def _term_open(session: Session, asked: Asked, args: argparse.Namespace) -> Bloc
         enroll_roster=args.enroll_roster, alongside=args.alongside, program=asked.program,
     )  # fmt: skip
     if opened.enrolled is not None:
-        return [bk.section(f":white_check_mark: {opened.summary()}")]
+        return [bk.section(f":white_check_mark: {_said(opened.summary())}")]
     channels = dict(opened.asked_by_channel)
     by = f", opt-in by {opened.term.opt_in_by}" if opened.term.opt_in_by else ""
     return [bk.section(
-        f":white_check_mark: Opened *{opened.term.name}*{by}. Asked {opened.asked} people to opt in: {channels.get('slack', 0)} by Slack DM, "
-        f"{channels.get('email', 0)} by email. The DMs go out over the next minutes; reminders follow after 3 and 7 days.\n{opened.approval.line()}"
+        f":white_check_mark: Opened *{escape(opened.term.name)}*{by}. Asked {opened.asked} people to opt in: {channels.get('slack', 0)} by Slack DM, "
+        f"{channels.get('email', 0)} by email. The DMs go out over the next minutes; reminders follow after 3 and 7 days.\n{_said(opened.approval.line())}"
     )]  # fmt: skip
 
 
 def _term_close(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     term = terms.close_term(session, actor=asked.actor, now=asked.now, settings=asked.settings, name=args.name, program=asked.program)
-    return [bk.section(f"Closed *{term.name}*.")]
+    return [bk.section(f"Closed *{escape(term.name)}*.")]
 
 
 SHOWN_DECISIONS = 10  # approvals listed one by one in an answer before the rest are counted
@@ -421,17 +429,17 @@ def _term_approve(session: Session, asked: Asked, args: argparse.Namespace) -> B
             decided_by=decided_by, term=args.term, program=asked.program,
         )  # fmt: skip
         if not approved.decisions:
-            return [bk.section(approved.summary())]
+            return [bk.section(_said(approved.summary()))]
         # Hundreds of approvals in one answer would pass Slack's block limit and bury the total: the first few, then a count.
-        listed = [d.summary() for d in approved.decisions[:SHOWN_DECISIONS]]
+        listed = [_said(d.summary()) for d in approved.decisions[:SHOWN_DECISIONS]]
         if len(approved.decisions) > SHOWN_DECISIONS:
             listed.append(f"and {len(approved.decisions) - SHOWN_DECISIONS} more (`{COMMAND} status` counts them; the People page lists everyone)")
-        return bk.bullet_sections(f":white_check_mark: {approved.summary()} They hear it from mentorbot, as from their principal.", listed)
+        return bk.bullet_sections(f":white_check_mark: {_said(approved.summary())} They hear it from mentorbot, as from their principal.", listed)
     decision = terms.decide_on_mentor(
         session, actor=asked.actor, now=asked.now, settings=asked.settings, mentor_email=args.email, approve=not args.decline,
         capacity=args.capacity, decided_by=decided_by, term=args.term, program=asked.program,
     )  # fmt: skip
-    return [bk.section(f":white_check_mark: {decision.summary()} They hear it from mentorbot.")]
+    return [bk.section(f":white_check_mark: {_said(decision.summary())} They hear it from mentorbot.")]
 
 
 def _round_new(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
@@ -449,11 +457,11 @@ def _round_new(session: Session, asked: Asked, args: argparse.Namespace) -> Bloc
     stored = round_.settings or {}
     ruled = ""
     if args.relax or args.require:
-        parts = [f"relaxes {', '.join(stored['relax'])}" if stored.get("relax") else "", f"adds {', '.join(stored['require'])}" if stored.get("require") else ""]
+        parts = [f"relaxes {escape(', '.join(stored['relax']))}" if stored.get("relax") else "", f"adds {escape(', '.join(stored['require']))}" if stored.get("require") else ""]
         ruled = f"\nIts matching {'; '.join(p for p in parts if p)} (with the program's own rules)."
     if kind.announces:
         opens = f"on {round_.start_on}" if round_.start_on else "now"
-        text = f":white_check_mark: Created round *{round_.id}*: {describe(round_)}. It announces itself {opens}; sign-ups close and pairs are made on {round_.match_on}."
+        text = f":white_check_mark: Created round *{round_.id}*: {escape(describe(round_))}. It announces itself {opens}; sign-ups close and pairs are made on {round_.match_on}."
         return [bk.section(text + ruled + f"\nOpen it at once with `{COMMAND} round open {round_.id}`.")]
     if kind.matcher is Matcher.ROTATION:
         _round, _term, program = scope.round_for(session, actor=asked.actor, operation="round.show", round_id=round_.id)
@@ -464,17 +472,17 @@ def _round_new(session: Session, asked: Asked, args: argparse.Namespace) -> Bloc
         )
     else:
         when = (f", starting {round_.start_on}" if round_.start_on else "") + (f"; the matcher runs on {round_.match_on} at 06:00" if round_.match_on else "")
-        text = f":white_check_mark: Created round *{round_.id}*: {describe(round_)}{when}."
+        text = f":white_check_mark: Created round *{round_.id}*: {escape(describe(round_))}{when}."
     return [bk.section(text + ruled + f"\nPreview the pairs with `{COMMAND} round preview {round_.id}`.")]
 
 
 def _round_list(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     term, listed = rounds.list_rounds(session, actor=asked.actor, settings=asked.settings, term=args.term, program=asked.program)
-    return bk.bullet_sections(f"*Rounds in {term.name}*", [_round_line(r) for r in listed] or ["none yet"])
+    return bk.bullet_sections(f"*Rounds in {escape(term.name)}*", [_round_line(r) for r in listed] or ["none yet"])
 
 
 def _round_line(round_: Round) -> str:
-    return f"*{round_.id}*: {describe(round_)}, {round_.status}" + (f", match on {round_.match_on}" if round_.match_on else "")
+    return f"*{round_.id}*: {escape(describe(round_))}, {round_.status}" + (f", match on {round_.match_on}" if round_.match_on else "")
 
 
 def _round_open(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
@@ -495,7 +503,7 @@ def _round_close(session: Session, asked: Asked, args: argparse.Namespace) -> Bl
 
 def _round_cancel(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     cancelled = rounds.cancel_round(session, actor=asked.actor, now=asked.now, round_id=args.round_id, message=args.message, program=asked.program)
-    return [bk.section(f":white_check_mark: {cancelled.summary()}")]
+    return [bk.section(f":white_check_mark: {_said(cancelled.summary())}")]
 
 
 def _round_preview(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
@@ -513,7 +521,7 @@ def _round_timeline(session: Session, asked: Asked, args: argparse.Namespace) ->
     timeline = rounds.round_timeline(session, actor=asked.actor, round_id=args.round_id, program=asked.program)
     if not timeline.entries:
         return [bk.section(f"Round *{timeline.round.id}* has nothing scheduled yet (it is {timeline.round.status}).")]
-    days = [f"{day.day} · {day.what} · {day.count} · {day.statuses}" for day in timeline_by_day(timeline.entries)]
+    days = [_said(f"{day.day} · {day.what} · {day.count} · {day.statuses}") for day in timeline_by_day(timeline.entries)]
     if len(days) > SHOWN_DAYS:
         days = [*days[:SHOWN_DAYS], f"and {len(days) - SHOWN_DAYS} more days (`mentorbot round timeline {timeline.round.id}` lists them all)"]
     return [
@@ -531,32 +539,35 @@ def _round_match(session: Session, asked: Asked, args: argparse.Namespace) -> Bl
 def _round_result(round_: Round, pairs: list, timing: Any, *, title: str, pool: Blocks | None = None) -> Blocks:
     """A matched round as `round preview` and `round match` show it: the result, the pool, the pairs and who is left out."""
     summary = round_.match_summary or {}
-    described = describe(round_)
+    described = escape(describe(round_))
     out: Blocks = [bk.header(title), bk.section(f"{described[:1].upper()}{described[1:]}. Status: *{round_.status}*.")]
     lead = rounds.lead_of(summary)
     if lead is not None:
-        out.append(bk.section(lead.paragraph(COMMAND)))
+        out.append(bk.section(_said(lead.paragraph(COMMAND))))
     speed = "rotations" in summary
     if speed:
-        out.extend(bk.bullet_sections("*The rotation plan*", rotation_lines(summary)))
+        out.extend(bk.bullet_sections("*The rotation plan*", [_said(line) for line in rotation_lines(summary)]))
     elif summary:
         out.append(bk.section(
             f"Matched *{summary.get('matched', 0)} of {summary.get('mentees', 0)}* mentees with {summary.get('mentors', 0)} available mentors "
             f"(total fit {summary.get('total_score', 0):.0f})."
         ))  # fmt: skip
     if summary.get("topics"):
-        out.extend(bk.bullet_sections("*Topic by topic*", topic_lines(summary)))
+        out.extend(bk.bullet_sections("*Topic by topic*", [_said(line) for line in topic_lines(summary)]))
     if timing is not None:
-        out.extend(bk.bullet_sections("*When*", timing.lines()))
+        out.extend(bk.bullet_sections("*When*", [_said(line) for line in timing.lines()]))
     out.extend(pool or [])
     if speed:
-        meetings = [f"Rotation {p.rotation}: *{p.mentor_name}* → *{p.mentee_name}*" for p in pairs if p.status != "cancelled"]
+        meetings = [f"Rotation {p.rotation}: *{escape(p.mentor_name)}* → *{escape(p.mentee_name)}*" for p in pairs if p.status != "cancelled"]
         if len(meetings) > SHOWN_PAIRS:
             meetings = [*meetings[:SHOWN_PAIRS], f"and {len(meetings) - SHOWN_PAIRS} more (`mentorbot round show {round_.id} --all` lists every one)"]
         out.extend(bk.bullet_sections("*Who meets whom*", meetings or ["nobody"]))
     else:
         # A long round would flood the channel: the first pairs, then the unmatched by cause with a few names each.
-        lines = [f"*{p.mentor_name}* → *{p.mentee_name}*{f' ({p.topic})' if p.topic else ''} (fit {p.score:.0f}): {'; '.join(p.reasons)}" for p in pairs]
+        lines = [
+            f"*{escape(p.mentor_name)}* → *{escape(p.mentee_name)}*{f' ({escape(p.topic)})' if p.topic else ''} (fit {p.score:.0f}): {escape('; '.join(p.reasons))}"
+            for p in pairs
+        ]
         if len(lines) > SHOWN_PAIRS:
             lines = [*lines[:SHOWN_PAIRS], f"and {len(lines) - SHOWN_PAIRS} more (`mentorbot round show {round_.id} --all` lists every one)"]
         out.extend(bk.bullet_sections("*Pairs and why*", lines or ["no pairs"]))
@@ -564,16 +575,16 @@ def _round_result(round_: Round, pairs: list, timing: Any, *, title: str, pool: 
         if unmatched and lead is not None and lead.groups:
             name_of = {u["email"]: u["name"] for u in unmatched}
             out.extend(bk.bullet_sections(
-                "*Not matched, by cause*", [f"{len(g.keys)} {g.cause}: {names_and_more([name_of.get(k, k) for k in g.keys])}" for g in lead.groups]
+                "*Not matched, by cause*", [_said(f"{len(g.keys)} {g.cause}: {names_and_more([name_of.get(k, k) for k in g.keys])}") for g in lead.groups]
             ))  # fmt: skip
         elif unmatched:
-            shown = [f"*{u['name']}*: {'; '.join(u['reasons'])}" for u in unmatched[:SHOWN_PAIRS]]
+            shown = [f"*{escape(u['name'])}*: {escape('; '.join(u['reasons']))}" for u in unmatched[:SHOWN_PAIRS]]
             more = [f"and {len(unmatched) - SHOWN_PAIRS} more"] if len(unmatched) > SHOWN_PAIRS else []
             out.extend(bk.bullet_sections("*Not matched, and why*", shown + more))
     if round_.status == "review":
         out.append(bk.context(f"Nothing has been sent. Publish with `{COMMAND} round publish {round_.id} --message \"...\"`, or re-run with `{COMMAND} round preview {round_.id} --rematch`."))
     if lead is not None:
-        out.append(bk.context(lead.paragraph(COMMAND)))  # last as well, where the reader ends up
+        out.append(bk.context(_said(lead.paragraph(COMMAND))))  # last as well, where the reader ends up
     return out
 
 
@@ -591,8 +602,8 @@ def _pool_health(pool: rounds.PoolView) -> Blocks:
         + (" :warning: more mentees than places" if health.mentees > health.seats else ""),
         f"{report.awaiting_approval} mentor(s) waiting for their principal",
         f"a round now would match {report.forecast_matched} of {_n(health.mentees, 'mentee')}",
-        health.advice() or "no area is short of places",
-        f"{_n(len(no_time), 'mentee')} without availability" + (f": {', '.join(no_time[:10])}" if no_time else ""),
+        _said(health.advice()) or "no area is short of places",
+        f"{_n(len(no_time), 'mentee')} without availability" + (f": {escape(', '.join(no_time[:10]))}" if no_time else ""),
         f"{pool.invited} invited without an answer yet; {pool.opted_out} opted out",
     ]
     return bk.bullet_sections("*Pool health*", lines)
@@ -603,7 +614,7 @@ def _round_publish(session: Session, asked: Asked, args: argparse.Namespace) -> 
         session, actor=asked.actor, now=asked.now, settings=asked.settings, round_id=args.round_id, message=args.message, program=asked.program
     )  # fmt: skip
     if outcome.timing is not None:  # a speed event: nothing goes out now
-        return [bk.section(f":white_check_mark: Round *{outcome.round_id}* is published: {outcome.pairs} meetings.\n" + "\n".join(outcome.timing.lines()))]
+        return [bk.section(f":white_check_mark: Round *{outcome.round_id}* is published: {outcome.pairs} meetings.\n" + "\n".join(_said(line) for line in outcome.timing.lines()))]
     return [bk.section(
         f":white_check_mark: Round *{outcome.round_id}* is published: {outcome.pairs} pair{'' if outcome.pairs == 1 else 's'}. Each person gets their pairing with the reasons, "
         f"proposed times and the conversation guide; {outcome.actions} reminders, check-ins and surveys are scheduled."
@@ -613,8 +624,8 @@ def _round_publish(session: Session, asked: Asked, args: argparse.Namespace) -> 
 def _rematch(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     done = rounds.rematch(session, actor=asked.actor, now=asked.now, settings=asked.settings, pairing_id=args.pairing_id, program=asked.program)
     if done.new is None:
-        return [bk.section(f"Pairing {done.old.id} is cancelled; no other mentor can take {done.mentee_name} now.")]
-    return [bk.section(f"Pairing {done.old.id} is cancelled; new pairing *{done.new.id}*, {done.mentee_name} with {done.new_mentor_name}: {'; '.join(done.reasons)}")]
+        return [bk.section(f"Pairing {done.old.id} is cancelled; no other mentor can take {escape(done.mentee_name)} now.")]
+    return [bk.section(f"Pairing {done.old.id} is cancelled; new pairing *{done.new.id}*, {escape(done.mentee_name)} with {escape(done.new_mentor_name)}: {escape('; '.join(done.reasons))}")]
 
 
 def _status(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
@@ -626,23 +637,23 @@ def _status(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
         f"mentors: {approvals.get('approved', 0)} confirmed, {approvals.get('pending', 0)} waiting for principals, {approvals.get('declined', 0)} declined, {approvals.get('not_required', 0)} need no approval",
         f"{status.profiles_complete} of {statuses.get('opted_in', 0)} profiles complete",
         f"messages: {status.messages_waiting} waiting to send, {status.messages_failed} failed",
-        status.approval.line(),
-        *([status.channels.summary(ZoneInfo(status.timezone))] if status.channels else []),
+        _said(status.approval.line()),
+        *([_said(status.channels.summary(ZoneInfo(status.timezone)))] if status.channels else []),
     ]
     by = f" (opt-in by {status.term.opt_in_by})" if status.term.opt_in_by else ""
-    out = bk.bullet_sections(f"*{status.term.name}*{by}", lines)
+    out = bk.bullet_sections(f"*{escape(status.term.name)}*{by}", lines)
     out.extend(bk.bullet_sections("*Rounds*", [_round_line(r) for r in status.rounds] or ["none yet"]))
     return out
 
 
 def _pool(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     pool = rounds.pool(session, actor=asked.actor, now=asked.now, settings=asked.settings, term=args.term, program=asked.program)
-    return [bk.section(f"*{pool.term.name}*"), *_pool_health(pool)]
+    return [bk.section(f"*{escape(pool.term.name)}*"), *_pool_health(pool)]
 
 
 def _nudge(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     reminded = terms.nudge(session, actor=asked.actor, now=asked.now, settings=asked.settings, term=args.term, program=asked.program)
-    return [bk.section(reminded.summary())]
+    return [bk.section(_said(reminded.summary()))]
 
 
 def _export(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
@@ -655,7 +666,7 @@ def _export(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
 
 def _table_blocks(table: Table) -> Blocks:
     """A table as CSV text (formula-safe cells) in code blocks Slack accepts."""
-    out = [bk.section(f"*{table.title}*: {_n(len(table.rows), 'row')} (CSV)")]
+    out = [bk.section(f"*{escape(table.title)}*: {_n(len(table.rows), 'row')} (CSV)")]
     chunk, chunks = "", []
     for line in to_text(table).splitlines(keepends=True):
         if len(chunk) + len(line) > 2900:
@@ -663,28 +674,28 @@ def _table_blocks(table: Table) -> Blocks:
             chunk = ""
         chunk += line[:2900]
     chunks.append(chunk)
-    out.extend(bk.section(f"```{c}```") for c in chunks if c)
+    out.extend(bk.section(f"```{escape(c, in_code=True)}```") for c in chunks if c)  # cells are people's words: no closing ``` among them
     return out
 
 
 def _program_show(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     view = programs.show_program(session, actor=asked.actor, now=asked.now, settings=asked.settings, program=asked.program)
     lines = [
-        f"require_approval: {'on' if view.require_approval else 'off'}: {view.approval.line()}",
+        f"require_approval: {'on' if view.require_approval else 'off'}: {_said(view.approval.line())}",
         f"max_capacity: {view.max_capacity}",
-        f"topics: {'; '.join(view.topics)}",
-        f"subjects: {'; '.join(view.subjects)}",
-        f"admin_emails: {'; '.join(view.admin_emails) or '(none)'}",
+        f"topics: {escape('; '.join(view.topics))}",
+        f"subjects: {escape('; '.join(view.subjects))}",
+        f"admin_emails: {escape('; '.join(view.admin_emails)) or '(none)'}",
         f"allow_weekends: {'on' if view.allow_weekends else 'off'}",
         "custom questions: " + ("; ".join(_question_line(q) for q in view.custom_questions) or "(none)"),
     ]
-    return bk.bullet_sections(f"*{view.name}* settings", lines)
+    return bk.bullet_sections(f"*{escape(view.name)}* settings", lines)
 
 
 def _program_set(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     stored = programs.set_option(session, actor=asked.actor, settings=asked.settings, key=args.key, value=args.value, program=asked.program)
     shown = "on" if stored is True else "off" if stored is False else "; ".join(stored) if isinstance(stored, list) else stored
-    return [bk.section(f":white_check_mark: {args.key} is now *{shown}*.")]
+    return [bk.section(f":white_check_mark: {args.key} is now *{escape(shown)}*.")]
 
 
 def _program_question(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
@@ -693,20 +704,20 @@ def _program_question(session: Session, asked: Asked, args: argparse.Namespace) 
             session, actor=asked.actor, settings=asked.settings, key=args.key, prompt=args.prompt, kind=args.kind, options=args.options,
             minimum=args.min, maximum=args.max, required=args.required, program=asked.program,
         )  # fmt: skip
-        return [bk.section(f":white_check_mark: Question *{question.key}* added; everyone's profile asks it from now on.")]
+        return [bk.section(f":white_check_mark: Question *{escape(question.key)}* added; everyone's profile asks it from now on.")]
     programs.remove_question(session, actor=asked.actor, settings=asked.settings, key=args.key, program=asked.program)
-    return [bk.section(f":white_check_mark: Question *{args.key.strip().lower()}* removed.")]
+    return [bk.section(f":white_check_mark: Question *{escape(args.key.strip().lower())}* removed.")]
 
 
 def _question_line(question: Any) -> str:
     kind = getattr(question, "kind", "text")
     extra = f" ({kind}: {', '.join(question.options)})" if getattr(question, "options", ()) else f" ({kind})" if kind != "text" else ""
-    return f"{question.key}: {question.prompt}{extra}"
+    return escape(f"{question.key}: {question.prompt}{extra}")
 
 
 def _program_list(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     lines = [
-        f"*{program.name}*: pool {'everyone' if size is None else size}, {len(spec.custom_questions)} question(s), "
+        f"*{escape(program.name)}*: pool {'everyone' if size is None else size}, {len(spec.custom_questions)} question(s), "
         f"{len(spec.admins)} admin(s)" + (" · the default" if program.name == asked.settings.program_name else "")
         for program, spec, size in programs.list_programs(session, actor=asked.actor)
     ]
@@ -720,10 +731,10 @@ def _erase(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     if plan.result is None:
         person = plan.person
         return [bk.section(
-            f"This erases the data of *{person.name}* ({person.email}): profile, answers, sign-ups and messages go; pairings, check-ins "
-            f"and numeric survey answers stay without a name. It can't be undone. Run `{COMMAND} erase {person.email} --yes` to go ahead."
+            f"This erases the data of *{escape(person.name)}* ({escape(person.email)}): profile, answers, sign-ups and messages go; pairings, check-ins "
+            f"and numeric survey answers stay without a name. It can't be undone. Run `{COMMAND} erase {escape(person.email, in_code=True)} --yes` to go ahead."
         )]  # fmt: skip
-    return [bk.section(f":white_check_mark: {plan.result.message()}")]
+    return [bk.section(f":white_check_mark: {_said(plan.result.message())}")]
 
 
 HANDLERS: dict[str, Callable[[Session, Asked, argparse.Namespace], Blocks]] = {
@@ -773,11 +784,11 @@ def _standing_blocks(session: Session, settings: Settings, *, person_id: int | N
     # Someone invited to open terms of several programs hears about each, named by its program.
     invited = open_terms_of(session, person_id=person_id)
     if len({program.id for program, _term in invited}) > 1:
-        return [bk.section(f"*{program.name}* ({term.name}), {_my_standing(session, person, term)}") for program, term in invited]
+        return [bk.section(f"*{escape(program.name)}* ({escape(term.name)}), {_my_standing(session, person, term)}") for program, term in invited]
     _program, term = open_term(session, program_name=settings.program_name)
     if term is None:
         return [bk.section("No mentoring term is open right now.")]
-    return [bk.section(f"*{term.name}*, {_my_standing(session, person, term)} The Home tab has the details and buttons.")]
+    return [bk.section(f"*{escape(term.name)}*, {_my_standing(session, person, term)} The Home tab has the details and buttons.")]
 
 
 def _my_standing(session: Session, person: Person, term: Term) -> str:
@@ -790,7 +801,7 @@ def _my_standing(session: Session, person: Person, term: Term) -> str:
     elif enrollment is not None and enrollment.status == "opted_out":
         line = "you're not taking part this term"
     profile = "complete" if state is not None and state.status == "complete" else "not finished"
-    return f"{person.name}: {line}. Your profile is {profile}."
+    return f"{escape(person.name)}: {line}. Your profile is {profile}."
 
 
 # --- data rights: a person's own data, and erasure ---------------------------------------------------------

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.flows import Choice, Flow, FlowContext, Question
+from bot.mrkdwn import escape  # the one escaping function for a person's words in mrkdwn; Slack's renderers use bk.escape
 
 # Slack's Block Kit limits (https://docs.slack.dev/reference/block-kit).
 MESSAGE_BLOCKS = 50
@@ -380,7 +381,8 @@ def _number_choices(ctx: FlowContext) -> tuple[Choice, ...]:
 
 def answer_blocks(flow: Flow, context_key: str, question: Question, ctx: FlowContext, *, selected: Any = None) -> list[dict[str, Any]]:
     """The question and one button per answer (a menu when there are many), or a form button for typed answers."""
-    prompt = f"*{question.prompt}*" + (f"\n_{question.help}_" if question.help else "")
+    # A custom question's prompt and help are an admin's words: shown as typed.
+    prompt = f"*{escape(question.prompt)}*" + (f"\n_{escape(question.help)}_" if question.help else "")
     block_id = ask_block_id(flow.key, context_key, question.key)
     if not clickable(question, ctx):
         return [
@@ -426,7 +428,8 @@ def plain_text_of(blocks: Sequence[Mapping[str, Any]], *, limit: int = 3000) -> 
 
     def add(text: Any) -> None:
         if isinstance(text, Mapping):
-            text = text.get("text")
+            # Slack reads `text` as mrkdwn: words from a plain_text object (a header, a button) are escaped first.
+            text = escape(text.get("text")) if text.get("type") == "plain_text" else text.get("text")
         if isinstance(text, str) and text.strip():
             words = _MRKDWN_LINK.sub(r"\2", text)
             words = _EMOJI.sub("", words).replace("*", "").replace("~", "").replace("`", "")
@@ -442,7 +445,7 @@ def plain_text_of(blocks: Sequence[Mapping[str, Any]], *, limit: int = 3000) -> 
             for element in block.get("elements") or ():
                 add(element)
         elif kind == "actions":
-            labels = [element.get("text", {}).get("text") for element in block.get("elements") or () if isinstance(element.get("text"), Mapping)]
+            labels = [escape(element["text"].get("text")) for element in block.get("elements") or () if isinstance(element.get("text"), Mapping)]
             if labels:
                 lines.append("Choices: " + " · ".join(label for label in labels if label))
     return trim("\n".join(lines) or "mentorbot", limit)
@@ -454,7 +457,7 @@ def with_plain_text(rendered: Rendered) -> Rendered:
 
 
 def answered_line(question: Question, value: Any, ctx: FlowContext) -> str:
-    """How an answer reads back to the person: the labels of the choices, or the value itself."""
+    """How an answer reads back to the person: the labels of the choices, or the value itself (plain text: escape it for mrkdwn)."""
     labels = {c.value: c.label for c in question.options(ctx)}
     raw = stored_as_raw(value)
     if raw is None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.rounds.guides import guide_url
 from bot.slack import blocks as bk
+from bot.slack.blocks import escape
 from bot.slack.messages import ROLE_WORDS, when
 from bot.slack.store import HomeModel
 
@@ -69,7 +70,7 @@ def _term(model: HomeModel) -> list[dict[str, Any]]:
     if not snap.complete and snap.answers.get("role") in ("mentor", "both"):
         line += " Tell us how many mentees you can take to finish opting in."
     question = snap.question("role")
-    blocks = [bk.section(f"*{snap.term_name}*\n{line}")]
+    blocks = [bk.section(f"*{escape(snap.term_name)}*\n{line}")]
     if question is not None:
         current = snap.answers.get("role") if status != "invited" else None
         buttons = bk.answer_blocks(snap.flow, snap.context, question, snap.ctx, selected=current)
@@ -81,7 +82,7 @@ def _term(model: HomeModel) -> list[dict[str, Any]]:
 def _approvals(model: HomeModel) -> list[dict[str, Any]]:
     if not model.pending_approvals:
         return []
-    lines = [f"• {name} offered to mentor and is waiting for you." for name, _context in model.pending_approvals[:20]]
+    lines = [f"• {escape(name)} offered to mentor and is waiting for you." for name, _context in model.pending_approvals[:20]]
     return [bk.section("*Mentors waiting for your decision*\n" + "\n".join(lines) + "\nYour DMs from me have the approve and decline buttons."), bk.divider()]
 
 
@@ -92,8 +93,8 @@ def _profile(model: HomeModel) -> list[dict[str, Any]]:
     lines = []
     for question in snap.applicable:
         value = snap.known.get(question.key)
-        shown = bk.answered_line(question, value, snap.ctx) if value is not None else "_not answered yet_"
-        lines.append(f"*{question.prompt}*\n{shown}")
+        shown = escape(bk.answered_line(question, value, snap.ctx)) if value is not None else "_not answered yet_"
+        lines.append(f"*{escape(question.prompt)}*\n{shown}")
     left = len(snap.pending)
     if snap.complete and not left:
         title, button = "*Your profile* :white_check_mark:", bk.open_flow_button("profile", snap.context, "Edit profile", edit=True, style=None)
@@ -111,11 +112,11 @@ def _pairings(model: HomeModel, public_base_url: str, link_secret: str | None = 
     blocks: list[dict[str, Any]] = [bk.section("*Your pairings*")]
     zone = model.member.timezone if model.member else None
     for pairing in model.pairings[:MAX_PAIRINGS]:
-        topic = f" on {pairing.topic}" if pairing.topic else ""
+        topic = f" on {escape(pairing.topic)}" if pairing.topic else ""
         times = [f"{when(start, end, zone)}" for start, end, status, _n in pairing.sessions if status in ("proposed", "confirmed")]
         text = (
-            f"*{pairing.partner_name}* ({pairing.partner_email}), you're their {pairing.role}{topic}\n"
-            + ("Why: " + "; ".join(pairing.reasons) + "\n" if pairing.reasons else "")
+            f"*{escape(pairing.partner_name)}* ({escape(pairing.partner_email)}), you're their {pairing.role}{topic}\n"
+            + ("Why: " + "; ".join(escape(reason) for reason in pairing.reasons) + "\n" if pairing.reasons else "")
             + ("Proposed times: " + ", ".join(times) if times else "Agree a time that suits you both.")
         )
         guide = guide_url(public_base_url, pairing.pairing_id, link_secret)  # signed: a pairing's guide is for its pair
@@ -127,18 +128,18 @@ def _pairings(model: HomeModel, public_base_url: str, link_secret: str | None = 
 
 def _program(model: HomeModel, section: Any, public_base_url: str, link_secret: str | None = None) -> list[dict[str, Any]]:
     """One program's part of the Home tab: status, sign-ups, rounds open to join, and its pairings."""
-    blocks: list[dict[str, Any]] = [bk.header(section.name), bk.section(section.status)]
+    blocks: list[dict[str, Any]] = [bk.header(section.name), bk.section(escape(section.status))]
     if section.signups:
-        lines = [f"{s.label}" + (" (as a mentor)" if s.role == "mentor" else "") + (f", match on {s.match_on:%b} {s.match_on.day}" if s.match_on and s.status == "collecting" else "") for s in section.signups]
+        lines = [escape(s.label) + (" (as a mentor)" if s.role == "mentor" else "") + (f", match on {s.match_on:%b} {s.match_on.day}" if s.match_on and s.status == "collecting" else "") for s in section.signups]
         blocks.extend(bk.bullet_sections("*Your sign-ups*", lines))
     for round_id, title, left in section.open_rounds:
         if not left:
             continue
         if left == [(1, "")]:
-            blocks.append(bk.context(f"*{title}* is open: type `join` and the position or site you'd like to learn about."))
+            blocks.append(bk.context(f"*{escape(title)}* is open: type `join` and the position or site you'd like to learn about."))
             continue
         buttons = [bk.button(f"Join: {topic}", action_id=f"signup:join:{round_id}:{number}", value=str(number)) for number, topic in left[:5]]
-        blocks.append(bk.section(f"*{title}*"))
+        blocks.append(bk.section(f"*{escape(title)}*"))
         blocks.append({"type": "actions", "block_id": f"home-signup|{round_id}", "elements": buttons})
     mine = [p for p in model.pairings if p.pairing_id in section.pairing_ids]
     if mine:
@@ -154,6 +155,6 @@ def _upcoming(model: HomeModel) -> list[dict[str, Any]]:
     if not model.upcoming:
         return []
     zone = model.member.timezone if model.member else None
-    lines = [f"{when(start, end, zone)}: session {number} with {partner}" for start, end, partner, number in model.upcoming[:MAX_SESSIONS]]
+    lines = [f"{when(start, end, zone)}: session {number} with {escape(partner)}" for start, end, partner, number in model.upcoming[:MAX_SESSIONS]]
     more = len(model.upcoming) - MAX_SESSIONS
     return bk.bullet_sections("*Upcoming sessions*", lines + ([f"…and {more} more"] if more > 0 else []))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -9,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 from bot.dialogs import context_key
 from bot.rounds.kinds import kind_of
-from bot.notices import ApprovalDecided, FlowReply, HeldReply, Notice, Pairing, RoundAnnouncement, RoundCancelled, notice_from_payload
+from bot.notices import ApprovalDecided, DataExport, FlowReply, HeldReply, Notice, Pairing, RoundAnnouncement, notice_from_payload
 from bot.slack import blocks as bk
+from bot.slack.blocks import escape
 from bot.slack.store import Snapshot
 
 ROLE_WORDS = {"mentor": "a mentor", "mentee": "a mentee", "both": "a mentor and a mentee", "none": "not taking part"}
@@ -21,14 +23,14 @@ def intro(snap: Snapshot) -> str:
     flow = snap.flow
     if flow.key == "opt_in":
         by = f" Please answer by {snap.opt_in_by}." if snap.opt_in_by else ""
-        return f"The mentoring term *{snap.term_name or 'this term'}* is opening. Would you like to take part?{by}"
+        return f"The mentoring term *{escape(snap.term_name or 'this term')}* is opening. Would you like to take part?{by}"
     if flow.key == "approval":
         who = snap.subject
-        site = f" at {who['site']}" if who.get("site") else ""
-        amount = f" and can take {who['capacity']} mentee(s)" if who.get("capacity") else ""
-        return f"*{who.get('name', 'A teacher')}* ({who.get('email', '')}){site} has offered to mentor this term{amount}. Do you approve?"
+        site = f" at {escape(who['site'])}" if who.get("site") else ""
+        amount = f" and can take {escape(who['capacity'])} mentee(s)" if who.get("capacity") else ""
+        return f"*{escape(who.get('name', 'A teacher'))}* ({escape(who.get('email', ''))}){site} has offered to mentor this term{amount}. Do you approve?"
     if flow.key == "check_in":
-        return f"A quick check-in on your mentoring pair with *{snap.subject.get('name', 'your partner')}*."
+        return f"A quick check-in on your mentoring pair with *{escape(snap.subject.get('name', 'your partner'))}*."
     return flow.intro
 
 
@@ -36,7 +38,7 @@ def _answered(snap: Snapshot) -> list[str]:
     lines = []
     for question in snap.applicable:
         if question.key in snap.answers:
-            lines.append(f":white_check_mark: {question.prompt} *{bk.answered_line(question, snap.answers[question.key], snap.ctx)}*")
+            lines.append(f":white_check_mark: {escape(question.prompt)} *{escape(bk.answered_line(question, snap.answers[question.key], snap.ctx))}*")
     return lines
 
 
@@ -98,7 +100,7 @@ def _profile_prompt(snap: Snapshot) -> list[dict[str, Any]]:
                 {"type": "actions", "block_id": "profile|edit", "elements": [bk.open_flow_button("profile", snap.context, "Edit my profile", edit=True, style=None)]}]  # fmt: skip
     label = "Start my profile" if left == total else f"Continue my profile ({left} left)"
     first = snap.pending[0] if snap.pending else None
-    hint = f"\nOr answer here one at a time. {'First' if left == total else 'Next'}: *{first.prompt}*" + (f" _{first.help}_" if first and first.help else "") if first else ""
+    hint = f"\nOr answer here one at a time. {'First' if left == total else 'Next'}: *{escape(first.prompt)}*" + (f" _{escape(first.help)}_" if first and first.help else "") if first else ""
     return [
         bk.section(f"{total} short questions, about two minutes.{hint}"),
         {"type": "actions", "block_id": "profile|open", "elements": [bk.open_flow_button("profile", snap.context, label)]},
@@ -126,20 +128,31 @@ def render_notice(notice: Notice | Mapping[str, Any], *, timezone: str | None = 
             return held_reply(notice)
         case FlowReply():
             return _flow_reply(notice)
-        case RoundCancelled():  # the admin's note is their own words: shown as typed, pinging nobody
-            return _plain_text(notice.model_copy(update={"text": _escaped(notice.text)}))
-        case _:  # reminders, touchpoints, speed events, cancellations, data rights, bounces: the notice's own text
+        case DataExport():  # the summary's title line is ours and bold; the rest carries the person's own values
+            return _plain_text(notice, bold_title=True)
+        case _:  # reminders, touchpoints, speed events, cancellations (with the admin's note), bounces: the notice's own text
             return _plain_text(notice)
 
 
-def _plain_text(notice: Notice) -> bk.Rendered:
+def _plain_text(notice: Notice, *, bold_title: bool = False) -> bk.Rendered:
+    """A notice's own text, which is plain words with people's names, sites and notes in it: escaped, so it shows as typed
+    and pings or links nothing (our `/mentoring …` command spans stay code)."""
     text = notice.text or "You have an update from the mentoring program; the Home tab shows where things stand."
-    return bk.Rendered(text=bk.trim(text, 3000), blocks=bk.text_sections(text)[: bk.MESSAGE_BLOCKS])
+    title, _, rest = text.partition("\n")
+    if bold_title and len(title) > 2 and title.startswith("*") and title.endswith("*"):
+        shown = f"*{escape(title[1:-1], keep_commands=True)}*" + ("\n" + escape(rest, keep_commands=True) if rest else "")
+    else:
+        shown = escape(text, keep_commands=True)
+    return bk.Rendered(text=bk.trim(shown, 3000), blocks=bk.text_sections(shown)[: bk.MESSAGE_BLOCKS])
 
 
-def _escaped(text: Any) -> str:
-    """A person's own words shown as they typed them: Slack's `&`, `<`, `>` escaped, so "<!here>" pings nobody."""
-    return str(text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+_SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")  # an address we make a mailto link of; anything else is shown as text
+
+
+def _link_target(target: str) -> str:
+    """A link's target inside `<…|label>`: nothing in it can close the link or start another."""
+    return target.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace("&", "&amp;").replace(" ", "%20")
 
 
 HELD_TEXT_SHOWN = 12_000  # longer words are cut here; the admin page and the email hold them whole
@@ -147,23 +160,23 @@ HELD_TEXT_SHOWN = 12_000  # longer words are cut here; the admin page and the em
 
 def held_reply(notice: HeldReply) -> bk.Rendered:
     """A teacher's reply the bot could not place, for an admin: who, how to reach them, what about, their words."""
-    who, email = _escaped(notice.from_name or "A teacher"), notice.from_email
-    contact = f"<mailto:{_escaped(email)}|{_escaped(email)}>" if email else "no email on file"
-    if notice.from_slack_id:
-        contact += f", <@{_escaped(notice.from_slack_id)}>"
+    who, email = escape(notice.from_name or "A teacher"), notice.from_email
+    contact = f"<mailto:{_link_target(email)}|{escape(email)}>" if _EMAIL.fullmatch(email or "") else escape(email) if email else "no email on file"
+    if _SLACK_ID.fullmatch(notice.from_slack_id or ""):  # a mention of the writer, only when it is a Slack user ID
+        contact += f", <@{notice.from_slack_id}>"
     words = notice.text
     blocks: list[dict[str, Any]] = [
         bk.header("A reply for a person to read"),
-        bk.section(f"*{who}* ({contact}) wrote something mentorbot can't answer: {_escaped(notice.reason)}.\nAbout: {_escaped(notice.about)}"),
+        bk.section(f"*{who}* ({contact}) wrote something mentorbot can't answer: {escape(notice.reason)}.\nAbout: {escape(notice.about)}"),
     ]
     # Cut before escaping, so no entity is split and an escaped part stays under Slack's 3,000 characters; verbatim,
     # so Slack turns none of the words into links or mentions either.
     parts = [part["text"]["text"] for part in bk.text_sections(bk.trim(words, HELD_TEXT_SHOWN) or "(no text)", limit=700)]
-    blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": _escaped(part), "verbatim": True}} for part in parts]
+    blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": escape(part), "verbatim": True}} for part in parts]
     page = notice.page_url
-    handled = f" Then <{_escaped(page)}|mark it handled>." if page.startswith(("http://", "https://")) else ""  # a link, not a button: nothing to acknowledge
+    handled = f" Then <{_link_target(page)}|mark it handled>." if page.startswith(("http://", "https://")) else ""  # a link, not a button: nothing to acknowledge
     blocks.append(bk.context(f"Answer {who} directly{' by email' if email else ''}; they have been told a coordinator will get back to them.{handled}"))
-    return bk.Rendered(text=bk.trim(f"{who} wrote something for a person to read: {_escaped(words)}", 3000), blocks=blocks[: bk.MESSAGE_BLOCKS])
+    return bk.Rendered(text=bk.trim(f"{who} wrote something for a person to read: {escape(words)}", 3000), blocks=blocks[: bk.MESSAGE_BLOCKS])
 
 
 SIGNUP_PREFIX = "signup:"
@@ -172,7 +185,7 @@ SIGNUP_PREFIX = "signup:"
 def round_announcement(notice: RoundAnnouncement) -> bk.Rendered:
     """A topic event's or interview round's announcement: one button per topic, or a select of positions and sites."""
     round_id = notice.round_id
-    text = notice.text or "A new mentoring round is open."
+    text = escape(notice.text or "A new mentoring round is open.", keep_commands=True)  # names the program and its topics
     asks_interest = kind_of(notice.round_kind).asks_interest
     title = "Informational interviews" if asks_interest else "A topic event: join a topic"
     blocks: list[dict[str, Any]] = [bk.header(title), *bk.text_sections(text)]
@@ -195,7 +208,7 @@ def round_announcement(notice: RoundAnnouncement) -> bk.Rendered:
 
 
 def _approval_decided(notice: ApprovalDecided) -> bk.Rendered:
-    by = notice.by or "Your principal"
+    by = escape(notice.by or "Your principal")
     if notice.approval == "approved":
         text = f":tada: {by} confirmed you as a mentor this term, for {notice.capacity} mentee(s). You're in the pool for the next round."
     else:
@@ -205,23 +218,23 @@ def _approval_decided(notice: ApprovalDecided) -> bk.Rendered:
 
 def _labelled_lines(items: list[list[Any]]) -> list[str]:
     """[label, words] pairs as "label: words" lines, the person's words escaped."""
-    return [f"{_escaped(item[0])}: {_escaped(item[1])}" for item in items if len(item) >= 2]
+    return [f"{escape(item[0])}: {escape(item[1])}" for item in items if len(item) >= 2]
 
 
 def _flow_reply(notice: FlowReply) -> bk.Rendered:
     """The answer to a person's email reply (sent by email; shown on Slack the same way): what was saved, what waits for a
     yes, what is asked back, what went to a person."""
-    blocks: list[dict[str, Any]] = [bk.section(f"Thanks for your answers{' to *' + _escaped(notice.subject) + '*' if notice.subject else ''}.")]
+    blocks: list[dict[str, Any]] = [bk.section(f"Thanks for your answers{' to *' + escape(notice.subject) + '*' if notice.subject else ''}.")]
     for title, lines in (
         ("*Saved:*", _labelled_lines(notice.understood)),
         ("*Is this right? Answer yes or no:*", _labelled_lines(notice.proposed)),
         ("*A question back:*", _labelled_lines(notice.doubts)),
-        ("*Please check:*", [_escaped(problem) for problem in notice.errors.values()]),
+        ("*Please check:*", [escape(problem) for problem in notice.errors.values()]),
     ):
         if lines:
             blocks.extend(bk.bullet_sections(title, lines))
     if notice.passed_on:
-        blocks.extend(bk.text_sections(notice.passed_on))
+        blocks.extend(bk.text_sections(escape(notice.passed_on, keep_commands=True)))
     if notice.completed and notice.done_message:
         blocks.extend(bk.text_sections(notice.done_message))
     text = " ".join(block["text"]["text"] for block in blocks if block.get("type") == "section")
@@ -237,19 +250,19 @@ def when(start: datetime, end: datetime, zone: str | None) -> str:
 
 def _pairing(notice: Pairing, timezone: str | None) -> bk.Rendered:
     role = "mentor" if notice.role == "mentor" else "mentee"
-    topic = f" on *{notice.topic}*" if notice.topic else ""
+    topic = f" on *{escape(notice.topic)}*" if notice.topic else ""
     blocks: list[dict[str, Any]] = [
         bk.header("You have a mentoring match"),
-        bk.section(f"You're matched with *{notice.partner_name}* ({notice.partner_email}) as their {role} for {notice.sessions} session(s){topic}."),
+        bk.section(f"You're matched with *{escape(notice.partner_name)}* ({escape(notice.partner_email)}) as their {role} for {notice.sessions} session(s){topic}."),
     ]
     if notice.reasons:
-        blocks.extend(bk.bullet_sections("*Why you two:*", notice.reasons))
+        blocks.extend(bk.bullet_sections("*Why you two:*", [escape(reason) for reason in notice.reasons]))
     proposed = [pair for pair in notice.proposed if len(pair) == 2]
     if proposed:
         blocks.extend(bk.bullet_sections("*Proposed times:*", [when(datetime.fromisoformat(start), datetime.fromisoformat(end), timezone) for start, end in proposed]))
     if notice.custom_message:
-        blocks.extend(bk.text_sections(f"_{notice.custom_message}_"))
+        blocks.extend(bk.text_sections(f"_{escape(notice.custom_message)}_"))  # the admin's note, in italics as typed
     if notice.guide_url:
         blocks.append({"type": "actions", "block_id": "pairing|guide", "elements": [bk.button("Open the conversation guide", action_id="guide_link", url=notice.guide_url)]})
-    text = notice.text or f"You're matched with {notice.partner_name}."
+    text = escape(notice.text or f"You're matched with {notice.partner_name}.")
     return bk.Rendered(text=bk.trim(text, 3000), blocks=blocks[: bk.MESSAGE_BLOCKS])

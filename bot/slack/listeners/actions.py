@@ -45,14 +45,14 @@ async def _answer(channel: SlackCore, body: dict[str, Any], action: dict[str, An
     try:
         applied = await channel.db(store.apply, channel.engine, channel.settings, person_id=member.person_id, flow=flow, context=context, replies={key: value}, now=channel.clock())
     except store.NotAllowed as exc:
-        await channel.say_text(user_id, f"Sorry, {exc}.")
+        await channel.say_text(user_id, f"Sorry, {bk.escape(exc)}.")
         return
     snap = applied.snapshot
     container = as_object(body.get("container"))
     if container.get("type") == "message":
         rendered = render_prompt(snap)
         if applied.errors:
-            rendered.blocks.insert(1, bk.section(f":warning: {next(iter(applied.errors.values()))}"))
+            rendered.blocks.insert(1, bk.section(f":warning: {bk.escape(next(iter(applied.errors.values())))}"))
         channel_id, ts = container.get("channel_id"), container.get("message_ts")
         updated = False
         if isinstance(channel_id, str) and isinstance(ts, str):
@@ -93,6 +93,6 @@ async def _open_from_button(channel: SlackCore, body: dict[str, Any], action: di
     try:
         snap = await channel.db(store.snapshot, channel.engine, channel.settings, person_id=member.person_id, flow=data["f"], context=data["c"])
     except store.NotAllowed as exc:
-        await channel.say_text(user_id, f"Sorry, {exc}.")
+        await channel.say_text(user_id, f"Sorry, {bk.escape(exc)}.")
         return
     await open_flow(channel, user_id, snap, body.get("trigger_id"), edit=bool(data.get("e")))

@@ -47,7 +47,7 @@ async def _personal_flow(
         return
     contexts = await channel.db(store.term_dialogs, channel.engine, channel.settings, person_id=member.person_id, program_name=program_name)
     if contexts is None:
-        where = f" in *{program_name}* for you" if program_name else ""
+        where = f" in *{bk.escape(program_name)}* for you" if program_name else ""
         await channel.reply(respond, user_id, [bk.section(f"No mentoring term is open right now{where}; I'll message you when the next one opens.")])
         return
     flow, context = ("profile", contexts[1]) if name == "profile" else ("opt_in", contexts[0])

@@ -65,14 +65,14 @@ async def _typed(channel: SlackCore, user_id: str, text: str) -> None:
     try:
         applied = await channel.db(store.apply, channel.engine, channel.settings, person_id=member.person_id, flow=snap.flow.key, context=snap.context, replies={question.key: text}, now=channel.clock())
     except store.NotAllowed as exc:
-        await channel.say_text(user_id, f"Sorry, {exc}.")
+        await channel.say_text(user_id, f"Sorry, {bk.escape(exc)}.")
         return
     rendered = render_prompt(applied.snapshot)
     if applied.errors:
         message = applied.errors.get(question.key) or next(iter(applied.errors.values()))
-        rendered.blocks.insert(0, bk.section(f":thinking_face: Hmm, {message}."))
+        rendered.blocks.insert(0, bk.section(f":thinking_face: Hmm, {bk.escape(message)}."))
     else:
-        rendered.blocks.insert(0, bk.section(f"Got it: *{bk.answered_line(question, applied.saved.get(question.key), applied.snapshot.ctx)}*"))
+        rendered.blocks.insert(0, bk.section(f"Got it: *{bk.escape(bk.answered_line(question, applied.saved.get(question.key), applied.snapshot.ctx))}*"))
     rendered.blocks = rendered.blocks[: bk.MESSAGE_BLOCKS]
     await channel.post(user_id, bk.with_plain_text(rendered))
     await channel.publish_home(user_id, fresh=applied.snapshot)

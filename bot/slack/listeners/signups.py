@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.rounds import events
+from bot.slack import blocks as bk
 from bot.slack.core import NOT_ON_ROSTER, SlackCore, as_object
 
 
@@ -32,7 +33,7 @@ async def _signup(channel: SlackCore, body: dict[str, Any], action: dict[str, An
     else:
         topic = parts[3] if len(parts) > 3 else None
         outcome = await channel.db(events.join, channel.engine, round_id=round_id, person_id=member.person_id, topic=topic, source="slack", now=channel.clock())
-    await channel.say_text(user_id, (":white_check_mark: " if outcome.changed else "") + outcome.text)
+    await channel.say_text(user_id, (":white_check_mark: " if outcome.changed else "") + bk.escape(outcome.text, keep_commands=True))
     await channel.publish_home(user_id)
 
 
@@ -42,6 +43,6 @@ async def typed_signup(channel: SlackCore, user_id: str, person_id: int, text: s
     if round_id is None:
         return False
     outcome = await channel.db(events.apply_reply, channel.engine, round_id=round_id, person_id=person_id, text=text, source="slack", now=channel.clock())
-    await channel.say_text(user_id, (":white_check_mark: " if outcome.changed else "") + outcome.text)
+    await channel.say_text(user_id, (":white_check_mark: " if outcome.changed else "") + bk.escape(outcome.text, keep_commands=True))
     await channel.publish_home(user_id)
     return True

@@ -75,7 +75,7 @@ async def on_submit(channel: SlackCore, ack: Callable[..., Awaitable[Any]], body
         if page.keys:
             await ack(response_action="errors", errors={bk.block_id_for(page.keys[0]): str(exc)[:150]})
         else:
-            await ack(response_action="update", view=_notice_modal(f"Sorry, {exc}."))
+            await ack(response_action="update", view=_notice_modal(f"Sorry, {bk.escape(exc)}."))
         return
     errors = bk.input_errors(applied.errors, questions)
     if errors:
