@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     imap_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the IMAP server at each step.")
     mailgun_signing_key: str | None = Field(None, description="Mailgun HTTP webhook signing key; enables POST /email/inbound for Mailgun routes.")
     sendgrid_inbound_key: str | None = Field(
-        None, description="Secret in the SendGrid Inbound Parse URL (/email/inbound?key=…); enables SendGrid posts."
+        None, description="Secret in the SendGrid Inbound Parse URL (/email/inbound?key=…) or an X-Mentorbot-Key / Authorization: Bearer header; enables SendGrid posts."
     )
     inbound_max_mb: float = Field(
         25.0, gt=0, le=200, description="Largest inbound email (webhook post or IMAP message) read, in MB; a bigger one is refused unread."

@@ -23,6 +23,7 @@ from bot.outbox import FALLBACKS, Sender, deliver_due
 from bot.rounds.guides import guide_link_key, overrides_loader, print_context_loader
 from bot.rounds.leader import Leadership
 from bot.web.guides import guides_router
+from bot.web.redaction import install_log_redaction
 from bot.rounds.schedule import run_due_actions, schedule_config
 from bot.settings import Settings
 from bot.slack.router import mount_slack
@@ -152,6 +153,7 @@ def create_app(
     senders: Mapping[str, Sender] | None = None,
 ) -> FastAPI:
     """Build the web app for `settings`; the schema is upgraded and the scheduler started on startup."""
+    install_log_redaction(settings)  # no secret in any log line of this process: access lines, ours, libraries'
     engine = db.create_db_engine(settings.resolved_database_url)
     state = SchedulerState()
     senders = default_senders(settings) if senders is None else senders
