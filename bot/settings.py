@@ -96,6 +96,12 @@ class Settings(BaseSettings):
         "set = results from any other server are ignored. Unset = the topmost such header is taken as ours.",
     )
     log_level: str = Field("INFO", description="Logging level.")
+    api_docs: bool = Field(False, description="Serve /docs, /redoc and /openapi.json (they list every route); off unless set.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description='Proxies (addresses or networks, "*" for any) whose X-Forwarded-Proto: https is believed, so responses carry HSTS; '
+        'e.g. ["10.0.0.5"]. uvicorn already believes FORWARDED_ALLOW_IPS (default 127.0.0.1).',
+    )
 
     # --- Admin pages -----------------------------------------------------------------------------
     slack_client_id: str | None = Field(None, description="Slack app client ID for admin sign-in with Slack (OpenID Connect).")

@@ -64,7 +64,7 @@ def test_a_served_app_at_info_never_logs_the_sendgrid_key_or_other_secrets(tmp_p
             wrong_url = client.post("/email/inbound?key=guess-0123456789", data=SENDGRID_POST)
             no_key = client.post("/email/inbound", data=SENDGRID_POST)
             link_page = client.get(link.url.removeprefix(base))
-            guide = client.get("/guides/pairing/1?key=guide-key-0123456789abcdef")
+            guide = client.get("/guides/pairing/1?k=guide-key-0123456789abcdef")
             callback = client.get("/admin/auth/slack/callback?code=oauth-code-0123456789&state=oauth-state-0123456789")
             unsubscribe = client.get("/email/unsubscribe/unsubscribe-token-0123456789")
     finally:
@@ -79,7 +79,7 @@ def test_a_served_app_at_info_never_logs_the_sendgrid_key_or_other_secrets(tmp_p
     # The access lines are there (INFO reached the log), with the secrets taken out.
     assert f'"POST /email/inbound?key={REDACTED} HTTP/1.1" 200' in logged, logged
     assert f'"GET /admin/link/{REDACTED} HTTP/1.1" 200' in logged, logged
-    assert f"/guides/pairing/1?key={REDACTED}" in logged and f"code={REDACTED}&state={REDACTED}" in logged
+    assert f"/guides/pairing/1?k={REDACTED}" in logged and f"code={REDACTED}&state={REDACTED}" in logged
     assert f"/email/unsubscribe/{REDACTED}" in logged
     for secret in (SENDGRID_KEY, quote(SENDGRID_KEY, safe=""), quote(SENDGRID_KEY), link.token, "guide-key-0123456789abcdef", "guess-0123456789",
                    "oauth-code-0123456789", "oauth-state-0123456789", "unsubscribe-token-0123456789", SLACK_CLIENT_SECRET):  # fmt: skip

@@ -24,6 +24,7 @@ from bot.rounds.guides import guide_link_key, overrides_loader, print_context_lo
 from bot.rounds.leader import Leadership
 from bot.web.guides import guides_router
 from bot.web.redaction import install_log_redaction
+from bot.web.security_headers import install_security_headers
 from bot.rounds.schedule import run_due_actions, schedule_config
 from bot.settings import Settings
 from bot.slack.router import mount_slack
@@ -186,7 +187,9 @@ def create_app(
                 await asyncio.to_thread(state.leadership.resign)
             engine.dispose()
 
-    app = FastAPI(title="mentorbot", version="0.1.0", lifespan=lifespan)
+    # The OpenAPI pages list every admin route and load scripts from a CDN: off unless API_DOCS turns them on.
+    app = FastAPI(title="mentorbot", version="0.1.0", lifespan=lifespan, openapi_url="/openapi.json" if settings.api_docs else None)
+    install_security_headers(app, trusted_proxies=settings.trusted_proxies, docs=settings.api_docs)  # CSP, nosniff, frames, HSTS: every response
     app.state.settings = settings
     app.state.engine = engine
     app.state.scheduler = state

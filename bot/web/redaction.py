@@ -1,6 +1,6 @@
 """Nothing secret in a log line: every log record made in the process is scrubbed as it is made.
 
-What is taken out: the values of secret query parameters (`?key=…` on the SendGrid webhook and the guide links,
+What is taken out: the values of secret query parameters (`?key=…` on the SendGrid webhook, `?k=…` on the guide links,
 `token`, `signature`, an OAuth `code` and `state`…), the tokens that sit in a path (`/admin/link/<token>`,
 `/email/unsubscribe/<token>`), anything shaped like a Slack token, and the configured secrets themselves
 (SLACK_BOT_TOKEN, SENDGRID_INBOUND_KEY, SMTP_PASSWORD…) wherever they appear, as typed or URL-encoded.
@@ -25,7 +25,7 @@ from bot.settings import Settings
 
 REDACTED = "[redacted]"
 SECRET_PARAMS = (
-    "key", "token", "signature", "sig", "code", "state", "secret", "password", "passwd", "access_token", "refresh_token",
+    "key", "k", "token", "signature", "sig", "code", "state", "secret", "password", "passwd", "access_token", "refresh_token",
     "id_token", "client_secret", "api_key", "apikey", "auth", "x-mentorbot-key",
 )  # fmt: skip
 SECRET_SETTINGS = (
