@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     imap_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the IMAP server at each step.")
     mailgun_signing_key: str | None = Field(None, description="Mailgun HTTP webhook signing key; enables POST /email/inbound for Mailgun routes.")
     sendgrid_inbound_key: str | None = Field(
-        None, description="Secret in the SendGrid Inbound Parse URL (/email/inbound?key=…); enables SendGrid posts."
+        None, description="Secret in the SendGrid Inbound Parse URL (/email/inbound?key=…) or an X-Mentorbot-Key / Authorization: Bearer header; enables SendGrid posts."
     )
     inbound_max_mb: float = Field(
         25.0, gt=0, le=200, description="Largest inbound email (webhook post or IMAP message) read, in MB; a bigger one is refused unread."
@@ -100,6 +100,12 @@ class Settings(BaseSettings):
         "set = results from any other server are ignored. Unset = the topmost such header is taken as ours.",
     )
     log_level: str = Field("INFO", description="Logging level.")
+    api_docs: bool = Field(False, description="Serve /docs, /redoc and /openapi.json (they list every route); off unless set.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description='Proxies (addresses or networks, "*" for any) whose X-Forwarded-Proto: https is believed, so responses carry HSTS; '
+        'e.g. ["10.0.0.5"]. uvicorn already believes FORWARDED_ALLOW_IPS (default 127.0.0.1).',
+    )
 
     # --- Admin pages -----------------------------------------------------------------------------
     slack_client_id: str | None = Field(None, description="Slack app client ID for admin sign-in with Slack (OpenID Connect).")

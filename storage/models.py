@@ -389,3 +389,19 @@ class HeldReply(SQLModel, table=True):
     created_at: datetime | None = _utc_column(nullable=False)
     handled_at: datetime | None = _utc_column()
     handled_by: str | None = Field(default=None, max_length=320)
+
+
+class AdminSessionRecord(SQLModel, table=True):
+    """A signed-in admin session, kept server-side so signing out ends it: the cookie names the row by a random key,
+    and a session whose row is missing, ended or past its expiry is refused (with its CSRF token)."""
+
+    __tablename__ = "admin_session"
+    __table_args__ = (sa.UniqueConstraint("key_hash", name="uq_admin_session_key_hash"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(max_length=64)  # SHA-256 of the cookie's random key: the table alone opens no session
+    account: str = Field(max_length=255, index=True)  # whose sessions "sign out everywhere" ends: a Slack user ID, or "link"
+    via: str = Field(max_length=16)  # slack | link
+    created_at: datetime | None = _utc_column(nullable=False)
+    expires_at: datetime | None = _utc_column(nullable=False)
+    ended_at: datetime | None = _utc_column()
+    ended_why: str | None = Field(default=None, max_length=64)  # signed out | signed out everywhere

@@ -28,6 +28,7 @@ from bot.rounds import service
 from bot.settings import Settings
 from bot.web.admin import auth
 from bot.web.app import create_app, loopback_socket
+from storage import db
 from tests.appserver import serve_app
 from tests.conftest import SHARED_ROSTER
 
@@ -74,9 +75,17 @@ async def sign_in_with_link(client: httpx.AsyncClient, settings: Settings, now: 
     return csrf_of(home.text)
 
 
-def session_cookie(settings: Settings, *, subject: str, name: str, via: str, now: datetime) -> tuple[str, str]:
-    """A session cookie value made with the app's secret, and its CSRF token."""
+def session_cookie(settings: Settings, *, subject: str, name: str, via: str, now: datetime, record: bool = True) -> tuple[str, str]:
+    """A session cookie value made with the app's secret, and its CSRF token; recorded live in the settings' database
+    (migrated first) as a sign-in would, unless `record` is False (a cookie the server never issued)."""
     session = auth.new_session(subject=subject, name=name, via=via, now=now, hours=1)
+    if record:
+        engine = db.create_db_engine(settings.resolved_database_url)
+        try:
+            db.upgrade(engine)
+            auth.record_session(engine, session, now=now)
+        finally:
+            engine.dispose()
     return auth.dump_session(auth.admin_secret(settings), session), session.csrf
 
 

@@ -266,7 +266,7 @@ async def test_a_new_admin_runs_a_round_from_the_browser(browser: Browser, tmp_p
         await shot(page, f"{backend}-11-exports")
 
         # Sign out: the pages are closed again.
-        await page.get_by_role("button", name="Sign out").click()
+        await page.get_by_role("button", name="Sign out", exact=True).click()
         await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
         await page.goto("/admin")
         await expect(page).to_have_url(re.compile(r"/admin/login"))

@@ -16,9 +16,9 @@ from storage.models import OutboxMessage, Person
 EXPECTED_TABLES = {
     "program", "pool", "pool_member", "person", "profile_answer", "term", "enrollment", "round", "pairing",
     "planned_session", "dialog_state", "outbox_message", "scheduled_action", "check_in", "survey_answer",
-    "round_signup", "data_request", "held_reply",
+    "round_signup", "data_request", "held_reply", "admin_session",
 }  # fmt: skip
-HEAD = "0008"
+HEAD = "0009"
 
 
 def _person(session, now, email="ana@district.example", **extra) -> Person:
@@ -96,6 +96,17 @@ def test_migration_0008_adds_and_removes_the_slack_failing_columns(empty_databas
         db.downgrade(engine, "0007")
         columns = {c["name"] for c in sa.inspect(engine).get_columns("person")}
         assert not {"slack_failing_at", "slack_failure"} & columns and "email_failing_at" in columns
+    finally:
+        engine.dispose()
+
+
+def test_migration_0009_adds_and_removes_the_admin_session_table(empty_database_url: str) -> None:
+    engine = db.create_db_engine(empty_database_url)
+    try:
+        db.upgrade(engine, "0009")
+        assert {"key_hash", "account", "expires_at", "ended_at"} <= {c["name"] for c in sa.inspect(engine).get_columns("admin_session")}
+        db.downgrade(engine, "0008")
+        assert "admin_session" not in sa.inspect(engine).get_table_names() and "held_reply" in sa.inspect(engine).get_table_names()
     finally:
         engine.dispose()
 

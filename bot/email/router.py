@@ -4,7 +4,9 @@ Both providers' posts become an `InboundMail` for the one handler in `bot.email.
 verified by their `signature` (HMAC-SHA256 of `timestamp` + `token` with MAILGUN_SIGNING_KEY); a timestamp
 more than 15 minutes off, or a token seen before (by any instance: used tokens are kept in the database), is refused
 with 401. SendGrid's
-Inbound Parse signs nothing, so its URL carries a secret: ``/email/inbound?key=SENDGRID_INBOUND_KEY``.
+Inbound Parse signs nothing, so its post carries a secret: in an ``X-Mentorbot-Key`` header or
+``Authorization: Bearer`` (when a proxy in front can add one), or in the URL, ``/email/inbound?key=SENDGRID_INBOUND_KEY``
+(the URL's key is redacted from every log line, see bot.web.redaction).
 
 Only the person an email was sent to can answer it: a reply is applied when it reaches that person's signed reply
 address (``reply+<token>@REPLY_DOMAIN``) from that person's own address, and the receiving server's SPF/DKIM/DMARC
@@ -63,6 +65,7 @@ from storage.models import OutboxMessage, Person, Round, ScheduledAction
 
 logger = logging.getLogger(__name__)
 
+SENDGRID_KEY_HEADER = "x-mentorbot-key"  # or Authorization: Bearer <key>; either keeps the key out of the URL
 MAILGUN_MAX_SKEW = 15 * 60
 
 
@@ -409,6 +412,17 @@ async def read_limited(request: Request, max_bytes: int) -> bytes | None:
     return await asyncio.to_thread(b"".join, chunks)  # copying 20 MB takes the loop's thread ~10 ms
 
 
+def sendgrid_key_of(request: Request) -> str | None:
+    """The SendGrid key a post presents: the X-Mentorbot-Key header, an `Authorization: Bearer` one, or `?key=`."""
+    header = request.headers.get(SENDGRID_KEY_HEADER)
+    if header is not None:
+        return header.strip()
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return request.query_params.get("key")
+
+
 def email_router(settings: Settings, engine: Engine, *, clock: Callable[[], datetime]) -> APIRouter:
     """The email routes, bound to the app's settings, engine and clock."""
     router = APIRouter(tags=["email"])
@@ -423,8 +437,9 @@ def email_router(settings: Settings, engine: Engine, *, clock: Callable[[], date
     @router.post("/email/inbound")
     async def inbound(request: Request) -> JSONResponse:
         """A Mailgun route post or a SendGrid Inbound Parse post, verified, then handed to the one handler."""
-        sendgrid_url = "key" in request.query_params  # only SendGrid's URL carries the secret
-        if sendgrid_url and not (settings.sendgrid_inbound_key and hmac.compare_digest(request.query_params["key"].encode(), settings.sendgrid_inbound_key.encode())):
+        presented = sendgrid_key_of(request)
+        sendgrid_url = presented is not None  # only SendGrid's posts carry the key (Mailgun's are signed)
+        if sendgrid_url and not (settings.sendgrid_inbound_key and hmac.compare_digest(presented.encode(), settings.sendgrid_inbound_key.encode())):
             logger.warning("SendGrid inbound post refused: wrong key")
             return JSONResponse({"error": "bad key"}, status_code=401)
         body = await read_limited(request, limits.max_bytes)

@@ -53,6 +53,9 @@ def handler_main(settings: Settings) -> None:
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    from bot.web.redaction import install_log_redaction  # imported here: only the handler process needs it
+
+    install_log_redaction(settings)  # the web process scrubs its log lines; this process's need it as much
     asyncio.run(handle_forever(settings))
 
 

@@ -23,6 +23,8 @@ from bot.outbox import FALLBACKS, Sender, deliver_due
 from bot.rounds.guides import guide_link_key, overrides_loader, print_context_loader
 from bot.rounds.leader import Leadership
 from bot.web.guides import guides_router
+from bot.web.redaction import install_log_redaction
+from bot.web.security_headers import install_security_headers
 from bot.rounds.schedule import run_due_actions, schedule_config
 from bot.settings import Settings
 from bot.slack.router import mount_slack
@@ -155,6 +157,7 @@ def create_app(
     senders: Mapping[str, Sender] | None = None,
 ) -> FastAPI:
     """Build the web app for `settings`; the schema is upgraded and the scheduler started on startup."""
+    install_log_redaction(settings)  # no secret in any log line of this process: access lines, ours, libraries'
     engine = db.create_db_engine(settings.resolved_database_url)
     state = SchedulerState()
     senders = default_senders(settings) if senders is None else senders
@@ -187,7 +190,9 @@ def create_app(
                 await asyncio.to_thread(state.leadership.resign)
             engine.dispose()
 
-    app = FastAPI(title="mentorbot", version="0.1.0", lifespan=lifespan)
+    # The OpenAPI pages list every admin route and load scripts from a CDN: off unless API_DOCS turns them on.
+    app = FastAPI(title="mentorbot", version="0.1.0", lifespan=lifespan, openapi_url="/openapi.json" if settings.api_docs else None)
+    install_security_headers(app, trusted_proxies=settings.trusted_proxies, docs=settings.api_docs)  # CSP, nosniff, frames, HSTS: every response
     app.state.settings = settings
     app.state.engine = engine
     app.state.scheduler = state

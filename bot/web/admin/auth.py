@@ -1,7 +1,9 @@
 """Who may use the admin pages: signed session cookies, CSRF tokens, one-time sign-in links and Slack sign-in.
 
 * A session is a cookie signed with the admin secret (itsdangerous). It carries who signed in, how, when it
-  expires, and the CSRF token every form must send back. Admin rights are checked on every request: a Slack
+  expires, the CSRF token every form must send back, and a random key naming its row in `admin_session`: the
+  server's record decides whether the session still lives, so signing out (or out everywhere) ends it for good,
+  a copied cookie and its CSRF token included. Admin rights are checked on every request: a Slack
   user is an admin while their ID is in SLACK_ADMIN_IDS; a one-time link (printed by `mentorbot admin-link`
   for whoever runs the server) signs in an admin.
 * A one-time link is a signed, expiring token naming a random nonce. Using it writes a row keyed
@@ -15,12 +17,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -30,15 +33,18 @@ import jwt
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from bot.errors import UserError
 from bot.settings import Settings, secret_in
 from storage.db import session_scope
-from storage.models import ScheduledAction
+from storage.models import AdminSessionRecord, ScheduledAction
 
 SESSION_COOKIE = "mentorbot_admin"
 OIDC_COOKIE = "mentorbot_admin_oidc"
 LINK_ACTION_KIND = "admin.link"
+LINK_ACCOUNT = "link"  # every one-time-link session belongs to whoever runs the server: one account to sign out
+ENDED_RECORDS_KEPT = timedelta(days=7)  # ended or expired session rows are deleted this long after
 SLACK_ISSUER = "https://slack.com"
 SLACK_USER_CLAIM = "https://slack.com/user_id"
 SLACK_TEAM_CLAIM = "https://slack.com/team_id"
@@ -74,7 +80,7 @@ def _stamp(moment: datetime) -> int:
 
 @dataclass(frozen=True)
 class AdminSession:
-    """A signed-in person, as the session cookie says."""
+    """A signed-in person, as the session cookie says (whether it still lives is the server's record's to say)."""
 
     subject: str  # Slack user ID, or "link:<nonce>" for a one-time link
     name: str
@@ -82,16 +88,30 @@ class AdminSession:
     csrf: str
     expires_at: int
     flash: str | None = None
+    key: str = ""  # names the session's row in admin_session (stored there only as its SHA-256)
+
+    @property
+    def account(self) -> str:
+        """Whose sessions "sign out everywhere" ends: the Slack user, or everyone signed in by one-time links."""
+        return self.subject if self.via == "slack" else LINK_ACCOUNT
 
     def as_payload(self) -> dict[str, Any]:
-        return {"sub": self.subject, "name": self.name, "via": self.via, "csrf": self.csrf, "exp": self.expires_at, "flash": self.flash}
+        return {
+            "sub": self.subject, "name": self.name, "via": self.via, "csrf": self.csrf, "exp": self.expires_at,
+            "flash": self.flash, "sid": self.key,
+        }  # fmt: skip
+
+    def with_flash(self, flash: str | None) -> AdminSession:
+        """The same session carrying a one-time message."""
+        return replace(self, flash=flash)
 
 
 def new_session(*, subject: str, name: str, via: str, now: datetime, hours: float) -> AdminSession:
-    """A fresh session with its own CSRF token."""
+    """A fresh session with its own CSRF token and key (`record_session` makes it live)."""
     return AdminSession(
-        subject=subject, name=name, via=via, csrf=secrets.token_urlsafe(32), expires_at=_stamp(now + timedelta(hours=hours))
-    )
+        subject=subject, name=name, via=via, csrf=secrets.token_urlsafe(32), expires_at=_stamp(now + timedelta(hours=hours)),
+        key=secrets.token_urlsafe(32),
+    )  # fmt: skip
 
 
 def dump_session(secret: str, session: AdminSession) -> str:
@@ -100,20 +120,71 @@ def dump_session(secret: str, session: AdminSession) -> str:
 
 
 def load_session(secret: str, value: str | None, *, now: datetime) -> AdminSession | None:
-    """The session a cookie carries, or None when it is missing, forged, malformed or expired."""
+    """The session a cookie carries, or None when it is missing, forged, malformed, keyless or expired.
+
+    Only the cookie is read here; `session_is_live` asks the server's record whether it was ended."""
     if not value:
         return None
     try:
         data = _serializer(secret, "session").loads(value)
         session = AdminSession(
             subject=str(data["sub"]), name=str(data["name"]), via=str(data["via"]), csrf=str(data["csrf"]),
-            expires_at=int(data["exp"]), flash=data.get("flash"),
+            expires_at=int(data["exp"]), flash=data.get("flash"), key=str(data["sid"]),
         )  # fmt: skip
     except (BadSignature, KeyError, TypeError, ValueError):
-        return None
-    if session.via not in ("slack", "link") or session.expires_at <= _stamp(now):
+        return None  # a cookie from before server-side sessions has no "sid": its holder signs in again
+    if session.via not in ("slack", "link") or session.expires_at <= _stamp(now) or len(session.key) < 32:
         return None
     return session
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def record_session(engine: Engine, session: AdminSession, *, now: datetime) -> None:
+    """Make a new session live on the server; rows ended or expired over a week ago are cleared on the way."""
+    with session_scope(engine) as db:
+        db.execute(sa.delete(AdminSessionRecord).where(AdminSessionRecord.expires_at < now - ENDED_RECORDS_KEPT))
+        db.execute(sa.delete(AdminSessionRecord).where(AdminSessionRecord.ended_at < now - ENDED_RECORDS_KEPT))
+        db.add(
+            AdminSessionRecord(
+                key_hash=_key_hash(session.key), account=session.account, via=session.via, created_at=now,
+                expires_at=datetime.fromtimestamp(session.expires_at, timezone.utc),
+            )
+        )  # fmt: skip
+
+
+def session_is_live(engine: Engine, session: AdminSession, *, now: datetime) -> bool:
+    """True while the server's record of this session exists, belongs to its account, is not ended and not expired."""
+    with session_scope(engine) as db:
+        record = db.exec(select(AdminSessionRecord).where(AdminSessionRecord.key_hash == _key_hash(session.key))).first()
+        return (
+            record is not None and record.ended_at is None and record.account == session.account
+            and record.via == session.via and utc(record.expires_at) > now
+        )  # fmt: skip
+
+
+def end_session(engine: Engine, session: AdminSession, *, now: datetime) -> int:
+    """Sign this one session out; returns how many live sessions that ended (0 or 1)."""
+    with session_scope(engine) as db:
+        ended = db.execute(
+            sa.update(AdminSessionRecord)
+            .where(AdminSessionRecord.key_hash == _key_hash(session.key), AdminSessionRecord.ended_at.is_(None))
+            .values(ended_at=now, ended_why="signed out")
+        )
+        return ended.rowcount or 0
+
+
+def end_every_session(engine: Engine, session: AdminSession, *, now: datetime) -> int:
+    """Sign out everywhere: end every live session of this session's account (this one too); returns how many."""
+    with session_scope(engine) as db:
+        ended = db.execute(
+            sa.update(AdminSessionRecord)
+            .where(AdminSessionRecord.account == session.account, AdminSessionRecord.ended_at.is_(None), AdminSessionRecord.expires_at > now)
+            .values(ended_at=now, ended_why="signed out everywhere")
+        )
+        return ended.rowcount or 0
 
 
 def is_admin(session: AdminSession, settings: Settings) -> bool:

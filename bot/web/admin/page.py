@@ -153,8 +153,12 @@ class AdminSite:
         return self._secret
 
     def current_session(self, request: Request) -> auth.AdminSession | None:
-        """The session the request's cookie carries, if any and still valid."""
-        return auth.load_session(self.secret(), request.cookies.get(auth.SESSION_COOKIE), now=self.clock())
+        """The session the request's cookie carries, if any and still live on the server (not signed out, not expired)."""
+        now = self.clock()
+        session = auth.load_session(self.secret(), request.cookies.get(auth.SESSION_COOKIE), now=now)
+        if session is None or not auth.session_is_live(self.engine, session, now=now):
+            return None
+        return session
 
     # --- the program the pages show ------------------------------------------------------------------
 
@@ -212,7 +216,7 @@ class AdminSite:
         )  # fmt: skip
         response = HTMLResponse(body, status_code=status)
         if flash and session is not None:
-            self.set_session(response, _with_flash(session, None))
+            self.set_session(response, session.with_flash(None))
         return response
 
     def error_page(self, request: Request, title: str, message: str, *, status: int, hint: str | None = None) -> HTMLResponse:
@@ -234,8 +238,10 @@ class AdminSite:
         )  # fmt: skip
 
     def sign_in(self, response: Response, *, subject: str, name: str, via: str) -> Response:
-        """Start a session for whoever just proved who they are."""
-        session = auth.new_session(subject=subject, name=name, via=via, now=self.clock(), hours=self.settings.admin_session_hours)
+        """Start a session for whoever just proved who they are, recorded server-side so signing out can end it."""
+        now = self.clock()
+        session = auth.new_session(subject=subject, name=name, via=via, now=now, hours=self.settings.admin_session_hours)
+        auth.record_session(self.engine, session, now=now)
         self.set_session(response, session)
         return response
 
@@ -244,12 +250,8 @@ class AdminSite:
         response = RedirectResponse(url, status_code=303)
         session = getattr(request.state, "admin", None)
         if session is not None and flash:
-            self.set_session(response, _with_flash(session, flash))
+            self.set_session(response, session.with_flash(flash))
         return response
-
-
-def _with_flash(session: auth.AdminSession, flash: str | None) -> auth.AdminSession:
-    return auth.AdminSession(session.subject, session.name, session.via, session.csrf, session.expires_at, flash)
 
 
 # --- the route class: friendly errors and security headers --------------------------------------------

@@ -97,7 +97,22 @@ def link_sign_in(request: Request, site: Site, token: Annotated[str, Form()]) ->
 
 
 @router.post("/logout")
-def logout(session: SignedInPosted) -> Response:
+def logout(site: Site, session: SignedInPosted) -> Response:
+    """Sign out: the server ends this session, so a copy of its cookie (and its CSRF token) opens nothing any more."""
+    auth.end_session(site.engine, session, now=site.clock())
+    logger.info("admin signed out (%s)", session.via)
+    return _signed_out()
+
+
+@router.post("/logout-everywhere")
+def logout_everywhere(site: Site, session: SignedInPosted) -> Response:
+    """Sign out everywhere: end every live session of this admin (other browsers and devices too)."""
+    ended = auth.end_every_session(site.engine, session, now=site.clock())
+    logger.info("admin signed out everywhere (%s): %d sessions ended", session.via, ended)
+    return _signed_out()
+
+
+def _signed_out() -> Response:
     response = RedirectResponse("/admin/login", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE, path="/admin")
     return response
