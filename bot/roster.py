@@ -230,9 +230,9 @@ def _too_many_columns(path: Path, columns: int, limits: RosterLimits, where: str
     )
 
 
-def _too_many_rows(path: Path, rows: str, limits: RosterLimits) -> RosterFileError:
+def _too_many_rows(path: Path, rows: str, limits: RosterLimits, where: str = "") -> RosterFileError:
     return RosterFileError(
-        f'"{path}" has {rows} rows; a roster has at most {_count(limits.max_rows)} people, '
+        f'"{path}" has {rows} rows{where}; a roster has at most {_count(limits.max_rows)} people, '
         "so split it into several files (or delete the stray rows far below the roster)"
     )
 
@@ -405,7 +405,7 @@ def _read_xlsx_records(path: Path, limits: RosterLimits = ROSTER_LIMITS) -> list
         if columns is not None and columns > limits.max_columns:
             raise _too_many_columns(path, columns, limits, f" (its sheet spans {spans})")
         if rows is not None and rows > limits.max_rows + 1:
-            raise _too_many_rows(path, f"{_count(rows)} (its sheet spans {spans})", limits)
+            raise _too_many_rows(path, _count(rows), limits, f" (its sheet spans {spans})")
         # The declared size is only a claim (some programs write it too small, or not at all): the caps are counted
         # again on what the sheet really holds, as it streams.
         records: list[tuple[int, list[str]]] = []
