@@ -305,3 +305,54 @@ def test_match_and_speed_out_files_escape_formula_starts(tmp_path: Path, suffix:
     meetings = _cells_of(schedule)[1:]
     assert {row[1] for row in meetings} == {"'=1@d.example"} and {row[2] for row in meetings} == {"'+1@d.example", "'-2@d.example"}
     assert _unsafe(written) == [] and _unsafe(_cells_of(schedule)) == []
+
+
+# ---------------------------------------------------------------- the admin pages
+
+
+async def test_the_admin_upload_refuses_the_bombs_and_keeps_nothing_and_people_xlsx_holds_any_stored_answer(
+    tmp_path: Path, database_url: str, now
+) -> None:
+    import httpx
+    from sqlmodel import select
+
+    from bot.web.admin.roster_upload import upload_dir
+    from storage import db, repo
+    from storage.db import session_scope
+    from storage.models import Person
+    from tests.adminkit import admin_settings, seed_program, serving, sign_in_with_link
+
+    engine = db.create_db_engine(database_url)
+    db.upgrade(engine)
+    seed_program(engine, now)
+    with session_scope(engine) as session:
+        ana = session.exec(select(Person).order_by(Person.id)).first()
+        odd = {"custom:=cmd": ["a", "b"], "custom:notes": {"k": "v"}, "custom:bell": "a\x07b\x1bc", "custom:-x": "\tx"}
+        repo.set_profile_answers(session, person_id=ana.id, answers=odd, source="roster", now=now)
+        people_before = repo.count_people(session)
+    xfd = xfd_bomb(tmp_path / "xfd.xlsx").read_bytes()
+    headers = (",".join(["email", "name", "role", *(f"q{n}" for n in range(100_000))]) + "\nana@d.example,Ana,mentor\n").encode()
+    settings = admin_settings(tmp_path, database_url)
+    try:
+        async with serving(settings, clock=lambda: now) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+            csrf = await sign_in_with_link(client, settings, now)
+            refused = []
+            for name, data in (("xfd.xlsx", xfd), ("headers.csv", headers)):
+                started = time.perf_counter()
+                answer = await client.post("/admin/roster", data={"csrf_token": csrf}, files={"file": (name, data, "application/octet-stream")})
+                refused.append((answer, time.perf_counter() - started))
+            people_xlsx = await client.get("/admin/exports/people.xlsx")
+            people_csv = await client.get("/admin/exports/people.csv")
+    finally:
+        with session_scope(engine) as session:
+            people_after = repo.count_people(session)
+        engine.dispose()
+    for (answer, seconds), words in zip(refused, ("has 16,384 columns (its sheet spans A1:XFD2001)", "has 100,003 columns on line 1")):
+        assert answer.status_code == 400 and words in answer.text and "a roster has at most 200" in answer.text
+        assert seconds < 5
+    assert list(upload_dir(settings).iterdir()) == []  # the refused uploads were not kept
+    assert people_after == people_before
+    assert people_xlsx.status_code == 200 and people_csv.status_code == 200
+    sheet = list(openpyxl.load_workbook(io.BytesIO(people_xlsx.content)).active.iter_rows(values_only=True))
+    columns = dict(zip(sheet[0], next(row for row in sheet if row[0] == ana.email)))
+    assert columns["'=cmd"] == "a; b" and columns["notes"] == '{"k": "v"}' and columns["bell"] == "abc" and columns["'-x"] == "'\tx"
