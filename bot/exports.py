@@ -2,14 +2,19 @@
 
 One table per export, the same on every front end (the admin pages, the CLI and `/mentoring export`).
 
-Text cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or carriage return) are
-written with a leading apostrophe, so a name or comment typed by a teacher can never become a formula.
+This is the one writer of spreadsheets: every export (the admin pages, the CLI's `export` commands, `match --out`
+and `speed --out`, `/mentoring export`) is a `Table` written by `to_csv` or `to_xlsx`. Text cells and headers that a
+spreadsheet would run as a formula (starting with =, +, -, @, tab or carriage return) are written with a leading
+apostrophe, so a name, header or comment typed by a teacher can never become a formula; whatever is stored (a list
+answer, control characters, thousands of custom columns) comes out as plain cells or as a plain refusal.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +25,18 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from sqlmodel import Session, col, select
 
+from bot.errors import UserError
 from bot.flows.definitions import LIKERT, SURVEY_ITEMS
 from bot.importer import roster_rows_in
+from bot.roster import FORMULA_STARTS
 from storage import repo
 from storage.models import CheckIn, Pairing, Person, PlannedSession, Round, SurveyAnswer, Term
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The widest sheet Excel opens (column XFD); a wider table is offered as CSV instead.
+XLSX_MAX_COLUMNS = 16_384
+# Characters XML 1.0 can't hold: openpyxl refuses a cell with one, so they are dropped from XLSX cells.
+_NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_NOT_IN_SHEET_TITLE = re.compile(r"[\\/*?:\[\]]")
 STATEMENTS = dict(SURVEY_ITEMS) | {"comment": "Anything you'd like to add?"}
 LIKERT_LABEL = {int(choice.value): choice.label for choice in LIKERT}
 
@@ -40,8 +51,27 @@ class Table:
     filename: str
 
 
+class ExportTooWide(UserError):
+    """The table has more columns than a spreadsheet holds; the message says to take the CSV instead."""
+
+
+def plain_value(value: Any) -> Any:
+    """A value a spreadsheet cell can hold: numbers, dates and text as they are, a list joined with "; ", anything
+    else (a stored answer of an unexpected shape) as its text."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        return "; ".join(str(plain_value(item)) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if hasattr(value, "isoformat"):
+        return value
+    return str(value)
+
+
 def safe_cell(value: Any) -> Any:
-    """The value, with text that would start a formula made inert."""
+    """The value as a plain cell, with text that would start a formula made inert."""
+    value = plain_value(value)
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
@@ -51,34 +81,51 @@ def to_csv(table: Table) -> bytes:
     """UTF-8 CSV with a byte-order mark, so spreadsheet programs read accents right."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(table.headers)
+    writer.writerow([safe_cell(name) for name in table.headers])
     for row in table.rows:
         writer.writerow(["" if v is None else safe_cell(v) for v in row])
     return out.getvalue().encode("utf-8-sig")
 
 
+def _xlsx_cell(value: Any) -> Any:
+    value = safe_cell(value)
+    return _NOT_IN_XML.sub("", value) if isinstance(value, str) else value
+
+
 def to_xlsx(table: Table) -> bytes:
     """A one-sheet workbook with a bold, frozen header row."""
+    if len(table.headers) > XLSX_MAX_COLUMNS:
+        raise ExportTooWide(
+            f"this export has {len(table.headers):,} columns and a spreadsheet (XLSX) holds at most "
+            f"{XLSX_MAX_COLUMNS:,}: download it as CSV instead"
+        )
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=table.title[:31] or "Sheet1")
+    sheet = book.create_sheet(title=_sheet_title(table.title))
     sheet.freeze_panes = "A2"
-    widths = [len(h) for h in table.headers]
-    for row in table.rows:
-        for i, value in enumerate(row):
+    headers = [_xlsx_cell(name) for name in table.headers]
+    rows = [[_xlsx_cell(v) for v in row] for row in table.rows]
+    widths = [len(str(h)) for h in headers]
+    for row in rows:
+        for i, value in enumerate(row[: len(widths)]):
             widths[i] = max(widths[i], min(60, len(str(value)) if value is not None else 0))
     for i, width in enumerate(widths):
-        sheet.column_dimensions[_column(i)].width = width + 2
+        sheet.column_dimensions[_column(i)].width = min(width, 60) + 2
     header = []
-    for name in table.headers:
+    for name in headers:
         cell = WriteOnlyCell(sheet, value=name)
         cell.font = Font(bold=True)
         header.append(cell)
     sheet.append(header)
-    for row in table.rows:
-        sheet.append([safe_cell(v) for v in row])
+    for row in rows:
+        sheet.append(row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _sheet_title(title: str) -> str:
+    # Excel refuses a sheet named with \ / * ? : [ ] or longer than 31 characters (a term named "Fall 24/25").
+    return _NOT_IN_SHEET_TITLE.sub("-", _NOT_IN_XML.sub("", title)).strip("' ")[:31] or "Sheet1"
 
 
 def _column(index: int) -> str:

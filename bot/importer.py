@@ -6,7 +6,6 @@ and the warning says so.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -300,13 +299,3 @@ def roster_rows_in(session: Session, *, program_name: str | None = None) -> tupl
         )  # fmt: skip
     return [*ROSTER_COLUMNS, *custom], rows
 
-
-def write_roster_csv(engine: Engine, path: Path, *, program_name: str | None = None) -> int:
-    """Write everyone on file as a roster CSV that `import_roster` reads back; returns the count."""
-    with session_scope(engine) as session:
-        headers, rows = roster_rows_in(session, program_name=program_name)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(headers)
-        writer.writerows(rows)
-    return len(rows)

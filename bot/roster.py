@@ -7,6 +7,11 @@ optional value (a Slack member ID, a slot, a grade band, a time zone, ...) costs
 the row comes through without it and a `RowWarning` says which value, why, and what was done
 instead. An admin can fix the spreadsheet in one pass. Only problems with the file as a whole
 raise, and they raise `RosterFileError`.
+
+A file larger than any real roster is refused whole, before it costs time or memory (`RosterLimits`): a workbook's
+zip is inspected before it is opened (unpacked size, compression ratio), its declared size is checked, and its
+cells are streamed without filling the gaps between them; a CSV's lines, columns and cells are counted as they are
+read. Reading stops at the first cap passed, with a plain message naming the file's size and the cap.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import csv
 import datetime as dt
 import io
 import re
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +44,11 @@ from bot.flows.parsers import (
 
 __all__ = [
     "COLUMNS",
+    "FORMULA_STARTS",
     "REQUIRED_COLUMNS",
+    "ROSTER_LIMITS",
     "RosterFileError",
+    "RosterLimits",
     "RosterReadResult",
     "RosterRow",
     "RowError",
@@ -72,6 +81,29 @@ MAX_CUSTOM_HEADER = 90
 T = TypeVar("T")
 CSV_SUFFIXES = (".csv",)
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
+# What a spreadsheet reads as the start of a formula. Exports write such a cell with a leading apostrophe
+# (`bot.exports.safe_cell`); the reader takes that apostrophe off again, so an exported roster reads back as it was.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class RosterLimits:
+    """How big a roster file may be. A real district roster (up to 100,000 people, a few dozen columns) fits with
+    room to spare; a file past any cap is refused whole before reading goes further."""
+
+    max_rows: int = 100_000  # people (non-blank rows below the header)
+    max_columns: int = 200  # the header's 15 known columns and the custom ones, or any value's column
+    max_cells: int = 4_000_000  # cells in the file (XLSX: every cell the sheet stores, blank or not)
+    max_file_bytes: int = 200 * 1024 * 1024  # the file as it is on disk
+    max_line_chars: int = 200_000  # one CSV line
+    max_unpacked_bytes: int = 256 * 1024 * 1024  # an XLSX's zip members, unpacked, all together
+    max_ratio: int = 100  # how many times its packed size one XLSX member may unpack to (members over 1 MB)
+    max_members: int = 1_000  # parts in an XLSX's zip (a roster workbook has about ten)
+
+
+ROSTER_LIMITS = RosterLimits()
+# Small members (a theme, styles) often pack 100-fold or more and cost nothing: the ratio is checked above this size.
+RATIO_CHECKED_FROM_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -179,7 +211,37 @@ def _cell_text(value: object) -> str:
         return value.isoformat(sep=" ", timespec="minutes") if value.time() != dt.time() else value.date().isoformat()
     if isinstance(value, dt.time):
         return value.strftime("%H:%M")
-    return str(value).strip()
+    return _unescaped(str(value).strip())
+
+
+def _unescaped(text: str) -> str:
+    # "'=x" is how an export writes "=x" so no spreadsheet runs it: read it back as the value it stands for.
+    return text[1:].strip() if text.startswith("'") and text[1:2] in FORMULA_STARTS else text
+
+
+def _count(number: int) -> str:
+    return f"{number:,}"
+
+
+def _too_many_columns(path: Path, columns: int, limits: RosterLimits, where: str = "") -> RosterFileError:
+    return RosterFileError(
+        f'"{path}" has {_count(columns)} columns{where}; a roster has at most {_count(limits.max_columns)}, '
+        "so delete the extra columns (or the stray values far to the right) and try again"
+    )
+
+
+def _too_many_rows(path: Path, rows: str, limits: RosterLimits, where: str = "") -> RosterFileError:
+    return RosterFileError(
+        f'"{path}" has {rows} rows{where}; a roster has at most {_count(limits.max_rows)} people, '
+        "so split it into several files (or delete the stray rows far below the roster)"
+    )
+
+
+def _too_many_cells(path: Path, limits: RosterLimits) -> RosterFileError:
+    return RosterFileError(
+        f'"{path}" has more than {_count(limits.max_cells)} cells; a roster is smaller than that, '
+        "so delete the columns and rows it doesn't need, or split it into several files"
+    )
 
 
 def _decode(data: bytes) -> str:
@@ -201,8 +263,8 @@ def _is_blank(cells: Sequence[str]) -> bool:
     return not any(cell for cell in cells)
 
 
-def _read_csv_records(path: Path, data: bytes) -> list[tuple[int, list[str]]]:
-    """Return (starting line, cells) for every record, blank ones included."""
+def _read_csv_records(path: Path, data: bytes, limits: RosterLimits = ROSTER_LIMITS) -> list[tuple[int, list[str]]]:
+    """Return (starting line, cells) for every non-blank record, refusing the file at the first cap it passes."""
     if data.startswith(b"PK\x03\x04"):
         raise RosterFileError(
             f'"{path}" is an Excel workbook with a .csv name; rename it to end in .xlsx, '
@@ -219,15 +281,43 @@ def _read_csv_records(path: Path, data: bytes) -> list[tuple[int, list[str]]]:
             delimiter = "\t"
         elif ";" in first_line:
             delimiter = ";"
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+    def checked_lines():
+        # The csv module would split a line of any length into cells: an overlong line is refused before it is parsed.
+        for number, line in enumerate(io.StringIO(text, newline=""), start=1):
+            if len(line) > limits.max_line_chars:
+                cells = line.count(delimiter) + 1
+                if cells > limits.max_columns:
+                    raise _too_many_columns(path, cells, limits, f" on line {_count(number)}")
+                raise RosterFileError(
+                    f'"{path}" has a line {_count(len(line))} characters long (line {_count(number)}); a roster line '
+                    f"has at most {_count(limits.max_line_chars)}, so shorten the values on it"
+                )
+            yield line
+
+    reader = csv.reader(checked_lines(), delimiter=delimiter)
     records: list[tuple[int, list[str]]] = []
     previous_line = 0
+    cells_read = 0
     try:
         for cells in reader:
             # line_num is where the record ended; a quoted cell can span several lines,
             # and people look for the line where the record starts.
-            records.append((previous_line + 1, [cell.strip() for cell in cells]))
+            line = previous_line + 1
             previous_line = reader.line_num
+            # Trailing empty cells are what spreadsheets leave after the last column: not columns of the roster.
+            while cells and not cells[-1].strip():
+                cells.pop()
+            if not cells or not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) > limits.max_columns:
+                raise _too_many_columns(path, len(cells), limits, "" if not records else f" on line {_count(line)}")
+            cells_read += len(cells)
+            if cells_read > limits.max_cells:
+                raise _too_many_cells(path, limits)
+            if len(records) > limits.max_rows:  # the header and max_rows people are already in
+                raise _too_many_rows(path, f"more than {_count(limits.max_rows)}", limits)
+            records.append((line, [_unescaped(cell.strip()) for cell in cells]))
     except csv.Error as exc:
         raise RosterFileError(
             f'"{path}" could not be read as CSV near line {reader.line_num}; '
@@ -236,10 +326,71 @@ def _read_csv_records(path: Path, data: bytes) -> list[tuple[int, list[str]]]:
     return records
 
 
-def _read_xlsx_records(path: Path) -> list[tuple[int, list[str]]]:
-    """Return (sheet row number, cells) for every row of the first sheet."""
+def _check_workbook_zip(path: Path, limits: RosterLimits) -> None:
+    """Refuse a workbook whose zip would unpack to more than any roster needs, before anything unpacks it.
+
+    The sizes come from the zip's directory; Python's zipfile never unpacks a member past its stated size (it fails
+    the member instead), so a member can't lie its way past these checks.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        raise RosterFileError(
+            f'"{path}" could not be opened as an Excel workbook; open it in Excel and save it again as .xlsx, or as CSV'
+        ) from exc
+    if len(members) > limits.max_members:
+        raise RosterFileError(
+            f'"{path}" holds {_count(len(members))} parts; an Excel workbook with a roster holds far fewer '
+            f"(at most {_count(limits.max_members)}), so save the roster again as .xlsx or as CSV"
+        )
+    unpacked = sum(member.file_size for member in members)
+    if unpacked > limits.max_unpacked_bytes:
+        raise RosterFileError(
+            f'"{path}" unpacks to {unpacked / 1024 / 1024:,.0f} MB; a roster workbook unpacks to at most '
+            f"{limits.max_unpacked_bytes / 1024 / 1024:,.0f} MB, so split it into several files or save it as CSV"
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > RATIO_CHECKED_FROM_BYTES and ratio > limits.max_ratio:
+            raise RosterFileError(
+                f'"{path}" has a part that unpacks to {ratio:,.0f} times its size ({member.filename}); a real '
+                f"workbook's parts unpack to at most {_count(limits.max_ratio)} times, so this is not a roster "
+                "mentorbot will open: save the roster again from Excel as .xlsx, or as CSV"
+            )
+
+
+def _declared_size(sheet) -> tuple[int | None, int | None, str | None]:
+    """The columns and rows the sheet says it spans (its <dimension>), when it says."""
+    try:
+        columns, rows = sheet.max_column, sheet.max_row
+        return columns, rows, sheet.calculate_dimension()
+    except (ValueError, TypeError):  # no dimension, or one that doesn't parse: the stream's caps still hold
+        return None, None, None
+
+
+def _sheet_rows(workbook, sheet):
+    """(row number, the row's cells as openpyxl parses them) for each row the sheet stores, without filling gaps.
+
+    openpyxl's own row iterator pads every row out to the widest one (16,384 cells for a single value in column
+    XFD) and every missing row in between; its sheet parser yields only what the file holds, which is what the
+    caps are counted against.
+    """
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    with workbook._archive.open(sheet._worksheet_path) as source:
+        parser = WorkSheetParser(
+            source, sheet._shared_strings, data_only=True, epoch=workbook.epoch, date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )  # fmt: skip
+        yield from parser.parse()
+
+
+def _read_xlsx_records(path: Path, limits: RosterLimits = ROSTER_LIMITS) -> list[tuple[int, list[str]]]:
+    """Return (sheet row number, cells) for every non-blank row of the first sheet, refusing it at the first cap."""
     import openpyxl  # imported here so CSV-only use never pays for it
 
+    _check_workbook_zip(path, limits)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors) for one cause
@@ -250,13 +401,34 @@ def _read_xlsx_records(path: Path) -> list[tuple[int, list[str]]]:
         if not workbook.worksheets:
             raise RosterFileError(f'"{path}" has no sheets; put the roster on the first sheet')
         sheet = workbook.worksheets[0]
-        # Some programs write wrong sheet sizes, which would cut rows off in read-only mode.
-        sheet.reset_dimensions()
-        # iter_rows from row 1 fills in missing rows, so counting gives the sheet's row numbers.
-        return [
-            (number, [_cell_text(value) for value in values])
-            for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
-        ]
+        columns, rows, spans = _declared_size(sheet)
+        if columns is not None and columns > limits.max_columns:
+            raise _too_many_columns(path, columns, limits, f" (its sheet spans {spans})")
+        if rows is not None and rows > limits.max_rows + 1:
+            raise _too_many_rows(path, _count(rows), limits, f" (its sheet spans {spans})")
+        # The declared size is only a claim (some programs write it too small, or not at all): the caps are counted
+        # again on what the sheet really holds, as it streams.
+        records: list[tuple[int, list[str]]] = []
+        cells_read = 0
+        for number, cells in _sheet_rows(workbook, sheet):
+            cells_read += len(cells)
+            if cells_read > limits.max_cells:
+                raise _too_many_cells(path, limits)
+            filled = [(cell["column"], text) for cell in cells if (text := _cell_text(cell["value"]))]
+            if not filled:
+                continue
+            widest = max(column for column, _ in filled)
+            if widest > limits.max_columns:
+                raise _too_many_columns(
+                    path, widest, limits, f" (row {_count(number)} has a value in column {_column_letter(widest - 1)})"
+                )
+            if len(records) > limits.max_rows:  # the header and max_rows people are already in
+                raise _too_many_rows(path, f"more than {_count(limits.max_rows)}", limits)
+            values = [""] * widest
+            for column, text in filled:
+                values[column - 1] = text
+            records.append((number, values))
+        return records
     except RosterFileError:
         raise
     except Exception as exc:
@@ -267,7 +439,7 @@ def _read_xlsx_records(path: Path) -> list[tuple[int, list[str]]]:
         workbook.close()
 
 
-def _load_records(path: Path) -> list[tuple[int, list[str]]]:
+def _load_records(path: Path, limits: RosterLimits = ROSTER_LIMITS) -> list[tuple[int, list[str]]]:
     suffix = path.suffix.lower()
     if not path.exists():
         raise RosterFileError(f'Can\'t find the roster file "{path}"; check the name and the folder')
@@ -282,9 +454,15 @@ def _load_records(path: Path) -> list[tuple[int, list[str]]]:
             f'"{path}" is not a roster file mentorbot can read; use a CSV file (.csv) or an Excel workbook (.xlsx)'
         )
     try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            raise RosterFileError(
+                f'"{path}" is {size / 1024 / 1024:,.0f} MB; a roster file is at most '
+                f"{limits.max_file_bytes / 1024 / 1024:,.0f} MB, so split it into several files"
+            )
         if suffix in XLSX_SUFFIXES:
-            return _read_xlsx_records(path)
-        return _read_csv_records(path, path.read_bytes())
+            return _read_xlsx_records(path, limits)
+        return _read_csv_records(path, path.read_bytes(), limits)
     except OSError as exc:
         raise RosterFileError(f'"{path}" could not be opened ({exc.strerror or exc}); check that you can read it') from exc
 
@@ -542,13 +720,14 @@ def read_roster(
     *,
     default_timezone: str = "UTC",
     on_progress: Callable[[int, int], None] | None = None,
+    limits: RosterLimits = ROSTER_LIMITS,
 ) -> RosterReadResult:
     """Read and validate a roster; good rows are returned, bad rows become line-numbered errors, and bad optional
-    values are left out of their (still good) rows with line-numbered warnings."""
+    values are left out of their (still good) rows with line-numbered warnings. A file past `limits` is refused whole."""
     path = Path(path)
     # A wrong default is a settings mistake, not a roster one; AnswerError explains it plainly.
     default_timezone = parse_timezone(default_timezone, "UTC")
-    records = _load_records(path)
+    records = _load_records(path, limits)
 
     nonblank = [(line, cells) for line, cells in records if not _is_blank(cells)]
     if not nonblank:

@@ -249,7 +249,7 @@ def test_match_a_roster_file_without_a_database(tmp_path: Path) -> None:
     out = tmp_path / "pairings.csv"
     result = run(tmp_path, "match", str(SHARED_ROSTER), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert rows and set(rows[0]) == {"mentor_email", "mentee_email", "score", "reasons"}
     assert f"Matched {len(rows)} of 40 mentees" in result.stdout
     assert not (tmp_path / "data" / "mentorbot.db").exists()

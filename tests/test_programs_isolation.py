@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot import dialogs, notify
+from bot import dialogs, exports, notify
 from bot.email.questions import dialog_view
 from bot.email.render import render_notice
 from bot.flows import PROFILE, questions_for
-from bot.importer import import_roster, write_roster_csv
+from bot.importer import import_roster
 from bot.programs.pools import members_pool
 from bot.programs.store import apply_specs
 from bot.programs.yamlfile import parse_programs
@@ -203,8 +203,9 @@ def test_each_program_asks_only_its_own_questions_and_keeps_the_answers_apart(
     assert style_key not in sel_view.answers
     for name, column, other in (("SEL", "hope", "coaching_style"), ("Induction", "coaching_style", "hope")):
         out = tmp_path / f"{name}.csv"
-        write_roster_csv(engine, out, program_name=name)
-        rows = list(csv.DictReader(out.open(encoding="utf-8")))
+        with session_scope(engine) as session:
+            out.write_bytes(exports.to_csv(exports.people_table(session, program_name=name)))
+        rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
         assert {row["email"] for row in rows} == (SEL_POOL if name == "SEL" else INDUCTION_POOL)
         assert column in rows[0] and other not in rows[0]
         assert not any(key.count(":") for key in rows[0])

@@ -1,6 +1,7 @@
 """`mentorbot import` and `mentorbot export`: people in from roster files, people and pairings out to CSV.
 
-The exports write the same tables as the admin pages and `/mentoring export` (`bot.exports`), formula-safe.
+The exports write the same tables as the admin pages and `/mentoring export` with the one export writer
+(`bot.exports`), formula-safe: CSV, or XLSX when the --out name ends in .xlsx.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def import_roster_command(
 def export_pairings(
     ctx: typer.Context,
     round_id: Annotated[int, typer.Argument(help="Round number.")],
-    out: Annotated[Path, typer.Option(help="CSV file to write.")] = Path("pairings.csv"),
+    out: Annotated[Path, typer.Option(help="CSV (or .xlsx) file to write.")] = Path("pairings.csv"),
     program: ProgramOption = None,
 ) -> None:
     """Write a round's pairs with sites, fit, reasons and proposed session times to CSV (the admin pages' columns).
@@ -80,14 +81,14 @@ def export_pairings(
     from bot.actions import exports as export_actions
 
     table = perform(ctx, export_actions.export_pairings, round_id=round_id, program=program)
-    out.write_bytes(exports.to_csv(table))
+    out.write_bytes(_file_bytes(exports, table, out))
     console.print(f"Wrote {len(table.rows)} pairs to {out}")
 
 
 @export_app.command("people")
 @friendly_errors
 def export_people(
-    ctx: typer.Context, out: Annotated[Path, typer.Option(help="CSV file to write.")] = Path("people.csv"), program: ProgramOption = None
+    ctx: typer.Context, out: Annotated[Path, typer.Option(help="CSV (or .xlsx) file to write.")] = Path("people.csv"), program: ProgramOption = None
 ) -> None:
     """Write everyone in the program's pool as a roster CSV that `mentorbot import roster` reads back.
 
@@ -98,5 +99,10 @@ def export_people(
     from bot.actions import exports as export_actions
 
     table = perform(ctx, export_actions.export_people, program=program)
-    out.write_bytes(exports.to_csv(table))
+    out.write_bytes(_file_bytes(exports, table, out))
     console.print(f"Wrote {len(table.rows)} people to {out}")
+
+
+def _file_bytes(exports, table, out: Path) -> bytes:
+    """The table as the file `out` names: XLSX for .xlsx, CSV otherwise (both formula-safe)."""
+    return exports.to_xlsx(table) if out.suffix.lower() == ".xlsx" else exports.to_csv(table)

@@ -5,7 +5,6 @@ The matcher (OR-Tools, numpy) and the roster reader load when one of these comma
 
 from __future__ import annotations
 
-import csv
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -61,7 +60,7 @@ def match_roster(
     relax: Annotated[list[str] | None, typer.Option(help=(
         "Relax a default hard rule (repeatable): grade_band, subject, availability or strengths."))] = None,
     show_report: Annotated[bool, typer.Option("--report", help="Also print match rate and fit per site and program, and mentor load.")] = False,
-    out: Annotated[Path | None, typer.Option(help="Write pairs to this CSV.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write pairs to this CSV (or .xlsx) file.")] = None,
     show_all: Annotated[bool, typer.Option("--all", help="Print every pair and every unmatched mentee with why (default: the first 20 pairs and the unmatched by cause).")] = False,
 ) -> None:
     """Match a roster file straight away, with no database: prints the pairs, the unmatched and why.
@@ -125,18 +124,25 @@ def match_roster(
         console.print(f"Wrote {len(result.pairs)} pairs to {out}")
 
 
+def _write_table(out: Path, title: str, headers: list[str], rows: list[list]) -> None:
+    """Write rows with the one export writer (`bot.exports`: formula-safe cells), as XLSX for a .xlsx name, else CSV."""
+    from bot import exports  # start-up time: see the module's docstring
+
+    table = exports.Table(title, headers, rows, out.stem)
+    out.write_bytes(exports.to_xlsx(table) if out.suffix.lower() == ".xlsx" else exports.to_csv(table))
+
+
 def _write_pairs(out: Path, result) -> None:
     group_of = {(g.mentor, m): g for g in result.groups for m in g.mentees}
-    with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        header = ["mentor_email", "mentee_email", "score", "reasons"]
-        writer.writerow(header + (["group", "group_time"] if result.groups else []))
-        for pair in result.pairs:
-            row = [pair.mentor, pair.mentee, f"{pair.score:.1f}", "; ".join(pair.reasons)]
-            if result.groups:
-                group = group_of[(pair.mentor, pair.mentee)]
-                row += [str(group.number), group.time]
-            writer.writerow(row)
+    header = ["mentor_email", "mentee_email", "score", "reasons"] + (["group", "group_time"] if result.groups else [])
+    rows = []
+    for pair in result.pairs:
+        row = [pair.mentor, pair.mentee, round(pair.score, 1), "; ".join(pair.reasons)]
+        if result.groups:
+            group = group_of[(pair.mentor, pair.mentee)]
+            row += [group.number, group.time]
+        rows.append(row)
+    _write_table(out, "Pairs", header, rows)
 
 
 @app.command("speed")
@@ -169,11 +175,8 @@ def speed_roster(
     schedule = speed_schedule(people.participants, settings, rotations=rotations, minutes=minutes, per_mentor=per_mentor)
     report_match.print_speed(console, schedule, people)
     if out is not None:
-        with out.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["rotation", "mentor_email", "mentee_email", "score"])
-            for meeting in schedule.meetings:
-                writer.writerow([meeting.rotation, meeting.mentor, meeting.mentee, f"{meeting.score:.1f}"])
+        _write_table(out, "Speed mentoring", ["rotation", "mentor_email", "mentee_email", "score"],
+                     [[m.rotation, m.mentor, m.mentee, round(m.score, 1)] for m in schedule.meetings])
         console.print(f"Wrote {len(schedule.meetings)} meetings to {out}")
 
 
