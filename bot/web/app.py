@@ -23,6 +23,7 @@ from bot.outbox import FALLBACKS, Sender, deliver_due
 from bot.rounds.guides import guide_link_key, overrides_loader, print_context_loader
 from bot.rounds.leader import Leadership
 from bot.web.guides import guides_router
+from bot.web.limits import BodyLimit, body_limits
 from bot.rounds.schedule import run_due_actions, schedule_config
 from bot.settings import Settings
 from bot.slack.router import mount_slack
@@ -185,6 +186,7 @@ def create_app(
             engine.dispose()
 
     app = FastAPI(title="mentorbot", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(BodyLimit, limits=body_limits(settings))  # before any route reads, parses or authenticates a body
     app.state.settings = settings
     app.state.engine = engine
     app.state.scheduler = state
