@@ -89,7 +89,8 @@ async def stream_post(
 
 def memory_of(pid: int | str = "self") -> tuple[int, int]:
     """(resident, peak resident) bytes of a process, from /proc/<pid>/status."""
-    text = open(f"/proc/{pid}/status", encoding="ascii").read()
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        text = status.read()
     rss = int(re.search(r"VmRSS:\s*(\d+) kB", text).group(1)) * 1024  # type: ignore[union-attr]
     peak = int(re.search(r"VmHWM:\s*(\d+) kB", text).group(1)) * 1024  # type: ignore[union-attr]
     return rss, peak

@@ -14,7 +14,7 @@ import hmac
 import json
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -109,7 +109,7 @@ async def test_the_email_webhook_and_an_unsigned_roster_upload_are_cut_off_as_th
         other = await _refused_lean(base, "/admin/link", headers={"Content-Type": "application/x-www-form-urlencoded"})  # the sign-in form
         async with httpx.AsyncClient(base_url=base) as client:
             # Over ADMIN_UPLOAD_MB but within the form allowance: the signed-in admin gets the roster page's own answer.
-            token = await sign_in_with_link(client, settings, now=datetime.now(timezone.utc))
+            token = await sign_in_with_link(client, settings, now=datetime.now(UTC))
             too_big_file = await client.post("/admin/roster", data={"csrf_token": token}, files={"file": ("roster.csv", b"email,name,role\n" + b"x" * (MIB + 10), "text/csv")})
         assert too_big_file.status_code == 400 and "ADMIN_UPLOAD_MB" in too_big_file.text
     _no_tracebacks(caplog, capfd)

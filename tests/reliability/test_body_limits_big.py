@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,7 +55,7 @@ async def test_huge_bodies_are_refused_with_the_server_process_memory_flat(tmp_p
     )
     log = tmp_path / "server.log"
     with log.open("wb") as err:
-        server = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stderr=err)
+        server = await asyncio.create_subprocess_exec(sys.executable, "-c", code, cwd=ROOT, env=env, stderr=err)
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base) as client:
@@ -77,7 +75,7 @@ async def test_huge_bodies_are_refused_with_the_server_process_memory_flat(tmp_p
                 before, _ = memory_of(server.pid)
                 reset_peak(server.pid)
                 sent = await stream_post(base, path, size=size, prefix=prefix, chunked=way == "chunked", expect_continue=way == "expect", headers={"Content-Type": content_type}, timeout=120)
-                time.sleep(0.1)  # the server lets go of what it read
+                await asyncio.sleep(0.1)  # the server lets go of what it read
                 after, peak = memory_of(server.pid)
                 figures = {
                     "status": sent.status, "refused_in_ms": round(sent.seconds * 1000, 1), "client_got_out_mb": round(sent.bytes_sent / MIB, 1),
@@ -95,6 +93,6 @@ async def test_huge_bodies_are_refused_with_the_server_process_memory_flat(tmp_p
                 assert sent.seconds < 10, figures
     finally:
         server.terminate()
-        server.wait(15)
+        await asyncio.wait_for(server.wait(), 15)
     text = log.read_text(errors="replace")
     assert "Traceback" not in text, text[-3000:]
