@@ -30,9 +30,9 @@ logger = logging.getLogger(__name__)
 def signed_by_slack(secret: bytes, body: bytes, headers: Mapping[str, str], *, now: float) -> bool:
     """True when the request carries a fresh v0 signature of `body` made with the signing secret.
 
-    Checked on the raw bytes before anything reads them, and never raising: a missing, non-numeric or 5,000-digit
-    timestamp, a signature of the wrong shape or a body that is not UTF-8 is simply not signed (Bolt's own check
-    raised on each of those, a 500 that Slack would retry).
+    Checked on the raw bytes before anything parses them, and never raising: a missing, non-numeric or 5,000-digit
+    timestamp or a signature of the wrong shape is simply not signed (Bolt's own check raised on those, and on a
+    body that is not UTF-8: a 500 that Slack would retry).
     """
     timestamp, signature = headers.get("x-slack-request-timestamp") or "", headers.get("x-slack-signature") or ""
     if not (_TIMESTAMP_RE.fullmatch(timestamp) and _SIGNATURE_RE.fullmatch(signature)) or not secret:

@@ -5,8 +5,12 @@ Without them, an unsigned 800 MB POST to /slack/events was held whole in memory 
 roster upload with no session was spooled to disk before the 401, and an inbound-mail post was read before its
 signature could be checked. Here a request whose Content-Length is over its route's limit is answered 413 without
 reading a byte of it, and a body sent without one (chunked) is cut off as soon as it passes the limit: the route
-sees an error instead of the next chunk and its answer is replaced by the 413. Nothing is buffered here, so a
-refused request costs one chunk of memory (64 KiB), however big it claims or turns out to be.
+sees an error instead of the next chunk and its answer is replaced by the 413. Nothing is buffered here: a refused
+request holds at most what its route read before the limit, however big it claims or turns out to be.
+
+The 413 closes the connection (an attacker's endless chunked body is not read and dropped forever). A client that
+waits for 100 Continue (curl does, for big bodies) gets the 413 before it sends a byte; one that sends its whole body
+without reading may see the connection reset under it instead.
 
 The limits: Slack's own payloads are a few KiB (SLACK_MAX_BODY_KB); the inbound-mail webhook keeps its own, politer
 answer for posts over INBOUND_MAX_MB (providers must not retry them) and is cut off only at twice that; a roster
