@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         description="Where Slack requests kept in the inbox are handled after their ack: in the web process, or in a "
         "separate lower-priority process so acks never wait behind that work (`mentorbot serve` over HTTP uses process).",
     )
+    slack_max_body_kb: int = Field(
+        1024, ge=16, le=64 * 1024, description="Largest request body POST /slack/events reads, in KiB; Slack's own are a few KiB. A bigger one is refused (413) unread."
+    )
     slack_admin_ids: list[str] = Field(
         default_factory=list, description='Slack user IDs allowed to run /mentoring admin commands, e.g. ["U012ABCDEF"].'
     )
@@ -98,6 +101,10 @@ class Settings(BaseSettings):
         None,
         description="Name our receiving mail server writes in the Authentication-Results header it adds (e.g. mx.district.example); "
         "set = results from any other server are ignored. Unset = the topmost such header is taken as ours.",
+    )
+    http_max_body_kb: int = Field(
+        1024, ge=16, le=1024 * 1024,
+        description="Largest request body any other address reads, in KiB (the email webhook and roster upload have their own limits); a bigger one is refused (413) unread.",
     )
     log_level: str = Field("INFO", description="Logging level.")
     api_docs: bool = Field(False, description="Serve /docs, /redoc and /openapi.json (they list every route); off unless set.")

@@ -28,7 +28,6 @@ from bot.notices import KINDS, CancelledPair, FlowPrompt, FlowReply, Notice
 from bot.rounds import schedule, service
 from bot.settings import Settings
 from bot.slack import admin, store
-from bot.slack import blocks as bk
 from bot.slack.home import home_view
 from bot.slack.messages import render_notice
 from bot.slack.sender import SlackSender

@@ -23,6 +23,7 @@ from bot.outbox import FALLBACKS, Sender, deliver_due
 from bot.rounds.guides import guide_link_key, overrides_loader, print_context_loader
 from bot.rounds.leader import Leadership
 from bot.web.guides import guides_router
+from bot.web.limits import BodyLimit, body_limits
 from bot.web.redaction import install_log_redaction
 from bot.web.security_headers import install_security_headers
 from bot.rounds.schedule import run_due_actions, schedule_config
@@ -192,6 +193,8 @@ def create_app(
 
     # The OpenAPI pages list every admin route and load scripts from a CDN: off unless API_DOCS turns them on.
     app = FastAPI(title="mentorbot", version="0.1.0", lifespan=lifespan, openapi_url="/openapi.json" if settings.api_docs else None)
+    app.add_middleware(BodyLimit, limits=body_limits(settings))  # before any route reads, parses or authenticates a body
+    # Outside the whole middleware stack, so the body limit's 413s and Starlette's 500s carry the headers too.
     install_security_headers(app, trusted_proxies=settings.trusted_proxies, docs=settings.api_docs)  # CSP, nosniff, frames, HSTS: every response
     app.state.settings = settings
     app.state.engine = engine
