@@ -14,6 +14,7 @@ from bot.doubles.slack import block_kit_problems
 from bot.email import machines
 from bot.email.machines import Verdict, classify, classify_fields, clear_failing, record_bounce
 from bot.email.render import render_notice as render_email
+from bot.mrkdwn import escape as mrkdwn_escape
 from bot.settings import Settings
 from bot.slack.messages import render_notice as render_slack
 from storage import db, repo
@@ -967,7 +968,9 @@ def test_failing_notices_render_on_email_and_slack(engine: Engine, now: datetime
     assert "Mail to Ana Chen <Ana.Chen@district.example> is failing: 550 5.1.1" in email.text
     for key in (("slack", "email.failing"), ("slack", "email.failing.person")):
         rendered = render_slack(by_channel[key].body)
-        assert rendered.text == by_channel[key].body["text"]
+        # The same words, escaped for Slack's mrkdwn: the addresses in angle brackets are text, not links.
+        assert rendered.text == mrkdwn_escape(by_channel[key].body["text"])
+        assert "&lt;ana.chen@district.example&gt;" in rendered.text and "<" not in rendered.text
         assert block_kit_problems(rendered.blocks, surface="message") == []
 
 

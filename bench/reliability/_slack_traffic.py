@@ -92,17 +92,21 @@ def prepare_database(database_url: str, folder: Path, people: Sequence[Teacher])
 
 def _report(standin: Any) -> dict[str, Any]:
     keys: Counter[str] = Counter()
+    replies: Counter[str] = Counter()
     texts: Counter[str] = Counter()
     for messages in standin.messages.values():
         for message in messages:
             key = ((message.get("metadata") or {}).get("event_payload") or {}).get("key")
-            if key:
+            if key and key.startswith("reply:"):  # a kept request's own reply ("reply:<request>:<n>"), not an outbox message
+                replies[key] += 1
+            elif key:
                 keys[key] += 1
             texts[(message.get("text") or "")[:40]] += 1
     return {
         "calls": dict(Counter(f"{c.method}:{'ok' if c.ok else c.error}" for c in standin.calls)),
         "dms": {channel[1:]: len(messages) for channel, messages in standin.messages.items()},
         "posted_keys": dict(keys),
+        "reply_keys": dict(replies),
         "texts": dict(texts),
         "responses": len(standin.responses),
         "homes": len(standin.homes),

@@ -105,6 +105,7 @@ def test_two_servers_under_load_keep_one_leader_and_do_each_action_once(postgres
     posted = report["posted_keys"]
     assert sorted(posted) == sorted(m.idempotency_key for m in outbox)  # every outbox message reached Slack...
     assert max(posted.values()) == 1  # ...once
+    assert max(report["reply_keys"].values(), default=1) == 1  # and each reply to a kept request was posted once
     both = [s for s in watch.samples if s[0] > 1 or s[1] > 1]
     assert not both, both[:5]  # never two leaders, by either account
     assert sum(1 for leaders, holders in watch.samples if leaders == 1 and holders == 1) >= 0.9 * len(watch.samples)
