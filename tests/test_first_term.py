@@ -94,7 +94,7 @@ def _pending_by_round(session) -> dict[int, int]:
     return counts
 
 
-# --- the CLI, as the README's "Using it" runs it -----------------------------------------------------------------
+# --- the CLI, as "Using it" in docs/getting-started.md runs it ---------------------------------------------------
 
 
 def test_a_district_runs_its_first_term_from_the_cli(tmp_path: Path, district_roster: Path) -> None:

@@ -223,9 +223,9 @@ def test_program_commands_on_the_command_line(tmp_path: Path) -> None:
     assert "the programs are: New Teacher Induction, SEL Micro-Mentoring" in unknown.stderr
 
 
-def test_the_readme_example_is_a_valid_program_file() -> None:
-    readme = (EXAMPLE.parent.parent / "README.md").read_text(encoding="utf-8")
-    example = readme.split("### Programs", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+def test_the_admin_guide_example_is_a_valid_program_file() -> None:
+    guide = (EXAMPLE.parent / "admin-guide.md").read_text(encoding="utf-8")
+    example = guide.split("\n## Programs", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     [spec] = parse_programs(example)
     assert spec.name == "New Teacher Induction" and spec.custom_questions[0].kind == "choice"
 

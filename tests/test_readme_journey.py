@@ -1,5 +1,6 @@
-"""The README's "Using it" block runs as written on the shipped roster: every `mentorbot` line in it, in order, exits 0
-and says what its comment promises. A line that stops working, or a flag the README names that the CLI lost, fails here.
+"""The "Using it" block of docs/getting-started.md (where the README sends readers) runs as written on the shipped
+roster: every `mentorbot` line in it, in order, exits 0 and says what its comment promises. A line that stops working,
+or a flag the page names that the CLI lost, fails here.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from pathlib import Path
 from tests.test_cli import run
 
 ROOT = Path(__file__).resolve().parents[1]
-NOW = "2027-01-11T16:00:00"  # the README's dates are the spring of 2027: its commands run as on a Monday in January
+GETTING_STARTED = ROOT / "docs" / "getting-started.md"
+NOW = "2027-01-11T16:00:00"  # the page's dates are the spring of 2027: its commands run as on a Monday in January
 NOT_RUN_HERE = ("serve",)  # a server that runs until stopped; tests/test_web.py serves it
 
 
 def using_it_commands() -> list[list[str]]:
-    """The `mentorbot` lines of the README's "Using it" block, comments dropped, as a shell would split them."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Using it", 1)[1]
+    """The `mentorbot` lines of the getting-started page's "Using it" block, comments dropped, as a shell would split them."""
+    page = GETTING_STARTED.read_text(encoding="utf-8")
+    section = page.split("\n## Using it", 1)[1]
     block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
     commands = []
     for line in block.splitlines():
@@ -29,8 +31,8 @@ def using_it_commands() -> list[list[str]]:
     return commands
 
 
-def test_the_readme_using_it_block_runs_as_written(tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "bot" / "demo_data", tmp_path / "bot" / "demo_data")  # the path the README names
+def test_the_getting_started_using_it_block_runs_as_written(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "bot" / "demo_data", tmp_path / "bot" / "demo_data")  # the path the page names
     commands = using_it_commands()
     assert len(commands) >= 15 and ["term", "approve", "--all"] in commands
     said: dict[str, str] = {}

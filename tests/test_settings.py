@@ -1,4 +1,4 @@
-"""Settings: defaults, environment, `.env`, validation, and the README table kept in step."""
+"""Settings: defaults, environment, `.env`, validation, and the generated settings reference kept in step."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from bot import settings_doc
 from bot.settings import Settings
-
-README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_defaults_need_nothing_outside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,10 +36,31 @@ def test_bad_values_are_refused_with_the_reason() -> None:
         Settings(_env_file=None, session_minutes=1)
 
 
-def test_readme_lists_every_setting() -> None:
-    text = README.read_text(encoding="utf-8")
-    missing = [name.upper() for name in Settings.model_fields if f"| `{name.upper()}` |" not in text]
+def test_the_settings_reference_is_the_one_generated_from_the_model() -> None:
+    # A setting added, renamed or re-described in bot/settings.py fails here until `python -m bot.settings_doc` runs.
+    committed = settings_doc.PAGE.read_text(encoding="utf-8")
+    assert committed == settings_doc.render(), "docs/settings.md is out of date: run python -m bot.settings_doc"
+    missing = [name.upper() for name in Settings.model_fields if f"| `{name.upper()}` |" not in committed]
     assert missing == []
+
+
+def test_the_settings_reference_shows_defaults_ranges_and_choices() -> None:
+    rows = {line.split(" | ")[0].strip("| `"): line for line in settings_doc.render().splitlines() if line.startswith("| `")}
+    assert rows["SESSION_MINUTES"].startswith("| `SESSION_MINUTES` | whole number | `30` | ≥ 5, ≤ 240 | Length of one")
+    assert "| `starttls` or `ssl` or `none` | `starttls` |" in rows["SMTP_SECURITY"]
+    assert "| list of text | `[]` |" in rows["SLACK_ADMIN_IDS"]
+    assert "| text | unset |" in rows["SLACK_BOT_TOKEN"] and "| `true` or `false` | `false` |" in rows["API_DOCS"]
+    assert all(line.count(" | ") == 4 for line in rows.values())  # a description's pipe never splits its cell
+
+
+def test_settings_doc_check_says_when_the_page_is_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    stale = tmp_path / "settings.md"
+    stale.write_text(settings_doc.render().replace("`INBOX`", "`Inbox`"), encoding="utf-8")
+    monkeypatch.setattr(settings_doc, "PAGE", stale)
+    monkeypatch.setattr("sys.argv", ["settings_doc", "--check"])
+    assert settings_doc.main() == 1 and "out of date" in capsys.readouterr().err
+    monkeypatch.setattr("sys.argv", ["settings_doc"])
+    assert settings_doc.main() == 0 and stale.read_text(encoding="utf-8") == settings_doc.render()
 
 
 def test_an_unset_token_secret_is_random_kept_in_data_dir_and_private(tmp_path: Path) -> None:
