@@ -1,6 +1,6 @@
 """Benchmark: matching synthetic rosters shaped like the example roster, end to end.
 
-Prints markdown tables (the README's performance section is one run of this):
+Prints markdown tables (docs/performance.md's tables are one run of this):
 
 1. per size (1k, 10k, 50k mentees, half as many mentors, ~50 eligible mentors per mentee), each in
    its own process so peak memory is its own: reading the file, roster rows -> pairings (end to

@@ -1,4 +1,4 @@
-"""Read a roster file (CSV or XLSX) into validated rows, per the roster format in the README.
+"""Read a roster file (CSV or XLSX) into validated rows, per the roster format in docs/admin-guide.md ("The roster").
 
 Pure apart from reading the one file: nothing here touches the database or the network.
 Good rows come back as `RosterRow`s; a problem with a required value (email, name, role) or a row

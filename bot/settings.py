@@ -17,7 +17,7 @@ DEFAULT_DATA_DIR = Path(".mentorbot")
 
 
 class Settings(BaseSettings):
-    """Every knob mentorbot reads; the README's settings table mirrors this class."""
+    """Every knob mentorbot reads; docs/settings.md is generated from it (python -m bot.settings_doc)."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 

@@ -12,7 +12,7 @@ How it is built, so the demo shows a program that works:
 - A few seats are left spare for the mentees the Slack and email legs add, and three mentees are planted to stay
   unmatched, each for a different reason: one is free only when no mentor is (Friday evening), one teaches a
   subject no mentor teaches (music), and two high-school ELD teachers both fit only one mentor, who takes one.
-- Most mentors list "classroom management", so a topic round on it (README, "Using it") matches most mentees too.
+- Most mentors list "classroom management", so a topic round on it (docs/getting-started.md, "Using it") matches most mentees too.
 - The cells are messy the way spreadsheets are, but valid: "Tuesday" for "Tue", spaces around ";", "Mentor".
 """
 

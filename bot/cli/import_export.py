@@ -21,7 +21,7 @@ export_app = typer.Typer(help="Write people and pairings to CSV.", no_args_is_he
 @friendly_errors
 def import_roster_command(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="Roster file, .csv or .xlsx (see the roster format in the README).")],
+    file: Annotated[Path, typer.Argument(help="Roster file, .csv or .xlsx (see the roster format in docs/admin-guide.md).")],
     strict: Annotated[
         bool, typer.Option("--strict", help="Import nothing if any row has a problem or any value would be skipped with a warning.")
     ] = False,
