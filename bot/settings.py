@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     require_principal_approval: bool = Field(True, description="Mentors join the pool only after their principal approves.")
     http_host: str = Field("127.0.0.1", description="Address `mentorbot serve` listens on.")
     http_port: int = Field(8000, ge=0, le=65535, description="Port `mentorbot serve` listens on.")
-    http_workers: int = Field(1, ge=1, le=32, description="Worker processes `mentorbot serve` runs (one scheduler leads).")
+    http_workers: int = Field(1, ge=1, le=32, description="Worker processes `mentorbot serve` runs (one scheduler leads); use more on a machine with more cores.")
     scheduler_enabled: bool = Field(True, description="Run the scheduler inside `mentorbot serve`.")
     sweep_seconds: int = Field(30, ge=1, description="How often the scheduler sweeps for due actions.")
     leader_seconds: int = Field(15, ge=1, description="How often a standby process tries to take over the scheduler.")
@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     )
     slack_team_id: str | None = Field(None, description="Slack workspace ID (T…) admins must sign in with; unset = any workspace.")
     admin_secret: str | None = Field(
-        None, description="Signs admin sessions and one-time sign-in links; unset = a random secret kept in DATA_DIR/admin-secret."
+        None, description="Signs admin sessions and one-time sign-in links; unset = a random secret kept in DATA_DIR/admin-secret. Set the same value on every instance."
     )
     admin_session_hours: float = Field(12.0, gt=0, le=24 * 30, description="How long an admin stays signed in.")
     admin_link_minutes: int = Field(15, ge=1, le=24 * 60, description="How long a `mentorbot admin-link` link works (once).")

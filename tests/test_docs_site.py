@@ -24,7 +24,7 @@ def test_every_page_the_readme_links_to_exists() -> None:
 
 def test_every_page_in_the_nav_exists_and_every_page_is_in_the_nav() -> None:
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-    nav = re.findall(r"^  - [^:]+: (\S+\.md)$", config, re.M)
+    nav = re.findall(r"^  - [^:]+: (\S+\.md)$", config, re.MULTILINE)
     assert {"index.md", "getting-started.md", "admin-guide.md", "slack.md", "email.md", "settings.md"} <= set(nav)
     pages = {path.name for path in (ROOT / "docs").glob("*.md")}
     assert set(nav) == pages
