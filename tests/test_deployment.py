@@ -248,3 +248,22 @@ def test_the_compose_start_up_commands_give_two_healthy_replicas_and_one_schedul
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=20)
     assert [process.returncode for process in replicas] == [0, 0]  # a clean stop on SIGTERM, as `docker stop` sends
+
+
+def test_the_documented_rollback_takes_the_schema_back_one_release_and_forward_again(empty_postgres_url: str, tmp_path: Path) -> None:
+    """docs/deployment.md: `mentorbot db downgrade <previous>`, `mentorbot db current`, then `mentorbot db upgrade`."""
+    from alembic.script import ScriptDirectory
+
+    previous = ScriptDirectory(str(db.MIGRATIONS_DIR)).get_revision(db.head_revision()).down_revision
+    environment = os.environ | CHECKOUT_PATH | {"DATABASE_URL": empty_postgres_url, "DATA_DIR": str(tmp_path)}
+
+    def mentorbot(*arguments: str) -> str:
+        result = subprocess.run([*CHECKOUT_MENTORBOT, *arguments], env=environment, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert f"Database at revision {db.head_revision()}" in mentorbot("db", "upgrade")
+    assert f"Database at revision {previous}" in mentorbot("db", "downgrade", previous)
+    assert f"revision {previous}" in mentorbot("db", "current")
+    assert f"Database at revision {db.head_revision()}" in mentorbot("db", "upgrade")
+    assert f"mentorbot db downgrade {previous}" in (ROOT / "docs" / "deployment.md").read_text()  # the page names today's step
