@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         description="Largest request body any other address reads, in KiB (the email webhook and roster upload have their own limits); a bigger one is refused (413) unread.",
     )
     log_level: str = Field("INFO", description="Logging level.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text: one readable line per record; json: one JSON object per line (time, level, logger, message, request_id or job_id)."
+    )
+    metrics_token: str | None = Field(
+        None, description="Bearer token /metrics asks for (Authorization: Bearer …); unset = /metrics answers anyone who can reach it (counts only, no names)."
+    )
     api_docs: bool = Field(False, description="Serve /docs, /redoc and /openapi.json (they list every route); off unless set.")
     trusted_proxies: list[str] = Field(
         default_factory=list,

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.errors import UserError
+from bot.logs import configure_logging
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -61,7 +62,7 @@ def read_settings() -> Settings:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         err_console.print(f"[red]Error:[/red] a setting is wrong: {problems}")
         raise typer.Exit(2) from None
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     # Migration chatter is noise on a command line; `mentorbot db current` says where the schema is.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     return settings

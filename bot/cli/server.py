@@ -51,10 +51,15 @@ def serve(
     # (start-up time of every other command).
     import uvicorn
 
+    from uvicorn.config import LOGGING_CONFIG
+
+    from bot.logs import uvicorn_log_config
     from bot.settings import forget_served_address, record_served_address, serving_settings
     from bot.web.app import create_app
 
     settings = context_of(ctx).settings
+    # LOG_FORMAT=json: uvicorn's own lines (access, startup) become JSON lines too, with the request id.
+    log_config = uvicorn_log_config(settings.log_level, settings.log_format) or LOGGING_CONFIG
     host, port = host or settings.http_host, settings.http_port if port is None else port
     # The address served is the one links name (when PUBLIC_BASE_URL is unset), here and in worker processes, and
     # the one `mentorbot admin-link` prints while this server runs.
@@ -99,9 +104,9 @@ def serve(
             # here, once, so the workers starting together never race to create it.
             context_of(ctx).engine.dispose()  # migrated now; each worker opens its own connections
             console.print(f"{settings.http_workers} worker processes")
-            uvicorn.run("bot.web.app:app_from_environment", factory=True, workers=settings.http_workers, host=host, port=port, log_level=settings.log_level.lower())
+            uvicorn.run("bot.web.app:app_from_environment", factory=True, workers=settings.http_workers, host=host, port=port, log_level=settings.log_level.lower(), log_config=log_config)
             return
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(), log_config=log_config)
     finally:
         if handler is not None:
             handler.stop()

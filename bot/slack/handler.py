@@ -19,6 +19,7 @@ import signal
 import threading
 from datetime import datetime, timedelta, timezone
 
+from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.slack.app import build_slack_app
 from storage import db
@@ -52,7 +53,7 @@ def handler_main(settings: Settings) -> None:
     _die_with_parent()
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     from bot.web.redaction import install_log_redaction  # imported here: only the handler process needs it
 
     install_log_redaction(settings)  # the web process scrubs its log lines; this process's need it as much

@@ -14,16 +14,19 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.engine import Engine
 
 from bot.channels import default_senders
+from bot.logs import configure_logging, job_id_var, new_job_id
 from bot.outbox import FALLBACKS, Sender, deliver_due
 from bot.rounds.guides import guide_link_key, overrides_loader, print_context_loader
 from bot.rounds.leader import Leadership
 from bot.web.guides import guides_router
 from bot.web.limits import BodyLimit, body_limits
+from bot.web.observe import Metrics, Observe, StoreCollector, metrics_allowed
 from bot.web.redaction import install_log_redaction
 from bot.web.security_headers import install_security_headers
 from bot.rounds.schedule import run_due_actions, schedule_config
@@ -106,18 +109,20 @@ def every(scheduler: AsyncIOScheduler, job_id: str, seconds: float, func: Callab
     # APScheduler runs on the real clock; the `clock` passed to the jobs is what the actions see.
     # (A next_run_time of None would pause the job, so it is only given when the first run is now.)
     first_run = {"next_run_time": datetime.now(timezone.utc)} if start_now else {}
-    scheduler.add_job(_tracked, "interval", seconds=seconds, args=[scheduler, func, *args], id=job_id, max_instances=1, coalesce=True, **first_run)
+    scheduler.add_job(_tracked, "interval", seconds=seconds, args=[scheduler, job_id, func, *args], id=job_id, max_instances=1, coalesce=True, **first_run)
 
 
-async def _tracked(scheduler: AsyncIOScheduler, func: Callable, *args: object) -> object:
+async def _tracked(scheduler: AsyncIOScheduler, job_id: str, func: Callable, *args: object) -> object:
     # Remember the running job so shutdown can let it finish instead of cancelling it half-way.
     running: set[asyncio.Task] = scheduler.__dict__.setdefault("mentorbot_running", set())
     task = asyncio.current_task()
     if task is not None:
         running.add(task)
+    token = job_id_var.set(new_job_id(job_id))  # every line this run logs (its threads' too) carries the run's id
     try:
         return await func(*args)
     finally:
+        job_id_var.reset(token)
         running.discard(task)  # type: ignore[arg-type]
 
 
@@ -135,7 +140,7 @@ async def stop_scheduler(scheduler: AsyncIOScheduler, *, grace_seconds: float = 
 def app_from_environment() -> FastAPI:
     """The web app for the settings in the environment: the factory each `mentorbot serve` worker process calls."""
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(settings)
 
 
@@ -196,6 +201,12 @@ def create_app(
     app.add_middleware(BodyLimit, limits=body_limits(settings))  # before any route reads, parses or authenticates a body
     # Outside the whole middleware stack, so the body limit's 413s and Starlette's 500s carry the headers too.
     install_security_headers(app, trusted_proxies=settings.trusted_proxies, docs=settings.api_docs)  # CSP, nosniff, frames, HSTS: every response
+    metrics = Metrics()
+    metrics.registry.register(StoreCollector(engine, clock=clock, is_leader=lambda: bool(state.leadership and state.leadership.is_leader)))
+    secured_build = app.build_middleware_stack
+    # Outermost of all: the request id is set before any line is logged, and every response (a 413, a 500) is counted.
+    app.build_middleware_stack = lambda: Observe(secured_build(), metrics)  # type: ignore[method-assign]
+    app.state.metrics = metrics
     app.state.settings = settings
     app.state.engine = engine
     app.state.scheduler = state
@@ -212,29 +223,63 @@ def create_app(
         )
     )
 
+    async def database_status() -> tuple[bool, dict[str, object]]:
+        try:
+            revision = await asyncio.to_thread(db.current_revision, engine)
+        except sa.exc.SQLAlchemyError as exc:
+            return False, {"backend": engine.dialect.name, "error": str(exc.orig or exc).splitlines()[0]}
+        return True, {"backend": engine.dialect.name, "schema": revision}
+
+    def scheduler_status() -> dict[str, object]:
+        return {
+            "running": state.running,
+            "leader": bool(state.leadership and state.leadership.is_leader),
+            "last_sweep_at": state.last_sweep_at.isoformat() if state.last_sweep_at else None,
+            "last_error": state.last_error,
+            "outbox_channels": sorted(senders),
+            "delivered": state.delivered,
+        }
+
     @app.get("/health")
     async def health() -> JSONResponse:
-        """Liveness and readiness: database reachable, schema revision, scheduler and channel status."""
+        """Everything at once, as before the split: database reachable, schema revision, scheduler and channel status."""
+        reachable, database = await database_status()
         body: dict[str, object] = {
-            "status": "ok",
+            "status": "ok" if reachable else "unavailable",
             "process": os.getpid(),  # with HTTP_WORKERS > 1, which worker answered
-            "scheduler": {
-                "running": state.running,
-                "leader": bool(state.leadership and state.leadership.is_leader),
-                "last_sweep_at": state.last_sweep_at.isoformat() if state.last_sweep_at else None,
-                "last_error": state.last_error,
-                "outbox_channels": sorted(senders),
-                "delivered": state.delivered,
-            },
+            "scheduler": scheduler_status(),
             "slack": "enabled" if settings.slack_enabled else "disabled: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET",
+            "database": database,
         }
-        try:
-            body["database"] = {"backend": engine.dialect.name, "schema": await asyncio.to_thread(db.current_revision, engine)}
-        except sa.exc.SQLAlchemyError as exc:
-            body["status"] = "unavailable"
-            body["database"] = {"backend": engine.dialect.name, "error": str(exc.orig or exc).splitlines()[0]}
-            return JSONResponse(body, status_code=503)
-        return JSONResponse(body)
+        return JSONResponse(body, status_code=200 if reachable else 503)
+
+    @app.get("/health/live")
+    async def health_live() -> JSONResponse:
+        """Liveness: the process answers (restart it when this stops answering); touches nothing else."""
+        return JSONResponse({"status": "ok", "process": os.getpid()})
+
+    @app.get("/health/ready")
+    async def health_ready() -> JSONResponse:
+        """Readiness: database reachable, schema at the head revision, scheduler running when enabled (503 and why, if not)."""
+        reachable, database = await database_status()
+        problems: list[str] = []
+        if not reachable:
+            problems.append("database unreachable")
+        elif database["schema"] != db.head_revision():
+            problems.append(f"schema at {database['schema']}, not at head {db.head_revision()}")
+        scheduler = scheduler_status()
+        if settings.scheduler_enabled and not state.running:
+            problems.append("scheduler not running")
+        body = {"status": "unavailable" if problems else "ok", "problems": problems, "process": os.getpid(), "database": database, "scheduler": scheduler}
+        return JSONResponse(body, status_code=503 if problems else 200)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_page(request: Request) -> Response:
+        """Prometheus metrics; with METRICS_TOKEN set, only for `Authorization: Bearer <METRICS_TOKEN>`."""
+        if not metrics_allowed(request.headers.get("authorization"), settings.metrics_token):
+            return JSONResponse({"error": "metrics need Authorization: Bearer <METRICS_TOKEN>"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        # The outbox and schedule figures are read from the database: in a thread, so the event loop stays free.
+        return Response(await asyncio.to_thread(generate_latest, metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     # Admin pages: /admin (sign-in with Slack or a one-time link, program, pool health, equity, engagement, roster,
     # round review, mail, exports); every page but sign-in refuses anyone not signed in as an admin.

@@ -30,7 +30,7 @@ SECRET_PARAMS = (
 )  # fmt: skip
 SECRET_SETTINGS = (
     "slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_client_secret", "smtp_password", "imap_password",
-    "email_token_secret", "mailgun_signing_key", "sendgrid_inbound_key", "admin_secret",
+    "email_token_secret", "mailgun_signing_key", "sendgrid_inbound_key", "admin_secret", "metrics_token",
 )  # fmt: skip
 KEPT_SECRET_FILES = ("admin-secret", "email-token-secret")  # the secrets made in DATA_DIR when the settings name none
 SHORTEST_SECRET = 8  # a configured "secret" shorter than this would blot out ordinary words; it is not looked for

@@ -182,6 +182,9 @@ WEB_USERS = {"principal": "UPRINCIP01", "mentor": "U88CA81811", "mentee": "U48CD
 ROUTE_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     # (/openapi.json, /docs and /redoc are not served unless API_DOCS turns them on: tests/test_security_headers.py)
     ("GET", "/health"): (PUBLIC, PUBLIC, PUBLIC, PUBLIC, PUBLIC),
+    ("GET", "/health/live"): (PUBLIC, PUBLIC, PUBLIC, PUBLIC, PUBLIC),
+    ("GET", "/health/ready"): (PUBLIC, PUBLIC, PUBLIC, PUBLIC, PUBLIC),
+    ("GET", "/metrics"): (PUBLIC, PUBLIC, PUBLIC, PUBLIC, PUBLIC),  # counts only; METRICS_TOKEN closes it (tests/test_operations.py)
     ("POST", "/slack/events"): (UNSIGNED, UNSIGNED, UNSIGNED, UNSIGNED, UNSIGNED),  # Slack's signature, not a cookie
     ("GET", "/guides/pairing/{pairing_id}"): (NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND),  # without the link's key
     ("POST", "/email/inbound"): (UNSIGNED, UNSIGNED, UNSIGNED, UNSIGNED, UNSIGNED),  # the provider's signature or key
