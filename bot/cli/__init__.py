@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from bot import installed_version
 from bot.cli import database, import_export, match, person, program, rounds, server, terms
 from bot.cli.common import Context, datetime_value
 
@@ -23,9 +24,19 @@ app = typer.Typer(
 )
 
 
+def print_version(asked: bool) -> None:
+    """`mentorbot --version`: print the installed version and stop."""
+    if asked:
+        print(f"mentorbot {installed_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_callback(
     ctx: typer.Context,
+    version: Annotated[
+        bool, typer.Option("--version", callback=print_version, is_eager=True, help="Print the version and stop.")
+    ] = False,
     now: Annotated[
         datetime | None,
         typer.Option(parser=datetime_value("--now"), help="Pretend the time is this UTC moment (for rehearsals and tests).", hidden=True),

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.engine import Engine
 
+from bot import installed_version
 from bot.channels import default_senders
 from bot.logs import configure_logging, job_id_var, new_job_id
 from bot.outbox import FALLBACKS, Sender, deliver_due
@@ -197,7 +198,7 @@ def create_app(
             engine.dispose()
 
     # The OpenAPI pages list every admin route and load scripts from a CDN: off unless API_DOCS turns them on.
-    app = FastAPI(title="mentorbot", version="0.1.0", lifespan=lifespan, openapi_url="/openapi.json" if settings.api_docs else None)
+    app = FastAPI(title="mentorbot", version=installed_version(), lifespan=lifespan, openapi_url="/openapi.json" if settings.api_docs else None)
     app.add_middleware(BodyLimit, limits=body_limits(settings))  # before any route reads, parses or authenticates a body
     # Outside the whole middleware stack, so the body limit's 413s and Starlette's 500s carry the headers too.
     install_security_headers(app, trusted_proxies=settings.trusted_proxies, docs=settings.api_docs)  # CSP, nosniff, frames, HSTS: every response
