@@ -93,7 +93,7 @@ def shown_commands(prefix: str) -> list[Shown]:
     for page in PAGES:
         text = page.read_text(encoding="utf-8")
         name = str(page.relative_to(ROOT))
-        fences = list(re.finditer(r"^```([\w-]*)[^\n]*\n(.*?)^```", text, re.S | re.M))
+        fences = list(re.finditer(r"^```([\w-]*)[^\n]*\n(.*?)^```", text, re.DOTALL | re.MULTILINE))
         for fence in fences:
             if fence.group(1) not in SHELL_FENCES:
                 continue
