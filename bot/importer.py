@@ -215,40 +215,62 @@ def store_roster_in(
         report.strict_rejected = True
         return report
     repo.get_or_create_program(session, name=program_name, timezone=default_timezone, now=now)
-    existing = repo.people_by_email(session, emails=(row.email for row in result.rows))
-    stored = repo.profile_rows(session, person_ids=[person.id for person in existing.values()])
+    session.flush()  # pending ORM changes first: the set-based reads and writes below go around the ORM
+    existing = repo.person_rows_by_email(session, emails=(row.email for row in result.rows))
+    stored = repo.profile_answer_rows(session, person_ids=[person.id for person in existing.values()])
     # Read before anything is written: the warnings name the values on file that are kept.
     report.warnings = warnings_against(
-        result.warnings, result.rows, people=existing, default_capacity=default_capacity,
+        result.warnings, result.rows, people=existing, default_capacity=default_capacity,  # type: ignore[arg-type]
         answers={pid: {q: answer.value for q, answer in mine.items()} for pid, mine in stored.items()},
     )  # fmt: skip
-    saved = []
+    # Diff every row against what is on file in memory, then write each kind of change in one executemany.
+    new_people: list[dict[str, Any]] = []
+    changed_people: list[dict[str, Any]] = []
+    changed_ids: set[int] = set()
     for row in result.rows:
         on_file = existing.get(row.email)
-        person, outcome = repo.upsert_person(
-            session,
-            existing=on_file,
-            fields=person_fields(row, default_capacity=default_capacity, on_file=on_file),
-            now=now,
-        )
-        saved.append((row, person, outcome, on_file is not None))
-    session.flush()  # assigns ids to new people before their answers are written
-    for row, person, outcome, was_on_file in saved:
-        answers_changed = repo.set_profile_answers(
-            session,
-            person_id=person.id,
-            answers=profile_answers(row, on_file=was_on_file),
-            source="roster",
-            now=now,
-            keep_answers_from=SELF_REPORTED_SOURCES,
-            current=stored.get(person.id, {}),
-        )
-        if outcome == "created":
+        fields = person_fields(row, default_capacity=default_capacity, on_file=on_file)  # type: ignore[arg-type]
+        if on_file is None:
+            new_people.append({**fields, "created_at": now, "updated_at": now})
+            continue
+        changed = [name for name, value in fields.items() if getattr(on_file, name) != value]
+        if changed:
+            full = {name: getattr(on_file, name) for name in repo.PERSON_ROSTER_COLUMNS}
+            full.update(fields, updated_at=now, slack_failing_at=on_file.slack_failing_at, slack_failure=on_file.slack_failure)
+            if "slack_user_id" in changed:
+                full["slack_failing_at"], full["slack_failure"] = None, None  # a new Slack ID gets its own chance
+            changed_people.append({"_id": on_file.id, **full})
+            changed_ids.add(on_file.id)
+    ids_of_new = repo.insert_people(session, rows=new_people)
+    repo.update_people(session, rows=changed_people)
+    new_answers: list[dict[str, Any]] = []
+    changed_answers: list[dict[str, Any]] = []
+    for row in result.rows:
+        on_file = existing.get(row.email)
+        person_id = on_file.id if on_file is not None else ids_of_new[row.email]
+        current = stored.get(person_id, {})
+        answers_changed = False
+        for question, value in profile_answers(row, on_file=on_file is not None).items():
+            answer = current.get(question)
+            if answer is None:
+                new_answers.append(
+                    {"person_id": person_id, "question": question, "value": value, "source": "roster", "updated_at": now}
+                )
+                answers_changed = True
+            elif answer.source in SELF_REPORTED_SOURCES:
+                continue
+            elif answer.value != value or answer.source != "roster":
+                changed_answers.append({"_id": answer.id, "value": value, "source": "roster", "updated_at": now})
+                answers_changed = True
+        if on_file is None:
             report.created += 1
-        elif outcome == "updated" or answers_changed:
+        elif person_id in changed_ids or answers_changed:
             report.updated += 1
         else:
             report.unchanged += 1
+    repo.insert_profile_answers(session, rows=new_answers)
+    repo.update_profile_answers(session, rows=changed_answers)
+    session.expire_all()  # ORM objects loaded earlier in this session must not show pre-import values
     session.flush()
     # Programs pick their people by roster fields, so every program's pool follows the roster.
     report.pool_changes = refresh_all_pools(session)

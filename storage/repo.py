@@ -137,6 +137,76 @@ def profiles(session: Session, *, person_ids: Iterable[int]) -> dict[int, dict[s
     return {person_id: {q: row.value for q, row in answers.items()} for person_id, answers in rows.items()}
 
 
+# Person columns a roster import may rewrite, in the order an update statement lists them.
+PERSON_ROSTER_COLUMNS = (
+    "email", "name", "role", "slack_user_id", "site", "prep_program", "timezone", "capacity", "principal_email",
+)  # fmt: skip
+_IN_CHUNK = 500  # below SQLite's and PostgreSQL's bound-parameter limits, and keeps each IN list cheap to plan
+
+
+def person_rows_by_email(session: Session, *, emails: Iterable[str]) -> dict[str, sa.Row]:
+    """Existing people as plain rows (attribute access, no ORM objects) keyed by email, read in chunks."""
+    table = Person.__table__
+    wanted = sorted(set(emails))
+    found: dict[str, sa.Row] = {}
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        for row in session.execute(sa.select(table).where(table.c.email.in_(chunk))):
+            found[row.email] = row
+    return found
+
+
+def profile_answer_rows(session: Session, *, person_ids: Iterable[int]) -> dict[int, dict[str, sa.Row]]:
+    """Stored answers as plain rows (id, value, source), {person_id: {question: row}}, read in chunks."""
+    table = ProfileAnswer.__table__
+    ids = sorted(set(person_ids))
+    result: dict[int, dict[str, sa.Row]] = {person_id: {} for person_id in ids}
+    columns = (table.c.id, table.c.person_id, table.c.question, table.c.value, table.c.source)
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        for row in session.execute(sa.select(*columns).where(table.c.person_id.in_(chunk))):
+            result[row.person_id][row.question] = row
+    return result
+
+
+def insert_people(session: Session, *, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert new people in one executemany; their ids by email."""
+    if not rows:
+        return {}
+    table = Person.__table__
+    inserted = session.execute(sa.insert(table).returning(table.c.id, table.c.email), rows)
+    return {email: person_id for person_id, email in inserted}
+
+
+def update_people(session: Session, *, rows: list[dict[str, Any]]) -> None:
+    """Rewrite people in one executemany; each row holds `_id` and the same set of columns."""
+    if not rows:
+        return
+    table = Person.__table__
+    columns = [name for name in rows[0] if name != "_id"]
+    statement = sa.update(table).where(table.c.id == sa.bindparam("_id")).values({c: sa.bindparam(c) for c in columns})
+    session.connection().execute(statement, rows)
+
+
+def insert_profile_answers(session: Session, *, rows: list[dict[str, Any]]) -> None:
+    """Insert answers (person_id, question, value, source, updated_at) in one executemany."""
+    if rows:
+        session.execute(sa.insert(ProfileAnswer.__table__), rows)
+
+
+def update_profile_answers(session: Session, *, rows: list[dict[str, Any]]) -> None:
+    """Rewrite answers' value, source and updated_at by `_id` in one executemany."""
+    if not rows:
+        return
+    table = ProfileAnswer.__table__
+    statement = (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("_id"))
+        .values(value=sa.bindparam("value"), source=sa.bindparam("source"), updated_at=sa.bindparam("updated_at"))
+    )
+    session.connection().execute(statement, rows)
+
+
 def count_people(session: Session) -> int:
     """How many people are on file."""
     return session.exec(select(sa.func.count()).select_from(Person)).one()
