@@ -144,11 +144,22 @@ PERSON_ROSTER_COLUMNS = (
 _IN_CHUNK = 500  # below SQLite's and PostgreSQL's bound-parameter limits, and keeps each IN list cheap to plan
 
 
+def _reads_most_of(session: Session, table: sa.Table, wanted: int) -> bool:
+    """Whether `wanted` keys are most of `table`'s rows (then one full read is cheaper than chunked IN lists)."""
+    if wanted < _IN_CHUNK:
+        return False
+    return session.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() <= 2 * wanted
+
+
 def person_rows_by_email(session: Session, *, emails: Iterable[str]) -> dict[str, sa.Row]:
     """Existing people as plain rows (attribute access, no ORM objects) keyed by email, read in chunks."""
     table = Person.__table__
     wanted = sorted(set(emails))
     found: dict[str, sa.Row] = {}
+    if wanted and _reads_most_of(session, table, len(wanted)):
+        # A roster covering most people: one scan beats many IN lists (PostgreSQL may plan those as scans too).
+        wanted_set = set(wanted)
+        return {row.email: row for row in session.execute(sa.select(table)) if row.email in wanted_set}
     for start in range(0, len(wanted), _IN_CHUNK):
         chunk = wanted[start : start + _IN_CHUNK]
         for row in session.execute(sa.select(table).where(table.c.email.in_(chunk))):
@@ -162,6 +173,11 @@ def profile_answer_rows(session: Session, *, person_ids: Iterable[int]) -> dict[
     ids = sorted(set(person_ids))
     result: dict[int, dict[str, sa.Row]] = {person_id: {} for person_id in ids}
     columns = (table.c.id, table.c.person_id, table.c.question, table.c.value, table.c.source)
+    if ids and _reads_most_of(session, Person.__table__, len(ids)):
+        for row in session.execute(sa.select(*columns)):
+            if row.person_id in result:
+                result[row.person_id][row.question] = row
+        return result
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start : start + _IN_CHUNK]
         for row in session.execute(sa.select(*columns).where(table.c.person_id.in_(chunk))):

@@ -1,0 +1,71 @@
+"""Roster import at a size that takes the bulk paths: a roster covering most people on file (one full read)
+and a small roster against many people (chunked IN lists), with updates, self-reported answers and kept values."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from bot.importer import import_roster
+from storage import repo
+from storage.db import session_scope
+
+HEADER = ["email", "name", "role", "site", "subjects", "strengths", "timezone", "capacity"]
+
+
+def _roster(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    return path
+
+
+def _rows(count: int) -> list[list[str]]:
+    return [
+        [f"t{i}@d.example", f"Teacher {i}", "mentor" if i % 2 else "mentee", "Lincoln", "math;ELA", "SEL" if i % 2 else "",
+         "America/Chicago", "2" if i % 2 else ""]
+        for i in range(count)
+    ]  # fmt: skip
+
+
+def test_a_large_reimport_diffs_against_everyone_on_file(engine: Engine, tmp_path: Path, now: datetime):
+    rows = _rows(700)
+    first = import_roster(engine, _roster(tmp_path / "a.csv", rows), program_name="P", default_timezone="UTC", now=now)
+    assert (first.created, first.updated, first.unchanged) == (700, 0, 0)
+    with session_scope(engine) as session:
+        t3 = repo.people_by_email(session, emails=["t3@d.example"])["t3@d.example"]
+        repo.set_profile_answers(session, person_id=t3.id, answers={"subjects": ["science"]}, source="slack", now=now)
+    rows[5][3] = "Garfield"  # a person field changed
+    rows[7][4] = "PE"  # an answer changed
+    rows[3][4] = "arts"  # the person's own Slack answer wins over the roster's
+    rows[9][6] = "Mars/Olympus"  # a bad time zone: left out with a warning, the one on file kept
+    again = import_roster(engine, _roster(tmp_path / "b.csv", rows), program_name="P", default_timezone="UTC", now=now)
+    assert (again.created, again.updated, again.unchanged) == (0, 2, 698)
+    assert len(again.warnings) == 1 and "America/Chicago" in (again.warnings[0].outcome or "")
+    with session_scope(engine) as session:
+        people = repo.people_by_email(session, emails=[f"t{i}@d.example" for i in (3, 5, 7, 9)])
+        answers = repo.profiles(session, person_ids=[p.id for p in people.values()])
+        assert people["t5@d.example"].site == "Garfield"
+        assert people["t9@d.example"].timezone == "America/Chicago"
+        assert answers[people["t7@d.example"].id]["subjects"] == ["PE"]
+        assert answers[people["t3@d.example"].id]["subjects"] == ["science"]
+        assert repo.count_people(session) == 700
+
+
+def test_a_small_roster_among_many_people_updates_only_its_own(engine: Engine, tmp_path: Path, now: datetime):
+    import_roster(engine, _roster(tmp_path / "all.csv", _rows(1200)), program_name="P", default_timezone="UTC", now=now)
+    few = [row[:] for row in _rows(600)[-3:]]  # 597..599, as they are on file
+    few[0][1] = "Renamed Teacher"
+    few.append(["new@d.example", "New Person", "mentee", "Lincoln", "math", "", "UTC", ""])
+    report = import_roster(engine, _roster(tmp_path / "few.csv", few), program_name="P", default_timezone="UTC", now=now)
+    assert (report.created, report.updated, report.unchanged) == (1, 1, 2)
+    with session_scope(engine) as session:
+        people = repo.people_by_email(session, emails=["t597@d.example", "new@d.example", "t1000@d.example"])
+        assert people["t597@d.example"].name == "Renamed Teacher"
+        assert repo.profiles(session, person_ids=[people["new@d.example"].id])[people["new@d.example"].id]["subjects"] == ["math"]
+        assert people["t1000@d.example"].name == "Teacher 1000"
+        assert repo.count_people(session) == 1201
