@@ -128,6 +128,9 @@ def decide_on_mentor(
     return Decision(name=person.name, email=person.email, approval=enrollment.approval, capacity=enrollment.capacity)
 
 
+SHOWN_DECISIONS = 10  # approvals a front end lists one by one before it counts the rest
+
+
 @dataclass(frozen=True)
 class Approved:
     """Mentors approved at once on their principals' behalf: which term, which filter, and each decision."""

@@ -77,9 +77,6 @@ def term_close(
     console.print(f"Closed term [bold]{term.name}[/bold]")
 
 
-SHOWN_DECISIONS = 10  # approvals listed one by one before the rest are counted
-
-
 @app.command("approve")
 @friendly_errors
 def term_approve(
@@ -115,10 +112,10 @@ def term_approve(
             raise CommandError("--site and --principal need a value, e.g. --site \"Lincoln High\"")
         approved = perform(ctx, terms.approve_all, site=site, principal=principal, decided_by=by, term=term, program=program)
         # Hundreds of approvals would bury the total: the first few, then the count (the People page lists everyone).
-        for decision in approved.decisions[:SHOWN_DECISIONS]:
+        for decision in approved.decisions[: terms.SHOWN_DECISIONS]:
             console.print(decision.summary(), markup=False, highlight=False)
-        if len(approved.decisions) > SHOWN_DECISIONS:
-            console.print(f"… and {len(approved.decisions) - SHOWN_DECISIONS} more.", highlight=False)
+        if len(approved.decisions) > terms.SHOWN_DECISIONS:
+            console.print(f"… and {len(approved.decisions) - terms.SHOWN_DECISIONS} more.", highlight=False)
         console.print(approved.summary(), markup=False, highlight=False)
         return
     if not mentor_email or not mentor_email.strip():

@@ -416,9 +416,6 @@ def _term_close(session: Session, asked: Asked, args: argparse.Namespace) -> Blo
     return [bk.section(f"Closed *{escape(term.name)}*.")]
 
 
-SHOWN_DECISIONS = 10  # approvals listed one by one in an answer before the rest are counted
-
-
 def _term_approve(session: Session, asked: Asked, args: argparse.Namespace) -> Blocks:
     # The mentor hears who decided: the admin by name when they are on the roster.
     admin = session.get(Person, asked.actor.person_id) if asked.actor.person_id is not None else None
@@ -431,9 +428,9 @@ def _term_approve(session: Session, asked: Asked, args: argparse.Namespace) -> B
         if not approved.decisions:
             return [bk.section(_said(approved.summary()))]
         # Hundreds of approvals in one answer would pass Slack's block limit and bury the total: the first few, then a count.
-        listed = [_said(d.summary()) for d in approved.decisions[:SHOWN_DECISIONS]]
-        if len(approved.decisions) > SHOWN_DECISIONS:
-            listed.append(f"and {len(approved.decisions) - SHOWN_DECISIONS} more (`{COMMAND} status` counts them; the People page lists everyone)")
+        listed = [_said(d.summary()) for d in approved.decisions[: terms.SHOWN_DECISIONS]]
+        if len(approved.decisions) > terms.SHOWN_DECISIONS:
+            listed.append(f"and {len(approved.decisions) - terms.SHOWN_DECISIONS} more (`{COMMAND} status` counts them; the People page lists everyone)")
         return bk.bullet_sections(f":white_check_mark: {_said(approved.summary())} They hear it from mentorbot, as from their principal.", listed)
     decision = terms.decide_on_mentor(
         session, actor=asked.actor, now=asked.now, settings=asked.settings, mentor_email=args.email, approve=not args.decline,

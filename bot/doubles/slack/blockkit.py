@@ -64,18 +64,23 @@ def _options(options: Any, where: str, problems: list[str], *, most: int) -> lis
     return options
 
 
+def _unique_id(value: Any, where: str, seen: set[str], problems: list[str], *, twice: str) -> None:
+    """An action_id or block_id, when given: 1 to 255 characters, and not one already `seen` in its scope."""
+    if value is None:
+        return
+    if not isinstance(value, str) or not 0 < len(value) <= LIMITS["id"]:
+        problems.append(f"{where}: 1 to {LIMITS['id']} characters")
+    elif value in seen:
+        problems.append(f"{where}: {value!r} {twice}")
+    seen.add(str(value))
+
+
 def _element(element: Any, where: str, problems: list[str], action_ids: set[str]) -> None:
     if not isinstance(element, Mapping):
         problems.append(f"{where}: must be an object")
         return
     kind = element.get("type")
-    action_id = element.get("action_id")
-    if action_id is not None:
-        if not isinstance(action_id, str) or not 0 < len(action_id) <= LIMITS["id"]:
-            problems.append(f"{where}.action_id: 1 to {LIMITS['id']} characters")
-        elif action_id in action_ids:
-            problems.append(f"{where}.action_id: {action_id!r} is used twice in one block")
-        action_ids.add(str(action_id))
+    _unique_id(element.get("action_id"), f"{where}.action_id", action_ids, problems, twice="is used twice in one block")
     if "placeholder" in element:
         _text(element["placeholder"], f"{where}.placeholder", LIMITS["placeholder"], problems, plain_only=True)
     if kind == "button":
@@ -139,13 +144,7 @@ def block_kit_problems(blocks: Any, *, surface: str) -> list[str]:
         if not isinstance(block, Mapping):
             problems.append(f"{where}: must be an object")
             continue
-        block_id = block.get("block_id")
-        if block_id is not None:
-            if not isinstance(block_id, str) or not 0 < len(block_id) <= LIMITS["id"]:
-                problems.append(f"{where}.block_id: 1 to {LIMITS['id']} characters")
-            elif block_id in block_ids:
-                problems.append(f"{where}.block_id: {block_id!r} is used twice")
-            block_ids.add(str(block_id))
+        _unique_id(block.get("block_id"), f"{where}.block_id", block_ids, problems, twice="is used twice")
         kind = block.get("type")
         action_ids: set[str] = set()
         if kind == "section":
