@@ -8,6 +8,8 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.models import (
@@ -359,6 +361,37 @@ def round_pairings(session: Session, *, round_id: int) -> list[Pairing]:
     return list(session.exec(statement))
 
 
+def round_pair_rows(session: Session, *, round_id: int) -> list[sa.Row]:
+    """The round's pairings as plain rows (id, mentor_id, mentee_id, status), in `round_pairings`' order: no ORM objects."""
+    table = Pairing.__table__
+    statement = (
+        sa.select(table.c.id, table.c.mentor_id, table.c.mentee_id, table.c.status)
+        .where(table.c.round_id == round_id)
+        .order_by(table.c.rotation, table.c.score.desc(), table.c.id)
+    )
+    return list(session.execute(statement))
+
+
+def enrolled_availability(session: Session, *, term_id: int) -> dict[int, tuple[str, Any]]:
+    """Everyone enrolled in the term: their time zone and stored availability answer (None without one), by person id."""
+    person, answer, enrollment = Person.__table__, ProfileAnswer.__table__, Enrollment.__table__
+    statement = (
+        sa.select(person.c.id, person.c.timezone, answer.c.value)
+        .join(enrollment, enrollment.c.person_id == person.c.id)
+        .outerjoin(answer, sa.and_(answer.c.person_id == person.c.id, answer.c.question == "availability"))
+        .where(enrollment.c.term_id == term_id)
+    )
+    return {person_id: (timezone, value) for person_id, timezone, value in session.execute(statement)}
+
+
+def add_planned_sessions(session: Session, *, rows: list[dict[str, Any]]) -> None:
+    """Insert planned sessions (pairing_id, number, starts_at, ends_at) in one executemany; a session already planned stays as it is."""
+    if rows:
+        table = PlannedSession.__table__
+        statement = _dialect_insert(session, table).on_conflict_do_nothing(index_elements=[table.c.pairing_id, table.c.number])
+        session.execute(statement, [{"status": "proposed", **row} for row in rows])
+
+
 def set_pairing_status(session: Session, *, round_id: int, status: str, only_from: tuple[str, ...]) -> int:
     """Move the round's pairings that are in one of `only_from` to `status`; returns how many moved."""
     result = session.execute(
@@ -428,6 +461,25 @@ def schedule_action(
         action.due_at = due_at
     session.flush()
     return action
+
+
+def schedule_actions(session: Session, *, rows: list[dict[str, Any]]) -> None:
+    """`schedule_action` for many actions in one executemany: a new key is inserted, a known pending one has its time moved.
+
+    Each row holds idempotency_key, kind, due_at, round_id and payload (person_id optional). One upsert keyed on the
+    idempotency key keeps every action once, however often the same plan is written."""
+    if not rows:
+        return
+    table = ScheduledAction.__table__
+    insert = _dialect_insert(session, table)
+    statement = insert.on_conflict_do_update(
+        index_elements=[table.c.idempotency_key], set_={"due_at": insert.excluded.due_at}, where=table.c.status == "pending"
+    )
+    session.execute(statement, [{"status": "pending", "person_id": None, **row} for row in rows])
+
+
+def _dialect_insert(session: Session, table: sa.Table):  # noqa: ANN202 - the dialect's own Insert, which has on_conflict_*
+    return postgresql_insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(table)
 
 
 def due_action_ids(session: Session, *, now: datetime, limit: int = 100) -> list[int]:
