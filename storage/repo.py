@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
@@ -372,6 +372,26 @@ def round_pair_rows(session: Session, *, round_id: int) -> list[sa.Row]:
     return list(session.execute(statement))
 
 
+def group_pairings(session: Session, *, round_id: int, group_no: int) -> list[Pairing]:
+    """The pairings of one small group of a round, in `round_pairings`' order."""
+    statement = (
+        select(Pairing)
+        .where(Pairing.round_id == round_id, Pairing.group_no == group_no)
+        .order_by(Pairing.rotation, col(Pairing.score).desc(), Pairing.id)
+    )
+    return list(session.exec(statement))
+
+
+def people_by_id(session: Session, *, ids: Iterable[int]) -> dict[int, Person]:
+    """These people by id, read in chunks (and so in the session's identity map for later `session.get`s)."""
+    wanted = sorted(set(ids))
+    found: dict[int, Person] = {}
+    for start in range(0, len(wanted), _IN_CHUNK):
+        for person in session.exec(select(Person).where(col(Person.id).in_(wanted[start : start + _IN_CHUNK]))):
+            found[person.id] = person
+    return found
+
+
 def enrolled_availability(session: Session, *, term_id: int) -> dict[int, tuple[str, Any]]:
     """Everyone enrolled in the term: their time zone and stored availability answer (None without one), by person id."""
     person, answer, enrollment = Person.__table__, ProfileAnswer.__table__, Enrollment.__table__
@@ -385,11 +405,9 @@ def enrolled_availability(session: Session, *, term_id: int) -> dict[int, tuple[
 
 
 def add_planned_sessions(session: Session, *, rows: list[dict[str, Any]]) -> None:
-    """Insert planned sessions (pairing_id, number, starts_at, ends_at) in one executemany; a session already planned stays as it is."""
-    if rows:
-        table = PlannedSession.__table__
-        statement = _dialect_insert(session, table).on_conflict_do_nothing(index_elements=[table.c.pairing_id, table.c.number])
-        session.execute(statement, [{"status": "proposed", **row} for row in rows])
+    """Insert planned sessions (pairing_id, number, starts_at, ends_at) in bulk; a session already planned stays as it is."""
+    table = PlannedSession.__table__
+    _bulk_upsert(session, table, [{"status": "proposed", **row} for row in rows], conflict=("pairing_id", "number"), update=())
 
 
 def set_pairing_status(session: Session, *, round_id: int, status: str, only_from: tuple[str, ...]) -> int:
@@ -464,22 +482,64 @@ def schedule_action(
 
 
 def schedule_actions(session: Session, *, rows: list[dict[str, Any]]) -> None:
-    """`schedule_action` for many actions in one executemany: a new key is inserted, a known pending one has its time moved.
+    """`schedule_action` for many actions at once: a new key is inserted, a known pending one has its time moved.
 
-    Each row holds idempotency_key, kind, due_at, round_id and payload (person_id optional). One upsert keyed on the
-    idempotency key keeps every action once, however often the same plan is written."""
+    Each row holds idempotency_key, kind, due_at, round_id and payload. One upsert keyed on the idempotency key keeps
+    every action once, however often the same plan is written."""
+    table = ScheduledAction.__table__
+    rows = [{"status": "pending", **row} for row in {row["idempotency_key"]: row for row in rows}.values()]  # a key once per statement
+    _bulk_upsert(session, table, rows, conflict=("idempotency_key",), update=("due_at",), only_if_pending=True)
+
+
+def _bulk_upsert(
+    session: Session, table: sa.Table, rows: list[dict[str, Any]], *, conflict: tuple[str, ...], update: tuple[str, ...], only_if_pending: bool = False
+) -> None:
+    """INSERT the rows; on a `conflict` key, set the `update` columns (only on a pending row if asked) or leave the row.
+
+    PostgreSQL gets COPY: an executemany there costs a round trip per row, and a multi-row VALUES is re-parsed by the
+    driver for every batch. SQLite's executemany runs in C and is fast as is."""
     if not rows:
         return
-    table = ScheduledAction.__table__
-    insert = _dialect_insert(session, table)
-    statement = insert.on_conflict_do_update(
-        index_elements=[table.c.idempotency_key], set_={"due_at": insert.excluded.due_at}, where=table.c.status == "pending"
-    )
-    session.execute(statement, [{"status": "pending", "person_id": None, **row} for row in rows])
+    columns = list(rows[0])
+    if session.get_bind().dialect.name != "postgresql":
+        insert = sqlite_insert(table)
+        if update:
+            where = table.c.status == "pending" if only_if_pending else None
+            statement = insert.on_conflict_do_update(index_elements=list(conflict), set_={c: insert.excluded[c] for c in update}, where=where)
+        else:
+            statement = insert.on_conflict_do_nothing(index_elements=list(conflict))
+        session.execute(statement, rows)
+        return
+    # PostgreSQL: COPY the rows into a scratch table shaped like these columns, then one INSERT … SELECT … ON CONFLICT.
+    dialect = session.get_bind().dialect
+    # Each value as the column's type would bind it (UTC datetimes checked and converted, JSON serialized).
+    processors = [
+        _json_text if isinstance(table.c[name].type, sa.JSON) else table.c[name].type.bind_processor(dialect) or _as_is for name in columns
+    ]
+    scratch = f"bulk_{table.name}"
+    on_conflict = f"ON CONFLICT ({', '.join(conflict)}) "
+    if update:
+        on_conflict += "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in update)
+        on_conflict += f" WHERE {table.name}.status = 'pending'" if only_if_pending else ""
+    else:
+        on_conflict += "DO NOTHING"
+    names = ", ".join(columns)
+    driver = session.connection().connection.driver_connection
+    with driver.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE {scratch} AS SELECT {names} FROM {table.name} WITH NO DATA")
+        with cursor.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([process(row[name]) for process, name in zip(processors, columns)])
+        cursor.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {scratch} {on_conflict}")
+        cursor.execute(f"DROP TABLE {scratch}")
 
 
-def _dialect_insert(session: Session, table: sa.Table):  # noqa: ANN202 - the dialect's own Insert, which has on_conflict_*
-    return postgresql_insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(table)
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def due_action_ids(session: Session, *, now: datetime, limit: int = 100) -> list[int]:

@@ -105,7 +105,7 @@ def _shared_windows(a: tuple[WeeklyWindow, ...], b: tuple[WeeklyWindow, ...]) ->
 
 # Progress is reported at most this often (in pairs planned, or actions written): a few dozen ticks for a big round.
 PROGRESS_EVERY = 250
-WRITE_CHUNK = 5000  # scheduled actions per executemany: big enough to be cheap, small enough to move the progress bar
+WRITE_CHUNK = 20_000  # scheduled actions per bulk write: each is one COPY on PostgreSQL; a big round still moves the bar
 
 
 def publish_in(
@@ -380,18 +380,32 @@ def _round_notify(session: Session, action: ScheduledAction, now: datetime, conf
     round_ = repo.get_round(session, round_id=action.round_id)
     if round_.status not in ("published", "running"):
         return "skipped", f"round {round_.id} is {round_.status}"
+    pairings = [p for p in repo.round_pairings(session, round_id=round_.id) if p.status not in ("cancelled",)]
+    # Read once for the whole round, not per pair: everyone's person row, and what their calendars were already sent.
+    people = repo.people_by_id(session, ids={i for p in pairings for i in (p.mentor_id, p.mentee_id)})
+    sequences = _calendar_sequences(session, person_ids=list(people))
     sent = 0
-    for pairing in repo.round_pairings(session, round_id=round_.id):
-        if pairing.status in ("cancelled",):
-            continue
-        sent += notify_pairing(session, pairing=pairing, round_=round_, now=now, config=config)
+    for pairing in pairings:
+        sent += notify_pairing(session, pairing=pairing, round_=round_, now=now, config=config, sequence=sequences.get(pairing.id, 0))
     return "done", f"queued {sent} pairing notices"
 
 
-def notify_pairing(session: Session, *, pairing: Pairing, round_: Round, now: datetime, config: ScheduleConfig) -> int:
-    """Queue the pairing notice to both sides (their channel, and email as well)."""
+def _calendar_sequences(session: Session, *, person_ids: list[int]) -> dict[int, int]:
+    """`calendar_sequence` of every pairing these people were sent calendar notices about, in one read."""
+    top: dict[int, int] = {}
+    for message in repo.messages_to(session, person_ids=person_ids, purposes=CALENDAR_NOTICES):
+        pairing_id = message.body.get("pairing_id")
+        if pairing_id is not None:
+            top[pairing_id] = max(top.get(pairing_id, -1), int(message.body.get("ics_sequence") or 0))
+    return {pairing_id: sequence + 1 for pairing_id, sequence in top.items()}
+
+
+def notify_pairing(
+    session: Session, *, pairing: Pairing, round_: Round, now: datetime, config: ScheduleConfig, sequence: int | None = None
+) -> int:
+    """Queue the pairing notice to both sides (their channel, and email as well); `sequence`: the calendar's, when known."""
     mentor, mentee = _pair_people(session, pairing)
-    sequence = calendar_sequence(session, pairing=pairing)
+    sequence = calendar_sequence(session, pairing=pairing) if sequence is None else sequence
     queued = 0
     for reader, partner, role in ((mentor, mentee, "mentor"), (mentee, mentor, "mentee")):
         notice = pairing_notice(session, pairing=pairing, round_=round_, reader=reader, partner=partner, role=role, config=config, ics_sequence=sequence)
