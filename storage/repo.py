@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
@@ -497,12 +498,15 @@ def _bulk_upsert(
     """INSERT the rows; on a `conflict` key, set the `update` columns (only on a pending row if asked) or leave the row.
 
     PostgreSQL gets COPY: an executemany there costs a round trip per row, and a multi-row VALUES is re-parsed by the
-    driver for every batch. SQLite's executemany runs in C and is fast as is."""
+    driver for every batch. SQLite's executemany runs in C and is fast as is (and so is the fallback for a PostgreSQL
+    driver without COPY)."""
     if not rows:
         return
     columns = list(rows[0])
-    if session.get_bind().dialect.name != "postgresql":
-        insert = sqlite_insert(table)
+    dialect = session.get_bind().dialect
+    driver = session.connection().connection.driver_connection
+    if dialect.name != "postgresql" or type(driver).__module__.split(".")[0] != "psycopg":  # COPY as psycopg 3 offers it
+        insert = (sqlite_insert if dialect.name == "sqlite" else postgresql_insert)(table)
         if update:
             where = table.c.status == "pending" if only_if_pending else None
             statement = insert.on_conflict_do_update(index_elements=list(conflict), set_={c: insert.excluded[c] for c in update}, where=where)
@@ -511,7 +515,6 @@ def _bulk_upsert(
         session.execute(statement, rows)
         return
     # PostgreSQL: COPY the rows into a scratch table shaped like these columns, then one INSERT … SELECT … ON CONFLICT.
-    dialect = session.get_bind().dialect
     # Each value as the column's type would bind it (UTC datetimes checked and converted, JSON serialized).
     processors = [
         _json_text if isinstance(table.c[name].type, sa.JSON) else table.c[name].type.bind_processor(dialect) or _as_is for name in columns
@@ -524,7 +527,6 @@ def _bulk_upsert(
     else:
         on_conflict += "DO NOTHING"
     names = ", ".join(columns)
-    driver = session.connection().connection.driver_connection
     with driver.cursor() as cursor:
         cursor.execute(f"CREATE TEMP TABLE {scratch} AS SELECT {names} FROM {table.name} WITH NO DATA")
         with cursor.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:

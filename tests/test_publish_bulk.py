@@ -20,6 +20,7 @@ from sqlmodel import select
 from bot.actions import rounds
 from bot.actions.access import Actor
 from bot.actions.scope import unit_of_work
+from bot.errors import UserError
 from bot.rounds import schedule
 from bot.rounds.calendar import plan_round
 from bot.settings import Settings
@@ -108,7 +109,7 @@ def test_publish_writes_every_promise_once_and_writing_the_plan_again_adds_nothi
     actions_after, sessions_after = _stored(engine, round_id)
     assert actions_after.keys() == actions.keys()
     assert [(s.id, s.starts_at) for s in sessions_after] == [(s.id, s.starts_at) for s in sessions]
-    assert actions_after["round.notify:%d" % round_id].due_at == actions["round.notify:%d" % round_id].due_at  # done: untouched
+    assert actions_after[f"round.notify:{round_id}"].due_at == actions[f"round.notify:{round_id}"].due_at  # done: untouched
     moved = {a.key: a.due_at for a in again}
     assert all(actions_after[key].due_at == moved[key] for key in moved if key != f"round.notify:{round_id}")
 
@@ -119,7 +120,7 @@ def test_a_published_round_cannot_be_published_again(engine: Engine, now: dateti
     with unit_of_work(engine) as session:
         rounds.publish_round(session, actor=Actor.operator(), now=now, settings=settings, round_id=round_id)
     before, _sessions = _stored(engine, round_id)
-    with pytest.raises(Exception, match="published"), unit_of_work(engine) as session:
+    with pytest.raises(UserError, match="published"), unit_of_work(engine) as session:
         rounds.publish_round(session, actor=Actor.operator(), now=now, settings=settings, round_id=round_id)
     assert _stored(engine, round_id)[0].keys() == before.keys()
 
@@ -158,7 +159,7 @@ async def test_a_long_publish_shows_its_progress_on_the_round_page_and_cannot_be
     assert first.status_code == 303 and first.headers["location"] == f"/admin/rounds/{round_id}"
     assert under_way.status_code == 200 and under_way.headers["refresh"] == str(publishing.RELOAD_SECONDS)
     assert "Publishing…" in under_way.text and re.search(r"<progress max=\"24\" value=\"\d+\">", under_way.text)
-    assert 'action="/admin/rounds/%d/publish"' % round_id not in under_way.text  # no second button while it runs
+    assert f'action="/admin/rounds/{round_id}/publish"' not in under_way.text  # no second button while it runs
     assert second.status_code == 303  # the second press started nothing: back to the page showing the first
     # Once it ends, the page says so once (through the usual note), then shows the round as published.
     assert ended.status_code == 303 and "Published round" in shown.text and "12 pairs" in shown.text

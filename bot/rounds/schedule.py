@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -118,7 +118,7 @@ def publish_in(
     A round whose match paired nobody is refused (a Conflict saying why and what to do next): publishing it would
     send nothing and leave the term with a round that looks under way.
     Set-based: the pairs and their people are read in a few queries, every session and action is planned in memory,
-    and each table is written with one executemany (upserts keyed as before, so publishing again adds nothing)."""
+    and each table is written in bulk (upserts keyed as before, so publishing again adds nothing)."""
     round_ = repo.get_round(session, round_id=round_id, for_update=True)
     pairs = repo.round_pair_rows(session, round_id=round_id)
     if round_.status == "review" and not any(p.status != "cancelled" for p in pairs):
