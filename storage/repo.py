@@ -405,6 +405,21 @@ def enrolled_availability(session: Session, *, term_id: int) -> dict[int, tuple[
     return {person_id: (timezone, value) for person_id, timezone, value in session.execute(statement)}
 
 
+def planned_sessions_of(session: Session, *, pairing_ids: Iterable[int]) -> dict[int, list[PlannedSession]]:
+    """The planned sessions of these pairings, by pairing and in number order, read in chunks."""
+    ids = sorted(set(pairing_ids))
+    found: dict[int, list[PlannedSession]] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        statement = (
+            select(PlannedSession)
+            .where(col(PlannedSession.pairing_id).in_(ids[start : start + _IN_CHUNK]))
+            .order_by(PlannedSession.pairing_id, PlannedSession.number)
+        )
+        for planned in session.exec(statement):
+            found.setdefault(planned.pairing_id, []).append(planned)
+    return found
+
+
 def add_planned_sessions(session: Session, *, rows: list[dict[str, Any]]) -> None:
     """Insert planned sessions (pairing_id, number, starts_at, ends_at) in bulk; a session already planned stays as it is."""
     table = PlannedSession.__table__

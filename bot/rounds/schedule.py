@@ -493,9 +493,13 @@ def cancel_round_in(session: Session, *, round_id: int, now: datetime, by: str, 
     unsent = drop_unsent(session, message_ids=[m.id for m in about_round if m.status == "pending"], why=why)
     # Each reader's pairs, and the sessions their calendars hold, read before the pairs are marked cancelled.
     pairs_of: dict[int, list[notices.CancelledPair]] = {person_id: [] for person_id in told}
+    # Read once for the round, not per pair: the people, their sessions, and what their calendars were sent.
+    repo.people_by_id(session, ids={i for p in live.values() for i in (p.mentor_id, p.mentee_id)})
+    sessions_of = repo.planned_sessions_of(session, pairing_ids=list(live))
+    sequences = _calendar_sequences(session, person_ids=sorted({i for p in live.values() for i in (p.mentor_id, p.mentee_id)}))
     for pairing in live.values():
-        times = [[s.starts_at.isoformat(), s.ends_at.isoformat()] for s in _sessions(session, pairing.id)]
-        sequence = calendar_sequence(session, pairing=pairing) if times else 0
+        times = [[s.starts_at.isoformat(), s.ends_at.isoformat()] for s in sessions_of.get(pairing.id, [])]
+        sequence = sequences.get(pairing.id, 0) if times else 0
         mentor, mentee = _pair_people(session, pairing)
         for reader, partner in ((mentor, mentee), (mentee, mentor)):
             if reader.id in pairs_of:
