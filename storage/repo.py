@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.models import (
@@ -359,6 +362,70 @@ def round_pairings(session: Session, *, round_id: int) -> list[Pairing]:
     return list(session.exec(statement))
 
 
+def round_pair_rows(session: Session, *, round_id: int) -> list[sa.Row]:
+    """The round's pairings as plain rows (id, mentor_id, mentee_id, status), in `round_pairings`' order: no ORM objects."""
+    table = Pairing.__table__
+    statement = (
+        sa.select(table.c.id, table.c.mentor_id, table.c.mentee_id, table.c.status)
+        .where(table.c.round_id == round_id)
+        .order_by(table.c.rotation, table.c.score.desc(), table.c.id)
+    )
+    return list(session.execute(statement))
+
+
+def group_pairings(session: Session, *, round_id: int, group_no: int) -> list[Pairing]:
+    """The pairings of one small group of a round, in `round_pairings`' order."""
+    statement = (
+        select(Pairing)
+        .where(Pairing.round_id == round_id, Pairing.group_no == group_no)
+        .order_by(Pairing.rotation, col(Pairing.score).desc(), Pairing.id)
+    )
+    return list(session.exec(statement))
+
+
+def people_by_id(session: Session, *, ids: Iterable[int]) -> dict[int, Person]:
+    """These people by id, read in chunks (and so in the session's identity map for later `session.get`s)."""
+    wanted = sorted(set(ids))
+    found: dict[int, Person] = {}
+    for start in range(0, len(wanted), _IN_CHUNK):
+        for person in session.exec(select(Person).where(col(Person.id).in_(wanted[start : start + _IN_CHUNK]))):
+            found[person.id] = person
+    return found
+
+
+def enrolled_availability(session: Session, *, term_id: int) -> dict[int, tuple[str, Any]]:
+    """Everyone enrolled in the term: their time zone and stored availability answer (None without one), by person id."""
+    person, answer, enrollment = Person.__table__, ProfileAnswer.__table__, Enrollment.__table__
+    statement = (
+        sa.select(person.c.id, person.c.timezone, answer.c.value)
+        .join(enrollment, enrollment.c.person_id == person.c.id)
+        .outerjoin(answer, sa.and_(answer.c.person_id == person.c.id, answer.c.question == "availability"))
+        .where(enrollment.c.term_id == term_id)
+    )
+    return {person_id: (timezone, value) for person_id, timezone, value in session.execute(statement)}
+
+
+def planned_sessions_of(session: Session, *, pairing_ids: Iterable[int]) -> dict[int, list[PlannedSession]]:
+    """The planned sessions of these pairings, by pairing and in number order, read in chunks."""
+    ids = sorted(set(pairing_ids))
+    found: dict[int, list[PlannedSession]] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        statement = (
+            select(PlannedSession)
+            .where(col(PlannedSession.pairing_id).in_(ids[start : start + _IN_CHUNK]))
+            .order_by(PlannedSession.pairing_id, PlannedSession.number)
+        )
+        for planned in session.exec(statement):
+            found.setdefault(planned.pairing_id, []).append(planned)
+    return found
+
+
+def add_planned_sessions(session: Session, *, rows: list[dict[str, Any]]) -> None:
+    """Insert planned sessions (pairing_id, number, starts_at, ends_at) in bulk; a session already planned stays as it is."""
+    table = PlannedSession.__table__
+    _bulk_upsert(session, table, [{"status": "proposed", **row} for row in rows], conflict=("pairing_id", "number"), update=())
+
+
 def set_pairing_status(session: Session, *, round_id: int, status: str, only_from: tuple[str, ...]) -> int:
     """Move the round's pairings that are in one of `only_from` to `status`; returns how many moved."""
     result = session.execute(
@@ -428,6 +495,68 @@ def schedule_action(
         action.due_at = due_at
     session.flush()
     return action
+
+
+def schedule_actions(session: Session, *, rows: list[dict[str, Any]]) -> None:
+    """`schedule_action` for many actions at once: a new key is inserted, a known pending one has its time moved.
+
+    Each row holds idempotency_key, kind, due_at, round_id and payload. One upsert keyed on the idempotency key keeps
+    every action once, however often the same plan is written."""
+    table = ScheduledAction.__table__
+    rows = [{"status": "pending", **row} for row in {row["idempotency_key"]: row for row in rows}.values()]  # a key once per statement
+    _bulk_upsert(session, table, rows, conflict=("idempotency_key",), update=("due_at",), only_if_pending=True)
+
+
+def _bulk_upsert(
+    session: Session, table: sa.Table, rows: list[dict[str, Any]], *, conflict: tuple[str, ...], update: tuple[str, ...], only_if_pending: bool = False
+) -> None:
+    """INSERT the rows; on a `conflict` key, set the `update` columns (only on a pending row if asked) or leave the row.
+
+    PostgreSQL gets COPY: an executemany there costs a round trip per row, and a multi-row VALUES is re-parsed by the
+    driver for every batch. SQLite's executemany runs in C and is fast as is (and so is the fallback for a PostgreSQL
+    driver without COPY)."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    dialect = session.get_bind().dialect
+    driver = session.connection().connection.driver_connection
+    if dialect.name != "postgresql" or type(driver).__module__.split(".")[0] != "psycopg":  # COPY as psycopg 3 offers it
+        insert = (sqlite_insert if dialect.name == "sqlite" else postgresql_insert)(table)
+        if update:
+            where = table.c.status == "pending" if only_if_pending else None
+            statement = insert.on_conflict_do_update(index_elements=list(conflict), set_={c: insert.excluded[c] for c in update}, where=where)
+        else:
+            statement = insert.on_conflict_do_nothing(index_elements=list(conflict))
+        session.execute(statement, rows)
+        return
+    # PostgreSQL: COPY the rows into a scratch table shaped like these columns, then one INSERT … SELECT … ON CONFLICT.
+    # Each value as the column's type would bind it (UTC datetimes checked and converted, JSON serialized).
+    processors = [
+        _json_text if isinstance(table.c[name].type, sa.JSON) else table.c[name].type.bind_processor(dialect) or _as_is for name in columns
+    ]
+    scratch = f"bulk_{table.name}"
+    on_conflict = f"ON CONFLICT ({', '.join(conflict)}) "
+    if update:
+        on_conflict += "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in update)
+        on_conflict += f" WHERE {table.name}.status = 'pending'" if only_if_pending else ""
+    else:
+        on_conflict += "DO NOTHING"
+    names = ", ".join(columns)
+    with driver.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE {scratch} AS SELECT {names} FROM {table.name} WITH NO DATA")
+        with cursor.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([process(row[name]) for process, name in zip(processors, columns)])
+        cursor.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {scratch} {on_conflict}")
+        cursor.execute(f"DROP TABLE {scratch}")
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def due_action_ids(session: Session, *, now: datetime, limit: int = 100) -> list[int]:

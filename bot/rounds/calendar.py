@@ -160,6 +160,25 @@ def plan_round(
     """Every action a published micro round owes its pairs, in time order, with quiet hours applied."""
     zone = ZoneInfo(calendar.timezone)
     program_zone = calendar.timezone  # round-wide messages wait for the program's school hours
+    # A district's pairs meet at a few dozen distinct times: each reminder time and quiet-hours move is worked out once.
+    reminder_times: dict[tuple[datetime, str, str], datetime | None] = {}
+    sendable: dict[tuple[datetime, str], datetime] = {}
+
+    def reminder_time(due: datetime, label: str, person_timezone: str) -> datetime | None:
+        key = (due, label, person_timezone)
+        if key not in reminder_times:
+            reminder_times[key] = _reminder_time(due, label=label, person_timezone=person_timezone, calendar=calendar)
+        return reminder_times[key]
+
+    def respect_quiet(action: PlannedAction) -> PlannedAction:
+        if action.person_timezone is None:
+            return action
+        key = (action.due_at, action.person_timezone)
+        if key not in sendable:
+            sendable[key] = next_sendable(action.due_at, person_timezone=action.person_timezone, calendar=calendar)
+        due = sendable[key]
+        return action if due == action.due_at else PlannedAction(action.key, action.kind, due, action.payload, action.person_timezone)
+
     actions: list[PlannedAction] = [PlannedAction(f"round.notify:{round_id}", "round.notify", published_at, {"round_id": round_id}, program_zone)]
     last_session = published_at
     for pair in pairs:
@@ -167,7 +186,7 @@ def plan_round(
         for number, (start, _end) in enumerate(sessions, start=1):
             for role, person_timezone in (("mentor", pair.mentor_timezone), ("mentee", pair.mentee_timezone)):
                 for label, before in (("day", timedelta(days=1)), ("hour", timedelta(hours=1))):
-                    due = _reminder_time(start - before, label=label, person_timezone=person_timezone, calendar=calendar)
+                    due = reminder_time(start - before, label, person_timezone)
                     if due is None:
                         continue  # an hour-before reminder in the night is dropped; the day-before one stands
                     actions.append(
@@ -209,7 +228,7 @@ def plan_round(
     if pairs:
         start_at = min(p.sessions[0][0] for p in pairs if p.sessions) if any(p.sessions for p in pairs) else published_at
         actions.append(PlannedAction(f"round.start:{round_id}", "round.start", min(start_at - timedelta(days=1), survey_at), {"round_id": round_id}))
-    return sorted((_respect_quiet(a, calendar) for a in actions), key=lambda a: (a.due_at, a.key))
+    return sorted((respect_quiet(a) for a in actions), key=lambda a: (a.due_at, a.key))
 
 
 def _reminder_time(due: datetime, *, label: str, person_timezone: str, calendar: ProgramCalendar) -> datetime | None:
@@ -223,10 +242,3 @@ def _reminder_time(due: datetime, *, label: str, person_timezone: str, calendar:
         if not is_quiet(earlier, person_timezone=person_timezone, calendar=calendar):
             return earlier
     return None
-
-
-def _respect_quiet(action: PlannedAction, calendar: ProgramCalendar) -> PlannedAction:
-    if action.person_timezone is None:
-        return action
-    due = next_sendable(action.due_at, person_timezone=action.person_timezone, calendar=calendar)
-    return action if due == action.due_at else PlannedAction(action.key, action.kind, due, action.payload, action.person_timezone)

@@ -74,7 +74,12 @@ def _clean_set(values: Any) -> frozenset[str]:
 
 
 def _availability(person: Person, answers: Mapping[str, Any], week_of: date) -> tuple:
-    slots_text = ";".join(answers.get("availability") or ())
+    return availability_windows(answers.get("availability"), timezone=person.timezone, week_of=week_of)
+
+
+def availability_windows(answer: Any, *, timezone: str, week_of: date) -> tuple:
+    """A stored availability answer as the matcher's weekly UTC windows for that week (none when unreadable)."""
+    slots_text = ";".join(answer or ())
     if not slots_text:
         return ()
     try:
@@ -82,7 +87,7 @@ def _availability(person: Person, answers: Mapping[str, Any], week_of: date) -> 
     except AnswerError:
         # Stored answers were validated when given; an unreadable one means "no constraint" rather than a crash.
         return ()
-    return weekly_windows_utc(slots, person.timezone, week_of)
+    return weekly_windows_utc(slots, timezone, week_of)
 
 
 def _weights(answers: Mapping[str, Any]) -> tuple[tuple[str, float], ...]:

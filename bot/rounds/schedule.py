@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,8 +29,8 @@ from bot.outbox import drop_unsent, enqueue
 from bot.rounds import events, service
 from bot.rounds.kinds import ANNOUNCE_ACTION, MATCH_ACTION, SPEED_PLAN_ACTION, Matcher, describe, kind_of, speed_start
 from bot.rounds.guides import guide_context, guide_renderings, overrides_of, program_of
-from bot.rounds.calendar import PairPlan, ProgramCalendar, is_quiet, next_sendable, plan_round, propose_sessions
-from bot.rounds.participants import history_from, round_settings_for, to_participant
+from bot.rounds.calendar import PairPlan, PlannedAction, ProgramCalendar, is_quiet, next_sendable, plan_round, propose_sessions
+from bot.rounds.participants import availability_windows, history_from, round_settings_for, to_participant
 from bot.settings import Settings
 from storage import repo
 from storage.db import in_transaction, session_scope
@@ -103,13 +103,9 @@ def _shared_windows(a: tuple[WeeklyWindow, ...], b: tuple[WeeklyWindow, ...]) ->
     return shared
 
 
-def _participants_by_id(session: Session, *, person_ids: set[int], term_id: int, week_of: date) -> dict[int, Any]:
-    answers = repo.profiles(session, person_ids=person_ids)
-    found = {}
-    for enrollment, person in repo.enrollments(session, term_id=term_id):
-        if person.id in person_ids:
-            found[person.id] = to_participant(enrollment, person, answers[person.id], capacity_left=enrollment.capacity, week_of=week_of)
-    return found
+# Progress is reported at most this often (in pairs planned, or actions written): a few dozen ticks for a big round.
+PROGRESS_EVERY = 250
+WRITE_CHUNK = 20_000  # scheduled actions per bulk write: each is one COPY on PostgreSQL; a big round still moves the bar
 
 
 def publish_in(
@@ -118,11 +114,14 @@ def publish_in(
 ) -> PublishOutcome:
     """Publish a reviewed round: propose session times per pair and schedule every notice, reminder and check-in.
 
-    `progress(done, total)`, when given, hears how far it is: planning each pair, then scheduling its actions.
+    `progress(done, total)`, when given, hears how far it is: planning each pair, then writing its actions.
     A round whose match paired nobody is refused (a Conflict saying why and what to do next): publishing it would
-    send nothing and leave the term with a round that looks under way."""
+    send nothing and leave the term with a round that looks under way.
+    Set-based: the pairs and their people are read in a few queries, every session and action is planned in memory,
+    and each table is written in bulk (upserts keyed as before, so publishing again adds nothing)."""
     round_ = repo.get_round(session, round_id=round_id, for_update=True)
-    if round_.status == "review" and not any(p.status != "cancelled" for p in repo.round_pairings(session, round_id=round_id)):
+    pairs = repo.round_pair_rows(session, round_id=round_id)
+    if round_.status == "review" and not any(p.status != "cancelled" for p in pairs):
         raise service.RoundError(_nothing_to_publish(session, round_))
     if kind_of(round_).matcher is Matcher.ROTATION:
         return _publish_rotations(session, round_=round_, now=now, message=message)
@@ -131,7 +130,6 @@ def publish_in(
         round_.settings = {**round_.settings, "message": message.strip()}
     # Matched by hand before its match date: the date's matcher run has nothing left to do (and the timeline says so).
     repo.drop_pending_actions(session, round_id=round_id, why="matched and published before its match date", now=now, kind=MATCH_ACTION)
-    pairs = repo.round_pairings(session, round_id=round_id)
     total = 2 * len(pairs) or 1
     tick = progress or (lambda done, total: None)
     plans = _plan_pairs(session, round_=round_, pairs=pairs, now=now, config=config, tick=lambda done: tick(done, total))
@@ -183,43 +181,64 @@ def _nothing_to_publish(session: Session, round_: Round) -> str:
 
 
 def _plan_pairs(
-    session: Session, *, round_: Round, pairs: list[Pairing], now: datetime, config: ScheduleConfig, tick: Callable[[int], None] | None = None
+    session: Session, *, round_: Round, pairs: Sequence[Any], now: datetime, config: ScheduleConfig, tick: Callable[[int], None] | None = None
 ) -> list[PairPlan]:
+    """Propose each pair's session times (written once per pair and number) and what the planner needs of the pair.
+
+    `pairs` are pairings or rows with id, mentor_id and mentee_id. Someone no longer enrolled in the term plans with
+    no availability in the program's time zone. Pairs sharing the same windows share one proposal: a district's
+    thousands of pairs offer a few dozen distinct slot combinations."""
     _, calendar = program_calendar(session, term_id=round_.term_id)
     week_of = round_.start_on or now.date()
-    people = _participants_by_id(session, person_ids={p.mentor_id for p in pairs} | {p.mentee_id for p in pairs}, term_id=round_.term_id, week_of=week_of)
-    plans = []
-    for pairing in pairs:
-        mentor, mentee = people.get(pairing.mentor_id), people.get(pairing.mentee_id)
-        shared = _shared_windows(mentor.availability, mentee.availability) if mentor and mentee else []
-        times = propose_sessions(
-            shared, sessions=round_.sessions, session_minutes=config.session_minutes,
-            first_day=max(round_.start_on or now.date(), now.date()), calendar=calendar, not_before=now,
-        )  # fmt: skip
-        for number, (start, end) in enumerate(times, start=1):
-            existing = session.exec(
-                select(PlannedSession).where(PlannedSession.pairing_id == pairing.id, PlannedSession.number == number)
-            ).first()
-            if existing is None:
-                session.add(PlannedSession(pairing_id=pairing.id, number=number, starts_at=start, ends_at=end))
-        plans.append(
-            PairPlan(pairing.id, mentor.timezone if mentor else calendar.timezone, mentee.timezone if mentee else calendar.timezone, tuple(times))
-        )
-        if tick is not None:
-            tick(len(plans))
+    first_day = max(round_.start_on or now.date(), now.date())
+    enrolled = repo.enrolled_availability(session, term_id=round_.term_id)
+    windows_of: dict[tuple[Any, str], tuple] = {}
+
+    def person(person_id: int) -> tuple[str, tuple] | None:
+        found = enrolled.get(person_id)
+        if found is None:
+            return None
+        timezone_name, answer = found
+        key = (tuple(answer or ()), timezone_name)
+        if key not in windows_of:
+            windows_of[key] = availability_windows(answer, timezone=timezone_name, week_of=week_of)
+        return timezone_name, windows_of[key]
+
+    proposals: dict[tuple, list[tuple[datetime, datetime]]] = {}
+    plans, session_rows = [], []
+    for done, pairing in enumerate(pairs, start=1):
+        mentor, mentee = person(pairing.mentor_id), person(pairing.mentee_id)
+        shared = tuple(_shared_windows(mentor[1], mentee[1])) if mentor and mentee else ()
+        if shared not in proposals:
+            proposals[shared] = propose_sessions(
+                shared, sessions=round_.sessions, session_minutes=config.session_minutes, first_day=first_day, calendar=calendar, not_before=now,
+            )  # fmt: skip
+        times = proposals[shared]
+        session_rows += [
+            {"pairing_id": pairing.id, "number": number, "starts_at": start, "ends_at": end} for number, (start, end) in enumerate(times, start=1)
+        ]
+        plans.append(PairPlan(pairing.id, mentor[0] if mentor else calendar.timezone, mentee[0] if mentee else calendar.timezone, tuple(times)))
+        if tick is not None and done % PROGRESS_EVERY == 0:
+            tick(done)
+    repo.add_planned_sessions(session, rows=session_rows)  # a session planned before (a publish again) stays as it was
+    if tick is not None:
+        tick(len(plans))
     return plans
 
 
-def _schedule(session: Session, *, round_id: int, actions, tick: Callable[[int], None] | None = None) -> None:
-    for done, action in enumerate(actions, start=1):
-        if tick is not None and done % 50 == 0:
-            tick(done)
-        payload = dict(action.payload)
-        if action.person_timezone:
-            payload["quiet_tz"] = action.person_timezone
-        repo.schedule_action(
-            session, idempotency_key=action.key, kind=action.kind, due_at=action.due_at, round_id=round_id, payload=payload
-        )
+def _schedule(session: Session, *, round_id: int, actions: Sequence[PlannedAction], tick: Callable[[int], None] | None = None) -> None:
+    """Write the planned actions, each once by its key (a pending one already there moves to the planned time)."""
+    rows = [
+        {
+            "idempotency_key": action.key, "kind": action.kind, "due_at": action.due_at, "round_id": round_id,
+            "payload": {**action.payload, "quiet_tz": action.person_timezone} if action.person_timezone else dict(action.payload),
+        }
+        for action in actions
+    ]  # fmt: skip
+    for start in range(0, len(rows), WRITE_CHUNK):
+        repo.schedule_actions(session, rows=rows[start : start + WRITE_CHUNK])
+        if tick is not None:
+            tick(min(start + WRITE_CHUNK, len(rows)))
 
 
 def schedule_term_reminders_in(session: Session, *, term_id: int, now: datetime, offsets_days: tuple[int, ...] = (3, 7)) -> int:
@@ -361,18 +380,32 @@ def _round_notify(session: Session, action: ScheduledAction, now: datetime, conf
     round_ = repo.get_round(session, round_id=action.round_id)
     if round_.status not in ("published", "running"):
         return "skipped", f"round {round_.id} is {round_.status}"
+    pairings = [p for p in repo.round_pairings(session, round_id=round_.id) if p.status not in ("cancelled",)]
+    # Read once for the whole round, not per pair: everyone's person row, and what their calendars were already sent.
+    people = repo.people_by_id(session, ids={i for p in pairings for i in (p.mentor_id, p.mentee_id)})
+    sequences = _calendar_sequences(session, person_ids=list(people))
     sent = 0
-    for pairing in repo.round_pairings(session, round_id=round_.id):
-        if pairing.status in ("cancelled",):
-            continue
-        sent += notify_pairing(session, pairing=pairing, round_=round_, now=now, config=config)
+    for pairing in pairings:
+        sent += notify_pairing(session, pairing=pairing, round_=round_, now=now, config=config, sequence=sequences.get(pairing.id, 0))
     return "done", f"queued {sent} pairing notices"
 
 
-def notify_pairing(session: Session, *, pairing: Pairing, round_: Round, now: datetime, config: ScheduleConfig) -> int:
-    """Queue the pairing notice to both sides (their channel, and email as well)."""
+def _calendar_sequences(session: Session, *, person_ids: list[int]) -> dict[int, int]:
+    """`calendar_sequence` of every pairing these people were sent calendar notices about, in one read."""
+    top: dict[int, int] = {}
+    for message in repo.messages_to(session, person_ids=person_ids, purposes=CALENDAR_NOTICES):
+        pairing_id = message.body.get("pairing_id")
+        if pairing_id is not None:
+            top[pairing_id] = max(top.get(pairing_id, -1), int(message.body.get("ics_sequence") or 0))
+    return {pairing_id: sequence + 1 for pairing_id, sequence in top.items()}
+
+
+def notify_pairing(
+    session: Session, *, pairing: Pairing, round_: Round, now: datetime, config: ScheduleConfig, sequence: int | None = None
+) -> int:
+    """Queue the pairing notice to both sides (their channel, and email as well); `sequence`: the calendar's, when known."""
     mentor, mentee = _pair_people(session, pairing)
-    sequence = calendar_sequence(session, pairing=pairing)
+    sequence = calendar_sequence(session, pairing=pairing) if sequence is None else sequence
     queued = 0
     for reader, partner, role in ((mentor, mentee, "mentor"), (mentee, mentor, "mentee")):
         notice = pairing_notice(session, pairing=pairing, round_=round_, reader=reader, partner=partner, role=role, config=config, ics_sequence=sequence)
@@ -460,9 +493,13 @@ def cancel_round_in(session: Session, *, round_id: int, now: datetime, by: str, 
     unsent = drop_unsent(session, message_ids=[m.id for m in about_round if m.status == "pending"], why=why)
     # Each reader's pairs, and the sessions their calendars hold, read before the pairs are marked cancelled.
     pairs_of: dict[int, list[notices.CancelledPair]] = {person_id: [] for person_id in told}
+    # Read once for the round, not per pair: the people, their sessions, and what their calendars were sent.
+    repo.people_by_id(session, ids={i for p in live.values() for i in (p.mentor_id, p.mentee_id)})
+    sessions_of = repo.planned_sessions_of(session, pairing_ids=list(live))
+    sequences = _calendar_sequences(session, person_ids=sorted({i for p in live.values() for i in (p.mentor_id, p.mentee_id)}))
     for pairing in live.values():
-        times = [[s.starts_at.isoformat(), s.ends_at.isoformat()] for s in _sessions(session, pairing.id)]
-        sequence = calendar_sequence(session, pairing=pairing) if times else 0
+        times = [[s.starts_at.isoformat(), s.ends_at.isoformat()] for s in sessions_of.get(pairing.id, [])]
+        sequence = sequences.get(pairing.id, 0) if times else 0
         mentor, mentee = _pair_people(session, pairing)
         for reader, partner in ((mentor, mentee), (mentee, mentor)):
             if reader.id in pairs_of:

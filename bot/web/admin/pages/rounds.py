@@ -2,6 +2,7 @@
 (open, start, close), match it, change pairs by hand while it is in review, publish it, or cancel it (in any state but
 closed; the confirmation box says how many people will be told). Each form calls one action of `bot.actions.rounds`."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Literal
@@ -16,6 +17,7 @@ from bot.rounds import reports
 from bot.rounds.lifecycle import allowed_round_moves
 from bot.rounds.review import BreaksRules
 from bot.errors import UserError
+from bot.web.admin import publishing
 from bot.web.admin.forms import FormError, refused
 from bot.web.admin.page import AdminPage, Page, PostedPage, page_address, paginate
 from storage import repo
@@ -60,6 +62,9 @@ def round_page(
     timeline: Literal["days", "all"] = "days", entries_page: int = 1,
 ) -> Response:  # fmt: skip
     view = RoundView(" ".join(q.split())[:100], pairs_page, unmatched_page, timeline == "all", entries_page)
+    ended = publishing.collect(round_id)
+    if ended is not None:  # a publish that outlasted its form ended since: its outcome, once
+        return _publish_ended(page, ended)
     return _round_page(page, round_id, view=view)
 
 
@@ -96,7 +101,8 @@ def _round_page(page: AdminPage, round_id: int, *, view: RoundView = RoundView()
         entries if view.every_entry or not summed_up else [], number=view.entries_page, size=ENTRIES_PER_PAGE,
         link=lambda n: view.link(round_id, "timeline", every_entry=True, entries_page=n),
     )  # fmt: skip
-    return page.render(
+    under_way = publishing.running(round_id)  # a publish started from this page, still running in this process
+    response = page.render(
         "round.html", status=form_error.status if form_error else 200, form_error=form_error, active="program", round=round_, term=term,
         pairings=pairs_pager.items, pairs_pager=pairs_pager, all_pairings=len(pairings), live=len(live), people=people,
         review=summary, q=wanted, unmatched_shown=unmatched_pager.items, unmatched_pager=unmatched_pager,
@@ -109,7 +115,11 @@ def _round_page(page: AdminPage, round_id: int, *, view: RoundView = RoundView()
         zone=zone, when=reports.when, edits=list((round_.match_summary or {}).get("edits", [])),
         lead=rounds.lead_of(round_.match_summary),  # the paragraph the match result leads with, as the CLI and Slack show it
         rotation_plan=reports.rotation_lines(round_.match_summary or {}),  # a speed event's plan, in the CLI's and Slack's words
+        publishing=under_way,
     )  # fmt: skip
+    if under_way is not None:
+        response.headers["Refresh"] = str(publishing.RELOAD_SECONDS)  # until it ends; no script needed
+    return response
 
 
 @router.post("/rounds/{round_id}/move")
@@ -171,16 +181,33 @@ def unpair(page: PostedPage, round_id: int, pairing_id: int) -> Response:
 
 @router.post("/rounds/{round_id}/publish")
 def publish(page: PostedPage, round_id: int, message: Annotated[str, Form()] = "") -> Response:
-    try:
-        with unit_of_work(page.engine) as session:
-            outcome = rounds.publish_round(
-                session, actor=page.actor, now=page.now(), settings=page.settings, round_id=round_id, message=message, program=page.program
-            )
-    except UserError as error:
+    # On a thread of its own, so a district's round never holds the request open; a quick one answers here as before.
+    engine, actor, now, settings, program = page.engine, page.actor, page.now(), page.settings, page.program
+
+    def run(progress: Callable[[int, int], None]) -> object:
+        with unit_of_work(engine) as session:
+            return rounds.publish_round(
+                session, actor=actor, now=now, settings=settings, round_id=round_id, message=message, program=program, progress=progress
+            )  # fmt: skip
+
+    job = publishing.start(round_id, message, run)
+    if job is None:  # the first press is still publishing it: the round page shows how far it is
+        return page.done(f"/admin/rounds/{round_id}")
+    if not job.ended.wait(publishing.INLINE_SECONDS):
+        return page.done(f"/admin/rounds/{round_id}")
+    return _publish_ended(page, publishing.collect(round_id) or job)
+
+
+def _publish_ended(page: AdminPage, job: publishing.PublishJob) -> Response:
+    """A publish's outcome, shown once: the round page with its note, or the form again with the reason it was refused."""
+    if isinstance(job.error, UserError):
         # The round page again with the note as typed; a round already published shows its state and the reason.
-        return _round_page(page, round_id, form_error=refused("publish", error, {"message": message}, {"note": "message"}))
+        return _round_page(page, job.round_id, form_error=refused("publish", job.error, {"message": job.message}, {"note": "message"}))
+    if job.error is not None:
+        raise job.error
+    outcome = job.outcome
     return page.done(
-        f"/admin/rounds/{round_id}", f"Published round {round_id}: {outcome.pairs} pairs; {outcome.actions} notices, reminders and check-ins scheduled."
+        f"/admin/rounds/{job.round_id}", f"Published round {job.round_id}: {outcome.pairs} pairs; {outcome.actions} notices, reminders and check-ins scheduled."
     )
 
 
