@@ -71,9 +71,10 @@ def solve_flow(
         if not (reduced[~kept] < 0).any():
             return solved.chosen_mask()
         # Some left-out edge would improve the flow. Under these potentials the optimum's edges
-        # have reduced costs near zero, so the next shortlist is the edges within a margin
-        # (the flow's own edges are at or below zero), widened each time.
-        kept = reduced <= margin
+        # have reduced costs near zero, so the edges within a margin (the flow's own edges are at
+        # or below zero), widened each time, join the shortlist. Joined, not swapped in: on a dense
+        # roster the margin alone drops edges an earlier shortlist held, and the solve fails again.
+        kept |= reduced <= margin
         margin *= 4
     return network.solve(np.arange(n_edges)).chosen_mask()
 

@@ -15,7 +15,6 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from bot.programs.spec import PoolSpec, ProgramSpec
-from storage import repo
 from storage.models import Person, Pool, PoolMember, ProfileAnswer, Program, Term
 
 MEMBERS_POOL = "members"
@@ -31,8 +30,9 @@ def _position(answers: Mapping[str, Any]) -> set[str]:
     return _folded(value if isinstance(value, (list, tuple)) else [value] if value else [])
 
 
-def in_pool(pool: PoolSpec, person: Person, answers: Mapping[str, Any]) -> bool:
-    """True when the person belongs to a pool with these filters (every filter given must match)."""
+def in_pool(pool: PoolSpec, person: Person | sa.Row, answers: Mapping[str, Any]) -> bool:
+    """True when the person (a Person or a plain row with email, role and site) belongs to a pool with these filters
+    (every filter given must match)."""
     email = person.email.lower()
     if email in pool.exclude:
         return False
@@ -64,11 +64,17 @@ def members_pool(session: Session, *, program_id: int) -> Pool | None:
 FILTER_ANSWERS = ("grade_bands", "subjects", "position", "custom:position")
 
 
-def roster_snapshot(session: Session) -> tuple[list[Person], dict[int, dict[str, Any]]]:
-    """Everyone on file with the answers pool filters read, loaded once for however many pools are resolved from it."""
-    people = repo.list_people(session)
+# The person columns pool filters read.
+_FILTER_COLUMNS = (Person.id, Person.email, Person.role, Person.site)
+RosterSnapshot = tuple[list[sa.Row], dict[int, dict[str, Any]]]
+
+
+def roster_snapshot(session: Session) -> RosterSnapshot:
+    """Everyone on file (id, email, role, site) with the answers pool filters read, loaded once for however many pools
+    are resolved from it."""
+    # Plain rows, not ORM objects: tens of thousands of people and answers load several times faster this way.
+    people = list(session.execute(sa.select(*_FILTER_COLUMNS).order_by(Person.id)))
     answers: dict[int, dict[str, Any]] = {person.id: {} for person in people}
-    # Plain rows, not ORM objects: tens of thousands of answers load several times faster this way.
     rows = session.execute(
         sa.select(ProfileAnswer.person_id, ProfileAnswer.question, ProfileAnswer.value).where(col(ProfileAnswer.question).in_(FILTER_ANSWERS))
     )
@@ -79,10 +85,11 @@ def roster_snapshot(session: Session) -> tuple[list[Person], dict[int, dict[str,
 
 
 def refresh_pool(
-    session: Session, *, program: Program, spec: ProgramSpec, roster: tuple[list[Person], dict[int, dict[str, Any]]] | None = None
+    session: Session, *, program: Program, spec: ProgramSpec, roster: RosterSnapshot | None = None, pool: Pool | None = None
 ) -> tuple[int, int]:
-    """Resolve the program's filters into its "members" pool; returns (people added, people removed)."""
-    pool = members_pool(session, program_id=program.id)
+    """Resolve the program's filters into its "members" pool (`pool`, when the caller has it); returns (people added,
+    people removed)."""
+    pool = pool if pool is not None else members_pool(session, program_id=program.id)
     if pool is None:
         pool = Pool(program_id=program.id, name=MEMBERS_POOL, description="Everyone the program's pool filters select")
         session.add(pool)
@@ -103,18 +110,19 @@ def refresh_pool(
 def refresh_all_pools(session: Session) -> dict[str, tuple[int, int]]:
     """Re-resolve the pool of every program that has one (after a roster import); {program: (added, removed)}."""
     changes: dict[str, tuple[int, int]] = {}
-    roster = None
-    for program in session.exec(select(Program).order_by(Program.id)).all():
-        if members_pool(session, program_id=program.id) is None:
-            continue
-        roster = roster or roster_snapshot(session)
+    # Every program with a pool, in one query; the roster is read once, only when some program has a pool.
+    pooled = session.exec(
+        select(Program, Pool).join(Pool, col(Pool.program_id) == Program.id).where(Pool.name == MEMBERS_POOL).order_by(Program.id)
+    ).all()
+    roster = roster_snapshot(session) if pooled else None
+    for program, pool in pooled:
         try:
             spec = ProgramSpec.from_settings(name=program.name, timezone=program.timezone, settings=program.settings)
         except ValidationError as exc:
             # A definition edited by hand into something invalid must not stop a roster import; its pool waits.
             logger.warning("pool of %s not refreshed: its stored definition is invalid (%s)", program.name, exc.error_count())
             continue
-        changes[program.name] = refresh_pool(session, program=program, spec=spec, roster=roster)
+        changes[program.name] = refresh_pool(session, program=program, spec=spec, roster=roster, pool=pool)
     return changes
 
 
