@@ -69,3 +69,21 @@ def test_a_small_roster_among_many_people_updates_only_its_own(engine: Engine, t
         assert repo.profiles(session, person_ids=[people["new@d.example"].id])[people["new@d.example"].id]["subjects"] == ["math"]
         assert people["t1000@d.example"].name == "Teacher 1000"
         assert repo.count_people(session) == 1201
+
+
+def test_a_bulk_import_stores_awkward_values_and_times_exactly(engine: Engine, tmp_path: Path, now: datetime):
+    # Enough rows that PostgreSQL takes people and answers by COPY: quotes, backslashes, tabs and accents must come
+    # through as written, times as the aware UTC instant given, list answers as JSON lists.
+    rows = _rows(1100)
+    rows[4][1] = 'Zoë "Jo" O\'Brien \\ Núñez'
+    rows[4][4] = 'math\\science;arts "studio";Ünïcode\ttab'
+    import_roster(engine, _roster(tmp_path / "a.csv", rows), program_name="P", default_timezone="UTC", now=now)
+    with session_scope(engine) as session:
+        person = repo.people_by_email(session, emails=["t4@d.example"])["t4@d.example"]
+        answers = repo.profile_rows(session, person_ids=[person.id])[person.id]
+        assert person.name == 'Zoë "Jo" O\'Brien \\ Núñez'
+        assert person.created_at == now and person.updated_at == now
+        assert answers["subjects"].value == ["math\\science", 'arts "studio"', "Ünïcode tab"]
+        assert answers["subjects"].source == "roster" and answers["subjects"].updated_at == now
+        assert answers["strengths"].value == []
+        assert repo.count_people(session) == 1100

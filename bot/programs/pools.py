@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from bot.programs.spec import PoolSpec, ProgramSpec
+from storage.repo import JsonTexts, json_text
 from storage.models import Person, Pool, PoolMember, ProfileAnswer, Program, Term
 
 MEMBERS_POOL = "members"
@@ -75,12 +76,15 @@ def roster_snapshot(session: Session) -> RosterSnapshot:
     # Plain rows, not ORM objects: tens of thousands of people and answers load several times faster this way.
     people = list(session.execute(sa.select(*_FILTER_COLUMNS).order_by(Person.id)))
     answers: dict[int, dict[str, Any]] = {person.id: {} for person in people}
+    decoded = JsonTexts()  # a few dozen distinct grade-band and subject lists, decoded once each
     rows = session.execute(
-        sa.select(ProfileAnswer.person_id, ProfileAnswer.question, ProfileAnswer.value).where(col(ProfileAnswer.question).in_(FILTER_ANSWERS))
+        sa.select(ProfileAnswer.person_id, ProfileAnswer.question, json_text(ProfileAnswer.value)).where(
+            col(ProfileAnswer.question).in_(FILTER_ANSWERS)
+        )
     )
     for person_id, question, value in rows:
         if person_id in answers:
-            answers[person_id][question] = value
+            answers[person_id][question] = decoded(value)
     return people, answers
 
 
