@@ -21,20 +21,21 @@ import json
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._rows import Row, emit  # noqa: E402
+from bench._rows import Row, emit
 
 SITES = ["Lincoln Elementary", "Garfield High", "Madison K-8", "Roosevelt Middle", "Harbor Elementary"]
 BANDS = ["K-2", "3-5", "6-8", "9-12"]
@@ -50,7 +51,7 @@ PROGRAMS = """\
 - name: Secondary Induction
   pool: {grade_bands: [6-8, 9-12], roles: [mentor, mentee]}
 """
-NOW = datetime(2026, 12, 1, 17, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
 
 
 def synthetic_roster(path: Path, rows: int, seed: int = 7) -> None:
@@ -197,7 +198,7 @@ def postgres_server_url() -> str | None:
             connection.execute(sa.text("select 1"))
         engine.dispose()
         return url
-    except Exception as exc:  # any failure to connect means: no PostgreSQL for this run
+    except (sa.exc.SQLAlchemyError, ImportError, OSError) as exc:  # no PostgreSQL for this run
         print(f"PostgreSQL not reachable at {url} ({type(exc).__name__}); SQLite only", file=sys.stderr)
         return None
 
@@ -208,17 +209,33 @@ class Databases:
     def __init__(self, folder: Path, postgres: str | None) -> None:
         self.folder, self.postgres, self.made = folder, postgres, []
         self.admin = sa.create_engine(postgres, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool) if postgres else None
+        self.templates: dict[str, str] = {}  # backend -> a prepared database that fresh ones copy
 
-    def fresh(self, backend: str) -> str:
-        """The URL of a new, empty database on `backend`."""
-        name = f"bench_import_{uuid.uuid4().hex[:12]}"
+    def _url(self, backend: str, name: str) -> str:
         if backend == "SQLite":
             return f"sqlite:///{self.folder / name}.db"
+        return sa.make_url(self.postgres).set(database=name).render_as_string(hide_password=False)
+
+    def fresh(self, backend: str, *, prepared: bool = False) -> str:
+        """The URL of a new database on `backend`: empty, or `prepared` (migrated, with a program; copied from a
+        template made once, so the repeats don't pay for the migrations)."""
+        template = self.templates.get(backend) if prepared else None
+        if prepared and template is None:
+            template = self.templates[backend] = self._create(backend, f"bench_import_template_{uuid.uuid4().hex[:8]}")
+            prepare_database(self._url(backend, template))
+        return self._url(backend, self._create(backend, f"bench_import_{uuid.uuid4().hex[:12]}", template))
+
+    def _create(self, backend: str, name: str, template: str | None = None) -> str:
+        """Make the database `name` (a copy of `template`, when given); returns its name."""
+        if backend == "SQLite":
+            if template is not None:
+                shutil.copyfile(self.folder / f"{template}.db", self.folder / f"{name}.db")
+            return name
         assert self.admin is not None
         with self.admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
         self.made.append(name)
-        return sa.make_url(self.postgres).set(database=name).render_as_string(hide_password=False)
+        return name
 
     def drop_all(self) -> None:
         """Drop every PostgreSQL database made here."""
@@ -236,8 +253,7 @@ def measure(rows: int, backend: str, databases: Databases, roster: Path, repeat:
         f"{who} {phase}": {"seconds": [], "peak_mb": []} for who in ("mentorbot", "bare") for phase in ("first", "again")
     }
     for _ in range(repeat):
-        mine, bare = databases.fresh(backend), databases.fresh(backend)
-        prepare_database(mine)
+        mine, bare = databases.fresh(backend, prepared=True), databases.fresh(backend)
         for phase in ("first", "again"):
             for who, url in (("mentorbot", mine), ("bare", bare)):
                 result = _run_child(who, url, roster, phase, rows)

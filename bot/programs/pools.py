@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from bot.programs.spec import PoolSpec, ProgramSpec
-from storage.repo import JsonTexts, json_text
 from storage.models import Person, Pool, PoolMember, ProfileAnswer, Program, Term
+from storage.repo import JsonTexts, json_text
 
 MEMBERS_POOL = "members"
 logger = logging.getLogger(__name__)
@@ -34,26 +34,52 @@ def _position(answers: Mapping[str, Any]) -> set[str]:
 def in_pool(pool: PoolSpec, person: Person | sa.Row, answers: Mapping[str, Any]) -> bool:
     """True when the person (a Person or a plain row with email, role and site) belongs to a pool with these filters
     (every filter given must match)."""
-    email = person.email.lower()
-    if email in pool.exclude:
-        return False
-    if email in pool.people:
+    return PoolFilter(pool).admits(person, answers)
+
+
+class PoolFilter:
+    """A pool's filters, folded once, to test tens of thousands of people against (`in_pool` for one person)."""
+
+    def __init__(self, pool: PoolSpec) -> None:
+        self.pool = pool
+        self.sites, self.grade_bands = _folded(pool.sites), _folded(pool.grade_bands)
+        self.subjects, self.positions = _folded(pool.subjects), _folded(pool.positions)
+        # The answers of a roster repeat a few dozen distinct lists: each is folded once.
+        self._folded_answers: dict[Any, set[str]] = {}
+
+    def _folded_answer(self, value: Any) -> set[str]:
+        try:
+            key = (type(value), tuple(value) if isinstance(value, list) else value)
+            folded = self._folded_answers.get(key)
+            if folded is None:
+                folded = self._folded_answers[key] = _folded(value)
+            return folded
+        except TypeError:  # an unhashable answer (a dict, a nested list): folded on its own
+            return _folded(value)
+
+    def admits(self, person: Person | sa.Row, answers: Mapping[str, Any]) -> bool:
+        """True when the person belongs to the pool (every filter given must match)."""
+        pool = self.pool
+        email = person.email.lower()
+        if email in pool.exclude:
+            return False
+        if email in pool.people:
+            return True
+        if person.role == "none":
+            return False  # principals and others added for messages only, never by a filter
+        if not pool.has_filters:
+            return not pool.people  # an explicit list alone means only those people
+        if pool.sites and (person.site or "").strip().lower() not in self.sites:
+            return False
+        if pool.roles and person.role not in pool.roles and not (person.role == "both" and {"mentor", "mentee"} & set(pool.roles)):
+            return False
+        if pool.grade_bands and not self.grade_bands & self._folded_answer(answers.get("grade_bands")):
+            return False
+        if pool.subjects and not self.subjects & self._folded_answer(answers.get("subjects")):
+            return False
+        if pool.positions and not self.positions & _position(answers):
+            return False
         return True
-    if person.role == "none":
-        return False  # principals and others added for messages only, never by a filter
-    if not pool.has_filters:
-        return not pool.people  # an explicit list alone means only those people
-    if pool.sites and (person.site or "").strip().lower() not in _folded(pool.sites):
-        return False
-    if pool.roles and person.role not in pool.roles and not (person.role == "both" and {"mentor", "mentee"} & set(pool.roles)):
-        return False
-    if pool.grade_bands and not _folded(pool.grade_bands) & _folded(answers.get("grade_bands")):
-        return False
-    if pool.subjects and not _folded(pool.subjects) & _folded(answers.get("subjects")):
-        return False
-    if pool.positions and not _folded(pool.positions) & _position(answers):
-        return False
-    return True
 
 
 def members_pool(session: Session, *, program_id: int) -> Pool | None:
@@ -99,7 +125,8 @@ def refresh_pool(
         session.add(pool)
         session.flush()
     people, answers = roster if roster is not None else roster_snapshot(session)
-    wanted = {person.id for person in people if in_pool(spec.pool, person, answers[person.id])}
+    admits = PoolFilter(spec.pool).admits
+    wanted = {person.id for person in people if admits(person, answers[person.id])}
     current = set(session.exec(select(PoolMember.person_id).where(PoolMember.pool_id == pool.id)))
     added, removed = wanted - current, current - wanted
     if removed:
