@@ -144,9 +144,10 @@ def test_match_round_gives_the_same_result_with_and_without_the_shortlist(monkey
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks(), st.integers(0, 2), st.integers(0, 2))
-def test_each_widening_keeps_every_edge_the_shortlist_held(network, mentee_list, mentor_list):
-    # A widening that swapped the shortlist for the edges near the margin could drop an edge the optimum needs and
-    # fail again (at 50k mentees on a dense roster it did); each solve's edges must hold the last solve's.
+def test_each_widening_after_the_first_keeps_every_edge_the_shortlist_held(network, mentee_list, mentor_list):
+    # The first widening narrows to the edges near the margin (small, and usually enough); a later one that swapped
+    # the shortlist for those edges alone could drop an edge the optimum needs and fail again (at 50k mentees on a
+    # dense roster it did): from the second widening on, each solve's edges must hold the last solve's.
     solved_on: list[set[int]] = []
     real_solve = FlowNetwork.solve
 
@@ -159,5 +160,6 @@ def test_each_widening_keeps_every_edge_the_shortlist_held(network, mentee_list,
         chosen = solve_flow(**network, shortlist_from=0, shortlist=(mentee_list, mentor_list))
     finally:
         FlowNetwork.solve = real_solve
-    assert all(earlier <= later for earlier, later in itertools.pairwise(solved_on))
+    widened = solved_on[1:]
+    assert all(earlier <= later for earlier, later in itertools.pairwise(widened))
     assert value(network, chosen) == value(network, solve_flow(**network, shortlist_from=10**9))
