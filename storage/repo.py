@@ -253,7 +253,7 @@ def _insert_bound(session: Session, table: sa.Table, rows: list[dict[str, Any]])
     """
     dialect = session.get_bind().dialect
     columns = list(rows[0])
-    converters = [table.c[name].type._cached_bind_processor(dialect) for name in columns]  # None: the value as it is
+    converters = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]  # None: as it is
     bound: list[dict[Any, Any]] = [{} for _ in columns]
     params = []
     for row in rows:
