@@ -260,7 +260,7 @@ def _decode(data: bytes) -> str:
 
 
 def _is_blank(cells: Sequence[str]) -> bool:
-    return not any(cell for cell in cells)
+    return not any(cells)  # cells are texts: a blank one is ""
 
 
 def _read_csv_records(path: Path, data: bytes, limits: RosterLimits = ROSTER_LIMITS) -> list[tuple[int, list[str]]]:
@@ -660,7 +660,9 @@ def _parse_row(
         text = cell(column)
         if not text:
             return ()
-        good, bad = remembered(column, text, lambda text: _parts_outcome(split(text), parser))
+        # Slot lists are often each person's own mix of a few hundred distinct slots: each part is remembered too.
+        part_parser = lambda part: remembered((column, "part"), part, parser)  # noqa: E731
+        good, bad = remembered(column, text, lambda text: _parts_outcome(split(text), part_parser))
         return warned_parts(column, good, bad, kept)
 
     def warned_parts(column: str, good: tuple[T, ...], bad: Sequence[tuple[str, str]], kept: str) -> tuple[T, ...]:
