@@ -7,15 +7,16 @@ and the warning says so.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.flows.parsers import Slot
 from bot.programs.pools import pool_member_ids, refresh_all_pools
 from bot.roster import RosterReadResult, RosterRow, RowError, RowWarning, read_roster
 from storage import repo
@@ -118,7 +119,7 @@ def profile_answers(row: RosterRow, *, on_file: bool = False) -> dict[str, Any]:
         "subjects": list(row.subjects),
         "strengths": list(row.strengths),
         "needs": list(row.needs),
-        "availability": [str(slot) for slot in row.availability],
+        "availability": [_slot_text(slot) for slot in row.availability],
         "avoid": list(row.avoid),
     }
     for header, value in row.custom:
@@ -127,6 +128,12 @@ def profile_answers(row: RosterRow, *, on_file: bool = False) -> dict[str, Any]:
         for column in row.dropped:
             answers.pop(column, None)
     return answers
+
+
+@lru_cache(maxsize=4096)
+def _slot_text(slot: Slot) -> str:
+    # A roster holds a few hundred distinct slots across tens of thousands of rows.
+    return str(slot)
 
 
 def _shown(value: Any) -> str:

@@ -24,7 +24,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.errors import UserError
 from bot.flows.parsers import (
@@ -260,7 +260,7 @@ def _decode(data: bytes) -> str:
 
 
 def _is_blank(cells: Sequence[str]) -> bool:
-    return not any(cell for cell in cells)
+    return not any(cells)  # cells are texts: a blank one is ""
 
 
 def _read_csv_records(path: Path, data: bytes, limits: RosterLimits = ROSTER_LIMITS) -> list[tuple[int, list[str]]]:
@@ -308,7 +308,7 @@ def _read_csv_records(path: Path, data: bytes, limits: RosterLimits = ROSTER_LIM
             # Trailing empty cells are what spreadsheets leave after the last column: not columns of the roster.
             while cells and not cells[-1].strip():
                 cells.pop()
-            if not cells or not any(cell.strip() for cell in cells):
+            if not cells:  # the last cell left is not blank, so neither is the record
                 continue
             if len(cells) > limits.max_columns:
                 raise _too_many_columns(path, len(cells), limits, "" if not records else f" on line {_count(line)}")
@@ -484,6 +484,8 @@ class _Header:
     custom: list[tuple[int, str]]  # position, header as written
     named: frozenset[int]  # positions that have a header at all
     order: dict[str | None, int]  # column -> position, for sorting errors within a row
+    width: int = 0  # cells in the header row; every position from here on has no header
+    unnamed: tuple[int, ...] = ()  # positions within the header row that have no header
 
 
 def _parse_header(path: Path, line: int, cells: list[str]) -> _Header:
@@ -524,10 +526,68 @@ def _parse_header(path: Path, line: int, cells: list[str]) -> _Header:
         )
     order: dict[str | None, int] = {name: position for name, position in known.items()}
     order[None] = -1
-    return _Header(line, known, custom, frozenset(seen.values()), order)
+    named = frozenset(seen.values())
+    unnamed = tuple(position for position in range(len(cells)) if position not in named)
+    return _Header(line, known, custom, named, order, len(cells), unnamed)
 
 
 # ---------------------------------------------------------------- one row
+
+
+class _ParseMemo:
+    """What parsing a cell text gave the last time it was seen in this file: a value, or the problem's message.
+
+    A roster repeats a few dozen distinct grade bands, slot lists, subject lists, roles and time zones across
+    thousands of rows; parsing each distinct text once halves reading a big file. Only the outcome is kept, so every
+    row still gets its own errors and warnings, exactly as if its cells had been parsed afresh.
+    """
+
+    # Distinct texts remembered at most: a file of unique values costs no more than the rows themselves.
+    MAX_ENTRIES = 200_000
+
+    def __init__(self) -> None:
+        self._outcomes: dict[tuple[object, str], Any] = {}
+
+    def remembered(self, kind: object, text: str, compute: Callable[[str], T]) -> T:
+        """`compute(text)`, computed once per distinct `kind` and `text` (an AnswerError is remembered as raised)."""
+        key = (kind, text)
+        try:
+            outcome = self._outcomes[key]
+        except KeyError:
+            try:
+                outcome = compute(text)
+            except AnswerError as exc:
+                outcome = _Refused(exc.message)
+            if len(self._outcomes) < self.MAX_ENTRIES:
+                self._outcomes[key] = outcome
+        if isinstance(outcome, _Refused):
+            raise AnswerError(outcome.message)  # a fresh exception each time: a re-raised one would grow its traceback
+        return outcome
+
+
+@dataclass(frozen=True)
+class _Refused:
+    message: str
+
+
+def _split_bands(text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[;,]", text) if part.strip()]
+
+
+def _split_slots(text: str) -> list[str]:
+    return [part.strip() for part in text.split(";") if part.strip()]
+
+
+def _parts_outcome(parts: Sequence[str], parser: Callable[[str], tuple[T, ...]]) -> tuple[tuple[T, ...], tuple[tuple[str, str], ...]]:
+    """The good items of a list cell's parts, and each bad part with its problem."""
+    good: list[T] = []
+    bad: list[tuple[str, str]] = []
+    for part in parts:
+        try:
+            good.extend(item for item in parser(part) if item not in good)
+        except AnswerError as exc:
+            bad.append((part, exc.message))
+    return tuple(good), tuple(bad)
 
 
 # What a row is imported without, per optional column, when its whole cell is bad (the person is new, or has
@@ -550,7 +610,10 @@ def _parse_row(
     header: _Header,
     default_timezone: str,
     first_line_of: dict[str, int],
+    memo: _ParseMemo | None = None,
 ) -> tuple[RosterRow | None, list[RowError], list[RowWarning]]:
+    memo = memo if memo is not None else _ParseMemo()
+    remembered = memo.remembered
     errors: list[RowError] = []
     warnings: list[RowWarning] = []
     dropped: list[str] = []
@@ -559,14 +622,15 @@ def _parse_row(
         position = header.known.get(column)
         return cells[position] if position is not None and position < len(cells) else ""
 
-    def required(column: str, parser: Callable[[str], T], blank: str) -> T | None:
-        """Run one parser on a required cell; a blank or bad one is an error that leaves the row out."""
+    def required(column: str, parser: Callable[[str], T], blank: str, *, repeats: bool = False) -> T | None:
+        """Run one parser on a required cell (once per distinct text if its values `repeats`); a blank or bad one
+        is an error that leaves the row out."""
         text = cell(column)
         if not text:
             errors.append(RowError(line, column, None, blank))
             return None
         try:
-            return parser(text)
+            return remembered(parser, text, parser) if repeats else parser(text)
         except AnswerError as exc:
             errors.append(RowError(line, column, text, exc.message))
             return None
@@ -574,13 +638,14 @@ def _parse_row(
     def warn(column: str, value: str, problem: str, outcome: str | None = None, used: str | None = None) -> None:
         warnings.append(RowWarning(line, column, value, problem, outcome or _WITHOUT[column], used))
 
-    def optional(column: str, parser: Callable[[str], T], outcome: str | None = None) -> T | None:
-        """Run one parser on an optional cell; a bad one is left out with a warning (None either way)."""
+    def optional(column: str, parser: Callable[[str], T], outcome: str | None = None, *, repeats: bool = False) -> T | None:
+        """Run one parser on an optional cell (once per distinct text if its values `repeats`); a bad one is left
+        out with a warning (None either way)."""
         text = cell(column)
         if not text:
             return None
         try:
-            return parser(text)
+            return remembered(parser, text, parser) if repeats else parser(text)
         except AnswerError as exc:
             warn(column, text, exc.message, outcome)
             dropped.append(column)
@@ -588,22 +653,28 @@ def _parse_row(
 
     def each_part(column: str, parts: Sequence[str], parser: Callable[[str], tuple[T, ...]], kept: str) -> tuple[T, ...]:
         """Parse a list cell part by part: good parts are kept, each bad one is left out with a warning."""
-        good: list[T] = []
-        bad: list[tuple[str, str]] = []
-        for part in parts:
-            try:
-                good.extend(item for item in parser(part) if item not in good)
-            except AnswerError as exc:
-                bad.append((part, exc.message))
+        return warned_parts(column, *_parts_outcome(parts, parser), kept)
+
+    def each_remembered_part(column: str, split: Callable[[str], list[str]], parser: Callable[[str], tuple[T, ...]], kept: str) -> tuple[T, ...]:
+        """`each_part` for a column whose cell texts repeat: each distinct text is split and parsed once."""
+        text = cell(column)
+        if not text:
+            return ()
+        # Slot lists are often each person's own mix of a few hundred distinct slots: each part is remembered too.
+        part_parser = lambda part: remembered((column, "part"), part, parser)  # noqa: E731
+        good, bad = remembered(column, text, lambda text: _parts_outcome(split(text), part_parser))
+        return warned_parts(column, good, bad, kept)
+
+    def warned_parts(column: str, good: tuple[T, ...], bad: Sequence[tuple[str, str]], kept: str) -> tuple[T, ...]:
         for part, problem in bad:
             warn(column, part, problem, kept if good else None)
         if bad and not good:
             dropped.append(column)
-        return tuple(good)
+        return good
 
-    stray = [
-        (position, text) for position, text in enumerate(cells) if text and position not in header.named
-    ]
+    # Only the positions without a header are looked at: the cells under one are read by name below.
+    stray = [(position, cells[position]) for position in header.unnamed if position < len(cells) and cells[position]]
+    stray += [(position, cells[position]) for position in range(header.width, len(cells)) if cells[position]]
     if stray:
         position, text = stray[0]
         errors.append(
@@ -619,21 +690,15 @@ def _parse_row(
 
     email = required("email", parse_email, 'The email is blank; every person needs one, like "name@school.org"')
     name = required("name", lambda text: _within(" ".join(text.split()), "name"), "The name is blank; write the person's name")
-    role = required("role", parse_role, "The role is blank; write mentor, mentee or both")
+    role = required("role", parse_role, "The role is blank; write mentor, mentee or both", repeats=True)
     slack_user_id = optional("slack_user_id", parse_slack_user_id)
-    bands = each_part(
-        "grade_bands", [part.strip() for part in re.split(r"[;,]", cell("grade_bands")) if part.strip()], parse_grade_bands,
-        "the other grade bands were kept",
-    )  # fmt: skip
+    bands = each_remembered_part("grade_bands", _split_bands, parse_grade_bands, "the other grade bands were kept")
     # Sorted into band order, as parse_grade_bands gives them for a whole cell.
     grade_bands = tuple(band for band in GRADE_BANDS if band in bands)
-    availability = each_part(
-        "availability", [part.strip() for part in cell("availability").split(";") if part.strip()], parse_slots,
-        "the other slots were kept",
-    )  # fmt: skip
-    timezone = _timezone(cell("timezone"), default_timezone, warn, dropped)
-    capacity = optional("capacity", parse_capacity)
-    principal_email = optional("principal_email", parse_email)
+    availability = each_remembered_part("availability", _split_slots, parse_slots, "the other slots were kept")
+    timezone = _timezone(cell("timezone"), default_timezone, warn, dropped, memo)
+    capacity = optional("capacity", parse_capacity, repeats=True)
+    principal_email = optional("principal_email", parse_email, repeats=True)  # one principal per site
     site = optional("site", lambda text: _within(text, "site"))
     program = optional("program", lambda text: _within(text, "program"))
 
@@ -657,7 +722,7 @@ def _parse_row(
             raise AnswerError("This person lists themselves under avoid; avoid is only for other people's emails")
         return (address,)
 
-    avoid = each_part("avoid", parse_list(cell("avoid")), avoid_address, "it was left out of avoid")
+    avoid = each_part("avoid", remembered(parse_list, cell("avoid"), parse_list), avoid_address, "it was left out of avoid")
 
     if errors:
         # The row is left out anyway: its bad optional values are listed with the errors, so one pass fixes the row.
@@ -675,9 +740,9 @@ def _parse_row(
         site=site,
         program=program,
         grade_bands=grade_bands,
-        subjects=parse_list(cell("subjects")),
-        strengths=parse_list(cell("strengths")),
-        needs=parse_list(cell("needs")),
+        subjects=remembered(parse_list, cell("subjects"), parse_list),
+        strengths=remembered(parse_list, cell("strengths"), parse_list),
+        needs=remembered(parse_list, cell("needs"), parse_list),
         availability=availability,
         timezone=timezone,
         capacity=capacity,
@@ -689,13 +754,14 @@ def _parse_row(
     return row, [], warnings
 
 
-def _timezone(text: str, default_timezone: str, warn: Callable[..., None], dropped: list[str]) -> str:
+def _timezone(text: str, default_timezone: str, warn: Callable[..., None], dropped: list[str], memo: _ParseMemo) -> str:
     """The row's time zone: a US abbreviation ("PST") is read as its usual zone and an unknown one gives the default,
     each with a warning."""
     if not text:
         return default_timezone
     try:
-        return parse_timezone(text, default_timezone)
+        # The default is the same for the whole file, so the text alone decides the outcome.
+        return memo.remembered(parse_timezone, text, lambda text: parse_timezone(text, default_timezone))
     except AnswerError as exc:
         usual = usual_timezone_for(text)
         if usual is not None:
@@ -742,8 +808,9 @@ def read_roster(
         on_progress(0, total)
     result = RosterReadResult(data_rows=total)
     first_line_of: dict[str, int] = {}
+    memo = _ParseMemo()
     for done, (line, cells) in enumerate(data, start=1):
-        row, errors, warnings = _parse_row(line, cells, header, default_timezone, first_line_of)
+        row, errors, warnings = _parse_row(line, cells, header, default_timezone, first_line_of, memo)
         if row is not None:
             result.rows.append(row)
         result.errors.extend(errors)

@@ -69,3 +69,48 @@ def test_a_small_roster_among_many_people_updates_only_its_own(engine: Engine, t
         assert repo.profiles(session, person_ids=[people["new@d.example"].id])[people["new@d.example"].id]["subjects"] == ["math"]
         assert people["t1000@d.example"].name == "Teacher 1000"
         assert repo.count_people(session) == 1201
+
+
+def test_a_bulk_import_stores_awkward_values_and_times_exactly(engine: Engine, tmp_path: Path, now: datetime):
+    # Enough rows that PostgreSQL takes people and answers by COPY: quotes, backslashes, tabs and accents must come
+    # through as written, times as the aware UTC instant given, list answers as JSON lists.
+    rows = _rows(1100)
+    rows[4][1] = 'Zoë "Jo" O\'Brien \\ Núñez'
+    rows[4][4] = 'math\\science;arts "studio";Ünïcode\ttab'
+    import_roster(engine, _roster(tmp_path / "a.csv", rows), program_name="P", default_timezone="UTC", now=now)
+    with session_scope(engine) as session:
+        person = repo.people_by_email(session, emails=["t4@d.example"])["t4@d.example"]
+        answers = repo.profile_rows(session, person_ids=[person.id])[person.id]
+        assert person.name == 'Zoë "Jo" O\'Brien \\ Núñez'
+        assert person.created_at == now and person.updated_at == now
+        assert answers["subjects"].value == ["math\\science", 'arts "studio"', "Ünïcode tab"]
+        assert answers["subjects"].source == "roster" and answers["subjects"].updated_at == now
+        assert answers["strengths"].value == []
+        assert repo.count_people(session) == 1100
+
+
+def test_a_bulk_import_refreshes_each_pooled_program_once_from_what_it_wrote(engine: Engine, tmp_path: Path, now: datetime):
+    from bot.programs.pools import pool_member_ids
+    from bot.programs.store import apply_specs
+    from bot.programs.yamlfile import parse_programs
+
+    apply_specs(engine, parse_programs(
+        "- name: Lincoln math\n  pool: {sites: [Lincoln], subjects: [Math]}\n- name: Mentors\n  pool: {roles: [mentor]}\n- name: Everyone\n"
+    ), now=now)  # fmt: skip
+    rows = _rows(1100)  # all at Lincoln with math; odd lines mentors
+    for row in rows[:100]:
+        row[4] = "ELA"  # not math: out of "Lincoln math"
+    first = import_roster(engine, _roster(tmp_path / "a.csv", rows), program_name="P", default_timezone="UTC", now=now)
+    assert first.pool_changes == {"Lincoln math": (1000, 0), "Mentors": (550, 0), "Everyone": (1100, 0)}
+    for row in rows[100:110]:
+        row[3] = "Garfield"  # moved away from Lincoln
+    again = import_roster(engine, _roster(tmp_path / "b.csv", rows), program_name="P", default_timezone="UTC", now=now)
+    assert again.pool_changes == {"Lincoln math": (0, 10), "Mentors": (0, 0), "Everyone": (0, 0)}
+    with session_scope(engine) as session:
+        lincoln = repo.get_program(session, name="Lincoln math")
+        members = pool_member_ids(session, program_id=lincoln.id)
+        people = repo.people_by_email(session, emails=["t0@d.example", "t105@d.example", "t200@d.example"])
+        assert members is not None and len(members) == 990
+        assert people["t200@d.example"].id in members
+        assert people["t0@d.example"].id not in members and people["t105@d.example"].id not in members
+        assert len(pool_member_ids(session, program_id=repo.get_program(session, name="Everyone").id) or ()) == 1100

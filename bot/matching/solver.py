@@ -63,7 +63,7 @@ def solve_flow(
     kept = (top_by_group(network.edge_mentee, gain, n_mentees, per_mentee)
             | top_by_group(network.edge_mentor, gain, n_mentors, per_mentor))
     margin = max(1, int(network.edge_cost.max()) // 32)
-    for _ in range(MOST_ROUNDS):
+    for round_ in range(MOST_ROUNDS):
         solved = network.solve(np.flatnonzero(kept))
         reduced = solved.reduced_costs()
         if reduced is None:
@@ -71,9 +71,13 @@ def solve_flow(
         if not (reduced[~kept] < 0).any():
             return solved.chosen_mask()
         # Some left-out edge would improve the flow. Under these potentials the optimum's edges
-        # have reduced costs near zero, so the next shortlist is the edges within a margin
-        # (the flow's own edges are at or below zero), widened each time.
-        kept = reduced <= margin
+        # have reduced costs near zero, so the next shortlist is the edges within a margin (the
+        # flow's own edges are at or below zero), widened each time. The first widening takes them
+        # alone: a fifth the size of the first shortlist, and usually enough. Every later one adds
+        # them to the shortlist it has: on a dense roster the margin alone dropped edges the last
+        # shortlist held, and the solve failed again.
+        near = reduced <= margin
+        kept = near if round_ == 0 else kept | near
         margin *= 4
     return network.solve(np.arange(n_edges)).chosen_mask()
 
