@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from bot.errors import Conflict
-from bot.matching import Participant, RoundSettings, ineligibility_reasons, match_round
+from bot.matching import Participant, RoundSettings, match_round
+from bot.matching.eligibility import HistoryIndex, Profile, profile_reasons
 from bot.rounds.participants import MENTOR_READY_APPROVALS, history_from, round_settings_for, to_participant
 from bot.rounds.service import RoundError
 from storage import repo
@@ -98,6 +99,8 @@ class Desk:
         enrollment, person = self.enrolled[mentee_id]
         self.mentee = person
         self.mentee_p = to_participant(enrollment, person, self.answers[mentee_id], capacity_left=0, week_of=self.week_of)
+        # Built once, not once per mentor checked: the pick page checks every mentor of a district (hundreds).
+        self._mentee_profile, self._history_index = Profile(self.mentee_p), HistoryIndex(self.history)
 
     def mentors(self) -> list[tuple[Person, Enrollment]]:
         """The term's mentors, by name."""
@@ -117,7 +120,7 @@ class Desk:
         broken = []
         if enrollment.approval not in MENTOR_READY_APPROVALS:
             broken.append(f"{mentor.name}'s principal has not approved them as a mentor this term ({enrollment.approval})")
-        broken += ineligibility_reasons(self.mentor_participant(mentor_id), self.mentee_p, self.settings, self.history)
+        broken += profile_reasons(Profile(self.mentor_participant(mentor_id)), self._mentee_profile, self.settings, self._history_index)
         return PairCheck(PersonRef.of(mentor), PersonRef.of(self.mentee), broken)
 
 
