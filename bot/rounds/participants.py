@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +78,19 @@ def _availability(person: Person, answers: Mapping[str, Any], week_of: date) -> 
     slots_text = ";".join(answers.get("availability") or ())
     if not slots_text:
         return ()
+    return _windows_of(slots_text, person.timezone, week_of)
+
+
+@lru_cache(maxsize=8192)
+def _windows_of(slots_text: str, timezone: str | None, week_of: date) -> tuple:
+    # A district's 2,000 people offer a few hundred distinct availability texts: each is parsed once per zone and
+    # week (a pure function of these three), not once per person per page.
     try:
         slots = parse_slots(slots_text)
     except AnswerError:
         # Stored answers were validated when given; an unreadable one means "no constraint" rather than a crash.
         return ()
-    return weekly_windows_utc(slots, person.timezone, week_of)
+    return weekly_windows_utc(slots, timezone, week_of)
 
 
 def _weights(answers: Mapping[str, Any]) -> tuple[tuple[str, float], ...]:

@@ -147,8 +147,7 @@ def term_pool(
     people = enrolled_rows(session, term_id=term.id)
     active = [(enrollment, person) for enrollment, person in people if enrollment.status == "opted_in"]
     answers = repo.profiles(session, person_ids=(person.id for _, person in active)) if with_answers else defaultdict(dict)
-    earlier = pairing_rows(session, Pairing.round_id.in_(_earlier_rounds(term.id, before_round_id or 2**31 - 1)))
-    earlier = [p for p in earlier if p.status not in repo.INACTIVE_PAIRING_STATES]
+    earlier = earlier_pairing_rows(session, term_id=term.id, before_round_id=before_round_id or 2**31 - 1)
     load = repo.mentor_load(earlier)
     participants = [
         to_participant(enrollment, person, answers[person.id], capacity_left=enrollment.capacity - load.get(person.id, 0), week_of=week_of)
@@ -192,8 +191,10 @@ def pairing_rows(session: Session, *where: Any) -> list[Any]:
     return list(session.execute(statement))
 
 
-def _earlier_rounds(term_id: int, before_round_id: int) -> Any:
-    return sa.select(Round.id).where(Round.term_id == term_id, Round.id < before_round_id).scalar_subquery()
+def earlier_pairing_rows(session: Session, *, term_id: int, before_round_id: int) -> list[Any]:
+    """`repo.earlier_pairings_in_term` as plain rows: the live pairings of the term's rounds created before this one."""
+    earlier_rounds = sa.select(Round.id).where(Round.term_id == term_id, Round.id < before_round_id).scalar_subquery()
+    return pairing_rows(session, col(Pairing.round_id).in_(earlier_rounds), col(Pairing.status).not_in(repo.INACTIVE_PAIRING_STATES))
 
 
 def round_settings(session: Session, round_: Round, *, session_minutes: int, week_of: date) -> RoundSettings:
@@ -245,7 +246,7 @@ def load_equity_report(session: Session, *, round_: Round, session_minutes: int,
     )
     pairings = pairing_rows(session, Pairing.round_id == round_.id, Pairing.status.in_(LIVE_PAIRING_STATES))
     ids = {p.mentor_id for p in pairings} | {p.mentee_id for p in pairings}
-    email_of = dict(session.execute(sa.select(Person.id, Person.email).where(col(Person.id).in_(list(ids)))).tuples().all()) if ids else {}
+    email_of = dict(session.execute(sa.select(Person.id, Person.email).where(col(Person.id).in_(list(ids)))).all()) if ids else {}
     in_round = {email_of[p.mentee_id].casefold() for p in pairings}
     in_round |= {str(u.get("email", "")).casefold() for u in (round_.match_summary or {}).get("unmatched", [])}
     pool = []
@@ -353,7 +354,7 @@ def load_engagement_report(session: Session, *, term: Term, round_: Round | None
         # Counted from plain rows: a district round has 1,200 pairs and 2,400 check-ins.
         pair_status = dict(session.execute(
             sa.select(Pairing.status, sa.func.count()).where(Pairing.round_id == round_.id).group_by(Pairing.status)
-        ).tuples().all())  # fmt: skip
+        ).all())  # fmt: skip
         answered = (
             sa.select(CheckIn.person_id == Pairing.mentor_id, CheckIn.answer)
             .join(Pairing, col(Pairing.id) == CheckIn.pairing_id)
@@ -362,7 +363,7 @@ def load_engagement_report(session: Session, *, term: Term, round_: Round | None
         )
         for by_mentor, answer in session.execute(answered):
             (mentor_answers if by_mentor else mentee_answers).append(answer)
-        survey_rows = list(session.execute(sa.select(SurveyAnswer.question, SurveyAnswer.value).where(SurveyAnswer.round_id == round_.id).order_by(SurveyAnswer.id)).tuples())
+        survey_rows = list(session.execute(sa.select(SurveyAnswer.question, SurveyAnswer.value).where(SurveyAnswer.round_id == round_.id).order_by(SurveyAnswer.id)))
     items, comments = survey_summary(survey_rows)
     # The term's stalled pairs with both names in one query, and their check-in answers in another (not three per pair).
     mentor, mentee = aliased(Person), aliased(Person)
@@ -541,7 +542,7 @@ def load_overview(session: Session, *, program_id: int) -> list[TermOverview]:
     if round_ids:
         pairs = dict(session.execute(
             sa.select(Pairing.round_id, sa.func.count()).where(col(Pairing.round_id).in_(round_ids), Pairing.status != "cancelled").group_by(Pairing.round_id)
-        ).tuples().all())  # fmt: skip
+        ).all())  # fmt: skip
         summaries = action_summaries(session, round_ids=round_ids)
     empty = ActionSummary(0, 0, 0, 0, None, None)
     return [
@@ -737,7 +738,7 @@ def timeline_entries(
     pairing_ids = {int((a.payload or {})["pairing_id"]) for a in actions if (a.payload or {}).get("pairing_id")} if for_whom else set()
     pairings = {p.id: p for p in pairing_rows(session, col(Pairing.id).in_(list(pairing_ids)))} if pairing_ids else {}
     people_ids = {p.mentor_id for p in pairings.values()} | {p.mentee_id for p in pairings.values()}
-    names = dict(session.execute(sa.select(Person.id, Person.name).where(col(Person.id).in_(list(people_ids)))).tuples().all()) if people_ids else {}
+    names = dict(session.execute(sa.select(Person.id, Person.name).where(col(Person.id).in_(list(people_ids)))).all()) if people_ids else {}
     entries = []
     for action in actions:
         payload = action.payload or {}

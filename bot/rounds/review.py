@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 from bot.errors import Conflict
 from bot.matching import Participant, RoundSettings, match_round
 from bot.matching.eligibility import HistoryIndex, Profile, profile_reasons
+from bot.rounds.reports import earlier_pairing_rows, enrolled_rows
 from bot.rounds.participants import MENTOR_READY_APPROVALS, history_from, round_settings_for, to_participant
 from bot.rounds.service import RoundError
 from storage import repo
@@ -65,7 +66,8 @@ def _round_in_review(session: Session, round_id: int) -> Round:
 
 
 def _enrolled(session: Session, round_: Round) -> dict[int, tuple[Enrollment, Person]]:
-    return {person.id: (enrollment, person) for enrollment, person in repo.enrollments(session, term_id=round_.term_id) if enrollment.status == "opted_in"}
+    # Plain rows (the fields the checks and the pick page read): a district term is 2,000 enrollments and people.
+    return {person.id: (enrollment, person) for enrollment, person in enrolled_rows(session, term_id=round_.term_id) if enrollment.status == "opted_in"}
 
 
 def _settings(session: Session, round_: Round, session_minutes: int, week_of) -> RoundSettings:
@@ -82,7 +84,7 @@ class Desk:
             raise RoundError("that person is not taking part as a mentee this term")
         self.mentee_id = mentee_id
         self.week_of = round_.start_on or round_.match_on or today
-        earlier = repo.earlier_pairings_in_term(session, term_id=round_.term_id, before_round_id=round_.id)
+        earlier = earlier_pairing_rows(session, term_id=round_.term_id, before_round_id=round_.id)  # read only: plain rows
         in_round = [p for p in repo.round_pairings(session, round_id=round_.id) if p.status != "cancelled"]
         self.current = [p for p in in_round if p.mentee_id == mentee_id]
         others = [p for p in in_round if p.mentee_id != mentee_id]
