@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 from bot.errors import Conflict
 from bot.matching import Participant, RoundSettings, match_round
 from bot.matching.eligibility import HistoryIndex, Profile, profile_reasons
-from bot.rounds.reports import earlier_pairing_rows, enrolled_rows
+from bot.rounds.reports import answers_of, earlier_pairing_rows, enrolled_rows
 from bot.rounds.participants import MENTOR_READY_APPROVALS, history_from, round_settings_for, to_participant
 from bot.rounds.service import RoundError
 from storage import repo
@@ -90,7 +90,7 @@ class Desk:
         others = [p for p in in_round if p.mentee_id != mentee_id]
         self.round_load = repo.mentor_load(others)
         self.load = repo.mentor_load([*earlier, *others])
-        self.answers = repo.profiles(session, person_ids=list(self.enrolled))
+        self.answers = answers_of(session, person_ids=list(self.enrolled))
         email_of = {person.id: person.email for _, person in self.enrolled.values()}
         for pairing in earlier:
             for pid in (pairing.mentor_id, pairing.mentee_id):
