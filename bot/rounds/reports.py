@@ -244,9 +244,17 @@ def load_pool_report(
     else:
         settings = RoundSettings(topic=topic or None, sessions=sessions, session_minutes=session_minutes, reference_date=week_of)
     return PoolReport(
-        term=term, topic=topic or None, round=round_, health=matching_pool_health(participants, settings, history),
+        term=term, topic=topic or None, round=round_, health=_pool_health_of(tuple(participants), settings, history),
         combined=pool_health(participants, topic=topic or None), names=names, awaiting_approval=awaiting,
     )  # fmt: skip
+
+
+@lru_cache(maxsize=8)
+def _pool_health_of(participants: tuple[Participant, ...], settings: RoundSettings, history: History) -> PoolHealth:
+    # The matcher's pool health runs the matcher for its forecast: two thirds of the pool page at a district's size.
+    # It is a function of exactly these (frozen, hashable) inputs, read fresh from the database on every request, so
+    # the page reuses the answer until anything it depends on changes, and never shows one that is out of date.
+    return matching_pool_health(participants, settings, history)
 
 
 # --- equity ------------------------------------------------------------------------------------
@@ -626,45 +634,71 @@ def action_summaries(session: Session, *, round_ids: Sequence[int]) -> dict[int,
     }
 
 
-def action_rows(session: Session, *, round_id: int) -> list[Any]:
-    """The round's scheduled actions in time order as light plain rows: id, kind, status, due_at, done_at, the
-    payload's `before` (what the summary by day reads) and the idempotency key (a speed rotation's number).
+def action_groups(session: Session, *, round_id: int) -> list[Any]:
+    """The round's scheduled actions counted in the database, one row per kind, status, payload `before`, speed
+    rotation key, due and done moment (`n` of them, the first by id `first_id`), in the actions' time order.
 
-    A published district round has 13,000 actions; decoding every payload and building objects for them was most of
-    the round page's time. `timeline_entries` wants whole actions: fetch the few shown with `actions_by_id`.
+    A published district round has 13,000 actions in about 200 such groups; the round page's timeline (the steps, the
+    summary by day, the counts) reads the groups, and only the actions a page lists are loaded (`action_page`).
     """
     table = ScheduledAction.__table__
+    before = table.c.payload["before"].as_string()
+    key = sa.case((table.c.kind == "speed.rotation", table.c.idempotency_key), else_=sa.literal_column("''"))
+    first_id = sa.func.min(table.c.id)
     statement = (
-        sa.select(table.c.id, table.c.kind, table.c.status, table.c.due_at, table.c.done_at, table.c.payload["before"].as_string().label("before"), table.c.idempotency_key)
+        sa.select(
+            table.c.kind, table.c.status, before.label("payload_before"), key.label("rotation_key"), table.c.due_at, table.c.done_at,
+            sa.func.count().label("n"), first_id.label("first_id"),
+        )
         .where(table.c.round_id == round_id)
-        .order_by(table.c.due_at, table.c.id)
+        # By the labels: PostgreSQL would not match the JSON path's bound parameter in the select and the group by.
+        .group_by(table.c.kind, table.c.status, sa.literal_column("payload_before"), sa.literal_column("rotation_key"), table.c.due_at, table.c.done_at)
+        .order_by(table.c.due_at, first_id)
     )  # fmt: skip
     return list(session.execute(statement))
 
 
-def actions_by_id(session: Session, ids: Sequence[int]) -> list[ScheduledAction]:
-    """The scheduled actions with these ids, in the order given."""
-    found = {a.id: a for a in session.exec(select(ScheduledAction).where(col(ScheduledAction.id).in_(list(ids))))} if ids else {}
-    return [found[i] for i in ids if i in found]
+def action_page(session: Session, *, round_id: int, offset: int, limit: int) -> list[ScheduledAction]:
+    """One page of the round's scheduled actions in time order (as `repo.round_actions` orders them all)."""
+    statement = (
+        select(ScheduledAction).where(ScheduledAction.round_id == round_id).order_by(ScheduledAction.due_at, ScheduledAction.id).offset(offset).limit(limit)
+    )
+    return list(session.exec(statement))
 
 
-def timeline_days_of(rows: Sequence[Any], *, timezone_name: str) -> list[tuple[str, list[TimelineDay]]]:
-    """`timeline_days` straight from `action_rows`: the same lines, without wording every action one by one."""
+def timeline_steps_of(groups: Sequence[Any]) -> list[TimelineStep]:
+    """`timeline_steps` from `action_groups`: the same steps, in the same order."""
+    steps: dict[str, dict[str, Any]] = {}
+    for group in groups:
+        step = steps.get(group.kind)
+        moment = group.done_at or group.due_at
+        if step is None:
+            step = steps[group.kind] = {"counts": Counter(), "first": moment, "last": moment}
+        step["counts"][group.status] += group.n
+        step["first"], step["last"] = min(step["first"], moment), max(step["last"], moment)
+    return [
+        TimelineStep(
+            kind=kind, label=action_label(kind), done=step["counts"].get("done", 0), due=step["counts"].get("pending", 0) + step["counts"].get("running", 0),
+            skipped=step["counts"].get("skipped", 0), failed=step["counts"].get("failed", 0), first=step["first"], last=step["last"],
+        )  # fmt: skip
+        for kind, step in steps.items()
+    ]
+
+
+def timeline_days_of(groups: Sequence[Any], *, timezone_name: str) -> list[tuple[str, list[TimelineDay]]]:
+    """`timeline_days` from `action_groups`: the same lines, without wording every action one by one."""
     zone = ZoneInfo(timezone_name)
     day_of: dict[datetime, str] = {}
-    groups: dict[tuple[str, str], dict[str, int]] = {}
-    for _id, kind, status, due_at, done_at, before, key in rows:
-        moment = done_at if status == "done" and done_at else due_at
+    lines: dict[tuple[str, str], dict[str, int]] = {}
+    for group in groups:
+        moment = group.done_at if group.status == "done" and group.done_at else group.due_at
         day = day_of.get(moment)
         if day is None:
             day = day_of[moment] = day_words((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone))
-        group = (day, _row_kind_words(kind, before, key if kind == "speed.rotation" else ""))
-        counts = groups.get(group)
-        if counts is None:
-            counts = groups[group] = {}
-        counts[status] = counts.get(status, 0) + 1
+        counts = lines.setdefault((day, _row_kind_words(group.kind, group.payload_before, group.rotation_key or "")), {})
+        counts[group.status] = counts.get(group.status, 0) + group.n
     days: dict[str, list[TimelineDay]] = {}
-    for (day, what), by_status in groups.items():
+    for (day, what), by_status in lines.items():
         counts = Counter({STATUS_WORDS.get(status, status): n for status, n in by_status.items()})
         statuses = next(iter(counts)) if len(counts) == 1 else ", ".join(f"{n} {status}" for status, n in counts.most_common())
         days.setdefault(day, []).append(TimelineDay(day, what, sum(counts.values()), statuses))

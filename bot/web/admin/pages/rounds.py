@@ -72,7 +72,7 @@ def _round_page(page: AdminPage, round_id: int, *, view: RoundView = RoundView()
         round_, term = page.round(session, round_id)
         zone = page.zone(page.program_row(session))
         pairings = reports.pairing_rows(session, Pairing.round_id == round_id)
-        actions = reports.action_rows(session, round_id=round_id)
+        groups = reports.action_groups(session, round_id=round_id)
         unmatched = list((round_.match_summary or {}).get("unmatched", []))
         emails = [u.get("email") for u in unmatched if u.get("email")]
         unmatched_people = {p.email: p for p in repo.people_by_email(session, emails=emails).values()}
@@ -83,15 +83,17 @@ def _round_page(page: AdminPage, round_id: int, *, view: RoundView = RoundView()
         pairs_pager = paginate(shown, number=view.pairs_page, size=PAIRS_PER_PAGE, link=lambda n: view.link(round_id, "pairs", pairs_page=n))
         if not wanted:
             people = _people(session, {p.mentor_id for p in pairs_pager.items} | {p.mentee_id for p in pairs_pager.items})
-        summed_up = len(actions) > SMALL_TIMELINE
+        scheduled = sum(group.n for group in groups)
+        summed_up = scheduled > SMALL_TIMELINE
+        every_entry = view.every_entry or not summed_up
         entries_pager = paginate(
-            actions if view.every_entry or not summed_up else [], number=view.entries_page, size=ENTRIES_PER_PAGE,
+            range(scheduled if every_entry else 0), number=view.entries_page, size=ENTRIES_PER_PAGE,
             link=lambda n: view.link(round_id, "timeline", every_entry=True, entries_page=n),
         )  # fmt: skip
         # In words, in the program's zone, and for whom (the page's entries only): what the CLI's `round timeline` prints.
-        shown_actions = reports.actions_by_id(session, [a.id for a in entries_pager.items])
+        shown_actions = reports.action_page(session, round_id=round_id, offset=entries_pager.start - 1, limit=ENTRIES_PER_PAGE) if every_entry and scheduled else []
         entries_pager = replace(entries_pager, items=reports.timeline_entries(session, round_id=round_id, timezone_name=zone.key, actions=shown_actions))
-        by_day = reports.timeline_days_of(actions, timezone_name=zone.key) if summed_up and not view.every_entry else []
+        by_day = reports.timeline_days_of(groups, timezone_name=zone.key) if not every_entry else []
         summary = reports.action_summaries(session, round_ids=[round_id]).get(round_id, reports.ActionSummary(0, 0, 0, 0, None, None))
         reach = rounds.cancel_preview(session, actor=page.actor, round_id=round_id, program=page.program) if round_.status in rounds.CANCELLABLE else None
     unmatched_ids = {email: person.id for email, person in unmatched_people.items()}
@@ -108,8 +110,8 @@ def _round_page(page: AdminPage, round_id: int, *, view: RoundView = RoundView()
         "round.html", status=form_error.status if form_error else 200, form_error=form_error, active="program", round=round_, term=term,
         pairings=pairs_pager.items, pairs_pager=pairs_pager, all_pairings=len(pairings), live=len(live), people=people,
         review=review, q=wanted, unmatched_shown=unmatched_pager.items, unmatched_pager=unmatched_pager,
-        actions=actions, steps=reports.timeline_steps(actions), summary=summary, unmatched=unmatched, unmatched_ids=unmatched_ids,
-        entry_count=len(actions), entries_pager=entries_pager, every_entry=view.every_entry or not summed_up, summed_up=summed_up,
+        actions=scheduled, steps=reports.timeline_steps_of(groups), summary=summary, unmatched=unmatched, unmatched_ids=unmatched_ids,
+        entry_count=scheduled, entries_pager=entries_pager, every_entry=every_entry, summed_up=summed_up,
         moment_words=reports.moment_words, timeline_days=by_day,
         every_entry_link=view.link(round_id, "timeline", every_entry=True, entries_page=1), by_day_link=view.link(round_id, "timeline", every_entry=False),
         moves=[m for m in allowed_round_moves(round_.status) if m in MOVE_LABELS], move_labels=MOVE_LABELS,
