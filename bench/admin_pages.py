@@ -332,7 +332,7 @@ def report(backend: str, people: int, ids: dict[str, Any], results: list[dict[st
         path="admin pages: slowest page", case=f"{case}: {slowest['url']}", figure=round(slowest["ms"], 1), unit="ms",
         goal=f"under {GOAL_MS:.0f} ms", met=slowest["ms"] < GOAL_MS, baseline=round(slowest["bare"], 1),
         baseline_name="bare FastAPI route, same bytes",
-        note=f"{len(results)} pages; {slowest['cpu']:.0f} ms of CPU (server and client, this process); load average {os.getloadavg()[0]:.1f}",
+        note=f"slowest of {len(results)} pages; {slowest['cpu']:.0f} ms of CPU (server and client, this process); load average {os.getloadavg()[0]:.1f}",
     ))  # fmt: skip
     emit(Row(
         path="admin pages: largest page", case=f"{case}: {largest['url']}", figure=round(largest["kb"], 1), unit="KB",

@@ -787,16 +787,15 @@ def _what(action: ScheduledAction) -> str:
 
 
 def timeline_entries(
-    session: Session, *, round_id: int, timezone_name: str, actions: Sequence[Any] | None = None, for_whom: bool = True
+    session: Session, *, round_id: int, timezone_name: str, actions: Sequence[ScheduledAction] | None = None
 ) -> list[TimelineEntry]:
     """The round's scheduled actions in time order, in words: when in the program's zone, what, for whom, status.
 
-    `actions` are the round's (or the page of them shown), when the caller has loaded them already (the admin page
-    counts them too); without `for_whom` nobody's name is looked up (the summary by day needs none).
+    `actions` are the round's, or the page of them the admin page shows (then only their people's names are read).
     """
     zone = ZoneInfo(timezone_name)
     actions = repo.round_actions(session, round_id=round_id) if actions is None else actions
-    pairing_ids = {int((a.payload or {})["pairing_id"]) for a in actions if (a.payload or {}).get("pairing_id")} if for_whom else set()
+    pairing_ids = {int((a.payload or {})["pairing_id"]) for a in actions if (a.payload or {}).get("pairing_id")}
     pairings = {p.id: p for p in pairing_rows(session, col(Pairing.id).in_(list(pairing_ids)))} if pairing_ids else {}
     people_ids = {p.mentor_id for p in pairings.values()} | {p.mentee_id for p in pairings.values()}
     names = dict(session.execute(sa.select(Person.id, Person.name).where(col(Person.id).in_(list(people_ids)))).all()) if people_ids else {}

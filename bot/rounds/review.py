@@ -18,8 +18,8 @@ from sqlmodel import Session, col
 from bot.errors import Conflict
 from bot.matching import Participant, RoundSettings, match_round
 from bot.matching.eligibility import HistoryIndex, Profile, profile_reasons
-from bot.rounds.reports import answers_of, earlier_pairing_rows, enrolled_rows
 from bot.rounds.participants import MENTOR_READY_APPROVALS, history_from, round_settings_for, to_participant
+from bot.rounds.reports import answers_of, earlier_pairing_rows, enrolled_rows
 from bot.rounds.service import RoundError
 from storage import repo
 from storage.models import Enrollment, Pairing, Person, Round

@@ -7,17 +7,16 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-
 from fastapi import APIRouter, Form, Query
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 from starlette.responses import Response
 
 from bot.actions import rounds
 from bot.actions.scope import unit_of_work
+from bot.errors import UserError
 from bot.rounds import reports
 from bot.rounds.lifecycle import allowed_round_moves
 from bot.rounds.review import BreaksRules
-from bot.errors import UserError
 from bot.web.admin.forms import FormError, refused
 from bot.web.admin.page import AdminPage, Page, PostedPage, page_address, paginate
 from storage import repo
