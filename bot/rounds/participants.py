@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,13 @@ def availability_windows(answer: Any, *, timezone: str, week_of: date) -> tuple:
     slots_text = ";".join(answer or ())
     if not slots_text:
         return ()
+    return _windows_of(slots_text, timezone, week_of)
+
+
+@lru_cache(maxsize=8192)
+def _windows_of(slots_text: str, timezone: str | None, week_of: date) -> tuple:
+    # A district's 2,000 people offer a few hundred distinct availability texts: each is parsed once per zone and
+    # week (a pure function of these three), not once per person per page.
     try:
         slots = parse_slots(slots_text)
     except AnswerError:

@@ -16,8 +16,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from bot.errors import Conflict
-from bot.matching import Participant, RoundSettings, ineligibility_reasons, match_round
+from bot.matching import Participant, RoundSettings, match_round
+from bot.matching.eligibility import HistoryIndex, Profile, profile_reasons
 from bot.rounds.participants import MENTOR_READY_APPROVALS, history_from, round_settings_for, to_participant
+from bot.rounds.reports import answers_of, earlier_pairing_rows, enrolled_rows
 from bot.rounds.service import RoundError
 from storage import repo
 from storage.models import Enrollment, Pairing, Person, Round
@@ -64,7 +66,8 @@ def _round_in_review(session: Session, round_id: int) -> Round:
 
 
 def _enrolled(session: Session, round_: Round) -> dict[int, tuple[Enrollment, Person]]:
-    return {person.id: (enrollment, person) for enrollment, person in repo.enrollments(session, term_id=round_.term_id) if enrollment.status == "opted_in"}
+    # Plain rows (the fields the checks and the pick page read): a district term is 2,000 enrollments and people.
+    return {person.id: (enrollment, person) for enrollment, person in enrolled_rows(session, term_id=round_.term_id) if enrollment.status == "opted_in"}
 
 
 def _settings(session: Session, round_: Round, session_minutes: int, week_of) -> RoundSettings:
@@ -81,13 +84,13 @@ class Desk:
             raise RoundError("that person is not taking part as a mentee this term")
         self.mentee_id = mentee_id
         self.week_of = round_.start_on or round_.match_on or today
-        earlier = repo.earlier_pairings_in_term(session, term_id=round_.term_id, before_round_id=round_.id)
+        earlier = earlier_pairing_rows(session, term_id=round_.term_id, before_round_id=round_.id)  # read only: plain rows
         in_round = [p for p in repo.round_pairings(session, round_id=round_.id) if p.status != "cancelled"]
         self.current = [p for p in in_round if p.mentee_id == mentee_id]
         others = [p for p in in_round if p.mentee_id != mentee_id]
         self.round_load = repo.mentor_load(others)
         self.load = repo.mentor_load([*earlier, *others])
-        self.answers = repo.profiles(session, person_ids=list(self.enrolled))
+        self.answers = answers_of(session, person_ids=list(self.enrolled))
         email_of = {person.id: person.email for _, person in self.enrolled.values()}
         for pairing in earlier:
             for pid in (pairing.mentor_id, pairing.mentee_id):
@@ -98,6 +101,8 @@ class Desk:
         enrollment, person = self.enrolled[mentee_id]
         self.mentee = person
         self.mentee_p = to_participant(enrollment, person, self.answers[mentee_id], capacity_left=0, week_of=self.week_of)
+        # Built once, not once per mentor checked: the pick page checks every mentor of a district (hundreds).
+        self._mentee_profile, self._history_index = Profile(self.mentee_p), HistoryIndex(self.history)
 
     def mentors(self) -> list[tuple[Person, Enrollment]]:
         """The term's mentors, by name."""
@@ -117,7 +122,7 @@ class Desk:
         broken = []
         if enrollment.approval not in MENTOR_READY_APPROVALS:
             broken.append(f"{mentor.name}'s principal has not approved them as a mentor this term ({enrollment.approval})")
-        broken += ineligibility_reasons(self.mentor_participant(mentor_id), self.mentee_p, self.settings, self.history)
+        broken += profile_reasons(Profile(self.mentor_participant(mentor_id)), self._mentee_profile, self.settings, self._history_index)
         return PairCheck(PersonRef.of(mentor), PersonRef.of(self.mentee), broken)
 
 

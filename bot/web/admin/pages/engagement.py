@@ -9,14 +9,15 @@ from bot.actions import rounds
 from bot.actions.scope import unit_of_work
 from bot.rounds import reports
 from bot.web.admin import charts
-from bot.web.admin.page import Page, PostedPage, pick_round
+from bot.web.admin.page import Page, PostedPage, page_address, paginate, pick_round
 from storage.models import Term
 
 router = APIRouter()
+PER_PAGE = 50  # stalled pairs, and survey comments, per page
 
 
 @router.get("/engagement")
-def engagement(page: Page, round: int | None = None) -> Response:
+def engagement(page: Page, round: int | None = None, stalled_page: int = 1, comments_page: int = 1) -> Response:
     with unit_of_work(page.engine) as session:
         choices = [r for r in page.matched_rounds(session) if r.status != "review"]
         chosen = pick_round(choices, round)
@@ -24,6 +25,13 @@ def engagement(page: Page, round: int | None = None) -> Response:
         report = reports.load_engagement_report(session, term=term, round_=chosen) if term is not None else None
     context: dict[str, Any] = {"rounds": choices, "chosen": chosen, "report": report, "term": term}
     if report is not None:
+        # Long lists a page at a time (a district term has dozens of stalled pairs and hundreds of comments).
+        def link(anchor: str, **pages: int) -> str:
+            wanted = {"stalled_page": stalled_page, "comments_page": comments_page} | pages
+            return page_address("/admin/engagement", anchor, round=round, **{name: n if n > 1 else None for name, n in wanted.items()})
+
+        context["stalled_pager"] = paginate(report.stalled, number=stalled_page, size=PER_PAGE, link=lambda n: link("stalled", stalled_page=n))
+        context["comments_pager"] = paginate(report.comments, number=comments_page, size=PER_PAGE, link=lambda n: link("comments", comments_page=n))
         order = reports.CHECK_IN_ORDER
         context["check_in_chart"] = charts.stacked_bars(
             "Check-in answers: did the pair meet?",

@@ -10,14 +10,15 @@ from bot.actions.scope import unit_of_work
 from bot.errors import NotFound
 from bot.rounds import reports
 from bot.web.admin import charts
-from bot.web.admin.page import Page, pick_round
+from bot.web.admin.page import Page, page_address, paginate, pick_round
 from storage import repo
 
 router = APIRouter()
+PER_PAGE = 50  # forecast-unmatched mentees, and combined areas, per page
 
 
 @router.get("/pool")
-def pool(page: Page, term: int | None = None, round: int | None = None, topic: str = "") -> Response:
+def pool(page: Page, term: int | None = None, round: int | None = None, topic: str = "", unmatched_page: int = 1, areas_page: int = 1) -> Response:
     with unit_of_work(page.engine) as session:
         the_term = page.term(session, term)
         report, candidates = None, []
@@ -30,8 +31,16 @@ def pool(page: Page, term: int | None = None, round: int | None = None, topic: s
                 session, term=the_term, session_minutes=page.settings.session_minutes, today=page.now().date(), topic=topic.strip() or None, round_=chosen
             )
         choices = page.terms(session)
-    rule_chart = combined_chart = None
+    rule_chart = combined_chart = unmatched_pager = areas_pager = None
     if report is not None:
+        # The two long lists a page at a time (a district's forecast leaves hundreds unmatched, over hundreds of areas).
+        def link(anchor: str, **pages: int) -> str:
+            wanted = {"unmatched_page": unmatched_page, "areas_page": areas_page} | pages
+            chosen = {name: n if n > 1 else None for name, n in wanted.items()}
+            return page_address("/admin/pool", anchor, term=term, round=round, topic=topic.strip() or None, **chosen)
+
+        unmatched_pager = paginate(report.health.forecast, number=unmatched_page, size=PER_PAGE, link=lambda n: link("unmatched", unmatched_page=n))
+        areas_pager = paginate(report.combined, number=areas_page, size=PER_PAGE, link=lambda n: link("areas", areas_page=n))
         # Flag only where places really fall short of mentees (or no mentor can serve): that is where recruiting helps.
         flag = "short: fewer places than mentees"
         by_rule = sorted(report.health.areas, key=lambda a: (not a.short, a.ratio if a.ratio is not None else 99, a.rule, a.area))
@@ -47,7 +56,7 @@ def pool(page: Page, term: int | None = None, round: int | None = None, topic: s
         )  # fmt: skip
     return page.render(
         "pool.html", active="pool", term=the_term, report=report, rule_chart=rule_chart, combined_chart=combined_chart, candidates=candidates,
-        chosen_round=round, topic=topic, ratio=reports.SCARCE_RATIO, terms=choices,
+        chosen_round=round, topic=topic, ratio=reports.SCARCE_RATIO, terms=choices, unmatched_pager=unmatched_pager, areas_pager=areas_pager,
     )  # fmt: skip
 
 

@@ -5,23 +5,24 @@ closed; the confirmation box says how many people will be told). Each form calls
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Form, Query
-from sqlmodel import col, select
+from sqlmodel import Session, col
 from starlette.responses import Response
 
 from bot.actions import rounds
 from bot.actions.scope import unit_of_work
+from bot.errors import UserError
 from bot.rounds import reports
 from bot.rounds.lifecycle import allowed_round_moves
 from bot.rounds.review import BreaksRules
-from bot.errors import UserError
 from bot.web.admin import publishing
 from bot.web.admin.forms import FormError, refused
 from bot.web.admin.page import AdminPage, Page, PostedPage, page_address, paginate
 from storage import repo
-from storage.models import Person, Round
+from storage.models import Pairing, Person, Round
 
 MOVE_LABELS = {"collecting": "Open for collection", "running": "Start the sessions", "closed": "Close the round"}
 
@@ -69,46 +70,54 @@ def round_page(
 
 
 def _round_page(page: AdminPage, round_id: int, *, view: RoundView = RoundView(), form_error: FormError | None = None) -> Response:
+    # Read as plain rows, and only what the page shows in full: a published district round has 1,200 pairs and
+    # 13,000 scheduled actions, of which a page shows 50 pairs and either the summary by day or 200 actions.
     with unit_of_work(page.engine) as session:
         round_, term = page.round(session, round_id)
         zone = page.zone(page.program_row(session))
-        pairings = repo.round_pairings(session, round_id=round_id)
-        ids = {p.mentor_id for p in pairings} | {p.mentee_id for p in pairings}
-        people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(list(ids))))} if ids else {}
-        actions = repo.round_actions(session, round_id=round_id)
-        # In words, in the program's zone, and for whom: what the CLI's `round timeline` prints.
-        entries = reports.timeline_entries(session, round_id=round_id, timezone_name=zone.key, actions=actions)
+        pairings = reports.pairing_rows(session, Pairing.round_id == round_id)
+        groups = reports.action_groups(session, round_id=round_id)
         unmatched = list((round_.match_summary or {}).get("unmatched", []))
         emails = [u.get("email") for u in unmatched if u.get("email")]
         unmatched_people = {p.email: p for p in repo.people_by_email(session, emails=emails).values()}
+        wanted = view.q
+        # The filter first (over everyone in the round), then the page: "pairs 51–100 of 312 with 'Garfield'".
+        people = _people(session, {p.mentor_id for p in pairings} | {p.mentee_id for p in pairings}) if wanted else {}
+        shown = [p for p in pairings if _matches(wanted, people[p.mentor_id], people[p.mentee_id])] if wanted else pairings
+        pairs_pager = paginate(shown, number=view.pairs_page, size=PAIRS_PER_PAGE, link=lambda n: view.link(round_id, "pairs", pairs_page=n))
+        if not wanted:
+            people = _people(session, {p.mentor_id for p in pairs_pager.items} | {p.mentee_id for p in pairs_pager.items})
+        scheduled = sum(group.n for group in groups)
+        summed_up = scheduled > SMALL_TIMELINE
+        every_entry = view.every_entry or not summed_up
+        entries_pager = paginate(
+            range(scheduled if every_entry else 0), number=view.entries_page, size=ENTRIES_PER_PAGE,
+            link=lambda n: view.link(round_id, "timeline", every_entry=True, entries_page=n),
+        )  # fmt: skip
+        # In words, in the program's zone, and for whom (the page's entries only): what the CLI's `round timeline` prints.
+        shown_actions = reports.action_page(session, round_id=round_id, offset=entries_pager.start - 1, limit=ENTRIES_PER_PAGE) if every_entry and scheduled else []
+        entries_pager = replace(entries_pager, items=reports.timeline_entries(session, round_id=round_id, timezone_name=zone.key, actions=shown_actions))
+        by_day = reports.timeline_days_of(groups, timezone_name=zone.key) if not every_entry else []
+        summary = reports.action_summaries(session, round_ids=[round_id]).get(round_id, reports.ActionSummary(0, 0, 0, 0, None, None))
         reach = rounds.cancel_preview(session, actor=page.actor, round_id=round_id, program=page.program) if round_.status in rounds.CANCELLABLE else None
     unmatched_ids = {email: person.id for email, person in unmatched_people.items()}
     live = [p for p in pairings if p.status != "cancelled"]
-    summary = RoundSummary(
+    review = RoundSummary(
         pairs=len(live), unmatched=len(unmatched), mentors_used=len({p.mentor_id for p in live}),
         mean_fit=sum(p.score for p in live) / len(live) if live else None,
     )  # fmt: skip
-    wanted = view.q
-    # The filter first, then the page: "pairs 51–100 of 312 with 'Garfield'".
-    shown = [p for p in pairings if _matches(wanted, people[p.mentor_id], people[p.mentee_id])] if wanted else pairings
     shown_unmatched = [u for u in unmatched if _matches(wanted, u, *filter(None, [unmatched_people.get(u.get("email"))]))] if wanted else unmatched
-    pairs_pager = paginate(shown, number=view.pairs_page, size=PAIRS_PER_PAGE, link=lambda n: view.link(round_id, "pairs", pairs_page=n))
     unmatched_pager = paginate(
         shown_unmatched, number=view.unmatched_page, size=PAIRS_PER_PAGE, link=lambda n: view.link(round_id, "unmatched", unmatched_page=n)
     )
-    summed_up = len(entries) > SMALL_TIMELINE
-    entries_pager = paginate(
-        entries if view.every_entry or not summed_up else [], number=view.entries_page, size=ENTRIES_PER_PAGE,
-        link=lambda n: view.link(round_id, "timeline", every_entry=True, entries_page=n),
-    )  # fmt: skip
     under_way = publishing.running(round_id)  # a publish started from this page, still running in this process
     response = page.render(
         "round.html", status=form_error.status if form_error else 200, form_error=form_error, active="program", round=round_, term=term,
         pairings=pairs_pager.items, pairs_pager=pairs_pager, all_pairings=len(pairings), live=len(live), people=people,
-        review=summary, q=wanted, unmatched_shown=unmatched_pager.items, unmatched_pager=unmatched_pager,
-        actions=actions, steps=reports.timeline_steps(actions), summary=reports.summarize_actions(actions), unmatched=unmatched, unmatched_ids=unmatched_ids,
-        entries=entries, entries_pager=entries_pager, every_entry=view.every_entry or not summed_up, summed_up=summed_up, moment_words=reports.moment_words,
-        timeline_days=reports.timeline_days(entries) if summed_up and not view.every_entry else [],
+        review=review, q=wanted, unmatched_shown=unmatched_pager.items, unmatched_pager=unmatched_pager,
+        actions=scheduled, steps=reports.timeline_steps_of(groups), summary=summary, unmatched=unmatched, unmatched_ids=unmatched_ids,
+        entry_count=scheduled, entries_pager=entries_pager, every_entry=every_entry, summed_up=summed_up,
+        moment_words=reports.moment_words, timeline_days=by_day,
         every_entry_link=view.link(round_id, "timeline", every_entry=True, entries_page=1), by_day_link=view.link(round_id, "timeline", every_entry=False),
         moves=[m for m in allowed_round_moves(round_.status) if m in MOVE_LABELS], move_labels=MOVE_LABELS,
         cancellable=reach is not None, reach=reach, cancelled=_cancelled_at(round_),
@@ -120,6 +129,14 @@ def _round_page(page: AdminPage, round_id: int, *, view: RoundView = RoundView()
     if under_way is not None:
         response.headers["Refresh"] = str(publishing.RELOAD_SECONDS)  # until it ends; no script needed
     return response
+
+
+def _people(session: Session, ids: set[int]) -> dict[int, Any]:
+    """The people with these ids, by id, as plain rows with what the page shows and filters on."""
+    if not ids:
+        return {}
+    columns = (Person.id, Person.name, Person.email, Person.site, Person.prep_program)
+    return {row.id: row for row in session.execute(sa.select(*columns).where(col(Person.id).in_(list(ids))))}
 
 
 @router.post("/rounds/{round_id}/move")
@@ -144,13 +161,18 @@ def match(page: PostedPage, round_id: int) -> Response:
 
 
 @router.get("/rounds/{round_id}/pair")
-def pair_page(page: Page, round_id: int, mentee: int) -> Response:
+def pair_page(page: Page, round_id: int, mentee: int, number: Annotated[int, Query(alias="page")] = 1) -> Response:
     with unit_of_work(page.engine) as session:
         page.round(session, round_id)
         choice = rounds.mentor_options(
             session, actor=page.actor, now=page.now(), settings=page.settings, round_id=round_id, mentee_id=mentee, program=page.program
         )
-    return page.render("pair_pick.html", active="program", round=choice.round, mentee=choice.mentee, options=choice.options)
+    # A district has hundreds of mentors: a page of them at a time, those who meet every rule (and the current one) first.
+    pager = paginate(
+        choice.options, number=number, size=PAIRS_PER_PAGE,
+        link=lambda n: page_address(f"/admin/rounds/{round_id}/pair", "mentors", mentee=mentee, page=_beyond_first(n)),
+    )  # fmt: skip
+    return page.render("pair_pick.html", active="program", round=choice.round, mentee=choice.mentee, options=pager.items, pager=pager)
 
 
 @router.post("/rounds/{round_id}/pair")
@@ -234,7 +256,7 @@ class RoundSummary:
     mean_fit: float | None
 
 
-def _matches(wanted: str, *who: Person | dict) -> bool:
+def _matches(wanted: str, *who: Any) -> bool:
     """Whether any of these people (stored, or an unmatched mentee's summary) has `wanted` in their name, email or site."""
     needle = wanted.casefold()
     for someone in who:
