@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -143,32 +143,35 @@ def enqueue(
 def claim_due(
     engine: Engine, *, now: datetime, channel: str | None = None, limit: int = 50, channels: Sequence[str] | None = None
 ) -> list[OutboxMessage]:
-    """Claim up to `limit` messages that are due (pending, or sending with a lapsed lease) for this worker."""
-    claimed: list[OutboxMessage] = []
+    """Claim up to `limit` messages that are due (pending, or sending with a lapsed lease) for this worker, in one
+    transaction: one conditional UPDATE takes them all, and only the rows it changed are this worker's."""
+    due = [col(OutboxMessage.status).in_(("pending", "sending")), col(OutboxMessage.next_attempt_at) <= now]
+    if channel is not None:
+        due.append(OutboxMessage.channel == channel)
+    if channels is not None:
+        due.append(col(OutboxMessage.channel).in_(list(channels)))
+    pick = sa.select(OutboxMessage.id).where(*due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+    if engine.dialect.name == "postgresql":
+        # Rows another worker is claiming right now are skipped rather than waited for; SQLite has one writer at a time.
+        pick = pick.with_for_update(skip_locked=True)
     with session_scope(engine) as session:
-        due = select(OutboxMessage.id).where(
-            col(OutboxMessage.status).in_(("pending", "sending")),
-            col(OutboxMessage.next_attempt_at) <= now,
-        )
-        if channel is not None:
-            due = due.where(OutboxMessage.channel == channel)
-        if channels is not None:
-            due = due.where(col(OutboxMessage.channel).in_(list(channels)))
-        ids = list(session.exec(due.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)))
-        for message_id in ids:
-            # The conditional update is the lock: only one worker sees rowcount 1 for a given lease.
-            result = session.execute(
-                sa.update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.id) == message_id,
-                    col(OutboxMessage.status).in_(("pending", "sending")),
-                    col(OutboxMessage.next_attempt_at) <= now,
-                )
-                .values(status="sending", next_attempt_at=now + SEND_LEASE, attempts=OutboxMessage.attempts + 1)
-            )
-            if result.rowcount == 1:
-                claimed.append(session.get(OutboxMessage, message_id))
-    return claimed
+        # Picked first (on PostgreSQL locked, so a concurrent claimer skips them), then taken by one UPDATE that repeats
+        # the conditions on each row: the UPDATE is the lock, so a row another worker took in between (its lease now in
+        # the future) is not taken again. `attempts` is the claim's fencing token.
+        picked = list(session.execute(pick).scalars())
+        if not picked:
+            return []
+        taken = session.execute(
+            sa.update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(picked), *due)
+            .values(status="sending", next_attempt_at=now + SEND_LEASE, attempts=OutboxMessage.attempts + 1)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        ).scalars().all()
+        if not taken:
+            return []
+        claimed = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(list(taken)))).all()
+        return sorted(claimed, key=lambda message: (message.next_attempt_at, message.id))
 
 
 def _owned(message_id: int, attempt: int | None) -> list[Any]:
@@ -389,6 +392,89 @@ class Delivery:
     detail: str | None = None
 
 
+def write_marks(engine: Engine, *, committing: Sequence[tuple[int, int]], sent: Sequence[Mapping[str, Any]], now: datetime) -> set[int]:
+    """Record, in one transaction, the messages about to be handed over (`committing`: (id, attempt) pairs) and the
+    messages handed over (`sent`: id, attempt, provider_id, note). Returns the ids of `committing` still this worker's."""
+    owned: set[int] = set()
+    with session_scope(engine) as session:
+        if committing:
+            owned = set(
+                session.execute(
+                    sa.update(OutboxMessage)
+                    .where(sa.tuple_(OutboxMessage.id, OutboxMessage.attempts).in_(list(committing)), OutboxMessage.status == "sending")
+                    .values(status="committing", next_attempt_at=now + SEND_LEASE)
+                    .returning(OutboxMessage.id)
+                    .execution_options(synchronize_session=False)
+                ).scalars()
+            )
+        if sent:
+            table = OutboxMessage.__table__
+            session.connection().execute(
+                sa.update(table)
+                .where(
+                    table.c.id == sa.bindparam("message_id"), table.c.attempts == sa.bindparam("attempt"),
+                    sa.or_(table.c.status == "sending", table.c.status == "committing"),  # (no IN list in an executemany)
+                )
+                .values(status="sent", sent_at=now, provider_id=sa.bindparam("provider_id"), last_error=sa.bindparam("note"), next_attempt_at=None),
+                [{"message_id": m["message_id"], "attempt": m["attempt"], "provider_id": m["provider_id"], "note": (m["note"] or None) and m["note"][:500]} for m in sent],
+            )  # fmt: skip
+    return owned
+
+
+class _Marks:
+    """The committing and sent marks of one delivery run, written together (group commit).
+
+    A sender waiting at its checkpoint waits for the transaction that carries its mark; while one transaction is
+    written, the marks that arrive meanwhile gather for the next. Under load that is one commit for many messages; a
+    lone message waits for nothing but its own commit. The database work runs in a thread, off the event loop.
+    """
+
+    def __init__(self, engine: Engine, now: datetime) -> None:
+        self.engine, self.now = engine, now
+        self._committing: list[tuple[int, int, asyncio.Future[bool]]] = []
+        self._sent: list[dict[str, Any]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self.error: BaseException | None = None
+
+    async def committing(self, message: OutboxMessage) -> bool:
+        """Commit `committing` for this message; False if another worker holds it now."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._committing.append((message.id, message.attempts, future))
+        self._wake()
+        return await future
+
+    def sent(self, message: OutboxMessage, provider_id: str | None, note: str | None) -> None:
+        """Queue the sent mark (written with the next transaction; `flush` waits for it)."""
+        self._sent.append({"message_id": message.id, "attempt": message.attempts, "provider_id": provider_id, "note": note})
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
+        while self._committing or self._sent:
+            committing, self._committing = self._committing, []
+            sent, self._sent = self._sent, []
+            try:
+                owned = await asyncio.to_thread(write_marks, self.engine, committing=[(i, a) for i, a, _ in committing], sent=sent, now=self.now)
+            except Exception as exc:  # the senders waiting at their checkpoint stop (nothing handed over); sent marks wait
+                logger.exception("writing outbox marks failed")
+                self.error = exc
+                for _id, _attempt, future in committing:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for message_id, _attempt, future in committing:
+                if not future.done():
+                    future.set_result(message_id in owned)
+
+    async def flush(self) -> None:
+        """Wait until every mark queued so far is written."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+
 async def deliver_due(
     engine: Engine,
     senders: Mapping[str, Sender],
@@ -398,29 +484,30 @@ async def deliver_due(
     concurrency: int = 4,
     fallbacks: Mapping[str, str] | None = None,
     resend_unconfirmed_after: timedelta | None = None,
+    batch: int = 32,
 ) -> list[Delivery]:
     """Send up to `limit` due messages on the channels that have a sender, `concurrency` at a time.
 
-    Each worker slot claims one message just before sending it, so a crash strands at most `concurrency`
-    messages behind their leases rather than a whole batch. With `fallbacks` (the server passes `FALLBACKS`),
-    messages on a channel without a sender, and messages whose person the channel says is gone (`Unreachable`),
-    go by the fallback channel instead; without it they wait for their channel (or fail), as before. With
-    `resend_unconfirmed_after`, a message whose hand-over was not confirmed is sent once more that long after it.
+    Messages are claimed `batch` at a time in one transaction (the next batch is claimed and prepared while the
+    current one is sent), so a crash strands at most two batches behind their leases, to be sent once those run out.
+    A sender with `prepare` (email) renders a whole batch at once. The committing and sent marks of concurrent sends
+    share transactions (`_Marks`). With `fallbacks` (the server passes `FALLBACKS`), messages on a channel without a
+    sender, and messages whose person the channel says is gone (`Unreachable`), go by the fallback channel instead;
+    without it they wait for their channel (or fail), as before. With `resend_unconfirmed_after`, a message whose
+    hand-over was not confirmed is sent once more that long after it.
     """
     await asyncio.to_thread(settle_unconfirmed, engine, now=now, resend_after=resend_unconfirmed_after)
     fallbacks = fallbacks or {}
     results: list[Delivery] = await asyncio.to_thread(move_unserved, engine, senders=senders, fallbacks=fallbacks, now=now)
     channels = list(senders)
-    budget = [limit]
+    marks = _Marks(engine, now)
 
     async def deliver(message: OutboxMessage) -> Delivery:
         sender = senders[message.channel]
 
-        def checkpoint() -> None:
-            # Run in the event loop's own thread on purpose: the sender writes the final "." right after this
-            # returns, with no await in between, so no other task (or thread) can widen the gap between the
-            # commit and the hand-over. It costs one short blocking commit per message.
-            if not mark_committing(engine, message=message, now=now):
+        async def checkpoint() -> None:
+            # The sender writes the final "." right after this returns: the committing mark is in the database first.
+            if not await marks.committing(message):
                 raise LeaseLost(f"outbox message {message.id} was claimed by another worker")
 
         try:
@@ -454,21 +541,67 @@ async def deliver_due(
             status = await asyncio.to_thread(mark_retry, engine, message=message, error=f"{type(exc).__name__}: {exc}", now=now)
             return Delivery(message.id, status, str(exc))
         resent = (message.provider_id or "").startswith(RESENDING_PREFIX)
-        await asyncio.to_thread(
-            mark_sent, engine, message_id=message.id, provider_id=provider_id, now=now, attempt=message.attempts, note=RESENT_NOTE if resent else None
-        )
+        marks.sent(message, provider_id, RESENT_NOTE if resent else None)
         return Delivery(message.id, "sent", provider_id)
 
-    async def slot() -> None:
-        while budget[0] > 0:
-            budget[0] -= 1
-            claimed = await asyncio.to_thread(claim_due, engine, now=now, channels=channels, limit=1)
-            if not claimed:
-                return
-            results.append(await deliver(claimed[0]))
+    budget = [limit]
 
-    if channels:
-        await asyncio.gather(*(slot() for _ in range(max(1, concurrency))))
+    async def claim_and_prepare() -> list[OutboxMessage]:
+        size = min(batch, budget[0])
+        if size <= 0:
+            return []
+        claimed = await asyncio.to_thread(claim_due, engine, now=now, channels=channels, limit=size)
+        budget[0] -= len(claimed)
+        for channel in {message.channel for message in claimed}:
+            prepare = getattr(senders[channel], "prepare", None)
+            if prepare is not None:
+                await prepare([message for message in claimed if message.channel == channel])
+        return claimed
+
+    if not channels:
+        return results
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def gated(message: OutboxMessage) -> Delivery:
+        async with gate:
+            return await deliver(message)
+
+    try:
+        claimed = await claim_and_prepare()
+        while claimed:
+            sending = [asyncio.ensure_future(gated(message)) for message in claimed]
+            upcoming = asyncio.ensure_future(claim_and_prepare())
+            results.extend(await asyncio.gather(*sending))
+            claimed = await upcoming
+    finally:
+        await marks.flush()
+    if marks.error is not None:
+        raise marks.error
+    return results
+
+
+async def drain(
+    engine: Engine,
+    senders: Mapping[str, Sender],
+    *,
+    clock: Callable[[], datetime],
+    concurrency: int = 8,
+    fallbacks: Mapping[str, str] | None = None,
+    resend_unconfirmed_after: timedelta | None = None,
+    keep_going: Callable[[], bool] = lambda: True,
+    pass_limit: int = 500,
+) -> list[Delivery]:
+    """Deliver until nothing is due (or `keep_going()` says stop: leadership lost, shutting down), `pass_limit`
+    messages per pass with a fresh `now` each pass. This is what the server's outbox job runs on every tick."""
+    results: list[Delivery] = []
+    while keep_going():
+        delivered = await deliver_due(
+            engine, senders, now=clock(), limit=pass_limit, concurrency=concurrency, fallbacks=fallbacks,
+            resend_unconfirmed_after=resend_unconfirmed_after,
+        )  # fmt: skip
+        results.extend(delivered)
+        if not delivered:
+            return results
     return results
 
 

@@ -117,6 +117,7 @@ class EmailSender:
             smtp = self.sink.smtp_config
         self._smtp = smtp if callable(smtp) else (lambda config=smtp or SmtpConfig.from_settings(settings): config)
         self._pool = _Pool(self._smtp)
+        self._prepared: dict[tuple[int, int], object] = {}  # (id, attempt) -> what `prepare` rendered for `send`
         self._clock = clock or (lambda: datetime.now(timezone.utc))
 
     def attach(self, engine: Engine, clock: Callable[[], datetime] | None = None) -> None:
@@ -132,16 +133,36 @@ class EmailSender:
             self._engine = db.create_db_engine(self.settings.resolved_database_url)
         return self._engine
 
-    def _render(self, message: OutboxMessage, now: datetime):
+    def _render(self, message: OutboxMessage, now: datetime, session=None) -> tuple[bytes | None, str | None, str | None]:
+        """(wire bytes, Message-ID, None) for a message, or (None, None, why it is skipped)."""
+        if session is None:
+            with session_scope(self.engine) as own:
+                return self._render(message, now, own)
+        person = session.get(Person, message.person_id) if message.person_id is not None else None
+        try:
+            rendered = render_notice(session, message=message, settings=self.settings, now=now)
+        except NoticeError as exc:  # no retry can read it: the message fails with the reason, for an admin to see
+            raise PermanentFailure(f"can't render the email: {exc}") from exc
+        if rendered.skip:
+            return None, None, rendered.skip
+        mime = build_mime(message, rendered, settings=self.settings, person=person, now=now)
+        return mime.as_bytes(policy=_WIRE), str(mime["Message-ID"]), None
+
+    def _render_batch(self, messages: list[OutboxMessage], now: datetime) -> dict[tuple[int, int], object]:
+        # One session for the batch: the round, program and term its notices share are read once (the identity map).
+        out: dict[tuple[int, int], object] = {}
         with session_scope(self.engine) as session:
-            person = session.get(Person, message.person_id) if message.person_id is not None else None
-            try:
-                rendered = render_notice(session, message=message, settings=self.settings, now=now)
-            except NoticeError as exc:  # no retry can read it: the message fails with the reason, for an admin to see
-                raise PermanentFailure(f"can't render the email: {exc}") from exc
-            if rendered.skip:
-                return None, rendered.skip
-            return build_mime(message, rendered, settings=self.settings, person=person, now=now), None
+            for message in messages:
+                try:
+                    out[(message.id, message.attempts)] = self._render(message, now, session)
+                except Exception as exc:  # kept, and raised by `send` for this message alone
+                    out[(message.id, message.attempts)] = exc
+                    session.rollback()
+        return out
+
+    async def prepare(self, messages: list[OutboxMessage]) -> None:
+        """Render a batch of claimed messages ahead of `send`, in a thread (the outbox calls this per claimed batch)."""
+        self._prepared.update(await asyncio.to_thread(self._render_batch, messages, self._clock()))
 
     async def send(self, message: OutboxMessage, checkpoint: Checkpoint | None = None) -> str | None:
         """Send one message; returns its Message-ID. Raises the outbox's failure types."""
@@ -149,14 +170,17 @@ class EmailSender:
             recipient = parse_email(message.recipient)
         except AnswerError as exc:
             raise PermanentFailure(f"bad address {message.recipient!r}: {exc}") from exc
-        now = self._clock()
-        mime, skipped = await asyncio.to_thread(self._render, message, now)
-        if mime is None:
+        prepared = self._prepared.pop((message.id, message.attempts), None)
+        if prepared is None:
+            prepared = await asyncio.to_thread(self._render, message, self._clock())
+        if isinstance(prepared, BaseException):
+            raise prepared
+        data, message_id, skipped = prepared
+        if data is None:
             logger.info("email %s not sent: %s", message.idempotency_key, skipped)
             return f"skipped: {skipped}"
         if self.sink is not None:
             await self.sink.start()
-        data = mime.as_bytes(policy=_WIRE)
         gate = self._pool._bind()
         async with gate:
             for attempt in (1, 2):
@@ -175,7 +199,7 @@ class EmailSender:
                     self._pool.release(client, healthy=False)
                     raise
                 self._pool.release(client, healthy=True)
-                return str(mime["Message-ID"])
+                return message_id
         raise AssertionError("unreachable")
 
     async def _transaction(self, client: aiosmtplib.SMTP, *, sender: str, recipient: str, data: bytes, checkpoint: Checkpoint | None) -> None:

@@ -6,6 +6,8 @@ HTML entities for email and print, Slack's `&amp; &lt; &gt;` for mrkdwn, nothing
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import html
 import textwrap
 from collections.abc import Callable, Mapping
@@ -460,9 +462,89 @@ def render_email(ctx: GuideContext, *, overrides: Overrides = None) -> tuple[str
     )
 
 
+# --- the shared part of a guide, rendered once ------------------------------------------------------
+#
+# A round's guides differ from one pairing to the next mostly by the people's names and sites and the guide's link;
+# the template run and the HTML parse behind them are the same for every pair with the same topic, asks, reasons,
+# times and time zone. So the document is rendered once for a context whose names, sites and link are stand-in
+# tokens, kept, and each reader's copy is that document with the tokens replaced by the real words.
+
+_TOKEN_OPEN, _TOKEN_CLOSE = "\ue000", "\ue001"  # private-use characters: never in a name, untouched by the template
+
+
+def _token(number: int) -> str:
+    return f"{_TOKEN_OPEN}{number}{_TOKEN_CLOSE}"
+
+
+def _substitutable(value: str) -> bool:
+    # The template prints names and sites as they are; parsing collapses runs of white space, so only single-spaced
+    # words come back unchanged from the document. Anything else is rendered the ordinary way.
+    return bool(value) and value == " ".join(value.split()) and _TOKEN_OPEN not in value and _TOKEN_CLOSE not in value
+
+
+def _with_tokens(ctx: GuideContext) -> tuple[GuideContext, dict[str, str]] | None:
+    """`ctx` with names, sites and link as tokens, and what each token stands for; None when that can't be exact."""
+    words: dict[str, str] = {}
+
+    def stand_in(value: str, prefix: str = "") -> str:
+        token = prefix + _token(len(words))
+        words[token] = value
+        return token
+
+    def person(who: Any) -> Any:
+        name, site = who.name.strip(), (who.site or "").strip()
+        if not _substitutable(name) or (site and not _substitutable(site)):
+            raise ValueError
+        return dataclasses.replace(who, name=stand_in(name), site=stand_in(site) if site else who.site)
+
+    try:
+        mentor = person(ctx.mentor)
+        mentees = tuple(person(mentee) for mentee in ctx.mentees)
+    except ValueError:
+        return None
+    guide_url = ctx.guide_url
+    if guide_url:
+        if not _substitutable(guide_url):
+            return None
+        guide_url = stand_in(guide_url, prefix="https://guide.invalid/")  # the context accepts only an http(s) address
+    return dataclasses.replace(ctx, mentor=mentor, mentees=mentees, guide_url=guide_url), words
+
+
+@functools.lru_cache(maxsize=512)
+def _shared_document(ctx: GuideContext) -> Document:
+    return render_document(ctx)
+
+
+def _put_back(value: Any, words: Mapping[str, str]) -> Any:
+    """`value` (a document or any part of one) with every token replaced by its words."""
+    if isinstance(value, str):
+        if _TOKEN_OPEN not in value:
+            return value
+        for token, word in words.items():
+            value = value.replace(token, word)
+        return value
+    if isinstance(value, tuple):
+        return tuple(_put_back(item, words) for item in value)
+    if dataclasses.is_dataclass(value):
+        changes = {f.name: _put_back(getattr(value, f.name), words) for f in dataclasses.fields(value)}
+        return dataclasses.replace(value, **changes)
+    return value
+
+
+def guide_document(ctx: GuideContext, *, overrides: Overrides = None) -> Document:
+    """`render_document(ctx)`, from a kept rendering of its shared part when there is no override (same result)."""
+    if overrides:
+        return render_document(ctx, overrides=overrides)
+    tokens = _with_tokens(ctx)
+    if tokens is None:
+        return render_document(ctx)
+    shape, words = tokens
+    return _put_back(_shared_document(shape), words)
+
+
 def render_email_parts(ctx: GuideContext, *, overrides: Overrides = None) -> tuple[str, str]:
     """`(plain text, HTML fragment)` of the guide, to include in another email (a pairing notice)."""
-    doc = render_document(ctx, overrides=overrides)
+    doc = guide_document(ctx, overrides=overrides)
     return (
         document_text(doc, program=ctx.program_name, guide_url=ctx.guide_url),
         document_email_fragment(doc, program=ctx.program_name, guide_url=ctx.guide_url),
