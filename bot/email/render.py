@@ -225,9 +225,16 @@ def _guide_context_from_storage(
     round_ = session.get(Round, pairing.round_id) if pairing is not None else None
     if pairing is None or round_ is None or person.id not in (pairing.mentor_id, pairing.mentee_id):
         return None
-    ctx = guide_context(
-        session, pairing=pairing, round_=round_, reader=person, base_url=settings.public_base_url, session_minutes=settings.session_minutes,
-    )  # fmt: skip
+    # A pair's two notices share one context but for the reader's time zone (all `guide_context` takes from the
+    # reader): kept for the session, so a batch rendered in one session builds it once per pairing.
+    kept = session.info.setdefault("guide_contexts", {})
+    key = (pairing.id, settings.public_base_url, settings.session_minutes)
+    if key in kept:
+        ctx = replace(kept[key], timezone=person.timezone)
+    else:
+        ctx = kept[key] = guide_context(
+            session, pairing=pairing, round_=round_, reader=person, base_url=settings.public_base_url, session_minutes=settings.session_minutes,
+        )  # fmt: skip
     # The link at today's base address; the program name the rest of the email speaks with.
     return replace(ctx, guide_url=guide_url, program_name=program_name), overrides_of(program_of(session, round_))
 

@@ -29,7 +29,9 @@ from bot.outbox import PermanentFailure, TemporaryFailure, Unconfirmed
 from bot.settings import Settings
 from storage import db
 from storage.db import session_scope
-from storage.models import OutboxMessage, Person
+from sqlmodel import col, select
+
+from storage.models import OutboxMessage, Pairing, Person
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +154,7 @@ class EmailSender:
         # One session for the batch: the round, program and term its notices share are read once (the identity map).
         out: dict[tuple[int, int], object] = {}
         with session_scope(self.engine) as session:
+            _load_together(session, messages)
             for message in messages:
                 try:
                     out[(message.id, message.attempts)] = self._render(message, now, session)
@@ -268,6 +271,16 @@ class EmailSender:
         await self._pool.close()
         if self.sink is not None:
             await self.sink.stop()
+
+
+def _load_together(session, messages: list[OutboxMessage]) -> None:
+    """Read the people and pairings a batch of notices names in two queries, so rendering finds them in the session."""
+    pairing_ids = {m.body.get("pairing_id") for m in messages if isinstance(m.body, dict)} - {None}
+    pairings = session.exec(select(Pairing).where(col(Pairing.id).in_([int(i) for i in pairing_ids if str(i).isdecimal()]))).all() if pairing_ids else []
+    people = {m.person_id for m in messages} | {p.mentor_id for p in pairings} | {p.mentee_id for p in pairings}
+    people.discard(None)
+    if people:
+        session.exec(select(Person).where(col(Person.id).in_(list(people)))).all()
 
 
 class _StaleConnection(Exception):
