@@ -5,12 +5,13 @@ reason to be sent went away (its round was called off) is ``dropped`` instead, a
 its channel can't carry (Slack not set up, or the person's Slack account gone) is `moved`: a copy goes by email
 (`FALLBACKS`).
 
-* A worker claims one message at a time by moving it from `pending` to `sending` with a lease
+* A worker claims messages in batches (one UPDATE per batch, `claim_due`) by moving them from `pending` to `sending` with a lease
   (`next_attempt_at` = now + SEND_LEASE) and bumping `attempts`. `attempts` is the claim's fencing token:
   every later transition names it, so a worker whose lease ran out and was re-claimed by another can
   no longer change the message.
 * A two-phase sender (email) calls the checkpoint just before the one step that hands the message over for
-  good (SMTP's final "."); the checkpoint commits `committing`. Before it, a crash or a refusal leaves the
+  good (SMTP's final "."), and awaits it; the checkpoint commits `committing` (concurrent sends share the commit,
+  `_Marks`). Before it, a crash or a refusal leaves the
   message to be sent again, and nothing reached anyone. After it, the hand-over is "unconfirmed" when the worker
   dies (`settle_unconfirmed`, once its lease has run out) or the server goes silent after the "." (`Unconfirmed`).
   With `resend_unconfirmed_after` (the server passes EMAIL_RESEND_UNCONFIRMED_MINUTES, 10 by default) such a
