@@ -12,7 +12,6 @@ import asyncio
 import inspect
 import logging
 import ssl
-from email import policy as email_policy
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
@@ -20,7 +19,7 @@ import aiosmtplib
 from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 from sqlalchemy.engine import Engine
 
-from bot.email.render import build_mime, render_notice
+from bot.email.render import WIRE_POLICY, render_notice, wire_bytes
 from bot.email.sink import LocalSink
 from bot.email.smtp import SmtpConfig
 from bot.flows.parsers import AnswerError, parse_email
@@ -31,12 +30,11 @@ from storage import db
 from storage.db import session_scope
 from sqlmodel import col, select
 
-from storage.models import OutboxMessage, Pairing, Person
+from storage.models import OutboxMessage, Pairing, Person, Program, Round, Term
 
 logger = logging.getLogger(__name__)
 
-# Headers unfolded up to SMTP's line limit, so long ones (List-Unsubscribe, Reply-To) stay on one line.
-_WIRE = email_policy.SMTP.clone(max_line_length=998)
+_WIRE = WIRE_POLICY  # (the name bench and older callers use)
 
 Checkpoint = Callable[[], Awaitable[None] | None]
 
@@ -147,14 +145,15 @@ class EmailSender:
             raise PermanentFailure(f"can't render the email: {exc}") from exc
         if rendered.skip:
             return None, None, rendered.skip
-        mime = build_mime(message, rendered, settings=self.settings, person=person, now=now)
-        return mime.as_bytes(policy=_WIRE), str(mime["Message-ID"]), None
+        data, message_id = wire_bytes(message, rendered, settings=self.settings, person=person, now=now)
+        return data, message_id, None
 
     def _render_batch(self, messages: list[OutboxMessage], now: datetime) -> dict[tuple[int, int], object]:
         # One session for the batch: the round, program and term its notices share are read once (the identity map).
         out: dict[tuple[int, int], object] = {}
         with session_scope(self.engine) as session:
-            _load_together(session, messages)
+            # Held for the whole batch: the session's identity map keeps rows only while something refers to them.
+            session.info["batch_rows"] = _load_together(session, messages)
             for message in messages:
                 try:
                     out[(message.id, message.attempts)] = self._render(message, now, session)
@@ -273,14 +272,24 @@ class EmailSender:
             await self.sink.stop()
 
 
-def _load_together(session, messages: list[OutboxMessage]) -> None:
-    """Read the people and pairings a batch of notices names in two queries, so rendering finds them in the session."""
+def _load_together(session, messages: list[OutboxMessage]) -> list[object]:
+    """Read the people, pairings, rounds, terms and programs a batch of notices names in a few queries, so rendering
+    finds them in the session; returns them (the caller holds them for as long as the batch renders)."""
     pairing_ids = {m.body.get("pairing_id") for m in messages if isinstance(m.body, dict)} - {None}
-    pairings = session.exec(select(Pairing).where(col(Pairing.id).in_([int(i) for i in pairing_ids if str(i).isdecimal()]))).all() if pairing_ids else []
+    wanted = [int(i) for i in pairing_ids if str(i).isdecimal()]
+    pairings = session.exec(select(Pairing).where(col(Pairing.id).in_(wanted))).all() if wanted else []
     people = {m.person_id for m in messages} | {p.mentor_id for p in pairings} | {p.mentee_id for p in pairings}
     people.discard(None)
+    rows: list[object] = [*pairings]
     if people:
-        session.exec(select(Person).where(col(Person.id).in_(list(people)))).all()
+        rows += session.exec(select(Person).where(col(Person.id).in_(list(people)))).all()
+    round_ids = {p.round_id for p in pairings}
+    if round_ids:
+        rounds = session.exec(select(Round).where(col(Round.id).in_(list(round_ids)))).all()
+        terms = session.exec(select(Term).where(col(Term.id).in_(list({r.term_id for r in rounds})))).all()
+        programs = session.exec(select(Program).where(col(Program.id).in_(list({t.program_id for t in terms})))).all()
+        rows += [*rounds, *terms, *programs]
+    return rows
 
 
 class _StaleConnection(Exception):

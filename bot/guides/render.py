@@ -502,12 +502,19 @@ def _with_tokens(ctx: GuideContext) -> tuple[GuideContext, dict[str, str]] | Non
         mentees = tuple(person(mentee) for mentee in ctx.mentees)
     except ValueError:
         return None
+    # The reasons name the people too ("Ana's strength … meets Ben's top need"): the same stand-ins there make pairs
+    # with the same topic and times share one document. A name of digits alone could match inside a token, so it
+    # stays; any other name can only match real text, and putting the tokens back restores it exactly.
+    reasons = ctx.reasons
+    for token, word in sorted(words.items(), key=lambda item: -len(item[1])):
+        if not word.isdigit():
+            reasons = tuple(reason.replace(word, token) for reason in reasons)
     guide_url = ctx.guide_url
     if guide_url:
         if not _substitutable(guide_url):
             return None
         guide_url = stand_in(guide_url, prefix="https://guide.invalid/")  # the context accepts only an http(s) address
-    return dataclasses.replace(ctx, mentor=mentor, mentees=mentees, guide_url=guide_url), words
+    return dataclasses.replace(ctx, mentor=mentor, mentees=mentees, reasons=reasons, guide_url=guide_url), words
 
 
 @functools.lru_cache(maxsize=512)
@@ -544,6 +551,16 @@ def guide_document(ctx: GuideContext, *, overrides: Overrides = None) -> Documen
 
 def render_email_parts(ctx: GuideContext, *, overrides: Overrides = None) -> tuple[str, str]:
     """`(plain text, HTML fragment)` of the guide, to include in another email (a pairing notice)."""
+    # A pair's two readers mostly share a time zone, and so the whole guide: kept for the second reader.
+    return _kept_email_parts(ctx, tuple(sorted(overrides.items())) if overrides else ())
+
+
+@functools.lru_cache(maxsize=256)
+def _kept_email_parts(ctx: GuideContext, overrides: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+    return _email_parts(ctx, overrides=dict(overrides) or None)
+
+
+def _email_parts(ctx: GuideContext, *, overrides: Overrides = None) -> tuple[str, str]:
     doc = guide_document(ctx, overrides=overrides)
     return (
         document_text(doc, program=ctx.program_name, guide_url=ctx.guide_url),

@@ -46,7 +46,8 @@ def guide_context(
     mentor, mentee = session.get(Person, pairing.mentor_id), session.get(Person, pairing.mentee_id)
     program = program_of(session, round_)
     sessions = session.exec(select(PlannedSession).where(PlannedSession.pairing_id == pairing.id).order_by(PlannedSession.number))
-    group = [p for p in repo.round_pairings(session, round_id=round_.id) if pairing.group_no is not None and p.group_no == pairing.group_no]
+    # Only a group pairing (one mentor, several mentees) needs the round's other pairings.
+    group = [p for p in repo.round_pairings(session, round_id=round_.id) if p.group_no == pairing.group_no] if pairing.group_no is not None else []
     mentees = [mentee] if not group else [session.get(Person, p.mentee_id) for p in group]
     group_answers = repo.profiles(session, person_ids=[m.id for m in mentees])
     # An event's pairing is about one of the round's topics; the program may add its own words for that topic.
