@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import functools
 import json
 import logging
 import re
@@ -48,6 +49,7 @@ _env = Environment(
     undefined=StrictUndefined,
     trim_blocks=False,
     keep_trailing_newline=True,
+    auto_reload=False,  # templates ship with the code: no stat() of the file on every email
 )
 
 
@@ -237,6 +239,7 @@ def _guide_context_from_storage(
     else:
         ctx = kept[key] = guide_context(
             session, pairing=pairing, round_=round_, reader=person, base_url=settings.public_base_url, session_minutes=settings.session_minutes,
+            known=session.info.get("guide_rows"),  # read ahead for a whole batch (`bot.email.sender`)
         )  # fmt: skip
     # The link at today's base address; the program name the rest of the email speaks with.
     return replace(ctx, guide_url=guide_url, program_name=program_name), overrides_of(program_of(session, round_))
@@ -279,6 +282,11 @@ def _organizer(session: Session, notice: Notice, settings: Settings, program_nam
     return Party(program_name, str(address))
 
 
+@functools.lru_cache(maxsize=64)
+def _kept_invite(**fields: Any) -> bytes:
+    return session_invite(**fields)
+
+
 def _invite(
     session: Session, notice: notices.Pairing | PairingCancelled, person: Person, settings: Settings, now: datetime, program_name: str, *,
     method: str, guide_url: str | None,
@@ -288,13 +296,14 @@ def _invite(
     if not proposed:
         return None
     names = sorted([person.name, notice.partner_name])
-    ics = session_invite(
-        method=method, proposed=proposed, uid_base=f"mentorbot-pairing-{notice.pairing_id}", uid_domain=mail_domain(settings),
+    ics = _kept_invite(
+        method=method, uid_base=f"mentorbot-pairing-{notice.pairing_id}", uid_domain=mail_domain(settings),
         summary=f"{program_name}: {names[0]} & {names[1]}" + (f" ({notice.topic})" if notice.topic else ""),
         description=("Cancelled mentoring session." if method == "CANCEL" else "Proposed mentoring session.") + (f" Guide: {guide_url}" if guide_url and method != "CANCEL" else ""),
         organizer=_organizer(session, notice, settings, program_name),
-        attendees=[Party(person.name, person.email), Party(notice.partner_name, notice.partner_email)],
-        sequence=notice.ics_sequence, now=now,
+        # In one order for both readers, so a pair's two emails carry one calendar, built once (`_kept_invite`).
+        attendees=tuple(sorted([Party(person.name, person.email), Party(notice.partner_name, notice.partner_email)], key=lambda p: (p.email or "", p.name or ""))),
+        proposed=tuple(tuple(pair) for pair in proposed), sequence=notice.ics_sequence, now=now,
     )  # fmt: skip
     return ("mentoring.ics", ics, {"method": method})
 

@@ -397,6 +397,7 @@ def spans_to_text(spans: Inline) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=4096)  # most of a guide's paragraphs are the same in every pair's guide
 def _wrap(text: str, indent: str = "", hanging: str | None = None) -> str:
     hanging = indent if hanging is None else hanging
     lines = []
@@ -518,24 +519,41 @@ def _with_tokens(ctx: GuideContext) -> tuple[GuideContext, dict[str, str]] | Non
 
 
 @functools.lru_cache(maxsize=512)
-def _shared_document(ctx: GuideContext) -> Document:
-    return render_document(ctx)
+def _shared_document(ctx: GuideContext) -> tuple[Document, frozenset[int]]:
+    """The document of a shape, and the ids of its parts that hold a token (the only parts `_put_back` rebuilds)."""
+    doc = render_document(ctx)
+    holding: set[int] = set()
+
+    def walk(value: Any) -> bool:
+        if isinstance(value, str):
+            found = _TOKEN_OPEN in value
+        elif isinstance(value, tuple):
+            found = any([walk(item) for item in value])
+        elif dataclasses.is_dataclass(value):
+            found = any([walk(getattr(value, f.name)) for f in dataclasses.fields(value)])
+        else:
+            found = False
+        if found:
+            holding.add(id(value))
+        return found
+
+    walk(doc)
+    return doc, frozenset(holding)
 
 
-def _put_back(value: Any, words: Mapping[str, str]) -> Any:
-    """`value` (a document or any part of one) with every token replaced by its words."""
+def _put_back(value: Any, words: Mapping[str, str], holding: frozenset[int]) -> Any:
+    """`value` (a document or any part of one) with every token replaced by its words; parts whose id is not in
+    `holding` have no token and are kept as they are (the same object)."""
+    if id(value) not in holding:
+        return value
     if isinstance(value, str):
-        if _TOKEN_OPEN not in value:
-            return value
         for token, word in words.items():
             value = value.replace(token, word)
         return value
     if isinstance(value, tuple):
-        return tuple(_put_back(item, words) for item in value)
-    if dataclasses.is_dataclass(value):
-        changes = {f.name: _put_back(getattr(value, f.name), words) for f in dataclasses.fields(value)}
-        return dataclasses.replace(value, **changes)
-    return value
+        return tuple(_put_back(item, words, holding) for item in value)
+    changes = {f.name: _put_back(getattr(value, f.name), words, holding) for f in dataclasses.fields(value) if id(getattr(value, f.name)) in holding}
+    return dataclasses.replace(value, **changes)
 
 
 def guide_document(ctx: GuideContext, *, overrides: Overrides = None) -> Document:
@@ -546,7 +564,8 @@ def guide_document(ctx: GuideContext, *, overrides: Overrides = None) -> Documen
     if tokens is None:
         return render_document(ctx)
     shape, words = tokens
-    return _put_back(_shared_document(shape), words)
+    doc, holding = _shared_document(shape)
+    return _put_back(doc, words, holding)
 
 
 def render_email_parts(ctx: GuideContext, *, overrides: Overrides = None) -> tuple[str, str]:
