@@ -393,24 +393,28 @@ class Delivery:
     detail: str | None = None
 
 
-def write_marks(engine: Engine, *, committing: Sequence[tuple[int, int]], sent: Sequence[Mapping[str, Any]], now: datetime) -> set[int]:
+def write_marks(bind: Engine | sa.Connection, *, committing: Sequence[tuple[int, int]], sent: Sequence[Mapping[str, Any]], now: datetime) -> set[int]:
     """Record, in one transaction, the messages about to be handed over (`committing`: (id, attempt) pairs) and the
-    messages handed over (`sent`: id, attempt, provider_id, note). Returns the ids of `committing` still this worker's."""
+    messages handed over (`sent`: id, attempt, provider_id, note). Returns the ids of `committing` still this worker's.
+
+    `bind`: an engine, or a connection the caller keeps between writes (`_Marks`: no pool check-out per write)."""
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            return write_marks(connection, committing=committing, sent=sent, now=now)
+    table = OutboxMessage.__table__
     owned: set[int] = set()
-    with session_scope(engine) as session:
+    with bind.begin():
         if committing:
             owned = set(
-                session.execute(
-                    sa.update(OutboxMessage)
-                    .where(sa.tuple_(OutboxMessage.id, OutboxMessage.attempts).in_(list(committing)), OutboxMessage.status == "sending")
+                bind.execute(
+                    sa.update(table)
+                    .where(sa.tuple_(table.c.id, table.c.attempts).in_(list(committing)), table.c.status == "sending")
                     .values(status="committing", next_attempt_at=now + SEND_LEASE)
-                    .returning(OutboxMessage.id)
-                    .execution_options(synchronize_session=False)
+                    .returning(table.c.id)
                 ).scalars()
             )
         if sent:
-            table = OutboxMessage.__table__
-            session.connection().execute(
+            bind.execute(
                 sa.update(table)
                 .where(
                     table.c.id == sa.bindparam("message_id"), table.c.attempts == sa.bindparam("attempt"),
@@ -435,7 +439,19 @@ class _Marks:
         self._committing: list[tuple[int, int, asyncio.Future[bool]]] = []
         self._sent: list[dict[str, Any]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._connection: sa.Connection | None = None  # kept for the run: one write at a time, in whichever thread
         self.error: BaseException | None = None
+
+    def _write_held(self, committing: list[tuple[int, int]], sent: list[dict[str, Any]]) -> set[int]:
+        if self._connection is None:
+            self._connection = self.engine.connect()
+        try:
+            return write_marks(self._connection, committing=committing, sent=sent, now=self.now)
+        except BaseException:
+            self._connection.invalidate()  # a connection that failed mid-write is not trusted again
+            self._connection.close()
+            self._connection = None
+            raise
 
     async def committing(self, message: OutboxMessage) -> bool:
         """Commit `committing` for this message; False if another worker holds it now."""
@@ -458,7 +474,7 @@ class _Marks:
             committing, self._committing = self._committing, []
             sent, self._sent = self._sent, []
             try:
-                owned = await asyncio.to_thread(write_marks, self.engine, committing=[(i, a) for i, a, _ in committing], sent=sent, now=self.now)
+                owned = await asyncio.to_thread(self._write_held, [(i, a) for i, a, _ in committing], sent)
             except Exception as exc:  # the senders waiting at their checkpoint stop (nothing handed over); sent marks wait
                 logger.exception("writing outbox marks failed")
                 self.error = exc
@@ -474,6 +490,13 @@ class _Marks:
         """Wait until every mark queued so far is written."""
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
+
+    async def close(self) -> None:
+        """Write what is queued, then give the kept connection back."""
+        await self.flush()
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            await asyncio.to_thread(connection.close)
 
 
 async def deliver_due(
@@ -575,7 +598,7 @@ async def deliver_due(
             results.extend(await asyncio.gather(*sending))
             claimed = await upcoming
     finally:
-        await marks.flush()
+        await marks.close()
     if marks.error is not None:
         raise marks.error
     return results

@@ -186,17 +186,7 @@ class EmailSender:
             await self.sink.start()
         gate = self._pool._bind()
         async with gate:
-            # The committing mark is started as the transaction begins, so its commit overlaps the MAIL, RCPT and
-            # DATA round trips, and is awaited before the final "." (`_data`): the rule stays "recorded before the
-            # hand-over", and the database's latency is no longer added to every message's.
-            marked = asyncio.ensure_future(_checked(checkpoint)) if checkpoint is not None else None
-            try:
-                return await self._send_on_pool(recipient, data, message_id, (lambda: marked) if marked is not None else None)
-            finally:
-                if marked is not None and not marked.done():
-                    await asyncio.wait([marked])  # a refusal before the ".": the mark lands first, then the outbox's retry or failure
-                if marked is not None and not marked.cancelled():
-                    marked.exception()  # retrieved: when it matters, `_data` has raised it already
+            return await self._send_on_pool(recipient, data, message_id, checkpoint)
 
     async def _send_on_pool(self, recipient: str, data: bytes, message_id: str | None, checkpoint: Checkpoint | None) -> str | None:
         """The SMTP transaction on a pooled connection, once more on a fresh one if the pooled one was stale."""
@@ -306,12 +296,6 @@ def _load_together(session, messages: list[OutboxMessage]) -> list[object]:
         programs = session.exec(select(Program).where(col(Program.id).in_(list({t.program_id for t in terms})))).all()
         rows += [*rounds, *terms, *programs]
     return rows
-
-
-async def _checked(checkpoint: Checkpoint) -> None:
-    pending = checkpoint()
-    if inspect.isawaitable(pending):
-        await pending
 
 
 class _StaleConnection(Exception):
