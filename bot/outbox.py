@@ -429,29 +429,32 @@ def write_marks(bind: Engine | sa.Connection, *, committing: Sequence[tuple[int,
 class _Marks:
     """The committing and sent marks of one delivery run, written together (group commit).
 
-    A sender waiting at its checkpoint waits for the transaction that carries its mark; while one transaction is
-    written, the marks that arrive meanwhile gather for the next. Under load that is one commit for many messages; a
-    lone message waits for nothing but its own commit. The database work runs in a thread, off the event loop.
+    A sender waiting at its checkpoint waits for the transaction that carries its mark; marks that arrive while a
+    transaction is written gather for the next. On PostgreSQL a committing mark that arrives then starts a transaction
+    of its own on another kept connection (up to `parallel`), so a checkpoint waits for about one commit, not one and
+    a half; SQLite has one writer at a time, so there they queue. Sent marks never start a transaction of their own
+    while one is running: they ride with the next. The database work runs in threads, off the event loop.
     """
 
     def __init__(self, engine: Engine, now: datetime) -> None:
         self.engine, self.now = engine, now
+        self.parallel = 1
         self._committing: list[tuple[int, int, asyncio.Future[bool]]] = []
         self._sent: list[dict[str, Any]] = []
-        self._writer: asyncio.Task[None] | None = None
-        self._connection: sa.Connection | None = None  # kept for the run: one write at a time, in whichever thread
+        self._writers: set[asyncio.Task[None]] = set()
+        self._connections: list[sa.Connection] = []  # kept for the run, each used by one write at a time
         self.error: BaseException | None = None
 
     def _write_held(self, committing: list[tuple[int, int]], sent: list[dict[str, Any]]) -> set[int]:
-        if self._connection is None:
-            self._connection = self.engine.connect()
+        connection = self._connections.pop() if self._connections else self.engine.connect()
         try:
-            return write_marks(self._connection, committing=committing, sent=sent, now=self.now)
+            owned = write_marks(connection, committing=committing, sent=sent, now=self.now)
         except BaseException:
-            self._connection.invalidate()  # a connection that failed mid-write is not trusted again
-            self._connection.close()
-            self._connection = None
+            connection.invalidate()  # a connection that failed mid-write is not trusted again
+            connection.close()
             raise
+        self._connections.append(connection)
+        return owned
 
     async def committing(self, message: OutboxMessage) -> bool:
         """Commit `committing` for this message; False if another worker holds it now."""
@@ -466,8 +469,9 @@ class _Marks:
         self._wake()
 
     def _wake(self) -> None:
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write())
+        self._writers = {writer for writer in self._writers if not writer.done()}
+        if len(self._writers) < (self.parallel if self._committing else 1):
+            self._writers.add(asyncio.get_running_loop().create_task(self._write()))
 
     async def _write(self) -> None:
         while self._committing or self._sent:
@@ -475,27 +479,31 @@ class _Marks:
             sent, self._sent = self._sent, []
             try:
                 owned = await asyncio.to_thread(self._write_held, [(i, a) for i, a, _ in committing], sent)
-            except Exception as exc:  # the senders waiting at their checkpoint stop (nothing handed over); sent marks wait
+            except Exception as exc:  # the senders waiting at their checkpoint stop (nothing handed over)
                 logger.exception("writing outbox marks failed")
                 self.error = exc
                 for _id, _attempt, future in committing:
                     if not future.done():
                         future.set_exception(exc)
-                continue
+                self._sent[:0] = sent  # kept for the next write (or the last try in `close`)
+                return
             for message_id, _attempt, future in committing:
                 if not future.done():
                     future.set_result(message_id in owned)
 
     async def flush(self) -> None:
-        """Wait until every mark queued so far is written."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.shield(self._writer)
+        """Wait until every mark queued so far is written (or its write failed)."""
+        while running := [writer for writer in self._writers if not writer.done()]:
+            await asyncio.wait(running)
 
     async def close(self) -> None:
-        """Write what is queued, then give the kept connection back."""
+        """Write what is queued, once more if a write failed, then give the kept connections back."""
         await self.flush()
-        if self._connection is not None:
-            connection, self._connection = self._connection, None
+        if self._sent:
+            self._wake()
+            await self.flush()
+        connections, self._connections = self._connections, []
+        for connection in connections:
             await asyncio.to_thread(connection.close)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import os
 import signal
 import sys
+import threading
 from datetime import datetime, timedelta
 
 
@@ -32,17 +33,19 @@ async def run(database_url: str, port: int, now: datetime, where: str, nth: int,
         mail_from="mentoring@district.example", reply_domain="reply.district.example", email_token_secret="k" * 32,
     )  # fmt: skip
     seen = {"committing": 0, "sent": 0}
+    counting = threading.Lock()  # on PostgreSQL the outbox writes marks from more than one thread at a time
     real_write = outbox.write_marks
 
     def write_marks(*args, **kwargs):  # the outbox's mark writer looks it up in the module at each call
-        sent = seen["sent"] + len(kwargs["sent"])
-        if where == "after-dot" and seen["sent"] < nth <= sent:
+        with counting:
+            before_sent, seen["sent"] = seen["sent"], seen["sent"] + len(kwargs["sent"])
+        if where == "after-dot" and before_sent < nth <= before_sent + len(kwargs["sent"]):
             _die()  # the server answered 250; the outbox never records `sent`
         owned = real_write(*args, **kwargs)
-        committing = seen["committing"] + len(kwargs["committing"])
-        if where == "before-dot" and seen["committing"] < nth <= committing:
+        with counting:
+            before, seen["committing"] = seen["committing"], seen["committing"] + len(kwargs["committing"])
+        if where == "before-dot" and before < nth <= before + len(kwargs["committing"]):
             _die()  # `committing` is committed; the final "." is never written
-        seen["committing"], seen["sent"] = committing, sent
         return owned
 
     outbox.write_marks = write_marks
