@@ -5,8 +5,9 @@ published, and the schedule swept, so the outbox holds N pairing notices enqueue
 
 Timed, alternating, a few times per backend:
 - mentorbot: `bot.outbox.drain` with the server's senders (`EmailSender`), the path `mentorbot serve` runs, until
-  nothing is due; before each run the same rows are put back to `pending`;
-- bare: aiosmtplib sending the same bytes (each notice rendered once by mentorbot before timing) over the same number
+  nothing is due; before each run the same rows are put back to `pending` and the renderings mentorbot keeps between
+  messages are forgotten (`forget_renderings`), so every run renders the round's notices afresh;
+- bare: aiosmtplib sending the same bytes (each notice rendered once by mentorbot's sender before timing) over the same number
   of connections (SMTP_MAX_CONNECTIONS), one sendmail after another per connection.
 
 The SMTP server (aiosmtpd) runs in a child process, so it doesn't share the event loop or the GIL with either side;
@@ -167,21 +168,33 @@ def settings_for(url: str, folder: Path, port: int):
 
 
 def rendered_bytes(engine: sa.Engine, settings, now: datetime) -> list[tuple[str, bytes]]:
-    """(recipient, wire bytes) of every email notice, rendered by mentorbot: what the bare baseline sends."""
-    from bot.email.render import build_mime, render_notice
-    from bot.email.sender import _WIRE
-    from storage.db import session_scope
+    """(recipient, wire bytes) of every email notice, rendered by mentorbot's email sender: what the bare baseline sends."""
+    from bot.email.sender import EmailSender
     from sqlmodel import select
+    from storage.db import session_scope
+    from storage.models import OutboxMessage
 
-    from storage.models import OutboxMessage, Person
-
-    out = []
     with session_scope(engine) as session:
-        for message in session.exec(select(OutboxMessage).where(OutboxMessage.channel == "email").order_by(OutboxMessage.id)):
-            person = session.get(Person, message.person_id)
-            rendered = render_notice(session, message=message, settings=settings, now=now)
-            out.append((message.recipient, build_mime(message, rendered, settings=settings, person=person, now=now).as_bytes(policy=_WIRE)))
+        messages = list(session.exec(select(OutboxMessage).where(OutboxMessage.channel == "email").order_by(OutboxMessage.id)))
+        for message in messages:
+            session.expunge(message)
+    sender = EmailSender(settings, engine=engine)
+    out = []
+    for start in range(0, len(messages), 100):
+        for message, rendered in zip(messages[start : start + 100], sender._render_batch(messages[start : start + 100], now).values()):
+            assert not isinstance(rendered, BaseException), rendered
+            out.append((message.recipient, rendered[0]))
     return out
+
+
+def forget_renderings() -> None:
+    """Empty the renderings mentorbot keeps between messages, so each timed run renders a round's notices afresh
+    (as one publish does); compiled templates stay, as in a running server."""
+    from bot.email import render
+    from bot.guides import render as guides
+
+    for kept in (guides._kept_email_parts, guides._shared_document, guides._wrap, render._kept_invite):
+        kept.cache_clear()
 
 
 # --- the two timed sides -----------------------------------------------------------------------------
@@ -266,6 +279,7 @@ def run_backend(backend: str, people: int, runs: int, smtp: SmtpChild, folder: P
             check_once(smtp.received(), total, "bare")
             reset_outbox(engine, now)
             smtp.reset()
+            forget_renderings()
             bot_times.append(asyncio.run(mentorbot_send(engine, settings, now)))
             check_once(smtp.received(), total, "mentorbot")
             counts = outbox_counts(engine)

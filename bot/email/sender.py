@@ -19,7 +19,7 @@ import aiosmtplib
 from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 from sqlalchemy.engine import Engine
 
-from bot.email.render import WIRE_POLICY, render_notice, wire_bytes
+from bot.email.render import render_notice, wire_bytes
 from bot.email.sink import LocalSink
 from bot.email.smtp import SmtpConfig
 from bot.flows.parsers import AnswerError, parse_email
@@ -35,7 +35,6 @@ from storage.models import OutboxMessage, Pairing, Person, Program, Round, Term
 
 logger = logging.getLogger(__name__)
 
-_WIRE = WIRE_POLICY  # (the name bench and older callers use)
 
 Checkpoint = Callable[[], Awaitable[None] | None]
 
