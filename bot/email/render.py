@@ -633,7 +633,7 @@ def _text_part(text: str, subtype: str) -> bytes:
     """A text part as `set_content` would choose it: 7bit or 8bit when every line fits, else quoted-printable."""
     body = text.encode("utf-8")
     lines = body.splitlines()
-    if max((len(line) for line in lines), default=0) <= _BODY_WIDTH:
+    if max(map(len, lines), default=0) <= _BODY_WIDTH:
         cte = "7bit" if body.isascii() else "8bit"
         data = b"\r\n".join(lines) + b"\r\n"
     else:
