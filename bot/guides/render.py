@@ -524,7 +524,7 @@ def _shared_document(ctx: GuideContext) -> tuple[Document, frozenset[int]]:
     doc = render_document(ctx)
     holding: set[int] = set()
 
-    def walk(value: Any) -> bool:
+    def walk(value: Any) -> bool:  # every child is walked (lists, not generators, inside `any`): each one is marked
         if isinstance(value, str):
             found = _TOKEN_OPEN in value
         elif isinstance(value, tuple):
