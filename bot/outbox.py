@@ -5,12 +5,13 @@ reason to be sent went away (its round was called off) is ``dropped`` instead, a
 its channel can't carry (Slack not set up, or the person's Slack account gone) is `moved`: a copy goes by email
 (`FALLBACKS`).
 
-* A worker claims one message at a time by moving it from `pending` to `sending` with a lease
+* A worker claims messages in batches (one UPDATE per batch, `claim_due`) by moving them from `pending` to `sending` with a lease
   (`next_attempt_at` = now + SEND_LEASE) and bumping `attempts`. `attempts` is the claim's fencing token:
   every later transition names it, so a worker whose lease ran out and was re-claimed by another can
   no longer change the message.
 * A two-phase sender (email) calls the checkpoint just before the one step that hands the message over for
-  good (SMTP's final "."); the checkpoint commits `committing`. Before it, a crash or a refusal leaves the
+  good (SMTP's final "."), and awaits it; the checkpoint commits `committing` (concurrent sends share the commit,
+  `_Marks`). Before it, a crash or a refusal leaves the
   message to be sent again, and nothing reached anyone. After it, the hand-over is "unconfirmed" when the worker
   dies (`settle_unconfirmed`, once its lease has run out) or the server goes silent after the "." (`Unconfirmed`).
   With `resend_unconfirmed_after` (the server passes EMAIL_RESEND_UNCONFIRMED_MINUTES, 10 by default) such a
@@ -34,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -143,32 +144,35 @@ def enqueue(
 def claim_due(
     engine: Engine, *, now: datetime, channel: str | None = None, limit: int = 50, channels: Sequence[str] | None = None
 ) -> list[OutboxMessage]:
-    """Claim up to `limit` messages that are due (pending, or sending with a lapsed lease) for this worker."""
-    claimed: list[OutboxMessage] = []
+    """Claim up to `limit` messages that are due (pending, or sending with a lapsed lease) for this worker, in one
+    transaction: one conditional UPDATE takes them all, and only the rows it changed are this worker's."""
+    due = [col(OutboxMessage.status).in_(("pending", "sending")), col(OutboxMessage.next_attempt_at) <= now]
+    if channel is not None:
+        due.append(OutboxMessage.channel == channel)
+    if channels is not None:
+        due.append(col(OutboxMessage.channel).in_(list(channels)))
+    pick = sa.select(OutboxMessage.id).where(*due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+    if engine.dialect.name == "postgresql":
+        # Rows another worker is claiming right now are skipped rather than waited for; SQLite has one writer at a time.
+        pick = pick.with_for_update(skip_locked=True)
     with session_scope(engine) as session:
-        due = select(OutboxMessage.id).where(
-            col(OutboxMessage.status).in_(("pending", "sending")),
-            col(OutboxMessage.next_attempt_at) <= now,
-        )
-        if channel is not None:
-            due = due.where(OutboxMessage.channel == channel)
-        if channels is not None:
-            due = due.where(col(OutboxMessage.channel).in_(list(channels)))
-        ids = list(session.exec(due.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)))
-        for message_id in ids:
-            # The conditional update is the lock: only one worker sees rowcount 1 for a given lease.
-            result = session.execute(
-                sa.update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.id) == message_id,
-                    col(OutboxMessage.status).in_(("pending", "sending")),
-                    col(OutboxMessage.next_attempt_at) <= now,
-                )
-                .values(status="sending", next_attempt_at=now + SEND_LEASE, attempts=OutboxMessage.attempts + 1)
-            )
-            if result.rowcount == 1:
-                claimed.append(session.get(OutboxMessage, message_id))
-    return claimed
+        # Picked first (on PostgreSQL locked, so a concurrent claimer skips them), then taken by one UPDATE that repeats
+        # the conditions on each row: the UPDATE is the lock, so a row another worker took in between (its lease now in
+        # the future) is not taken again. `attempts` is the claim's fencing token.
+        picked = list(session.execute(pick).scalars())
+        if not picked:
+            return []
+        taken = session.execute(
+            sa.update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(picked), *due)
+            .values(status="sending", next_attempt_at=now + SEND_LEASE, attempts=OutboxMessage.attempts + 1)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        ).scalars().all()
+        if not taken:
+            return []
+        claimed = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(list(taken)))).all()
+        return sorted(claimed, key=lambda message: (message.next_attempt_at, message.id))
 
 
 def _owned(message_id: int, attempt: int | None) -> list[Any]:
@@ -389,6 +393,133 @@ class Delivery:
     detail: str | None = None
 
 
+def _mark_statements() -> tuple[Any, Any]:
+    # Built once: a statement object made per write costs more Python time than the write's own SQL.
+    table = OutboxMessage.__table__
+    committing = (
+        sa.update(table)
+        .where(sa.tuple_(table.c.id, table.c.attempts).in_(sa.bindparam("claims", expanding=True)), table.c.status == "sending")
+        .values(status="committing", next_attempt_at=sa.bindparam("lease_until"))
+        .returning(table.c.id)
+    )
+    sent = (
+        sa.update(table)
+        .where(
+            table.c.id == sa.bindparam("message_id"), table.c.attempts == sa.bindparam("attempt"),
+            sa.or_(table.c.status == "sending", table.c.status == "committing"),  # (no IN list in an executemany)
+        )
+        .values(status="sent", sent_at=sa.bindparam("sent_at"), provider_id=sa.bindparam("provider_id"), last_error=sa.bindparam("note"), next_attempt_at=None)
+    )  # fmt: skip
+    return committing, sent
+
+
+_COMMITTING, _SENT = _mark_statements()
+
+
+def write_marks(bind: Engine | sa.Connection, *, committing: Sequence[tuple[int, int]], sent: Sequence[Mapping[str, Any]], now: datetime) -> set[int]:
+    """Record, in one transaction, the messages about to be handed over (`committing`: (id, attempt) pairs) and the
+    messages handed over (`sent`: id, attempt, provider_id, note). Returns the ids of `committing` still this worker's.
+
+    `bind`: an engine, or a connection the caller keeps between writes (`_Marks`: no pool check-out per write)."""
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            return write_marks(connection, committing=committing, sent=sent, now=now)
+    owned: set[int] = set()
+    with bind.begin():
+        if committing:
+            owned = set(bind.execute(_COMMITTING, {"claims": [tuple(pair) for pair in committing], "lease_until": now + SEND_LEASE}).scalars())
+        if sent:
+            bind.execute(
+                _SENT,
+                [
+                    {"message_id": m["message_id"], "attempt": m["attempt"], "provider_id": m["provider_id"], "note": (m["note"] or None) and m["note"][:500], "sent_at": now}
+                    for m in sent
+                ],
+            )  # fmt: skip
+    return owned
+
+
+class _Marks:
+    """The committing and sent marks of one delivery run, written together (group commit).
+
+    A sender waiting at its checkpoint waits for the transaction that carries its mark; marks that arrive while a
+    transaction is written gather for the next. On PostgreSQL a committing mark that arrives then starts a transaction
+    of its own on another kept connection (up to `parallel`), so a checkpoint waits for about one commit, not one and
+    a half; SQLite has one writer at a time, so there they queue. Sent marks never start a transaction of their own
+    while one is running: they ride with the next. The database work runs in threads, off the event loop.
+    """
+
+    def __init__(self, engine: Engine, now: datetime) -> None:
+        self.engine, self.now = engine, now
+        self.parallel = 1
+        self._committing: list[tuple[int, int, asyncio.Future[bool]]] = []
+        self._sent: list[dict[str, Any]] = []
+        self._writers: set[asyncio.Task[None]] = set()
+        self._connections: list[sa.Connection] = []  # kept for the run, each used by one write at a time
+        self.error: BaseException | None = None
+
+    def _write_held(self, committing: list[tuple[int, int]], sent: list[dict[str, Any]]) -> set[int]:
+        connection = self._connections.pop() if self._connections else self.engine.connect()
+        try:
+            owned = write_marks(connection, committing=committing, sent=sent, now=self.now)
+        except BaseException:
+            connection.invalidate()  # a connection that failed mid-write is not trusted again
+            connection.close()
+            raise
+        self._connections.append(connection)
+        return owned
+
+    async def committing(self, message: OutboxMessage) -> bool:
+        """Commit `committing` for this message; False if another worker holds it now."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._committing.append((message.id, message.attempts, future))
+        self._wake()
+        return await future
+
+    def sent(self, message: OutboxMessage, provider_id: str | None, note: str | None) -> None:
+        """Queue the sent mark (written with the next transaction; `flush` waits for it)."""
+        self._sent.append({"message_id": message.id, "attempt": message.attempts, "provider_id": provider_id, "note": note})
+        self._wake()
+
+    def _wake(self) -> None:
+        self._writers = {writer for writer in self._writers if not writer.done()}
+        if len(self._writers) < (self.parallel if self._committing else 1):
+            self._writers.add(asyncio.get_running_loop().create_task(self._write()))
+
+    async def _write(self) -> None:
+        while self._committing or self._sent:
+            committing, self._committing = self._committing, []
+            sent, self._sent = self._sent, []
+            try:
+                owned = await asyncio.to_thread(self._write_held, [(i, a) for i, a, _ in committing], sent)
+            except Exception as exc:  # the senders waiting at their checkpoint stop (nothing handed over)
+                logger.exception("writing outbox marks failed")
+                self.error = exc
+                for _id, _attempt, future in committing:
+                    if not future.done():
+                        future.set_exception(exc)
+                self._sent[:0] = sent  # kept for the next write (or the last try in `close`)
+                return
+            for message_id, _attempt, future in committing:
+                if not future.done():
+                    future.set_result(message_id in owned)
+
+    async def flush(self) -> None:
+        """Wait until every mark queued so far is written (or its write failed)."""
+        while running := [writer for writer in self._writers if not writer.done()]:
+            await asyncio.wait(running)
+
+    async def close(self) -> None:
+        """Write what is queued, once more if a write failed, then give the kept connections back."""
+        await self.flush()
+        if self._sent:
+            self._wake()
+            await self.flush()
+        connections, self._connections = self._connections, []
+        for connection in connections:
+            await asyncio.to_thread(connection.close)
+
+
 async def deliver_due(
     engine: Engine,
     senders: Mapping[str, Sender],
@@ -398,29 +529,30 @@ async def deliver_due(
     concurrency: int = 4,
     fallbacks: Mapping[str, str] | None = None,
     resend_unconfirmed_after: timedelta | None = None,
+    batch: int = 32,
 ) -> list[Delivery]:
     """Send up to `limit` due messages on the channels that have a sender, `concurrency` at a time.
 
-    Each worker slot claims one message just before sending it, so a crash strands at most `concurrency`
-    messages behind their leases rather than a whole batch. With `fallbacks` (the server passes `FALLBACKS`),
-    messages on a channel without a sender, and messages whose person the channel says is gone (`Unreachable`),
-    go by the fallback channel instead; without it they wait for their channel (or fail), as before. With
-    `resend_unconfirmed_after`, a message whose hand-over was not confirmed is sent once more that long after it.
+    Messages are claimed `batch` at a time in one transaction (the next batch is claimed and prepared while the
+    current one is sent), so a crash strands at most two batches behind their leases, to be sent once those run out.
+    A sender with `prepare` (email) renders a whole batch at once. The committing and sent marks of concurrent sends
+    share transactions (`_Marks`). With `fallbacks` (the server passes `FALLBACKS`), messages on a channel without a
+    sender, and messages whose person the channel says is gone (`Unreachable`), go by the fallback channel instead;
+    without it they wait for their channel (or fail), as before. With `resend_unconfirmed_after`, a message whose
+    hand-over was not confirmed is sent once more that long after it.
     """
     await asyncio.to_thread(settle_unconfirmed, engine, now=now, resend_after=resend_unconfirmed_after)
     fallbacks = fallbacks or {}
     results: list[Delivery] = await asyncio.to_thread(move_unserved, engine, senders=senders, fallbacks=fallbacks, now=now)
     channels = list(senders)
-    budget = [limit]
+    marks = _Marks(engine, now)
 
     async def deliver(message: OutboxMessage) -> Delivery:
         sender = senders[message.channel]
 
-        def checkpoint() -> None:
-            # Run in the event loop's own thread on purpose: the sender writes the final "." right after this
-            # returns, with no await in between, so no other task (or thread) can widen the gap between the
-            # commit and the hand-over. It costs one short blocking commit per message.
-            if not mark_committing(engine, message=message, now=now):
+        async def checkpoint() -> None:
+            # The sender writes the final "." right after this returns: the committing mark is in the database first.
+            if not await marks.committing(message):
                 raise LeaseLost(f"outbox message {message.id} was claimed by another worker")
 
         try:
@@ -454,21 +586,67 @@ async def deliver_due(
             status = await asyncio.to_thread(mark_retry, engine, message=message, error=f"{type(exc).__name__}: {exc}", now=now)
             return Delivery(message.id, status, str(exc))
         resent = (message.provider_id or "").startswith(RESENDING_PREFIX)
-        await asyncio.to_thread(
-            mark_sent, engine, message_id=message.id, provider_id=provider_id, now=now, attempt=message.attempts, note=RESENT_NOTE if resent else None
-        )
+        marks.sent(message, provider_id, RESENT_NOTE if resent else None)
         return Delivery(message.id, "sent", provider_id)
 
-    async def slot() -> None:
-        while budget[0] > 0:
-            budget[0] -= 1
-            claimed = await asyncio.to_thread(claim_due, engine, now=now, channels=channels, limit=1)
-            if not claimed:
-                return
-            results.append(await deliver(claimed[0]))
+    budget = [limit]
 
-    if channels:
-        await asyncio.gather(*(slot() for _ in range(max(1, concurrency))))
+    async def claim_and_prepare() -> list[OutboxMessage]:
+        size = min(batch, budget[0])
+        if size <= 0:
+            return []
+        claimed = await asyncio.to_thread(claim_due, engine, now=now, channels=channels, limit=size)
+        budget[0] -= len(claimed)
+        for channel in {message.channel for message in claimed}:
+            prepare = getattr(senders[channel], "prepare", None)
+            if prepare is not None:
+                await prepare([message for message in claimed if message.channel == channel])
+        return claimed
+
+    if not channels:
+        return results
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def gated(message: OutboxMessage) -> Delivery:
+        async with gate:
+            return await deliver(message)
+
+    try:
+        claimed = await claim_and_prepare()
+        while claimed:
+            sending = [asyncio.ensure_future(gated(message)) for message in claimed]
+            upcoming = asyncio.ensure_future(claim_and_prepare())
+            results.extend(await asyncio.gather(*sending))
+            claimed = await upcoming
+    finally:
+        await marks.close()
+    if marks.error is not None:
+        raise marks.error
+    return results
+
+
+async def drain(
+    engine: Engine,
+    senders: Mapping[str, Sender],
+    *,
+    clock: Callable[[], datetime],
+    concurrency: int = 8,
+    fallbacks: Mapping[str, str] | None = None,
+    resend_unconfirmed_after: timedelta | None = None,
+    keep_going: Callable[[], bool] = lambda: True,
+    pass_limit: int = 500,
+) -> list[Delivery]:
+    """Deliver until nothing is due (or `keep_going()` says stop: leadership lost, shutting down), `pass_limit`
+    messages per pass with a fresh `now` each pass. This is what the server's outbox job runs on every tick."""
+    results: list[Delivery] = []
+    while keep_going():
+        delivered = await deliver_due(
+            engine, senders, now=clock(), limit=pass_limit, concurrency=concurrency, fallbacks=fallbacks,
+            resend_unconfirmed_after=resend_unconfirmed_after,
+        )  # fmt: skip
+        results.extend(delivered)
+        if not delivered:
+            return results
     return results
 
 

@@ -116,7 +116,7 @@ class TwoPhaseSender:
         self.handed_over: list[str] = []
 
     async def send(self, message: OutboxMessage, checkpoint) -> str:
-        checkpoint()
+        await checkpoint()  # the outbox commits the committing mark off the event loop
         if self.after_checkpoint is not None:
             raise self.after_checkpoint
         self.handed_over.append(message.idempotency_key)

@@ -12,7 +12,6 @@ import asyncio
 import inspect
 import logging
 import ssl
-from email import policy as email_policy
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
@@ -20,21 +19,22 @@ import aiosmtplib
 from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 from sqlalchemy.engine import Engine
 
-from bot.email.render import build_mime, render_notice
+from bot.email.render import render_notice, wire_bytes
 from bot.email.sink import LocalSink
 from bot.email.smtp import SmtpConfig
 from bot.flows.parsers import AnswerError, parse_email
 from bot.notices import NoticeError
+from bot.rounds.guides import guide_rows
 from bot.outbox import PermanentFailure, TemporaryFailure, Unconfirmed
 from bot.settings import Settings
 from storage import db
 from storage.db import session_scope
-from storage.models import OutboxMessage, Person
+from sqlmodel import col, select
+
+from storage.models import OutboxMessage, Pairing, Person, Program, Round, Term
 
 logger = logging.getLogger(__name__)
 
-# Headers unfolded up to SMTP's line limit, so long ones (List-Unsubscribe, Reply-To) stay on one line.
-_WIRE = email_policy.SMTP.clone(max_line_length=998)
 
 Checkpoint = Callable[[], Awaitable[None] | None]
 
@@ -117,6 +117,7 @@ class EmailSender:
             smtp = self.sink.smtp_config
         self._smtp = smtp if callable(smtp) else (lambda config=smtp or SmtpConfig.from_settings(settings): config)
         self._pool = _Pool(self._smtp)
+        self._prepared: dict[tuple[int, int], object] = {}  # (id, attempt) -> what `prepare` rendered for `send`
         self._clock = clock or (lambda: datetime.now(timezone.utc))
 
     def attach(self, engine: Engine, clock: Callable[[], datetime] | None = None) -> None:
@@ -132,16 +133,38 @@ class EmailSender:
             self._engine = db.create_db_engine(self.settings.resolved_database_url)
         return self._engine
 
-    def _render(self, message: OutboxMessage, now: datetime):
+    def _render(self, message: OutboxMessage, now: datetime, session=None) -> tuple[bytes | None, str | None, str | None]:
+        """(wire bytes, Message-ID, None) for a message, or (None, None, why it is skipped)."""
+        if session is None:
+            with session_scope(self.engine) as own:
+                return self._render(message, now, own)
+        person = session.get(Person, message.person_id) if message.person_id is not None else None
+        try:
+            rendered = render_notice(session, message=message, settings=self.settings, now=now)
+        except NoticeError as exc:  # no retry can read it: the message fails with the reason, for an admin to see
+            raise PermanentFailure(f"can't render the email: {exc}") from exc
+        if rendered.skip:
+            return None, None, rendered.skip
+        data, message_id = wire_bytes(message, rendered, settings=self.settings, person=person, now=now)
+        return data, message_id, None
+
+    def _render_batch(self, messages: list[OutboxMessage], now: datetime) -> dict[tuple[int, int], object]:
+        # One session for the batch: the round, program and term its notices share are read once (the identity map).
+        out: dict[tuple[int, int], object] = {}
         with session_scope(self.engine) as session:
-            person = session.get(Person, message.person_id) if message.person_id is not None else None
-            try:
-                rendered = render_notice(session, message=message, settings=self.settings, now=now)
-            except NoticeError as exc:  # no retry can read it: the message fails with the reason, for an admin to see
-                raise PermanentFailure(f"can't render the email: {exc}") from exc
-            if rendered.skip:
-                return None, rendered.skip
-            return build_mime(message, rendered, settings=self.settings, person=person, now=now), None
+            # Held for the whole batch: the session's identity map keeps rows only while something refers to them.
+            session.info["batch_rows"] = _load_together(session, messages)
+            for message in messages:
+                try:
+                    out[(message.id, message.attempts)] = self._render(message, now, session)
+                except Exception as exc:  # kept, and raised by `send` for this message alone
+                    out[(message.id, message.attempts)] = exc
+                    session.rollback()
+        return out
+
+    async def prepare(self, messages: list[OutboxMessage]) -> None:
+        """Render a batch of claimed messages ahead of `send`, in a thread (the outbox calls this per claimed batch)."""
+        self._prepared.update(await asyncio.to_thread(self._render_batch, messages, self._clock()))
 
     async def send(self, message: OutboxMessage, checkpoint: Checkpoint | None = None) -> str | None:
         """Send one message; returns its Message-ID. Raises the outbox's failure types."""
@@ -149,33 +172,40 @@ class EmailSender:
             recipient = parse_email(message.recipient)
         except AnswerError as exc:
             raise PermanentFailure(f"bad address {message.recipient!r}: {exc}") from exc
-        now = self._clock()
-        mime, skipped = await asyncio.to_thread(self._render, message, now)
-        if mime is None:
+        prepared = self._prepared.pop((message.id, message.attempts), None)
+        if prepared is None:
+            prepared = await asyncio.to_thread(self._render, message, self._clock())
+        if isinstance(prepared, BaseException):
+            raise prepared
+        data, message_id, skipped = prepared
+        if data is None:
             logger.info("email %s not sent: %s", message.idempotency_key, skipped)
             return f"skipped: {skipped}"
         if self.sink is not None:
             await self.sink.start()
-        data = mime.as_bytes(policy=_WIRE)
         gate = self._pool._bind()
         async with gate:
-            for attempt in (1, 2):
-                try:
-                    client = await self._pool.acquire(fresh=attempt == 2)
-                except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
-                    raise TemporaryFailure(f"can't reach the mail server: {type(exc).__name__}: {exc}") from exc
-                try:
-                    await self._transaction(client, sender=self.settings.mail_from, recipient=recipient, data=data, checkpoint=checkpoint)
-                except _StaleConnection:
-                    self._pool.release(client, healthy=False)
-                    if attempt == 2:
-                        raise TemporaryFailure("the mail server closed the connection before the message was sent") from None
-                    continue
-                except BaseException:
-                    self._pool.release(client, healthy=False)
-                    raise
-                self._pool.release(client, healthy=True)
-                return str(mime["Message-ID"])
+            return await self._send_on_pool(recipient, data, message_id, checkpoint)
+
+    async def _send_on_pool(self, recipient: str, data: bytes, message_id: str | None, checkpoint: Checkpoint | None) -> str | None:
+        """The SMTP transaction on a pooled connection, once more on a fresh one if the pooled one was stale."""
+        for attempt in (1, 2):
+            try:
+                client = await self._pool.acquire(fresh=attempt == 2)
+            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+                raise TemporaryFailure(f"can't reach the mail server: {type(exc).__name__}: {exc}") from exc
+            try:
+                await self._transaction(client, sender=self.settings.mail_from, recipient=recipient, data=data, checkpoint=checkpoint)
+            except _StaleConnection:
+                self._pool.release(client, healthy=False)
+                if attempt == 2:
+                    raise TemporaryFailure("the mail server closed the connection before the message was sent") from None
+                continue
+            except BaseException:
+                self._pool.release(client, healthy=False)
+                raise
+            self._pool.release(client, healthy=True)
+            return message_id
         raise AssertionError("unreachable")
 
     async def _transaction(self, client: aiosmtplib.SMTP, *, sender: str, recipient: str, data: bytes, checkpoint: Checkpoint | None) -> None:
@@ -244,6 +274,27 @@ class EmailSender:
         await self._pool.close()
         if self.sink is not None:
             await self.sink.stop()
+
+
+def _load_together(session, messages: list[OutboxMessage]) -> list[object]:
+    """Read the people, pairings, rounds, terms and programs a batch of notices names in a few queries, so rendering
+    finds them in the session, and their guides' answers and planned sessions (`guide_rows`); returns the rows (the caller holds them for as long as the batch renders)."""
+    pairing_ids = {m.body.get("pairing_id") for m in messages if isinstance(m.body, dict)} - {None}
+    wanted = [int(i) for i in pairing_ids if str(i).isdecimal()]
+    pairings = session.exec(select(Pairing).where(col(Pairing.id).in_(wanted))).all() if wanted else []
+    people = {m.person_id for m in messages} | {p.mentor_id for p in pairings} | {p.mentee_id for p in pairings}
+    people.discard(None)
+    rows: list[object] = [*pairings]
+    session.info["guide_rows"] = guide_rows(session, pairings)
+    if people:
+        rows += session.exec(select(Person).where(col(Person.id).in_(list(people)))).all()
+    round_ids = {p.round_id for p in pairings}
+    if round_ids:
+        rounds = session.exec(select(Round).where(col(Round.id).in_(list(round_ids)))).all()
+        terms = session.exec(select(Term).where(col(Term.id).in_(list({r.term_id for r in rounds})))).all()
+        programs = session.exec(select(Program).where(col(Program.id).in_(list({t.program_id for t in terms})))).all()
+        rows += [*rounds, *terms, *programs]
+    return rows
 
 
 class _StaleConnection(Exception):

@@ -80,7 +80,7 @@ _NUMBERS = {
     "zero": 0, "none": 0, "no": 0, "one": 1, "a single": 1, "two": 2, "a couple of": 2, "three": 3, "four": 4, "five": 5,
     "a pair of": 2, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "uno": 1, "una": 1, "un": 1, "dos": 2, "tres": 3, "cuatro": 4,
     "une": 1, "deux": 2, "trois": 3, "quatre": 4, "ein": 1, "eine": 1, "einen": 1, "zwei": 2, "drei": 3, "vier": 4,
-    "um": 1, "uma": 1, "dois": 2, "duas": 2, "tres": 3, "quatro": 4, "een": 1, "twee": 2, "drie": 3, "due": 2, "tre": 3,
+    "um": 1, "uma": 1, "dois": 2, "duas": 2, "quatro": 4, "een": 1, "twee": 2, "drie": 3, "due": 2, "tre": 3,
     "quattro": 4, "cero": 0, "null": 0, "nul": 0,
 }
 _NUMBER = r"(?:\d{1,2}|" + "|".join(re.escape(w) for w in sorted(_NUMBERS, key=len, reverse=True) if w not in ("no", "none")) + r")"

@@ -6,6 +6,8 @@ HTML entities for email and print, Slack's `&amp; &lt; &gt;` for mrkdwn, nothing
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import html
 import textwrap
 from collections.abc import Callable, Mapping
@@ -395,6 +397,7 @@ def spans_to_text(spans: Inline) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=4096)  # most of a guide's paragraphs are the same in every pair's guide
 def _wrap(text: str, indent: str = "", hanging: str | None = None) -> str:
     hanging = indent if hanging is None else hanging
     lines = []
@@ -460,9 +463,124 @@ def render_email(ctx: GuideContext, *, overrides: Overrides = None) -> tuple[str
     )
 
 
+# --- the shared part of a guide, rendered once ------------------------------------------------------
+#
+# A round's guides differ from one pairing to the next mostly by the people's names and sites and the guide's link;
+# the template run and the HTML parse behind them are the same for every pair with the same topic, asks, reasons,
+# times and time zone. So the document is rendered once for a context whose names, sites and link are stand-in
+# tokens, kept, and each reader's copy is that document with the tokens replaced by the real words.
+
+_TOKEN_OPEN, _TOKEN_CLOSE = "\ue000", "\ue001"  # private-use characters: never in a name, untouched by the template
+
+
+def _token(number: int) -> str:
+    return f"{_TOKEN_OPEN}{number}{_TOKEN_CLOSE}"
+
+
+def _substitutable(value: str) -> bool:
+    # The template prints names and sites as they are; parsing collapses runs of white space, so only single-spaced
+    # words come back unchanged from the document. Anything else is rendered the ordinary way.
+    return bool(value) and value == " ".join(value.split()) and _TOKEN_OPEN not in value and _TOKEN_CLOSE not in value
+
+
+def _with_tokens(ctx: GuideContext) -> tuple[GuideContext, dict[str, str]] | None:
+    """`ctx` with names, sites and link as tokens, and what each token stands for; None when that can't be exact."""
+    words: dict[str, str] = {}
+
+    def stand_in(value: str, prefix: str = "") -> str:
+        token = prefix + _token(len(words))
+        words[token] = value
+        return token
+
+    def person(who: Any) -> Any:
+        name, site = who.name.strip(), (who.site or "").strip()
+        if not _substitutable(name) or (site and not _substitutable(site)):
+            raise ValueError
+        return dataclasses.replace(who, name=stand_in(name), site=stand_in(site) if site else who.site)
+
+    try:
+        mentor = person(ctx.mentor)
+        mentees = tuple(person(mentee) for mentee in ctx.mentees)
+    except ValueError:
+        return None
+    # The reasons name the people too ("Ana's strength … meets Ben's top need"): the same stand-ins there make pairs
+    # with the same topic and times share one document. A name of digits alone could match inside a token, so it
+    # stays; any other name can only match real text, and putting the tokens back restores it exactly.
+    reasons = ctx.reasons
+    for token, word in sorted(words.items(), key=lambda item: -len(item[1])):
+        if not word.isdigit():
+            reasons = tuple(reason.replace(word, token) for reason in reasons)
+    guide_url = ctx.guide_url
+    if guide_url:
+        if not _substitutable(guide_url):
+            return None
+        guide_url = stand_in(guide_url, prefix="https://guide.invalid/")  # the context accepts only an http(s) address
+    return dataclasses.replace(ctx, mentor=mentor, mentees=mentees, reasons=reasons, guide_url=guide_url), words
+
+
+@functools.lru_cache(maxsize=512)
+def _shared_document(ctx: GuideContext) -> tuple[Document, frozenset[int]]:
+    """The document of a shape, and the ids of its parts that hold a token (the only parts `_put_back` rebuilds)."""
+    doc = render_document(ctx)
+    holding: set[int] = set()
+
+    def walk(value: Any) -> bool:  # every child is walked (lists, not generators, inside `any`): each one is marked
+        if isinstance(value, str):
+            found = _TOKEN_OPEN in value
+        elif isinstance(value, tuple):
+            found = any([walk(item) for item in value])
+        elif dataclasses.is_dataclass(value):
+            found = any([walk(getattr(value, f.name)) for f in dataclasses.fields(value)])
+        else:
+            found = False
+        if found:
+            holding.add(id(value))
+        return found
+
+    walk(doc)
+    return doc, frozenset(holding)
+
+
+def _put_back(value: Any, words: Mapping[str, str], holding: frozenset[int]) -> Any:
+    """`value` (a document or any part of one) with every token replaced by its words; parts whose id is not in
+    `holding` have no token and are kept as they are (the same object)."""
+    if id(value) not in holding:
+        return value
+    if isinstance(value, str):
+        for token, word in words.items():
+            value = value.replace(token, word)
+        return value
+    if isinstance(value, tuple):
+        return tuple(_put_back(item, words, holding) for item in value)
+    changes = {f.name: _put_back(getattr(value, f.name), words, holding) for f in dataclasses.fields(value) if id(getattr(value, f.name)) in holding}
+    return dataclasses.replace(value, **changes)
+
+
+def guide_document(ctx: GuideContext, *, overrides: Overrides = None) -> Document:
+    """`render_document(ctx)`, from a kept rendering of its shared part when there is no override (same result)."""
+    if overrides:
+        return render_document(ctx, overrides=overrides)
+    tokens = _with_tokens(ctx)
+    if tokens is None:
+        return render_document(ctx)
+    shape, words = tokens
+    doc, holding = _shared_document(shape)
+    return _put_back(doc, words, holding)
+
+
 def render_email_parts(ctx: GuideContext, *, overrides: Overrides = None) -> tuple[str, str]:
     """`(plain text, HTML fragment)` of the guide, to include in another email (a pairing notice)."""
-    doc = render_document(ctx, overrides=overrides)
+    # A pair's two readers mostly share a time zone, and so the whole guide: kept for the second reader.
+    return _kept_email_parts(ctx, tuple(sorted(overrides.items())) if overrides else ())
+
+
+@functools.lru_cache(maxsize=256)
+def _kept_email_parts(ctx: GuideContext, overrides: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+    return _email_parts(ctx, overrides=dict(overrides) or None)
+
+
+def _email_parts(ctx: GuideContext, *, overrides: Overrides = None) -> tuple[str, str]:
+    doc = guide_document(ctx, overrides=overrides)
     return (
         document_text(doc, program=ctx.program_name, guide_url=ctx.guide_url),
         document_email_fragment(doc, program=ctx.program_name, guide_url=ctx.guide_url),

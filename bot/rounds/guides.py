@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.guides import GuideContext, Mentee, Mentor, SessionTime, guide_kind, render_email, render_slack_message
 from bot.rounds.events import pairing_topic, topic_guide_note
@@ -39,17 +40,21 @@ def program_of(session: Session, round_: Round) -> Program:
 
 def guide_context(
     session: Session, *, pairing: Pairing, round_: Round, reader: Person | None, base_url: str, session_minutes: int,
-    link_secret: str | None = None,
+    link_secret: str | None = None, known: GuideRows | None = None,
 ) -> GuideContext:
-    """The guide for one pairing as `reader` sees it (times in their zone); None reader = the mentee's view."""
-    answers = repo.profiles(session, person_ids=[pairing.mentor_id, pairing.mentee_id])
+    """The guide for one pairing as `reader` sees it (times in their zone); None reader = the mentee's view.
+
+    `known`: the answers and planned sessions read ahead for many pairings at once (`guide_rows`)."""
+    if known is None or pairing.id not in known.sessions or pairing.group_no is not None:
+        known = guide_rows(session, [pairing])
+    answers = known.answers
     mentor, mentee = session.get(Person, pairing.mentor_id), session.get(Person, pairing.mentee_id)
     program = program_of(session, round_)
-    sessions = session.exec(select(PlannedSession).where(PlannedSession.pairing_id == pairing.id).order_by(PlannedSession.number))
+    sessions = known.sessions.get(pairing.id, ())
     # Only a small group's pairings: reading the whole round here made a round's notices quadratic in its pairs.
     group = repo.group_pairings(session, round_id=round_.id, group_no=pairing.group_no) if pairing.group_no is not None else []
     mentees = [mentee] if not group else [session.get(Person, p.mentee_id) for p in group]
-    group_answers = repo.profiles(session, person_ids=[m.id for m in mentees])
+    group_answers = answers if all(m.id in answers for m in mentees) else repo.profiles(session, person_ids=[m.id for m in mentees])
     # An event's pairing is about one of the round's topics; the program may add its own words for that topic.
     topic = pairing_topic(round_, pairing)
     custom_message = (round_.settings or {}).get("message")
@@ -70,6 +75,26 @@ def guide_context(
         custom_message=custom_message,
         guide_url=guide_url(base_url, pairing.id, link_secret),
     )
+
+
+@dataclass(frozen=True)
+class GuideRows:
+    """What the guides of some pairings read besides the pairing and its people: profile answers, planned sessions."""
+
+    answers: Mapping[int, Mapping[str, Any]]
+    sessions: Mapping[int, tuple[PlannedSession, ...]]
+
+
+def guide_rows(session: Session, pairings: Sequence[Pairing]) -> GuideRows:
+    """The answers of every mentor and mentee of `pairings` and their planned sessions, in two queries."""
+    people = {p.mentor_id for p in pairings} | {p.mentee_id for p in pairings}
+    answers = repo.profiles(session, person_ids=sorted(people))
+    found: dict[int, list[PlannedSession]] = {p.id: [] for p in pairings}
+    if found:
+        statement = select(PlannedSession).where(col(PlannedSession.pairing_id).in_(list(found))).order_by(PlannedSession.pairing_id, PlannedSession.number)
+        for planned in session.exec(statement):
+            found[planned.pairing_id].append(planned)
+    return GuideRows(answers={person: answers.get(person, {}) for person in people}, sessions={k: tuple(v) for k, v in found.items()})
 
 
 def overrides_of(program: Program) -> Mapping[str, str] | None:

@@ -1,4 +1,4 @@
-"""`SlackSender`: delivers outbox messages as Slack DMs, paced, honouring 429s, and never twice.
+"""`SlackSender`: delivers outbox messages as Slack DMs, paced by Slack's own limits, honouring 429s, and never twice.
 
 Each message is posted with its outbox idempotency key in Slack message metadata. When the outbox hands a message
 over again (the worker died after Slack took it but before the outbox heard), the sender first looks for that key
@@ -60,35 +60,53 @@ def make_client(settings: Settings) -> AsyncWebClient:
     return AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=30)
 
 
-class Pacer:
-    """Spaces Web API calls and holds every caller back while Slack has said 429 (Retry-After)."""
+# Slack's own limits (api.slack.com/apis/rate-limits), per workspace and method: conversations.open and
+# conversations.history are Tier 3 (about 50 a minute, bursts allowed); chat.postMessage is "special": about one
+# message a second per channel, with bursts, and several hundred a minute across the workspace. Calls per minute:
+METHOD_LIMITS = {"conversations_open": 50, "conversations_history": 50, "chat_postMessage": 300}
+BURST_SECONDS = 10  # how many seconds' worth of a method's calls may go at once (Slack allows short bursts)
 
-    def __init__(self, interval: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+
+class Pacer:
+    """A token bucket: up to `burst` calls at once, then one per `interval`; `hold` stops every caller until
+    Slack's Retry-After has passed (and the bucket starts empty after it)."""
+
+    def __init__(self, interval: float, *, burst: int = 1, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval = interval
+        self.burst = max(1, burst)
         self.clock = clock
-        self._next = 0.0
+        self._tokens = float(self.burst)
+        self._at: float | None = None
         self.blocked_until = 0.0
         self._lock: asyncio.Lock | None = None
 
     async def wait(self) -> None:
-        """Wait for this caller's turn, one caller at a time, and for any 429 hold that arrives meanwhile.
+        """Wait for a turn, one caller at a time, and for any 429 hold that arrives meanwhile.
 
-        The next turn is counted from when this caller actually goes, not from when it was due: on a busy event
-        loop several callers due at spaced times can wake together, and would then call Slack in one burst.
+        Tokens are counted from when callers actually go, not from when they were due: on a busy event loop several
+        callers due at spaced times can wake together, and would then call Slack in one burst.
         """
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
             while True:
                 now = self.clock()
-                start = max(now, self._next, self.blocked_until)
-                if start <= now:
-                    break
-                await asyncio.sleep(start - now)
-            self._next = self.clock() + self.interval
+                if self._at is not None and self.interval > 0:
+                    self._tokens = min(self.burst, self._tokens + (now - self._at) / self.interval)
+                elif self.interval <= 0:
+                    self._tokens = float(self.burst)
+                self._at = now
+                if now < self.blocked_until:
+                    await asyncio.sleep(self.blocked_until - now)
+                elif self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                else:
+                    await asyncio.sleep((1 - self._tokens) * self.interval)
 
     def hold(self, seconds: float) -> None:
         self.blocked_until = max(self.blocked_until, self.clock() + seconds)
+        self._tokens, self._at = 0.0, self.blocked_until
 
 
 class SlackSender:
@@ -99,13 +117,20 @@ class SlackSender:
         settings: Settings,
         *,
         engine: Engine | None = None,
-        interval: float = 0.05,
+        interval: float = 1.0,
+        channel_burst: int = 3,
+        method_limits: dict[str, int] | None = None,
         longest_wait: float = 30.0,
         history_depth: int = 50,
     ) -> None:
         self.settings = settings
         self._engine = engine
-        self.pacer = Pacer(interval)
+        # Paced the way Slack limits: each method on its own, and posts per channel (`interval` apart after a burst of
+        # `channel_burst`), so DMs to many people go as fast as Slack allows rather than one global step at a time.
+        self.interval, self.channel_burst = interval, channel_burst
+        limits = METHOD_LIMITS if method_limits is None else method_limits
+        self._method_pacers = {m: Pacer(60 / n, burst=max(1, n * BURST_SECONDS // 60)) for m, n in limits.items()}
+        self._channel_pacers: dict[str, Pacer] = {}
         self.longest_wait = longest_wait  # a Retry-After up to this is waited out here; longer ones go back to the outbox
         self.history_depth = history_depth
         self._client: AsyncWebClient | None = None
@@ -209,15 +234,27 @@ class SlackSender:
                 return posted.get("ts")
         return None
 
+    def _pacers(self, method: str, channel: str | None) -> list[Pacer]:
+        """The method's pacer (it carries a 429's hold), then for a post the channel's."""
+        method_pacer = self._method_pacers.setdefault(method, Pacer(60 / 50, burst=50 * BURST_SECONDS // 60))  # unlisted: Tier 3
+        if method != "chat_postMessage" or not channel:
+            return [method_pacer]
+        if channel not in self._channel_pacers:
+            self._channel_pacers[channel] = Pacer(self.interval, burst=self.channel_burst)
+        return [method_pacer, self._channel_pacers[channel]]
+
     async def _call(self, method: str, **kwargs: Any) -> Any:
         """One Web API call, paced; 429s are waited out (briefly) or handed back to the outbox with Retry-After."""
+        pacers = self._pacers(method, kwargs.get("channel"))
+        held_by = pacers[0]
         for _attempt in range(3):
-            held = self.pacer.blocked_until - self.pacer.clock()
+            held = held_by.blocked_until - held_by.clock()
             if held > self.longest_wait:
                 # Slack asked for a long wait already: back to the outbox at once, rather than holding this worker
                 # (and the email waiting behind it in the same delivery run) for minutes.
                 raise TemporaryFailure(f"Slack rate limit on {method}", retry_after=held)
-            await self.pacer.wait()
+            for pacer in reversed(pacers):  # the channel's turn first, so a busy channel doesn't hold the method's tokens
+                await pacer.wait()
             try:
                 return await getattr(self.client, method)(**kwargs)
             except SlackApiError as exc:
@@ -225,7 +262,7 @@ class SlackSender:
                 error = slack_error(exc)
                 if response.status_code == 429:
                     retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)) or 1)
-                    self.pacer.hold(retry_after)
+                    held_by.hold(retry_after)  # Slack's limits are per method: other methods go on
                     if retry_after > self.longest_wait:
                         raise TemporaryFailure(f"Slack rate limit on {method}", retry_after=retry_after) from None
                     logger.info("Slack asked us to wait %.0fs before %s", retry_after, method)
@@ -237,4 +274,4 @@ class SlackSender:
                 raise TemporaryFailure(f"Slack error on {method}: {error}") from None
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                 raise TemporaryFailure(f"could not reach Slack for {method}: {type(exc).__name__}") from None
-        raise TemporaryFailure(f"Slack kept rate-limiting {method}", retry_after=max(self.pacer.blocked_until - time.monotonic(), 1.0))
+        raise TemporaryFailure(f"Slack kept rate-limiting {method}", retry_after=max(held_by.blocked_until - held_by.clock(), 1.0))

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from bot import installed_version
 from bot.channels import default_senders
 from bot.logs import configure_logging, job_id_var, new_job_id
-from bot.outbox import FALLBACKS, Sender, deliver_due
+from bot.outbox import FALLBACKS, Sender, drain
 from bot.rounds.guides import guide_link_key, overrides_loader, print_context_loader
 from bot.rounds.leader import Leadership
 from bot.web.guides import guides_router
@@ -78,13 +78,17 @@ async def sweep_once(engine: Engine, settings: Settings, state: SchedulerState, 
 async def deliver_once(
     engine: Engine, senders: Mapping[str, Sender], state: SchedulerState, clock: Callable[[], datetime], resend_unconfirmed_minutes: int = 0
 ) -> None:
-    """Send what is due in the outbox; a failure is logged and the next tick tries again."""
-    if state.leadership is None or not state.leadership.is_leader:
+    """Send everything due in the outbox, pass after pass until nothing is due (while this process leads); a failure
+    is logged and the next tick tries again."""
+    leadership = state.leadership
+    if leadership is None or not leadership.is_leader:
         return
     resend_after = timedelta(minutes=resend_unconfirmed_minutes) if resend_unconfirmed_minutes else None
     try:
         # Slack falls back to email: when Slack isn't set up here, or refuses a person for good.
-        deliveries = await deliver_due(engine, senders, now=clock(), fallbacks=FALLBACKS, resend_unconfirmed_after=resend_after)
+        deliveries = await drain(
+            engine, senders, clock=clock, fallbacks=FALLBACKS, resend_unconfirmed_after=resend_after, keep_going=lambda: leadership.is_leader
+        )
     except Exception:
         logger.exception("outbox delivery failed")
         return

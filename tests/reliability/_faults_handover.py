@@ -12,6 +12,7 @@ import asyncio
 import os
 import signal
 import sys
+import threading
 from datetime import datetime, timedelta
 
 
@@ -32,22 +33,22 @@ async def run(database_url: str, port: int, now: datetime, where: str, nth: int,
         mail_from="mentoring@district.example", reply_domain="reply.district.example", email_token_secret="k" * 32,
     )  # fmt: skip
     seen = {"committing": 0, "sent": 0}
-    real_committing, real_sent = outbox.mark_committing, outbox.mark_sent
+    counting = threading.Lock()  # on PostgreSQL the outbox writes marks from more than one thread at a time
+    real_write = outbox.write_marks
 
-    def mark_committing(*args, **kwargs):  # the outbox's checkpoint looks it up in the module at each call
-        owned = real_committing(*args, **kwargs)
-        seen["committing"] += 1
-        if where == "before-dot" and seen["committing"] == nth:
-            _die()
+    def write_marks(*args, **kwargs):  # the outbox's mark writer looks it up in the module at each call
+        with counting:
+            before_sent, seen["sent"] = seen["sent"], seen["sent"] + len(kwargs["sent"])
+        if where == "after-dot" and before_sent < nth <= before_sent + len(kwargs["sent"]):
+            _die()  # the server answered 250; the outbox never records `sent`
+        owned = real_write(*args, **kwargs)
+        with counting:
+            before, seen["committing"] = seen["committing"], seen["committing"] + len(kwargs["committing"])
+        if where == "before-dot" and before < nth <= before + len(kwargs["committing"]):
+            _die()  # `committing` is committed; the final "." is never written
         return owned
 
-    def mark_sent(*args, **kwargs):
-        seen["sent"] += 1
-        if where == "after-dot" and seen["sent"] == nth:
-            _die()
-        return real_sent(*args, **kwargs)
-
-    outbox.mark_committing, outbox.mark_sent = mark_committing, mark_sent
+    outbox.write_marks = write_marks
     sender = EmailSender(settings, engine=engine, smtp=SmtpConfig(host="127.0.0.1", port=port, security="none", timeout=10), clock=lambda: now)
     resend = timedelta(minutes=resend_minutes) if resend_minutes else None
     while await outbox.deliver_due(engine, {"email": sender}, now=now, limit=1000, concurrency=1, resend_unconfirmed_after=resend):
