@@ -63,14 +63,19 @@ def table(rows: list[dict], failures: list[str]) -> str:
     return "\n".join(lines)
 
 
-def write_docs(text: str, *, quick: bool) -> None:
-    """Replace the table in docs/performance.md between its markers."""
+def write_docs(rows: list[dict], failures: list[str], *, quick: bool) -> None:
+    """Put the table into docs/performance.md between its markers; the rows of paths not run this time are kept."""
     page = DOCS.read_text(encoding="utf-8")
     head, rest = page.split(START, 1)
-    _, tail = rest.split(END, 1)
-    sizes = "the quick sizes (`--quick`)" if quick else "the full sizes"
-    stamp = f"Measured by `python -m bench` at {sizes} on {os.cpu_count()} cores, Python {platform.python_version()}."
-    DOCS.write_text(f"{head}{START}\n{stamp}\n\n{text}\n{END}{tail}", encoding="utf-8")
+    kept_table, tail = rest.split(END, 1)
+    ran = {row["path"] for row in rows}
+    kept = [line for line in kept_table.splitlines() if line.startswith("| ") and not line.startswith("| path |") and line.split("|")[1].strip() not in ran]
+    order = {name: n for n, (name, _, _) in enumerate(SUITES)}
+    lines = sorted(kept + table(rows, []).splitlines()[2:], key=lambda line: order.get(line.split("|")[1].strip(), len(order)))
+    sizes = "`--quick` sizes" if quick else "full sizes"
+    stamp = f"Measured by `python -m bench` ({sizes}) on {os.cpu_count()} cores, Python {platform.python_version()}."
+    body = "\n".join([*table([], []).splitlines()[:2], *lines, *[f"\n{failure}" for failure in failures]])
+    DOCS.write_text(f"{head}{START}\n{stamp}\n\n{body}\n{END}{tail}", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     text = table(rows, failures)
     print(text)
     if args.write_docs:
-        write_docs(text, quick=args.quick)
+        write_docs(rows, failures, quick=args.quick)
     return 1 if failures else 0
 
 

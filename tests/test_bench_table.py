@@ -55,3 +55,21 @@ def test_the_performance_page_holds_the_table_between_its_markers() -> None:
     page = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
     table = page.split(START, 1)[1].split(END, 1)[0]
     assert "| path | case | mentorbot | bare baseline (same run) | ratio | goal | met |" in table
+
+
+def test_writing_the_docs_replaces_the_rows_of_the_paths_run_and_keeps_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bench.__main__ as bench_main
+
+    page = tmp_path / "performance.md"
+    page.write_text(
+        f"# Performance\n\n{START}\nold stamp\n\n| path | case | mentorbot | bare baseline (same run) | ratio | goal | met |\n|---|---|---|---|---|---|---|\n"
+        "| matching | old matching row | 1 s | - | - | x | yes |\n| round publish | old publish row | 9 s | - | - | under 2 s | no |\n"
+        f"{END}\n\n## After\n", encoding="utf-8",
+    )  # fmt: skip
+    monkeypatch.setattr(bench_main, "DOCS", page)
+    row = {"path": "round publish", "case": "750 pairs", "figure": 1.0, "unit": "s", "goal": "under 2 s", "met": True, "baseline": None, "baseline_name": "", "note": ""}
+    bench_main.write_docs([row], [], quick=True)
+    text = page.read_text(encoding="utf-8")
+    assert "| matching | old matching row |" in text
+    assert "old publish row" not in text and "| round publish | 750 pairs | 1 s | - | - | under 2 s | yes |" in text
+    assert text.index("| matching |") < text.index("| round publish |") and text.endswith("\n\n## After\n")
