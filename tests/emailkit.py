@@ -257,7 +257,11 @@ async def _burst(database_url: str, port: int, now_iso: str) -> None:
 
     now = datetime.fromisoformat(now_iso)
     engine = db.create_db_engine(database_url)
-    settings = Settings(_env_file=None, database_url=database_url, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
+    # The crash test's own sender uses these addresses too: a resent message keeps its Message-ID only if both agree.
+    settings = Settings(
+        _env_file=None, database_url=database_url, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
+        mail_from="mentoring@district.example", reply_domain="reply.district.example", email_token_secret="k" * 32,
+    )  # fmt: skip
     sender = EmailSender(settings, engine=engine, smtp=SmtpConfig(host="127.0.0.1", port=port, security="none", timeout=10), clock=lambda: now)
     while await outbox.deliver_due(engine, {"email": sender}, now=now, limit=1000, concurrency=4):
         pass

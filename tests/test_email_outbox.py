@@ -236,16 +236,23 @@ async def test_a_worker_killed_between_its_checkpoint_and_the_final_dot_no_longe
     assert _status(engine, message_id).provider_id == handler.received[0].message["Message-ID"]
 
 
-async def test_killing_the_sender_mid_burst_neither_loses_nor_doubles_a_message(engine: Engine, database_url: str, tmp_path: Path, now: datetime) -> None:
-    """SIGKILL the delivering process twice during a burst, restart it, and count what the server received."""
-    total = 60
+async def test_killing_the_sender_mid_burst_loses_nothing_and_repeats_only_unconfirmed_hand_overs(
+    engine: Engine, database_url: str, tmp_path: Path, now: datetime
+) -> None:
+    """SIGKILL the delivering process twice during a burst, restart it as `serve` does (unconfirmed hand-overs resent
+    once after EMAIL_RESEND_UNCONFIRMED_MINUTES), and count what the server received.
+
+    Four sends share each `committing` commit, and the kill comes the moment the server takes a message, so the others
+    released by that commit are often between it and their "." (or between their 250 and the `sent` mark): those are
+    the unconfirmed hand-overs of docs/RELIABILITY.md. Each arrives, at most twice, both copies with one Message-ID."""
+    total, concurrency, kills = 60, 4, (12, 35)
     ids = _queue(engine, now, total)
     handler = RecordingHandler()
     server, port = await smtp_server(handler)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     moment = now
     try:
-        for kill_after in (12, 35):
+        for kill_after in kills:
             moment += outbox.SEND_LEASE + timedelta(minutes=1)  # the restart comes after a dead worker's lease ran out
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "tests.emailkit", "burst", database_url, str(port), moment.isoformat(), cwd=ROOT, env=env,
@@ -255,16 +262,20 @@ async def test_killing_the_sender_mid_burst_neither_loses_nor_doubles_a_message(
             process.send_signal(signal.SIGKILL)
             await process.wait()
             assert process.returncode == -signal.SIGKILL, (await process.stderr.read()).decode()[-2000:]
-        moment += outbox.SEND_LEASE + timedelta(minutes=1)
         sender = EmailSender(_settings(tmp_path, database_url, port), engine=engine, clock=lambda: moment)
-        while await outbox.deliver_due(engine, {"email": sender}, now=moment, limit=1000):
-            pass
+        for moment in (moment + outbox.SEND_LEASE + timedelta(minutes=1), moment + outbox.SEND_LEASE + RESEND + timedelta(minutes=1)):
+            while await outbox.deliver_due(engine, {"email": sender}, now=moment, limit=1000, resend_unconfirmed_after=RESEND):
+                pass
         await sender.close()
     finally:
         server.close()
-    counts = collections.Counter(r.message["X-Mentorbot-Purpose"] and r.rcpt_tos[0] for r in handler.received)
-    assert sorted(counts) == sorted(f"p{n}@d.example" for n in range(total))  # nothing lost
-    assert set(counts.values()) == {1}  # nothing doubled
+    by_reader = collections.defaultdict(list)
+    for received in handler.received:
+        by_reader[received.rcpt_tos[0]].append(received.message["Message-ID"])
+    assert sorted(by_reader) == sorted(f"p{n}@d.example" for n in range(total))  # nothing lost
+    repeated = {reader: message_ids for reader, message_ids in by_reader.items() if len(message_ids) > 1}
+    assert all(len(message_ids) == 2 and len(set(message_ids)) == 1 for message_ids in repeated.values()), repeated
+    assert len(repeated) <= concurrency * len(kills)  # only what was in flight at a kill
     with session_scope(engine) as session:
         rows = [session.get(OutboxMessage, i) for i in ids]
     assert {row.status for row in rows} == {"sent"}
