@@ -194,6 +194,32 @@ def waiting(engine: Engine, *, now: datetime, unclaimed_for: timedelta, limit: i
     return [Waiting(row.id, row.body, row.content_type) for row in rows]
 
 
+def take_waiting(
+    engine: Engine, *, now: datetime, unclaimed_for: timedelta, lease: timedelta, limit: int, exclude: tuple[int, ...] = ()
+) -> list[tuple[Waiting, Taken]]:
+    """`waiting` and `take` in one transaction: claim up to `limit` kept requests nobody is handling, oldest first.
+
+    The claim re-checks each row's state as it updates it, so two processes claiming at once never take the same one.
+    """
+    abandoned = sa.and_(TABLE.c.status == "taken", TABLE.c.taken_until < now)
+    free = sa.and_(sa.or_(sa.and_(TABLE.c.status == "new", TABLE.c.received_at <= now - unclaimed_for), abandoned), TABLE.c.attempts < MAX_ATTEMPTS)
+    oldest = sa.select(TABLE.c.id).where(free, TABLE.c.id.not_in(exclude)).order_by(TABLE.c.received_at).limit(limit)
+    claim = (
+        sa.update(TABLE)
+        .where(TABLE.c.id.in_(oldest.scalar_subquery()), free)
+        .values(status="taken", attempts=TABLE.c.attempts + 1, taken_until=now + lease)
+        .returning(TABLE.c.id, TABLE.c.body, TABLE.c.content_type, TABLE.c.replies_sent, TABLE.c.attempts, TABLE.c.received_at)
+    )
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(TABLE)
+            .where(abandoned, TABLE.c.attempts >= MAX_ATTEMPTS)
+            .values(status="failed", body="", done_at=now, taken_until=None, error="its handler stopped before finishing, every attempt")
+        )
+        rows = sorted(connection.execute(claim).all(), key=lambda row: (row.received_at, row.id))
+    return [(Waiting(row.id, row.body, row.content_type), Taken(row.replies_sent, row.attempts)) for row in rows]
+
+
 def counts(engine: Engine) -> dict[str, int]:
     """How many kept requests are in each state (for health and the load benchmark)."""
     with engine.connect() as connection:

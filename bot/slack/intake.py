@@ -70,22 +70,24 @@ class Intake:
         self._prune_now_and_then()
         return True
 
-    def _start(self, kept: inbox.Waiting) -> None:
+    def _start(self, kept: inbox.Waiting, taken: inbox.Taken | None = None) -> None:
         if kept.delivery_id in self._kept:
             return
         self._kept.add(kept.delivery_id)
-        task = asyncio.create_task(self._handle(kept))
+        task = asyncio.create_task(self._handle(kept, taken))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _handle(self, kept: inbox.Waiting) -> None:
-        """Take a kept request, run its listener to the end, and mark it done (or failed, with the error logged)."""
+    async def _handle(self, kept: inbox.Waiting, taken: inbox.Taken | None = None) -> None:
+        """Take a kept request (unless `taken` says it is ours already), run its listener to the end, and mark it done
+        (or failed, with the error logged)."""
         channel = self.channel
         if self._handlers is None:
             self._handlers = asyncio.Semaphore(INBOX_HANDLERS)
         try:
             async with self._handlers:
-                taken = await channel.db(inbox.take, channel.engine, kept.delivery_id, now=channel.clock(), lease=INBOX_LEASE)
+                if taken is None:
+                    taken = await channel.db(inbox.take, channel.engine, kept.delivery_id, now=channel.clock(), lease=INBOX_LEASE)
                 if taken is None:
                     return  # another process took it, or it is done
                 count_replies(kept.delivery_id, taken.replies_sent, retaken=taken.attempt > 1)
@@ -106,16 +108,19 @@ class Intake:
         """Start handling kept requests nobody is handling; returns how many were started.
 
         The web process's sweep takes those left `unclaimed_for` (their process stopped); the handler process takes
-        every new one (`unclaimed_for=0`). Only a few more than can run at once are taken, so the rest stay free for
-        another process and a backlog waits in the database, not in memory.
+        every new one (`unclaimed_for=0`). They are claimed as they are found (one transaction, not one per request),
+        and only a few more than can run at once, so the rest stay free for another process and a backlog waits in the
+        database, not in memory.
         """
         room = 2 * INBOX_HANDLERS - len(self._kept)
         if room <= 0:
             return 0
         channel = self.channel
-        found = await channel.db(inbox.waiting, channel.engine, now=channel.clock(), unclaimed_for=unclaimed_for, limit=room, exclude=tuple(self._kept))
-        for kept in found:
-            self._start(kept)
+        found = await channel.db(
+            inbox.take_waiting, channel.engine, now=channel.clock(), unclaimed_for=unclaimed_for, lease=INBOX_LEASE, limit=room, exclude=tuple(self._kept)
+        )
+        for kept, taken in found:
+            self._start(kept, taken)
         return len(found)
 
     async def close(self, *, grace_seconds: float = 10.0) -> None:
