@@ -60,6 +60,15 @@ class _Replies:
 _REPLIES: contextvars.ContextVar[_Replies | None] = contextvars.ContextVar("mentorbot_slack_replies", default=None)
 
 
+# The sender of the kept request being handled, as read when it was claimed: the listener's first member lookup uses it.
+_SENDER: contextvars.ContextVar[inbox.Sender | None] = contextvars.ContextVar("mentorbot_slack_sender", default=None)
+
+
+def known_sender(sender: inbox.Sender | None) -> None:
+    """From here on in this task, the first lookup of `sender`'s member needs no query (read with the request)."""
+    _SENDER.set(sender)
+
+
 def count_replies(delivery_id: int, sent_before: int, *, retaken: bool = False) -> None:
     """From here on in this task, count the replies of kept request `delivery_id`; the first `sent_before` went out
     already, and with `retaken` an earlier handler stopped, so a later reply may have gone out unrecorded too."""
@@ -104,6 +113,10 @@ class SlackCore:
 
     async def member(self, user_id: str, *, before_ack: bool = False) -> store.Member | None:
         """The roster person behind a Slack user; linked by their Slack profile's email the first time."""
+        sender = _SENDER.get()
+        if sender is not None and sender.slack_user_id == user_id:
+            _SENDER.set(None)  # only the first lookup: a listener that changes the person reads them afresh after
+            return store.Member(sender.person_id, sender.name, sender.email, sender.timezone)
         run = self.db_before_ack if before_ack else self.db
         found = await run(store.member_for, self.engine, slack_user_id=user_id)
         if found is not None:

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from storage.db import insert_if_new
-from storage.models import SlackDelivery
+from storage.models import Person, SlackDelivery
 
 TABLE = SlackDelivery.__table__
 MAX_ATTEMPTS = 3  # a handler that dies this often is given up on (and logged), not retried for ever
@@ -39,11 +39,22 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Waiting:
-    """A kept request to handle: its row, raw body and content type."""
+    """A kept request to handle: its row, raw body and content type (and, when it was claimed with it, its sender)."""
 
     delivery_id: int
     body: str
     content_type: str
+    sender: Sender | None = None
+
+
+class Sender(NamedTuple):
+    """The roster person who sent a kept request, read when it was claimed (saves its handler a query of its own)."""
+
+    slack_user_id: str
+    person_id: int
+    name: str
+    email: str
+    timezone: str
 
 
 def receipt_key(body: Mapping[str, Any]) -> str | None:
@@ -195,11 +206,13 @@ def waiting(engine: Engine, *, now: datetime, unclaimed_for: timedelta, limit: i
 
 
 def take_waiting(
-    engine: Engine, *, now: datetime, unclaimed_for: timedelta, lease: timedelta, limit: int, exclude: tuple[int, ...] = ()
+    engine: Engine, *, now: datetime, unclaimed_for: timedelta, lease: timedelta, limit: int, exclude: tuple[int, ...] = (), give_up: bool = True
 ) -> list[tuple[Waiting, Taken]]:
     """`waiting` and `take` in one transaction: claim up to `limit` kept requests nobody is handling, oldest first.
 
     The claim re-checks each row's state as it updates it, so two processes claiming at once never take the same one.
+    With `give_up`, requests whose handler died `MAX_ATTEMPTS` times are marked failed first (they are never claimed
+    either way, so a busy caller need not look for them on every call).
     """
     abandoned = sa.and_(TABLE.c.status == "taken", TABLE.c.taken_until < now)
     free = sa.and_(sa.or_(sa.and_(TABLE.c.status == "new", TABLE.c.received_at <= now - unclaimed_for), abandoned), TABLE.c.attempts < MAX_ATTEMPTS)
@@ -208,16 +221,33 @@ def take_waiting(
         sa.update(TABLE)
         .where(TABLE.c.id.in_(oldest.scalar_subquery()), free)
         .values(status="taken", attempts=TABLE.c.attempts + 1, taken_until=now + lease)
-        .returning(TABLE.c.id, TABLE.c.body, TABLE.c.content_type, TABLE.c.replies_sent, TABLE.c.attempts, TABLE.c.received_at)
+        .returning(TABLE.c.id, TABLE.c.body, TABLE.c.content_type, TABLE.c.replies_sent, TABLE.c.attempts, TABLE.c.received_at, TABLE.c.slack_user_id)
     )
     with engine.begin() as connection:
-        connection.execute(
-            sa.update(TABLE)
-            .where(abandoned, TABLE.c.attempts >= MAX_ATTEMPTS)
-            .values(status="failed", body="", done_at=now, taken_until=None, error="its handler stopped before finishing, every attempt")
-        )
+        if give_up:
+            connection.execute(
+                sa.update(TABLE)
+                .where(abandoned, TABLE.c.attempts >= MAX_ATTEMPTS)
+                .values(status="failed", body="", done_at=now, taken_until=None, error="its handler stopped before finishing, every attempt")
+            )
         rows = sorted(connection.execute(claim).all(), key=lambda row: (row.received_at, row.id))
-    return [(Waiting(row.id, row.body, row.content_type), Taken(row.replies_sent, row.attempts)) for row in rows]
+        senders = _senders(connection, {row.slack_user_id for row in rows if row.slack_user_id})
+    return [(Waiting(row.id, row.body, row.content_type, senders.get(row.slack_user_id)), Taken(row.replies_sent, row.attempts)) for row in rows]
+
+
+def _senders(connection: sa.Connection, slack_user_ids: set[str]) -> dict[str, Sender]:
+    """The roster people behind these Slack IDs; one whose Slack messages are marked failing is left to the handler's
+    own lookup (`store.member_for`), which clears the mark."""
+    if not slack_user_ids:
+        return {}
+    people = Person.__table__
+    found = connection.execute(
+        sa.select(people.c.slack_user_id, people.c.id, people.c.name, people.c.email, people.c.timezone, people.c.slack_failing_at)
+        .where(people.c.slack_user_id.in_(sorted(slack_user_ids)))
+        .order_by(people.c.id.desc())  # as `member_for`: the first by id wins when two share an ID
+    ).all()
+    senders = {row.slack_user_id: Sender(row.slack_user_id, row.id, row.name, row.email, row.timezone) for row in found}
+    return {user: sender for user, sender in senders.items() if not any(r.slack_user_id == user and r.slack_failing_at is not None for r in found)}
 
 
 def counts(engine: Engine) -> dict[str, int]:

@@ -21,7 +21,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from bot.slack import inbox, store
-from bot.slack.core import SlackCore, count_replies
+from bot.slack.core import SlackCore, count_replies, known_sender
 from bot.slack.inbox import receipt_key
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ RECEIPTS_KEPT = timedelta(days=2)  # Slack redelivers an event at most three tim
 RECEIPT_PRUNE_SECONDS = 3600
 INBOX_HANDLERS = 6  # kept requests handled at once per process; the rest wait their turn in the inbox
 INBOX_LEASE = timedelta(minutes=2)  # a handler not done by then is presumed dead and its request taken again
+GIVE_UP_SECONDS = 5.0  # how often requests whose handlers kept dying are marked failed (they are never taken meanwhile)
 INBOX_UNCLAIMED = timedelta(seconds=30)  # a kept request nobody took this long (its process died) is taken by the sweep
 
 
@@ -44,6 +45,7 @@ class Intake:
         self._kept: set[int] = set()  # inbox rows this process is handling or about to
         self._tasks: set[asyncio.Task] = set()
         self._pruned = float("-inf")
+        self._gave_up = float("-inf")
 
     async def accept(self, body: bytes, headers: Mapping[str, str]) -> bool:
         """Keep a signed request that can be answered before it is handled and start handling it; False leaves it to Bolt.
@@ -91,6 +93,7 @@ class Intake:
                 if taken is None:
                     return  # another process took it, or it is done
                 count_replies(kept.delivery_id, taken.replies_sent, retaken=taken.attempt > 1)
+                known_sender(kept.sender)
                 error = None
                 try:
                     request = AsyncBoltRequest(body=kept.body, headers={"content-type": [kept.content_type]}, mode="http")
@@ -116,9 +119,13 @@ class Intake:
         if room <= 0:
             return 0
         channel = self.channel
+        give_up = time.monotonic() - self._gave_up > GIVE_UP_SECONDS
+        if give_up:
+            self._gave_up = time.monotonic()
         found = await channel.db(
-            inbox.take_waiting, channel.engine, now=channel.clock(), unclaimed_for=unclaimed_for, lease=INBOX_LEASE, limit=room, exclude=tuple(self._kept)
-        )
+            inbox.take_waiting, channel.engine, now=channel.clock(), unclaimed_for=unclaimed_for, lease=INBOX_LEASE, limit=room,
+            exclude=tuple(self._kept), give_up=give_up,
+        )  # fmt: skip
         for kept, taken in found:
             self._start(kept, taken)
         return len(found)
