@@ -154,18 +154,22 @@ def _say(label: str, rate: int, result: LoadResult) -> None:
     print(f"  {label} {rate}/s: p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, errors {s['errors']}, late sends {s['late_sends']}, p99 by kind {s['p99_by_kind_ms']}", flush=True)
 
 
-def bare_rate(url: str, step_seconds: float, people, context: str, standin_url: str) -> tuple[int, dict[int, LoadResult]]:  # noqa: ANN001
-    """The highest step rate the bare app holds at p99 < 100 ms (steps go up until one fails)."""
-    held, seen = 0, {}
-    _load(url, 50, 2, people, context, standin_url, seed=1)  # warm-up: Bolt's lazy set-up, connections
+def bare_rate(bare: BareServer, step_seconds: float, people, context: str, standin_url: str) -> tuple[int, dict[int, LoadResult], dict[int, float]]:  # noqa: ANN001
+    """The highest step rate the bare app holds at p99 < 100 ms (steps go up until one fails), every step's result,
+    and its CPU milliseconds per request at each step."""
+    held, seen, cpu = 0, {}, {}
+    _load(bare.url, 50, 2, people, context, standin_url, seed=1)  # warm-up: Bolt's lazy set-up, connections
     for rate in BARE_STEPS:
-        result = _load(url, rate, step_seconds, people, context, standin_url, seed=rate)
+        before = process_tree_cpu_seconds(bare.process.pid)["web"]
+        result = _load(bare.url, rate, step_seconds, people, context, standin_url, seed=rate)
+        cpu[rate] = (process_tree_cpu_seconds(bare.process.pid)["web"] - before) * 1000 / len(result.outcomes)
         _say("bare", rate, result)
+        print(f"    bare CPU {cpu[rate]:.2f} ms/request", flush=True)
         seen[rate] = result
         if not _held(result):
             break
         held = rate
-    return held, seen
+    return held, seen, cpu
 
 
 def wait_drained(database_url: str, standin: StandInProcess, commands: int, *, since: float, timeout: float) -> float:
@@ -205,8 +209,12 @@ def mentorbot_runs(database_url: str, folder: Path, *, ack_rate: int, ack_second
             rate = ack_rate
             while True:
                 requests = mixed_requests(int(rate * ack_seconds), people, context, standin.url, seed=rate)
+                before = process_tree_cpu_seconds(server.process.pid)
                 result = asyncio.run(run_load([server.url], requests, rate=rate))
+                after = process_tree_cpu_seconds(server.process.pid)
+                figures["ack_web_cpu_ms"] = (after["web"] - before["web"]) * 1000 / len(requests)
                 _say("mentorbot ack path", rate, result)
+                print(f"    web worker CPU {figures['ack_web_cpu_ms']:.2f} ms/request (the handler's replies queue meanwhile)", flush=True)
                 commands_so_far += sum(q.kind == "command" for q in requests)
                 wait_drained(database_url, standin, commands_so_far, since=time.monotonic(), timeout=drain_timeout)
                 if _held(result) or rate <= 10:
@@ -251,7 +259,7 @@ def main() -> int:
     people = teachers()
     bare = BareServer()
     try:
-        held, seen = bare_rate(bare.url, step_seconds, people, "opt_in:0", "http://127.0.0.1:9")
+        held, seen, bare_cpu = bare_rate(bare, step_seconds, people, "opt_in:0", "http://127.0.0.1:9")
     finally:
         bare.stop()
     print(f"bare Bolt holds {held}/s at p99 < {P99_GOAL_MS:.0f} ms", flush=True)
@@ -276,7 +284,8 @@ def main() -> int:
         goal="at least half of bare", met=held > 0 and ack_rate >= held / 2,
         note=(
             f"mentorbot p99 {figures['ack_p99']:.0f} ms over {ack_seconds:.0f} s; bare p99 {seen[held].percentile(99) if held else float('nan'):.0f} ms "
-            f"over {step_seconds:.0f} s steps ({seen[held].late_sends if held else 0} late sends); load {load}"
+            f"over {step_seconds:.0f} s steps ({seen[held].late_sends if held else 0} late sends); CPU per ack: web worker "
+            f"{figures['ack_web_cpu_ms']:.1f} ms, bare {bare_cpu.get(held, float('nan')):.1f} ms; load {load}"
         ),
     ))  # fmt: skip
     sustained: LoadResult = figures["sustained"]
