@@ -121,14 +121,48 @@ def _interaction(text: str) -> Delivery | None:
     return None
 
 
-def enqueue(engine: Engine, delivery: Delivery, *, body: str, content_type: str, now: datetime) -> int | None:
-    """Keep a request; its row id, or None when a delivery with the same key was kept before (a retry)."""
-    values = {
+class ToKeep(NamedTuple):
+    """One request waiting to be kept: what `enqueue` takes."""
+
+    delivery: Delivery
+    body: str
+    content_type: str
+    now: datetime
+
+
+def _row(delivery: Delivery, body: str, content_type: str, now: datetime) -> dict[str, Any]:
+    return {
         "delivery_key": delivery.key[:255] if delivery.key else None, "kind": delivery.kind, "slack_user_id": delivery.slack_user_id,
         "content_type": content_type[:100], "body": body, "status": "new", "attempts": 0, "received_at": now,
     }  # fmt: skip
+
+
+def enqueue(engine: Engine, delivery: Delivery, *, body: str, content_type: str, now: datetime) -> int | None:
+    """Keep a request; its row id, or None when a delivery with the same key was kept before (a retry)."""
     with engine.begin() as connection:
-        return insert_if_new(connection, TABLE, values, unique="delivery_key")
+        return insert_if_new(connection, TABLE, _row(delivery, body, content_type, now), unique="delivery_key")
+
+
+def enqueue_many(engine: Engine, requests: list[ToKeep]) -> list[int | None | Exception]:
+    """Keep several requests in one transaction (one commit for all); per request, as `enqueue`: its row id or None
+    for a retry, or the exception that kept it from being kept.
+
+    When the shared transaction fails, nothing of it was kept, and each request is kept again in one of its own: only
+    the requests that cause a failure fail. A repeated key within the batch is a retry like any other.
+    """
+    try:
+        with engine.begin() as connection:
+            return [insert_if_new(connection, TABLE, _row(*request), unique="delivery_key") for request in requests]
+    except Exception:  # noqa: BLE001 - which request failed is found by keeping each alone
+        if len(requests) == 1:
+            raise
+    kept: list[int | None | Exception] = []
+    for request in requests:
+        try:
+            kept.append(enqueue(engine, request.delivery, body=request.body, content_type=request.content_type, now=request.now))
+        except Exception as exc:  # noqa: BLE001 - handed to that request's own waiter
+            kept.append(exc)
+    return kept
 
 
 def enqueue_home_refresh(engine: Engine, *, slack_user_id: str, now: datetime, not_before: datetime | None = None) -> int | None:

@@ -34,6 +34,51 @@ GIVE_UP_SECONDS = 5.0  # how often requests whose handlers kept dying are marked
 INBOX_UNCLAIMED = timedelta(seconds=30)  # a kept request nobody took this long (its process died) is taken by the sweep
 
 
+MAX_KEPT_TOGETHER = 200  # requests kept in one transaction at most
+
+
+class GroupCommit:
+    """Requests kept at about the same moment share one transaction: `keep` queues a request, one writer at a time
+    keeps everything queued in one commit (off the event loop), and each caller returns only once its row is committed.
+
+    No request waits for company: the first is written at once, and those that arrive while a commit is under way go
+    together in the next. `run` runs blocking work on threads (the channel's ack threads).
+    """
+
+    def __init__(self, engine_of: Callable[[], Any], run: Callable[..., Awaitable[Any]]) -> None:
+        self.engine_of = engine_of
+        self.run = run
+        self._queued: list[tuple[inbox.ToKeep, asyncio.Future]] = []
+        self._writer: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def keep(self, request: inbox.ToKeep) -> int | None:
+        """Keep one request; its row id, or None when it repeats a kept delivery (raises what kept it from being kept)."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # the app serves from a new event loop (tests, the demo): nothing of the old one carries over
+            self._loop, self._queued, self._writer = loop, [], None
+        future = loop.create_future()
+        self._queued.append((request, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        while self._queued:
+            batch, self._queued = self._queued[:MAX_KEPT_TOGETHER], self._queued[MAX_KEPT_TOGETHER:]
+            try:
+                outcomes = await self.run(inbox.enqueue_many, self.engine_of(), [request for request, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - a single request's failure, or the database gone: its callers hear it
+                outcomes = [exc] * len(batch)
+            for (_, future), outcome in zip(batch, outcomes):
+                if future.done():
+                    continue  # its caller went away (the client hung up); the row stays kept, a sweep handles it
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+
+
 class Intake:
     """The inbox's two ends for one channel: keeping signed requests (`accept`) and handling kept ones (`handle_waiting`)."""
 
@@ -46,6 +91,7 @@ class Intake:
         self._tasks: set[asyncio.Task] = set()
         self._pruned = float("-inf")
         self._gave_up = float("-inf")
+        self._keeper = GroupCommit(lambda: channel.engine, channel.db_before_ack)
 
     async def accept(self, body: bytes, headers: Mapping[str, str]) -> bool:
         """Keep a signed request that can be answered before it is handled and start handling it; False leaves it to Bolt.
@@ -64,7 +110,8 @@ class Intake:
             logger.info("acknowledged and ignored an interaction that could not be read (%s)", delivery.key)
             return True
         channel = self.channel
-        delivery_id = await channel.db_before_ack(inbox.enqueue, channel.engine, delivery, body=text, content_type=content_type, now=channel.clock())
+        # Kept together with the requests arriving meanwhile (one commit for all); acknowledged once its row is committed.
+        delivery_id = await self._keeper.keep(inbox.ToKeep(delivery, text, content_type, channel.clock()))
         if delivery_id is None:
             logger.info("ignoring a repeated Slack delivery %s", delivery.key)
         elif channel.handle_inline:
