@@ -9,9 +9,11 @@ Over Socket Mode, and for requests Bolt answers itself, `skip_repeats` turns a r
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -91,7 +93,13 @@ class Intake:
         self._tasks: set[asyncio.Task] = set()
         self._pruned = float("-inf")
         self._gave_up = float("-inf")
-        self._keeper = GroupCommit(lambda: channel.engine, channel.db_before_ack)
+        # The group commit writes on a thread of its own: a kept request's ack must not queue behind the modal
+        # submissions that occupy the channel's ack threads with their reads and saves.
+        self._keep_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-keep")
+        self._keeper = GroupCommit(lambda: channel.engine, self._on_keep_thread)
+
+    async def _on_keep_thread(self, fn: Callable[..., Any], /, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._keep_thread, functools.partial(fn, *args))
 
     async def accept(self, body: bytes, headers: Mapping[str, str]) -> bool:
         """Keep a signed request that can be answered before it is handled and start handling it; False leaves it to Bolt.
