@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from bot.doubles.slack import event_callback, message_im, slash_command
 from bot.slack import inbox
 from storage.db import session_scope
-from storage.models import SlackDelivery
+from storage.models import Person, SlackDelivery
 from tests.slack_helpers import PROGRAM, signature, slack_harness, wait_for
 
 FORM = "application/x-www-form-urlencoded"
@@ -302,3 +302,73 @@ async def test_a_handler_killed_just_before_its_dm_went_out_leaves_the_next_one_
         assert (row.replies_sent, row.attempts) == (1, 2)
         (dm,) = h.standin.dms("UBEN00001")
         assert "Here is what you can do" in dm["text"] + json.dumps(dm["blocks"])
+
+
+def test_claiming_waiting_requests_takes_each_once_with_its_sender_and_gives_up_on_dead_ones(engine) -> None:
+    now = _now()
+    lease, unclaimed = timedelta(minutes=2), timedelta(seconds=30)
+    with engine.begin() as connection:
+        connection.execute(sa.insert(Person.__table__).values(
+            email="ul@d.example", name="Una Lee", slack_user_id="UUNA00001", timezone="UTC", created_at=now, updated_at=now,
+        ))  # fmt: skip
+    kept = [inbox.enqueue(engine, inbox.Delivery("event", f"event:EvCLAIM{n}", user), body=f'{{"n": {n}}}', content_type="application/json", now=now + timedelta(seconds=n))
+            for n, user in enumerate(("UUNA00001", "UNOBODY01", "UUNA00001"))]  # fmt: skip
+    later = now + timedelta(minutes=1)
+    claimed = inbox.take_waiting(engine, now=later, unclaimed_for=unclaimed, lease=lease, limit=2, exclude=(kept[0],))
+    assert [(w.delivery_id, t) for w, t in claimed] == [(kept[1], (0, 1)), (kept[2], (0, 1))]  # oldest first, none excluded
+    assert claimed[0][0].sender is None  # not on the roster: the handler's own lookup links them by email
+    assert claimed[1][0].sender[:3] == ("UUNA00001", claimed[1][0].sender.person_id, "Una Lee")
+    # Taken rows are not claimed again while their lease runs; the rest is.
+    assert [w.delivery_id for w, _t in inbox.take_waiting(engine, now=later, unclaimed_for=unclaimed, lease=lease, limit=10)] == [kept[0]]
+    assert inbox.take_waiting(engine, now=later, unclaimed_for=unclaimed, lease=lease, limit=10) == []
+    # A row whose handlers kept dying is never claimed again, and marked failed when a claim looks for such rows.
+    with engine.begin() as connection:
+        connection.execute(sa.update(SlackDelivery).where(SlackDelivery.id == kept[1]).values(attempts=inbox.MAX_ATTEMPTS))
+    dead_later = later + lease + timedelta(seconds=1)
+    again = inbox.take_waiting(engine, now=dead_later, unclaimed_for=unclaimed, lease=lease, limit=10, give_up=False)
+    assert sorted(w.delivery_id for w, _t in again) == [kept[0], kept[2]]  # their leases ran out: taken over, second attempt
+    assert {r.id: r.status for r in _rows(engine)}[kept[1]] == "taken"
+    inbox.take_waiting(engine, now=dead_later, unclaimed_for=unclaimed, lease=lease, limit=10)
+    assert {r.id: r.status for r in _rows(engine)}[kept[1]] == "failed"
+
+
+async def test_requests_kept_at_once_share_one_commit_and_a_bad_one_fails_alone(engine) -> None:
+    from bot.slack.intake import GroupCommit
+
+    batches: list[int] = []
+
+    async def run(fn, engine_, requests):  # the writer's thread hop, counting what each transaction carried
+        batches.append(len(requests))
+        return await asyncio.to_thread(fn, engine_, requests)
+
+    keeper = GroupCommit(lambda: engine, run)
+    now = _now()
+
+    def event(key: str, body: str | None = "{}") -> inbox.ToKeep:
+        return inbox.ToKeep(inbox.Delivery("event", key, "U1"), body, "application/json", now)
+
+    requests = [event(f"event:EvG{n}") for n in range(20)] + [event("event:EvG3"), event("event:EvBAD", body=None)]
+    outcomes = await asyncio.gather(*(keeper.keep(request) for request in requests), return_exceptions=True)
+    assert batches == [22]  # all queued before the writer ran: one transaction tried for all of them
+    assert isinstance(outcomes[-1], sa.exc.IntegrityError)  # the bad one (no body) fails; the rest are kept alone instead
+    assert all(isinstance(outcome, int) for outcome in outcomes[:20]) and len(set(outcomes[:20])) == 20
+    assert outcomes[20] is None  # the same delivery twice in one batch: the second is a retry
+    # Slack retries some of them later, beside new ones: one commit, retries recognised, new ones kept.
+    again = await asyncio.gather(*(keeper.keep(event(key)) for key in ("event:EvG0", "event:EvG19", "event:EvG20", "event:EvBAD")))
+    assert batches[1:] == [4] and again[:2] == [None, None] and all(isinstance(outcome, int) for outcome in again[2:])
+    keys = [row.delivery_key for row in _rows(engine)]
+    assert sorted(keys) == sorted({*(f"event:EvG{n}" for n in range(21)), "event:EvBAD"})  # each once
+
+
+async def test_concurrent_signed_requests_and_their_retries_are_each_kept_once(tmp_path: Path, database_url: str) -> None:
+    async with slack_harness(tmp_path, database_url, slack_handlers="process", scheduler_enabled=False) as h:  # kept, not handled
+        bodies = [json.dumps(event_callback(h.standin, message_im(h.standin, "UBEN00001", f"hi {n}"), event_id=f"Ev0CONC{n:04d}")) for n in range(30)]
+        bodies += bodies[:10]  # Slack's retries, arriving among the first deliveries
+        async with httpx.AsyncClient(base_url=h.url) as client:
+            answers = await asyncio.gather(*(
+                client.post("/slack/events", content=body.encode(), headers={"Content-Type": "application/json", **signature(body)}) for body in bodies
+            ))  # fmt: skip
+        assert [answer.status_code for answer in answers] == [200] * 40
+        rows = _rows(h.engine)
+        assert sorted(row.delivery_key for row in rows) == sorted(f"event:Ev0CONC{n:04d}" for n in range(30))
+        assert all(row.status == "new" and row.body for row in rows)  # every acknowledged request's row was committed

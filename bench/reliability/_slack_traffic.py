@@ -38,6 +38,7 @@ import aiohttp
 SIGNING_SECRET = "reliability-signing-secret-0123456789"
 PROGRAM = "Load Program"
 MENTORBOT = str(Path(sys.executable).parent / "mentorbot")
+PROJECT = Path(__file__).resolve().parents[2]  # this checkout: the server runs its code, not whatever is installed
 KINDS = ("dm", "click", "submit", "command")
 DEFAULT_MIX = {"dm": 0.4, "click": 0.25, "submit": 0.15, "command": 0.2}
 DM_WORDS = ("help", "status", "hi")
@@ -277,6 +278,8 @@ def launch_server(database_url: str, standin: StandInProcess, folder: Path, name
         "SLACK_API_URL": standin.api_url, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "WARNING",
         "OUTBOX_SECONDS": "0.5", **env_extra,
     })  # fmt: skip
+    # The server's working folder is its data folder, so a relative PYTHONPATH (".") would point there instead.
+    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT), *(part for part in env.get("PYTHONPATH", "").split(os.pathsep) if part and part != ".")])
     log = data_dir / "serve.log"
     process = subprocess.Popen([MENTORBOT, "serve"], env=env, cwd=data_dir, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     return Server(process, f"http://127.0.0.1:{port}", log)

@@ -28,6 +28,7 @@ from bot.slack.sender import make_client, slack_error
 logger = logging.getLogger(__name__)
 
 ADMIN_CACHE_SECONDS = 300
+BUILT_KEPT = 5000  # Home tabs and standings kept built (a few KB each), the most recently built people's
 ACK_THREADS = 4  # database work an ack waits on (receipts, a submitted page) has threads of its own
 
 NOT_ON_ROSTER = (
@@ -59,6 +60,15 @@ class _Replies:
 _REPLIES: contextvars.ContextVar[_Replies | None] = contextvars.ContextVar("mentorbot_slack_replies", default=None)
 
 
+# The sender of the kept request being handled, as read when it was claimed: the listener's first member lookup uses it.
+_SENDER: contextvars.ContextVar[inbox.Sender | None] = contextvars.ContextVar("mentorbot_slack_sender", default=None)
+
+
+def known_sender(sender: inbox.Sender | None) -> None:
+    """From here on in this task, the first lookup of `sender`'s member needs no query (read with the request)."""
+    _SENDER.set(sender)
+
+
 def count_replies(delivery_id: int, sent_before: int, *, retaken: bool = False) -> None:
     """From here on in this task, count the replies of kept request `delivery_id`; the first `sent_before` went out
     already, and with `retaken` an earlier handler stopped, so a later reply may have gone out unrecorded too."""
@@ -84,6 +94,9 @@ class SlackCore:
         self._admins: dict[str, tuple[bool, float]] = {}
         self._homes_building: set[str] = set()  # people whose Home tab is being built now
         self._homes_stale: set[str] = set()  # ... and changed again meanwhile: build once more when done
+        # The last Home tab (and standing) built per person, with the version of the data it was built from
+        # (`store.home_version`, read from the database each time, so a change by any process is seen): see `per_version`.
+        self._built: dict[tuple[str, str], tuple[store.HomeVersion, Any]] = {}
         self._ack_threads = ThreadPoolExecutor(max_workers=ACK_THREADS, thread_name_prefix="slack-ack")
 
     # -- the database ---------------------------------------------------------------------------------------
@@ -100,6 +113,10 @@ class SlackCore:
 
     async def member(self, user_id: str, *, before_ack: bool = False) -> store.Member | None:
         """The roster person behind a Slack user; linked by their Slack profile's email the first time."""
+        sender = _SENDER.get()
+        if sender is not None and sender.slack_user_id == user_id:
+            _SENDER.set(None)  # only the first lookup: a listener that changes the person reads them afresh after
+            return store.Member(sender.person_id, sender.name, sender.email, sender.timezone)
         run = self.db_before_ack if before_ack else self.db
         found = await run(store.member_for, self.engine, slack_user_id=user_id)
         if found is not None:
@@ -236,11 +253,36 @@ class SlackCore:
             self._homes_building.discard(user_id)
             self._homes_stale.discard(user_id)
 
-    async def _publish_home_now(self, user_id: str, *, fresh: store.Snapshot | None = None) -> None:
+    async def per_version(self, what: str, user_id: str, build: Callable[[store.Snapshot | None], Awaitable[Any]], *, fresh: store.Snapshot | None = None) -> Any:
+        """`build(fresh)`, or what it built before for this person, when the data their Home tab is built from has not
+        changed since (`store.home_version`, one query in the database: a change made by any process is seen).
+
+        Only for what reads nothing outside that data (the Home tab, the person's standing this term).
+        """
+        now = self.clock()
+        # Read before building: a change landing during the build leaves the version older than what is kept, never newer.
+        version = await self.db(store.home_version, self.engine, slack_user_id=user_id, now=now)
+        if version is None:
+            return await build(fresh)
+        cached = self._built.get((what, user_id))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        built = await build(None)  # `fresh` was read before the version, so it could be older than it: read everything
+        if len(self._built) >= BUILT_KEPT:
+            self._built.pop(next(iter(self._built)))  # the oldest entry: memory stays bounded
+        self._built.pop((what, user_id), None)
+        self._built[(what, user_id)] = (version, built)
+        return built
+
+    async def _build_home_view(self, user_id: str, fresh: store.Snapshot | None) -> dict[str, Any]:
         model = await self.db(store.home_model, self.engine, self.settings, slack_user_id=user_id, now=self.clock(), fresh=fresh)
         programs = await self.db(program_sections, self.engine, slack_user_id=user_id)
+        return home_view(model, public_base_url=self.settings.public_base_url, programs=programs, link_secret=self.settings.token_secret)
+
+    async def _publish_home_now(self, user_id: str, *, fresh: store.Snapshot | None = None) -> None:
+        view = await self.per_version("home", user_id, functools.partial(self._build_home_view, user_id), fresh=fresh)
         try:
-            await self.client.views_publish(user_id=user_id, view=home_view(model, public_base_url=self.settings.public_base_url, programs=programs, link_secret=self.settings.token_secret))
+            await self.client.views_publish(user_id=user_id, view=view)
         except SlackApiError as exc:
             if exc.response.status_code == 429:
                 # Slack said not now: keep a rebuild for when it allows one, or the tab would show the old state

@@ -19,6 +19,8 @@ import signal
 import threading
 from datetime import datetime, timedelta, timezone
 
+import aiohttp
+
 from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.slack.app import build_slack_app
@@ -69,6 +71,10 @@ async def handle_forever(settings: Settings, *, stop: asyncio.Event | None = Non
             loop.add_signal_handler(signum, stop.set)
     engine = db.create_db_engine(settings.resolved_database_url)
     channel = build_slack_app(settings, engine=engine, clock=_utc_now)
+    # One HTTP session for every Web API call this process makes: without it each call opens (and closes) a
+    # connection of its own, a large part of a reply's CPU.
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=channel.client.timeout))
+    channel.client.session = session
     try:
         while not stop.is_set():
             try:
@@ -80,6 +86,7 @@ async def handle_forever(settings: Settings, *, stop: asyncio.Event | None = Non
                 await asyncio.wait_for(stop.wait(), BUSY_POLL_SECONDS if started else IDLE_POLL_SECONDS)
     finally:
         await channel.close(grace_seconds=STOP_GRACE_SECONDS - 5)
+        await session.close()
         engine.dispose()
 
 

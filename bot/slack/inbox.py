@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from storage.db import insert_if_new
-from storage.models import SlackDelivery
+from storage.models import Person, SlackDelivery
 
 TABLE = SlackDelivery.__table__
 MAX_ATTEMPTS = 3  # a handler that dies this often is given up on (and logged), not retried for ever
@@ -39,11 +39,22 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Waiting:
-    """A kept request to handle: its row, raw body and content type."""
+    """A kept request to handle: its row, raw body and content type (and, when it was claimed with it, its sender)."""
 
     delivery_id: int
     body: str
     content_type: str
+    sender: Sender | None = None
+
+
+class Sender(NamedTuple):
+    """The roster person who sent a kept request, read when it was claimed (saves its handler a query of its own)."""
+
+    slack_user_id: str
+    person_id: int
+    name: str
+    email: str
+    timezone: str
 
 
 def receipt_key(body: Mapping[str, Any]) -> str | None:
@@ -110,14 +121,48 @@ def _interaction(text: str) -> Delivery | None:
     return None
 
 
-def enqueue(engine: Engine, delivery: Delivery, *, body: str, content_type: str, now: datetime) -> int | None:
-    """Keep a request; its row id, or None when a delivery with the same key was kept before (a retry)."""
-    values = {
+class ToKeep(NamedTuple):
+    """One request waiting to be kept: what `enqueue` takes."""
+
+    delivery: Delivery
+    body: str
+    content_type: str
+    now: datetime
+
+
+def _row(delivery: Delivery, body: str, content_type: str, now: datetime) -> dict[str, Any]:
+    return {
         "delivery_key": delivery.key[:255] if delivery.key else None, "kind": delivery.kind, "slack_user_id": delivery.slack_user_id,
         "content_type": content_type[:100], "body": body, "status": "new", "attempts": 0, "received_at": now,
     }  # fmt: skip
+
+
+def enqueue(engine: Engine, delivery: Delivery, *, body: str, content_type: str, now: datetime) -> int | None:
+    """Keep a request; its row id, or None when a delivery with the same key was kept before (a retry)."""
     with engine.begin() as connection:
-        return insert_if_new(connection, TABLE, values, unique="delivery_key")
+        return insert_if_new(connection, TABLE, _row(delivery, body, content_type, now), unique="delivery_key")
+
+
+def enqueue_many(engine: Engine, requests: list[ToKeep]) -> list[int | None | Exception]:
+    """Keep several requests in one transaction (one commit for all); per request, as `enqueue`: its row id or None
+    for a retry, or the exception that kept it from being kept.
+
+    When the shared transaction fails, nothing of it was kept, and each request is kept again in one of its own: only
+    the requests that cause a failure fail. A repeated key within the batch is a retry like any other.
+    """
+    try:
+        with engine.begin() as connection:
+            return [insert_if_new(connection, TABLE, _row(*request), unique="delivery_key") for request in requests]
+    except Exception:  # noqa: BLE001 - which request failed is found by keeping each alone
+        if len(requests) == 1:
+            raise
+    kept: list[int | None | Exception] = []
+    for request in requests:
+        try:
+            kept.append(enqueue(engine, request.delivery, body=request.body, content_type=request.content_type, now=request.now))
+        except Exception as exc:  # noqa: BLE001 - handed to that request's own waiter
+            kept.append(exc)
+    return kept
 
 
 def enqueue_home_refresh(engine: Engine, *, slack_user_id: str, now: datetime, not_before: datetime | None = None) -> int | None:
@@ -192,6 +237,51 @@ def waiting(engine: Engine, *, now: datetime, unclaimed_for: timedelta, limit: i
             .limit(limit)
         ).all()
     return [Waiting(row.id, row.body, row.content_type) for row in rows]
+
+
+def take_waiting(
+    engine: Engine, *, now: datetime, unclaimed_for: timedelta, lease: timedelta, limit: int, exclude: tuple[int, ...] = (), give_up: bool = True
+) -> list[tuple[Waiting, Taken]]:
+    """`waiting` and `take` in one transaction: claim up to `limit` kept requests nobody is handling, oldest first.
+
+    The claim re-checks each row's state as it updates it, so two processes claiming at once never take the same one.
+    With `give_up`, requests whose handler died `MAX_ATTEMPTS` times are marked failed first (they are never claimed
+    either way, so a busy caller need not look for them on every call).
+    """
+    abandoned = sa.and_(TABLE.c.status == "taken", TABLE.c.taken_until < now)
+    free = sa.and_(sa.or_(sa.and_(TABLE.c.status == "new", TABLE.c.received_at <= now - unclaimed_for), abandoned), TABLE.c.attempts < MAX_ATTEMPTS)
+    oldest = sa.select(TABLE.c.id).where(free, TABLE.c.id.not_in(exclude)).order_by(TABLE.c.received_at).limit(limit)
+    claim = (
+        sa.update(TABLE)
+        .where(TABLE.c.id.in_(oldest.scalar_subquery()), free)
+        .values(status="taken", attempts=TABLE.c.attempts + 1, taken_until=now + lease)
+        .returning(TABLE.c.id, TABLE.c.body, TABLE.c.content_type, TABLE.c.replies_sent, TABLE.c.attempts, TABLE.c.received_at, TABLE.c.slack_user_id)
+    )
+    with engine.begin() as connection:
+        if give_up:
+            connection.execute(
+                sa.update(TABLE)
+                .where(abandoned, TABLE.c.attempts >= MAX_ATTEMPTS)
+                .values(status="failed", body="", done_at=now, taken_until=None, error="its handler stopped before finishing, every attempt")
+            )
+        rows = sorted(connection.execute(claim).all(), key=lambda row: (row.received_at, row.id))
+        senders = _senders(connection, {row.slack_user_id for row in rows if row.slack_user_id})
+    return [(Waiting(row.id, row.body, row.content_type, senders.get(row.slack_user_id)), Taken(row.replies_sent, row.attempts)) for row in rows]
+
+
+def _senders(connection: sa.Connection, slack_user_ids: set[str]) -> dict[str, Sender]:
+    """The roster people behind these Slack IDs; one whose Slack messages are marked failing is left to the handler's
+    own lookup (`store.member_for`), which clears the mark."""
+    if not slack_user_ids:
+        return {}
+    people = Person.__table__
+    found = connection.execute(
+        sa.select(people.c.slack_user_id, people.c.id, people.c.name, people.c.email, people.c.timezone, people.c.slack_failing_at)
+        .where(people.c.slack_user_id.in_(sorted(slack_user_ids)))
+        .order_by(people.c.id.desc())  # as `member_for`: the first by id wins when two share an ID
+    ).all()
+    senders = {row.slack_user_id: Sender(row.slack_user_id, row.id, row.name, row.email, row.timezone) for row in found}
+    return {user: sender for user, sender in senders.items() if not any(r.slack_user_id == user and r.slack_failing_at is not None for r in found)}
 
 
 def counts(engine: Engine) -> dict[str, int]:

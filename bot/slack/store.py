@@ -55,14 +55,21 @@ def _member(person: Person) -> Member:
     return Member(person.id, person.name, person.email, person.timezone)
 
 
+_PEOPLE = Person.__table__
+
+
 def member_for(engine: Engine, *, slack_user_id: str) -> Member | None:
     """The person with this Slack ID, if the roster has them."""
-    with session_scope(engine) as session:
-        person = session.exec(select(Person).where(Person.slack_user_id == slack_user_id)).first()
-        if person is not None and person.slack_failing_at is not None:
+    # Every kept request starts here, so it is one Core SELECT (no ORM objects), and a write only when one is due.
+    found = sa.select(_PEOPLE.c.id, _PEOPLE.c.name, _PEOPLE.c.email, _PEOPLE.c.timezone, _PEOPLE.c.slack_failing_at)
+    with engine.begin() as connection:
+        row = connection.execute(found.where(_PEOPLE.c.slack_user_id == slack_user_id).order_by(_PEOPLE.c.id).limit(1)).first()
+        if row is None:
+            return None
+        if row.slack_failing_at is not None:
             # They wrote to the bot on Slack, so Slack reaches them again: their messages go there once more.
-            person.slack_failing_at, person.slack_failure = None, None
-        return None if person is None else _member(person)
+            connection.execute(sa.update(_PEOPLE).where(_PEOPLE.c.id == row.id).values(slack_failing_at=None, slack_failure=None))
+        return Member(row.id, row.name, row.email, row.timezone)
 
 
 def link_member(engine: Engine, *, slack_user_id: str, email: str | None, now: datetime) -> Member | None:
@@ -383,3 +390,52 @@ def home_model(engine: Engine, settings: Settings, *, slack_user_id: str, now: d
                     model.upcoming.append((start, end, view.partner_name, number))
         model.upcoming.sort()
         return model
+
+
+# Every row a person's Home tab is built from (`home_model` and `bot.rounds.events.program_sections`), by table: the
+# person and whom they see (partners, mentors waiting on them), their dialogs, answers, enrollments, pools, pairings
+# and sessions, and the programs, terms, rounds and open rounds' sign-ups (topics left depend on everyone's).
+# `updated_at` (and a dialog's `expires_at`) are left out: answering the same again only moves them, and the tab
+# shows neither.
+_HOME_ROWS = """
+with me as (select id, lower(email) as email from person where slack_user_id = :slack_user_id),
+mine as (select pa.* from pairing pa, me where pa.mentor_id = me.id or pa.mentee_id = me.id),
+seen as (
+    select id from me
+    union select case when mine.mentor_id = me.id then mine.mentee_id else mine.mentor_id end from mine, me
+    union select p.id from person p, me where lower(p.principal_email) = me.email
+)
+select
+    (select coalesce(string_agg(id::text, ','), '') from me) as person_id,
+    (select md5(coalesce(string_agg((to_jsonb(p) - 'updated_at')::text, ',' order by p.id), '')) from person p where p.id in (select id from seen)),
+    (select md5(coalesce(string_agg((to_jsonb(d) - 'updated_at' - 'expires_at')::text, ',' order by d.id), '')) from dialog_state d where d.person_id in (select id from me)),
+    (select md5(coalesce(string_agg((to_jsonb(a) - 'updated_at')::text, ',' order by a.id), '')) from profile_answer a where a.person_id in (select id from me)),
+    (select md5(coalesce(string_agg((to_jsonb(e) - 'updated_at')::text, ',' order by e.id), '')) from enrollment e where e.person_id in (select id from seen)),
+    (select md5(coalesce(string_agg(to_jsonb(pm)::text, ',' order by pm.pool_id), '')) from pool_member pm where pm.person_id in (select id from me)),
+    (select md5(coalesce(string_agg(to_jsonb(mine)::text, ',' order by mine.id), '')) from mine),
+    (select md5(coalesce(string_agg(to_jsonb(s)::text, ',' order by s.id), '')) from planned_session s where s.pairing_id in (select id from mine)),
+    (select md5(coalesce(string_agg(to_jsonb(x)::text, ',' order by x.id), '')) from program x),
+    (select md5(coalesce(string_agg(to_jsonb(x)::text, ',' order by x.id), '')) from pool x),
+    (select md5(coalesce(string_agg(to_jsonb(t)::text, ',' order by t.id), '')) from term t),
+    (select md5(coalesce(string_agg(to_jsonb(r)::text, ',' order by r.id), '')) from round r),
+    (select md5(coalesce(string_agg((to_jsonb(g) - 'updated_at')::text, ',' order by g.id), '')) from round_signup g
+        where g.round_id in (select r.id from round r join term t on t.id = r.term_id where t.status = 'open') or g.person_id in (select id from me)),
+    (select min(s.ends_at) from planned_session s where s.pairing_id in (select id from mine) and s.ends_at >= :now)
+"""
+
+
+@dataclass(frozen=True)
+class HomeVersion:
+    """What a person's Home tab was built from, read in one query: equal versions build equal tabs until `expires`."""
+
+    rows: tuple[Any, ...]
+    expires: datetime | None  # the first shown session to end: the tab's "upcoming" list changes then
+
+
+def home_version(engine: Engine, *, slack_user_id: str, now: datetime) -> HomeVersion | None:
+    """The version of a person's Home tab data, computed in the database (PostgreSQL); None where it cannot be."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as connection:
+        row = connection.execute(sa.text(_HOME_ROWS), {"slack_user_id": slack_user_id, "now": now}).one()
+    return HomeVersion(tuple(row[:-1]), row[-1])

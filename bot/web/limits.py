@@ -73,12 +73,16 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, *, limits: BodyLimits) -> None:
         self.app = app
         self.limits = limits
+        self._exact = dict(limits.by_path)  # one lookup per request instead of a scan of the routes
+
+    def _limit_for(self, path: str) -> int:
+        return self._exact.get(path.rstrip("/") or "/", self.limits.default)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limits.limit_for(scope["path"])
+        limit = self._limit_for(scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await _refuse(send, limit)  # not a byte of it read: the route never runs

@@ -73,13 +73,28 @@ class Observe:
     def __init__(self, app: Any, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # Label children kept by their label values: `labels()` takes a lock and builds a key on every call, and
+        # there are only a few routes, methods, statuses and kinds.
+        self._children: dict[tuple, Any] = {}
+
+    def _child(self, metric: Any, *values: str) -> Any:
+        key = (id(metric), *values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
 
     async def __call__(self, scope: dict, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or ())
-        request_id = request_id_from((headers.get(b"x-request-id") or b"").decode("latin-1"))
+        given_id, content_type = b"", b""
+        for name, value in scope.get("headers") or ():  # the two headers read here, without a dict of all of them
+            if name == b"x-request-id":
+                given_id = value
+            elif name == b"content-type":
+                content_type = value
+        request_id = request_id_from(given_id.decode("latin-1"))
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500  # what the client gets when the app raises before answering
@@ -98,16 +113,16 @@ class Observe:
                 status = message["status"]
                 message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())]}
                 elapsed = time.perf_counter() - started
-                self.metrics.request_seconds.labels(route_of(scope)).observe(elapsed)
+                self._child(self.metrics.request_seconds, route_of(scope)).observe(elapsed)
                 if is_slack and status == 200:  # only real acknowledgements: refusals are not what Slack waits on
-                    kind = slack_kind((headers.get(b"content-type") or b"").decode("latin-1"), first_bytes[0] if first_bytes else b"")
-                    self.metrics.slack_ack_seconds.labels(kind).observe(elapsed)
+                    kind = slack_kind(content_type.decode("latin-1"), first_bytes[0] if first_bytes else b"")
+                    self._child(self.metrics.slack_ack_seconds, kind).observe(elapsed)
             await send(message)
 
         try:
             await self.app(scope, receive_peeking if is_slack else receive, send_with_id)
         finally:
-            self.metrics.requests.labels(route_of(scope), scope.get("method", ""), str(status)).inc()
+            self._child(self.metrics.requests, route_of(scope), scope.get("method", ""), str(status)).inc()
             request_id_var.reset(token)
 
 

@@ -33,6 +33,7 @@ SECRET_SETTINGS = (
     "email_token_secret", "mailgun_signing_key", "sendgrid_inbound_key", "admin_secret", "metrics_token",
 )  # fmt: skip
 KEPT_SECRET_FILES = ("admin-secret", "email-token-secret")  # the secrets made in DATA_DIR when the settings name none
+REMEMBERED_TEXTS, REMEMBERED_TEXT_CHARS = 4096, 200  # how many short texts' scrubbed forms are kept, and how short
 SHORTEST_SECRET = 8  # a configured "secret" shorter than this would blot out ordinary words; it is not looked for
 
 _PARAM_RE = re.compile(r"(?i)(?<![\w-])(" + "|".join(re.escape(name) for name in SECRET_PARAMS) + r")=([^&\s\"'#]+)")
@@ -48,6 +49,9 @@ class Redactor:
         self._values: set[str] = set()
         self._values_re: re.Pattern[str] | None = None
         self._lock = threading.Lock()
+        # Short texts recur (an access line's method, path, protocol, a logger's fixed message): each is scrubbed once
+        # and its result remembered, until the secrets looked for change.
+        self._known: dict[str, str] = {}
 
     def add_secrets(self, values: Iterable[str | None]) -> None:
         """Look for these values too (as typed and URL-encoded); short or empty ones are ignored."""
@@ -55,12 +59,23 @@ class Redactor:
             for value in values:
                 if value and len(value) >= SHORTEST_SECRET:
                     self._values.update({value, quote(value, safe=""), quote(value)})
+            self._known = {}
             if self._values:
                 # Longest first, so a secret that contains another is taken out whole.
                 self._values_re = re.compile("|".join(re.escape(v) for v in sorted(self._values, key=len, reverse=True)))
 
     def redact(self, text: str) -> str:
         """The text with every secret it holds replaced by [redacted]."""
+        known = self._known
+        done = known.get(text)
+        if done is not None:
+            return done
+        done = self._redact(text)
+        if len(text) <= REMEMBERED_TEXT_CHARS and len(known) < REMEMBERED_TEXTS:
+            known[text] = done
+        return done
+
+    def _redact(self, text: str) -> str:
         if self._values_re is not None:
             text = self._values_re.sub(REDACTED, text)
         text = _PARAM_RE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)

@@ -23,6 +23,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
 
+PATHS_REMEMBERED = 512  # distinct paths whose surface is remembered (the fixed routes; token paths fill it no further)
 HSTS = "max-age=31536000"  # a year; no includeSubDomains: a district's other hosts are not ours to decide
 NOTHING_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 ADMIN_CSP = (
@@ -68,7 +69,7 @@ class TrustedProxies:
     def trusts(self, host: str | None) -> bool:
         if self.any:
             return True
-        if not host:
+        if not host or not self.networks:  # none listed (the usual case): no address to parse per request
             return False
         try:
             address = ipaddress.ip_address(host)
@@ -83,20 +84,35 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, *, trusted_proxies: Iterable[str] = (), docs: bool = False) -> None:
         self.app, self.docs = app, docs
         self.proxies = TrustedProxies(trusted_proxies)
+        # The headers each surface wants, built once: a request only looks its path's surface up (by a path cache,
+        # bounded because token-bearing paths are each new) instead of matching prefixes and encoding every time.
+        self._wanted: dict[tuple[str, str, bool], tuple[tuple[bytes, bytes], ...]] = {}
+        self._by_path: dict[str, tuple[str, str]] = {}
+
+    def _headers_for(self, path: str, https: bool) -> tuple[tuple[bytes, bytes], ...]:
+        policy = self._by_path.get(path)
+        if policy is None:
+            policy = policy_for(path, docs=self.docs)
+            if len(self._by_path) < PATHS_REMEMBERED:
+                self._by_path[path] = policy
+        key = (*policy, https)
+        wanted = self._wanted.get(key)
+        if wanted is None:
+            csp, referrer = policy
+            wanted = (
+                (b"content-security-policy", csp.encode()),
+                (b"x-content-type-options", b"nosniff"),
+                (b"referrer-policy", referrer.encode()),
+                (b"x-frame-options", b"DENY"),
+            ) + (((b"strict-transport-security", HSTS.encode()),) if https else ())
+            self._wanted[key] = wanted
+        return wanted
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp, referrer = policy_for(scope.get("path", ""), docs=self.docs)
-        wanted = [
-            (b"content-security-policy", csp.encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", referrer.encode()),
-            (b"x-frame-options", b"DENY"),
-        ]
-        if self.came_over_https(scope):
-            wanted.append((b"strict-transport-security", HSTS.encode()))
+        wanted = self._headers_for(scope.get("path", ""), self.came_over_https(scope))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -39,7 +39,7 @@ async def _typed(channel: SlackCore, user_id: str, text: str) -> None:
         await channel.say_text(user_id, TYPED_HELP)
         return
     if word in ("status", "me", "home"):
-        blocks = await channel.db(admin.me_blocks, channel.engine, channel.settings, person_id=member.person_id)
+        blocks = await channel.per_version("standing", user_id, lambda _fresh: channel.db(admin.me_blocks, channel.engine, channel.settings, person_id=member.person_id))
         await channel.post(user_id, bk.Rendered(text=bk.plain_text_of(blocks), blocks=blocks))
         return
     if word in ("profile", "my profile", "edit profile", "opt in", "opt-in", "optin", "change"):
