@@ -63,6 +63,11 @@ def table(rows: list[dict], failures: list[str]) -> str:
     return "\n".join(lines)
 
 
+def suite_order(path: str) -> int:
+    """Where a row's path comes in the table: its suite's place (a suite's paths start with its name)."""
+    return next((n for n, (name, _, _) in enumerate(SUITES) if path.startswith(name)), len(SUITES))
+
+
 def write_docs(rows: list[dict], failures: list[str], *, quick: bool) -> None:
     """Put the table into docs/performance.md between its markers; the rows of paths not run this time are kept."""
     page = DOCS.read_text(encoding="utf-8")
@@ -70,8 +75,7 @@ def write_docs(rows: list[dict], failures: list[str], *, quick: bool) -> None:
     kept_table, tail = rest.split(END, 1)
     ran = {row["path"] for row in rows}
     kept = [line for line in kept_table.splitlines() if line.startswith("| ") and not line.startswith("| path |") and line.split("|")[1].strip() not in ran]
-    order = {name: n for n, (name, _, _) in enumerate(SUITES)}
-    lines = sorted(kept + table(rows, []).splitlines()[2:], key=lambda line: order.get(line.split("|")[1].strip(), len(order)))
+    lines = sorted(kept + table(rows, []).splitlines()[2:], key=lambda line: suite_order(line.split("|")[1].strip()))
     sizes = "`--quick` sizes" if quick else "full sizes"
     stamp = f"Measured by `python -m bench` ({sizes}) on {os.cpu_count()} cores, Python {platform.python_version()}."
     body = "\n".join([*table([], []).splitlines()[:2], *lines, *[f"\n{failure}" for failure in failures]])
