@@ -70,9 +70,9 @@ def _enrolled(raw: tuple[tuple, ...], mentee_id: int) -> dict[int, tuple[Enrollm
     # Plain rows, and only of the term's opted-in mentors and this mentee (what the checks and the pick page read): a
     # district term is 2,000 enrollments and people, and the other mentees play no part in one mentee's choice.
     status, role, person_id = 0, 1, len(ENROLLMENT_COLUMNS)
-    return dict(
-        (row[person_id], as_rows(row)) for row in raw if row[status] == "opted_in" and (row[role] in ("mentor", "both") or row[person_id] == mentee_id)
-    )
+    return {
+        row[person_id]: as_rows(row) for row in raw if row[status] == "opted_in" and (row[role] in ("mentor", "both") or row[person_id] == mentee_id)
+    }
 
 
 def _settings(session: Session, round_: Round, session_minutes: int, week_of) -> RoundSettings:
