@@ -510,3 +510,33 @@ async def test_waiting_mentors_are_approved_by_site_or_principal_from_the_people
         waiting = session.exec(select(Enrollment).where(Enrollment.approval == "pending")).all()
         told = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "approval.decided")).all()
     assert waiting == [] and len(told) == 27 and len({m.person_id for m in told}) == 27  # each mentor told once
+
+
+def test_the_pool_report_follows_every_change_to_the_rows_it_is_built_from(engine, now: datetime) -> None:
+    # The term's pool is rebuilt only when its rows differ from the last read: a change to an enrollment or to an
+    # answer must show at once, and going back must show the first figures again.
+    from bot.rounds import reports
+    from storage.models import ProfileAnswer, Term
+
+    seed_program(engine, now, match=False)
+
+    def report() -> reports.PoolReport:
+        with session_scope(engine) as session:
+            term = session.exec(select(Term)).first()
+            return reports.load_pool_report(session, term=term, session_minutes=30, today=now.date())
+
+    first = report()
+    with session_scope(engine) as session:
+        mentee = session.exec(select(Enrollment).where(Enrollment.role == "mentee", Enrollment.status == "opted_in")).first()
+        mentee.status = "opted_out"
+        mentee_id = mentee.person_id
+    fewer = report()
+    assert fewer.health.mentees == first.health.mentees - 1
+    with session_scope(engine) as session:
+        session.exec(select(Enrollment).where(Enrollment.person_id == mentee_id)).first().status = "opted_in"
+        answer = session.exec(select(ProfileAnswer).where(ProfileAnswer.person_id == mentee_id, ProfileAnswer.question == "subjects")).first()
+        answer.value = ["Underwater basket weaving"]
+    changed = report()
+    assert changed.health.mentees == first.health.mentees
+    assert any(area.subject == "Underwater basket weaving" for area in changed.combined)
+    assert not any(area.subject == "Underwater basket weaving" for area in first.combined)

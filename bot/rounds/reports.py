@@ -9,7 +9,8 @@ mentee needs, next to the matcher's one-rule-at-a-time areas, and the engagement
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
@@ -145,23 +146,67 @@ def term_pool(
     Without `with_answers` their profile answers are left out (no grade bands, subjects, needs or availability):
     enough for the equity report, which reads only role, site, program and capacity, and far cheaper.
     """
-    people = enrolled_rows(session, term_id=term.id)
-    active = [(enrollment, person) for enrollment, person in people if enrollment.status == "opted_in"]
-    answers = answers_of(session, person_ids=[person.id for _, person in active]) if with_answers else defaultdict(dict)
-    earlier = earlier_pairing_rows(session, term_id=term.id, before_round_id=before_round_id or 2**31 - 1)
-    load = repo.mentor_load(earlier)
-    participants = [
+    pool = _term_pool(session, term_id=term.id, week_of=week_of, before_round_id=before_round_id, with_answers=with_answers)
+    return list(pool.participants), pool.history, dict(pool.names), pool.awaiting
+
+
+@dataclass
+class _Pool:
+    """A term's pool built from exactly the rows in `key` (kept with it so a later read can prove it unchanged)."""
+
+    participants: tuple[Participant, ...]
+    history: History
+    names: dict[str, str]
+    awaiting: int
+    derived: dict[Any, Any] = field(default_factory=dict)  # what reports compute from this pool alone, by their inputs
+
+
+_POOLS: OrderedDict[tuple, _Pool] = OrderedDict()
+_POOLS_LOCK = threading.Lock()
+_POOLS_KEPT = 4
+
+
+def _term_pool(session: Session, *, term_id: int, week_of: date, before_round_id: int | None, with_answers: bool) -> _Pool:
+    # The raw rows a pool is made from are cheap to read (plain tuples of text and numbers); turning 2,000 of them
+    # into participants (JSON, frozensets, availability windows) and the matcher's forecast on top are not. So the
+    # rows are read on every request and the pool rebuilt only when they differ from the last time: the cache key
+    # is the rows themselves, so what it returns is never staler than a fresh build.
+    people = enrolled_raw(session, term_id=term_id)
+    active_ids = [row[_P_ID] for row in people if row[0] == "opted_in"]
+    answer_rows = _answer_rows(session, person_ids=active_ids) if with_answers else ()
+    earlier = earlier_pairs(session, term_id=term_id, before_round_id=before_round_id or 2**31 - 1)
+    key = (term_id, week_of, with_answers, people, answer_rows, earlier)
+    with _POOLS_LOCK:
+        found = _POOLS.get(key)
+        if found is not None:
+            _POOLS.move_to_end(key)
+            return found
+    built = _build_pool(people, answer_rows, earlier, week_of=week_of)
+    with _POOLS_LOCK:
+        _POOLS[key] = built
+        while len(_POOLS) > _POOLS_KEPT:
+            _POOLS.popitem(last=False)
+    return built
+
+
+def _build_pool(people: tuple, answer_rows: tuple, earlier: tuple, *, week_of: date) -> _Pool:
+    pairs = [(e, p) for e, p in (as_rows(row) for row in people)]
+    active = [(enrollment, person) for enrollment, person in pairs if enrollment.status == "opted_in"]
+    answers = _decoded(answer_rows, person_ids=[person.id for _, person in active])
+    earlier_rows = [SimpleNamespace(mentor_id=mentor, mentee_id=mentee) for mentor, mentee in earlier]
+    load = repo.mentor_load(earlier_rows)
+    participants = tuple(
         to_participant(enrollment, person, answers[person.id], capacity_left=enrollment.capacity - load.get(person.id, 0), week_of=week_of)
         for enrollment, person in active
-    ]
-    email_of = {person.id: person.email for _, person in people}
+    )
+    email_of = {person.id: person.email for _, person in pairs}
     awaiting = sum(1 for enrollment, _ in active if enrollment.role in ("mentor", "both") and enrollment.approval == "pending")
-    return participants, history_from(earlier, email_of), {person.email: person.name for _, person in people}, awaiting
+    return _Pool(participants, history_from(earlier_rows, email_of), {person.email: person.name for _, person in pairs}, awaiting)
 
 
 # Plain rows (attribute access, no ORM objects) for the read-only reports: a district's term is 2,000 enrollments and
 # their people, and building ORM objects for them was most of an admin page's time.
-_ENROLLMENT = ("status", "role", "approval", "capacity")
+ENROLLMENT_COLUMNS = ("status", "role", "approval", "capacity")
 _PERSON = ("id", "email", "name", "site", "prep_program", "timezone")
 _PAIRING = ("id", "round_id", "mentor_id", "mentee_id", "status", "score", "breakdown", "reasons")
 
@@ -172,20 +217,28 @@ def answers_of(session: Session, *, person_ids: Sequence[int]) -> dict[int, dict
     The values come back as their JSON text and are decoded in one `json.loads` of them all: a district term's
     16,000 answers decoded one by one were a third of the pool page's time.
     """
+    return _decoded(_answer_rows(session, person_ids=person_ids), person_ids=person_ids)
+
+
+def _answer_rows(session: Session, *, person_ids: Sequence[int]) -> tuple[tuple[int, str, str | None], ...]:
+    """These people's answers as (person_id, question, JSON text), undecoded."""
     wanted = set(person_ids)
-    result: dict[int, dict[str, Any]] = {person_id: {} for person_id in wanted}
     if not wanted:
-        return result
+        return ()
     table = ProfileAnswer.__table__
-    statement = sa.select(table.c.person_id, table.c.question, sa.cast(table.c.value, sa.Text))
-    rows: list[Any] = []
+    statement = sa.select(table.c.person_id, table.c.question, sa.cast(table.c.value, sa.Text)).order_by(table.c.person_id, table.c.question)
     total = session.execute(sa.select(sa.func.count()).select_from(Person)).scalar_one()
     if len(wanted) * 2 >= total:  # most people: one scan, the others dropped here
-        rows = [row for row in session.execute(statement) if row[0] in wanted]
-    else:
-        ordered = sorted(wanted)
-        for start in range(0, len(ordered), 500):
-            rows += session.execute(statement.where(table.c.person_id.in_(ordered[start : start + 500]))).all()
+        return tuple(tuple(row) for row in session.execute(statement).all() if row[0] in wanted)
+    rows: list[Any] = []
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), 500):
+        rows += map(tuple, session.execute(statement.where(table.c.person_id.in_(ordered[start : start + 500]))).all())
+    return tuple(rows)
+
+
+def _decoded(rows: Sequence[tuple[int, str, str | None]], *, person_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    result: dict[int, dict[str, Any]] = {person_id: {} for person_id in person_ids}
     values = json.loads("[" + ",".join(text if text is not None else "null" for _pid, _question, text in rows) + "]")
     for (person_id, question, _text), value in zip(rows, values, strict=True):
         result[person_id][question] = value
@@ -194,21 +247,29 @@ def answers_of(session: Session, *, person_ids: Sequence[int]) -> dict[int, dict
 
 def enrolled_rows(session: Session, *, term_id: int) -> list[tuple[Any, Any]]:
     """The term's enrollments and their people as (enrollment, person) plain rows, by name, as `repo.enrollments` gives them."""
+    return [as_rows(row) for row in enrolled_raw(session, term_id=term_id)]
+
+
+_P_ID = len(ENROLLMENT_COLUMNS)  # where the person's id sits in a raw enrolled row
+
+
+def enrolled_raw(session: Session, *, term_id: int) -> tuple[tuple, ...]:
+    """The term's enrollments and their people as flat tuples: the `ENROLLMENT_COLUMNS` columns, then the `_PERSON` ones."""
     enrollment, person = Enrollment.__table__, Person.__table__
     statement = (
-        sa.select(*(enrollment.c[name] for name in _ENROLLMENT), *(person.c[name].label(f"p_{name}") for name in _PERSON))
+        sa.select(*(enrollment.c[name] for name in ENROLLMENT_COLUMNS), *(person.c[name] for name in _PERSON))
         .join_from(enrollment, person, person.c.id == enrollment.c.person_id)
         .where(enrollment.c.term_id == term_id)
         .order_by(person.c.name, person.c.email)
     )
-    out = []
-    for row in session.execute(statement):
-        mapping = row._mapping
-        out.append((
-            SimpleNamespace(**{name: mapping[name] for name in _ENROLLMENT}),
-            SimpleNamespace(**{name: mapping[f"p_{name}"] for name in _PERSON}),
-        ))  # fmt: skip
-    return out
+    return tuple(map(tuple, session.execute(statement).all()))  # plain tuples: they are compared as a cache key
+
+
+def as_rows(row: tuple) -> tuple[Any, Any]:
+    return (
+        SimpleNamespace(**dict(zip(ENROLLMENT_COLUMNS, row[:_P_ID], strict=True))),
+        SimpleNamespace(**dict(zip(_PERSON, row[_P_ID:], strict=True))),
+    )
 
 
 def pairing_rows(session: Session, *where: Any) -> list[Any]:
@@ -224,6 +285,18 @@ def earlier_pairing_rows(session: Session, *, term_id: int, before_round_id: int
     return pairing_rows(session, col(Pairing.round_id).in_(earlier_rounds), col(Pairing.status).not_in(repo.INACTIVE_PAIRING_STATES))
 
 
+def earlier_pairs(session: Session, *, term_id: int, before_round_id: int) -> tuple[tuple[int, int], ...]:
+    """`earlier_pairing_rows` as (mentor_id, mentee_id) only: load and history need no scores or reasons (JSON)."""
+    earlier_rounds = sa.select(Round.id).where(Round.term_id == term_id, Round.id < before_round_id).scalar_subquery()
+    table = Pairing.__table__
+    statement = (
+        sa.select(table.c.mentor_id, table.c.mentee_id)
+        .where(table.c.round_id.in_(earlier_rounds), table.c.status.not_in(repo.INACTIVE_PAIRING_STATES))
+        .order_by(table.c.rotation, table.c.score.desc(), table.c.id)
+    )
+    return tuple(map(tuple, session.execute(statement).all()))
+
+
 def round_settings(session: Session, round_: Round, *, session_minutes: int, week_of: date) -> RoundSettings:
     """The matcher's settings for a stored round, with its program's rules, as the round itself is matched."""
     return round_settings_for(session, round_, topic=round_.topic, sessions=round_.sessions, session_minutes=session_minutes, reference_date=week_of)
@@ -235,26 +308,23 @@ def load_pool_report(
     """Pool health for the term, for a given round (its topic and rules) or for a next round on `topic`."""
     week_of = (round_.start_on or round_.match_on) if round_ is not None else None
     week_of = week_of or today
-    participants, history, names, awaiting = term_pool(
-        session, term=term, week_of=week_of, before_round_id=round_.id if round_ is not None else None
-    )
+    pool = _term_pool(session, term_id=term.id, week_of=week_of, before_round_id=round_.id if round_ is not None else None, with_answers=True)
     if round_ is not None:
         topic = round_.topic
         settings = round_settings(session, round_, session_minutes=session_minutes, week_of=week_of)
     else:
         settings = RoundSettings(topic=topic or None, sessions=sessions, session_minutes=session_minutes, reference_date=week_of)
+    # The matcher's pool health runs the matcher for its forecast: most of the pool page at a district's size. It
+    # and the combined areas are functions of the pool (rebuilt whenever its rows change) and of these settings.
+    wanted = (settings, topic or None)
+    if wanted not in pool.derived:
+        pool.derived[wanted] = (
+            matching_pool_health(pool.participants, settings, pool.history), pool_health(pool.participants, topic=topic or None)
+        )
+    health, combined = pool.derived[wanted]
     return PoolReport(
-        term=term, topic=topic or None, round=round_, health=_pool_health_of(tuple(participants), settings, history),
-        combined=pool_health(participants, topic=topic or None), names=names, awaiting_approval=awaiting,
+        term=term, topic=topic or None, round=round_, health=health, combined=list(combined), names=dict(pool.names), awaiting_approval=pool.awaiting,
     )  # fmt: skip
-
-
-@lru_cache(maxsize=8)
-def _pool_health_of(participants: tuple[Participant, ...], settings: RoundSettings, history: History) -> PoolHealth:
-    # The matcher's pool health runs the matcher for its forecast: two thirds of the pool page at a district's size.
-    # It is a function of exactly these (frozen, hashable) inputs, read fresh from the database on every request, so
-    # the page reuses the answer until anything it depends on changes, and never shows one that is out of date.
-    return matching_pool_health(participants, settings, history)
 
 
 # --- equity ------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -19,7 +20,7 @@ from bot.errors import Conflict
 from bot.matching import Participant, RoundSettings, match_round
 from bot.matching.eligibility import HistoryIndex, Profile, profile_reasons
 from bot.rounds.participants import MENTOR_READY_APPROVALS, history_from, round_settings_for, to_participant
-from bot.rounds.reports import answers_of, earlier_pairing_rows, enrolled_rows
+from bot.rounds.reports import ENROLLMENT_COLUMNS, answers_of, as_rows, earlier_pairs, enrolled_raw
 from bot.rounds.service import RoundError
 from storage import repo
 from storage.models import Enrollment, Pairing, Person, Round
@@ -65,9 +66,13 @@ def _round_in_review(session: Session, round_id: int) -> Round:
     return round_
 
 
-def _enrolled(session: Session, round_: Round) -> dict[int, tuple[Enrollment, Person]]:
-    # Plain rows (the fields the checks and the pick page read): a district term is 2,000 enrollments and people.
-    return {person.id: (enrollment, person) for enrollment, person in enrolled_rows(session, term_id=round_.term_id) if enrollment.status == "opted_in"}
+def _enrolled(raw: tuple[tuple, ...], mentee_id: int) -> dict[int, tuple[Enrollment, Person]]:
+    # Plain rows, and only of the term's opted-in mentors and this mentee (what the checks and the pick page read): a
+    # district term is 2,000 enrollments and people, and the other mentees play no part in one mentee's choice.
+    status, role, person_id = 0, 1, len(ENROLLMENT_COLUMNS)
+    return {
+        row[person_id]: as_rows(row) for row in raw if row[status] == "opted_in" and (row[role] in ("mentor", "both") or row[person_id] == mentee_id)
+    }
 
 
 def _settings(session: Session, round_: Round, session_minutes: int, week_of) -> RoundSettings:
@@ -79,19 +84,22 @@ class Desk:
 
     def __init__(self, session: Session, *, round_: Round, mentee_id: int, session_minutes: int, today: date) -> None:
         self.session, self.round = session, round_
-        self.enrolled = _enrolled(session, round_)
+        raw = enrolled_raw(session, term_id=round_.term_id)
+        self.enrolled = _enrolled(raw, mentee_id)
         if mentee_id not in self.enrolled or self.enrolled[mentee_id][0].role not in ("mentee", "both"):
             raise RoundError("that person is not taking part as a mentee this term")
         self.mentee_id = mentee_id
         self.week_of = round_.start_on or round_.match_on or today
-        earlier = earlier_pairing_rows(session, term_id=round_.term_id, before_round_id=round_.id)  # read only: plain rows
+        earlier = [  # read only: the pairs, without their scores and reasons
+            SimpleNamespace(mentor_id=mentor, mentee_id=mentee) for mentor, mentee in earlier_pairs(session, term_id=round_.term_id, before_round_id=round_.id)
+        ]
         in_round = [p for p in repo.round_pairings(session, round_id=round_.id) if p.status != "cancelled"]
         self.current = [p for p in in_round if p.mentee_id == mentee_id]
         others = [p for p in in_round if p.mentee_id != mentee_id]
         self.round_load = repo.mentor_load(others)
         self.load = repo.mentor_load([*earlier, *others])
         self.answers = answers_of(session, person_ids=list(self.enrolled))
-        email_of = {person.id: person.email for _, person in self.enrolled.values()}
+        email_of = {row[len(ENROLLMENT_COLUMNS)]: row[len(ENROLLMENT_COLUMNS) + 1] for row in raw}  # everyone's, for the history
         for pairing in earlier:
             for pid in (pairing.mentor_id, pairing.mentee_id):
                 if pid not in email_of:
