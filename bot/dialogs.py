@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.flows import FlowContext, Outcome, advance, get_flow, start
 from bot.flows import DialogState as FlowState
@@ -127,8 +127,11 @@ def dialog_scope(session: Session, *, person_id: int, context: str, require_appr
     if person is None:
         raise repo.NotFound(f"there is no person {person_id}")
     term_id = term_of(context)
-    term = session.get(Term, term_id) if term_id is not None else None
-    program = session.get(Program, term.program_id) if term is not None else None
+    term, program = None, None
+    if term_id is not None:  # the term and its program in one query: every answer and snapshot starts here
+        found = session.exec(select(Term, Program).join(Program, col(Program.id) == Term.program_id, isouter=True).where(Term.id == term_id)).first()
+        if found is not None:
+            term, program = found
     if program is not None:
         options = ProgramOptions.of(program, require_approval_default=require_approval_default)
     else:
