@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.flows import FlowContext, Outcome, advance, get_flow, start
 from bot.flows import DialogState as FlowState
@@ -118,6 +118,7 @@ class DialogScope:
     program: Program | None
     options: ProgramOptions
     ctx: FlowContext
+    enrollment: Enrollment | None = None  # the person's enrollment in the term, as read (kept: answering reads it again)
 
 
 def dialog_scope(session: Session, *, person_id: int, context: str, require_approval_default: bool = True) -> DialogScope:
@@ -126,23 +127,34 @@ def dialog_scope(session: Session, *, person_id: int, context: str, require_appr
     if person is None:
         raise repo.NotFound(f"there is no person {person_id}")
     term_id = term_of(context)
-    term = session.get(Term, term_id) if term_id is not None else None
-    program = session.get(Program, term.program_id) if term is not None else None
+    term, program = None, None
+    if term_id is not None:  # the term and its program in one query: every answer and snapshot starts here
+        found = session.exec(select(Term, Program).join(Program, col(Program.id) == Term.program_id, isouter=True).where(Term.id == term_id)).first()
+        if found is not None:
+            term, program = found
     if program is not None:
         options = ProgramOptions.of(program, require_approval_default=require_approval_default)
     else:
         options = ProgramOptions(require_approval=require_approval_default)
-    return DialogScope(person, term, program, options, flow_context(session, person=person, term=term, options=options))
+    enrollment = enrollment_in(session, person_id=person.id, term=term)
+    return DialogScope(person, term, program, options, context_for(person, enrollment, options), enrollment)
+
+
+def enrollment_in(session: Session, *, person_id: int, term: Term | None) -> Enrollment | None:
+    """The person's enrollment in `term` (None without a term or an enrollment), read in the caller's transaction."""
+    if term is None:
+        return None
+    return session.exec(select(Enrollment).where(Enrollment.term_id == term.id, Enrollment.person_id == person_id)).first()
 
 
 def flow_context(session: Session, *, person: Person, term: Term | None, options: ProgramOptions) -> FlowContext:
     """The flow context for a person this term: their role, the program's topics and questions."""
-    role = None
-    if term is not None:
-        enrollment = session.exec(
-            select(Enrollment).where(Enrollment.term_id == term.id, Enrollment.person_id == person.id)
-        ).first()
-        role = enrollment.role if enrollment is not None and enrollment.status == "opted_in" else None
+    return context_for(person, enrollment_in(session, person_id=person.id, term=term), options)
+
+
+def context_for(person: Person, enrollment: Enrollment | None, options: ProgramOptions) -> FlowContext:
+    """The flow context from what was read: the person, their enrollment this term, the program's options."""
+    role = enrollment.role if enrollment is not None and enrollment.status == "opted_in" else None
     return FlowContext(
         role=role,
         topics=options.topics,
@@ -246,7 +258,10 @@ def answer_in(
     _save(session, record, outcome.state, person_id=person.id, context=context, channel=channel)
     result = AnswerResult(outcome=outcome, context=ctx)
     if outcome.saved:
-        _apply(session, flow=flow, person=person, term=term, context=context, outcome=outcome, options=options, channel=channel, now=now, events=result.events)
+        _apply(
+            session, flow=flow, person=person, term=term, context=context, outcome=outcome, options=options, channel=channel, now=now,
+            events=result.events, enrollment=scope.enrollment,
+        )  # fmt: skip
     return result
 
 
@@ -302,6 +317,7 @@ def _apply(
     channel: str,
     now: datetime,
     events: list[Event],
+    enrollment: Enrollment | None,
 ) -> None:
     saved = outcome.saved
     if flow == "profile":
@@ -309,7 +325,10 @@ def _apply(
         if outcome.complete:
             events.append(Event("profile_complete", person.id))
     elif flow == "opt_in" and term is not None:
-        _apply_opt_in(session, person=person, term=term, answers=outcome.state.answers, complete=outcome.complete, options=options, now=now, events=events)
+        _apply_opt_in(
+            session, person=person, term=term, answers=outcome.state.answers, complete=outcome.complete, options=options, now=now, events=events,
+            previous=enrollment,
+        )  # fmt: skip
     elif flow == "approval" and term is not None and outcome.complete:
         mentor_id = int(context.rsplit(":", 1)[1])
         _apply_approval(session, term=term, mentor_id=mentor_id, principal=person, answers=outcome.state.answers, now=now, events=events)
@@ -324,8 +343,9 @@ def _apply(
 
 def _apply_opt_in(
     session: Session, *, person: Person, term: Term, answers: Mapping[str, Any], complete: bool,
-    options: ProgramOptions, now: datetime, events: list[Event],
+    options: ProgramOptions, now: datetime, events: list[Event], previous: Enrollment | None,
 ) -> None:  # fmt: skip
+    """`previous`: the person's enrollment in the term as this transaction read it (None: none yet)."""
     role = answers.get("role")
     if role is None:
         return
@@ -333,7 +353,7 @@ def _apply_opt_in(
         # Zero mentees means "not as a mentor": a mentor opts out, someone who said both stays a mentee.
         role = {"mentor": "none", "both": "mentee"}.get(role, role)
     if role == "none":
-        repo.upsert_enrollment(session, term_id=term.id, person_id=person.id, role="none", capacity=0, status="opted_out", approval="not_required", now=now)
+        _enroll(session, previous, term_id=term.id, person_id=person.id, role="none", capacity=0, status="opted_out", approval="not_required", now=now)
         events.append(Event("opted_out", person.id))
         return
     if not complete:
@@ -343,14 +363,21 @@ def _apply_opt_in(
         return  # someone outside the program's pool cannot join its term, whatever they answer
     is_mentor = role in MENTOR_ROLES
     capacity = int(answers.get("capacity") or 0) if is_mentor else 0
-    previous = session.exec(select(Enrollment).where(Enrollment.term_id == term.id, Enrollment.person_id == person.id)).first()
     already_approved = previous is not None and previous.approval == "approved" and previous.role in MENTOR_ROLES
     approval = "not_required"
     if is_mentor and options.require_approval:
         approval = "approved" if already_approved and capacity <= previous.capacity else "pending"
-    repo.upsert_enrollment(session, term_id=term.id, person_id=person.id, role=role, capacity=capacity, status="opted_in", approval=approval, now=now)
+    _enroll(session, previous, term_id=term.id, person_id=person.id, role=role, capacity=capacity, status="opted_in", approval=approval, now=now)
     if approval == "pending":
         events.append(Event("approval_requested", person.id, {"capacity": capacity, "principal_email": person.principal_email, "term_id": term.id}))
+
+
+def _enroll(session: Session, previous: Enrollment | None, *, term_id: int, person_id: int, role: str, capacity: int, status: str, approval: str, now: datetime) -> None:
+    """`repo.upsert_enrollment`, without reading again the enrollment this transaction holds already."""
+    if previous is None:
+        repo.upsert_enrollment(session, term_id=term_id, person_id=person_id, role=role, capacity=capacity, status=status, approval=approval, now=now)
+        return
+    previous.role, previous.capacity, previous.status, previous.approval, previous.updated_at = role, capacity, status, approval, now
 
 
 def _apply_approval(

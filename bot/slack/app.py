@@ -39,6 +39,7 @@ class SlackChannel(SlackCore):
         # so a kept row is marked done only when its work is.
         self.worker_app = self._bolt_app("mentorbot-inbox", at_the_door=False)
         self.intake = Intake(self, worker_app=self.worker_app)
+        self.keep_together = self.intake.keep
         self.app = self._bolt_app("mentorbot", at_the_door=True)
 
     def _bolt_app(self, name: str, *, at_the_door: bool) -> AsyncApp:

@@ -98,6 +98,9 @@ class SlackCore:
         # (`store.home_version`, read from the database each time, so a change by any process is seen): see `per_version`.
         self._built: dict[tuple[str, str], tuple[store.HomeVersion, Any]] = {}
         self._ack_threads = ThreadPoolExecutor(max_workers=ACK_THREADS, thread_name_prefix="slack-ack")
+        # Keeps a request in the inbox together with those arriving at the same moment (the intake's group commit),
+        # once the channel has an intake; until then each is kept in a transaction of its own.
+        self.keep_together: Callable[[inbox.ToKeep], Awaitable[int | None]] | None = None
 
     # -- the database ---------------------------------------------------------------------------------------
 
@@ -230,6 +233,14 @@ class SlackCore:
                 await self.say_text(user_id, "Sorry, something went wrong on my side and I couldn't finish that. Please try again in a minute.")
 
     # -- the Home tab ----------------------------------------------------------------------------------------
+
+    async def refresh_home_later(self, user_id: str) -> None:
+        """Have the handler process rebuild a person's Home tab, as if they had opened it (a kept request)."""
+        request = inbox.home_refresh(slack_user_id=user_id, now=self.clock())
+        if self.keep_together is not None:
+            await self.keep_together(request)
+        else:
+            await self.db(inbox.enqueue, self.engine, request.delivery, body=request.body, content_type=request.content_type, now=request.now)
 
     async def publish_home(self, user_id: str, *, fresh: store.Snapshot | None = None) -> None:
         """Publish a person's Home tab; at most one build per person at a time, the latest state wins.

@@ -172,11 +172,17 @@ def enqueue_home_refresh(engine: Engine, *, slack_user_id: str, now: datetime, n
     time, and `waiting` takes no request before its `received_at`, so the rebuild survives a restart meanwhile. One
     retry per person and moment: a second 429 for the same second is the same request.
     """
+    request = home_refresh(slack_user_id=slack_user_id, now=now, not_before=not_before)
+    return enqueue(engine, request.delivery, body=request.body, content_type=request.content_type, now=request.now)
+
+
+def home_refresh(*, slack_user_id: str, now: datetime, not_before: datetime | None = None) -> ToKeep:
+    """The request `enqueue_home_refresh` keeps, for a caller that keeps it another way (the intake's group commit)."""
     when = not_before or now
     event = {"type": "app_home_opened", "user": slack_user_id, "tab": "home", "event_ts": f"{when.timestamp():.6f}"}
     body = json.dumps({"type": "event_callback", "event": event, "event_time": int(when.timestamp())})
     key = f"home-retry:{slack_user_id}:{int(when.timestamp())}" if not_before is not None else None
-    return enqueue(engine, Delivery("event", key, slack_user_id), body=body, content_type="application/json", now=when)
+    return ToKeep(Delivery("event", key, slack_user_id), body, "application/json", when)
 
 
 class Taken(NamedTuple):

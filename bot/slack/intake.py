@@ -98,6 +98,11 @@ class Intake:
         self._keep_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-keep")
         self._keeper = GroupCommit(lambda: channel.engine, self._on_keep_thread)
 
+    async def keep(self, request: inbox.ToKeep) -> int | None:
+        """Keep a request in the inbox together with those arriving at the same moment (one commit for all); its row
+        id, or None when it repeats a kept delivery."""
+        return await self._keeper.keep(request)
+
     async def _on_keep_thread(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._keep_thread, functools.partial(fn, *args))
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import dialogs, notify
+from bot.flows import DialogState as FlowState
 from bot.flows import Flow, FlowContext, Question, get_flow, pending_questions, questions_for
 from bot.settings import Settings
 from storage import repo
@@ -154,12 +155,27 @@ class Snapshot:
         return None
 
 
-def snapshot_in(session: Session, settings: Settings, *, person_id: int, flow: str, context: str) -> Snapshot:
-    """The snapshot of one dialog inside the caller's transaction."""
+def snapshot_in(
+    session: Session, settings: Settings, *, person_id: int, flow: str, context: str,
+    scope: dialogs.DialogScope | None = None, state: FlowState | None = None,
+) -> Snapshot:  # fmt: skip
+    """The snapshot of one dialog inside the caller's transaction.
+
+    After an answer in the same transaction, `scope` (read before it) and `state` (the dialog as it was saved) spare
+    reading them again; only what the answer may have changed is read: the enrollment, when there was none before
+    (an enrollment read before is the row the answer changed in place), and the flow context built from it.
+    """
     the_flow = get_flow(flow)
-    scope = dialogs.dialog_scope(session, person_id=person_id, context=context, require_approval_default=settings.require_principal_approval)
-    term, ctx = scope.term, scope.ctx
-    state = dialogs.current_state_in(session, person_id=person_id, flow=flow, context=context)
+    enrollment: Enrollment | None
+    if scope is None:
+        scope = dialogs.dialog_scope(session, person_id=person_id, context=context, require_approval_default=settings.require_principal_approval)
+        enrollment, ctx = scope.enrollment, scope.ctx
+    else:
+        enrollment = scope.enrollment or dialogs.enrollment_in(session, person_id=person_id, term=scope.term)
+        ctx = dialogs.context_for(scope.person, enrollment, scope.options)
+    term = scope.term
+    if state is None:
+        state = dialogs.current_state_in(session, person_id=person_id, flow=flow, context=context)
     answers = dict(state.answers) if state else {}
     known = dict(answers)
     if flow == "profile":
@@ -173,10 +189,13 @@ def snapshot_in(session: Session, settings: Settings, *, person_id: int, flow: s
         opt_in_by=term.opt_in_by.isoformat() if term and term.opt_in_by else None,
     )  # fmt: skip
     if term is not None:
-        enrollment = session.exec(select(Enrollment).where(Enrollment.term_id == term.id, Enrollment.person_id == person_id)).first()
         if enrollment is not None:
             snap.enrollment = {"role": enrollment.role, "capacity": enrollment.capacity, "status": enrollment.status, "approval": enrollment.approval}
-        profile = dialogs.current_state_in(session, person_id=person_id, flow="profile", context=dialogs.context_key(flow="profile", term_id=term.id))
+        profile_context = dialogs.context_key(flow="profile", term_id=term.id)
+        if (flow, context) == ("profile", profile_context):
+            profile = state
+        else:
+            profile = dialogs.current_state_in(session, person_id=person_id, flow="profile", context=profile_context)
         snap.profile_complete = profile is not None and profile.status == "complete"
     if flow == "approval":
         mentor = session.get(Person, int(context.rsplit(":", 1)[1]))
@@ -221,14 +240,20 @@ def submit_page(
     for attempt in (1, 2):
         try:
             with session_scope(engine) as session:
+                # The scope is read first (by ids `term_of` has checked; nothing is written before the refusal), so
+                # the refusal finds the term and people it looks up in the session instead of reading them again.
+                try:
+                    scope = dialogs.dialog_scope(session, person_id=person_id, context=context, require_approval_default=settings.require_principal_approval)
+                except repo.NotFound:
+                    refuse_unless_theirs(session, person_id=person_id, flow=flow, context=context)
+                    raise
                 refuse_unless_theirs(session, person_id=person_id, flow=flow, context=context)
-                scope = dialogs.dialog_scope(session, person_id=person_id, context=context, require_approval_default=settings.require_principal_approval)
                 by_key: dict[str, Question] = {}
                 for question in questions_for(get_flow(flow), scope.ctx):
                     by_key.setdefault(question.key, question)
                 questions = [by_key[key] for key in keys if key in by_key]
                 result = dialogs.answer_in(session, scope, flow=flow, context=context, channel="slack", replies=read_replies(questions), now=now)
-                snap = snapshot_in(session, settings, person_id=person_id, flow=flow, context=context)
+                snap = snapshot_in(session, settings, person_id=person_id, flow=flow, context=context, scope=scope, state=result.outcome.state)
             break
         except sa.exc.IntegrityError:
             # Two first answers to one dialog at once (a click and a modal, two devices) both create its row; the

@@ -10,7 +10,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.slack import blocks as bk
-from bot.slack import inbox, store
+from bot.slack import store
 from bot.slack.core import NOT_ON_ROSTER, SlackCore, as_object
 from bot.slack.messages import done_notes, intro
 from bot.slack.sender import slack_error
@@ -57,6 +57,15 @@ def _submit_page(channel: SlackCore, person_id: int, page: bk.Page, values: Mapp
     )
 
 
+def _member_and_submit(channel: SlackCore, user_id: str, page: bk.Page, values: Mapping[str, Any]) -> tuple[Sequence[Any], store.Applied] | None:
+    """The page submitted by the roster person with Slack ID `user_id`, on one trip to an ack thread (as
+    `channel.member` then `_submit_page`, which Slack waits on); None when no roster row has that Slack ID."""
+    member = store.member_for(channel.engine, slack_user_id=user_id)
+    if member is None:
+        return None
+    return _submit_page(channel, member.person_id, page, values, keep_blank=True)
+
+
 async def on_submit(channel: SlackCore, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], view: dict[str, Any]) -> None:
     """A dialog's page submitted: save it and answer with the next page, the closing page, or errors under the fields."""
     user_id = body["user"]["id"]
@@ -65,12 +74,17 @@ async def on_submit(channel: SlackCore, ack: Callable[..., Awaitable[Any]], body
     except bk.BadPage:
         await ack(response_action="update", view=_notice_modal("This form is out of date. Open it again from my Home tab."))
         return
-    member = await channel.member(user_id, before_ack=True)
-    if member is None:
-        await ack(response_action="update", view=_notice_modal(NOT_ON_ROSTER))
-        return
+    values = _state_values(view)
     try:
-        questions, applied = await channel.db_before_ack(_submit_page, channel, member.person_id, page, _state_values(view), keep_blank=True)
+        submitted = await channel.db_before_ack(_member_and_submit, channel, user_id, page, values)
+        if submitted is None:  # no roster row has their Slack ID yet: linked by their Slack profile's email, if it can be
+            member = await channel.member(user_id, before_ack=True)
+            if member is None:
+                await ack(response_action="update", view=_notice_modal(NOT_ON_ROSTER))
+                return
+            questions, applied = await channel.db_before_ack(_submit_page, channel, member.person_id, page, values, keep_blank=True)
+        else:
+            questions, applied = submitted
     except store.NotAllowed as exc:
         if page.keys:
             await ack(response_action="errors", errors={bk.block_id_for(page.keys[0]): str(exc)[:150]})
@@ -96,7 +110,7 @@ async def on_submit(channel: SlackCore, ack: Callable[..., Awaitable[Any]], body
     if channel.handle_inline:
         await channel.guarded(user_id, channel.publish_home(user_id, fresh=snap))
     else:  # the Home tab is rebuilt by the handler process, as if the person had opened it, off the web worker's CPU
-        await channel.guarded(None, channel.db(inbox.enqueue_home_refresh, channel.engine, slack_user_id=user_id, now=channel.clock()))
+        await channel.guarded(None, channel.refresh_home_later(user_id))
 
 
 async def on_other_view(ack: Callable[..., Awaitable[Any]]) -> None:
