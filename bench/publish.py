@@ -41,15 +41,17 @@ POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgr
 GOALS = {750: 2.0, 10_000: 15.0}
 
 
-def build_round(engine: sa.Engine, pairs: int) -> int:
-    """A program, an open term of 2 x `pairs` opted-in people and a 2-session micro round in review with `pairs` pairs."""
+def build_round(engine: sa.Engine, pairs: int, *, now: datetime = NOW, program: str = "Bench", left_term: frozenset[int] = frozenset()) -> int:
+    """A program, an open term of 2 x `pairs` opted-in people and a 2-session micro round in review with `pairs` pairs.
+
+    Person 2k mentors person 2k+1; the people numbered in `left_term` are paired but no longer enrolled."""
     with unit_of_work(engine) as session:
-        program = repo.get_or_create_program(session, name="Bench", timezone="America/Los_Angeles", now=NOW)
-        term = repo.create_term(session, program_id=program.id, name="Spring", opt_in_by=None, now=NOW)
+        the_program = repo.get_or_create_program(session, name=program, timezone="America/Los_Angeles", now=now)
+        term = repo.create_term(session, program_id=the_program.id, name="Spring", opt_in_by=None, now=now)
         people = [
             {
                 "email": f"teacher{i}@district.example", "name": f"Teacher {i}", "role": "mentor" if i % 2 == 0 else "mentee",
-                "site": "Lincoln Elementary", "timezone": ZONES[(i // 2) % len(ZONES)], "capacity": 1, "created_at": NOW, "updated_at": NOW,
+                "site": "Lincoln Elementary", "timezone": ZONES[(i // 2) % len(ZONES)], "capacity": 1, "created_at": now, "updated_at": now,
             }
             for i in range(2 * pairs)
         ]  # fmt: skip
@@ -58,7 +60,7 @@ def build_round(engine: sa.Engine, pairs: int) -> int:
         repo.insert_profile_answers(
             session,
             rows=[
-                {"person_id": by_index[i], "question": "availability", "value": [SLOTS[(i // 2) % len(SLOTS)]], "source": "roster", "updated_at": NOW}
+                {"person_id": by_index[i], "question": "availability", "value": [SLOTS[(i // 2) % len(SLOTS)]], "source": "roster", "updated_at": now}
                 for i in range(2 * pairs)
             ],
         )  # fmt: skip
@@ -66,12 +68,12 @@ def build_round(engine: sa.Engine, pairs: int) -> int:
             sa.insert(Enrollment.__table__),
             [
                 {"term_id": term.id, "person_id": by_index[i], "role": "mentor" if i % 2 == 0 else "mentee", "capacity": 1, "status": "opted_in",
-                 "approval": "not_required", "updated_at": NOW}
-                for i in range(2 * pairs)
+                 "approval": "not_required", "updated_at": now}
+                for i in range(2 * pairs) if i not in left_term
             ],
         )  # fmt: skip
         round_ = repo.create_round(
-            session, term_id=term.id, now=NOW,
+            session, term_id=term.id, now=now,
             fields={"kind": "micro", "topic": "classroom management", "sessions": 2, "start_on": date(2026, 11, 30), "end_on": date(2027, 1, 29)},
         )  # fmt: skip
         round_.status = "review"
@@ -79,7 +81,7 @@ def build_round(engine: sa.Engine, pairs: int) -> int:
             sa.insert(Pairing.__table__),
             [
                 {"round_id": round_.id, "mentor_id": by_index[2 * k], "mentee_id": by_index[2 * k + 1], "rotation": 0, "score": 80.0,
-                 "breakdown": {}, "reasons": ["shares a free slot"], "status": "proposed", "created_at": NOW}
+                 "breakdown": {}, "reasons": ["shares a free slot"], "status": "proposed", "created_at": now}
                 for k in range(pairs)
             ],
         )  # fmt: skip

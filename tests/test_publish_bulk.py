@@ -8,15 +8,15 @@ import asyncio
 import re
 import threading
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bench.publish import ZONES, build_round
 from bot.actions import rounds
 from bot.actions.access import Actor
 from bot.actions.scope import unit_of_work
@@ -26,46 +26,13 @@ from bot.rounds.calendar import plan_round
 from bot.settings import Settings
 from bot.web.admin import publishing
 from storage import db, repo
-from storage.models import Enrollment, Pairing, PlannedSession, ScheduledAction
+from storage.models import PlannedSession, ScheduledAction
 from tests.adminkit import PROGRAM, admin_settings, serving, sign_in_with_link
-
-ZONES = ("America/Los_Angeles", "America/Chicago", "America/New_York")
-SLOTS = ("Tue 15:00-16:00", "Wed 15:30-16:30", "Thu 07:15-08:00", "Mon 12:00-12:45", "Fri 15:00-16:00")
 
 
 def _round_in_review(engine: Engine, *, pairs: int, now: datetime, program: str = "Bulk") -> int:
     """A 2-session micro round in review with `pairs` pairs over a few time zones and slots; one mentee has left the term."""
-    with unit_of_work(engine) as session:
-        the_program = repo.get_or_create_program(session, name=program, timezone="America/Los_Angeles", now=now)
-        term = repo.create_term(session, program_id=the_program.id, name="Spring", opt_in_by=None, now=now)
-        people = [
-            {"email": f"t{i}@district.example", "name": f"Teacher {i}", "role": "mentor" if i % 2 == 0 else "mentee",
-             "timezone": ZONES[(i // 2) % 3], "capacity": 1, "created_at": now, "updated_at": now}
-            for i in range(2 * pairs)
-        ]  # fmt: skip
-        ids = repo.insert_people(session, rows=people)
-        person = [ids[f"t{i}@district.example"] for i in range(2 * pairs)]
-        repo.insert_profile_answers(
-            session,
-            rows=[{"person_id": person[i], "question": "availability", "value": [SLOTS[(i // 2) % 5]], "source": "roster", "updated_at": now}
-                  for i in range(2 * pairs)],
-        )  # fmt: skip
-        enrolled = [i for i in range(2 * pairs) if i != 1]  # the first pair's mentee is no longer in the term
-        session.execute(
-            sa.insert(Enrollment.__table__),
-            [{"term_id": term.id, "person_id": person[i], "role": people[i]["role"], "capacity": 1, "status": "opted_in", "updated_at": now}
-             for i in enrolled],
-        )  # fmt: skip
-        round_ = repo.create_round(
-            session, term_id=term.id, now=now, fields={"kind": "micro", "sessions": 2, "start_on": date(2026, 11, 30), "end_on": date(2027, 1, 29)}
-        )
-        round_.status = "review"
-        session.execute(
-            sa.insert(Pairing.__table__),
-            [{"round_id": round_.id, "mentor_id": person[2 * k], "mentee_id": person[2 * k + 1], "score": 50.0 + k, "breakdown": {}, "reasons": ["x"],
-              "status": "proposed", "created_at": now} for k in range(pairs)],
-        )  # fmt: skip
-        return round_.id
+    return build_round(engine, pairs, now=now, program=program, left_term=frozenset({1}))
 
 
 def _stored(engine: Engine, round_id: int) -> tuple[dict[str, ScheduledAction], list[PlannedSession]]:
