@@ -79,7 +79,8 @@ def seed(url: str, folder: Path, people: int) -> tuple[Settings, dict[str, Any]]
     from bot.rounds.schedule import ScheduleConfig, publish_round
     from storage import repo
     from storage.db import session_scope
-    from storage.models import CheckIn, Person, SurveyAnswer
+    from storage.models import Person
+    from tests.adminkit import record_checkins_and_surveys
     from tests.districtkit import write_district_roster
 
     settings = Settings(
@@ -122,19 +123,11 @@ def seed(url: str, folder: Path, people: int) -> tuple[Settings, dict[str, Any]]
     service.move_round(engine, round_id=event_id, target="collecting", now=NOW)
     with unit_of_work(engine) as session:
         round_actions.match_round(session, actor=operator, now=NOW, settings=settings, round_id=review_id)
-    answers = ["met", "met", "rescheduled", "need_help", "met", "not_happening", None, "met"]
     with session_scope(engine) as session:
         pairings = repo.round_pairings(session, round_id=main_id)
-        for i, pairing in enumerate(pairings):
-            for j, person_id in enumerate((pairing.mentor_id, pairing.mentee_id)):
-                answer = answers[(i + j) % len(answers)]
-                session.add(CheckIn(pairing_id=pairing.id, person_id=person_id, number=1, asked_at=NOW, answer=answer, answered_at=NOW if answer else None))
-            for k, question in enumerate(("voice", "useful", "again")):
-                session.add(SurveyAnswer(round_id=main_id, pairing_id=pairing.id, person_id=pairing.mentee_id, question=question, value=1 + (i + k * 2) % 5, answered_at=NOW))
-            if i % 3 == 0:
-                session.add(SurveyAnswer(round_id=main_id, pairing_id=pairing.id, person_id=pairing.mentee_id, question="comment", value=f"A helpful chat, number {i}.", answered_at=NOW))
-            if i % 20 == 7:
-                pairing.status = "stalled"  # one pair in twenty stalled: the engagement page lists them
+        record_checkins_and_surveys(session, round_id=main_id, pairings=pairings, now=NOW, comment="A helpful chat, number {n}.")
+        for pairing in pairings[7::20]:
+            pairing.status = "stalled"  # one pair in twenty stalled: the engagement page lists them
         everyone = list(session.exec(select(Person).order_by(Person.id)).all())
         for n, person in enumerate(everyone[:300]):
             forward.hold_for_people(

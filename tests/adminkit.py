@@ -225,6 +225,22 @@ def later(now: datetime, **delta: float) -> Callable[[], datetime]:
     return lambda: moment
 
 
+def record_checkins_and_surveys(session: Any, *, round_id: int, pairings: list[Any], now: datetime, comment: str) -> None:
+    """A first check-in from both people of every pair (a mix of answers, some unanswered) and each mentee's survey;
+    every third mentee also leaves `comment` ("{n}": the pair's place)."""
+    from storage.models import CheckIn, SurveyAnswer
+
+    answers = ["met", "met", "rescheduled", "need_help", "met", "not_happening", None, "met"]
+    for i, pairing in enumerate(pairings):
+        for j, person_id in enumerate((pairing.mentor_id, pairing.mentee_id)):
+            answer = answers[(i + j) % len(answers)]
+            session.add(CheckIn(pairing_id=pairing.id, person_id=person_id, number=1, asked_at=now, answer=answer, answered_at=now if answer else None))
+        for k, question in enumerate(("voice", "useful", "again")):
+            session.add(SurveyAnswer(round_id=round_id, pairing_id=pairing.id, person_id=pairing.mentee_id, question=question, value=1 + (i + k * 2) % 5, answered_at=now))
+        if i % 3 == 0:
+            session.add(SurveyAnswer(round_id=round_id, pairing_id=pairing.id, person_id=pairing.mentee_id, question="comment", value=comment.format(n=i), answered_at=now))
+
+
 def seed_engagement(engine: Engine, round_id: int, now: datetime) -> dict[str, int]:
     """Publish and start the round, then record check-ins (one pair stalled) and survey answers."""
     from sqlmodel import select
@@ -232,21 +248,13 @@ def seed_engagement(engine: Engine, round_id: int, now: datetime) -> dict[str, i
     from bot.rounds.schedule import ScheduleConfig, publish_round
     from storage import repo
     from storage.db import session_scope
-    from storage.models import CheckIn, SurveyAnswer
+    from storage.models import CheckIn
 
     publish_round(engine, round_id=round_id, now=now, config=ScheduleConfig())
     service.move_round(engine, round_id=round_id, target="running", now=now)
-    answers = ["met", "met", "rescheduled", "need_help", "met", "not_happening", None, "met"]
     with session_scope(engine) as session:
         pairings = repo.round_pairings(session, round_id=round_id)
-        for i, pairing in enumerate(pairings):
-            for j, person_id in enumerate((pairing.mentor_id, pairing.mentee_id)):
-                answer = answers[(i + j) % len(answers)]
-                session.add(CheckIn(pairing_id=pairing.id, person_id=person_id, number=1, asked_at=now, answer=answer, answered_at=now if answer else None))
-            for k, question in enumerate(("voice", "useful", "again")):
-                session.add(SurveyAnswer(round_id=round_id, pairing_id=pairing.id, person_id=pairing.mentee_id, question=question, value=1 + (i + k * 2) % 5, answered_at=now))
-            if i % 3 == 0:
-                session.add(SurveyAnswer(round_id=round_id, pairing_id=pairing.id, person_id=pairing.mentee_id, question="comment", value=f"=HYPERLINK(\"x\") helpful chat number {i}", answered_at=now))
+        record_checkins_and_surveys(session, round_id=round_id, pairings=pairings, now=now, comment='=HYPERLINK("x") helpful chat number {n}')
         stalled = pairings[min(3, len(pairings) - 1)]
         stalled.status = "stalled"
         counts = {"pairs": len(pairings), "stalled": stalled.id}
